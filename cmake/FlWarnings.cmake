@@ -1,0 +1,25 @@
+# Strict warning set shared by every target, plus sanitizer flags.
+add_library(fl_build_flags INTERFACE)
+target_compile_options(fl_build_flags INTERFACE
+  -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+  -Wpointer-arith -Wcast-align -Wwrite-strings -Wundef -Wvla
+  -Wformat=2 -Wimplicit-fallthrough -Wno-unused-parameter)
+if(FL_WERROR)
+  target_compile_options(fl_build_flags INTERFACE -Werror)
+endif()
+target_compile_definitions(fl_build_flags INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+if(FL_SANITIZE)
+  list(JOIN FL_SANITIZE "," _fl_san)
+  target_compile_options(fl_build_flags INTERFACE -fsanitize=${_fl_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(fl_build_flags INTERFACE -fsanitize=${_fl_san})
+  target_compile_definitions(fl_build_flags INTERFACE FL_SANITIZED=1)
+  if("thread" IN_LIST FL_SANITIZE)
+    target_compile_definitions(fl_build_flags INTERFACE FL_TSAN=1)
+  endif()
+  if("address" IN_LIST FL_SANITIZE)
+    target_compile_definitions(fl_build_flags INTERFACE FL_ASAN=1)
+  endif()
+endif()
+if(FL_VALGRIND)
+  target_compile_definitions(fl_build_flags INTERFACE FL_VALGRIND=1)
+endif()

@@ -1,0 +1,25 @@
+/*
+ * annotate.h - happens-before annotations for lock-free code.
+ *
+ * TSan understands C11 atomics on its own. Helgrind and DRD do not: a
+ * reference count dropped with atomic_fetch_sub on one thread and freed on
+ * another looks like a race to them. Every such edge is marked with
+ * FL_HAPPENS_BEFORE(addr) on the releasing side and FL_HAPPENS_AFTER(addr)
+ * on the acquiring side. The macros compile to nothing unless the build is
+ * for valgrind (FL_VALGRIND), where they become client requests.
+ */
+#ifndef FL_ANNOTATE_H
+#define FL_ANNOTATE_H
+
+#if defined(FL_VALGRIND)
+#include <valgrind/helgrind.h>
+#define FL_HAPPENS_BEFORE(addr) ANNOTATE_HAPPENS_BEFORE(addr)
+#define FL_HAPPENS_AFTER(addr) ANNOTATE_HAPPENS_AFTER(addr)
+#define FL_HAPPENS_FORGET(addr) ANNOTATE_HAPPENS_BEFORE_FORGET_ALL(addr)
+#else
+#define FL_HAPPENS_BEFORE(addr) ((void)(addr))
+#define FL_HAPPENS_AFTER(addr) ((void)(addr))
+#define FL_HAPPENS_FORGET(addr) ((void)(addr))
+#endif
+
+#endif
