@@ -1,0 +1,100 @@
+/*
+ * fl/chan.h - typed-by-size channels and select (Go's channels).
+ *
+ * A channel carries fixed-size elements, copied in on send and out on
+ * receive. Capacity 0 is a rendezvous: a send completes only when a receiver
+ * takes the element. Buffered channels hold up to cap elements.
+ *
+ * Every blocking call takes a context (may be NULL: not watched) and an
+ * absolute monotonic deadline: FL_TRY (0) never blocks and returns FL_AGAIN,
+ * FL_FOREVER never times out. Results are fl_status codes:
+ *   FL_OK        done
+ *   FL_CLOSED    send: the channel is closed (the element was not sent);
+ *                recv: the channel is closed and drained
+ *   FL_CANCELED  ctx was cancelled first (see fl_ctx_err / fl_ctx_cause)
+ *   FL_TIMEDOUT  the deadline passed first
+ *   FL_AGAIN     FL_TRY and the operation would have blocked
+ * When several outcomes are possible at once, completion wins over
+ * cancellation (as Go's select picks among ready cases): a cancelled ctx does
+ * not prevent a send that can complete immediately... except that a call
+ * whose ctx is already cancelled on entry returns FL_CANCELED without
+ * touching the channel, so a stage that watches ctx stops promptly.
+ *
+ * Ownership: pointer payloads belong to the sender until a send succeeds.
+ * A channel's optional free callback is applied to every element still
+ * buffered when the channel is freed.
+ *
+ * Thread safety: any number of tasks may send, receive and select on a
+ * channel concurrently. fl_chan_free must not race with other use.
+ */
+#ifndef FL_CHAN_H
+#define FL_CHAN_H
+
+#include <fl/err.h>
+#include <fl/task.h>
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fl_chan fl_chan;
+
+/* Channel options; all-zero means defaults. */
+struct fl_chan_opts {
+	const char *name;                 /* for task dumps; copied */
+	void (*free_elem)(void *elem);    /* drains buffered elements on free */
+};
+
+/*
+ * Creates a channel of elements of elem_size bytes (> 0) with capacity cap.
+ * Errors: FL_ERR_INVAL (elem_size 0 or too large), FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opts,
+				  fl_chan **out);
+
+/*
+ * Frees a channel. Buffered elements are passed to free_elem (if set).
+ * Aborts (misuse) if a task is still blocked on it. NULL is ignored.
+ */
+void fl_chan_free(fl_chan *ch);
+
+/* Sends a copy of *elem. Blocks: until received/buffered, ctx, deadline. */
+int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns);
+/* Receives into *elem (may be NULL to discard). FL_CLOSED: closed and drained. */
+int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns);
+
+/*
+ * Closes the channel: blocked and later senders get FL_CLOSED, receivers
+ * drain the buffer and then get FL_CLOSED.
+ * Errors: an error matching FL_ERR_CLOSED on a second close (never a crash).
+ */
+FL_MUST_CHECK fl_err *fl_chan_close(fl_chan *ch);
+
+size_t fl_chan_len(fl_chan *ch);
+size_t fl_chan_cap(const fl_chan *ch);
+bool fl_chan_closed(fl_chan *ch);
+
+/* One case of fl_select. A NULL ch is never ready (Go's nil channel). */
+enum fl_select_op { FL_SEND = 1, FL_RECV = 2 };
+typedef struct fl_select_case {
+	int op;          /* FL_SEND or FL_RECV */
+	fl_chan *ch;
+	void *elem;      /* send: source; recv: destination (may be NULL) */
+	int status;      /* out, for the chosen case: FL_OK or FL_CLOSED */
+} fl_select_case;
+
+/*
+ * Waits until one case can proceed, performs it and returns its index.
+ * Returns FL_CANCELED, FL_TIMEDOUT or FL_AGAIN (negative) if none did.
+ * Fairness: when several cases are ready, one is chosen uniformly at random
+ * (as Go does), so no case starves. A send case on a closed channel is
+ * "ready" and completes with status FL_CLOSED. At most 64 cases.
+ */
+int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
