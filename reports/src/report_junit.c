@@ -1,0 +1,121 @@
+/*
+ * report_junit.c - JUnit XML for CI test viewers.
+ *
+ * One <testsuite> per run (named after it), one <testcase> per check.
+ * A failed check carries <failure message="..."> with the message and the
+ * measured value against the threshold; a skipped one carries <skipped>.
+ * The run's metadata goes into <properties>, so it shows up next to the
+ * results. Every string from the report passes through
+ * fl__report_xml_escape, which also keeps the document valid XML 1.0 when a
+ * name holds control characters or bytes that are not UTF-8.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fl/report.h>
+
+#include "report_priv.h"
+
+static void property(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, "      <property name=\"%s\" value=\"", name);
+	fl__report_xml_escape(out, value);
+	fputs("\"/>\n", out);
+}
+
+static void emit_properties(FILE *out, const fl_report *r)
+{
+	char buf[64];
+	fputs("    <properties>\n", out);
+	snprintf(buf, sizeof(buf), "%" PRIu64, r->seed);
+	property(out, "seed", buf);
+	property(out, "fault_plan", r->fault_plan);
+	property(out, "backend", r->backend);
+	property(out, "git_rev", r->git_rev);
+	property(out, "cpu_model", r->host.cpu_model);
+	property(out, "kernel", r->host.kernel);
+	snprintf(buf, sizeof(buf), "%" PRId32 " of %" PRId32, r->repetition + 1,
+		 r->repetitions);
+	property(out, "repetition", buf);
+	fputs("    </properties>\n", out);
+}
+
+/* "measured 12.3 ms, threshold 10.0 ms", or "" when neither is set. */
+static void describe_values(const fl_report_check *c, char *buf, size_t cap)
+{
+	char m[32], t[32];
+	bool ns = strcmp(c->unit, "ns") == 0;
+	if (ns) {
+		fl_report_format_ns(c->measured, true, m, sizeof(m));
+		fl_report_format_ns(c->threshold, true, t, sizeof(t));
+	} else {
+		snprintf(m, sizeof(m), "%.6g%s%s", c->measured, *c->unit ? " " : "",
+			 c->unit);
+		snprintf(t, sizeof(t), "%.6g%s%s", c->threshold, *c->unit ? " " : "",
+			 c->unit);
+	}
+	buf[0] = '\0';
+	if (isfinite(c->measured) && isfinite(c->threshold))
+		snprintf(buf, cap, "measured %s, threshold %s", m, t);
+	else if (isfinite(c->measured))
+		snprintf(buf, cap, "measured %s", m);
+}
+
+static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c)
+{
+	char vals[128];
+	describe_values(c, vals, sizeof(vals));
+	fputs("    <testcase name=\"", out);
+	fl__report_xml_escape(out, c->name);
+	fputs("\" classname=\"faultline.", out);
+	fl__report_xml_escape(out, r->name);
+	fputs("\" time=\"0\"", out);
+	if (c->verdict == FL_REPORT_PASS) {
+		fputs("/>\n", out);
+		return;
+	}
+	const char *tag = c->verdict == FL_REPORT_FAIL ? "failure" : "skipped";
+	fprintf(out, ">\n      <%s message=\"", tag);
+	fl__report_xml_escape(out, *c->message ? c->message : vals);
+	if (c->verdict == FL_REPORT_FAIL) {
+		fputs("\" type=\"check\">", out);
+		fl__report_xml_escape(out, vals);
+		fprintf(out, "</%s>\n", tag);
+	} else {
+		fputs("\"/>\n", out);
+	}
+	fputs("    </testcase>\n", out);
+}
+
+fl_err *fl__report_emit_junit(const fl_report *r, FILE *out)
+{
+	char when[40];
+	size_t fail = fl_report_count_verdict(r, FL_REPORT_FAIL);
+	size_t skip = fl_report_count_verdict(r, FL_REPORT_SKIP);
+	double secs = (double)r->duration_ns / 1e9;
+	fl_report_format_time(r->start_unix_ns, when, sizeof(when));
+	when[19] = '\0'; /* JUnit timestamps carry no zone or fraction */
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+	fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		     "skipped=\"%zu\" time=\"%.3f\">\n",
+		r->nchecks, fail, skip, secs);
+	fputs("  <testsuite name=\"", out);
+	fl__report_xml_escape(out, r->name);
+	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+		     "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+		r->nchecks, fail, skip, secs, when);
+	fl__report_xml_escape(out, r->host.hostname);
+	fputs("\">\n", out);
+	emit_properties(out, r);
+	for (size_t i = 0; i < r->nchecks; i++)
+		emit_case(out, r, &r->checks[i]);
+	fputs("  </testsuite>\n</testsuites>\n", out);
+	return NULL;
+}
+
+fl_err *fl_report_write_junit(const fl_report *r, const char *path)
+{
+	return fl__report_write_with(r, path, fl__report_emit_junit);
+}

@@ -1,0 +1,187 @@
+/*
+ * report_md.c - the Markdown summary (GitHub-flavoured tables).
+ *
+ * Sections: a title with the overall verdict, the run metadata, the check
+ * verdicts, a percentile table (times in human units), the counters and
+ * the fault counts per point. Every user-supplied string is escaped by
+ * md_text: Markdown punctuation that could start formatting, links or raw
+ * HTML gets a backslash (GFM allows one before any ASCII punctuation), the
+ * pipe included so that it cannot split a table cell, and newlines become
+ * spaces so that a cell stays on its row.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fl/report.h>
+
+#include "report_priv.h"
+
+static void md_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		char c = *s;
+		if (c == '\n' || c == '\r' || c == '\t')
+			fputc(' ', out);
+		else if (c && strchr("\\|`*_[]<>#!~&", c))
+			fprintf(out, "\\%c", c);
+		else
+			fputc(c, out);
+	}
+}
+
+/* A check's value in its unit, for a table cell; "" when NaN. */
+static void md_value(FILE *out, double v, const char *unit)
+{
+	char buf[40];
+	if (!isfinite(v))
+		return;
+	if (strcmp(unit, "ns") == 0) {
+		fputs(fl_report_format_ns(v, false, buf, sizeof(buf)), out);
+		return;
+	}
+	fprintf(out, "%.6g", v);
+	if (*unit) {
+		fputc(' ', out);
+		md_text(out, unit);
+	}
+}
+
+static void md_meta(FILE *out, const fl_report *r)
+{
+	char when[40], dur[32];
+	size_t fail = fl_report_count_verdict(r, FL_REPORT_FAIL);
+	fputs("# ", out);
+	md_text(out, r->name);
+	fprintf(out, " — %s\n\n", fail ? "FAIL" : "PASS");
+	fputs("| run | |\n|---|---|\n", out);
+	fprintf(out, "| seed | `%" PRIu64 "` |\n| fault plan | ", r->seed);
+	md_text(out, *r->fault_plan ? r->fault_plan : "(none)");
+	fputs(" |\n| backend | ", out);
+	md_text(out, r->backend);
+	fputs(" |\n| revision | ", out);
+	md_text(out, r->git_rev);
+	fprintf(out, " |\n| started | %s |\n| duration | %s |\n",
+		fl_report_format_time(r->start_unix_ns, when, sizeof(when)),
+		fl_report_format_ns((double)r->duration_ns, false, dur, sizeof(dur)));
+	fputs("| host | ", out);
+	md_text(out, r->host.hostname);
+	fputs(", ", out);
+	md_text(out, r->host.cpu_model);
+	fprintf(out, ", %" PRId32 " cores, ", r->host.cores);
+	md_text(out, r->host.kernel);
+	fprintf(out, " |\n| repetition | %" PRId32 " of %" PRId32 " |\n\n",
+		r->repetition + 1, r->repetitions);
+}
+
+static void md_checks(FILE *out, const fl_report *r)
+{
+	static const char *const badge[] = {"✅ pass", "❌ **fail**", "⏭ skip"};
+	if (!r->nchecks)
+		return;
+	fprintf(out, "## Checks: %zu passed, %zu failed, %zu skipped\n\n",
+		fl_report_count_verdict(r, FL_REPORT_PASS),
+		fl_report_count_verdict(r, FL_REPORT_FAIL),
+		fl_report_count_verdict(r, FL_REPORT_SKIP));
+	fputs("| verdict | check | measured | threshold | message |\n"
+	      "|---|---|--:|--:|---|\n", out);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const fl_report_check *c = &r->checks[i];
+		fprintf(out, "| %s | ", badge[c->verdict]);
+		md_text(out, c->name);
+		fputs(" | ", out);
+		md_value(out, c->measured, c->unit);
+		fputs(" | ", out);
+		md_value(out, c->threshold, c->unit);
+		fputs(" | ", out);
+		md_text(out, c->message);
+		fputs(" |\n", out);
+	}
+	fputc('\n', out);
+}
+
+static void md_hist_row(FILE *out, const fl_report_hist *h)
+{
+	fl_report_stats st;
+	char buf[32];
+	fl_report_hist_stats(h, &st);
+	fputs("| ", out);
+	md_text(out, h->name);
+	fprintf(out, " | %" PRId64 " |", st.count);
+	for (int i = 0; i < FL_REPORT_NPCT; i++)
+		fprintf(out, " %s |", fl_report_format_ns((double)st.pct[i], false,
+							 buf, sizeof(buf)));
+	fprintf(out, " %s |\n", fl_report_format_ns(st.mean, false, buf, sizeof(buf)));
+}
+
+static void md_hists(FILE *out, const fl_report *r)
+{
+	if (!r->nhists)
+		return;
+	fputs("## Latency\n\n| histogram | count |", out);
+	for (int i = 0; i < FL_REPORT_NPCT; i++)
+		fprintf(out, " %s |", fl_report_pct_label(i));
+	fputs(" mean |\n|---|--:|", out);
+	for (int i = 0; i <= FL_REPORT_NPCT; i++)
+		fputs("--:|", out);
+	fputc('\n', out);
+	for (size_t i = 0; i < r->nhists; i++)
+		md_hist_row(out, &r->hists[i]);
+	fputc('\n', out);
+}
+
+static void md_counters(FILE *out, const fl_report *r)
+{
+	if (!r->ncounters)
+		return;
+	fputs("## Counters\n\n| counter | value |\n|---|--:|\n", out);
+	for (size_t i = 0; i < r->ncounters; i++) {
+		fputs("| ", out);
+		md_text(out, r->counters[i].name);
+		fprintf(out, " | %" PRId64 " |\n", r->counters[i].value);
+	}
+	fputc('\n', out);
+}
+
+static fl_err *md_faults(FILE *out, const fl_report *r)
+{
+	fl__report_point *pts;
+	size_t n = fl__report_fault_points(r, &pts);
+	if (n == SIZE_MAX)
+		return FL_ERR_NOMEM;
+	if (n)
+		fprintf(out, "## Faults: %zu injected\n\n| point | events |\n|---|--:|\n",
+			r->nfaults);
+	for (size_t i = 0; i < n; i++) {
+		fputs("| ", out);
+		md_text(out, pts[i].name);
+		fprintf(out, " | %" PRId64 " |\n", pts[i].count);
+	}
+	if (n)
+		fputc('\n', out);
+	free(pts);
+	return NULL;
+}
+
+fl_err *fl__report_emit_markdown(const fl_report *r, FILE *out)
+{
+	md_meta(out, r);
+	md_checks(out, r);
+	md_hists(out, r);
+	md_counters(out, r);
+	return md_faults(out, r);
+}
+
+fl_err *fl_report_write_markdown(const fl_report *r, const char *path)
+{
+	return fl__report_write_with(r, path, fl__report_emit_markdown);
+}
+
+fl_err *fl_report_print_markdown(const fl_report *r, FILE *out)
+{
+	fl_err *err = fl__report_emit_markdown(r, out);
+	if (err)
+		return err;
+	return fl__report_stream_err(out, "markdown summary");
+}

@@ -1,0 +1,91 @@
+/*
+ * report_priv.h - internals shared by the report_*.c files. Not installed.
+ */
+#ifndef FL_REPORT_PRIV_H
+#define FL_REPORT_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <fl/err.h>
+#include <fl/report.h>
+
+/*
+ * Makes room for need elements of elem bytes in *arr (capacity *cap),
+ * growing geometrically. Returns false (and changes nothing) when out of
+ * memory or when the size would overflow.
+ */
+bool fl__report_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* strdup that maps NULL to "". Returns NULL only when out of memory. */
+char *fl__report_strdup(const char *s);
+
+/*
+ * Decodes one UTF-8 sequence at s (NUL-terminated). Returns its length in
+ * bytes and sets *cp, or returns 0 for an invalid, overlong or truncated
+ * sequence, a surrogate or a code point above U+10FFFF.
+ */
+size_t fl__report_utf8_next(const char *s, uint32_t *cp);
+
+/*
+ * Writes s escaped for XML and HTML text and attribute values (& < > " '),
+ * with invalid UTF-8 and control characters other than tab, LF and CR
+ * replaced by U+FFFD, which XML 1.0 cannot carry.
+ */
+void fl__report_xml_escape(FILE *out, const char *s);
+
+/*
+ * Formats d with the fewest significant digits that read back as the same
+ * double ("0.1", "5000.898..."), or "null" for NaN and infinities.
+ * buf must hold 32 bytes. Returns buf.
+ */
+char *fl__report_fmt_double(double d, char *buf, size_t cap);
+
+/* Formats v with three significant digits and SI suffixes ("12.3k"). */
+char *fl__report_fmt_si(double v, char *buf, size_t cap);
+
+/* One fault point with its event count, in order of first firing. */
+typedef struct fl__report_point {
+	const char *name; /* borrowed from the report */
+	int64_t count;
+} fl__report_point;
+
+/*
+ * The distinct fault points of r. Sets *out to a malloc'ed array (NULL when
+ * there are none) and returns its length; returns SIZE_MAX when out of
+ * memory.
+ */
+size_t fl__report_fault_points(const fl_report *r, fl__report_point **out);
+
+/* An emitter writes one output format of r to a stream. */
+typedef fl_err *(*fl__report_emit_fn)(const fl_report *r, FILE *out);
+
+/* Writes path atomically with emit (fl_report_file_*). */
+FL_MUST_CHECK fl_err *fl__report_write_with(const fl_report *r, const char *path,
+					    fl__report_emit_fn emit);
+
+/* The error to return when writing to out failed (errno of ferror). */
+FL_MUST_CHECK fl_err *fl__report_stream_err(FILE *out, const char *what);
+
+/* The emitters behind the fl_report_write_* calls. */
+FL_MUST_CHECK fl_err *fl__report_emit_json(const fl_report *r, FILE *out);
+FL_MUST_CHECK fl_err *fl__report_emit_junit(const fl_report *r, FILE *out);
+FL_MUST_CHECK fl_err *fl__report_emit_markdown(const fl_report *r, FILE *out);
+FL_MUST_CHECK fl_err *fl__report_emit_html(const fl_report *r, FILE *out);
+
+/*
+ * The SVG panels of the HTML page (report_svg.c). Each writes one <svg>
+ * element, or nothing when r has no data for it, and returns whether it
+ * wrote anything (false also when out of memory).
+ */
+bool fl__svg_percentile_plot(FILE *out, const fl_report *r);
+bool fl__svg_throughput_plot(FILE *out, const fl_report *r);
+bool fl__svg_p99_plot(FILE *out, const fl_report *r);
+bool fl__svg_fault_timeline(FILE *out, const fl_report *r);
+
+/* The colour of histogram or series number i in every plot and legend. */
+const char *fl__svg_color(size_t i);
+
+#endif
