@@ -87,6 +87,7 @@ struct fl__task {
 	void *backend;                      /* backend-private (parker, fiber) */
 	fl__task *reg_prev, *reg_next;      /* registry list (registry lock) */
 	bool adopted;                       /* a foreign thread, not spawned */
+	bool registered;                    /* on the registry list (registry lock) */
 };
 
 enum { FL__W_WAITING = 0, FL__W_FIRED = 1, FL__W_ABORTED = 2 };
@@ -144,7 +145,6 @@ struct fl__timer {
 	void (*fn)(fl__timer *t);
 	void *arg;
 	int64_t heap_index;   /* backend-private: position, -1 if not pending */
-	bool firing;          /* backend-private */
 };
 
 /* The seam. One instance per backend, selected once per process. */
@@ -184,8 +184,13 @@ static inline int64_t fl__now(void) { return fl__sched()->now(); }
 
 /* Task lifecycle helpers shared by every backend. */
 fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__task *), void *arg);
-/* Called by the backend when entry returns: unregisters and frees. */
+/* Called by the backend when entry returns: unregisters (if not yet) and
+ * frees. */
 void fl__task_finish(fl__task *t);
+/* Removes t from the registry and the live task count; idempotent. A group
+ * calls it just before announcing the task's end, so that once
+ * fl_group_wait returns the task is no longer counted. */
+void fl__task_unregister(fl__task *t);
 /* Registers an adopted (foreign-thread) task; unregistered at thread exit. */
 void fl__task_adopt(fl__task *t);
 void fl__task_set_wait(fl__task *t, int kind, const void *obj, int64_t until);

@@ -1,0 +1,344 @@
+/*
+ * sched.c - the backend-independent half of the scheduler seam.
+ *
+ * Backend selection, wait queues and the waiter protocol of sched.h, the
+ * registry of live tasks behind fl_task_dump, the live object counters
+ * behind fl_stats_get, and sleeping.
+ *
+ * The registry is a doubly linked list of every spawned or adopted task,
+ * protected by reg_lock. A task's own wait fields are atomics written only by
+ * that task, so a dump can read them from any thread without stopping it.
+ * reg_lock is a leaf lock: nothing else is taken while it is held, except
+ * stdio in fl_task_dump.
+ */
+#include "sched.h"
+
+#include <fl/ctx.h>
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "annotate.h"
+#include "ctx_internal.h"
+
+/* ---- backend selection ------------------------------------------------ */
+
+static const fl__sched_ops *_Atomic active;
+static pthread_mutex_t select_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const fl__sched_ops *backend_by_name(const char *name)
+{
+	if (!name || !*name || strcmp(name, "threads") == 0)
+		return &fl__sched_threads;
+	return NULL;
+}
+
+fl_err *fl_sched_init(const struct fl_sched_opts *opts)
+{
+	struct fl_sched_opts def = {0};
+	if (!opts)
+		opts = &def;
+	const char *name = opts->backend ? opts->backend : getenv("FAULTLINE_BACKEND");
+	const fl__sched_ops *ops = backend_by_name(name);
+	if (!ops)
+		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads)",
+				   name);
+	FL_ASSERT(pthread_mutex_lock(&select_lock) == 0);
+	const fl__sched_ops *cur = atomic_load(&active);
+	fl_err *err = NULL;
+	if (cur && cur != ops)
+		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running", cur->name);
+	else if (!cur && !(err = ops->init(opts)))
+		atomic_store(&active, ops);
+	FL_ASSERT(pthread_mutex_unlock(&select_lock) == 0);
+	return err;
+}
+
+const fl__sched_ops *fl__sched(void)
+{
+	const fl__sched_ops *ops = atomic_load_explicit(&active, memory_order_acquire);
+	if (__builtin_expect(ops != NULL, 1))
+		return ops;
+	fl_err *err = fl_sched_init(NULL);
+	if (err) {
+		fl_err_print(stderr, err);
+		FL_ABORT("cannot start the scheduler backend (check FAULTLINE_BACKEND)");
+	}
+	return atomic_load(&active);
+}
+
+const char *fl_sched_backend(void) { return fl__sched()->name; }
+
+/* ---- wait queues ------------------------------------------------------- */
+
+void fl__wqueue_push(fl__wqueue *q, fl__wlink *l)
+{
+	l->next = NULL;
+	l->prev = q->tail;
+	if (q->tail)
+		q->tail->next = l;
+	else
+		q->head = l;
+	q->tail = l;
+	l->queued = true;
+}
+
+void fl__wqueue_remove(fl__wqueue *q, fl__wlink *l)
+{
+	if (!l->queued)
+		return;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		q->head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	else
+		q->tail = l->prev;
+	l->prev = l->next = NULL;
+	l->queued = false;
+}
+
+bool fl__wqueue_empty(const fl__wqueue *q) { return q->head == NULL; }
+
+fl__wlink *fl__wqueue_fire_first(fl__wqueue *q, int result)
+{
+	fl__wlink *l;
+	while ((l = q->head) != NULL) {
+		fl__wqueue_remove(q, l);
+		if (fl__waiter_fire(l->w, l->index, result))
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- the waiter protocol ---------------------------------------------- */
+
+void fl__waiter_init(fl__waiter *w)
+{
+	w->task = fl__sched()->self();
+	atomic_init(&w->state, FL__W_WAITING);
+	w->fired_index = -2;
+	w->result = FL_OK;
+}
+
+bool fl__waiter_fire(fl__waiter *w, int index, int result)
+{
+	int expect = FL__W_WAITING;
+	if (!atomic_compare_exchange_strong_explicit(&w->state, &expect, FL__W_FIRED,
+						     memory_order_acq_rel, memory_order_acquire))
+		return false;
+	w->fired_index = index;
+	w->result = result;
+	return true;
+}
+
+void fl__waiter_unpark(fl__waiter *w)
+{
+	fl__sched()->unpark(w->task);
+}
+
+bool fl__waiter_abort(fl__waiter *w)
+{
+	int expect = FL__W_WAITING;
+	if (atomic_compare_exchange_strong_explicit(&w->state, &expect, FL__W_ABORTED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return true;
+	/* A fire won: its unpark is in flight or done. Take that token. */
+	FL_ASSERT(fl__sched()->park(w->task, FL_FOREVER));
+	return false;
+}
+
+bool fl__waiter_wait(fl__waiter *w, int64_t deadline_ns, int kind, const void *obj)
+{
+	fl__task *t = w->task;
+	const fl__sched_ops *s = fl__sched();
+	fl__task_set_wait(t, kind, obj, deadline_ns);
+	bool fired = s->park(t, deadline_ns) || !fl__waiter_abort(w);
+	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
+	FL_ASSERT(!fired || atomic_load(&w->state) == FL__W_FIRED);
+	return fired;
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+static atomic_long counters[FL__C_N];
+
+void fl__count_add(fl__counter c, long delta)
+{
+	atomic_fetch_add_explicit(&counters[c], delta, memory_order_relaxed);
+}
+
+fl_stats fl_stats_get(void)
+{
+	fl_stats st = {
+		.tasks = atomic_load(&counters[FL__C_TASKS]),
+		.threads = fl__sched()->threads_live(),
+		.chans = atomic_load(&counters[FL__C_CHANS]),
+		.ctxs = atomic_load(&counters[FL__C_CTXS]),
+		.errs = fl_err_live(),
+		.timers = atomic_load(&counters[FL__C_TIMERS]),
+		.groups = atomic_load(&counters[FL__C_GROUPS]),
+	};
+	return st;
+}
+
+/* ---- task registry ------------------------------------------------------ */
+
+static fl__mutex *reg_lock(void)
+{
+	static fl__mutex m = {PTHREAD_MUTEX_INITIALIZER};
+	return &m;
+}
+static fl__task *reg_head;      /* reg_lock */
+static atomic_ullong next_id = 1;
+
+static void reg_insert(fl__task *t)
+{
+	FL_BENIGN_RACE(&t->wait_kind, "task dump: diagnostic atomic read");
+	FL_BENIGN_RACE(&t->wait_obj, "task dump: diagnostic atomic read");
+	FL_BENIGN_RACE(&t->wait_until_ns, "task dump: diagnostic atomic read");
+	fl__mutex_lock(reg_lock());
+	t->reg_prev = NULL;
+	t->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = t;
+	reg_head = t;
+	t->registered = true;
+	fl__mutex_unlock(reg_lock());
+}
+
+fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__task *), void *arg)
+{
+	fl__task *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "task");
+	t->group = g;
+	t->id = atomic_fetch_add(&next_id, 1);
+	t->entry = entry;
+	t->arg = arg;
+	atomic_init(&t->wait_kind, FL__WAIT_NONE);
+	atomic_init(&t->wait_obj, NULL);
+	atomic_init(&t->wait_until_ns, FL_FOREVER);
+	reg_insert(t);
+	fl__count_add(FL__C_TASKS, 1);
+	return t;
+}
+
+void fl__task_unregister(fl__task *t)
+{
+	fl__mutex_lock(reg_lock());
+	bool was = t->registered;
+	if (was) {
+		if (t->reg_prev)
+			t->reg_prev->reg_next = t->reg_next;
+		else
+			reg_head = t->reg_next;
+		if (t->reg_next)
+			t->reg_next->reg_prev = t->reg_prev;
+		t->registered = false;
+	}
+	fl__mutex_unlock(reg_lock());
+	if (was && !t->adopted)
+		fl__count_add(FL__C_TASKS, -1);
+}
+
+void fl__task_finish(fl__task *t)
+{
+	fl__task_unregister(t);
+	free(t);
+}
+
+void fl__task_adopt(fl__task *t)
+{
+	t->adopted = true;
+	t->id = atomic_fetch_add(&next_id, 1);
+	atomic_init(&t->wait_kind, FL__WAIT_NONE);
+	atomic_init(&t->wait_obj, NULL);
+	atomic_init(&t->wait_until_ns, FL_FOREVER);
+	reg_insert(t);
+}
+
+void fl__task_set_wait(fl__task *t, int kind, const void *obj, int64_t until)
+{
+	atomic_store_explicit(&t->wait_obj, obj, memory_order_relaxed);
+	atomic_store_explicit(&t->wait_until_ns, until, memory_order_relaxed);
+	atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
+}
+
+static void describe_wait(const fl__task *t, char *buf, size_t cap, int64_t now)
+{
+	int kind = atomic_load_explicit(&t->wait_kind, memory_order_acquire);
+	const void *obj = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
+	int64_t until = atomic_load_explicit(&t->wait_until_ns, memory_order_relaxed);
+	char when[48] = "";
+	if (until != FL_FOREVER && kind != FL__WAIT_NONE)
+		snprintf(when, sizeof(when), " (deadline %+.3fms)", (double)(until - now) / 1e6);
+	switch (kind) {
+	case FL__WAIT_NONE: snprintf(buf, cap, "running"); return;
+	case FL__WAIT_CHAN_SEND: snprintf(buf, cap, "chan send on '%s'%s", fl__chan_label(obj), when); return;
+	case FL__WAIT_CHAN_RECV: snprintf(buf, cap, "chan recv on '%s'%s", fl__chan_label(obj), when); return;
+	case FL__WAIT_SELECT: snprintf(buf, cap, "select%s", when); return;
+	case FL__WAIT_CTX: snprintf(buf, cap, "ctx wait%s", when); return;
+	case FL__WAIT_SLEEP: snprintf(buf, cap, "sleep until %+.3fms", (double)(until - now) / 1e6); return;
+	case FL__WAIT_GROUP_WAIT: snprintf(buf, cap, "group wait on '%s'", fl__group_label(obj)); return;
+	case FL__WAIT_GROUP_LIMIT: snprintf(buf, cap, "group limit of '%s'", fl__group_label(obj)); return;
+	case FL__WAIT_BLOCKING: snprintf(buf, cap, "blocking call"); return;
+	default: snprintf(buf, cap, "unknown wait %d", kind); return;
+	}
+}
+
+int fl_task_dump(FILE *out)
+{
+	int n = 0;
+	int64_t now = fl__now();
+	fl__mutex_lock(reg_lock());
+	fprintf(out, "live tasks (backend %s):\n", fl__sched()->name);
+	for (fl__task *t = reg_head; t; t = t->reg_next) {
+		char what[160];
+		describe_wait(t, what, sizeof(what), now);
+		fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
+			t->group ? fl__group_label(t->group) : "-", what,
+			t->adopted ? " [thread]" : "");
+		n++;
+	}
+	fl__mutex_unlock(reg_lock());
+	fflush(out);
+	return n;
+}
+
+const char *fl_task_name(void) { return fl__sched()->self()->name; }
+
+/* ---- time --------------------------------------------------------------- */
+
+int64_t fl_now(void) { return fl__now(); }
+
+int64_t fl_deadline_in(int64_t rel_ns)
+{
+	int64_t now = fl__now();
+	if (rel_ns <= 0)
+		return now;
+	if (rel_ns >= FL_FOREVER - now)
+		return FL_FOREVER;
+	return now + rel_ns;
+}
+
+void fl_yield(void) { fl__sched()->yield(); }
+
+int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)
+{
+	if (ctx && fl_ctx_done(ctx))
+		return FL_CANCELED;
+	fl__waiter w;
+	fl__waiter_init(&w);
+	fl__wlink l = {.w = &w, .index = -1};
+	if (!fl__ctx_watch(ctx, &l))
+		return FL_CANCELED; /* registered nowhere: nothing can fire it */
+	bool fired = fl__waiter_wait(&w, deadline_ns, FL__WAIT_SLEEP, ctx);
+	if (!fired)
+		fl__ctx_unwatch(ctx, &l);
+	return fired ? FL_CANCELED : FL_OK;
+}
