@@ -47,7 +47,8 @@ typedef struct fl_err fl_err;
  *           memory itself) when the last reference goes.
  *   format  optional: appends a one-line description of the payload to buf
  *           (at most cap bytes, NUL-terminated); returns the length it
- *           wanted, like snprintf. Without it the error's message is used.
+ *           wanted, like snprintf. Its text comes before the error's
+ *           message ("text: msg"); without it the message alone is used.
  *   is      optional: custom match. Called as is(payload, target) for every
  *           node of this type while fl_err_is walks; return true to match
  *           target (e.g. an HTTP error matching a status sentinel).
@@ -108,7 +109,8 @@ enum fl_status {
 };
 
 /* Returns the sentinel for a status: NULL for FL_OK, FL_ERR_CLOSED,
- * FL_ERR_CANCELED, FL_ERR_DEADLINE (for FL_TIMEDOUT), FL_ERR_AGAIN. */
+ * FL_ERR_CANCELED, FL_ERR_DEADLINE (for FL_TIMEDOUT), FL_ERR_AGAIN.
+ * Any other value is misuse and aborts. */
 fl_err *fl_err_from_status(int status);
 
 /* A new leaf error with a printf-formatted message. Never NULL. */
@@ -124,7 +126,8 @@ FL_MUST_CHECK fl_err *fl_err_wrap(fl_err *cause, const char *fmt, ...) FL_PRINTF
 
 /*
  * A typed error: copies type->size bytes from payload, keeps cause (consumed,
- * may be NULL) and the formatted message. fl_err_as(err, type) finds it.
+ * may be NULL) and the formatted message (fmt may be NULL for none).
+ * fl_err_as(err, type) finds it.
  * Out of memory: calls type->destroy on payload (the copy was not taken, so
  * ownership of what payload owns moves to the error in every case) and
  * returns cause if non-NULL, else FL_ERR_NOMEM.
@@ -141,6 +144,7 @@ extern const fl_err_type fl_err_errno_type; /* payload: int (the errno) */
  * Joins n errors into one, consuming every reference. NULL entries are
  * dropped; returns NULL if all are NULL and the single error itself if only
  * one is left. Joins nest: a join of joins is a tree.
+ * Out of memory: returns the first non-NULL error and drops the others.
  */
 FL_MUST_CHECK fl_err *fl_err_join(fl_err **errs, size_t n);
 /* fl_err_join over two errors (either may be NULL). */
