@@ -1,4 +1,4 @@
-/* fl-test-labels: memcheck */
+/* fl-test-labels: concurrency memcheck */
 /*
  * test_err.c - errors: sentinels, wrap, typed, join, matching, reference
  * counts, formatting, and the out-of-memory paths (through the private

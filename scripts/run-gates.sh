@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The gates `make test` runs, in order, each with its wall time:
+#   release   every test, jemalloc allocator
+#   tsan      every test under ThreadSanitizer (no suppressions for our code)
+#   asan      every test under AddressSanitizer + UBSan (leaks on)
+#   helgrind  the "concurrency" tests on the threads backend under Helgrind
+#   memcheck  the "memcheck" subset under valgrind memcheck
+# Stops at the first red gate. Prints one summary line per gate and a final
+# "N passed, N failed" line counting gates.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+GATES=${GATES:-release tsan asan helgrind memcheck}
+passed=0
+failed=0
+for g in $GATES; do
+	start=$(date +%s)
+	echo "=== gate: $g"
+	if cmake --preset "$g" >/dev/null &&
+	   cmake --build --preset "$g" -j "$JOBS" >"build-$g.log" 2>&1 &&
+	   ctest --preset "$g"; then
+		passed=$((passed + 1))
+		echo "=== gate $g: ok ($(( $(date +%s) - start )) s)"
+		rm -f "build-$g.log"
+	else
+		failed=$((failed + 1))
+		[ -f "build-$g.log" ] && tail -50 "build-$g.log"
+		echo "=== gate $g: FAILED ($(( $(date +%s) - start )) s)"
+		break
+	fi
+done
+echo "gates: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
