@@ -431,6 +431,14 @@ fl_err *fl_ctx_cause(const fl_ctx *ctx)
 
 int64_t fl_ctx_deadline(const fl_ctx *ctx) { return ctx ? ctx->deadline_ns : FL_FOREVER; }
 
+bool fl_ctx_has_ancestor(const fl_ctx *ctx, const fl_ctx *ancestor)
+{
+	for (; ctx; ctx = ctx->parent) /* parents are immutable */
+		if (ctx == ancestor)
+			return true;
+	return false;
+}
+
 bool fl__ctx_watch(fl_ctx *ctx, fl__wlink *l)
 {
 	if (!ctx)

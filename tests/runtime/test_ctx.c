@@ -74,6 +74,7 @@ FL_TEST(cancel_without_cause_uses_err)
 	fl_ctx_cancel(c, NULL);
 	fl_err *cause = fl_ctx_cause(c);
 	ASSERT(cause == FL_ERR_CANCELED);
+	fl_err_drop(cause);
 	fl_ctx_free(c);
 }
 
@@ -103,6 +104,27 @@ FL_TEST(children_get_parent_cause_parent_unaffected)
 	assert_baseline();
 }
 
+FL_TEST(has_ancestor_walks_every_kind)
+{
+	fl_ctx *p, *n, *s, *k, *other;
+	check(fl_ctx_with_cancel(fl_ctx_background(), &p));
+	check(fl_ctx_without_cancel(p, &n));
+	check(fl_ctx_shielded(n, FL_SEC(10), &s));
+	check(fl_ctx_with_cancel(s, &k));
+	check(fl_ctx_with_cancel(fl_ctx_background(), &other));
+	ASSERT(fl_ctx_has_ancestor(k, k));
+	ASSERT(fl_ctx_has_ancestor(k, p));
+	ASSERT(fl_ctx_has_ancestor(k, fl_ctx_background()));
+	ASSERT(!fl_ctx_has_ancestor(k, other));
+	ASSERT(!fl_ctx_has_ancestor(p, k));
+	ASSERT(!fl_ctx_has_ancestor(NULL, p));
+	fl_ctx_free(k);
+	fl_ctx_free(s);
+	fl_ctx_free(n);
+	fl_ctx_free(p);
+	fl_ctx_free(other);
+}
+
 FL_TEST(child_of_cancelled_parent_starts_cancelled)
 {
 	fl_ctx *p, *c;
@@ -110,7 +132,9 @@ FL_TEST(child_of_cancelled_parent_starts_cancelled)
 	fl_ctx_cancel(p, test_cause);
 	check(fl_ctx_with_cancel(p, &c));
 	ASSERT(fl_ctx_done(c));
-	ASSERT(fl_err_is(fl_ctx_cause(c), test_cause));
+	fl_err *cause = fl_ctx_cause(c);
+	ASSERT(fl_err_is(cause, test_cause));
+	fl_err_drop(cause);
 	fl_ctx_free(c);
 	fl_ctx_free(p);
 }
@@ -427,6 +451,7 @@ FL_TEST(concurrent_children_and_cancel)
 FL_TEST_MAIN(FL_CASE(background_never_done), FL_CASE(cancel_sets_err_and_first_cause_wins),
 	     FL_CASE(cancel_without_cause_uses_err),
 	     FL_CASE(children_get_parent_cause_parent_unaffected),
+	     FL_CASE(has_ancestor_walks_every_kind),
 	     FL_CASE(child_of_cancelled_parent_starts_cancelled), FL_CASE(parent_freed_before_child),
 	     FL_CASE(deadline_is_min_of_parent_and_own), FL_CASE(expired_deadline_cancels_at_once),
 	     FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),

@@ -81,6 +81,13 @@ FL_MUST_CHECK fl_err *fl_ctx_cause(const fl_ctx *ctx);
 int64_t fl_ctx_deadline(const fl_ctx *ctx);
 
 /*
+ * True if ancestor is ctx itself or one of its parents (through every kind
+ * of child, including without_cancel and shielded ones). Used to scope
+ * things, such as a fault plan, to everything under one context or group.
+ */
+bool fl_ctx_has_ancestor(const fl_ctx *ctx, const fl_ctx *ancestor);
+
+/*
  * Blocks until ctx is cancelled (FL_CANCELED) or deadline_ns passes
  * (FL_TIMEDOUT; FL_AGAIN if deadline_ns is FL_TRY and ctx is not done).
  */
