@@ -1,0 +1,90 @@
+/*
+ * chan_test_util.h - shared helpers for the channel and select tests.
+ *
+ * Tests create concurrent actors with plain pthreads (users never do; the
+ * runtime adopts such threads on first use). Ordering comes from the white-box
+ * count of queued waiters (fl__chan_waiting), never from sleeps: once a task's
+ * link is queued, it can only return through a wake, its context or its
+ * deadline, so what the test does next decides the outcome.
+ */
+#ifndef FL_CHAN_TEST_UTIL_H
+#define FL_CHAN_TEST_UTIL_H
+
+#include <fl/chan.h>
+#include <fl/ctx.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include "../../runtime/src/chan_internal.h"
+#include "fl_test.h"
+
+static inline void check(fl_err *err)
+{
+	if (err) {
+		fl_err_print(stderr, err);
+		FL_FAIL("unexpected error");
+	}
+}
+
+static inline fl_chan *chan_make(size_t elem_size, size_t cap, const char *name)
+{
+	struct fl_chan_opts o = {.name = name};
+	fl_chan *ch = NULL;
+
+	check(fl_chan_new(elem_size, cap, &o, &ch));
+	ASSERT_NOT_NULL(ch);
+	return ch;
+}
+
+static inline pthread_t actor_start(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+
+	ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
+	return t;
+}
+
+static inline void actor_join(pthread_t t)
+{
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+}
+
+/*
+ * Waits until at least n links are queued on ch for op (FL_SEND/FL_RECV).
+ * Polls politely; fails after a generous, scaled time limit instead of
+ * hanging the suite.
+ */
+static inline void await_waiting(fl_chan *ch, int op, size_t n)
+{
+	int64_t limit = fl_now() + FL_SEC(10) * fl_test_time_scale();
+	struct timespec nap = {0, 100000};
+
+	for (int spins = 0; fl__chan_waiting(ch, op) < n; spins++) {
+		if (fl_now() > limit)
+			FL_FAIL("no %zu waiter(s) on the channel after 10s", n);
+		if (spins < 100)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
+	}
+}
+
+/*
+ * Iteration count for stress loops: base, times FL_STRESS_SCALE if set
+ * (a float), else divided by FL_TEST_TIME_SCALE (slow checkers).
+ */
+static inline long stress_count(long base)
+{
+	const char *s = getenv("FL_STRESS_SCALE");
+	long n;
+
+	if (s && *s)
+		n = (long)((double)base * atof(s));
+	else
+		n = base / fl_test_time_scale();
+	return n > 0 ? n : 1;
+}
+
+#endif
