@@ -456,9 +456,8 @@ void fl_report_interval_stats(const fl_report_interval *iv, fl_report_stats *out
 		*out = iv->stats;
 }
 
-/* The summary's value at percentile p: a standard one, else from hdr. */
-static bool value_at(const fl_report_hist *h, const fl_report_stats *st,
-		     double p, int64_t *v)
+bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st,
+			 double p, int64_t *v)
 {
 	for (int i = 0; i < FL_REPORT_NPCT; i++) {
 		if (fl_report_pcts[i] == p) {
@@ -477,13 +476,13 @@ static fl_err *eval_slo(fl_report *r, const fl_report_hist *h,
 {
 	char name[512], thr[24], msg[160];
 	int64_t v = 0;
-	fl_report_format_ns((double)slo->threshold_ns, true, thr, sizeof(thr));
+	fl__report_fmt_ns_g((double)slo->threshold_ns, true, thr, sizeof(thr));
 	if (slo->percentile == 100.0)
 		snprintf(name, sizeof(name), "%s max <= %s", h->name, thr);
 	else
 		snprintf(name, sizeof(name), "%s p%g <= %s", h->name,
 			 slo->percentile, thr);
-	if (st->count == 0 || !value_at(h, st, slo->percentile, &v))
+	if (st->count == 0 || !fl__report_value_at(h, st, slo->percentile, &v))
 		return fl_report_add_check(r, name, FL_REPORT_SKIP, NAN,
 					   (double)slo->threshold_ns, "ns",
 					   st->count ? "percentile not in summary"

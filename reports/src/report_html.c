@@ -74,7 +74,8 @@ static const char css[] =
     "svg text.axis{fill:var(--muted);font-size:12px}\n"
     "svg text.legend{fill:var(--ink);font-size:13px}\n"
     "svg text.lane{fill:var(--ink);font-size:12.5px}\n"
-    "svg text.slo{font-size:11.5px;font-weight:600}\n"
+    "svg text.slo{font-size:11.5px;font-weight:600;paint-order:stroke;"
+    "stroke:#fff;stroke-width:3px;stroke-linejoin:round}\n"
     ".empty{color:var(--muted);font-style:italic}\n"
     "footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}\n";
 

@@ -43,8 +43,23 @@ void fl__report_xml_escape(FILE *out, const char *s);
  */
 char *fl__report_fmt_double(double d, char *buf, size_t cap);
 
+/*
+ * Formats a time in ns with up to three significant digits and no trailing
+ * zeros, for axis ticks and names: "0", "500 us", "1.5 ms", "20 s". With
+ * ascii false the micro sign is UTF-8. Returns buf.
+ */
+char *fl__report_fmt_ns_g(double ns, bool ascii, char *buf, size_t cap);
+
 /* Formats v with three significant digits and SI suffixes ("12.3k"). */
 char *fl__report_fmt_si(double v, char *buf, size_t cap);
+
+/*
+ * The value of h at percentile p: from the standard percentiles of st (h's
+ * summary) when p is one of them, else from h's fl_hdr. False when neither
+ * can answer (a loaded report and an unusual percentile).
+ */
+bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st,
+			 double p, int64_t *v);
 
 /* One fault point with its event count, in order of first firing. */
 typedef struct fl__report_point {

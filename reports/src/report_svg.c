@@ -108,19 +108,13 @@ static double round125(double v, bool up)
 /* A tick label for a time in ns: "0", "500 µs", "1.5 ms", "2 s". */
 static char *tick_ns(double v, char *buf, size_t cap)
 {
-	static const char *const unit[] = {"ns", "\xc2\xb5s", "ms", "s"};
-	double a = v;
-	int u = 0;
-	if (v == 0) {
-		snprintf(buf, cap, "0");
-		return buf;
-	}
-	while (fabs(a) >= 999.95 && u < 3) {
-		a /= 1000.0;
-		u++;
-	}
-	snprintf(buf, cap, "%.3g %s", a, unit[u]);
-	return buf;
+	return fl__report_fmt_ns_g(v, false, buf, cap);
+}
+
+/* A tick label on a time axis: as tick_ns, but "0 s" at the origin. */
+static char *tick_t(double v, char *buf, size_t cap)
+{
+	return v == 0 ? (snprintf(buf, cap, "0 s"), buf) : tick_ns(v, buf, cap);
 }
 
 static void svg_open(FILE *out, const frame *f, const char *label)
@@ -235,7 +229,7 @@ static void x_time_ticks(FILE *out, const axis *x, const frame *f, bool labels)
 		if (labels)
 			fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
 				     "class=\"tick\">%s</text>\n",
-				px, y1 + 18, tick_ns(v, buf, sizeof(buf)));
+				px, y1 + 18, tick_t(v, buf, sizeof(buf)));
 	}
 }
 
@@ -336,33 +330,55 @@ static void pct_dots(FILE *out, const fl_report_hist *h,
 	}
 }
 
-static void pct_slos(FILE *out, const fl_report_hist *h, const axis *x,
-		     const axis *y, const char *color)
+/* "p99" or "max" for an SLO's percentile. */
+static void slo_label(const fl_report_slo *s, char *buf, size_t cap)
 {
-	char buf[32];
+	if (s->percentile == 100.0)
+		snprintf(buf, cap, "max");
+	else
+		snprintf(buf, cap, "p%g", s->percentile);
+}
+
+/*
+ * An SLO line from x0 to the right edge at its threshold, with a marker at
+ * x0 and a label at the right end, "SLO p99 <= 5 ms", followed by a red
+ * cross when h breaks it.
+ */
+static void slo_line(FILE *out, const fl_report_hist *h,
+		     const fl_report_slo *s, bool broken, double x0, double x1,
+		     double py, const char *color)
+{
+	char pl[16], thr[32];
+	slo_label(s, pl, sizeof(pl));
+	fl__report_fmt_ns_g((double)s->threshold_ns, false, thr, sizeof(thr));
+	if (x1 - x0 < 16)
+		x0 = x1 - 16;
+	fputs("<g><title>SLO: ", out);
+	fl__report_xml_escape(out, h->name);
+	fprintf(out, " %s \xe2\x89\xa4 %s%s</title>\n", pl, thr,
+		broken ? " (broken)" : "");
+	fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+		     "stroke=\"%s\" stroke-width=\"1.6\" stroke-dasharray=\"7 4\"/>\n",
+		x0, x1, py, py, color);
+	fprintf(out, "<path d=\"M%.1f %.1f l5 -7 l-10 0 z\" fill=\"%s\"/>\n",
+		x0, py, color);
+	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+		     "class=\"slo\" style=\"fill:%s\">SLO %s \xe2\x89\xa4 %s%s</text>"
+		     "</g>\n", x1 - 4, py - 5, color, pl, thr,
+		broken ? "<tspan style=\"fill:#cf222e\"> \xe2\x9c\x97 broken</tspan>" : "");
+}
+
+static void pct_slos(FILE *out, const fl_report_hist *h,
+		     const fl_report_stats *st, const axis *x, const axis *y,
+		     const char *color)
+{
 	for (size_t j = 0; j < h->nslos; j++) {
 		const fl_report_slo *s = &h->slos[j];
-		double x0 = ax_pos(x, nines(s->percentile, x->hi));
-		double x1 = x->p1, py = ax_pos(y, (double)s->threshold_ns);
-		if (x1 - x0 < 16)
-			x0 = x1 - 16;
-		char pl[16];
-		if (s->percentile == 100.0)
-			snprintf(pl, sizeof(pl), "max");
-		else
-			snprintf(pl, sizeof(pl), "p%g", s->percentile);
-		fl_report_format_ns((double)s->threshold_ns, false, buf, sizeof(buf));
-		fputs("<g><title>SLO: ", out);
-		fl__report_xml_escape(out, h->name);
-		fprintf(out, " %s \xe2\x89\xa4 %s</title>\n", pl, buf);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"%s\" stroke-width=\"1.6\" stroke-dasharray=\"7 4\"/>\n",
-			x0, x1, py, py, color);
-		fprintf(out, "<path d=\"M%.1f %.1f l5 -6 l-10 0 z\" fill=\"%s\"/>\n",
-			x0, py, color);
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-			     "class=\"slo\" fill=\"%s\">SLO %s \xe2\x89\xa4 %s</text></g>\n",
-			x1 - 4, py - 5, color, pl, buf);
+		int64_t v;
+		bool broken = fl__report_value_at(h, st, s->percentile, &v) &&
+			      v > s->threshold_ns;
+		slo_line(out, h, s, broken, ax_pos(x, nines(s->percentile, x->hi)),
+			 x->p1, ax_pos(y, (double)s->threshold_ns), color);
 	}
 }
 
@@ -401,7 +417,7 @@ bool fl__svg_percentile_plot(FILE *out, const fl_report *r)
 		any_slo |= h->nslos > 0;
 		if (st.count <= 0)
 			continue;
-		pct_slos(out, h, &x, &y, fl__svg_color(i));
+		pct_slos(out, h, &st, &x, &y, fl__svg_color(i));
 		pct_curve(out, h, &st, &x, &y, fl__svg_color(i));
 		pct_dots(out, h, &st, &x, &y, fl__svg_color(i));
 	}
@@ -444,12 +460,26 @@ static void fault_rules(FILE *out, const fl_report *r, const axis *x,
 	}
 }
 
+/*
+ * The colour of series i: that of the histogram of the same name, so "e2e"
+ * looks the same in every plot; otherwise the next colours after the
+ * histograms'.
+ */
+static const char *series_color(const fl_report *r, size_t i)
+{
+	for (size_t j = 0; j < r->nhists; j++)
+		if (strcmp(r->hists[j].name, r->series[i].name) == 0)
+			return fl__svg_color(j);
+	return fl__svg_color(r->nhists + i);
+}
+
 /* The legend of the time plots: one row above the plot area. */
 static void series_legend(FILE *out, const fl_report *r, const frame *f)
 {
 	double x = f->l;
 	for (size_t i = 0; i < r->nseries; i++) {
-		legend_entry(out, x, f->t - 14, fl__svg_color(i), r->series[i].name, false);
+		legend_entry(out, x, f->t - 14, series_color(r, i), r->series[i].name,
+			     false);
 		x += 40 + 8.0 * fmin(22, (double)strlen(r->series[i].name));
 	}
 	if (r->nfaults)
@@ -504,6 +534,38 @@ static void series_path(FILE *out, const fl_report_series *s, bool p99,
 	}
 }
 
+/* The p99 SLO of the histogram named like series s, or NULL. */
+static const fl_report_slo *series_slo(const fl_report *r,
+				       const fl_report_series *s,
+				       const fl_report_hist **h)
+{
+	*h = fl_report_find_hist(r, s->name);
+	for (size_t j = 0; *h && j < (*h)->nslos; j++)
+		if ((*h)->slos[j].percentile == 99.0)
+			return &(*h)->slos[j];
+	return NULL;
+}
+
+/* Draws the p99 SLO of each series across the p99-over-time plot. */
+static void series_slos(FILE *out, const fl_report *r, const axis *x,
+			const axis *y)
+{
+	for (size_t i = 0; i < r->nseries; i++) {
+		const fl_report_hist *h;
+		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
+		bool broken = false;
+		if (!slo)
+			continue;
+		for (size_t j = 0; j < r->series[i].nivs; j++) {
+			bool ok;
+			double v = series_value(&r->series[i].ivs[j], true, &ok);
+			broken |= ok && v > (double)slo->threshold_ns;
+		}
+		slo_line(out, h, slo, broken, x->p0, x->p1,
+			 ax_pos(y, (double)slo->threshold_ns), series_color(r, i));
+	}
+}
+
 /* The y domain of a time plot; false when there is nothing to draw. */
 static bool series_domain(const fl_report *r, bool p99, axis *y)
 {
@@ -519,6 +581,14 @@ static bool series_domain(const fl_report *r, bool p99, axis *y)
 		}
 	if (hi <= 0)
 		return false;
+	for (size_t i = 0; p99 && i < r->nseries; i++) {
+		const fl_report_hist *h;
+		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
+		if (slo && slo->threshold_ns > 0) {
+			lo = fmin(lo, (double)slo->threshold_ns);
+			hi = fmax(hi, (double)slo->threshold_ns);
+		}
+	}
 	y->log = p99 && hi / lo > 30;
 	if (y->log) {
 		y->lo = round125(lo, false);
@@ -546,8 +616,10 @@ static bool time_plot(FILE *out, const fl_report *r, bool p99)
 	x_time_ticks(out, &x, &f, true);
 	fault_rules(out, r, &x, &f);
 	series_legend(out, r, &f);
+	if (p99)
+		series_slos(out, r, &x, &y);
 	for (size_t i = 0; i < r->nseries; i++)
-		series_path(out, &r->series[i], p99, &x, &y, fl__svg_color(i));
+		series_path(out, &r->series[i], p99, &x, &y, series_color(r, i));
 	fputs("</svg>\n", out);
 	return true;
 }

@@ -271,6 +271,23 @@ char *fl_report_format_ns(double ns, bool ascii, char *buf, size_t cap)
 	return buf;
 }
 
+char *fl__report_fmt_ns_g(double ns, bool ascii, char *buf, size_t cap)
+{
+	static const char *const unit[] = {"ns", "us", "ms", "s"};
+	double a = ns;
+	size_t u = 0;
+	if (ns == 0) {
+		snprintf(buf, cap, "0");
+		return buf;
+	}
+	while (fabs(a) >= 999.95 && u < 3) {
+		a /= 1000.0;
+		u++;
+	}
+	snprintf(buf, cap, "%.3g %s", a, u == 1 && !ascii ? "\xc2\xb5s" : unit[u]);
+	return buf;
+}
+
 char *fl_report_format_time(int64_t unix_ns, char *buf, size_t cap)
 {
 	int64_t sec = unix_ns / 1000000000, rem = unix_ns % 1000000000;
