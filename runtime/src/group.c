@@ -1,0 +1,528 @@
+/*
+ * group.c - groups of tasks with a shared context (Go's errgroup).
+ *
+ * Problem: start tasks that share one cancellable context, bound how many
+ * run at once, keep the first error (or all of them), and let the owner wait
+ * until every task has returned, so that nothing a group started outlives
+ * fl_group_wait.
+ *
+ * Data structure: a mutex-protected record of slots and outcomes plus two
+ * wait queues of the scheduler seam (sched.h). limitq holds callers of
+ * fl_group_go blocked at the limit, waitq holds callers of fl_group_wait. A
+ * slot is taken before a task is spawned and released by the task's entry
+ * after the body and its cleanups have run.
+ *
+ * Invariants (under mu):
+ *   - running counts taken slots: tasks spawned or being spawned, not yet
+ *     released. 0 <= running, and running <= limit when limit > 0.
+ *   - A released slot is handed straight to the first live limitq waiter
+ *     (running stays the same), so limitq holds live waiters only while
+ *     running > 0 and try_go never steals a slot from a blocked go.
+ *   - waitq waiters are woken exactly when running drops to 0, and once
+ *     wait has begun and running is 0, go is refused: running never rises
+ *     again, so a woken wait sees running == 0 for good.
+ *   - first_err, once set, never changes until fl_group_free.
+ *
+ * Lock order: mu -> (firing a waiter, unparking: the backend's parker lock).
+ * No fl__ctx_* call that may lock a context is made while mu is held
+ * (fl_ctx_done is a lock-free load), because cancellation fires context
+ * waiters under the context's lock and a group task may hold that lock's
+ * position in another order. User code never runs under mu.
+ *
+ * Ending a task: the entry records the error (cancelling the context if it
+ * is the first), unregisters the task from the live-task registry, and only
+ * then releases its slot, so that when wait returns fl_stats_get().tasks no
+ * longer counts it. After releasing, the entry touches nothing of the group:
+ * the waiter may free it at once. The waiter re-takes mu after waking, which
+ * orders the entry's last unlock before fl_group_free destroys the mutex.
+ *
+ * Panics (FL_PANIC_CAPTURE): the body runs below a setjmp frame on the
+ * task's own stack; fl_panic (panic.c) longjmps back to it. longjmp within
+ * one stack is understood by TSan and ASan (both intercept it and unpoison
+ * the abandoned frames), so no annotation is needed.
+ */
+#include "group_internal.h"
+
+#include <fl/ctx.h>
+#include <fl/task.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx_internal.h"
+#include "sched.h"
+
+struct fl_group {
+	fl__mutex mu;
+	fl_ctx *ctx;               /* immutable; owned (freed by fl_group_free) */
+	char name[48];             /* immutable */
+	enum fl_panic_policy panic; /* immutable */
+	bool collect;              /* immutable */
+	int limit;                 /* mu: 0 = none */
+	int running;               /* mu: slots taken */
+	int hwm;                   /* mu: high-water mark of running */
+	long started;              /* mu: go calls that got a slot (task names) */
+	fl_err *first_err;         /* mu: owned; set once */
+	fl_err **errs;             /* mu: collect mode, owned refs in order */
+	size_t nerrs, cap_errs;    /* mu */
+	fl_err *panic_err;         /* mu: owned; the first captured panic */
+	fl_err *result;            /* mu: collect mode, the cached join */
+	bool result_done;          /* mu: result computed */
+	bool waiting;              /* mu: fl_group_wait has begun */
+	bool waited;               /* mu: fl_group_wait has returned once */
+	fl__wqueue limitq;         /* mu: go callers blocked at the limit */
+	fl__wqueue waitq;          /* mu: wait callers */
+};
+
+/* What a task's entry needs; allocated by go, freed by the entry. */
+typedef struct task_box {
+	fl_task_fn fn;
+	void *arg;
+} task_box;
+
+const char *fl__group_label(const struct fl_group *g) { return g ? g->name : "-"; }
+
+bool fl__group_captures(const struct fl_group *g)
+{
+	return g && g->panic == FL_PANIC_CAPTURE;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+/* Releases one slot, handing it to the first blocked go if there is one.
+ * Caller holds mu. */
+static void slot_release(fl_group *g)
+{
+	fl__wlink *l = fl__wqueue_fire_first(&g->limitq, FL_OK);
+	if (l) {
+		fl__waiter_unpark(l->w); /* the slot moves to that caller */
+		return;
+	}
+	FL_ASSERT(g->running > 0);
+	if (--g->running > 0)
+		return;
+	while ((l = fl__wqueue_fire_first(&g->waitq, FL_OK)) != NULL)
+		fl__waiter_unpark(l->w);
+}
+
+/* Caller holds mu. */
+static void slot_take(fl_group *g)
+{
+	if (++g->running > g->hwm)
+		g->hwm = g->running;
+}
+
+/* Caller holds mu. go is refused once wait has returned, or once wait has
+ * begun and no task is left that could legitimately start another. */
+static bool go_refused(const fl_group *g)
+{
+	return g->waited || (g->waiting && g->running == 0);
+}
+
+/* The error for "cancelled, nothing started": matches the context's err
+ * (FL_ERR_CANCELED or FL_ERR_DEADLINE) and its cause. Called without mu. */
+static fl_err *cancelled_err(fl_group *g)
+{
+	fl_err *err = fl_ctx_err(g->ctx);
+	fl_err *cause = fl_ctx_cause(g->ctx);
+	fl_err *base;
+	if (!err)
+		err = FL_ERR_CANCELED;
+	if (!cause || cause == err) {
+		fl_err_drop(cause);
+		base = err;
+	} else {
+		base = fl_err_join2(err, cause);
+	}
+	return fl_err_wrap(base, "group '%s' cancelled; task not started", g->name);
+}
+
+/*
+ * Blocks at the limit until a slot is handed over (returns true: the slot is
+ * ours) or the context is cancelled (false). Called with mu held and
+ * returns with it released.
+ */
+static bool slot_wait(fl_group *g)
+{
+	fl__waiter w;
+	fl__waiter_init(&w); /* self() is already known: no lock is taken */
+	fl__wlink lq = {.w = &w, .index = 0};
+	fl__wlink lc = {.w = &w, .index = -1};
+	fl__wqueue_push(&g->limitq, &lq);
+	fl__mutex_unlock(&g->mu);
+
+	if (fl__ctx_watch(g->ctx, &lc))
+		(void)fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_LIMIT, g);
+	else if (fl__waiter_abort(&w))
+		w.fired_index = -1; /* withdrawn: cancelled before we slept */
+
+	if (w.fired_index == 0) {
+		fl__ctx_unwatch(g->ctx, &lc);
+		return true;
+	}
+	fl__mutex_lock(&g->mu);
+	fl__wqueue_remove(&g->limitq, &lq);
+	fl__mutex_unlock(&g->mu);
+	return false;
+}
+
+/* Takes a slot (blocking at the limit if allowed). NULL: the slot is ours. */
+static fl_err *slot_acquire(fl_group *g, bool block)
+{
+	fl__sched()->self(); /* adopt a foreign caller before taking mu */
+	fl__mutex_lock(&g->mu);
+	if (go_refused(g)) {
+		fl__mutex_unlock(&g->mu);
+		return fl_err_wrap(FL_ERR_MISUSE, "group '%s': go after wait", g->name);
+	}
+	if (fl_ctx_done(g->ctx)) {
+		fl__mutex_unlock(&g->mu);
+		return cancelled_err(g);
+	}
+	if (g->limit == 0 || g->running < g->limit) {
+		slot_take(g);
+		fl__mutex_unlock(&g->mu);
+		return NULL;
+	}
+	if (!block) {
+		fl__mutex_unlock(&g->mu);
+		return fl_err_wrap(FL_ERR_LIMIT, "group '%s': all %d slots taken", g->name,
+				   g->limit);
+	}
+	return slot_wait(g) ? NULL : cancelled_err(g);
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+/* Runs the body below a panic frame. Kept apart so that nothing in the
+ * caller lives across setjmp. */
+static fl_err *run_captured(fl__task *t, fl_task_fn fn, fl_ctx *ctx, void *arg)
+{
+	fl__panic_frame f;
+	f.panicked = false;
+	t->panic_frame = &f;
+	if (setjmp(f.jb) == 0) {
+		fl_err *err = fn(ctx, arg);
+		t->panic_frame = NULL;
+		return err;
+	}
+	/* fl_panic recorded the panic error and ran the cleanups. */
+	t->panic_frame = NULL;
+	return NULL;
+}
+
+static void task_entry(fl__task *t)
+{
+	fl_group *g = t->group;
+	task_box box = *(task_box *)t->arg;
+	free(t->arg);
+	t->arg = NULL;
+
+	fl_err *err;
+	if (g->panic == FL_PANIC_CAPTURE)
+		err = run_captured(t, box.fn, g->ctx, box.arg);
+	else
+		err = box.fn(g->ctx, box.arg);
+	fl__task_run_defers(t);
+	if (err)
+		fl__group_record(g, err);
+
+	fl__task_unregister(t); /* no longer counted once wait returns */
+	fl__mutex_lock(&g->mu);
+	slot_release(g);
+	fl__mutex_unlock(&g->mu);
+	/* g may be freed from here on. */
+}
+
+/* Spawns a task into a slot already taken; releases the slot on failure. */
+static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *arg)
+{
+	fl_err *err = NULL;
+	task_box *box = NULL;
+	fl__task *t = NULL;
+	char auto_name[72]; /* name "." seq; the task keeps its first 47 bytes */
+	long seq;
+
+	if (fl_ctx_done(g->ctx)) { /* nothing starts after cancellation */
+		err = cancelled_err(g);
+		goto err_slot;
+	}
+	box = malloc(sizeof(*box));
+	if (!box) {
+		err = FL_ERR_NOMEM;
+		goto err_slot;
+	}
+	box->fn = fn;
+	box->arg = arg;
+	fl__mutex_lock(&g->mu);
+	seq = g->started++;
+	fl__mutex_unlock(&g->mu);
+	if (!name) {
+		snprintf(auto_name, sizeof(auto_name), "%s.%ld", g->name, seq);
+		name = auto_name;
+	}
+	t = fl__task_new(name, g, task_entry, box);
+	if (!t) {
+		err = FL_ERR_NOMEM;
+		goto err_box;
+	}
+	err = fl__sched()->spawn(t);
+	if (err) {
+		err = fl_err_wrap(err, "group '%s': cannot start task '%s'", g->name, t->name);
+		fl__task_finish(t); /* never ran: unregister and free it here */
+		goto err_box;
+	}
+	return NULL;
+
+err_box:
+	free(box);
+err_slot:
+	fl__mutex_lock(&g->mu);
+	slot_release(g);
+	fl__mutex_unlock(&g->mu);
+	return err;
+}
+
+/* Appends err (consumed on success) to the collected errors. Caller holds
+ * mu. Returns false, keeping nothing, when out of memory. */
+static bool errs_append(fl_group *g, fl_err *err)
+{
+	if (g->nerrs == g->cap_errs) {
+		size_t cap = g->cap_errs ? g->cap_errs * 2 : 8;
+		fl_err **e = realloc(g->errs, cap * sizeof(*e));
+		if (!e)
+			return false;
+		g->errs = e;
+		g->cap_errs = cap;
+	}
+	g->errs[g->nerrs++] = err;
+	return true;
+}
+
+void fl__group_record(fl_group *g, fl_err *err)
+{
+	bool is_panic = fl_err_as(err, &fl_panic_type) != NULL;
+	fl__mutex_lock(&g->mu);
+	bool first = g->first_err == NULL;
+	if (first)
+		g->first_err = fl_err_ref(err);
+	if (is_panic && !g->panic_err)
+		g->panic_err = fl_err_ref(err);
+	if (g->collect && errs_append(g, err))
+		err = NULL; /* the list owns it now */
+	fl__mutex_unlock(&g->mu);
+	if (first) /* g->first_err is ours to read: set once, above */
+		fl__ctx_cancel_with(g->ctx, FL_ERR_CANCELED, g->first_err);
+	fl_err_drop(err);
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group **out,
+		     fl_ctx **ctx_out)
+{
+	struct fl_group_opts def = {0};
+	if (!opts)
+		opts = &def;
+	if (!parent || !out || !ctx_out)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_new: NULL argument");
+	if (opts->limit < 0)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_new: negative limit %d", opts->limit);
+	if (opts->panic != FL_PANIC_ABORT && opts->panic != FL_PANIC_CAPTURE)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_new: unknown panic policy %d",
+				   (int)opts->panic);
+	fl_group *g = calloc(1, sizeof(*g));
+	if (!g)
+		return FL_ERR_NOMEM;
+	fl_err *err = fl_ctx_with_cancel(parent, &g->ctx);
+	if (err)
+		goto err_group;
+	fl__mutex_init(&g->mu);
+	snprintf(g->name, sizeof(g->name), "%s", opts->name ? opts->name : "group");
+	g->panic = opts->panic;
+	g->collect = opts->collect;
+	g->limit = opts->limit;
+	fl__count_add(FL__C_GROUPS, 1);
+	*out = g;
+	*ctx_out = g->ctx;
+	return NULL;
+
+err_group:
+	free(g);
+	return err;
+}
+
+fl_err *fl_group_go(fl_group *g, fl_task_fn fn, void *arg)
+{
+	return fl_group_go_named(g, NULL, fn, arg);
+}
+
+fl_err *fl_group_go_named(fl_group *g, const char *name, fl_task_fn fn, void *arg)
+{
+	if (!g || !fn)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_go: NULL argument");
+	fl_err *err = slot_acquire(g, true);
+	return err ? err : task_start(g, name, fn, arg);
+}
+
+fl_err *fl_group_try_go(fl_group *g, fl_task_fn fn, void *arg)
+{
+	if (!g || !fn)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_try_go: NULL argument");
+	fl_err *err = slot_acquire(g, false);
+	return err ? err : task_start(g, NULL, fn, arg);
+}
+
+fl_err *fl_group_set_limit(fl_group *g, int limit)
+{
+	if (!g)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_set_limit: NULL group");
+	if (limit < 0)
+		return fl_err_wrap(FL_ERR_INVAL, "group '%s': negative limit %d", g->name, limit);
+	fl_err *err = NULL;
+	fl__mutex_lock(&g->mu);
+	if (g->running > 0)
+		err = fl_err_wrap(FL_ERR_MISUSE, "group '%s': set_limit while %d tasks run",
+				  g->name, g->running);
+	else
+		g->limit = limit;
+	fl__mutex_unlock(&g->mu);
+	return err;
+}
+
+/* The result of wait, computed once (caller holds mu): a new reference. */
+static fl_err *wait_result(fl_group *g)
+{
+	if (!g->collect)
+		return fl_err_ref(g->first_err);
+	if (!g->result_done) {
+		fl_err **refs = g->nerrs ? malloc(g->nerrs * sizeof(*refs)) : NULL;
+		if (refs) {
+			for (size_t i = 0; i < g->nerrs; i++)
+				refs[i] = fl_err_ref(g->errs[i]);
+			g->result = fl_err_join(refs, g->nerrs);
+			free(refs);
+		} else {
+			g->result = fl_err_ref(g->first_err); /* none, or out of memory */
+		}
+		g->result_done = true;
+	}
+	return fl_err_ref(g->result);
+}
+
+fl_err *fl_group_wait(fl_group *g)
+{
+	if (!g)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_group_wait: NULL group");
+	fl__task *self = fl__sched()->self();
+	if (self->group == g)
+		return fl_err_wrap(FL_ERR_MISUSE, "group '%s': wait from its own task '%s'",
+				   g->name, self->name);
+	fl__mutex_lock(&g->mu);
+	g->waiting = true;
+	while (g->running > 0) {
+		fl__waiter w;
+		fl__waiter_init(&w);
+		fl__wlink l = {.w = &w, .index = 0};
+		fl__wqueue_push(&g->waitq, &l);
+		fl__mutex_unlock(&g->mu);
+		(void)fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_WAIT, g);
+		fl__mutex_lock(&g->mu);
+	}
+	fl_err *first = g->first_err; /* fixed from now on */
+	fl__mutex_unlock(&g->mu);
+
+	fl_ctx_cancel(g->ctx, first);
+
+	fl__mutex_lock(&g->mu);
+	g->waited = true;
+	fl_err *res = wait_result(g);
+	fl__mutex_unlock(&g->mu);
+	return res;
+}
+
+void fl_group_cancel(fl_group *g, fl_err *cause)
+{
+	if (g)
+		fl_ctx_cancel(g->ctx, cause);
+}
+
+fl_err *fl_group_stop(fl_group *g, fl_err *cause)
+{
+	fl_group_cancel(g, cause);
+	return fl_group_wait(g);
+}
+
+const fl_err *fl_group_first_err(fl_group *g)
+{
+	if (!g)
+		return NULL;
+	fl__mutex_lock(&g->mu);
+	const fl_err *e = g->first_err;
+	fl__mutex_unlock(&g->mu);
+	return e;
+}
+
+int fl_group_hwm(fl_group *g)
+{
+	if (!g)
+		return 0;
+	fl__mutex_lock(&g->mu);
+	int n = g->hwm;
+	fl__mutex_unlock(&g->mu);
+	return n;
+}
+
+int fl_group_running(fl_group *g)
+{
+	if (!g)
+		return 0;
+	fl__mutex_lock(&g->mu);
+	int n = g->running;
+	fl__mutex_unlock(&g->mu);
+	return n;
+}
+
+/* Aborts for a group freed without wait, with the captured panic if any. */
+static void abort_unwaited(fl_group *g) __attribute__((noreturn));
+static void abort_unwaited(fl_group *g)
+{
+	static char msg[4096]; /* we are about to abort: no reentrancy */
+	fl__mutex_lock(&g->mu);
+	const fl_err *perr = g->panic_err; /* never freed: we do not return */
+	int running = g->running;
+	fl__mutex_unlock(&g->mu);
+	const fl_panic_info *p = perr ? fl_err_as(perr, &fl_panic_type) : NULL;
+	int n = snprintf(msg, sizeof(msg),
+			 "fl_group_free: group '%s' was never waited on (%d tasks running)",
+			 g->name, running);
+	if (p && n > 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n,
+			 "; task '%s' panicked: %s\nbacktrace:\n%s", p->task, p->msg,
+			 p->backtrace);
+	FL_ABORT(msg);
+}
+
+void fl_group_free(fl_group *g)
+{
+	if (!g)
+		return;
+	fl__mutex_lock(&g->mu);
+	bool waited = g->waited;
+	fl__mutex_unlock(&g->mu);
+	if (!waited)
+		abort_unwaited(g);
+	FL_ASSERT(g->running == 0 && fl__wqueue_empty(&g->limitq) &&
+		  fl__wqueue_empty(&g->waitq));
+	fl_ctx_free(g->ctx);
+	for (size_t i = 0; i < g->nerrs; i++)
+		fl_err_drop(g->errs[i]);
+	free(g->errs);
+	fl_err_drop(g->first_err);
+	fl_err_drop(g->panic_err);
+	fl_err_drop(g->result);
+	fl__mutex_destroy(&g->mu);
+	free(g);
+	fl__count_add(FL__C_GROUPS, -1);
+}
