@@ -6,7 +6,8 @@
  * valid and lossless:
  *   - strings are escaped per RFC 8259: quote, backslash and control
  *     characters are escaped (\n, \t... or \u00XX), valid UTF-8 passes
- *     through, and bytes that are not valid UTF-8 become U+FFFD;
+ *     through, and bytes that are not valid UTF-8 become U+FFFD (written
+ *     as UTF-8, so writing a loaded report reproduces the file exactly);
  *   - integers are printed exactly (int64, and uint64 for the seed);
  *   - doubles use the shortest text that reads back to the same value, and
  *     NaN or infinities become null (JSON has no such numbers).
@@ -40,7 +41,7 @@ static void json_str(FILE *out, const char *s)
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\u%04x", c);
 		else if (n == 0)
-			fputs("\\ufffd", out);
+			fputs("\xef\xbf\xbd", out); /* U+FFFD, raw like other text */
 		else
 			fwrite(s, 1, n, out);
 		s += n ? n : 1;

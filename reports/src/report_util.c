@@ -231,6 +231,10 @@ char *fl__report_fmt_double(double d, char *buf, size_t cap)
 		snprintf(buf, cap, "null");
 		return buf;
 	}
+	if (d == trunc(d) && fabs(d) < 9007199254740992.0) { /* 2^53: exact */
+		snprintf(buf, cap, "%.0f", d);
+		return buf;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
