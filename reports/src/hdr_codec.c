@@ -414,10 +414,9 @@ static fl_err *inflate_body(z_stream *zs, uint8_t *buf, size_t hs, size_t need, 
 	if (rc != Z_STREAM_END && zs->avail_out == 0) {
 		uint8_t extra; /* does the stream end here? */
 		rc = inflate_into(zs, &extra, 1);
-		if (rc != Z_STREAM_END)
-			return rc == Z_OK ? fl_err_wrap(FL_ERR_HDR_CORRUPT,
-							"inflated data is longer than its header claims")
-					  : zlib_error(rc, zs, "payload");
+		if (zs->avail_out == 0)
+			return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+					   "inflated data is longer than its header claims");
 	}
 	if (rc != Z_STREAM_END)
 		return zlib_error(rc, zs, "payload");
