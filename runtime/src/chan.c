@@ -11,7 +11,10 @@
  * fired elsewhere or withdrew; fl__wqueue_fire_first skips those):
  *   - a live receiver waits only while the ring is empty, and a live sender
  *     only while the ring is full (for cap 0: always "full"), so recvq and
- *     sendq never both hold live waiters that could pair up;
+ *     sendq never both hold live waiters that could pair up (one select
+ *     with a send and a receive case on the same rendezvous channel sits on
+ *     both, but a waiter never pairs with itself: it polled both cases
+ *     before queueing, and the next peer to arrive wins it);
  *   - once closed, both queues are empty of live waiters and stay so;
  *   - an element is copied exactly once: by the waker, straight between the
  *     sender's source and the receiver's destination (or through the ring),

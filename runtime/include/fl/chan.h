@@ -14,15 +14,16 @@
  *   FL_CANCELED  ctx was cancelled first (see fl_ctx_err / fl_ctx_cause)
  *   FL_TIMEDOUT  the deadline passed first
  *   FL_AGAIN     FL_TRY and the operation would have blocked
- * When several outcomes are possible at once, completion wins over
- * cancellation (as Go's select picks among ready cases): a cancelled ctx does
- * not prevent a send that can complete immediately... except that a call
- * whose ctx is already cancelled on entry returns FL_CANCELED without
- * touching the channel, so a stage that watches ctx stops promptly.
+ * A call whose ctx is already cancelled on entry returns FL_CANCELED without
+ * touching the channel, even if it could complete, so a stage that watches
+ * ctx stops promptly. Once a call is waiting, the first event wins; if a peer
+ * completes the operation as ctx is cancelled, the call reports the
+ * completion (FL_OK), never a half-done operation.
  *
- * Ownership: pointer payloads belong to the sender until a send succeeds.
- * A channel's optional free callback is applied to every element still
- * buffered when the channel is freed.
+ * Ownership: pointer payloads belong to the sender until a send succeeds
+ * (on any other result the element was not sent). A channel's optional free
+ * callback is called, with a pointer to the element's slot, for every
+ * element still buffered when the channel is freed.
  *
  * Thread safety: any number of tasks may send, receive and select on a
  * channel concurrently. fl_chan_free must not race with other use.
@@ -48,8 +49,10 @@ struct fl_chan_opts {
 };
 
 /*
- * Creates a channel of elements of elem_size bytes (> 0) with capacity cap.
- * Errors: FL_ERR_INVAL (elem_size 0 or too large), FL_ERR_NOMEM.
+ * Creates a channel of elements of elem_size bytes (1 to 65536) with
+ * capacity cap. opts may be NULL. *out is set only on success.
+ * Errors: FL_ERR_INVAL (elem_size 0 or too large, out NULL), FL_ERR_NOMEM
+ * (including a capacity too large to allocate).
  */
 FL_MUST_CHECK fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opts,
 				  fl_chan **out);
@@ -57,12 +60,24 @@ FL_MUST_CHECK fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_
 /*
  * Frees a channel. Buffered elements are passed to free_elem (if set).
  * Aborts (misuse) if a task is still blocked on it. NULL is ignored.
+ * Thread safety: must not race with any other use of ch.
  */
 void fl_chan_free(fl_chan *ch);
 
-/* Sends a copy of *elem. Blocks: until received/buffered, ctx, deadline. */
+/*
+ * Sends a copy of *elem (elem_size bytes).
+ * Returns FL_OK, FL_CLOSED, FL_CANCELED, FL_TIMEDOUT or FL_AGAIN.
+ * Blocks: until a receiver takes it or a buffer slot frees, the channel
+ * closes, ctx is cancelled or the deadline passes.
+ */
 int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns);
-/* Receives into *elem (may be NULL to discard). FL_CLOSED: closed and drained. */
+/*
+ * Receives into *elem (may be NULL to discard); elements arrive in FIFO
+ * order. *elem is written only on FL_OK.
+ * Returns FL_OK, FL_CLOSED (closed and drained), FL_CANCELED, FL_TIMEDOUT
+ * or FL_AGAIN. Blocks: until an element arrives, the channel closes, ctx is
+ * cancelled or the deadline passes.
+ */
 int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns);
 
 /*
@@ -72,8 +87,11 @@ int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns);
  */
 FL_MUST_CHECK fl_err *fl_chan_close(fl_chan *ch);
 
+/* Elements buffered right now (a snapshot; always 0 for capacity 0). */
 size_t fl_chan_len(fl_chan *ch);
+/* The capacity given to fl_chan_new. */
 size_t fl_chan_cap(const fl_chan *ch);
+/* True once fl_chan_close has been called (a snapshot). */
 bool fl_chan_closed(fl_chan *ch);
 
 /* One case of fl_select. A NULL ch is never ready (Go's nil channel). */
@@ -82,15 +100,18 @@ typedef struct fl_select_case {
 	int op;          /* FL_SEND or FL_RECV */
 	fl_chan *ch;
 	void *elem;      /* send: source; recv: destination (may be NULL) */
-	int status;      /* out, for the chosen case: FL_OK or FL_CLOSED */
+	int status;      /* out, chosen case only: FL_OK or FL_CLOSED */
 } fl_select_case;
 
 /*
  * Waits until one case can proceed, performs it and returns its index.
- * Returns FL_CANCELED, FL_TIMEDOUT or FL_AGAIN (negative) if none did.
+ * Returns FL_CANCELED, FL_TIMEDOUT or FL_AGAIN (negative) if none did; the
+ * ctx and deadline rules are those of fl_chan_send.
  * Fairness: when several cases are ready, one is chosen uniformly at random
- * (as Go does), so no case starves. A send case on a closed channel is
- * "ready" and completes with status FL_CLOSED. At most 64 cases.
+ * (as Go does), so no case starves. A send case on a closed channel, and a
+ * receive case on a closed and drained one, are "ready" and complete with
+ * status FL_CLOSED. Several cases may name the same channel. At most 64
+ * cases (more is misuse and aborts); n == 0 waits for ctx or the deadline.
  */
 int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns);
 
