@@ -11,6 +11,8 @@
  *   - integers are printed exactly (int64, and uint64 for the seed);
  *   - doubles use the shortest text that reads back to the same value, and
  *     NaN or infinities become null (JSON has no such numbers).
+ * Histograms and intervals that have an fl_hdr also carry it whole, as
+ * "hdr": the compressed V2 encoding in base64 (fl/hdr_log.h).
  * Objects are printed with two-space indentation, one member per line,
  * except the small per-percentile objects, which stay on one line.
  */
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fl/hdr_log.h>
 #include <fl/report.h>
 
 #include "report_priv.h"
@@ -114,7 +117,25 @@ static void emit_stats(FILE *out, const fl_report_stats *st)
 	fprintf(out, "}, \"out_of_range\": %" PRId64, st->out_of_range);
 }
 
-static void emit_hist(FILE *out, const fl_report_hist *h, bool last)
+/*
+ * The "hdr" member: the whole histogram as a compressed V2 encoding in
+ * base64 (HdrHistogram's interchange form), so a loaded report keeps the
+ * full distribution and not just the summary. Nothing when hdr is NULL.
+ */
+static fl_err *emit_hdr(FILE *out, const fl_hdr *hdr)
+{
+	char *b64;
+	if (!hdr)
+		return NULL;
+	fl_err *err = fl_hdr_encode_base64(hdr, -1, &b64);
+	if (err)
+		return fl_err_wrap(err, "encode histogram");
+	fprintf(out, ", \"hdr\": \"%s\"", b64);
+	free(b64);
+	return NULL;
+}
+
+static fl_err *emit_hist(FILE *out, const fl_report_hist *h, bool last)
 {
 	fl_report_stats st;
 	fl_report_hist_stats(h, &st);
@@ -128,39 +149,49 @@ static void emit_hist(FILE *out, const fl_report_hist *h, bool last)
 		json_dbl(out, h->slos[i].percentile);
 		fprintf(out, ", \"threshold_ns\": %" PRId64 "}", h->slos[i].threshold_ns);
 	}
-	fprintf(out, "]}%s\n", last ? "" : ",");
+	fputc(']', out);
+	fl_err *err = emit_hdr(out, h->hdr);
+	fprintf(out, "}%s\n", last ? "" : ",");
+	return err;
 }
 
-static void emit_hists(FILE *out, const fl_report *r)
+static fl_err *emit_hists(FILE *out, const fl_report *r)
 {
+	fl_err *err = NULL;
 	fputs("  \"histograms\": [\n", out);
-	for (size_t i = 0; i < r->nhists; i++)
-		emit_hist(out, &r->hists[i], i + 1 == r->nhists);
+	for (size_t i = 0; i < r->nhists && !err; i++)
+		err = emit_hist(out, &r->hists[i], i + 1 == r->nhists);
 	fputs("  ],\n", out);
+	return err;
 }
 
-static void emit_one_series(FILE *out, const fl_report_series *s, bool last)
+static fl_err *emit_one_series(FILE *out, const fl_report_series *s, bool last)
 {
+	fl_err *err = NULL;
 	fputs("    {\"name\": ", out);
 	json_str(out, s->name);
 	fputs(", \"unit\": \"ns\", \"intervals\": [\n", out);
-	for (size_t i = 0; i < s->nivs; i++) {
+	for (size_t i = 0; i < s->nivs && !err; i++) {
 		fl_report_stats st;
 		fl_report_interval_stats(&s->ivs[i], &st);
 		fprintf(out, "      {\"start_ns\": %" PRId64 ", \"length_ns\": %" PRId64 ", ",
 			s->ivs[i].start_ns, s->ivs[i].length_ns);
 		emit_stats(out, &st);
+		err = emit_hdr(out, s->ivs[i].hdr);
 		fprintf(out, "}%s\n", i + 1 == s->nivs ? "" : ",");
 	}
 	fprintf(out, "    ]}%s\n", last ? "" : ",");
+	return err;
 }
 
-static void emit_series(FILE *out, const fl_report *r)
+static fl_err *emit_series(FILE *out, const fl_report *r)
 {
+	fl_err *err = NULL;
 	fputs("  \"series\": [\n", out);
-	for (size_t i = 0; i < r->nseries; i++)
-		emit_one_series(out, &r->series[i], i + 1 == r->nseries);
+	for (size_t i = 0; i < r->nseries && !err; i++)
+		err = emit_one_series(out, &r->series[i], i + 1 == r->nseries);
 	fputs("  ],\n", out);
+	return err;
 }
 
 static void emit_counters(FILE *out, const fl_report *r)
@@ -232,10 +263,13 @@ fl_err *fl__report_emit_json(const fl_report *r, FILE *out)
 {
 	fputs("{\n  \"schema\": \"faultline-report\",\n  \"version\": 1,\n", out);
 	emit_run(out, r);
-	emit_hists(out, r);
-	emit_series(out, r);
+	fl_err *err = emit_hists(out, r);
+	if (!err)
+		err = emit_series(out, r);
+	if (err)
+		return err;
 	emit_counters(out, r);
-	fl_err *err = emit_faults(out, r);
+	err = emit_faults(out, r);
 	if (err)
 		return err;
 	emit_checks(out, r);

@@ -5,7 +5,9 @@
  * carry line and column), then this file walks the tree against the schema
  * of docs/reports.md and rebuilds the report through the public builders,
  * so a loaded report obeys the same invariants as a built one. Histograms
- * and intervals come back as summaries (hdr == NULL).
+ * and intervals written with their "hdr" encoding come back whole (decoded
+ * into an owned fl_hdr, checked against the summary); the others come back
+ * as summaries only (hdr == NULL).
  *
  * Schema errors name the value at fault ("report.json:12:5: \"count\" must
  * be an integer"). Required members must be present with the right type;
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fl/hdr.h>
+#include <fl/hdr_log.h>
 #include <fl/report.h>
 
 #include "report_jsonparse.h"
@@ -177,6 +181,36 @@ static bool load_stats(loader *ld, const fl__jv *o, fl_report_stats *st)
 	return true;
 }
 
+/*
+ * The optional "hdr" member of o (the base64 V2 encoding): decodes it into
+ * *out, or sets *out to NULL when absent, and checks it against the
+ * summary st read from the same object.
+ */
+static bool load_hdr(loader *ld, const fl__jv *o, const fl_report_stats *st,
+		     fl_hdr **out)
+{
+	const fl__jv *v = fl__jv_get(o, "hdr");
+	fl_hdr *h;
+	*out = NULL;
+	if (!v || v->kind == FL__JV_NULL)
+		return true;
+	if (v->kind != FL__JV_STR)
+		return bad(ld, v, "\"hdr\" must be a string");
+	fl_err *err = fl_hdr_decode_base64(v->str, strlen(v->str), &h);
+	if (err)
+		return bad_err(ld, v, err);
+	if (fl_hdr_total_count(h) != st->count || fl_hdr_max(h) != st->max) {
+		fl_hdr_free(h);
+		return bad(ld, v, "\"hdr\" disagrees with the summary");
+	}
+	/* The encoding has no out-of-range count. Recording the value -1,
+	 * which is always out of range, restores it. */
+	if (st->out_of_range > 0)
+		(void)fl_hdr_record_n(h, -1, st->out_of_range);
+	*out = h;
+	return true;
+}
+
 static bool load_slos(loader *ld, fl_report *r, const fl__jv *h, const char *name)
 {
 	const fl__jv *slos = member(ld, h, "slos", FL__JV_ARR);
@@ -209,11 +243,16 @@ static bool load_hists(loader *ld, fl_report *r, const fl__jv *root)
 		fl_report_stats st;
 		if (h->kind != FL__JV_OBJ)
 			return bad(ld, h, "a histogram must be an object");
-		if (!get_str(ld, h, "name", &name) || !load_stats(ld, h, &st))
+		fl_hdr *hdr;
+		if (!get_str(ld, h, "name", &name) || !load_stats(ld, h, &st) ||
+		    !load_hdr(ld, h, &st, &hdr))
 			return false;
-		fl_err *err = fl_report_add_hist_stats(r, name, &st);
-		if (err)
+		fl_err *err = hdr ? fl_report_add_hist(r, name, hdr, FL_REPORT_TAKE)
+				  : fl_report_add_hist_stats(r, name, &st);
+		if (err) {
+			fl_hdr_free(hdr); /* still ours when adding failed */
 			return bad_err(ld, h, err);
+		}
 		if (!load_slos(ld, r, h, name))
 			return false;
 	}
@@ -232,12 +271,19 @@ static bool load_intervals(loader *ld, fl_report *r, const fl__jv *s,
 		fl_report_stats st;
 		if (iv->kind != FL__JV_OBJ)
 			return bad(ld, iv, "an interval must be an object");
+		fl_hdr *hdr;
 		if (!get_i64(ld, iv, "start_ns", &start) ||
-		    !get_i64(ld, iv, "length_ns", &len) || !load_stats(ld, iv, &st))
+		    !get_i64(ld, iv, "length_ns", &len) || !load_stats(ld, iv, &st) ||
+		    !load_hdr(ld, iv, &st, &hdr))
 			return false;
-		fl_err *err = fl_report_add_series_interval_stats(r, name, start, len, &st);
-		if (err)
+		fl_err *err = hdr ? fl_report_add_series_interval(r, name, start, len, hdr,
+								  FL_REPORT_TAKE)
+				  : fl_report_add_series_interval_stats(r, name, start,
+									len, &st);
+		if (err) {
+			fl_hdr_free(hdr);
 			return bad_err(ld, iv, err);
+		}
 	}
 	return true;
 }

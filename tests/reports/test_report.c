@@ -159,6 +159,7 @@ static fl_report *full_report(void)
 				     FL_REPORT_TAKE));
 	ASSERT_OK(fl_report_add_hist(r, "e2e", ramp_hist(3, 3000000, 997),
 				     FL_REPORT_TAKE));
+	ASSERT(!fl_hdr_record(r->hists[1].hdr, -5)); /* counted out of range */
 	ASSERT_OK(fl_report_add_slo(r, "e2e", 99.99, 123456789));
 	ASSERT_OK(fl_report_add_slo(r, "e2e", 100, 0));
 	for (int i = 0; i < 3; i++)
@@ -215,7 +216,7 @@ static void assert_data_eq(const fl_report *a, const fl_report *b)
 		fl_report_stats sa, sb;
 		fl_report_hist_stats(&a->hists[i], &sa);
 		fl_report_hist_stats(&b->hists[i], &sb);
-		ASSERT_NULL(b->hists[i].hdr);
+		ASSERT_EQ(a->hists[i].hdr != NULL, b->hists[i].hdr != NULL);
 		ASSERT_STR_EQ(a->hists[i].name, b->hists[i].name);
 		assert_stats_eq(&sa, &sb);
 		ASSERT_EQ(a->hists[i].nslos, b->hists[i].nslos);
@@ -232,6 +233,7 @@ static void assert_data_eq(const fl_report *a, const fl_report *b)
 			fl_report_stats sa, sb;
 			fl_report_interval_stats(&a->series[i].ivs[j], &sa);
 			fl_report_interval_stats(&b->series[i].ivs[j], &sb);
+			ASSERT_EQ(a->series[i].ivs[j].hdr != NULL, b->series[i].ivs[j].hdr != NULL);
 			assert_stats_eq(&sa, &sb);
 			ASSERT_EQ(a->series[i].ivs[j].start_ns, b->series[i].ivs[j].start_ns);
 			ASSERT_EQ(a->series[i].ivs[j].length_ns, b->series[i].ivs[j].length_ns);
@@ -396,6 +398,16 @@ FL_TEST(json_schema_errors_have_positions)
 	at = strstr(j, "\"passed\": 1");
 	at[10] = '2';
 	expect_load_error(j, "summary does not match the checks");
+	at[10] = '1';
+	at = strstr(j, "\"count\": 3010,"); /* e2e: 3010 samples */
+	ASSERT_NOT_NULL(at);
+	at[12] = '2';
+	expect_load_error(j, "\"hdr\" disagrees with the summary");
+	at[12] = '0';
+	at = strstr(j, "\"hdr\": \"HISTFAAA");
+	ASSERT_NOT_NULL(at);
+	at[9] = '*';
+	expect_load_error(j, "corrupt histogram data");
 	free(j);
 	fl_report_free(r);
 	scratch_free(dir);

@@ -12,11 +12,13 @@
  * starts, fault events) are offsets from the run's start, taken from the
  * monotonic clock; only start_unix_ns is a wall-clock time.
  *
- * A report built in memory usually carries live histograms (fl_hdr). A
- * report loaded back from its JSON summary carries only the summaries the
- * JSON holds (fl_report_stats), with hdr == NULL. Every writer and
- * fl_report_compare accept both; use fl_report_hist_stats and
- * fl_report_interval_stats rather than reading the hdr directly.
+ * A report built in memory usually carries live histograms (fl_hdr). The
+ * JSON summary stores each histogram's summary and its full encoding, so a
+ * report loaded back carries decoded histograms (owned) again; an entry
+ * added as a summary only (fl_report_add_hist_stats) stays one, with
+ * hdr == NULL. Every writer and fl_report_compare accept both; use
+ * fl_report_hist_stats and fl_report_interval_stats rather than reading
+ * the hdr directly.
  *
  * Repetitions: a run may be one of several repetitions of the same
  * configuration (repetition / repetitions below). Comparison takes single
@@ -92,7 +94,7 @@ typedef struct fl_report_slo {
 /* One named latency histogram (a stage, or end to end). */
 typedef struct fl_report_hist {
 	char *name;             /* owned; unique within the report */
-	fl_hdr *hdr;            /* NULL when loaded from JSON */
+	fl_hdr *hdr;            /* NULL for a summary-only entry */
 	bool owned;             /* fl_report_free frees hdr */
 	fl_report_stats stats;  /* valid when hdr == NULL */
 	fl_report_slo *slos;    /* owned array, in the order added */
@@ -103,7 +105,7 @@ typedef struct fl_report_hist {
 typedef struct fl_report_interval {
 	int64_t start_ns;       /* offset from the run start */
 	int64_t length_ns;      /* > 0 */
-	fl_hdr *hdr;            /* NULL when loaded from JSON */
+	fl_hdr *hdr;            /* NULL for a summary-only entry */
 	bool owned;             /* fl_report_free frees hdr */
 	fl_report_stats stats;  /* valid when hdr == NULL */
 } fl_report_interval;
@@ -377,8 +379,9 @@ FL_MUST_CHECK fl_err *fl_report_write_all(const fl_report *r, const char *dir);
 FL_MUST_CHECK fl_err *fl_report_print_markdown(const fl_report *r, FILE *out);
 
 /*
- * Reads a JSON summary written by fl_report_write_json into a new report
- * whose histograms and intervals carry summaries only (hdr == NULL).
+ * Reads a JSON summary written by fl_report_write_json into a new report.
+ * Histograms and intervals stored with their encoding come back as owned
+ * fl_hdr histograms; the others as summaries (hdr == NULL).
  * The reader is strict JSON (RFC 8259) and checks the schema; members it
  * does not know are ignored, so newer minor additions still load.
  * Errors: an errno error naming the path when it cannot be read;
