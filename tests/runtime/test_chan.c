@@ -281,6 +281,76 @@ FL_TEST(cancel_blocked_send)
 	fl_chan_free(ch);
 }
 
+/* One side of a race, released by a barrier: cancels ctx or try-sends. */
+typedef struct racer {
+	fl_ctx *ctx;           /* cancel this, or if NULL ... */
+	fl_chan *ch;           /* ... try-send value on ch */
+	int value;
+	int sent;              /* the try-send's result */
+	pthread_barrier_t *go;
+} racer;
+
+static void race(racer *r)
+{
+	pthread_barrier_wait(r->go);
+	if (r->ctx)
+		fl_ctx_cancel(r->ctx, NULL);
+	else
+		r->sent = fl_chan_send(r->ch, &r->value, NULL, FL_TRY);
+}
+
+static void *racer_thread(void *p)
+{
+	race(p);
+	return NULL;
+}
+
+/*
+ * A blocked receive whose ctx is cancelled just as a sender arrives reports
+ * exactly one outcome, consistently on both sides: never a lost element
+ * and never a half-done operation. The roles alternate between the main
+ * thread and a helper, so each side wins the race some of the time.
+ */
+FL_TEST(cancel_races_completion)
+{
+	fl_chan *ch = chan_make(sizeof(int), 0, "race");
+	long rounds = stress_count(2000), completed = 0;
+	pthread_barrier_t go;
+
+	ASSERT_EQ(pthread_barrier_init(&go, NULL, 2), 0);
+	for (long i = 0; i < rounds; i++) {
+		fl_ctx *ctx;
+
+		check(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
+		op_arg r = blocking_op(ch, FL_RECV, -1, ctx);
+		racer canceller = {.ctx = ctx, .go = &go};
+		racer sender = {.ch = ch, .value = (int)i, .go = &go};
+		racer *mine = i % 2 ? &canceller : &sender;
+		racer *theirs = i % 2 ? &sender : &canceller;
+		pthread_t tr = actor_start(op_thread, &r);
+		await_waiting(ch, FL_RECV, 1);
+		pthread_t tc = actor_start(racer_thread, theirs);
+		race(mine);
+		actor_join(tc);
+		actor_join(tr);
+		if (sender.sent == FL_OK) {
+			ASSERT_EQ(r.result, FL_OK);
+			ASSERT_EQ(r.value, i);
+			completed++;
+		} else {
+			ASSERT_EQ(sender.sent, FL_AGAIN);
+			ASSERT_EQ(r.result, FL_CANCELED);
+			ASSERT_EQ(r.value, -1);
+		}
+		ASSERT_EQ(fl__chan_waiting(ch, FL_RECV), 0);
+		fl_ctx_free(ctx);
+	}
+	if (getenv("FL_TEST_VERBOSE"))
+		fprintf(stderr, "completed %ld of %ld\n", completed, rounds);
+	pthread_barrier_destroy(&go);
+	fl_chan_free(ch);
+}
+
 FL_TEST(deadline_times_out)
 {
 	fl_chan *empty = chan_make(sizeof(int), 0, "empty");
@@ -565,7 +635,8 @@ FL_TEST(mpmc_stress_buffered) { mpmc_run(8); }
 FL_TEST_MAIN(FL_CASE(new_rejects_bad_sizes), FL_CASE(buffered_fifo), FL_CASE(unbuffered_rendezvous),
 	     FL_CASE(large_elements_copied_whole), FL_CASE(close_drains_then_reports_closed),
 	     FL_CASE(close_wakes_blocked_tasks), FL_CASE(cancel_blocked_recv),
-	     FL_CASE(cancel_blocked_send), FL_CASE(deadline_times_out),
+	     FL_CASE(cancel_blocked_send), FL_CASE(cancel_races_completion),
+	     FL_CASE(deadline_times_out),
 	     FL_CASE(cancelled_ctx_on_entry), FL_CASE(try_semantics),
 	     FL_CASE(free_elem_drains_buffer), FL_CASE(free_with_blocked_task_aborts),
 	     FL_CASE(dump_names_the_channel), FL_CASE(mpmc_stress_unbuffered),
