@@ -123,7 +123,8 @@ static int phaser_flip(struct phaser *p)
 {
 	bool next_odd = !p->odd;
 	int64_t init = next_odd ? INT64_MIN : 0;
-	atomic_store_explicit(next_odd ? &p->odd_end : &p->even_end, init, memory_order_relaxed);
+	/* An RMW rather than a store: Helgrind then sees only locked accesses. */
+	atomic_exchange_explicit(next_odd ? &p->odd_end : &p->even_end, init, memory_order_relaxed);
 	HB_BEFORE(&p->start_epoch);
 	int64_t entered = atomic_exchange_explicit(&p->start_epoch, init, memory_order_acq_rel);
 	_Atomic int64_t *old_end = next_odd ? &p->even_end : &p->odd_end;
