@@ -1,0 +1,397 @@
+/* fl-test-labels: concurrency memcheck */
+/*
+ * Panics and deferred cleanups: capture in FL_PANIC_CAPTURE groups (the
+ * task unwinds, its cleanups run LIFO, siblings are cancelled at once and
+ * wait reports the panic), the default abort, and fl_defer on tasks and
+ * foreign threads. Aborting cases run in a fresh child process.
+ */
+#define _GNU_SOURCE
+#include <fl/ctx.h>
+#include <fl/group.h>
+#include <fl/task.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fl_test.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static fl_stats base;
+
+static void baseline(void) { base = fl_stats_get(); }
+
+static void assert_baseline(void)
+{
+	fl_stats now = fl_stats_get();
+	ASSERT_EQ(now.tasks, base.tasks);
+	ASSERT_EQ(now.groups, base.groups);
+	ASSERT_EQ(now.ctxs, base.ctxs);
+	ASSERT_EQ(now.errs, base.errs);
+}
+
+static void check(fl_err *err)
+{
+	if (err) {
+		fl_err_print(stderr, err);
+		FL_FAIL("unexpected error");
+	}
+}
+
+typedef struct sem {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int n;
+} sem;
+
+static void sem_init_(sem *s)
+{
+	ASSERT(pthread_mutex_init(&s->mu, NULL) == 0);
+	ASSERT(pthread_cond_init(&s->cv, NULL) == 0);
+	s->n = 0;
+}
+
+static void sem_destroy_(sem *s)
+{
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static void sem_post_(sem *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n++;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void sem_wait_(sem *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->n == 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->n--;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int64_t hang_deadline(void) { return fl_deadline_in(FL_SEC(5) * fl_test_time_scale()); }
+
+/* Runs case `name` of this binary in a fresh child process (fork + exec)
+ * with FL_TEST_CHILD=1; collects its stderr; returns its wait status. */
+static int run_child(const char *name, char *buf, size_t cap)
+{
+	extern char **environ;
+	static char child_env[] = "FL_TEST_CHILD=1";
+	char exe[4096], arg1[128];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_GT(n, 0);
+	exe[n] = '\0';
+	snprintf(arg1, sizeof(arg1), "%s", name);
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **env = calloc(ne + 2, sizeof(*env));
+	ASSERT_NOT_NULL(env);
+	memcpy(env, environ, ne * sizeof(*env));
+	env[ne] = child_env;
+	char *argv[] = {exe, arg1, NULL};
+	int fds[2];
+	ASSERT_EQ(pipe(fds), 0);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execve(exe, argv, env);
+		_exit(127);
+	}
+	free(env);
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fds[0], buf + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(fds[0]);
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static bool in_child(void) { return getenv("FL_TEST_CHILD") != NULL; }
+
+static void assert_aborted_with(int status, const char *out, const char *needle)
+{
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+		FL_FAIL("child did not abort (status 0x%x); stderr:\n%s", status, out);
+	if (!strstr(out, needle))
+		FL_FAIL("child stderr lacks \"%s\":\n%s", needle, out);
+}
+
+/* ---- capture ------------------------------------------------------------ */
+
+typedef struct cap_state {
+	sem siblings_ready;          /* each sibling is about to block */
+	sem siblings_woke;           /* each sibling saw the cancellation */
+	atomic_int order[8];         /* cleanup ids in the order they ran */
+	atomic_int norder;
+	atomic_int after_panic;      /* code after fl_panic ran (must not) */
+	atomic_int clean_exits;
+	_Atomic int64_t panic_at_ns;
+	_Atomic int64_t max_wake_latency_ns;
+} cap_state;
+
+typedef struct cleanup_arg {
+	cap_state *s;
+	int id;
+	bool await_siblings; /* proves the siblings were cancelled first */
+} cleanup_arg;
+
+static void cleanup(void *arg)
+{
+	cleanup_arg *c = arg;
+	if (c->await_siblings)
+		for (int i = 0; i < 3; i++)
+			sem_wait_(&c->s->siblings_woke);
+	int k = atomic_fetch_add(&c->s->norder, 1);
+	atomic_store(&c->s->order[k], c->id);
+}
+
+static cleanup_arg cleanups[3];
+
+/* Panics a few frames down, so the unwinding skips real frames. */
+static void deep_panic(int depth)
+{
+	if (depth < 0)
+		return;
+	if (depth == 0)
+		fl_panic("boom %d", 42);
+	deep_panic(depth - 1);
+}
+
+static fl_err *panicker_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	cap_state *s = arg;
+	for (int i = 0; i < 3; i++) {
+		cleanups[i] = (cleanup_arg){s, i + 1, i == 0};
+		check(fl_defer(cleanup, &cleanups[i]));
+	}
+	for (int i = 0; i < 3; i++)
+		sem_wait_(&s->siblings_ready);
+	atomic_store(&s->panic_at_ns, fl_now());
+	deep_panic(3);
+	atomic_store(&s->after_panic, 1); /* not reached */
+	return NULL;
+}
+
+static fl_err *sibling_task(fl_ctx *ctx, void *arg)
+{
+	cap_state *s = arg;
+	sem_post_(&s->siblings_ready);
+	ASSERT_EQ(fl_ctx_wait(ctx, hang_deadline()), FL_CANCELED);
+	int64_t lat = fl_now() - atomic_load(&s->panic_at_ns);
+	int64_t m = atomic_load(&s->max_wake_latency_ns);
+	while (lat > m && !atomic_compare_exchange_weak(&s->max_wake_latency_ns, &m, lat))
+		;
+	fl_err *cause = fl_ctx_cause(ctx);
+	ASSERT(fl_err_is(cause, FL_ERR_PANIC));
+	fl_err_drop(cause);
+	sem_post_(&s->siblings_woke);
+	atomic_fetch_add(&s->clean_exits, 1);
+	return NULL;
+}
+
+FL_TEST(capture_unwinds_runs_cleanups_and_cancels_siblings)
+{
+	baseline();
+	cap_state s = {.norder = 0};
+	sem_init_(&s.siblings_ready);
+	sem_init_(&s.siblings_woke);
+	fl_group *g;
+	fl_ctx *ctx;
+	check(fl_group_new(fl_ctx_background(),
+			   &(struct fl_group_opts){.name = "cap", .panic = FL_PANIC_CAPTURE}, &g,
+			   &ctx));
+	for (int i = 0; i < 3; i++)
+		check(fl_group_go(g, sibling_task, &s));
+	check(fl_group_go_named(g, "panicker", panicker_task, &s));
+	fl_err *err = fl_group_wait(g);
+	ASSERT_EQ(fl_stats_get().tasks, base.tasks);
+
+	ASSERT(fl_err_is(err, FL_ERR_PANIC));
+	const fl_panic_info *p = fl_err_as(err, &fl_panic_type);
+	ASSERT_NOT_NULL(p);
+	ASSERT_STR_EQ(p->msg, "boom 42");
+	ASSERT_STR_EQ(p->task, "panicker");
+	ASSERT(strchr(p->backtrace, '\n') != NULL);
+	char line[512];
+	fl_err_format(err, line, sizeof(line));
+	ASSERT(strstr(line, "panic in task 'panicker': boom 42") != NULL);
+	fl_err *cause = fl_ctx_cause(ctx);
+	ASSERT(cause == err);
+	fl_err_drop(cause);
+
+	ASSERT_EQ(atomic_load(&s.after_panic), 0);
+	ASSERT_EQ(atomic_load(&s.clean_exits), 3);
+	ASSERT_EQ(atomic_load(&s.norder), 3);
+	ASSERT_EQ(atomic_load(&s.order[0]), 3); /* LIFO */
+	ASSERT_EQ(atomic_load(&s.order[1]), 2);
+	ASSERT_EQ(atomic_load(&s.order[2]), 1);
+	ASSERT_LT(atomic_load(&s.max_wake_latency_ns), FL_SEC(1) * fl_test_time_scale());
+
+	fl_err_drop(err);
+	fl_group_free(g);
+	sem_destroy_(&s.siblings_ready);
+	sem_destroy_(&s.siblings_woke);
+	assert_baseline();
+}
+
+static void count_cleanup(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
+
+static fl_err *panic_or_fail_task(fl_ctx *ctx, void *arg)
+{
+	if ((intptr_t)arg == 0)
+		fl_panic("first");
+	ASSERT_EQ(fl_ctx_wait(ctx, hang_deadline()), FL_CANCELED);
+	return fl_err_new("after the panic");
+}
+
+FL_TEST(capture_in_collect_mode_puts_panic_first)
+{
+	baseline();
+	fl_group *g;
+	fl_ctx *ctx;
+	check(fl_group_new(fl_ctx_background(),
+			   &(struct fl_group_opts){.panic = FL_PANIC_CAPTURE, .collect = true}, &g,
+			   &ctx));
+	check(fl_group_go(g, panic_or_fail_task, (void *)1));
+	check(fl_group_go(g, panic_or_fail_task, (void *)0));
+	fl_err *err = fl_group_wait(g);
+	ASSERT_EQ(fl_err_join_len(err), 2);
+	ASSERT(fl_err_is(fl_err_join_at(err, 0), FL_ERR_PANIC));
+	ASSERT(!fl_err_is(fl_err_join_at(err, 1), FL_ERR_PANIC));
+	fl_err_drop(err);
+	fl_group_free(g);
+	assert_baseline();
+}
+
+/* ---- cleanups ----------------------------------------------------------- */
+
+static fl_err *defer_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	for (int i = 0; i < 4; i++)
+		check(fl_defer(count_cleanup, arg));
+	return NULL;
+}
+
+FL_TEST(cleanups_run_when_task_returns)
+{
+	baseline();
+	atomic_int ran = 0;
+	fl_group *g;
+	fl_ctx *ctx;
+	check(fl_group_new(fl_ctx_background(), NULL, &g, &ctx));
+	for (int i = 0; i < 5; i++)
+		check(fl_group_go(g, defer_task, &ran));
+	check(fl_group_wait(g));
+	ASSERT_EQ(atomic_load(&ran), 20);
+	fl_group_free(g);
+	assert_baseline();
+}
+
+static int seq_log[4];
+static int seq_n;
+
+static void log_cleanup(void *arg) { seq_log[seq_n++] = (int)(intptr_t)arg; }
+
+FL_TEST(cleanups_on_foreign_thread_run_lifo_on_demand)
+{
+	seq_n = 0;
+	for (intptr_t i = 1; i <= 3; i++)
+		check(fl_defer(log_cleanup, (void *)i));
+	ASSERT_EQ(seq_n, 0);
+	fl_defer_run_all();
+	ASSERT_EQ(seq_n, 3);
+	ASSERT_EQ(seq_log[0], 3);
+	ASSERT_EQ(seq_log[1], 2);
+	ASSERT_EQ(seq_log[2], 1);
+	fl_defer_run_all(); /* nothing left */
+	ASSERT_EQ(seq_n, 3);
+	fl_err *err = fl_defer(NULL, NULL);
+	ASSERT(fl_err_is(err, FL_ERR_INVAL));
+	fl_err_drop(err);
+}
+
+/* ---- aborts --------------------------------------------------------------- */
+
+static fl_err *doomed_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	fl_panic("kaboom %d", 7);
+}
+
+FL_TEST(default_policy_aborts_with_message)
+{
+	if (in_child()) {
+		fl_group *g;
+		fl_ctx *ctx;
+		check(fl_group_new(fl_ctx_background(), NULL, &g, &ctx));
+		check(fl_group_go_named(g, "doomed", doomed_task, NULL));
+		fl_err_drop(fl_group_wait(g)); /* not reached */
+		fl_group_free(g);
+		return;
+	}
+	char out[16384];
+	int status = run_child("default_policy_aborts_with_message", out, sizeof(out));
+	assert_aborted_with(status, out, "faultline: panic in task 'doomed': kaboom 7");
+	assert_aborted_with(status, out, "backtrace:");
+}
+
+FL_TEST(panic_outside_task_aborts)
+{
+	if (in_child())
+		fl_panic("no task here");
+	char out[16384];
+	int status = run_child("panic_outside_task_aborts", out, sizeof(out));
+	assert_aborted_with(status, out, "': no task here");
+}
+
+FL_TEST(free_unwaited_reports_captured_panic)
+{
+	if (in_child()) {
+		fl_group *g;
+		fl_ctx *ctx;
+		check(fl_group_new(fl_ctx_background(),
+				   &(struct fl_group_opts){.name = "forgotten",
+							   .panic = FL_PANIC_CAPTURE},
+				   &g, &ctx));
+		check(fl_group_go_named(g, "doomed", doomed_task, NULL));
+		int64_t until = hang_deadline();
+		while (!fl_group_first_err(g) && fl_now() < until)
+			fl_yield();
+		fl_group_free(g); /* aborts */
+		return;
+	}
+	char out[16384];
+	int status = run_child("free_unwaited_reports_captured_panic", out, sizeof(out));
+	assert_aborted_with(status, out, "group 'forgotten' was never waited on");
+	assert_aborted_with(status, out, "task 'doomed' panicked: kaboom 7");
+	assert_aborted_with(status, out, "backtrace:");
+}
+
+FL_TEST_MAIN(FL_CASE(capture_unwinds_runs_cleanups_and_cancels_siblings),
+	     FL_CASE(capture_in_collect_mode_puts_panic_first),
+	     FL_CASE(cleanups_run_when_task_returns),
+	     FL_CASE(cleanups_on_foreign_thread_run_lifo_on_demand),
+	     FL_CASE(default_policy_aborts_with_message), FL_CASE(panic_outside_task_aborts),
+	     FL_CASE(free_unwaited_reports_captured_panic))
