@@ -46,10 +46,11 @@ static const char css[] =
     ".tile{background:#fff;border:1px solid var(--line);border-radius:8px;"
     "padding:10px 14px}\n"
     ".tile b{display:block;font-size:22px;font-variant-numeric:tabular-nums}\n"
+    ".tile.bad b{color:var(--fail)}\n"
     ".tile span{color:var(--muted);font-size:12px;text-transform:uppercase;"
     "letter-spacing:.05em}\n"
     ".card{background:#fff;border:1px solid var(--line);border-radius:8px;"
-    "padding:16px 20px;margin:14px 0}\n"
+    "padding:16px 20px;margin:14px 0;overflow-x:auto}\n"
     "dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;"
     "margin:0;font-size:14px}\n"
     "dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-word}\n"
@@ -61,6 +62,8 @@ static const char css[] =
     "th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;"
     "letter-spacing:.04em}\n"
     "td.n,th.n{text-align:right;white-space:nowrap}\n"
+    "td.v,th.v{text-align:right}\n"
+    "td{overflow-wrap:anywhere}\n"
     "td.bad{color:var(--fail);font-weight:700}\n"
     "tr.fail td{background:#fff5f5}\n"
     ".pill{display:inline-block;min-width:48px;text-align:center;padding:1px 8px;"
@@ -102,10 +105,10 @@ static void page_head(FILE *out, const fl_report *r)
 }
 
 /* A key number: label above, value big. value is ours (not escaped). */
-static void tile(FILE *out, const char *label, const char *value)
+static void tile(FILE *out, const char *label, const char *value, bool bad)
 {
-	fprintf(out, "<div class=\"tile\"><span>%s</span><b>%s</b></div>\n", label,
-		value);
+	fprintf(out, "<div class=\"tile%s\"><span>%s</span><b>%s</b></div>\n",
+		bad ? " bad" : "", label, value);
 }
 
 static void banner(FILE *out, const fl_report *r)
@@ -120,18 +123,18 @@ static void banner(FILE *out, const fl_report *r)
 	char buf[64], dur[32];
 	fputs("<div class=\"tiles\">\n", out);
 	snprintf(buf, sizeof(buf), "%zu / %zu passed", pass, r->nchecks);
-	tile(out, "checks", buf);
+	tile(out, "checks", buf, fail > 0);
 	tile(out, "duration", fl_report_format_ns((double)r->duration_ns, false,
-						   dur, sizeof(dur)));
+						   dur, sizeof(dur)), false);
 	const fl_report_counter *items = fl_report_find_counter(r, "items");
 	if (items && r->duration_ns > 0) {
 		fl__report_fmt_si((double)items->value * 1e9 / (double)r->duration_ns,
 				  buf, sizeof(buf) - 8);
 		strcat(buf, " items/s");
-		tile(out, "throughput", buf);
+		tile(out, "throughput", buf, false);
 	}
 	snprintf(buf, sizeof(buf), "%zu", r->nfaults);
-	tile(out, "faults injected", buf);
+	tile(out, "faults injected", buf, false);
 	fputs("</div>\n", out);
 }
 
@@ -183,7 +186,7 @@ static void checks(FILE *out, const fl_report *r)
 		return;
 	}
 	fputs("<table><thead><tr><th>verdict</th><th>check</th>"
-	      "<th class=\"n\">measured</th><th class=\"n\">threshold</th>"
+	      "<th class=\"v\">measured</th><th class=\"v\">threshold</th>"
 	      "<th>message</th></tr></thead><tbody>\n", out);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const fl_report_check *c = &r->checks[i];
@@ -191,9 +194,9 @@ static void checks(FILE *out, const fl_report *r)
 		fprintf(out, "<tr class=\"%s\"><td><span class=\"pill %s\">%s</span></td><td>",
 			v, v, v);
 		esc(out, c->name);
-		fputs("</td><td class=\"n\">", out);
+		fputs("</td><td class=\"v\">", out);
 		check_value(out, c->measured, c->unit);
-		fputs("</td><td class=\"n\">", out);
+		fputs("</td><td class=\"v\">", out);
 		check_value(out, c->threshold, c->unit);
 		fputs("</td><td>", out);
 		esc(out, c->message);

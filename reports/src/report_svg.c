@@ -661,7 +661,7 @@ static void lane(FILE *out, const frame *f, double y, size_t i,
 		     "class=\"lane\"><title>", f->l - 10, y + 16);
 	fl__report_xml_escape(out, pt->name);
 	fputs("</title>", out);
-	text_trunc(out, pt->name, 22);
+	text_trunc(out, pt->name, 19);
 	fprintf(out, "</text>\n<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">"
 		     "\xc3\x97%" PRId64 "</text>\n", f->w - f->r + 6, y + 16, pt->count);
 }

@@ -419,7 +419,12 @@ FL_MUST_CHECK fl_err *fl_report_file_open(const char *path,
 					  fl_report_file **out);
 /* The stream to write to. Borrowed; do not fclose it. */
 FILE *fl_report_file_stream(fl_report_file *f);
-/* Errors: an errno error naming path; on error the target is untouched. */
+/*
+ * Errors: an errno error naming path. A failure before the rename leaves
+ * the target untouched; only a failing fsync of the directory comes after
+ * it (the new file is then in place but its rename may not be durable).
+ * Frees f in every case.
+ */
 FL_MUST_CHECK fl_err *fl_report_file_commit(fl_report_file *f);
 /* Discards the temporary file. Accepts NULL. */
 void fl_report_file_abort(fl_report_file *f);
