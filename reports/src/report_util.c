@@ -33,57 +33,51 @@ struct fl_report_file {
 	FILE *fp;   /* open on tmp */
 };
 
+static void file_release(fl_report_file *f)
+{
+	free(f->tmp);
+	free(f->path);
+	free(f);
+}
+
 fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 {
 	static const char suffix[] = ".tmp.XXXXXX";
 	size_t n = strlen(path);
+	fl_err *err = FL_ERR_NOMEM;
 	fl_report_file *f = calloc(1, sizeof(*f));
 	if (!f)
 		return FL_ERR_NOMEM;
 	f->path = fl__report_strdup(path);
 	f->tmp = malloc(n + sizeof(suffix));
 	if (!f->path || !f->tmp)
-		goto nomem;
+		goto fail1;
 	memcpy(f->tmp, path, n);
 	memcpy(f->tmp + n, suffix, sizeof(suffix));
 	int fd = mkstemp(f->tmp);
 	if (fd < 0) {
-		fl_err *err = fl_err_errno(errno, "create %s", path);
-		free(f->tmp);
-		free(f->path);
-		free(f);
-		return err;
+		err = fl_err_errno(errno, "create %s", path);
+		goto fail1;
 	}
 	(void)fchmod(fd, 0644); /* mkstemp's 0600 is too private for reports */
 	f->fp = fdopen(fd, "w");
 	if (!f->fp) {
-		fl_err *err = fl_err_errno(errno, "open %s", f->tmp);
-		close(fd);
-		unlink(f->tmp);
-		free(f->tmp);
-		free(f->path);
-		free(f);
-		return err;
+		err = fl_err_errno(errno, "open %s", f->tmp);
+		goto fail2;
 	}
 	*out = f;
 	return NULL;
-nomem:
-	free(f->tmp);
-	free(f->path);
-	free(f);
-	return FL_ERR_NOMEM;
+fail2:
+	close(fd);
+	unlink(f->tmp);
+fail1:
+	file_release(f);
+	return err;
 }
 
 FILE *fl_report_file_stream(fl_report_file *f)
 {
 	return f->fp;
-}
-
-static void file_release(fl_report_file *f)
-{
-	free(f->tmp);
-	free(f->path);
-	free(f);
 }
 
 void fl_report_file_abort(fl_report_file *f)
