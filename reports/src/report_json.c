@@ -124,7 +124,7 @@ static void emit_stats(FILE *out, const fl_report_stats *st)
  */
 static fl_err *emit_hdr(FILE *out, const fl_hdr *hdr)
 {
-	char *b64;
+	char *b64 = NULL;
 	if (!hdr)
 		return NULL;
 	fl_err *err = fl_hdr_encode_base64(hdr, -1, &b64);
@@ -207,7 +207,7 @@ static void emit_counters(FILE *out, const fl_report *r)
 
 static fl_err *emit_faults(FILE *out, const fl_report *r)
 {
-	fl__report_point *pts;
+	fl__report_point *pts = NULL;
 	size_t n = fl__report_fault_points(r, &pts);
 	if (n == SIZE_MAX)
 		return FL_ERR_NOMEM;

@@ -190,7 +190,7 @@ static bool load_hdr(loader *ld, const fl__jv *o, const fl_report_stats *st,
 		     fl_hdr **out)
 {
 	const fl__jv *v = fl__jv_get(o, "hdr");
-	fl_hdr *h;
+	fl_hdr *h = NULL;
 	*out = NULL;
 	if (!v || v->kind == FL__JV_NULL)
 		return true;
@@ -243,7 +243,7 @@ static bool load_hists(loader *ld, fl_report *r, const fl__jv *root)
 		fl_report_stats st;
 		if (h->kind != FL__JV_OBJ)
 			return bad(ld, h, "a histogram must be an object");
-		fl_hdr *hdr;
+		fl_hdr *hdr = NULL;
 		if (!get_str(ld, h, "name", &name) || !load_stats(ld, h, &st) ||
 		    !load_hdr(ld, h, &st, &hdr))
 			return false;
@@ -271,7 +271,7 @@ static bool load_intervals(loader *ld, fl_report *r, const fl__jv *s,
 		fl_report_stats st;
 		if (iv->kind != FL__JV_OBJ)
 			return bad(ld, iv, "an interval must be an object");
-		fl_hdr *hdr;
+		fl_hdr *hdr = NULL;
 		if (!get_i64(ld, iv, "start_ns", &start) ||
 		    !get_i64(ld, iv, "length_ns", &len) || !load_stats(ld, iv, &st) ||
 		    !load_hdr(ld, iv, &st, &hdr))
@@ -489,7 +489,7 @@ static fl_err *copy_text(const char *text, size_t len, const char *name, char **
 fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
 			     fl_report **out)
 {
-	char *t;
+	char *t = NULL;
 	fl_err *err = copy_text(text, len, name, &t);
 	if (err)
 		return err;
@@ -546,8 +546,8 @@ static fl_err *slurp(const char *path, char **buf, size_t *len)
 
 fl_err *fl_report_load_json(const char *path, fl_report **out)
 {
-	char *buf;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
 	fl_err *err = slurp(path, &buf, &len);
 	if (err)
 		return err;

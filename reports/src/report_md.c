@@ -146,7 +146,7 @@ static void md_counters(FILE *out, const fl_report *r)
 
 static fl_err *md_faults(FILE *out, const fl_report *r)
 {
-	fl__report_point *pts;
+	fl__report_point *pts = NULL;
 	size_t n = fl__report_fault_points(r, &pts);
 	if (n == SIZE_MAX)
 		return FL_ERR_NOMEM;

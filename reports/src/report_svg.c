@@ -711,7 +711,7 @@ static void action_legend(FILE *out, const frame *f, const char **kinds,
 
 bool fl__svg_fault_timeline(FILE *out, const fl_report *r)
 {
-	fl__report_point *pts;
+	fl__report_point *pts = NULL;
 	size_t n = fl__report_fault_points(r, &pts);
 	if (n == SIZE_MAX || n == 0)
 		return false;

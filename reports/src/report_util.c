@@ -133,7 +133,7 @@ fl_err *fl_report_file_commit(fl_report_file *f)
 fl_err *fl__report_write_with(const fl_report *r, const char *path,
 			      fl__report_emit_fn emit)
 {
-	fl_report_file *f;
+	fl_report_file *f = NULL;
 	fl_err *err = fl_report_file_open(path, &f);
 	if (err)
 		return err;
