@@ -113,8 +113,7 @@ typedef struct adopted {
 	parker p;
 } adopted;
 
-static pthread_key_t adopt_key;
-static pthread_once_t adopt_once = PTHREAD_ONCE_INIT;
+static pthread_key_t adopt_key; /* created by th_init, before any th_self */
 static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
 static adopted *adopt_free; /* adopt_mu: recycled (type-stable) structs */
 
@@ -147,16 +146,10 @@ static adopted *adopted_get(void)
 	return a;
 }
 
-static void adopt_key_init(void)
-{
-	FL_ASSERT(pthread_key_create(&adopt_key, adopted_release) == 0);
-}
-
 static fl__task *th_self(void)
 {
 	if (__builtin_expect(tls_task != NULL, 1))
 		return tls_task;
-	FL_ASSERT(pthread_once(&adopt_once, adopt_key_init) == 0);
 	adopted *a = adopted_get();
 	if (!a)
 		FL_ABORT("out of memory adopting a thread");
@@ -440,7 +433,10 @@ static fl_err *th_init(const struct fl_sched_opts *opts)
 		pool.stack_size = 64 * 1024;
 	fl__cond_init(&timers.cv);
 	fl__cond_init(&timers.done);
-	return NULL;
+	/* Not pthread_once: the seam is initialised under a mutex before any
+	 * self() call, which every checker sees as ordering. */
+	int rc = pthread_key_create(&adopt_key, adopted_release);
+	return rc ? fl_err_errno(rc, "pthread_key_create") : NULL;
 }
 
 static void th_shutdown(void) {}
