@@ -16,7 +16,7 @@ DEB_PKGS := build-essential cmake pkg-config zlib1g-dev libsqlite3-dev \
 DEB_BENCH_PKGS := golang-go golang-golang-x-sync-dev
 
 .PHONY: all deps build run test test-release test-tsan test-asan test-helgrind \
-        test-memcheck bench clean
+        test-memcheck bench browser-check fuzz clean
 
 all: build
 
@@ -57,6 +57,19 @@ bench: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	bench/run.sh
+
+# Renders a demo report in headless Chromium (installs chromium when root),
+# checks the plots are in the DOM and leaves a screenshot in build/browser.
+browser-check: build
+	rm -rf build/browser && build/release/reports/examples/fl-report-demo build/browser
+	FL_BROWSER_REQUIRED=1 tests/browser/check_html.sh build/browser
+
+# Bounded libFuzzer runs (clang) of the HDR decoder, the .hlog reader and the
+# fault plan parser. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@scripts/ensure-deps.sh clang libclang-rt-14-dev
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build $(OUT)
