@@ -11,7 +11,10 @@
  * level advances; those are the four small switch functions below.
  *
  * Invariant: running == sum of counts[0 .. index] once the slot at index is
- * no longer fresh. Level arithmetic is in double exactly as in the
+ * no longer fresh. Termination of the percentile walk: levels strictly
+ * increase (by one ulp if the reference's step is too small to count) and a
+ * slot is reported at most once at level 100, so pathological totals near
+ * 2^63 cannot make it loop forever (the reference would). Level arithmetic is in double exactly as in the
  * reference, so percentile levels agree bit for bit with Java.
  */
 #include "hdr_private.h"
@@ -117,7 +120,10 @@ static bool reached(const fl_hdr_iter *it, int64_t c)
 		return fl__hdr_value_at(l, it->index_) >= it->level_lo_ ||
 		       it->index_ >= l->counts_len - 1;
 	default:
-		return c != 0 && running_percentile(it) >= it->pct_level_;
+		if (c == 0 || running_percentile(it) < it->pct_level_)
+			return false;
+		/* At level 100 a slot is reported once (see advance_level). */
+		return it->pct_level_ < 100.0 || it->visited_ != it->index_;
 	}
 }
 
@@ -136,11 +142,16 @@ static void advance_level(fl_hdr_iter *it)
 		it->level_lo_ = fl__hdr_lowest_eq(l, it->level_hi_);
 		break;
 	case ITER_PERCENTILE: {
-		if (it->pct_level_ >= 100.0)
+		if (it->pct_level_ >= 100.0) {
+			it->visited_ = it->index_;
 			break;
+		}
 		int64_t e = (int64_t)(log(100.0 / (100.0 - it->pct_level_)) / log(2));
 		double ticks = (double)it->ticks_ * pow(2, (double)(e + 1));
-		it->pct_level_ += 100.0 / ticks;
+		double next = it->pct_level_ + 100.0 / ticks;
+		/* With totals near 2^53 and more the step can vanish below one ulp
+		 * of the level; force progress so the walk always ends. */
+		it->pct_level_ = next > it->pct_level_ ? next : nextafter(it->pct_level_, INFINITY);
 		break;
 	}
 	default:

@@ -445,6 +445,23 @@ FL_TEST(iter_percentile_levels)
 	fl_hdr_free(h);
 }
 
+FL_TEST(iter_percentile_terminates_on_huge_totals)
+{
+	/* Found by fuzzing: with totals beyond 2^53 the level step vanishes
+	 * below one ulp; the walk must still end (with the final line). */
+	fl_hdr *h = mk(1, 1000000, 1);
+	fl_hdr_record_n(h, 500, INT64_C(1) << 62);
+	fl_hdr_record_n(h, 900, 3);
+	fl_hdr_record(h, 1000);
+	fl_hdr_iter it;
+	fl_hdr_iter_percentile_init(&it, h, 5);
+	int steps = 0;
+	while (fl_hdr_iter_next(&it))
+		ASSERT_LT(++steps, 10000);
+	ASSERT_EQ(it.count_to_here, fl_hdr_total_count(h));
+	fl_hdr_free(h);
+}
+
 FL_TEST_MAIN(FL_CASE(config_invalid), FL_CASE(layout_table), FL_CASE(worked_example),
 	     FL_CASE(equivalence_at_int64_max), FL_CASE(record_and_out_of_range),
 	     FL_CASE(record_corrected), FL_CASE(percentile_java_rule),
@@ -454,4 +471,5 @@ FL_TEST_MAIN(FL_CASE(config_invalid), FL_CASE(layout_table), FL_CASE(worked_exam
 	     FL_CASE(add_corrected_uses_highest_equivalent), FL_CASE(reset_clears_everything),
 	     FL_CASE(init_in_caller_memory), FL_CASE(clone_is_independent), FL_CASE(iter_recorded),
 	     FL_CASE(iter_all), FL_CASE(iter_linear), FL_CASE(iter_log),
-	     FL_CASE(iter_percentile_levels))
+	     FL_CASE(iter_percentile_levels),
+	     FL_CASE(iter_percentile_terminates_on_huge_totals))
