@@ -32,9 +32,13 @@
  * Ending a task: the entry records the error (cancelling the context if it
  * is the first), unregisters the task from the live-task registry, and only
  * then releases its slot, so that when wait returns fl_stats_get().tasks no
- * longer counts it. After releasing, the entry touches nothing of the group:
- * the waiter may free it at once. The waiter re-takes mu after waking, which
- * orders the entry's last unlock before fl_group_free destroys the mutex.
+ * longer counts it. The waiter may then free the group at once, while the
+ * entry is still inside pthread_mutex_unlock: glibc writes the mutex after
+ * the point Helgrind records as the release. So each task holds a reference
+ * to the group struct and drops it after its last unlock; the mutex is
+ * destroyed by whoever drops the last reference (the owner's is dropped by
+ * fl_group_free, after everything else is released). The reference count
+ * carries FL_HAPPENS_BEFORE/AFTER annotations, as contexts' do.
  *
  * Panics (FL_PANIC_CAPTURE): the body runs below a setjmp frame on the
  * task's own stack; fl_panic (panic.c) longjmps back to it. longjmp within
@@ -50,10 +54,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "annotate.h"
 #include "ctx_internal.h"
 #include "sched.h"
 
 struct fl_group {
+	atomic_long refs;          /* the owner's until fl_group_free, and one per
+				    * spawned task until its entry is done with g */
 	fl__mutex mu;
 	fl_ctx *ctx;               /* immutable; owned (freed by fl_group_free) */
 	char name[48];             /* immutable */
@@ -86,6 +93,17 @@ const char *fl__group_label(const struct fl_group *g) { return g ? g->name : "-"
 bool fl__group_captures(const struct fl_group *g)
 {
 	return g && g->panic == FL_PANIC_CAPTURE;
+}
+
+static void group_unref(fl_group *g)
+{
+	FL_HAPPENS_BEFORE(&g->refs);
+	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
+		FL_HAPPENS_AFTER(&g->refs);
+		FL_HAPPENS_FORGET(&g->refs);
+		fl__mutex_destroy(&g->mu);
+		free(g);
+	}
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -232,7 +250,7 @@ static void task_entry(fl__task *t)
 	fl__mutex_lock(&g->mu);
 	slot_release(g);
 	fl__mutex_unlock(&g->mu);
-	/* g may be freed from here on. */
+	group_unref(g); /* touch nothing of g after this */
 }
 
 /* Spawns a task into a slot already taken; releases the slot on failure. */
@@ -267,10 +285,12 @@ static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *ar
 		err = FL_ERR_NOMEM;
 		goto err_box;
 	}
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed); /* the task's */
 	err = fl__sched()->spawn(t);
 	if (err) {
 		err = fl_err_wrap(err, "group '%s': cannot start task '%s'", g->name, t->name);
 		fl__task_finish(t); /* never ran: unregister and free it here */
+		atomic_fetch_sub_explicit(&g->refs, 1, memory_order_relaxed); /* not last */
 		goto err_box;
 	}
 	return NULL;
@@ -338,6 +358,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	fl_err *err = fl_ctx_with_cancel(parent, &g->ctx);
 	if (err)
 		goto err_group;
+	atomic_init(&g->refs, 1);
 	fl__mutex_init(&g->mu);
 	snprintf(g->name, sizeof(g->name), "%s", opts->name ? opts->name : "group");
 	g->panic = opts->panic;
@@ -522,7 +543,6 @@ void fl_group_free(fl_group *g)
 	fl_err_drop(g->first_err);
 	fl_err_drop(g->panic_err);
 	fl_err_drop(g->result);
-	fl__mutex_destroy(&g->mu);
-	free(g);
 	fl__count_add(FL__C_GROUPS, -1);
+	group_unref(g); /* a finishing task may still be leaving mu */
 }
