@@ -28,10 +28,14 @@
 static const fl__sched_ops *_Atomic active;
 static pthread_mutex_t select_lock = PTHREAD_MUTEX_INITIALIZER;
 
+extern const fl__sched_ops fl__sched_fibers; /* sched_fibers.c */
+
 static const fl__sched_ops *backend_by_name(const char *name)
 {
 	if (!name || !*name || strcmp(name, "threads") == 0)
 		return &fl__sched_threads;
+	if (strcmp(name, "fibers") == 0)
+		return &fl__sched_fibers;
 	return NULL;
 }
 
@@ -43,7 +47,7 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	const char *name = opts->backend ? opts->backend : getenv("FAULTLINE_BACKEND");
 	const fl__sched_ops *ops = backend_by_name(name);
 	if (!ops)
-		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads)",
+		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads, fibers)",
 				   name);
 	FL_ASSERT(pthread_mutex_lock(&select_lock) == 0);
 	const fl__sched_ops *cur = atomic_load(&active);
@@ -327,6 +331,16 @@ int64_t fl_deadline_in(int64_t rel_ns)
 }
 
 void fl_yield(void) { fl__sched()->yield(); }
+
+void fl_blocking(void (*fn)(void *arg), void *arg)
+{
+	FL_ASSERT(fn != NULL);
+	const fl__sched_ops *s = fl__sched();
+	fl__task *t = s->self();
+	fl__task_set_wait(t, FL__WAIT_BLOCKING, NULL, FL_FOREVER);
+	s->blocking(fn, arg);
+	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
+}
 
 int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)
 {

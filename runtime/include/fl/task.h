@@ -33,8 +33,9 @@ typedef struct fl_ctx fl_ctx;
 
 /*
  * Scheduler options; the all-zero value means defaults.
- *   backend      "threads" (1:1 pooled pthreads). NULL: the environment
- *                variable FAULTLINE_BACKEND, else the default backend.
+ *   backend      "threads" (1:1 pooled pthreads) or "fibers" (M:N fibers on
+ *                worker threads, docs/scheduler.md). NULL: the environment
+ *                variable FAULTLINE_BACKEND, else the default (threads).
  *   stack_size   bytes per task stack; 0 = 256 KiB.
  *   workers      worker threads for M:N backends; 0 = one per core.
  *   seed         seed for the backend's scheduling choices (sim, select).
@@ -68,6 +69,22 @@ int64_t fl_deadline_in(int64_t rel_ns);
 int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns);
 /* Gives other tasks a chance to run. */
 void fl_yield(void);
+
+/*
+ * Runs fn(arg), which may block its OS thread (a blocking system call, a
+ * foreign library's lock, sleep(3)), without blocking other tasks. On the
+ * fibers backend the calling task parks while a side thread runs fn, then
+ * resumes (possibly on another worker thread); on the threads backend, or
+ * outside a task, fn simply runs inline. Task dumps show the caller as
+ * "blocking call" meanwhile.
+ * fn must not be NULL. fn may call any runtime function; it runs on a
+ * foreign thread, so fl_task_name() and thread-local state inside fn are
+ * the side thread's, not the caller's. errno set by fn is lost on fibers:
+ * capture it inside fn.
+ * Blocks: until fn returns (not cancellable: fn owns its own timeout).
+ * Thread safety: any task or thread.
+ */
+void fl_blocking(void (*fn)(void *arg), void *arg);
 
 /*
  * Panics: inside a task of a group in FL_PANIC_CAPTURE mode, unwinds that

@@ -1,0 +1,152 @@
+/*
+ * fiber_internal.h - the `fibers` backend's internal interfaces.
+ *
+ * sched_fibers.c is the scheduler (workers, park/unpark, spawn, the ops
+ * table); the rest is split by concern: fiber_stack.c (guarded, pooled
+ * stacks that also hold the fiber record), fiber_runq.c (per-worker
+ * lock-free run queues and the global queue), fiber_timers.c (the timer
+ * heap the workers fire) and fiber_blocking.c (the side thread pool behind
+ * fl_blocking). docs/scheduler.md explains the design; the white-box tests
+ * at the end of this header are for tests/runtime/test_fibers.c only.
+ */
+#ifndef FL_FIBER_INTERNAL_H
+#define FL_FIBER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fiber_ctx.h"
+#include "sched.h"
+
+/*
+ * A fiber's state word: a phase in the low two bits plus two wake bits.
+ *
+ *   RUNNING   on a worker (or about to be: the scheduler switches to it)
+ *   PARKING   decided to park, still switching out; only the scheduler of
+ *             the worker it ran on moves it on, after the switch completed
+ *   PARKED    switched out and waiting; whoever moves it to RUNNABLE owns
+ *             the right (and duty) to enqueue it, exactly once
+ *   RUNNABLE  in a run queue, a runnext slot, or being resumed
+ *
+ * TOKEN is the park token of the wake protocol (sched.h): set by unpark,
+ * consumed only by the fiber itself. TIMEDOUT is set by the park-deadline
+ * timer. A wake that finds the fiber RUNNING, PARKING or RUNNABLE only sets
+ * its bit; a wake that finds it PARKED also makes it RUNNABLE and enqueues.
+ */
+enum {
+	FIBER_RUNNING = 0,
+	FIBER_PARKING = 1,
+	FIBER_PARKED = 2,
+	FIBER_RUNNABLE = 3,
+	FIBER_PHASE = 3,
+	FIBER_TOKEN = 4,
+	FIBER_TIMEDOUT = 8,
+};
+
+typedef struct fl__fiber fl__fiber;
+
+/* A fiber. The record lives at the top of its own stack mapping. */
+struct fl__fiber {
+	fl__fctx ctx;              /* saved context while switched out */
+	_Atomic uint32_t state;    /* phase | TOKEN | TIMEDOUT (see above) */
+	fl__task *task;            /* the task it runs; set before enqueue */
+	fl__fiber *next;           /* global queue / pool link (their locks) */
+	fl__timer timer;           /* park deadline (heap lock, the fiber) */
+	void *map;                 /* immutable: the mapping (guard included) */
+	size_t map_size;           /* immutable */
+	void *stack_lo;            /* immutable: lowest usable stack byte */
+	size_t stack_size;         /* immutable: usable bytes below the record */
+	unsigned vg_stack;         /* immutable: Valgrind stack id */
+	void *tsan;                /* TSan fiber, created per task */
+	void *asan_fake;           /* ASan fake stack while switched out */
+};
+
+/* ---- stacks (fiber_stack.c) -------------------------------------------- */
+
+/* Sets the usable stack size (rounded up to pages, at least 16 KiB). */
+void fl__fiber_stack_config(size_t stack_size);
+size_t fl__fiber_stack_size(void);
+/* A fiber record with a fresh or recycled stack, or NULL (errno set). */
+fl__fiber *fl__fiber_stack_get(void);
+/* Returns f's stack to the pool (or unmaps it when the pool is full). */
+void fl__fiber_stack_put(fl__fiber *f);
+/* How guard pages are made: "madvise" (MADV_GUARD_INSTALL, no extra
+ * mapping) or "mprotect" (a PROT_NONE mapping per stack). */
+const char *fl__fiber_guard_kind(void);
+/* Stacks currently mapped (pooled ones included). */
+long fl__fiber_stacks_mapped(void);
+
+/* ---- run queues (fiber_runq.c) ------------------------------------------- */
+
+#define FL__RUNQ_CAP 256
+
+/*
+ * A per-worker run queue: a bounded ring (Go's runq). Only the owning
+ * worker puts (it owns tail); the owner and thieves take from head with a
+ * CAS. Slots are atomics, so a thief's speculative read of a slot the owner
+ * is overwriting is harmless: its CAS on head then fails.
+ */
+typedef struct fl__runq {
+	_Atomic uint32_t head;                  /* consumers, CAS */
+	_Atomic uint32_t tail;                  /* owner, store-release */
+	_Atomic(fl__fiber *) buf[FL__RUNQ_CAP]; /* slots [head, tail) */
+} fl__runq;
+
+/* Owner only. false if the ring is full (nothing changed). */
+bool fl__runq_put(fl__runq *q, fl__fiber *f);
+/* Owner only. NULL if empty. */
+fl__fiber *fl__runq_get(fl__runq *q);
+/* Any thread: takes up to half of q (at most max) into out[]; returns the
+ * count. */
+uint32_t fl__runq_grab(fl__runq *q, fl__fiber **out, uint32_t max);
+/* Any thread: a snapshot of the length. */
+uint32_t fl__runq_len(fl__runq *q);
+
+/* The global queue: fibers made runnable off any worker (foreign threads,
+ * the blocking pool) and overflow from full rings. */
+void fl__gq_put(fl__fiber *f);
+/* Takes up to max fibers (FIFO) into out[]; returns the count. */
+uint32_t fl__gq_get(fl__fiber **out, uint32_t max);
+/* A snapshot of the length (lock-free). */
+long fl__gq_len(void);
+
+/* ---- timers (fiber_timers.c) ---------------------------------------------- */
+
+void fl__ftimer_start(fl__timer *t);
+bool fl__ftimer_stop(fl__timer *t);
+/* Fires due timers (one worker at a time); returns how many fired. */
+int fl__ftimer_run(void);
+/* The earliest pending deadline, FL_FOREVER if none (lock-free). */
+int64_t fl__ftimer_next(void);
+/* Called by fl__ftimer_start when a timer became the earliest, after the
+ * heap lock is released: an idle worker must recompute its sleep. */
+void fl__fibers_kick_timers(void);
+
+/* ---- the blocking pool (fiber_blocking.c) -------------------------------- */
+
+void fl__fblocking_init(void);
+/* Runs fn(arg) on a side thread while the current fiber t is parked. */
+void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg);
+/* Live side threads (idle included). */
+long fl__fblocking_threads(void);
+
+/* ---- shared with the pieces above ---------------------------------------- */
+
+extern const fl__sched_ops fl__sched_fibers;
+
+/* The fibers backend's park and unpark, for fiber_blocking.c. */
+bool fl__fibers_park(fl__task *self, int64_t deadline_ns);
+void fl__fibers_unpark(fl__task *t);
+
+/* ---- white-box hooks for tests -------------------------------------------- */
+
+/* Index of the worker running the caller, or -1 off the workers. */
+int fl__fibers_worker_index(void);
+/* The task in the current worker's runnext slot, or NULL. */
+fl__task *fl__fibers_runnext_task(void);
+/* Number of worker threads. */
+int fl__fibers_workers(void);
+
+#endif

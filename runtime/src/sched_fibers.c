@@ -1,0 +1,851 @@
+/*
+ * sched_fibers.c - the `fibers` backend: M tasks on N worker threads.
+ *
+ * Problem: a task per OS thread costs a thread switch (futex, kernel,
+ * scheduler) per channel handoff and megabytes per idle task. Here a task
+ * is a fiber with its own small stack, and a handoff is a user-space
+ * context switch on the same worker.
+ *
+ * Data structures:
+ *   - worker: one OS thread running a scheduler loop on its own stack. It
+ *     picks a fiber, switches to it, and gets control back when the fiber
+ *     parks, yields or exits (w->after says which); it then finishes that
+ *     transition on its own stack, where the fiber is no longer running.
+ *     Run sources, in order: a fiber woken while it was still switching out
+ *     (w->resume), the runnext slot, the local ring (fiber_runq.c), the
+ *     global queue (first, every GLOBAL_TICK fibers, for fairness), due
+ *     timers, then stealing half of another worker's ring.
+ *   - runnext: a wake from a fiber (a channel handoff) puts the woken fiber
+ *     in the waker's runnext slot, so it runs as soon as the waker parks,
+ *     on the same worker with a warm cache, as Go does. No idle worker is
+ *     woken for it. A runnext slot is stolen only when stale: a thief saw
+ *     the same fiber there and the owner's tick unchanged across two looks.
+ *   - idle: a worker with nothing to run spins a few rounds stealing, then
+ *     sleeps on its own condvar. One sleeper, the watcher, sleeps with a
+ *     timeout: the next timer, and while other workers are busy a backoff
+ *     (50 us doubling to 10 ms) after which it checks for stale runnext
+ *     slots. New work wakes a sleeper unless a worker is spinning.
+ *   - fiber (fiber_internal.h): a state word whose phases and wake bits
+ *     carry the wake protocol of sched.h. park = "if the token is set,
+ *     consume it and return; else RUNNING -> PARKING and switch to the
+ *     scheduler"; the scheduler then moves PARKING -> PARKED, and if a wake
+ *     slipped in first (a bit set while PARKING) it resumes the fiber at
+ *     once instead. unpark = set the token; if the fiber was PARKED, make
+ *     it RUNNABLE and enqueue it. Only the thread that moves a fiber out of
+ *     PARKED enqueues it, so a fiber is enqueued exactly once per wake.
+ *   - foreign threads (main, user pthreads, the blocking pool) get an
+ *     adopted task whose parker is a mutex, condvar and token, as in the
+ *     threads backend; park and unpark dispatch on task->adopted. Adopted
+ *     records are type-stable (recycled, never freed), for the reason given
+ *     in sched_threads.c.
+ *
+ * Fibers migrate between workers, so nothing here caches the current
+ * worker across a switch: cur_worker() reads the thread-local afresh and
+ * cannot be inlined or merged by the compiler.
+ *
+ * Lock order: object locks (channel, context, group) -> idle.mu or gq.mu
+ * (taken by unpark when it wakes a worker or uses the global queue) or a
+ * parker lock; all three are leaves. The timer heap lock and the stack pool
+ * lock are leaves too. No lock is held across a context switch.
+ */
+#define _GNU_SOURCE /* pthread_setname_np, pthread_getattr_np */
+#include "fiber_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "annotate.h"
+#include "sync.h"
+
+#ifdef FL_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#ifdef FL_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#define MAX_WORKERS 256
+#define CACHE_MAX 32             /* recycled fibers kept per worker */
+#define SPIN_ROUNDS 4            /* steal passes before sleeping */
+#define GLOBAL_TICK 61           /* global queue first every N fibers */
+#define TIMER_TICK 16            /* timers checked every N fibers */
+#define STEAL_BATCH (FL__RUNQ_CAP / 2)
+#define BACKOFF_MIN_NS FL_US(50)
+#define BACKOFF_MAX_NS FL_MS(10)
+
+#if defined(__clang__)
+#define FRESH __attribute__((noinline))
+#else
+#define FRESH __attribute__((noinline, noipa))
+#endif
+
+enum { AFTER_PARK = 1, AFTER_YIELD, AFTER_EXIT };
+
+typedef struct seen {
+	uint64_t tick;
+	fl__fiber *rn;
+} seen;
+
+/* "own" fields are touched only on the worker's thread (its scheduler or
+ * the fiber it runs). */
+typedef struct worker {
+	fl__runq q;                    /* see fl__runq */
+	_Atomic(fl__fiber *) runnext;  /* own puts; own takes; thieves CAS */
+	_Atomic uint64_t tick;         /* own writes: fibers started so far */
+	fl__fctx ctx;                  /* own: the scheduler loop's context */
+	fl__fiber *cur;                /* own: the fiber running now */
+	int after;                     /* own: AFTER_*, why cur switched out */
+	fl__fiber *resume;             /* own: woken while parking; runs next */
+	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
+	int ncache;                    /* own */
+	seen *seen;                    /* own: last look at each victim */
+	int64_t backoff_ns;            /* own: watcher sleep while others run */
+	uint64_t rng;                  /* own: victim choice */
+	fl__cond cv;                   /* wakes this worker (idle.mu) */
+	bool sleeping;                 /* idle.mu: waiting on cv */
+	bool woken;                    /* idle.mu: someone wants it up */
+	int index;                     /* immutable */
+	void *tsan;                    /* own: the thread's TSan fiber */
+	void *stack_lo;                /* own: the thread's stack, for ASan */
+	size_t stack_size;
+} worker;
+
+static struct {
+	worker *w;                     /* immutable after init */
+	int n;                         /* immutable after init */
+	atomic_int nspinning;          /* workers looking for work */
+	atomic_int nsleeping;          /* == workers with sleeping set */
+	fl__mutex mu;                  /* idle state of every worker */
+	worker *watcher;               /* mu: the sleeper with a timeout */
+	uint64_t seed;                 /* immutable after init */
+} idle = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
+
+static _Thread_local worker *tls_worker;
+
+FRESH static worker *cur_worker(void)
+{
+	worker *w = tls_worker;
+	__asm__ volatile("" ::: "memory");
+	return w;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* ---- parkers for foreign threads ------------------------------------------- */
+
+typedef struct parker {
+	fl__mutex mu;
+	fl__cond cv;
+	int token;          /* mu */
+} parker;
+
+typedef struct adopted {
+	fl__task task;
+	parker p;
+} adopted;
+
+static pthread_key_t adopt_key; /* created by fb_init, before any self() */
+static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
+static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
+static _Thread_local adopted *tls_adopted;
+
+static bool parker_park(parker *p, int64_t deadline_ns)
+{
+	bool got = true;
+	fl__mutex_lock(&p->mu);
+	while (!p->token) {
+		if (deadline_ns == FL_FOREVER) {
+			fl__cond_wait(&p->cv, &p->mu);
+		} else if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) == ETIMEDOUT &&
+			   !p->token) {
+			got = false;
+			break;
+		}
+	}
+	if (got)
+		p->token = 0;
+	fl__mutex_unlock(&p->mu);
+	return got;
+}
+
+static void parker_unpark(parker *p)
+{
+	fl__mutex_lock(&p->mu);
+	p->token = 1;
+	fl__cond_signal(&p->cv);
+	fl__mutex_unlock(&p->mu);
+}
+
+static void adopted_release(void *arg)
+{
+	adopted *a = arg;
+	fl__task_unregister(&a->task);
+	fl__mutex_lock(&adopt_mu);
+	a->task.arg = adopt_free;
+	adopt_free = a;
+	fl__mutex_unlock(&adopt_mu);
+}
+
+static adopted *adopted_get(void)
+{
+	fl__mutex_lock(&adopt_mu);
+	adopted *a = adopt_free;
+	if (a)
+		adopt_free = a->task.arg;
+	fl__mutex_unlock(&adopt_mu);
+	if (a) {
+		parker p = a->p; /* keep the initialised parker */
+		memset(a, 0, sizeof(*a));
+		memcpy(&a->p, &p, sizeof(p));
+		return a;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a) {
+		fl__mutex_init(&a->p.mu);
+		fl__cond_init(&a->p.cv);
+	}
+	return a;
+}
+
+static fl__task *adopted_self(void)
+{
+	if (__builtin_expect(tls_adopted != NULL, 1))
+		return &tls_adopted->task;
+	adopted *a = adopted_get();
+	if (!a)
+		FL_ABORT("out of memory adopting a thread");
+	a->task.backend = &a->p;
+	char name[16] = "thread";
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	snprintf(a->task.name, sizeof(a->task.name), "%s", name);
+	fl__task_adopt(&a->task);
+	FL_ASSERT(pthread_setspecific(adopt_key, a) == 0);
+	tls_adopted = a;
+	return &a->task;
+}
+
+/* ---- waking idle workers --------------------------------------------------- */
+
+/* idle.mu held; v is sleeping. */
+static void wake_locked(worker *v)
+{
+	v->sleeping = false;
+	v->woken = true;
+	atomic_fetch_sub(&idle.nsleeping, 1);
+	fl__cond_signal(&v->cv);
+}
+
+/* Wakes one sleeper, preferring one that is not the watcher. */
+static void wake_one(void)
+{
+	fl__mutex_lock(&idle.mu);
+	worker *pick = NULL;
+	for (int i = 0; i < idle.n; i++) {
+		worker *v = &idle.w[i];
+		if (!v->sleeping)
+			continue;
+		pick = v;
+		if (v != idle.watcher)
+			break;
+	}
+	if (pick)
+		wake_locked(pick);
+	fl__mutex_unlock(&idle.mu);
+}
+
+/*
+ * Called after queueing work where another worker could run it. The fence
+ * pairs with the one in worker_sleep: either the sleeper sees the work in
+ * its re-check, or we see it sleeping here.
+ */
+static void wakep(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&idle.nspinning) == 0 && atomic_load(&idle.nsleeping) > 0)
+		wake_one();
+}
+
+void fl__fibers_kick_timers(void)
+{
+	if (atomic_load(&idle.nsleeping) == 0)
+		return; /* everyone runs: they check timers between fibers */
+	fl__mutex_lock(&idle.mu);
+	if (idle.watcher && idle.watcher->sleeping) {
+		wake_locked(idle.watcher);
+	} else {
+		for (int i = 0; i < idle.n; i++) {
+			if (idle.w[i].sleeping) {
+				wake_locked(&idle.w[i]);
+				break;
+			}
+		}
+	}
+	fl__mutex_unlock(&idle.mu);
+}
+
+/* Queued work any worker could take (runnext slots excepted). */
+static bool work_visible(void)
+{
+	if (fl__gq_len() > 0)
+		return true;
+	for (int i = 0; i < idle.n; i++)
+		if (fl__runq_len(&idle.w[i].q))
+			return true;
+	return false;
+}
+
+static void worker_sleep(worker *w)
+{
+	fl__mutex_lock(&idle.mu);
+	w->sleeping = true;
+	atomic_fetch_add(&idle.nsleeping, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	int64_t next = fl__ftimer_next();
+	int64_t now = fl__mono_ns();
+	if (work_visible() || next <= now) {
+		w->sleeping = false;
+		atomic_fetch_sub(&idle.nsleeping, 1);
+		fl__mutex_unlock(&idle.mu);
+		return;
+	}
+	int64_t until = FL_FOREVER;
+	bool watching = false;
+	if (!idle.watcher) {
+		idle.watcher = w;
+		until = next;
+		if (atomic_load(&idle.nsleeping) < idle.n && now + w->backoff_ns < until) {
+			until = now + w->backoff_ns;
+			watching = true;
+		}
+	}
+	bool timed_out = false;
+	while (!w->woken) {
+		if (until == FL_FOREVER) {
+			fl__cond_wait(&w->cv, &idle.mu);
+		} else if (fl__cond_wait_until(&w->cv, &idle.mu, until) == ETIMEDOUT) {
+			timed_out = true;
+			break;
+		}
+	}
+	if (idle.watcher == w)
+		idle.watcher = NULL;
+	if (w->sleeping) {
+		w->sleeping = false;
+		atomic_fetch_sub(&idle.nsleeping, 1);
+	}
+	w->woken = false;
+	fl__mutex_unlock(&idle.mu);
+	if (timed_out && watching && w->backoff_ns < BACKOFF_MAX_NS)
+		w->backoff_ns *= 2;
+}
+
+/* ---- run queues -------------------------------------------------------------- */
+
+static void local_put(worker *w, fl__fiber *f)
+{
+	if (!fl__runq_put(&w->q, f))
+		fl__gq_put(f);
+}
+
+/* Makes f (now RUNNABLE, owned by the caller) run somewhere. A handoff from
+ * a fiber goes to the waker's runnext slot. */
+static void ready(fl__fiber *f, bool handoff)
+{
+	worker *w = cur_worker();
+	if (!w) {
+		fl__gq_put(f);
+		wakep();
+		return;
+	}
+	if (handoff && w->cur) {
+		fl__fiber *old = atomic_exchange_explicit(&w->runnext, f, memory_order_acq_rel);
+		if (!old)
+			return; /* the waker parks soon, as a handoff goes */
+		f = old;
+	}
+	local_put(w, f);
+	wakep();
+}
+
+static fl__fiber *take_global(worker *w)
+{
+	fl__fiber *batch[32];
+	long want = fl__gq_len() / idle.n + 1;
+	uint32_t n = fl__gq_get(batch, want < 32 ? (uint32_t)want : 32);
+	for (uint32_t i = 1; i < n; i++)
+		local_put(w, batch[i]);
+	return n ? batch[0] : NULL;
+}
+
+static fl__fiber *find_local(worker *w)
+{
+	fl__fiber *f = w->resume;
+	if (f) {
+		w->resume = NULL;
+		return f;
+	}
+	uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
+	if (tick % GLOBAL_TICK == 0 && fl__gq_len() > 0 && (f = take_global(w)))
+		return f;
+	if (atomic_load_explicit(&w->runnext, memory_order_relaxed) &&
+	    (f = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acq_rel)))
+		return f;
+	return fl__runq_get(&w->q);
+}
+
+/* Half of v's ring, or v's runnext if it has been stuck there since our
+ * last look (v has not switched fibers since). */
+static fl__fiber *steal_from(worker *w, worker *v)
+{
+	fl__fiber *batch[STEAL_BATCH];
+	uint32_t n = fl__runq_grab(&v->q, batch, STEAL_BATCH);
+	if (n) {
+		for (uint32_t i = 1; i < n; i++)
+			local_put(w, batch[i]);
+		return batch[0];
+	}
+	seen *s = &w->seen[v->index];
+	fl__fiber *rn = atomic_load_explicit(&v->runnext, memory_order_acquire);
+	uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
+	if (rn && rn == s->rn && tick == s->tick &&
+	    atomic_compare_exchange_strong_explicit(&v->runnext, &rn, NULL, memory_order_acq_rel,
+						    memory_order_relaxed)) {
+		s->rn = NULL;
+		return rn;
+	}
+	s->rn = rn;
+	s->tick = tick;
+	return NULL;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static fl__fiber *spin_steal(worker *w)
+{
+	int n = idle.n;
+	if (n == 1 || 2 * atomic_load(&idle.nspinning) >= n - atomic_load(&idle.nsleeping))
+		return NULL;
+	atomic_fetch_add(&idle.nspinning, 1);
+	fl__fiber *f = NULL;
+	for (int round = 0; round < SPIN_ROUNDS && !f; round++) {
+		int start = (int)(xorshift(&w->rng) % (uint64_t)n);
+		for (int i = 0; i < n && !f; i++) {
+			worker *v = &idle.w[(start + i) % n];
+			if (v != w)
+				f = steal_from(w, v);
+		}
+		if (!f && fl__gq_len() > 0)
+			f = take_global(w);
+		for (int k = 0; !f && k < 64; k++)
+			cpu_relax();
+	}
+	int left = atomic_fetch_sub(&idle.nspinning, 1) - 1;
+	if (f && left == 0 && work_visible())
+		wakep(); /* we were the last spinner: hand the search on */
+	return f;
+}
+
+static fl__fiber *find_runnable(worker *w)
+{
+	for (;;) {
+		fl__fiber *f;
+		if (atomic_load_explicit(&w->tick, memory_order_relaxed) % TIMER_TICK == 0)
+			fl__ftimer_run();
+		if ((f = find_local(w)))
+			return f;
+		if (fl__ftimer_run() && (f = find_local(w)))
+			return f;
+		if (fl__gq_len() > 0 && (f = take_global(w)))
+			return f;
+		if ((f = spin_steal(w)))
+			return f;
+		worker_sleep(w);
+	}
+}
+
+/* ---- switching ----------------------------------------------------------------- */
+
+/* On the fiber: back to the scheduler of whichever worker runs us. */
+static void switch_out(fl__fiber *f, int after)
+{
+	worker *w = cur_worker();
+	w->after = after;
+#ifdef FL_ASAN
+	__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake, w->stack_lo,
+				       w->stack_size);
+#endif
+#ifdef FL_TSAN
+	__tsan_switch_to_fiber(w->tsan, 0);
+#endif
+	fl__fctx_switch(&f->ctx, &w->ctx);
+	/* Resumed, possibly on another worker: w is stale. */
+#ifdef FL_ASAN
+	__sanitizer_finish_switch_fiber(f->asan_fake, NULL, NULL);
+#endif
+}
+
+static void fiber_main(void *arg)
+{
+	fl__fiber *f = arg;
+#ifdef FL_ASAN
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+	fl__task *t = f->task;
+	t->entry(t);
+	switch_out(f, AFTER_EXIT);
+	FL_ABORT("a finished fiber was resumed");
+}
+
+static void fiber_exit(worker *w, fl__fiber *f)
+{
+	fl__task_finish(f->task);
+	f->task = NULL;
+#ifdef FL_TSAN
+	__tsan_destroy_fiber(f->tsan);
+	f->tsan = NULL;
+#endif
+#ifdef FL_ASAN
+	/* Frames that never returned (the entry trampoline's) leave poison. */
+	ASAN_UNPOISON_MEMORY_REGION(f->stack_lo, f->stack_size);
+#endif
+	if (w->ncache < CACHE_MAX) {
+		f->next = w->cache;
+		w->cache = f;
+		w->ncache++;
+	} else {
+		fl__fiber_stack_put(f);
+	}
+}
+
+/* The scheduler's half of a park: the fiber's stack is quiet now. */
+static void finish_park(worker *w, fl__fiber *f)
+{
+	uint32_t expect = FIBER_PARKING;
+	if (atomic_compare_exchange_strong_explicit(&f->state, &expect, FIBER_PARKED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return;
+	/* A wake arrived while it was switching out: run it again now. */
+	atomic_fetch_or_explicit(&f->state, FIBER_RUNNABLE, memory_order_acq_rel);
+	w->resume = f;
+}
+
+static void run(worker *w, fl__fiber *f)
+{
+	w->cur = f;
+	atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE, memory_order_acq_rel);
+#ifdef FL_ASAN
+	void *fake = NULL;
+	__sanitizer_start_switch_fiber(&fake, f->stack_lo, f->stack_size);
+#endif
+#ifdef FL_TSAN
+	__tsan_switch_to_fiber(f->tsan, 0);
+#endif
+	fl__fctx_switch(&w->ctx, &f->ctx);
+#ifdef FL_ASAN
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	w->cur = NULL;
+	switch (w->after) {
+	case AFTER_PARK:
+		finish_park(w, f);
+		break;
+	case AFTER_YIELD:
+		atomic_fetch_or_explicit(&f->state, FIBER_RUNNABLE, memory_order_acq_rel);
+		local_put(w, f);
+		break;
+	case AFTER_EXIT:
+		fiber_exit(w, f);
+		break;
+	default:
+		FL_ABORT("fiber switched out without a reason");
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "fl-fw%d", w->index);
+	pthread_setname_np(pthread_self(), name);
+	tls_worker = w;
+#ifdef FL_TSAN
+	w->tsan = __tsan_get_current_fiber();
+#endif
+#ifdef FL_ASAN
+	pthread_attr_t a;
+	FL_ASSERT(pthread_getattr_np(pthread_self(), &a) == 0);
+	FL_ASSERT(pthread_attr_getstack(&a, &w->stack_lo, &w->stack_size) == 0);
+	pthread_attr_destroy(&a);
+#endif
+	for (;;) {
+		fl__fiber *f = find_runnable(w);
+		w->backoff_ns = BACKOFF_MIN_NS;
+		run(w, f);
+	}
+	return NULL;
+}
+
+/* ---- park / unpark --------------------------------------------------------------- */
+
+static void park_timeout(fl__timer *tm)
+{
+	fl__fiber *f = tm->arg;
+	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
+	for (;;) {
+		uint32_t phase = v & FIBER_PHASE;
+		if (phase == FIBER_RUNNING || phase == FIBER_RUNNABLE)
+			return; /* already awake; it stops this timer itself */
+		uint32_t nv = phase == FIBER_PARKED ? (v | FIBER_RUNNABLE | FIBER_TIMEDOUT)
+						    : (v | FIBER_TIMEDOUT);
+		if (atomic_compare_exchange_weak_explicit(&f->state, &v, nv, memory_order_acq_rel,
+							  memory_order_acquire)) {
+			if (phase == FIBER_PARKED)
+				ready(f, false);
+			return;
+		}
+	}
+}
+
+bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
+{
+	if (self->adopted)
+		return parker_park(self->backend, deadline_ns);
+	fl__fiber *f = self->backend;
+	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (v & FIBER_TOKEN) {
+		atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_TOKEN, memory_order_acq_rel);
+		return true;
+	}
+	bool timed = deadline_ns != FL_FOREVER;
+	if (timed && deadline_ns <= fl__mono_ns())
+		return false;
+	uint32_t expect = FIBER_RUNNING;
+	if (!atomic_compare_exchange_strong_explicit(&f->state, &expect, FIBER_PARKING,
+						     memory_order_acq_rel, memory_order_acquire)) {
+		FL_ASSERT(expect == (FIBER_RUNNING | FIBER_TOKEN));
+		atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_TOKEN, memory_order_acq_rel);
+		return true;
+	}
+	if (timed) {
+		f->timer.when_ns = deadline_ns;
+		f->timer.fn = park_timeout;
+		f->timer.arg = f;
+		fl__ftimer_start(&f->timer);
+	}
+	switch_out(f, AFTER_PARK);
+	if (timed)
+		fl__ftimer_stop(&f->timer);
+	v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)(FIBER_TOKEN | FIBER_TIMEDOUT),
+				      memory_order_acq_rel);
+	FL_ASSERT((v & FIBER_PHASE) == FIBER_RUNNING);
+	FL_ASSERT(timed || (v & FIBER_TOKEN));
+	return (v & FIBER_TOKEN) != 0;
+}
+
+void fl__fibers_unpark(fl__task *t)
+{
+	if (t->adopted) {
+		parker_unpark(t->backend);
+		return;
+	}
+	fl__fiber *f = t->backend;
+	uint32_t v = atomic_load_explicit(&f->state, memory_order_relaxed);
+	for (;;) {
+		FL_ASSERT(!(v & FIBER_TOKEN)); /* one token per wait */
+		bool parked = (v & FIBER_PHASE) == FIBER_PARKED;
+		uint32_t nv = parked ? (v | FIBER_RUNNABLE | FIBER_TOKEN) : (v | FIBER_TOKEN);
+		if (atomic_compare_exchange_weak_explicit(&f->state, &v, nv, memory_order_acq_rel,
+							  memory_order_relaxed)) {
+			/* Touch f again only if we own its enqueue: otherwise
+			 * it may finish and be recycled at any moment. */
+			if (parked)
+				ready(f, true);
+			return;
+		}
+	}
+}
+
+/* ---- the rest of the seam ----------------------------------------------------------- */
+
+static fl__fiber *fiber_get(void)
+{
+	worker *w = cur_worker();
+	if (w && w->cache) {
+		fl__fiber *f = w->cache;
+		w->cache = f->next;
+		w->ncache--;
+		f->next = NULL;
+		f->asan_fake = NULL;
+		f->timer.heap_index = -1;
+		atomic_store_explicit(&f->state, FIBER_RUNNABLE, memory_order_relaxed);
+		return f;
+	}
+	return fl__fiber_stack_get();
+}
+
+static fl_err *fb_spawn(fl__task *t)
+{
+	fl__fiber *f = fiber_get();
+	if (!f)
+		return fl_err_errno(errno, "fibers: mapping a %zu-byte stack", fl__fiber_stack_size());
+	f->task = t;
+	t->backend = f;
+	fl__fctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_main, f);
+#ifdef FL_TSAN
+	f->tsan = __tsan_create_fiber(0);
+#endif
+	worker *w = cur_worker();
+	if (w)
+		local_put(w, f);
+	else
+		fl__gq_put(f);
+	wakep();
+	return NULL;
+}
+
+static fl__task *fb_self(void)
+{
+	worker *w = cur_worker();
+	if (w && w->cur)
+		return w->cur->task;
+	return adopted_self();
+}
+
+static void fb_yield(void)
+{
+	worker *w = cur_worker();
+	if (w && w->cur)
+		switch_out(w->cur, AFTER_YIELD);
+	else
+		sched_yield();
+}
+
+static void fb_blocking(void (*fn)(void *), void *arg)
+{
+	worker *w = cur_worker();
+	if (w && w->cur)
+		fl__fblocking_run(w->cur->task, fn, arg);
+	else
+		fn(arg); /* a foreign thread may block itself */
+}
+
+static int64_t fb_now(void) { return fl__mono_ns(); }
+
+static uint64_t fb_rand(void)
+{
+	static _Thread_local uint64_t s;
+	if (!s)
+		s = (idle.seed ? idle.seed : (uint64_t)fl__mono_ns()) ^
+		    (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ull;
+	return xorshift(&s);
+}
+
+static long fb_threads_live(void) { return idle.n + fl__fblocking_threads(); }
+
+static fl_err *start_workers(void)
+{
+	for (int i = 0; i < idle.n; i++) {
+		pthread_attr_t attr;
+		pthread_t th;
+		FL_ASSERT(pthread_attr_init(&attr) == 0);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&th, &attr, worker_main, &idle.w[i]);
+		pthread_attr_destroy(&attr);
+		if (rc)
+			return fl_err_errno(rc, "fibers: starting worker %d", i);
+	}
+	return NULL;
+}
+
+static fl_err *fb_init(const struct fl_sched_opts *opts)
+{
+	long n = opts->workers > 0 ? opts->workers : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	fl__fiber_stack_config(opts->stack_size);
+	int rc = pthread_key_create(&adopt_key, adopted_release);
+	if (rc)
+		return fl_err_errno(rc, "pthread_key_create");
+	fl__fblocking_init();
+	size_t bytes = (sizeof(worker) * (size_t)n + 63) / 64 * 64;
+	worker *ws = aligned_alloc(64, bytes);
+	seen *looks = calloc((size_t)(n * n), sizeof(seen));
+	if (!ws || !looks) {
+		free(ws);
+		free(looks);
+		return FL_ERR_NOMEM;
+	}
+	memset(ws, 0, bytes);
+	for (int i = 0; i < n; i++) {
+		worker *w = &ws[i];
+		w->index = i;
+		w->seen = looks + (size_t)i * (size_t)n;
+		w->backoff_ns = BACKOFF_MIN_NS;
+		w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ opts->seed;
+		fl__cond_init(&w->cv);
+	}
+	idle.seed = opts->seed;
+	idle.w = ws;
+	idle.n = (int)n;
+	return start_workers();
+}
+
+static void fb_shutdown(void) {}
+
+static void fb_timer_start(fl__timer *t) { fl__ftimer_start(t); }
+static bool fb_timer_stop(fl__timer *t) { return fl__ftimer_stop(t); }
+
+const fl__sched_ops fl__sched_fibers = {
+	.name = "fibers",
+	.init = fb_init,
+	.shutdown = fb_shutdown,
+	.spawn = fb_spawn,
+	.self = fb_self,
+	.park = fl__fibers_park,
+	.unpark = fl__fibers_unpark,
+	.now = fb_now,
+	.yield = fb_yield,
+	.timer_start = fb_timer_start,
+	.timer_stop = fb_timer_stop,
+	.rand = fb_rand,
+	.threads_live = fb_threads_live,
+	.blocking = fb_blocking,
+};
+
+/* ---- white-box hooks ------------------------------------------------------------------ */
+
+int fl__fibers_worker_index(void)
+{
+	worker *w = cur_worker();
+	return w ? w->index : -1;
+}
+
+fl__task *fl__fibers_runnext_task(void)
+{
+	worker *w = cur_worker();
+	fl__fiber *f = w ? atomic_load(&w->runnext) : NULL;
+	return f ? f->task : NULL;
+}
+
+int fl__fibers_workers(void) { return idle.n; }
