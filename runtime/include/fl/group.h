@@ -12,9 +12,12 @@
  *   - a panic policy per group (see fl_panic in fl/task.h).
  *
  * Misuse has defined outcomes: a second wait returns the same result again;
- * go/try_go after wait returns an error matching FL_ERR_MISUSE; set_limit
- * while tasks run returns FL_ERR_MISUSE; freeing a group that was never
- * waited on aborts with a message (and the captured panic, if any).
+ * go/try_go after wait returns an error matching FL_ERR_MISUSE (a task of
+ * the group may still start siblings while the owner is inside wait, as in
+ * errgroup); wait from one of the group's own tasks returns FL_ERR_MISUSE
+ * instead of deadlocking; set_limit while tasks run returns FL_ERR_MISUSE;
+ * freeing a group that was never waited on aborts with a message (and the
+ * captured panic, if any).
  *
  * Thread safety: go, try_go and cancel may be called from any task,
  * including the group's own tasks. wait must be called by one task.
@@ -51,7 +54,8 @@ struct fl_group_opts {
  * Creates a group and its derived context (Go's errgroup.WithContext).
  * *ctx_out is owned by the group: valid until fl_group_free, cancelled by
  * the first error, by fl_group_cancel, or when wait returns.
- * Errors: FL_ERR_INVAL (NULL parent/out, negative limit), FL_ERR_NOMEM.
+ * Errors: FL_ERR_INVAL (NULL parent/out, negative limit, unknown panic
+ * policy), FL_ERR_NOMEM, and those of fl_ctx_with_cancel.
  */
 FL_MUST_CHECK fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts,
 				   fl_group **out, fl_ctx **ctx_out);
@@ -59,9 +63,11 @@ FL_MUST_CHECK fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *o
 /*
  * Starts fn(ctx, arg) in a new task. At the limit, blocks until a slot is
  * free or the group's context is cancelled.
- * Errors: an error matching FL_ERR_CANCELED or FL_ERR_DEADLINE (group
- * cancelled; nothing started), FL_ERR_MISUSE (after wait), FL_ERR_NOMEM,
- * FL_ERR_SYSTEM (no thread could be created). On error fn is not called.
+ * Errors: an error matching FL_ERR_CANCELED or FL_ERR_DEADLINE, and the
+ * cancellation cause too (group cancelled; nothing started), FL_ERR_MISUSE
+ * (after wait), FL_ERR_INVAL (NULL g or fn), FL_ERR_NOMEM, FL_ERR_SYSTEM (no
+ * thread could be created). On error fn is not called.
+ * Blocks: at the limit, until a slot frees or the context is cancelled.
  */
 FL_MUST_CHECK fl_err *fl_group_go(fl_group *g, fl_task_fn fn, void *arg);
 /* fl_group_go with a task name for dumps (copied). */
@@ -88,7 +94,9 @@ FL_MUST_CHECK fl_err *fl_group_set_limit(fl_group *g, int limit);
  */
 FL_MUST_CHECK fl_err *fl_group_wait(fl_group *g);
 
-/* Cancels the group's context with cause (NULL: FL_ERR_CANCELED). */
+/* Cancels the group's context with cause (NULL: FL_ERR_CANCELED); a
+ * reference is taken, the caller keeps its own. Running tasks are not
+ * stopped: they see their context cancelled. */
 void fl_group_cancel(fl_group *g, fl_err *cause);
 /* Cancel, then wait. */
 FL_MUST_CHECK fl_err *fl_group_stop(fl_group *g, fl_err *cause);
