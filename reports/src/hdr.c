@@ -9,7 +9,8 @@
  * two shifts and an add (hdr_private.h), so recording never divides.
  *
  * Invariants:
- *   - total_count == sum of counts.
+ *   - total_count == sum of counts; every count and sum saturates at
+ *     INT64_MAX instead of overflowing (fl__hdr_sat_add).
  *   - max_value is the raw tracked maximum (v | unit_mask); every slot
  *     above fl__hdr_index(max_value) is zero, which lets reset, add and the
  *     encoder stop early instead of walking the whole array.
@@ -218,7 +219,7 @@ bool fl_hdr_record_n(fl_hdr *h, int64_t value, int64_t count)
 	/* One unsigned compare rejects negative values and values above H. */
 	if (FL__HDR_UNLIKELY((uint64_t)value > (uint64_t)h->lay.highest || count < 0)) {
 		if (count > 0)
-			h->out_of_range += count;
+			h->out_of_range = fl__hdr_sat_add(h->out_of_range, count);
 		return false;
 	}
 	fl__hdr_add_at(h, fl__hdr_index(&h->lay, value), value, count);
@@ -268,11 +269,11 @@ static int64_t add_same_layout(fl_hdr *dst, const fl_hdr *src)
 		if (c == 0)
 			continue;
 		if (i > limit) {
-			dropped += c;
+			dropped = fl__hdr_sat_add(dropped, c);
 			continue;
 		}
-		dst->counts[i] += c;
-		dst->total_count += c;
+		dst->counts[i] = fl__hdr_sat_add(dst->counts[i], c);
+		dst->total_count = fl__hdr_sat_add(dst->total_count, c);
 		if (first_nz < 0 && i > 0)
 			first_nz = i;
 		last_nz = i;
@@ -295,7 +296,7 @@ static int64_t add_other_layout(fl_hdr *dst, const fl_hdr *src)
 			continue;
 		int64_t v = fl__hdr_value_at(&src->lay, i);
 		if (v > dst->lay.highest) {
-			dropped += c;
+			dropped = fl__hdr_sat_add(dropped, c);
 			continue;
 		}
 		fl__hdr_add_at(dst, fl__hdr_index(&dst->lay, v), v, c);
@@ -315,7 +316,8 @@ int64_t fl_hdr_add(fl_hdr *dst, const fl_hdr *src)
 {
 	int64_t dropped = same_layout(dst, src) ? add_same_layout(dst, src)
 						: add_other_layout(dst, src);
-	dst->out_of_range += dropped + src->out_of_range;
+	dst->out_of_range = fl__hdr_sat_add(fl__hdr_sat_add(dst->out_of_range, dropped),
+					    src->out_of_range);
 	merge_times(dst, src);
 	return dropped;
 }
@@ -329,9 +331,9 @@ int64_t fl_hdr_add_corrected(fl_hdr *dst, const fl_hdr *src, int64_t interval)
 			continue;
 		int64_t v = fl__hdr_highest_eq(&src->lay, fl__hdr_value_at(&src->lay, i));
 		if (!fl_hdr_record_corrected_n(dst, v, c, interval))
-			dropped += c;
+			dropped = fl__hdr_sat_add(dropped, c);
 	}
-	dst->out_of_range += src->out_of_range;
+	dst->out_of_range = fl__hdr_sat_add(dst->out_of_range, src->out_of_range);
 	merge_times(dst, src);
 	return dropped;
 }

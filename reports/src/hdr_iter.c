@@ -185,7 +185,7 @@ bool fl_hdr_iter_next(fl_hdr_iter *it)
 	while (it->index_ < h->lay.counts_len) {
 		int64_t c = h->counts[it->index_];
 		if (it->fresh_) {
-			it->count_to_here_ += c;
+			it->count_to_here_ = fl__hdr_sat_add(it->count_to_here_, c);
 			it->fresh_ = false;
 		}
 		if (reached(it, c)) {

@@ -137,11 +137,20 @@ static inline int64_t fl__hdr_next_value_at(const struct fl__hdr_layout *l, int6
 	return hi == INT64_MAX ? INT64_MAX : hi + 1;
 }
 
+/* a + b for b >= 0, saturating at INT64_MAX: counts and sums never
+ * overflow into undefined behaviour, whatever a caller or a decoded file
+ * throws at them (the branch is never taken in practice). */
+static inline int64_t fl__hdr_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return FL__HDR_UNLIKELY(__builtin_add_overflow(a, b, &r)) ? INT64_MAX : r;
+}
+
 /* Adds n to slot i and the total, and tracks v (the caller checked range). */
 static inline void fl__hdr_add_at(fl_hdr *h, int64_t i, int64_t v, int64_t n)
 {
-	h->counts[i] += n;
-	h->total_count += n;
+	h->counts[i] = fl__hdr_sat_add(h->counts[i], n);
+	h->total_count = fl__hdr_sat_add(h->total_count, n);
 	fl__hdr_track(h, v);
 }
 

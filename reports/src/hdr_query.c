@@ -153,7 +153,7 @@ static int64_t percentile_target(const fl_hdr *h, double p)
 	double q = nextafter(p, -INFINITY);
 	q = q < 0.0 ? 0.0 : q > 100.0 ? 100.0 : q;
 	double t = ceil(q * (double)h->total_count / 100.0);
-	int64_t target = (int64_t)t;
+	int64_t target = t >= 9.2e18 ? INT64_MAX : (int64_t)t; /* no UB cast */
 	return target < 1 ? 1 : target;
 }
 
@@ -164,7 +164,7 @@ int64_t fl_hdr_value_at_percentile(const fl_hdr *h, double p)
 	int64_t target = percentile_target(h, p), running = 0;
 	int64_t last = fl__hdr_max_index(h);
 	for (int64_t i = 0; i <= last; i++) {
-		running += h->counts[i];
+		running = fl__hdr_sat_add(running, h->counts[i]);
 		if (running >= target) {
 			int64_t v = fl__hdr_value_at(&h->lay, i);
 			return p == 0.0 ? fl__hdr_lowest_eq(&h->lay, v)
@@ -184,7 +184,7 @@ static int64_t sum_slots(const fl_hdr *h, int64_t from, int64_t to)
 	if (to > last)
 		to = last;
 	for (int64_t i = from; i <= to; i++)
-		sum += h->counts[i];
+		sum = fl__hdr_sat_add(sum, h->counts[i]);
 	return sum;
 }
 

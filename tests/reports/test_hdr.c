@@ -462,6 +462,25 @@ FL_TEST(iter_percentile_terminates_on_huge_totals)
 	fl_hdr_free(h);
 }
 
+FL_TEST(counts_saturate_instead_of_overflowing)
+{
+	fl_hdr *h = mk(1, 1000, 2), *g = mk(1, 1000, 2);
+	ASSERT(fl_hdr_record_n(h, 7, INT64_MAX));
+	ASSERT(fl_hdr_record_n(h, 7, INT64_MAX));
+	ASSERT(fl_hdr_record_n(h, 9, 5));
+	ASSERT_EQ(fl_hdr_count_at_value(h, 7), INT64_MAX);
+	ASSERT_EQ(fl_hdr_total_count(h), INT64_MAX);
+	ASSERT_EQ(fl_hdr_value_at_percentile(h, 50), 7);
+	ASSERT_EQ(fl_hdr_value_at_percentile(h, 100), 7); /* saturated */
+	ASSERT_EQ(fl_hdr_max(h), 9);
+	ASSERT_EQ(fl_hdr_count_at_or_below(h, 9), INT64_MAX);
+	fl_hdr_record_n(g, 7, 1);
+	ASSERT_EQ(fl_hdr_add(g, h), 0);
+	ASSERT_EQ(fl_hdr_count_at_value(g, 7), INT64_MAX);
+	fl_hdr_free(h);
+	fl_hdr_free(g);
+}
+
 FL_TEST_MAIN(FL_CASE(config_invalid), FL_CASE(layout_table), FL_CASE(worked_example),
 	     FL_CASE(equivalence_at_int64_max), FL_CASE(record_and_out_of_range),
 	     FL_CASE(record_corrected), FL_CASE(percentile_java_rule),
@@ -472,4 +491,5 @@ FL_TEST_MAIN(FL_CASE(config_invalid), FL_CASE(layout_table), FL_CASE(worked_exam
 	     FL_CASE(init_in_caller_memory), FL_CASE(clone_is_independent), FL_CASE(iter_recorded),
 	     FL_CASE(iter_all), FL_CASE(iter_linear), FL_CASE(iter_log),
 	     FL_CASE(iter_percentile_levels),
-	     FL_CASE(iter_percentile_terminates_on_huge_totals))
+	     FL_CASE(iter_percentile_terminates_on_huge_totals),
+	     FL_CASE(counts_saturate_instead_of_overflowing))
