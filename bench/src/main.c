@@ -35,11 +35,11 @@ static const struct {
 	const char *backend, *key;
 	int64_t value;
 } scaled[] = {
-	{"threads", "spawn.n", 20000},
-	{"threads", "trygo.n", 20000},
-	{"threads", "pipeline.n", 20000},
-	{"threads", "fanout.n", 20000},
-	{"threads", "pingpong.n", 20000},
+	{"threads", "spawn.n", 50000},
+	{"threads", "trygo.n", 50000},
+	{"threads", "pipeline.n", 100000},
+	{"threads", "fanout.n", 200000},
+	{"threads", "pingpong.n", 100000},
 	{"threads", "cancel-err.reps", 200},
 };
 
@@ -150,9 +150,11 @@ size_t flb_dur_list(const char *s, int64_t *out, size_t cap) { return list_parse
 static void flags_usage(const char *cmd, const struct flb_flag *flags, size_t n)
 {
 	fprintf(stderr, "usage: fl-bench %s [flags]\n", cmd);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  -%-14s %s%s%s\n", flags[i].name, flags[i].help,
-			flags[i].alias ? "  (alias -" : "", flags[i].alias ? ")" : "");
+	for (size_t i = 0; i < n; i++) {
+		const char *a = flags[i].alias;
+		fprintf(stderr, "  -%-14s %s%s%s%s\n", flags[i].name, flags[i].help,
+			a ? "  (alias -" : "", a ? a : "", a ? ")" : "");
+	}
 	exit(2);
 }
 
