@@ -1,0 +1,439 @@
+/*
+ * fl/fault.h - fault points in stage code, and the plans that make them fire.
+ *
+ * A fault point is one line in a stage that names a place where something can
+ * go wrong:
+ *
+ *     fl_err *e = FL_FAULT(ctx, "enrich");          if (e) return e;
+ *     fl_err *e = FL_FAULT_ITEM(ctx, "enrich", i, &v);  (v: keep, drop, dup)
+ *     if (FL_FAULT_ALLOC(ctx, "parse.buf")) return FL_ERR_NOMEM;
+ *     e = FL_FAULT_WORK(ctx, "enrich", measured_ns);   (slow(x) stretches it)
+ *
+ * Nothing happens at a point until a plan is armed. A plan is text in the
+ * fail(9) term language with extensions (docs/faults.md has the EBNF):
+ *
+ *     enrich=@3..5 error(ETIMEOUT); sink=1% sleep(exp(2ms)); seed=7
+ *
+ * Cost: compiled out (-DFL_FAULTS_OFF) a point is a constant. Compiled in
+ * with nothing armed it is one relaxed atomic load. With a plan armed, a point
+ * whose name no armed plan matches costs a second load (a per-site cache of
+ * the name's resolution, valid for one plan generation); a matching point
+ * takes the registry lock briefly and draws its decision from a
+ * counter-based random stream keyed by (seed, point name, evaluation index),
+ * so a seed reproduces the same decisions per point however threads
+ * interleave.
+ *
+ * The runtime knows nothing about faults: this module calls only the
+ * runtime's public API (contexts, channels, fl_now, fl_sleep_until,
+ * fl_panic). Reports are built by the scenarios layer from the plain
+ * accounting structs below.
+ *
+ * Thread safety: every function may be called from any task or thread,
+ * unless its comment says otherwise.
+ */
+#ifndef FL_FAULT_H
+#define FL_FAULT_H
+
+#include <fl/ctx.h>
+#include <fl/err.h>
+#include <fl/task.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- actions and verdicts ----------------------------------------------- */
+
+/* What a fired term does. The order is stable: stats index fires by it. */
+enum fl_fault_action {
+	FL_FAULT_ACT_OFF = 0,  /* fire, but do nothing (ends the term list) */
+	FL_FAULT_ACT_ERROR,    /* return an injected error wrapping a sentinel */
+	FL_FAULT_ACT_PANIC,    /* fl_panic with a message */
+	FL_FAULT_ACT_SLEEP,    /* sleep a drawn duration; wakes on cancel */
+	FL_FAULT_ACT_DELAY,    /* busy-wait a duration on fl_now() */
+	FL_FAULT_ACT_HANG,     /* block until ctx is cancelled or disarm */
+	FL_FAULT_ACT_STUCK,    /* block a duration, ignoring cancellation */
+	FL_FAULT_ACT_SLOW,     /* multiply the stage's own work time */
+	FL_FAULT_ACT_DROP,     /* verdict: drop the current item */
+	FL_FAULT_ACT_DUP,      /* verdict: emit the current item twice */
+	FL_FAULT_ACT_OOM,      /* fail the (next) guarded allocation */
+	FL_FAULT_ACT_YIELD,    /* fl_yield */
+	FL_FAULT_ACT_PRINT,    /* print point, eval index and message to stderr */
+	FL_FAULT_NACTIONS
+};
+
+/* The action's name as written in plans ("error", "sleep", ...). */
+const char *fl_fault_action_name(enum fl_fault_action a);
+
+/* What FL_FAULT_ITEM tells the stage to do with the current item. */
+enum fl_fault_verdict {
+	FL_FAULT_KEEP = 0, /* process the item normally */
+	FL_FAULT_DROP = 1, /* silently lose it */
+	FL_FAULT_DUP = 2,  /* process (emit) it twice */
+};
+
+/* ---- points ------------------------------------------------------------- */
+
+/*
+ * A fault point site: the name plus a cache of what the armed plans make of
+ * it. FL_FAULT and friends declare one static site per use; a stage whose
+ * point names are built at run time ("tenant/a/enrich") keeps its own,
+ * initialised with FL_FAULT_SITE_INIT or fl_fault_site_init.
+ * Ownership: name is borrowed and must outlive the site. A site owns no
+ * memory and needs no destroy. Thread safety: any number of tasks may
+ * evaluate one site concurrently.
+ */
+typedef struct fl_fault_site {
+	const char *name;         /* immutable */
+	_Atomic uint64_t cache;   /* (plan generation << 1) | matches */
+	void *entry;              /* interned name (registry lock) */
+} fl_fault_site;
+
+#define FL_FAULT_SITE_INIT(point_name) { (point_name), 0, NULL }
+
+/* Initialises a caller-owned site for the point called name. */
+void fl_fault_site_init(fl_fault_site *site, const char *name);
+
+/* Private fast-path state, public only for the inline checks below:
+ * (plan generation << 1) | (any plan armed). Do not touch. */
+extern _Atomic uint64_t fl__fault_state;
+
+/* Site kinds: which actions apply where (see docs/faults.md). */
+enum { FL__FAULT_POINT, FL__FAULT_ITEM, FL__FAULT_ALLOC, FL__FAULT_SLOW, FL__FAULT_WORK };
+
+/* Results other than the error, filled by fl__fault_eval. */
+struct fl__fault_out {
+	enum fl_fault_verdict verdict;
+	bool fail_alloc;
+	double slow;
+};
+
+/* The slow path of every point kind (private; call the macros). */
+FL_MUST_CHECK fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind,
+				     int64_t item, int64_t work_ns, struct fl__fault_out *out);
+
+/* True when no armed plan can act on site: nothing armed, or the site's
+ * cached resolution for the current generation says "no match". */
+static inline bool fl__fault_skip(fl_fault_site *site)
+{
+	uint64_t g = atomic_load_explicit(&fl__fault_state, memory_order_relaxed);
+	if (__builtin_expect(!(g & 1), 1))
+		return true;
+	uint64_t c = atomic_load_explicit(&site->cache, memory_order_relaxed);
+	return c == (g & ~(uint64_t)1);
+}
+
+/*
+ * Evaluates a plain point. Returns NULL to proceed, or an injected error
+ * (one reference) that matches the plan's sentinel with fl_err_is and
+ * carries an fl_fault_info for fl_err_as. Sleep and hang actions that end
+ * because ctx was cancelled return an injected error wrapping ctx's cause.
+ * Blocks: only while a sleep, hang, stuck or delay action runs.
+ * ctx may be NULL: then only unscoped plans apply and waits ignore it.
+ */
+static inline FL_MUST_CHECK fl_err *fl_fault_point(fl_fault_site *site, fl_ctx *ctx)
+{
+	if (fl__fault_skip(site))
+		return NULL;
+	return fl__fault_eval(site, ctx, FL__FAULT_POINT, -1, 0, NULL);
+}
+
+/*
+ * Evaluates a point for item number item (>= 0): as fl_fault_point, and
+ * also sets *verdict (FL_FAULT_KEEP unless drop or dup fired). The item
+ * index feeds items(..) selectors and peritem counters.
+ */
+static inline FL_MUST_CHECK fl_err *fl_fault_item(fl_fault_site *site, fl_ctx *ctx, int64_t item,
+						  enum fl_fault_verdict *verdict)
+{
+	*verdict = FL_FAULT_KEEP;
+	if (fl__fault_skip(site))
+		return NULL;
+	struct fl__fault_out o = {FL_FAULT_KEEP, false, 1.0};
+	fl_err *e = fl__fault_eval(site, ctx, FL__FAULT_ITEM, item, 0, &o);
+	*verdict = o.verdict;
+	return e;
+}
+
+/*
+ * Evaluates an allocation guard. Returns true if the stage must treat this
+ * allocation as failed (an oom term fired here, or an oom fired earlier at a
+ * plain point of the same name and is pending). error actions do not apply.
+ */
+static inline bool fl_fault_alloc(fl_fault_site *site, fl_ctx *ctx)
+{
+	if (fl__fault_skip(site))
+		return false;
+	struct fl__fault_out o = {FL_FAULT_KEEP, false, 1.0};
+	fl_err_drop(fl__fault_eval(site, ctx, FL__FAULT_ALLOC, -1, 0, &o));
+	return o.fail_alloc;
+}
+
+/*
+ * Evaluates a slow-down point. Returns the factor by which the stage should
+ * multiply its own measured work (1.0 unless slow(x) fired). error actions
+ * do not apply; timing actions (sleep, delay, hang, stuck) still run.
+ */
+static inline double fl_fault_slow(fl_fault_site *site, fl_ctx *ctx)
+{
+	if (fl__fault_skip(site))
+		return 1.0;
+	struct fl__fault_out o = {FL_FAULT_KEEP, false, 1.0};
+	fl_err_drop(fl__fault_eval(site, ctx, FL__FAULT_SLOW, -1, 0, &o));
+	return o.slow;
+}
+
+/*
+ * Evaluates a point placed after work_ns of the stage's own work: as
+ * fl_fault_point, and if slow(x) fires, waits (x - 1) * work_ns more
+ * (cancellably, like sleep) so the stage appears x times slower.
+ */
+static inline FL_MUST_CHECK fl_err *fl_fault_work(fl_fault_site *site, fl_ctx *ctx,
+						  int64_t work_ns)
+{
+	if (fl__fault_skip(site))
+		return NULL;
+	return fl__fault_eval(site, ctx, FL__FAULT_WORK, -1, work_ns, NULL);
+}
+
+/*
+ * The one-line point macros. name must be a string literal; each use gets
+ * its own static site. With -DFL_FAULTS_OFF they expand to constants and
+ * evaluate none of their arguments (except that FL_FAULT_ITEM still stores
+ * FL_FAULT_KEEP through its verdict pointer).
+ */
+#ifndef FL_FAULTS_OFF
+#define FL__FAULT_SITE_(n) static fl_fault_site fl__site_ = FL_FAULT_SITE_INIT("" n "")
+#define FL_FAULT(ctx, name)                                                  \
+	__extension__({ FL__FAULT_SITE_(name); fl_fault_point(&fl__site_, (ctx)); })
+#define FL_FAULT_ITEM(ctx, name, item, verdict)                              \
+	__extension__({                                                      \
+		FL__FAULT_SITE_(name);                                       \
+		fl_fault_item(&fl__site_, (ctx), (item), (verdict));         \
+	})
+#define FL_FAULT_ALLOC(ctx, name)                                            \
+	__extension__({ FL__FAULT_SITE_(name); fl_fault_alloc(&fl__site_, (ctx)); })
+#define FL_FAULT_SLOW(ctx, name)                                             \
+	__extension__({ FL__FAULT_SITE_(name); fl_fault_slow(&fl__site_, (ctx)); })
+#define FL_FAULT_WORK(ctx, name, work_ns)                                    \
+	__extension__({                                                      \
+		FL__FAULT_SITE_(name);                                       \
+		fl_fault_work(&fl__site_, (ctx), (work_ns));                 \
+	})
+#else
+#define FL_FAULT(ctx, name) ((void)sizeof(ctx), (fl_err *)NULL)
+#define FL_FAULT_ITEM(ctx, name, item, verdict)                              \
+	((void)sizeof(ctx), (void)sizeof(item), *(verdict) = FL_FAULT_KEEP, (fl_err *)NULL)
+#define FL_FAULT_ALLOC(ctx, name) ((void)sizeof(ctx), false)
+#define FL_FAULT_SLOW(ctx, name) ((void)sizeof(ctx), 1.0)
+#define FL_FAULT_WORK(ctx, name, work_ns) ((void)sizeof(ctx), (void)sizeof(work_ns), (fl_err *)NULL)
+#endif
+
+/* ---- injected errors ---------------------------------------------------- */
+
+/* The payload of every injected error (type fl_fault_info_type). */
+typedef struct fl_fault_info {
+	char point[96];              /* the point's name (truncated) */
+	enum fl_fault_action action; /* error, or sleep/hang cut short */
+	uint64_t eval;               /* 1-based evaluation index at the point */
+	int64_t item;                /* item index, or -1 */
+	uint64_t plan_id;            /* the plan that fired (see fl_fault_plan_id) */
+} fl_fault_info;
+extern const fl_err_type fl_fault_info_type;
+
+/*
+ * Makes error(name) in plans return sentinel. name: [A-Za-z_][A-Za-z0-9_]*.
+ * Built-in names (canceled, deadline, nomem, closed, limit, inval, again,
+ * misuse, panic, system) map to the FL_ERR_* sentinels and cannot be
+ * redefined. Registering the same pair again is a no-op. A reference to
+ * sentinel is kept for the life of the process.
+ * Errors: FL_ERR_INVAL (bad or built-in name, NULL sentinel, name already
+ * bound to another error), FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_fault_register_error(const char *name, fl_err *sentinel);
+
+/* ---- plans -------------------------------------------------------------- */
+
+typedef struct fl_fault_plan fl_fault_plan;
+
+/*
+ * Parses plan text without arming it.
+ * Errors: FL_ERR_INVAL, wrapped in a message naming line, column, term and
+ * what was expected, e.g.
+ *   plan:1:11: in term 'enrich=50%%x(': expected action name (error, ...)
+ * FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_fault_check(const char *text);
+
+/*
+ * Parses and arms a plan for every task in the process. seed is used unless
+ * the text has a seed=N item. *out receives the handle (only on success);
+ * the plan stays armed until fl_fault_disarm or fl_fault_plan_free.
+ * Errors: those of fl_fault_check.
+ */
+FL_MUST_CHECK fl_err *fl_fault_arm(const char *text, uint64_t seed, fl_fault_plan **out);
+
+/*
+ * As fl_fault_arm, but the plan acts only on evaluations whose ctx has
+ * scope as an ancestor (fl_ctx_has_ancestor), so concurrently armed plans
+ * with disjoint scopes never see each other's evaluations. scope must stay
+ * alive until the plan is disarmed. Errors: as fl_fault_arm; FL_ERR_INVAL
+ * for a NULL scope.
+ */
+FL_MUST_CHECK fl_err *fl_fault_arm_scoped(const char *text, uint64_t seed, fl_ctx *scope,
+					  fl_fault_plan **out);
+
+/*
+ * Stops a plan from acting and wakes every task blocked in its hang, sleep
+ * or stuck actions (they proceed as if the wait ended normally). The handle
+ * stays valid for accounting until fl_fault_plan_free. Idempotent.
+ */
+void fl_fault_disarm(fl_fault_plan *plan);
+
+/* Disarms (if armed) and releases the handle. NULL is ignored. Tasks still
+ * inside one of the plan's actions keep it alive until they leave. */
+void fl_fault_plan_free(fl_fault_plan *plan);
+
+/* The seed in force (the text's seed=N, else the one given to arm). */
+uint64_t fl_fault_plan_seed(const fl_fault_plan *plan);
+/* The plan text as given (borrowed; lives as long as the handle). */
+const char *fl_fault_plan_text(const fl_fault_plan *plan);
+/* A process-unique id, also found in fl_fault_info. */
+uint64_t fl_fault_plan_id(const fl_fault_plan *plan);
+
+/*
+ * Prints every armed plan (id, seed, scope, text) with the per-point counts
+ * of its points so far, then every point name evaluated while any plan was
+ * armed. One item per line.
+ */
+void fl_fault_list(FILE *out);
+
+/*
+ * Arms the plan in the environment variable FAULTLINE_FAULTS (if set and
+ * not empty) with the seed in FAULTLINE_SEED (decimal or 0x-hex; default
+ * 0). *out (may be NULL: then the plan stays armed for the life of the
+ * process) receives the handle, or NULL when the variable is unset.
+ * Errors: FL_ERR_INVAL with the variable's name and the parse error
+ * ("FAULTLINE_FAULTS: plan:1:8: in term ...").
+ */
+FL_MUST_CHECK fl_err *fl_fault_init_from_env(fl_fault_plan **out);
+
+/* ---- scoped guard ------------------------------------------------------- */
+
+/* Caller storage for a plan armed for one block of code. */
+typedef struct fl_fault_guard {
+	fl_fault_plan *plan; /* the armed plan, for accounting; NULL after end */
+} fl_fault_guard;
+
+/*
+ * Arms text (scoped to scope, or process-wide if scope is NULL) into g.
+ * Errors: those of fl_fault_arm; g->plan is then NULL and end is a no-op.
+ */
+FL_MUST_CHECK fl_err *fl_fault_guard_begin(fl_fault_guard *g, const char *text, uint64_t seed,
+					   fl_ctx *scope);
+/* Disarms and frees the guard's plan, waking anything blocked in its
+ * hang/sleep/stuck actions. Safe to call twice. */
+void fl_fault_guard_end(fl_fault_guard *g);
+
+/* ---- accounting --------------------------------------------------------- */
+
+/* Counts for one point under one plan (a snapshot). */
+typedef struct fl_fault_point_stats {
+	const char *point;                 /* interned: valid for the process */
+	uint64_t evals;                    /* evaluations seen by this plan */
+	uint64_t fires[FL_FAULT_NACTIONS]; /* fires per action */
+	uint64_t fires_total;
+	int64_t delay_ns;                  /* time spent in injected waits */
+} fl_fault_point_stats;
+
+/* Calls fn once per point the plan has seen, in first-seen order. fn runs
+ * without any fault lock held and may call anything. */
+void fl_fault_stats_foreach(const fl_fault_plan *plan,
+			    void (*fn)(const fl_fault_point_stats *st, void *arg), void *arg);
+/* Fills *out for point (exact name). Returns false (and zeroes *out) if the
+ * plan never saw it. */
+bool fl_fault_stats_get(const fl_fault_plan *plan, const char *point, fl_fault_point_stats *out);
+
+/* One fire, as kept in the plan's bounded log. */
+typedef struct fl_fault_event {
+	int64_t t_ns;                /* fl_now() at the fire */
+	int64_t since_arm_ns;        /* t_ns minus the plan's arm time */
+	const char *point;           /* interned: valid for the process */
+	enum fl_fault_action action;
+	uint64_t eval;               /* 1-based evaluation index at the point */
+	int64_t item;                /* item index, or -1 */
+	int term;                    /* 0-based term index in the point's rule */
+	int64_t delay_ns;            /* the drawn duration (sleep/delay/stuck/slow) */
+} fl_fault_event;
+
+/* Capacity of a plan's fire log; older entries are overwritten. */
+#define FL_FAULT_LOG_CAP 4096
+
+/* Calls fn for every retained event, oldest first, without locks held. */
+void fl_fault_log_foreach(const fl_fault_plan *plan,
+			  void (*fn)(const fl_fault_event *ev, void *arg), void *arg);
+/* Events overwritten because the log was full. */
+uint64_t fl_fault_log_overflows(const fl_fault_plan *plan);
+
+/* ---- Nth-hit sweep ------------------------------------------------------ */
+
+/* A scenario run by a sweep: run everything under ctx, return its error. */
+typedef fl_err *(*fl_fault_run_fn)(fl_ctx *ctx, void *arg);
+
+/* The outcome of one sweep run. */
+typedef struct fl_fault_sweep_result {
+	uint64_t n;        /* the evaluation that was made to fail (1-based) */
+	const fl_err *err; /* what run returned (borrowed for the callback) */
+	bool fired;        /* the fault fired in this run */
+	uint64_t evals;    /* evaluations of the point in this run */
+} fl_fault_sweep_result;
+
+/*
+ * SQLite-style exhaustive failure: for n = 1, 2, ... arms
+ * "<point>=@n <action>" scoped to a fresh context, calls run(ctx, arg),
+ * and reports the run to report(result, arg), until a run in which the
+ * fault did not fire (it saw fewer than n evaluations). That last run is
+ * reported too, so a point evaluated k times gives k + 1 runs.
+ * Errors: the plan's parse error (before any run), FL_ERR_LIMIT after
+ * 1,000,000 runs, FL_ERR_NOMEM. Blocks: for the runs.
+ */
+FL_MUST_CHECK fl_err *fl_fault_sweep(const char *point, const char *action, fl_fault_run_fn run,
+				     void (*report)(const fl_fault_sweep_result *r, void *arg),
+				     void *arg);
+
+/* ---- remote control FIFO ------------------------------------------------ */
+
+typedef struct fl_fault_fifo fl_fault_fifo;
+
+/*
+ * Starts a control thread listening on a FIFO. Creates a private directory
+ * (mode 0700, mkdtemp "faultline-XXXXXX" under dir, or under $TMPDIR or
+ * /tmp when dir is NULL) holding two FIFOs of mode 0600: "ctl", which
+ * takes one command per line, and "reply", where each command's answer is
+ * written:
+ *   arm <plan>   arms <plan> (replacing the FIFO's previous plan)
+ *                -> "ok plan <id> seed <seed>" or "error: plan:1:5: ..."
+ *   disarm       -> "ok" or "error: nothing armed"
+ *   list         -> fl_fault_list lines, then "ok"
+ * anything else  -> "error: 1:1: unknown command '<word>' (expected arm,
+ *                   disarm or list)"
+ * Errors: FL_ERR_SYSTEM (mkdtemp, mkfifo, open, thread), FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_fault_fifo_start(const char *dir, fl_fault_fifo **out);
+/* The control FIFO's path (borrowed). */
+const char *fl_fault_fifo_ctl_path(const fl_fault_fifo *f);
+/* The reply FIFO's path (borrowed). */
+const char *fl_fault_fifo_reply_path(const fl_fault_fifo *f);
+/* Stops the thread, disarms its plan, removes both FIFOs and the directory,
+ * and frees f. NULL is ignored. */
+void fl_fault_fifo_stop(fl_fault_fifo *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

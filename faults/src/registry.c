@@ -1,0 +1,397 @@
+/*
+ * registry.c - armed plans, interned point names, and name resolution.
+ *
+ * Problem: a point is evaluated millions of times, plans are armed and
+ * disarmed rarely, several plans (scoped to different contexts) may be
+ * armed at once, and a plan must not be freed while a task is inside one of
+ * its actions (a hang can last until the test ends).
+ *
+ * Data structures, all under reg_mu unless noted:
+ *   - armed: the armed plans in arm order, and gen, a generation number
+ *     bumped by every arm and disarm;
+ *   - fl__fault_state = (gen << 1) | (any plan armed), an atomic the inline
+ *     fast path reads without the lock (relaxed: it is a hint; the slow
+ *     path re-checks everything under reg_mu);
+ *   - interned names: one entry per point name ever evaluated while a plan
+ *     was armed, in a hash table and a first-seen list. An entry caches its
+ *     resolution - the (plan, point state) pairs of every armed plan whose
+ *     first matching rule names it - valid while entry->gen == gen. Entries
+ *     are never freed, so sites may point at them without references.
+ *   - a site caches (gen << 1) | (resolution non-empty) in an atomic, so a
+ *     point no armed plan matches is skipped with two relaxed loads.
+ *
+ * Lifetimes: a plan is reference counted - one reference for the handle,
+ * one for every evaluation running inside it (taken under reg_mu by
+ * fl__fault_collect, dropped without it). Disarm unlinks the plan, bumps
+ * gen (so no stale resolution is ever used again) and closes the plan's
+ * done channel, which wakes every task in its hang/sleep/stuck actions. The
+ * last reference frees the plan. A resolution's plan pointers carry no
+ * reference: they are only dereferenced under reg_mu while gen matches,
+ * which proves the plans are still armed.
+ *
+ * Lock order: reg_mu, then a plan's log_mu or a point's item_mu (leaves).
+ * No user code and no blocking call runs under reg_mu.
+ */
+#include "fault_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NBUCKETS 1024
+
+/* One interned point name and its cached resolution (reg_mu). */
+struct entry {
+	char *name;               /* immutable */
+	uint64_t hash;            /* immutable */
+	uint64_t gen;             /* generation res is valid for; 0 = never */
+	fl__fault_hit *res;       /* no references held (see the note) */
+	size_t nres, cap;
+	struct entry *chain;      /* hash bucket */
+	struct entry *next;       /* first-seen order */
+};
+
+_Atomic uint64_t fl__fault_state;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t gen;                 /* bumped by arm and disarm */
+	fl_fault_plan **armed;        /* arm order */
+	size_t narmed, cap;
+	struct entry *buckets[NBUCKETS];
+	struct entry *first, *last;   /* first-seen order */
+	uint64_t next_id;
+} R; /* reg_mu */
+
+/* Publishes gen and "anything armed" for the fast path. Caller holds reg_mu. */
+static void publish(void)
+{
+	FL_BENIGN_RACE(&fl__fault_state, "fast-path hint, re-checked under reg_mu");
+	atomic_store_explicit(&fl__fault_state, R.gen << 1 | (R.narmed > 0),
+			      memory_order_release);
+}
+
+/* ---- interning and resolution ----------------------------------------------- */
+
+/* Finds or adds name. NULL only when out of memory. Caller holds reg_mu. */
+static struct entry *intern(const char *name)
+{
+	uint64_t h = fl__fault_hash(name);
+	struct entry **b = &R.buckets[h % NBUCKETS];
+	for (struct entry *e = *b; e; e = e->chain)
+		if (e->hash == h && strcmp(e->name, name) == 0)
+			return e;
+	struct entry *e = calloc(1, sizeof(*e));
+	if (!e || !(e->name = strdup(name))) {
+		free(e);
+		return NULL;
+	}
+	e->hash = h;
+	e->chain = *b;
+	*b = e;
+	if (R.last)
+		R.last->next = e;
+	else
+		R.first = e;
+	R.last = e;
+	return e;
+}
+
+/* The plan's state for e, created on first use. Caller holds reg_mu. */
+static fl__fault_point *plan_point(fl_fault_plan *p, struct entry *e, const fl__fault_rule *r)
+{
+	for (size_t i = 0; i < p->npoints; i++)
+		if (p->points[i]->name == e->name)
+			return p->points[i];
+	if (p->npoints == p->cap_points) {
+		size_t ncap = p->cap_points ? p->cap_points * 2 : 8;
+		fl__fault_point **a = realloc(p->points, ncap * sizeof(*a));
+		if (!a)
+			return NULL;
+		p->points = a;
+		p->cap_points = ncap;
+	}
+	fl__fault_point *pt = fl__fault_point_new(e->name, e->hash, r);
+	if (pt)
+		p->points[p->npoints++] = pt;
+	return pt;
+}
+
+/* The plan's first rule whose pattern matches name, or NULL. */
+static const fl__fault_rule *first_rule(const fl_fault_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->spec.nrules; i++)
+		if (fl__fault_glob(p->spec.rules[i].pattern, name))
+			return &p->spec.rules[i];
+	return NULL;
+}
+
+/* Appends a hit to e->res; false when out of memory. */
+static bool res_push(struct entry *e, fl_fault_plan *p, fl__fault_point *pt)
+{
+	if (e->nres == e->cap) {
+		size_t ncap = e->cap ? e->cap * 2 : 4;
+		fl__fault_hit *a = realloc(e->res, ncap * sizeof(*a));
+		if (!a)
+			return false;
+		e->res = a;
+		e->cap = ncap;
+	}
+	e->res[e->nres++] = (fl__fault_hit){p, pt};
+	return true;
+}
+
+/* Recomputes e's resolution for the current gen. Caller holds reg_mu.
+ * Out of memory drops matches (the point then does not fire), never
+ * crashes. */
+static void resolve(struct entry *e)
+{
+	e->nres = 0;
+	for (size_t i = 0; i < R.narmed; i++) {
+		fl_fault_plan *p = R.armed[i];
+		const fl__fault_rule *r = first_rule(p, e->name);
+		fl__fault_point *pt = r ? plan_point(p, e, r) : NULL;
+		if (pt && !res_push(e, p, pt))
+			break;
+	}
+	e->gen = R.gen;
+}
+
+static bool in_scope(const fl_fault_plan *p, const fl_ctx *ctx)
+{
+	return !p->scope || (ctx && fl_ctx_has_ancestor(ctx, p->scope));
+}
+
+size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits)
+{
+	size_t n = 0;
+	FLT_LOCK(&reg_mu);
+	if (!site->entry) {
+		FL_BENIGN_RACE(&site->cache, "fast-path hint, re-checked under reg_mu");
+		site->entry = intern(site->name);
+	}
+	struct entry *e = site->entry;
+	if (e && e->gen != R.gen)
+		resolve(e);
+	if (e)
+		atomic_store_explicit(&site->cache, R.gen << 1 | (e->nres > 0),
+				      memory_order_relaxed);
+	for (size_t i = 0; e && i < e->nres && n < FLT_MAX_HITS; i++) {
+		if (!in_scope(e->res[i].plan, ctx))
+			continue;
+		atomic_fetch_add_explicit(&e->res[i].plan->refs, 1, memory_order_relaxed);
+		hits[n++] = e->res[i];
+	}
+	FLT_UNLOCK(&reg_mu);
+	return n;
+}
+
+void fl_fault_site_init(fl_fault_site *site, const char *name)
+{
+	site->name = name;
+	atomic_init(&site->cache, 0);
+	site->entry = NULL;
+}
+
+/* ---- plan lifecycle ---------------------------------------------------------- */
+
+static void plan_destroy(fl_fault_plan *p)
+{
+	for (size_t i = 0; i < p->npoints; i++)
+		fl__fault_point_free(p->points[i]);
+	free(p->points);
+	fl_chan_free(p->done);
+	fl__fault_log_destroy(p);
+	fl__fault_spec_destroy(&p->spec);
+	free(p->text);
+	free(p);
+}
+
+void fl__fault_plan_unref(fl_fault_plan *p)
+{
+	FL_HAPPENS_BEFORE(&p->refs);
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	FL_HAPPENS_AFTER(&p->refs);
+	plan_destroy(p);
+}
+
+/* Allocates and parses a plan (not yet armed). */
+static fl_err *plan_new(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan **out)
+{
+	fl_fault_plan *p = calloc(1, sizeof(*p));
+	if (!p)
+		return FL_ERR_NOMEM;
+	fl_err *e = fl__fault_parse(text, &p->spec);
+	if (e)
+		goto fail_parse;
+	e = FL_ERR_NOMEM;
+	if (!(p->text = strdup(text)))
+		goto fail_text;
+	struct fl_chan_opts co = {.name = "fault-plan"};
+	if ((e = fl_chan_new(1, 0, &co, &p->done)))
+		goto fail_chan;
+	if ((e = fl__fault_log_init(p)))
+		goto fail_log;
+	atomic_init(&p->refs, 1);
+	p->seed = p->spec.has_seed ? p->spec.seed : seed;
+	p->scope = scope;
+	*out = p;
+	return NULL;
+fail_log:
+	fl_chan_free(p->done);
+fail_chan:
+	free(p->text);
+fail_text:
+	fl__fault_spec_destroy(&p->spec);
+fail_parse:
+	free(p);
+	return e;
+}
+
+/* Adds p to the armed list; false when out of memory. Caller holds reg_mu. */
+static bool armed_push(fl_fault_plan *p)
+{
+	if (R.narmed == R.cap) {
+		size_t ncap = R.cap ? R.cap * 2 : 8;
+		fl_fault_plan **a = realloc(R.armed, ncap * sizeof(*a));
+		if (!a)
+			return false;
+		R.armed = a;
+		R.cap = ncap;
+	}
+	R.armed[R.narmed++] = p;
+	return true;
+}
+
+static fl_err *arm(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan **out)
+{
+	if (!out)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_arm: NULL out");
+	fl_fault_plan *p;
+	fl_err *e = plan_new(text, seed, scope, &p);
+	if (e)
+		return e;
+	p->armed_at_ns = fl_now();
+	FLT_LOCK(&reg_mu);
+	bool ok = armed_push(p);
+	if (ok) {
+		p->id = ++R.next_id;
+		p->armed = true;
+		R.gen++;
+		publish();
+	}
+	FLT_UNLOCK(&reg_mu);
+	if (!ok) {
+		fl__fault_plan_unref(p);
+		return FL_ERR_NOMEM;
+	}
+	*out = p;
+	return NULL;
+}
+
+fl_err *fl_fault_arm(const char *text, uint64_t seed, fl_fault_plan **out)
+{
+	return arm(text, seed, NULL, out);
+}
+
+fl_err *fl_fault_arm_scoped(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan **out)
+{
+	if (!scope)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_arm_scoped: NULL scope");
+	return arm(text, seed, scope, out);
+}
+
+void fl_fault_disarm(fl_fault_plan *p)
+{
+	if (!p)
+		return;
+	FLT_LOCK(&reg_mu);
+	bool was = p->armed;
+	if (was) {
+		size_t i = 0;
+		while (R.armed[i] != p)
+			i++;
+		memmove(&R.armed[i], &R.armed[i + 1], (R.narmed - i - 1) * sizeof(*R.armed));
+		R.narmed--;
+		p->armed = false;
+		R.gen++;
+		publish();
+	}
+	FLT_UNLOCK(&reg_mu);
+	if (was)
+		fl_err_drop(fl_chan_close(p->done)); /* wakes hang, sleep, stuck */
+}
+
+void fl_fault_plan_free(fl_fault_plan *p)
+{
+	if (!p)
+		return;
+	fl_fault_disarm(p);
+	fl__fault_plan_unref(p);
+}
+
+uint64_t fl_fault_plan_seed(const fl_fault_plan *p)
+{
+	return p->seed;
+}
+
+const char *fl_fault_plan_text(const fl_fault_plan *p)
+{
+	return p->text;
+}
+
+uint64_t fl_fault_plan_id(const fl_fault_plan *p)
+{
+	return p->id;
+}
+
+/* ---- snapshots and listing ---------------------------------------------------- */
+
+size_t fl__fault_plan_snapshot(const fl_fault_plan *p, fl_fault_point_stats **out)
+{
+	FLT_LOCK(&reg_mu);
+	size_t n = p->npoints;
+	*out = n ? calloc(n, sizeof(**out)) : NULL;
+	if (!*out)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		fl__fault_point_snapshot(p->points[i], &(*out)[i]);
+	FLT_UNLOCK(&reg_mu);
+	return n;
+}
+
+/* Writes one plan and its points. Caller holds reg_mu. */
+static void list_plan(FILE *out, const fl_fault_plan *p)
+{
+	fprintf(out, "plan %llu seed=%llu %s: %s\n", (unsigned long long)p->id,
+		(unsigned long long)p->seed, p->scope ? "scoped" : "global", p->text);
+	for (size_t i = 0; i < p->npoints; i++) {
+		fl_fault_point_stats st;
+		fl__fault_point_snapshot(p->points[i], &st);
+		fprintf(out, "  point %s evals=%llu fires=%llu", st.point,
+			(unsigned long long)st.evals, (unsigned long long)st.fires_total);
+		for (int a = 0; a < FL_FAULT_NACTIONS; a++)
+			if (st.fires[a])
+				fprintf(out, " %s=%llu", fl_fault_action_name((enum fl_fault_action)a),
+					(unsigned long long)st.fires[a]);
+		fprintf(out, " delay=%lldns\n", (long long)st.delay_ns);
+	}
+}
+
+void fl_fault_list(FILE *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return;
+	FLT_LOCK(&reg_mu);
+	for (size_t i = 0; i < R.narmed; i++)
+		list_plan(m, R.armed[i]);
+	for (struct entry *e = R.first; e; e = e->next)
+		fprintf(m, "point %s\n", e->name);
+	FLT_UNLOCK(&reg_mu);
+	fclose(m);
+	fputs(buf, out);
+	free(buf);
+}
