@@ -18,8 +18,22 @@
 #define LO 1
 #define HI INT64_C(3600000000000)
 #define SIG 3
-#define WRITERS 4
-#define PER_WRITER 20000
+#define MAX_WRITERS 64
+
+/* Unit-test sizes; a stress run raises them through the environment:
+ * FL_HDR_RECORDER_THREADS (1..64, default 4) and FL_HDR_RECORDER_OPS
+ * (records per writer, default 20000). */
+static int WRITERS = 4;
+static int PER_WRITER = 20000;
+
+static void read_env(void)
+{
+	const char *t = getenv("FL_HDR_RECORDER_THREADS"), *o = getenv("FL_HDR_RECORDER_OPS");
+	if (t && atoi(t) >= 1 && atoi(t) <= MAX_WRITERS)
+		WRITERS = atoi(t);
+	if (o && atoi(o) >= 1)
+		PER_WRITER = atoi(o);
+}
 
 enum mode { VIA_WRITER, VIA_SHARED, VIA_BOTH };
 
@@ -124,12 +138,13 @@ static int read_intervals(struct shared *s, fl_hdr *sum)
 
 static void run(enum mode mode)
 {
+	read_env();
 	struct shared s = {.mode = mode};
 	check_err(fl_hdr_recorder_new(LO, HI, SIG, &s.rec));
 	atomic_init(&s.done, 0);
-	ASSERT_EQ(pthread_barrier_init(&s.start, NULL, WRITERS + 1), 0);
-	pthread_t t[WRITERS];
-	struct writer_arg args[WRITERS];
+	ASSERT_EQ(pthread_barrier_init(&s.start, NULL, (unsigned)WRITERS + 1), 0);
+	pthread_t t[MAX_WRITERS];
+	struct writer_arg args[MAX_WRITERS];
 	for (int i = 0; i < WRITERS; i++) {
 		args[i] = (struct writer_arg){&s, i};
 		ASSERT_EQ(pthread_create(&t[i], NULL, writer_main, &args[i]), 0);
