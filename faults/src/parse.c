@@ -132,7 +132,8 @@ static bool expect(struct cur *c, char ch)
 
 /* ---- numbers and durations ------------------------------------------------- */
 
-/* Reads digits[.digits] into *v; *is_int says there was no fraction. */
+/* Reads digits[.digits] (or .digits) into *v; *is_int says there was no
+ * fraction. A '.' not followed by a digit is left alone ("3..5"). */
 static bool number(struct cur *c, double *v, bool *is_int, uint64_t *u)
 {
 	skip_ws(c);
@@ -145,13 +146,13 @@ static bool number(struct cur *c, double *v, bool *is_int, uint64_t *u)
 		ip = ip * 10 + d;
 	}
 	double frac = 0, scale = 1;
-	*is_int = *c->p != '.';
+	*is_int = !(c->p[0] == '.' && isdigit((unsigned char)c->p[1]));
 	if (!*is_int) {
 		c->p++;
 		while (isdigit((unsigned char)*c->p))
 			frac += (*c->p++ - '0') * (scale /= 10);
 	}
-	if (c->p == s || (c->p == s + 1 && *s == '.'))
+	if (c->p == s)
 		return fail(c, s, "expected number");
 	if (big)
 		return fail(c, s, "expected number below 2^64");
