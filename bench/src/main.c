@@ -35,10 +35,10 @@ static const struct {
 	const char *backend, *key;
 	int64_t value;
 } scaled[] = {
-	{"threads", "spawn.n", 50000},
-	{"threads", "trygo.n", 50000},
-	{"threads", "pipeline.n", 100000},
-	{"threads", "fanout.n", 200000},
+	{"threads", "spawn.n", 30000},
+	{"threads", "trygo.n", 30000},
+	{"threads", "pipeline.n", 50000},
+	{"threads", "fanout.n", 100000},
 	{"threads", "pingpong.n", 100000},
 	{"threads", "cancel-err.reps", 200},
 };
