@@ -9,11 +9,11 @@
  * FL_TEST_TIME_SCALE.
  */
 #define _GNU_SOURCE
+#include <fl/chan.h>
 #include <fl/ctx.h>
 #include <fl/group.h>
 #include <fl/task.h>
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -41,6 +41,7 @@ static void assert_baseline(void)
 	fl_stats now = fl_stats_get();
 	ASSERT_EQ(now.tasks, base.tasks);
 	ASSERT_EQ(now.groups, base.groups);
+	ASSERT_EQ(now.chans, base.chans);
 	ASSERT_EQ(now.ctxs, base.ctxs);
 	ASSERT_EQ(now.errs, base.errs);
 }
@@ -54,41 +55,30 @@ static void check(fl_err *err)
 }
 
 /* A counting semaphore for ordering tests (blocks the OS thread). */
+/*
+ * A counting semaphore on a buffered channel, so a blocked test task parks
+ * through the scheduler seam (and frees its worker under M:N backends)
+ * instead of blocking an OS thread.
+ */
 typedef struct sem {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int n;
+	fl_chan *ch;
 } sem;
 
 static void sem_init_(sem *s)
 {
-	ASSERT(pthread_mutex_init(&s->mu, NULL) == 0);
-	ASSERT(pthread_cond_init(&s->cv, NULL) == 0);
-	s->n = 0;
+	if (fl_chan_new(sizeof(char), 64, &(struct fl_chan_opts){.name = "test-sem"}, &s->ch))
+		FL_FAIL("fl_chan_new");
 }
 
-static void sem_destroy_(sem *s)
-{
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
-}
+static void sem_destroy_(sem *s) { fl_chan_free(s->ch); }
 
 static void sem_post_(sem *s)
 {
-	pthread_mutex_lock(&s->mu);
-	s->n++;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	char token = 1;
+	ASSERT_EQ(fl_chan_send(s->ch, &token, NULL, FL_TRY), FL_OK);
 }
 
-static void sem_wait_(sem *s)
-{
-	pthread_mutex_lock(&s->mu);
-	while (s->n == 0)
-		pthread_cond_wait(&s->cv, &s->mu);
-	s->n--;
-	pthread_mutex_unlock(&s->mu);
-}
+static void sem_wait_(sem *s) { ASSERT_EQ(fl_chan_recv(s->ch, NULL, NULL, FL_FOREVER), FL_OK); }
 
 /* A bound that only turns a hang into a failure. */
 static int64_t hang_deadline(void) { return fl_deadline_in(FL_SEC(5) * fl_test_time_scale()); }
