@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/fuzz/run.sh [seconds] - build and run the HDR fuzz targets.
+# tests/fuzz/run.sh [seconds] - build and run the fuzz targets (HDR, fault plans).
 #
 # Compiles each tests/fuzz/fuzz_*.c directly with clang and
 # -fsanitize=fuzzer,address,undefined (the CMake build uses gcc and knows
@@ -45,11 +45,14 @@ seed() {
 	done
 }
 
-run() { # target corpus
+run() { # target corpus [sources, default the HDR ones]
 	local t=$1 corpus=$2
+	shift 2
+	local srcs=("$@")
+	[ ${#srcs[@]} -gt 0 ] || srcs=("$root"/reports/src/hdr*.c)
 	echo "== $t: building"
-	"$cc" "${flags[@]}" -I"$root/reports/src" "$root/tests/fuzz/$t.c" \
-		"$root"/reports/src/hdr*.c "$work/err.o" -lz -lm -lpthread -o "$work/$t"
+	"$cc" "${flags[@]}" -I"$root/reports/src" -I"$root/faults/include" "$root/tests/fuzz/$t.c" \
+		"${srcs[@]}" "$work/err.o" -lz -lm -lpthread -o "$work/$t"
 	echo "== $t: fuzzing for ${secs}s"
 	if ! "$work/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/$t-" -print_final_stats=1 "$corpus" \
@@ -66,4 +69,10 @@ run() { # target corpus
 seed
 run fuzz_hdr_decode "$work/corpus-decode"
 run fuzz_hlog_read "$work/corpus-hlog"
+# The fault-plan parser needs only the error type; seeded with plans.
+mkdir -p "$work/corpus-plan"
+printf '%s' 'enrich=@3..5 error(inval)->every(10) sleep(lognormal(2ms,0.5)~1ms)' > "$work/corpus-plan/a"
+printf '%s' 'seed=0x2a; fetch=peritem @1..2 error(again); t/*/x=after(2s) until(5s) 1% panic(boom)' > "$work/corpus-plan/b"
+printf '%s\n%s' 'a/**/b*' 'a/x/y/bz' > "$work/corpus-plan/c"
+run fuzz_fault_plan "$work/corpus-plan" "$root/faults/src/parse.c" "$root/faults/src/names.c"
 echo "fuzz: all targets clean"
