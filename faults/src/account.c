@@ -79,19 +79,21 @@ static bool item_grow(fl__fault_point *pt)
 		return false;
 	}
 	memset(keys, 0xff, ncap * sizeof(*keys)); /* every key -1 */
-	fl__fault_point old = *pt;
+	int64_t *old_keys = pt->item_keys;
+	uint64_t *old_counts = pt->item_counts;
+	size_t old_cap = pt->item_cap;
 	pt->item_keys = keys;
 	pt->item_counts = counts;
 	pt->item_cap = ncap;
-	for (size_t i = 0; i < old.item_cap; i++) {
-		if (old.item_keys[i] == -1)
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old_keys[i] == -1)
 			continue;
-		size_t j = item_slot(pt, old.item_keys[i]);
-		pt->item_keys[j] = old.item_keys[i];
-		pt->item_counts[j] = old.item_counts[i];
+		size_t j = item_slot(pt, old_keys[i]);
+		pt->item_keys[j] = old_keys[i];
+		pt->item_counts[j] = old_counts[i];
 	}
-	free(old.item_keys);
-	free(old.item_counts);
+	free(old_keys);
+	free(old_counts);
 	return true;
 }
 
