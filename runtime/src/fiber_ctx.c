@@ -5,11 +5,11 @@
  * The assembly is two small leaf routines per architecture, kept here as
  * file-scope asm so the build needs no assembler language:
  *
- *   fl__fctx_swap(void **save_sp, void *new_sp)
+ *   fl__fctx_switch(fl__fctx *from, fl__fctx *to)
  *       pushes the callee-saved registers (and on x86-64 the MXCSR and x87
  *       control word) onto the current stack, stores the stack pointer in
- *       *save_sp, loads new_sp, pops the same frame from there and returns
- *       into whatever called fl__fctx_swap on that stack.
+ *       from->sp, loads to->sp, pops the same frame from there and returns
+ *       into whatever called fl__fctx_switch on that stack.
  *   fl__fctx_start
  *       where a new context "returns" to on its first resume: it calls
  *       fn(arg), both taken from callee-saved registers of the fake initial
@@ -17,7 +17,7 @@
  *       marks the return address undefined, so unwinders (backtrace(), the
  *       sanitizers) stop there instead of walking off the stack.
  *
- * Frame layout (lowest address first), as saved by fl__fctx_swap:
+ * Frame layout (lowest address first), as saved by fl__fctx_switch:
  *   x86-64   [mxcsr:32 | x87cw:16 | pad][r15][r14][r13][r12][rbx][rbp][ret]
  *   aarch64  [x19 x20][x21 x22]...[x29 x30][d8 d9]...[d14 d15]  (176 bytes)
  * A new context's frame holds fn in r12/x19 and arg in r13/x20, zero
@@ -25,11 +25,13 @@
  */
 #include "fiber_ctx.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef FL_FIBER_UCONTEXT
 
-void fl__fctx_swap(void **save_sp, void *new_sp);
+_Static_assert(offsetof(fl__fctx, sp) == 0, "the assembly stores sp at offset 0");
+
 void fl__fctx_start(void);
 
 #if defined(__x86_64__)
@@ -38,10 +40,9 @@ const char fl__fctx_impl[] = "x86_64";
 
 __asm__(".text\n"
 	".p2align 4\n"
-	".globl fl__fctx_swap\n"
-	".hidden fl__fctx_swap\n"
-	".type fl__fctx_swap, @function\n"
-	"fl__fctx_swap:\n"
+	".globl fl__fctx_switch\n"
+	".type fl__fctx_switch, @function\n"
+	"fl__fctx_switch:\n"
 	"	.cfi_startproc\n"
 	"	pushq %rbp\n"
 	"	pushq %rbx\n"
@@ -53,7 +54,7 @@ __asm__(".text\n"
 	"	stmxcsr (%rsp)\n"
 	"	fnstcw 4(%rsp)\n"
 	"	movq %rsp, (%rdi)\n"
-	"	movq %rsi, %rsp\n"
+	"	movq (%rsi), %rsp\n"
 	"	ldmxcsr (%rsp)\n"
 	"	fldcw 4(%rsp)\n"
 	"	addq $8, %rsp\n"
@@ -65,7 +66,7 @@ __asm__(".text\n"
 	"	popq %rbp\n"
 	"	ret\n"
 	"	.cfi_endproc\n"
-	".size fl__fctx_swap, .-fl__fctx_swap\n"
+	".size fl__fctx_switch, .-fl__fctx_switch\n"
 	"\n"
 	".p2align 4\n"
 	".globl fl__fctx_start\n"
@@ -103,10 +104,9 @@ const char fl__fctx_impl[] = "aarch64";
 
 __asm__(".text\n"
 	".p2align 4\n"
-	".globl fl__fctx_swap\n"
-	".hidden fl__fctx_swap\n"
-	".type fl__fctx_swap, %function\n"
-	"fl__fctx_swap:\n"
+	".globl fl__fctx_switch\n"
+	".type fl__fctx_switch, %function\n"
+	"fl__fctx_switch:\n"
 	"	.cfi_startproc\n"
 	"	sub sp, sp, #176\n"
 	"	stp x19, x20, [sp, #0]\n"
@@ -121,7 +121,8 @@ __asm__(".text\n"
 	"	stp d14, d15, [sp, #144]\n"
 	"	mov x9, sp\n"
 	"	str x9, [x0]\n"
-	"	mov sp, x1\n"
+	"	ldr x9, [x1]\n"
+	"	mov sp, x9\n"
 	"	ldp x19, x20, [sp, #0]\n"
 	"	ldp x21, x22, [sp, #16]\n"
 	"	ldp x23, x24, [sp, #32]\n"
@@ -135,7 +136,7 @@ __asm__(".text\n"
 	"	add sp, sp, #176\n"
 	"	ret\n"
 	"	.cfi_endproc\n"
-	".size fl__fctx_swap, .-fl__fctx_swap\n"
+	".size fl__fctx_switch, .-fl__fctx_switch\n"
 	"\n"
 	".p2align 4\n"
 	".globl fl__fctx_start\n"
@@ -166,11 +167,6 @@ void fl__fctx_make(fl__fctx *c, void *lo, size_t size, void (*fn)(void *), void 
 }
 
 #endif
-
-void fl__fctx_switch(fl__fctx *from, fl__fctx *to)
-{
-	fl__fctx_swap(&from->sp, to->sp);
-}
 
 #else /* FL_FIBER_UCONTEXT */
 

@@ -23,23 +23,27 @@
 /*
  * A fiber's state word: a phase in the low two bits plus two wake bits.
  *
- *   RUNNING   on a worker (or about to be: the scheduler switches to it)
+ *   READY     running on a worker, or runnable (queued, in a runnext slot,
+ *             or being resumed): not waiting
  *   PARKING   decided to park, still switching out; only the scheduler of
  *             the worker it ran on moves it on, after the switch completed
- *   PARKED    switched out and waiting; whoever moves it to RUNNABLE owns
- *             the right (and duty) to enqueue it, exactly once
- *   RUNNABLE  in a run queue, a runnext slot, or being resumed
+ *   PARKED    switched out and waiting; whoever moves it to READY owns the
+ *             right (and the duty) to enqueue it, exactly once
  *
  * TOKEN is the park token of the wake protocol (sched.h): set by unpark,
  * consumed only by the fiber itself. TIMEDOUT is set by the park-deadline
- * timer. A wake that finds the fiber RUNNING, PARKING or RUNNABLE only sets
- * its bit; a wake that finds it PARKED also makes it RUNNABLE and enqueues.
+ * timer. A wake that finds the fiber READY or PARKING only sets its bit; a
+ * wake that finds it PARKED also makes it READY and enqueues it.
+ *
+ * Once a park has returned (its timer stopped), nothing else writes the
+ * word until the fiber's next wait registers somewhere: the wake protocol
+ * allows one unpark per wait. So the fiber clears the bits with a plain
+ * store, and the scheduler never needs a read-modify-write to run it.
  */
 enum {
-	FIBER_RUNNING = 0,
+	FIBER_READY = 0,
 	FIBER_PARKING = 1,
 	FIBER_PARKED = 2,
-	FIBER_RUNNABLE = 3,
 	FIBER_PHASE = 3,
 	FIBER_TOKEN = 4,
 	FIBER_TIMEDOUT = 8,

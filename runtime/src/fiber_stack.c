@@ -156,7 +156,7 @@ fl__fiber *fl__fiber_stack_get(void)
 	f->tsan = NULL;
 	f->asan_fake = NULL;
 	f->timer.heap_index = -1;
-	atomic_init(&f->state, FIBER_RUNNABLE);
+	atomic_init(&f->state, FIBER_READY);
 	return f;
 }
 

@@ -12,14 +12,16 @@
  *     parks, yields or exits (w->after says which); it then finishes that
  *     transition on its own stack, where the fiber is no longer running.
  *     Run sources, in order: a fiber woken while it was still switching out
- *     (w->resume), the runnext slot, the local ring (fiber_runq.c), the
- *     global queue (first, every GLOBAL_TICK fibers, for fairness), due
- *     timers, then stealing half of another worker's ring.
+ *     (w->resume), the runnext slot, the local ring (fiber_runq.c), due
+ *     timers, the global queue, then stealing half of another worker's
+ *     ring. Every GLOBAL_TICK picks the global queue and the ring go
+ *     before runnext, so a pair ping-ponging through runnext cannot starve
+ *     them.
  *   - runnext: a wake from a fiber (a channel handoff) puts the woken fiber
  *     in the waker's runnext slot, so it runs as soon as the waker parks,
  *     on the same worker with a warm cache, as Go does. No idle worker is
  *     woken for it. A runnext slot is stolen only when stale: a thief saw
- *     the same fiber there and the owner's tick unchanged across two looks.
+ *     the same fiber there, and the owner's tick unchanged, for STALE_NS.
  *   - idle: a worker with nothing to run spins a few rounds stealing, then
  *     sleeps on its own condvar. One sleeper, the watcher, sleeps with a
  *     timeout: the next timer, and while other workers are busy a backoff
@@ -27,11 +29,11 @@
  *     slots. New work wakes a sleeper unless a worker is spinning.
  *   - fiber (fiber_internal.h): a state word whose phases and wake bits
  *     carry the wake protocol of sched.h. park = "if the token is set,
- *     consume it and return; else RUNNING -> PARKING and switch to the
+ *     consume it and return; else READY -> PARKING and switch to the
  *     scheduler"; the scheduler then moves PARKING -> PARKED, and if a wake
  *     slipped in first (a bit set while PARKING) it resumes the fiber at
  *     once instead. unpark = set the token; if the fiber was PARKED, make
- *     it RUNNABLE and enqueue it. Only the thread that moves a fiber out of
+ *     it READY and enqueue it. Only the thread that moves a fiber out of
  *     PARKED enqueues it, so a fiber is enqueued exactly once per wake.
  *   - foreign threads (main, user pthreads, the blocking pool) get an
  *     adopted task whose parker is a mutex, condvar and token, as in the
@@ -71,9 +73,10 @@
 #define MAX_WORKERS 256
 #define CACHE_MAX 32             /* recycled fibers kept per worker */
 #define SPIN_ROUNDS 4            /* steal passes before sleeping */
-#define GLOBAL_TICK 61           /* global queue first every N fibers */
+#define GLOBAL_TICK 61           /* queues before runnext every N picks */
 #define TIMER_TICK 16            /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
+#define STALE_NS FL_US(50)        /* runnext may be stolen after this */
 #define BACKOFF_MIN_NS FL_US(50)
 #define BACKOFF_MAX_NS FL_MS(10)
 
@@ -86,8 +89,9 @@
 enum { AFTER_PARK = 1, AFTER_YIELD, AFTER_EXIT };
 
 typedef struct seen {
-	uint64_t tick;
-	fl__fiber *rn;
+	uint64_t tick;     /* the victim's tick at the first look */
+	fl__fiber *rn;     /* its runnext then */
+	int64_t since_ns;  /* when that pair was first seen */
 } seen;
 
 /* "own" fields are touched only on the worker's thread (its scheduler or
@@ -100,6 +104,7 @@ typedef struct worker {
 	fl__fiber *cur;                /* own: the fiber running now */
 	int after;                     /* own: AFTER_*, why cur switched out */
 	fl__fiber *resume;             /* own: woken while parking; runs next */
+	int fair;                      /* own: countdown to a fairness pick */
 	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
 	int ncache;                    /* own */
 	seen *seen;                    /* own: last look at each victim */
@@ -265,20 +270,24 @@ static void wake_one(void)
 }
 
 /*
- * Called after queueing work where another worker could run it. The fence
- * pairs with the one in worker_sleep: either the sleeper sees the work in
- * its re-check, or we see it sleeping here.
+ * Reads nsleeping with a read-modify-write, not a load: RMWs on one atomic
+ * are totally ordered, so either worker_sleep's increment comes first and
+ * we see the sleeper, or ours does and the sleeper's increment acquires
+ * everything we queued before, which its re-check then finds. (A fence
+ * would do the same, but ThreadSanitizer does not support fences.)
  */
+static int sleepers_sync(void) { return atomic_fetch_add(&idle.nsleeping, 0); }
+
+/* Called after queueing work where another worker could run it. */
 static void wakep(void)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&idle.nspinning) == 0 && atomic_load(&idle.nsleeping) > 0)
+	if (sleepers_sync() > 0 && atomic_load(&idle.nspinning) == 0)
 		wake_one();
 }
 
 void fl__fibers_kick_timers(void)
 {
-	if (atomic_load(&idle.nsleeping) == 0)
+	if (sleepers_sync() == 0)
 		return; /* everyone runs: they check timers between fibers */
 	fl__mutex_lock(&idle.mu);
 	if (idle.watcher && idle.watcher->sleeping) {
@@ -309,8 +318,7 @@ static void worker_sleep(worker *w)
 {
 	fl__mutex_lock(&idle.mu);
 	w->sleeping = true;
-	atomic_fetch_add(&idle.nsleeping, 1);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_add(&idle.nsleeping, 1); /* pairs with sleepers_sync */
 	int64_t next = fl__ftimer_next();
 	int64_t now = fl__mono_ns();
 	if (work_visible() || next <= now) {
@@ -358,7 +366,7 @@ static void local_put(worker *w, fl__fiber *f)
 		fl__gq_put(f);
 }
 
-/* Makes f (now RUNNABLE, owned by the caller) run somewhere. A handoff from
+/* Makes f (just taken out of PARKED, or new) run somewhere. A handoff from
  * a fiber goes to the waker's runnext slot. */
 static void ready(fl__fiber *f, bool handoff)
 {
@@ -395,17 +403,23 @@ static fl__fiber *find_local(worker *w)
 		w->resume = NULL;
 		return f;
 	}
-	uint64_t tick = atomic_load_explicit(&w->tick, memory_order_relaxed);
-	if (tick % GLOBAL_TICK == 0 && fl__gq_len() > 0 && (f = take_global(w)))
-		return f;
+	if (--w->fair <= 0) {
+		w->fair = GLOBAL_TICK;
+		/* Fairness: a pair ping-ponging through runnext would
+		 * otherwise starve the global queue and the local ring. */
+		if (fl__gq_len() > 0 && (f = take_global(w)))
+			return f;
+		if ((f = fl__runq_get(&w->q)))
+			return f;
+	}
 	if (atomic_load_explicit(&w->runnext, memory_order_relaxed) &&
 	    (f = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acq_rel)))
 		return f;
 	return fl__runq_get(&w->q);
 }
 
-/* Half of v's ring, or v's runnext if it has been stuck there since our
- * last look (v has not switched fibers since). */
+/* Half of v's ring, or v's runnext if the same fiber has sat there for
+ * STALE_NS while v did not switch fibers (its waker went on computing). */
 static fl__fiber *steal_from(worker *w, worker *v)
 {
 	fl__fiber *batch[STEAL_BATCH];
@@ -418,15 +432,18 @@ static fl__fiber *steal_from(worker *w, worker *v)
 	seen *s = &w->seen[v->index];
 	fl__fiber *rn = atomic_load_explicit(&v->runnext, memory_order_acquire);
 	uint64_t tick = atomic_load_explicit(&v->tick, memory_order_relaxed);
-	if (rn && rn == s->rn && tick == s->tick &&
-	    atomic_compare_exchange_strong_explicit(&v->runnext, &rn, NULL, memory_order_acq_rel,
-						    memory_order_relaxed)) {
-		s->rn = NULL;
-		return rn;
+	if (!rn || rn != s->rn || tick != s->tick) {
+		s->rn = rn;
+		s->tick = tick;
+		s->since_ns = rn ? fl__mono_ns() : 0;
+		return NULL;
 	}
-	s->rn = rn;
-	s->tick = tick;
-	return NULL;
+	if (fl__mono_ns() - s->since_ns < STALE_NS ||
+	    !atomic_compare_exchange_strong_explicit(&v->runnext, &rn, NULL, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return NULL;
+	s->rn = NULL;
+	return rn;
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -542,7 +559,7 @@ static void finish_park(worker *w, fl__fiber *f)
 						    memory_order_acq_rel, memory_order_acquire))
 		return;
 	/* A wake arrived while it was switching out: run it again now. */
-	atomic_fetch_or_explicit(&f->state, FIBER_RUNNABLE, memory_order_acq_rel);
+	atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE, memory_order_acq_rel);
 	w->resume = f;
 }
 
@@ -551,7 +568,6 @@ static void run(worker *w, fl__fiber *f)
 	w->cur = f;
 	atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE, memory_order_acq_rel);
 #ifdef FL_ASAN
 	void *fake = NULL;
 	__sanitizer_start_switch_fiber(&fake, f->stack_lo, f->stack_size);
@@ -569,7 +585,6 @@ static void run(worker *w, fl__fiber *f)
 		finish_park(w, f);
 		break;
 	case AFTER_YIELD:
-		atomic_fetch_or_explicit(&f->state, FIBER_RUNNABLE, memory_order_acq_rel);
 		local_put(w, f);
 		break;
 	case AFTER_EXIT:
@@ -612,9 +627,9 @@ static void park_timeout(fl__timer *tm)
 	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
 	for (;;) {
 		uint32_t phase = v & FIBER_PHASE;
-		if (phase == FIBER_RUNNING || phase == FIBER_RUNNABLE)
+		if (phase == FIBER_READY)
 			return; /* already awake; it stops this timer itself */
-		uint32_t nv = phase == FIBER_PARKED ? (v | FIBER_RUNNABLE | FIBER_TIMEDOUT)
+		uint32_t nv = phase == FIBER_PARKED ? ((v & ~(uint32_t)FIBER_PHASE) | FIBER_TIMEDOUT)
 						    : (v | FIBER_TIMEDOUT);
 		if (atomic_compare_exchange_weak_explicit(&f->state, &v, nv, memory_order_acq_rel,
 							  memory_order_acquire)) {
@@ -632,17 +647,18 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 	fl__fiber *f = self->backend;
 	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (v & FIBER_TOKEN) {
-		atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_TOKEN, memory_order_acq_rel);
+		/* Consume it; no one else writes the word now (see header). */
+		atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
 		return true;
 	}
 	bool timed = deadline_ns != FL_FOREVER;
 	if (timed && deadline_ns <= fl__mono_ns())
 		return false;
-	uint32_t expect = FIBER_RUNNING;
+	uint32_t expect = FIBER_READY;
 	if (!atomic_compare_exchange_strong_explicit(&f->state, &expect, FIBER_PARKING,
 						     memory_order_acq_rel, memory_order_acquire)) {
-		FL_ASSERT(expect == (FIBER_RUNNING | FIBER_TOKEN));
-		atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_TOKEN, memory_order_acq_rel);
+		FL_ASSERT(expect == (FIBER_READY | FIBER_TOKEN));
+		atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
 		return true;
 	}
 	if (timed) {
@@ -653,10 +669,10 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 	}
 	switch_out(f, AFTER_PARK);
 	if (timed)
-		fl__ftimer_stop(&f->timer);
-	v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)(FIBER_TOKEN | FIBER_TIMEDOUT),
-				      memory_order_acq_rel);
-	FL_ASSERT((v & FIBER_PHASE) == FIBER_RUNNING);
+		fl__ftimer_stop(&f->timer); /* after this, no callback can run */
+	v = atomic_load_explicit(&f->state, memory_order_acquire);
+	atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
+	FL_ASSERT((v & FIBER_PHASE) == FIBER_READY);
 	FL_ASSERT(timed || (v & FIBER_TOKEN));
 	return (v & FIBER_TOKEN) != 0;
 }
@@ -672,7 +688,7 @@ void fl__fibers_unpark(fl__task *t)
 	for (;;) {
 		FL_ASSERT(!(v & FIBER_TOKEN)); /* one token per wait */
 		bool parked = (v & FIBER_PHASE) == FIBER_PARKED;
-		uint32_t nv = parked ? (v | FIBER_RUNNABLE | FIBER_TOKEN) : (v | FIBER_TOKEN);
+		uint32_t nv = (parked ? (v & ~(uint32_t)FIBER_PHASE) : v) | FIBER_TOKEN;
 		if (atomic_compare_exchange_weak_explicit(&f->state, &v, nv, memory_order_acq_rel,
 							  memory_order_relaxed)) {
 			/* Touch f again only if we own its enqueue: otherwise
@@ -696,7 +712,7 @@ static fl__fiber *fiber_get(void)
 		f->next = NULL;
 		f->asan_fake = NULL;
 		f->timer.heap_index = -1;
-		atomic_store_explicit(&f->state, FIBER_RUNNABLE, memory_order_relaxed);
+		atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
 		return f;
 	}
 	return fl__fiber_stack_get();
