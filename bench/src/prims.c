@@ -96,7 +96,7 @@ int flb_cmd_pingpong(int argc, char **argv)
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t counter;          /* mu */
 static atomic_llong acounter;
-static volatile int64_t sink;
+static volatile uint64_t sink;   /* keeps the clock reads alive */
 
 static int64_t read_clock(clockid_t id)
 {
@@ -122,19 +122,20 @@ static void atomic_loop(int64_t n)
 
 static void now_loop(int64_t n)
 {
-	int64_t acc = 0;
+	uint64_t acc = 0; /* wraps, as Go's int64 sum does */
 	for (int64_t i = 0; i < n; i++) {
-		acc += read_clock(CLOCK_REALTIME);
-		acc ^= read_clock(CLOCK_MONOTONIC) & 1;
+		acc += (uint64_t)read_clock(CLOCK_REALTIME);
+		acc ^= (uint64_t)read_clock(CLOCK_MONOTONIC) & 1;
 	}
 	sink = acc;
 }
 
 static void since_loop(int64_t n)
 {
-	int64_t start = read_clock(CLOCK_MONOTONIC), acc = 0;
+	int64_t start = read_clock(CLOCK_MONOTONIC);
+	uint64_t acc = 0;
 	for (int64_t i = 0; i < n; i++)
-		acc += read_clock(CLOCK_MONOTONIC) - start;
+		acc += (uint64_t)(read_clock(CLOCK_MONOTONIC) - start);
 	sink = acc;
 }
 
