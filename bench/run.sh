@@ -36,7 +36,7 @@ workloads=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1; suites=${SUITES:-1}; shift ;;
-	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) workloads+=("$1"); shift ;;
 	esac
