@@ -1,0 +1,277 @@
+/*
+ * fl/scenario.h - scenarios: named pipeline runs with checks, counters and
+ * latency histograms, and the catalogue behind the `faultline` command.
+ *
+ * A scenario builds a pipeline with the runtime (fl/chan.h, fl/group.h),
+ * runs it one or more times and records what happened into an
+ * fl_scenario_result: check verdicts, counters and HDR histograms. The
+ * runner (fl_scenario_run) wraps every scenario with the generic checks:
+ * live objects back to their pre-run counts (tasks, channels, contexts,
+ * errors, timers, groups, with a settle window as goleak allows) and, for
+ * every group the scenario noted, its high-water mark within its limit.
+ * fl_scenario_report_new turns results into one fl_report (fl/report.h)
+ * for the JSON, JUnit, Markdown and HTML writers.
+ *
+ * The catalogue today holds the conformance exercises: the classic Go
+ * pipeline exercises (sum, early return, drain on error, nested fan-out,
+ * joined errors, typed stage errors, deadlines, captured panics, limits,
+ * cancel latency) written with this project's runtime. Their errors and
+ * payload types are declared at the end of this header so that callers
+ * (the conformance tests) can match them with fl_err_is and fl_err_as.
+ *
+ * Thread safety: a result belongs to the thread that runs the scenario;
+ * tasks inside a scenario never touch it. Different results may be used by
+ * different threads, but the leak check counts process-wide objects, so
+ * scenarios should not run concurrently with other runtime users.
+ */
+#ifndef FL_SCENARIO_H
+#define FL_SCENARIO_H
+
+#include <fl/err.h>
+#include <fl/report.h>
+#include <fl/task.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Capacities of a result; exceeding one is a catalogue bug and aborts. */
+#define FL_SCENARIO_NAME_MAX 64   /* bytes of a name, NUL included */
+#define FL_SCENARIO_MSG_MAX 256   /* bytes of a check message */
+#define FL_SCENARIO_ERR_MAX 512   /* bytes of an error's text */
+#define FL_SCENARIO_MAX_CHECKS 24
+#define FL_SCENARIO_MAX_COUNTERS 24
+#define FL_SCENARIO_MAX_HISTS 8
+#define FL_SCENARIO_MAX_GROUPS 8
+
+/* The name of the generic leak check every run gets. */
+#define FL_SCENARIO_CHECK_LEAKS "no leaks"
+
+typedef struct fl_scenario fl_scenario;
+typedef struct fl_scenario_result fl_scenario_result;
+
+/*
+ * How to run a scenario; the all-zero value means defaults.
+ *   iterations   pipeline runs; 0: the scenario's default_iterations.
+ *   time_scale   multiplier (>= 1; 0 means 1) for every real-time budget a
+ *                scenario uses (work item lengths, deadlines, the settle
+ *                window), for slow checkers such as valgrind.
+ *   skip_timing  report timing goals (such as "p99 < 100 ms") as skipped
+ *                instead of evaluating them: tests never fail on timing.
+ *   seed         recorded in the report; scenarios that draw random
+ *                choices derive them from it.
+ *   observe      optional: called on the scenario's thread with each
+ *                pipeline's final error (NULL for success) before the
+ *                scenario drops it; what names the pipeline run ("sum",
+ *                "workers=1"). The error is borrowed for the call only.
+ */
+typedef struct fl_scenario_params {
+	int iterations;
+	int64_t time_scale;
+	bool skip_timing;
+	uint64_t seed;
+	void (*observe)(const char *what, const fl_err *err, void *arg);
+	void *observe_arg;
+} fl_scenario_params;
+
+/*
+ * A scenario of the catalogue. run performs params->iterations pipeline
+ * runs (already resolved by fl_scenario_run) and records into the result.
+ * It returns an error only when the scenario could not be carried out
+ * (out of memory, no thread): a pipeline's own, expected error is data,
+ * recorded in checks. Every check it reports must be listed in checks.
+ */
+struct fl_scenario {
+	const char *name;              /* [a-z0-9_]+, unique */
+	const char *description;       /* one line */
+	const char *const *checks;     /* NULL-terminated check names */
+	int default_iterations;        /* >= 1 */
+	fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r);
+};
+
+/* One check verdict, merged over iterations (see fl_scenario_check). */
+typedef struct fl_scenario_verdict {
+	char name[FL_SCENARIO_NAME_MAX];
+	enum fl_report_verdict verdict;
+	char message[FL_SCENARIO_MSG_MAX]; /* the first failure's, else the last */
+	double measured;                   /* in unit; NaN: none */
+	double threshold;                  /* in unit; NaN: none */
+	char unit[8];                      /* "ns" prints as a time; "" */
+	int evals;                         /* times evaluated */
+	int fails;                         /* times it did not hold */
+} fl_scenario_verdict;
+
+/* A named count; summed, set or maxed over iterations by its recorder. */
+typedef struct fl_scenario_counter {
+	char name[FL_SCENARIO_NAME_MAX];
+	int64_t value;
+} fl_scenario_counter;
+
+/* A latency histogram in ns (1 ns .. 1 h, 3 significant digits). */
+typedef struct fl_scenario_hist_entry {
+	char name[FL_SCENARIO_NAME_MAX];
+	fl_hdr *hdr; /* owned */
+} fl_scenario_hist_entry;
+
+/* A group the scenario ran, for the generic limit check. */
+typedef struct fl_scenario_group {
+	char name[FL_SCENARIO_NAME_MAX];
+	int limit;   /* the limit it ran with; 0: none */
+	int hwm;     /* highest fl_group_hwm seen over the iterations */
+} fl_scenario_group;
+
+/*
+ * The outcome of one scenario run. Caller storage: fl_scenario_result_init,
+ * then fl_scenario_run, read the fields, fl_scenario_result_destroy.
+ */
+struct fl_scenario_result {
+	const fl_scenario *scenario;
+	int iterations;               /* pipeline runs asked for */
+	int64_t duration_ns;          /* the run, without the settle window */
+	fl_stats baseline;            /* live counts before the run */
+	fl_stats after;               /* live counts after run and settling */
+	int64_t settle_ns;            /* time the counts took to settle */
+	char run_err[FL_SCENARIO_ERR_MAX]; /* why run failed; "" if it did not */
+	char err_text[FL_SCENARIO_ERR_MAX]; /* last pipeline error, one line */
+
+	fl_scenario_verdict checks[FL_SCENARIO_MAX_CHECKS];
+	size_t nchecks;
+	fl_scenario_counter counters[FL_SCENARIO_MAX_COUNTERS];
+	size_t ncounters;
+	fl_scenario_hist_entry hists[FL_SCENARIO_MAX_HISTS];
+	size_t nhists;
+	fl_scenario_group groups[FL_SCENARIO_MAX_GROUPS];
+	size_t ngroups;
+};
+
+/* ---- the catalogue ------------------------------------------------------ */
+
+/* The scenarios, in catalogue order; *n receives their number. */
+const fl_scenario *const *fl_scenario_catalogue(size_t *n);
+/* The scenario named name, or NULL. */
+const fl_scenario *fl_scenario_find(const char *name);
+
+/* ---- running -------------------------------------------------------------- */
+
+/* Prepares r for s (zeroes it). Does not allocate. */
+void fl_scenario_result_init(fl_scenario_result *r, const fl_scenario *s);
+/* Frees the histograms r owns. Accepts NULL. */
+void fl_scenario_result_destroy(fl_scenario_result *r);
+
+/*
+ * Runs s into r (initialised for s): takes the live-count baseline, calls
+ * s->run with the resolved parameters (p may be NULL), waits up to one
+ * second (times time_scale) for the counts to settle, then adds the
+ * generic checks: FL_SCENARIO_CHECK_LEAKS, one "group <name> hwm <= <limit>"
+ * per noted group with a limit, and a failed check for any declared check
+ * the run did not evaluate.
+ * Returns NULL, or when s->run failed a new error with its text (also kept
+ * in run_err; the original is dropped before the leak check so that it
+ * does not count as a leak). The result is complete either way.
+ * Errors: FL_ERR_INVAL (NULL s or r), "scenario <name>: <run's error>".
+ * Blocks: for the run and the settle window.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
+				      fl_scenario_result *r);
+
+/* True when r has no failed check (skipped ones are fine). */
+bool fl_scenario_result_passed(const fl_scenario_result *r);
+
+/* ---- recording (for scenario authors) ------------------------------------ */
+
+/*
+ * Records one evaluation of check name: pass or not, with the measured
+ * value and the threshold it was held to (NaN when not numeric), in unit
+ * (NULL: ""), and a printf message. Evaluations of the same name merge: the
+ * check fails if any evaluation failed, keeping the first failure's values
+ * and message, else the latest pass's. Returns pass.
+ */
+bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, double measured,
+		       double threshold, const char *unit, const char *fmt, ...)
+    FL_PRINTF(7, 8);
+/* Records a skipped check (e.g. a timing goal under skip_timing). */
+void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why);
+
+/* Adds delta to counter name (created at 0). */
+void fl_scenario_count(fl_scenario_result *r, const char *name, int64_t delta);
+/* Sets counter name to value. */
+void fl_scenario_set(fl_scenario_result *r, const char *name, int64_t value);
+/* Raises counter name to value if value is larger (created at value). */
+void fl_scenario_max(fl_scenario_result *r, const char *name, int64_t value);
+
+/*
+ * The histogram named name, created on first use (1 ns .. 1 h, 3 digits).
+ * Errors: FL_ERR_NOMEM. *out only on success.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_hist(fl_scenario_result *r, const char *name, fl_hdr **out);
+
+/* Notes a group's limit and its fl_group_hwm (call after wait). */
+void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, int hwm);
+
+/*
+ * Notes a pipeline's final error: keeps its one-line text in r->err_text
+ * ("" for NULL) and passes it to p->observe. Borrows err.
+ */
+void fl_scenario_note_err(fl_scenario_result *r, const fl_scenario_params *p, const char *what,
+			  const fl_err *err);
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* The check named name, or NULL. */
+const fl_scenario_verdict *fl_scenario_find_check(const fl_scenario_result *r, const char *name);
+/* The counter named name, or NULL. */
+const fl_scenario_counter *fl_scenario_find_counter(const fl_scenario_result *r,
+						    const char *name);
+/* The value of counter name, or -1 when there is none. */
+int64_t fl_scenario_counter_value(const fl_scenario_result *r, const char *name);
+/* The histogram named name (borrowed), or NULL. */
+const fl_hdr *fl_scenario_find_hist(const fl_scenario_result *r, const char *name);
+
+/* ---- reports ---------------------------------------------------------------- */
+
+/*
+ * Appends one result to a report: checks as "<scenario>: <check>",
+ * counters as "<scenario>.<counter>", histograms (cloned, owned by the
+ * report) as "<scenario>.<hist>", and a failed "<scenario>: ran" check
+ * when the run stopped early. Errors: those of the fl_report_add_* calls
+ * (FL_ERR_INVAL for a name already used), FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r);
+
+/*
+ * Builds one report named name from n results (a suite run): opts as
+ * fl_report_new (the backend defaults to the running one), the host
+ * detected, the duration the sum of the runs', every result appended with
+ * fl_scenario_report_add, and a counter "items" summing the results'
+ * "items" counters (the report's unit of throughput). *out only on success.
+ * Errors: FL_ERR_INVAL (NULL name or out), those of fl_report_new and
+ * fl_scenario_report_add, FL_ERR_NOMEM.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_report_new(const char *name,
+					     const fl_scenario_result *const *results, size_t n,
+					     const struct fl_report_opts *opts, fl_report **out);
+
+/* ---- the conformance exercises' errors ------------------------------------ */
+
+FL_ERR_DECLARE(fl_scenario_err_negative);    /* "negative value" (early_return) */
+FL_ERR_DECLARE(fl_scenario_err_rejected);    /* "item rejected" (drain_on_error) */
+FL_ERR_DECLARE(fl_scenario_err_invalid);     /* "invalid item" (join_errors, stage_as) */
+FL_ERR_DECLARE(fl_scenario_err_unavailable); /* "backend unavailable" (join_errors) */
+FL_ERR_DECLARE(fl_scenario_err_quota);       /* "quota exceeded" (join_errors) */
+
+/* The payload of a typed stage error (Go's *StageError), stage_as. */
+typedef struct fl_scenario_stage_err {
+	char stage[32]; /* "parse", "transform" or "store" */
+	long index;     /* 1-based index of the item that failed */
+} fl_scenario_stage_err;
+/* Formats as "stage transform, item 3". */
+extern const fl_err_type fl_scenario_stage_err_type;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,105 @@
+/*
+ * report.c - scenario results into an fl_report.
+ *
+ * One report per run of the command, whatever the number of scenarios:
+ * each result's entries are prefixed with its scenario's name, so one
+ * JSON/JUnit/Markdown/HTML set shows the whole suite, and the report's
+ * "items" counter (its unit of throughput) sums the scenarios' "items".
+ * Histograms are
+ * cloned so that the report owns everything it points to and outlives the
+ * results. A scenario whose run stopped early gets a failed "ran" check
+ * carrying the reason.
+ */
+#include "scn_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fl_err *add_checks(fl_report *rep, const fl_scenario_result *r, const char *sn)
+{
+	fl_err *err = NULL;
+	char name[FL_SCENARIO_NAME_MAX * 2 + 4], msg[FL_SCENARIO_MSG_MAX + 64];
+	if (r->run_err[0]) {
+		snprintf(name, sizeof(name), "%s: ran", sn);
+		err = fl_report_add_check(rep, name, FL_REPORT_FAIL, NAN, NAN, NULL, r->run_err);
+	}
+	for (size_t i = 0; i < r->nchecks && !err; i++) {
+		const fl_scenario_verdict *c = &r->checks[i];
+		snprintf(name, sizeof(name), "%s: %s", sn, c->name);
+		if (c->fails > 0 && c->evals > 1)
+			snprintf(msg, sizeof(msg), "%s (failed %d of %d evaluations)", c->message,
+				 c->fails, c->evals);
+		else
+			snprintf(msg, sizeof(msg), "%s", c->message);
+		err = fl_report_add_check(rep, name, c->verdict, c->measured, c->threshold, c->unit,
+					  msg);
+	}
+	return err;
+}
+
+static fl_err *add_hists(fl_report *rep, const fl_scenario_result *r, const char *sn)
+{
+	char name[FL_SCENARIO_NAME_MAX * 2 + 2];
+	for (size_t i = 0; i < r->nhists; i++) {
+		fl_hdr *copy;
+		fl_err *err = fl_hdr_clone(r->hists[i].hdr, &copy);
+		if (err)
+			return err;
+		snprintf(name, sizeof(name), "%s.%s", sn, r->hists[i].name);
+		if ((err = fl_report_add_hist(rep, name, copy, FL_REPORT_TAKE))) {
+			fl_hdr_free(copy);
+			return err;
+		}
+	}
+	return NULL;
+}
+
+fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
+{
+	if (!rep || !r || !r->scenario)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_report_add: NULL argument");
+	const char *sn = r->scenario->name;
+	fl_err *err = add_checks(rep, r, sn);
+	char name[FL_SCENARIO_NAME_MAX * 2 + 2];
+	for (size_t i = 0; i < r->ncounters && !err; i++) {
+		snprintf(name, sizeof(name), "%s.%s", sn, r->counters[i].name);
+		err = fl_report_add_counter(rep, name, r->counters[i].value);
+	}
+	if (!err)
+		err = add_hists(rep, r, sn);
+	return fl_err_wrap(err, "report scenario %s", sn);
+}
+
+fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const *results,
+			       size_t n, const struct fl_report_opts *opts, fl_report **out)
+{
+	if (!name || !out || (n && !results))
+		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_report_new: NULL argument");
+	struct fl_report_opts o = opts ? *opts : (struct fl_report_opts){0};
+	if (!o.backend)
+		o.backend = fl_sched_backend();
+	fl_report *rep;
+	fl_err *err = fl_report_new(name, &o, &rep);
+	if (err)
+		return err;
+	int64_t total = 0, items = 0;
+	if ((err = fl_report_detect_host(rep)))
+		goto err_rep;
+	for (size_t i = 0; i < n; i++) {
+		if ((err = fl_scenario_report_add(rep, results[i])))
+			goto err_rep;
+		total += results[i]->duration_ns;
+		int64_t v = fl_scenario_counter_value(results[i], "items");
+		items += v > 0 ? v : 0;
+	}
+	if ((err = fl_report_set_duration(rep, total)) ||
+	    (err = fl_report_add_counter(rep, "items", items)))
+		goto err_rep;
+	*out = rep;
+	return NULL;
+
+err_rep:
+	fl_report_free(rep);
+	return err;
+}

@@ -1,0 +1,69 @@
+/*
+ * scn_internal.h - what the scenario library's files share: the catalogue
+ * entries, a pipeline item, and helpers for starting stages.
+ */
+#ifndef FL_SCN_INTERNAL_H
+#define FL_SCN_INTERNAL_H
+
+#include <fl/chan.h>
+#include <fl/ctx.h>
+#include <fl/group.h>
+#include <fl/hdr.h>
+#include <fl/scenario.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A catalogue bug (overflowing a table, an undeclared check): aborts. */
+void fl__scn_abort(const char *what, const char *name) __attribute__((noreturn));
+
+/* The element every exercise pipeline carries: a value and its birth time,
+ * so the last stage can record end-to-end latency. */
+typedef struct fl__scn_item {
+	long v;
+	int64_t born_ns;
+} fl__scn_item;
+
+/* A real-time budget scaled for slow checkers. */
+static inline int64_t fl__scn_scaled(const fl_scenario_params *p, int64_t ns)
+{
+	return ns * p->time_scale;
+}
+
+/*
+ * Starts fn in g as task name. Returns true if it started. If the group
+ * refused because its context is already cancelled (nothing starts after
+ * cancellation: the pipeline's own failure got there first) returns false
+ * and leaves *env alone. Any other failure (no memory, no thread) cancels
+ * g and keeps the first such error in *env: the scenario could not be run.
+ */
+bool fl__scn_go(fl_group *g, fl_ctx *gctx, const char *name, fl_task_fn fn, void *arg,
+		fl_err **env);
+
+/*
+ * The error a stage returns when a channel call stopped it with status st:
+ * the context's cause if it is cancelled (as Go's ctx.Err()), else the
+ * status lifted (FL_ERR_CLOSED...), wrapped with "who".
+ */
+FL_MUST_CHECK fl_err *fl__scn_stopped(fl_ctx *ctx, int st, const char *who);
+
+/* "canceled", "closed", "ok"... for messages. */
+const char *fl__scn_status_name(int st);
+
+/* A new channel of fl__scn_item with capacity cap, named name. */
+FL_MUST_CHECK fl_err *fl__scn_chan(const char *name, size_t cap, fl_chan **out);
+
+/* The catalogue entries, one file per theme. */
+extern const fl_scenario fl__scn_sum;
+extern const fl_scenario fl__scn_early_return;
+extern const fl_scenario fl__scn_drain_on_error;
+extern const fl_scenario fl__scn_fanout_nested;
+extern const fl_scenario fl__scn_join_errors;
+extern const fl_scenario fl__scn_stage_as;
+extern const fl_scenario fl__scn_deadline;
+extern const fl_scenario fl__scn_panic_capture;
+extern const fl_scenario fl__scn_set_limit;
+extern const fl_scenario fl__scn_cancel_latency;
+
+#endif
