@@ -337,8 +337,8 @@ static fl_err *deadline_pair(const fl_scenario_params *p, fl_scenario_result *r)
 	const int64_t deadline = fl__scn_scaled(p, FL_MS(DL_DEADLINE_MS));
 	fl_hdr *h10, *h1;
 	fl_err *err, *env;
-	int64_t el;
-	long fin;
+	int64_t el = 0;
+	long fin = 0;
 	if ((env = fl_scenario_hist(r, "elapsed.workers10", &h10)) ||
 	    (env = fl_scenario_hist(r, "elapsed.workers1", &h1)) ||
 	    (env = dl_once(p, DL_MAX_WORKERS, &err, &el, &fin)))

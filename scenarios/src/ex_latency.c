@@ -121,7 +121,7 @@ static fl_err *latency_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	for (int i = 0; i < p->iterations; i++) {
 		lat_run l = {0};
 		fl_err *err = NULL;
-		int64_t lat;
+		int64_t lat = 0;
 		if ((env = lat_once(&l, &lat, &err)))
 			return env;
 		fl_hdr_record(h, lat);
