@@ -1,4 +1,4 @@
-/* fl-test-labels: concurrency */
+/* fl-test-labels: concurrency memcheck */
 /*
  * The conformance exercises: each case runs one scenario of the catalogue
  * through fl_scenario_run (so the exercise's code exists once, in
