@@ -223,60 +223,71 @@ static fl_err *write_outputs(const run_opts *o, fl_scenario_result *const *res, 
 
 /* ---- run ----------------------------------------------------------------------- */
 
+/* Runs every chosen scenario into res[]; *n results. Returns false if one
+ * could not be carried out (an environment error). */
+static bool run_chosen(const run_opts *o, fl_scenario_result **res, size_t *n)
+{
+	bool tty = isatty(STDOUT_FILENO), ok = true;
+	*n = 0;
+	for (size_t i = 0; i < o->nchosen; i++) {
+		if (tty) { /* one status line, rewritten in place */
+			printf("\r\033[K[%zu/%zu] %s ...", i + 1, o->nchosen, o->chosen[i]->name);
+			fflush(stdout);
+		}
+		fl_scenario_result *r = malloc(sizeof(*r));
+		if (!r) {
+			fprintf(stderr, "faultline: out of memory\n");
+			return false;
+		}
+		fl_scenario_result_init(r, o->chosen[i]);
+		res[(*n)++] = r;
+		fl_scenario_params p = {.iterations = o->iterations};
+		fl_err *err = fl_scenario_run(o->chosen[i], &p, r);
+		if (err) {
+			ok = false;
+			fprintf(stderr, "%sfaultline: ", tty ? "\r\033[K" : "");
+			fl_err_print(stderr, err);
+			fl_err_drop(err);
+		}
+	}
+	if (tty)
+		printf("\r\033[K");
+	return ok;
+}
+
+/* Prints the totals line; returns whether any check failed. */
+static bool print_totals(fl_scenario_result *const *res, size_t n)
+{
+	size_t count[3] = {0};
+	bool failed = false;
+	for (size_t i = 0; i < n; i++) {
+		failed |= !fl_scenario_result_passed(res[i]);
+		for (size_t k = 0; k < res[i]->nchecks; k++)
+			count[res[i]->checks[k].verdict]++;
+	}
+	printf("%zu scenario%s, %zu checks: %zu passed, %zu failed, %zu skipped\n", n,
+	       n == 1 ? "" : "s", count[0] + count[1] + count[2], count[FL_REPORT_PASS],
+	       count[FL_REPORT_FAIL], count[FL_REPORT_SKIP]);
+	return failed;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	run_opts o = {.report_dir = "out"};
 	int rc = parse_run(argc, argv, &o);
 	if (rc)
 		return rc;
-	bool tty = isatty(STDOUT_FILENO);
-	fl_scenario_result *res[64];
-	size_t n = 0;
-	bool env_failed = false, failed = false;
-	for (size_t i = 0; i < o.nchosen; i++) {
-		if (tty) {
-			printf("\r\033[K[%zu/%zu] %s ...", i + 1, o.nchosen, o.chosen[i]->name);
-			fflush(stdout);
-		}
-		fl_scenario_result *r = malloc(sizeof(*r));
-		if (!r) {
-			fprintf(stderr, "faultline: out of memory\n");
-			env_failed = true;
-			break;
-		}
-		fl_scenario_result_init(r, o.chosen[i]);
-		res[n++] = r;
-		fl_scenario_params p = {.iterations = o.iterations};
-		fl_err *err = fl_scenario_run(o.chosen[i], &p, r);
-		if (err) {
-			env_failed = true;
-			if (tty)
-				printf("\r\033[K");
-			fprintf(stderr, "faultline: ");
-			fl_err_print(stderr, err);
-			fl_err_drop(err);
-		}
-		failed |= !fl_scenario_result_passed(r);
-	}
-	if (tty)
-		printf("\r\033[K");
+	fl_scenario_result *res[sizeof(o.chosen) / sizeof(o.chosen[0])];
+	size_t n;
+	bool env_ok = run_chosen(&o, res, &n);
 	print_table(res, n);
-	size_t pass = 0, fail = 0, skip = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < res[i]->nchecks; k++) {
-			enum fl_report_verdict v = res[i]->checks[k].verdict;
-			pass += v == FL_REPORT_PASS;
-			fail += v == FL_REPORT_FAIL;
-			skip += v == FL_REPORT_SKIP;
-		}
-	printf("%zu scenarios, %zu checks: %zu passed, %zu failed, %zu skipped\n", n,
-	       pass + fail + skip, pass, fail, skip);
+	bool failed = print_totals(res, n);
 	fl_err *err = write_outputs(&o, res, n);
 	if (err) {
 		fprintf(stderr, "faultline: writing the report: ");
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
-		env_failed = true;
+		env_ok = false;
 	} else {
 		printf("report: %s/index.html (also report.json, junit.xml, summary.md)\n",
 		       o.report_dir);
@@ -285,7 +296,7 @@ static int cmd_run(int argc, char **argv)
 		fl_scenario_result_destroy(res[i]);
 		free(res[i]);
 	}
-	return env_failed ? EXIT_USAGE : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
+	return !env_ok ? EXIT_USAGE : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
 }
 
 int main(int argc, char **argv)
