@@ -40,8 +40,10 @@ static void usage(FILE *out)
 		"run: runs the named scenarios (all of them when none is named), prints\n"
 		"a verdict table and writes report.json, junit.xml, summary.md and\n"
 		"index.html into DIR (default: out). --json and --junit write extra\n"
-		"copies. Exit status: 0 all checks passed, 1 a check failed, 2 usage,\n"
-		"input or environment error.\n");
+		"copies. --iterations sets the pipeline runs of every scenario (default:\n"
+		"each scenario's own, 1, or 200 cancels for cancel_latency).\n"
+		"Exit status: 0 all checks passed, 1 a check failed, 2 usage, input or\n"
+		"environment error.\n");
 }
 
 static int cmd_list(void)
