@@ -77,6 +77,7 @@
 #define TIMER_TICK 16            /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
 #define STALE_NS FL_US(50)        /* runnext may be stolen after this */
+#define PARKER_SPIN_NS FL_US(20)  /* foreign threads spin before sleeping */
 #define BACKOFF_MIN_NS FL_US(50)
 #define BACKOFF_MAX_NS FL_MS(10)
 
@@ -149,10 +150,16 @@ static inline void cpu_relax(void)
 
 /* ---- parkers for foreign threads ------------------------------------------- */
 
+/*
+ * A foreign thread's parker. Tokens are set under mu (so a sleeper cannot
+ * miss one) but may be taken without it: a parking thread first spins for
+ * up to PARKER_SPIN_NS, because a fiber's reply usually comes within
+ * microseconds and a futex sleep and wake-up costs tens of them.
+ */
 typedef struct parker {
 	fl__mutex mu;
 	fl__cond cv;
-	int token;          /* mu */
+	atomic_int token;   /* set under mu; taken by the owner */
 } parker;
 
 typedef struct adopted {
@@ -165,21 +172,39 @@ static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
 static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
 static _Thread_local adopted *tls_adopted;
 
+static bool parker_spin(parker *p, int64_t deadline_ns)
+{
+	int64_t until = fl__mono_ns() + PARKER_SPIN_NS;
+	if (until > deadline_ns)
+		until = deadline_ns;
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (atomic_load_explicit(&p->token, memory_order_relaxed) &&
+			    atomic_exchange_explicit(&p->token, 0, memory_order_acquire))
+				return true;
+			cpu_relax();
+		}
+	} while (fl__mono_ns() < until);
+	return false;
+}
+
 static bool parker_park(parker *p, int64_t deadline_ns)
 {
+	if (idle.n > 1 && parker_spin(p, deadline_ns))
+		return true;
 	bool got = true;
 	fl__mutex_lock(&p->mu);
-	while (!p->token) {
+	while (!atomic_load_explicit(&p->token, memory_order_relaxed)) {
 		if (deadline_ns == FL_FOREVER) {
 			fl__cond_wait(&p->cv, &p->mu);
 		} else if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) == ETIMEDOUT &&
-			   !p->token) {
+			   !atomic_load_explicit(&p->token, memory_order_relaxed)) {
 			got = false;
 			break;
 		}
 	}
 	if (got)
-		p->token = 0;
+		atomic_store_explicit(&p->token, 0, memory_order_relaxed);
 	fl__mutex_unlock(&p->mu);
 	return got;
 }
@@ -187,7 +212,7 @@ static bool parker_park(parker *p, int64_t deadline_ns)
 static void parker_unpark(parker *p)
 {
 	fl__mutex_lock(&p->mu);
-	p->token = 1;
+	atomic_store_explicit(&p->token, 1, memory_order_release);
 	fl__cond_signal(&p->cv);
 	fl__mutex_unlock(&p->mu);
 }
