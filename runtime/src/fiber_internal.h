@@ -35,10 +35,12 @@
  * timer. A wake that finds the fiber READY or PARKING only sets its bit; a
  * wake that finds it PARKED also makes it READY and enqueues it.
  *
- * Once a park has returned (its timer stopped), nothing else writes the
- * word until the fiber's next wait registers somewhere: the wake protocol
- * allows one unpark per wait. So the fiber clears the bits with a plain
- * store, and the scheduler never needs a read-modify-write to run it.
+ * The wake protocol allows one unpark per wait, so once a fiber holds its
+ * token nothing else writes the word until its next wait registers
+ * somewhere: it consumes the token with a plain store, and the scheduler
+ * never needs a read-modify-write to run it. The exception is a timed park
+ * woken by its deadline: the fire for that wait may still be on its way,
+ * so that path clears the bits with an RMW.
  */
 enum {
 	FIBER_READY = 0,

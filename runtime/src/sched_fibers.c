@@ -693,12 +693,20 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 		fl__ftimer_start(&f->timer);
 	}
 	switch_out(f, AFTER_PARK);
-	if (timed)
+	if (timed) {
 		fl__ftimer_stop(&f->timer); /* after this, no callback can run */
-	v = atomic_load_explicit(&f->state, memory_order_acquire);
-	atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
+		/* Woken by the deadline, the fire for this wait may still be
+		 * on its way: its token can land at any moment, so clear with
+		 * an RMW. If it lands later, the caller's abort fails and it
+		 * parks again to take it. */
+		v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)(FIBER_TOKEN | FIBER_TIMEDOUT),
+					      memory_order_acq_rel);
+	} else {
+		v = atomic_load_explicit(&f->state, memory_order_acquire);
+		atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
+		FL_ASSERT(v & FIBER_TOKEN);
+	}
 	FL_ASSERT((v & FIBER_PHASE) == FIBER_READY);
-	FL_ASSERT(timed || (v & FIBER_TOKEN));
 	return (v & FIBER_TOKEN) != 0;
 }
 

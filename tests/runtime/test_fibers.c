@@ -620,6 +620,69 @@ FL_TEST(park_deadlines_and_ctx_timers)
 	fl_chan_free(d.ch);
 }
 
+/* Receivers with deadlines of a few microseconds race senders, so a
+ * deadline often fires just as a sender hands its value over. Every value
+ * arrives exactly once and nothing hangs. */
+enum { RACE_PAIRS = 8, RACE_ITEMS = 20000 };
+
+typedef struct race {
+	fl_chan *ch;
+	long items;
+	long got, sum, timeouts;
+	uint64_t rng;
+} race;
+
+static fl_err *race_sender(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	race *r = arg;
+	for (long i = 1; i <= r->items; i++)
+		ASSERT_EQ(fl_chan_send(r->ch, &i, NULL, FL_FOREVER), FL_OK);
+	return NULL;
+}
+
+static fl_err *race_receiver(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	race *r = arg;
+	while (r->got < r->items) {
+		r->rng = r->rng * 6364136223846793005ull + 1442695040888963407ull;
+		long v = 0;
+		int rc = fl_chan_recv(r->ch, &v, NULL, fl_deadline_in((int64_t)(r->rng >> 59) * 1000));
+		if (rc == FL_TIMEDOUT) {
+			r->timeouts++;
+			continue;
+		}
+		ASSERT_EQ(rc, FL_OK);
+		r->got++;
+		r->sum += v;
+	}
+	return NULL;
+}
+
+FL_TEST(deadlines_race_handoffs)
+{
+	use_fibers();
+	race rs[RACE_PAIRS];
+	long items = stress_count(RACE_ITEMS), timeouts = 0;
+	fl_group *g = group_make("race");
+	for (int i = 0; i < RACE_PAIRS; i++) {
+		rs[i] = (race){.ch = chan_make(sizeof(long), 0, "race"), .items = items,
+			       .rng = (uint64_t)i + 1};
+		check(fl_group_go(g, race_receiver, &rs[i]));
+		check(fl_group_go(g, race_sender, &rs[i]));
+	}
+	group_finish(g);
+	for (int i = 0; i < RACE_PAIRS; i++) {
+		ASSERT_EQ(rs[i].got, items);
+		ASSERT_EQ(rs[i].sum, items * (items + 1) / 2);
+		timeouts += rs[i].timeouts;
+		fl_chan_free(rs[i].ch);
+	}
+	fprintf(stderr, "%d pairs x %ld items, %ld receive deadlines expired\n", RACE_PAIRS, items,
+		timeouts);
+}
+
 typedef struct slow_timer {
 	fl__timer t;
 	atomic_int entered, release, returned, calling;
@@ -924,5 +987,6 @@ FL_TEST_MAIN(FL_CASE(switch_preserves_callee_saved), FL_CASE(switch_keeps_float_
 	     FL_CASE(ten_thousand_fibers_ping_pong), FL_CASE(stack_overflow_hits_guard),
 	     FL_CASE(idle_workers_steal), FL_CASE(handoff_runs_receiver_next_on_same_worker),
 	     FL_CASE(sleeps_wake_at_their_deadlines), FL_CASE(park_deadlines_and_ctx_timers),
+	     FL_CASE(deadlines_race_handoffs),
 	     FL_CASE(timer_stop_semantics), FL_CASE(blocking_calls_leave_workers_free),
 	     FL_CASE(foreign_threads_talk_to_fibers), FL_CASE(hundred_thousand_parked_fibers))
