@@ -12,10 +12,10 @@
  * high-water mark is exactly 4. The sink checks the sum of squares and
  * that every item arrived exactly once.
  *
- * Deadline: 40 items of 5 ms each (fl_sleep_until on the group's context,
- * so the work is cancellable) under a 60 ms deadline: 10 workers need about
- * 20 ms (a third of the deadline) and 1 worker about 200 ms (over three
- * times the deadline). Every duration is scaled by time_scale.
+ * Deadline: 40 items of 10 ms each (fl_sleep_until on the group's context,
+ * so the work is cancellable) under a 120 ms deadline: 10 workers need
+ * about 40 ms (a third of the deadline) and 1 worker about 400 ms (over
+ * three times the deadline). Every duration is scaled by time_scale.
  *
  * Limit: 10 tasks at limit 2 meet in pairs on an unbuffered channel (even
  * tasks send, odd ones receive). A sender cannot return before its partner
@@ -246,8 +246,8 @@ const fl_scenario fl__scn_fanout_nested = {
 /* ---- deadline: 10 workers vs 1 ----------------------------------------------------- */
 
 #define DL_ITEMS 40
-#define DL_WORK_MS 5
-#define DL_DEADLINE_MS 60
+#define DL_WORK_MS 10
+#define DL_DEADLINE_MS 120
 #define DL_MAX_WORKERS 10
 /* The margins the exercise promises, both at least 3x. */
 _Static_assert(DL_DEADLINE_MS >= 3 * (DL_ITEMS / DL_MAX_WORKERS) * DL_WORK_MS,
@@ -386,7 +386,7 @@ static const char *const deadline_checks[] = {"10 workers finish in time",
 					      "1 worker stops at the deadline", NULL};
 const fl_scenario fl__scn_deadline = {
 	.name = "deadline",
-	.description = "task 10: 40 items x 5 ms under a 60 ms deadline: 10 workers pass, 1 does not",
+	.description = "task 10: 40 items x 10 ms under a 120 ms deadline: 10 workers pass, 1 does not",
 	.checks = deadline_checks,
 	.default_iterations = 1,
 	.run = deadline_scn,
