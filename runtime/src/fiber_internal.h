@@ -2,11 +2,12 @@
  * fiber_internal.h - the `fibers` backend's internal interfaces.
  *
  * sched_fibers.c is the scheduler (workers, park/unpark, spawn, the ops
- * table); the rest is split by concern: fiber_stack.c (guarded, pooled
- * stacks that also hold the fiber record), fiber_runq.c (per-worker
- * lock-free run queues and the global queue), fiber_timers.c (the timer
- * heap the workers fire) and fiber_blocking.c (the side thread pool behind
- * fl_blocking). docs/scheduler.md explains the design; the white-box tests
+ * table); the rest is split by concern: fiber_ctx.c (the context switch),
+ * fiber_stack.c (guarded, pooled stacks that also hold the fiber record),
+ * fiber_runq.c (per-worker lock-free run queues and the global queue),
+ * fiber_timers.c (the timer heap the workers fire), fiber_blocking.c (the
+ * side thread pool behind fl_blocking) and fiber_foreign.c (adopted
+ * threads and their condvar parkers). docs/scheduler.md explains the design; the white-box tests
  * at the end of this header are for tests/runtime/test_fibers.c only.
  */
 #ifndef FL_FIBER_INTERNAL_H
@@ -137,6 +138,26 @@ void fl__fblocking_init(void);
 void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg);
 /* Live side threads (idle included). */
 long fl__fblocking_threads(void);
+
+/* ---- foreign threads (fiber_foreign.c) ----------------------------------- */
+
+/* Creates the adoption key; spin: parkers spin briefly before sleeping.
+ * Returns 0 or an errno value. */
+int fl__fforeign_init(bool spin);
+/* The calling foreign thread's adopted task (adopted on first use). */
+fl__task *fl__fforeign_self(void);
+bool fl__fforeign_park(fl__task *t, int64_t deadline_ns);
+void fl__fforeign_unpark(fl__task *t);
+
+/* A polite busy-wait step. */
+static inline void fl__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
 
 /* ---- shared with the pieces above ---------------------------------------- */
 

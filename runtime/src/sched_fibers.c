@@ -36,10 +36,8 @@
  *     it READY and enqueue it. Only the thread that moves a fiber out of
  *     PARKED enqueues it, so a fiber is enqueued exactly once per wake.
  *   - foreign threads (main, user pthreads, the blocking pool) get an
- *     adopted task whose parker is a mutex, condvar and token, as in the
- *     threads backend; park and unpark dispatch on task->adopted. Adopted
- *     records are type-stable (recycled, never freed), for the reason given
- *     in sched_threads.c.
+ *     adopted task that parks on a condvar (fiber_foreign.c); park and
+ *     unpark dispatch on task->adopted.
  *
  * Fibers migrate between workers, so nothing here caches the current
  * worker across a switch: cur_worker() reads the thread-local afresh and
@@ -77,7 +75,6 @@
 #define TIMER_TICK 16            /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
 #define STALE_NS FL_US(50)        /* runnext may be stolen after this */
-#define PARKER_SPIN_NS FL_US(20)  /* foreign threads spin before sleeping */
 #define BACKOFF_MIN_NS FL_US(50)
 #define BACKOFF_MAX_NS FL_MS(10)
 
@@ -137,132 +134,6 @@ FRESH static worker *cur_worker(void)
 	worker *w = tls_worker;
 	__asm__ volatile("" ::: "memory");
 	return w;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
-
-/* ---- parkers for foreign threads ------------------------------------------- */
-
-/*
- * A foreign thread's parker. Tokens are set under mu (so a sleeper cannot
- * miss one) but may be taken without it: a parking thread first spins for
- * up to PARKER_SPIN_NS, because a fiber's reply usually comes within
- * microseconds and a futex sleep and wake-up costs tens of them.
- */
-typedef struct parker {
-	fl__mutex mu;
-	fl__cond cv;
-	atomic_int token;   /* set under mu; taken by the owner */
-} parker;
-
-typedef struct adopted {
-	fl__task task;
-	parker p;
-} adopted;
-
-static pthread_key_t adopt_key; /* created by fb_init, before any self() */
-static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
-static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
-static _Thread_local adopted *tls_adopted;
-
-static bool parker_spin(parker *p, int64_t deadline_ns)
-{
-	int64_t until = fl__mono_ns() + PARKER_SPIN_NS;
-	if (until > deadline_ns)
-		until = deadline_ns;
-	do {
-		for (int i = 0; i < 32; i++) {
-			if (atomic_load_explicit(&p->token, memory_order_relaxed) &&
-			    atomic_exchange_explicit(&p->token, 0, memory_order_acquire))
-				return true;
-			cpu_relax();
-		}
-	} while (fl__mono_ns() < until);
-	return false;
-}
-
-static bool parker_park(parker *p, int64_t deadline_ns)
-{
-	if (idle.n > 1 && parker_spin(p, deadline_ns))
-		return true;
-	bool got = true;
-	fl__mutex_lock(&p->mu);
-	while (!atomic_load_explicit(&p->token, memory_order_relaxed)) {
-		if (deadline_ns == FL_FOREVER) {
-			fl__cond_wait(&p->cv, &p->mu);
-		} else if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) == ETIMEDOUT &&
-			   !atomic_load_explicit(&p->token, memory_order_relaxed)) {
-			got = false;
-			break;
-		}
-	}
-	if (got)
-		atomic_store_explicit(&p->token, 0, memory_order_relaxed);
-	fl__mutex_unlock(&p->mu);
-	return got;
-}
-
-static void parker_unpark(parker *p)
-{
-	fl__mutex_lock(&p->mu);
-	atomic_store_explicit(&p->token, 1, memory_order_release);
-	fl__cond_signal(&p->cv);
-	fl__mutex_unlock(&p->mu);
-}
-
-static void adopted_release(void *arg)
-{
-	adopted *a = arg;
-	fl__task_unregister(&a->task);
-	fl__mutex_lock(&adopt_mu);
-	a->task.arg = adopt_free;
-	adopt_free = a;
-	fl__mutex_unlock(&adopt_mu);
-}
-
-static adopted *adopted_get(void)
-{
-	fl__mutex_lock(&adopt_mu);
-	adopted *a = adopt_free;
-	if (a)
-		adopt_free = a->task.arg;
-	fl__mutex_unlock(&adopt_mu);
-	if (a) {
-		parker p = a->p; /* keep the initialised parker */
-		memset(a, 0, sizeof(*a));
-		memcpy(&a->p, &p, sizeof(p));
-		return a;
-	}
-	a = calloc(1, sizeof(*a));
-	if (a) {
-		fl__mutex_init(&a->p.mu);
-		fl__cond_init(&a->p.cv);
-	}
-	return a;
-}
-
-static fl__task *adopted_self(void)
-{
-	if (__builtin_expect(tls_adopted != NULL, 1))
-		return &tls_adopted->task;
-	adopted *a = adopted_get();
-	if (!a)
-		FL_ABORT("out of memory adopting a thread");
-	a->task.backend = &a->p;
-	char name[16] = "thread";
-	pthread_getname_np(pthread_self(), name, sizeof(name));
-	snprintf(a->task.name, sizeof(a->task.name), "%s", name);
-	fl__task_adopt(&a->task);
-	FL_ASSERT(pthread_setspecific(adopt_key, a) == 0);
-	tls_adopted = a;
-	return &a->task;
 }
 
 /* ---- waking idle workers --------------------------------------------------- */
@@ -496,7 +367,7 @@ static fl__fiber *spin_steal(worker *w)
 		if (!f && fl__gq_len() > 0)
 			f = take_global(w);
 		for (int k = 0; !f && k < 64; k++)
-			cpu_relax();
+			fl__cpu_relax();
 	}
 	int left = atomic_fetch_sub(&idle.nspinning, 1) - 1;
 	if (f && left == 0 && work_visible())
@@ -668,7 +539,7 @@ static void park_timeout(fl__timer *tm)
 bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 {
 	if (self->adopted)
-		return parker_park(self->backend, deadline_ns);
+		return fl__fforeign_park(self, deadline_ns);
 	fl__fiber *f = self->backend;
 	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (v & FIBER_TOKEN) {
@@ -713,7 +584,7 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 void fl__fibers_unpark(fl__task *t)
 {
 	if (t->adopted) {
-		parker_unpark(t->backend);
+		fl__fforeign_unpark(t);
 		return;
 	}
 	fl__fiber *f = t->backend;
@@ -776,7 +647,7 @@ static fl__task *fb_self(void)
 	worker *w = cur_worker();
 	if (w && w->cur)
 		return w->cur->task;
-	return adopted_self();
+	return fl__fforeign_self();
 }
 
 static void fb_yield(void)
@@ -833,7 +704,7 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 	if (n > MAX_WORKERS)
 		n = MAX_WORKERS;
 	fl__fiber_stack_config(opts->stack_size);
-	int rc = pthread_key_create(&adopt_key, adopted_release);
+	int rc = fl__fforeign_init(n > 1);
 	if (rc)
 		return fl_err_errno(rc, "pthread_key_create");
 	fl__fblocking_init();
