@@ -128,6 +128,7 @@ static bool cancel_one(fl_ctx *ctx, fl_err *err, fl_err *cause, fl_ctx **work)
 	}
 	ctx->err = err;
 	ctx->cause = fl_err_ref(cause);
+	FL_HAPPENS_BEFORE(&ctx->done); /* err and cause before done, for Helgrind */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
 	fl__wlink *l;
 	while ((l = fl__wqueue_fire_first(&ctx->waiters, FL_CANCELED)) != NULL)
@@ -287,6 +288,7 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 	c->kind = kind;
 	c->parent = fl__ctx_ref(parent);
 	fl__mutex_init(&c->mu);
+	FL_BENIGN_RACE(&c->done, "lock-free done flag; err/cause ordered by HAPPENS annotations");
 	c->deadline_ns = FL_FOREVER;
 	c->timer.heap_index = -1;
 	fl__count_add(FL__C_CTXS, 1);
@@ -408,6 +410,10 @@ void fl_ctx_free(fl_ctx *ctx)
 	if (!ctx || ctx->kind == K_BACKGROUND)
 		return;
 	fl__ctx_cancel_with(ctx, FL_ERR_CANCELED, NULL);
+	/* A deadline callback may still be running (it holds a reference until
+	 * it returns); wait it out so the caller sees its counts settled. */
+	if (ctx->kind == K_DEADLINE || ctx->kind == K_SHIELD)
+		fl__sched()->timer_stop(&ctx->timer);
 	ctx_unlink(ctx);
 	fl__ctx_unref(ctx);
 }
@@ -416,7 +422,10 @@ void fl_ctx_free(fl_ctx *ctx)
 
 bool fl_ctx_done(const fl_ctx *ctx)
 {
-	return ctx && atomic_load_explicit(&ctx->done, memory_order_acquire);
+	if (!ctx || !atomic_load_explicit(&ctx->done, memory_order_acquire))
+		return false;
+	FL_HAPPENS_AFTER((void *)&ctx->done);
+	return true;
 }
 
 fl_err *fl_ctx_err(const fl_ctx *ctx)
