@@ -6,7 +6,7 @@
  * fiber_stack.c (guarded, pooled stacks that also hold the fiber record),
  * fiber_runq.c (per-worker lock-free run queues and the global queue),
  * fiber_timers.c (the timer heap the workers fire), fiber_blocking.c (the
- * side thread pool behind fl_blocking) and fiber_foreign.c (adopted
+ * side thread pool behind fl_blocking) and foreign.c (adopted
  * threads and their condvar parkers). docs/scheduler.md explains the design; the white-box tests
  * at the end of this header are for tests/runtime/test_fibers.c only.
  */
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "fiber_ctx.h"
+#include "foreign.h"
 #include "sched.h"
 
 /*
@@ -139,25 +140,7 @@ void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg);
 /* Live side threads (idle included). */
 long fl__fblocking_threads(void);
 
-/* ---- foreign threads (fiber_foreign.c) ----------------------------------- */
-
-/* Creates the adoption key; spin: parkers spin briefly before sleeping.
- * Returns 0 or an errno value. */
-int fl__fforeign_init(bool spin);
-/* The calling foreign thread's adopted task (adopted on first use). */
-fl__task *fl__fforeign_self(void);
-bool fl__fforeign_park(fl__task *t, int64_t deadline_ns);
-void fl__fforeign_unpark(fl__task *t);
-
-/* A polite busy-wait step. */
-static inline void fl__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
+/* Foreign threads: see foreign.h (shared with the threads backend). */
 
 /* ---- shared with the pieces above ---------------------------------------- */
 

@@ -36,7 +36,7 @@
  *     it READY and enqueue it. Only the thread that moves a fiber out of
  *     PARKED enqueues it, so a fiber is enqueued exactly once per wake.
  *   - foreign threads (main, user pthreads, the blocking pool) get an
- *     adopted task that parks on a condvar (fiber_foreign.c); park and
+ *     adopted task that parks on a condvar (foreign.c); park and
  *     unpark dispatch on task->adopted.
  *
  * Fibers migrate between workers, so nothing here caches the current
@@ -539,7 +539,7 @@ static void park_timeout(fl__timer *tm)
 bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 {
 	if (self->adopted)
-		return fl__fforeign_park(self, deadline_ns);
+		return fl__foreign_park(self, deadline_ns);
 	fl__fiber *f = self->backend;
 	uint32_t v = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (v & FIBER_TOKEN) {
@@ -584,7 +584,7 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 void fl__fibers_unpark(fl__task *t)
 {
 	if (t->adopted) {
-		fl__fforeign_unpark(t);
+		fl__foreign_unpark(t);
 		return;
 	}
 	fl__fiber *f = t->backend;
@@ -647,7 +647,7 @@ static fl__task *fb_self(void)
 	worker *w = cur_worker();
 	if (w && w->cur)
 		return w->cur->task;
-	return fl__fforeign_self();
+	return fl__foreign_self();
 }
 
 static void fb_yield(void)
@@ -704,7 +704,7 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 	if (n > MAX_WORKERS)
 		n = MAX_WORKERS;
 	fl__fiber_stack_config(opts->stack_size);
-	int rc = fl__fforeign_init(n > 1);
+	int rc = fl__foreign_init(n > 1);
 	if (rc)
 		return fl_err_errno(rc, "pthread_key_create");
 	fl__fblocking_init();

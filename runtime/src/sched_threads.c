@@ -11,8 +11,8 @@
  *     exit after IDLE_LINGER_NS without work; pool.idle is a LIFO stack so
  *     the warmest thread is reused first. Steady-state spawning creates no
  *     thread.
- *   - foreign threads (main, user threads) get an adopted task with its own
- *     parker on first use, released by a pthread key destructor.
+ *   - foreign threads (main, user threads) get an adopted task from
+ *     foreign.c (shared with the fibers backend) on first use.
  *   - timers: one timer thread with a binary min-heap ordered by deadline.
  *
  * Invariants: a parker's token is 0 or 1 and is only consumed by its owner;
@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "annotate.h"
+#include "foreign.h"
 
 #define IDLE_LINGER_NS FL_SEC(5)
 #define DEFAULT_STACK (256 * 1024)
@@ -79,6 +80,8 @@ static void parker_init(parker *p)
 
 static bool th_park(fl__task *self, int64_t deadline_ns)
 {
+	if (self->adopted)
+		return fl__foreign_park(self, deadline_ns);
 	parker *p = self->backend;
 	bool got = true;
 	fl__mutex_lock(&p->mu);
@@ -99,6 +102,10 @@ static bool th_park(fl__task *self, int64_t deadline_ns)
 
 static void th_unpark(fl__task *t)
 {
+	if (t->adopted) {
+		fl__foreign_unpark(t);
+		return;
+	}
 	parker *p = t->backend;
 	fl__mutex_lock(&p->mu);
 	p->token = 1;
@@ -108,59 +115,11 @@ static void th_unpark(fl__task *t)
 
 /* ---- foreign threads ------------------------------------------------------ */
 
-typedef struct adopted {
-	fl__task task;
-	parker p;
-} adopted;
-
-static pthread_key_t adopt_key; /* created by th_init, before any th_self */
-static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
-static adopted *adopt_free; /* adopt_mu: recycled (type-stable) structs */
-
-static void adopted_release(void *arg)
-{
-	adopted *a = arg;
-	fl__task_unregister(&a->task);
-	fl__mutex_lock(&adopt_mu);
-	a->task.arg = adopt_free;
-	adopt_free = a;
-	fl__mutex_unlock(&adopt_mu);
-}
-
-static adopted *adopted_get(void)
-{
-	fl__mutex_lock(&adopt_mu);
-	adopted *a = adopt_free;
-	if (a)
-		adopt_free = a->task.arg;
-	fl__mutex_unlock(&adopt_mu);
-	if (a) {
-		parker p = a->p; /* keep the initialised parker */
-		memset(a, 0, sizeof(*a));
-		memcpy(&a->p, &p, sizeof(p));
-		return a;
-	}
-	a = calloc(1, sizeof(*a));
-	if (a)
-		parker_init(&a->p);
-	return a;
-}
-
 static fl__task *th_self(void)
 {
 	if (__builtin_expect(tls_task != NULL, 1))
 		return tls_task;
-	adopted *a = adopted_get();
-	if (!a)
-		FL_ABORT("out of memory adopting a thread");
-	a->task.backend = &a->p;
-	char name[16] = "thread";
-	pthread_getname_np(pthread_self(), name, sizeof(name));
-	snprintf(a->task.name, sizeof(a->task.name), "%s", name);
-	fl__task_adopt(&a->task);
-	FL_ASSERT(pthread_setspecific(adopt_key, a) == 0);
-	tls_task = &a->task;
-	return tls_task;
+	return fl__foreign_self();
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -435,7 +394,7 @@ static fl_err *th_init(const struct fl_sched_opts *opts)
 	fl__cond_init(&timers.done);
 	/* Not pthread_once: the seam is initialised under a mutex before any
 	 * self() call, which every checker sees as ordering. */
-	int rc = pthread_key_create(&adopt_key, adopted_release);
+	int rc = fl__foreign_init(false); /* 1:1 threads: sleep, don't spin */
 	return rc ? fl_err_errno(rc, "pthread_key_create") : NULL;
 }
 

@@ -44,6 +44,16 @@ void fl__cond_destroy(fl__cond *c);
 /* Waits until deadline_ns (CLOCK_MONOTONIC); returns 0 or ETIMEDOUT. */
 int fl__cond_wait_until(fl__cond *c, fl__mutex *m, int64_t deadline_ns);
 
+/* A polite busy-wait step. */
+static inline void fl__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t fl__mono_ns(void);
 

@@ -1,15 +1,16 @@
 /*
- * fiber_foreign.c - foreign threads under the fibers backend.
+ * foreign.c - threads the runtime did not start (both backends).
  *
- * Problem: the main thread, user pthreads and the blocking pool's side
- * threads call blocking runtime operations too, but they are not fibers
- * and cannot switch. Each gets an adopted task, on first use, whose parker
- * is a mutex, condvar and token, as in the threads backend. park and
- * unpark in sched_fibers.c dispatch on task->adopted.
+ * Problem: the main thread, user pthreads and the fibers backend's side
+ * threads call blocking runtime operations too, but they are not tasks of
+ * a backend. Each gets an adopted task, on first use, whose parker is a
+ * mutex, condvar and token. park and unpark in sched_threads.c and
+ * sched_fibers.c dispatch on task->adopted.
  *
  * Adopted records are type-stable: a thread that ends puts its record on
  * a free list for the next one instead of destroying the mutex a waker may
- * have unlocked a moment ago (see sched_threads.c for why).
+ * have unlocked a moment ago (glibc's unlock still writes the lock word after handing it over, which
+ * Helgrind cannot prove ordered before a destroy).
  *
  * Tokens are set under the parker's mutex, so a sleeper cannot miss one,
  * but the owner may take one without it: a parking thread first spins for
@@ -20,7 +21,9 @@
  * Lock order: a parker's mutex is a leaf; adopt_mu is a leaf.
  */
 #define _GNU_SOURCE /* pthread_getname_np */
-#include "fiber_internal.h"
+#include "foreign.h"
+
+#include <fl/task.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,8 +45,8 @@ typedef struct adopted {
 	parker p;
 } adopted;
 
-static pthread_key_t adopt_key; /* created by fl__fforeign_init, before any self() */
-static bool spin_first;         /* set once by fl__fforeign_init */
+static pthread_key_t adopt_key; /* created by fl__foreign_init, before any self() */
+static bool spin_first;         /* set once by fl__foreign_init */
 static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
 static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
 static _Thread_local adopted *tls_adopted;
@@ -124,7 +127,7 @@ static adopted *adopted_get(void)
 	return a;
 }
 
-fl__task *fl__fforeign_self(void)
+fl__task *fl__foreign_self(void)
 {
 	if (__builtin_expect(tls_adopted != NULL, 1))
 		return &tls_adopted->task;
@@ -141,11 +144,11 @@ fl__task *fl__fforeign_self(void)
 	return &a->task;
 }
 
-bool fl__fforeign_park(fl__task *t, int64_t deadline_ns) { return parker_park(t->backend, deadline_ns); }
+bool fl__foreign_park(fl__task *t, int64_t deadline_ns) { return parker_park(t->backend, deadline_ns); }
 
-void fl__fforeign_unpark(fl__task *t) { parker_unpark(t->backend); }
+void fl__foreign_unpark(fl__task *t) { parker_unpark(t->backend); }
 
-int fl__fforeign_init(bool spin)
+int fl__foreign_init(bool spin)
 {
 	spin_first = spin;
 	/* Not pthread_once: the seam is initialised under a mutex before any
