@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <valgrind/valgrind.h>
 
 #include "annotate.h"
 #include "ctx_internal.h"
@@ -30,9 +31,17 @@ static pthread_mutex_t select_lock = PTHREAD_MUTEX_INITIALIZER;
 
 extern const fl__sched_ops fl__sched_fibers; /* sched_fibers.c */
 
+/*
+ * The default is fibers, the fast backend. Under valgrind it is threads:
+ * Helgrind and DRD model pthreads, not user-space stack switches, so a
+ * process started under valgrind without an explicit choice gets the
+ * backend those tools can check.
+ */
 static const fl__sched_ops *backend_by_name(const char *name)
 {
-	if (!name || !*name || strcmp(name, "threads") == 0)
+	if (!name || !*name)
+		return RUNNING_ON_VALGRIND ? &fl__sched_threads : &fl__sched_fibers;
+	if (strcmp(name, "threads") == 0)
 		return &fl__sched_threads;
 	if (strcmp(name, "fibers") == 0)
 		return &fl__sched_fibers;

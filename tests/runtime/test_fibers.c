@@ -1,4 +1,5 @@
-/* fl-test-labels: fibers */
+/* fl-test-labels: fibers onebackend */
+/* onebackend: every case starts the fibers backend itself (white-box). */
 /*
  * The fibers backend, white-box: the context switch keeps callee-saved and
  * floating-point control state, many fibers ping-pong, a stack overflow

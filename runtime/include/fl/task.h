@@ -35,7 +35,8 @@ typedef struct fl_ctx fl_ctx;
  * Scheduler options; the all-zero value means defaults.
  *   backend      "threads" (1:1 pooled pthreads) or "fibers" (M:N fibers on
  *                worker threads, docs/scheduler.md). NULL: the environment
- *                variable FAULTLINE_BACKEND, else the default (threads).
+ *                variable FAULTLINE_BACKEND, else the default: fibers
+ *                (threads when the process runs under valgrind).
  *   stack_size   bytes per task stack; 0 = 256 KiB.
  *   workers      worker threads for M:N backends; 0 = one per core.
  *   seed         seed for the backend's scheduling choices (sim, select).
