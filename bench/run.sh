@@ -10,7 +10,7 @@
 #   FL_BENCH_BIN   the C binary [build/release/bench/fl-bench]; this script
 #                  builds nothing (`make bench` builds the release preset)
 #   SUITES         suite runs per side [3]
-#   BACKENDS       C scheduler backends, space-separated ["threads"]
+#   BACKENDS       C scheduler backends, space-separated ["fibers threads"]
 #   RUNS           timed runs per variant, passed to both sides as -runs
 #   OUT_DIR        results [build/bench-results/<UTC timestamp>]
 #   FL_SHARED_DIR  the shared folder [<repo>/../shared]; read only
@@ -29,7 +29,7 @@ cd "$root"
 shared=${FL_SHARED_DIR:-$root/../shared}
 bin=${FL_BENCH_BIN:-build/release/bench/fl-bench}
 suites=${SUITES:-3}
-backends=${BACKENDS:-threads}
+backends=${BACKENDS:-fibers threads}
 quick=0
 workloads=()
 

@@ -221,7 +221,7 @@ int flb_setup(const char *cmd, struct flb_flag *flags, size_t n, int argc, char 
 	memcpy(all, flags, n * sizeof flags[0]);
 	all[n] = (struct flb_flag){"runs", NULL, FLB_INT, &runs, "timed runs per variant"};
 	all[n + 1] = (struct flb_flag){"backend", NULL, FLB_STR, &opt_backend,
-				       "scheduler backend (default: $FAULTLINE_BACKEND, else threads)"};
+				       "scheduler backend (default: $FAULTLINE_BACKEND, else fibers)"};
 	all[n + 2] = (struct flb_flag){"sched-workers", NULL, FLB_INT, &opt_sched_workers,
 				       "worker threads for M:N backends (0: one per core)"};
 	flags_parse(cmd, all, n + 3, argc, argv);
