@@ -173,7 +173,8 @@ static void check_value(FILE *out, double v, const char *unit)
 	} else if (strcmp(unit, "ns") == 0) {
 		fputs(fl_report_format_ns(v, false, buf, sizeof(buf)), out);
 	} else {
-		fprintf(out, "%.6g ", v);
+		fputs(fl_report_format_num(v, buf, sizeof(buf)), out);
+		fputc(' ', out);
 		esc(out, unit);
 	}
 }

@@ -45,16 +45,16 @@ static void emit_properties(FILE *out, const fl_report *r)
 /* "measured 12.3 ms, threshold 10.0 ms", or "" when neither is set. */
 static void describe_values(const fl_report_check *c, char *buf, size_t cap)
 {
-	char m[32], t[32];
+	char m[64], t[64], n[32];
 	bool ns = strcmp(c->unit, "ns") == 0;
 	if (ns) {
 		fl_report_format_ns(c->measured, true, m, sizeof(m));
 		fl_report_format_ns(c->threshold, true, t, sizeof(t));
 	} else {
-		snprintf(m, sizeof(m), "%.6g%s%s", c->measured, *c->unit ? " " : "",
-			 c->unit);
-		snprintf(t, sizeof(t), "%.6g%s%s", c->threshold, *c->unit ? " " : "",
-			 c->unit);
+		snprintf(m, sizeof(m), "%s%s%s", fl_report_format_num(c->measured, n, sizeof(n)),
+			 *c->unit ? " " : "", c->unit);
+		snprintf(t, sizeof(t), "%s%s%s", fl_report_format_num(c->threshold, n, sizeof(n)),
+			 *c->unit ? " " : "", c->unit);
 	}
 	buf[0] = '\0';
 	if (isfinite(c->measured) && isfinite(c->threshold))
@@ -65,7 +65,7 @@ static void describe_values(const fl_report_check *c, char *buf, size_t cap)
 
 static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c)
 {
-	char vals[128];
+	char vals[192];
 	describe_values(c, vals, sizeof(vals));
 	fputs("    <testcase name=\"", out);
 	fl__report_xml_escape(out, c->name);

@@ -41,7 +41,7 @@ static void md_value(FILE *out, double v, const char *unit)
 		fputs(fl_report_format_ns(v, false, buf, sizeof(buf)), out);
 		return;
 	}
-	fprintf(out, "%.6g", v);
+	fputs(fl_report_format_num(v, buf, sizeof(buf)), out);
 	if (*unit) {
 		fputc(' ', out);
 		md_text(out, unit);

@@ -302,3 +302,12 @@ char *fl_report_format_time(int64_t unix_ns, char *buf, size_t cap)
 	snprintf(buf, cap, "%s.%03dZ", day, (int)(rem / 1000000));
 	return buf;
 }
+
+char *fl_report_format_num(double v, char *buf, size_t cap)
+{
+	if (isfinite(v) && v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, cap, "%.0f", v);
+	else
+		snprintf(buf, cap, "%.6g", v);
+	return buf;
+}

@@ -140,6 +140,12 @@ FL_TEST(format_helpers)
 	ASSERT_STR_EQ(fl_report_format_ns(1.2e9, true, b, sizeof(b)), "1.20 s");
 	ASSERT_STR_EQ(fl_report_format_ns(999999, true, b, sizeof(b)), "1.00 ms");
 	ASSERT_STR_EQ(fl_report_format_ns(NAN, true, b, sizeof(b)), "-");
+	ASSERT_STR_EQ(fl_report_format_num(2000000, b, sizeof(b)), "2000000");
+	ASSERT_STR_EQ(fl_report_format_num(-42, b, sizeof(b)), "-42");
+	ASSERT_STR_EQ(fl_report_format_num(0.125, b, sizeof(b)), "0.125");
+	ASSERT_STR_EQ(fl_report_format_num(3.14159265, b, sizeof(b)), "3.14159");
+	ASSERT_STR_EQ(fl_report_format_num(1e300, b, sizeof(b)), "1e+300");
+	ASSERT_STR_EQ(fl_report_format_num(INFINITY, b, sizeof(b)), "inf");
 	ASSERT_STR_EQ(fl_report_pct_label(3), "p99.9");
 	ASSERT_STR_EQ(fl_report_pct_label(5), "max");
 }

@@ -93,6 +93,7 @@ FL_TEST(markdown_escaping)
 	ASSERT_OK(fl_report_add_check(r, "a|b*c_d`e", FL_REPORT_FAIL, 1.5e6, 1e6, "ns",
 				      "line1\nline2 | <b>x</b>"));
 	ASSERT_OK(fl_report_add_check(r, "plain", FL_REPORT_PASS, 3, 4, "ops", NULL));
+	ASSERT_OK(fl_report_add_check(r, "big", FL_REPORT_PASS, 2000000, 1e7, "items", NULL));
 	fl_report_stats st = {.count = 10, .max = 5000};
 	ASSERT_OK(fl_report_add_hist_stats(r, "e2e|x", &st));
 	ASSERT_OK(fl_report_add_counter(r, "n|m", 7));
@@ -106,6 +107,7 @@ FL_TEST(markdown_escaping)
 	ASSERT_CONTAINS(md, "| ❌ **fail** | a\\|b\\*c\\_d\\`e | 1.50 ms | 1.00 ms | "
 			    "line1 line2 \\| \\<b\\>x\\</b\\> |\n");
 	ASSERT_CONTAINS(md, "| ✅ pass | plain | 3 ops | 4 ops |  |\n");
+	ASSERT_CONTAINS(md, "| ✅ pass | big | 2000000 items | 10000000 items |  |\n");
 	ASSERT_CONTAINS(md, "| e2e\\|x | 10 |");
 	ASSERT_CONTAINS(md, "| n\\|m | 7 |");
 	ASSERT_CONTAINS(md, "| p\\|q | 1 |");

@@ -345,6 +345,13 @@ char *fl_report_format_time(int64_t unix_ns, char *buf, size_t cap);
 char *fl_report_format_ns(double ns, bool ascii, char *buf, size_t cap);
 
 /*
+ * Formats a plain number for people: whole numbers up to 1e15 in full with
+ * no exponent ("1000000", "-42"), anything else with six significant
+ * digits ("0.125", "3.14159", "1.5e+20"). Returns buf (cap >= 32).
+ */
+char *fl_report_format_num(double v, char *buf, size_t cap);
+
+/*
  * Writers. Each writes to a temporary file in the target's directory,
  * flushes and fsyncs it, then renames it over the target, so a crash or
  * error never leaves a partly written file at path.
