@@ -142,6 +142,9 @@ double flb_ms(int64_t ns);
 /* Common facts recorded on every line. */
 const char *flb_version(void);
 int flb_sched_workers(void);
+/* true (the default, -driver task): each run's driver is a task, as the Go
+ * peer's main is a goroutine; false (-driver thread): the main thread. */
+bool flb_driver_task(void);
 
 /* ---- workloads --------------------------------------------------------- */
 

@@ -29,6 +29,7 @@
 
 static const char *opt_backend;   /* --backend, or NULL */
 static int64_t opt_sched_workers; /* --sched-workers */
+static const char *opt_driver = "task"; /* --driver: task or thread */
 
 /* Per-backend sizes; anything not listed uses the Go peer's default. */
 static const struct {
@@ -72,6 +73,8 @@ const char *flb_version(void)
 }
 
 int flb_sched_workers(void) { return (int)opt_sched_workers; }
+
+bool flb_driver_task(void) { return strcmp(opt_driver, "thread") != 0; }
 
 double flb_ms(int64_t ns) { return (double)ns / 1e6; }
 
@@ -216,7 +219,7 @@ int flb_setup(const char *cmd, struct flb_flag *flags, size_t n, int argc, char 
 {
 	int64_t runs = default_runs;
 	struct flb_flag all[32];
-	if (n + 3 > sizeof all / sizeof all[0])
+	if (n + 4 > sizeof all / sizeof all[0])
 		abort();
 	memcpy(all, flags, n * sizeof flags[0]);
 	all[n] = (struct flb_flag){"runs", NULL, FLB_INT, &runs, "timed runs per variant"};
@@ -224,7 +227,13 @@ int flb_setup(const char *cmd, struct flb_flag *flags, size_t n, int argc, char 
 				       "scheduler backend (default: $FAULTLINE_BACKEND, else fibers)"};
 	all[n + 2] = (struct flb_flag){"sched-workers", NULL, FLB_INT, &opt_sched_workers,
 				       "worker threads for M:N backends (0: one per core)"};
-	flags_parse(cmd, all, n + 3, argc, argv);
+	all[n + 3] = (struct flb_flag){"driver", NULL, FLB_STR, &opt_driver,
+				       "where each run's driver runs: task (as Go's main goroutine) or thread [task]"};
+	flags_parse(cmd, all, n + 4, argc, argv);
+	if (strcmp(opt_driver, "task") != 0 && strcmp(opt_driver, "thread") != 0) {
+		fprintf(stderr, "fl-bench %s: -driver must be task or thread\n", cmd);
+		exit(2);
+	}
 	const char *env_runs = getenv("RUNS");
 	if (env_runs && *env_runs && runs == default_runs)
 		runs = strtol(env_runs, NULL, 10);
