@@ -21,6 +21,7 @@
  * (gq.mu is a leaf lock), plus an atomic length so that idle checks do
  * not take the lock.
  */
+#define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "fiber_internal.h"
 
 #include "sync.h"
@@ -88,7 +89,7 @@ static struct {
 	fl__mutex mu;
 	fl__fiber *head, *tail; /* mu */
 	atomic_long n;          /* written under mu; read anywhere */
-} gq = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
+} gq = {.mu = FL__MUTEX_INITIALIZER};
 
 void fl__gq_put(fl__fiber *f)
 {

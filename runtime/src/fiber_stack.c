@@ -57,7 +57,7 @@ static struct {
 	size_t stack_size;      /* set once at init: usable bytes */
 	_Atomic int guard;      /* GUARD_*: decided by the first install */
 	atomic_long mapped;     /* live mappings, pooled included */
-} pool = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
+} pool = {.mu = FL__MUTEX_INITIALIZER};
 
 static size_t page_size(void)
 {

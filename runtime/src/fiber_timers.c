@@ -19,6 +19,7 @@
  * Lock order: tm.mu is a leaf, never held while a callback runs or while
  * an idle worker is kicked.
  */
+#define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "fiber_internal.h"
 
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static struct {
 	size_t n, cap;          /* mu */
 	fl__timer *firing;      /* mu: the timer whose callback runs now */
 	_Atomic int64_t next;   /* written under mu: heap[0]->when_ns or FOREVER */
-} tm = {.mu = {PTHREAD_MUTEX_INITIALIZER}, .done = {PTHREAD_COND_INITIALIZER},
+} tm = {.mu = FL__MUTEX_INITIALIZER, .done = {PTHREAD_COND_INITIALIZER},
 	.next = FL_FOREVER};
 
 static void heap_set(size_t i, fl__timer *t)

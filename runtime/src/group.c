@@ -15,6 +15,8 @@
  * Invariants (under mu):
  *   - running counts taken slots: tasks spawned or being spawned, not yet
  *     released. 0 <= running, and running <= limit when limit > 0.
+ *   - blocked counts the links on limitq (live or stale); it is changed
+ *     only under mu.
  *   - A released slot is handed straight to the first live limitq waiter
  *     (running stays the same), so limitq holds live waiters only while
  *     running > 0 and try_go never steals a slot from a blocked go.
@@ -22,6 +24,17 @@
  *     wait has begun and running is 0, go is refused: running never rises
  *     again, so a woken wait sees running == 0 for good.
  *   - first_err, once set, never changes until fl_group_free.
+ *
+ * Slots: running and blocked share one atomic word, so the common go and
+ * task end need no lock. The lock-free fast paths are: take a slot when
+ * 1 <= running < limit (or no limit) and blocked == 0, and release one when
+ * running >= 2 and blocked == 0. Everything else (the first slot, the last
+ * release, which wakes wait, a hand-over to a blocked go, blocking at the
+ * limit) takes mu. A go blocks only by one CAS that checks running >= limit
+ * and raises blocked together, so a fast release cannot slip between its
+ * check and its queueing, and a fast take never overtakes a blocked go.
+ * Since the fast paths need running >= 1, they never start a task after
+ * wait saw running == 0, and never make running 0.
  *
  * Lock order: mu -> (firing a waiter, unparking: the backend's parker lock).
  * No fl__ctx_* call that may lock a context is made while mu is held
@@ -66,10 +79,12 @@ struct fl_group {
 	char name[48];             /* immutable */
 	enum fl_panic_policy panic; /* immutable */
 	bool collect;              /* immutable */
-	int limit;                 /* mu: 0 = none */
-	int running;               /* mu: slots taken */
-	int hwm;                   /* mu: high-water mark of running */
-	long started;              /* mu: go calls that got a slot (task names) */
+	atomic_int limit;          /* written under mu while running is 0; 0 = none */
+	/* Slots: running (low 32 bits: slots taken) and blocked (high 32 bits:
+	 * links on limitq). Changed by CAS; see "Slots" above. */
+	_Atomic uint64_t slots;
+	atomic_int hwm;            /* high-water mark of running */
+	atomic_long started;       /* go calls that got a slot (task names) */
 	fl_err *first_err;         /* mu: owned; set once */
 	fl_err **errs;             /* mu: collect mode, owned refs in order */
 	size_t nerrs, cap_errs;    /* mu */
@@ -108,34 +123,89 @@ static void group_unref(fl_group *g)
 
 /* ---- slots -------------------------------------------------------------- */
 
+#define BLOCKED_ONE ((uint64_t)1 << 32)
+
+static uint32_t running_of(uint64_t slots) { return (uint32_t)slots; }
+static uint32_t blocked_of(uint64_t slots) { return (uint32_t)(slots >> 32); }
+static uint32_t running(fl_group *g) { return running_of(atomic_load(&g->slots)); }
+
+static void hwm_raise(fl_group *g, int run)
+{
+	int h = atomic_load_explicit(&g->hwm, memory_order_relaxed);
+	while (run > h && !atomic_compare_exchange_weak_explicit(&g->hwm, &h, run,
+								 memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+}
+
+/* Pops limitq links until one whose waiter can be fired (blocked drops by
+ * one per link); NULL if none. Caller holds mu. */
+static fl__wlink *limitq_fire_first(fl_group *g)
+{
+	fl__wlink *l;
+	while ((l = g->limitq.head) != NULL) {
+		fl__wqueue_remove(&g->limitq, l);
+		atomic_fetch_sub(&g->slots, BLOCKED_ONE);
+		if (fl__waiter_fire(l->w, l->index, FL_OK))
+			return l;
+	}
+	return NULL;
+}
+
 /* Releases one slot, handing it to the first blocked go if there is one.
  * Caller holds mu. */
 static void slot_release(fl_group *g)
 {
-	fl__wlink *l = fl__wqueue_fire_first(&g->limitq, FL_OK);
+	fl__wlink *l = limitq_fire_first(g);
 	if (l) {
 		fl__waiter_unpark(l->w); /* the slot moves to that caller */
 		return;
 	}
-	FL_ASSERT(g->running > 0);
-	if (--g->running > 0)
+	FL_HAPPENS_BEFORE(&g->slots);
+	uint64_t was = atomic_fetch_sub(&g->slots, 1);
+	FL_ASSERT(running_of(was) > 0);
+	if (running_of(was) > 1)
 		return;
 	while ((l = fl__wqueue_fire_first(&g->waitq, FL_OK)) != NULL)
 		fl__waiter_unpark(l->w);
 }
 
-/* Caller holds mu. */
-static void slot_take(fl_group *g)
+/* The lock-free release: true if done (running >= 2, nothing blocked). */
+static bool slot_release_fast(fl_group *g)
 {
-	if (++g->running > g->hwm)
-		g->hwm = g->running;
+	uint64_t v = atomic_load_explicit(&g->slots, memory_order_relaxed);
+	FL_HAPPENS_BEFORE(&g->slots);
+	while (running_of(v) >= 2 && blocked_of(v) == 0)
+		if (atomic_compare_exchange_weak_explicit(&g->slots, &v, v - 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* The lock-free take: true if a slot is ours (see "Slots" above). */
+static bool slot_take_fast(fl_group *g)
+{
+	uint64_t v = atomic_load_explicit(&g->slots, memory_order_relaxed);
+	int lim = atomic_load_explicit(&g->limit, memory_order_relaxed);
+	for (;;) {
+		uint32_t run = running_of(v);
+		if (run == 0 || blocked_of(v) || (lim > 0 && run >= (uint32_t)lim))
+			return false;
+		if (atomic_compare_exchange_weak_explicit(&g->slots, &v, v + 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed)) {
+			hwm_raise(g, (int)run + 1);
+			return true;
+		}
+	}
 }
 
 /* Caller holds mu. go is refused once wait has returned, or once wait has
  * begun and no task is left that could legitimately start another. */
-static bool go_refused(const fl_group *g)
+static bool go_refused(fl_group *g)
 {
-	return g->waited || (g->waiting && g->running == 0);
+	return g->waited || (g->waiting && running(g) == 0);
 }
 
 /* The error for "cancelled, nothing started": matches the context's err
@@ -167,7 +237,7 @@ static bool slot_wait(fl_group *g)
 	fl__waiter_init(&w); /* self() is already known: no lock is taken */
 	fl__wlink lq = {.w = &w, .index = 0};
 	fl__wlink lc = {.w = &w, .index = -1};
-	fl__wqueue_push(&g->limitq, &lq);
+	fl__wqueue_push(&g->limitq, &lq); /* blocked was raised by the caller */
 	fl__mutex_unlock(&g->mu);
 
 	if (fl__ctx_watch(g->ctx, &lc))
@@ -180,7 +250,10 @@ static bool slot_wait(fl_group *g)
 		return true;
 	}
 	fl__mutex_lock(&g->mu);
-	fl__wqueue_remove(&g->limitq, &lq);
+	if (lq.queued) {
+		fl__wqueue_remove(&g->limitq, &lq);
+		atomic_fetch_sub(&g->slots, BLOCKED_ONE);
+	}
 	fl__mutex_unlock(&g->mu);
 	return false;
 }
@@ -189,6 +262,8 @@ static bool slot_wait(fl_group *g)
 static fl_err *slot_acquire(fl_group *g, bool block)
 {
 	fl__sched()->self(); /* adopt a foreign caller before taking mu */
+	if (!fl_ctx_done(g->ctx) && slot_take_fast(g))
+		return NULL;
 	fl__mutex_lock(&g->mu);
 	if (go_refused(g)) {
 		fl__mutex_unlock(&g->mu);
@@ -198,15 +273,25 @@ static fl_err *slot_acquire(fl_group *g, bool block)
 		fl__mutex_unlock(&g->mu);
 		return cancelled_err(g);
 	}
-	if (g->limit == 0 || g->running < g->limit) {
-		slot_take(g);
-		fl__mutex_unlock(&g->mu);
-		return NULL;
-	}
-	if (!block) {
-		fl__mutex_unlock(&g->mu);
-		return fl_err_wrap(FL_ERR_LIMIT, "group '%s': all %d slots taken", g->name,
-				   g->limit);
+	int lim = atomic_load_explicit(&g->limit, memory_order_relaxed);
+	uint64_t v = atomic_load(&g->slots);
+	for (;;) {
+		uint32_t run = running_of(v);
+		if (lim == 0 || run < (uint32_t)lim) {
+			if (!atomic_compare_exchange_weak(&g->slots, &v, v + 1))
+				continue;
+			hwm_raise(g, (int)run + 1);
+			fl__mutex_unlock(&g->mu);
+			return NULL;
+		}
+		if (!block) {
+			fl__mutex_unlock(&g->mu);
+			return fl_err_wrap(FL_ERR_LIMIT, "group '%s': all %d slots taken", g->name,
+					   lim);
+		}
+		/* Block only if still full: a fast release cannot slip in. */
+		if (atomic_compare_exchange_weak(&g->slots, &v, v + BLOCKED_ONE))
+			break;
 	}
 	return slot_wait(g) ? NULL : cancelled_err(g);
 }
@@ -247,10 +332,33 @@ static void task_entry(fl__task *t)
 		fl__group_record(g, err);
 
 	fl__task_unregister(t); /* no longer counted once wait returns */
-	fl__mutex_lock(&g->mu);
-	slot_release(g);
-	fl__mutex_unlock(&g->mu);
+	if (!slot_release_fast(g)) {
+		fl__mutex_lock(&g->mu);
+		slot_release(g);
+		fl__mutex_unlock(&g->mu);
+	}
 	group_unref(g); /* touch nothing of g after this */
+}
+
+/* out = base "." seq (what snprintf "%s.%ld" gives, without its cost on
+ * the spawn path). out has room for a 47-byte base and 20 digits. */
+static void seq_name(char out[72], const char *base, long seq)
+{
+	char digits[24];
+	int n = 0;
+	unsigned long v = seq < 0 ? 0UL - (unsigned long)seq : (unsigned long)seq;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (seq < 0)
+		digits[n++] = '-';
+	size_t len = strnlen(base, 47);
+	memcpy(out, base, len);
+	out[len++] = '.';
+	while (n)
+		out[len++] = digits[--n];
+	out[len] = '\0';
 }
 
 /* Spawns a task into a slot already taken; releases the slot on failure. */
@@ -273,11 +381,9 @@ static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *ar
 	}
 	box->fn = fn;
 	box->arg = arg;
-	fl__mutex_lock(&g->mu);
-	seq = g->started++;
-	fl__mutex_unlock(&g->mu);
+	seq = atomic_fetch_add_explicit(&g->started, 1, memory_order_relaxed);
 	if (!name) {
-		snprintf(auto_name, sizeof(auto_name), "%s.%ld", g->name, seq);
+		seq_name(auto_name, g->name, seq);
 		name = auto_name;
 	}
 	t = fl__task_new(name, g, task_entry, box);
@@ -363,7 +469,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	snprintf(g->name, sizeof(g->name), "%s", opts->name ? opts->name : "group");
 	g->panic = opts->panic;
 	g->collect = opts->collect;
-	g->limit = opts->limit;
+	atomic_init(&g->limit, opts->limit);
 	fl__count_add(FL__C_GROUPS, 1);
 	*out = g;
 	*ctx_out = g->ctx;
@@ -403,11 +509,12 @@ fl_err *fl_group_set_limit(fl_group *g, int limit)
 		return fl_err_wrap(FL_ERR_INVAL, "group '%s': negative limit %d", g->name, limit);
 	fl_err *err = NULL;
 	fl__mutex_lock(&g->mu);
-	if (g->running > 0)
-		err = fl_err_wrap(FL_ERR_MISUSE, "group '%s': set_limit while %d tasks run",
-				  g->name, g->running);
+	uint32_t run = running(g);
+	if (run > 0)
+		err = fl_err_wrap(FL_ERR_MISUSE, "group '%s': set_limit while %u tasks run",
+				  g->name, run);
 	else
-		g->limit = limit;
+		atomic_store_explicit(&g->limit, limit, memory_order_relaxed);
 	fl__mutex_unlock(&g->mu);
 	return err;
 }
@@ -442,7 +549,7 @@ fl_err *fl_group_wait(fl_group *g)
 				   g->name, self->name);
 	fl__mutex_lock(&g->mu);
 	g->waiting = true;
-	while (g->running > 0) {
+	while (running(g) > 0) {
 		fl__waiter w;
 		fl__waiter_init(&w);
 		fl__wlink l = {.w = &w, .index = 0};
@@ -451,6 +558,7 @@ fl_err *fl_group_wait(fl_group *g)
 		(void)fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_WAIT, g);
 		fl__mutex_lock(&g->mu);
 	}
+	FL_HAPPENS_AFTER(&g->slots); /* every task's release, fast ones too */
 	fl_err *first = g->first_err; /* fixed from now on */
 	fl__mutex_unlock(&g->mu);
 
@@ -489,20 +597,14 @@ int fl_group_hwm(fl_group *g)
 {
 	if (!g)
 		return 0;
-	fl__mutex_lock(&g->mu);
-	int n = g->hwm;
-	fl__mutex_unlock(&g->mu);
-	return n;
+	return atomic_load(&g->hwm);
 }
 
 int fl_group_running(fl_group *g)
 {
 	if (!g)
 		return 0;
-	fl__mutex_lock(&g->mu);
-	int n = g->running;
-	fl__mutex_unlock(&g->mu);
-	return n;
+	return (int)running(g);
 }
 
 /* Aborts for a group freed without wait, with the captured panic if any. */
@@ -512,12 +614,12 @@ static void abort_unwaited(fl_group *g)
 	static char msg[4096]; /* we are about to abort: no reentrancy */
 	fl__mutex_lock(&g->mu);
 	const fl_err *perr = g->panic_err; /* never freed: we do not return */
-	int running = g->running;
+	int nrun = (int)running(g);
 	fl__mutex_unlock(&g->mu);
 	const fl_panic_info *p = perr ? fl_err_as(perr, &fl_panic_type) : NULL;
 	int n = snprintf(msg, sizeof(msg),
 			 "fl_group_free: group '%s' was never waited on (%d tasks running)",
-			 g->name, running);
+			 g->name, nrun);
 	if (p && n > 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n,
 			 "; task '%s' panicked: %s\nbacktrace:\n%s", p->task, p->msg,
@@ -534,7 +636,7 @@ void fl_group_free(fl_group *g)
 	fl__mutex_unlock(&g->mu);
 	if (!waited)
 		abort_unwaited(g);
-	FL_ASSERT(g->running == 0 && fl__wqueue_empty(&g->limitq) &&
+	FL_ASSERT(atomic_load(&g->slots) == 0 && fl__wqueue_empty(&g->limitq) &&
 		  fl__wqueue_empty(&g->waitq));
 	fl_ctx_free(g->ctx);
 	for (size_t i = 0; i < g->nerrs; i++)

@@ -5,12 +5,15 @@
  * registry of live tasks behind fl_task_dump, the live object counters
  * behind fl_stats_get, and sleeping.
  *
- * The registry is a doubly linked list of every spawned or adopted task,
- * protected by reg_lock. A task's own wait fields are atomics written only by
- * that task, so a dump can read them from any thread without stopping it.
- * reg_lock is a leaf lock: nothing else is taken while it is held, except
- * stdio in fl_task_dump.
+ * The registry is REG_STRIPES doubly linked lists of every spawned or
+ * adopted task: a task is on stripe id % REG_STRIPES, under that stripe's
+ * lock, so tasks starting and ending on different workers rarely contend.
+ * A task's own wait fields are atomics written only by that task, so a dump
+ * can read them from any thread without stopping it. The stripe locks are
+ * leaf locks: nothing else is taken while one is held, except stdio in
+ * fl_task_dump.
  */
+#define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "sched.h"
 
 #include <fl/ctx.h>
@@ -200,27 +203,35 @@ fl_stats fl_stats_get(void)
 
 /* ---- task registry ------------------------------------------------------ */
 
-static fl__mutex *reg_lock(void)
-{
-	static fl__mutex m = {PTHREAD_MUTEX_INITIALIZER};
-	return &m;
-}
-static fl__task *reg_head;      /* reg_lock */
+#define REG_STRIPES 16
+
+static struct reg_stripe {
+	_Alignas(64) fl__mutex mu;
+	fl__task *head;         /* mu */
+} reg[REG_STRIPES] = {
+#define S {.mu = FL__MUTEX_INITIALIZER}
+	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
+#undef S
+};
+_Static_assert(sizeof(reg) / sizeof(reg[0]) == REG_STRIPES, "one initialiser per stripe");
 static atomic_ullong next_id = 1;
+
+static struct reg_stripe *reg_of(const fl__task *t) { return &reg[t->id % REG_STRIPES]; }
 
 static void reg_insert(fl__task *t)
 {
 	FL_BENIGN_RACE(&t->wait_kind, "task dump: diagnostic atomic read");
 	FL_BENIGN_RACE(&t->wait_obj, "task dump: diagnostic atomic read");
 	FL_BENIGN_RACE(&t->wait_until_ns, "task dump: diagnostic atomic read");
-	fl__mutex_lock(reg_lock());
+	struct reg_stripe *r = reg_of(t);
+	fl__mutex_lock(&r->mu);
 	t->reg_prev = NULL;
-	t->reg_next = reg_head;
-	if (reg_head)
-		reg_head->reg_prev = t;
-	reg_head = t;
+	t->reg_next = r->head;
+	if (r->head)
+		r->head->reg_prev = t;
+	r->head = t;
 	t->registered = true;
-	fl__mutex_unlock(reg_lock());
+	fl__mutex_unlock(&r->mu);
 }
 
 fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__task *), void *arg)
@@ -228,7 +239,11 @@ fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__t
 	fl__task *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "task");
+	if (!name)
+		name = "task";
+	size_t len = strnlen(name, sizeof(t->name) - 1); /* snprintf's truncation */
+	memcpy(t->name, name, len);
+	t->name[len] = '\0';
 	t->group = g;
 	t->id = atomic_fetch_add(&next_id, 1);
 	t->entry = entry;
@@ -243,18 +258,19 @@ fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__t
 
 void fl__task_unregister(fl__task *t)
 {
-	fl__mutex_lock(reg_lock());
+	struct reg_stripe *r = reg_of(t);
+	fl__mutex_lock(&r->mu);
 	bool was = t->registered;
 	if (was) {
 		if (t->reg_prev)
 			t->reg_prev->reg_next = t->reg_next;
 		else
-			reg_head = t->reg_next;
+			r->head = t->reg_next;
 		if (t->reg_next)
 			t->reg_next->reg_prev = t->reg_prev;
 		t->registered = false;
 	}
-	fl__mutex_unlock(reg_lock());
+	fl__mutex_unlock(&r->mu);
 	if (was && !t->adopted)
 		fl__count_add(FL__C_TASKS, -1);
 }
@@ -308,17 +324,19 @@ int fl_task_dump(FILE *out)
 {
 	int n = 0;
 	int64_t now = fl__now();
-	fl__mutex_lock(reg_lock());
 	fprintf(out, "live tasks (backend %s):\n", fl__sched()->name);
-	for (fl__task *t = reg_head; t; t = t->reg_next) {
-		char what[160];
-		describe_wait(t, what, sizeof(what), now);
-		fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
-			t->group ? fl__group_label(t->group) : "-", what,
-			t->adopted ? " [thread]" : "");
-		n++;
+	for (int i = 0; i < REG_STRIPES; i++) {
+		fl__mutex_lock(&reg[i].mu);
+		for (fl__task *t = reg[i].head; t; t = t->reg_next) {
+			char what[160];
+			describe_wait(t, what, sizeof(what), now);
+			fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
+				t->group ? fl__group_label(t->group) : "-", what,
+				t->adopted ? " [thread]" : "");
+			n++;
+		}
+		fl__mutex_unlock(&reg[i].mu);
 	}
-	fl__mutex_unlock(reg_lock());
 	fflush(out);
 	return n;
 }

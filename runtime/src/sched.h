@@ -85,9 +85,9 @@ struct fl__task {
 	fl__defer *defers;                  /* (self) LIFO cleanups */
 	void *panic_frame;                  /* (self) jmp target for capture */
 	void *backend;                      /* backend-private (parker, fiber) */
-	fl__task *reg_prev, *reg_next;      /* registry list (registry lock) */
+	fl__task *reg_prev, *reg_next;      /* registry list (its stripe lock) */
 	bool adopted;                       /* a foreign thread, not spawned */
-	bool registered;                    /* on the registry list (registry lock) */
+	bool registered;                    /* on the registry list (stripe lock) */
 };
 
 enum { FL__W_WAITING = 0, FL__W_FIRED = 1, FL__W_ABORTED = 2 };

@@ -48,7 +48,7 @@
  * parker lock; all three are leaves. The timer heap lock and the stack pool
  * lock are leaves too. No lock is held across a context switch.
  */
-#define _GNU_SOURCE /* pthread_setname_np, pthread_getattr_np */
+#define _GNU_SOURCE /* pthread_setname_np, pthread_getattr_np, adaptive mutexes */
 #include "fiber_internal.h"
 
 #include <errno.h>
@@ -125,7 +125,7 @@ static struct {
 	fl__mutex mu;                  /* idle state of every worker */
 	worker *watcher;               /* mu: the sleeper with a timeout */
 	uint64_t seed;                 /* immutable after init */
-} idle = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
+} idle = {.mu = FL__MUTEX_INITIALIZER};
 
 static _Thread_local worker *tls_worker;
 

@@ -30,7 +30,15 @@ typedef struct fl__cond {
 	pthread_cond_t c;
 } fl__cond;
 
+/* An adaptive mutex where libc has one (it spins briefly before sleeping);
+ * a normal one elsewhere. Statically initialised runtime locks use
+ * FL__MUTEX_INITIALIZER in files that define _GNU_SOURCE. */
 void fl__mutex_init(fl__mutex *m);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#define FL__MUTEX_INITIALIZER {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}
+#else
+#define FL__MUTEX_INITIALIZER {PTHREAD_MUTEX_INITIALIZER}
+#endif
 void fl__mutex_destroy(fl__mutex *m);
 #define fl__mutex_lock(mu) FL_ASSERT(pthread_mutex_lock(&(mu)->m) == 0)
 #define fl__mutex_unlock(mu) FL_ASSERT(pthread_mutex_unlock(&(mu)->m) == 0)

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../runtime/src/chan_internal.h" /* fl__chan_waiting */
 #include "fl_test.h"
 #include "task_test_util.h"
 
@@ -684,6 +685,60 @@ FL_TEST(concurrent_producers_respect_limit)
 	assert_baseline();
 }
 
+/*
+ * The lock-free slot paths: two tasks end at the same moment (both released
+ * by one close) while the owner's next go finds the group full and blocks.
+ * A release that slipped between the go's "full" check and its queueing
+ * would leave it asleep with a free slot: the test would hang (ctest's
+ * timeout is the guard). Every task must run, and never more than two at
+ * once.
+ */
+typedef struct racers {
+	fl_chan *release;
+	atomic_int cur, max, ran;
+} racers;
+
+static fl_err *racer_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	racers *r = arg;
+	int c = atomic_fetch_add(&r->cur, 1) + 1;
+	int m = atomic_load(&r->max);
+	while (c > m && !atomic_compare_exchange_weak(&r->max, &m, c))
+		;
+	ASSERT_EQ(fl_chan_recv(r->release, NULL, NULL, FL_FOREVER), FL_CLOSED);
+	atomic_fetch_sub(&r->cur, 1);
+	atomic_fetch_add(&r->ran, 1);
+	return NULL;
+}
+
+FL_TEST(fast_release_races_blocking_go)
+{
+	baseline();
+	enum { ITERS = 200 };
+	for (int i = 0; i < ITERS; i++) {
+		racers r = {.cur = 0};
+		fl_group *g;
+		fl_ctx *ctx;
+		check(fl_chan_new(1, 0, NULL, &r.release));
+		check(fl_group_new(fl_ctx_background(),
+				   &(struct fl_group_opts){.name = "racers", .limit = 2}, &g, &ctx));
+		check(fl_group_go(g, racer_task, &r));
+		check(fl_group_go(g, racer_task, &r));
+		while (fl__chan_waiting(r.release, FL_RECV) < 2)
+			fl_yield();
+		check(fl_chan_close(r.release)); /* both end now ... */
+		check(fl_group_go(g, racer_task, &r)); /* ... while this one blocks */
+		check(fl_group_wait(g));
+		ASSERT_EQ(atomic_load(&r.ran), 3);
+		ASSERT_LE(atomic_load(&r.max), 2);
+		ASSERT_LE(fl_group_hwm(g), 2);
+		fl_group_free(g);
+		fl_chan_free(r.release);
+	}
+	assert_baseline();
+}
+
 typedef struct blocked_gos {
 	fl_group *g;
 	atomic_int started, refused;
@@ -773,5 +828,6 @@ FL_TEST_MAIN(FL_CASE(first_error_is_returned_and_cancels_ctx),
 	     FL_CASE(collect_mode_joins_all_errors_first_first),
 	     FL_CASE(nested_group_cancels_with_parent),
 	     FL_CASE(tasks_start_siblings_while_owner_waits),
-	     FL_CASE(concurrent_producers_respect_limit), FL_CASE(cancel_races_slot_handover),
+	     FL_CASE(concurrent_producers_respect_limit),
+	     FL_CASE(fast_release_races_blocking_go), FL_CASE(cancel_races_slot_handover),
 	     FL_CASE(stats_return_to_baseline))
