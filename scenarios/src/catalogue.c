@@ -2,7 +2,7 @@
  * catalogue.c - the scenario table, the exercises' errors, and the helpers
  * every exercise uses to start stages and explain how they stopped.
  */
-#include "scn_internal.h"
+#include "cat_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +37,14 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_panic_capture,
 	&fl__scn_set_limit,
 	&fl__scn_cancel_latency,
+	/* The reference-task catalogue (cat_*.c). */
+	&fl__scn_fetch_all,
+	&fl__scn_skip_sentinel,
+	&fl__scn_leak_found,
+	&fl__scn_chaos_1pct,
+	&fl__scn_translate_999,
+	&fl__scn_forgotten_drain,
+	&fl__scn_ok_error_body,
 };
 
 const fl_scenario *const *fl_scenario_catalogue(size_t *n)

@@ -271,6 +271,14 @@ typedef struct fl_scenario_stage_err {
 /* Formats as "stage transform, item 3". */
 extern const fl_err_type fl_scenario_stage_err_type;
 
+/* ---- the reference-task catalogue's errors --------------------------------- */
+
+FL_ERR_DECLARE(fl_scenario_err_http_status); /* "bad HTTP status" (fetch_all) */
+FL_ERR_DECLARE(fl_scenario_err_bad_record);  /* "invalid record" (ok_error_body) */
+FL_ERR_DECLARE(fl_scenario_err_skip);        /* "skip item" (skip_sentinel: never returned) */
+FL_ERR_DECLARE(fl_scenario_err_rate_limited); /* "rate limited" (translate_999) */
+FL_ERR_DECLARE(fl_scenario_err_chaos);       /* "injected fault" (chaos_1pct: error(chaos)) */
+
 #ifdef __cplusplus
 }
 #endif

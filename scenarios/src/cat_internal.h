@@ -1,0 +1,86 @@
+/*
+ * cat_internal.h - what the reference-task catalogue (cat_*.c) shares: a
+ * tiny HTTP/1.0 server and client on 127.0.0.1 for the fetch exercises,
+ * and the catalogue entries those files define.
+ */
+#ifndef FL_CAT_INTERNAL_H
+#define FL_CAT_INTERNAL_H
+
+#include "scn_internal.h"
+
+#include <stdatomic.h>
+
+/* ---- the loopback HTTP server ------------------------------------------------ */
+
+/*
+ * Routes (N is any decimal number; the body is what the route answers):
+ *   /doc/N      200 "doc N"
+ *   /json/N     200 {"id":N,"text":"doc N"}
+ *   /limited/N  200 {"error":"rate limited"}   (a quota error in a 200 body)
+ *   /fail/N     500 "internal error"
+ *   /hang/N     no answer: holds the connection until the client closes it
+ *               or the server stops (an in-flight request to cancel)
+ *   anything    404 "not found"
+ * hold: the first `hold` /doc/ requests are answered only once `hold` of
+ * them are in flight at once, which proves the client runs that many
+ * concurrently (a client that cannot is caught by its own deadline).
+ */
+struct fl__http_opts {
+	int hold;
+};
+
+/* What a server saw, read after fl__http_stop. */
+typedef struct fl__http_stats {
+	long requests;   /* requests parsed */
+	long ok;         /* 2xx answers written */
+	long errors;     /* 4xx/5xx answers written */
+	long hung;       /* /hang/ requests (never answered) */
+	long broken;     /* connections dropped before a full request */
+} fl__http_stats;
+
+typedef struct fl__http_srv fl__http_srv;
+
+/*
+ * Starts a server on 127.0.0.1 at an ephemeral port: a listening socket
+ * and a group (under parent) whose accept task starts one handler task
+ * per connection. Every socket call that may block runs through
+ * fl_blocking (poll in 2 ms slices that also watch the server's context),
+ * so a fibers worker is never stalled. *out only on success.
+ * Errors: FL_ERR_SYSTEM (socket, bind, listen), FL_ERR_NOMEM, those of
+ * fl_group_new.
+ */
+FL_MUST_CHECK fl_err *fl__http_start(fl_ctx *parent, const struct fl__http_opts *o,
+				     fl__http_srv **out);
+/* The port the server listens on. */
+int fl__http_port(const fl__http_srv *s);
+/*
+ * Stops the server: cancels its group (handlers still holding a request
+ * give up), waits for every task, closes the socket, copies the counts to
+ * *st (may be NULL) and frees s. Returns the group's error (the accept
+ * loop's socket error, if any), or NULL. NULL s is ignored.
+ */
+FL_MUST_CHECK fl_err *fl__http_stop(fl__http_srv *s, fl__http_stats *st);
+
+/*
+ * GET path from 127.0.0.1:port over HTTP/1.0. On success *status holds the
+ * status code and body (cap bytes, NUL-terminated, truncated) the body.
+ * A non-2xx status is not an error here: the caller decides (as Go's
+ * http.Client). Cancellable: ctx is checked every 2 ms while waiting.
+ * Errors: ctx's error wrapped ("GET /x: context canceled") when ctx ends
+ * first; FL_ERR_SYSTEM (connect, send, recv); FL_ERR_INVAL for a reply
+ * that is not HTTP.
+ */
+FL_MUST_CHECK fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status,
+				   char *body, size_t cap);
+
+/* ---- the catalogue entries of cat_*.c ----------------------------------------- */
+
+extern const fl_scenario fl__scn_fetch_all;
+extern const fl_scenario fl__scn_ok_error_body;
+extern const fl_scenario fl__scn_skip_sentinel;
+extern const fl_scenario fl__scn_leak_found;
+extern const fl_scenario fl__scn_translate_999;
+extern const fl_scenario fl__scn_forgotten_drain;
+extern const fl_scenario fl__scn_chaos_1pct;
+
+#endif

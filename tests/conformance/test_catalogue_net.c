@@ -1,0 +1,95 @@
+/*
+ * The catalogue's exercises that talk HTTP to a server the scenario starts
+ * on 127.0.0.1 (task 3's FetchAll, the 200-OK-with-error-body story). Not
+ * labelled for Helgrind and memcheck: their 2 ms poll slices through
+ * fl_blocking make them slow there while adding nothing the pipelines of
+ * test_catalogue.c do not already show them; they run on both backends
+ * and under TSan and ASan.
+ */
+#include <fl/hdr.h>
+#include <fl/scenario.h>
+#include <fl/task.h>
+
+#include <string.h>
+
+#include "fl_test.h"
+#include "scn_test.h"
+
+/* ---- task 3: FetchAll with SetLimit(8) ---------------------------------------------- */
+
+static void fetch_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "fetch all") == 0) {
+		ASSERT_NULL(err);
+		return;
+	}
+	ASSERT_STR_EQ(what, "fetch all, one 500");
+	ASSERT(fl_err_is(err, fl_scenario_err_http_status));
+	ASSERT(!fl_err_is(err, FL_ERR_CANCELED)); /* the 500 is first, not a victim */
+	char buf[FL_SCENARIO_ERR_MAX];
+	fl_err_format(err, buf, sizeof(buf));
+	ASSERT(strstr(buf, "fetch http://127.0.0.1:") == buf); /* wrapped with the URL */
+	ASSERT(strstr(buf, "/fail/7: status 500: bad HTTP status") != NULL);
+	s->extra++;
+}
+
+FL_TEST(fetch_all)
+{
+	seen s = {.check = fetch_err};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("fetch_all", &p, &r);
+	ASSERT_EQ(s.calls, 4);
+	ASSERT_EQ(s.extra, 2);
+	assert_counter(&r, "delivered", 2 * 32); /* only the happy runs deliver */
+	assert_counter(&r, "failed", 2);
+	assert_counter(&r, "cancelled", 2 * (7 + 24)); /* in flight + never started */
+	assert_counter(&r, "produced", 2 * 2 * 32);
+	assert_counter(&r, "requests", 2 * 32); /* the happy runs' requests, all served */
+	const fl_scenario_group *g = find_group(&r, "fetch");
+	ASSERT_EQ(g->limit, 8);
+	ASSERT_EQ(g->hwm, 8); /* the hold proves 8 at once; never 9 */
+	assert_verdict(&r, "limit reached", FL_REPORT_PASS);
+	assert_verdict(&r, "in-flight fetches cancelled", FL_REPORT_PASS);
+	assert_verdict(&r, "nothing starts after the failure", FL_REPORT_PASS);
+	assert_verdict(&r, "fail to wait p99 < 100 ms", FL_REPORT_SKIP);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "fail_to_wait")), 2);
+	assert_no_leaks(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- story: 200 OK with an error body ------------------------------------------------ */
+
+static void body_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "decode only") == 0) {
+		ASSERT_NULL(err); /* the bug: nothing failed */
+		return;
+	}
+	ASSERT_STR_EQ(what, "validating parse");
+	ASSERT(fl_err_is(err, fl_scenario_err_bad_record));
+	const fl_scenario_stage_err *se = fl_err_as(err, &fl_scenario_stage_err_type);
+	ASSERT_NOT_NULL(se);
+	ASSERT_STR_EQ(se->stage, "parse");
+	ASSERT_EQ(se->index, 4);
+	assert_text(err, "stage parse, item 4: body {\"error\":\"rate limited\"}: invalid record");
+	s->extra++;
+}
+
+FL_TEST(ok_error_body)
+{
+	seen s = {.check = body_err};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("ok_error_body", &p, &r);
+	ASSERT_EQ(s.calls, 4);
+	ASSERT_EQ(s.extra, 2);
+	assert_counter(&r, "bogus_naive", 2); /* one bogus record per buggy run */
+	assert_counter(&r, "bogus_fixed", 0);
+	assert_counter(&r, "items", 2 * (6 + 3));
+	assert_counter(&r, "failed", 2);
+	assert_no_leaks(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST_MAIN(FL_CASE(fetch_all), FL_CASE(ok_error_body))
