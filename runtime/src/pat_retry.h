@@ -1,0 +1,19 @@
+/*
+ * pat_retry.h - the one place the patterns (batch, saga) call the retry
+ * policy (private). Until fl/retry.h is in the tree this makes a single
+ * attempt; with it, it is fl_retry. A NULL policy means one attempt.
+ */
+#ifndef FL_PAT_RETRY_H
+#define FL_PAT_RETRY_H
+
+#include <fl/ctx.h>
+#include <fl/err.h>
+
+struct fl_retry_policy;
+
+/* fn's attempt numbers start at 1. *attempts receives the number made. */
+FL_MUST_CHECK fl_err *fl__pat_retry(fl_ctx *ctx, const struct fl_retry_policy *p,
+				    fl_err *(*fn)(fl_ctx *ctx, int attempt, void *arg), void *arg,
+				    int *attempts);
+
+#endif
