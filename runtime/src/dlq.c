@@ -83,7 +83,8 @@ fl_err *fl_dlq_new(const struct fl_dlq_opts *opts, fl_dlq **out)
 	for (size_t i = 0; i < opts->nsentinels; i++)
 		q->sentinels[i] = fl_err_ref(opts->sentinels[i]);
 	q->nsentinels = opts->nsentinels;
-	memcpy(q->types, opts->types, opts->ntypes * sizeof *q->types);
+	if (opts->ntypes)
+		memcpy(q->types, opts->types, opts->ntypes * sizeof *q->types);
 	q->ntypes = opts->ntypes;
 	fl__mutex_init(&q->mu);
 	q->next_id = 1;
