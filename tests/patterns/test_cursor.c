@@ -18,6 +18,9 @@
 
 extern char **environ;
 
+/* This binary (argv[0]): under valgrind /proc/self/exe is valgrind. */
+static const char *g_self;
+
 FL_ERR_SENTINEL(test_bad_event, "bad event");
 
 struct event {
@@ -275,9 +278,9 @@ static int run_child(const char *dir, long kill_after, int every)
 	char k[32], ev[32];
 	snprintf(k, sizeof k, "%ld", kill_after);
 	snprintf(ev, sizeof ev, "%d", every);
-	char *args[] = {(char *)"/proc/self/exe", (char *)"--cursor-child", (char *)dir, k, ev, NULL};
+	char *args[] = {(char *)g_self, (char *)"--cursor-child", (char *)dir, k, ev, NULL};
 	pid_t pid;
-	ASSERT_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ), 0);
+	ASSERT_EQ(posix_spawn(&pid, g_self, NULL, NULL, args, environ), 0);
 	int st;
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
@@ -352,6 +355,7 @@ static const fl_test_case cases[] = {
 
 int main(int argc, char **argv)
 {
+	g_self = argv[0];
 	if (argc > 1 && strcmp(argv[1], "--cursor-child") == 0)
 		return child_main(argc, argv);
 	return fl_test_main(argc, argv, cases);

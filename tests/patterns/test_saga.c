@@ -20,6 +20,9 @@
 
 extern char **environ;
 
+/* This binary (argv[0]): under valgrind /proc/self/exe is valgrind. */
+static const char *g_self;
+
 FL_ERR_SENTINEL(test_step_failed, "step refused");
 FL_ERR_SENTINEL(test_comp_failed, "undo refused");
 
@@ -441,9 +444,9 @@ static int run_child(const char *dir, long kill_at, char mode)
 {
 	char k[32], m[2] = {mode, 0};
 	snprintf(k, sizeof k, "%ld", kill_at);
-	char *args[] = {(char *)"/proc/self/exe", (char *)"--saga-child", (char *)dir, k, m, NULL};
+	char *args[] = {(char *)g_self, (char *)"--saga-child", (char *)dir, k, m, NULL};
 	pid_t pid;
-	ASSERT_EQ(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ), 0);
+	ASSERT_EQ(posix_spawn(&pid, g_self, NULL, NULL, args, environ), 0);
 	int st;
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
@@ -550,6 +553,7 @@ static const fl_test_case cases[] = {
 
 int main(int argc, char **argv)
 {
+	g_self = argv[0];
 	if (argc > 1 && strcmp(argv[1], "--saga-child") == 0)
 		return child_main(argc, argv);
 	return fl_test_main(argc, argv, cases);
