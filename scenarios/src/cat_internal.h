@@ -82,5 +82,6 @@ extern const fl_scenario fl__scn_leak_found;
 extern const fl_scenario fl__scn_translate_999;
 extern const fl_scenario fl__scn_forgotten_drain;
 extern const fl_scenario fl__scn_chaos_1pct;
+extern const fl_scenario fl__scn_bulkhead_tenants;
 
 #endif

@@ -16,6 +16,7 @@
 #include <fl/task.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fl_test.h"
@@ -127,6 +128,40 @@ FL_TEST(chaos_1pct)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- task 14: bulkhead per tenant ------------------------------------------------------- */
+
+static void tenant_err(const char *what, const fl_err *err, seen *s)
+{
+	ASSERT_STR_EQ(what, "tenant.b"); /* only the failing tenant reports one */
+	ASSERT(fl_err_is(err, fl_scenario_err_invalid));
+	assert_text(err, "tenant.b item 5: invalid item");
+	s->extra++;
+}
+
+FL_TEST(bulkhead_tenants)
+{
+	seen s = {.check = tenant_err};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("bulkhead_tenants", &p, &r);
+	ASSERT_EQ(s.extra, 2);
+	/* a, c and d deliver all 40 (after b failed); b never its item 5
+	 * (how many of its others ran depends on the schedule). */
+	assert_counter(&r, "delivered.healthy", 2 * 3 * 40);
+	ASSERT_LE(fl_scenario_counter_value(&r, "delivered.failing"), 2 * 39);
+	assert_counter(&r, "failed", 2);
+	assert_counter(&r, "produced", 2 * 4 * 40);
+	for (char c = 'a'; c <= 'd'; c++) {
+		char name[16];
+		snprintf(name, sizeof(name), "tenant.%c", c);
+		const fl_scenario_group *g = find_group(&r, name);
+		ASSERT_EQ(g->limit, 8);
+		ASSERT_LE(g->hwm, 8);
+	}
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
 /* ---- story: 999 translations ----------------------------------------------------------- */
 
 static void translate_err(const char *what, const fl_err *err, seen *s)
@@ -186,7 +221,7 @@ FL_TEST(forgotten_drain)
 FL_TEST(catalogue_lists_reference_tasks)
 {
 	static const char *const names[] = {
-	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel",
+	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "bulkhead_tenants",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
 	    "ok_error_body"};
@@ -199,5 +234,5 @@ FL_TEST(catalogue_lists_reference_tasks)
 }
 
 FL_TEST_MAIN(FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
-	     FL_CASE(translate_999), FL_CASE(forgotten_drain),
+	     FL_CASE(bulkhead_tenants), FL_CASE(translate_999), FL_CASE(forgotten_drain),
 	     FL_CASE(catalogue_lists_reference_tasks))
