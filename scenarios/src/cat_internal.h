@@ -73,6 +73,31 @@ FL_MUST_CHECK fl_err *fl__http_stop(fl__http_srv *s, fl__http_stats *st);
 FL_MUST_CHECK fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status,
 				   char *body, size_t cap);
 
+/* ---- child processes and effect logs (cat_child.c) ---------------------------- */
+
+/*
+ * Runs this executable again as a child that does `kind`'s part
+ * (fl__cat_saga_child or fl__cat_cursor_child with dir and arg) and waits
+ * for it. *sig receives the signal that killed it, or 0 if it exited 0.
+ * Errors: FL_ERR_SYSTEM (spawn, wait, or a nonzero exit status).
+ * Blocks: until the child ends (through fl_blocking).
+ */
+FL_MUST_CHECK fl_err *fl__cat_spawn(const char *kind, const char *dir, long arg, int *sig);
+/* The child parts; each returns the child's exit status. */
+int fl__cat_saga_child(const char *dir, long kill_step);
+int fl__cat_cursor_child(const char *dir, long kill_at);
+
+/* Creates a scratch directory "$TMPDIR/faultline-<what>-XXXXXX" into dir. */
+FL_MUST_CHECK fl_err *fl__cat_tmpdir(const char *what, char *dir, size_t cap);
+/* Removes the store and effect log files a scenario made, then dir. */
+void fl__cat_rmdir(const char *dir);
+/* Appends line to dir/effects.log (survives a SIGKILL right after). */
+FL_MUST_CHECK fl_err *fl__cat_log_add(const char *dir, const char *line);
+/* Reads dir/effects.log into buf (cap bytes; "" when there is none). */
+FL_MUST_CHECK fl_err *fl__cat_log_read(const char *dir, char *buf, size_t cap);
+/* How many lines of text are exactly line. */
+long fl__cat_log_count(const char *text, const char *line);
+
 /* ---- the catalogue entries of cat_*.c ----------------------------------------- */
 
 extern const fl_scenario fl__scn_fetch_all;
@@ -83,5 +108,8 @@ extern const fl_scenario fl__scn_translate_999;
 extern const fl_scenario fl__scn_forgotten_drain;
 extern const fl_scenario fl__scn_chaos_1pct;
 extern const fl_scenario fl__scn_bulkhead_tenants;
+extern const fl_scenario fl__scn_saga;
+extern const fl_scenario fl__scn_saga_restart;
+extern const fl_scenario fl__scn_cursor_restart;
 
 #endif

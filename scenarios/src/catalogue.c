@@ -40,7 +40,10 @@ static const fl_scenario *const catalogue[] = {
 	/* The reference-task catalogue (cat_*.c). */
 	&fl__scn_fetch_all,
 	&fl__scn_skip_sentinel,
+	&fl__scn_saga,
+	&fl__scn_saga_restart,
 	&fl__scn_bulkhead_tenants,
+	&fl__scn_cursor_restart,
 	&fl__scn_leak_found,
 	&fl__scn_chaos_1pct,
 	&fl__scn_translate_999,

@@ -103,4 +103,17 @@ static inline const fl_scenario_group *find_group(const fl_scenario_result *r, c
 	FL_FAIL("%s: no group '%s'", r->scenario->name, name);
 }
 
+/* Every check the scenario declares passed (timing ones may be skipped). */
+static inline void assert_all_pass(const fl_scenario_result *r)
+{
+	for (const char *const *c = r->scenario->checks; *c; c++) {
+		const fl_scenario_verdict *v = fl_scenario_find_check(r, *c);
+		if (!v)
+			FL_FAIL("%s: check '%s' missing", r->scenario->name, *c);
+		if (v->verdict == FL_REPORT_FAIL)
+			FL_FAIL("%s: check '%s' failed: %s", r->scenario->name, *c, v->message);
+	}
+	assert_no_leaks(r);
+}
+
 #endif

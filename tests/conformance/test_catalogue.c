@@ -4,7 +4,8 @@
  * (Helgrind and memcheck too): ErrSkip, the planted leak (a negative
  * control: the scenario passes because its leak check catches the leak),
  * the 1% chaos pipeline, the 999 translations and the forgotten drain.
- * test_catalogue_net.c has the ones that talk HTTP.
+ * test_catalogue_io.c has the ones that use sockets, files and child
+ * processes.
  *
  * Each case runs one scenario through fl_scenario_run and asserts on what
  * it recorded: exact counts where unbuffered channels or handshakes make
@@ -21,19 +22,6 @@
 
 #include "fl_test.h"
 #include "scn_test.h"
-
-/* Every check the scenario declares passed (timing ones may be skipped). */
-static void assert_all_pass(const fl_scenario_result *r)
-{
-	for (const char *const *c = r->scenario->checks; *c; c++) {
-		const fl_scenario_verdict *v = fl_scenario_find_check(r, *c);
-		if (!v)
-			FL_FAIL("%s: check '%s' missing", r->scenario->name, *c);
-		if (v->verdict == FL_REPORT_FAIL)
-			FL_FAIL("%s: check '%s' failed: %s", r->scenario->name, *c, v->message);
-	}
-	assert_no_leaks(r);
-}
 
 /* ---- task 6: ErrSkip ---------------------------------------------------------------- */
 
@@ -221,7 +209,8 @@ FL_TEST(forgotten_drain)
 FL_TEST(catalogue_lists_reference_tasks)
 {
 	static const char *const names[] = {
-	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "bulkhead_tenants",
+	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "saga",
+	    "saga_restart", "bulkhead_tenants", "cursor_restart",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
 	    "ok_error_body"};

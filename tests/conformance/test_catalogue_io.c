@@ -1,12 +1,16 @@
 /*
- * The catalogue's exercises that talk HTTP to a server the scenario starts
- * on 127.0.0.1 (task 3's FetchAll, the 200-OK-with-error-body story). Not
- * labelled for Helgrind and memcheck: their 2 ms poll slices through
- * fl_blocking make them slow there while adding nothing the pipelines of
- * test_catalogue.c do not already show them; they run on both backends
+ * The catalogue's exercises that use the system around the process: HTTP
+ * to a server the scenario starts on 127.0.0.1 (task 3's FetchAll, the
+ * 200-OK-with-error-body story), and SQLite stores with child processes
+ * killed by SIGKILL and restarted (tasks 11, 12 and 17). Not labelled for
+ * Helgrind and memcheck: a child spawned through /proc/self/exe under
+ * valgrind would be the valgrind tool itself, and the sockets' 2 ms poll
+ * slices make those checkers slow while adding nothing the pipelines of
+ * test_catalogue.c do not already show them. They run on both backends
  * and under TSan and ASan.
  */
 #include <fl/hdr.h>
+#include <fl/saga.h>
 #include <fl/scenario.h>
 #include <fl/task.h>
 
@@ -92,4 +96,76 @@ FL_TEST(ok_error_body)
 	fl_scenario_result_destroy(&r);
 }
 
-FL_TEST_MAIN(FL_CASE(fetch_all), FL_CASE(ok_error_body))
+/* ---- task 11: saga with compensations ------------------------------------------------ */
+
+static void saga_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "commit") == 0) {
+		ASSERT_NULL(err);
+		return;
+	}
+	ASSERT(fl_err_is(err, FL_ERR_SAGA_ROLLED_BACK));
+	ASSERT(fl_err_is(err, fl_scenario_err_unavailable)); /* the forward failure */
+	if (strcmp(what, "rollback") == 0) {
+		ASSERT(!fl_err_is(err, FL_ERR_SAGA_COMPENSATION));
+	} else {
+		ASSERT_STR_EQ(what, "comp-fails");
+		ASSERT(fl_err_is(err, FL_ERR_SAGA_COMPENSATION));
+		ASSERT(fl_err_is(err, fl_scenario_err_rejected)); /* collected */
+	}
+	s->extra++;
+}
+
+FL_TEST(saga)
+{
+	seen s = {.check = saga_err};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("saga", &p, &r);
+	ASSERT_EQ(s.calls, 3);
+	ASSERT_EQ(s.extra, 2);
+	assert_counter(&r, "items", 3);
+	assert_counter(&r, "failed", 2);
+	assert_verdict(&r, "failed step compensated in reverse", FL_REPORT_PASS);
+	assert_verdict(&r, "compensation errors collected", FL_REPORT_PASS);
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- tasks 12 and 17: killed and restarted ------------------------------------------------ */
+
+FL_TEST(saga_restart)
+{
+	seen s = {0};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("saga_restart", &p, &r);
+	ASSERT_EQ(s.nil, 1); /* the resume succeeded */
+	assert_counter(&r, "kills", 1);
+	assert_counter(&r, "items", 1);
+	const fl_scenario_verdict *c =
+	    fl_scenario_find_check(&r, "restart finds the saga where it died");
+	ASSERT_DBL_NEAR(c->measured, 1, 0); /* step index 1: charge */
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(cursor_restart)
+{
+	seen s = {0};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("cursor_restart", &p, &r);
+	ASSERT_EQ(s.nil, 1);
+	assert_counter(&r, "kills", 1);
+	assert_counter(&r, "items", 200 - 130); /* the restart's share */
+	assert_counter(&r, "duplicates", 7);    /* 130..136, done before the kill */
+	const fl_scenario_verdict *c =
+	    fl_scenario_find_check(&r, "restart resumes from the saved cursor");
+	ASSERT_DBL_NEAR(c->measured, 130, 0);
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST_MAIN(FL_CASE(fetch_all), FL_CASE(ok_error_body), FL_CASE(saga), FL_CASE(saga_restart),
+	     FL_CASE(cursor_restart))
