@@ -111,5 +111,6 @@ extern const fl_scenario fl__scn_bulkhead_tenants;
 extern const fl_scenario fl__scn_saga;
 extern const fl_scenario fl__scn_saga_restart;
 extern const fl_scenario fl__scn_cursor_restart;
+extern const fl_scenario fl__scn_stream_aggregate;
 
 #endif

@@ -3,7 +3,8 @@
  * The reference-task catalogue, the cases cheap enough for every checker
  * (Helgrind and memcheck too): ErrSkip, the planted leak (a negative
  * control: the scenario passes because its leak check catches the leak),
- * the 1% chaos pipeline, the 999 translations and the forgotten drain.
+ * the 1% chaos pipeline, bulkheads per tenant, streaming aggregation, the
+ * 999 translations and the forgotten drain.
  * test_catalogue_io.c has the ones that use sockets, files and child
  * processes.
  *
@@ -150,6 +151,24 @@ FL_TEST(bulkhead_tenants)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- task 19: streaming aggregation -------------------------------------------------------- */
+
+FL_TEST(stream_aggregate)
+{
+	seen s = {0};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("stream_aggregate", &p, &r);
+	ASSERT_EQ(s.calls, 1);
+	ASSERT_EQ(s.nil, 1); /* close: the DLQ took the poison batch */
+	assert_counter(&r, "dead_lettered", 100);
+	assert_counter(&r, "items", 250); /* 150 flushed, then 100 replayed */
+	assert_counter(&r, "batches", 3);
+	assert_counter(&r, "by_time", 2); /* the two pauses */
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
 /* ---- story: 999 translations ----------------------------------------------------------- */
 
 static void translate_err(const char *what, const fl_err *err, seen *s)
@@ -210,7 +229,7 @@ FL_TEST(catalogue_lists_reference_tasks)
 {
 	static const char *const names[] = {
 	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "saga",
-	    "saga_restart", "bulkhead_tenants", "cursor_restart",
+	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
 	    "ok_error_body"};
@@ -223,5 +242,5 @@ FL_TEST(catalogue_lists_reference_tasks)
 }
 
 FL_TEST_MAIN(FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
-	     FL_CASE(bulkhead_tenants), FL_CASE(translate_999), FL_CASE(forgotten_drain),
+	     FL_CASE(bulkhead_tenants), FL_CASE(stream_aggregate), FL_CASE(translate_999), FL_CASE(forgotten_drain),
 	     FL_CASE(catalogue_lists_reference_tasks))
