@@ -8,6 +8,8 @@
 
 #include "scn_internal.h"
 
+#include <fl/saga.h>
+
 #include <stdatomic.h>
 
 /* ---- the loopback HTTP server ------------------------------------------------ */
@@ -98,6 +100,30 @@ FL_MUST_CHECK fl_err *fl__cat_log_read(const char *dir, char *buf, size_t cap);
 /* How many lines of text are exactly line. */
 long fl__cat_log_count(const char *text, const char *line);
 
+/* ---- the saga "order" (cat_saga.c) ------------------------------------------------ */
+
+/* What the order saga's actions are given. */
+typedef struct fl__cat_saga_env {
+	const char *dir;     /* scratch directory: store.db, effects.log */
+	long kill_step;      /* 1-based step whose start kills the process; 0: none */
+} fl__cat_saga_env;
+
+/* A coordinator with "order" (reserve, charge, ship) registered. Its
+ * actions log their effects in env.dir's effect log, idempotently by key;
+ * a saga's input " fail=N" fails step N, " compfail=N" its compensation. */
+typedef struct fl__cat_order {
+	fl__cat_saga_env env;    /* set by the caller */
+	fl_saga_step steps[3];
+	fl_saga_def def;
+	fl_saga_coord *c;        /* set by fl__cat_order_open; free with fl_saga_coord_free */
+} fl__cat_order;
+
+/* Opens o->c on o->env.dir/store.db. Errors: those of fl/saga.h. */
+FL_MUST_CHECK fl_err *fl__cat_order_open(fl__cat_order *o);
+/* Saga id's effect lines in order, "0/fwd 1/fwd 1/comp ...", into out. */
+FL_MUST_CHECK fl_err *fl__cat_saga_effects(const char *dir, const char *id, char *out,
+					   size_t cap);
+
 /* ---- the catalogue entries of cat_*.c ----------------------------------------- */
 
 extern const fl_scenario fl__scn_fetch_all;
@@ -112,5 +138,6 @@ extern const fl_scenario fl__scn_saga;
 extern const fl_scenario fl__scn_saga_restart;
 extern const fl_scenario fl__scn_cursor_restart;
 extern const fl_scenario fl__scn_stream_aggregate;
+extern const fl_scenario fl__scn_integration;
 
 #endif

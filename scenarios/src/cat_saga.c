@@ -34,10 +34,7 @@
 
 #define LOG_MAX 8192
 
-typedef struct saga_env {
-	const char *dir;     /* scratch directory: store.db, effects.log */
-	long kill_step;      /* 1-based step whose start kills the process; 0: none */
-} saga_env;
+typedef fl__cat_saga_env saga_env;
 
 /* Whether input holds " name=step". */
 static bool says(const char *input, const char *name, size_t step)
@@ -84,34 +81,29 @@ static fl_err *saga_comp(fl_ctx *ctx, const fl_saga_call *c)
 	return effect(e, c->key);
 }
 
-/* Opens the coordinator on e->dir's store with "order" registered. The
- * definition must outlive the coordinator: caller storage. */
-static fl_err *order_open(const saga_env *e, fl_saga_step steps[3], fl_saga_def *def,
-			  fl_saga_coord **out)
+fl_err *fl__cat_order_open(fl__cat_order *o)
 {
 	static const char *const names[] = {"reserve", "charge", "ship"};
 	for (int i = 0; i < 3; i++)
-		steps[i] = (fl_saga_step){names[i], saga_fwd, saga_comp, (void *)e};
-	*def = (fl_saga_def){"order", steps, 3};
+		o->steps[i] = (fl_saga_step){names[i], saga_fwd, saga_comp, &o->env};
+	o->def = (fl_saga_def){"order", o->steps, 3};
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/store.db", e->dir);
-	fl_saga_coord *c;
-	fl_err *err = fl_saga_coord_new(&(struct fl_saga_opts){.path = path}, &c);
+	snprintf(path, sizeof(path), "%s/store.db", o->env.dir);
+	fl_err *err = fl_saga_coord_new(&(struct fl_saga_opts){.path = path}, &o->c);
 	if (err)
 		return err;
-	if ((err = fl_saga_register(c, def))) {
-		fl_saga_coord_free(c);
-		return err;
+	if ((err = fl_saga_register(o->c, &o->def))) {
+		fl_saga_coord_free(o->c);
+		o->c = NULL;
 	}
-	*out = c;
-	return NULL;
+	return err;
 }
 
 /* The effect lines of saga id, in order, joined with spaces ("0/fwd 1/fwd"). */
-static fl_err *effects_of(const saga_env *e, const char *id, char *out, size_t cap)
+fl_err *fl__cat_saga_effects(const char *dir, const char *id, char *out, size_t cap)
 {
 	char text[LOG_MAX];
-	fl_err *err = fl__cat_log_read(e->dir, text, sizeof(text));
+	fl_err *err = fl__cat_log_read(dir, text, sizeof(text));
 	if (err)
 		return err;
 	size_t idlen = strlen(id), len = 0;
@@ -159,11 +151,9 @@ static bool saga_err_ok(int i, const fl_err *err)
 
 static fl_err *saga_once(const fl_scenario_params *p, fl_scenario_result *r, const char *dir)
 {
-	saga_env e = {.dir = dir};
-	fl_saga_step steps[3];
-	fl_saga_def def;
-	fl_saga_coord *c;
-	fl_err *env = order_open(&e, steps, &def, &c);
+	fl__cat_order o = {.env = {.dir = dir}};
+	fl_err *env = fl__cat_order_open(&o);
+	fl_saga_coord *c = o.c;
 	for (int i = 0; !env && i < 3; i++) {
 		const saga_case *k = &cases[i];
 		fl_err *err = fl_saga_run(c, fl_ctx_background(), "order", k->id, k->input);
@@ -171,7 +161,7 @@ static fl_err *saga_once(const fl_scenario_params *p, fl_scenario_result *r, con
 		char got[256] = "";
 		fl_saga_info info;
 		memset(&info, 0, sizeof(info));
-		if (!(env = effects_of(&e, k->id, got, sizeof(got))))
+		if (!(env = fl__cat_saga_effects(dir, k->id, got, sizeof(got))))
 			env = fl_saga_info_get(c, k->id, &info);
 		if (!env) {
 			bool ok = saga_err_ok(i, err) && strcmp(got, k->want_effects) == 0 &&
@@ -222,14 +212,11 @@ const fl_scenario fl__scn_saga = {
 
 int fl__cat_saga_child(const char *dir, long kill_step)
 {
-	saga_env e = {.dir = dir, .kill_step = kill_step};
-	fl_saga_step steps[3];
-	fl_saga_def def;
-	fl_saga_coord *c;
-	fl_err *err = order_open(&e, steps, &def, &c);
+	fl__cat_order o = {.env = {.dir = dir, .kill_step = kill_step}};
+	fl_err *err = fl__cat_order_open(&o);
 	if (!err) {
-		err = fl_saga_run(c, fl_ctx_background(), "order", "order-1", "");
-		fl_saga_coord_free(c);
+		err = fl_saga_run(o.c, fl_ctx_background(), "order", "order-1", "");
+		fl_saga_coord_free(o.c);
 	}
 	if (!err)
 		return 0; /* only when the kill did not happen */
@@ -246,12 +233,10 @@ static fl_err *restart_once(const fl_scenario_params *p, fl_scenario_result *r, 
 		return env;
 	fl_scenario_check(r, "child killed mid-saga", sig == SIGKILL, sig, SIGKILL, NULL,
 			  "the child %s (signal %d)", sig ? "was killed" : "finished", sig);
-	saga_env e = {.dir = dir};
-	fl_saga_step steps[3];
-	fl_saga_def def;
-	fl_saga_coord *c;
-	if ((env = order_open(&e, steps, &def, &c)))
+	fl__cat_order o = {.env = {.dir = dir}};
+	if ((env = fl__cat_order_open(&o)))
 		return env;
+	fl_saga_coord *c = o.c;
 	fl_saga_info before, after;
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
@@ -261,7 +246,7 @@ static fl_err *restart_once(const fl_scenario_params *p, fl_scenario_result *r, 
 	if (!(env = fl_saga_info_get(c, "order-1", &before))) {
 		err = fl_saga_resume(c, fl_ctx_background(), &resumed);
 		if (!(env = fl_saga_info_get(c, "order-1", &after)))
-			env = effects_of(&e, "order-1", got, sizeof(got));
+			env = fl__cat_saga_effects(dir, "order-1", got, sizeof(got));
 	}
 	fl_saga_coord_free(c);
 	if (env) {

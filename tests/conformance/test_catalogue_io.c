@@ -2,7 +2,8 @@
  * The catalogue's exercises that use the system around the process: HTTP
  * to a server the scenario starts on 127.0.0.1 (task 3's FetchAll, the
  * 200-OK-with-error-body story), and SQLite stores with child processes
- * killed by SIGKILL and restarted (tasks 11, 12 and 17). Not labelled for
+ * killed by SIGKILL and restarted (tasks 11, 12 and 17), and the full
+ * integration (task 20) whose sagas persist there too. Not labelled for
  * Helgrind and memcheck: a child spawned through /proc/self/exe under
  * valgrind would be the valgrind tool itself, and the sockets' 2 ms poll
  * slices make those checkers slow while adding nothing the pipelines of
@@ -14,6 +15,7 @@
 #include <fl/scenario.h>
 #include <fl/task.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "fl_test.h"
@@ -167,5 +169,57 @@ FL_TEST(cursor_restart)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- task 20: full integration ---------------------------------------------------------- */
+
+static void shop_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "tenant.a") == 0) {
+		/* One order's saga error among the collected ones: the others
+		 * committed, nobody was cancelled. */
+		ASSERT(fl_err_is(err, FL_ERR_SAGA_ROLLED_BACK));
+		ASSERT(!fl_err_is(err, FL_ERR_CANCELED));
+		char buf[FL_SCENARIO_ERR_MAX];
+		fl_err_format(err, buf, sizeof(buf));
+		ASSERT(strstr(buf, "a-5") != NULL);
+	} else if (strcmp(what, "tenant.b") == 0) {
+		ASSERT_NULL(err);
+	} else {
+		ASSERT_STR_EQ(what, "tenant.c");
+		const fl_panic_info *pi = fl_err_as(err, &fl_panic_type);
+		ASSERT_NOT_NULL(pi);
+		ASSERT_STR_EQ(pi->msg, "parse: malformed order c-5");
+		ASSERT_STR_EQ(pi->task, "parse.worker");
+	}
+	s->extra++;
+}
+
+FL_TEST(integration)
+{
+	seen s = {.check = shop_err};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("integration", &p, &r);
+	ASSERT_EQ(s.extra, 3);
+	assert_counter(&r, "failed", 1); /* the garbage order */
+	/* a: 7 committed + 1 rolled back; b: 8 committed; c: what got through
+	 * before the panic, the rest cancelled. */
+	ASSERT_GE(fl_scenario_counter_value(&r, "committed"), 7 + 8);
+	ASSERT_GE(fl_scenario_counter_value(&r, "rolled_back"), 1);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "committed") +
+		      fl_scenario_counter_value(&r, "rolled_back") +
+		      fl_scenario_counter_value(&r, "failed") +
+		      fl_scenario_counter_value(&r, "cancelled"),
+		  3 * 8);
+	for (char c = 'a'; c <= 'c'; c++) {
+		char name[16];
+		snprintf(name, sizeof(name), "sagas.%c", c);
+		const fl_scenario_group *g = find_group(&r, name);
+		ASSERT_EQ(g->limit, 4);
+		ASSERT_LE(g->hwm, 4);
+	}
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
 FL_TEST_MAIN(FL_CASE(fetch_all), FL_CASE(ok_error_body), FL_CASE(saga), FL_CASE(saga_restart),
-	     FL_CASE(cursor_restart))
+	     FL_CASE(cursor_restart), FL_CASE(integration))
