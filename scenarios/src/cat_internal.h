@@ -139,5 +139,6 @@ extern const fl_scenario fl__scn_saga_restart;
 extern const fl_scenario fl__scn_cursor_restart;
 extern const fl_scenario fl__scn_stream_aggregate;
 extern const fl_scenario fl__scn_integration;
+extern const fl_scenario fl__scn_tail_at_scale;
 
 #endif

@@ -46,6 +46,7 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_cursor_restart,
 	&fl__scn_stream_aggregate,
 	&fl__scn_integration,
+	&fl__scn_tail_at_scale,
 	&fl__scn_leak_found,
 	&fl__scn_chaos_1pct,
 	&fl__scn_translate_999,

@@ -229,7 +229,7 @@ FL_TEST(catalogue_lists_reference_tasks)
 {
 	static const char *const names[] = {
 	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "saga",
-	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate", "integration",
+	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate", "integration", "tail_at_scale",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
 	    "ok_error_body"};

@@ -3,7 +3,8 @@
  * to a server the scenario starts on 127.0.0.1 (task 3's FetchAll, the
  * 200-OK-with-error-body story), and SQLite stores with child processes
  * killed by SIGKILL and restarted (tasks 11, 12 and 17), and the full
- * integration (task 20) whose sagas persist there too. Not labelled for
+ * integration (task 20) whose sagas persist there too; and the
+ * Tail-at-Scale fan-out, whose 10,000 leaf tasks are too many for them. Not labelled for
  * Helgrind and memcheck: a child spawned through /proc/self/exe under
  * valgrind would be the valgrind tool itself, and the sockets' 2 ms poll
  * slices make those checkers slow while adding nothing the pipelines of
@@ -221,5 +222,31 @@ FL_TEST(integration)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- Tail at Scale --------------------------------------------------------------------- */
+
+FL_TEST(tail_at_scale)
+{
+	seen s = {0};
+	fl_scenario_params p = params(1, &s);
+	p.seed = 3;
+	fl_scenario_result r;
+	run("tail_at_scale", &p, &r);
+	ASSERT_EQ(s.calls, 0); /* no request failed */
+	assert_counter(&r, "requests", 100);
+	assert_counter(&r, "leaf_calls", 100 * 100);
+	assert_counter(&r, "items", 100);
+	/* About 1% slow leaf calls (binomial: 100 +- 10, far inside 40..200). */
+	ASSERT_GT(fl_scenario_counter_value(&r, "slow_leaves"), 40);
+	ASSERT_LT(fl_scenario_counter_value(&r, "slow_leaves"), 200);
+	const fl_hdr *leaf = fl_scenario_find_hist(&r, "leaf");
+	ASSERT_EQ(fl_hdr_total_count(leaf), 100 * 100);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request")), 100);
+	/* Orderings, not durations: the tail is at least the injected delay. */
+	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), 10000 * p.time_scale);
+	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), fl_scenario_counter_value(&r, "p50_us"));
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
 FL_TEST_MAIN(FL_CASE(fetch_all), FL_CASE(ok_error_body), FL_CASE(saga), FL_CASE(saga_restart),
-	     FL_CASE(cursor_restart), FL_CASE(integration))
+	     FL_CASE(cursor_restart), FL_CASE(integration), FL_CASE(tail_at_scale))
