@@ -218,6 +218,15 @@ void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, 
 	g->hwm = hwm;
 }
 
+void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit,
+				      int hwm)
+{
+	fl_scenario_note_group(r, name, limit, hwm);
+	for (size_t i = 0; i < r->ngroups; i++)
+		if (strcmp(r->groups[i].name, name) == 0)
+			r->groups[i].saturated = true;
+}
+
 void fl_scenario_note_err(fl_scenario_result *r, const fl_scenario_params *p, const char *what,
 			  const fl_err *err)
 {

@@ -12,6 +12,7 @@
 #include <fl/scenario.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +54,33 @@ const char *fl__scn_status_name(int st);
 
 /* A new channel of fl__scn_item with capacity cap, named name. */
 FL_MUST_CHECK fl_err *fl__scn_chan(const char *name, size_t cap, fl_chan **out);
+
+/*
+ * The watchdog (watchdog.c): a plain pthread that, if not stopped within
+ * after_ns of real time, dumps the live tasks to stderr, keeps their names
+ * in stuck ("enrich, sink") and disarms plans so that tasks held by faults
+ * return. If the run still has not finished 5 s later it exits the process
+ * with status 3. Fields other than fired/stuck are private.
+ */
+typedef struct fl_fault_plan fl_fault_plan;
+typedef struct fl__scn_watchdog {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, stopping;
+	bool fired;              /* mu; read after stop */
+	char stuck[192];         /* mu; the live tasks' names at the dump */
+	char what[96];
+	int64_t after_ns;
+	fl_fault_plan *plans[4];
+	int nplans;
+} fl__scn_watchdog;
+
+/* Starts the watchdog. Returns false if no thread could be created. */
+bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
+			    fl_fault_plan *const *plans, int nplans);
+/* Stops and joins it. Returns whether it fired. Safe if start failed. */
+bool fl__scn_watchdog_stop(fl__scn_watchdog *wd);
 
 /* The catalogue entries, one file per theme. */
 extern const fl_scenario fl__scn_sum;

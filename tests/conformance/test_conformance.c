@@ -329,7 +329,8 @@ static fl_err *leaky_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const leaky_checks[] = {"ran", NULL};
-static const fl_scenario leaky = {"leaky", "leaks a channel", leaky_checks, 1, leaky_run};
+static const fl_scenario leaky = {.name = "leaky", .description = "leaks a channel", .checks = leaky_checks,
+				  .default_iterations = 1, .run = leaky_run};
 
 FL_TEST(runner_catches_leak)
 {
@@ -358,8 +359,9 @@ static fl_err *partial_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const partial_checks[] = {"odd iterations", "forgotten", NULL};
-static const fl_scenario partial = {"partial", "merges and forgets", partial_checks, 4,
-				    partial_run};
+static const fl_scenario partial = {.name = "partial", .description = "merges and forgets",
+				    .checks = partial_checks, .default_iterations = 4,
+				    .run = partial_run};
 
 FL_TEST(runner_merges_and_flags_unevaluated)
 {
@@ -389,7 +391,8 @@ static fl_err *broken_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const broken_checks[] = {"never", NULL};
-static const fl_scenario broken = {"broken", "cannot run", broken_checks, 1, broken_run};
+static const fl_scenario broken = {.name = "broken", .description = "cannot run", .checks = broken_checks,
+				   .default_iterations = 1, .run = broken_run};
 
 FL_TEST(runner_reports_a_failed_run)
 {

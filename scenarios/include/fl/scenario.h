@@ -50,6 +50,12 @@ extern "C" {
 
 /* The name of the generic leak check every run gets. */
 #define FL_SCENARIO_CHECK_LEAKS "no leaks"
+/* The jemalloc allocated-bytes check (jemalloc builds; skipped otherwise). */
+#define FL_SCENARIO_CHECK_HEAP "heap returns to baseline"
+/* The watchdog's check: the run finished within params.hang_ns. */
+#define FL_SCENARIO_CHECK_HANG "no hang"
+/* Isolated runs: the child exited normally (no signal). */
+#define FL_SCENARIO_CHECK_CRASH "no crash"
 
 typedef struct fl_scenario fl_scenario;
 typedef struct fl_scenario_result fl_scenario_result;
@@ -76,6 +82,14 @@ typedef struct fl_scenario_params {
 	uint64_t seed;
 	void (*observe)(const char *what, const fl_err *err, void *arg);
 	void *observe_arg;
+	/* Added for the faultline command (zero: off / defaults): */
+	const char *faults;      /* fault plan armed process-wide around run,
+				    with seed as its seed; NULL: none */
+	int64_t hang_ns;         /* watchdog: a run longer than this dumps the
+				    live tasks, names them in FL_SCENARIO_CHECK_HANG
+				    and disarms the plan; 0: 60 s x time_scale;
+				    < 0: no watchdog */
+	int64_t heap_tolerance;  /* bytes the heap check forgives; 0: 4 MiB */
 } fl_scenario_params;
 
 /*
@@ -91,6 +105,11 @@ struct fl_scenario {
 	const char *const *checks;     /* NULL-terminated check names */
 	int default_iterations;        /* >= 1 */
 	fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r);
+	/* Optional, may stay zero: */
+	const void *data;              /* for run, via r->scenario (job files) */
+	const char *const *stress_faults; /* NULL-terminated plans `faultline
+					     stress` draws from; NULL: the
+					     generic random-fault plan */
 };
 
 /* One check verdict, merged over iterations (see fl_scenario_check). */
@@ -122,6 +141,7 @@ typedef struct fl_scenario_group {
 	char name[FL_SCENARIO_NAME_MAX];
 	int limit;   /* the limit it ran with; 0: none */
 	int hwm;     /* highest fl_group_hwm seen over the iterations */
+	bool saturated; /* it had more work than its limit: hwm must reach it */
 } fl_scenario_group;
 
 /*
@@ -146,6 +166,11 @@ struct fl_scenario_result {
 	size_t nhists;
 	fl_scenario_group groups[FL_SCENARIO_MAX_GROUPS];
 	size_t ngroups;
+
+	bool hung;                    /* the watchdog fired (exit status 3) */
+	int signal;                   /* isolated run: the child's fatal signal */
+	uint64_t faults_fired;        /* injections by params->faults' plan */
+	int64_t heap_delta;           /* jemalloc allocated bytes after - before */
 };
 
 /* ---- the catalogue ------------------------------------------------------ */
@@ -177,6 +202,20 @@ void fl_scenario_result_destroy(fl_scenario_result *r);
  */
 FL_MUST_CHECK fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 				      fl_scenario_result *r);
+
+/*
+ * As fl_scenario_run, in a forked child process, so a crash cannot take
+ * the caller down: the child runs fl_scenario_run and sends the result
+ * back over a pipe. A child killed by a signal gives a failed
+ * FL_SCENARIO_CHECK_CRASH check naming the signal, with the child's
+ * backtrace in the message (r->signal set). The caller must not have
+ * started the runtime's scheduler yet (fork keeps only the calling
+ * thread); the command runs everything in children for that reason.
+ * Errors: FL_ERR_SYSTEM (pipe, fork), FL_ERR_INVAL, and the text of the
+ * child's own run error. Blocks: for the child.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_run_isolated(const fl_scenario *s, const fl_scenario_params *p,
+					       fl_scenario_result *r);
 
 /* True when r has no failed check (skipped ones are fine). */
 bool fl_scenario_result_passed(const fl_scenario_result *r);
@@ -211,6 +250,14 @@ FL_MUST_CHECK fl_err *fl_scenario_hist(fl_scenario_result *r, const char *name, 
 
 /* Notes a group's limit and its fl_group_hwm (call after wait). */
 void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, int hwm);
+/*
+ * As fl_scenario_note_group for a group that was given more concurrent work
+ * than its limit: the runner then also checks "group <name> reaches <limit>"
+ * (hwm == limit), so a limit that starves is caught as well as one that
+ * breaks.
+ */
+void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit,
+				      int hwm);
 
 /*
  * Notes a pipeline's final error: keeps its one-line text in r->err_text

@@ -1,0 +1,161 @@
+/*
+ * watchdog.c - a hang detector that does not trust the runtime.
+ *
+ * A run that does not finish in time is usually a stage that ignores
+ * cancellation (a `stuck` fault, a blocking call without a deadline). The
+ * watchdog is a plain pthread, outside the scheduler, so that it still runs
+ * when every worker is blocked. It sleeps on a condition variable against
+ * CLOCK_MONOTONIC (real time even under a virtual-clock backend). If the
+ * deadline passes before fl__scn_watchdog_stop, it dumps the live tasks
+ * (fl_task_dump into memory, also copied to stderr), keeps the names of the
+ * tasks still alive (the stages that did not cooperate: after a cancel,
+ * every cooperating stage has returned) and disarms the plans it was given,
+ * which wakes tasks held by hang/stuck/sleep faults, so the run can finish
+ * and be reported. If it still has not finished after a second period the
+ * process exits with status 3 (the command's "hang detected" status).
+ *
+ * Lock order: wd->mu only; fl_task_dump takes the runtime's registry lock
+ * on its own, never while wd->mu is held.
+ */
+#include "scn_internal.h"
+
+#include <fl/fault.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct timespec ts_after(int64_t ns)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	int64_t tot = (int64_t)t.tv_nsec + ns % FL_SEC(1);
+	t.tv_sec += (time_t)(ns / FL_SEC(1) + tot / FL_SEC(1));
+	t.tv_nsec = (long)(tot % FL_SEC(1));
+	return t;
+}
+
+/* Appends the task names of a dump ("  #12 name group=... what") to out. */
+static void names_from_dump(const char *dump, char *out, size_t cap)
+{
+	size_t len = strlen(out);
+	for (const char *l = dump; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *p = l;
+		while (*p == ' ')
+			p++;
+		if (*p != '#')
+			continue;
+		p = strchr(p, ' ');
+		if (!p)
+			continue;
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " \n");
+		if (n == 0 || len + n + 3 >= cap)
+			continue;
+		/* skip names already listed (several workers of one stage) */
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), p);
+		bool seen = false;
+		for (const char *q = out; (q = strstr(q, name)) != NULL; q++) {
+			size_t nl = strlen(name);
+			if ((q == out || q[-1] == ' ') && (q[nl] == ',' || q[nl] == '\0')) {
+				seen = true;
+				break;
+			}
+		}
+		if (seen)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
+	}
+}
+
+static void fire(fl__scn_watchdog *wd)
+{
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f = open_memstream(&buf, &sz);
+	int n = 0;
+	if (f) {
+		n = fl_task_dump(f);
+		fclose(f);
+	}
+	fprintf(stderr, "faultline: watchdog: %s after %.3f ms; %d live task(s)\n%s",
+		wd->what, (double)wd->after_ns / 1e6, n, buf ? buf : "");
+	pthread_mutex_lock(&wd->mu);
+	wd->fired = true;
+	wd->stuck[0] = '\0';
+	if (buf)
+		names_from_dump(buf, wd->stuck, sizeof(wd->stuck));
+	pthread_mutex_unlock(&wd->mu);
+	free(buf);
+	for (int i = 0; i < wd->nplans; i++)
+		if (wd->plans[i])
+			fl_fault_disarm(wd->plans[i]);
+}
+
+static void *watch(void *arg)
+{
+	fl__scn_watchdog *wd = arg;
+	struct timespec dl = ts_after(wd->after_ns);
+	pthread_mutex_lock(&wd->mu);
+	while (!wd->stopping) {
+		if (pthread_cond_timedwait(&wd->cv, &wd->mu, &dl) == ETIMEDOUT && !wd->stopping) {
+			if (wd->fired) {
+				/* disarming did not free it: give up, as the command's
+				 * "hang detected" status */
+				fprintf(stderr, "faultline: watchdog: %s: still stuck (%s); exiting\n",
+					wd->what, wd->stuck);
+				fflush(stderr);
+				_exit(3);
+			}
+			pthread_mutex_unlock(&wd->mu);
+			fire(wd);
+			pthread_mutex_lock(&wd->mu);
+			dl = ts_after(wd->after_ns + FL_SEC(5));
+		}
+	}
+	pthread_mutex_unlock(&wd->mu);
+	return NULL;
+}
+
+bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
+			    fl_fault_plan *const *plans, int nplans)
+{
+	memset(wd, 0, sizeof(*wd));
+	snprintf(wd->what, sizeof(wd->what), "%s", what);
+	wd->after_ns = after_ns;
+	for (int i = 0; i < nplans && i < 4; i++)
+		wd->plans[wd->nplans++] = plans[i];
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wd->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&wd->mu, NULL);
+	if (pthread_create(&wd->thread, NULL, watch, wd) != 0) {
+		pthread_cond_destroy(&wd->cv);
+		pthread_mutex_destroy(&wd->mu);
+		return false;
+	}
+	wd->running = true;
+	return true;
+}
+
+bool fl__scn_watchdog_stop(fl__scn_watchdog *wd)
+{
+	if (!wd->running)
+		return false;
+	pthread_mutex_lock(&wd->mu);
+	wd->stopping = true;
+	pthread_cond_signal(&wd->cv);
+	pthread_mutex_unlock(&wd->mu);
+	pthread_join(wd->thread, NULL);
+	pthread_cond_destroy(&wd->cv);
+	pthread_mutex_destroy(&wd->mu);
+	wd->running = false;
+	return wd->fired;
+}
