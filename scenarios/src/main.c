@@ -1,304 +1,356 @@
 /*
- * main.c - the faultline command.
+ * main.c - the faultline command: subcommand dispatch, list, and what the
+ * subcommands share (targets, options, the backend).
  *
- *   faultline list
- *   faultline run [NAME...] [--report DIR] [--iterations N] [--json PATH]
- *                 [--junit PATH]
+ *   faultline run     [TARGET...] [options]   the checks, a report
+ *   faultline list    [FILE...]               scenarios and their checks
+ *   faultline stress  TARGET... [options]     random seeds and fault plans
+ *   faultline replay  SEED TARGET [options]   one iteration again
+ *   faultline sweep   POINT TARGET [options]  Nth-hit fault sweep
+ *   faultline report compare BASE NEW         two runs side by side
+ *   faultline X ...                           runs faultline-X next to us
  *
- * `run` without names runs the whole catalogue (the default suite), prints
- * a verdict table and writes report.json, junit.xml, summary.md and
- * index.html into DIR (default out/). Exit status: 0 when every check
- * passed, 1 when a check failed, 2 for a usage, input or environment error
- * (including a scenario that could not be carried out, or a report that
- * could not be written).
+ * A TARGET is a catalogue scenario name, a job file (every section in it)
+ * or FILE:SECTION. Exit status: 0 all checks passed, 1 a check failed, 2
+ * usage, input or environment error, 3 a hang was detected and dumped.
+ *
+ * The runtime's scheduler is never started in this process before the
+ * scenario children are forked (fork keeps only the calling thread), so
+ * the backend choice travels to the children in FAULTLINE_BACKEND.
  */
-#include <fl/report.h>
-#include <fl/scenario.h>
+#include "cmd.h"
+
+#include <fl/fault.h>
+#include <fl/task.h>
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef FL_GIT_REV
-#define FL_GIT_REV ""
-#endif
-
-enum { EXIT_PASS = 0, EXIT_CHECK_FAILED = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: faultline list\n"
-		"       faultline run [NAME...] [--report DIR] [--iterations N]\n"
-		"                     [--json PATH] [--junit PATH]\n"
+		"usage: faultline run [TARGET...] [--seed N] [--backend threads|fibers|sim]\n"
+		"                     [--faults PLAN] [--iterations N] [--duration D]\n"
+		"                     [--report DIR] [--json PATH] [--junit PATH]\n"
+		"                     [--skip-timing] [--no-isolate]\n"
+		"       faultline list [FILE...]\n"
+		"       faultline stress TARGET... [--iterations N] [--seed N] [--batch K]\n"
+		"                     [--duration D] [--backend B]\n"
+		"       faultline replay SEED TARGET [--faults PLAN] [--backend B]\n"
+		"       faultline sweep POINT TARGET [--action ACTION] [--iterations MAX]\n"
+		"       faultline report compare BASE NEW\n"
+		"       faultline COMMAND ...   (runs faultline-COMMAND, e.g. faultline bench)\n"
 		"\n"
-		"run: runs the named scenarios (all of them when none is named), prints\n"
-		"a verdict table and writes report.json, junit.xml, summary.md and\n"
-		"index.html into DIR (default: out). --json and --junit write extra\n"
-		"copies. --iterations sets the pipeline runs of every scenario (default:\n"
-		"each scenario's own, 1, or 200 cancels for cancel_latency).\n"
+		"TARGET: a scenario of `faultline list`, a job file (docs/scenarios.md),\n"
+		"or FILE:SECTION. run without targets runs the default suite and writes\n"
+		"report.json, junit.xml, summary.md and index.html into DIR (default out).\n"
+		"Every scenario runs in a child process (--no-isolate: in this one).\n"
+		"--iterations sets the pipeline runs per scenario; --duration (e.g. 30s)\n"
+		"repeats them to fill about that long. stress runs one iteration per seed\n"
+		"with a fault plan drawn from the scenario's allowed set, stops at the\n"
+		"first violation and prints the replay command.\n"
 		"Exit status: 0 all checks passed, 1 a check failed, 2 usage, input or\n"
-		"environment error.\n");
+		"environment error, 3 a hang was detected (live tasks dumped to stderr).\n");
 }
 
-static int cmd_list(void)
+/* ---- targets -------------------------------------------------------------------- */
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int add_one(cmd_targets *t, const fl_scenario *s, const char *spec)
+{
+	if (t->n == CMD_MAX_TARGETS) {
+		fprintf(stderr, "faultline: more than %d scenarios\n", CMD_MAX_TARGETS);
+		return EXIT_USAGE;
+	}
+	snprintf(t->specbuf[t->n], sizeof(t->specbuf[0]), "%s", spec);
+	t->spec[t->n] = t->specbuf[t->n];
+	t->s[t->n++] = s;
+	return 0;
+}
+
+static fl_jobs *load_file(cmd_targets *t, const char *path)
+{
+	if (t->nfiles == sizeof(t->files) / sizeof(t->files[0])) {
+		fprintf(stderr, "faultline: too many job files\n");
+		return NULL;
+	}
+	fl_jobs *jobs;
+	fl_err *err = fl_jobs_load(path, &jobs);
+	if (err) {
+		fprintf(stderr, "faultline: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		return NULL;
+	}
+	t->files[t->nfiles++] = jobs;
+	return jobs;
+}
+
+int cmd_target_add(cmd_targets *t, const char *arg)
+{
+	const fl_scenario *s = fl_scenario_find(arg);
+	if (s)
+		return add_one(t, s, arg);
+	char path[PATH_MAX];
+	const char *colon = strrchr(arg, ':');
+	if (!is_file(arg) && colon && (size_t)(colon - arg) < sizeof(path)) {
+		snprintf(path, sizeof(path), "%.*s", (int)(colon - arg), arg);
+		if (is_file(path)) {
+			fl_jobs *jobs = load_file(t, path);
+			if (!jobs)
+				return EXIT_USAGE;
+			s = fl_jobs_find(jobs, colon + 1);
+			if (!s) {
+				fprintf(stderr, "faultline: %s has no section [%s]\n", path, colon + 1);
+				return EXIT_USAGE;
+			}
+			return add_one(t, s, arg);
+		}
+	}
+	if (!is_file(arg) && !strchr(arg, '/') && !strstr(arg, ".ini")) {
+		fprintf(stderr, "faultline: no scenario '%s' (see: faultline list)\n", arg);
+		return EXIT_USAGE;
+	}
+	fl_jobs *jobs = load_file(t, arg);
+	if (!jobs)
+		return EXIT_USAGE;
+	for (size_t i = 0; i < fl_jobs_count(jobs); i++) {
+		char spec[320];
+		snprintf(spec, sizeof(spec), "%s:%s", arg, fl_jobs_scenario(jobs, i)->name);
+		if (add_one(t, fl_jobs_scenario(jobs, i), spec))
+			return EXIT_USAGE;
+	}
+	return 0;
+}
+
+void cmd_target_all(cmd_targets *t)
 {
 	size_t n;
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
-	for (size_t i = 0; i < n; i++) {
-		printf("%-16s %s\n", cat[i]->name, cat[i]->description);
-		for (const char *const *c = cat[i]->checks; *c; c++)
-			printf("%-16s   - %s\n", "", *c);
-	}
-	return EXIT_PASS;
+	for (size_t i = 0; i < n; i++)
+		if (add_one(t, cat[i], cat[i]->name))
+			break;
 }
 
-/* ---- options ------------------------------------------------------------------- */
+void cmd_targets_free(cmd_targets *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		fl_jobs_free(t->files[i]);
+	t->nfiles = 0;
+}
 
-typedef struct run_opts {
-	const char *report_dir;
-	const char *json, *junit;
-	int iterations;
-	bool all;                  /* no names given: the default suite */
-	const fl_scenario *chosen[64];
-	size_t nchosen;
-} run_opts;
+/* ---- options -------------------------------------------------------------------- */
 
-static int parse_int(const char *s, int *out)
+static bool parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 10000000)
-		return -1;
-	*out = (int)v;
-	return 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
 }
 
-/* Returns 0, or EXIT_USAGE after printing why. */
-static int parse_run(int argc, char **argv, run_opts *o)
+static bool parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	double d = strtod(s, &end);
+	double m = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 || !*end ? 1e9
+		 : strcmp(end, "m") == 0 ? 60e9 : -1;
+	if (end == s || m < 0 || d <= 0 || d > 1e6)
+		return false;
+	*out = (int64_t)(d * m);
+	return true;
+}
+
+int cmd_parse(int argc, char **argv, cmd_opts *o, cmd_targets *t, const char *cmd)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const char **dst = strcmp(a, "--report") == 0 ? &o->report_dir
-				 : strcmp(a, "--json") == 0  ? &o->json
-				 : strcmp(a, "--junit") == 0 ? &o->junit
-							     : NULL;
-		if (dst || strcmp(a, "--iterations") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "faultline: %s needs a value\n", a);
+		if (strcmp(a, "--skip-timing") == 0) {
+			o->skip_timing = true;
+			continue;
+		}
+		if (strcmp(a, "--no-isolate") == 0) {
+			o->no_isolate = true;
+			continue;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			if (t && cmd_target_add(t, a))
+				return EXIT_USAGE;
+			if (!t) {
+				fprintf(stderr, "faultline %s: unexpected argument '%s'\n", cmd, a);
 				return EXIT_USAGE;
 			}
-			const char *v = argv[++i];
-			if (dst) {
-				*dst = v;
-			} else if (parse_int(v, &o->iterations)) {
-				fprintf(stderr, "faultline: --iterations: not a count: '%s'\n", v);
-				return EXIT_USAGE;
-			}
-		} else if (a[0] == '-') {
-			fprintf(stderr, "faultline: unknown option '%s'\n", a);
-			usage(stderr);
+			continue;
+		}
+		static const char *const valued[] = {"--seed", "--backend", "--faults",
+						      "--iterations", "--duration", "--report",
+						      "--json", "--junit", "--batch", "--action", NULL};
+		int k;
+		for (k = 0; valued[k] && strcmp(valued[k], a) != 0; k++)
+			;
+		if (!valued[k]) {
+			fprintf(stderr, "faultline %s: unknown option '%s'\n", cmd, a);
 			return EXIT_USAGE;
-		} else {
-			const fl_scenario *s = fl_scenario_find(a);
-			if (!s) {
-				fprintf(stderr, "faultline: no scenario '%s' (see: faultline list)\n", a);
-				return EXIT_USAGE;
-			}
-			if (o->nchosen == sizeof(o->chosen) / sizeof(o->chosen[0])) {
-				fprintf(stderr, "faultline: too many scenario names\n");
-				return EXIT_USAGE;
-			}
-			o->chosen[o->nchosen++] = s;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "faultline %s: %s needs a value\n", cmd, a);
+			return EXIT_USAGE;
+		}
+		const char *v = argv[++i];
+		uint64_t u;
+		bool ok = true;
+		switch (k) {
+		case 0: ok = parse_u64(v, &o->seed), o->seed_set = true; break;
+		case 1: o->backend = v; break;
+		case 2: o->faults = v; break;
+		case 3:
+			ok = parse_u64(v, &u) && u >= 1 && u <= 100000000;
+			o->iterations = (int)u;
+			break;
+		case 4: ok = parse_duration(v, &o->duration_ns); break;
+		case 5: o->report_dir = v; break;
+		case 6: o->json = v; break;
+		case 7: o->junit = v; break;
+		case 8:
+			ok = parse_u64(v, &u) && u >= 1 && u <= 1000000;
+			o->batch = (int)u;
+			break;
+		default: o->action = v; break;
+		}
+		if (!ok) {
+			fprintf(stderr, "faultline %s: %s: bad value '%s'\n", cmd, a, v);
+			return EXIT_USAGE;
 		}
 	}
-	if (o->nchosen == 0) {
-		o->all = true;
-		size_t n;
-		const fl_scenario *const *cat = fl_scenario_catalogue(&n);
-		for (size_t i = 0; i < n && i < sizeof(o->chosen) / sizeof(o->chosen[0]); i++)
-			o->chosen[o->nchosen++] = cat[i];
+	if (o->faults) {
+		fl_err *err = fl_fault_check(o->faults);
+		if (err) {
+			fprintf(stderr, "faultline %s: --faults: ", cmd);
+			fl_err_print(stderr, err);
+			fl_err_drop(err);
+			return EXIT_USAGE;
+		}
 	}
 	return 0;
 }
 
-/* ---- output -------------------------------------------------------------------- */
-
-static void fmt_value(double v, const char *unit, char *buf, size_t cap)
+int cmd_backend(const char *backend, bool fallback_ok)
 {
-	if (isnan(v))
-		snprintf(buf, cap, "-");
-	else if (strcmp(unit, "ns") == 0)
-		fl_report_format_ns(v, true, buf, cap);
-	else
-		snprintf(buf, cap, "%.10g%s%s", v, unit[0] ? " " : "", unit);
+	if (!backend)
+		return 0;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct fl_sched_opts so = {.backend = backend};
+		fl_err *err = fl_sched_init(&so);
+		_exit(err ? 2 : 0);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		if (fallback_ok) {
+			fprintf(stderr, "faultline: backend '%s' is not available in this build; "
+				"replaying on the default backend with the same seed\n", backend);
+			return 0;
+		}
+		fprintf(stderr, "faultline: backend '%s' is not available (threads, fibers%s)\n",
+			backend, "");
+		return EXIT_USAGE;
+	}
+	setenv("FAULTLINE_BACKEND", backend, 1);
+	return 0;
 }
 
-static void print_rule(int w0, int w1)
+void cmd_shell_quote(const char *s, char *out, size_t cap)
 {
-	printf("%.*s  %.*s  %.7s  %.12s  %.12s\n", w0, "----------------------------------------",
-	       w1, "------------------------------------------------------------",
-	       "-------", "------------", "------------");
-}
-
-static void print_table(fl_scenario_result *const *res, size_t n)
-{
-	int w0 = (int)strlen("scenario"), w1 = (int)strlen("check");
-	for (size_t i = 0; i < n; i++) {
-		int l0 = (int)strlen(res[i]->scenario->name);
-		w0 = l0 > w0 ? l0 : w0;
-		for (size_t k = 0; k < res[i]->nchecks; k++) {
-			int l1 = (int)strlen(res[i]->checks[k].name);
-			w1 = l1 > w1 ? l1 : w1;
+	size_t o = 0;
+	if (cap < 3) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '\'';
+	for (; *s && o + 6 < cap; s++) {
+		if (*s == '\'') {
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else {
+			out[o++] = *s;
 		}
 	}
-	w0 = w0 > 40 ? 40 : w0;
-	w1 = w1 > 60 ? 60 : w1;
-	printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, "scenario", w1, "check", "verdict",
-	       "measured", "threshold");
-	print_rule(w0, w1);
-	for (size_t i = 0; i < n; i++) {
-		const fl_scenario_result *r = res[i];
-		if (r->run_err[0])
-			printf("%-*s  %-*s  %-7s  %s\n", w0, r->scenario->name, w1, "ran", "FAIL",
-			       r->run_err);
-		for (size_t k = 0; k < r->nchecks; k++) {
-			const fl_scenario_verdict *c = &r->checks[k];
-			char m[32], t[32];
-			fmt_value(c->measured, c->unit, m, sizeof(m));
-			fmt_value(c->threshold, c->unit, t, sizeof(t));
-			const char *v = c->verdict == FL_REPORT_PASS   ? "pass"
-					: c->verdict == FL_REPORT_FAIL ? "FAIL"
-								       : "skip";
-			printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, k ? "" : r->scenario->name, w1,
-			       c->name, v, m, t);
-			if (c->verdict != FL_REPORT_PASS && c->message[0])
-				printf("%-*s  %-*s  %s\n", w0, "", w1, "", c->message);
-		}
-	}
-	print_rule(w0, w1);
+	out[o++] = '\'';
+	out[o] = '\0';
 }
 
-/* mkdir -p: 0, or an errno error naming the path. */
-static fl_err *make_dirs(const char *path)
+/* ---- list ----------------------------------------------------------------------- */
+
+static void list_one(const fl_scenario *s)
 {
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return fl_err_wrap(FL_ERR_INVAL, "report directory name too long");
-	for (char *p = buf + 1;; p++) {
-		bool end = *p == '\0';
-		if (*p == '/' || end) {
-			*p = '\0';
-			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-				return fl_err_errno(errno, "mkdir %s", buf);
-			if (end)
-				return NULL;
-			*p = '/';
-		}
-	}
+	printf("%-20s %s\n", s->name, s->description);
+	for (const char *const *c = s->checks; c && *c; c++)
+		printf("%-20s   - %s\n", "", *c);
+	for (const char *const *f = s->stress_faults; f && *f; f++)
+		printf("%-20s   stress plan: %s\n", "", *f);
 }
 
-static fl_err *write_outputs(const run_opts *o, fl_scenario_result *const *res, size_t n)
+static int cmd_list(int argc, char **argv)
 {
-	const char *name = o->all ? "default" : n == 1 ? res[0]->scenario->name : "selection";
-	struct fl_report_opts ro = {.git_rev = FL_GIT_REV};
-	fl_report *rep;
-	fl_err *err = fl_scenario_report_new(name, (const fl_scenario_result *const *)res, n, &ro,
-					     &rep);
-	if (err)
-		return err;
-	if (!(err = make_dirs(o->report_dir)))
-		err = fl_report_write_all(rep, o->report_dir);
-	if (!err && o->json)
-		err = fl_report_write_json(rep, o->json);
-	if (!err && o->junit)
-		err = fl_report_write_junit(rep, o->junit);
-	fl_report_free(rep);
-	return err;
+	cmd_targets t = {0};
+	int rc = 0;
+	if (argc == 0)
+		cmd_target_all(&t);
+	for (int i = 0; i < argc && !rc; i++)
+		rc = cmd_target_add(&t, argv[i]);
+	for (size_t i = 0; i < t.n && !rc; i++)
+		list_one(t.s[i]);
+	if (!rc && argc == 0)
+		printf("\nevery scenario also gets: %s, %s, %s (isolated runs), %s,\n"
+		       "and for each group it notes: hwm <= limit (and reaches it when "
+		       "saturated)\n",
+		       FL_SCENARIO_CHECK_LEAKS, FL_SCENARIO_CHECK_HEAP, FL_SCENARIO_CHECK_CRASH,
+		       FL_SCENARIO_CHECK_HANG);
+	cmd_targets_free(&t);
+	return rc;
 }
 
-/* ---- run ----------------------------------------------------------------------- */
+/* ---- git-style external commands --------------------------------------------------- */
 
-/* Runs every chosen scenario into res[]; *n results. Returns false if one
- * could not be carried out (an environment error). */
-static bool run_chosen(const run_opts *o, fl_scenario_result **res, size_t *n)
+static int dispatch(int argc, char **argv)
 {
-	bool tty = isatty(STDOUT_FILENO), ok = true;
-	*n = 0;
-	for (size_t i = 0; i < o->nchosen; i++) {
-		if (tty) { /* one status line, rewritten in place */
-			printf("\r\033[K[%zu/%zu] %s ...", i + 1, o->nchosen, o->chosen[i]->name);
-			fflush(stdout);
-		}
-		fl_scenario_result *r = malloc(sizeof(*r));
-		if (!r) {
-			fprintf(stderr, "faultline: out of memory\n");
-			return false;
-		}
-		fl_scenario_result_init(r, o->chosen[i]);
-		res[(*n)++] = r;
-		fl_scenario_params p = {.iterations = o->iterations};
-		fl_err *err = fl_scenario_run(o->chosen[i], &p, r);
-		if (err) {
-			ok = false;
-			fprintf(stderr, "%sfaultline: ", tty ? "\r\033[K" : "");
-			fl_err_print(stderr, err);
-			fl_err_drop(err);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		char path[PATH_MAX];
+		if (slash && snprintf(path, sizeof(path), "%.*s/faultline-%s", (int)(slash - self),
+				      self, argv[1]) < (int)sizeof(path) &&
+		    strchr(argv[1], '/') == NULL && access(path, X_OK) == 0) {
+			argv[1] = path;
+			execv(path, argv + 1);
+			fprintf(stderr, "faultline: cannot run %s: %s\n", path, strerror(errno));
+			return EXIT_USAGE;
 		}
 	}
-	if (tty)
-		printf("\r\033[K");
-	return ok;
-}
-
-/* Prints the totals line; returns whether any check failed. */
-static bool print_totals(fl_scenario_result *const *res, size_t n)
-{
-	size_t count[3] = {0};
-	bool failed = false;
-	for (size_t i = 0; i < n; i++) {
-		failed |= !fl_scenario_result_passed(res[i]);
-		for (size_t k = 0; k < res[i]->nchecks; k++)
-			count[res[i]->checks[k].verdict]++;
-	}
-	printf("%zu scenario%s, %zu checks: %zu passed, %zu failed, %zu skipped\n", n,
-	       n == 1 ? "" : "s", count[0] + count[1] + count[2], count[FL_REPORT_PASS],
-	       count[FL_REPORT_FAIL], count[FL_REPORT_SKIP]);
-	return failed;
-}
-
-static int cmd_run(int argc, char **argv)
-{
-	run_opts o = {.report_dir = "out"};
-	int rc = parse_run(argc, argv, &o);
-	if (rc)
-		return rc;
-	fl_scenario_result *res[sizeof(o.chosen) / sizeof(o.chosen[0])];
-	size_t n;
-	bool env_ok = run_chosen(&o, res, &n);
-	print_table(res, n);
-	bool failed = print_totals(res, n);
-	fl_err *err = write_outputs(&o, res, n);
-	if (err) {
-		fprintf(stderr, "faultline: writing the report: ");
-		fl_err_print(stderr, err);
-		fl_err_drop(err);
-		env_ok = false;
-	} else {
-		printf("report: %s/index.html (also report.json, junit.xml, summary.md)\n",
-		       o.report_dir);
-	}
-	for (size_t i = 0; i < n; i++) {
-		fl_scenario_result_destroy(res[i]);
-		free(res[i]);
-	}
-	return !env_ok ? EXIT_USAGE : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
+	(void)argc;
+	fprintf(stderr, "faultline: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -307,16 +359,31 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "list") == 0 && argc == 2)
-		return cmd_list();
-	if (strcmp(argv[1], "run") == 0)
-		return cmd_run(argc - 2, argv + 2);
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
+	const char *c = argv[1];
+	if (strcmp(c, "help") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0) {
 		usage(stdout);
 		return EXIT_PASS;
 	}
-	fprintf(stderr, "faultline: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
+	if (strcmp(c, "list") == 0)
+		return cmd_list(argc - 2, argv + 2);
+	if (strcmp(c, "run") == 0)
+		return cmd_run(argc - 2, argv + 2);
+	if (strcmp(c, "stress") == 0)
+		return cmd_stress(argc - 2, argv + 2);
+	if (strcmp(c, "replay") == 0)
+		return cmd_replay(argc - 2, argv + 2);
+	if (strcmp(c, "sweep") == 0)
+		return cmd_sweep(argc - 2, argv + 2);
+	if (strcmp(c, "report") == 0) {
+		if (argc >= 3 && strcmp(argv[2], "compare") == 0)
+			return cmd_compare(argc - 3, argv + 3);
+		fprintf(stderr, "faultline report: expected 'compare BASE NEW'\n");
+		return EXIT_USAGE;
+	}
+	if (c[0] == '-') {
+		fprintf(stderr, "faultline: expected a command, got '%s'\n", c);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return dispatch(argc, argv);
 }

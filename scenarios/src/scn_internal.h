@@ -68,6 +68,7 @@ typedef struct fl__scn_watchdog {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool running, stopping;
+	bool armed;              /* mu; the countdown runs */
 	bool fired;              /* mu; read after stop */
 	char stuck[192];         /* mu; the live tasks' names at the dump */
 	char what[96];
@@ -79,6 +80,11 @@ typedef struct fl__scn_watchdog {
 /* Starts the watchdog. Returns false if no thread could be created. */
 bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
 			    fl_fault_plan *const *plans, int nplans);
+/* As start, but the countdown begins only at fl__scn_watchdog_kick. */
+bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
+				 fl_fault_plan *const *plans, int nplans);
+/* Starts the countdown (once; later kicks do nothing). Any thread. */
+void fl__scn_watchdog_kick(fl__scn_watchdog *wd);
 /* Stops and joins it. Returns whether it fired. Safe if start failed. */
 bool fl__scn_watchdog_stop(fl__scn_watchdog *wd);
 

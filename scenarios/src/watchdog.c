@@ -43,10 +43,14 @@ static void names_from_dump(const char *dump, char *out, size_t cap)
 {
 	size_t len = strlen(out);
 	for (const char *l = dump; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *p = l;
+		const char *p = l, *eol = strchr(l, '\n');
 		while (*p == ' ')
 			p++;
 		if (*p != '#')
+			continue;
+		/* adopted threads (the driver waiting) are not stages */
+		size_t ll = eol ? (size_t)(eol - l) : strlen(l);
+		if (ll >= 8 && strncmp(l + ll - 8, "[thread]", 8) == 0)
 			continue;
 		p = strchr(p, ' ');
 		if (!p)
@@ -59,6 +63,10 @@ static void names_from_dump(const char *dump, char *out, size_t cap)
 		/* skip names already listed (several workers of one stage) */
 		char name[64];
 		snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), p);
+		/* "fetch.12" (an unnamed task of group fetch) names stage fetch */
+		char *dot = strrchr(name, '.');
+		if (dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1))
+			*dot = '\0';
 		bool seen = false;
 		for (const char *q = out; (q = strstr(q, name)) != NULL; q++) {
 			size_t nl = strlen(name);
@@ -100,8 +108,10 @@ static void fire(fl__scn_watchdog *wd)
 static void *watch(void *arg)
 {
 	fl__scn_watchdog *wd = arg;
-	struct timespec dl = ts_after(wd->after_ns);
 	pthread_mutex_lock(&wd->mu);
+	while (!wd->armed && !wd->stopping)
+		pthread_cond_wait(&wd->cv, &wd->mu);
+	struct timespec dl = ts_after(wd->after_ns);
 	while (!wd->stopping) {
 		if (pthread_cond_timedwait(&wd->cv, &wd->mu, &dl) == ETIMEDOUT && !wd->stopping) {
 			if (wd->fired) {
@@ -124,6 +134,25 @@ static void *watch(void *arg)
 
 bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
 			    fl_fault_plan *const *plans, int nplans)
+{
+	return fl__scn_watchdog_start_idle(wd, what, after_ns, plans, nplans) &&
+	       (fl__scn_watchdog_kick(wd), true);
+}
+
+void fl__scn_watchdog_kick(fl__scn_watchdog *wd)
+{
+	if (!wd->running)
+		return;
+	pthread_mutex_lock(&wd->mu);
+	if (!wd->armed) {
+		wd->armed = true;
+		pthread_cond_signal(&wd->cv);
+	}
+	pthread_mutex_unlock(&wd->mu);
+}
+
+bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
+				 fl_fault_plan *const *plans, int nplans)
 {
 	memset(wd, 0, sizeof(*wd));
 	snprintf(wd->what, sizeof(wd->what), "%s", what);

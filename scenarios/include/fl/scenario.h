@@ -43,9 +43,9 @@ extern "C" {
 #define FL_SCENARIO_NAME_MAX 64   /* bytes of a name, NUL included */
 #define FL_SCENARIO_MSG_MAX 256   /* bytes of a check message */
 #define FL_SCENARIO_ERR_MAX 512   /* bytes of an error's text */
-#define FL_SCENARIO_MAX_CHECKS 24
-#define FL_SCENARIO_MAX_COUNTERS 24
-#define FL_SCENARIO_MAX_HISTS 8
+#define FL_SCENARIO_MAX_CHECKS 32
+#define FL_SCENARIO_MAX_COUNTERS 32
+#define FL_SCENARIO_MAX_HISTS 16
 #define FL_SCENARIO_MAX_GROUPS 8
 
 /* The name of the generic leak check every run gets. */

@@ -1,0 +1,981 @@
+/*
+ * engine.c - the generic pipeline engine behind job files.
+ *
+ * One iteration builds the job's shape out of runtime groups and channels,
+ * runs items through it and then accounts for every item:
+ *
+ *   linear     source -> s1 (workers) -> ... -> sink
+ *   fan-out    source -> [s1: a dispatcher starting one task per item in a
+ *              nested group limited to group_limit] -> ... -> sink
+ *   fan-in     width sources (items split between them; the last one to
+ *              finish closes the shared channel) -> s1 -> ... -> sink
+ *   diamond    source tees each item to width branches, each branch runs the
+ *              middle stages; the sink selects over the branches
+ *   per-item   source -> dispatcher: per item, a task in an outer group
+ *              (group_limit) runs an inner group with one task per middle
+ *              stage on one-slot channels -> sink
+ *
+ * Every stage evaluates a fault point named after the stage once per item
+ * (fl_fault_item: errors, drops, dups, sleeps, stuck...), then does `work`
+ * (middle stages only; a cancellable sleep). Item fates are counted with
+ * atomics: produced (+ duplicated) = delivered + skipped + failed +
+ * dead-lettered + cancelled-in-flight, where items still buffered in
+ * channels after wait count as cancelled in flight. Under diamond every
+ * branch copy is an item.
+ *
+ * Cancellation is measured from the driver's cancel (cancel_at) or from the
+ * first failing stage's return, to fl_group_wait returning (all tasks of
+ * every nested group have joined by then). A watchdog (watchdog.c) armed at
+ * that moment names the stages that did not return within cancel_hang.
+ *
+ * Histograms are shared by all tasks of an iteration and recorded under
+ * one mutex (short critical sections; never held across a blocking call).
+ */
+#include "job_internal.h"
+
+#include <fl/fault.h>
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct jitem {
+	long id;
+	int64_t intended_ns; /* open loop: when it should have started */
+	int64_t start_ns;    /* when the source actually produced it */
+} jitem;
+
+enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
+       C_INJECTED, C_ABSORBED, C_RETRIES, NCOUNT };
+static const char *const count_names[NCOUNT] = {
+	"produced", "delivered", "skipped", "failed", "dead_lettered", "cancelled_in_flight",
+	"duplicated", "injected_errors", "absorbed_errors", "retries"};
+
+#define MAXCH (FL__JOB_MAX_STAGES * 2 + 16)
+
+typedef struct eng {
+	const fl__job *j;
+	const fl_scenario_params *p;
+	fl_group *g;
+	fl_ctx *gctx, *parent;
+	fl_chan *ch[MAXCH];                    /* set up before start; read-only */
+	int nch;
+	fl_chan *flowing;                      /* cancel_at token; sink closes */
+	fl_fault_site sites[FL__JOB_MAX_STAGES];
+	atomic_long n[NCOUNT];
+	atomic_int left[MAXCH];                /* writers left per channel */
+	_Atomic int64_t fail_ns;               /* first failure's time; 0: none */
+	int64_t t0, work_ns;
+	pthread_mutex_t mu;                    /* guards the fields below */
+	fl_hdr *stage_h[FL__JOB_MAX_STAGES], *e2e, *svc;
+	fl_err *errs[64];                      /* collect-all: item errors */
+	size_t nerrs;
+	long extra_errs;                       /* beyond errs[] (still counted) */
+	int inner_hwm, limit;                  /* fan-out / per-item groups */
+	bool saturated;
+	fl__scn_watchdog wd;
+	void *planted;                         /* plant=leak / leak-heap */
+} eng;
+
+/* A planted leak must stay reachable (so sanitizers' leak checkers do not
+ * report the negative control itself) yet count as live: parked here. */
+static void *_Atomic planted_leaks[64];
+
+static void count(eng *e, int c, long d) { atomic_fetch_add(&e->n[c], d); }
+static long val(eng *e, int c) { return atomic_load(&e->n[c]); }
+
+static void rec(eng *e, fl_hdr *h, int64_t v)
+{
+	pthread_mutex_lock(&e->mu);
+	fl_hdr_record(h, v < 1 ? 1 : v);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* The first failure: stamp it and start the cancel watchdog. */
+static void note_failure(eng *e)
+{
+	int64_t zero = 0;
+	if (atomic_compare_exchange_strong(&e->fail_ns, &zero, fl_now()))
+		fl__scn_watchdog_kick(&e->wd);
+}
+
+/* Writer done with channel c: the last one closes it. */
+static void done_writing(eng *e, int c)
+{
+	if (atomic_fetch_sub(&e->left[c], 1) == 1)
+		fl_err_drop(fl_chan_close(e->ch[c]));
+}
+
+static fl_err *stage_err(eng *e, int s, const jitem *it, fl_err *cause)
+{
+	fl_scenario_stage_err se = {.index = it->id + 1};
+	snprintf(se.stage, sizeof(se.stage), "%s", e->j->stages[s]);
+	return fl_err_typed(&fl_scenario_stage_err_type, &se, cause, NULL);
+}
+
+/*
+ * Runs stage s on one item: fault point, work, retries. Returns NULL (and
+ * the verdict), or the item's error (stage-typed). Cancellation during
+ * the work returns the context's cause, untyped.
+ */
+static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_fault_verdict *v)
+{
+	const fl__job *j = e->j;
+	bool middle = s > 0 && s < j->nstages - 1;
+	for (int attempt = 0;; attempt++) {
+		int64_t t = fl_now();
+		fl_err *err = fl_fault_item(&e->sites[s], ctx, it->id, v);
+		if (!err && middle && e->work_ns > 0 &&
+		    fl_sleep_until(ctx, fl_deadline_in(e->work_ns)) != FL_OK)
+			return fl__scn_stopped(ctx, FL_CANCELED, j->stages[s]);
+		rec(e, e->stage_h[s], fl_now() - t);
+		if (!err)
+			return NULL;
+		bool injected = fl_err_as(err, &fl_fault_info_type) != NULL;
+		if (fl_ctx_done(ctx) && !injected)
+			return err;
+		if (injected)
+			count(e, C_INJECTED, 1);
+		if (attempt >= j->retry || fl_ctx_done(ctx))
+			return stage_err(e, s, it, err);
+		/* retry: this error is absorbed if a later attempt goes on */
+		fl_err_drop(err);
+		count(e, C_RETRIES, 1);
+		if (injected)
+			count(e, C_ABSORBED, 1);
+		if (j->retry_backoff_ns > 0 &&
+		    fl_sleep_until(ctx, fl_deadline_in(j->retry_backoff_ns)) != FL_OK)
+			return fl__scn_stopped(ctx, FL_CANCELED, j->stages[s]);
+	}
+}
+
+/*
+ * What a stage does with a failed item, by error mode. Returns NULL to go
+ * on with the next item, or the error the stage must return.
+ */
+static fl_err *item_failed(eng *e, fl_err *err, fl_ctx *ctx)
+{
+	const fl__job *j = e->j;
+	bool injected = fl_err_as(err, &fl_fault_info_type) != NULL;
+	if (!fl_err_as(err, &fl_scenario_stage_err_type)) {
+		count(e, C_CANCELLED, 1); /* stopped by cancellation mid-item */
+		return err;
+	}
+	if (j->plant == PLANT_SWALLOW_ERROR) {
+		fl_err_drop(err); /* the bug: dropped, and the item counted as failed */
+		count(e, C_FAILED, 1);
+		return NULL;
+	}
+	if (j->dlq) {
+		count(e, C_DLQ, 1);
+		count(e, C_ABSORBED, injected);
+		fl_err_drop(err);
+		return NULL;
+	}
+	count(e, C_FAILED, 1);
+	switch (j->mode) {
+	case JOB_PER_ITEM:
+		count(e, C_ABSORBED, injected); /* a per-item result, not lost */
+		fl_err_drop(err);
+		return NULL;
+	case JOB_COLLECT_ALL:
+		pthread_mutex_lock(&e->mu);
+		if (e->nerrs < sizeof(e->errs) / sizeof(e->errs[0]))
+			e->errs[e->nerrs++] = err;
+		else
+			e->extra_errs++, fl_err_drop(err);
+		pthread_mutex_unlock(&e->mu);
+		return NULL;
+	default:
+		(void)ctx;
+		note_failure(e);
+		return err;
+	}
+}
+
+/* Sends it n times on channel c; counts unsent copies as cancelled. */
+static fl_err *forward(eng *e, int c, jitem *it, int n, fl_ctx *ctx, const char *who)
+{
+	for (int k = 0; k < n; k++) {
+		int st = fl_chan_send(e->ch[c], it, ctx, FL_FOREVER);
+		if (st != FL_OK) {
+			count(e, C_CANCELLED, n - k);
+			return fl__scn_stopped(ctx, st, who);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * One item through stage s, then on to channel out (-1: the caller keeps
+ * it). Returns NULL to continue, or the error that ends the stage.
+ * *kept is set when the item should go on (out == -1 callers).
+ */
+static fl_err *handle(eng *e, int s, jitem *it, int out, fl_ctx *ctx, int *copies)
+{
+	enum fl_fault_verdict v;
+	*copies = 0;
+	fl_err *err = process(e, s, it, ctx, &v);
+	if (err)
+		return item_failed(e, err, ctx);
+	if (e->j->plant == PLANT_LOSE_ITEM && s == 1 && it->id == 0)
+		return NULL; /* the bug: item 0 vanishes without a trace */
+	if (e->j->plant == PLANT_CRASH && s == 1)
+		abort();
+	if (v == FL_FAULT_DROP) {
+		count(e, C_SKIPPED, 1);
+		return NULL;
+	}
+	int n = v == FL_FAULT_DUP ? 2 : 1;
+	count(e, C_DUPS, n - 1);
+	*copies = n;
+	return out < 0 ? NULL : forward(e, out, it, n, ctx, e->j->stages[s]);
+}
+
+/* ---- stages ------------------------------------------------------------------- */
+
+typedef struct task_arg {
+	eng *e;
+	int stage, in, out;
+	long lo, hi;          /* sources: item ids [lo, hi) */
+	int nout;             /* diamond source: branch channels out..out+nout-1 */
+} task_arg;
+
+static fl_err *source_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	const fl__job *j = e->j;
+	fl_err *ret = NULL;
+	for (long i = a->lo; i < a->hi && !ret; i++) {
+		int64_t intended = 0;
+		if (j->rate > 0) {
+			intended = e->t0 + (int64_t)((double)i * 1e9 / j->rate);
+			if (fl_sleep_until(ctx, intended) != FL_OK) {
+				ret = fl__scn_stopped(ctx, FL_CANCELED, j->stages[0]);
+				break;
+			}
+		}
+		jitem it = {i, intended, fl_now()};
+		if (j->rate <= 0)
+			it.intended_ns = it.start_ns;
+		count(e, C_PRODUCED, 1);
+		int copies;
+		if ((ret = handle(e, 0, &it, -1, ctx, &copies)) || copies == 0)
+			continue;
+		/* diamond: the tee's copies are documented duplicates */
+		count(e, C_DUPS, (long)copies * (a->nout - 1));
+		for (int b = 0; b < a->nout && !ret; b++)
+			if ((ret = forward(e, a->out + b, &it, copies, ctx, j->stages[0])))
+				count(e, C_CANCELLED, (long)copies * (a->nout - 1 - b));
+	}
+	for (int b = 0; b < a->nout; b++)
+		done_writing(e, a->out + b);
+	return ret;
+}
+
+static fl_err *middle_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	fl_err *ret = NULL;
+	for (;;) {
+		jitem it;
+		int st = fl_chan_recv(e->ch[a->in], &it, ctx, FL_FOREVER);
+		if (st == FL_CLOSED)
+			break;
+		if (st != FL_OK) {
+			ret = fl__scn_stopped(ctx, st, e->j->stages[a->stage]);
+			break;
+		}
+		int copies;
+		if ((ret = handle(e, a->stage, &it, a->out, ctx, &copies)))
+			break;
+	}
+	done_writing(e, a->out);
+	return ret;
+}
+
+/* Diamond branch: every middle stage in turn on each item. */
+static fl_err *branch_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	int last = e->j->nstages - 2;
+	fl_err *ret = NULL;
+	for (;;) {
+		jitem it;
+		int st = fl_chan_recv(e->ch[a->in], &it, ctx, FL_FOREVER);
+		if (st == FL_CLOSED)
+			break;
+		if (st != FL_OK) {
+			ret = fl__scn_stopped(ctx, st, e->j->stages[1]);
+			break;
+		}
+		int copies = 1;
+		for (int s = 1; s <= last && copies > 0 && !ret; s++) {
+			int c2;
+			ret = handle(e, s, &it, s == last ? a->out : -1, ctx, &c2);
+			if (!ret && c2 == 2 && s < last)
+				count(e, C_DUPS, -1); /* dup inside a branch: keep one copy */
+			copies = c2;
+		}
+		if (ret)
+			break;
+	}
+	done_writing(e, a->out);
+	return ret;
+}
+
+static fl_err *deliver(eng *e, jitem *it, fl_ctx *ctx)
+{
+	int copies;
+	fl_err *err = handle(e, e->j->nstages - 1, it, -1, ctx, &copies);
+	if (err || copies == 0)
+		return err;
+	int64_t now = fl_now();
+	for (int k = 0; k < copies; k++) {
+		rec(e, e->e2e, now - it->intended_ns);
+		rec(e, e->svc, now - it->start_ns);
+	}
+	long d = atomic_fetch_add(&e->n[C_DELIVERED], copies) + copies;
+	if (e->j->cancel_at > 0 && d >= e->j->cancel_at && d - copies < e->j->cancel_at) {
+		char tok = 1;
+		(void)fl_chan_send(e->flowing, &tok, NULL, FL_TRY);
+	}
+	return NULL;
+}
+
+/* The sink: receives from channels [in, in + nout) until all are closed. */
+static fl_err *sink_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	fl_select_case cs[FL__JOB_MAX_STAGES + 256];
+	jitem items[FL__JOB_MAX_STAGES + 256];
+	size_t open = (size_t)a->nout;
+	for (size_t i = 0; i < open; i++)
+		cs[i] = (fl_select_case){.op = FL_RECV, .ch = e->ch[a->in + (int)i], .elem = &items[i]};
+	fl_err *ret = NULL;
+	while (open > 0 && !ret) {
+		int i = fl_select(cs, open, ctx, FL_FOREVER);
+		if (i < 0) {
+			ret = fl__scn_stopped(ctx, i, e->j->stages[e->j->nstages - 1]);
+			break;
+		}
+		if (cs[i].status == FL_CLOSED) {
+			cs[i] = cs[--open]; /* its elem slot moves along with it */
+			continue;
+		}
+		ret = deliver(e, cs[i].elem, ctx);
+	}
+	fl_err_drop(fl_chan_close(e->flowing));
+	return ret;
+}
+
+/* ---- nested groups: fan-out and per-item ---------------------------------- */
+
+typedef struct one_arg {
+	eng *e;
+	int stage, out;
+	jitem it;
+} one_arg;
+
+static fl_err *one_fn(fl_ctx *ctx, void *arg)
+{
+	one_arg *o = arg;
+	int copies;
+	fl_err *err = handle(o->e, o->stage, &o->it, o->out, ctx, &copies);
+	free(o);
+	return err;
+}
+
+/* Per-item: the item's own pipeline over the middle stages. */
+typedef struct sub_stage {
+	eng *e;
+	int stage;
+	fl_chan *in, *out;
+} sub_stage;
+
+static fl_err *sub_stage_fn(fl_ctx *ctx, void *arg)
+{
+	sub_stage *ss = arg;
+	fl_err *ret = NULL;
+	jitem it;
+	int st;
+	while (!ret && (st = fl_chan_recv(ss->in, &it, ctx, FL_FOREVER)) == FL_OK) {
+		int copies;
+		ret = handle(ss->e, ss->stage, &it, -1, ctx, &copies);
+		for (int k = 0; !ret && k < copies; k++)
+			if (fl_chan_send(ss->out, &it, ctx, FL_FOREVER) != FL_OK) {
+				count(ss->e, C_CANCELLED, copies - k);
+				ret = fl__scn_stopped(ctx, FL_CANCELED, ss->e->j->stages[ss->stage]);
+			}
+	}
+	if (!ret && st != FL_CLOSED)
+		ret = fl__scn_stopped(ctx, st, ss->e->j->stages[ss->stage]);
+	fl_err_drop(fl_chan_close(ss->out));
+	return ret;
+}
+
+/* Runs one item through an inner group, then forwards what comes out. */
+static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
+{
+	const fl__job *j = e->j;
+	int nmid = j->nstages - 2;
+	fl_chan *ch[FL__JOB_MAX_STAGES];
+	sub_stage ss[FL__JOB_MAX_STAGES];
+	fl_group *g;
+	fl_ctx *ictx;
+	struct fl_group_opts go = {.name = "item", .panic = FL_PANIC_CAPTURE};
+	fl_err *err = fl_group_new(ctx, &go, &g, &ictx);
+	if (err) {
+		count(e, C_CANCELLED, 1);
+		return err;
+	}
+	int made = 0;
+	/* 1 << nmid slots: every stage may duplicate the item */
+	for (; made <= nmid && !err; made++)
+		err = fl__scn_chan("item", (size_t)1 << nmid, &ch[made]);
+	if (err)
+		made--;
+	if (!err) {
+		(void)fl_chan_send(ch[0], &o->it, NULL, FL_TRY);
+		fl_err_drop(fl_chan_close(ch[0]));
+		for (int s = 0; s < nmid && !err; s++) {
+			ss[s] = (sub_stage){e, s + 1, ch[s], ch[s + 1]};
+			(void)fl__scn_go(g, ictx, j->stages[s + 1], sub_stage_fn, &ss[s], &err);
+		}
+	}
+	fl_err *werr = fl_group_wait(g);
+	fl_group_free(g);
+	err = err ? fl_err_join2(err, werr) : werr;
+	jitem it;
+	while (made == nmid + 1 && fl_chan_recv(ch[nmid], &it, NULL, FL_TRY) == FL_OK) {
+		if (err) {
+			count(e, C_CANCELLED, 1);
+			continue;
+		}
+		err = forward(e, o->out, &it, 1, ctx, "item");
+	}
+	/* items stuck between inner stages after a failure were cancelled */
+	for (int c = 1; c < made && c < nmid; c++)
+		while (fl_chan_recv(ch[c], &it, NULL, FL_TRY) == FL_OK)
+			count(e, C_CANCELLED, 1);
+	for (int c = 0; c < made; c++)
+		fl_chan_free(ch[c]);
+	return err;
+}
+
+static fl_err *per_item_fn(fl_ctx *ctx, void *arg)
+{
+	one_arg *o = arg;
+	fl_err *err = item_pipeline(o->e, o, ctx);
+	free(o);
+	return err;
+}
+
+static int planted_limit(const eng *e)
+{
+	int limit = e->limit;
+	if (e->j->plant == PLANT_BREACH_LIMIT)
+		return limit + 1; /* the bug: the group allows one more */
+	if (e->j->plant == PLANT_STARVE_LIMIT && limit > 1)
+		return limit - 1; /* the bug: one slot never used */
+	return limit;
+}
+
+/* Fan-out stage (per_item false) or the per-item layer: a dispatcher
+ * starting one task per item in a nested group with the job's limit. */
+static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	bool per_item = e->j->shape == JOB_PERITEM;
+	const char *name = per_item ? "per-item" : e->j->stages[a->stage];
+	fl_group *g;
+	fl_ctx *ictx;
+	struct fl_group_opts go = {.name = name, .limit = planted_limit(e),
+				   .panic = FL_PANIC_CAPTURE};
+	fl_err *ret = fl_group_new(ctx, &go, &g, &ictx);
+	if (ret) {
+		done_writing(e, a->out);
+		return ret;
+	}
+	bool saturated = false;
+	for (;;) {
+		jitem it;
+		int st = fl_chan_recv(e->ch[a->in], &it, ictx, FL_FOREVER);
+		if (st == FL_CLOSED)
+			break;
+		if (st != FL_OK) {
+			ret = fl__scn_stopped(ictx, st, name);
+			break;
+		}
+		one_arg *o = malloc(sizeof(*o));
+		if (!o) {
+			count(e, C_CANCELLED, 1);
+			ret = fl_err_wrap(FL_ERR_NOMEM, "%s", name);
+			break;
+		}
+		*o = (one_arg){e, a->stage, a->out, it};
+		fl_task_fn fn = per_item ? per_item_fn : one_fn;
+		fl_err *err = fl_group_try_go(g, fn, o);
+		if (err && fl_err_is(err, FL_ERR_LIMIT)) {
+			fl_err_drop(err);
+			saturated = true;
+			err = fl_group_go_named(g, name, fn, o);
+		}
+		if (err) {
+			free(o);
+			count(e, C_CANCELLED, 1);
+			ret = err;
+			break;
+		}
+	}
+	fl_err *werr = fl_group_wait(g);
+	int hwm = fl_group_hwm(g);
+	fl_group_free(g);
+	pthread_mutex_lock(&e->mu);
+	e->inner_hwm = hwm > e->inner_hwm ? hwm : e->inner_hwm;
+	e->saturated |= saturated;
+	pthread_mutex_unlock(&e->mu);
+	done_writing(e, a->out);
+	if (werr) { /* an item's own failure beats "the dispatcher was cancelled" */
+		fl_err_drop(ret);
+		return werr;
+	}
+	return ret;
+}
+
+/* ---- one iteration ------------------------------------------------------------ */
+
+typedef struct plan_set {
+	eng *e;
+	task_arg args[FL__JOB_MAX_STAGES * 256 + 8];
+	int nargs;
+} plan_set;
+
+static task_arg *arg_new(plan_set *ps, int stage, int in, int out, int nout)
+{
+	task_arg *a = &ps->args[ps->nargs++];
+	*a = (task_arg){.e = ps->e, .stage = stage, .in = in, .out = out, .nout = nout};
+	return a;
+}
+
+/* Creates channel c (writers: nwriters). */
+static fl_err *chan_at(eng *e, int c, int nwriters)
+{
+	char name[FL_SCENARIO_NAME_MAX + 16];
+	snprintf(name, sizeof(name), "%s.%d", e->j->name, c);
+	struct fl_chan_opts o = {.name = name};
+	fl_err *err = fl_chan_new(sizeof(jitem), (size_t)e->j->buffer, &o, &e->ch[c]);
+	if (err)
+		return err;
+	atomic_store(&e->left[c], nwriters);
+	e->nch = c + 1 > e->nch ? c + 1 : e->nch;
+	return NULL;
+}
+
+/* Builds the shape's channels and starts its tasks. */
+static fl_err *build(eng *e, plan_set *ps)
+{
+	const fl__job *j = e->j;
+	int last = j->nstages - 1, w = j->width;
+	fl_err *err = NULL;
+#define GO(name, fn, a) (void)fl__scn_go(e->g, e->gctx, (name), (fn), (a), &err)
+	switch (j->shape) {
+	case JOB_DIAMOND:
+		for (int b = 0; b < 2 * w && !err; b++)
+			err = chan_at(e, b, 1);
+		if (err)
+			return err;
+		task_arg *src = arg_new(ps, 0, -1, 0, w);
+		src->hi = j->items;
+		GO(j->stages[0], source_fn, src);
+		for (int b = 0; b < w && !err; b++)
+			GO(j->stages[1], branch_fn, arg_new(ps, 1, b, w + b, 1));
+		GO(j->stages[last], sink_fn, arg_new(ps, last, w, -1, w));
+		return err;
+	case JOB_PERITEM:
+		if ((err = chan_at(e, 0, 1)) || (err = chan_at(e, 1, 1)))
+			return err;
+		task_arg *src1 = arg_new(ps, 0, -1, 0, 1);
+		src1->hi = j->items;
+		GO(j->stages[0], source_fn, src1);
+		GO("per-item", dispatch_fn, arg_new(ps, 1, 0, 1, 1));
+		GO(j->stages[last], sink_fn, arg_new(ps, last, 1, -1, 1));
+		return err;
+	default:
+		break;
+	}
+	int nsrc = j->shape == JOB_FANIN ? w : 1;
+	for (int c = 0; c < last && !err; c++) {
+		int writers = c == 0 ? nsrc : j->shape == JOB_FANOUT ? 1 : j->workers;
+		err = chan_at(e, c, writers);
+	}
+	if (err)
+		return err;
+	for (int k = 0; k < nsrc && !err; k++) {
+		task_arg *a = arg_new(ps, 0, -1, 0, 1);
+		a->lo = j->items * k / nsrc;
+		a->hi = j->items * (k + 1) / nsrc;
+		GO(j->stages[0], source_fn, a);
+	}
+	for (int s = 1; s < last && !err; s++) {
+		if (j->shape == JOB_FANOUT) {
+			GO(j->stages[s], dispatch_fn, arg_new(ps, s, s - 1, s, 1));
+			continue;
+		}
+		for (int k = 0; k < j->workers && !err; k++)
+			GO(j->stages[s], middle_fn, arg_new(ps, s, s - 1, s, 1));
+	}
+	GO(j->stages[last], sink_fn, arg_new(ps, last, last - 1, -1, 1));
+#undef GO
+	return err;
+}
+
+/* Drains what is left in the channels: cancelled in flight. */
+static void drain(eng *e)
+{
+	jitem it;
+	for (int c = 0; c < e->nch; c++)
+		while (fl_chan_recv(e->ch[c], &it, NULL, FL_TRY) == FL_OK)
+			count(e, C_CANCELLED, 1);
+}
+
+static const fl_err *sentinel_named(const char *name)
+{
+	static const struct { const char *n; const fl_err *e; } t[] = {
+		{"canceled", FL_ERR_CANCELED}, {"deadline", FL_ERR_DEADLINE},
+		{"nomem", FL_ERR_NOMEM},       {"closed", FL_ERR_CLOSED},
+		{"limit", FL_ERR_LIMIT},       {"inval", FL_ERR_INVAL},
+		{"again", FL_ERR_AGAIN},       {"misuse", FL_ERR_MISUSE},
+		{"panic", FL_ERR_PANIC},       {"system", FL_ERR_SYSTEM}};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(t[i].n, name) == 0)
+			return t[i].e;
+	return NULL;
+}
+
+static void check_error(eng *e, fl_scenario_result *r, const fl_err *err, bool cancelled)
+{
+	const fl__job *j = e->j;
+	long escaped = val(e, C_INJECTED) - val(e, C_ABSORBED);
+	char got[200] = "<nil>";
+	if (err)
+		fl_err_format(err, got, sizeof(got));
+	const char *want = j->expect_error;
+	bool ok;
+	char why[120] = "";
+	if (want[0] && strcmp(want, "none") != 0) {
+		if (strcmp(want, "any") == 0)
+			ok = err != NULL;
+		else if (strcmp(want, "injected") == 0)
+			ok = fl_err_as(err, &fl_fault_info_type) != NULL;
+		else
+			ok = fl_err_is(err, sentinel_named(want));
+		snprintf(why, sizeof(why), "expected %s", want);
+		if (ok && j->expect_stage[0]) {
+			const fl_scenario_stage_err *se = fl_err_as(err, &fl_scenario_stage_err_type);
+			ok = se && strcmp(se->stage, j->expect_stage) == 0;
+			snprintf(why, sizeof(why), "expected %s from stage %s", want, j->expect_stage);
+		}
+	} else if (want[0]) {
+		ok = err == NULL;
+		snprintf(why, sizeof(why), "expected no error");
+	} else if (escaped > 0 && j->mode == JOB_FIRST_ERROR) {
+		ok = err && (fl_err_as(err, &fl_fault_info_type) ||
+			     (cancelled && fl_err_is(err, FL_ERR_CANCELED)));
+		snprintf(why, sizeof(why), "%ld injected error(s) escaped their stage: fail-fast "
+			 "must return one", escaped);
+	} else if (escaped > 0 && j->mode == JOB_COLLECT_ALL) {
+		long kept = (long)e->nerrs + e->extra_errs;
+		ok = err && kept == escaped;
+		snprintf(why, sizeof(why), "collect-all: %ld of %ld injected errors joined", kept,
+			 escaped);
+	} else if (cancelled) {
+		ok = fl_err_is(err, FL_ERR_CANCELED);
+		snprintf(why, sizeof(why), "cancelled by the driver: expected canceled");
+	} else {
+		ok = err == NULL || fl_err_is(err, FL_ERR_PANIC);
+		snprintf(why, sizeof(why), "no error escaped a stage: expected nil");
+	}
+	fl_scenario_check(r, JOB_CHECK_ERROR, ok, (double)escaped, NAN, NULL, "%s; got %s", why,
+			  got);
+}
+
+static void check_conservation(eng *e, fl_scenario_result *r)
+{
+	long in = val(e, C_PRODUCED) + val(e, C_DUPS);
+	long out = val(e, C_DELIVERED) + val(e, C_SKIPPED) + val(e, C_FAILED) + val(e, C_DLQ) +
+		   val(e, C_CANCELLED);
+	fl_scenario_check(r, JOB_CHECK_CONSERVE, in == out, (double)out, (double)in, NULL,
+			  "produced %ld + duplicated %ld = %ld; delivered %ld + skipped %ld + "
+			  "failed %ld + dead-lettered %ld + cancelled %ld = %ld",
+			  val(e, C_PRODUCED), val(e, C_DUPS), in, val(e, C_DELIVERED),
+			  val(e, C_SKIPPED), val(e, C_FAILED), val(e, C_DLQ), val(e, C_CANCELLED),
+			  out);
+}
+
+static void plant_leaks(const fl__job *j)
+{
+	static atomic_int next;
+	int k = atomic_fetch_add(&next, 1);
+	if (k >= 64)
+		return;
+	if (j->plant == PLANT_LEAK) {
+		fl_chan *c;
+		if (!fl_chan_new(1, 0, NULL, &c))
+			planted_leaks[k] = c;
+	} else if (j->plant == PLANT_LEAK_HEAP) {
+		size_t n = (size_t)32 << 20;
+		char *m = malloc(n);
+		if (m)
+			memset(m, 1, n);
+		planted_leaks[k] = m;
+	}
+}
+
+typedef struct hists {
+	fl_hdr *stage[FL__JOB_MAX_STAGES], *e2e, *svc, *cancel;
+} hists;
+
+static fl_err *get_hists(const fl__job *j, fl_scenario_result *r, hists *h)
+{
+	fl_err *err = NULL;
+	char name[FL_SCENARIO_NAME_MAX];
+	for (int s = 0; s < j->nstages && !err; s++) {
+		snprintf(name, sizeof(name), "stage.%s", j->stages[s]);
+		err = fl_scenario_hist(r, name, &h->stage[s]);
+	}
+	if (!err)
+		err = fl_scenario_hist(r, "e2e", &h->e2e);
+	if (!err)
+		err = fl_scenario_hist(r, "service", &h->svc);
+	if (!err)
+		err = fl_scenario_hist(r, "cancel", &h->cancel);
+	return err;
+}
+
+/* Runs iteration it; returns only environment errors. */
+static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
+			 const hists *h, int it)
+{
+	eng *e = calloc(1, sizeof(*e));
+	plan_set *ps = calloc(1, sizeof(*ps));
+	fl_fault_plan *plan = NULL;
+	fl_err *env = NULL;
+	if (!e || !ps) {
+		free(e);
+		free(ps);
+		return fl_err_wrap(FL_ERR_NOMEM, "job %s", j->name);
+	}
+	e->j = j;
+	e->p = p;
+	ps->e = e;
+	e->work_ns = j->work_ns * p->time_scale;
+	e->limit = j->group_limit > 0 ? j->group_limit : 0;
+	pthread_mutex_init(&e->mu, NULL);
+	memcpy(e->stage_h, h->stage, sizeof(e->stage_h));
+	e->e2e = h->e2e;
+	e->svc = h->svc;
+	for (int s = 0; s < j->nstages; s++)
+		fl_fault_site_init(&e->sites[s], j->stages[s]);
+	if ((env = fl_ctx_with_cancel(fl_ctx_background(), &e->parent)))
+		goto out_e;
+	if (j->faults[0] &&
+	    (env = fl_fault_arm_scoped(j->faults, p->seed + (uint64_t)it, e->parent, &plan)))
+		goto out_parent;
+	struct fl_group_opts go = {.name = j->name, .panic = FL_PANIC_CAPTURE};
+	if ((env = fl_group_new(e->parent, &go, &e->g, &e->gctx)))
+		goto out_plan;
+	if ((env = fl_chan_new(1, 1, NULL, &e->flowing))) {
+		fl_err_drop(fl_group_wait(e->g));
+		goto out_group;
+	}
+	char what[FL_SCENARIO_NAME_MAX + 32];
+	snprintf(what, sizeof(what), "cancel of job %s", j->name);
+	(void)fl__scn_watchdog_start_idle(&e->wd, what, j->cancel_hang_ns * p->time_scale, &plan,
+					  1);
+	if (it == 0 && j->plant != PLANT_NONE)
+		plant_leaks(j);
+
+	e->t0 = fl_now();
+	env = build(e, ps);
+	bool cancelled = false;
+	int64_t t_cancel = 0;
+	char tok;
+	if (!env && j->cancel_at > 0 && fl_chan_recv(e->flowing, &tok, NULL, FL_FOREVER) == FL_OK) {
+		cancelled = true;
+		t_cancel = fl_now();
+		fl__scn_watchdog_kick(&e->wd);
+		fl_ctx_cancel(e->parent, NULL);
+	}
+	if (env)
+		fl_group_cancel(e->g, env);
+	fl_err *err = fl_group_wait(e->g);
+	int64_t t_ret = fl_now();
+	int64_t t_fail = atomic_load(&e->fail_ns);
+	if (!cancelled && t_fail)
+		t_cancel = t_fail;
+	if (t_cancel)
+		fl_hdr_record(h->cancel, t_ret - t_cancel > 0 ? t_ret - t_cancel : 1);
+	if (fl__scn_watchdog_stop(&e->wd)) {
+		r->hung = true;
+		fl_scenario_check(r, JOB_CHECK_CANCEL, false, NAN,
+				  (double)(j->cancel_hang_ns * p->time_scale), "ns",
+				  "stage(s) %s did not return after the cancel (task dump on stderr)",
+				  e->wd.stuck);
+	}
+	drain(e);
+	if (!env) {
+		if (e->nerrs) {
+			fl_err *joined = fl_err_join(e->errs, e->nerrs);
+			err = err ? fl_err_join2(err, joined) : joined;
+		}
+		check_conservation(e, r);
+		check_error(e, r, err, cancelled);
+		fl_scenario_note_err(r, p, j->name, err);
+	}
+	fl_err_drop(err);
+	for (int c = 0; c < NCOUNT; c++)
+		fl_scenario_count(r, count_names[c], val(e, c));
+	fl_scenario_count(r, "items", val(e, C_DELIVERED));
+	if (e->limit > 0 && (j->shape == JOB_FANOUT || j->shape == JOB_PERITEM)) {
+		const char *gname = j->shape == JOB_FANOUT ? j->stages[1] : "per-item";
+		if (e->saturated)
+			fl_scenario_note_group_saturated(r, gname, e->limit, e->inner_hwm);
+		else
+			fl_scenario_note_group(r, gname, e->limit, e->inner_hwm);
+	}
+	for (int c = 0; c < e->nch; c++)
+		fl_chan_free(e->ch[c]);
+	fl_chan_free(e->flowing);
+out_group:
+	fl_group_free(e->g);
+out_plan:
+	fl_fault_plan_free(plan);
+out_parent:
+	fl_ctx_free(e->parent);
+out_e:
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+	free(ps);
+	return env;
+}
+
+/* ---- the scenario --------------------------------------------------------------- */
+
+/* p50/p99/max of the cancel latencies against the job's thresholds. */
+static void check_cancel(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
+			 const fl_hdr *h)
+{
+	const fl_scenario_verdict *v = fl_scenario_find_check(r, JOB_CHECK_CANCEL);
+	if (v && v->verdict == FL_REPORT_FAIL)
+		return; /* the watchdog already named the stuck stage */
+	int64_t n = fl_hdr_total_count(h);
+	if (n == 0) {
+		fl_scenario_skip(r, JOB_CHECK_CANCEL, "no cancellation happened (no cancel_at, "
+				 "no failing stage)");
+		return;
+	}
+	int64_t p50 = fl_hdr_value_at_percentile(h, 50), p99 = fl_hdr_value_at_percentile(h, 99);
+	int64_t max = fl_hdr_max(h);
+	char a[24], b[24], c[24];
+	fl_report_format_ns((double)p50, true, a, sizeof(a));
+	fl_report_format_ns((double)p99, true, b, sizeof(b));
+	fl_report_format_ns((double)max, true, c, sizeof(c));
+	if (p->skip_timing) {
+		fl_scenario_check(r, JOB_CHECK_CANCEL, true, (double)p99, NAN, "ns",
+				  "%lld cancels, every wait returned and joined (p50 %s, p99 %s, "
+				  "max %s; thresholds not evaluated: skip_timing)",
+				  (long long)n, a, b, c);
+		return;
+	}
+	int64_t s = p->time_scale;
+	bool ok50 = !j->cancel_p50_ns || p50 <= j->cancel_p50_ns * s;
+	bool ok99 = !j->cancel_p99_ns || p99 <= j->cancel_p99_ns * s;
+	bool okmax = !j->cancel_max_ns || max <= j->cancel_max_ns * s;
+	fl_scenario_check(r, JOB_CHECK_CANCEL, ok50 && ok99 && okmax, (double)p99,
+			  j->cancel_p99_ns ? (double)(j->cancel_p99_ns * s) : NAN, "ns",
+			  "%lld cancels: p50 %s, p99 %s, max %s%s", (long long)n, a, b, c,
+			  ok50 && ok99 && okmax ? "" : " (over a threshold)");
+}
+
+static void check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
+		      const fl_hdr *h)
+{
+	static const double pct[4] = {50, 99, 99.9, 100};
+	static const char *const label[4] = {"p50", "p99", "p99.9", "max"};
+	bool any = false;
+	for (int i = 0; i < 4; i++)
+		any |= j->slo_ns[i] > 0;
+	if (!any)
+		return;
+	if (p->skip_timing) {
+		fl_scenario_skip(r, JOB_CHECK_SLO, "timing goal (skip_timing)");
+		return;
+	}
+	if (fl_hdr_total_count(h) == 0) {
+		fl_scenario_check(r, JOB_CHECK_SLO, false, NAN, NAN, NULL, "no item delivered");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (j->slo_ns[i] <= 0)
+			continue;
+		int64_t v = i == 3 ? fl_hdr_max(h) : fl_hdr_value_at_percentile(h, pct[i]);
+		char a[24], b[24];
+		fl_report_format_ns((double)v, true, a, sizeof(a));
+		fl_report_format_ns((double)j->slo_ns[i], true, b, sizeof(b));
+		fl_scenario_check(r, JOB_CHECK_SLO, v <= j->slo_ns[i], (double)v,
+				  (double)j->slo_ns[i], "ns", "end-to-end %s %s (SLO %s%s)",
+				  label[i], a, b, j->rate > 0 ? ", from intended start" : "");
+	}
+}
+
+fl_err *fl__job_run(const fl_scenario_params *p, fl_scenario_result *r)
+{
+	const fl__job *j = r->scenario->data;
+	hists h;
+	fl_err *err = get_hists(j, r, &h);
+	for (int it = 0; !err && it < p->iterations; it++)
+		err = iteration(j, p, r, &h, it);
+	if (err)
+		return fl_err_wrap(err, "job %s", j->name);
+	check_cancel(j, p, r, h.cancel);
+	check_slo(j, p, r, h.e2e);
+	return NULL;
+}
+
+void fl__job_declare(fl__job *j)
+{
+	int n = 0;
+	j->checks[n++] = JOB_CHECK_CANCEL;
+	j->checks[n++] = JOB_CHECK_CONSERVE;
+	j->checks[n++] = JOB_CHECK_ERROR;
+	for (int i = 0; i < 4; i++)
+		if (j->slo_ns[i] > 0) {
+			j->checks[n++] = JOB_CHECK_SLO;
+			break;
+		}
+	j->checks[n] = NULL;
+	for (int i = 0; i < j->nstress; i++)
+		j->stress_ptrs[i] = j->stress[i];
+	j->stress_ptrs[j->nstress] = NULL;
+	if (!j->description[0])
+		snprintf(j->description, sizeof(j->description), "job file: %s pipeline, %d stages",
+			 (const char *const[]){"linear", "fan-out", "fan-in", "diamond",
+					       "per-item"}[j->shape],
+			 j->nstages);
+	j->scn = (fl_scenario){
+		.name = j->name,
+		.description = j->description,
+		.checks = j->checks,
+		.default_iterations = j->iterations,
+		.run = fl__job_run,
+		.data = j,
+		.stress_faults = j->nstress ? j->stress_ptrs : NULL,
+	};
+}

@@ -1,0 +1,285 @@
+/*
+ * test_checks.c - the checks' negative controls: each check is shown to
+ * fail on a pipeline with a planted bug (a `plant` job key), next to the
+ * same pipeline without the bug passing it. Timing goals are skipped
+ * (skip_timing) except where the planted breach cannot be a race (an SLO of
+ * 1 ns against items that each sleep 1 ms).
+ */
+/* fl-test-labels: memcheck */
+#include <fl/hdr.h>
+#include <fl/job.h>
+#include <fl/scenario.h>
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+#include "fl_test.h"
+
+static fl_jobs *jobs_of(const char *text)
+{
+	fl_jobs *j = NULL;
+	fl_err *err = fl_jobs_parse(text, "test.ini", &j);
+	if (err) {
+		fl_err_print(stderr, err);
+		FL_FAIL("job text did not parse");
+	}
+	return j;
+}
+
+/* Runs section name of text in-process into r. */
+static void run_job(const char *text, const char *name, fl_scenario_result *r, bool isolated)
+{
+	fl_jobs *j = jobs_of(text);
+	const fl_scenario *s = fl_jobs_find(j, name);
+	ASSERT(s != NULL);
+	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
+				.seed = 7};
+	fl_scenario_result_init(r, s);
+	fl_err *err = isolated ? fl_scenario_run_isolated(s, &p, r) : fl_scenario_run(s, &p, r);
+	if (err)
+		fl_err_print(stderr, err);
+	ASSERT(err == NULL);
+	fl_jobs_free(j);
+}
+
+static enum fl_report_verdict verdict(const fl_scenario_result *r, const char *check)
+{
+	const fl_scenario_verdict *v = fl_scenario_find_check(r, check);
+	if (!v)
+		FL_FAIL("no check '%s'", check);
+	return v->verdict;
+}
+
+static const char *message(const fl_scenario_result *r, const char *check)
+{
+	return fl_scenario_find_check(r, check)->message;
+}
+
+#define BASE "[global]\nitems = 40\nbuffer = 0\n"
+
+/* ---- prompt cancellation: a stuck stage is caught and named ------------- */
+
+static const char stuck_job[] = BASE
+	"[ok]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
+	"faults = source=@3 error(inval)\n"
+	"[stuck]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
+	"faults = source=@3 error(inval); work=@2 stuck(30s)\n";
+
+FL_TEST(cancel_passes_when_stages_cooperate)
+{
+	fl_scenario_result r;
+	run_job(stuck_job, "ok", &r, false);
+	ASSERT_EQ(verdict(&r, "prompt cancellation"), FL_REPORT_PASS);
+	ASSERT(!r.hung);
+	ASSERT_EQ(verdict(&r, "error identity"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(stuck_stage_is_caught_and_named)
+{
+	fl_scenario_result r;
+	run_job(stuck_job, "stuck", &r, false);
+	ASSERT_EQ(verdict(&r, "prompt cancellation"), FL_REPORT_FAIL);
+	ASSERT(r.hung);
+	const char *m = message(&r, "prompt cancellation");
+	if (!strstr(m, "work") || strstr(m, "sink") || strstr(m, "source"))
+		FL_FAIL("the stuck stage is not named alone: %s", m);
+	/* the watchdog disarmed the plan: the run finished, nothing leaked */
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- leak-freedom ---------------------------------------------------------- */
+
+static const char leak_job[] = BASE
+	"[ok]\nshape = linear\n"
+	"[leak]\nshape = linear\nplant = leak\n"
+	"[heap]\nshape = linear\nplant = leak-heap\n";
+
+FL_TEST(planted_leak_is_caught)
+{
+	fl_scenario_result r;
+	run_job(leak_job, "ok", &r, false);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+	run_job(leak_job, "leak", &r, false);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_FAIL);
+	if (!strstr(message(&r, FL_SCENARIO_CHECK_LEAKS), "chans +1"))
+		FL_FAIL("leak message: %s", message(&r, FL_SCENARIO_CHECK_LEAKS));
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(planted_heap_leak_is_caught)
+{
+	fl_scenario_result r;
+	run_job(leak_job, "heap", &r, false);
+#ifdef FL_HAVE_JEMALLOC
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_HEAP), FL_REPORT_FAIL);
+	ASSERT_GE(r.heap_delta, (int64_t)32 << 20);
+#else
+	/* sanitizer and valgrind builds: no jemalloc, the check says so */
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_HEAP), FL_REPORT_SKIP);
+#endif
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- SetLimit caps ----------------------------------------------------------- */
+
+static const char limit_job[] = BASE
+	"[global]\nshape = fan-out\nstages = source, work, sink\ngroup_limit = 4\nwork = 2ms\n"
+	"[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
+
+FL_TEST(limit_holds_and_is_reached)
+{
+	fl_scenario_result r;
+	run_job(limit_job, "ok", &r, false);
+	ASSERT_EQ(verdict(&r, "group work hwm <= 4"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "group work reaches 4"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(planted_limit_breach_is_caught)
+{
+	fl_scenario_result r;
+	run_job(limit_job, "breach", &r, false);
+	ASSERT_EQ(verdict(&r, "group work hwm <= 4"), FL_REPORT_FAIL);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(planted_starved_limit_is_caught)
+{
+	fl_scenario_result r;
+	run_job(limit_job, "starve", &r, false);
+	ASSERT_EQ(verdict(&r, "group work hwm <= 4"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "group work reaches 4"), FL_REPORT_FAIL);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- conservation -------------------------------------------------------------- */
+
+static const char lose_job[] = BASE
+	"[ok]\nshape = linear\nfaults = work=10% drop; source=5% dup\n"
+	"[lose]\nshape = linear\nplant = lose-item\n";
+
+FL_TEST(conservation_counts_drops_and_dups)
+{
+	fl_scenario_result r;
+	run_job(lose_job, "ok", &r, false);
+	ASSERT_EQ(verdict(&r, "conservation"), FL_REPORT_PASS);
+	ASSERT_GT(fl_scenario_counter_value(&r, "skipped"), 0);
+	ASSERT_GT(fl_scenario_counter_value(&r, "duplicated"), 0);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(planted_lost_item_is_caught)
+{
+	fl_scenario_result r;
+	run_job(lose_job, "lose", &r, false);
+	ASSERT_EQ(verdict(&r, "conservation"), FL_REPORT_FAIL);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 39);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- error identity ---------------------------------------------------------------- */
+
+static const char err_job[] = BASE
+	"[global]\nshape = linear\nstages = source, parse, sink\n"
+	"faults = parse=@3 error(inval)\n"
+	"[typed]\nexpect_error = inval\nexpect_stage = parse\n"
+	"[wrong_stage]\nexpect_error = inval\nexpect_stage = sink\n"
+	"[swallow]\nplant = swallow-error\n"
+	"[collect]\nerror_mode = collect-all\nfaults = parse=@2..4 error(inval)\n";
+
+FL_TEST(error_identity_matches_sentinel_and_stage)
+{
+	fl_scenario_result r;
+	run_job(err_job, "typed", &r, false);
+	ASSERT_EQ(verdict(&r, "error identity"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+	run_job(err_job, "wrong_stage", &r, false);
+	ASSERT_EQ(verdict(&r, "error identity"), FL_REPORT_FAIL);
+	fl_scenario_result_destroy(&r);
+	run_job(err_job, "collect", &r, false);
+	ASSERT_EQ(verdict(&r, "error identity"), FL_REPORT_PASS);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "failed"), 3);
+	ASSERT_EQ(verdict(&r, "conservation"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST(swallowed_error_is_caught)
+{
+	fl_scenario_result r;
+	run_job(err_job, "swallow", &r, false);
+	ASSERT_EQ(verdict(&r, "error identity"), FL_REPORT_FAIL);
+	if (!strstr(message(&r, "error identity"), "<nil>"))
+		FL_FAIL("message: %s", message(&r, "error identity"));
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- crash isolation ----------------------------------------------------------------- */
+
+static const char crash_job[] = BASE
+	"[crash]\nshape = linear\nplant = crash\n"
+	"[after]\nshape = diamond\nwidth = 2\n";
+
+FL_TEST(crashing_scenario_is_isolated)
+{
+	fl_scenario_result r;
+	run_job(crash_job, "crash", &r, true);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_CRASH), FL_REPORT_FAIL);
+	ASSERT_EQ(r.signal, SIGABRT);
+	if (!strstr(message(&r, FL_SCENARIO_CHECK_CRASH), "signal 6"))
+		FL_FAIL("message: %s", message(&r, FL_SCENARIO_CHECK_CRASH));
+	ASSERT(!fl_scenario_result_passed(&r));
+	fl_scenario_result_destroy(&r);
+	/* the suite goes on: the next scenario runs and its result comes back
+	 * whole over the pipe (checks, counters, histograms) */
+	run_job(crash_job, "after", &r, true);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_CRASH), FL_REPORT_PASS);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 80);
+	const fl_hdr *h = fl_scenario_find_hist(&r, "e2e");
+	ASSERT(h != NULL);
+	ASSERT_EQ(fl_hdr_total_count(h), 80);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- tail latency --------------------------------------------------------------------- */
+
+static const char slo_job[] = BASE
+	"[global]\nshape = linear\nwork = 1ms\nitems = 10\n"
+	"[tight]\nslo_p99 = 1ns\n[loose]\nslo_p99 = 1h\nslo_max = 1h\n";
+
+static void run_timed(const char *name, fl_scenario_result *r)
+{
+	fl_jobs *j = jobs_of(slo_job);
+	const fl_scenario *s = fl_jobs_find(j, name);
+	fl_scenario_params p = {.time_scale = fl_test_time_scale()};
+	fl_scenario_result_init(r, s);
+	ASSERT(fl_scenario_run(s, &p, r) == NULL);
+	fl_jobs_free(j);
+}
+
+FL_TEST(latency_slo_breach_is_caught)
+{
+	fl_scenario_result r;
+	/* every item sleeps 1 ms in the work stage: a 1 ns p99 cannot hold */
+	run_timed("tight", &r);
+	ASSERT_EQ(verdict(&r, "latency slo"), FL_REPORT_FAIL);
+	ASSERT_GE(fl_scenario_find_check(&r, "latency slo")->measured, 1e6);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "e2e")), 10);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "stage.work")), 10);
+	fl_scenario_result_destroy(&r);
+	run_timed("loose", &r);
+	ASSERT_EQ(verdict(&r, "latency slo"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST_MAIN(FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
+	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
+	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
+	     FL_CASE(planted_starved_limit_is_caught),
+	     FL_CASE(conservation_counts_drops_and_dups), FL_CASE(planted_lost_item_is_caught),
+	     FL_CASE(error_identity_matches_sentinel_and_stage), FL_CASE(swallowed_error_is_caught),
+	     FL_CASE(crashing_scenario_is_isolated), FL_CASE(latency_slo_breach_is_caught))
