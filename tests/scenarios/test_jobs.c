@@ -1,0 +1,151 @@
+/*
+ * test_jobs.c - job files: what parses, and every kind of bad file is
+ * rejected with the file, the line and the key.
+ */
+#include <fl/job.h>
+#include <fl/scenario.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fl_test.h"
+
+/* Parses text; asserts it fails with a message containing every needle. */
+static void rejects(const char *text, const char *n1, const char *n2)
+{
+	fl_jobs *j = NULL;
+	fl_err *err = fl_jobs_parse(text, "bad.ini", &j);
+	if (!err)
+		FL_FAIL("accepted: %s", text);
+	ASSERT(j == NULL);
+	ASSERT(fl_err_is(err, FL_ERR_INVAL));
+	char msg[512];
+	fl_err_format(err, msg, sizeof(msg));
+	if (!strstr(msg, n1) || (n2 && !strstr(msg, n2)))
+		FL_FAIL("message '%s' lacks '%s' / '%s'", msg, n1, n2 ? n2 : "");
+	fl_err_drop(err);
+}
+
+FL_TEST(parses_sections_with_global_defaults)
+{
+	const char *text = "# a comment\n"
+			   "[global]\nitems = 50\nbuffer = 4\n\n"
+			   "[a]\nshape = linear\nstages = read, parse, store\n"
+			   "faults = parse=@3 error(inval); store=1% sleep(1ms) # terms\n"
+			   "[global]\nitems = 7\n"
+			   "[b]\nshape = diamond\nwidth = 2\nstress_faults = read=1% drop | "
+			   "read=1% dup\n";
+	fl_jobs *j;
+	fl_err *err = fl_jobs_parse(text, "ok.ini", &j);
+	if (err)
+		fl_err_print(stderr, err);
+	ASSERT(err == NULL);
+	ASSERT_EQ(fl_jobs_count(j), 2);
+	const fl_scenario *a = fl_jobs_scenario(j, 0), *b = fl_jobs_find(j, "b");
+	ASSERT(strcmp(a->name, "a") == 0);
+	ASSERT(b == fl_jobs_scenario(j, 1));
+	ASSERT(fl_jobs_find(j, "global") == NULL);
+	ASSERT(a->stress_faults == NULL);
+	ASSERT(b->stress_faults && strcmp(b->stress_faults[0], "read=1% drop") == 0 &&
+	       strcmp(b->stress_faults[1], "read=1% dup") == 0 && !b->stress_faults[2]);
+	/* b gets the refined default: 7 items, each teed to 2 branches */
+	fl_scenario_params p = {.skip_timing = true};
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, b);
+	ASSERT(fl_scenario_run(b, &p, &r) == NULL);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "produced"), 7);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 14);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "duplicated"), 7);
+	fl_scenario_result_destroy(&r);
+	fl_jobs_free(j);
+}
+
+FL_TEST(unknown_key_names_file_line_key)
+{
+	rejects("[a]\nshape = linear\nworkerz = 3\n", "bad.ini:3: key 'workerz'",
+		"unknown key");
+	rejects("[global]\nnope = 1\n[a]\nshape = linear\n", "bad.ini:2: key 'nope'", NULL);
+}
+
+FL_TEST(bad_number_is_rejected)
+{
+	rejects("[a]\nshape = linear\nitems = lots\n", "bad.ini:3: key 'items'", "not a number");
+	rejects("[a]\nshape = linear\nitems = 2.5\n", "bad.ini:3: key 'items'", "out of range");
+	rejects("[a]\nshape = linear\nworkers = 0\n", "key 'workers'", "out of range");
+	rejects("[a]\nshape = linear\nwork = 5 parsecs\n", "key 'work'", "not a duration");
+	rejects("[a]\nshape = linear\nwork = 5\n", "key 'work'", "not a duration");
+}
+
+FL_TEST(bad_enum_is_rejected)
+{
+	rejects("[a]\nshape = spiral\n", "bad.ini:2: key 'shape'", "fan-out");
+	rejects("[a]\nshape = linear\nerror_mode = some\n", "key 'error_mode'", "collect-all");
+	rejects("[a]\nshape = linear\ndlq = maybe\n", "key 'dlq'", "boolean");
+}
+
+FL_TEST(missing_required_key_names_section_line)
+{
+	rejects("[global]\nitems = 3\n\n[a]\nitems = 4\n", "bad.ini:4: key 'shape'", "[a]");
+	rejects("[global]\nitems = 3\n", "no scenario sections", NULL);
+}
+
+FL_TEST(duplicates_are_rejected)
+{
+	rejects("[a]\nshape = linear\nitems = 3\nitems = 4\n", "bad.ini:4: key 'items'",
+		"set twice");
+	rejects("[a]\nshape = linear\n[b]\nshape = linear\n[a]\nshape = linear\n",
+		"bad.ini:5:", "[a] declared twice");
+	rejects("[a]\nshape = linear\nstages = x, y, x\n", "key 'stages'", "listed twice");
+}
+
+FL_TEST(bad_values_of_structured_keys)
+{
+	rejects("[a]\nshape = linear\nfaults = work=50%x(\n", "bad.ini:3: key 'faults'", "plan");
+	rejects("[a]\nshape = linear\nexpect_stage = nowhere\n", "key 'expect_stage'",
+		"not one of");
+	rejects("[a]\nshape = linear\nstages = only\n", "key 'stages'", "at least 2");
+	rejects("[a]\nshape = fan-out\nstages = in, out\n", "key 'stages'", "3 or more");
+	rejects("[A b]\nshape = linear\n", "bad.ini:1:", "bad section name");
+	rejects("shape = linear\n", "bad.ini:1: key 'shape'", "outside any section");
+	rejects("[a]\nshape = linear\njust words\n", "bad.ini:3:", "not INI syntax");
+}
+
+FL_TEST(unreadable_file_is_an_errno_error)
+{
+	fl_jobs *j = NULL;
+	fl_err *err = fl_jobs_load("/nonexistent/dir/jobs.ini", &j);
+	ASSERT(err != NULL);
+	ASSERT(fl_err_is(err, FL_ERR_SYSTEM));
+	char msg[256];
+	fl_err_format(err, msg, sizeof(msg));
+	if (!strstr(msg, "/nonexistent/dir/jobs.ini"))
+		FL_FAIL("message: %s", msg);
+	fl_err_drop(err);
+	/* a directory is not a job file either */
+	err = fl_jobs_load(FL_SOURCE_DIR, &j);
+	ASSERT(err != NULL);
+	fl_err_drop(err);
+}
+
+FL_TEST(shipped_job_files_load)
+{
+	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/scenarios/jobs/%s", FL_SOURCE_DIR, files[i]);
+		fl_jobs *j;
+		fl_err *err = fl_jobs_load(path, &j);
+		if (err)
+			fl_err_print(stderr, err);
+		ASSERT(err == NULL);
+		ASSERT_GT(fl_jobs_count(j), 0);
+		fl_jobs_free(j);
+	}
+}
+
+FL_TEST_MAIN(FL_CASE(parses_sections_with_global_defaults), FL_CASE(unknown_key_names_file_line_key),
+	     FL_CASE(bad_number_is_rejected), FL_CASE(bad_enum_is_rejected),
+	     FL_CASE(missing_required_key_names_section_line), FL_CASE(duplicates_are_rejected),
+	     FL_CASE(bad_values_of_structured_keys), FL_CASE(unreadable_file_is_an_errno_error),
+	     FL_CASE(shipped_job_files_load))
