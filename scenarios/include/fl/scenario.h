@@ -12,12 +12,13 @@
  * fl_scenario_report_new turns results into one fl_report (fl/report.h)
  * for the JSON, JUnit, Markdown and HTML writers.
  *
- * The catalogue today holds the conformance exercises: the classic Go
- * pipeline exercises (sum, early return, drain on error, nested fan-out,
- * joined errors, typed stage errors, deadlines, captured panics, limits,
- * cancel latency) written with this project's runtime. Their errors and
- * payload types are declared at the end of this header so that callers
- * (the conformance tests) can match them with fl_err_is and fl_err_as.
+ * The catalogue holds the conformance exercises (sum, early return, drain
+ * on error, nested fan-out, joined errors, typed stage errors, deadlines,
+ * captured panics, limits, cancel latency) and the rest of the reference
+ * tasks and stories (docs/catalogue.md maps each to its scenario), written
+ * with this project's runtime and patterns. Their errors and payload types
+ * are declared at the end of this header so that callers (the conformance
+ * tests) can match them with fl_err_is and fl_err_as.
  *
  * Thread safety: a result belongs to the thread that runs the scenario;
  * tasks inside a scenario never touch it. Different results may be used by
