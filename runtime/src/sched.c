@@ -359,6 +359,8 @@ int64_t fl_deadline_in(int64_t rel_ns)
 
 void fl_yield(void) { fl__sched()->yield(); }
 
+uint64_t fl_rand_u64(void) { return fl__sched()->rand(); }
+
 void fl_blocking(void (*fn)(void *arg), void *arg)
 {
 	FL_ASSERT(fn != NULL);

@@ -68,6 +68,13 @@ int64_t fl_deadline_in(int64_t rel_ns);
  * Blocks: yes (cancellable).
  */
 int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns);
+/*
+ * A 64-bit random number from the backend's source: the one select uses for
+ * fairness, deterministic under the sim backend (seeded by
+ * fl_sched_opts.seed). For jitter and random choices that a seeded run must
+ * reproduce; not for cryptography. Thread safety: any task or thread.
+ */
+uint64_t fl_rand_u64(void);
 /* Gives other tasks a chance to run. */
 void fl_yield(void);
 
