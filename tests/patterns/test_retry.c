@@ -241,7 +241,7 @@ FL_TEST(deadline_spans_attempts)
 	baseline();
 	/* A deadline that passes inside an attempt ends the retry. */
 	fl_ctx *ctx;
-	check(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(5), NULL, &ctx));
+	check(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(20) * fl_test_time_scale(), NULL, &ctx));
 	sem s;
 	sem_init_(&s);
 	fl_retry_policy p = {.max_attempts = 100};
