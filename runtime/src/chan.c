@@ -94,6 +94,8 @@ fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opt
 	ch->elem_size = elem_size;
 	ch->cap = cap;
 	ch->free_elem = opts->free_elem;
+	if (fl__sim_on)
+		ch->sim_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CHANS, 1);
 	*out = ch;
 	return NULL;
@@ -211,7 +213,8 @@ static int chan_block(fl_chan *ch, fl__wqueue *q, fl__waiter *w, void *elem, fl_
 	if (fired && w->fired_index >= 0)
 		return w->result;       /* FL_OK or FL_CLOSED; link dropped */
 	withdraw(ch, q, &link);
-	return fired ? FL_CANCELED : FL_TIMEDOUT;
+	/* An unbounded wait ends unfired only on a sim deadlock. */
+	return fired ? FL_CANCELED : deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
 }
 
 int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns)
@@ -228,11 +231,14 @@ int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns
 	rc = fl__chan_try_send_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
+		FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc, elem, rc == FL_OK ? ch->elem_size : 0);
 		return rc;
 	}
 	/* The link only reads through elem; the cast drops const for storage. */
-	return chan_block(ch, &ch->sendq, &w, (void *)(uintptr_t)elem, ctx, deadline_ns,
-			  FL__WAIT_CHAN_SEND);
+	rc = chan_block(ch, &ch->sendq, &w, (void *)(uintptr_t)elem, ctx, deadline_ns,
+			FL__WAIT_CHAN_SEND);
+	FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc, elem, rc == FL_OK ? ch->elem_size : 0);
+	return rc;
 }
 
 int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns)
@@ -249,9 +255,13 @@ int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns)
 	rc = fl__chan_try_recv_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
+		FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc, elem,
+			      rc == FL_OK && elem ? ch->elem_size : 0);
 		return rc;
 	}
-	return chan_block(ch, &ch->recvq, &w, elem, ctx, deadline_ns, FL__WAIT_CHAN_RECV);
+	rc = chan_block(ch, &ch->recvq, &w, elem, ctx, deadline_ns, FL__WAIT_CHAN_RECV);
+	FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc, elem, rc == FL_OK && elem ? ch->elem_size : 0);
+	return rc;
 }
 
 /* Fires every live waiter on q with FL_CLOSED and unparks it. ch->mu held. */
@@ -272,6 +282,7 @@ fl_err *fl_chan_close(fl_chan *ch)
 		return fl_err_wrap(FL_ERR_CLOSED, "close of closed channel '%s'", fl__chan_label(ch));
 	}
 	ch->closed = true;
+	FL__SIM_TRACE(FL__EV_CLOSE, ch->sim_id, 0, NULL, 0);
 	wake_all_closed(&ch->recvq);
 	wake_all_closed(&ch->sendq);
 	fl__mutex_unlock(&ch->mu);

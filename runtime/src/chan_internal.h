@@ -33,6 +33,7 @@ struct fl_chan {
 	fl__wqueue sendq;              /* (mu) blocked senders; elem = source */
 	void (*free_elem)(void *elem); /* immutable; may be NULL */
 	char *name;                    /* immutable copy; may be NULL */
+	uint32_t sim_id;               /* immutable: trace number (sim only) */
 };
 
 /*

@@ -61,6 +61,7 @@ struct fl_ctx {
 	fl_ctx *cancel_next;          /* worklist link during propagation */
 	fl__wqueue waiters;           /* mu */
 	fl_ctx_after *afters;         /* mu */
+	uint32_t sim_id;              /* immutable: trace number (sim only) */
 };
 
 static fl_ctx background = {
@@ -130,6 +131,7 @@ static bool cancel_one(fl_ctx *ctx, fl_err *err, fl_err *cause, fl_ctx **work)
 	ctx->cause = fl_err_ref(cause);
 	FL_HAPPENS_BEFORE(&ctx->done); /* err and cause before done, for Helgrind */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
+	FL__SIM_TRACE(FL__EV_CANCEL, ctx->sim_id, err == FL_ERR_DEADLINE, NULL, 0);
 	fl__wlink *l;
 	while ((l = fl__wqueue_fire_first(&ctx->waiters, FL_CANCELED)) != NULL)
 		fl__waiter_unpark(l->w);
@@ -291,6 +293,8 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 	FL_BENIGN_RACE(&c->done, "lock-free done flag; err/cause ordered by HAPPENS annotations");
 	c->deadline_ns = FL_FOREVER;
 	c->timer.heap_index = -1;
+	if (fl__sim_on)
+		c->sim_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CTXS, 1);
 	*out = c;
 	return NULL;
@@ -485,5 +489,6 @@ int fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns)
 	if (fl__waiter_wait(&w, deadline_ns, FL__WAIT_CTX, ctx))
 		return FL_CANCELED;
 	fl__ctx_unwatch(ctx, &l);
-	return FL_TIMEDOUT;
+	/* An unbounded wait ends unfired only on a sim deadlock. */
+	return deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
 }

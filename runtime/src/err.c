@@ -76,6 +76,7 @@ FL_ERR_SENTINEL(FL_ERR_AGAIN, "operation would block");
 FL_ERR_SENTINEL(FL_ERR_MISUSE, "API misuse");
 FL_ERR_SENTINEL(FL_ERR_PANIC, "task panicked");
 FL_ERR_SENTINEL(FL_ERR_SYSTEM, "system error");
+FL_ERR_SENTINEL(FL_ERR_DEADLOCK, "deadlock");
 
 /* The layout of one heap error; see the design note. */
 struct err_block {
@@ -197,6 +198,8 @@ fl_err *fl_err_from_status(int status)
 		return FL_ERR_DEADLINE;
 	case FL_AGAIN:
 		return FL_ERR_AGAIN;
+	case FL_DEADLOCK:
+		return FL_ERR_DEADLOCK;
 	}
 	err_abort("fl_err_from_status: unknown status", __FILE__, __LINE__);
 }

@@ -240,10 +240,13 @@ static bool slot_wait(fl_group *g)
 	fl__wqueue_push(&g->limitq, &lq); /* blocked was raised by the caller */
 	fl__mutex_unlock(&g->mu);
 
-	if (fl__ctx_watch(g->ctx, &lc))
-		(void)fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_LIMIT, g);
-	else if (fl__waiter_abort(&w))
+	if (fl__ctx_watch(g->ctx, &lc)) {
+		/* Unfired only on a sim deadlock (fired_index stays -2). */
+		if (!fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_LIMIT, g))
+			fl__ctx_unwatch(g->ctx, &lc);
+	} else if (fl__waiter_abort(&w)) {
 		w.fired_index = -1; /* withdrawn: cancelled before we slept */
+	}
 
 	if (w.fired_index == 0) {
 		fl__ctx_unwatch(g->ctx, &lc);
@@ -293,7 +296,12 @@ static fl_err *slot_acquire(fl_group *g, bool block)
 		if (atomic_compare_exchange_weak(&g->slots, &v, v + BLOCKED_ONE))
 			break;
 	}
-	return slot_wait(g) ? NULL : cancelled_err(g);
+	if (slot_wait(g))
+		return NULL;
+	if (!fl_ctx_done(g->ctx))
+		return fl_err_wrap(FL_ERR_DEADLOCK, "group '%s': go blocked at the limit forever",
+				   g->name);
+	return cancelled_err(g);
 }
 
 /* ---- tasks -------------------------------------------------------------- */
@@ -555,8 +563,16 @@ fl_err *fl_group_wait(fl_group *g)
 		fl__wlink l = {.w = &w, .index = 0};
 		fl__wqueue_push(&g->waitq, &l);
 		fl__mutex_unlock(&g->mu);
-		(void)fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_WAIT, g);
+		bool fired = fl__waiter_wait(&w, FL_FOREVER, FL__WAIT_GROUP_WAIT, g);
 		fl__mutex_lock(&g->mu);
+		if (!fired) { /* only on a sim deadlock: the tasks can never end */
+			fl__wqueue_remove(&g->waitq, &l);
+			int running = g->running;
+			fl__mutex_unlock(&g->mu);
+			return fl_err_wrap(FL_ERR_DEADLOCK,
+					   "group '%s': wait with %d tasks blocked forever", g->name,
+					   running);
+		}
 	}
 	FL_HAPPENS_AFTER(&g->slots); /* every task's release, fast ones too */
 	fl_err *first = g->first_err; /* fixed from now on */

@@ -48,6 +48,8 @@ static const fl__sched_ops *backend_by_name(const char *name)
 		return &fl__sched_threads;
 	if (strcmp(name, "fibers") == 0)
 		return &fl__sched_fibers;
+	if (strcmp(name, "sim") == 0)
+		return &fl__sched_sim;
 	return NULL;
 }
 
@@ -59,7 +61,7 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	const char *name = opts->backend ? opts->backend : getenv("FAULTLINE_BACKEND");
 	const fl__sched_ops *ops = backend_by_name(name);
 	if (!ops)
-		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads, fibers)",
+		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads, fibers, sim)",
 				   name);
 	FL_ASSERT(pthread_mutex_lock(&select_lock) == 0);
 	const fl__sched_ops *cur = atomic_load(&active);

@@ -38,6 +38,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sync.h"
@@ -145,6 +146,7 @@ struct fl__timer {
 	void (*fn)(fl__timer *t);
 	void *arg;
 	int64_t heap_index;   /* backend-private: position, -1 if not pending */
+	uint32_t seq;         /* backend-private: start order (sim trace) */
 };
 
 /* The seam. One instance per backend, selected once per process. */
@@ -179,6 +181,30 @@ typedef struct fl__sched_ops {
 /* The active backend (initialised on first use from opts or FAULTLINE_BACKEND). */
 const fl__sched_ops *fl__sched(void);
 extern const fl__sched_ops fl__sched_threads;
+extern const fl__sched_ops fl__sched_sim;
+
+/*
+ * Trace hooks of the sim backend (sched_sim.c). fl__sim_on is set once, when
+ * the sim backend starts, and never on other backends, so a hook costs them
+ * one predictable branch on a global. Under sim everything runs on one
+ * thread, so the hooks need no synchronisation.
+ */
+enum fl__sim_event {
+	FL__EV_SWITCH, FL__EV_SPAWN, FL__EV_EXIT, FL__EV_WAKE, FL__EV_TIMEOUT, FL__EV_TIMER,
+	FL__EV_SEND, FL__EV_RECV, FL__EV_CLOSE, FL__EV_SELECT, FL__EV_CANCEL, FL__EV_YIELD,
+	FL__EV_DEADLOCK,
+};
+extern bool fl__sim_on;
+/* Records an event of the current task on object obj (a number from
+ * fl__sim_obj_id) with arg and, if len > 0, a hash of data[0..len). */
+void fl__sim_trace(int kind, uint32_t obj, int64_t arg, const void *data, size_t len);
+/* A per-run number for a new traced object (channel, context). */
+uint32_t fl__sim_obj_id(void);
+#define FL__SIM_TRACE(kind, obj, arg, data, len)                                  \
+	do {                                                                      \
+		if (__builtin_expect(fl__sim_on, 0))                              \
+			fl__sim_trace((kind), (obj), (int64_t)(arg), (data), (len)); \
+	} while (0)
 
 static inline int64_t fl__now(void) { return fl__sched()->now(); }
 

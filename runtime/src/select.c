@@ -157,10 +157,23 @@ static int select_block(fl_select_case *cases, size_t n, fl_chan **locks, size_t
 	fired = fl__waiter_wait(w, deadline_ns, FL__WAIT_SELECT, nlocks ? locks[0] : NULL);
 	withdraw_all(cases, links, n, locks, nlocks);
 	fl__ctx_unwatch(ctx, &ctx_link);
-	return fired ? outcome(cases, w) : FL_TIMEDOUT;
+	if (fired)
+		return outcome(cases, w);
+	/* An unbounded wait ends unfired only on a sim deadlock. */
+	return deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
 }
 
+static int select_impl(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns);
+
 int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns)
+{
+	int idx = select_impl(cases, n, ctx, deadline_ns);
+	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->sim_id : 0, idx,
+		      idx >= 0 ? &cases[idx].status : NULL, idx >= 0 ? sizeof(int) : 0);
+	return idx;
+}
+
+static int select_impl(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns)
 {
 	fl_chan *locks[FL__SELECT_MAX];
 	uint8_t order[FL__SELECT_MAX];

@@ -14,6 +14,9 @@
  *   FL_CANCELED  ctx was cancelled first (see fl_ctx_err / fl_ctx_cause)
  *   FL_TIMEDOUT  the deadline passed first
  *   FL_AGAIN     FL_TRY and the operation would have blocked
+ *   FL_DEADLOCK  sim backend only: an FL_FOREVER wait of the root (the
+ *                thread that runs the simulation) while every task is
+ *                blocked and no timer is pending (see fl_sim_begin)
  * A call whose ctx is already cancelled on entry returns FL_CANCELED without
  * touching the channel, even if it could complete, so a stage that watches
  * ctx stops promptly. Once a call is waiting, the first event wins; if a peer

@@ -94,6 +94,7 @@ FL_ERR_DECLARE(FL_ERR_AGAIN);      /* "operation would block" */
 FL_ERR_DECLARE(FL_ERR_MISUSE);     /* "API misuse" (wait twice, go after wait) */
 FL_ERR_DECLARE(FL_ERR_PANIC);      /* "task panicked" */
 FL_ERR_DECLARE(FL_ERR_SYSTEM);     /* "system error" (see fl_err_errno) */
+FL_ERR_DECLARE(FL_ERR_DEADLOCK);   /* "deadlock" (sim backend: all tasks blocked) */
 
 /*
  * Status codes of per-item hot-path calls (channel send/recv/select, context
@@ -106,10 +107,12 @@ enum fl_status {
 	FL_CANCELED = -2, /* the context was cancelled; see fl_ctx_err */
 	FL_TIMEDOUT = -3, /* the call's own deadline passed */
 	FL_AGAIN = -4,    /* a try (deadline 0) would have blocked */
+	FL_DEADLOCK = -5, /* sim backend: an unbounded wait can never end */
 };
 
 /* Returns the sentinel for a status: NULL for FL_OK, FL_ERR_CLOSED,
- * FL_ERR_CANCELED, FL_ERR_DEADLINE (for FL_TIMEDOUT), FL_ERR_AGAIN.
+ * FL_ERR_CANCELED, FL_ERR_DEADLINE (for FL_TIMEDOUT), FL_ERR_AGAIN,
+ * FL_ERR_DEADLOCK.
  * Any other value is misuse and aborts. */
 fl_err *fl_err_from_status(int status);
 

@@ -90,7 +90,9 @@ FL_MUST_CHECK fl_err *fl_group_set_limit(fl_group *g, int limit);
  * error as cause (or FL_ERR_CANCELED) and returns the first error (a new
  * reference), or in collect mode the join of all errors in order of
  * occurrence. NULL if every task succeeded. Blocks: until all tasks return
- * (not cancellable: structured concurrency).
+ * (not cancellable: structured concurrency). Under the sim backend, a wait
+ * that can never end returns an error matching FL_ERR_DEADLOCK instead
+ * (fl/task.h); the group stays unwaited, and may be waited on again.
  */
 FL_MUST_CHECK fl_err *fl_group_wait(fl_group *g);
 

@@ -33,13 +33,17 @@ typedef struct fl_ctx fl_ctx;
 
 /*
  * Scheduler options; the all-zero value means defaults.
- *   backend      "threads" (1:1 pooled pthreads) or "fibers" (M:N fibers on
- *                worker threads, docs/scheduler.md). NULL: the environment
- *                variable FAULTLINE_BACKEND, else the default: fibers
- *                (threads when the process runs under valgrind).
+ *   backend      "threads" (1:1 pooled pthreads), "fibers" (M:N fibers on
+ *                worker threads) or "sim" (deterministic simulation: fibers
+ *                on the calling thread, virtual time; see fl_sim_begin and
+ *                docs/scheduler.md). NULL: the environment variable
+ *                FAULTLINE_BACKEND, else the default: fibers (threads when
+ *                the process runs under valgrind).
  *   stack_size   bytes per task stack; 0 = 256 KiB.
  *   workers      worker threads for M:N backends; 0 = one per core.
  *   seed         seed for the backend's scheduling choices (sim, select).
+ *                Under sim, 0 means the environment variable FAULTLINE_SEED
+ *                (decimal or 0x hex), else 0.
  */
 struct fl_sched_opts {
 	const char *backend;
@@ -54,7 +58,7 @@ struct fl_sched_opts {
  * already running with other options). Thread safety: call once, early.
  */
 FL_MUST_CHECK fl_err *fl_sched_init(const struct fl_sched_opts *opts);
-/* Name of the running backend ("threads"). */
+/* Name of the running backend ("threads", "fibers" or "sim"). */
 const char *fl_sched_backend(void);
 
 /* The backend's monotonic clock in ns (virtual time under sim). */
@@ -88,7 +92,8 @@ void fl_yield(void);
  * fn must not be NULL. fn may call any runtime function; it runs on a
  * foreign thread, so fl_task_name() and thread-local state inside fn are
  * the side thread's, not the caller's. errno set by fn is lost on fibers:
- * capture it inside fn.
+ * capture it inside fn. Under sim, fn runs inline on the one thread: every
+ * task, and virtual time, stand still until it returns.
  * Blocks: until fn returns (not cancellable: fn owns its own timeout).
  * Thread safety: any task or thread.
  */
@@ -144,6 +149,57 @@ fl_stats fl_stats_get(void);
 int fl_task_dump(FILE *out);
 /* Name of the current task ("main" or the adopted thread's name outside). */
 const char *fl_task_name(void);
+
+/*
+ * The sim backend (FAULTLINE_BACKEND=sim or opts.backend = "sim").
+ *
+ * Every task is a fiber on the thread that started the backend, the "root"
+ * (normally main; it is task 0 and runs the others whenever it blocks).
+ * fl_now() is virtual: it starts at an arbitrary fixed value and advances
+ * only when every task is blocked, jumping to the next timer, so a
+ * ten-minute timeout takes no real time. Which runnable task runs next,
+ * select's poll order and the order of timers due at one instant are drawn
+ * from a generator seeded by opts.seed (or FAULTLINE_SEED), so the same seed
+ * and program give the same sequence of events. Calling the runtime from
+ * any other OS thread aborts with a message naming the thread.
+ *
+ * The trace: task switches, spawns, exits and wake-ups, channel sends,
+ * receives (with a hash of the element) and closes, select choices,
+ * context cancellations, timer fires, park timeouts and deadlocks, each
+ * folded into a 64-bit FNV-1a hash; tasks, channels, contexts and timers
+ * are numbered per run and times are relative to the run's start, so the
+ * hash does not depend on addresses and is the same in another process.
+ * FAULTLINE_TRACE=path (or fl_sim_trace_file) also writes one text line per
+ * event, flushed as it goes.
+ *
+ * Deadlock: when every task is blocked and no timer is pending, the sim
+ * prints a report and the task dump (fl_task_dump) to stderr (or to
+ * fl_sim_set_report's stream) and fails the root's blocked call: channel
+ * operations, fl_select and fl_ctx_wait return FL_DEADLOCK, fl_group_wait and
+ * a blocked fl_group_go return an error matching FL_ERR_DEADLOCK. The other
+ * tasks stay blocked; the root may unblock them (close a channel, cancel a
+ * context) and wait again.
+ */
+
+/*
+ * Starts a new run on the sim backend: reseeds the generator with seed,
+ * resets the trace hash and the per-run numbering of tasks and objects, and
+ * makes trace times relative to now (the clock itself never goes back).
+ * Errors: FL_ERR_MISUSE if the backend is not sim, if the caller is not the
+ * root, or if tasks of the last run are still live or timers pending.
+ */
+FL_MUST_CHECK fl_err *fl_sim_begin(uint64_t seed);
+/* The trace hash of the run so far (0 when the backend is not sim). */
+uint64_t fl_sim_trace_hash(void);
+/* Events recorded in the run so far (0 when the backend is not sim). */
+uint64_t fl_sim_trace_events(void);
+/* Writes the trace as text to path from now on (truncating it); NULL stops.
+ * Errors: FL_ERR_MISUSE (not sim), errno errors opening the file. */
+FL_MUST_CHECK fl_err *fl_sim_trace_file(const char *path);
+/* Where deadlock reports go (NULL: stderr). No effect unless sim. */
+void fl_sim_set_report(FILE *out);
+/* Deadlocks detected since the backend started (0 unless sim). */
+long fl_sim_deadlocks(void);
 
 #ifdef __cplusplus
 }
