@@ -366,13 +366,9 @@ static void task_exit(sim_task *s)
 	S.live--;
 }
 
-static void run(sim_task *s)
+/* The loop's half of a switch-out: s's stack is quiet now. */
+static void switched_out(sim_task *s)
 {
-	if (S.last != s)
-		record(FL__EV_SWITCH, s->seq, 0, 0, 0);
-	S.last = s;
-	S.cur = s;
-	lane_switch(&S.sched, &s->ln, false);
 	S.cur = NULL;
 	switch (S.after) {
 	case AFTER_PARK:
@@ -386,6 +382,16 @@ static void run(sim_task *s)
 	default:
 		FL_ABORT("sim: task switched out without a reason");
 	}
+}
+
+static void run(sim_task *s)
+{
+	if (S.last != s)
+		record(FL__EV_SWITCH, s->seq, 0, 0, 0);
+	S.last = s;
+	S.cur = s;
+	lane_switch(&S.sched, &s->ln, false);
+	switched_out(s);
 }
 
 static void deadlock(void)
@@ -409,6 +415,7 @@ static void sched_main(void *arg)
 #ifdef FL_ASAN
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+	switched_out(S.cur); /* the root, switching out for the first time */
 	for (;;) {
 		if (fire_one_due())
 			continue;

@@ -117,7 +117,7 @@ FL_TEST(unbuffered_rendezvous)
 
 	/* A blocked receiver makes a try-send complete, straight into it. */
 	op_arg r = blocking_op(ch, FL_RECV, 0, NULL);
-	pthread_t t = actor_start(op_thread, &r);
+	actor t = actor_start(op_thread, &r);
 	await_waiting(ch, FL_RECV, 1);
 	v = 42;
 	ASSERT_EQ(fl_chan_send(ch, &v, NULL, FL_TRY), FL_OK);
@@ -160,7 +160,7 @@ FL_TEST(large_elements_copied_whole)
 	fl_chan *ch = chan_make(sizeof(big), 0, "big");
 	static big b;
 
-	pthread_t t = actor_start(big_sender, ch);
+	actor t = actor_start(big_sender, ch);
 	ASSERT_EQ(fl_chan_recv(ch, &b, NULL, FL_FOREVER), FL_OK);
 	actor_join(t);
 	for (size_t i = 0; i < sizeof(b.bytes); i++)
@@ -209,7 +209,7 @@ FL_TEST(close_wakes_blocked_tasks)
 		blocking_op(empty, FL_RECV, 0, NULL),
 		blocking_op(empty, FL_RECV, 0, NULL),
 	};
-	pthread_t t[5];
+	actor t[5];
 	int v = 0;
 
 	ASSERT_EQ(fl_chan_send(full, &v, NULL, FL_TRY), FL_OK);
@@ -241,7 +241,7 @@ static void cancel_blocked(fl_chan *ch, int op)
 
 	check(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
 	op_arg a = blocking_op(ch, op, 5, ctx);
-	pthread_t t = actor_start(op_thread, &a);
+	actor t = actor_start(op_thread, &a);
 	await_waiting(ch, op, 1);
 	fl_ctx_cancel(ctx, NULL);
 	actor_join(t);
@@ -259,7 +259,7 @@ FL_TEST(cancel_blocked_recv)
 	cancel_blocked(ch, FL_RECV);
 	/* The channel is still usable and nothing was consumed or left. */
 	op_arg s = blocking_op(ch, FL_SEND, 9, NULL);
-	pthread_t t = actor_start(op_thread, &s);
+	actor t = actor_start(op_thread, &s);
 	ASSERT_EQ(fl_chan_recv(ch, &v, NULL, FL_FOREVER), FL_OK);
 	ASSERT_EQ(v, 9);
 	actor_join(t);
@@ -292,7 +292,7 @@ typedef struct racer {
 
 static void race(racer *r)
 {
-	pthread_barrier_wait(r->go);
+	actor_barrier_wait(r->go);
 	if (r->ctx)
 		fl_ctx_cancel(r->ctx, NULL);
 	else
@@ -327,9 +327,9 @@ FL_TEST(cancel_races_completion)
 		racer sender = {.ch = ch, .value = (int)i, .go = &go};
 		racer *mine = i % 2 ? &canceller : &sender;
 		racer *theirs = i % 2 ? &sender : &canceller;
-		pthread_t tr = actor_start(op_thread, &r);
+		actor tr = actor_start(op_thread, &r);
 		await_waiting(ch, FL_RECV, 1);
-		pthread_t tc = actor_start(racer_thread, theirs);
+		actor tc = actor_start(racer_thread, theirs);
 		race(mine);
 		actor_join(tc);
 		actor_join(tr);
@@ -504,7 +504,7 @@ FL_TEST(dump_names_the_channel)
 	size_t len = 0;
 	int v = 1;
 
-	pthread_t t = actor_start(op_thread, &a);
+	actor t = actor_start(op_thread, &a);
 	await_waiting(ch, FL_RECV, 1);
 	/* Queued is not yet parked: retry until the dump shows the wait. */
 	for (int i = 0; !text || !strstr(text, "chan recv on 'inbox'"); i++) {
@@ -515,7 +515,7 @@ FL_TEST(dump_names_the_channel)
 		fl_task_dump(out);
 		fclose(out);
 		if (!strstr(text, "chan recv on 'inbox'"))
-			sched_yield();
+			fl_yield();
 	}
 	free(text);
 	ASSERT_EQ(fl_chan_send(ch, &v, NULL, FL_FOREVER), FL_OK);
@@ -551,7 +551,7 @@ static void *produce(void *p)
 	producer *pr = p;
 	mpmc *m = pr->m;
 
-	pthread_barrier_wait(&m->start);
+	actor_barrier_wait(&m->start);
 	for (long i = 0; i < m->per_producer; i++) {
 		long v = pr->id * m->per_producer + i;
 		ASSERT_EQ(fl_chan_send(m->ch, &v, NULL, FL_FOREVER), FL_OK);
@@ -568,7 +568,7 @@ static void *consume(void *p)
 
 	for (int i = 0; i < NPROD; i++)
 		c->last[i] = -1;
-	pthread_barrier_wait(&m->start);
+	actor_barrier_wait(&m->start);
 	while ((rc = fl_chan_recv(m->ch, &v, NULL, FL_FOREVER)) == FL_OK) {
 		long prod = v / m->per_producer, seq = v % m->per_producer;
 		/* One producer's items reach any one consumer in order. */
@@ -588,7 +588,7 @@ static void mpmc_run(size_t cap)
 	long total = m.per_producer * NPROD;
 	producer pr[NPROD];
 	consumer co[NCONS];
-	pthread_t tp[NPROD], tc[NCONS];
+	actor tp[NPROD], tc[NCONS];
 	uint64_t oracle_sum = 0, sum = 0;
 	long count = 0;
 

@@ -1,9 +1,12 @@
 /* fl-test-labels: concurrency memcheck */
+/* fl-test-skip-sim: cancel_wakes_every_blocked_task concurrent_children_and_cancel */
+/* (they race raw pthreads against each other on purpose; sim allows one thread) */
 /*
  * Contexts: cancellation with causes, propagation, deadlines, after-funcs,
  * without-cancel and shielded children, waits and live counts.
  */
 #define _GNU_SOURCE
+#include <fl/chan.h>
 #include <fl/ctx.h>
 
 #include <pthread.h>
@@ -273,33 +276,37 @@ FL_TEST(cancel_wakes_every_blocked_task)
 
 /* ---- after-funcs -------------------------------------------------------- */
 
+/* Set by an after-func, awaited by the test: a channel, so the waiting
+ * test parks through the scheduler seam (which the sim backend needs: a
+ * condvar wait there would block its one thread). */
 struct flag {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	fl_chan *ch;
 	int set;
 };
+
+static void flag_init(struct flag *f)
+{
+	f->set = 0;
+	check(fl_chan_new(1, 4, &(struct fl_chan_opts){.name = "flag"}, &f->ch));
+}
 
 static void flag_set(void *arg)
 {
 	struct flag *f = arg;
-	pthread_mutex_lock(&f->mu);
-	f->set++;
-	pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	char c = 1;
+	f->set++; /* published by the send */
+	ASSERT_EQ(fl_chan_send(f->ch, &c, NULL, FL_TRY), FL_OK);
 }
 
-static void flag_await(struct flag *f)
-{
-	pthread_mutex_lock(&f->mu);
-	while (!f->set)
-		pthread_cond_wait(&f->cv, &f->mu);
-	pthread_mutex_unlock(&f->mu);
-}
+static void flag_await(struct flag *f) { ASSERT_EQ(fl_chan_recv(f->ch, NULL, NULL, FL_FOREVER), FL_OK); }
+
+static void flag_destroy(struct flag *f) { fl_chan_free(f->ch); }
 
 FL_TEST(after_func_runs_after_cancel)
 {
 	baseline();
-	struct flag f = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	struct flag f;
+	flag_init(&f);
 	fl_ctx *c;
 	fl_ctx_after *h;
 	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
@@ -309,6 +316,7 @@ FL_TEST(after_func_runs_after_cancel)
 	ASSERT(!fl_ctx_after_stop(h)); /* already ran: stop reports false */
 	fl_ctx_free(c);
 	ASSERT_EQ(f.set, 1);
+	flag_destroy(&f);
 	/* The callback's task holds the context until it returns. */
 	while (fl_stats_get().ctxs != base.ctxs || fl_stats_get().tasks != base.tasks)
 		fl_yield();
@@ -317,7 +325,8 @@ FL_TEST(after_func_runs_after_cancel)
 FL_TEST(after_func_stop_prevents)
 {
 	baseline();
-	struct flag f = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	struct flag f;
+	flag_init(&f);
 	fl_ctx *c;
 	fl_ctx_after *h;
 	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
@@ -326,12 +335,14 @@ FL_TEST(after_func_stop_prevents)
 	fl_ctx_cancel(c, NULL);
 	fl_ctx_free(c);
 	ASSERT_EQ(f.set, 0);
+	flag_destroy(&f);
 	assert_baseline();
 }
 
 FL_TEST(after_func_on_done_ctx_runs_at_once)
 {
-	struct flag f = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	struct flag f;
+	flag_init(&f);
 	fl_ctx *c;
 	fl_ctx_after *h;
 	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
@@ -340,6 +351,7 @@ FL_TEST(after_func_on_done_ctx_runs_at_once)
 	flag_await(&f);
 	fl_ctx_free(c);
 	ASSERT_EQ(f.set, 1);
+	flag_destroy(&f);
 }
 
 FL_TEST(after_func_invalid_args)

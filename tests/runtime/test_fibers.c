@@ -888,7 +888,7 @@ FL_TEST(foreign_threads_talk_to_fibers)
 	fl_group *g = group_make("echo");
 	check(fl_group_go(g, echo_task, &a));
 	check(fl_group_go(g, echo_task, &b));
-	pthread_t t = actor_start(foreign_pinger, &b);
+	actor t = actor_start(foreign_pinger, &b);
 	int64_t t0 = fl_now();
 	foreign_pinger(&a);
 	int64_t dt = fl_now() - t0;

@@ -77,7 +77,7 @@ FL_TEST(blocks_until_a_case_is_ready)
 	};
 	sel_arg s = {.cases = cs, .n = 2, .deadline = FL_FOREVER};
 
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	await_waiting(a, FL_RECV, 1);
 	await_waiting(b, FL_RECV, 1);
 	ASSERT_EQ(fl_chan_send(b, &v, NULL, FL_TRY), FL_OK);
@@ -133,7 +133,7 @@ FL_TEST(cancel_while_blocked)
 		{.op = FL_SEND, .ch = b, .elem = &v},
 	};
 	sel_arg s = {.cases = cs, .n = 2, .ctx = ctx, .deadline = FL_FOREVER};
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	await_waiting(a, FL_RECV, 1);
 	await_waiting(b, FL_SEND, 1);
 	fl_ctx_cancel(ctx, NULL);
@@ -191,7 +191,7 @@ FL_TEST(closed_channels_are_ready)
 	/* A select blocked on b wakes with FL_CLOSED when b closes. */
 	fl_select_case wait_b[] = {{.op = FL_RECV, .ch = b, .elem = &v}};
 	sel_arg s = {.cases = wait_b, .n = 1, .deadline = FL_FOREVER};
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	await_waiting(b, FL_RECV, 1);
 	check(fl_chan_close(b));
 	actor_join(t);
@@ -214,7 +214,7 @@ FL_TEST(send_and_recv_on_one_channel)
 	/* Unbuffered: the select cannot pair with itself; it blocks. */
 	ASSERT_EQ(fl_select(cs, 2, NULL, FL_TRY), FL_AGAIN);
 	/* A receiver arriving completes the send case. */
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	await_waiting(c, FL_SEND, 1);
 	await_waiting(c, FL_RECV, 1);
 	ASSERT_EQ(fl_chan_recv(c, &v, NULL, FL_TRY), FL_OK);
@@ -262,7 +262,7 @@ FL_TEST(null_channels_never_ready)
 	/* Only the context can end a select over nothing (Go's select {}). */
 	check(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
 	sel_arg s = {.cases = cs, .n = 2, .ctx = ctx, .deadline = FL_FOREVER};
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	fl_ctx_cancel(ctx, NULL);
 	actor_join(t);
 	ASSERT_EQ(s.result, FL_CANCELED);
@@ -292,7 +292,7 @@ FL_TEST(sixty_four_cases)
 	ASSERT_EQ(fl_select(cs, N, NULL, FL_TRY), FL_AGAIN);
 
 	sel_arg s = {.cases = cs, .n = N, .deadline = FL_FOREVER};
-	pthread_t t = actor_start(sel_thread, &s);
+	actor t = actor_start(sel_thread, &s);
 	await_waiting(c[37], FL_RECV, 1);
 	ASSERT_EQ(fl_chan_send(c[37], &v, NULL, FL_TRY), FL_OK);
 	actor_join(t);
@@ -340,7 +340,7 @@ FL_TEST(select_vs_select_rendezvous)
 	r.c[1] = chan_make(sizeof(long), 0, "right");
 	for (int i = 0; i < 2; i++)
 		cs[i] = (fl_select_case){.op = FL_RECV, .ch = r.c[i], .elem = &v};
-	pthread_t t = actor_start(select_sender, &r);
+	actor t = actor_start(select_sender, &r);
 	for (long i = 0; i < r.n; i++) {
 		int idx = fl_select(cs, 2, NULL, FL_FOREVER);
 		ASSERT(idx == 0 || idx == 1);
