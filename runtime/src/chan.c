@@ -231,13 +231,13 @@ int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns
 	rc = fl__chan_try_send_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
-		FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc, elem, rc == FL_OK ? ch->elem_size : 0);
+		FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc);
 		return rc;
 	}
 	/* The link only reads through elem; the cast drops const for storage. */
 	rc = chan_block(ch, &ch->sendq, &w, (void *)(uintptr_t)elem, ctx, deadline_ns,
 			FL__WAIT_CHAN_SEND);
-	FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc, elem, rc == FL_OK ? ch->elem_size : 0);
+	FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc);
 	return rc;
 }
 
@@ -255,12 +255,11 @@ int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns)
 	rc = fl__chan_try_recv_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
-		FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc, elem,
-			      rc == FL_OK && elem ? ch->elem_size : 0);
+		FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc);
 		return rc;
 	}
 	rc = chan_block(ch, &ch->recvq, &w, elem, ctx, deadline_ns, FL__WAIT_CHAN_RECV);
-	FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc, elem, rc == FL_OK && elem ? ch->elem_size : 0);
+	FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc);
 	return rc;
 }
 
@@ -282,7 +281,7 @@ fl_err *fl_chan_close(fl_chan *ch)
 		return fl_err_wrap(FL_ERR_CLOSED, "close of closed channel '%s'", fl__chan_label(ch));
 	}
 	ch->closed = true;
-	FL__SIM_TRACE(FL__EV_CLOSE, ch->sim_id, 0, NULL, 0);
+	FL__SIM_TRACE(FL__EV_CLOSE, ch->sim_id, 0);
 	wake_all_closed(&ch->recvq);
 	wake_all_closed(&ch->sendq);
 	fl__mutex_unlock(&ch->mu);

@@ -131,7 +131,7 @@ static bool cancel_one(fl_ctx *ctx, fl_err *err, fl_err *cause, fl_ctx **work)
 	ctx->cause = fl_err_ref(cause);
 	FL_HAPPENS_BEFORE(&ctx->done); /* err and cause before done, for Helgrind */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
-	FL__SIM_TRACE(FL__EV_CANCEL, ctx->sim_id, err == FL_ERR_DEADLINE, NULL, 0);
+	FL__SIM_TRACE(FL__EV_CANCEL, ctx->sim_id, err == FL_ERR_DEADLINE);
 	fl__wlink *l;
 	while ((l = fl__wqueue_fire_first(&ctx->waiters, FL_CANCELED)) != NULL)
 		fl__waiter_unpark(l->w);

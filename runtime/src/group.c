@@ -567,11 +567,11 @@ fl_err *fl_group_wait(fl_group *g)
 		fl__mutex_lock(&g->mu);
 		if (!fired) { /* only on a sim deadlock: the tasks can never end */
 			fl__wqueue_remove(&g->waitq, &l);
-			int running = g->running;
+			long n = running(g);
 			fl__mutex_unlock(&g->mu);
 			return fl_err_wrap(FL_ERR_DEADLOCK,
-					   "group '%s': wait with %d tasks blocked forever", g->name,
-					   running);
+					   "group '%s': wait with %ld tasks blocked forever", g->name,
+					   n);
 		}
 	}
 	FL_HAPPENS_AFTER(&g->slots); /* every task's release, fast ones too */

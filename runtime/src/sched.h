@@ -196,14 +196,15 @@ enum fl__sim_event {
 };
 extern bool fl__sim_on;
 /* Records an event of the current task on object obj (a number from
- * fl__sim_obj_id) with arg and, if len > 0, a hash of data[0..len). */
-void fl__sim_trace(int kind, uint32_t obj, int64_t arg, const void *data, size_t len);
+ * fl__sim_obj_id) with arg. Element bytes are not recorded: they may be
+ * pointers, which differ from process to process. */
+void fl__sim_trace(int kind, uint32_t obj, int64_t arg);
 /* A per-run number for a new traced object (channel, context). */
 uint32_t fl__sim_obj_id(void);
-#define FL__SIM_TRACE(kind, obj, arg, data, len)                                  \
+#define FL__SIM_TRACE(kind, obj, arg)                                             \
 	do {                                                                      \
 		if (__builtin_expect(fl__sim_on, 0))                              \
-			fl__sim_trace((kind), (obj), (int64_t)(arg), (data), (len)); \
+			fl__sim_trace((kind), (obj), (int64_t)(arg));             \
 	} while (0)
 
 static inline int64_t fl__now(void) { return fl__sched()->now(); }

@@ -33,11 +33,12 @@
  * always unbounded here, since a bounded one would have a timer).
  *
  * Trace: each event (task switch, spawn, exit, wake, park timeout, timer
- * fire, channel send/recv/close, select choice, cancellation, deadlock)
- * is a small record folded into a running FNV-1a hash, and optionally
- * written as a text line. Objects and tasks are named by per-run sequence
- * numbers, never addresses, and times are relative to the run's start, so
- * the hash is the same in any process. The hooks in chan.c, select.c and
+ * fire, channel send/recv/close with its result, select choice,
+ * cancellation, deadlock) is a small record folded into a running FNV-1a
+ * hash, and optionally written as a text line. Objects and tasks are named
+ * by per-run sequence numbers, never addresses (element bytes are left out
+ * for the same reason: they may be pointers), and times are relative to
+ * the run's start, so the hash is the same in any process. The hooks in chan.c, select.c and
  * ctx.c test fl__sim_on, which stays false on other backends.
  */
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
@@ -160,35 +161,27 @@ static const char *const ev_names[] = {
 	[FL__EV_DEADLOCK] = "deadlock",
 };
 
-static void record(int kind, uint32_t task, uint32_t obj, int64_t arg, uint64_t data)
+static void record(int kind, uint32_t task, uint32_t obj, int64_t arg)
 {
 	int64_t t = S.now - S.run_start;
 	uint64_t h = S.hash;
 	h = fnv_u64(h, (uint64_t)kind | (uint64_t)task << 8);
 	h = fnv_u64(h, obj);
 	h = fnv_u64(h, (uint64_t)arg);
-	h = fnv_u64(h, data);
 	h = fnv_u64(h, (uint64_t)t);
 	S.hash = h;
 	S.events++;
 	if (S.trace)
-		fprintf(S.trace, "%" PRId64 " %s task=%" PRIu32 " obj=%" PRIu32 " arg=%" PRId64
-				 " data=%016" PRIx64 "\n",
-			t, ev_names[kind], task, obj, arg, data);
+		fprintf(S.trace, "%" PRId64 " %s task=%" PRIu32 " obj=%" PRIu32 " arg=%" PRId64 "\n",
+			t, ev_names[kind], task, obj, arg);
 }
 
 static uint32_t cur_seq(void) { return S.cur ? S.cur->seq : NO_TASK; }
 
-void fl__sim_trace(int kind, uint32_t obj, int64_t arg, const void *data, size_t len)
+void fl__sim_trace(int kind, uint32_t obj, int64_t arg)
 {
 	check_thread();
-	uint64_t h = FNV_OFFSET;
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV_PRIME;
-	}
-	record(kind, cur_seq(), obj, arg, len ? h : 0);
+	record(kind, cur_seq(), obj, arg);
 }
 
 uint32_t fl__sim_obj_id(void)
@@ -341,7 +334,7 @@ static bool fire_one_due(void)
 	size_t n = ties(0, S.heap[0]->when_ns, idx, 0, 64);
 	fl__timer *t = S.heap[idx[pick(n)]];
 	heap_remove((size_t)t->heap_index);
-	record(FL__EV_TIMER, NO_TASK, t->seq, 0, 0);
+	record(FL__EV_TIMER, NO_TASK, t->seq, 0);
 	S.firing = t;
 	t->fn(t); /* may free t */
 	S.firing = NULL;
@@ -352,7 +345,7 @@ static bool fire_one_due(void)
 
 static void task_exit(sim_task *s)
 {
-	record(FL__EV_EXIT, s->seq, 0, 0, 0);
+	record(FL__EV_EXIT, s->seq, 0, 0);
 	fl__fiber *f = s->f;
 	fl__task_finish(s->task);
 #ifdef FL_TSAN
@@ -387,7 +380,7 @@ static void switched_out(sim_task *s)
 static void run(sim_task *s)
 {
 	if (S.last != s)
-		record(FL__EV_SWITCH, s->seq, 0, 0, 0);
+		record(FL__EV_SWITCH, s->seq, 0, 0);
 	S.last = s;
 	S.cur = s;
 	lane_switch(&S.sched, &s->ln, false);
@@ -398,7 +391,7 @@ static void deadlock(void)
 {
 	FILE *out = S.report ? S.report : stderr;
 	S.deadlocks++;
-	record(FL__EV_DEADLOCK, NO_TASK, 0, S.live, 0);
+	record(FL__EV_DEADLOCK, NO_TASK, 0, S.live);
 	fprintf(out,
 		"faultline sim: deadlock at virtual time +%.3f ms: every task is blocked and no "
 		"timer is pending; the root's wait fails with FL_DEADLOCK\n",
@@ -438,7 +431,7 @@ static void park_timeout(fl__timer *tm)
 	sim_task *s = tm->arg;
 	if (!s->parked)
 		return;
-	record(FL__EV_TIMEOUT, s->seq, 0, 0, 0);
+	record(FL__EV_TIMEOUT, s->seq, 0, 0);
 	s->parked = false;
 	rq_push(s);
 }
@@ -477,7 +470,7 @@ static void sim_unpark(fl__task *t)
 	sim_task *s = t->backend;
 	FL_ASSERT(!s->token); /* one token per wait */
 	s->token = true;
-	record(FL__EV_WAKE, s->seq, 0, 0, 0);
+	record(FL__EV_WAKE, s->seq, 0, 0);
 	if (s->parked) {
 		s->parked = false;
 		rq_push(s);
@@ -520,7 +513,7 @@ static fl_err *sim_spawn(fl__task *t)
 #endif
 	t->backend = s;
 	S.live++;
-	record(FL__EV_SPAWN, cur_seq(), s->seq, 0, 0);
+	record(FL__EV_SPAWN, cur_seq(), s->seq, 0);
 	rq_push(s);
 	return NULL;
 }
@@ -538,7 +531,7 @@ static void sim_yield(void)
 	check_thread();
 	sim_task *s = S.cur;
 	FL_ASSERT(s != NULL);
-	record(FL__EV_YIELD, s->seq, 0, 0, 0);
+	record(FL__EV_YIELD, s->seq, 0, 0);
 	switch_out(s, AFTER_YIELD);
 }
 

@@ -168,8 +168,9 @@ static int select_impl(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t dea
 int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns)
 {
 	int idx = select_impl(cases, n, ctx, deadline_ns);
-	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->sim_id : 0, idx,
-		      idx >= 0 ? &cases[idx].status : NULL, idx >= 0 ? sizeof(int) : 0);
+	/* arg: the chosen case and its status, or the negative result */
+	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->sim_id : 0,
+		      idx >= 0 ? (int64_t)idx * 16 - cases[idx].status : idx);
 	return idx;
 }
 

@@ -164,11 +164,12 @@ const char *fl_task_name(void);
  * any other OS thread aborts with a message naming the thread.
  *
  * The trace: task switches, spawns, exits and wake-ups, channel sends,
- * receives (with a hash of the element) and closes, select choices,
- * context cancellations, timer fires, park timeouts and deadlocks, each
- * folded into a 64-bit FNV-1a hash; tasks, channels, contexts and timers
- * are numbered per run and times are relative to the run's start, so the
- * hash does not depend on addresses and is the same in another process.
+ * receives and closes (with their results, not the elements, which may be
+ * pointers), select choices, context cancellations, timer fires, park
+ * timeouts and deadlocks, each folded into a 64-bit FNV-1a hash; tasks,
+ * channels, contexts and timers are numbered per run and times are
+ * relative to the run's start, so the hash does not depend on addresses
+ * and is the same in another process.
  * FAULTLINE_TRACE=path (or fl_sim_trace_file) also writes one text line per
  * event, flushed as it goes.
  *
