@@ -22,6 +22,10 @@
 
 #define SCENARIO_SEED 42 /* the scenarios' own random choices: fixed */
 #define RUNS 5
+/* Iterations per scenario: enough for every scheduling choice to matter,
+ * few enough that five runs stay fast under TSan, whose fiber switches
+ * are slow. */
+#define MAX_ITERATIONS 20
 
 static const char *const uses_sockets[] = {"fetch_all", "ok_error_body"};
 
@@ -53,7 +57,11 @@ static uint64_t run_catalogue(uint64_t sched_seed, int *ran)
 			continue;
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, cat[i]);
-		fl_scenario_params p = {.time_scale = 1, .skip_timing = true, .seed = SCENARIO_SEED};
+		int iters = cat[i]->default_iterations;
+		fl_scenario_params p = {.iterations = iters < MAX_ITERATIONS ? iters : MAX_ITERATIONS,
+					.time_scale = 1,
+					.skip_timing = true,
+					.seed = SCENARIO_SEED};
 		check(fl_scenario_run(cat[i], &p, &r));
 		if (!fl_scenario_result_passed(&r))
 			FL_FAIL("scenario %s failed under sim (seed %" PRIu64 ")", cat[i]->name,
