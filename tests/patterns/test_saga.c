@@ -6,12 +6,14 @@
  * action call, then restarts it until it completes and checks every saga's
  * effect log.
  */
-/* fl-test-labels: memcheck */
+/* fl-test-labels: concurrency memcheck */
 #include <fl/fault.h>
+#include <fl/group.h>
 #include <fl/saga.h>
 #include <fl/task.h>
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -395,6 +397,109 @@ FL_TEST(bad_store_and_definitions)
 	pat_tmp_destroy(&t);
 }
 
+/* ---- many sagas at once -------------------------------------------------- */
+
+enum { SAGA_TASKS = 4, SAGAS_PER_TASK = 10, NSAGAS = SAGA_TASKS * SAGAS_PER_TASK };
+
+/* Per saga: bit i set by forward i, cleared by compensation i. */
+static atomic_int g_state[NSAGAS];
+static atomic_int g_comp_calls[NSAGAS];
+
+static int saga_no(const fl_saga_call *c)
+{
+	int n = -1;
+	ASSERT_EQ(sscanf(c->input, "%d", &n), 1);
+	ASSERT(n >= 0 && n < NSAGAS);
+	return n;
+}
+
+static fl_err *conc_forward(fl_ctx *ctx, const fl_saga_call *c)
+{
+	int n = saga_no(c);
+	if (n % 5 == 4 && c->step == 2)
+		return fl_err_ref(test_step_failed);
+	atomic_fetch_or(&g_state[n], 1 << c->step);
+	return NULL;
+}
+
+static fl_err *conc_compensate(fl_ctx *ctx, const fl_saga_call *c)
+{
+	int n = saga_no(c);
+	atomic_fetch_add(&g_comp_calls[n], 1);
+	atomic_fetch_and(&g_state[n], ~(1 << c->step));
+	return NULL;
+}
+
+static const fl_saga_step conc_steps[] = {
+	{"a", conc_forward, conc_compensate, NULL},
+	{"b", conc_forward, conc_compensate, NULL},
+	{"c", conc_forward, conc_compensate, NULL},
+};
+static const fl_saga_def conc_def = {"conc", conc_steps, 3};
+
+struct conc_task {
+	fl_saga_coord *c;
+	int first;
+};
+
+static fl_err *run_many(fl_ctx *ctx, void *arg)
+{
+	struct conc_task *t = arg;
+	for (int i = t->first; i < t->first + SAGAS_PER_TASK; i++) {
+		char id[32], input[32];
+		snprintf(id, sizeof id, "c%d", i);
+		snprintf(input, sizeof input, "%d", i);
+		fl_err *e = fl_saga_run(t->c, ctx, "conc", id, input);
+		if (i % 5 == 4) {
+			ASSERT(fl_err_is(e, FL_ERR_SAGA_ROLLED_BACK));
+			fl_err_drop(e);
+		} else if (e) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Sagas run concurrently on one coordinator (one store): each ends in its
+ * own right state. Prints the rate (a number, not a goal). */
+FL_TEST(many_sagas_concurrently)
+{
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	fl_saga_coord *c = open_coord(pat_tmp_path(&t, "saga.db", p, sizeof p), 0);
+	ASSERT_NULL(fl_saga_register(c, &conc_def));
+	fl_group *g;
+	fl_ctx *gctx;
+	ASSERT_NULL(fl_group_new(fl_ctx_background(), NULL, &g, &gctx));
+	struct conc_task ts[SAGA_TASKS];
+	int64_t t0 = fl_now();
+	for (int i = 0; i < SAGA_TASKS; i++) {
+		ts[i] = (struct conc_task){c, i * SAGAS_PER_TASK};
+		ASSERT_NULL(fl_group_go(g, run_many, &ts[i]));
+	}
+	ASSERT_NULL(fl_group_wait(g));
+	int64_t dt = fl_now() - t0;
+	fl_group_free(g);
+	for (int i = 0; i < NSAGAS; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "c%d", i);
+		if (i % 5 == 4) {
+			ASSERT_EQ(atomic_load(&g_state[i]), 0);
+			ASSERT_EQ(atomic_load(&g_comp_calls[i]), 3);
+			expect_phase(c, id, "rolled_back");
+		} else {
+			ASSERT_EQ(atomic_load(&g_state[i]), 7);
+			ASSERT_EQ(atomic_load(&g_comp_calls[i]), 0);
+			expect_phase(c, id, "committed");
+		}
+	}
+	fprintf(stderr, "%d sagas (3 steps, synchronous=FULL) on %d tasks: %.1f ms, %.0f sagas/s\n",
+		NSAGAS, SAGA_TASKS, dt / 1e6, NSAGAS / (dt / 1e9));
+	fl_saga_coord_free(c);
+	pat_tmp_destroy(&t);
+}
+
 /* ---- kill/restart ----------------------------------------------------------
  * The child: `test_saga --saga-child DIR KILL_AT MODE` resumes what the
  * store holds, then runs the sagas not yet created, one by one. Three
@@ -547,6 +652,7 @@ static const fl_test_case cases[] = {
 	FL_CASE(commits_all_steps), FL_CASE(failure_compensates_in_reverse),
 	FL_CASE(compensation_failures_aggregated), FL_CASE(cancelled_caller_still_compensates),
 	FL_CASE(hung_compensation_hits_its_deadline), FL_CASE(bad_store_and_definitions),
+	FL_CASE(many_sagas_concurrently),
 	FL_CASE(kill_before_effect_forward), FL_CASE(kill_before_effect_compensating),
 	FL_CASE(kill_after_effect_forward), FL_CASE(kill_after_effect_compensating),
 	{0, 0}};
