@@ -212,12 +212,13 @@ struct producer {
 	int id;
 };
 
-enum { PRODUCERS = 4, PER_PRODUCER = 50 };
+enum { PRODUCERS = 4, PER_PRODUCER_MAX = 50 };
+static int g_per_producer; /* fewer under valgrind */
 
 static fl_err *produce(fl_ctx *ctx, void *arg)
 {
 	struct producer *p = arg;
-	for (int i = 0; i < PER_PRODUCER; i++) {
+	for (int i = 0; i < g_per_producer; i++) {
 		int item[2] = {p->id, i};
 		fl_err *e = fl_dlq_put(p->q, item, sizeof item, test_poison, NULL, 0);
 		if (e)
@@ -230,6 +231,7 @@ static fl_err *produce(fl_ctx *ctx, void *arg)
  * order (ids increase in put order). */
 static void concurrent_puts(const char *path)
 {
+	g_per_producer = fl_test_time_scale() > 1 ? 10 : PER_PRODUCER_MAX;
 	fl_dlq *q = open_q(path);
 	fl_group *g;
 	fl_ctx *gctx;
@@ -244,7 +246,7 @@ static void concurrent_puts(const char *path)
 	fl_dlq_entry *v;
 	size_t n;
 	ASSERT_NULL(fl_dlq_drain(q, &v, &n));
-	ASSERT_EQ(n, PRODUCERS * PER_PRODUCER);
+	ASSERT_EQ(n, PRODUCERS * g_per_producer);
 	int next[PRODUCERS] = {0};
 	for (size_t i = 0; i < n; i++) {
 		int item[2];
