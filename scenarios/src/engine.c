@@ -33,6 +33,7 @@
  */
 #include "job_internal.h"
 
+#include <fl/dlq.h>
 #include <fl/fault.h>
 
 #include <stdatomic.h>
@@ -75,7 +76,7 @@ typedef struct eng {
 	int inner_hwm, limit;                  /* fan-out / per-item groups */
 	bool saturated;
 	fl__scn_watchdog wd;
-	void *planted;                         /* plant=leak / leak-heap */
+	fl_dlq *dlq;                           /* dlq = true: poison items */
 } eng;
 
 /* A planted leak must stay reachable (so sanitizers' leak checkers do not
@@ -154,7 +155,7 @@ static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_faul
  * What a stage does with a failed item, by error mode. Returns NULL to go
  * on with the next item, or the error the stage must return.
  */
-static fl_err *item_failed(eng *e, fl_err *err, fl_ctx *ctx)
+static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
 {
 	const fl__job *j = e->j;
 	bool injected = fl_err_as(err, &fl_fault_info_type) != NULL;
@@ -167,11 +168,17 @@ static fl_err *item_failed(eng *e, fl_err *err, fl_ctx *ctx)
 		count(e, C_FAILED, 1);
 		return NULL;
 	}
-	if (j->dlq) {
-		count(e, C_DLQ, 1);
-		count(e, C_ABSORBED, injected);
-		fl_err_drop(err);
-		return NULL;
+	if (e->dlq) {
+		/* counted from the queue itself after the run (conservation) */
+		fl_dlq_attempt at;
+		fl_dlq_attempt_set(&at, j->retry + 1, err);
+		fl_err *perr = fl_dlq_put(e->dlq, it, sizeof(*it), err, &at, 1);
+		if (!perr) {
+			count(e, C_ABSORBED, injected);
+			fl_err_drop(err);
+			return NULL;
+		}
+		fl_err_drop(perr); /* could not dead-letter it: it fails */
 	}
 	count(e, C_FAILED, 1);
 	switch (j->mode) {
@@ -218,7 +225,7 @@ static fl_err *handle(eng *e, int s, jitem *it, int out, fl_ctx *ctx, int *copie
 	*copies = 0;
 	fl_err *err = process(e, s, it, ctx, &v);
 	if (err)
-		return item_failed(e, err, ctx);
+		return item_failed(e, it, err, ctx);
 	if (e->j->plant == PLANT_LOSE_ITEM && s == 1 && it->id == 0)
 		return NULL; /* the bug: item 0 vanishes without a trace */
 	if (e->j->plant == PLANT_CRASH && s == 1)
@@ -791,6 +798,10 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	struct fl_group_opts go = {.name = j->name, .panic = FL_PANIC_CAPTURE};
 	if ((env = fl_group_new(e->parent, &go, &e->g, &e->gctx)))
 		goto out_plan;
+	if (j->dlq && (env = fl_dlq_new(NULL, &e->dlq))) {
+		fl_err_drop(fl_group_wait(e->g));
+		goto out_group;
+	}
 	if ((env = fl_chan_new(1, 1, NULL, &e->flowing))) {
 		fl_err_drop(fl_group_wait(e->g));
 		goto out_group;
@@ -830,6 +841,9 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 				  e->wd.stuck);
 	}
 	drain(e);
+	size_t dead = 0;
+	if (e->dlq && !env && (env = fl_dlq_count(e->dlq, &dead)) == NULL)
+		atomic_store(&e->n[C_DLQ], (long)dead);
 	if (!env) {
 		if (e->nerrs) {
 			fl_err *joined = fl_err_join(e->errs, e->nerrs);
@@ -854,6 +868,7 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 		fl_chan_free(e->ch[c]);
 	fl_chan_free(e->flowing);
 out_group:
+	fl_dlq_free(e->dlq);
 	fl_group_free(e->g);
 out_plan:
 	fl_fault_plan_free(plan);
