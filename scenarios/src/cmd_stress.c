@@ -170,8 +170,12 @@ static int stress_one(const fl_scenario *s, const char *spec, const cmd_opts *o,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	bool tty = isatty(STDOUT_FILENO);
 	long done = 0;
-	printf("stress %s: %ld iterations, base seed %" PRIu64 ", %zu fault plan(s)\n", s->name, n,
-	       base, nplans(s));
+	if (nplans(s))
+		printf("stress %s: %ld iterations, base seed %" PRIu64 ", %zu fault plans\n",
+		       s->name, n, base, nplans(s));
+	else
+		printf("stress %s: %ld iterations, base seed %" PRIu64 ", the scenario's own "
+		       "faults (seeded per iteration)\n", s->name, n, base);
 	while (done < n) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

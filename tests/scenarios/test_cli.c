@@ -1,0 +1,174 @@
+/*
+ * test_cli.c - the faultline command end to end: exit statuses, git-style
+ * dispatch, stress stopping at a violation with a replay command that
+ * reproduces it, sweep, and report compare. Runs the built binary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fl_test.h"
+
+#define BIN FL_BINARY_DIR "/scenarios/faultline"
+#define JOBS FL_SOURCE_DIR "/scenarios/jobs"
+
+/* Runs cmd through sh, output (stdout and stderr) into out; exit status. */
+static int sh(const char *cmd, char *out, size_t cap)
+{
+	char full[4096];
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	FILE *p = popen(full, "r");
+	ASSERT(p != NULL);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	while (n == cap - 1 && fread(full, 1, sizeof(full), p) > 0)
+		; /* drain the rest */
+	int st = pclose(p);
+	ASSERT(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static char out[65536];
+
+static void tmpdir(char *buf, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(buf, cap, "%s/fl-cli-XXXXXX", t && *t ? t : "/tmp");
+	ASSERT(mkdtemp(buf) != NULL);
+}
+
+FL_TEST(exit_statuses)
+{
+	char dir[256], cmd[2048];
+	tmpdir(dir, sizeof(dir));
+	snprintf(cmd, sizeof(cmd), "%s run %s/shapes.ini:linear_first_error --skip-timing --report %s",
+		 BIN, JOBS, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_lost_item --report %s", BIN,
+		 JOBS, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT(strstr(out, "conservation") && strstr(out, "FAIL"));
+	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_stuck_stage --report %s", BIN,
+		 JOBS, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 3);
+	ASSERT(strstr(out, "live tasks") && strstr(out, "stage(s) work did not return"));
+	/* input errors: file, line and key */
+	char bad[300];
+	snprintf(bad, sizeof(bad), "%s/bad.ini", dir);
+	FILE *f = fopen(bad, "w");
+	ASSERT(f != NULL);
+	fputs("[a]\nshape = linear\nitems = many\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s run %s --report %s", BIN, bad, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	if (!strstr(out, "bad.ini:3: key 'items'"))
+		FL_FAIL("output: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s run --bogus", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "%s run no_such_scenario", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "%s run sum --backend nosuch", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "%s run sum --faults 'x=50%%x(' --report %s", BIN, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
+FL_TEST(unknown_command_runs_the_tool_next_to_it)
+{
+	char tool[512], cmd[1024];
+	snprintf(tool, sizeof(tool), "%s-fltestecho%d", BIN, (int)getpid());
+	FILE *f = fopen(tool, "w");
+	ASSERT(f != NULL);
+	fputs("#!/bin/sh\necho \"ext:$*\"\nexit 5\n", f);
+	fclose(f);
+	ASSERT_EQ(chmod(tool, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "%s fltestecho%d a 'b c'", BIN, (int)getpid());
+	int rc = sh(cmd, out, sizeof(out));
+	unlink(tool);
+	ASSERT_EQ(rc, 5);
+	if (!strstr(out, "ext:a b c"))
+		FL_FAIL("output: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s fltestnone%d", BIN, (int)getpid());
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "unknown command") != NULL);
+}
+
+FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "%s stress %s/shapes.ini:fan_out_limit --iterations 30 "
+		 "--batch 10 --seed 3", BIN, JOBS);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strstr(out, "30 iterations") && strstr(out, "0 failures"));
+	snprintf(cmd, sizeof(cmd), "%s stress %s/controls.ini:control_lost_item --iterations 50 "
+		 "--seed 5", BIN, JOBS);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT(strstr(out, "iteration 1 of 50 FAILED") != NULL);
+	const char *r = strstr(out, "replay: faultline replay ");
+	ASSERT(r != NULL);
+	r += strlen("replay: faultline");
+	char line[1024];
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
+	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT(strstr(out, "conservation") && strstr(out, "FAILED"));
+}
+
+FL_TEST(sweep_fails_each_evaluation_in_turn)
+{
+	char dir[256], job[300], cmd[2048];
+	tmpdir(dir, sizeof(dir));
+	snprintf(job, sizeof(job), "%s/sweep.ini", dir);
+	FILE *f = fopen(job, "w");
+	ASSERT(f != NULL);
+	fputs("[three]\nshape = linear\nitems = 3\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s sweep work %s --action 'error(inval)'", BIN, job);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strstr(out, "work=@1 error(inval): fired, all checks passed") != NULL);
+	ASSERT(strstr(out, "work=@3 error(inval): fired") != NULL);
+	ASSERT(strstr(out, "work=@4 error(inval): did not fire") != NULL);
+	ASSERT(strstr(out, "4 run(s), 0 failed") != NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
+FL_TEST(report_compare_shows_verdict_changes)
+{
+	char a[256], b[256], cmd[2048];
+	tmpdir(a, sizeof(a));
+	tmpdir(b, sizeof(b));
+	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_leak --report %s", BIN, JOBS,
+		 b);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	/* the same section name, without the bug, as the base */
+	char job[300];
+	snprintf(job, sizeof(job), "%s/base.ini", a);
+	FILE *f = fopen(job, "w");
+	ASSERT(f != NULL);
+	fputs("[control_leak]\nshape = linear\nitems = 40\nbuffer = 0\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s run %s --report %s", BIN, job, a);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s report compare %s %s", BIN, a, b);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	if (!strstr(out, "control_leak: no leaks") || !strstr(out, "pass -> fail") ||
+	    !strstr(out, "1 newly failing"))
+		FL_FAIL("output: %s", out);
+	snprintf(cmd, sizeof(cmd), "%s report compare %s %s/report.json", BIN, a, a);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s report compare %s /nonexistent", BIN, a);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
+FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(unknown_command_runs_the_tool_next_to_it),
+	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
+	     FL_CASE(sweep_fails_each_evaluation_in_turn),
+	     FL_CASE(report_compare_shows_verdict_changes))
