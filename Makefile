@@ -3,6 +3,7 @@
 #   make run     install missing Debian packages, build, run the default suite
 #   make test    build and test: release, TSan, ASan+UBSan, Helgrind, memcheck
 #   make bench   micro-benchmarks next to the Go peer (ratios)
+#   make sweep   a small capacity sweep: out/sweep/index.html shows the knee
 #
 # Each configuration builds into build/<preset> (CMakePresets.json).
 
@@ -16,7 +17,7 @@ DEB_PKGS := build-essential cmake pkg-config zlib1g-dev libsqlite3-dev \
 DEB_BENCH_PKGS := golang-go golang-golang-x-sync-dev
 
 .PHONY: all deps build run test test-release test-tsan test-asan test-helgrind \
-        test-memcheck bench browser-check fuzz clean
+        test-memcheck bench sweep browser-check fuzz clean
 
 all: build
 
@@ -57,6 +58,15 @@ bench: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	bench/run.sh
+
+# A small capacity sweep on the real clock (about 30 s): two configurations
+# (2 and 4 workers of exp(1ms) work, slept) over eight offered rates; the
+# page marks each configuration's knee against a 20 ms p99 SLO.
+SWEEP_ARGS ?= --service 'exp(1ms)' --work sleep --workers 2,4 \
+              --rate 500,1000,1500,2000,2500,3000,3500,4000 --cell 1.5s \
+              --warmup 0.3s --slo 20ms
+sweep: build
+	build/release/scenarios/faultline-bench sweep $(SWEEP_ARGS) --out $(OUT)/sweep
 
 # Renders a demo report in headless Chromium (installs chromium when root),
 # checks the plots are in the DOM and leaves a screenshot in build/browser.

@@ -347,3 +347,76 @@ fl_err *fl_report_write_all(const fl_report *r, const char *dir)
 	free(path);
 	return err;
 }
+
+/* ---- a page of curves (capacity sweeps) ----------------------------------- */
+
+static void curves_table(FILE *out, const fl_report_curves *c)
+{
+	fputs("<section class=\"card\"><table><thead><tr>", out);
+	for (size_t j = 0; j < c->ncols; j++) {
+		fputs("<th>", out);
+		esc(out, c->head[j]);
+		fputs("</th>", out);
+	}
+	fputs("</tr></thead><tbody>\n", out);
+	for (size_t i = 0; i < c->nrows; i++) {
+		bool marked = c->row_marked && c->row_marked[i];
+		fputs(marked ? "<tr style=\"font-weight:700;background:#fff8c5\">" : "<tr>", out);
+		for (size_t j = 0; j < c->ncols; j++) {
+			fputs(j ? "<td class=\"n\">" : "<td>", out);
+			esc(out, c->cells[i * c->ncols + j]);
+			fputs("</td>", out);
+		}
+		fputs("</tr>\n", out);
+	}
+	fputs("</tbody></table></section>\n", out);
+}
+
+static fl_err *emit_curves(const fl_report_curves *c, FILE *out)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<title>", out);
+	esc(out, c->title ? c->title : "");
+	fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n<header><h1>", css);
+	esc(out, c->title ? c->title : "");
+	fputs("</h1>", out);
+	if (c->subtitle) {
+		fputs("<p class=\"sub\">", out);
+		esc(out, c->subtitle);
+		fputs("</p>", out);
+	}
+	fputs("</header>\n<section class=\"card\"><h2>", out);
+	esc(out, c->y_label ? c->y_label : "");
+	fputs(" against ", out);
+	esc(out, c->x_label ? c->x_label : "");
+	fputs("</h2>\n", out);
+	if (!fl__svg_curves_plot(out, c))
+		fputs("<p class=\"empty\">no points to draw</p>\n", out);
+	fputs("</section>\n", out);
+	if (c->head && c->ncols)
+		curves_table(out, c);
+	fputs("<footer>faultline capacity sweep \xc2\xb7 one self-contained file</footer>\n"
+	      "</main>\n</body>\n</html>\n", out);
+	return fl__report_stream_err(out, "index.html");
+}
+
+fl_err *fl_report_write_curves_html(const fl_report_curves *c, const char *dir)
+{
+	size_t n = strlen(dir);
+	char *path = malloc(n + sizeof("/index.html"));
+	if (!path)
+		return FL_ERR_NOMEM;
+	memcpy(path, dir, n);
+	memcpy(path + n, "/index.html", sizeof("/index.html"));
+	fl_report_file *f;
+	fl_err *err = fl_report_file_open(path, &f);
+	free(path);
+	if (err)
+		return err;
+	if ((err = emit_curves(c, fl_report_file_stream(f)))) {
+		fl_report_file_abort(f);
+		return err;
+	}
+	return fl_report_file_commit(f);
+}

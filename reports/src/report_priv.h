@@ -99,6 +99,7 @@ bool fl__svg_percentile_plot(FILE *out, const fl_report *r);
 bool fl__svg_throughput_plot(FILE *out, const fl_report *r);
 bool fl__svg_p99_plot(FILE *out, const fl_report *r);
 bool fl__svg_fault_timeline(FILE *out, const fl_report *r);
+bool fl__svg_curves_plot(FILE *out, const fl_report_curves *c);
 
 /* The colour of histogram or series number i in every plot and legend. */
 const char *fl__svg_color(size_t i);

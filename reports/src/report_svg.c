@@ -729,3 +729,126 @@ bool fl__svg_fault_timeline(FILE *out, const fl_report *r)
 	free(pts);
 	return true;
 }
+
+/* ---- rate vs latency curves ------------------------------------------------ */
+
+/* Vertical grid lines and SI labels ("50k/s") of a linear rate axis. */
+static void x_si_ticks(FILE *out, const axis *x, const frame *f)
+{
+	char buf[32];
+	double step = nice_step(x->hi - x->lo, 8);
+	for (int k = 0; k < 64; k++) {
+		double v = x->lo + k * step;
+		if (v > x->hi * (1 + 1e-9))
+			break;
+		double px = ax_pos(x, v);
+		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			     "stroke=\"#eef1f4\"/>\n", px, px, f->t, f->h - f->b);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			     "class=\"tick\">%s/s</text>\n",
+			px, f->h - f->b + 18, fl__report_fmt_si(v, buf, sizeof(buf)));
+	}
+}
+
+static bool curves_domain(const fl_report_curves *c, axis *x, axis *y)
+{
+	double xhi = 0, lo = INFINITY, hi = 0;
+	for (size_t i = 0; i < c->ncurves; i++)
+		for (size_t k = 0; k < c->curves[i].n; k++) {
+			double xv = c->curves[i].x[k], yv = c->curves[i].y[k];
+			xhi = fmax(xhi, xv);
+			if (yv > 0) {
+				lo = fmin(lo, yv);
+				hi = fmax(hi, yv);
+			}
+		}
+	if (hi <= 0 || xhi <= 0)
+		return false;
+	if (c->hline_ns > 0) {
+		lo = fmin(lo, (double)c->hline_ns);
+		hi = fmax(hi, (double)c->hline_ns);
+	}
+	double step = nice_step(xhi, 8);
+	x->lo = 0;
+	x->hi = ceil(xhi * 1.02 / step) * step;
+	y->log = true;
+	y->lo = round125(lo, false);
+	y->hi = round125(hi, true);
+	if (y->hi <= y->lo)
+		y->hi = y->lo * 10;
+	return true;
+}
+
+bool fl__svg_curves_plot(FILE *out, const fl_report_curves *c)
+{
+	frame f = {PLOT_W, 460, 76, 220, 16, 50};
+	axis x = {.p0 = f.l, .p1 = f.w - f.r}, y = {.p0 = f.h - f.b, .p1 = f.t};
+	if (!curves_domain(c, &x, &y))
+		return false;
+	svg_open(out, &f, "latency against throughput");
+	y_time_ticks(out, &y, &f);
+	x_si_ticks(out, &x, &f);
+	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"axis\">",
+		(f.l + f.w - f.r) / 2, f.h - 8);
+	fl__report_xml_escape(out, c->x_label ? c->x_label : "");
+	fprintf(out, "</text>\n<text transform=\"translate(14 %.1f) rotate(-90)\" "
+		     "text-anchor=\"middle\" class=\"axis\">", (f.t + f.h - f.b) / 2);
+	fl__report_xml_escape(out, c->y_label ? c->y_label : "");
+	fputs("</text>\n", out);
+	double ly = f.t + 12;
+	if (c->hline_ns > 0) {
+		double py = ax_pos(&y, (double)c->hline_ns);
+		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			     "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
+			f.l, f.w - f.r, py, py, "#cf222e");
+		legend_entry(out, f.w - f.r + 18, ly, "#cf222e",
+			     c->hline_label ? c->hline_label : "threshold", true);
+		ly += 22;
+	}
+	for (size_t i = 0; i < c->ncurves; i++) {
+		const fl_report_curve *cv = &c->curves[i];
+		const char *color = fl__svg_color(i);
+		legend_entry(out, f.w - f.r + 18, ly + 22.0 * (double)i, color, cv->name, false);
+		pen p = {out, false, 0, 0};
+		path_open(out, color, 2);
+		for (size_t k = 0; k < cv->n; k++)
+			if (cv->y[k] > 0)
+				pen_to(&p, ax_pos(&x, cv->x[k]), ax_pos(&y, cv->y[k]));
+		fputs("\"/>\n", out);
+		for (size_t k = 0; k < cv->n; k++) {
+			if (cv->y[k] <= 0)
+				continue;
+			char xb[32], yb[32];
+			bool mark = (long)k == cv->mark;
+			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\" "
+				     "stroke=\"%s\" stroke-width=\"2\"><title>",
+				ax_pos(&x, cv->x[k]), ax_pos(&y, cv->y[k]), mark ? "7" : "3.5",
+				mark ? "#fff" : color, color);
+			fl__report_xml_escape(out, cv->name);
+			fprintf(out, ": %s/s, %s", fl__report_fmt_si(cv->x[k], xb, sizeof(xb)),
+				fl__report_fmt_ns_g(cv->y[k], false, yb, sizeof(yb)));
+			if (mark && c->mark_label) {
+				fputs(" (", out);
+				fl__report_xml_escape(out, c->mark_label);
+				fputc(')', out);
+			}
+			fputs("</title></circle>\n", out);
+			if (mark) {
+				fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"slo\" fill=\"%s\">",
+					ax_pos(&x, cv->x[k]) + 10, ax_pos(&y, cv->y[k]) - 10, color);
+				fl__report_xml_escape(out, c->mark_label ? c->mark_label : "");
+				fprintf(out, " %s/s</text>\n", fl__report_fmt_si(cv->x[k], xb, sizeof(xb)));
+			}
+		}
+	}
+	if (c->mark_label) {
+		double my = ly + 22.0 * (double)c->ncurves;
+		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"#fff\" "
+			     "stroke=\"#444c56\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" "
+			     "class=\"legend\">", f.w - f.r + 28, my, f.w - f.r + 45, my + 4);
+		fl__report_xml_escape(out, c->mark_label);
+		fputs("</text>\n", out);
+	}
+	fputs("</svg>\n", out);
+	return true;
+}

@@ -8,6 +8,7 @@
  *   faultline replay  SEED TARGET [options]   one iteration again
  *   faultline sweep   POINT TARGET [options]  Nth-hit fault sweep
  *   faultline report compare BASE NEW         two runs side by side
+ *   faultline report merge OUT IN...          shards' results added up
  *   faultline X ...                           runs faultline-X next to us
  *
  * A TARGET is a catalogue scenario name, a job file (every section in it)
@@ -45,6 +46,7 @@ static void usage(FILE *out)
 		"       faultline replay SEED TARGET [--faults PLAN] [--backend B]\n"
 		"       faultline sweep POINT TARGET [--action ACTION] [--iterations MAX]\n"
 		"       faultline report compare BASE NEW\n"
+		"       faultline report merge OUT IN...\n"
 		"       faultline COMMAND ...   (runs faultline-COMMAND, e.g. faultline bench)\n"
 		"\n"
 		"TARGET: a scenario of `faultline list`, a job file (docs/scenarios.md),\n"
@@ -54,7 +56,10 @@ static void usage(FILE *out)
 		"--iterations sets the pipeline runs per scenario; --duration (e.g. 30s)\n"
 		"repeats them to fill about that long. stress runs one iteration per seed\n"
 		"with a fault plan drawn from the scenario's allowed set, stops at the\n"
-		"first violation and prints the replay command.\n"
+		"first violation and prints the replay command. report merge adds the\n"
+		"shards' results (.json reports or .hlog interval logs, as OUT's\n"
+		"extension says) into OUT: histograms and counters add, nothing is\n"
+		"averaged.\n"
 		"Exit status: 0 all checks passed, 1 a check failed, 2 usage, input or\n"
 		"environment error, 3 a hang was detected (live tasks dumped to stderr).\n");
 }
@@ -353,6 +358,65 @@ static int dispatch(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* ---- report merge ---------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+static fl_err *merge_json(const char *out, char **in, int n)
+{
+	fl_report *acc = NULL; /* set only when loading succeeds */
+	fl_err *err = fl_report_load_json(in[0], &acc);
+	for (int i = 1; i < n && !err; i++) {
+		fl_report *r;
+		if ((err = fl_report_load_json(in[i], &r)))
+			break;
+		if ((err = fl_report_merge(acc, r)))
+			err = fl_err_wrap(err, "merging %s", in[i]);
+		fl_report_free(r);
+	}
+	if (!err)
+		err = fl_report_write_json(acc, out);
+	fl_report_free(acc);
+	return err;
+}
+
+/* faultline report merge OUT IN... (argv: OUT IN...). */
+static int cmd_merge(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "faultline report merge: expected OUT IN...\n");
+		return EXIT_USAGE;
+	}
+	const char *out = argv[0];
+	bool hlog = ends_with(out, ".hlog");
+	if (!hlog && !ends_with(out, ".json")) {
+		fprintf(stderr, "faultline: report merge: OUT must end in .json or .hlog: '%s'\n",
+			out);
+		return EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!ends_with(argv[i], hlog ? ".hlog" : ".json")) {
+			fprintf(stderr, "faultline: report merge: '%s' is not a %s file\n", argv[i],
+				hlog ? ".hlog" : ".json");
+			return EXIT_USAGE;
+		}
+	fl_err *err = hlog ? fl_report_merge_hlogs(out, (const char *const *)(argv + 1),
+						   (size_t)(argc - 1))
+			   : merge_json(out, argv + 1, argc - 1);
+	if (err) {
+		fprintf(stderr, "faultline: report merge: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		return EXIT_USAGE;
+	}
+	printf("merged %d file%s into %s\n", argc - 1, argc == 2 ? "" : "s", out);
+	return EXIT_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -377,7 +441,9 @@ int main(int argc, char **argv)
 	if (strcmp(c, "report") == 0) {
 		if (argc >= 3 && strcmp(argv[2], "compare") == 0)
 			return cmd_compare(argc - 3, argv + 3);
-		fprintf(stderr, "faultline report: expected 'compare BASE NEW'\n");
+		if (argc >= 3 && strcmp(argv[2], "merge") == 0)
+			return cmd_merge(argc - 3, argv + 3);
+		fprintf(stderr, "faultline report: expected 'compare BASE NEW' or 'merge OUT IN...'\n");
 		return EXIT_USAGE;
 	}
 	if (c[0] == '-') {

@@ -413,6 +413,65 @@ FL_MUST_CHECK fl_err *fl_report_compare(const fl_report *base,
 					const fl_report *cur, FILE *out);
 
 /*
+ * Merges src into dst losslessly, as shards of one run combine: histograms
+ * of the same name add (fl_hdr_add) and new ones are copied, series
+ * intervals with the same start and length add and new ones are inserted
+ * in start order, counters of the same name add, SLOs (once each), fault
+ * events and checks are appended, and the duration becomes the longer one.
+ * Nothing is averaged. dst's metadata (name, seed, host...) is kept.
+ * Errors: FL_ERR_INVAL naming a histogram or interval known only by its
+ * summary (it cannot be added); FL_ERR_NOMEM. On error dst may hold part
+ * of src.
+ */
+FL_MUST_CHECK fl_err *fl_report_merge(fl_report *dst, const fl_report *src);
+
+/*
+ * Merges the .hlog files in[0..n-1] into out (written atomically):
+ * intervals with the same tag, start and end add; the others are kept;
+ * the output is sorted by start time, then tag, and stamped with the
+ * earliest StartTime. Errors: an errno error naming a file that cannot be
+ * read or written; the reader's errors wrapped with the file name.
+ */
+FL_MUST_CHECK fl_err *fl_report_merge_hlogs(const char *out, const char *const *in, size_t n);
+
+/* One curve of fl_report_write_curves_html: points (x[i], y[i]) in order. */
+typedef struct fl_report_curve {
+	const char *name;   /* legend text */
+	const double *x;    /* a rate, per second */
+	const double *y;    /* a time, ns (> 0 to be drawn on the log axis) */
+	size_t n;
+	long mark;          /* index of the highlighted point (the knee); -1: none */
+} fl_report_curve;
+
+/* A page of rate-vs-latency curves with a table under them. */
+typedef struct fl_report_curves {
+	const char *title;
+	const char *subtitle;      /* one line under the title; NULL: none */
+	const char *x_label;       /* e.g. "achieved throughput" */
+	const char *y_label;       /* e.g. "p99 response time" */
+	int64_t hline_ns;          /* a threshold drawn across (the SLO); 0: none */
+	const char *hline_label;   /* its legend text */
+	const char *mark_label;    /* legend text of the marked points */
+	const fl_report_curve *curves;
+	size_t ncurves;
+	const char *const *head;   /* ncols table headers; NULL: no table */
+	size_t ncols;
+	const char *const *cells;  /* nrows x ncols cells, row-major */
+	size_t nrows;
+	const bool *row_marked;    /* nrows flags: highlight the row; may be NULL */
+} fl_report_curves;
+
+/*
+ * dir/index.html: a self-contained page (same style as the run report: no
+ * scripts, no fetches) with one SVG plot of the curves on a linear rate
+ * axis and a log time axis, the threshold line, the marked points, and the
+ * table. dir must exist. Every string is escaped.
+ * Errors: as the writers above.
+ */
+FL_MUST_CHECK fl_err *fl_report_write_curves_html(const fl_report_curves *c,
+						  const char *dir);
+
+/*
  * Atomic file writing, shared by the writers above and usable by other
  * writers (.hlog, .hgrm). Open creates a temporary file next to path;
  * commit flushes, fsyncs, renames it onto path, fsyncs the directory and
