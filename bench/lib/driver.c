@@ -26,6 +26,7 @@
  */
 #include <fl/bench.h>
 #include <fl/chan.h>
+#include <fl/ctx.h>
 #include <fl/fault.h>
 #include <fl/group.h>
 #include <fl/hdr.h>
@@ -265,6 +266,11 @@ static fl_err *generate(drv *d)
 	fl_err *e = NULL;
 	fl_hdr *sched = d->res->sched_error;
 	while (more || b.n) {
+		/* A failed stage cancels the group: stop issuing (the items
+		 * still in the backlog are not lost silently: the run fails
+		 * with the stage's error from fl_group_wait). */
+		if (fl_ctx_done(d->ctx))
+			break;
 		int st = FL_OK;
 		while (b.n && (st = offer(d, &b.v[b.head], &admitted)) == FL_OK) {
 			b.head = (b.head + 1) % b.cap;

@@ -1,0 +1,41 @@
+# The faultline-bench and `faultline report merge` commands end to end:
+# exit codes of the gate (0 pass, 1 regression, 2 usage), sharded sweeps
+# merged by `faultline report merge` and drawn by sweep-report.
+# cmake -DBENCH=<faultline-bench> -DFAULTLINE=<faultline> -DDIR=<scratch> -P cli.cmake
+file(REMOVE_RECURSE ${DIR})
+file(MAKE_DIRECTORY ${DIR})
+
+function(expect code)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc STREQUAL "${code}")
+    message(FATAL_ERROR "expected exit ${code}, got ${rc}: ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+
+set(LOAD --clock virtual --rate 3000 --items 20000 --warmup 1s --service lognormal\(100us,0.2\))
+expect(0 ${BENCH} gate --save ${DIR}/base.json ${LOAD} --seed 1000)
+expect(0 ${BENCH} gate ${DIR}/base.json ${LOAD} --seed 2000 --json ${DIR}/aa.json --md ${DIR}/aa.md)
+expect(1 ${BENCH} gate ${DIR}/base.json ${LOAD} --seed 2000 --fault-plan stage1=slow\(1.05\)
+       --json ${DIR}/slow.json)
+file(READ ${DIR}/slow.json verdict)
+if(NOT verdict MATCHES "\"regression\": true")
+  message(FATAL_ERROR "slow.json does not say regression:\n${verdict}")
+endif()
+expect(2 ${BENCH} gate ${DIR}/base.json --no-such-option)
+expect(2 ${BENCH} gate ${DIR}/base.json --service gamma\(1ms\))
+expect(2 ${BENCH} gate ${DIR}/missing.json ${LOAD})
+
+set(SWEEP sweep --clock virtual --service exp\(100us\) --workers 1,2 --rate 2000,8000,12000
+    --cell 0.5s --warmup 0.1s --slo 5ms)
+expect(0 ${BENCH} ${SWEEP} --shard 1/2 --out ${DIR}/s1)
+expect(0 ${BENCH} ${SWEEP} --shard 2/2 --out ${DIR}/s2)
+expect(0 ${FAULTLINE} report merge ${DIR}/all.json ${DIR}/s1/sweep.json ${DIR}/s2/sweep.json)
+expect(0 ${FAULTLINE} report merge ${DIR}/all.hlog ${DIR}/s1/sweep.hlog ${DIR}/s2/sweep.hlog)
+expect(0 ${BENCH} sweep-report ${DIR}/all.json --out ${DIR}/all)
+file(READ ${DIR}/all/index.html page)
+if(NOT page MATCHES "knee")
+  message(FATAL_ERROR "the merged sweep page shows no knee")
+endif()
+expect(2 ${FAULTLINE} report merge ${DIR}/all.txt ${DIR}/s1/sweep.json)
+expect(2 ${FAULTLINE} report merge ${DIR}/x.json ${DIR}/s1/sweep.hlog)
+expect(2 ${BENCH} ${SWEEP} --shard 3/2)
