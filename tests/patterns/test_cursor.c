@@ -45,6 +45,9 @@ static fl_err *source(fl_ctx *ctx, int64_t from, fl_chan *out, void *arg)
 	struct rig *r = arg;
 	r->first_from = from;
 	for (int64_t off = from; off < r->end; off++) {
+		fl_err *e = FL_FAULT(ctx, "cursor.source");
+		if (e)
+			return e;
 		struct event ev = {off, off * 10};
 		if (fl_chan_send(out, &ev, ctx, FL_FOREVER) != FL_OK)
 			return fl_ctx_cause(ctx);
@@ -210,6 +213,35 @@ FL_TEST(cancel_while_processing)
 	pat_tmp_destroy(&t);
 }
 
+/* Blocking point: the consumer waiting for an event from a source that
+ * hangs (fault injector, before event 6). The caller's deadline ends the
+ * wait; the five events done are saved. */
+FL_TEST(deadline_while_waiting_for_events)
+{
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("cursor.source=@6 hang", 1, &plan));
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	struct fl_cursor_opts o = {pat_tmp_path(&t, "cursor.db", p, sizeof p), "s", 100};
+	fl_ctx *ctx;
+	ASSERT_NULL(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(30), NULL, &ctx));
+	struct rig r = rig_new(100);
+	size_t n;
+	fl_err *e = fl_cursor_run(ctx, &o, sizeof(struct event), source, process, &r, &n);
+	ASSERT(fl_err_is(e, FL_ERR_DEADLINE));
+	fl_err_drop(e);
+	ASSERT_EQ(n, 5);
+	fl_ctx_free(ctx);
+	fl_fault_plan_free(plan);
+	fl_cursor *c;
+	int64_t next;
+	ASSERT_NULL(fl_cursor_open(&o, &c, &next));
+	ASSERT_EQ(next, 5); /* saved on the way out, though every = 100 */
+	fl_cursor_close(c);
+	pat_tmp_destroy(&t);
+}
+
 FL_TEST(bad_files_named)
 {
 	pat_tmp t;
@@ -351,6 +383,7 @@ FL_TEST(kill_restart_no_gaps_bounded_duplicates)
 static const fl_test_case cases[] = {
 	FL_CASE(saves_every_n_and_resumes), FL_CASE(run_to_end_then_resume_at_end),
 	FL_CASE(process_error_stops_and_resumes_there), FL_CASE(cancel_while_processing),
+	FL_CASE(deadline_while_waiting_for_events),
 	FL_CASE(bad_files_named), FL_CASE(kill_restart_no_gaps_bounded_duplicates), {0, 0}};
 
 int main(int argc, char **argv)
