@@ -36,6 +36,7 @@ FL_ERR_SENTINEL(FL_ERR_SAGA_ROLLED_BACK, "saga rolled back");
 FL_ERR_SENTINEL(FL_ERR_SAGA_COMPENSATION, "saga compensation failed");
 
 #define MAX_DEFS 64
+#define MAX_ID 200 /* keys "<id>/<step>/comp" fit in 256 bytes */
 
 struct fl_saga_coord {
 	fl__store *store;                 /* immutable pointer; see store.h */
@@ -456,6 +457,8 @@ fl_err *fl_saga_run(fl_saga_coord *c, fl_ctx *ctx, const char *def_name, const c
 {
 	if (!c || !ctx || !def_name || !id || !id[0])
 		return FL_ERR_INVAL;
+	if (strlen(id) > MAX_ID)
+		return fl_err_wrap(FL_ERR_INVAL, "saga id longer than %d bytes", MAX_ID);
 	const fl_saga_def *def = find_def(c, def_name);
 	if (!def)
 		return fl_err_wrap(FL_ERR_INVAL, "saga %s: unknown definition %s", id, def_name);

@@ -118,7 +118,8 @@ FL_MUST_CHECK fl_err *fl_saga_register(fl_saga_coord *c, const fl_saga_def *def)
  * committed; an error matching FL_ERR_SAGA_ROLLED_BACK (and the forward
  * failure's own sentinels) if it rolled back; one also matching
  * FL_ERR_SAGA_COMPENSATION if a compensation failed for good. Other
- * errors: FL_ERR_INVAL (unknown definition, id already used), store
+ * errors: FL_ERR_INVAL (unknown definition, id already used or longer
+ * than 200 bytes), store
  * errors (the saga then stays where the store last recorded it, for
  * resume). Blocks: in the actions, and on file I/O.
  */
@@ -128,7 +129,8 @@ FL_MUST_CHECK fl_err *fl_saga_run(fl_saga_coord *c, fl_ctx *ctx, const char *def
 /*
  * Carries on every saga not in a terminal phase, one after another, in
  * creation order. *resumed (may be NULL) gets how many. Returns the join
- * of their results (as fl_saga_run's). A saga of an unregistered
+ * of their results (as fl_saga_run's; a forward failure from before the
+ * restart is known only by its recorded text). A saga of an unregistered
  * definition is an error naming it (it stays for a later resume).
  */
 FL_MUST_CHECK fl_err *fl_saga_resume(fl_saga_coord *c, fl_ctx *ctx, size_t *resumed);
