@@ -8,6 +8,7 @@
 #include <fl/chan.h>
 #include <fl/cursor.h>
 #include <fl/fault.h>
+#include <fl/group.h>
 
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +23,11 @@ extern char **environ;
 static const char *g_self;
 
 FL_ERR_SENTINEL(test_bad_event, "bad event");
+
+struct stall {
+	fl_chan *signal;   /* source stalled, consumer did offset 4 */
+	fl_ctx *cancel;
+};
 
 struct event {
 	int64_t offset;   /* first, as fl_cursor_run requires */
@@ -38,6 +44,7 @@ struct rig {
 	fl_ctx *cancel;       /* ...after cancelling this context */
 	sqlite3 *log;         /* child: durable processing log */
 	int64_t kill_after;   /* child: SIGKILL after processing this (-1: no) */
+	struct stall *stall;  /* optional: signal after processing offset 4 */
 };
 
 static fl_err *source(fl_ctx *ctx, int64_t from, fl_chan *out, void *arg)
@@ -64,6 +71,11 @@ static fl_err *process(fl_ctx *ctx, const void *p, void *arg)
 	fl_err *e = FL_FAULT_ITEM(ctx, "cursor.process", ev->offset, &v);
 	if (e)
 		return e;
+	if (r->stall && ev->offset == 4) {
+		int one = 1;
+		ASSERT_EQ(fl_chan_send(r->stall->signal, &one, NULL, FL_FOREVER),
+			  FL_OK);
+	}
 	if (ev->offset == r->block_at) {
 		fl_ctx_cancel(r->cancel, NULL);
 		ASSERT_EQ(fl_ctx_wait(ctx, FL_FOREVER), FL_CANCELED);
@@ -213,27 +225,59 @@ FL_TEST(cancel_while_processing)
 	pat_tmp_destroy(&t);
 }
 
-/* Blocking point: the consumer waiting for an event from a source that
- * hangs (fault injector, before event 6). The caller's deadline ends the
- * wait; the five events done are saved. */
-FL_TEST(deadline_while_waiting_for_events)
+static fl_err *stalling_source(fl_ctx *ctx, int64_t from, fl_chan *out, void *arg)
 {
-	fl_fault_plan *plan;
-	ASSERT_NULL(fl_fault_arm("cursor.source=@6 hang", 1, &plan));
+	struct rig *r = arg;
+	struct stall *st = r->stall;
+	for (int64_t off = from; off < 5; off++) {
+		struct event ev = {off, off * 10};
+		if (fl_chan_send(out, &ev, ctx, FL_FOREVER) != FL_OK)
+			return fl_ctx_cause(ctx);
+	}
+	int one = 1;
+	ASSERT_EQ(fl_chan_send(st->signal, &one, NULL, FL_FOREVER), FL_OK);
+	ASSERT_EQ(fl_ctx_wait(ctx, FL_FOREVER), FL_CANCELED); /* a stalled feed */
+	return fl_ctx_cause(ctx);
+}
+
+static fl_err *canceller(fl_ctx *ctx, void *arg)
+{
+	struct stall *st = arg;
+	int v;
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(fl_chan_recv(st->signal, &v, NULL, FL_FOREVER), FL_OK);
+	fl_ctx_cancel(st->cancel, NULL);
+	return NULL;
+}
+
+/* Blocking point: the consumer waiting for an event from a stalled source.
+ * A task cancels the caller once the source has stalled and the consumer
+ * has done all five events; the wait ends and the five are saved. */
+FL_TEST(cancel_while_waiting_for_events)
+{
 	pat_tmp t;
 	char p[600];
 	pat_tmp_init(&t);
 	struct fl_cursor_opts o = {pat_tmp_path(&t, "cursor.db", p, sizeof p), "s", 100};
 	fl_ctx *ctx;
-	ASSERT_NULL(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(30), NULL, &ctx));
+	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
+	struct stall st = {NULL, ctx};
+	ASSERT_NULL(fl_chan_new(sizeof(int), 2, NULL, &st.signal));
 	struct rig r = rig_new(100);
+	r.stall = &st;
+	fl_group *g;
+	fl_ctx *gctx;
+	ASSERT_NULL(fl_group_new(fl_ctx_background(), NULL, &g, &gctx));
+	ASSERT_NULL(fl_group_go(g, canceller, &st));
 	size_t n;
-	fl_err *e = fl_cursor_run(ctx, &o, sizeof(struct event), source, process, &r, &n);
-	ASSERT(fl_err_is(e, FL_ERR_DEADLINE));
+	fl_err *e = fl_cursor_run(ctx, &o, sizeof(struct event), stalling_source, process, &r, &n);
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
 	fl_err_drop(e);
 	ASSERT_EQ(n, 5);
+	ASSERT_NULL(fl_group_wait(g));
+	fl_group_free(g);
+	fl_chan_free(st.signal);
 	fl_ctx_free(ctx);
-	fl_fault_plan_free(plan);
 	fl_cursor *c;
 	int64_t next;
 	ASSERT_NULL(fl_cursor_open(&o, &c, &next));
@@ -383,7 +427,7 @@ FL_TEST(kill_restart_no_gaps_bounded_duplicates)
 static const fl_test_case cases[] = {
 	FL_CASE(saves_every_n_and_resumes), FL_CASE(run_to_end_then_resume_at_end),
 	FL_CASE(process_error_stops_and_resumes_there), FL_CASE(cancel_while_processing),
-	FL_CASE(deadline_while_waiting_for_events),
+	FL_CASE(cancel_while_waiting_for_events),
 	FL_CASE(bad_files_named), FL_CASE(kill_restart_no_gaps_bounded_duplicates), {0, 0}};
 
 int main(int argc, char **argv)
