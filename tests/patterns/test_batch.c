@@ -5,6 +5,7 @@
 #include <fl/chan.h>
 #include <fl/fault.h>
 #include <fl/group.h>
+#include <fl/retry.h>
 
 #include "pat_test_util.h"
 
@@ -193,6 +194,130 @@ FL_TEST(failed_flush_goes_to_dlq)
 	fl_dlq_free(q);
 }
 
+/* Transient flush failures (evaluations 2 and 3) are retried: the batch
+ * is flushed on its third attempt and nothing is dead-lettered. */
+FL_TEST(flush_retries_transient_failures)
+{
+	ASSERT_NULL(fl_fault_register_error("EFLUSH", test_flush_failed));
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("batch.flush=@2..3 error(EFLUSH)", 1, &plan));
+	fl_dlq *q;
+	ASSERT_NULL(fl_dlq_new(NULL, &q));
+	struct sink s = {.fault = true};
+	fl_retry_policy rp = {.max_attempts = 3, .initial_ns = FL_US(100), .multiplier = 2};
+	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 3, .flush = sink_flush,
+				  .arg = &s, .dlq = q, .retry = &rp};
+	fl_batch *b;
+	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
+	for (int i = 0; i < 9; i++)
+		ASSERT_EQ(fl_batch_add(b, &i, NULL, FL_FOREVER), FL_OK);
+	ASSERT_NULL(fl_batch_close(b));
+	fl_fault_plan_free(plan);
+	fl_batch_stats st = fl_batch_stats_get(b);
+	ASSERT_EQ(st.flushed, 9);
+	ASSERT_EQ(st.dead_lettered, 0);
+	ASSERT_EQ(st.batches, 3);
+	ASSERT_EQ(st.flush_attempts, 5);
+	for (int i = 0; i < 9; i++)
+		ASSERT_EQ(s.items[i], i);
+	size_t n;
+	ASSERT_NULL(fl_dlq_count(q, &n));
+	ASSERT_EQ(n, 0);
+	check_conservation(b);
+	fl_batch_free(b);
+	fl_dlq_free(q);
+}
+
+/* A flush that keeps failing spends its attempts and goes to the DLQ with
+ * the whole history; a non-retryable error goes at once. */
+FL_TEST(persistent_and_final_failures_dead_lettered)
+{
+	ASSERT_NULL(fl_fault_register_error("EFLUSH", test_flush_failed));
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("batch.flush=@1..3 error(EFLUSH) -> @4 error(inval)", 1,
+				 &plan));
+	fl_dlq *q;
+	ASSERT_NULL(fl_dlq_new(NULL, &q));
+	struct sink s = {.fault = true};
+	static const fl_err *const final_errs[] = {FL_ERR_INVAL, NULL};
+	struct fl_retry_final fin = {.sentinels = final_errs};
+	fl_retry_policy rp = {.max_attempts = 3, .initial_ns = FL_US(100), .multiplier = 2,
+			      .non_retryable = fl_retry_final_match, .non_retryable_arg = &fin};
+	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = sink_flush,
+				  .arg = &s, .dlq = q, .retry = &rp};
+	fl_batch *b;
+	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
+	for (int i = 0; i < 6; i++)
+		ASSERT_EQ(fl_batch_add(b, &i, NULL, FL_FOREVER), FL_OK);
+	ASSERT_NULL(fl_batch_close(b));
+	fl_fault_plan_free(plan);
+	fl_batch_stats st = fl_batch_stats_get(b);
+	ASSERT_EQ(st.dead_lettered, 4);
+	ASSERT_EQ(st.flushed, 2);
+	ASSERT_EQ(st.flush_attempts, 5);
+	check_conservation(b);
+	fl_dlq_entry *v;
+	size_t n;
+	ASSERT_NULL(fl_dlq_drain(q, &v, &n));
+	ASSERT_EQ(n, 2);
+	ASSERT_EQ(v[0].nattempts, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ASSERT_EQ(v[0].attempts[i].attempt, (int)i + 1);
+		ASSERT_CONTAINS(v[0].attempts[i].error, "sink refused batch");
+	}
+	ASSERT_CONTAINS(v[0].reason, "3 attempts");
+	ASSERT_EQ(v[1].nattempts, 1);
+	ASSERT_CONTAINS(v[1].reason, "invalid argument");
+	fl_dlq_entries_free(v, n);
+	fl_batch_free(b);
+	fl_dlq_free(q);
+}
+
+static fl_err *failing_flush(fl_ctx *ctx, const void *items, size_t n, int attempt, void *arg)
+{
+	fl_chan *notify = arg;
+	size_t a = (size_t)attempt;
+	ASSERT_EQ(fl_chan_send(notify, &a, NULL, FL_FOREVER), FL_OK);
+	return fl_err_ref(test_flush_failed);
+}
+
+/* Blocking point: the retry backoff between flush attempts (an hour). The
+ * cancellation ends it; the batch is counted as cancelled, not lost and
+ * not dead-lettered. */
+FL_TEST(cancel_during_flush_backoff)
+{
+	fl_dlq *q;
+	ASSERT_NULL(fl_dlq_new(NULL, &q));
+	fl_chan *notify;
+	ASSERT_NULL(fl_chan_new(sizeof(size_t), 16, NULL, &notify));
+	fl_ctx *ctx;
+	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
+	fl_retry_policy rp = {.max_attempts = 5, .initial_ns = FL_SEC(3600), .multiplier = 1};
+	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = failing_flush,
+				  .arg = notify, .dlq = q, .retry = &rp};
+	fl_batch *b;
+	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(fl_batch_add(b, &i, NULL, FL_FOREVER), FL_OK);
+	size_t a;
+	ASSERT_EQ(fl_chan_recv(notify, &a, NULL, hang_guard()), FL_OK);
+	ASSERT_EQ(a, 1); /* the first attempt failed; the backoff follows */
+	fl_ctx_cancel(ctx, NULL);
+	fl_err *e = fl_batch_close(b);
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	fl_err_drop(e);
+	fl_batch_stats st = fl_batch_stats_get(b);
+	ASSERT_EQ(st.added, 3);
+	ASSERT_EQ(st.cancelled, 3);
+	ASSERT_EQ(st.dead_lettered, 0);
+	ASSERT(st.flush_attempts <= 2); /* cancelled in (or right before) the sleep */
+	check_conservation(b);
+	fl_batch_free(b);
+	fl_ctx_free(ctx);
+	fl_chan_free(notify);
+	fl_dlq_free(q);
+}
+
 /* Blocking point: the aggregator waiting for more items (no time trigger)
  * with a partial batch held. Cancelling counts the held items. */
 FL_TEST(cancel_while_waiting_for_items)
@@ -375,6 +500,8 @@ FL_TEST(bad_options)
 }
 
 FL_TEST_MAIN(FL_CASE(flush_by_size_and_close), FL_CASE(flush_by_time_on_quiet_stream),
-	     FL_CASE(failed_flush_goes_to_dlq), FL_CASE(cancel_while_waiting_for_items),
+	     FL_CASE(failed_flush_goes_to_dlq), FL_CASE(flush_retries_transient_failures),
+	     FL_CASE(persistent_and_final_failures_dead_lettered), FL_CASE(cancel_during_flush_backoff),
+	     FL_CASE(cancel_while_waiting_for_items),
 	     FL_CASE(cancel_during_flush), FL_CASE(conservation_under_faults_and_cancel),
 	     FL_CASE(bad_options))

@@ -9,6 +9,7 @@
 /* fl-test-labels: concurrency memcheck */
 #include <fl/fault.h>
 #include <fl/group.h>
+#include <fl/retry.h>
 #include <fl/saga.h>
 #include <fl/task.h>
 
@@ -139,15 +140,22 @@ static const fl_saga_step three_steps[] = {
 };
 static const fl_saga_def order_def = {"order", three_steps, 3};
 
-static fl_saga_coord *open_coord(const char *path, int64_t comp_timeout)
+static fl_saga_coord *open_coord_retry(const char *path, int64_t comp_timeout,
+				       const fl_retry_policy *fwd, const fl_retry_policy *comp)
 {
-	struct fl_saga_opts o = {.path = path, .compensate_timeout_ns = comp_timeout};
+	struct fl_saga_opts o = {.path = path, .compensate_timeout_ns = comp_timeout,
+				 .forward_retry = fwd, .compensate_retry = comp};
 	fl_saga_coord *c;
 	fl_err *e = fl_saga_coord_new(&o, &c);
 	if (e)
 		FL_FAIL("fl_saga_coord_new: %s", pat_errtext(e));
 	ASSERT_NULL(fl_saga_register(c, &order_def));
 	return c;
+}
+
+static fl_saga_coord *open_coord(const char *path, int64_t comp_timeout)
+{
+	return open_coord_retry(path, comp_timeout, NULL, NULL);
 }
 
 static void expect_log(const struct memlog *m, const char *const *want, int n)
@@ -250,6 +258,98 @@ FL_TEST(compensation_failures_aggregated)
 	ASSERT_NULL(fl_saga_resume(c, fl_ctx_background(), &resumed));
 	ASSERT_EQ(resumed, 0);
 	fl_saga_coord_free(c);
+	fl_fault_plan_free(plan);
+	g_mem = NULL;
+	pat_tmp_destroy(&t);
+}
+
+/* Retries: a transient forward failure (evaluation 2: step 1's first
+ * attempt) and two transient compensation failures are retried away. */
+FL_TEST(actions_retried_with_policy)
+{
+	ASSERT_NULL(fl_fault_register_error("ESTEP", test_step_failed));
+	ASSERT_NULL(fl_fault_register_error("EUNDO", test_comp_failed));
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("saga.forward=@2 error(ESTEP); saga.compensate=@1..2 error(EUNDO)",
+				 1, &plan));
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	struct memlog m = {0};
+	g_mem = &m;
+	fl_retry_policy rp = {.max_attempts = 3, .initial_ns = FL_US(100), .multiplier = 2};
+	fl_saga_coord *c = open_coord_retry(pat_tmp_path(&t, "saga.db", p, sizeof p), 0, &rp, &rp);
+	ASSERT_NULL(fl_saga_run(c, fl_ctx_background(), "order", "r1", ""));
+	const char *want1[] = {"r1/0/fwd T", "r1/1/fwd T", "r1/2/fwd T"};
+	expect_log(&m, want1, 3);
+	/* r2 fails for good at step 1 ("fail=1" is not a transient error, but
+	 * the policy retries it: three attempts, then compensation, whose
+	 * first two attempts fail (C1 is a no-op, then C0 is undone). */
+	m.n = 0;
+	fl_err *e = fl_saga_run(c, fl_ctx_background(), "order", "r2", "fail=1");
+	ASSERT(fl_err_is(e, FL_ERR_SAGA_ROLLED_BACK));
+	ASSERT(!fl_err_is(e, FL_ERR_SAGA_COMPENSATION));
+	ASSERT_CONTAINS(pat_errtext(e), "3 attempts");
+	fl_err_drop(e);
+	const char *want2[] = {"r2/0/fwd T", "r2/0/comp C"};
+	expect_log(&m, want2, 2);
+	expect_phase(c, "r2", "rolled_back");
+	fl_fault_point_stats st;
+	ASSERT(fl_fault_stats_get(plan, "saga.compensate", &st));
+	ASSERT_EQ(st.evals, 4); /* C1 x3 (two failed), C0 x1 */
+	fl_saga_coord_free(c);
+	fl_fault_plan_free(plan);
+	g_mem = NULL;
+	pat_tmp_destroy(&t);
+}
+
+static fl_ctx *g_cancel_on_first;
+
+static fl_err *fwd_cancels_then_fails(fl_ctx *ctx, const fl_saga_call *c)
+{
+	if (c->step < 1)
+		return step_forward(ctx, c);
+	ASSERT_EQ(c->attempt, 1); /* never a second attempt */
+	fl_ctx_cancel(g_cancel_on_first, NULL);
+	return fl_err_ref(test_step_failed);
+}
+
+/* Blocking points: the retry backoffs. A forward backoff of an hour ends
+ * with the caller's cancellation; a compensation backoff of an hour is
+ * bounded by the shielded context's own deadline (the caller's
+ * cancellation does not reach it). */
+FL_TEST(retry_backoffs_end_on_cancel_and_deadline)
+{
+	ASSERT_NULL(fl_fault_register_error("EUNDO", test_comp_failed));
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("saga.compensate=@1 error(EUNDO)", 1, &plan));
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	struct memlog m = {0};
+	g_mem = &m;
+	fl_ctx *caller;
+	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &caller));
+	g_cancel_on_first = caller;
+	fl_retry_policy slow = {.max_attempts = 5, .initial_ns = FL_SEC(3600), .multiplier = 1};
+	static const fl_saga_step steps[] = {
+		{"a", step_forward, step_compensate, NULL},
+		{"b", fwd_cancels_then_fails, step_compensate, NULL},
+	};
+	static const fl_saga_def def = {"slowretry", steps, 2};
+	fl_saga_coord *c = open_coord_retry(pat_tmp_path(&t, "saga.db", p, sizeof p), FL_MS(50),
+					    &slow, &slow);
+	ASSERT_NULL(fl_saga_register(c, &def));
+	fl_err *e = fl_saga_run(c, caller, "slowretry", "b1", "");
+	ASSERT(fl_err_is(e, FL_ERR_SAGA_ROLLED_BACK));
+	ASSERT(fl_err_is(e, FL_ERR_SAGA_COMPENSATION)); /* C1 failed, no time to retry */
+	ASSERT(fl_err_is(e, test_comp_failed));
+	fl_err_drop(e);
+	const char *want[] = {"b1/0/fwd T", "b1/0/comp C"}; /* C0 still ran */
+	expect_log(&m, want, 2);
+	expect_phase(c, "b1", "compensation_failed");
+	fl_saga_coord_free(c);
+	fl_ctx_free(caller);
 	fl_fault_plan_free(plan);
 	g_mem = NULL;
 	pat_tmp_destroy(&t);
@@ -659,7 +759,8 @@ static const fl_test_case cases[] = {
 	FL_CASE(commits_all_steps), FL_CASE(failure_compensates_in_reverse),
 	FL_CASE(compensation_failures_aggregated), FL_CASE(cancelled_caller_still_compensates),
 	FL_CASE(hung_compensation_hits_its_deadline), FL_CASE(bad_store_and_definitions),
-	FL_CASE(many_sagas_concurrently),
+	FL_CASE(many_sagas_concurrently), FL_CASE(actions_retried_with_policy),
+	FL_CASE(retry_backoffs_end_on_cancel_and_deadline),
 	FL_CASE(kill_before_effect_forward), FL_CASE(kill_before_effect_compensating),
 	FL_CASE(kill_after_effect_forward), FL_CASE(kill_after_effect_compensating),
 	{0, 0}};
