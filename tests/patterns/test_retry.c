@@ -1,4 +1,6 @@
-/* fl-test-labels: concurrency memcheck */
+/* fl-test-labels: concurrency memcheck withsim */
+/* withsim: the patterns read only the seam's clock, so they also run on
+ * virtual time. */
 /*
  * Retry: attempts, the final error, non-retryable classes, backoff caps,
  * cancellation during the backoff sleep and inside an attempt, deadlines
