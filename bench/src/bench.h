@@ -159,6 +159,7 @@ int flb_cmd_pingpong(int argc, char **argv);     /* W7 */
 int flb_cmd_sync(int argc, char **argv);         /* W8 */
 int flb_cmd_hedge(int argc, char **argv);        /* W9 */
 int flb_cmd_retry(int argc, char **argv);        /* W10 */
+int flb_cmd_hedge_demo(int argc, char **argv);   /* fl_hedge on a long tail */
 int flb_cmd_selftest(int argc, char **argv);
 
 /* Pipeline stages shared by W3, W4, W5 and W5b (stages.c). */

@@ -268,6 +268,8 @@ static const struct command {
 	{"sync", "W8  uncontended mutex, atomic add, clock reads", flb_cmd_sync, true},
 	{"hedge", "W9  hedged requests vs heavy-tailed latency", flb_cmd_hedge, true},
 	{"retry", "W10 retry with exponential backoff under a limit", flb_cmd_retry, true},
+	{"hedge-demo", "fl_hedge on a long-tailed stage: p99.9 and extra requests", flb_cmd_hedge_demo,
+	 false},
 	{"all", "run every workload in this process (flags are passed on)", cmd_all, false},
 	{"list", "print the workload command names", cmd_list, false},
 	{"selftest", "check the golden values, draws and percentile rule", flb_cmd_selftest, false},
