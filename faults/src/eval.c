@@ -206,10 +206,14 @@ static fl_err *wait_plan(const struct run *r, const struct pick *pk, fl_ctx *ctx
 	return injected(r, pk, pk->t->action, fl_ctx_cause(ctx));
 }
 
-/* Spins on fl_now() for ns (a CPU-burning delay the stage cannot cut). */
+/* Spins on fl_now() for ns (a CPU-burning delay the stage cannot cut).
+ * Under sim the clock stands still while a task runs, so there the task
+ * sleeps instead, uncancellably: ns of virtual time pass for it. */
 static void busy_wait(const struct pick *pk, int64_t ns)
 {
 	int64_t start = fl_now(), end = start + ns;
+	if (strcmp(fl_sched_backend(), "sim") == 0)
+		(void)fl_sleep_until(NULL, end);
 	while (fl_now() < end)
 		;
 	fl__fault_add_delay(pk->hit->point, fl_now() - start);

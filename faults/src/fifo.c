@@ -250,6 +250,10 @@ fl_err *fl_fault_fifo_start(const char *dir, fl_fault_fifo **out)
 {
 	if (!out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_fifo_start: NULL out");
+	if (strcmp(fl_sched_backend(), "sim") == 0)
+		return fl_err_wrap(FL_ERR_MISUSE, "fl_fault_fifo_start: the control thread would "
+						  "call the runtime from a second OS thread, which "
+						  "the sim backend does not allow");
 	struct fl_fault_fifo *f = calloc(1, sizeof(*f));
 	if (!f)
 		return FL_ERR_NOMEM;

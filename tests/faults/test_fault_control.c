@@ -1,4 +1,6 @@
 /* fl-test-labels: concurrency memcheck */
+/* fl-test-skip-sim: fifo_end_to_end fifo_in_given_directory */
+/* (the control FIFO's thread is a second OS thread; sim refuses to start it) */
 /*
  * test_fault_control.c - the control planes: environment variables and the
  * remote-control FIFO, end to end (commands written to the FIFO, replies

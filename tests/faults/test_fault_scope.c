@@ -1,4 +1,7 @@
 /* fl-test-labels: concurrency memcheck */
+/* fl-test-skip-sim: arm_disarm_races_evaluation */
+/* (its racers spin without ever blocking, so sim's virtual time, which moves
+ * only when every task is blocked, never reaches the arming loop's sleeps) */
 /*
  * test_fault_scope.c - scoped plans: parallel tests do not disturb each other.
  *

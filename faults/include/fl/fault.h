@@ -422,7 +422,8 @@ typedef struct fl_fault_fifo fl_fault_fifo;
  *   list         -> fl_fault_list lines, then "ok"
  * anything else  -> "error: 1:1: unknown command '<word>' (expected arm,
  *                   disarm or list)"
- * Errors: FL_ERR_SYSTEM (mkdtemp, mkfifo, open, thread), FL_ERR_NOMEM.
+ * Errors: FL_ERR_SYSTEM (mkdtemp, mkfifo, open, thread), FL_ERR_NOMEM,
+ * FL_ERR_MISUSE under the sim backend (one thread only).
  */
 FL_MUST_CHECK fl_err *fl_fault_fifo_start(const char *dir, fl_fault_fifo **out);
 /* The control FIFO's path (borrowed). */
