@@ -133,9 +133,10 @@ static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_faul
 		rec(e, e->stage_h[s], fl_now() - t);
 		if (!err)
 			return NULL;
-		bool injected = fl_err_as(err, &fl_fault_info_type) != NULL;
-		if (fl_ctx_done(ctx) && !injected)
-			return err;
+		const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+		bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
+		if (!injected && (fi || fl_ctx_done(ctx)))
+			return err; /* a fault's wait cut short by cancellation */
 		if (injected)
 			count(e, C_INJECTED, 1);
 		if (attempt >= j->retry || fl_ctx_done(ctx))
@@ -158,7 +159,8 @@ static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_faul
 static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
 {
 	const fl__job *j = e->j;
-	bool injected = fl_err_as(err, &fl_fault_info_type) != NULL;
+	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+	bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
 	if (!fl_err_as(err, &fl_scenario_stage_err_type)) {
 		count(e, C_CANCELLED, 1); /* stopped by cancellation mid-item */
 		return err;
@@ -201,6 +203,33 @@ static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
 	}
 }
 
+/*
+ * An item a task holds while a fault point may panic: a captured panic
+ * unwinds the task past every counter, so a cleanup registered once per
+ * task (fl_defer) counts the held item as failed.
+ */
+typedef struct hold_t {
+	eng *e;
+	int n; /* items held inside process(); only its own task touches it */
+} hold_t;
+
+static void hold_cleanup(void *arg)
+{
+	hold_t *h = arg;
+	if (h->n > 0) {
+		count(h->e, C_FAILED, h->n);
+		note_failure(h->e);
+		h->n = 0;
+	}
+}
+
+static void hold_start(hold_t *h, eng *e)
+{
+	h->e = e;
+	h->n = 0;
+	fl_err_drop(fl_defer(hold_cleanup, h)); /* out of memory: ran at once */
+}
+
 /* Sends it n times on channel c; counts unsent copies as cancelled. */
 static fl_err *forward(eng *e, int c, jitem *it, int n, fl_ctx *ctx, const char *who)
 {
@@ -219,11 +248,13 @@ static fl_err *forward(eng *e, int c, jitem *it, int n, fl_ctx *ctx, const char 
  * it). Returns NULL to continue, or the error that ends the stage.
  * *kept is set when the item should go on (out == -1 callers).
  */
-static fl_err *handle(eng *e, int s, jitem *it, int out, fl_ctx *ctx, int *copies)
+static fl_err *handle(eng *e, int s, jitem *it, int out, fl_ctx *ctx, int *copies, hold_t *h)
 {
 	enum fl_fault_verdict v;
 	*copies = 0;
+	h->n = 1;
 	fl_err *err = process(e, s, it, ctx, &v);
+	h->n = 0;
 	if (err)
 		return item_failed(e, it, err, ctx);
 	if (e->j->plant == PLANT_LOSE_ITEM && s == 1 && it->id == 0)
@@ -247,12 +278,14 @@ typedef struct task_arg {
 	int stage, in, out;
 	long lo, hi;          /* sources: item ids [lo, hi) */
 	int nout;             /* diamond source: branch channels out..out+nout-1 */
+	hold_t hold;          /* the task's held item (panics) */
 } task_arg;
 
 static fl_err *source_fn(fl_ctx *ctx, void *arg)
 {
 	task_arg *a = arg;
 	eng *e = a->e;
+	hold_start(&a->hold, e);
 	const fl__job *j = e->j;
 	fl_err *ret = NULL;
 	for (long i = a->lo; i < a->hi && !ret; i++) {
@@ -269,7 +302,7 @@ static fl_err *source_fn(fl_ctx *ctx, void *arg)
 			it.intended_ns = it.start_ns;
 		count(e, C_PRODUCED, 1);
 		int copies;
-		if ((ret = handle(e, 0, &it, -1, ctx, &copies)) || copies == 0)
+		if ((ret = handle(e, 0, &it, -1, ctx, &copies, &a->hold)) || copies == 0)
 			continue;
 		/* diamond: the tee's copies are documented duplicates */
 		count(e, C_DUPS, (long)copies * (a->nout - 1));
@@ -286,6 +319,7 @@ static fl_err *middle_fn(fl_ctx *ctx, void *arg)
 {
 	task_arg *a = arg;
 	eng *e = a->e;
+	hold_start(&a->hold, e);
 	fl_err *ret = NULL;
 	for (;;) {
 		jitem it;
@@ -297,7 +331,7 @@ static fl_err *middle_fn(fl_ctx *ctx, void *arg)
 			break;
 		}
 		int copies;
-		if ((ret = handle(e, a->stage, &it, a->out, ctx, &copies)))
+		if ((ret = handle(e, a->stage, &it, a->out, ctx, &copies, &a->hold)))
 			break;
 	}
 	done_writing(e, a->out);
@@ -309,6 +343,7 @@ static fl_err *branch_fn(fl_ctx *ctx, void *arg)
 {
 	task_arg *a = arg;
 	eng *e = a->e;
+	hold_start(&a->hold, e);
 	int last = e->j->nstages - 2;
 	fl_err *ret = NULL;
 	for (;;) {
@@ -323,7 +358,7 @@ static fl_err *branch_fn(fl_ctx *ctx, void *arg)
 		int copies = 1;
 		for (int s = 1; s <= last && copies > 0 && !ret; s++) {
 			int c2;
-			ret = handle(e, s, &it, s == last ? a->out : -1, ctx, &c2);
+			ret = handle(e, s, &it, s == last ? a->out : -1, ctx, &c2, &a->hold);
 			if (!ret && c2 == 2 && s < last)
 				count(e, C_DUPS, -1); /* dup inside a branch: keep one copy */
 			copies = c2;
@@ -335,10 +370,10 @@ static fl_err *branch_fn(fl_ctx *ctx, void *arg)
 	return ret;
 }
 
-static fl_err *deliver(eng *e, jitem *it, fl_ctx *ctx)
+static fl_err *deliver(eng *e, jitem *it, fl_ctx *ctx, hold_t *h)
 {
 	int copies;
-	fl_err *err = handle(e, e->j->nstages - 1, it, -1, ctx, &copies);
+	fl_err *err = handle(e, e->j->nstages - 1, it, -1, ctx, &copies, h);
 	if (err || copies == 0)
 		return err;
 	int64_t now = fl_now();
@@ -348,8 +383,12 @@ static fl_err *deliver(eng *e, jitem *it, fl_ctx *ctx)
 	}
 	long d = atomic_fetch_add(&e->n[C_DELIVERED], copies) + copies;
 	if (e->j->cancel_at > 0 && d >= e->j->cancel_at && d - copies < e->j->cancel_at) {
+		/* the chosen point: tell the driver, then hold the pipeline there
+		 * until its cancel arrives, so the run cannot finish first */
 		char tok = 1;
 		(void)fl_chan_send(e->flowing, &tok, NULL, FL_TRY);
+		(void)fl_ctx_wait(ctx, FL_FOREVER);
+		return fl__scn_stopped(ctx, FL_CANCELED, e->j->stages[e->j->nstages - 1]);
 	}
 	return NULL;
 }
@@ -359,6 +398,7 @@ static fl_err *sink_fn(fl_ctx *ctx, void *arg)
 {
 	task_arg *a = arg;
 	eng *e = a->e;
+	hold_start(&a->hold, e);
 	fl_select_case cs[FL__JOB_MAX_STAGES + 256];
 	jitem items[FL__JOB_MAX_STAGES + 256];
 	size_t open = (size_t)a->nout;
@@ -375,7 +415,7 @@ static fl_err *sink_fn(fl_ctx *ctx, void *arg)
 			cs[i] = cs[--open]; /* its elem slot moves along with it */
 			continue;
 		}
-		ret = deliver(e, cs[i].elem, ctx);
+		ret = deliver(e, cs[i].elem, ctx, &a->hold);
 	}
 	fl_err_drop(fl_chan_close(e->flowing));
 	return ret;
@@ -387,15 +427,37 @@ typedef struct one_arg {
 	eng *e;
 	int stage, out;
 	jitem it;
+	hold_t hold;
 } one_arg;
+
+/* Runs when a per-item task ends, normally or by a captured panic. */
+static void one_cleanup(void *arg)
+{
+	one_arg *o = arg;
+	hold_cleanup(&o->hold);
+	free(o);
+}
+
+/* Registers one_cleanup; if that fails (it then ran already) the item is
+ * counted as cancelled and the error returned. */
+static fl_err *one_defer(one_arg *o)
+{
+	eng *e = o->e;
+	o->hold = (hold_t){e, 0};
+	fl_err *err = fl_defer(one_cleanup, o);
+	if (err)
+		count(e, C_CANCELLED, 1);
+	return err;
+}
 
 static fl_err *one_fn(fl_ctx *ctx, void *arg)
 {
 	one_arg *o = arg;
+	fl_err *err = one_defer(o);
+	if (err)
+		return err;
 	int copies;
-	fl_err *err = handle(o->e, o->stage, &o->it, o->out, ctx, &copies);
-	free(o);
-	return err;
+	return handle(o->e, o->stage, &o->it, o->out, ctx, &copies, &o->hold);
 }
 
 /* Per-item: the item's own pipeline over the middle stages. */
@@ -403,6 +465,7 @@ typedef struct sub_stage {
 	eng *e;
 	int stage;
 	fl_chan *in, *out;
+	hold_t hold;
 } sub_stage;
 
 static fl_err *sub_stage_fn(fl_ctx *ctx, void *arg)
@@ -411,9 +474,10 @@ static fl_err *sub_stage_fn(fl_ctx *ctx, void *arg)
 	fl_err *ret = NULL;
 	jitem it;
 	int st;
+	hold_start(&ss->hold, ss->e);
 	while (!ret && (st = fl_chan_recv(ss->in, &it, ctx, FL_FOREVER)) == FL_OK) {
 		int copies;
-		ret = handle(ss->e, ss->stage, &it, -1, ctx, &copies);
+		ret = handle(ss->e, ss->stage, &it, -1, ctx, &copies, &ss->hold);
 		for (int k = 0; !ret && k < copies; k++)
 			if (fl_chan_send(ss->out, &it, ctx, FL_FOREVER) != FL_OK) {
 				count(ss->e, C_CANCELLED, copies - k);
@@ -451,7 +515,7 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 		(void)fl_chan_send(ch[0], &o->it, NULL, FL_TRY);
 		fl_err_drop(fl_chan_close(ch[0]));
 		for (int s = 0; s < nmid && !err; s++) {
-			ss[s] = (sub_stage){e, s + 1, ch[s], ch[s + 1]};
+			ss[s] = (sub_stage){.e = e, .stage = s + 1, .in = ch[s], .out = ch[s + 1]};
 			(void)fl__scn_go(g, ictx, j->stages[s + 1], sub_stage_fn, &ss[s], &err);
 		}
 	}
@@ -466,8 +530,9 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 		}
 		err = forward(e, o->out, &it, 1, ctx, "item");
 	}
-	/* items stuck between inner stages after a failure were cancelled */
-	for (int c = 1; c < made && c < nmid; c++)
+	/* items left before or between inner stages after a failure (or when
+	 * a stage could not start) were cancelled */
+	for (int c = 0; c < made && c < nmid; c++)
 		while (fl_chan_recv(ch[c], &it, NULL, FL_TRY) == FL_OK)
 			count(e, C_CANCELLED, 1);
 	for (int c = 0; c < made; c++)
@@ -478,9 +543,8 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 static fl_err *per_item_fn(fl_ctx *ctx, void *arg)
 {
 	one_arg *o = arg;
-	fl_err *err = item_pipeline(o->e, o, ctx);
-	free(o);
-	return err;
+	fl_err *err = one_defer(o);
+	return err ? err : item_pipeline(o->e, o, ctx);
 }
 
 static int planted_limit(const eng *e)
@@ -526,7 +590,7 @@ static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
 			ret = fl_err_wrap(FL_ERR_NOMEM, "%s", name);
 			break;
 		}
-		*o = (one_arg){e, a->stage, a->out, it};
+		*o = (one_arg){.e = e, .stage = a->stage, .out = a->out, .it = it};
 		fl_task_fn fn = per_item ? per_item_fn : one_fn;
 		fl_err *err = fl_group_try_go(g, fn, o);
 		if (err && fl_err_is(err, FL_ERR_LIMIT)) {
@@ -703,7 +767,9 @@ static void check_error(eng *e, fl_scenario_result *r, const fl_err *err, bool c
 		snprintf(why, sizeof(why), "collect-all: %ld of %ld injected errors joined", kept,
 			 escaped);
 	} else if (cancelled) {
-		ok = fl_err_is(err, FL_ERR_CANCELED);
+		/* a stage may have failed on its own while the cancel landed */
+		ok = fl_err_is(err, FL_ERR_CANCELED) || fl_err_is(err, FL_ERR_PANIC) ||
+		     (escaped > 0 && fl_err_as(err, &fl_fault_info_type));
 		snprintf(why, sizeof(why), "cancelled by the driver: expected canceled");
 	} else {
 		ok = err == NULL || fl_err_is(err, FL_ERR_PANIC);
@@ -818,7 +884,11 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	bool cancelled = false;
 	int64_t t_cancel = 0;
 	char tok;
-	if (!env && j->cancel_at > 0 && fl_chan_recv(e->flowing, &tok, NULL, FL_FOREVER) == FL_OK) {
+	/* the sink sends the token at the chosen point and closes the channel
+	 * when it returns; a failed group (a panicking sink cannot close it)
+	 * ends the wait through gctx */
+	if (!env && j->cancel_at > 0 &&
+	    fl_chan_recv(e->flowing, &tok, e->gctx, FL_FOREVER) == FL_OK) {
 		cancelled = true;
 		t_cancel = fl_now();
 		fl__scn_watchdog_kick(&e->wd);

@@ -119,6 +119,19 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 	ASSERT(strstr(out, "conservation") && strstr(out, "FAILED"));
 }
 
+/* Every shape and error mode under random plans (panics included): the
+ * engine's own accounting holds whatever fires. */
+FL_TEST(stress_every_shape_under_random_faults)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s stress %s/chaos.ini --iterations 40 --batch 20 --seed 1",
+		 BIN, JOBS);
+	int rc = sh(cmd, out, sizeof(out));
+	if (rc != 0)
+		FL_FAIL("exit %d: %s", rc, out);
+	ASSERT(strstr(out, "stress chaos_cancel: 40 iterations") != NULL);
+}
+
 FL_TEST(sweep_fails_each_evaluation_in_turn)
 {
 	char dir[256], job[300], cmd[2048];
@@ -170,5 +183,6 @@ FL_TEST(report_compare_shows_verdict_changes)
 
 FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
+	     FL_CASE(stress_every_shape_under_random_faults),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))

@@ -130,7 +130,7 @@ FL_TEST(unreadable_file_is_an_errno_error)
 
 FL_TEST(shipped_job_files_load)
 {
-	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini"};
+	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini", "chaos.ini"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/scenarios/jobs/%s", FL_SOURCE_DIR, files[i]);
