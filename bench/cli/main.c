@@ -17,6 +17,7 @@
 #include <fl/bench.h>
 #include <fl/fault.h>
 #include <fl/hdr.h>
+#include <fl/job.h>
 #include <fl/report.h>
 #include <fl/task.h>
 
@@ -49,7 +50,8 @@ static void usage(FILE *out)
 	      "                            [--json PATH] [--md PATH]\n"
 	      "       faultline-bench gate --save PATH [LOAD] [--reps N] [--warmup-reps K]\n"
 	      "\n"
-	      "LOAD: --rate R | --schedule 'R@DUR,R..R@DUR,..'  [--poisson] [--warmup DUR]\n"
+	      "LOAD: [--job FILE[:SECTION]] (a job file's pipeline, then the options below)\n"
+	      "      --rate R | --schedule 'R@DUR,R..R@DUR,..'  [--poisson] [--warmup DUR]\n"
 	      "      [--duration DUR] [--items N] [--stages N] [--workers N] [--buffer N]\n"
 	      "      [--limit N] [--service 'exp(50us)'] [--work spin|sleep]\n"
 	      "      [--clock real|virtual] [--seed N] [--fault-plan PLAN] [--interval DUR]\n"
@@ -81,6 +83,10 @@ typedef struct opts {
 	int64_t cell_ns, slo_ns;
 	/* outputs */
 	const char *out_dir, *json, *md, *save;
+	/* --job FILE[:SECTION] */
+	fl_jobs *jobs;
+	const char *stage_names[6];
+	bool job_has_rate;
 	/* LOAD arguments as given, for a baseline binary */
 	char **fwd;
 	int nfwd;
@@ -110,7 +116,7 @@ static fl_err *parse_load(opts *o, int argc, char **argv, int *i, bool sweep, bo
 		return NULL;
 	}
 	static const char *const valued[] = {
-	    "--rate", "--schedule", "--warmup", "--duration", "--items", "--stages",
+	    "--job", "--rate", "--schedule", "--warmup", "--duration", "--items", "--stages",
 	    "--workers", "--buffer", "--limit", "--service", "--work", "--clock",
 	    "--seed", "--fault-plan", "--interval", "--backend", NULL};
 	bool known = false;
@@ -139,7 +145,9 @@ static fl_err *parse_load(opts *o, int argc, char **argv, int *i, bool sweep, bo
 	}
 	if (sweep && strcmp(a, "--rate") == 0)
 		return fl_bench_axis_parse_rate(a, v, g->rate, &g->nrate);
-	if (strcmp(a, "--rate") == 0) {
+	if (strcmp(a, "--job") == 0) {
+		/* Applied in parse() before the other options. */
+	} else if (strcmp(a, "--rate") == 0) {
 		char *end;
 		o->rate = strtod(v, &end);
 		o->have_rate = true;
@@ -192,6 +200,30 @@ static fl_err *parse_load(opts *o, int argc, char **argv, int *i, bool sweep, bo
 	return e;
 }
 
+/* --job FILE[:SECTION]: the job's pipeline as the starting point. */
+static fl_err *load_job(opts *o, const char *arg)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", arg);
+	char *colon = strrchr(path, ':');
+	const char *section = NULL;
+	if (colon && access(path, R_OK) != 0) {
+		*colon = '\0';
+		section = colon + 1;
+	}
+	if (o->jobs)
+		return fl_err_wrap(FL_ERR_INVAL, "--job given twice");
+	const char *plan = NULL;
+	fl_err *e = fl_bench_load_from_job(path, section, &o->load, o->stage_names, &plan,
+					   &o->slo_ns, &o->jobs);
+	if (e)
+		return e;
+	if (plan && !o->fault_plan)
+		o->fault_plan = plan;
+	o->job_has_rate = o->load.schedule.n > 0;
+	return NULL;
+}
+
 /* Parses argv (after the subcommand) into o; extra names the options only
  * this subcommand takes. Returns EXIT_USAGE after printing why, else 0. */
 static int parse(opts *o, int argc, char **argv, const char *cmd)
@@ -206,6 +238,14 @@ static int parse(opts *o, int argc, char **argv, const char *cmd)
 	o->fwd = calloc((size_t)argc + 1, sizeof(char *));
 	if (!o->fwd)
 		return EXIT_USAGE;
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--job") == 0) {
+			fl_err *e = load_job(o, argv[i + 1]);
+			if (e) {
+				print_err("--job", e);
+				return EXIT_USAGE;
+			}
+		}
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		bool used;
@@ -266,7 +306,11 @@ static int parse(opts *o, int argc, char **argv, const char *cmd)
 		fprintf(stderr, "faultline-bench: give --rate or --schedule, not both\n");
 		return EXIT_USAGE;
 	}
-	if (!o->have_schedule) {
+	if (o->jobs && !o->have_rate && !o->have_schedule && !o->job_has_rate) {
+		fprintf(stderr, "faultline-bench: the job has no rate (closed loop): give --rate\n");
+		return EXIT_USAGE;
+	}
+	if (!o->have_schedule && !(o->jobs && !o->have_rate && !o->duration_ns)) {
 		int64_t d = o->duration_ns ? o->duration_ns : FL_SEC(5);
 		fl_bench_schedule_const(&o->load.schedule, o->have_rate ? o->rate : 1000, d);
 	}
@@ -734,5 +778,6 @@ int main(int argc, char **argv)
 		     : strcmp(cmd, "sweep") == 0 ? cmd_sweep(&o)
 						 : cmd_gate(&o, baseline);
 	free(o.fwd);
+	fl_jobs_free(o.jobs);
 	return rc;
 }

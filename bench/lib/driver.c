@@ -345,7 +345,10 @@ static fl_err *drv_setup(drv *d)
 		return FL_ERR_NOMEM;
 	fl_err *e;
 	for (int s = 0; s < S; s++) {
-		snprintf(d->names[s], sizeof(d->names[s]), "stage%d", s + 1);
+		if (o->stage_names)
+			snprintf(d->names[s], sizeof(d->names[s]), "%s", o->stage_names[s]);
+		else
+			snprintf(d->names[s], sizeof(d->names[s]), "stage%d", s + 1);
 		fl_fault_site_init(&d->sites[s], d->names[s]);
 		d->args[s] = (worker_arg){d, s};
 		atomic_init(&d->left[s], o->workers);

@@ -90,7 +90,7 @@ static void stage(const struct fl_bench_load_opts *o, int s, vitem *v, size_t n,
 	char name[24];
 	snprintf(name, sizeof(name), "stage%d", s + 1);
 	fl_fault_site site;
-	fl_fault_site_init(&site, name);
+	fl_fault_site_init(&site, o->stage_names ? o->stage_names[s] : name);
 	for (int w = 0; w < o->workers; w++)
 		free_at[w] = 0;
 	for (size_t k = 0; k < n; k++) {

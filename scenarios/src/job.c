@@ -595,6 +595,31 @@ const fl_scenario *fl_jobs_find(const fl_jobs *jobs, const char *name)
 	return NULL;
 }
 
+bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out)
+{
+	if (!jobs || i >= jobs->n)
+		return false;
+	const fl__job *j = jobs->jobs[i];
+	fl_job_pipeline p = {
+	    .name = j->name,
+	    .shape = j->shape >= 0 ? shapes[j->shape] : "",
+	    .nstages = j->nstages,
+	    .workers = j->workers,
+	    .width = j->width,
+	    .buffer = j->buffer,
+	    .group_limit = j->group_limit,
+	    .items = j->items,
+	    .rate = j->rate,
+	    .work_ns = j->work_ns,
+	    .faults = j->faults,
+	    .slo_p99_ns = j->slo_ns[1],
+	};
+	for (int k = 0; k < j->nstages && k < 6; k++)
+		p.stages[k] = j->stages[k];
+	*out = p;
+	return true;
+}
+
 void fl_jobs_free(fl_jobs *jobs)
 {
 	if (!jobs)

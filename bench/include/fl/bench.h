@@ -9,7 +9,7 @@
  * between them, at most `limit` items in flight (0: no limit), and every
  * stage works a duration drawn per (item, stage) from a seeded service-time
  * distribution, stretched by the fault injector's slow(x) at the point
- * "stage<N>" (1-based). Response time is measured from the intended start,
+ * "stage<N>" (1-based) or the stage's name (stage_names). Response time is measured from the intended start,
  * so a stalled pipeline or generator cannot hide (no coordinated omission);
  * service time from the first stage's actual start; scheduling error is
  * the generator's lateness (actual issue - intended).
@@ -112,6 +112,7 @@ struct fl_bench_load_opts {
 	bool virtual_clock;         /* the deterministic discrete-event run */
 	uint64_t seed;              /* arrivals and service draws */
 	int64_t interval_ns;        /* interval histograms; 0: 1 s */
+	const char *const *stage_names; /* fault point per stage; NULL: "stage<N>" */
 	FILE *hlog;                 /* interval log (flushed per line); NULL: none */
 	const char *tag;            /* hlog tag prefix; NULL: untagged names */
 };
@@ -172,6 +173,26 @@ void fl_bench_result_destroy(fl_bench_result *r);
  */
 FL_MUST_CHECK fl_err *fl_bench_result_add_to_report(fl_report *rep, const char *prefix,
 						    const fl_bench_result *res);
+
+/*
+ * Fills o from section (NULL: the first) of the job file at path
+ * (fl/job.h): the middle stages become the stages (named after them, so the
+ * job's fault plan applies; names is caller storage o points into), workers (linear, fan-in) or group_limit
+ * (fan-out, per-item) become workers, buffer, rate (one step), items
+ * (measured items), work (a constant service time) and the fault plan
+ * (into *plan_out, borrowed from *jobs_out) are taken over; *slo_ns gets
+ * slo_p99 if set. Keep *jobs_out until o is no longer used; free it with
+ * fl_jobs_free. The diamond shape (a tee to parallel branches) has no
+ * open-loop equivalent here and is refused.
+ * Errors: those of fl_jobs_load; FL_ERR_INVAL for an unknown section, a
+ * diamond. A job without a rate (closed loop) leaves o->schedule empty:
+ * the caller must set one.
+ */
+typedef struct fl_jobs fl_jobs;
+FL_MUST_CHECK fl_err *fl_bench_load_from_job(const char *path, const char *section,
+					     struct fl_bench_load_opts *o, const char *names[6],
+					     const char **plan_out, int64_t *slo_ns,
+					     fl_jobs **jobs_out);
 
 /* ---- statistics ------------------------------------------------------------ */
 

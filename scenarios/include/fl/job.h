@@ -33,7 +33,9 @@
 #include <fl/err.h>
 #include <fl/scenario.h>
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +62,31 @@ const fl_scenario *fl_jobs_scenario(const fl_jobs *jobs, size_t i);
 
 /* The scenario named name, or NULL. */
 const fl_scenario *fl_jobs_find(const fl_jobs *jobs, const char *name);
+
+/*
+ * The pipeline a job section describes, for drivers other than the engine
+ * (the open-loop load generator of bench/). Strings are borrowed from the
+ * job set and valid until fl_jobs_free.
+ */
+typedef struct fl_job_pipeline {
+	const char *name;          /* the section */
+	const char *shape;         /* "linear", "fan-out", "fan-in", "diamond", "per-item" */
+	const char *stages[6];     /* source, middle stages..., sink */
+	int nstages;               /* 2..6 */
+	int workers;               /* per middle stage (linear, fan-in) */
+	int width;                 /* fan-in producers, diamond branches */
+	int buffer;                /* channel capacity */
+	int group_limit;           /* fan-out / per-item group limit; 0: none */
+	long items;                /* per iteration */
+	double rate;               /* items/s; 0: closed loop */
+	int64_t work_ns;           /* service time per item per middle stage */
+	const char *faults;        /* the plan; "" when none */
+	int64_t slo_p99_ns;        /* 0: none */
+} fl_job_pipeline;
+
+/* Fills *out with the pipeline of scenario i. Returns false (and leaves
+ * *out alone) when i is out of range. */
+bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out);
 
 /* Frees a job set. NULL is ignored. */
 void fl_jobs_free(fl_jobs *jobs);
