@@ -194,11 +194,10 @@ static void *sampler_main(void *arg)
 	const struct fl_bench_load_opts *o = d->o;
 	int64_t len = o->interval_ns ? o->interval_ns : FL_BENCH_SEC(1);
 	int64_t wend = d->t0 + o->warmup_ns, next = wend + len, from = wend;
+	/* Only measured items are recorded, and none completes before the
+	 * warm-up ends, so the first interval needs no reset: a sampler woken
+	 * late must not throw away what was recorded meanwhile. */
 	wait_until(wend);
-	/* Nothing measured completes before the warm-up ends: this empties the
-	 * recorders of nothing, and starts the first interval's timestamps. */
-	fl_hdr_recorder_sample(d->rresp);
-	fl_hdr_recorder_sample(d->rsvc);
 	while (!atomic_load(&d->stop) && !d->sampler_err) {
 		int64_t now = fl_now();
 		if (now >= next) {
@@ -415,6 +414,10 @@ fl_err *fl__bench_run_real(const struct fl_bench_load_opts *o, fl_bench_result *
 		span += o->schedule.seg[k].dur_ns;
 	r->offered_rate = span > 0 && !o->max_items ? (double)r->items * 1e9 / (double)span
 						      : (double)r->items * 1e9 / (double)(r->window_ns ? r->window_ns : 1);
+	if (!e && fl_hdr_total_count(r->response) != r->items)
+		e = fl_err_wrap(FL_ERR_INVAL, "driver: %lld measured items but %lld recorded "
+				"(an item was lost)", (long long)r->items,
+				(long long)fl_hdr_total_count(r->response));
 	fl_group_free(d.g);
 	drv_free(&d);
 	return e;
