@@ -384,7 +384,10 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report *
 	fl_err *e = fl_report_new("open-loop run", &ro, &r);
 	if (e)
 		return e;
+	char fp[160];
+	snprintf(fp, sizeof(fp), "compiler=%s", fl_bench_compiler());
 	if (!(e = fl_report_detect_host(r)) && !(e = fl_report_set_duration(r, res->window_ns)) &&
+	    !(e = fl_report_add_check(r, "fingerprint", FL_REPORT_SKIP, NAN, NAN, NULL, fp)) &&
 	    !(e = fl_bench_result_add_to_report(r, "", res)) &&
 	    !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
 		e = fl_report_eval_slos(r);

@@ -38,10 +38,12 @@ fl_err *fl_bench_load_from_job(const char *path, const char *section,
 		return fl_err_wrap(FL_ERR_INVAL, "%s: no section [%s]", path, section);
 	}
 	if (strcmp(p.shape, "diamond") == 0) {
+		/* p's strings live in jobs: word the error before freeing it. */
+		e = fl_err_wrap(FL_ERR_INVAL, "%s: [%s]: shape diamond has no open-loop "
+				"equivalent in faultline-bench (use linear, fan-out, fan-in or "
+				"per-item)", path, p.name);
 		fl_jobs_free(jobs);
-		return fl_err_wrap(FL_ERR_INVAL, "%s: [%s]: shape diamond has no open-loop "
-				   "equivalent in faultline-bench (use linear, fan-out, fan-in or "
-				   "per-item)", path, p.name);
+		return e;
 	}
 	bool pool = strcmp(p.shape, "fan-out") == 0 || strcmp(p.shape, "per-item") == 0;
 	int middle = p.nstages > 2 ? p.nstages - 2 : 1;
