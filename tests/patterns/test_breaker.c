@@ -14,6 +14,7 @@
  * certainly passed.
  */
 #include <fl/breaker.h>
+#include <fl/retry.h>
 
 #include <stdatomic.h>
 
@@ -310,8 +311,49 @@ FL_TEST(concurrent_callers_under_faults)
 	assert_baseline();
 }
 
+/* A retry around the breaker: once the circuit opens, the open-circuit
+ * error is final and the remaining attempts are not spent. */
+typedef struct guarded {
+	fl_breaker *b;
+	dep d;
+} guarded;
+
+static fl_err *guarded_attempt(fl_ctx *ctx, int attempt, void *arg)
+{
+	(void)attempt;
+	guarded *g = arg;
+	return fl_breaker_call(g->b, ctx, dep_call, &g->d);
+}
+
+FL_TEST(retry_stops_at_open_circuit)
+{
+	baseline();
+	register_dep_error();
+	fl_fault_plan *plan = arm_plan("brk/dep=100% error(EDEP)");
+	guarded g = {0};
+	check(fl_breaker_new(&(struct fl_breaker_opts){.consecutive_failures = 3,
+						       .cooldown_ns = FL_SEC(3600)},
+			     &g.b));
+	static const fl_err *const final_errs[] = {FL_ERR_CIRCUIT_OPEN, NULL};
+	struct fl_retry_final fin = {.sentinels = final_errs};
+	fl_retry_policy p = {.max_attempts = 10, .non_retryable = fl_retry_final_match,
+			     .non_retryable_arg = &fin};
+	fl_retry_stats st;
+	fl_err *e = fl_retry(fl_ctx_background(), &p, guarded_attempt, &g, &st);
+	ASSERT(fl_err_is(e, FL_ERR_CIRCUIT_OPEN));
+	ASSERT_EQ(st.attempts, 4);               /* 3 failures, then fail fast */
+	ASSERT_EQ(atomic_load(&g.d.calls), 3);   /* the dependency saw only 3 */
+	const fl_retry_info *in = fl_err_as(e, &fl_retry_error_type);
+	ASSERT_NOT_NULL(in);
+	ASSERT_EQ(in->stop, FL_RETRY_STOP_FINAL);
+	fl_err_drop(e);
+	fl_breaker_free(g.b);
+	fl_fault_plan_free(plan);
+	assert_baseline();
+}
+
 FL_TEST_MAIN(FL_CASE(opens_after_consecutive_failures), FL_CASE(success_resets_the_run),
 	     FL_CASE(opens_on_ratio_with_min_volume), FL_CASE(ratio_window_forgets),
 	     FL_CASE(half_open_probes_close_or_reopen),
 	     FL_CASE(stale_ticket_and_cancellation_do_not_drive_state), FL_CASE(invalid_options),
-	     FL_CASE(concurrent_callers_under_faults))
+	     FL_CASE(concurrent_callers_under_faults), FL_CASE(retry_stops_at_open_circuit))
