@@ -140,5 +140,9 @@ extern const fl_scenario fl__scn_cursor_restart;
 extern const fl_scenario fl__scn_stream_aggregate;
 extern const fl_scenario fl__scn_integration;
 extern const fl_scenario fl__scn_tail_at_scale;
+extern const fl_scenario fl__scn_retry_item;
+extern const fl_scenario fl__scn_cancelled_too_early;
+extern const fl_scenario fl__scn_dead_letter;
+extern const fl_scenario fl__scn_hedged_fetch;
 
 #endif

@@ -39,11 +39,14 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_cancel_latency,
 	/* The reference-task catalogue (cat_*.c). */
 	&fl__scn_fetch_all,
+	&fl__scn_retry_item,
 	&fl__scn_skip_sentinel,
 	&fl__scn_saga,
 	&fl__scn_saga_restart,
 	&fl__scn_bulkhead_tenants,
+	&fl__scn_dead_letter,
 	&fl__scn_cursor_restart,
+	&fl__scn_hedged_fetch,
 	&fl__scn_stream_aggregate,
 	&fl__scn_integration,
 	&fl__scn_tail_at_scale,
@@ -51,6 +54,7 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_chaos_1pct,
 	&fl__scn_translate_999,
 	&fl__scn_forgotten_drain,
+	&fl__scn_cancelled_too_early,
 	&fl__scn_ok_error_body,
 };
 

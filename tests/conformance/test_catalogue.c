@@ -14,6 +14,8 @@
  * fl_err_as, the text of the chain), every declared check passed, and the
  * live counts back at the baseline. Timing goals are skipped.
  */
+#include <fl/fault.h>
+#include <fl/retry.h>
 #include <fl/scenario.h>
 #include <fl/task.h>
 
@@ -23,6 +25,80 @@
 
 #include "fl_test.h"
 #include "scn_test.h"
+
+/* ---- task 5: per-item retry, and the story it fixes ------------------------------------------ */
+
+static void retry_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "3 attempts") == 0) {
+		ASSERT_NULL(err);
+		return;
+	}
+	ASSERT_STR_EQ(what, "2 attempts");
+	const fl_retry_info *ri = fl_err_as(err, &fl_retry_error_type);
+	ASSERT_NOT_NULL(ri);
+	ASSERT_EQ(ri->attempts, 2);
+	ASSERT_EQ(ri->stop, FL_RETRY_STOP_ATTEMPTS);
+	ASSERT(fl_err_is(err, fl_scenario_err_transient));
+	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+	ASSERT_NOT_NULL(fi); /* the injected error is kept under the retry's */
+	ASSERT_STR_EQ(fi->point, "retry.process");
+	s->extra++;
+}
+
+FL_TEST(retry_item)
+{
+	seen s = {.check = retry_err};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("retry_item", &p, &r);
+	ASSERT_EQ(s.calls, 4);
+	ASSERT_EQ(s.extra, 2);
+	assert_counter(&r, "items", 2 * 20);
+	assert_counter(&r, "attempts", 2 * 3 * 20); /* fails twice, then succeeds */
+	assert_counter(&r, "failed", 2);
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+static void early_err(const char *what, const fl_err *err, seen *s)
+{
+	if (strcmp(what, "retry inside the task") == 0) {
+		ASSERT_NULL(err);
+	} else {
+		ASSERT(fl_err_is(err, fl_scenario_err_transient));
+		ASSERT_NULL(fl_err_as(err, &fl_retry_error_type)); /* one attempt, no retry */
+	}
+	s->extra++;
+}
+
+FL_TEST(cancelled_too_early)
+{
+	seen s = {.check = early_err};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("cancelled_too_early", &p, &r);
+	ASSERT_EQ(s.extra, 2);
+	assert_counter(&r, "items", 100);
+	assert_counter(&r, "attempts", 2 * 100); /* each source: one failure, one success */
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- task 16: dead-letter queue ------------------------------------------------------- */
+
+FL_TEST(dead_letter)
+{
+	seen s = {0};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("dead_letter", &p, &r);
+	ASSERT_EQ(s.nil, 2); /* poison never fails the pipeline */
+	assert_counter(&r, "dead_lettered", 2 * 2);
+	assert_counter(&r, "items", 2 * 30); /* 28 at once, 2 recovered */
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
 
 /* ---- task 6: ErrSkip ---------------------------------------------------------------- */
 
@@ -232,7 +308,7 @@ FL_TEST(catalogue_lists_reference_tasks)
 	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate", "integration", "tail_at_scale",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
-	    "ok_error_body"};
+	    "ok_error_body", "retry_item", "cancelled_too_early", "dead_letter", "hedged_fetch"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const fl_scenario *s = fl_scenario_find(names[i]);
 		if (!s)
@@ -241,6 +317,7 @@ FL_TEST(catalogue_lists_reference_tasks)
 	}
 }
 
-FL_TEST_MAIN(FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
+FL_TEST_MAIN(FL_CASE(retry_item), FL_CASE(cancelled_too_early), FL_CASE(dead_letter),
+	     FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
 	     FL_CASE(bulkhead_tenants), FL_CASE(stream_aggregate), FL_CASE(translate_999), FL_CASE(forgotten_drain),
 	     FL_CASE(catalogue_lists_reference_tasks))

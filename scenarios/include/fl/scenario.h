@@ -325,6 +325,7 @@ FL_ERR_DECLARE(fl_scenario_err_http_status); /* "bad HTTP status" (fetch_all) */
 FL_ERR_DECLARE(fl_scenario_err_bad_record);  /* "invalid record" (ok_error_body) */
 FL_ERR_DECLARE(fl_scenario_err_skip);        /* "skip item" (skip_sentinel: never returned) */
 FL_ERR_DECLARE(fl_scenario_err_rate_limited); /* "rate limited" (translate_999) */
+FL_ERR_DECLARE(fl_scenario_err_transient);   /* "transient failure" (retry_item: error(transient)) */
 FL_ERR_DECLARE(fl_scenario_err_chaos);       /* "injected fault" (chaos_1pct: error(chaos)) */
 
 #ifdef __cplusplus
