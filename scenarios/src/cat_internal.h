@@ -144,5 +144,6 @@ extern const fl_scenario fl__scn_retry_item;
 extern const fl_scenario fl__scn_cancelled_too_early;
 extern const fl_scenario fl__scn_dead_letter;
 extern const fl_scenario fl__scn_hedged_fetch;
+extern const fl_scenario fl__scn_circuit_breaker;
 
 #endif

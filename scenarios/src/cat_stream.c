@@ -2,7 +2,10 @@
  * cat_stream.c - streaming aggregation (task 19) on fl/batch.h and
  * fl/dlq.h: buffer up to 100 events or a time limit, flush each batch
  * downstream, and send a batch whose flush keeps failing to the
- * dead-letter queue, from which it is recovered after the run.
+ * dead-letter queue, from which it is recovered after the run. Flushes
+ * are retried (fl/retry.h, 3 attempts): the batch ending at event 129
+ * fails its first flush transiently and goes through on the second; the
+ * poison batch fails all 3 and is dead-lettered with its 3 attempts.
  *
  * The input has bursts and pauses: 100 events (a flush by size), 30 and a
  * pause (a flush by time), 100 holding one poison event (its flush fails
@@ -21,6 +24,7 @@
 
 #include <fl/batch.h>
 #include <fl/dlq.h>
+#include <fl/retry.h>
 
 #include <string.h>
 
@@ -28,6 +32,8 @@
 #define ST_MAX_ITEMS 100
 #define ST_MAX_WAIT FL_MS(20)
 #define ST_POISON 150
+#define ST_TRANSIENT 129 /* the batch ending here fails its first flush */
+#define ST_ATTEMPTS 3
 #define ST_GUARD FL_SEC(10)
 
 typedef struct st_event {
@@ -59,8 +65,10 @@ static fl_err *st_flush(fl_ctx *ctx, const void *items, size_t n, int attempt, v
 {
 	st_run *s = arg;
 	const st_event *ev = items;
-	fl_err *err = st_take(s, ev, n, true);
 	long last = ev[n - 1].seq;
+	fl_err *err = last == ST_TRANSIENT && attempt == 1
+			  ? fl_err_wrap(fl_scenario_err_transient, "flush up to %ld", last)
+			  : st_take(s, ev, n, true);
 	(void)fl_chan_send(s->flushed, &last, NULL, FL_TRY); /* room for every batch */
 	return err;
 }
@@ -83,6 +91,9 @@ static fl_err *st_burst(fl_batch *b, st_run *s, long from, long to, bool pause, 
 static fl_err *st_replay(fl_ctx *ctx, const fl_dlq_entry *e, void *arg)
 {
 	st_run *s = arg;
+	if (e->nattempts != ST_ATTEMPTS)
+		return fl_err_wrap(FL_ERR_INVAL, "entry %lld: %zu attempts recorded",
+				   (long long)e->id, e->nattempts);
 	if (e->item_len % sizeof(st_event) != 0)
 		return fl_err_wrap(FL_ERR_INVAL, "entry %lld: %zu bytes", (long long)e->id,
 				   e->item_len);
@@ -101,10 +112,12 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 		fl_dlq_free(q);
 		return env;
 	}
+	fl_retry_policy retry = {.max_attempts = ST_ATTEMPTS,
+				 .initial_ns = fl__scn_scaled(p, FL_US(100)), .multiplier = 2};
 	struct fl_batch_opts o = {.name = "aggregate", .item_size = sizeof(st_event),
 				  .max_items = ST_MAX_ITEMS,
 				  .max_wait_ns = fl__scn_scaled(p, ST_MAX_WAIT), .flush = st_flush,
-				  .arg = s, .dlq = q};
+				  .arg = s, .retry = &retry, .dlq = q};
 	if ((env = fl_batch_new(fl_ctx_background(), &o, &b)))
 		goto out;
 	if (!(env = st_burst(b, s, 0, 100, false, guard)) &&
@@ -129,6 +142,10 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 			  (double)st.by_time, 2, NULL, "%llu batches: %llu by size, %llu by time",
 			  (unsigned long long)st.batches, (unsigned long long)st.by_size,
 			  (unsigned long long)st.by_time);
+	/* 1 + 2 (the transient failure, retried) + 3 (poison) + 1 attempts. */
+	fl_scenario_check(r, "failed flush retried", st.flush_attempts == 7 && st.batches == 3,
+			  (double)st.flush_attempts, 7, NULL, "%llu flush attempts for %llu batches",
+			  (unsigned long long)st.flush_attempts, (unsigned long long)st.batches);
 	size_t queued = 0;
 	if ((env = fl_dlq_count(q, &queued)))
 		goto out;
@@ -174,6 +191,7 @@ static fl_err *st_scn(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const st_checks[] = {"conservation", "flushes by size and by time",
+					"failed flush retried",
 					"poison batch dead-lettered, stream goes on",
 					"DLQ recovers every event once", NULL};
 const fl_scenario fl__scn_stream_aggregate = {

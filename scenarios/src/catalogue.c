@@ -44,6 +44,7 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_saga,
 	&fl__scn_saga_restart,
 	&fl__scn_bulkhead_tenants,
+	&fl__scn_circuit_breaker,
 	&fl__scn_dead_letter,
 	&fl__scn_cursor_restart,
 	&fl__scn_hedged_fetch,

@@ -85,6 +85,23 @@ FL_TEST(cancelled_too_early)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- task 15: circuit breaker ---------------------------------------------------------- */
+
+FL_TEST(circuit_breaker)
+{
+	seen s = {0};
+	fl_scenario_params p = params(2, &s);
+	fl_scenario_result r;
+	run("circuit_breaker", &p, &r);
+	ASSERT_EQ(s.nil, 2); /* per-item results: the stage never fails */
+	assert_counter(&r, "items", 2 * 10);
+	assert_counter(&r, "failed", 2 * 5);
+	assert_counter(&r, "failed_fast", 2 * 5);
+	assert_counter(&r, "backend_calls", 2 * 15); /* none while open */
+	assert_all_pass(&r);
+	fl_scenario_result_destroy(&r);
+}
+
 /* ---- task 16: dead-letter queue ------------------------------------------------------- */
 
 FL_TEST(dead_letter)
@@ -308,7 +325,8 @@ FL_TEST(catalogue_lists_reference_tasks)
 	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate", "integration", "tail_at_scale",
 	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
-	    "ok_error_body", "retry_item", "cancelled_too_early", "dead_letter", "hedged_fetch"};
+	    "ok_error_body", "retry_item", "cancelled_too_early", "dead_letter", "hedged_fetch",
+	    "circuit_breaker"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const fl_scenario *s = fl_scenario_find(names[i]);
 		if (!s)
@@ -317,7 +335,8 @@ FL_TEST(catalogue_lists_reference_tasks)
 	}
 }
 
-FL_TEST_MAIN(FL_CASE(retry_item), FL_CASE(cancelled_too_early), FL_CASE(dead_letter),
+FL_TEST_MAIN(FL_CASE(retry_item), FL_CASE(cancelled_too_early), FL_CASE(circuit_breaker),
+	     FL_CASE(dead_letter),
 	     FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
 	     FL_CASE(bulkhead_tenants), FL_CASE(stream_aggregate), FL_CASE(translate_999), FL_CASE(forgotten_drain),
 	     FL_CASE(catalogue_lists_reference_tasks))
