@@ -229,12 +229,6 @@ FL_TEST(tail_at_scale)
 	seen s = {0};
 	fl_scenario_params p = params(1, &s);
 	p.seed = 3;
-	/* On the threads backend the hedged run leaves ~300 pooled threads idle
-	 * for their 5 s linger, each with a jemalloc thread cache of freed
-	 * objects that stats.allocated still counts (~15 MB): not a leak, so
-	 * the heap check gets room for them here (the object counts are still
-	 * exact). */
-	p.heap_tolerance = (int64_t)64 << 20;
 	fl_scenario_result r;
 	run("tail_at_scale", &p, &r);
 	ASSERT_EQ(s.calls, 0); /* no request failed */
@@ -252,7 +246,7 @@ FL_TEST(tail_at_scale)
 	 * than one per leaf call. */
 	ASSERT_GT(fl_scenario_counter_value(&r, "hedges"), 0);
 	ASSERT_LT(fl_scenario_counter_value(&r, "extra_requests_permille"), 1000);
-	assert_verdict(&r, "hedging cuts the request p99.9", FL_REPORT_SKIP);
+	assert_verdict(&r, "hedging cuts the median request", FL_REPORT_SKIP);
 	/* Orderings, not durations: the tail is at least the injected delay. */
 	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), 10000 * p.time_scale);
 	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), fl_scenario_counter_value(&r, "p50_us"));
