@@ -317,7 +317,8 @@ static fl_err *fwd_cancels_then_fails(fl_ctx *ctx, const fl_saga_call *c)
 /* Blocking points: the retry backoffs. A forward backoff of an hour ends
  * with the caller's cancellation; a compensation backoff of an hour is
  * bounded by the shielded context's own deadline (the caller's
- * cancellation does not reach it). */
+ * cancellation does not reach it; without the deadline the test would
+ * hang for an hour). */
 FL_TEST(retry_backoffs_end_on_cancel_and_deadline)
 {
 	ASSERT_NULL(fl_fault_register_error("EUNDO", test_comp_failed));
@@ -337,8 +338,11 @@ FL_TEST(retry_backoffs_end_on_cancel_and_deadline)
 		{"b", fwd_cancels_then_fails, step_compensate, NULL},
 	};
 	static const fl_saga_def def = {"slowretry", steps, 2};
-	fl_saga_coord *c = open_coord_retry(pat_tmp_path(&t, "saga.db", p, sizeof p), FL_MS(50),
-					    &slow, &slow);
+	/* An hour's backoff cannot fit in the shielded context's deadline, so
+	 * fl_retry gives up at once rather than sleep past it: the deadline
+	 * can be generous without making the test slow. */
+	fl_saga_coord *c = open_coord_retry(pat_tmp_path(&t, "saga.db", p, sizeof p),
+					    FL_SEC(10) * fl_test_time_scale(), &slow, &slow);
 	ASSERT_NULL(fl_saga_register(c, &def));
 	fl_err *e = fl_saga_run(c, caller, "slowretry", "b1", "");
 	ASSERT(fl_err_is(e, FL_ERR_SAGA_ROLLED_BACK));
