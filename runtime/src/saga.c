@@ -418,7 +418,7 @@ fl_err *fl_saga_coord_new(const struct fl_saga_opts *opts, fl_saga_coord **out)
 		return FL_ERR_NOMEM;
 	c->o = *opts;
 	c->o.path = NULL;
-	fl_err *e = fl__store_open(opts->path, saga_schema, true, &c->store);
+	fl_err *e = fl__store_open(opts->path, saga_schema, !opts->sync_normal, &c->store);
 	if (e) {
 		free(c);
 		return fl_err_wrap(e, "saga store");
