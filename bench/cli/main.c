@@ -577,7 +577,9 @@ static int cmd_sweep_report(int argc, char **argv)
 static fl_err *run_binary(const char *bin, const opts *o, uint64_t seed, fl_bench_sample *s,
 			  fl_report **fp)
 {
-	char tmp[] = "/tmp/faultline-gate-XXXXXX";
+	char tmp[PATH_MAX];
+	const char *td = getenv("TMPDIR");
+	snprintf(tmp, sizeof(tmp), "%s/faultline-gate-XXXXXX", td && *td ? td : "/tmp");
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return fl_err_errno(errno, "mkstemp");
