@@ -7,22 +7,25 @@
  * (task 14: a tenant's failure stays its own). Each tenant runs
  *
  *     source -> parse (nested group of 3 workers, task 7)
- *            -> process (a nested group with SetLimit(4): the tenant's
- *               bulkhead; one saga "order" per order, task 11)
+ *            -> process: each order's saga "order" (task 11) goes to the
+ *               tenant's compartment of a bulkhead (fl/bulkhead.h, limit
+ *               4 per tenant, per-item mode, task 14)
  *
  * with every group capturing panics (task 13). A saga's failure is the
- * order's own: its task keeps the error in the order's slot and returns
- * NULL, and the tenant joins the slots after wait (task 8).
+ * order's own: the compartment collects it and goes on, and the shop joins
+ * it into the tenant's error after the bulkhead's wait (task 8).
  *
  * The plan: tenant a's order 5 fails at ship and is rolled back; tenant b
  * is healthy; tenant c's order 5 is garbage, on which parse panics. The
- * panic is captured and fails tenant c (its sagas in flight are rolled
- * back through the cancellation, later ones never start) while a and b run
- * on. Afterwards every saga the shop started is in a terminal phase, and
+ * panic is captured and fails tenant c's pipeline (its orders not yet
+ * parsed never reach a saga; sagas already handed to the bulkhead finish)
+ * while a and b run on. Afterwards every saga the shop started is in a terminal phase, and
  * every order is accounted for: committed, rolled back, failed (the
  * garbage) or cancelled (never reached a saga).
  */
 #include "cat_internal.h"
+
+#include <fl/bulkhead.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +47,6 @@ typedef struct order {
 	char id[24];          /* the saga id: "a-5" */
 	int outcome;          /* its saga task (or the parse worker, for garbage) */
 	bool started;         /* its saga task: fl_saga_run was called */
-	fl_err *err;          /* its saga task: the saga's error (collected) */
 } order;
 
 struct tenant {
@@ -54,12 +56,13 @@ struct tenant {
 	fl_chan *raw;         /* source -> parse: order numbers */
 	fl_chan *parsed;      /* parse -> process: order numbers */
 	order ord[SHOP_ORDERS];
-	fl_err *err;          /* the tenant task: pipeline and order errors, joined */
-	int saga_hwm;         /* process: its nested group's high-water mark */
+	fl_err *err;          /* the owner: pipeline and order errors, joined */
+	int saga_hwm;         /* the owner: its compartment's high-water mark */
 };
 
 struct shop {
 	fl__cat_order o;      /* the saga coordinator, shared by all tenants */
+	fl_bulkhead *bh;      /* the sagas: one compartment per tenant */
 	tenant t[SHOP_TENANTS];
 };
 
@@ -119,39 +122,28 @@ static fl_err *shop_saga(fl_ctx *ctx, void *arg)
 	order *o = arg;
 	const char *input = o->t->letter == 'a' && o->n == SHOP_BAD ? " fail=3" : "";
 	o->started = true;
-	o->err = fl_saga_run(o->t->s->o.c, ctx, "order", o->id, input);
-	o->outcome = o->err ? ORD_ROLLED_BACK : ORD_COMMITTED;
-	return NULL; /* task 8: collected, nobody is cancelled */
+	fl_err *err = fl_saga_run(o->t->s->o.c, ctx, "order", o->id, input);
+	o->outcome = err ? ORD_ROLLED_BACK : ORD_COMMITTED;
+	return err; /* task 8: the compartment collects it and goes on */
 }
 
-/* The tenant's bulkhead: at most SAGA_LIMIT sagas at once. */
+/* Hands each parsed order to the tenant's compartment of the bulkhead
+ * (task 14): at most SAGA_LIMIT sagas at once, per tenant. */
 static fl_err *shop_process(fl_ctx *ctx, void *arg)
 {
 	tenant *t = arg;
-	fl_group *g;
-	fl_ctx *gctx;
-	fl_err *err = fl_group_new(ctx, &(struct fl_group_opts){.name = "sagas",
-								 .limit = SAGA_LIMIT,
-								 .panic = FL_PANIC_CAPTURE},
-				   &g, &gctx);
-	if (err)
-		return err;
+	char key[2] = {t->letter, '\0'};
 	for (;;) {
 		long n;
 		int st = fl_chan_recv(t->parsed, &n, ctx, FL_FOREVER);
 		if (st == FL_CLOSED)
-			break;
-		if (st != FL_OK) {
-			err = fl__scn_stopped(ctx, st, "process");
-			break;
-		}
-		if (!fl__scn_go(g, gctx, "saga", shop_saga, &t->ord[n - 1], &err))
-			break;
+			return NULL;
+		if (st != FL_OK)
+			return fl__scn_stopped(ctx, st, "process");
+		fl_err *err = fl_bulkhead_go(t->s->bh, ctx, key, shop_saga, &t->ord[n - 1]);
+		if (err)
+			return fl_err_wrap(err, "process order %c-%ld", t->letter, n);
 	}
-	err = fl_err_join2(err, fl_group_wait(g));
-	t->saga_hwm = fl_group_hwm(g);
-	fl_group_free(g);
-	return err;
 }
 
 /* Task 14: one tenant's pipeline; its outcome is recorded, never returned. */
@@ -172,27 +164,48 @@ static fl_err *shop_tenant(fl_ctx *parent, void *arg)
 		fl__scn_go(g, ctx, "process", shop_process, t, &env);
 	if (env)
 		fl_group_cancel(g, NULL);
-	fl_err *werr = fl_group_wait(g);
+	t->err = fl_group_wait(g); /* recorded; the sagas' errors join later */
 	fl_group_free(g);
 	fl_chan_free(t->raw);
 	fl_chan_free(t->parsed);
-	fl_err *errs[SHOP_ORDERS + 1] = {werr};
-	for (int i = 0; i < SHOP_ORDERS; i++) {
-		errs[i + 1] = t->ord[i].err;
-		t->ord[i].err = NULL;
-	}
-	t->err = fl_err_join(errs, SHOP_ORDERS + 1);
 	return env; /* only an environment failure fails the shop */
+}
+
+/* Joins each tenant's compartment result (the collected order errors)
+ * into its error, and takes its high-water mark. */
+static void shop_collect(shop *s)
+{
+	const fl_bulkhead_result *res;
+	size_t n = fl_bulkhead_results(s->bh, &res);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < SHOP_TENANTS; k++) {
+			tenant *t = &s->t[k];
+			if (res[i].key[0] != t->letter)
+				continue;
+			t->saga_hwm = res[i].hwm;
+			/* Errors are immutable and counted: a new reference to the
+			 * bulkhead's borrowed one outlives its free. */
+			t->err = fl_err_join2(t->err, fl_err_ref((fl_err *)res[i].err));
+		}
 }
 
 static fl_err *shop_once(shop *s, fl_err **outer)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "shop"},
-				   &g, &ctx);
+	fl_err *env = fl_bulkhead_new(fl_ctx_background(),
+				      &(struct fl_bulkhead_opts){.name = "sagas",
+								 .limit = SAGA_LIMIT,
+								 .per_item = true},
+				      &s->bh);
 	if (env)
 		return env;
+	if ((env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "shop"}, &g,
+				&ctx))) {
+		fl_bulkhead_free(s->bh);
+		s->bh = NULL;
+		return env;
+	}
 	for (int i = 0; i < SHOP_TENANTS; i++) {
 		tenant *t = &s->t[i];
 		t->s = s;
@@ -207,6 +220,12 @@ static fl_err *shop_once(shop *s, fl_err **outer)
 	}
 	*outer = fl_group_wait(g);
 	fl_group_free(g);
+	/* The shop's error stays the tenants' own: the bulkhead's joined
+	 * result is read per key. */
+	fl_err_drop(fl_bulkhead_wait(s->bh));
+	shop_collect(s);
+	fl_bulkhead_free(s->bh);
+	s->bh = NULL;
 	return env;
 }
 
