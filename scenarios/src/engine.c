@@ -33,8 +33,11 @@
  */
 #include "job_internal.h"
 
+#include <fl/breaker.h>
 #include <fl/dlq.h>
 #include <fl/fault.h>
+#include <fl/hedge.h>
+#include <fl/retry.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -48,10 +51,11 @@ typedef struct jitem {
 } jitem;
 
 enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
-       C_INJECTED, C_ABSORBED, C_RETRIES, NCOUNT };
+       C_INJECTED, C_ABSORBED, C_RETRIES, C_HEDGES, C_REJECTED, NCOUNT };
 static const char *const count_names[NCOUNT] = {
 	"produced", "delivered", "skipped", "failed", "dead_lettered", "cancelled_in_flight",
-	"duplicated", "injected_errors", "absorbed_errors", "retries"};
+	"duplicated", "injected_errors", "absorbed_errors", "retries", "hedges",
+	"breaker_rejected"};
 
 #define MAXCH (FL__JOB_MAX_STAGES * 2 + 16)
 
@@ -77,6 +81,8 @@ typedef struct eng {
 	bool saturated;
 	fl__scn_watchdog wd;
 	fl_dlq *dlq;                           /* dlq = true: poison items */
+	fl_breaker *breakers[FL__JOB_MAX_STAGES]; /* breaker: middle stages */
+	fl_retry_budget *budget;               /* budget: shared by all stages */
 } eng;
 
 /* A planted leak must stay reachable (so sanitizers' leak checkers do not
@@ -116,40 +122,121 @@ static fl_err *stage_err(eng *e, int s, const jitem *it, fl_err *cause)
 }
 
 /*
- * Runs stage s on one item: fault point, work, retries. Returns NULL (and
- * the verdict), or the item's error (stage-typed). Cancellation during
- * the work returns the context's cause, untyped.
+ * One item at stage s, as a chain of the runtime's resilience patterns:
+ *
+ *   fl_retry (retry, retry_backoff, budget)
+ *     -> fl_breaker (breaker, breaker_cooldown; middle stages)
+ *       -> fl_hedge (hedge: a second attempt after the delay)
+ *         -> attempt: the stage's fault point, then its work
+ *
+ * Each layer is present only when its key is set. Injected errors are
+ * counted where they happen (per attempt); those a retry got past are
+ * absorbed. Every attempt records its time into the stage's histogram.
+ */
+typedef struct call {
+	eng *e;
+	int s;
+	const jitem *it;
+	enum fl_fault_verdict v[2];   /* per hedged attempt */
+	int injected;                 /* injected errors met in this call */
+	bool last_injected;           /* the latest attempt's error was one */
+} call;
+
+static fl_err *attempt_fn(fl_ctx *ctx, int attempt, void *arg)
+{
+	call *c = arg;
+	eng *e = c->e;
+	const fl__job *j = e->j;
+	bool middle = c->s > 0 && c->s < j->nstages - 1;
+	enum fl_fault_verdict *v = &c->v[attempt > 1];
+	int64_t t = fl_now();
+	fl_err *err = fl_fault_item(&e->sites[c->s], ctx, c->it->id, v);
+	if (!err && middle && e->work_ns > 0 &&
+	    fl_sleep_until(ctx, fl_deadline_in(e->work_ns)) != FL_OK)
+		err = fl__scn_stopped(ctx, FL_CANCELED, j->stages[c->s]);
+	rec(e, e->stage_h[c->s], fl_now() - t);
+	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+	bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
+	if (injected) {
+		count(e, C_INJECTED, 1);
+		pthread_mutex_lock(&e->mu);
+		c->injected++;
+		pthread_mutex_unlock(&e->mu);
+	}
+	return err;
+}
+
+static fl_err *hedged_fn(fl_ctx *ctx, void *arg)
+{
+	call *c = arg;
+	eng *e = c->e;
+	if (e->j->hedge_ns <= 0 || c->s == 0 || c->s == e->j->nstages - 1)
+		return attempt_fn(ctx, 1, c);
+	struct fl_hedge_opts ho = {.max_attempts = 2, .delay_ns = e->j->hedge_ns * e->p->time_scale,
+				   .name = e->j->stages[c->s]};
+	fl_hedge_stats hs;
+	fl_err *err = fl_hedge(ctx, &ho, attempt_fn, c, &hs);
+	count(e, C_HEDGES, hs.fired > 1 ? hs.fired - 1 : 0);
+	if (!err && hs.winner == 2)
+		c->v[0] = c->v[1];
+	return err;
+}
+
+static fl_err *guarded_fn(fl_ctx *ctx, int attempt, void *arg)
+{
+	call *c = arg;
+	eng *e = c->e;
+	c->v[0] = c->v[1] = FL_FAULT_KEEP;
+	if (attempt > 1)
+		count(e, C_RETRIES, 1);
+	int before = c->injected;
+	fl_breaker *b = e->breakers[c->s];
+	fl_err *err;
+	if (!b) {
+		err = hedged_fn(ctx, c);
+	} else {
+		fl_breaker_ticket t;
+		if ((err = fl_breaker_allow(b, &t)) != NULL) {
+			count(e, C_REJECTED, 1);
+		} else {
+			err = hedged_fn(ctx, c);
+			fl_breaker_done(b, &t, err);
+		}
+	}
+	c->last_injected = c->injected > before && err;
+	return err;
+}
+
+/*
+ * Runs stage s on one item. Returns NULL (and the verdict), or the item's
+ * error (stage-typed). A cancellation, or a fault's wait cut short by one,
+ * comes back untyped: the item was cancelled, not failed.
  */
 static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_fault_verdict *v)
 {
 	const fl__job *j = e->j;
-	bool middle = s > 0 && s < j->nstages - 1;
-	for (int attempt = 0;; attempt++) {
-		int64_t t = fl_now();
-		fl_err *err = fl_fault_item(&e->sites[s], ctx, it->id, v);
-		if (!err && middle && e->work_ns > 0 &&
-		    fl_sleep_until(ctx, fl_deadline_in(e->work_ns)) != FL_OK)
-			return fl__scn_stopped(ctx, FL_CANCELED, j->stages[s]);
-		rec(e, e->stage_h[s], fl_now() - t);
-		if (!err)
-			return NULL;
-		const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
-		bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
-		if (!injected && (fi || fl_ctx_done(ctx)))
-			return err; /* a fault's wait cut short by cancellation */
-		if (injected)
-			count(e, C_INJECTED, 1);
-		if (attempt >= j->retry || fl_ctx_done(ctx))
-			return stage_err(e, s, it, err);
-		/* retry: this error is absorbed if a later attempt goes on */
-		fl_err_drop(err);
-		count(e, C_RETRIES, 1);
-		if (injected)
-			count(e, C_ABSORBED, 1);
-		if (j->retry_backoff_ns > 0 &&
-		    fl_sleep_until(ctx, fl_deadline_in(j->retry_backoff_ns)) != FL_OK)
-			return fl__scn_stopped(ctx, FL_CANCELED, j->stages[s]);
+	call c = {.e = e, .s = s, .it = it};
+	fl_err *err;
+	if (j->retry > 0) {
+		fl_retry_policy rp = {.max_attempts = 1 + j->retry,
+				      .initial_ns = j->retry_backoff_ns * e->p->time_scale,
+				      .multiplier = 2,
+				      .budget = e->budget};
+		err = fl_retry(ctx, &rp, guarded_fn, &c, NULL);
+	} else {
+		err = guarded_fn(ctx, 1, &c);
 	}
+	/* every injected error met but the one that ends the item was got past */
+	count(e, C_ABSORBED, c.injected - (err && c.last_injected ? 1 : 0));
+	*v = c.v[0];
+	if (!err)
+		return NULL;
+	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+	bool failed = (fi && fi->action == FL_FAULT_ACT_ERROR && c.last_injected) ||
+		      fl_err_is(err, FL_ERR_CIRCUIT_OPEN);
+	if (!failed && (fi || fl_ctx_done(ctx) || fl_err_is(err, FL_ERR_CANCELED)))
+		return err; /* cancelled */
+	return stage_err(e, s, it, err);
 }
 
 /*
@@ -756,11 +843,12 @@ static void check_error(eng *e, fl_scenario_result *r, const fl_err *err, bool c
 	} else if (want[0]) {
 		ok = err == NULL;
 		snprintf(why, sizeof(why), "expected no error");
-	} else if (escaped > 0 && j->mode == JOB_FIRST_ERROR) {
+	} else if ((escaped > 0 || val(e, C_FAILED) > 0) && j->mode == JOB_FIRST_ERROR) {
 		ok = err && (fl_err_as(err, &fl_fault_info_type) ||
+			     fl_err_is(err, FL_ERR_CIRCUIT_OPEN) || fl_err_is(err, FL_ERR_PANIC) ||
 			     (cancelled && fl_err_is(err, FL_ERR_CANCELED)));
-		snprintf(why, sizeof(why), "%ld injected error(s) escaped their stage: fail-fast "
-			 "must return one", escaped);
+		snprintf(why, sizeof(why), "%ld injected error(s) escaped, %ld item(s) failed: "
+			 "fail-fast must return one", escaped, val(e, C_FAILED));
 	} else if (escaped > 0 && j->mode == JOB_COLLECT_ALL) {
 		long kept = (long)e->nerrs + e->extra_errs;
 		ok = err && kept == escaped;
@@ -864,6 +952,18 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	struct fl_group_opts go = {.name = j->name, .panic = FL_PANIC_CAPTURE};
 	if ((env = fl_group_new(e->parent, &go, &e->g, &e->gctx)))
 		goto out_plan;
+	for (int st = 1; st < j->nstages - 1 && !env && j->breaker > 0; st++) {
+		struct fl_breaker_opts bo = {.name = j->stages[st],
+					     .consecutive_failures = j->breaker,
+					     .cooldown_ns = j->breaker_cooldown_ns * p->time_scale};
+		env = fl_breaker_new(&bo, &e->breakers[st]);
+	}
+	if (!env && j->budget > 0)
+		env = fl_retry_budget_new(j->budget / 100.0, 1, FL_SEC(10), &e->budget);
+	if (env) {
+		fl_err_drop(fl_group_wait(e->g));
+		goto out_group;
+	}
 	if (j->dlq && (env = fl_dlq_new(NULL, &e->dlq))) {
 		fl_err_drop(fl_group_wait(e->g));
 		goto out_group;
@@ -939,6 +1039,9 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	fl_chan_free(e->flowing);
 out_group:
 	fl_dlq_free(e->dlq);
+	for (int st = 0; st < FL__JOB_MAX_STAGES; st++)
+		fl_breaker_free(e->breakers[st]);
+	fl_retry_budget_free(e->budget);
 	fl_group_free(e->g);
 out_plan:
 	fl_fault_plan_free(plan);

@@ -121,7 +121,7 @@ static void fail(parser *ps, int line, const char *keyname, const char *fmt, ...
 {
 	if (ps->err)
 		return;
-	char what[256];
+	char what[480];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -237,7 +237,7 @@ static void set_plan(parser *ps, const key *k, char *dst, const char *v)
 			    FL__JOB_PLAN_MAX - 1);
 	fl_err *e = fl_fault_check(v);
 	if (e) {
-		char msg[200];
+		char msg[400];
 		fl_err_format(e, msg, sizeof(msg));
 		fl_err_drop(e);
 		return fail(ps, ps->line, k->name, "%s", msg);

@@ -276,7 +276,43 @@ FL_TEST(latency_slo_breach_is_caught)
 	fl_scenario_result_destroy(&r);
 }
 
-FL_TEST_MAIN(FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
+/* ---- the policies go through the runtime's patterns ----------------------- */
+
+static const char policy_job[] = BASE
+	"[global]\nshape = linear\nitems = 10\n"
+	"[retried]\nfaults = work=@2..3 error(again)\nretry = 2\nretry_backoff = 0\n"
+	"[hedged]\nfaults = work=@3 sleep(30s)\nhedge = 1ms\n"
+	"[broken]\nfaults = work=@2..100 error(system)\nbreaker = 2\nbreaker_cooldown = 1h\n"
+	"error_mode = per-item\n";
+
+FL_TEST(policies_are_wired)
+{
+	fl_scenario_result r;
+	/* item 2 fails twice at work, the third attempt passes (fl_retry) */
+	run_job(policy_job, "retried", &r, false);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT_EQ(fl_scenario_counter_value(&r, "retries"), 2);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "absorbed_errors"), 2);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 10);
+	fl_scenario_result_destroy(&r);
+	/* item 3's first attempt stalls; the hedge (fl_hedge) answers, the
+	 * stalled one is cancelled when the hedge wins */
+	run_job(policy_job, "hedged", &r, false);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT_GE(fl_scenario_counter_value(&r, "hedges"), 1);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 10);
+	fl_scenario_result_destroy(&r);
+	/* from item 2 on work fails: two failures open the breaker, and
+	 * the remaining items are refused without a call (fl_breaker) */
+	run_job(policy_job, "broken", &r, false);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT_EQ(fl_scenario_counter_value(&r, "failed"), 9);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "injected_errors"), 2);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "breaker_rejected"), 7);
+	fl_scenario_result_destroy(&r);
+}
+
+FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
 	     FL_CASE(planted_starved_limit_is_caught),
