@@ -107,10 +107,11 @@ static fl_err *sleeper(fl_ctx *ctx, void *arg)
 	return NULL;
 }
 
-/* Runs the program as one sim run; returns its trace hash. */
-static uint64_t run_prog(uint64_t seed, prog *p)
+/* Runs the program (as a new sim run if begin); returns its trace hash. */
+static uint64_t run_prog_as(bool begin, uint64_t seed, prog *p)
 {
-	check(fl_sim_begin(seed));
+	if (begin)
+		check(fl_sim_begin(seed));
 	memset(p, 0, sizeof(*p));
 	p->work = chan_make(sizeof(int), 0, "work");
 	p->side = chan_make(sizeof(int), 2, "side");
@@ -139,6 +140,8 @@ static uint64_t run_prog(uint64_t seed, prog *p)
 	ASSERT_EQ(p->n, TOTAL);
 	return fl_sim_trace_hash();
 }
+
+static uint64_t run_prog(uint64_t seed, prog *p) { return run_prog_as(true, seed, p); }
 
 FL_TEST(same_seed_same_hash_five_runs)
 {
@@ -197,6 +200,52 @@ FL_TEST(same_seed_same_hash_across_processes)
 		ASSERT_NOT_NULL(at);
 		ASSERT_U64_EQ(strtoull(at + 5, NULL, 16), h);
 	}
+}
+
+/* FAULTLINE_BACKEND, FAULTLINE_SEED and FAULTLINE_TRACE do what opts do: a
+ * child started with them replays the parent's first run and writes its
+ * trace; a bad seed is refused with a message naming the variable. */
+FL_TEST(environment_chooses_backend_seed_and_trace)
+{
+	static prog p;
+	if (in_child()) {
+		ASSERT_STR_EQ(fl_sched_backend(), "sim");
+		fprintf(stderr, "hash=%016" PRIx64 " events=%" PRIu64 "\n",
+			run_prog_as(false, 0, &p), fl_sim_trace_events());
+		return;
+	}
+	use_sim(SEED); /* opts.seed, no begin: the first run of the process */
+	uint64_t h = run_prog_as(false, 0, &p);
+	char path[] = "/tmp/fl-sim-env-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	char seed[32];
+	snprintf(seed, sizeof(seed), "%#x", SEED);
+	ASSERT_EQ(setenv("FAULTLINE_BACKEND", "sim", 1), 0);
+	ASSERT_EQ(setenv("FAULTLINE_SEED", seed, 1), 0);
+	ASSERT_EQ(setenv("FAULTLINE_TRACE", path, 1), 0);
+	char out[8192];
+	int status = run_child("environment_chooses_backend_seed_and_trace", out, sizeof(out));
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	const char *at = strstr(out, "hash=");
+	ASSERT_NOT_NULL(at);
+	ASSERT_U64_EQ(strtoull(at + 5, NULL, 16), h);
+	FILE *f = fopen(path, "r");
+	ASSERT_NOT_NULL(f);
+	uint64_t lines = 0;
+	for (int c; (c = fgetc(f)) != EOF;)
+		lines += c == '\n';
+	fclose(f);
+	unlink(path);
+	ASSERT_U64_EQ(lines, fl_sim_trace_events());
+
+	ASSERT_EQ(setenv("FAULTLINE_SEED", "12abc", 1), 0);
+	ASSERT_EQ(unsetenv("FAULTLINE_TRACE"), 0);
+	status = run_child("environment_chooses_backend_seed_and_trace", out, sizeof(out));
+	assert_aborted_with(status, out, "FAULTLINE_SEED='12abc' is not an unsigned integer");
+	unsetenv("FAULTLINE_SEED");
+	unsetenv("FAULTLINE_BACKEND");
 }
 
 /* ---- virtual time ------------------------------------------------------------- */
@@ -569,6 +618,7 @@ FL_TEST(begin_refuses_live_tasks)
 
 FL_TEST_MAIN(FL_CASE(same_seed_same_hash_five_runs), FL_CASE(different_seed_different_run),
 	     FL_CASE(same_seed_same_hash_across_processes),
+	     FL_CASE(environment_chooses_backend_seed_and_trace),
 	     FL_CASE(ten_virtual_minutes_take_no_time),
 	     FL_CASE(timers_deadlines_and_cancellation_in_virtual_time),
 	     FL_CASE(deadlock_is_detected_with_dump_and_can_be_resolved),
