@@ -87,7 +87,6 @@ typedef struct sim_task {
 } sim_task;
 
 static struct {
-	pthread_t thread;          /* the sim thread */
 	int64_t now;               /* virtual clock */
 	int64_t run_start;         /* clock at fl_sim_begin */
 	uint64_t rng;              /* splitmix64 state */
@@ -100,7 +99,6 @@ static struct {
 	size_t nrq, caprq;
 	fl__timer **heap;
 	size_t nheap, capheap;
-	fl__timer *firing;
 	sim_task *cur;             /* running task; NULL in the loop */
 	sim_task *last;            /* last task switched to (trace) */
 	int after;                 /* AFTER_*: why cur switched out */
@@ -339,9 +337,7 @@ static bool fire_one_due(void)
 	fl__timer *t = S.heap[idx[pick(n)]];
 	heap_remove((size_t)t->heap_index);
 	record(FL__EV_TIMER, NO_TASK, t->seq, 0);
-	S.firing = t;
 	t->fn(t); /* may free t */
-	S.firing = NULL;
 	return true;
 }
 
@@ -606,7 +602,6 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 	if (err)
 		return err;
 	fl__fiber_stack_config(opts->stack_size);
-	S.thread = pthread_self();
 	on_sim_thread = true;
 	S.now = VCLOCK_START;
 	reset_run(seed);

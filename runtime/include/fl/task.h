@@ -54,8 +54,11 @@ struct fl_sched_opts {
 
 /*
  * Selects and starts the backend. Optional: the first runtime call starts
- * the default. Errors: FL_ERR_INVAL (unknown backend name, or a backend is
- * already running with other options). Thread safety: call once, early.
+ * the default. Errors: FL_ERR_INVAL (unknown backend name, a backend is
+ * already running with other options, or under sim a FAULTLINE_SEED that is
+ * not a number); under sim, errno errors opening FAULTLINE_TRACE.
+ * Thread safety: call once, early (under sim, from the thread that is to
+ * run the simulation).
  */
 FL_MUST_CHECK fl_err *fl_sched_init(const struct fl_sched_opts *opts);
 /* Name of the running backend ("threads", "fibers" or "sim"). */
