@@ -103,5 +103,44 @@ FL_TEST(bad_options_are_named)
 	fl_err_drop(e);
 }
 
+
+FL_TEST(schedules_set_the_arrivals)
+{
+	/* Virtual clock, no warm-up: a step issues rate x duration items, a
+	 * linear ramp the area under it, Poisson about the same (seeded). */
+	struct fl_bench_load_opts o;
+	fl_bench_load_defaults(&o);
+	o.virtual_clock = true;
+	o.warmup_ns = 0;
+	o.service = (fl_bench_dist){FL_BENCH_CONST, 10e3, 0};
+	fl_bench_result r;
+	ASSERT(fl_bench_schedule_parse("1000@1s,2000@1s", &o.schedule) == NULL);
+	ASSERT(fl_bench_load_run(&o, &r) == NULL);
+	ASSERT_EQ(r.items, 3000);
+	ASSERT_EQ(fl_hdr_total_count(r.response), 3000);
+	fl_bench_result_destroy(&r);
+	ASSERT(fl_bench_schedule_parse("1000..3000@2s", &o.schedule) == NULL);
+	ASSERT(fl_bench_load_run(&o, &r) == NULL);
+	ASSERT(r.items >= 3990 && r.items <= 4010); /* (1000 + 3000) / 2 x 2 s */
+	/* The rate rises: the second second holds more than the first. */
+	ASSERT(r.nivs >= 2);
+	ASSERT_GT(fl_hdr_total_count(r.ivs[1].response), fl_hdr_total_count(r.ivs[0].response));
+	fl_bench_result_destroy(&r);
+	o.poisson = true;
+	fl_bench_schedule_const(&o.schedule, 5000, 2000000000);
+	ASSERT(fl_bench_load_run(&o, &r) == NULL);
+	int64_t a = r.items;
+	ASSERT(a > 9500 && a < 10500); /* 10000 expected, sd 100 */
+	fl_bench_result_destroy(&r);
+	ASSERT(fl_bench_load_run(&o, &r) == NULL);
+	ASSERT_EQ(r.items, a); /* same seed, same arrivals */
+	fl_bench_result_destroy(&r);
+	/* --items bounds the measured items whatever the schedule. */
+	o.max_items = 777;
+	ASSERT(fl_bench_load_run(&o, &r) == NULL);
+	ASSERT_EQ(r.items, 777);
+	fl_bench_result_destroy(&r);
+}
+
 FL_TEST_MAIN(FL_CASE(every_item_accounted), FL_CASE(failing_stage_ends_the_run),
-	     FL_CASE(bad_options_are_named))
+	     FL_CASE(bad_options_are_named), FL_CASE(schedules_set_the_arrivals))
