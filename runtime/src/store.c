@@ -83,8 +83,8 @@ static fl_err *check_and_create(fl__store *s, const char *schema)
 		return e;
 	if (app == 0 && tables > 0)
 		return fl_err_wrap(FL_ERR_INVAL,
-				   "%s: foreign SQLite database (no faultline application_id, "
-				   "%lld tables of another program)", s->path, tables);
+				   "%s: foreign SQLite database (no faultline application_id; "
+				   "tables of another program: %lld)", s->path, tables);
 	if (app != 0 && app != FL__STORE_APP_ID)
 		return fl_err_wrap(FL_ERR_INVAL,
 				   "%s: foreign SQLite database (application_id 0x%llx, "
@@ -118,12 +118,16 @@ static fl_err *open_in(fl__store *s, void *arg)
 		return fl__store_err(s, rc, "open");
 	sqlite3_busy_timeout(s->db, 10000);
 	sqlite3_extended_result_codes(s->db, 1);
-	long long dummy;
 	/* The first read is where SQLite notices a file that is not a
 	 * database or is corrupt. */
-	fl_err *e = query_int(s, "SELECT count(*) FROM sqlite_schema", &dummy);
+	sqlite3_stmt *st = NULL;
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = SQLITE_OK;
+	fl_err *e = rc == SQLITE_OK ? NULL : fl__store_err(s, rc, "cannot read it as a database");
+	sqlite3_finalize(st);
 	if (e)
-		return fl_err_wrap(e, "checking the file");
+		return e;
 	if ((e = fl__store_exec(s, "PRAGMA journal_mode = WAL")))
 		return e;
 	if ((e = fl__store_exec(s, a->sync_full ? "PRAGMA synchronous = FULL"

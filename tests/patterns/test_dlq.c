@@ -355,6 +355,19 @@ FL_TEST(bad_files_named)
 	sql(p, "PRAGMA application_id = 1234");
 	expect_open_error(p, "application_id 0x4d2");
 
+	/* A store whose first page (the schema) is overwritten with garbage
+	 * after the header: SQLite calls it malformed. */
+	pat_tmp_path(&t, "corrupt.db", p, sizeof p);
+	fl_dlq *cq = open_q(p);
+	fl_dlq_free(cq);
+	f = fopen(p, "r+b");
+	ASSERT_NOT_NULL(f);
+	ASSERT_EQ(fseek(f, 100, SEEK_SET), 0);
+	for (int i = 0; i < 3000; i++)
+		fputc(0xA5, f);
+	fclose(f);
+	expect_open_error(p, "malformed");
+
 	pat_tmp_path(&t, "future.db", p, sizeof p);
 	fl_dlq *q = open_q(p);
 	fl_dlq_free(q);
