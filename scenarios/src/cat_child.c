@@ -43,6 +43,14 @@ __attribute__((constructor)) static void cat_child_entry(void)
 	long arg = 0;
 	if (sscanf(spec, "%15s %4095s %ld", kind, dir, &arg) != 3)
 		_exit(2);
+	/* The child's work is sequential and runs on this thread before main:
+	 * the threads backend, whatever the parent ran (sim would refuse a
+	 * runtime call from a thread it did not start). */
+	fl_err *err = fl_sched_init(&(struct fl_sched_opts){.backend = "threads"});
+	if (err) {
+		fl_err_print(stderr, err);
+		_exit(2);
+	}
 	if (strcmp(kind, "saga") == 0)
 		_exit(fl__cat_saga_child(dir, arg));
 	if (strcmp(kind, "cursor") == 0)

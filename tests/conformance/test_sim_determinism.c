@@ -27,7 +27,7 @@
  * are slow. */
 #define MAX_ITERATIONS 20
 
-static const char *const uses_sockets[] = {"fetch_all", "ok_error_body"};
+static const char *const uses_sockets[] = {"fetch_all", "ok_error_body", "hedged_fetch"};
 
 static bool skipped(const char *name)
 {
