@@ -7,6 +7,8 @@
 #include <fl/group.h>
 #include <fl/retry.h>
 
+#include <sqlite3.h>
+
 #include "pat_test_util.h"
 
 FL_ERR_SENTINEL(test_flush_failed, "sink refused batch");
@@ -483,6 +485,47 @@ FL_TEST(conservation_under_faults_and_cancel)
 	fl_dlq_free(q);
 }
 
+/* The DLQ itself refuses (its SQLite table was dropped behind its back):
+ * the batch is counted as failed, close reports it, and the aggregator
+ * still flushes the next batch. */
+FL_TEST(dlq_refusal_counted_and_reported)
+{
+	ASSERT_NULL(fl_fault_register_error("EFLUSH", test_flush_failed));
+	fl_fault_plan *plan;
+	ASSERT_NULL(fl_fault_arm("batch.flush=@1 error(EFLUSH)", 1, &plan));
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	struct fl_dlq_opts qo = {.path = pat_tmp_path(&t, "dlq.db", p, sizeof p)};
+	fl_dlq *q;
+	ASSERT_NULL(fl_dlq_new(&qo, &q));
+	sqlite3 *db;
+	ASSERT_EQ(sqlite3_open(p, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE dlq_entry", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct sink s = {.fault = true};
+	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = sink_flush,
+				  .arg = &s, .dlq = q};
+	fl_batch *b;
+	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(fl_batch_add(b, &i, NULL, FL_FOREVER), FL_OK);
+	fl_err *e = fl_batch_close(b);
+	ASSERT_NOT_NULL(e);
+	ASSERT_CONTAINS(pat_errtext(e), "batch of 2 items lost: dead-letter queue refused it");
+	ASSERT_CONTAINS(pat_errtext(e), p);
+	ASSERT(fl_err_is(e, test_flush_failed));
+	fl_err_drop(e);
+	fl_fault_plan_free(plan);
+	fl_batch_stats st = fl_batch_stats_get(b);
+	ASSERT_EQ(st.failed, 2);
+	ASSERT_EQ(st.flushed, 2);
+	check_conservation(b);
+	fl_batch_free(b);
+	fl_dlq_free(q);
+	pat_tmp_destroy(&t);
+}
+
 FL_TEST(bad_options)
 {
 	fl_dlq *q;
@@ -504,4 +547,5 @@ FL_TEST_MAIN(FL_CASE(flush_by_size_and_close), FL_CASE(flush_by_time_on_quiet_st
 	     FL_CASE(persistent_and_final_failures_dead_lettered), FL_CASE(cancel_during_flush_backoff),
 	     FL_CASE(cancel_while_waiting_for_items),
 	     FL_CASE(cancel_during_flush), FL_CASE(conservation_under_faults_and_cancel),
+	     FL_CASE(dlq_refusal_counted_and_reported),
 	     FL_CASE(bad_options))
