@@ -26,8 +26,8 @@
  * timing goals: reported, or skipped under skip_timing; the check is on
  * the median (p99.9 of 100 requests is their maximum, too noisy to judge)
  * and p99.9 is reported. Measured here the gain is large at the median
- * (~10 ms -> ~1-3 ms) and modest at p99.9 (1.2-1.5x): the hedge's own
- * timer and the loser's cancellation cost milliseconds on a loaded
+ * (~10 ms -> ~1-5 ms) but p99.9 is not reliably cut (0.3x to 1.5x): a
+ * burst of hedges costs milliseconds of timers and cancellations on a
  * two-core machine, where the paper's leaves took 10 ms each.
  */
 #include "cat_internal.h"
