@@ -158,5 +158,7 @@ int fl__fibers_worker_index(void);
 fl__task *fl__fibers_runnext_task(void);
 /* Number of worker threads. */
 int fl__fibers_workers(void);
+/* Direct fiber-to-fiber switches so far, over all workers. */
+uint64_t fl__fibers_direct_switches(void);
 
 #endif

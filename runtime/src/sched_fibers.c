@@ -98,9 +98,12 @@ typedef struct worker {
 	fl__runq q;                    /* see fl__runq */
 	_Atomic(fl__fiber *) runnext;  /* own puts; own takes; thieves CAS */
 	_Atomic uint64_t tick;         /* own writes: fibers started so far */
+	_Atomic uint64_t direct;       /* own writes: direct switches so far */
 	fl__fctx ctx;                  /* own: the scheduler loop's context */
 	fl__fiber *cur;                /* own: the fiber running now */
-	int after;                     /* own: AFTER_*, why cur switched out */
+	fl__fiber *prev;               /* own: the fiber that switched out last,
+					* until whoever runs next finishes it */
+	int after;                     /* own: AFTER_*, why prev switched out */
 	fl__fiber *resume;             /* own: woken while parking; runs next */
 	int fair;                      /* own: countdown to a fairness pick */
 	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
@@ -395,23 +398,93 @@ static fl__fiber *find_runnable(worker *w)
 
 /* ---- switching ----------------------------------------------------------------- */
 
-/* On the fiber: back to the scheduler of whichever worker runs us. */
+static void fiber_exit(worker *w, fl__fiber *f);
+static void finish_park(worker *w, fl__fiber *f);
+
+/*
+ * Finishes the transition of the fiber that switched out last (w->prev),
+ * now that its stack is quiet. Runs on whatever was resumed: the scheduler
+ * loop, or a fiber resumed by a direct switch.
+ */
+static void finish_prev(worker *w)
+{
+	fl__fiber *f = w->prev;
+	w->prev = NULL;
+	switch (w->after) {
+	case AFTER_PARK:
+		finish_park(w, f);
+		break;
+	case AFTER_YIELD:
+		local_put(w, f);
+		break;
+	case AFTER_EXIT:
+		fiber_exit(w, f);
+		break;
+	default:
+		FL_ABORT("fiber switched out without a reason");
+	}
+}
+
+/*
+ * The fiber to switch to directly from a parking or exiting fiber: the
+ * runnext slot, unless the scheduler loop has its own work due (a fiber
+ * woken while it switched out, a fairness pick of the queues, or a timer
+ * check). This is the handoff path: a send that woke a receiver on this
+ * worker switches straight to it, without a pass through the loop.
+ */
+static fl__fiber *direct_next(worker *w)
+{
+	if (w->resume || w->fair <= 1 ||
+	    (atomic_load_explicit(&w->tick, memory_order_relaxed) + 1) % TIMER_TICK == 0 ||
+	    !atomic_load_explicit(&w->runnext, memory_order_relaxed))
+		return NULL;
+	fl__fiber *next = atomic_exchange_explicit(&w->runnext, NULL, memory_order_acq_rel);
+	if (next)
+		w->fair--;
+	return next;
+}
+
+/* On the fiber: switches to the runnext fiber (park and exit) or back to
+ * the scheduler of whichever worker runs us. */
 static void switch_out(fl__fiber *f, int after)
 {
 	worker *w = cur_worker();
+	fl__fiber *next = after == AFTER_YIELD ? NULL : direct_next(w);
+	w->prev = f;
 	w->after = after;
+	if (next) {
+		w->cur = next;
+		atomic_store_explicit(&w->tick,
+				      atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		atomic_store_explicit(&w->direct,
+				      atomic_load_explicit(&w->direct, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 #ifdef FL_ASAN
-	__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake, w->stack_lo,
-				       w->stack_size);
+		__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake,
+					       next->stack_lo, next->stack_size);
 #endif
 #ifdef FL_TSAN
-	__tsan_switch_to_fiber(w->tsan, 0);
+		__tsan_switch_to_fiber(next->tsan, 0);
 #endif
-	fl__fctx_switch(&f->ctx, &w->ctx);
+		fl__fctx_switch(&f->ctx, &next->ctx);
+	} else {
+#ifdef FL_ASAN
+		__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake,
+					       w->stack_lo, w->stack_size);
+#endif
+#ifdef FL_TSAN
+		__tsan_switch_to_fiber(w->tsan, 0);
+#endif
+		fl__fctx_switch(&f->ctx, &w->ctx);
+	}
 	/* Resumed, possibly on another worker: w is stale. */
 #ifdef FL_ASAN
 	__sanitizer_finish_switch_fiber(f->asan_fake, NULL, NULL);
 #endif
+	w = cur_worker();
+	if (w->prev)
+		finish_prev(w); /* we were resumed by a direct switch */
 }
 
 static void fiber_main(void *arg)
@@ -420,6 +493,9 @@ static void fiber_main(void *arg)
 #ifdef FL_ASAN
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+	worker *w = cur_worker();
+	if (w->prev)
+		finish_prev(w); /* started by a direct switch */
 	fl__task *t = f->task;
 	t->entry(t);
 	switch_out(f, AFTER_EXIT);
@@ -475,20 +551,9 @@ static void run(worker *w, fl__fiber *f)
 #ifdef FL_ASAN
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
+	/* Back from f, or from a fiber f switched to directly (w->prev). */
 	w->cur = NULL;
-	switch (w->after) {
-	case AFTER_PARK:
-		finish_park(w, f);
-		break;
-	case AFTER_YIELD:
-		local_put(w, f);
-		break;
-	case AFTER_EXIT:
-		fiber_exit(w, f);
-		break;
-	default:
-		FL_ABORT("fiber switched out without a reason");
-	}
+	finish_prev(w);
 }
 
 static void *worker_main(void *arg)
@@ -769,3 +834,11 @@ fl__task *fl__fibers_runnext_task(void)
 }
 
 int fl__fibers_workers(void) { return idle.n; }
+
+uint64_t fl__fibers_direct_switches(void)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < idle.n; i++)
+		n += atomic_load_explicit(&idle.w[i].direct, memory_order_relaxed);
+	return n;
+}

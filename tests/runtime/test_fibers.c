@@ -545,6 +545,99 @@ FL_TEST(handoff_runs_receiver_next_on_same_worker)
 	ASSERT_GE(hits, tries / 2);
 }
 
+/*
+ * The direct switch: a fiber that parks with a fiber in its runnext slot
+ * switches straight to it, and the resumed fiber finishes the park. Here
+ * fiber A sends to B (B goes to runnext), then parks in a select on B's
+ * reply and on a channel a foreign thread sends to at the same time, so
+ * some of those wakes land while A is still switching out (PARKING): A
+ * must then run again, and no wake may be lost or doubled. Every value is
+ * accounted for; a lost wake hangs (ctest's timeout is the guard).
+ */
+enum { DIRECT_ROUNDS = 20000, DIRECT_FOREIGN = 2000 };
+
+typedef struct direct {
+	fl_chan *ping, *pong, *x;
+	long rounds, foreign;
+	long long got_x;
+} direct;
+
+static fl_err *direct_b(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	direct *d = arg;
+	int v;
+	while (fl_chan_recv(d->ping, &v, NULL, FL_FOREVER) == FL_OK) {
+		v = -v;
+		ASSERT_EQ(fl_chan_send(d->pong, &v, NULL, FL_FOREVER), FL_OK);
+	}
+	return NULL;
+}
+
+static fl_err *direct_a(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	direct *d = arg;
+	long nx = 0;
+	for (int i = 1; i <= d->rounds; i++) {
+		ASSERT_EQ(fl_chan_send(d->ping, &i, NULL, FL_FOREVER), FL_OK);
+		int back = 0, xv = 0;
+		fl_select_case cs[2] = {{.ch = d->pong, .op = FL_RECV, .elem = &back},
+					{.ch = d->x, .op = FL_RECV, .elem = &xv}};
+		int k = fl_select(cs, 2, NULL, FL_FOREVER);
+		if (k == 1) {
+			ASSERT_EQ(cs[1].status, FL_OK);
+			d->got_x += xv;
+			nx++;
+			ASSERT_EQ(fl_chan_recv(d->pong, &back, NULL, FL_FOREVER), FL_OK);
+		} else {
+			ASSERT_EQ(k, 0);
+		}
+		ASSERT_EQ(back, -i);
+	}
+	for (int xv; nx < d->foreign; nx++) {
+		ASSERT_EQ(fl_chan_recv(d->x, &xv, NULL, FL_FOREVER), FL_OK);
+		d->got_x += xv;
+	}
+	check(fl_chan_close(d->ping));
+	return NULL;
+}
+
+static void *direct_foreign(void *arg)
+{
+	direct *d = arg;
+	for (int i = 1; i <= d->foreign; i++)
+		ASSERT_EQ(fl_chan_send(d->x, &i, NULL, FL_FOREVER), FL_OK);
+	return NULL;
+}
+
+FL_TEST(direct_switch_races_wakes)
+{
+	use_fibers();
+	direct d = {.ping = chan_make(sizeof(int), 0, "ping"),
+		    .pong = chan_make(sizeof(int), 0, "pong"),
+		    .x = chan_make(sizeof(int), 0, "x"),
+		    .rounds = stress_count(DIRECT_ROUNDS),
+		    .foreign = stress_count(DIRECT_FOREIGN)};
+	if (d.foreign > d.rounds)
+		d.foreign = d.rounds;
+	uint64_t before = fl__fibers_direct_switches();
+	fl_group *g = group_make("direct");
+	check(fl_group_go(g, direct_b, &d));
+	check(fl_group_go(g, direct_a, &d));
+	pthread_t t = actor_start(direct_foreign, &d);
+	actor_join(t);
+	group_finish(g);
+	ASSERT_EQ(d.got_x, (long long)d.foreign * (d.foreign + 1) / 2);
+	uint64_t direct_n = fl__fibers_direct_switches() - before;
+	fprintf(stderr, "direct switches: %llu over %ld rounds\n", (unsigned long long)direct_n,
+		d.rounds);
+	ASSERT_GT(direct_n, 0);
+	fl_chan_free(d.ping);
+	fl_chan_free(d.pong);
+	fl_chan_free(d.x);
+}
+
 /* ---- timers and deadlines ---------------------------------------------- */
 
 enum { SLEEPERS = 200 };
@@ -987,6 +1080,7 @@ FL_TEST(hundred_thousand_parked_fibers)
 FL_TEST_MAIN(FL_CASE(switch_preserves_callee_saved), FL_CASE(switch_keeps_float_control_per_context),
 	     FL_CASE(ten_thousand_fibers_ping_pong), FL_CASE(stack_overflow_hits_guard),
 	     FL_CASE(idle_workers_steal), FL_CASE(handoff_runs_receiver_next_on_same_worker),
+	     FL_CASE(direct_switch_races_wakes),
 	     FL_CASE(sleeps_wake_at_their_deadlines), FL_CASE(park_deadlines_and_ctx_timers),
 	     FL_CASE(deadlines_race_handoffs),
 	     FL_CASE(timer_stop_semantics), FL_CASE(blocking_calls_leave_workers_free),
