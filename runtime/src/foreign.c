@@ -3,8 +3,8 @@
  *
  * Problem: the main thread, user pthreads and the fibers backend's side
  * threads call blocking runtime operations too, but they are not tasks of
- * a backend. Each gets an adopted task, on first use, whose parker is a
- * mutex, condvar and token. park and unpark in sched_threads.c and
+ * a backend. Each gets an adopted task, on first use, with a parker
+ * (parker.c). park and unpark in sched_threads.c and
  * sched_fibers.c dispatch on task->adopted.
  *
  * Adopted records are type-stable: a thread that ends puts its record on
@@ -12,11 +12,9 @@
  * have unlocked a moment ago (glibc's unlock still writes the lock word after handing it over, which
  * Helgrind cannot prove ordered before a destroy).
  *
- * Tokens are set under the parker's mutex, so a sleeper cannot miss one,
- * but the owner may take one without it: a parking thread first spins for
- * up to SPIN_NS (when spinning is on: more than one worker), because a
- * fiber's reply usually comes within microseconds and a futex sleep and
- * wake-up costs tens of them.
+ * The parker is parker.c's: a parking thread first spins for an adaptive
+ * while (when spinning is on), because a reply usually comes within
+ * microseconds and a futex sleep and wake-up costs tens of them.
  *
  * Lock order: a parker's mutex is a leaf; adopt_mu is a leaf.
  */
@@ -29,72 +27,22 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "parker.h"
 #include "sync.h"
 
-#define SPIN_NS FL_US(20)
-
-typedef struct parker {
-	fl__mutex mu;
-	fl__cond cv;
-	atomic_int token;   /* set under mu; taken by the owner */
-} parker;
+#define SPIN_NS FL_US(20) /* the most a park spins, when spinning is on */
 
 typedef struct adopted {
 	fl__task task;
-	parker p;
+	fl__parker p;
 } adopted;
 
 static pthread_key_t adopt_key; /* created by fl__foreign_init, before any self() */
-static bool spin_first;         /* set once by fl__foreign_init */
 static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
 static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
 static _Thread_local adopted *tls_adopted;
-
-static bool parker_spin(parker *p, int64_t deadline_ns)
-{
-	int64_t until = fl__mono_ns() + SPIN_NS;
-	if (until > deadline_ns)
-		until = deadline_ns;
-	do {
-		for (int i = 0; i < 32; i++) {
-			if (atomic_load_explicit(&p->token, memory_order_relaxed) &&
-			    atomic_exchange_explicit(&p->token, 0, memory_order_acquire))
-				return true;
-			fl__cpu_relax();
-		}
-	} while (fl__mono_ns() < until);
-	return false;
-}
-
-static bool parker_park(parker *p, int64_t deadline_ns)
-{
-	if (spin_first && parker_spin(p, deadline_ns))
-		return true;
-	bool got = true;
-	fl__mutex_lock(&p->mu);
-	while (!atomic_load_explicit(&p->token, memory_order_relaxed)) {
-		if (deadline_ns == FL_FOREVER) {
-			fl__cond_wait(&p->cv, &p->mu);
-		} else if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) == ETIMEDOUT &&
-			   !atomic_load_explicit(&p->token, memory_order_relaxed)) {
-			got = false;
-			break;
-		}
-	}
-	if (got)
-		atomic_store_explicit(&p->token, 0, memory_order_relaxed);
-	fl__mutex_unlock(&p->mu);
-	return got;
-}
-
-static void parker_unpark(parker *p)
-{
-	fl__mutex_lock(&p->mu);
-	atomic_store_explicit(&p->token, 1, memory_order_release);
-	fl__cond_signal(&p->cv);
-	fl__mutex_unlock(&p->mu);
-}
 
 static void adopted_release(void *arg)
 {
@@ -114,16 +62,14 @@ static adopted *adopted_get(void)
 		adopt_free = a->task.arg;
 	fl__mutex_unlock(&adopt_mu);
 	if (a) {
-		parker p = a->p; /* keep the initialised parker */
-		memset(a, 0, sizeof(*a));
-		memcpy(&a->p, &p, sizeof(p));
+		/* Keep the initialised parker (type-stable; its token is
+		 * EMPTY, as every wait took its own). */
+		memset(&a->task, 0, sizeof(a->task));
 		return a;
 	}
 	a = calloc(1, sizeof(*a));
-	if (a) {
-		fl__mutex_init(&a->p.mu);
-		fl__cond_init(&a->p.cv);
-	}
+	if (a)
+		fl__parker_init(&a->p);
 	return a;
 }
 
@@ -144,13 +90,16 @@ fl__task *fl__foreign_self(void)
 	return &a->task;
 }
 
-bool fl__foreign_park(fl__task *t, int64_t deadline_ns) { return parker_park(t->backend, deadline_ns); }
+bool fl__foreign_park(fl__task *t, int64_t deadline_ns)
+{
+	return fl__parker_park(t->backend, deadline_ns);
+}
 
-void fl__foreign_unpark(fl__task *t) { parker_unpark(t->backend); }
+void fl__foreign_unpark(fl__task *t) { fl__parker_unpark(t->backend); }
 
 int fl__foreign_init(bool spin)
 {
-	spin_first = spin;
+	fl__parker_set_max_spin(spin && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_NS : 0);
 	/* Not pthread_once: the seam is initialised under a mutex before any
 	 * self() call, which every checker sees as ordering. */
 	return pthread_key_create(&adopt_key, adopted_release);

@@ -5,9 +5,10 @@
  * check) without paying pthread_create for every fl_group_go.
  *
  * Data structures:
- *   - worker: one pooled OS thread with its parker (mutex, condvar, token).
- *     A task runs on a worker from start to end, so a task's parker is its
- *     worker's. Idle workers wait on their own condvar for the next task and
+ *   - worker: one pooled OS thread with its parker (parker.c: adaptive
+ *     spin, then a condvar sleep). A task runs on a worker from start to
+ *     end, so a task's parker is its worker's. Idle workers wait on their
+ *     own condvar (beside the parker) for the next task and
  *     exit after IDLE_LINGER_NS without work; pool.idle is a LIFO stack so
  *     the warmest thread is reused first. Steady-state spawning creates no
  *     thread.
@@ -15,7 +16,7 @@
  *     foreign.c (shared with the fibers backend) on first use.
  *   - timers: one timer thread with a binary min-heap ordered by deadline.
  *
- * Invariants: a parker's token is 0 or 1 and is only consumed by its owner;
+ * Invariants: a parker holds at most one token and only its owner takes it;
  * the wake protocol in sched.h guarantees one unpark per successful fire, so
  * a token is never left over once a wait returns. Parkers are type-stable:
  * a worker or adopted thread that ends puts its struct on a free list for
@@ -38,20 +39,16 @@
 
 #include "annotate.h"
 #include "foreign.h"
+#include "parker.h"
 
 #define IDLE_LINGER_NS FL_SEC(5)
 #define DEFAULT_STACK (256 * 1024)
-#define SPIN_ROUNDS 64
-
-typedef struct parker {
-	fl__mutex mu;
-	fl__cond cv;
-	int token;          /* mu */
-} parker;
 
 typedef struct worker {
-	parker p;           /* the running task's parker */
-	fl__task *next;     /* p.mu: task handed over by spawn, or NULL */
+	fl__parker p;       /* the running task's parker */
+	fl__mutex mu;       /* idle hand-over of the next task */
+	fl__cond cv;        /* an idle worker waits here (mu) */
+	fl__task *next;     /* mu: task handed over by spawn, or NULL */
 	struct worker *idle_next; /* pool.mu */
 	pthread_t thread;
 	int index;
@@ -71,46 +68,19 @@ static _Thread_local fl__task *tls_task;
 
 /* ---- parkers ------------------------------------------------------------ */
 
-static void parker_init(parker *p)
-{
-	fl__mutex_init(&p->mu);
-	fl__cond_init(&p->cv);
-	p->token = 0;
-}
-
 static bool th_park(fl__task *self, int64_t deadline_ns)
 {
 	if (self->adopted)
 		return fl__foreign_park(self, deadline_ns);
-	parker *p = self->backend;
-	bool got = true;
-	fl__mutex_lock(&p->mu);
-	while (!p->token) {
-		if (deadline_ns == FL_FOREVER) {
-			fl__cond_wait(&p->cv, &p->mu);
-		} else if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) == ETIMEDOUT &&
-			   !p->token) {
-			got = false;
-			break;
-		}
-	}
-	if (got)
-		p->token = 0;
-	fl__mutex_unlock(&p->mu);
-	return got;
+	return fl__parker_park(self->backend, deadline_ns);
 }
 
 static void th_unpark(fl__task *t)
 {
-	if (t->adopted) {
+	if (t->adopted)
 		fl__foreign_unpark(t);
-		return;
-	}
-	parker *p = t->backend;
-	fl__mutex_lock(&p->mu);
-	p->token = 1;
-	fl__cond_signal(&p->cv);
-	fl__mutex_unlock(&p->mu);
+	else
+		fl__parker_unpark(t->backend);
 }
 
 /* ---- foreign threads ------------------------------------------------------ */
@@ -142,21 +112,21 @@ static fl__task *worker_idle(worker *w)
 	fl__mutex_unlock(&pool.mu);
 
 	int64_t deadline = fl__mono_ns() + IDLE_LINGER_NS;
-	fl__mutex_lock(&w->p.mu);
+	fl__mutex_lock(&w->mu);
 	while (!w->next) {
-		if (fl__cond_wait_until(&w->p.cv, &w->p.mu, deadline) != ETIMEDOUT)
+		if (fl__cond_wait_until(&w->cv, &w->mu, deadline) != ETIMEDOUT)
 			continue;
-		fl__mutex_unlock(&w->p.mu);
+		fl__mutex_unlock(&w->mu);
 		/* Timed out: leave the idle stack unless spawn just took us. */
 		fl__mutex_lock(&pool.mu);
-		fl__mutex_lock(&w->p.mu);
+		fl__mutex_lock(&w->mu);
 		if (!w->next) {
 			worker **pp = &pool.idle;
 			while (*pp != w)
 				pp = &(*pp)->idle_next;
 			*pp = w->idle_next;
 			pool.nthreads--;
-			fl__mutex_unlock(&w->p.mu);
+			fl__mutex_unlock(&w->mu);
 			fl__mutex_unlock(&pool.mu);
 			return NULL;
 		}
@@ -164,7 +134,7 @@ static fl__task *worker_idle(worker *w)
 	}
 	fl__task *t = w->next;
 	w->next = NULL;
-	fl__mutex_unlock(&w->p.mu);
+	fl__mutex_unlock(&w->mu);
 	return t;
 }
 
@@ -176,10 +146,10 @@ static void *worker_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "fl-w%d", w->index);
 	pthread_setname_np(pthread_self(), name);
-	fl__mutex_lock(&w->p.mu);
+	fl__mutex_lock(&w->mu);
 	fl__task *t = w->next;
 	w->next = NULL;
-	fl__mutex_unlock(&w->p.mu);
+	fl__mutex_unlock(&w->mu);
 	while (t) {
 		run_task(w, t);
 		t = worker_idle(w);
@@ -196,8 +166,11 @@ static worker *worker_get(void)
 	if (w)
 		pool.free = w->idle_next;
 	fl__mutex_unlock(&pool.mu);
-	if (!w && (w = calloc(1, sizeof(*w))) != NULL)
-		parker_init(&w->p);
+	if (!w && (w = calloc(1, sizeof(*w))) != NULL) {
+		fl__parker_init(&w->p);
+		fl__mutex_init(&w->mu);
+		fl__cond_init(&w->cv);
+	}
 	return w;
 }
 
@@ -214,9 +187,9 @@ static fl_err *start_worker(fl__task *t)
 	worker *w = worker_get();
 	if (!w)
 		return FL_ERR_NOMEM;
-	fl__mutex_lock(&w->p.mu);
+	fl__mutex_lock(&w->mu);
 	w->next = t;
-	fl__mutex_unlock(&w->p.mu);
+	fl__mutex_unlock(&w->mu);
 	pthread_attr_t attr;
 	FL_ASSERT(pthread_attr_init(&attr) == 0);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -245,10 +218,10 @@ static fl_err *th_spawn(fl__task *t)
 	worker *w = pool.idle;
 	if (w) {
 		pool.idle = w->idle_next;
-		fl__mutex_lock(&w->p.mu);
+		fl__mutex_lock(&w->mu);
 		w->next = t;
-		fl__cond_signal(&w->p.cv);
-		fl__mutex_unlock(&w->p.mu);
+		fl__cond_signal(&w->cv);
+		fl__mutex_unlock(&w->mu);
 	}
 	fl__mutex_unlock(&pool.mu);
 	return w ? NULL : start_worker(t);
@@ -394,7 +367,7 @@ static fl_err *th_init(const struct fl_sched_opts *opts)
 	fl__cond_init(&timers.done);
 	/* Not pthread_once: the seam is initialised under a mutex before any
 	 * self() call, which every checker sees as ordering. */
-	int rc = fl__foreign_init(false); /* 1:1 threads: sleep, don't spin */
+	int rc = fl__foreign_init(true); /* parkers spin adaptively, then sleep */
 	return rc ? fl_err_errno(rc, "pthread_key_create") : NULL;
 }
 
