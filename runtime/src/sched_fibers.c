@@ -75,6 +75,8 @@
 #define TIMER_TICK 16            /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
 #define STALE_NS FL_US(50)        /* runnext may be stolen after this */
+#define TIMER_SLACK_NS FL_US(75)  /* the watcher wakes this early, then spins:
+				   * a timed sleep overshoots ~100 us here */
 #define BACKOFF_MIN_NS FL_US(50)
 #define BACKOFF_MAX_NS FL_MS(10)
 
@@ -110,6 +112,7 @@ typedef struct worker {
 	int ncache;                    /* own */
 	seen *seen;                    /* own: last look at each victim */
 	int64_t backoff_ns;            /* own: watcher sleep while others run */
+	bool timer_spin;               /* own: woke early for a timer: spin */
 	uint64_t rng;                  /* own: victim choice */
 	fl__cond cv;                   /* wakes this worker (idle.mu) */
 	bool sleeping;                 /* idle.mu: waiting on cv */
@@ -215,6 +218,17 @@ static bool work_visible(void)
 
 static void worker_sleep(worker *w)
 {
+	if (w->timer_spin) {
+		/* The watcher woke TIMER_SLACK_NS before a timer: poll until it
+		 * is due (find_runnable fires it), looking for work meanwhile. */
+		int64_t next = fl__ftimer_next();
+		if (next != FL_FOREVER && next - fl__mono_ns() <= TIMER_SLACK_NS) {
+			for (int i = 0; i < 32; i++)
+				fl__cpu_relax();
+			return;
+		}
+		w->timer_spin = false;
+	}
 	fl__mutex_lock(&idle.mu);
 	w->sleeping = true;
 	atomic_fetch_add(&idle.nsleeping, 1); /* pairs with sleepers_sync */
@@ -227,13 +241,18 @@ static void worker_sleep(worker *w)
 		return;
 	}
 	int64_t until = FL_FOREVER;
-	bool watching = false;
+	bool watching = false, for_timer = false;
 	if (!idle.watcher) {
 		idle.watcher = w;
 		until = next;
+		if (until != FL_FOREVER) {
+			until -= TIMER_SLACK_NS;
+			for_timer = true;
+		}
 		if (atomic_load(&idle.nsleeping) < idle.n && now + w->backoff_ns < until) {
 			until = now + w->backoff_ns;
 			watching = true;
+			for_timer = false;
 		}
 	}
 	bool timed_out = false;
@@ -255,6 +274,7 @@ static void worker_sleep(worker *w)
 	fl__mutex_unlock(&idle.mu);
 	if (timed_out && watching && w->backoff_ns < BACKOFF_MAX_NS)
 		w->backoff_ns *= 2;
+	w->timer_spin = timed_out && for_timer;
 }
 
 /* ---- run queues -------------------------------------------------------------- */
