@@ -260,6 +260,10 @@ fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__t
 
 void fl__task_unregister(fl__task *t)
 {
+	/* registered changes only on the task's own path (spawn, its entry,
+	 * its finish or its thread's exit), so the task may read it unlocked. */
+	if (!t->registered)
+		return;
 	struct reg_stripe *r = reg_of(t);
 	fl__mutex_lock(&r->mu);
 	bool was = t->registered;
