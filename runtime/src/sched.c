@@ -68,8 +68,10 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	fl_err *err = NULL;
 	if (cur && cur != ops)
 		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running", cur->name);
-	else if (!cur && !(err = ops->init(opts)))
+	else if (!cur && !(err = ops->init(opts))) {
+		FL_HAPPENS_BEFORE(&active); /* the backend's init, for Helgrind */
 		atomic_store(&active, ops);
+	}
 	FL_ASSERT(pthread_mutex_unlock(&select_lock) == 0);
 	return err;
 }
@@ -77,8 +79,10 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 const fl__sched_ops *fl__sched(void)
 {
 	const fl__sched_ops *ops = atomic_load_explicit(&active, memory_order_acquire);
-	if (__builtin_expect(ops != NULL, 1))
+	if (__builtin_expect(ops != NULL, 1)) {
+		FL_HAPPENS_AFTER(&active);
 		return ops;
+	}
 	fl_err *err = fl_sched_init(NULL);
 	if (err) {
 		fl_err_print(stderr, err);
