@@ -625,7 +625,7 @@ FL_TEST(direct_switch_races_wakes)
 	fl_group *g = group_make("direct");
 	check(fl_group_go(g, direct_b, &d));
 	check(fl_group_go(g, direct_a, &d));
-	pthread_t t = actor_start(direct_foreign, &d);
+	actor t = actor_start(direct_foreign, &d);
 	actor_join(t);
 	group_finish(g);
 	ASSERT_EQ(d.got_x, (long long)d.foreign * (d.foreign + 1) / 2);
