@@ -11,10 +11,11 @@
  * the parent knows which seed to hand to replay. A failed iteration is
  * reported as "F ..." followed by its failed checks, and the child exits.
  *
- * replay reruns exactly one such iteration (same seed, plan, skip_timing),
- * on the sim backend when the build has it (exact interleaving), else on
- * the backend given or the default one (same seed, same fault decisions
- * per point; the interleaving may differ).
+ * replay reruns exactly one such iteration (same seed, plan, skip_timing)
+ * on the backend the stress child reported (printed in the command). On
+ * sim each iteration starts with fl_sim_begin(seed), so the replay is exact;
+ * elsewhere the fault decisions per point repeat but the interleaving may
+ * differ. Without --backend, replay uses sim if the build has it.
  */
 #include "cmd.h"
 
@@ -68,7 +69,7 @@ static size_t nplans(const fl_scenario *s)
 static fl_scenario_params iter_params(uint64_t seed, const char *plan)
 {
 	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
-				    .skip_timing = true, .hang_ns = FL_SEC(10)};
+				    .skip_timing = true, .hang_ns = FL_SEC(10), .sim_reseed = true};
 }
 
 static void write_line(int fd, const char *fmt, ...) FL_PRINTF(2, 3);
@@ -89,6 +90,7 @@ static void write_line(int fd, const char *fmt, ...)
 static void batch_child(const fl_scenario *s, uint64_t base, long from, long to, int fd)
 {
 	size_t np = nplans(s);
+	write_line(fd, "K %s\n", fl_sched_backend());
 	for (long i = from; i < to; i++) {
 		uint64_t seed = splitmix(base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
@@ -115,6 +117,7 @@ static void batch_child(const fl_scenario *s, uint64_t base, long from, long to,
 }
 
 typedef struct batch_out {
+	char backend[32];     /* the backend the child ran on */
 	long last;            /* last iteration started */
 	uint64_t seed;
 	long plan;
@@ -135,7 +138,10 @@ static void read_batch(int fd, batch_out *b)
 		long i, pi;
 		uint64_t seed;
 		int hung;
-		if (line[0] == 'B' && sscanf(line + 2, "%ld %" SCNu64 " %ld", &i, &seed, &pi) == 3) {
+		if (line[0] == 'K') {
+			snprintf(b->backend, sizeof(b->backend), "%.*s",
+				 (int)strcspn(line + 2, "\n"), line + 2);
+		} else if (line[0] == 'B' && sscanf(line + 2, "%ld %" SCNu64 " %ld", &i, &seed, &pi) == 3) {
 			b->last = i, b->seed = seed, b->plan = pi;
 		} else if (line[0] == 'F' &&
 			   sscanf(line + 2, "%ld %" SCNu64 " %ld %d", &i, &seed, &pi, &hung) == 4) {
@@ -148,7 +154,7 @@ static void read_batch(int fd, batch_out *b)
 	fclose(f);
 }
 
-static void print_replay(const char *spec, const cmd_opts *o, uint64_t seed, const char *plan)
+static void print_replay(const char *spec, const char *backend, uint64_t seed, const char *plan)
 {
 	char q[1200], t[400];
 	cmd_shell_quote(spec, t, sizeof(t));
@@ -157,8 +163,8 @@ static void print_replay(const char *spec, const cmd_opts *o, uint64_t seed, con
 		cmd_shell_quote(plan, q, sizeof(q));
 		printf(" --faults %s", q);
 	}
-	if (o->backend)
-		printf(" --backend %s", o->backend);
+	if (backend[0])
+		printf(" --backend %s", backend);
 	printf("\n");
 }
 
@@ -218,7 +224,7 @@ static int stress_one(const fl_scenario *s, const char *spec, const cmd_opts *o,
 			else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 				printf("  hung: the watchdog could not free it (dump on stderr)\n");
 			fputs(b.checks, stdout);
-			print_replay(spec, o, b.seed, plan);
+			print_replay(spec, b.backend, b.seed, plan);
 			bool hang = b.hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 			return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
 		}

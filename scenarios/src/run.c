@@ -220,7 +220,14 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	/* Baselines first: the plan's own objects are gone before settling.
 	 * The scheduler starts before the heap baseline (its pools are not the
 	 * scenario's), and the histograms the run adds to r are not leaks. */
-	(void)fl_sched_backend();
+	if (rp.sim_reseed && strcmp(fl_sched_backend(), "sim") == 0) {
+		fl_err *serr = fl_sim_begin(rp.seed);
+		if (serr) {
+			fl_err_format(serr, r->run_err, sizeof(r->run_err));
+			fl_err_drop(serr);
+			return fl_err_new("scenario %s: %s", s->name, r->run_err);
+		}
+	}
 	size_t nhists0 = r->nhists;
 	int64_t heap0 = heap_allocated();
 	r->baseline = fl_stats_get();

@@ -119,6 +119,39 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 	ASSERT(strstr(out, "conservation") && strstr(out, "FAILED"));
 }
 
+/* Under sim, stress names its backend in the replay command, and the
+ * replay repeats the failing iteration exactly: the same counts twice. */
+FL_TEST(replay_under_sim_is_exact)
+{
+	char dir[256], job[300], cmd[2048], line[1024], first[4096];
+	tmpdir(dir, sizeof(dir));
+	snprintf(job, sizeof(job), "%s/lossy.ini", dir);
+	FILE *f = fopen(job, "w");
+	ASSERT(f != NULL);
+	fputs("[lossy]\nshape = fan-out\ngroup_limit = 3\nitems = 60\nplant = lose-item\n"
+	      "stress_faults = work=20% drop; source=10% dup | work=10% error(inval)\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s stress %s --backend sim --iterations 5 --seed 9", BIN, job);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	const char *r = strstr(out, "replay: faultline replay ");
+	ASSERT(r != NULL);
+	r += strlen("replay: faultline");
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
+	ASSERT(strstr(line, "--backend sim") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	const char *c = strstr(out, "produced ");
+	ASSERT(c != NULL);
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(c, "\n"), c);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	c = strstr(out, "produced ");
+	ASSERT(c != NULL);
+	if (strncmp(c, first, strlen(first)) != 0)
+		FL_FAIL("replays differ:\n%s\n%.*s", first, (int)strcspn(c, "\n"), c);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
 /* Every shape and error mode under random plans (panics included): the
  * engine's own accounting holds whatever fires. */
 FL_TEST(stress_every_shape_under_random_faults)
@@ -183,6 +216,6 @@ FL_TEST(report_compare_shows_verdict_changes)
 
 FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
-	     FL_CASE(stress_every_shape_under_random_faults),
+	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))

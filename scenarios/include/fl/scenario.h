@@ -91,6 +91,9 @@ typedef struct fl_scenario_params {
 				    and disarms the plan; 0: 60 s x time_scale;
 				    < 0: no watchdog */
 	int64_t heap_tolerance;  /* bytes the heap check forgives; 0: 4 MiB */
+	bool sim_reseed;         /* on the sim backend, fl_sim_begin(seed)
+				    before the run, so one run replays alone
+				    (stress and replay set it) */
 } fl_scenario_params;
 
 /*
