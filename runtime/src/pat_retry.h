@@ -1,7 +1,7 @@
 /*
  * pat_retry.h - the one place the patterns (batch, saga) call the retry
- * policy (private). Until fl/retry.h is in the tree this makes a single
- * attempt; with it, it is fl_retry. A NULL policy means one attempt.
+ * policy (private): fl_retry, or with a NULL policy a single attempt that
+ * is not made once ctx is done.
  */
 #ifndef FL_PAT_RETRY_H
 #define FL_PAT_RETRY_H
