@@ -12,13 +12,16 @@
  * and it takes it instead.
  *
  * The spin budget adapts to recent success: a spin that got the token
- * doubles it (up to max_spin), one that had to sleep anyway halves it, down
- * to nothing. A parker with no budget still probes with a short spin every
- * PROBE_EVERY parks, so it can find its way back. A short sleep is no
- * evidence that spinning would have paid: with more runnable threads than
- * cores the spinner itself may be what delays its waker. So a pair of
- * threads handing off across two cores keep spinning, and a thread whose
- * wakes come late, or that shares a core with its waker, sleeps at once.
+ * restores the full budget (max_spin), one that had to sleep anyway halves
+ * it, down to nothing. A parker with no budget probes with a full spin
+ * every PROBE_EVERY parks, so it can find its way back: two threads that
+ * hand off to each other both sleep until one of them spins while the
+ * other is awake to answer. At most one park per CPU spins at once (fewer
+ * would make the two sides of a handoff, which overlap for a moment, put
+ * each other to sleep). A short sleep is never counted as evidence for
+ * spinning: with more runnable threads than cores a spinner takes the core
+ * its waker needs. So a pair of threads handing off across two cores keep
+ * spinning, and a thread whose wakes come late sleeps at once.
  *
  * Helgrind does not see atomics: unpark marks FL_HAPPENS_BEFORE on the
  * state word and every successful park FL_HAPPENS_AFTER, so the data a
@@ -30,6 +33,7 @@
 #include <fl/task.h>
 
 #include <errno.h>
+#include <unistd.h>
 
 #include "annotate.h"
 
@@ -40,10 +44,11 @@
 enum { PARKER_EMPTY = 0, PARKER_TOKEN = 1, PARKER_SLEEPING = 2 };
 
 #define SPIN_FLOOR_NS 1000 /* a budget below this is not worth a clock read */
-#define PROBE_NS 4000      /* the spin of a parker with no budget ... */
-#define PROBE_EVERY 16     /* ... every this many parks */
+#define PROBE_EVERY 8      /* a parker with no budget spins every N parks */
 
 static int64_t max_spin_ns; /* set once by the backend's init */
+static int max_spinners;    /* set once: one per CPU */
+static atomic_int spinners; /* parks spinning now */
 
 void fl__parker_set_max_spin(int64_t spin_ns)
 {
@@ -52,6 +57,8 @@ void fl__parker_set_max_spin(int64_t spin_ns)
 		spin_ns = 0; /* valgrind runs one thread at a time: spinning only waits */
 #endif
 	max_spin_ns = spin_ns > 0 ? spin_ns : 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	max_spinners = ncpu > 1 ? (int)ncpu : 1;
 }
 
 void fl__parker_init(fl__parker *p)
@@ -98,18 +105,20 @@ bool fl__parker_park(fl__parker *p, int64_t deadline_ns)
 		int64_t budget = p->spin_ns;
 		if (budget == 0 && ++p->probe >= PROBE_EVERY) {
 			p->probe = 0;
-			budget = PROBE_NS < max_spin_ns ? PROBE_NS : max_spin_ns;
+			budget = max_spin_ns;
 		}
-		if (budget > 0) {
+		if (budget > 0 && atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
+					  max_spinners) {
 			int64_t until = fl__mono_ns() + budget;
-			if (spin(p, until < deadline_ns ? until : deadline_ns)) {
-				budget *= 2;
-				if (budget < SPIN_FLOOR_NS)
-					budget = SPIN_FLOOR_NS;
-				p->spin_ns = (int)(budget < max_spin_ns ? budget : max_spin_ns);
+			bool got = spin(p, until < deadline_ns ? until : deadline_ns);
+			atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+			if (got) {
+				p->spin_ns = (int)max_spin_ns;
 				return true;
 			}
 			spun = true;
+		} else if (budget > 0) {
+			atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
 		}
 	}
 	bool got = true;

@@ -8,9 +8,9 @@
  * A park first spins on the token for a while, because the wake usually
  * comes from a thread that is running right now, and a futex sleep plus
  * wake-up costs 5-60 us on a VM. How long it spins adapts per parker: a
- * spin that got the token doubles the budget (up to the maximum), one that
- * had to sleep anyway halves it (down to nothing, with an occasional short
- * probe), so a thread whose wakes come late stops burning its core.
+ * spin that got the token restores the full budget, one that had to sleep
+ * anyway halves it (down to nothing, with a full probe every few parks),
+ * so a thread whose wakes come late stops burning its core.
  *
  * Parkers must be type-stable: unpark may touch the mutex and condvar a
  * moment after the owner already took the token and moved on.
