@@ -552,7 +552,15 @@ static void finish_park(worker *w, fl__fiber *f)
 		return;
 	/* A wake arrived while it was switching out: run it again now. */
 	atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE, memory_order_acq_rel);
-	w->resume = f;
+	if (!w->resume) {
+		w->resume = f;
+		return;
+	}
+	/* Another is already waiting to resume: a direct switch finished
+	 * that one's park, and the fiber it switched to parked through the
+	 * loop. resume holds one fiber; this one goes to the ring. */
+	local_put(w, f);
+	wakep();
 }
 
 static void run(worker *w, fl__fiber *f)
