@@ -68,6 +68,8 @@ typedef struct fl__scn_watchdog {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool running, stopping;
+	bool sim;                /* the sim backend: a task on virtual time */
+	struct fl_group *simg;   /* sim: the watchdog task's group, once kicked */
 	bool armed;              /* mu; the countdown runs */
 	bool fired;              /* mu; read after stop */
 	char stuck[192];         /* mu; the live tasks' names at the dump */
@@ -87,6 +89,18 @@ bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t
 void fl__scn_watchdog_kick(fl__scn_watchdog *wd);
 /* Stops and joins it. Returns whether it fired. Safe if start failed. */
 bool fl__scn_watchdog_stop(fl__scn_watchdog *wd);
+/*
+ * Under the sim backend the watchdog is a task ("faultline.watchdog")
+ * sleeping on virtual time from the kick, so a stage that ignores a cancel
+ * is caught after exactly after_ns of simulated time, the same on every
+ * replay. A hang with no timer pending at all (nothing left to sleep on
+ * before the kick) is the sim's deadlock instead: a wait of the scenario
+ * thread returns FL_ERR_DEADLOCK, and the caller calls this on the
+ * simulation thread. It does what the watchdog does when it fires (dump,
+ * name the live tasks, disarm the plans) and returns true if the wait is
+ * worth repeating (the first time only).
+ */
+bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd);
 
 /* The catalogue entries, one file per theme. */
 extern const fl_scenario fl__scn_sum;

@@ -14,6 +14,10 @@
  * and be reported. If it still has not finished after a second period the
  * process exits with status 3 (the command's "hang detected" status).
  *
+ * Under the sim backend real time means nothing (and a foreign thread may
+ * not touch the simulation), so the watchdog is a task sleeping on virtual
+ * time instead; see fl__scn_watchdog_deadlock in scn_internal.h.
+ *
  * Lock order: wd->mu only; fl_task_dump takes the runtime's registry lock
  * on its own, never while wd->mu is held.
  */
@@ -58,7 +62,7 @@ static void names_from_dump(const char *dump, char *out, size_t cap)
 		while (*p == ' ')
 			p++;
 		size_t n = strcspn(p, " \n");
-		if (n == 0 || len + n + 3 >= cap)
+		if (n == 0 || len + n + 3 >= cap || strncmp(p, "faultline.watchdog", n) == 0)
 			continue;
 		/* skip names already listed (several workers of one stage) */
 		char name[64];
@@ -81,7 +85,9 @@ static void names_from_dump(const char *dump, char *out, size_t cap)
 	}
 }
 
-static void fire(fl__scn_watchdog *wd)
+/* Dumps, names the live tasks and disarms the plans. On the watchdog's
+ * thread, or under sim on the simulation thread. */
+static void dump_and_disarm(fl__scn_watchdog *wd)
 {
 	char *buf = NULL;
 	size_t sz = 0;
@@ -103,6 +109,35 @@ static void fire(fl__scn_watchdog *wd)
 	for (int i = 0; i < wd->nplans; i++)
 		if (wd->plans[i])
 			fl_fault_disarm(wd->plans[i]);
+}
+
+static void fire(fl__scn_watchdog *wd) { dump_and_disarm(wd); }
+
+/* The sim backend's watchdog: a task sleeping on virtual time. */
+static fl_err *sim_watch(fl_ctx *ctx, void *arg)
+{
+	fl__scn_watchdog *wd = arg;
+	if (fl_sleep_until(ctx, fl_deadline_in(wd->after_ns)) != FL_OK)
+		return NULL; /* stopped in time */
+	dump_and_disarm(wd);
+	if (fl_sleep_until(ctx, fl_deadline_in(wd->after_ns + FL_SEC(5))) != FL_OK)
+		return NULL;
+	fprintf(stderr, "faultline: watchdog: %s: still stuck (%s); exiting\n", wd->what,
+		wd->stuck);
+	fflush(stderr);
+	_exit(3);
+}
+
+bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd)
+{
+	if (!wd->running || !wd->sim)
+		return false;
+	pthread_mutex_lock(&wd->mu);
+	bool first = !wd->fired;
+	pthread_mutex_unlock(&wd->mu);
+	if (first)
+		dump_and_disarm(wd);
+	return first;
 }
 
 static void *watch(void *arg)
@@ -143,6 +178,20 @@ void fl__scn_watchdog_kick(fl__scn_watchdog *wd)
 {
 	if (!wd->running)
 		return;
+	if (wd->sim) {
+		if (wd->armed)
+			return;
+		wd->armed = true;
+		fl_ctx *gctx;
+		struct fl_group_opts o = {.name = "faultline.watchdog"};
+		if (fl_group_new(fl_ctx_background(), &o, &wd->simg, &gctx) == NULL &&
+		    fl_group_go_named(wd->simg, "faultline.watchdog", sim_watch, wd) != NULL) {
+			/* refused (out of memory): no watchdog, as if start failed */
+			fl_group_free(wd->simg);
+			wd->simg = NULL;
+		}
+		return;
+	}
 	pthread_mutex_lock(&wd->mu);
 	if (!wd->armed) {
 		wd->armed = true;
@@ -155,7 +204,16 @@ bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t
 				 fl_fault_plan *const *plans, int nplans)
 {
 	memset(wd, 0, sizeof(*wd));
+	wd->sim = strcmp(fl_sched_backend(), "sim") == 0;
 	snprintf(wd->what, sizeof(wd->what), "%s", what);
+	if (wd->sim) {
+		wd->after_ns = after_ns;
+		for (int i = 0; i < nplans && i < 4; i++)
+			wd->plans[wd->nplans++] = plans[i];
+		pthread_mutex_init(&wd->mu, NULL);
+		wd->running = true;
+		return true;
+	}
 	wd->after_ns = after_ns;
 	for (int i = 0; i < nplans && i < 4; i++)
 		wd->plans[wd->nplans++] = plans[i];
@@ -178,6 +236,17 @@ bool fl__scn_watchdog_stop(fl__scn_watchdog *wd)
 {
 	if (!wd->running)
 		return false;
+	if (wd->sim) {
+		if (wd->simg) {
+			fl_group_cancel(wd->simg, NULL);
+			fl_err_drop(fl_group_wait(wd->simg));
+			fl_group_free(wd->simg);
+			wd->simg = NULL;
+		}
+		pthread_mutex_destroy(&wd->mu);
+		wd->running = false;
+		return wd->fired;
+	}
 	pthread_mutex_lock(&wd->mu);
 	wd->stopping = true;
 	pthread_cond_signal(&wd->cv);
