@@ -5,7 +5,10 @@
  * backlog without losing any, and a failing stage ends the run with its
  * error. Timing is never asserted: only counts and orderings.
  */
-/* fl-test-labels: concurrency memcheck */
+/* fl-test-labels: concurrency memcheck nosim */
+/* nosim: the driver measures real time: its generator is an OS thread that
+ * spins on the clock, which sim (one thread, virtual time) cannot host; the
+ * virtual-clock driver (the gate controls in test_bench_gate) runs there. */
 #include <fl/bench.h>
 #include <fl/fault.h>
 #include <fl/hdr.h>

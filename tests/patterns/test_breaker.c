@@ -1,6 +1,4 @@
-/* fl-test-labels: concurrency memcheck withsim */
-/* withsim: the patterns read only the seam's clock, so they also run on
- * virtual time. */
+/* fl-test-labels: concurrency memcheck */
 /*
  * Circuit breaker: opening on a run of failures and on a failure ratio with
  * a minimum volume, the window forgetting old outcomes, fail-fast while

@@ -1,6 +1,4 @@
-/* fl-test-labels: concurrency memcheck withsim */
-/* withsim: the patterns read only the seam's clock, so they also run on
- * virtual time. */
+/* fl-test-labels: concurrency memcheck */
 /*
  * Bulkheads: a tenant's failure cancels only that tenant; a slow tenant
  * fills only its own slots (try_go sheds, others keep running); admission

@@ -1,6 +1,4 @@
-/* fl-test-labels: concurrency memcheck withsim */
-/* withsim: the patterns read only the seam's clock, so they also run on
- * virtual time. */
+/* fl-test-labels: concurrency memcheck */
 /*
  * Hedging: no hedge when attempt 1 is fast, a hedge that wins while the
  * slow attempt is cancelled and joined, an injected failure hedging at

@@ -1,6 +1,4 @@
-/* fl-test-labels: concurrency memcheck withsim */
-/* withsim: the patterns read only the seam's clock, so they also run on
- * virtual time. */
+/* fl-test-labels: concurrency memcheck */
 /*
  * Rate limiter: burst then refusal, reservation delays, cancelled
  * reservations giving tokens back, waits that succeed, refuse at once past

@@ -1,6 +1,4 @@
-/* fl-test-labels: concurrency memcheck withsim */
-/* withsim: the patterns read only the seam's clock, so they also run on
- * virtual time. */
+/* fl-test-labels: concurrency memcheck */
 /*
  * Retry: attempts, the final error, non-retryable classes, backoff caps,
  * cancellation during the backoff sleep and inside an attempt, deadlines
