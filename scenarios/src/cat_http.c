@@ -53,6 +53,7 @@ typedef struct conn {
 typedef struct poll_job {
 	int fd;
 	short events;
+	int timeout_ms;
 	int rc;
 	int err;
 } poll_job;
@@ -61,7 +62,7 @@ static void poll_run(void *arg)
 {
 	poll_job *j = arg;
 	struct pollfd p = {.fd = j->fd, .events = j->events};
-	j->rc = poll(&p, 1, POLL_SLICE_MS);
+	j->rc = poll(&p, 1, j->timeout_ms);
 	j->err = errno;
 }
 
@@ -69,15 +70,21 @@ static void poll_run(void *arg)
  * or a positive errno. */
 static int io_wait(int fd, short events, fl_ctx *ctx)
 {
+	/* Under sim, fl_blocking runs inline and the peer is a task on this
+	 * very thread: poll without waiting, then sleep the slice on virtual
+	 * time, so the peer runs and timers (hedge delays, deadlines) fire. */
+	bool sim = strcmp(fl_sched_backend(), "sim") == 0;
 	for (;;) {
 		if (fl_ctx_done(ctx))
 			return FL_CANCELED;
-		poll_job j = {.fd = fd, .events = events};
+		poll_job j = {.fd = fd, .events = events, .timeout_ms = sim ? 0 : POLL_SLICE_MS};
 		fl_blocking(poll_run, &j);
 		if (j.rc > 0)
 			return 0;
 		if (j.rc < 0 && j.err != EINTR)
 			return j.err;
+		if (sim && fl_sleep_until(ctx, fl_deadline_in(FL_MS(POLL_SLICE_MS))) != FL_OK)
+			return FL_CANCELED;
 	}
 }
 

@@ -1,6 +1,3 @@
-/* fl-test-skip-sim: fetch_all ok_error_body hedged_fetch */
-/* (real loopback sockets: the kernel, not the sim seed or clock, decides when
- * poll(2) returns) */
 /*
  * The catalogue's exercises that use the system around the process: HTTP
  * to a server the scenario starts on 127.0.0.1 (task 3's FetchAll, the
