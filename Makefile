@@ -30,7 +30,8 @@ build: deps
 	cmake --build --preset release -j $(JOBS)
 
 run: build
-	build/release/scenarios/faultline run --report $(OUT)
+	build/release/scenarios/faultline run catalogue scenarios/jobs/shapes.ini \
+		scenarios/jobs/policies.ini --report $(OUT)
 
 define preset_test
 	cmake --preset $(1) >/dev/null

@@ -50,7 +50,8 @@ static void usage(FILE *out)
 		"       faultline COMMAND ...   (runs faultline-COMMAND, e.g. faultline bench)\n"
 		"\n"
 		"TARGET: a scenario of `faultline list`, a job file (docs/scenarios.md),\n"
-		"or FILE:SECTION. run without targets runs the default suite and writes\n"
+		"FILE:SECTION, or `catalogue` (every built-in scenario, the default\n"
+		"suite). run without targets runs the default suite and writes\n"
 		"report.json, junit.xml, summary.md and index.html into DIR (default out).\n"
 		"Every scenario runs in a child process (--no-isolate: in this one).\n"
 		"--iterations sets the pipeline runs per scenario; --duration (e.g. 30s)\n"
@@ -105,6 +106,11 @@ static fl_jobs *load_file(cmd_targets *t, const char *path)
 int cmd_target_add(cmd_targets *t, const char *arg)
 {
 	const fl_scenario *s = fl_scenario_find(arg);
+	if (!s && strcmp(arg, "catalogue") == 0) {
+		size_t before = t->n;
+		cmd_target_all(t);
+		return t->n > before ? 0 : EXIT_USAGE;
+	}
 	if (s)
 		return add_one(t, s, arg);
 	char path[PATH_MAX];

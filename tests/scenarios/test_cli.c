@@ -3,6 +3,8 @@
  * dispatch, stress stopping at a violation with a replay command that
  * reproduces it, sweep, and report compare. Runs the built binary.
  */
+#include <fl/scenario.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +216,27 @@ FL_TEST(report_compare_shows_verdict_changes)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
 
-FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(unknown_command_runs_the_tool_next_to_it),
+/* `catalogue` names every built-in scenario, and mixes with job files. */
+FL_TEST(catalogue_target_is_every_builtin_scenario)
+{
+	char dir[256], cmd[2048], want[64];
+	tmpdir(dir, sizeof(dir));
+	size_t builtin;
+	(void)fl_scenario_catalogue(&builtin);
+	ASSERT(builtin >= 20);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run catalogue %s/shapes.ini:linear_first_error --iterations 1 "
+		 "--skip-timing --report %s",
+		 BIN, JOBS, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "\n%zu scenarios, ", builtin + 1);
+	if (!strstr(out, want))
+		FL_FAIL("expected \"%s\" in:\n%s", want + 1, out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
+FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario), FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
 	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
