@@ -15,6 +15,15 @@
  * ends when every fired attempt has reported; then the group is waited, so
  * all tasks have returned before fl_hedge does.
  *
+ * The estimator learns from attempt 1 of every call, whatever happens to
+ * it. Attempt 1 is fired unconditionally, so its latencies are a fair
+ * sample of the service; when a hedge wins, attempt 1 is cancelled and
+ * reports the time until it stopped, a lower bound on its true latency
+ * that is already above the hedge delay, so the quantile the delay comes
+ * from is not pulled down. Recording winners instead would keep only the
+ * fast side of every hedged call: the estimate drifts low and hedges
+ * multiply. A call cut short by the caller's context records nothing.
+ *
  * Lock order: `mu` may be held while cancelling an attempt's context (the
  * context code never calls back into us). The estimator has its own mutex,
  * a leaf.
@@ -193,6 +202,7 @@ typedef struct run {
 	const char *name;
 	int max, fired, ended, winner;
 	bool stop;                 /* fire nothing more */
+	bool caller_done;          /* the caller's ctx ended the call */
 	fl_err **errs;             /* per attempt */
 	fl_err *spawn_err;         /* a failed fl_group_go */
 } run;
@@ -230,11 +240,11 @@ static void on_result(run *r, const struct fl_hedge_opts *o, result *res, int64_
 	r->ended++;
 	int started = started_attempt(r->h);
 	bool counts = !started || started == res->n;
+	if (res->n == 1 && o->est && !r->caller_done)
+		fl_hedge_estimator_record(o->est, res->latency_ns);
 	if (!res->err && !r->winner && counts) {
 		r->winner = res->n;
 		r->stop = true;
-		if (o->est)
-			fl_hedge_estimator_record(o->est, res->latency_ns);
 		fl_group_cancel(r->g, NULL); /* the losers */
 		return;
 	}
@@ -300,6 +310,7 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 			/* The attempts see it too; collect what they return. */
 			watch = NULL;
 			r.stop = true;
+			r.caller_done = true;
 			fl_err *cause = fl_ctx_cause(ctx);
 			fl_err *sentinel = fl_ctx_err(ctx);
 			ctx_err = cause == sentinel ? cause : fl_err_join2(cause, sentinel);

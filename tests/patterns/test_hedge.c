@@ -177,7 +177,7 @@ FL_TEST(estimator_quantiles)
 	ASSERT(fl_hedge_estimator_new(-1, &e) == FL_ERR_INVAL);
 }
 
-FL_TEST(quantile_sets_the_delay_and_winners_are_recorded)
+FL_TEST(quantile_sets_the_delay_and_first_attempts_are_recorded)
 {
 	baseline();
 	fl_hedge_estimator *est;
@@ -191,11 +191,41 @@ FL_TEST(quantile_sets_the_delay_and_winners_are_recorded)
 	check(fl_hedge(fl_ctx_background(), &o, replica, &r, &st));
 	ASSERT_EQ(st.delay_ns, FL_SEC(3600));
 	ASSERT_EQ(st.fired, 1);
-	/* The winner's latency (well under an hour) entered the window. */
+	/* Attempt 1's latency (well under an hour) entered the window. */
 	ASSERT_LT(fl_hedge_estimator_quantile(est, 0.01), FL_SEC(3600));
 	/* Invalid: a quantile without an estimator. */
 	o.est = NULL;
 	ASSERT(fl_hedge(fl_ctx_background(), &o, replica, &r, NULL) == FL_ERR_INVAL);
+	fl_hedge_estimator_free(est);
+	sem_destroy_(&r.started);
+	assert_baseline();
+}
+
+/*
+ * When a hedge wins, the estimator learns attempt 1's time (cut short when
+ * it lost, so at least the hedge delay), not the winner's: recording
+ * winners would keep only the fast side of hedged calls and drag the
+ * quantile, and with it the delay, down. The window holds 16 samples of
+ * D = 2 ms, so the delay is D; attempt 1 blocks until cancelled, so it ran
+ * for at least D. Only a recorded winner (a few microseconds) could bring
+ * the window's minimum under D.
+ */
+FL_TEST(losing_first_attempt_is_recorded_not_the_winner)
+{
+	baseline();
+	fl_hedge_estimator *est;
+	check(fl_hedge_estimator_new(16, &est));
+	for (int i = 0; i < 16; i++)
+		fl_hedge_estimator_record(est, FL_MS(2));
+	replicas r;
+	setup(&r, 1);
+	fl_hedge_stats st;
+	struct fl_hedge_opts o = {.max_attempts = 2, .quantile = 0.5, .est = est};
+	check(fl_hedge(fl_ctx_background(), &o, replica, &r, &st));
+	ASSERT_EQ(st.delay_ns, FL_MS(2));
+	ASSERT_EQ(st.winner, 2);
+	ASSERT_EQ(atomic_load(&r.saw_cancel), 1);
+	ASSERT_GE(fl_hedge_estimator_quantile(est, 0.01), FL_MS(2));
 	fl_hedge_estimator_free(est);
 	sem_destroy_(&r.started);
 	assert_baseline();
@@ -262,5 +292,5 @@ FL_TEST_MAIN(FL_CASE(fast_first_attempt_fires_no_hedge),
 	     FL_CASE(hedge_wins_and_slow_attempt_is_cancelled_and_joined),
 	     FL_CASE(injected_failure_hedges_at_once), FL_CASE(all_attempts_fail_with_joined_error),
 	     FL_CASE(cancel_during_hedge_wait), FL_CASE(estimator_quantiles),
-	     FL_CASE(quantile_sets_the_delay_and_winners_are_recorded),
+	     FL_CASE(quantile_sets_the_delay_and_first_attempts_are_recorded), FL_CASE(losing_first_attempt_is_recorded_not_the_winner),
 	     FL_CASE(tied_first_to_start_cancels_the_other))

@@ -4,8 +4,9 @@
  *
  * fl_hedge fires attempt 1, and if no attempt has succeeded after a delay,
  * fires the next, up to max_attempts. The delay is fixed, or the observed
- * quantile (say p95) of recent successful attempts' latencies, kept by a
- * small estimator shared across calls. An attempt that fails fires the next
+ * quantile (say p95) of recent first attempts' latencies, kept by a small
+ * estimator shared across calls (a first attempt cut short by a winning
+ * hedge counts with the time it ran: a lower bound above the delay). An attempt that fails fires the next
  * one at once. The first success wins; every other attempt is cancelled and
  * joined before fl_hedge returns, so no task outlives the call. If every
  * attempt fails, the result is the join of their errors.
@@ -45,7 +46,7 @@ typedef struct fl_hedge_estimator fl_hedge_estimator;
 FL_MUST_CHECK fl_err *fl_hedge_estimator_new(int samples, fl_hedge_estimator **out);
 /* Frees it; no fl_hedge may be using it. NULL ok. */
 void fl_hedge_estimator_free(fl_hedge_estimator *e);
-/* Records one latency (fl_hedge records each winning attempt's). */
+/* Records one latency (fl_hedge records each call's first attempt). */
 void fl_hedge_estimator_record(fl_hedge_estimator *e, int64_t ns);
 /* The q-quantile (0 < q <= 1) of the recorded window, or -1 while fewer
  * than min(16, samples) latencies have been recorded. */
@@ -59,7 +60,7 @@ struct fl_hedge_opts {
 	int64_t delay_ns;          /* fixed delay before each hedge (also the
 				    * fallback while the estimator warms up) */
 	double quantile;           /* > 0: delay = this quantile of est */
-	fl_hedge_estimator *est;   /* records winners; required if quantile > 0 */
+	fl_hedge_estimator *est;   /* learns first attempts; required if quantile > 0 */
 	const char *name;          /* for task names; NULL: "hedge" */
 };
 
