@@ -48,7 +48,15 @@ struct fl_hedge_estimator {
 	int next;           /* (mu) ring position */
 	int64_t *ring;      /* (mu) */
 	int64_t *scratch;   /* (mu) sorted copy for quantiles */
+	double cached_q;    /* (mu) the last quantile computed, 0: none */
+	int64_t cached_v;   /* (mu) its value */
+	int fresh;          /* (mu) samples recorded since it was computed */
 };
+
+/* A quantile is recomputed (a sort of the window) when asked for another
+ * q, or once this many samples arrived since: every hedged call asks, and
+ * sorting 256 samples per call would cost more than a leaf's work. */
+#define REFRESH_EVERY 16
 
 fl_err *fl_hedge_estimator_new(int samples, fl_hedge_estimator **out)
 {
@@ -92,6 +100,7 @@ void fl_hedge_estimator_record(fl_hedge_estimator *e, int64_t ns)
 	e->next = (e->next + 1) % e->cap;
 	if (e->n < e->cap)
 		e->n++;
+	e->fresh++;
 	fl__mutex_unlock(&e->mu);
 }
 
@@ -108,11 +117,16 @@ int64_t fl_hedge_estimator_quantile(fl_hedge_estimator *e, double q)
 	fl__mutex_lock(&e->mu);
 	int warm = e->cap < 16 ? e->cap : 16;
 	int64_t v = -1;
-	if (e->n >= warm) {
+	if (e->n >= warm && e->cached_q == q && e->fresh < REFRESH_EVERY && e->fresh < e->n) {
+		v = e->cached_v;
+	} else if (e->n >= warm) {
 		memcpy(e->scratch, e->ring, (size_t)e->n * sizeof(int64_t));
 		qsort(e->scratch, (size_t)e->n, sizeof(int64_t), cmp_i64);
 		int idx = (int)ceil(q * (double)e->n) - 1;
 		v = e->scratch[idx < 0 ? 0 : idx];
+		e->cached_q = q;
+		e->cached_v = v;
+		e->fresh = 0;
 	}
 	fl__mutex_unlock(&e->mu);
 	return v;

@@ -175,6 +175,18 @@ FL_TEST(estimator_quantiles)
 	ASSERT_EQ(fl_hedge_estimator_quantile(e, 1.0), 100);
 	fl_hedge_estimator_free(e);
 	ASSERT(fl_hedge_estimator_new(-1, &e) == FL_ERR_INVAL);
+	/* The same q is served from a cache until 16 more samples arrive. */
+	check(fl_hedge_estimator_new(0, &e));
+	for (int i = 0; i < 16; i++)
+		fl_hedge_estimator_record(e, 10);
+	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 10);
+	for (int i = 0; i < 15; i++)
+		fl_hedge_estimator_record(e, 1000);
+	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 10);   /* cached */
+	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.95), 1000); /* another q: sorted */
+	fl_hedge_estimator_record(e, 1000);
+	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 1000);
+	fl_hedge_estimator_free(e);
 }
 
 FL_TEST(quantile_sets_the_delay_and_first_attempts_are_recorded)

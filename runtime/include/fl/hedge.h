@@ -49,7 +49,9 @@ void fl_hedge_estimator_free(fl_hedge_estimator *e);
 /* Records one latency (fl_hedge records each call's first attempt). */
 void fl_hedge_estimator_record(fl_hedge_estimator *e, int64_t ns);
 /* The q-quantile (0 < q <= 1) of the recorded window, or -1 while fewer
- * than min(16, samples) latencies have been recorded. */
+ * than min(16, samples) latencies have been recorded. The value is cached:
+ * asked again for the same q, it is recomputed only after 16 more samples
+ * (or once a small window has turned over). */
 int64_t fl_hedge_estimator_quantile(fl_hedge_estimator *e, double q);
 
 /* ---- hedging ---------------------------------------------------------------- */
