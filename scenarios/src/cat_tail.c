@@ -13,7 +13,7 @@
  * Every leaf call takes an exponential 500 us mean, and 1% take 10 ms more
  * (two points, so the plan's accounting counts the slow ones). Four
  * clients issue the requests concurrently, each one after the other, as a
- * front end would; 100 requests per iteration, 10 iterations by default.
+ * front end would; 20 requests per iteration, 50 iterations by default.
  * The service time is long next to what a leaf costs the scheduler (a few
  * microseconds, more with a hedge's group and timer), so the machine is
  * not saturated and hedges are not paid for in queueing: on two cores, ten
@@ -50,7 +50,7 @@
 
 #define LEAVES 100
 #define CLIENTS 4
-#define REQUESTS 100            /* per variant and iteration (10 by default) */
+#define REQUESTS 20             /* per variant and iteration (50 by default) */
 #define SLOW_NS FL_MS(10)
 #define SERVICE_US 500          /* the leaves' mean service time */
 #define HEDGE_WARMUP FL_US(1500) /* ~p95 of exp(500us), until the estimator has data */
@@ -300,6 +300,6 @@ const fl_scenario fl__scn_tail_at_scale = {
 		       "calls 10 ms slower; request p50..p99.9 plain, with one and with two "
 		       "hedges at the leaf p95",
 	.checks = tail_checks,
-	.default_iterations = 10,
+	.default_iterations = 50,
 	.run = tail_scn,
 };

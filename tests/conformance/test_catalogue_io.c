@@ -227,22 +227,23 @@ FL_TEST(integration)
 FL_TEST(tail_at_scale)
 {
 	seen s = {0};
-	fl_scenario_params p = params(1, &s); /* one iteration: 100 requests each way */
+	fl_scenario_params p = params(1, &s); /* one iteration: 20 requests each way */
 	p.seed = 3;
 	fl_scenario_result r;
 	run("tail_at_scale", &p, &r);
 	ASSERT_EQ(s.calls, 0); /* no request failed */
-	assert_counter(&r, "requests", 100);         /* each way: plain, one, two hedges */
-	assert_counter(&r, "leaf_calls", 100 * 100); /* the plain run's */
-	assert_counter(&r, "items", 3 * 100);
-	/* About 1% slow leaf calls (binomial: 100 +- 10, far inside 40..200). */
-	ASSERT_GT(fl_scenario_counter_value(&r, "slow_leaves"), 40);
-	ASSERT_LT(fl_scenario_counter_value(&r, "slow_leaves"), 200);
+	assert_counter(&r, "requests", 20);         /* each way: plain, one, two hedges */
+	assert_counter(&r, "leaf_calls", 20 * 100); /* the plain run's */
+	assert_counter(&r, "items", 3 * 20);
+	/* About 1% slow leaf calls (binomial: 20 +- 4.5; seed 3 is fixed, and
+	 * the draws are a function of the seed alone). */
+	ASSERT_GT(fl_scenario_counter_value(&r, "slow_leaves"), 5);
+	ASSERT_LT(fl_scenario_counter_value(&r, "slow_leaves"), 50);
 	const fl_hdr *leaf = fl_scenario_find_hist(&r, "leaf");
-	ASSERT_EQ(fl_hdr_total_count(leaf), 100 * 100);
-	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request")), 100);
-	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request.hedged")), 100);
-	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request.hedged2")), 100);
+	ASSERT_EQ(fl_hdr_total_count(leaf), 20 * 100);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request")), 20);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request.hedged")), 20);
+	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "request.hedged2")), 20);
 	/* Hedges fired (the slow 1% at least need one each), but far fewer
 	 * than one per leaf call. */
 	ASSERT_GT(fl_scenario_counter_value(&r, "hedges"), 0);
