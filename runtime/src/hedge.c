@@ -19,8 +19,9 @@
  * it. Attempt 1 is fired unconditionally, so its latencies are a fair
  * sample of the service; when a hedge wins, attempt 1 is cancelled and
  * reports the time until it stopped, a lower bound on its true latency
- * that is already above the hedge delay, so the quantile the delay comes
- * from is not pulled down. Recording winners instead would keep only the
+ * that is already above the hedge delay (latencies count from the fire,
+ * as the caller waits, so a cut-short attempt 1 has waited at least the
+ * delay), and the quantile the delay comes from is not pulled down. Recording winners instead would keep only the
  * fast side of every hedged call: the estimate drifts low and hedges
  * multiply. A call cut short by the caller's context records nothing.
  *
@@ -139,6 +140,7 @@ struct hedge;
 struct fl_hedge_tie {
 	struct hedge *h;    /* immutable */
 	int n;              /* immutable: 1-based attempt */
+	int64_t fired_at;   /* set before the attempt's task starts */
 	fl_ctx *ctx;        /* (h->mu) the attempt's context while it runs */
 };
 
@@ -188,9 +190,8 @@ static fl_err *attempt_task(fl_ctx *gctx, void *arg)
 		if (h->started && h->started != tie->n)
 			fl_ctx_cancel(actx, NULL);
 		fl__mutex_unlock(&h->mu);
-		int64_t t0 = fl_now();
 		r.err = h->tfn ? h->tfn(actx, tie, h->arg) : h->fn(actx, tie->n, h->arg);
-		r.latency_ns = fl_now() - t0;
+		r.latency_ns = fl_now() - tie->fired_at; /* as the caller saw it */
 		fl__mutex_lock(&h->mu);
 		tie->ctx = NULL;
 		fl__mutex_unlock(&h->mu);
@@ -230,6 +231,7 @@ static void fire(run *r)
 	fl_hedge_tie *t = &r->h->att[r->fired];
 	char name[64];
 	snprintf(name, sizeof(name), "%s#%d", r->name, t->n);
+	t->fired_at = fl_now();
 	fl_err *e = fl_group_go_named(r->g, name, attempt_task, t);
 	if (e) {
 		r->spawn_err = fl_err_join2(r->spawn_err, e);

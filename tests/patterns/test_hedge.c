@@ -218,9 +218,10 @@ FL_TEST(quantile_sets_the_delay_and_first_attempts_are_recorded)
  * it lost, so at least the hedge delay), not the winner's: recording
  * winners would keep only the fast side of hedged calls and drag the
  * quantile, and with it the delay, down. The window holds 16 samples of
- * D = 2 ms, so the delay is D; attempt 1 blocks until cancelled, so it ran
- * for at least D. Only a recorded winner (a few microseconds) could bring
- * the window's minimum under D.
+ * D = 2 ms, so the delay is D; attempt 1 blocks until cancelled, which
+ * comes after attempt 2 was fired D after it, so counted from its own fire
+ * it lasted at least D. Only a recorded winner (a few microseconds) could
+ * bring the window's minimum under D.
  */
 FL_TEST(losing_first_attempt_is_recorded_not_the_winner)
 {
