@@ -18,8 +18,9 @@
  *   - real: a generator thread spins to each intended time and feeds real
  *     runtime tasks and channels; stage work is spun or slept.
  *   - virtual: a deterministic discrete-event run of the same arrivals and
- *     service draws (FCFS servers per stage, unbounded queues, no limit),
- *     taking no wall time. Same seed, same histograms, on any machine.
+ *     service draws through the same pipeline (channels of `buffer` slots
+ *     whose full sends block, the generator's backlog, the limit), taking
+ *     no wall time. Same seed, same histograms, on any machine.
  *
  * Thread safety: the functions here are not reentrant with respect to the
  * process-wide fault plan; run one load at a time per process.
@@ -143,7 +144,7 @@ typedef struct fl_bench_result {
 	int64_t servers;         /* stages x workers */
 	double mean_in_system;   /* time-averaged items in flight in the window */
 	double offered_rate;     /* measured items / scheduled span, items/s */
-	int64_t backlog_max;     /* largest generator backlog (real clock) */
+	int64_t backlog_max;     /* largest generator backlog, items */
 	fl_bench_interval *ivs;  /* owned, in time order */
 	size_t nivs;
 } fl_bench_result;
