@@ -9,7 +9,13 @@
  * limit so that it can wait on the caller's context, or refuse at once.
  * Each task runs inside job_run, which counts its outcome, gives its slot
  * back and, in per-item mode, keeps the error itself and returns NULL so
- * the compartment's group never cancels.
+ * the compartment's group never cancels. With panic = FL_PANIC_CAPTURE a
+ * panic unwinds past job_run: a cleanup registered with fl_defer then does
+ * the counting and gives the slot back (the group records the panic).
+ *
+ * The high-water mark counts slots held (admission to release), as
+ * fl_group_hwm counts a group's slots, so a compartment that refused a
+ * try_go because it was full has an hwm of exactly its limit.
  *
  * `mu` protects the compartment list, the counters and the waited flag; it
  * is never held while blocking or while user code runs (creating a group or
@@ -32,7 +38,7 @@ typedef struct comp {
 	fl_err **item_errs;        /* (mu) per-item mode: every error */
 	size_t nitem_errs, cap_item_errs; /* (mu) */
 	int64_t started, succeeded, failed, rejected; /* (mu) */
-	int running, hwm;          /* (mu) tasks inside fn, and their peak */
+	int held, hwm;             /* (mu) slots held by admitted tasks, and their peak */
 	struct comp *next;         /* (mu) */
 } comp;
 
@@ -42,6 +48,7 @@ struct fl_bulkhead {
 	char name[48];             /* immutable */
 	int limit, max_keys;       /* immutable */
 	bool per_item;             /* immutable */
+	enum fl_panic_policy panic; /* immutable: every compartment's group */
 	comp *head, *tail;         /* (mu) in order of creation */
 	int nkeys;                 /* (mu) */
 	bool waited;               /* (mu) */
@@ -56,12 +63,14 @@ typedef struct job {
 	comp *c;
 	fl_task_fn fn;
 	void *arg;
+	bool ran, returned;        /* capture mode: fn started / returned */
 } job;
 
 fl_err *fl_bulkhead_new(fl_ctx *parent, const struct fl_bulkhead_opts *opts, fl_bulkhead **out)
 {
 	struct fl_bulkhead_opts o = opts ? *opts : (struct fl_bulkhead_opts){0};
-	if (!parent || !out || o.limit < 0 || o.max_keys < 0)
+	if (!parent || !out || o.limit < 0 || o.max_keys < 0 ||
+	    (o.panic != FL_PANIC_ABORT && o.panic != FL_PANIC_CAPTURE))
 		return FL_ERR_INVAL;
 	fl_bulkhead *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -76,6 +85,7 @@ fl_err *fl_bulkhead_new(fl_ctx *parent, const struct fl_bulkhead_opts *opts, fl_
 	b->limit = o.limit ? o.limit : 4;
 	b->max_keys = o.max_keys;
 	b->per_item = o.per_item;
+	b->panic = o.panic;
 	*out = b;
 	return NULL;
 }
@@ -114,7 +124,8 @@ static fl_err *comp_get(fl_bulkhead *b, const char *key, comp **out)
 	e = fl_chan_new(1, (size_t)b->limit, &(struct fl_chan_opts){.name = name}, &c->sem);
 	if (e)
 		goto fail_sem;
-	e = fl_group_new(b->ctx, &(struct fl_group_opts){.name = name}, &c->g, &c->gctx);
+	e = fl_group_new(b->ctx, &(struct fl_group_opts){.name = name, .panic = b->panic}, &c->g,
+			 &c->gctx);
 	if (e)
 		goto fail_group;
 	if (b->tail)
@@ -134,8 +145,13 @@ fail_key:
 	return e;
 }
 
-static void slot_release(comp *c)
+/* Gives a slot back; held drops first, so held never exceeds the slots
+ * the semaphore really hands out. */
+static void slot_release(fl_bulkhead *b, comp *c)
 {
+	fl__mutex_lock(&b->mu);
+	c->held--;
+	fl__mutex_unlock(&b->mu);
 	FL_ASSERT(fl_chan_recv(c->sem, NULL, NULL, FL_TRY) == FL_OK);
 }
 
@@ -155,29 +171,57 @@ static bool keep_error(comp *c, fl_err *e)
 	return true;
 }
 
-static fl_err *job_run(fl_ctx *ctx, void *arg)
+/* The end of a task: counts it and gives its slot back. Returns what the
+ * compartment's group sees (NULL for an error kept in per-item mode). */
+static fl_err *job_done(fl_bulkhead *b, comp *c, fl_err *e)
 {
-	job j = *(job *)arg;
-	free(arg);
-	fl__mutex_lock(&j.b->mu);
-	if (++j.c->running > j.c->hwm)
-		j.c->hwm = j.c->running;
-	fl__mutex_unlock(&j.b->mu);
-	fl_err *e = j.fn(ctx, j.arg);
-	fl__mutex_lock(&j.b->mu);
-	j.c->running--;
+	fl__mutex_lock(&b->mu);
 	if (e)
-		j.c->failed++;
+		c->failed++;
 	else
-		j.c->succeeded++;
+		c->succeeded++;
 	bool kept = false;
-	if (e && j.b->per_item)
-		kept = keep_error(j.c, e);
-	fl__mutex_unlock(&j.b->mu);
-	slot_release(j.c);
-	if (j.b->per_item && kept)
+	if (e && b->per_item)
+		kept = keep_error(c, e);
+	fl__mutex_unlock(&b->mu);
+	slot_release(b, c);
+	if (b->per_item && kept)
 		return NULL;
 	return e; /* per-item without memory to keep it: the group keeps it */
+}
+
+/* Capture mode: runs when the task ends. If fn was unwound by a panic, the
+ * task failed (the group records the panic) and its slot comes back. */
+static void job_unwound(void *arg)
+{
+	job *j = arg;
+	if (j->ran && !j->returned) {
+		fl__mutex_lock(&j->b->mu);
+		j->c->failed++;
+		fl__mutex_unlock(&j->b->mu);
+		slot_release(j->b, j->c);
+	}
+	free(j);
+}
+
+static fl_err *job_run(fl_ctx *ctx, void *arg)
+{
+	job *j = arg;
+	fl_bulkhead *b = j->b;
+	comp *c = j->c;
+	fl_task_fn fn = j->fn;
+	void *fn_arg = j->arg;
+	if (b->panic != FL_PANIC_CAPTURE) {
+		free(j);
+		return job_done(b, c, fn(ctx, fn_arg));
+	}
+	fl_err *e = fl_defer(job_unwound, j);
+	if (e) /* no memory for the cleanup, which ran at once (freeing j) */
+		return job_done(b, c, e);
+	j->ran = true;
+	e = fn(ctx, fn_arg);
+	j->returned = true;
+	return job_done(b, c, e);
 }
 
 static fl_err *admit(fl_bulkhead *b, fl_ctx *ctx, const char *key, fl_task_fn fn, void *arg,
@@ -198,6 +242,8 @@ static fl_err *admit(fl_bulkhead *b, fl_ctx *ctx, const char *key, fl_task_fn fn
 	if (rc == FL_AGAIN) {
 		fl__mutex_lock(&b->mu);
 		c->rejected++;
+		if (c->hwm < b->limit)
+			c->hwm = b->limit; /* every slot was held just now */
 		fl__mutex_unlock(&b->mu);
 		return fl_err_wrap(FL_ERR_LIMIT, "bulkhead '%s': tenant '%s' full", b->name, key);
 	}
@@ -208,22 +254,23 @@ static fl_err *admit(fl_bulkhead *b, fl_ctx *ctx, const char *key, fl_task_fn fn
 			cause = fl_err_join2(cause, err);
 		return fl_err_wrap(cause, "bulkhead '%s': admission to '%s'", b->name, key);
 	}
-	job *j = malloc(sizeof(*j));
-	if (!j) {
-		slot_release(c);
-		return FL_ERR_NOMEM;
-	}
-	*j = (job){.b = b, .c = c, .fn = fn, .arg = arg};
 	fl__mutex_lock(&b->mu);
 	c->started++;
+	if (++c->held > c->hwm)
+		c->hwm = c->held;
 	fl__mutex_unlock(&b->mu);
-	e = fl_group_go(c->g, job_run, j);
+	job *j = malloc(sizeof(*j));
+	e = j ? NULL : FL_ERR_NOMEM;
+	if (j) {
+		*j = (job){.b = b, .c = c, .fn = fn, .arg = arg};
+		if ((e = fl_group_go(c->g, job_run, j)))
+			free(j);
+	}
 	if (e) {
-		free(j);
-		slot_release(c);
 		fl__mutex_lock(&b->mu);
 		c->started--;
 		fl__mutex_unlock(&b->mu);
+		slot_release(b, c);
 	}
 	return e;
 }

@@ -150,6 +150,7 @@ FL_TEST(slow_tenant_does_not_starve_others)
 	const fl_bulkhead_result *rs = result_of(b, "slow"), *rf = result_of(b, "fast");
 	ASSERT_EQ(rs->started, 2);
 	ASSERT_EQ(rs->rejected, 1);
+	ASSERT_EQ(rs->hwm, 2); /* it refused while full: every slot was held */
 	ASSERT_EQ(rf->succeeded, 50);
 	ASSERT_LE(rf->hwm, 2);
 	ASSERT_NULL(rf->err);
@@ -339,7 +340,56 @@ FL_TEST(misuse_limits_and_bad_input)
 	assert_baseline();
 }
 
+static fl_err *panic_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	fl_panic("tenant task blew up");
+}
+
+/* With panic = FL_PANIC_CAPTURE a panic fails its own compartment (even in
+ * per-item mode), gives its slot back, and leaves the others running. */
+FL_TEST(captured_panic_fails_its_tenant_only)
+{
+	baseline();
+	fl_bulkhead *b;
+	check(fl_bulkhead_new(fl_ctx_background(),
+			      &(struct fl_bulkhead_opts){.limit = 1, .per_item = true,
+							 .panic = FL_PANIC_CAPTURE},
+			      &b));
+	atomic_int done = 0;
+	check(fl_bulkhead_go(b, NULL, "a", panic_task, NULL));
+	for (int i = 0; i < 5; i++)
+		check(fl_bulkhead_go(b, NULL, "b", quick_task, &done));
+	/* a's only slot comes back once the panic has unwound: this waits for
+	 * it (it would wait forever for a lost slot), then finds a cancelled */
+	fl_err *e = fl_bulkhead_go(b, fl_ctx_background(), "a", quick_task, &done);
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	ASSERT(fl_err_is(e, FL_ERR_PANIC));
+	fl_err_drop(e);
+	e = fl_bulkhead_wait(b);
+	ASSERT(fl_err_is(e, FL_ERR_PANIC));
+	ASSERT_EQ(fl_err_join_len(e), 0);
+	if (!strstr(err_text(e), "tenant 'a'") || !strstr(err_text(e), "blew up"))
+		FL_FAIL("wait: %s", err_text(e));
+	fl_err_drop(e);
+	const fl_bulkhead_result *ra = result_of(b, "a"), *rb = result_of(b, "b");
+	ASSERT_EQ(ra->started, 1);
+	ASSERT_EQ(ra->failed, 1);
+	ASSERT_EQ(ra->hwm, 1);
+	ASSERT_NULL(rb->err);
+	ASSERT_EQ(rb->succeeded, 5);
+	ASSERT_EQ(atomic_load(&done), 5);
+	fl_bulkhead_free(b);
+	b = NULL;
+	ASSERT(fl_bulkhead_new(fl_ctx_background(), &(struct fl_bulkhead_opts){.panic = 7}, &b) ==
+	       FL_ERR_INVAL);
+	ASSERT_NULL(b);
+	assert_baseline();
+}
+
 FL_TEST_MAIN(FL_CASE(failure_is_contained_to_its_tenant),
 	     FL_CASE(slow_tenant_does_not_starve_others), FL_CASE(cancel_during_admission),
 	     FL_CASE(per_item_mode_collects_and_continues),
-	     FL_CASE(limit_holds_per_key_under_concurrency), FL_CASE(misuse_limits_and_bad_input))
+	     FL_CASE(limit_holds_per_key_under_concurrency), FL_CASE(misuse_limits_and_bad_input),
+	     FL_CASE(captured_panic_fails_its_tenant_only))

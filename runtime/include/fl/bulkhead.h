@@ -41,12 +41,16 @@ struct fl_bulkhead_opts {
 	 * cancels that compartment's other tasks (and only them).
 	 * true: per-item - errors are collected and the compartment goes on. */
 	bool per_item;
+	/* Each compartment's group policy (fl/group.h). FL_PANIC_CAPTURE: a
+	 * panicking task fails its compartment with the panic (in per-item
+	 * mode too: a panic is not an item's error) and gives its slot back. */
+	enum fl_panic_policy panic;
 };
 
 /*
  * Creates a bulkhead whose compartments run under a child of parent.
- * Errors: FL_ERR_INVAL (NULL parent or out, negative limit or max_keys),
- * FL_ERR_NOMEM. *out only on success.
+ * Errors: FL_ERR_INVAL (NULL parent or out, negative limit or max_keys,
+ * unknown panic policy), FL_ERR_NOMEM. *out only on success.
  */
 FL_MUST_CHECK fl_err *fl_bulkhead_new(fl_ctx *parent, const struct fl_bulkhead_opts *opts,
 				      fl_bulkhead **out);
@@ -82,7 +86,9 @@ typedef struct fl_bulkhead_result {
 	int64_t succeeded;
 	int64_t failed;
 	int64_t rejected;    /* try_go refusals (full compartment) */
-	int hwm;             /* most tasks running at once */
+	int hwm;             /* most slots held at once (admission to end, as
+			      * fl_group_hwm): a compartment that refused a
+			      * try_go has an hwm of exactly its limit */
 } fl_bulkhead_result;
 
 /*
