@@ -6,7 +6,8 @@
  *
  *   linear     source -> s1 (workers) -> ... -> sink
  *   fan-out    source -> [s1: a dispatcher starting one task per item in a
- *              nested group limited to group_limit] -> ... -> sink
+ *              nested group limited to group_limit, or in its tenant's
+ *              compartment of a bulkhead] -> ... -> sink
  *   fan-in     width sources (items split between them; the last one to
  *              finish closes the shared channel) -> s1 -> ... -> sink
  *   diamond    source tees each item to width branches, each branch runs the
@@ -18,15 +19,25 @@
  * Every stage evaluates a fault point named after the stage once per item
  * (fl_fault_item: errors, drops, dups, sleeps, stuck...), then does `work`
  * (middle stages only; a cancellable sleep). Item fates are counted with
- * atomics: produced (+ duplicated) = delivered + skipped + failed +
+ * atomics: produced (+ duplicated) = delivered + skipped + shed + failed +
  * dead-lettered + cancelled-in-flight, where items still buffered in
  * channels after wait count as cancelled in flight. Under diamond every
  * branch copy is an item.
  *
+ * With `bulkhead`, item i belongs to tenant i % tenants, and a dispatcher
+ * (fan-out stages, the per-item layer) runs each item in its tenant's
+ * compartment of an fl_bulkhead instead of one nested group: a failing
+ * item fails only its tenant (the pipeline goes on, the failure joins the
+ * result), a full compartment sheds after bulkhead_wait, and middle stages
+ * also evaluate the point "tK/STAGE". Fates are also counted per tenant,
+ * for the tenant isolation check.
+ *
  * Cancellation is measured from the driver's cancel (cancel_at) or from the
  * first failing stage's return, to fl_group_wait returning (all tasks of
  * every nested group have joined by then). A watchdog (watchdog.c) armed at
- * that moment names the stages that did not return within cancel_hang.
+ * that moment names the stages that did not return within cancel_hang. A
+ * failure contained in a bulkhead compartment cancels no pipeline: it is
+ * neither measured nor watched.
  *
  * Histograms are shared by all tasks of an iteration and recorded under
  * one mutex (short critical sections; never held across a blocking call).
@@ -34,6 +45,7 @@
 #include "job_internal.h"
 
 #include <fl/breaker.h>
+#include <fl/bulkhead.h>
 #include <fl/dlq.h>
 #include <fl/fault.h>
 #include <fl/hedge.h>
@@ -50,12 +62,16 @@ typedef struct jitem {
 	int64_t start_ns;    /* when the source actually produced it */
 } jitem;
 
-enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
-       C_INJECTED, C_ABSORBED, C_RETRIES, C_HEDGES, C_REJECTED, NCOUNT };
+/* Item fates come first: they are also counted per tenant (NFATE). */
+enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_SHED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
+       NFATE, C_INJECTED = NFATE, C_ABSORBED, C_RETRIES, C_HEDGES, C_REJECTED, NCOUNT };
 static const char *const count_names[NCOUNT] = {
-	"produced", "delivered", "skipped", "failed", "dead_lettered", "cancelled_in_flight",
-	"duplicated", "injected_errors", "absorbed_errors", "retries", "hedges",
-	"breaker_rejected"};
+	"produced", "delivered", "skipped", "shed", "failed", "dead_lettered",
+	"cancelled_in_flight", "duplicated", "injected_errors", "absorbed_errors", "retries",
+	"hedges", "breaker_rejected"};
+static const char *const fate_names[NFATE] = {
+	"produced", "delivered", "skipped", "shed", "failed", "dead_lettered", "cancelled",
+	"duplicated"};
 
 #define MAXCH (FL__JOB_MAX_STAGES * 2 + 16)
 
@@ -72,6 +88,7 @@ typedef struct eng {
 	atomic_int left[MAXCH];                /* writers left per channel */
 	_Atomic int64_t fail_ns;               /* first failure's time; 0: none */
 	int64_t t0, work_ns;
+	int64_t t_start;                       /* before the plan was armed */
 	pthread_mutex_t mu;                    /* guards the fields below */
 	fl_hdr *stage_h[FL__JOB_MAX_STAGES], *e2e, *svc;
 	fl_err *errs[64];                      /* collect-all: item errors */
@@ -83,6 +100,20 @@ typedef struct eng {
 	fl_dlq *dlq;                           /* dlq = true: poison items */
 	fl_breaker *breakers[FL__JOB_MAX_STAGES]; /* breaker: middle stages */
 	fl_retry_budget *budget;               /* budget: shared by all stages */
+
+	/* bulkhead: tenants, their fault points and fates */
+	int ntenants;                          /* 0: no bulkhead */
+	char tkeys[FL__JOB_MAX_TENANTS][12];   /* "t0".."t63": compartment keys */
+	char tpoints[FL__JOB_MAX_TENANTS][FL__JOB_MAX_STAGES][FL__JOB_STAGE_NAME + 16];
+	fl_fault_site tsites[FL__JOB_MAX_TENANTS][FL__JOB_MAX_STAGES]; /* "tK/STAGE" */
+	atomic_long tn[NFATE][FL__JOB_MAX_TENANTS];
+	atomic_bool hit[FL__JOB_MAX_TENANTS];  /* a fault the engine saw met an item */
+	struct bh_stats {                      /* mu: per dispatching stage */
+		bool ran;
+		int hwm[FL__JOB_MAX_TENANTS];  /* by key index (0: the planted shared key) */
+		bool saturated[FL__JOB_MAX_TENANTS], used[FL__JOB_MAX_TENANTS];
+	} bh[FL__JOB_MAX_STAGES];
+	fl_err *contained;                     /* mu: failures kept in compartments */
 } eng;
 
 /* A planted leak must stay reachable (so sanitizers' leak checkers do not
@@ -91,6 +122,15 @@ static void *_Atomic planted_leaks[64];
 
 static void count(eng *e, int c, long d) { atomic_fetch_add(&e->n[c], d); }
 static long val(eng *e, int c) { return atomic_load(&e->n[c]); }
+static int tenant_of(const eng *e, long id) { return (int)(id % e->ntenants); }
+
+/* Counts d items of fate c, and for item id's tenant too (bulkhead). */
+static void count_item(eng *e, int c, long id, long d)
+{
+	count(e, c, d);
+	if (e->ntenants && c < NFATE)
+		atomic_fetch_add(&e->tn[c][tenant_of(e, id)], d);
+}
 
 static void rec(eng *e, fl_hdr *h, int64_t v)
 {
@@ -151,6 +191,14 @@ static fl_err *attempt_fn(fl_ctx *ctx, int attempt, void *arg)
 	enum fl_fault_verdict *v = &c->v[attempt > 1];
 	int64_t t = fl_now();
 	fl_err *err = fl_fault_item(&e->sites[c->s], ctx, c->it->id, v);
+	if (!err && middle && e->ntenants) {
+		/* then the tenant's own point, "tK/STAGE" */
+		enum fl_fault_verdict tv;
+		fl_fault_site *site = &e->tsites[tenant_of(e, c->it->id)][c->s];
+		err = fl_fault_item(site, ctx, c->it->id, &tv);
+		if (*v == FL_FAULT_KEEP)
+			*v = tv;
+	}
 	if (!err && middle && e->work_ns > 0 &&
 	    fl_sleep_until(ctx, fl_deadline_in(e->work_ns)) != FL_OK)
 		err = fl__scn_stopped(ctx, FL_CANCELED, j->stages[c->s]);
@@ -232,6 +280,8 @@ static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_faul
 	if (!err)
 		return NULL;
 	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
+	if (fi && e->ntenants) /* an injected error, or a fault's wait cut short */
+		atomic_store(&e->hit[tenant_of(e, it->id)], true);
 	bool failed = (fi && fi->action == FL_FAULT_ACT_ERROR && c.last_injected) ||
 		      fl_err_is(err, FL_ERR_CIRCUIT_OPEN);
 	if (!failed && (fi || fl_ctx_done(ctx) || fl_err_is(err, FL_ERR_CANCELED)))
@@ -240,21 +290,55 @@ static fl_err *process(eng *e, int s, const jitem *it, fl_ctx *ctx, enum fl_faul
 }
 
 /*
+ * An item a task holds while a fault point may panic: a captured panic
+ * unwinds the task past every counter, so a cleanup registered once per
+ * task (fl_defer) counts the held item as failed. In a bulkhead's
+ * compartment (failed set) a failure is contained: it marks the
+ * compartment instead of starting the pipeline's cancel measurement.
+ */
+typedef struct hold_t {
+	eng *e;
+	int n;               /* items held inside process(); only its own task touches it */
+	long id;             /* the held item */
+	atomic_bool *failed; /* a compartment's task: its key's failure mark */
+} hold_t;
+
+static void hold_cleanup(void *arg)
+{
+	hold_t *h = arg;
+	if (h->n > 0) {
+		count_item(h->e, C_FAILED, h->id, h->n);
+		if (h->failed)
+			atomic_store(h->failed, true);
+		else
+			note_failure(h->e);
+		h->n = 0;
+	}
+}
+
+static void hold_start(hold_t *h, eng *e)
+{
+	h->e = e;
+	h->n = 0;
+	fl_err_drop(fl_defer(hold_cleanup, h)); /* out of memory: ran at once */
+}
+
+/*
  * What a stage does with a failed item, by error mode. Returns NULL to go
  * on with the next item, or the error the stage must return.
  */
-static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
+static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx, hold_t *h)
 {
 	const fl__job *j = e->j;
 	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
 	bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
 	if (!fl_err_as(err, &fl_scenario_stage_err_type)) {
-		count(e, C_CANCELLED, 1); /* stopped by cancellation mid-item */
+		count_item(e, C_CANCELLED, it->id, 1); /* stopped by cancellation mid-item */
 		return err;
 	}
 	if (j->plant == PLANT_SWALLOW_ERROR) {
 		fl_err_drop(err); /* the bug: dropped, and the item counted as failed */
-		count(e, C_FAILED, 1);
+		count_item(e, C_FAILED, it->id, 1);
 		return NULL;
 	}
 	if (e->dlq) {
@@ -264,12 +348,14 @@ static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
 		fl_err *perr = fl_dlq_put(e->dlq, it, sizeof(*it), err, &at, 1);
 		if (!perr) {
 			count(e, C_ABSORBED, injected);
+			if (e->ntenants) /* the total comes from the queue */
+				atomic_fetch_add(&e->tn[C_DLQ][tenant_of(e, it->id)], 1);
 			fl_err_drop(err);
 			return NULL;
 		}
 		fl_err_drop(perr); /* could not dead-letter it: it fails */
 	}
-	count(e, C_FAILED, 1);
+	count_item(e, C_FAILED, it->id, 1);
 	switch (j->mode) {
 	case JOB_PER_ITEM:
 		count(e, C_ABSORBED, injected); /* a per-item result, not lost */
@@ -285,36 +371,12 @@ static fl_err *item_failed(eng *e, const jitem *it, fl_err *err, fl_ctx *ctx)
 		return NULL;
 	default:
 		(void)ctx;
-		note_failure(e);
+		if (h->failed)
+			atomic_store(h->failed, true); /* its compartment's errgroup fails */
+		else
+			note_failure(e);
 		return err;
 	}
-}
-
-/*
- * An item a task holds while a fault point may panic: a captured panic
- * unwinds the task past every counter, so a cleanup registered once per
- * task (fl_defer) counts the held item as failed.
- */
-typedef struct hold_t {
-	eng *e;
-	int n; /* items held inside process(); only its own task touches it */
-} hold_t;
-
-static void hold_cleanup(void *arg)
-{
-	hold_t *h = arg;
-	if (h->n > 0) {
-		count(h->e, C_FAILED, h->n);
-		note_failure(h->e);
-		h->n = 0;
-	}
-}
-
-static void hold_start(hold_t *h, eng *e)
-{
-	h->e = e;
-	h->n = 0;
-	fl_err_drop(fl_defer(hold_cleanup, h)); /* out of memory: ran at once */
 }
 
 /* Sends it n times on channel c; counts unsent copies as cancelled. */
@@ -323,7 +385,7 @@ static fl_err *forward(eng *e, int c, jitem *it, int n, fl_ctx *ctx, const char 
 	for (int k = 0; k < n; k++) {
 		int st = fl_chan_send(e->ch[c], it, ctx, FL_FOREVER);
 		if (st != FL_OK) {
-			count(e, C_CANCELLED, n - k);
+			count_item(e, C_CANCELLED, it->id, n - k);
 			return fl__scn_stopped(ctx, st, who);
 		}
 	}
@@ -340,20 +402,21 @@ static fl_err *handle(eng *e, int s, jitem *it, int out, fl_ctx *ctx, int *copie
 	enum fl_fault_verdict v;
 	*copies = 0;
 	h->n = 1;
+	h->id = it->id;
 	fl_err *err = process(e, s, it, ctx, &v);
 	h->n = 0;
 	if (err)
-		return item_failed(e, it, err, ctx);
+		return item_failed(e, it, err, ctx, h);
 	if (e->j->plant == PLANT_LOSE_ITEM && s == 1 && it->id == 0)
 		return NULL; /* the bug: item 0 vanishes without a trace */
 	if (e->j->plant == PLANT_CRASH && s == 1)
 		abort();
 	if (v == FL_FAULT_DROP) {
-		count(e, C_SKIPPED, 1);
+		count_item(e, C_SKIPPED, it->id, 1);
 		return NULL;
 	}
 	int n = v == FL_FAULT_DUP ? 2 : 1;
-	count(e, C_DUPS, n - 1);
+	count_item(e, C_DUPS, it->id, n - 1);
 	*copies = n;
 	return out < 0 ? NULL : forward(e, out, it, n, ctx, e->j->stages[s]);
 }
@@ -387,15 +450,15 @@ static fl_err *source_fn(fl_ctx *ctx, void *arg)
 		jitem it = {i, intended, fl_now()};
 		if (j->rate <= 0)
 			it.intended_ns = it.start_ns;
-		count(e, C_PRODUCED, 1);
+		count_item(e, C_PRODUCED, it.id, 1);
 		int copies;
 		if ((ret = handle(e, 0, &it, -1, ctx, &copies, &a->hold)) || copies == 0)
 			continue;
 		/* diamond: the tee's copies are documented duplicates */
-		count(e, C_DUPS, (long)copies * (a->nout - 1));
+		count_item(e, C_DUPS, it.id, (long)copies * (a->nout - 1));
 		for (int b = 0; b < a->nout && !ret; b++)
 			if ((ret = forward(e, a->out + b, &it, copies, ctx, j->stages[0])))
-				count(e, C_CANCELLED, (long)copies * (a->nout - 1 - b));
+				count_item(e, C_CANCELLED, it.id, (long)copies * (a->nout - 1 - b));
 	}
 	for (int b = 0; b < a->nout; b++)
 		done_writing(e, a->out + b);
@@ -447,7 +510,8 @@ static fl_err *branch_fn(fl_ctx *ctx, void *arg)
 			int c2;
 			ret = handle(e, s, &it, s == last ? a->out : -1, ctx, &c2, &a->hold);
 			if (!ret && c2 == 2 && s < last)
-				count(e, C_DUPS, -1); /* dup inside a branch: keep one copy */
+				/* dup inside a branch: keep one copy */
+				count_item(e, C_DUPS, it.id, -1);
 			copies = c2;
 		}
 		if (ret)
@@ -468,6 +532,8 @@ static fl_err *deliver(eng *e, jitem *it, fl_ctx *ctx, hold_t *h)
 		rec(e, e->e2e, now - it->intended_ns);
 		rec(e, e->svc, now - it->start_ns);
 	}
+	if (e->ntenants)
+		atomic_fetch_add(&e->tn[C_DELIVERED][tenant_of(e, it->id)], copies);
 	long d = atomic_fetch_add(&e->n[C_DELIVERED], copies) + copies;
 	if (e->j->cancel_at > 0 && d >= e->j->cancel_at && d - copies < e->j->cancel_at) {
 		/* the chosen point: tell the driver, then hold the pipeline there
@@ -510,19 +576,34 @@ static fl_err *sink_fn(fl_ctx *ctx, void *arg)
 
 /* ---- nested groups: fan-out and per-item ---------------------------------- */
 
+/* A bulkhead dispatcher's state, shared with the tasks it starts. */
+typedef struct disp {
+	fl_chan *ended;                          /* a task ended: wakes the drain */
+	atomic_int inflight;                     /* admitted tasks not yet ended */
+	atomic_bool failed[FL__JOB_MAX_TENANTS]; /* per key: an item failed in it */
+} disp;
+
 typedef struct one_arg {
 	eng *e;
 	int stage, out;
 	jitem it;
 	hold_t hold;
+	disp *d;  /* bulkhead: the dispatcher; NULL: a nested group's task */
+	int key;  /* bulkhead: the compartment's key index */
 } one_arg;
 
 /* Runs when a per-item task ends, normally or by a captured panic. */
 static void one_cleanup(void *arg)
 {
 	one_arg *o = arg;
+	disp *d = o->d;
 	hold_cleanup(&o->hold);
 	free(o);
+	if (d) {
+		char tok = 0;
+		atomic_fetch_sub(&d->inflight, 1);
+		(void)fl_chan_send(d->ended, &tok, NULL, FL_TRY); /* full: one is pending */
+	}
 }
 
 /* Registers one_cleanup; if that fails (it then ran already) the item is
@@ -530,10 +611,11 @@ static void one_cleanup(void *arg)
 static fl_err *one_defer(one_arg *o)
 {
 	eng *e = o->e;
-	o->hold = (hold_t){e, 0};
+	long id = o->it.id;
+	o->hold = (hold_t){.e = e, .failed = o->d ? &o->d->failed[o->key] : NULL};
 	fl_err *err = fl_defer(one_cleanup, o);
 	if (err)
-		count(e, C_CANCELLED, 1);
+		count_item(e, C_CANCELLED, id, 1);
 	return err;
 }
 
@@ -567,7 +649,7 @@ static fl_err *sub_stage_fn(fl_ctx *ctx, void *arg)
 		ret = handle(ss->e, ss->stage, &it, -1, ctx, &copies, &ss->hold);
 		for (int k = 0; !ret && k < copies; k++)
 			if (fl_chan_send(ss->out, &it, ctx, FL_FOREVER) != FL_OK) {
-				count(ss->e, C_CANCELLED, copies - k);
+				count_item(ss->e, C_CANCELLED, it.id, copies - k);
 				ret = fl__scn_stopped(ctx, FL_CANCELED, ss->e->j->stages[ss->stage]);
 			}
 	}
@@ -589,7 +671,7 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 	struct fl_group_opts go = {.name = "item", .panic = FL_PANIC_CAPTURE};
 	fl_err *err = fl_group_new(ctx, &go, &g, &ictx);
 	if (err) {
-		count(e, C_CANCELLED, 1);
+		count_item(e, C_CANCELLED, o->it.id, 1);
 		return err;
 	}
 	int made = 0;
@@ -602,7 +684,8 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 		(void)fl_chan_send(ch[0], &o->it, NULL, FL_TRY);
 		fl_err_drop(fl_chan_close(ch[0]));
 		for (int s = 0; s < nmid && !err; s++) {
-			ss[s] = (sub_stage){.e = e, .stage = s + 1, .in = ch[s], .out = ch[s + 1]};
+			ss[s] = (sub_stage){.e = e, .stage = s + 1, .in = ch[s], .out = ch[s + 1],
+					    .hold = {.failed = o->hold.failed}};
 			(void)fl__scn_go(g, ictx, j->stages[s + 1], sub_stage_fn, &ss[s], &err);
 		}
 	}
@@ -612,7 +695,7 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 	jitem it;
 	while (made == nmid + 1 && fl_chan_recv(ch[nmid], &it, NULL, FL_TRY) == FL_OK) {
 		if (err) {
-			count(e, C_CANCELLED, 1);
+			count_item(e, C_CANCELLED, it.id, 1);
 			continue;
 		}
 		err = forward(e, o->out, &it, 1, ctx, "item");
@@ -621,7 +704,7 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 	 * a stage could not start) were cancelled */
 	for (int c = 0; c < made && c < nmid; c++)
 		while (fl_chan_recv(ch[c], &it, NULL, FL_TRY) == FL_OK)
-			count(e, C_CANCELLED, 1);
+			count_item(e, C_CANCELLED, it.id, 1);
 	for (int c = 0; c < made; c++)
 		fl_chan_free(ch[c]);
 	return err;
@@ -634,9 +717,8 @@ static fl_err *per_item_fn(fl_ctx *ctx, void *arg)
 	return err ? err : item_pipeline(o->e, o, ctx);
 }
 
-static int planted_limit(const eng *e)
+static int planted_limit(const eng *e, int limit)
 {
-	int limit = e->limit;
 	if (e->j->plant == PLANT_BREACH_LIMIT)
 		return limit + 1; /* the bug: the group allows one more */
 	if (e->j->plant == PLANT_STARVE_LIMIT && limit > 1)
@@ -646,15 +728,13 @@ static int planted_limit(const eng *e)
 
 /* Fan-out stage (per_item false) or the per-item layer: a dispatcher
  * starting one task per item in a nested group with the job's limit. */
-static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
+static fl_err *dispatch_group(fl_ctx *ctx, task_arg *a, const char *name)
 {
-	task_arg *a = arg;
 	eng *e = a->e;
 	bool per_item = e->j->shape == JOB_PERITEM;
-	const char *name = per_item ? "per-item" : e->j->stages[a->stage];
 	fl_group *g;
 	fl_ctx *ictx;
-	struct fl_group_opts go = {.name = name, .limit = planted_limit(e),
+	struct fl_group_opts go = {.name = name, .limit = planted_limit(e, e->limit),
 				   .panic = FL_PANIC_CAPTURE};
 	fl_err *ret = fl_group_new(ctx, &go, &g, &ictx);
 	if (ret) {
@@ -673,7 +753,7 @@ static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
 		}
 		one_arg *o = malloc(sizeof(*o));
 		if (!o) {
-			count(e, C_CANCELLED, 1);
+			count_item(e, C_CANCELLED, it.id, 1);
 			ret = fl_err_wrap(FL_ERR_NOMEM, "%s", name);
 			break;
 		}
@@ -687,7 +767,7 @@ static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
 		}
 		if (err) {
 			free(o);
-			count(e, C_CANCELLED, 1);
+			count_item(e, C_CANCELLED, it.id, 1);
 			ret = err;
 			break;
 		}
@@ -705,6 +785,171 @@ static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
 		return werr;
 	}
 	return ret;
+}
+
+/*
+ * The end of input with load shedding on (a finite bulkhead_wait): the
+ * dispatcher waits for its compartments while they make progress. Once
+ * none of its tasks has ended for cancel_hang, the ones still running are
+ * taken as stuck (a hung tenant) and cancelled, so the run can end; their
+ * items count as cancelled. With bulkhead_wait = forever it waits forever.
+ */
+static void drain_bulkhead(eng *e, disp *d, fl_bulkhead *b, fl_ctx *ctx, const char *name)
+{
+	int64_t patience = e->j->cancel_hang_ns * e->p->time_scale;
+	while (atomic_load(&d->inflight) > 0) {
+		char tok;
+		int st = fl_chan_recv(d->ended, &tok, ctx, fl_deadline_in(patience));
+		if (st == FL_OK)
+			continue;
+		if (st == FL_TIMEDOUT) {
+			fl_err *cause = fl_err_wrap(FL_ERR_DEADLINE,
+						    "%s: %d task(s) made no progress for "
+						    "cancel_hang after the end of input",
+						    name, atomic_load(&d->inflight));
+			fl_bulkhead_cancel(b, cause);
+			fl_err_drop(cause);
+		}
+		return; /* or the dispatcher was cancelled, and the compartments with it */
+	}
+}
+
+/* After the bulkhead's wait: its compartments' high-water marks, and the
+ * errors of those where an item failed (the tenant's errgroup result),
+ * kept for the pipeline's result. Cancellations (shedding, the drain, the
+ * pipeline's cancel) are fates, not failures. */
+static void bulkhead_done(eng *e, int stage, disp *d, fl_bulkhead *b, const bool *saturated)
+{
+	bool shared = e->j->plant == PLANT_SHARED_BULKHEAD;
+	const fl_bulkhead_result *res;
+	size_t n = fl_bulkhead_results(b, &res);
+	fl_err *failed = NULL;
+	pthread_mutex_lock(&e->mu);
+	struct bh_stats *bs = &e->bh[stage];
+	bs->ran = true;
+	for (size_t i = 0; i < n; i++) {
+		int k = shared ? 0 : atoi(res[i].key + 1); /* "tK" */
+		bs->used[k] = true;
+		bs->hwm[k] = res[i].hwm > bs->hwm[k] ? res[i].hwm : bs->hwm[k];
+		bs->saturated[k] |= saturated[k];
+		if (res[i].err && atomic_load(&d->failed[k]))
+			failed = fl_err_join2(failed, fl_err_wrap(fl_err_ref((fl_err *)res[i].err),
+								   "tenant '%s'", res[i].key));
+	}
+	if (failed)
+		e->contained = fl_err_join2(e->contained, failed);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/*
+ * Fan-out stage or per-item layer with a bulkhead: each item runs in its
+ * tenant's compartment (limit: bulkhead). A full compartment sheds the
+ * item after bulkhead_wait (forever: waits; 0: at once). The dispatcher
+ * returns only its own stop (a cancel, an environment error): failures in
+ * compartments go into the pipeline's result without cancelling it.
+ */
+static fl_err *dispatch_bulkhead(fl_ctx *ctx, task_arg *a, const char *name)
+{
+	eng *e = a->e;
+	const fl__job *j = e->j;
+	bool per_item = j->shape == JOB_PERITEM;
+	bool shared = j->plant == PLANT_SHARED_BULKHEAD;
+	int64_t wait = j->bulkhead_wait_ns < 0 ? -1 : j->bulkhead_wait_ns * e->p->time_scale;
+	bool saturated[FL__JOB_MAX_TENANTS] = {false};
+	fl_bulkhead *b = NULL;
+	disp *d = calloc(1, sizeof(*d));
+	fl_err *ret = d ? fl_chan_new(1, 1, &(struct fl_chan_opts){.name = name}, &d->ended)
+			: FL_ERR_NOMEM;
+	struct fl_bulkhead_opts bo = {.name = name, .limit = planted_limit(e, j->bulkhead),
+				      .per_item = j->mode != JOB_FIRST_ERROR,
+				      .panic = FL_PANIC_CAPTURE};
+	if (!ret && (ret = fl_bulkhead_new(ctx, &bo, &b)))
+		fl_chan_free(d->ended);
+	if (ret) {
+		free(d);
+		done_writing(e, a->out);
+		return ret;
+	}
+	for (;;) {
+		jitem it;
+		int st = fl_chan_recv(e->ch[a->in], &it, ctx, FL_FOREVER);
+		if (st == FL_CLOSED)
+			break;
+		if (st != FL_OK) {
+			ret = fl__scn_stopped(ctx, st, name);
+			break;
+		}
+		/* the planted bug puts every tenant into one compartment */
+		int k = shared ? 0 : tenant_of(e, it.id);
+		const char *key = shared ? "shared" : e->tkeys[k];
+		one_arg *o = malloc(sizeof(*o));
+		if (!o) {
+			count_item(e, C_CANCELLED, it.id, 1);
+			ret = fl_err_wrap(FL_ERR_NOMEM, "%s", name);
+			break;
+		}
+		*o = (one_arg){
+		    .e = e, .stage = a->stage, .out = a->out, .it = it, .d = d, .key = k};
+		fl_task_fn fn = per_item ? per_item_fn : one_fn;
+		atomic_fetch_add(&d->inflight, 1);
+		bool shed = false;
+		fl_err *err = fl_bulkhead_try_go(b, key, fn, o);
+		if (err && fl_err_is(err, FL_ERR_LIMIT)) {
+			fl_err_drop(err);
+			err = NULL;
+			saturated[k] = true;
+			fl_ctx *wctx = NULL;
+			if (wait == 0)
+				shed = true;
+			else if (wait < 0) /* the compartment's context: ends with the tenant */
+				err = fl_bulkhead_go(b, NULL, key, fn, o);
+			else if (!(err = fl_ctx_with_timeout(ctx, wait, NULL, &wctx))) {
+				err = fl_bulkhead_go(b, wctx, key, fn, o);
+				shed = err && fl_ctx_done(wctx) && !fl_ctx_done(ctx);
+			}
+			fl_ctx_free(wctx);
+		}
+		if (!err && !shed)
+			continue; /* the task owns o now */
+		free(o);
+		atomic_fetch_sub(&d->inflight, 1);
+		if (shed) {
+			fl_err_drop(err);
+			count_item(e, C_SHED, it.id, 1);
+			continue;
+		}
+		count_item(e, C_CANCELLED, it.id, 1);
+		if (fl_ctx_done(ctx)) {
+			fl_err_drop(err);
+			ret = fl__scn_stopped(ctx, FL_CANCELED, name);
+			break;
+		}
+		if (fl_err_is(err, FL_ERR_CANCELED) || fl_err_is(err, FL_ERR_DEADLINE)) {
+			fl_err_drop(err); /* its compartment ended: that tenant failed */
+			continue;
+		}
+		ret = err;
+		break;
+	}
+	if (ret)
+		fl_bulkhead_cancel(b, NULL);
+	else if (wait >= 0)
+		drain_bulkhead(e, d, b, ctx, name);
+	fl_err_drop(fl_bulkhead_wait(b)); /* bulkhead_done keeps the failures */
+	bulkhead_done(e, a->stage, d, b, saturated);
+	fl_bulkhead_free(b);
+	fl_chan_free(d->ended);
+	free(d);
+	done_writing(e, a->out);
+	return ret;
+}
+
+static fl_err *dispatch_fn(fl_ctx *ctx, void *arg)
+{
+	task_arg *a = arg;
+	eng *e = a->e;
+	const char *name = e->j->shape == JOB_PERITEM ? "per-item" : e->j->stages[a->stage];
+	return e->ntenants ? dispatch_bulkhead(ctx, a, name) : dispatch_group(ctx, a, name);
 }
 
 /* ---- one iteration ------------------------------------------------------------ */
@@ -800,7 +1045,7 @@ static void drain(eng *e)
 	jitem it;
 	for (int c = 0; c < e->nch; c++)
 		while (fl_chan_recv(e->ch[c], &it, NULL, FL_TRY) == FL_OK)
-			count(e, C_CANCELLED, 1);
+			count_item(e, C_CANCELLED, it.id, 1);
 }
 
 static const fl_err *sentinel_named(const char *name)
@@ -870,14 +1115,174 @@ static void check_error(eng *e, fl_scenario_result *r, const fl_err *err, bool c
 static void check_conservation(eng *e, fl_scenario_result *r)
 {
 	long in = val(e, C_PRODUCED) + val(e, C_DUPS);
-	long out = val(e, C_DELIVERED) + val(e, C_SKIPPED) + val(e, C_FAILED) + val(e, C_DLQ) +
-		   val(e, C_CANCELLED);
+	long out = val(e, C_DELIVERED) + val(e, C_SKIPPED) + val(e, C_SHED) + val(e, C_FAILED) +
+		   val(e, C_DLQ) + val(e, C_CANCELLED);
 	fl_scenario_check(r, JOB_CHECK_CONSERVE, in == out, (double)out, (double)in, NULL,
 			  "produced %ld + duplicated %ld = %ld; delivered %ld + skipped %ld + "
-			  "failed %ld + dead-lettered %ld + cancelled %ld = %ld",
+			  "shed %ld + failed %ld + dead-lettered %ld + cancelled %ld = %ld",
 			  val(e, C_PRODUCED), val(e, C_DUPS), in, val(e, C_DELIVERED),
-			  val(e, C_SKIPPED), val(e, C_FAILED), val(e, C_DLQ), val(e, C_CANCELLED),
-			  out);
+			  val(e, C_SKIPPED), val(e, C_SHED), val(e, C_FAILED), val(e, C_DLQ),
+			  val(e, C_CANCELLED), out);
+}
+
+/* ---- bulkhead checks ------------------------------------------------------------ */
+
+/* Per dispatching stage, over its compartments: no hwm above the limit,
+ * and every compartment ever found full (try_go refused) reached it. */
+static void check_bulkheads(eng *e, fl_scenario_result *r)
+{
+	const fl__job *j = e->j;
+	int lim = j->bulkhead;
+	bool shared = j->plant == PLANT_SHARED_BULKHEAD;
+	for (int s = 1; s < j->nstages - 1; s++) {
+		const char *hwm_check = j->bh_checks[s][0], *reach_check = j->bh_checks[s][1];
+		if (!hwm_check[0])
+			continue;
+		const struct bh_stats *bs = &e->bh[s];
+		if (!bs->ran) {
+			fl_scenario_skip(r, hwm_check, "the dispatcher did not run to its end");
+			fl_scenario_skip(r, reach_check, "the dispatcher did not run to its end");
+			continue;
+		}
+		int nkeys = 0, top = -1, nsat = 0, short_k = -1;
+		for (int k = 0; k < FL__JOB_MAX_TENANTS; k++) {
+			if (!bs->used[k])
+				continue;
+			nkeys++;
+			if (top < 0 || bs->hwm[k] > bs->hwm[top])
+				top = k;
+			if (!bs->saturated[k])
+				continue;
+			nsat++;
+			if (bs->hwm[k] != lim && short_k < 0)
+				short_k = k;
+		}
+		const char *stage = j->shape == JOB_PERITEM ? "per-item" : j->stages[s];
+#define KEY(k) (shared ? "shared" : e->tkeys[k])
+		int hwm = top < 0 ? 0 : bs->hwm[top];
+		fl_scenario_check(r, hwm_check, hwm <= lim, hwm, lim, NULL,
+				  "%d compartment(s); highest hwm %d (%s/%s), limit %d", nkeys, hwm,
+				  stage, top < 0 ? "-" : KEY(top), lim);
+		if (nsat == 0)
+			fl_scenario_skip(r, reach_check, "no compartment was ever full");
+		else if (short_k < 0)
+			fl_scenario_check(r, reach_check, true, lim, lim, NULL,
+					  "%d compartment(s) were full and every one reached %d",
+					  nsat, lim);
+		else
+			fl_scenario_check(r, reach_check, false, bs->hwm[short_k], lim, NULL,
+					  "%s/%s was full (try_go refused) but its hwm is %d of %d",
+					  stage, KEY(short_k), bs->hwm[short_k], lim);
+#undef KEY
+	}
+}
+
+typedef struct hit_scan {
+	const eng *e;
+	bool *hit;
+} hit_scan;
+
+static void hit_by_event(const fl_fault_event *ev, void *arg)
+{
+	hit_scan *h = arg;
+	if (ev->item >= 0 && ev->t_ns >= h->e->t_start)
+		h->hit[tenant_of(h->e, (long)ev->item)] = true;
+}
+
+/* Marks the tenants plan's faults met in this iteration: from its fire
+ * log, or if the log overflowed, from its "tK/STAGE" points' counts. */
+static void hits_of_plan(const eng *e, const fl_fault_plan *plan, bool *hit)
+{
+	if (!plan)
+		return;
+	hit_scan hs = {e, hit};
+	fl_fault_log_foreach(plan, hit_by_event, &hs);
+	if (fl_fault_log_overflows(plan) == 0)
+		return;
+	fl_fault_point_stats st;
+	for (int t = 0; t < e->ntenants; t++)
+		for (int s = 1; s < e->j->nstages - 1 && !hit[t]; s++)
+			hit[t] = fl_fault_stats_get(plan, e->tpoints[t][s], &st) &&
+				 st.fires_total > 0;
+}
+
+/*
+ * Tenant isolation: a tenant no fault met must lose nothing to another's
+ * trouble. Hit: a fault fired on one of its items in this iteration (the
+ * fire logs of the job's plan and of the runner's), the engine saw an
+ * injected error or a fault's wait cut short on one, or an item of it
+ * failed or was dead-lettered. Every other tenant must have shed nothing
+ * and had nothing cancelled.
+ */
+static void check_isolation(eng *e, fl_scenario_result *r, const fl_fault_plan *plan,
+			    bool cancelled)
+{
+	if (cancelled) {
+		fl_scenario_skip(r, JOB_CHECK_ISOLATION,
+				 "does not apply under a driver cancel (cancel_at): every tenant "
+				 "loses its items in flight");
+		return;
+	}
+	if (atomic_load(&e->fail_ns)) {
+		fl_scenario_skip(r, JOB_CHECK_ISOLATION,
+				 "does not apply: a failure outside the compartments cancelled "
+				 "the whole pipeline");
+		return;
+	}
+	int nt = e->ntenants;
+	bool hit[FL__JOB_MAX_TENANTS];
+	for (int t = 0; t < nt; t++)
+		hit[t] = atomic_load(&e->hit[t]) || atomic_load(&e->tn[C_FAILED][t]) > 0 ||
+			 atomic_load(&e->tn[C_DLQ][t]) > 0;
+	hits_of_plan(e, plan, hit);           /* the job's own */
+	hits_of_plan(e, r->faults_plan, hit); /* the runner's (--faults, stress) */
+	char hits[120] = "";
+	size_t len = 0;
+	int nhit = 0, bad = -1, nbad = 0;
+	for (int t = 0; t < nt; t++) {
+		long shed = atomic_load(&e->tn[C_SHED][t]);
+		long canc = atomic_load(&e->tn[C_CANCELLED][t]);
+		if (hit[t]) {
+			nhit++;
+			if (len < sizeof(hits) - 1)
+				len += (size_t)snprintf(hits + len, sizeof(hits) - len, "%s%s",
+							len ? ", " : "", e->tkeys[t]);
+		} else if (shed || canc) {
+			nbad++;
+			bad = bad < 0 ? t : bad;
+		}
+	}
+	if (bad >= 0) {
+		fl_scenario_check(r, JOB_CHECK_ISOLATION, false, nbad, 0, NULL,
+				  "%s: no fault met it, yet %ld shed and %ld cancelled (produced "
+				  "%ld, delivered %ld); %d such tenant(s); hit: %s",
+				  e->tkeys[bad], atomic_load(&e->tn[C_SHED][bad]),
+				  atomic_load(&e->tn[C_CANCELLED][bad]),
+				  atomic_load(&e->tn[C_PRODUCED][bad]),
+				  atomic_load(&e->tn[C_DELIVERED][bad]), nbad,
+				  nhit ? hits : "none");
+		return;
+	}
+	fl_scenario_check(r, JOB_CHECK_ISOLATION, true, 0, 0, NULL,
+			  "%d tenant(s) hit (%s); the other %d lost nothing", nhit,
+			  nhit ? hits : "none", nt - nhit);
+}
+
+/* Per-tenant fates as counters "tenant.tK.FATE" (produced and delivered
+ * always, the others when not zero), as far as the result has room. */
+static void count_tenants(eng *e, fl_scenario_result *r)
+{
+	char name[FL_SCENARIO_NAME_MAX];
+	for (int t = 0; t < e->ntenants; t++)
+		for (int c = 0; c < NFATE; c++) {
+			long v = atomic_load(&e->tn[c][t]);
+			if (v == 0 && c != C_PRODUCED && c != C_DELIVERED)
+				continue;
+			snprintf(name, sizeof(name), "tenant.%s.%s", e->tkeys[t], fate_names[c]);
+			if (fl_scenario_find_counter(r, name) ||
+			    r->ncounters < FL_SCENARIO_MAX_COUNTERS)
+				fl_scenario_count(r, name, v);
+		}
 }
 
 static void plant_leaks(const fl__job *j)
@@ -935,6 +1340,7 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	}
 	e->j = j;
 	e->p = p;
+	e->t_start = fl_now();
 	ps->e = e;
 	e->work_ns = j->work_ns * p->time_scale;
 	e->limit = j->group_limit > 0 ? j->group_limit : 0;
@@ -944,6 +1350,15 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	e->svc = h->svc;
 	for (int s = 0; s < j->nstages; s++)
 		fl_fault_site_init(&e->sites[s], j->stages[s]);
+	e->ntenants = j->bulkhead > 0 ? j->tenants : 0;
+	for (int t = 0; t < e->ntenants; t++) {
+		snprintf(e->tkeys[t], sizeof(e->tkeys[t]), "t%d", t);
+		for (int s = 1; s < j->nstages - 1; s++) {
+			snprintf(e->tpoints[t][s], sizeof(e->tpoints[t][s]), "t%d/%s", t,
+				 j->stages[s]);
+			fl_fault_site_init(&e->tsites[t][s], e->tpoints[t][s]);
+		}
+	}
 	if ((env = fl_ctx_with_cancel(fl_ctx_background(), &e->parent)))
 		goto out_e;
 	if (j->faults[0] &&
@@ -1024,14 +1439,24 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 			fl_err *joined = fl_err_join(e->errs, e->nerrs);
 			err = err ? fl_err_join2(err, joined) : joined;
 		}
+		if (e->contained) { /* tenants' failures, after the pipeline's own */
+			err = err ? fl_err_join2(err, e->contained) : e->contained;
+			e->contained = NULL;
+		}
 		check_conservation(e, r);
 		check_error(e, r, err, cancelled);
 		fl_scenario_note_err(r, p, j->name, err);
+		if (e->ntenants) {
+			check_bulkheads(e, r);
+			check_isolation(e, r, plan, cancelled);
+		}
 	}
 	fl_err_drop(err);
+	fl_err_drop(e->contained);
 	for (int c = 0; c < NCOUNT; c++)
 		fl_scenario_count(r, count_names[c], val(e, c));
 	fl_scenario_count(r, "items", val(e, C_DELIVERED));
+	count_tenants(e, r);
 	if (e->limit > 0 && (j->shape == JOB_FANOUT || j->shape == JOB_PERITEM)) {
 		const char *gname = j->shape == JOB_FANOUT ? j->stages[1] : "per-item";
 		if (e->saturated)
@@ -1070,8 +1495,11 @@ static void check_cancel(const fl__job *j, const fl_scenario_params *p, fl_scena
 		return; /* the watchdog already named the stuck stage */
 	int64_t n = fl_hdr_total_count(h);
 	if (n == 0) {
-		fl_scenario_skip(r, JOB_CHECK_CANCEL, "no cancellation happened (no cancel_at, "
-				 "no failing stage)");
+		const char *why = j->bulkhead > 0
+					  ? "no pipeline-wide cancellation (no cancel_at, no "
+					    "failure outside a bulkhead compartment)"
+					  : "no cancellation happened (no cancel_at, no failing stage)";
+		fl_scenario_skip(r, JOB_CHECK_CANCEL, why);
 		return;
 	}
 	int64_t p50 = fl_hdr_value_at_percentile(h, 50), p99 = fl_hdr_value_at_percentile(h, 99);
@@ -1148,6 +1576,19 @@ void fl__job_declare(fl__job *j)
 	j->checks[n++] = JOB_CHECK_CANCEL;
 	j->checks[n++] = JOB_CHECK_CONSERVE;
 	j->checks[n++] = JOB_CHECK_ERROR;
+	for (int s = 1; j->bulkhead > 0 && s < j->nstages - 1; s++) {
+		if (j->shape == JOB_PERITEM && s > 1)
+			break; /* one dispatcher: the per-item layer */
+		const char *stage = j->shape == JOB_PERITEM ? "per-item" : j->stages[s];
+		snprintf(j->bh_checks[s][0], FL_SCENARIO_NAME_MAX, "bulkhead %s hwm <= %d", stage,
+			 j->bulkhead);
+		snprintf(j->bh_checks[s][1], FL_SCENARIO_NAME_MAX, "bulkhead %s reaches %d", stage,
+			 j->bulkhead);
+		j->checks[n++] = j->bh_checks[s][0];
+		j->checks[n++] = j->bh_checks[s][1];
+	}
+	if (j->bulkhead > 0)
+		j->checks[n++] = JOB_CHECK_ISOLATION;
 	for (int i = 0; i < 4; i++)
 		if (j->slo_ns[i] > 0) {
 			j->checks[n++] = JOB_CHECK_SLO;

@@ -33,8 +33,8 @@ struct fl_jobs {
 
 /* ---- the key table ------------------------------------------------------ */
 
-enum kind { K_INT, K_LONG, K_DOUBLE, K_DURATION, K_ENUM, K_BOOL, K_TEXT, K_STAGES, K_PLAN,
-	    K_PLANS, K_STAGE };
+enum kind { K_INT, K_LONG, K_DOUBLE, K_DURATION, K_WAIT, K_ENUM, K_BOOL, K_TEXT, K_STAGES,
+	    K_PLAN, K_PLANS, K_STAGE };
 
 typedef struct key {
 	const char *name;
@@ -49,7 +49,8 @@ static const char *const shapes[] = {"linear", "fan-out", "fan-in", "diamond", "
 static const char *const modes[] = {"first-error", "collect-all", "per-item", NULL};
 static const char *const plants[] = {"none",         "leak",          "leak-heap",
 				     "lose-item",    "breach-limit",  "starve-limit",
-				     "swallow-error", "crash",        NULL};
+				     "swallow-error", "crash",        "shared-bulkhead",
+				     NULL};
 static const char *const expects[] = {"none",  "any",   "injected", "canceled", "deadline",
 				      "nomem", "closed", "limit",   "inval",    "again",
 				      "misuse", "panic", "system",  NULL};
@@ -76,6 +77,8 @@ static const key keys[] = {
 	{"breaker_cooldown", K_DURATION, O(breaker_cooldown_ns), 0, 3600e9, NULL, 0},
 	{"budget", K_INT, O(budget), 0, 100, NULL, 0},
 	{"bulkhead", K_INT, O(bulkhead), 0, 4096, NULL, 0},
+	{"tenants", K_INT, O(tenants), 1, FL__JOB_MAX_TENANTS, NULL, 0},
+	{"bulkhead_wait", K_WAIT, O(bulkhead_wait_ns), 0, 3600e9, NULL, 0},
 	{"dlq", K_BOOL, O(dlq), 0, 0, NULL, 0},
 	{"faults", K_PLAN, O(faults), 0, 0, NULL, 0},
 	{"stress_faults", K_PLANS, O(stress), 0, 0, NULL, 0},
@@ -94,6 +97,15 @@ static const key keys[] = {
 	{"plant", K_ENUM, O(plant), 0, 0, plants, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= FL__JOB_MAX_KEYS, "the parser keeps keys in a 64-bit mask");
+
+static int key_index(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* ---- parser state --------------------------------------------------------- */
 
@@ -149,6 +161,7 @@ static void job_defaults(fl__job *j)
 	j->cancel_hang_ns = FL_SEC(2);
 	j->retry_backoff_ns = FL_US(100);
 	j->mode = JOB_FIRST_ERROR;
+	j->bulkhead_wait_ns = -1; /* forever */
 }
 
 /* ---- values ----------------------------------------------------------------- */
@@ -273,16 +286,22 @@ static void set_value(parser *ps, const key *k, fl__job *j, const char *v)
 	char *field = (char *)j + k->off;
 	double d;
 	switch (k->kind) {
-	case K_INT: case K_LONG: case K_DOUBLE: case K_DURATION: {
-		bool ok = k->kind == K_DURATION ? parse_duration(v, &d) : parse_number(v, &d);
+	case K_INT: case K_LONG: case K_DOUBLE: case K_DURATION: case K_WAIT: {
+		bool dur = k->kind == K_DURATION || k->kind == K_WAIT;
+		if (k->kind == K_WAIT && strcmp(v, "forever") == 0) {
+			*(int64_t *)field = -1;
+			return;
+		}
+		bool ok = dur ? parse_duration(v, &d) : parse_number(v, &d);
 		if (!ok)
 			return fail(ps, ps->line, k->name, "'%s' is not a %s", v,
-				    k->kind == K_DURATION ? "duration (e.g. 250us, 5ms, 2s)"
-							  : "number");
-		if ((k->kind != K_DOUBLE && k->kind != K_DURATION && d != (double)(long long)d) ||
-		    d < k->lo || d > k->hi)
+				    k->kind == K_WAIT ? "duration (e.g. 250us, 5ms, 2s) or forever"
+				    : dur		? "duration (e.g. 250us, 5ms, 2s)"
+							: "number");
+		if ((k->kind != K_DOUBLE && !dur && d != (double)(long long)d) || d < k->lo ||
+		    d > k->hi)
 			return fail(ps, ps->line, k->name, "'%s' out of range (%s %.0f..%.0f)", v,
-				    k->kind == K_DURATION ? "ns" : "integer", k->lo, k->hi);
+				    dur ? "ns" : "integer", k->lo, k->hi);
 		if (k->kind == K_INT)
 			*(int *)field = (int)d;
 		else if (k->kind == K_LONG)
@@ -347,6 +366,43 @@ static bool section_name_ok(const char *s)
 	return true;
 }
 
+/* The bulkhead keys, each error at the line of the key at fault (which
+ * may be in a [global] section). Fills in the default tenants. */
+static bool bulkhead_ok(parser *ps, fl__job *j)
+{
+	int kb = key_index("bulkhead");
+	if (j->bulkhead > 0 && j->shape != JOB_FANOUT && j->shape != JOB_PERITEM) {
+		fail(ps, j->key_line[kb], "bulkhead",
+		     "only for shapes fan-out and per-item (a dispatcher starting one task per "
+		     "item); section [%s] is %s", j->name, shapes[j->shape]);
+		return false;
+	}
+	static const char *const needs[] = {"tenants", "bulkhead_wait"};
+	for (int i = 0; i < 2; i++) {
+		int k = key_index(needs[i]);
+		if (j->bulkhead == 0 && j->key_line[k]) {
+			fail(ps, j->key_line[k], needs[i], "needs bulkhead (section [%s] has none)",
+			     j->name);
+			return false;
+		}
+	}
+	int kg = key_index("group_limit");
+	if (j->bulkhead > 0 && j->group_limit > 0) {
+		fail(ps, j->key_line[kb], "bulkhead",
+		     "cannot be used with group_limit (line %d): a dispatcher limits either "
+		     "per tenant or as a whole", j->key_line[kg]);
+		return false;
+	}
+	if (j->plant == PLANT_SHARED_BULKHEAD && j->bulkhead == 0) {
+		fail(ps, j->key_line[key_index("plant")], "plant",
+		     "shared-bulkhead needs bulkhead (section [%s] has none)", j->name);
+		return false;
+	}
+	if (j->bulkhead > 0 && j->tenants == 0)
+		j->tenants = 4;
+	return true;
+}
+
 /* Validates the finished section and adds it to the set. */
 static void finish_section(parser *ps)
 {
@@ -382,6 +438,10 @@ static void finish_section(parser *ps)
 		snprintf(msg, sizeof(msg), "%s %s", kname, why);
 		free(j);
 		return fail(ps, line, kname, "%s", msg + strlen(kname) + 1);
+	}
+	if (!bulkhead_ok(ps, j)) {
+		free(j);
+		return;
 	}
 	if (ps->jobs->n == ps->jobs->cap) {
 		size_t cap = ps->jobs->cap ? ps->jobs->cap * 2 : 4;
@@ -488,6 +548,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (*set & ((uint64_t)1 << i))
 		return fail(ps, ps->line, name, "set twice in section [%s]", ps->section), 1;
 	*set |= (uint64_t)1 << i;
+	fl__job *tj = ps->in_global ? &ps->global : ps->cur;
+	if (tj)
+		tj->key_line[i] = ps->line;
 	if (ps->in_global)
 		set_value(ps, &keys[i], &ps->global, value);
 	else if (ps->cur)

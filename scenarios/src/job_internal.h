@@ -13,13 +13,15 @@
 #define FL__JOB_STAGE_NAME 24
 #define FL__JOB_PLAN_MAX 512
 #define FL__JOB_MAX_STRESS 8
+#define FL__JOB_MAX_TENANTS 64
+#define FL__JOB_MAX_KEYS 64               /* the parser's key table (a bit mask) */
 
 enum fl__job_shape { JOB_LINEAR, JOB_FANOUT, JOB_FANIN, JOB_DIAMOND, JOB_PERITEM };
 enum fl__job_mode { JOB_FIRST_ERROR, JOB_COLLECT_ALL, JOB_PER_ITEM };
 /* Deliberate bugs for the checks' negative controls (docs/scenarios.md). */
 enum fl__job_plant {
 	PLANT_NONE, PLANT_LEAK, PLANT_LEAK_HEAP, PLANT_LOSE_ITEM, PLANT_BREACH_LIMIT,
-	PLANT_STARVE_LIMIT, PLANT_SWALLOW_ERROR, PLANT_CRASH
+	PLANT_STARVE_LIMIT, PLANT_SWALLOW_ERROR, PLANT_CRASH, PLANT_SHARED_BULKHEAD
 };
 
 typedef struct fl__job {
@@ -48,7 +50,10 @@ typedef struct fl__job {
 	int breaker;
 	int64_t breaker_cooldown_ns;
 	int budget;                       /* percent */
-	int bulkhead;
+	int bulkhead;                     /* per-tenant compartment limit; 0: off */
+	int tenants;                      /* item id % tenants; 0: unset */
+	int64_t bulkhead_wait_ns;         /* wait for a full compartment's slot,
+					     then shed; < 0: forever */
 	bool dlq;
 
 	char faults[FL__JOB_PLAN_MAX];
@@ -66,6 +71,10 @@ typedef struct fl__job {
 	char expect_stage[FL__JOB_STAGE_NAME];
 	int plant;                        /* enum fl__job_plant */
 
+	int key_line[FL__JOB_MAX_KEYS];   /* line a key was set on; 0: not set */
+	/* "bulkhead STAGE hwm <= N" and "bulkhead STAGE reaches N" per
+	 * dispatching stage (fan-out: middle stages; per-item: index 1) */
+	char bh_checks[FL__JOB_MAX_STAGES][2][FL_SCENARIO_NAME_MAX];
 	const char *checks[16];           /* the scenario's declared checks */
 } fl__job;
 
@@ -79,5 +88,6 @@ void fl__job_declare(fl__job *j);
 #define JOB_CHECK_CONSERVE "conservation"
 #define JOB_CHECK_ERROR "error identity"
 #define JOB_CHECK_SLO "latency slo"
+#define JOB_CHECK_ISOLATION "tenant isolation"
 
 #endif

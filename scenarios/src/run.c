@@ -250,7 +250,9 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 		(void)fl__scn_watchdog_start(&wd, what, rp.hang_ns, &plan, 1);
 
 	int64_t start = fl_now();
+	r->faults_plan = plan;
 	fl_err *err = s->run(&rp, r);
+	r->faults_plan = NULL;
 	r->duration_ns = fl_now() - start;
 	if (err)
 		fl_err_format(err, r->run_err, sizeof(r->run_err));

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fl_test.h"
@@ -312,10 +313,119 @@ FL_TEST(policies_are_wired)
 	fl_scenario_result_destroy(&r);
 }
 
+/* ---- bulkheads: tenants in their own compartments ----------------------------- */
+
+static long tenant_count(const fl_scenario_result *r, int t, const char *fate)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "tenant.t%d.%s", t, fate);
+	int64_t v = fl_scenario_counter_value(r, name);
+	return v < 0 ? 0 : (long)v; /* fates other than produced/delivered: only when not 0 */
+}
+
+/* 10 items per tenant and 10 slots: no compartment ever fills, so nothing
+ * is shed whatever the timing; t1 (or t2) fails one item. */
+static const char contain_job[] = BASE
+	"[global]\nshape = fan-out\nstages = source, work, sink\nbulkhead = 10\ntenants = 4\n"
+	"[failing]\nfaults = t1/work=@2 error(inval)\nexpect_error = inval\nexpect_stage = work\n"
+	"[panicking]\nfaults = t1/work=@2 panic\n"
+	"[per_item_shape]\nshape = per-item\nstages = source, a, b, sink\n"
+	"faults = t2/b=@3 error(inval)\n";
+
+FL_TEST(bulkhead_contains_a_failing_tenant)
+{
+	static const char *const sections[] = {"failing", "panicking", "per_item_shape"};
+	for (int i = 0; i < 3; i++) {
+		int bad = i == 2 ? 2 : 1;
+		fl_scenario_result r;
+		run_job(contain_job, sections[i], &r, false);
+		if (!fl_scenario_result_passed(&r))
+			FL_FAIL("[%s] did not pass", sections[i]);
+		/* the failure stays in its tenant: the pipeline is not cancelled */
+		ASSERT_EQ(verdict(&r, "tenant isolation"), FL_REPORT_PASS);
+		ASSERT_EQ(verdict(&r, "prompt cancellation"), FL_REPORT_SKIP);
+		ASSERT_EQ(fl_scenario_counter_value(&r, "failed"), 1);
+		ASSERT_EQ(tenant_count(&r, bad, "failed"), 1);
+		ASSERT_EQ(tenant_count(&r, bad, "delivered") + tenant_count(&r, bad, "cancelled"), 9);
+		for (int t = 0; t < 4; t++)
+			if (t != bad)
+				ASSERT_EQ(tenant_count(&r, t, "delivered"), 10);
+		ASSERT_EQ(fl_scenario_counter_value(&r, "shed"), 0);
+		/* the result is the tenant's, wrapped: "tenant 't1': stage work, ..." */
+		char want[32];
+		snprintf(want, sizeof(want), "tenant 't%d'", bad);
+		if (!strstr(r.err_text, want) || (i == 1 && !strstr(r.err_text, "panic")))
+			FL_FAIL("[%s] result: %s", sections[i], r.err_text);
+		fl_scenario_result_destroy(&r);
+	}
+}
+
+/* Every tenant has 8 items and 8 slots, so only a shared compartment can
+ * fill up: t1's items hang in it and never leave. */
+static const char tenant_job[] = BASE
+	"[global]\nshape = fan-out\nstages = source, work, sink\nitems = 32\nbulkhead = 8\n"
+	"tenants = 4\nbulkhead_wait = 50ms\ncancel_hang = 100ms\nfaults = t1/*=hang\n"
+	"[isolated]\n[shared]\nplant = shared-bulkhead\n";
+
+FL_TEST(planted_shared_bulkhead_is_caught)
+{
+	fl_scenario_result r;
+	/* t1 hangs in its own compartment; at the end of input it makes no
+	 * progress, so the dispatcher cancels it and the run ends */
+	run_job(tenant_job, "isolated", &r, false);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT(!r.hung);
+	ASSERT_EQ(verdict(&r, "tenant isolation"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "bulkhead work hwm <= 8"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "bulkhead work reaches 8"), FL_REPORT_SKIP); /* never full */
+	for (int t = 0; t < 4; t++)
+		if (t != 1)
+			ASSERT_EQ(tenant_count(&r, t, "delivered"), 8);
+	ASSERT_EQ(tenant_count(&r, 1, "cancelled"), 8);
+	ASSERT_EQ(fl_scenario_counter_value(&r, "shed"), 0);
+	fl_scenario_result_destroy(&r);
+	/* the bug: one compartment for all; once t1's 8 hung items hold every
+	 * slot, t2's and t3's last items wait bulkhead_wait and are shed */
+	run_job(tenant_job, "shared", &r, false);
+	ASSERT(!r.hung);
+	ASSERT_EQ(verdict(&r, "tenant isolation"), FL_REPORT_FAIL);
+	ASSERT_EQ(verdict(&r, "conservation"), FL_REPORT_PASS);
+	const char *m = message(&r, "tenant isolation");
+	if (!strstr(m, "t2: no fault met it") || !strstr(m, "hit: t1"))
+		FL_FAIL("isolation message: %s", m);
+	ASSERT_EQ(tenant_count(&r, 2, "shed") + tenant_count(&r, 3, "shed"), 2);
+	fl_scenario_result_destroy(&r);
+}
+
+/* The caps per compartment: 2 tenants, 2 slots each, 2 ms per item, so the
+ * dispatcher finds compartments full (as limit_job's group). */
+static const char bh_limit_job[] = BASE
+	"[global]\nshape = fan-out\nstages = source, work, sink\nbulkhead = 2\ntenants = 2\n"
+	"work = 2ms\n[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
+
+FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
+{
+	fl_scenario_result r;
+	run_job(bh_limit_job, "ok", &r, false);
+	ASSERT(fl_scenario_result_passed(&r));
+	ASSERT_EQ(verdict(&r, "bulkhead work hwm <= 2"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "bulkhead work reaches 2"), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+	run_job(bh_limit_job, "breach", &r, false);
+	ASSERT_EQ(verdict(&r, "bulkhead work hwm <= 2"), FL_REPORT_FAIL);
+	fl_scenario_result_destroy(&r);
+	run_job(bh_limit_job, "starve", &r, false);
+	ASSERT_EQ(verdict(&r, "bulkhead work hwm <= 2"), FL_REPORT_PASS);
+	ASSERT_EQ(verdict(&r, "bulkhead work reaches 2"), FL_REPORT_FAIL);
+	fl_scenario_result_destroy(&r);
+}
+
 FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
 	     FL_CASE(planted_starved_limit_is_caught),
 	     FL_CASE(conservation_counts_drops_and_dups), FL_CASE(planted_lost_item_is_caught),
 	     FL_CASE(error_identity_matches_sentinel_and_stage), FL_CASE(swallowed_error_is_caught),
-	     FL_CASE(crashing_scenario_is_isolated), FL_CASE(latency_slo_breach_is_caught))
+	     FL_CASE(crashing_scenario_is_isolated), FL_CASE(latency_slo_breach_is_caught),
+	     FL_CASE(bulkhead_contains_a_failing_tenant), FL_CASE(planted_shared_bulkhead_is_caught),
+	     FL_CASE(planted_bulkhead_breach_and_starve_are_caught))

@@ -111,6 +111,56 @@ FL_TEST(bad_values_of_structured_keys)
 	rejects("[a]\nshape = linear\njust words\n", "bad.ini:3:", "not INI syntax");
 }
 
+FL_TEST(bulkhead_keys_are_validated)
+{
+	/* only shapes with a dispatcher starting one task per item */
+	rejects("[a]\nshape = linear\nitems = 8\nbulkhead = 4\n", "bad.ini:4: key 'bulkhead'",
+		"fan-out and per-item");
+	rejects("[global]\nbulkhead = 4\n[a]\nshape = diamond\n", "bad.ini:2: key 'bulkhead'",
+		"is diamond");
+	/* tenants and bulkhead_wait need a bulkhead, named at their own line */
+	rejects("[a]\nshape = fan-out\ntenants = 3\n", "bad.ini:3: key 'tenants'",
+		"needs bulkhead");
+	rejects("[global]\nbulkhead_wait = 5ms\n[a]\nshape = fan-out\n",
+		"bad.ini:2: key 'bulkhead_wait'", "needs bulkhead");
+	rejects("[a]\nshape = fan-out\nbulkhead = 4\ngroup_limit = 2\n",
+		"bad.ini:3: key 'bulkhead'", "group_limit (line 4)");
+	rejects("[a]\nshape = fan-out\nplant = shared-bulkhead\n", "bad.ini:3: key 'plant'",
+		"needs bulkhead");
+	rejects("[a]\nshape = fan-out\nbulkhead = 4\ntenants = 65\n", "key 'tenants'",
+		"out of range");
+	rejects("[a]\nshape = fan-out\nbulkhead = 4\nbulkhead_wait = soon\n",
+		"key 'bulkhead_wait'", "or forever");
+	/* tenants default to 4; each dispatching stage gets its cap checks */
+	fl_jobs *j;
+	fl_err *err = fl_jobs_parse("[a]\nshape = fan-out\nstages = in, x, y, out\n"
+				    "bulkhead = 3\nbulkhead_wait = forever\n"
+				    "[b]\nshape = per-item\nstages = in, x, y, out\nbulkhead = 2\n"
+				    "tenants = 7\nbulkhead_wait = 0\n",
+				    "ok.ini", &j);
+	if (err)
+		fl_err_print(stderr, err);
+	ASSERT(err == NULL);
+	static const char *const want_a[] = {"bulkhead x hwm <= 3", "bulkhead x reaches 3",
+					     "bulkhead y hwm <= 3", "bulkhead y reaches 3",
+					     "tenant isolation"};
+	static const char *const want_b[] = {"bulkhead per-item hwm <= 2",
+					     "bulkhead per-item reaches 2", "tenant isolation"};
+	const char *const *wants[] = {want_a, want_b};
+	size_t nwant[] = {5, 3};
+	for (int s = 0; s < 2; s++) {
+		const fl_scenario *sc = fl_jobs_scenario(j, (size_t)s);
+		for (size_t w = 0; w < nwant[s]; w++) {
+			bool found = false;
+			for (const char *const *c = sc->checks; *c; c++)
+				found |= strcmp(*c, wants[s][w]) == 0;
+			if (!found)
+				FL_FAIL("[%s] does not declare '%s'", sc->name, wants[s][w]);
+		}
+	}
+	fl_jobs_free(j);
+}
+
 FL_TEST(unreadable_file_is_an_errno_error)
 {
 	fl_jobs *j = NULL;
@@ -148,4 +198,4 @@ FL_TEST_MAIN(FL_CASE(parses_sections_with_global_defaults), FL_CASE(unknown_key_
 	     FL_CASE(bad_number_is_rejected), FL_CASE(bad_enum_is_rejected),
 	     FL_CASE(missing_required_key_names_section_line), FL_CASE(duplicates_are_rejected),
 	     FL_CASE(bad_values_of_structured_keys), FL_CASE(unreadable_file_is_an_errno_error),
-	     FL_CASE(shipped_job_files_load))
+	     FL_CASE(shipped_job_files_load), FL_CASE(bulkhead_keys_are_validated))

@@ -45,7 +45,7 @@ extern "C" {
 #define FL_SCENARIO_MSG_MAX 256   /* bytes of a check message */
 #define FL_SCENARIO_ERR_MAX 512   /* bytes of an error's text */
 #define FL_SCENARIO_MAX_CHECKS 32
-#define FL_SCENARIO_MAX_COUNTERS 32
+#define FL_SCENARIO_MAX_COUNTERS 64
 #define FL_SCENARIO_MAX_HISTS 16
 #define FL_SCENARIO_MAX_GROUPS 8
 
@@ -174,6 +174,9 @@ struct fl_scenario_result {
 	bool hung;                    /* the watchdog fired (exit status 3) */
 	int signal;                   /* isolated run: the child's fatal signal */
 	uint64_t faults_fired;        /* injections by params->faults' plan */
+	/* While run runs: the plan armed from params->faults (NULL: none),
+	 * for a scenario that reads its accounting (fl/fault.h); NULL after. */
+	const struct fl_fault_plan *faults_plan;
 	int64_t heap_delta;           /* jemalloc allocated bytes after - before */
 };
 
