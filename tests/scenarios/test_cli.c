@@ -228,7 +228,9 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 		 "%s run catalogue %s/shapes.ini:linear_first_error --iterations 1 "
 		 "--skip-timing --report %s",
 		 BIN, JOBS, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	int rc = sh(cmd, out, sizeof(out));
+	if (rc != 0) /* the verdict table says which check failed */
+		FL_FAIL("exit status %d, expected 0:\n%s", rc, out);
 	snprintf(want, sizeof(want), "\n%zu scenarios, ", builtin + 1);
 	if (!strstr(out, want))
 		FL_FAIL("expected \"%s\" in:\n%s", want + 1, out);
