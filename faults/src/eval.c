@@ -16,8 +16,11 @@
  * on (seed, name, k), whatever the thread interleaving, on any backend.
  * Count limits (cnt*) and time windows are the documented exceptions.
  *
- * Actions run with no fault lock held and a reference on the plan, so a
- * disarm during a hang cannot free what the hang waits on. Every wait
+ * Counting and deciding run under the registry's read side (one stripe,
+ * see registry.c), so an evaluation that fires nothing takes no plan
+ * reference. Actions run with no fault lock held and a reference on the
+ * plan (taken before the stripe is dropped), so a disarm during a hang
+ * cannot free what the hang waits on. Every wait
  * (sleep, hang, stuck, slow) is a receive on the plan's done channel, which
  * is never sent on and is closed by disarm: the receive ends at its
  * deadline, on ctx cancellation, or at disarm, whichever comes first - no
@@ -315,20 +318,22 @@ static bool take_pending_oom(fl__fault_point *pt)
 	return false;
 }
 
-/* Evaluates the point under one plan. */
-static fl_err *eval_hit(const struct run *r, const fl__fault_hit *hit)
+/* Counts and decides one evaluation of the point under one plan: true when
+ * a term fires (*pk says which). Runs under the registry's read side (or,
+ * after an earlier plan's action, outside it with a plan reference), so it
+ * must not yield or block: atomics, the item lock (a leaf) and the clock. */
+static bool prepare(const struct run *r, const fl__fault_hit *hit, struct pick *pk)
 {
 	fl__fault_point *pt = hit->point;
 	uint64_t k = atomic_fetch_add_explicit(&pt->evals, 1, memory_order_relaxed) + 1;
 	if (r->kind == FL__FAULT_ALLOC && take_pending_oom(pt)) {
 		r->out->fail_alloc = true;
-		return NULL;
+		return false;
 	}
 	uint64_t attempt = 0;
 	if (pt->rule->peritem && r->item >= 0)
 		attempt = fl__fault_point_item_next(pt, r->item);
-	struct pick pk;
-	return decide(r, hit, k, attempt, &pk) ? fire(r, &pk) : NULL;
+	return decide(r, hit, k, attempt, pk);
 }
 
 /* True once an earlier plan's action settled this evaluation. */
@@ -337,6 +342,14 @@ static bool settled(const struct fl__fault_out *o)
 	return o->verdict != FL_FAULT_KEEP || o->fail_alloc || o->slow != 1.0;
 }
 
+/*
+ * Most matched evaluations fire nothing, so the plans are counted and
+ * decided under the registry stripe collect returns with, and only when a
+ * term fires are references taken - on the firing plan and every later one,
+ * which may be evaluated after its action, outside the lock. An evaluation
+ * that fires nothing thus writes no shared line but the points' counters
+ * (and, for peritem terms, item maps).
+ */
 fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
 		       int64_t work_ns, struct fl__fault_out *out)
 {
@@ -348,13 +361,30 @@ fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
 		.item = item < 0 ? -1 : item,
 		.work_ns = work_ns,
 		.out = out ? out : &local,
-		.hits = hits,
 	};
-	r.nhits = fl__fault_collect(site, ctx, hits);
+	int stripe;
+	size_t n = fl__fault_collect(site, ctx, hits, &stripe);
+	bool locked = true;
 	fl_err *err = NULL;
-	for (size_t i = 0; i < r.nhits && !err && !settled(r.out); i++)
-		err = eval_hit(&r, &hits[i]);
-	for (size_t i = 0; i < r.nhits; i++)
-		fl__fault_plan_unref(hits[i].plan);
+	struct pick pk;
+	for (size_t i = 0; i < n && !err && !settled(r.out); i++) {
+		if (!prepare(&r, &hits[i], &pk))
+			continue;
+		if (locked) { /* the first fire: reference this plan and the later ones */
+			r.hits = &hits[i];
+			r.nhits = n - i;
+			for (size_t j = 0; j < r.nhits; j++)
+				fl__fault_plan_ref(r.hits[j].plan);
+			fl__fault_unlock(stripe); /* the index collect locked, kept in a local */
+			locked = false;
+		}
+		err = fire(&r, &pk);
+	}
+	if (locked) {
+		fl__fault_unlock(stripe);
+		return NULL;
+	}
+	for (size_t j = 0; j < r.nhits; j++)
+		fl__fault_plan_unref(r.hits[j].plan);
 	return err;
 }

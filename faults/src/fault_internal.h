@@ -4,7 +4,8 @@
  * parse.c turns plan text into an immutable spec (rules of terms).
  * registry.c owns the armed plans, the interned point names and the
  * resolution of names to (plan, point state) pairs. eval.c decides and runs
- * actions. account.c records fires. Lock order: the registry lock, then a
+ * actions. account.c records fires. Lock order: the registry lock (a
+ * reader holds one stripe, a writer all of them in index order), then a
  * plan's log lock or a point's item lock (both leaves), then the error-name
  * lock (a leaf). No fault lock is held while an action runs or while a
  * callback of the caller runs.
@@ -131,15 +132,17 @@ struct fl_fault_plan {
 	int64_t armed_at_ns;          /* immutable */
 	fl__fault_spec spec;          /* immutable */
 	fl_chan *done;                /* never sent on; closed by disarm */
-	bool armed;                   /* registry lock */
-	fl__fault_point **points;     /* registry lock (growth); entries immutable */
-	size_t npoints, cap_points;   /* registry lock */
+	bool armed;                   /* registry write side */
+	fl__fault_point **points;     /* registry write side (growth); entries immutable */
+	size_t npoints, cap_points;   /* registry write side; read under a stripe */
 	pthread_mutex_t log_mu;       /* protects the log */
 	fl_fault_event *log;          /* ring of FL_FAULT_LOG_CAP entries */
 	uint64_t log_total;           /* events ever appended (log_mu) */
 };
 
-/* A plan and point state an evaluation acts through (holds a plan ref). */
+/* A plan and point state an evaluation acts through: valid under the
+ * registry stripe collect returns with, and after it only with a plan
+ * reference (fl__fault_plan_ref). */
 typedef struct fl__fault_hit {
 	fl_fault_plan *plan;
 	fl__fault_point *point;
@@ -148,10 +151,24 @@ typedef struct fl__fault_hit {
 /* Most plans that act on one evaluation; more are ignored. */
 #define FLT_MAX_HITS 8
 
-/* Finds the armed plans that act on this evaluation of site under ctx,
- * taking a reference on each. Returns how many (0..FLT_MAX_HITS). */
-size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits);
-/* Drops a reference taken by collect (or the handle's). */
+/* Finds the armed plans that act on this evaluation of site under ctx, in
+ * arm order, and returns how many (0..FLT_MAX_HITS) with the registry's
+ * read side held: *stripe is locked, and the hits' plans and points stay
+ * valid until fl__fault_unlock(*stripe). No references are taken. The
+ * caller must not block on anything but a leaf mutex, nor yield (a fiber
+ * must not move to another worker), before it unlocks. */
+size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, int *stripe);
+void fl__fault_unlock(int stripe);
+
+/* Takes a reference on a plan found by fl__fault_collect, before the
+ * stripe is dropped (the plan is armed then). Relaxed: the stripe orders it
+ * before any disarm, and the unref that may free is acq_rel. */
+static inline void fl__fault_plan_ref(fl_fault_plan *plan)
+{
+	atomic_fetch_add_explicit(&plan->refs, 1, memory_order_relaxed);
+}
+
+/* Drops a reference taken with fl__fault_plan_ref (or the handle's). */
 void fl__fault_plan_unref(fl_fault_plan *plan);
 
 /* Point states: allocation and the per-item attempt counter. */

@@ -1,36 +1,71 @@
 /*
  * registry.c - armed plans, interned point names, and name resolution.
  *
- * Problem: a point is evaluated millions of times, plans are armed and
- * disarmed rarely, several plans (scoped to different contexts) may be
- * armed at once, and a plan must not be freed while a task is inside one of
- * its actions (a hang can last until the test ends).
+ * Problem: a point is evaluated millions of times, from every task of every
+ * stage at once, plans are armed and disarmed rarely, several plans (scoped
+ * to different contexts) may be armed at once, and a plan must not be freed
+ * while a task is inside one of its actions (a hang can last until the test
+ * ends).
  *
- * Data structures, all under reg_mu unless noted:
+ * The registry lock is a big-reader lock (as Linux's lglock): NSTRIPES
+ * pthread mutexes, each on its own cache line pair. A thread gets a stripe
+ * round-robin at its first evaluation (a thread-local index; nothing to
+ * clean up at thread exit, and threads beyond NSTRIPES share stripes). The
+ * read side is the caller's stripe alone; the write side is every stripe,
+ * so it excludes every reader. Evaluating threads thus lock different
+ * mutexes and write no shared line for the lock.
+ *
+ * Data structures, written under the write side, read under any stripe
+ * unless noted:
  *   - armed: the armed plans in arm order, and gen, a generation number
  *     bumped by every arm and disarm;
  *   - fl__fault_state = (gen << 1) | (any plan armed), an atomic the inline
  *     fast path reads without the lock (relaxed: it is a hint; the slow
- *     path re-checks everything under reg_mu);
+ *     path re-checks everything under the lock);
  *   - interned names: one entry per point name ever evaluated while a plan
  *     was armed, in a hash table and a first-seen list. An entry caches its
  *     resolution - the (plan, point state) pairs of every armed plan whose
  *     first matching rule names it - valid while entry->gen == gen. Entries
- *     are never freed, so sites may point at them without references.
+ *     are never freed, so sites may point at them without references;
+ *     site->entry is set under the write side;
  *   - a site caches (gen << 1) | (resolution non-empty) in an atomic, so a
- *     point no armed plan matches is skipped with two relaxed loads.
+ *     point no armed plan matches is skipped with two relaxed loads. Readers
+ *     store it only when it changes, so a hot site's line is not bounced.
+ *
+ * Evaluation (fl__fault_collect, eval.c): under its stripe, an evaluation
+ * finds the site's entry and, while entry->gen == gen, its resolution;
+ * eval.c counts and decides each plan under that same stripe and returns
+ * it with fl__fault_unlock. Only when a plan fires are references taken -
+ * on it and every later plan - before the stripe is dropped, and the action
+ * runs without any fault lock. A site's first evaluation, or its first in a
+ * new generation, must intern or resolve, which write: the reader drops its
+ * stripe, takes the write side for that (once per name per generation),
+ * and retries the read side.
  *
  * Lifetimes: a plan is reference counted - one reference for the handle,
- * one for every evaluation running inside it (taken under reg_mu by
- * fl__fault_collect, dropped without it). Disarm unlinks the plan, bumps
- * gen (so no stale resolution is ever used again) and closes the plan's
- * done channel, which wakes every task in its hang/sleep/stuck actions. The
- * last reference frees the plan. A resolution's plan pointers carry no
- * reference: they are only dereferenced under reg_mu while gen matches,
- * which proves the plans are still armed.
+ * one for every evaluation that runs an action of it or of an earlier plan
+ * (taken under a stripe, dropped without a lock). Disarm unlinks the plan
+ * and bumps gen under the write side (so no stale resolution is ever used
+ * again), then closes the plan's done channel, which wakes every task in
+ * its hang/sleep/stuck actions. The last reference frees the plan. A
+ * resolution's plan and point pointers carry no reference: they are only
+ * dereferenced under a stripe while gen matches, which proves the plans are
+ * still armed, since disarm needs the write side and so waits for every
+ * stripe holder to leave.
  *
- * Lock order: reg_mu, then a plan's log_mu or a point's item_mu (leaves).
- * No user code and no blocking call runs under reg_mu.
+ * Fibers: the read side is held from fl__fault_collect to fl__fault_unlock
+ * in one call of fl__fault_eval, which neither blocks (but on a leaf
+ * mutex) nor yields in between: no fiber switch, so the OS thread that
+ * locked the stripe unlocks it. The stripe index is read once into a local
+ * (not re-read from TLS at unlock), and stripe_index() is not inlined, so a
+ * fiber that moved to another worker since its last evaluation reads the
+ * index of the thread it runs on now.
+ *
+ * Lock order: the stripes in index order (a reader holds one, a writer all),
+ * then a plan's log_mu or a point's item_mu (leaves). No user code and no
+ * blocking call runs under a stripe. NSTRIPES is 16: more than the worker
+ * threads we run, and a writer's 16 held locks stay well under the 64 that
+ * ThreadSanitizer's deadlock detector can track per thread.
  */
 #include "fault_internal.h"
 
@@ -39,7 +74,8 @@
 
 #define NBUCKETS 1024
 
-/* One interned point name and its cached resolution (reg_mu). */
+/* One interned point name and its cached resolution (write side; read
+ * under any stripe). */
 struct entry {
 	char *name;               /* immutable */
 	uint64_t hash;            /* immutable */
@@ -52,7 +88,70 @@ struct entry {
 
 _Atomic uint64_t fl__fault_state;
 
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+/* ---- the registry lock: NSTRIPES mutexes, a big-reader lock --------------------- */
+
+#define NSTRIPES 16
+
+/* 128 bytes, not 64: the adjacent-line prefetcher moves lines in pairs, so
+ * neighbouring stripes on 64-byte lines still bounce between cores. */
+struct stripe {
+	_Alignas(128) pthread_mutex_t mu;
+};
+
+#define STRIPE1 {PTHREAD_MUTEX_INITIALIZER}
+#define STRIPE4 STRIPE1, STRIPE1, STRIPE1, STRIPE1
+_Static_assert(NSTRIPES == 16, "the initialiser below spells out 16 stripes");
+static struct stripe stripes[NSTRIPES] = {STRIPE4, STRIPE4, STRIPE4, STRIPE4};
+
+static _Atomic unsigned next_stripe;        /* round-robin for new threads */
+static _Thread_local int my_stripe = -1;    /* this thread's; -1 = none yet */
+
+/* This thread's stripe, assigned on first use. Not inlined, so a fiber that
+ * moved to another worker since its last evaluation reads the TLS of the
+ * thread it runs on now, not an address computed on the old one. The
+ * caller keeps the index in a local and unlocks that stripe. */
+#if defined(__clang__)
+#define FRESH __attribute__((noinline))
+#else
+#define FRESH __attribute__((noinline, noipa))
+#endif
+FRESH static int stripe_index(void)
+{
+	int s = my_stripe;
+	if (s < 0) {
+		s = (int)(atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
+			  NSTRIPES);
+		my_stripe = s;
+	}
+	return s;
+}
+
+/* Read side: locks this thread's stripe and returns its index. */
+static int read_lock(void)
+{
+	int s = stripe_index();
+	FLT_LOCK(&stripes[s].mu);
+	return s;
+}
+
+static void read_unlock(int s)
+{
+	FLT_UNLOCK(&stripes[s].mu);
+}
+
+/* Write side: every stripe, in index order (the lock order). */
+static void write_lock(void)
+{
+	for (int i = 0; i < NSTRIPES; i++)
+		FLT_LOCK(&stripes[i].mu);
+}
+
+static void write_unlock(void)
+{
+	for (int i = NSTRIPES - 1; i >= 0; i--)
+		FLT_UNLOCK(&stripes[i].mu);
+}
+
 static struct {
 	uint64_t gen;                 /* bumped by arm and disarm */
 	fl_fault_plan **armed;        /* arm order */
@@ -60,19 +159,20 @@ static struct {
 	struct entry *buckets[NBUCKETS];
 	struct entry *first, *last;   /* first-seen order */
 	uint64_t next_id;
-} R; /* reg_mu */
+} R; /* written under the write side, read under any stripe */
 
-/* Publishes gen and "anything armed" for the fast path. Caller holds reg_mu. */
+/* Publishes gen and "anything armed" for the fast path. Caller holds the
+ * write side. */
 static void publish(void)
 {
-	FL_BENIGN_RACE(&fl__fault_state, "fast-path hint, re-checked under reg_mu");
+	FL_BENIGN_RACE(&fl__fault_state, "fast-path hint, re-checked under the registry lock");
 	atomic_store_explicit(&fl__fault_state, R.gen << 1 | (R.narmed > 0),
 			      memory_order_release);
 }
 
 /* ---- interning and resolution ----------------------------------------------- */
 
-/* Finds or adds name. NULL only when out of memory. Caller holds reg_mu. */
+/* Finds or adds name. NULL only when out of memory. Caller holds the write side. */
 static struct entry *intern(const char *name)
 {
 	uint64_t h = fl__fault_hash(name);
@@ -96,7 +196,7 @@ static struct entry *intern(const char *name)
 	return e;
 }
 
-/* The plan's state for e, created on first use. Caller holds reg_mu. */
+/* The plan's state for e, created on first use. Caller holds the write side. */
 static fl__fault_point *plan_point(fl_fault_plan *p, struct entry *e, const fl__fault_rule *r)
 {
 	for (size_t i = 0; i < p->npoints; i++)
@@ -140,7 +240,7 @@ static bool res_push(struct entry *e, fl_fault_plan *p, fl__fault_point *pt)
 	return true;
 }
 
-/* Recomputes e's resolution for the current gen. Caller holds reg_mu.
+/* Recomputes e's resolution for the current gen. Caller holds the write side.
  * Out of memory drops matches (the point then does not fire), never
  * crashes. */
 static void resolve(struct entry *e)
@@ -161,28 +261,59 @@ static bool in_scope(const fl_fault_plan *p, const fl_ctx *ctx)
 	return !p->scope || (ctx && fl_ctx_has_ancestor(ctx, p->scope));
 }
 
-size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits)
+/* Fills hits with the plans of e's resolution that act under ctx and
+ * publishes the site's cache. Caller holds a stripe and e->gen == R.gen,
+ * so the plans are armed: disarm needs the write side. */
+static size_t collect_locked(fl_fault_site *site, struct entry *e, fl_ctx *ctx,
+			     fl__fault_hit *hits)
 {
 	size_t n = 0;
-	FLT_LOCK(&reg_mu);
-	if (!site->entry) {
-		FL_BENIGN_RACE(&site->cache, "fast-path hint, re-checked under reg_mu");
-		site->entry = intern(site->name);
-	}
-	struct entry *e = site->entry;
-	if (e && e->gen != R.gen)
-		resolve(e);
-	if (e)
-		atomic_store_explicit(&site->cache, R.gen << 1 | (e->nres > 0),
-				      memory_order_relaxed);
-	for (size_t i = 0; e && i < e->nres && n < FLT_MAX_HITS; i++) {
-		if (!in_scope(e->res[i].plan, ctx))
-			continue;
-		atomic_fetch_add_explicit(&e->res[i].plan->refs, 1, memory_order_relaxed);
-		hits[n++] = e->res[i];
-	}
-	FLT_UNLOCK(&reg_mu);
+	/* Store only on change: every evaluating thread reads the site's
+	 * cache line, and a store per evaluation would bounce it. */
+	uint64_t c = R.gen << 1 | (e->nres > 0);
+	if (atomic_load_explicit(&site->cache, memory_order_relaxed) != c)
+		atomic_store_explicit(&site->cache, c, memory_order_relaxed);
+	for (size_t i = 0; i < e->nres && n < FLT_MAX_HITS; i++)
+		if (in_scope(e->res[i].plan, ctx))
+			hits[n++] = e->res[i];
 	return n;
+}
+
+size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, int *stripe)
+{
+	int s = stripe_index();
+	bool refreshed = false;
+	*stripe = s;
+	for (;;) {
+		FLT_LOCK(&stripes[s].mu);
+		struct entry *e = site->entry;
+		if (e && e->gen == R.gen)
+			return collect_locked(site, e, ctx, hits);
+		if (!e && refreshed)
+			return 0; /* out of memory: no plan acts here */
+		FLT_UNLOCK(&stripes[s].mu);
+
+		/* First evaluation of the site, or a new generation: interning
+		 * and resolving write, so they take the write side (once per
+		 * name per generation). Then retry the read side; an arm or
+		 * disarm in between only means another round. */
+		write_lock();
+		if (!site->entry) {
+			FL_BENIGN_RACE(&site->cache,
+				       "fast-path hint, re-checked under the registry lock");
+			site->entry = intern(site->name);
+		}
+		e = site->entry;
+		if (e && e->gen != R.gen)
+			resolve(e);
+		write_unlock();
+		refreshed = true;
+	}
+}
+
+void fl__fault_unlock(int stripe)
+{
+	read_unlock(stripe);
 }
 
 void fl_fault_site_init(fl_fault_site *site, const char *name)
@@ -248,7 +379,7 @@ fail_parse:
 	return e;
 }
 
-/* Adds p to the armed list; false when out of memory. Caller holds reg_mu. */
+/* Adds p to the armed list; false when out of memory. Caller holds the write side. */
 static bool armed_push(fl_fault_plan *p)
 {
 	if (R.narmed == R.cap) {
@@ -272,7 +403,7 @@ static fl_err *arm(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan
 	if (e)
 		return e;
 	p->armed_at_ns = fl_now();
-	FLT_LOCK(&reg_mu);
+	write_lock();
 	bool ok = armed_push(p);
 	if (ok) {
 		p->id = ++R.next_id;
@@ -280,7 +411,7 @@ static fl_err *arm(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan
 		R.gen++;
 		publish();
 	}
-	FLT_UNLOCK(&reg_mu);
+	write_unlock();
 	if (!ok) {
 		fl__fault_plan_unref(p);
 		return FL_ERR_NOMEM;
@@ -305,7 +436,7 @@ void fl_fault_disarm(fl_fault_plan *p)
 {
 	if (!p)
 		return;
-	FLT_LOCK(&reg_mu);
+	write_lock();
 	bool was = p->armed;
 	if (was) {
 		size_t i = 0;
@@ -317,7 +448,7 @@ void fl_fault_disarm(fl_fault_plan *p)
 		R.gen++;
 		publish();
 	}
-	FLT_UNLOCK(&reg_mu);
+	write_unlock();
 	if (was)
 		fl_err_drop(fl_chan_close(p->done)); /* wakes hang, sleep, stuck */
 }
@@ -349,18 +480,18 @@ uint64_t fl_fault_plan_id(const fl_fault_plan *p)
 
 size_t fl__fault_plan_snapshot(const fl_fault_plan *p, fl_fault_point_stats **out)
 {
-	FLT_LOCK(&reg_mu);
+	int s = read_lock(); /* points grow under the write side */
 	size_t n = p->npoints;
 	*out = n ? calloc(n, sizeof(**out)) : NULL;
 	if (!*out)
 		n = 0;
 	for (size_t i = 0; i < n; i++)
 		fl__fault_point_snapshot(p->points[i], &(*out)[i]);
-	FLT_UNLOCK(&reg_mu);
+	read_unlock(s);
 	return n;
 }
 
-/* Writes one plan and its points. Caller holds reg_mu. */
+/* Writes one plan and its points. Caller holds a stripe. */
 static void list_plan(FILE *out, const fl_fault_plan *p)
 {
 	fprintf(out, "plan %llu seed=%llu %s: %s\n", (unsigned long long)p->id,
@@ -385,12 +516,12 @@ void fl_fault_list(FILE *out)
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		return;
-	FLT_LOCK(&reg_mu);
+	int s = read_lock();
 	for (size_t i = 0; i < R.narmed; i++)
 		list_plan(m, R.armed[i]);
 	for (struct entry *e = R.first; e; e = e->next)
 		fprintf(m, "point %s\n", e->name);
-	FLT_UNLOCK(&reg_mu);
+	read_unlock(s);
 	fclose(m);
 	fputs(buf, out);
 	free(buf);
