@@ -4,12 +4,13 @@
  * Measures one FL_FAULT evaluation in a tight loop in four states: nothing
  * armed (the fast path: one relaxed atomic load), a plan armed that does not
  * match the point (the per-site cache: a second load), a matching plan whose
- * term never fires (registry lock, counter, selectors), and a matching plan
- * that fires `off` on every evaluation (plus the fire log), and that last
- * but one again with 4 tasks evaluating at once (the registry lock is then
- * contended; ns/op is wall time over all tasks' evaluations). Each figure is
- * the median of 5 repetitions. This is a benchmark: it measures and never
- * fails on timing.
+ * term never fires (a registry lock stripe, counter, selectors), and a
+ * matching plan that fires `off` on every evaluation (plus a plan reference
+ * and the fire log), and that last but one again with 4 tasks evaluating at
+ * once (each thread locks its own stripe; the point's evaluation counter is
+ * the one line they all write; ns/op is wall time over all tasks'
+ * evaluations). Each figure is the median of 5 repetitions. This is a
+ * benchmark: it measures and never fails on timing.
  *
  * Usage: fl-fault-bench [iterations]   (default 20,000,000 unarmed)
  */

@@ -18,7 +18,8 @@
  * with nothing armed it is one relaxed atomic load. With a plan armed, a point
  * whose name no armed plan matches costs a second load (a per-site cache of
  * the name's resolution, valid for one plan generation); a matching point
- * takes the registry lock briefly and draws its decision from a
+ * takes one stripe of the registry lock (its thread's, so evaluating
+ * threads do not contend) and draws its decision from a
  * counter-based random stream keyed by (seed, point name, evaluation index),
  * so a seed reproduces the same decisions per point however threads
  * interleave.
@@ -91,7 +92,7 @@ enum fl_fault_verdict {
 typedef struct fl_fault_site {
 	const char *name;         /* immutable */
 	_Atomic uint64_t cache;   /* (plan generation << 1) | matches */
-	void *entry;              /* interned name (registry lock) */
+	void *entry;              /* interned name (registry write side) */
 } fl_fault_site;
 
 #define FL_FAULT_SITE_INIT(point_name) { (point_name), 0, NULL }
