@@ -677,7 +677,9 @@ static fl_err *item_pipeline(eng *e, one_arg *o, fl_ctx *ctx)
 	int made = 0;
 	/* 1 << nmid slots: every stage may duplicate the item */
 	for (; made <= nmid && !err; made++)
-		err = fl__scn_chan("item", (size_t)1 << nmid, &ch[made]);
+		err = fl_err_wrap(fl_chan_new(sizeof(jitem), (size_t)1 << nmid,
+					      &(struct fl_chan_opts){.name = "item"}, &ch[made]),
+				  "channel item");
 	if (err)
 		made--;
 	if (!err) {

@@ -59,6 +59,47 @@ static const char *message(const fl_scenario_result *r, const char *check)
 
 #define BASE "[global]\nitems = 40\nbuffer = 0\n"
 
+/* ---- tail latency: service and response are the same item's times ------ */
+
+/* Closed loop, so every item's intended start is its actual start: on every
+ * shape the service histogram must equal the end-to-end one, slot for slot.
+ * (The per-item shape once moved items through channels sized for another
+ * struct and lost their start time: garbage service times.) */
+static const char shapes_job[] = BASE
+	"[linear]\nshape = linear\n[fan_out]\nshape = fan-out\ngroup_limit = 4\n"
+	"[fan_in]\nshape = fan-in\n[diamond]\nshape = diamond\n"
+	"[per_item]\nshape = per-item\nstages = source, a, b, sink\ngroup_limit = 4\n";
+
+static bool same_hist(const fl_hdr *a, const fl_hdr *b)
+{
+	if (fl_hdr_counts_len(a) != fl_hdr_counts_len(b))
+		return false;
+	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
+		if (fl_hdr_count_at_index(a, i) != fl_hdr_count_at_index(b, i))
+			return false;
+	return true;
+}
+
+FL_TEST(service_equals_response_in_closed_loop)
+{
+	static const char *const sections[] = {"linear", "fan_out", "fan_in", "diamond",
+					       "per_item"};
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		fl_scenario_result r;
+		run_job(shapes_job, sections[i], &r, false);
+		const fl_hdr *e2e = fl_scenario_find_hist(&r, "e2e");
+		const fl_hdr *svc = fl_scenario_find_hist(&r, "service");
+		ASSERT(e2e && svc);
+		ASSERT_GT(fl_hdr_total_count(e2e), 0);
+		if (!same_hist(e2e, svc))
+			FL_FAIL("[%s] service (n %lld, max %lld) differs from e2e (n %lld, max %lld)",
+				sections[i], (long long)fl_hdr_total_count(svc),
+				(long long)fl_hdr_max(svc), (long long)fl_hdr_total_count(e2e),
+				(long long)fl_hdr_max(e2e));
+		fl_scenario_result_destroy(&r);
+	}
+}
+
 /* ---- prompt cancellation: a stuck stage is caught and named ------------- */
 
 static const char stuck_job[] = BASE
@@ -420,7 +461,7 @@ FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 	fl_scenario_result_destroy(&r);
 }
 
-FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
+FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
 	     FL_CASE(planted_starved_limit_is_caught),
