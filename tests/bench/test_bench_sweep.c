@@ -10,6 +10,7 @@
 #include <fl/report.h>
 
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -45,16 +46,6 @@ static fl_report *sweep(int shard, int shards)
 	return r;
 }
 
-static void assert_same_hdr(const fl_hdr *a, const fl_hdr *b)
-{
-	ASSERT_EQ(fl_hdr_total_count(a), fl_hdr_total_count(b));
-	ASSERT_EQ(fl_hdr_counts_len(a), fl_hdr_counts_len(b));
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		ASSERT_EQ(fl_hdr_count_at_index(a, i), fl_hdr_count_at_index(b, i));
-	ASSERT_EQ(fl_hdr_max(a), fl_hdr_max(b));
-	ASSERT_EQ(fl_hdr_min(a), fl_hdr_min(b));
-}
-
 static void assert_same(const fl_report *whole, const fl_report *merged)
 {
 	ASSERT_EQ(whole->nhists, merged->nhists);
@@ -62,7 +53,7 @@ static void assert_same(const fl_report *whole, const fl_report *merged)
 	for (size_t i = 0; i < whole->nhists; i++) {
 		const fl_report_hist *m = fl_report_find_hist(merged, whole->hists[i].name);
 		ASSERT(m != NULL && m->hdr != NULL);
-		assert_same_hdr(whole->hists[i].hdr, m->hdr);
+		fl_test_assert_same_hdr("histogram", whole->hists[i].hdr, m->hdr);
 	}
 	ASSERT_EQ(whole->ncounters, merged->ncounters);
 	for (size_t i = 0; i < whole->ncounters; i++) {
@@ -77,7 +68,7 @@ static void assert_same(const fl_report *whole, const fl_report *merged)
 		ASSERT_EQ(s->nivs, whole->series[i].nivs);
 		for (size_t k = 0; k < s->nivs; k++) {
 			ASSERT_EQ(s->ivs[k].start_ns, whole->series[i].ivs[k].start_ns);
-			assert_same_hdr(whole->series[i].ivs[k].hdr, s->ivs[k].hdr);
+			fl_test_assert_same_hdr("histogram", whole->series[i].ivs[k].hdr, s->ivs[k].hdr);
 		}
 	}
 }

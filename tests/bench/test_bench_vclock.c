@@ -16,6 +16,7 @@
 #include <fl/hdr.h>
 
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,16 +69,6 @@ static int64_t work(const struct fl_bench_load_opts *o, int s, int64_t k, double
 	return slow != 1.0 ? (int64_t)llround((double)w * slow) : w;
 }
 
-static void assert_same_hdr(const fl_hdr *a, const fl_hdr *b)
-{
-	ASSERT_EQ(fl_hdr_total_count(a), fl_hdr_total_count(b));
-	ASSERT_EQ(fl_hdr_counts_len(a), fl_hdr_counts_len(b));
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		ASSERT_EQ(fl_hdr_count_at_index(a, i), fl_hdr_count_at_index(b, i));
-	ASSERT_EQ(fl_hdr_max(a), fl_hdr_max(b));
-	ASSERT_EQ(fl_hdr_min(a), fl_hdr_min(b));
-}
-
 /* The result must be exactly what x says. */
 static void check(const ref *x, const fl_bench_result *r)
 {
@@ -92,8 +83,8 @@ static void check(const ref *x, const fl_bench_result *r)
 		last = x->done[k] > last ? x->done[k] : last;
 		area += (double)(x->done[k] - x->intended[k]);
 	}
-	assert_same_hdr(r->response, resp);
-	assert_same_hdr(r->service, svc);
+	fl_test_assert_same_hdr("histogram", r->response, resp);
+	fl_test_assert_same_hdr("histogram", r->service, svc);
 	ASSERT_EQ(r->items, x->n);
 	ASSERT_EQ(r->issued, x->n);
 	ASSERT_EQ(r->window_ns, last);
@@ -189,8 +180,8 @@ FL_TEST(fcfs_when_nothing_blocks)
 	/* Same options, same histograms. */
 	fl_bench_result r2;
 	run(&o, &r2);
-	assert_same_hdr(r.response, r2.response);
-	assert_same_hdr(r.service, r2.service);
+	fl_test_assert_same_hdr("histogram", r.response, r2.response);
+	fl_test_assert_same_hdr("histogram", r.service, r2.service);
 	fl_bench_result_destroy(&r2);
 	fl_bench_result_destroy(&r);
 	ref_free(&x);
@@ -362,8 +353,8 @@ FL_TEST(limit_of_all_workers_equals_rendezvous)
 	o.buffer = 64;
 	o.limit = 6;
 	run(&o, &b);
-	assert_same_hdr(a.response, b.response);
-	assert_same_hdr(a.service, b.service);
+	fl_test_assert_same_hdr("histogram", a.response, b.response);
+	fl_test_assert_same_hdr("histogram", a.service, b.service);
 	ASSERT_EQ(a.window_ns, b.window_ns);
 	ASSERT_EQ(a.backlog_max, b.backlog_max);
 	ASSERT(a.backlog_max > 0);

@@ -9,6 +9,7 @@
 
 #include "../../reports/src/hdr_codec_private.h" /* white-box: varints */
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 #include <zlib.h>
 
@@ -45,16 +46,6 @@ static void expect_decode_fails(const void *buf, size_t len, const char *want)
 	fl_hdr *h = NULL;
 	expect_corrupt(fl_hdr_decode(buf, len, &h), want);
 	ASSERT_NULL(h);
-}
-
-static void assert_same_counts(const fl_hdr *a, const fl_hdr *b)
-{
-	ASSERT_EQ(fl_hdr_counts_len(a), fl_hdr_counts_len(b));
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		ASSERT_EQ(fl_hdr_count_at_index(a, i), fl_hdr_count_at_index(b, i));
-	ASSERT_EQ(fl_hdr_total_count(a), fl_hdr_total_count(b));
-	ASSERT_EQ(fl_hdr_min(a), fl_hdr_min(b));
-	ASSERT_EQ(fl_hdr_max(a), fl_hdr_max(b));
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -136,7 +127,7 @@ static void round_trip(int64_t lo, int64_t hi, int sig, int n, uint64_t seed)
 	size_t raw_len, raw2_len, z_len;
 	check_err(fl_hdr_encode(h, &raw, &raw_len));
 	check_err(fl_hdr_decode(raw, raw_len, &d));
-	assert_same_counts(h, d);
+	fl_test_assert_same_hdr("decoded vs written", h, d);
 	ASSERT_EQ(fl_hdr_sigfigs(d), sig);
 	ASSERT_EQ(fl_hdr_lowest(d), lo);
 	ASSERT_EQ(fl_hdr_highest(d), hi);
@@ -145,7 +136,7 @@ static void round_trip(int64_t lo, int64_t hi, int sig, int n, uint64_t seed)
 	ASSERT(memcmp(raw, raw2, raw_len) == 0);
 	check_err(fl_hdr_encode_compressed(h, 9, &z, &z_len));
 	check_err(fl_hdr_decode(z, z_len, &c));
-	assert_same_counts(h, c);
+	fl_test_assert_same_hdr("decoded vs written", h, c);
 	free(raw);
 	free(raw2);
 	free(z);
@@ -175,7 +166,7 @@ FL_TEST(base64_round_trip)
 		check_err(fl_hdr_encode_base64(h, level, &text));
 		ASSERT(strncmp(text, "HISTFAAA", 8) == 0);
 		check_err(fl_hdr_decode_base64(text, strlen(text), &d));
-		assert_same_counts(h, d);
+		fl_test_assert_same_hdr("decoded vs written", h, d);
 		fl_hdr_free(d);
 		/* Padding is optional on input, as for Java's decoder. */
 		size_t n = strlen(text);

@@ -11,6 +11,7 @@
 #include <fl/hdr.h>
 
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -106,18 +107,6 @@ static void *writer_main(void *p)
 	return NULL;
 }
 
-static void assert_same_counts(const fl_hdr *a, const fl_hdr *b)
-{
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		if (fl_hdr_count_at_index(a, i) != fl_hdr_count_at_index(b, i))
-			FL_FAIL("slot %d: %lld vs %lld", i, (long long)fl_hdr_count_at_index(a, i),
-				(long long)fl_hdr_count_at_index(b, i));
-	ASSERT_EQ(fl_hdr_total_count(a), fl_hdr_total_count(b));
-	ASSERT_EQ(fl_hdr_out_of_range(a), fl_hdr_out_of_range(b));
-	ASSERT_EQ(fl_hdr_max(a), fl_hdr_max(b));
-	ASSERT_EQ(fl_hdr_min(a), fl_hdr_min(b));
-}
-
 /* Samples until every writer is done, then once more; sums into sum. */
 static int read_intervals(struct shared *s, fl_hdr *sum)
 {
@@ -159,7 +148,7 @@ static void run(enum mode mode)
 	ASSERT_EQ(fl_hdr_total_count(tail), 0);
 	for (int i = 0; i < WRITERS; i++)
 		oracle_record(oracle, i, mode);
-	assert_same_counts(sum, oracle);
+	fl_test_assert_same_hdr("histogram", sum, oracle);
 	ASSERT_GE(samples, 1);
 	if (getenv("FL_HDR_VERBOSE"))
 		fprintf(stderr, "%d samples\n", samples);

@@ -13,6 +13,7 @@
 #include <fl/hdr_log.h>
 
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 #include <math.h>
 
@@ -141,18 +142,6 @@ static void check_counts_file(const char *vec, const fl_hdr *h)
 	ASSERT_EQ(fl_hdr_total_count(h), total);
 }
 
-static void assert_same_counts(const fl_hdr *a, const fl_hdr *b)
-{
-	ASSERT_EQ(fl_hdr_counts_len(a), fl_hdr_counts_len(b));
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		if (fl_hdr_count_at_index(a, i) != fl_hdr_count_at_index(b, i))
-			FL_FAIL("slot %d: %lld vs %lld", i, (long long)fl_hdr_count_at_index(a, i),
-				(long long)fl_hdr_count_at_index(b, i));
-	ASSERT_EQ(fl_hdr_total_count(a), fl_hdr_total_count(b));
-	ASSERT_EQ(fl_hdr_min(a), fl_hdr_min(b));
-	ASSERT_EQ(fl_hdr_max(a), fl_hdr_max(b));
-}
-
 /* ------------------------------------------------------------------------
  * The checks
  */
@@ -198,7 +187,7 @@ static void check_hex(const char *vec)
 	/* And the hex decodes back to the same counts. */
 	fl_hdr *d;
 	check_err(fl_hdr_decode(bin, n, &d));
-	assert_same_counts(h, d);
+	fl_test_assert_same_hdr("decoded vs recorded", h, d);
 	free(hex);
 	free(want);
 	free(bin);
@@ -215,7 +204,7 @@ static void check_b64(const char *vec)
 	fl_hdr *d, *h = recorded(vec), *again;
 	check_err(fl_hdr_decode_base64(text, n, &d));
 	check_counts_file(vec, d);
-	assert_same_counts(h, d);
+	fl_test_assert_same_hdr("decoded vs recorded", h, d);
 	ASSERT_EQ(fl_hdr_lowest(d), fl_hdr_lowest(h));
 	ASSERT_EQ(fl_hdr_highest(d), fl_hdr_highest(h));
 	ASSERT_EQ(fl_hdr_sigfigs(d), fl_hdr_sigfigs(h));
@@ -224,7 +213,7 @@ static void check_b64(const char *vec)
 	check_err(fl_hdr_encode_base64(h, -1, &ours));
 	ASSERT(strncmp(ours, "HISTFAAA", 8) == 0);
 	check_err(fl_hdr_decode_base64(ours, strlen(ours), &again));
-	assert_same_counts(h, again);
+	fl_test_assert_same_hdr("decoded vs recorded", h, again);
 	free(ours);
 	free(text);
 	fl_hdr_free(again);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fl_test.h"
+#include "fl_test_hdr.h"
 
 static fl_jobs *jobs_of(const char *text)
 {
@@ -70,16 +71,6 @@ static const char shapes_job[] = BASE
 	"[fan_in]\nshape = fan-in\n[diamond]\nshape = diamond\n"
 	"[per_item]\nshape = per-item\nstages = source, a, b, sink\ngroup_limit = 4\n";
 
-static bool same_hist(const fl_hdr *a, const fl_hdr *b)
-{
-	if (fl_hdr_counts_len(a) != fl_hdr_counts_len(b))
-		return false;
-	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
-		if (fl_hdr_count_at_index(a, i) != fl_hdr_count_at_index(b, i))
-			return false;
-	return true;
-}
-
 FL_TEST(service_equals_response_in_closed_loop)
 {
 	static const char *const sections[] = {"linear", "fan_out", "fan_in", "diamond",
@@ -91,11 +82,9 @@ FL_TEST(service_equals_response_in_closed_loop)
 		const fl_hdr *svc = fl_scenario_find_hist(&r, "service");
 		ASSERT(e2e && svc);
 		ASSERT_GT(fl_hdr_total_count(e2e), 0);
-		if (!same_hist(e2e, svc))
-			FL_FAIL("[%s] service (n %lld, max %lld) differs from e2e (n %lld, max %lld)",
-				sections[i], (long long)fl_hdr_total_count(svc),
-				(long long)fl_hdr_max(svc), (long long)fl_hdr_total_count(e2e),
-				(long long)fl_hdr_max(e2e));
+		char what[64];
+		snprintf(what, sizeof(what), "[%s] e2e vs service", sections[i]);
+		fl_test_assert_same_hdr(what, e2e, svc);
 		fl_scenario_result_destroy(&r);
 	}
 }
