@@ -22,6 +22,14 @@ int64_t fl_test_time_scale(void)
 	return v > 0 ? v : 1;
 }
 
+bool fl_test_virtual_time(void)
+{
+	const char *s = getenv("FAULTLINE_BACKEND");
+	return s && strcmp(s, "sim") == 0;
+}
+
+int64_t fl_test_hang_ns(void) { return INT64_C(60000000000) * fl_test_time_scale(); }
+
 const char *fl_test_backend(void)
 {
 	const char *s = getenv("FL_TEST_BACKEND");

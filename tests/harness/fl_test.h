@@ -12,8 +12,18 @@
  * and memcheck. Run one case with `./test_x case`, all with `./test_x`.
  *
  * Asserts print both operands with file:line and abort(); aborting is safe
- * from any thread. Timing tolerances scale with FL_TEST_TIME_SCALE (set by
- * slow checkers such as valgrind); timing is never a pass/fail goal.
+ * from any thread.
+ *
+ * Time: no test passes or fails on how fast the machine is. A property
+ * about durations (a deadline fires at its instant, a batch flushes at its
+ * age, a hedge fires after its delay) is asserted where time is virtual:
+ * on the sim backend (fl_test_virtual_time()), or in a case that runs only
+ * there (`fl-test-sim-only:` in tests/CMakeLists.txt). On the real-clock
+ * backends a test asserts orderings and counts, and lower bounds that a
+ * monotonic clock guarantees (a sleep of 5 ms lasted at least 5 ms), never
+ * an upper bound on elapsed time. The one wall-time bound left is
+ * fl_test_hang_ns(): how long a wait that must end may take before the test
+ * calls it a hang, far above any slow run.
  */
 #ifndef FL_TEST_H
 #define FL_TEST_H
@@ -33,8 +43,14 @@ typedef struct fl_test_case {
 int fl_test_main(int argc, char **argv, const fl_test_case *cases);
 void fl_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
-/* Multiplier for real-time tolerances: 1, or FL_TEST_TIME_SCALE. */
+/* Multiplier for real-time budgets: 1, or FL_TEST_TIME_SCALE (valgrind). */
 int64_t fl_test_time_scale(void);
+/* True when the case runs on the sim backend (FAULTLINE_BACKEND=sim):
+ * durations are virtual there, so they may be asserted exactly. */
+bool fl_test_virtual_time(void);
+/* How long a wait that must end may take before the test calls it a hang
+ * (60 s x fl_test_time_scale()); only ever turns a hang into a failure. */
+int64_t fl_test_hang_ns(void);
 /* The backend named by FL_TEST_BACKEND, or NULL for the default. */
 const char *fl_test_backend(void);
 

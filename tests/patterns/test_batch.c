@@ -59,7 +59,7 @@ static fl_err *sink_flush(fl_ctx *ctx, const void *items, size_t n, int attempt,
 
 static int64_t hang_guard(void)
 {
-	return fl_deadline_in(FL_SEC(20) * fl_test_time_scale());
+	return fl_deadline_in(fl_test_hang_ns());
 }
 
 static void check_conservation(fl_batch *b)

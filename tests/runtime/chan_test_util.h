@@ -118,12 +118,12 @@ static inline void actor_barrier_wait(pthread_barrier_t *b)
 
 /*
  * Waits until at least n links are queued on ch for op (FL_SEND/FL_RECV).
- * Polls politely; fails after a generous, scaled time limit instead of
- * hanging the suite.
+ * Polls politely; fails after the harness's hang bound instead of hanging
+ * the suite.
  */
 static inline void await_waiting(fl_chan *ch, int op, size_t n)
 {
-	int64_t limit = fl_now() + FL_SEC(10) * fl_test_time_scale();
+	int64_t limit = fl_now() + fl_test_hang_ns();
 	struct timespec nap = {0, 100000};
 
 	if (on_sim()) { /* virtual time stands still while we yield: count */

@@ -68,7 +68,7 @@ static inline void sem_post_(sem *s)
 static inline void sem_wait_(sem *s) { ASSERT_EQ(fl_chan_recv(s->ch, NULL, NULL, FL_FOREVER), FL_OK); }
 
 /* A bound that only turns a hang into a failure. */
-static inline int64_t hang_deadline(void) { return fl_deadline_in(FL_SEC(5) * fl_test_time_scale()); }
+static inline int64_t hang_deadline(void) { return fl_deadline_in(fl_test_hang_ns()); }
 
 /*
  * Runs case `name` of this binary in a fresh child process (fork + exec, so

@@ -57,7 +57,7 @@ static void group_finish(fl_group *g)
 }
 
 /* A bound that only turns a hang into a failure. */
-static int64_t hang_deadline(void) { return fl_deadline_in(FL_SEC(10) * fl_test_time_scale()); }
+static int64_t hang_deadline(void) { return fl_deadline_in(fl_test_hang_ns()); }
 
 static void nap_us(long us)
 {
@@ -1056,7 +1056,7 @@ FL_TEST(hundred_thousand_parked_fibers)
 	fl_group *g = group_make("parked");
 	for (long i = 0; i < n; i++)
 		check(fl_group_go(g, parked_task, ch));
-	int64_t until = fl_now() + FL_SEC(60) * fl_test_time_scale();
+	int64_t until = fl_deadline_in(fl_test_hang_ns());
 	while (fl__chan_waiting(ch, FL_RECV) < (size_t)n) {
 		ASSERT_LT(fl_now(), until);
 		nap_us(1000);
