@@ -15,6 +15,12 @@
  * time has passed); item 11 is the probe, succeeds and closes the breaker;
  * items 12-20 pass. Every item has a result, none is lost, and the
  * transitions are exactly closed -> open -> half-open -> closed.
+ *
+ * "Items 6-10 fail fast" is exact on virtual time (sim). On a real clock a
+ * stage preempted for a whole cool-down among them finds the breaker
+ * half-open early: its probe passes and fewer items fail fast. The checks
+ * then hold what is true either way: 5 failures at the backend, no backend
+ * call while open (calls = items - fast), and the same transitions.
  */
 #include "cat_internal.h"
 
@@ -129,9 +135,10 @@ static fl_err *br_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			return env;
 		}
 		fl_scenario_note_err(r, p, "stage", err);
+		bool fast = fl__scn_virtual_time() ? br.fast == BR_TRIP : br.fast <= BR_TRIP;
 		fl_scenario_check(r, "opens after 5 failures, fails fast",
-				  br.failed == BR_TRIP && br.fast == BR_TRIP &&
-				      br.backend_calls == BR_ITEMS - BR_TRIP,
+				  br.failed == BR_TRIP && fast &&
+				      br.backend_calls == BR_ITEMS - br.fast,
 				  (double)br.fast, BR_TRIP, NULL,
 				  "%ld failed at the backend, %ld failed fast, %ld backend calls",
 				  br.failed, br.fast, br.backend_calls);

@@ -223,7 +223,7 @@ static fl_err *fetch_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			env = fetch_failing(p, r, lat);
 	if (env)
 		return env;
-	if (p->skip_timing) {
+	if (!fl_scenario_judge_timing(p)) {
 		fl_scenario_skip(r, "fail to wait p99 < 100 ms", "timing goal (skip_timing)");
 		return NULL;
 	}

@@ -183,14 +183,17 @@ const fl_scenario fl__scn_translate_999 = {
 
 #define DR_ITEMS 10
 #define DR_SENTINEL 4
-#define DR_GUARD FL_MS(100)
+#define DR_GUARD FL_MS(100)      /* after the sink left: ends the early-return bug's hang */
+#define DR_HANG_GUARD FL_SEC(60) /* every run: only turns a hang into a failure */
 
 enum dr_mode { DR_RETURN_EARLY, DR_CONTINUE, DR_CANCEL };
 static const char *const dr_names[] = {"return nil early", "continue", "return an error"};
 
 typedef struct dr_run {
+	const fl_scenario_params *p;
 	enum dr_mode mode;
 	fl_chan *a, *b;       /* source -> transform -> sink, unbuffered */
+	fl_chan *gone;        /* closed by the sink when it leaves */
 	long produced;        /* source */
 	int transform_exit;   /* transform: the status that stopped it */
 	long delivered;       /* sink */
@@ -231,9 +234,8 @@ static fl_err *dr_transform(fl_ctx *ctx, void *arg)
 	return fl_err_join2(err, fl_chan_close(d->b));
 }
 
-static fl_err *dr_sink(fl_ctx *ctx, void *arg)
+static fl_err *dr_sink_loop(fl_ctx *ctx, dr_run *d)
 {
-	dr_run *d = arg;
 	for (;;) {
 		fl__scn_item it;
 		int st = fl_chan_recv(d->b, &it, ctx, FL_FOREVER);
@@ -257,31 +259,57 @@ static fl_err *dr_sink(fl_ctx *ctx, void *arg)
 	}
 }
 
+static fl_err *dr_sink(fl_ctx *ctx, void *arg)
+{
+	dr_run *d = arg;
+	fl_err *err = dr_sink_loop(ctx, d);
+	return fl_err_join2(err, fl_chan_close(d->gone));
+}
+
+/* The guard of the story: its clock starts once the sink has left, so the
+ * early-return run is stranded for DR_GUARD however slowly the machine got
+ * it there. It fails the group with a deadline error, as a guard deadline
+ * would; in the fixed runs it just ends. */
+static fl_err *dr_guard(fl_ctx *ctx, void *arg)
+{
+	dr_run *d = arg;
+	if (fl_chan_recv(d->gone, NULL, ctx, FL_FOREVER) != FL_CLOSED || d->mode != DR_RETURN_EARLY)
+		return NULL;
+	int64_t guard = fl__scn_scaled(d->p, DR_GUARD);
+	if (fl_sleep_until(ctx, fl_deadline_in(guard)) == FL_CANCELED)
+		return NULL;
+	return fl_err_wrap(FL_ERR_DEADLINE, "guard: %lld ms after the sink left",
+			   (long long)(guard / FL_MS(1)));
+}
+
 static fl_err *dr_once(const fl_scenario_params *p, dr_run *d, fl_err **err)
 {
 	fl_ctx *guard, *ctx;
 	fl_group *g;
-	fl_err *env = fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(p, DR_GUARD), NULL,
-					  &guard);
+	fl_err *env = fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(p, DR_HANG_GUARD),
+					  NULL, &guard);
 	if (env)
 		return env;
 	if ((env = fl_group_new(guard, &(struct fl_group_opts){.name = "drain"}, &g, &ctx))) {
 		fl_ctx_free(guard);
 		return env;
 	}
-	if (!(env = fl__scn_chan("drain.a", 0, &d->a)))
-		env = fl__scn_chan("drain.b", 0, &d->b);
+	d->p = p;
+	if (!(env = fl__scn_chan("drain.a", 0, &d->a)) && !(env = fl__scn_chan("drain.b", 0, &d->b)))
+		env = fl__scn_chan("drain.gone", 0, &d->gone);
 	if (env)
 		fl_group_cancel(g, NULL);
 	d->transform_exit = 1;
 	if (!env && fl__scn_go(g, ctx, "source", dr_source, d, &env) &&
-	    fl__scn_go(g, ctx, "transform", dr_transform, d, &env))
-		fl__scn_go(g, ctx, "sink", dr_sink, d, &env);
+	    fl__scn_go(g, ctx, "transform", dr_transform, d, &env) &&
+	    fl__scn_go(g, ctx, "sink", dr_sink, d, &env))
+		fl__scn_go(g, ctx, "guard", dr_guard, d, &env);
 	*err = fl_group_wait(g);
 	fl_group_free(g);
 	fl_ctx_free(guard);
 	fl_chan_free(d->a);
 	fl_chan_free(d->b);
+	fl_chan_free(d->gone);
 	if (env) {
 		fl_err_drop(*err);
 		*err = NULL;

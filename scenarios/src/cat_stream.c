@@ -15,6 +15,13 @@
  * and the producer waits until it sees the end of its burst. The time
  * limit is 20 ms (the reference's 1 s, shortened; scaled by time_scale).
  *
+ * Batch boundaries are exact on virtual time (sim): 4 batches, the poison
+ * one of 100 events. On a real clock a producer preempted for 20 ms in the
+ * middle of a burst sees its batch closed by time there, so the checks hold
+ * what is true for any boundaries: every batch's attempts add up (one per
+ * batch, one more for the transient failure, 3 for the poison batch), and
+ * the poison batch, whatever its size, is the one DLQ entry.
+ *
  * After close, every event is in exactly one place: flushed downstream or
  * in the DLQ (the batch's stats say so too); replaying the DLQ entry
  * delivers its 100 events and leaves the queue empty, so downstream ends
@@ -142,16 +149,22 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 			  (double)st.by_time, 2, NULL, "%llu batches: %llu by size, %llu by time",
 			  (unsigned long long)st.batches, (unsigned long long)st.by_size,
 			  (unsigned long long)st.by_time);
-	/* 1 + 2 (the transient failure, retried) + 3 (poison) + 1 attempts. */
-	fl_scenario_check(r, "failed flush retried", st.flush_attempts == 7 && st.batches == 3,
-			  (double)st.flush_attempts, 7, NULL, "%llu flush attempts for %llu batches",
-			  (unsigned long long)st.flush_attempts, (unsigned long long)st.batches);
+	/* One attempt per flushed batch, one more for the transient failure,
+	 * ST_ATTEMPTS for the poison batch: 1 + 2 + 3 + 1 on virtual time. */
+	bool exact = fl__scn_virtual_time();
+	uint64_t want = st.batches + 1 + ST_ATTEMPTS;
+	fl_scenario_check(r, "failed flush retried",
+			  st.flush_attempts == want && (!exact || st.batches == 3),
+			  (double)st.flush_attempts, (double)want, NULL,
+			  "%llu flush attempts for %llu batches", (unsigned long long)st.flush_attempts,
+			  (unsigned long long)st.batches);
 	size_t queued = 0;
 	if ((env = fl_dlq_count(q, &queued)))
 		goto out;
 	fl_scenario_check(r, "poison batch dead-lettered, stream goes on",
-			  queued == 1 && st.dead_lettered == ST_MAX_ITEMS &&
-			      st.flushed == ST_EVENTS - ST_MAX_ITEMS,
+			  queued == 1 && st.dead_lettered >= 1 &&
+			      (!exact || st.dead_lettered == ST_MAX_ITEMS) &&
+			      st.flushed == ST_EVENTS - st.dead_lettered,
 			  (double)st.dead_lettered, ST_MAX_ITEMS, NULL,
 			  "%zu DLQ entries, %llu events dead-lettered, %llu flushed", queued,
 			  (unsigned long long)st.dead_lettered, (unsigned long long)st.flushed);

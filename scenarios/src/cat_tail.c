@@ -225,7 +225,7 @@ static void tail_report(const fl_scenario_params *p, fl_scenario_result *r,
 	 * leaves in flight pay them on two cores: measured here, hedging made
 	 * requests slower there (p50 12 -> 20 ms). The numbers stay in the
 	 * counters; the goals are judged where hand-offs are cheap. */
-	const char *why = p->skip_timing ? "timing goal (skip_timing)"
+	const char *why = !fl_scenario_judge_timing(p) ? "timing goal (skip_timing)"
 			  : strcmp(fl_sched_backend(), "threads") == 0
 			      ? "timing goal not judged on threads: a hedge costs OS wake-ups "
 				"per leaf (see the counters)"

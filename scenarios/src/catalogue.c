@@ -101,6 +101,8 @@ fl_err *fl__scn_stopped(fl_ctx *ctx, int st, const char *who)
 	return fl_err_wrap(cause, "%s", who);
 }
 
+bool fl__scn_virtual_time(void) { return strcmp(fl_sched_backend(), "sim") == 0; }
+
 const char *fl__scn_status_name(int st)
 {
 	switch (st) {

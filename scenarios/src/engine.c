@@ -1510,7 +1510,7 @@ static void check_cancel(const fl__job *j, const fl_scenario_params *p, fl_scena
 	fl_report_format_ns((double)p50, true, a, sizeof(a));
 	fl_report_format_ns((double)p99, true, b, sizeof(b));
 	fl_report_format_ns((double)max, true, c, sizeof(c));
-	if (p->skip_timing) {
+	if (!fl_scenario_judge_timing(p)) {
 		fl_scenario_check(r, JOB_CHECK_CANCEL, true, (double)p99, NAN, "ns",
 				  "%lld cancels, every wait returned and joined (p50 %s, p99 %s, "
 				  "max %s; thresholds not evaluated: skip_timing)",
@@ -1537,7 +1537,7 @@ static void check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario
 		any |= j->slo_ns[i] > 0;
 	if (!any)
 		return;
-	if (p->skip_timing) {
+	if (!fl_scenario_judge_timing(p)) {
 		fl_scenario_skip(r, JOB_CHECK_SLO, "timing goal (skip_timing)");
 		return;
 	}

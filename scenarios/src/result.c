@@ -91,6 +91,11 @@ bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, doubl
 	return pass;
 }
 
+bool fl_scenario_judge_timing(const fl_scenario_params *p)
+{
+	return !p->skip_timing || strcmp(fl_sched_backend(), "sim") == 0;
+}
+
 void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why)
 {
 	fl_scenario_verdict *c = check_slot(r, name);

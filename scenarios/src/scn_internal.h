@@ -52,6 +52,11 @@ FL_MUST_CHECK fl_err *fl__scn_stopped(fl_ctx *ctx, int st, const char *who);
 /* "canceled", "closed", "ok"... for messages. */
 const char *fl__scn_status_name(int st);
 
+/* True on the sim backend, where time is virtual: what depends only on
+ * durations (which batch a time limit closes) is exact there, and only
+ * bounded on a real clock, where the machine's load moves it. */
+bool fl__scn_virtual_time(void);
+
 /* A new channel of fl__scn_item with capacity cap, named name. */
 FL_MUST_CHECK fl_err *fl__scn_chan(const char *name, size_t cap, fl_chan **out);
 
@@ -60,7 +65,10 @@ FL_MUST_CHECK fl_err *fl__scn_chan(const char *name, size_t cap, fl_chan **out);
  * after_ns of real time, dumps the live tasks to stderr, keeps their names
  * in stuck ("enrich, sink") and disarms plans so that tasks held by faults
  * return. If the run still has not finished 5 s later it exits the process
- * with status 3. Fields other than fired/stuck are private.
+ * with status 3. The whole-run watchdog (fl__scn_watchdog_start) counts
+ * those periods from the runtime's last progress (fl_stats.progress), not
+ * from its start; the cancel watchdog (start_idle, then kick) from the kick.
+ * Fields other than fired/stuck are private.
  */
 typedef struct fl_fault_plan fl_fault_plan;
 typedef struct fl__scn_watchdog {
@@ -71,6 +79,7 @@ typedef struct fl__scn_watchdog {
 	bool sim;                /* the sim backend: a task on virtual time */
 	struct fl_group *simg;   /* sim: the watchdog task's group, once kicked */
 	bool armed;              /* mu; the countdown runs */
+	bool on_progress;        /* mu; periods restart while progress moves */
 	bool fired;              /* mu; read after stop */
 	char stuck[192];         /* mu; the live tasks' names at the dump */
 	char what[96];
@@ -79,10 +88,13 @@ typedef struct fl__scn_watchdog {
 	int nplans;
 } fl__scn_watchdog;
 
-/* Starts the watchdog. Returns false if no thread could be created. */
+/* Starts the whole-run watchdog: it fires after after_ns of real time
+ * without progress (under sim: after_ns of virtual time from the start).
+ * Returns false if no thread could be created. */
 bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
 			    fl_fault_plan *const *plans, int nplans);
-/* As start, but the countdown begins only at fl__scn_watchdog_kick. */
+/* A watchdog whose countdown begins only at fl__scn_watchdog_kick and fires
+ * after_ns after it, progress or not (the cancel watchdog). */
 bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
 				 fl_fault_plan *const *plans, int nplans);
 /* Starts the countdown (once; later kicks do nothing). Any thread. */

@@ -67,6 +67,13 @@ static inline void assert_verdict(const fl_scenario_result *r, const char *check
 			fl_report_verdict_name(c->verdict), fl_report_verdict_name(v), c->message);
 }
 
+/* A timing goal the scenario meets: judged (and met) on virtual time,
+ * skipped on the real clocks, where the tests set skip_timing. */
+static inline enum fl_report_verdict timing_goal(void)
+{
+	return fl_test_virtual_time() ? FL_REPORT_PASS : FL_REPORT_SKIP;
+}
+
 static inline void assert_counter(const fl_scenario_result *r, const char *name, int64_t want)
 {
 	const fl_scenario_counter *c = fl_scenario_find_counter(r, name);

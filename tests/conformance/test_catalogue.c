@@ -94,10 +94,13 @@ FL_TEST(circuit_breaker)
 	fl_scenario_result r;
 	run("circuit_breaker", &p, &r);
 	ASSERT_EQ(s.nil, 2); /* per-item results: the stage never fails */
-	assert_counter(&r, "items", 2 * 10);
 	assert_counter(&r, "failed", 2 * 5);
-	assert_counter(&r, "failed_fast", 2 * 5);
-	assert_counter(&r, "backend_calls", 2 * 15); /* none while open */
+	int64_t fast = fl_scenario_counter_value(&r, "failed_fast");
+	if (fl_test_virtual_time()) /* no cool-down passes among items 6-10 */
+		ASSERT_EQ(fast, 2 * 5);
+	ASSERT_LE(fast, 2 * 5);
+	assert_counter(&r, "items", 2 * 15 - fast);
+	assert_counter(&r, "backend_calls", 2 * 20 - fast); /* none while open */
 	assert_all_pass(&r);
 	fl_scenario_result_destroy(&r);
 }
@@ -258,10 +261,16 @@ FL_TEST(stream_aggregate)
 	run("stream_aggregate", &p, &r);
 	ASSERT_EQ(s.calls, 1);
 	ASSERT_EQ(s.nil, 1); /* close: the DLQ took the poison batch */
-	assert_counter(&r, "dead_lettered", 100);
-	assert_counter(&r, "items", 250); /* 150 flushed, then 100 replayed */
-	assert_counter(&r, "batches", 3);
-	assert_counter(&r, "by_time", 2); /* the two pauses */
+	assert_counter(&r, "items", 250); /* flushed, then the DLQ's replayed */
+	if (fl_test_virtual_time()) { /* boundaries are exact on virtual time */
+		assert_counter(&r, "dead_lettered", 100);
+		assert_counter(&r, "batches", 3);
+		assert_counter(&r, "by_time", 2); /* the two pauses */
+	} else { /* a preempted burst may also be closed by time */
+		ASSERT_GE(fl_scenario_counter_value(&r, "dead_lettered"), 1);
+		ASSERT_GE(fl_scenario_counter_value(&r, "batches"), 3);
+		ASSERT_GE(fl_scenario_counter_value(&r, "by_time"), 2);
+	}
 	assert_all_pass(&r);
 	fl_scenario_result_destroy(&r);
 }

@@ -210,6 +210,10 @@ FL_TEST(stage_as)
 static void deadline_err(const char *what, const fl_err *err, seen *s)
 {
 	if (strcmp(what, "workers=10") == 0) {
+		/* On a real clock a busy machine may miss the deadline: then it
+		 * is the deadline that ended the run, nothing else. */
+		if (err && !fl_test_virtual_time() && fl_err_is(err, FL_ERR_DEADLINE))
+			return;
 		if (err) {
 			fl_err_print(stderr, err);
 			FL_FAIL("10 workers must beat the deadline");
@@ -226,14 +230,10 @@ FL_TEST(deadline)
 {
 	seen s = {.check = deadline_err};
 	fl_scenario_params p = params(1, &s);
-#ifdef FL_SANITIZED
-	p.time_scale *= 4; /* sanitizers are slow checkers too: thread starts */
-#endif
 	fl_scenario_result r;
 	run("deadline", &p, &r);
 	ASSERT_EQ(s.calls, 2);
 	ASSERT_EQ(s.extra, 1);
-	assert_counter(&r, "finished.workers10", 40);
 	ASSERT_LT(fl_scenario_counter_value(&r, "finished.workers1"), 40);
 	/* 1 worker: wait returned no earlier than the (scaled) deadline. */
 	const fl_scenario_verdict *c = fl_scenario_find_check(&r, "1 worker stops at the deadline");
@@ -241,7 +241,14 @@ FL_TEST(deadline)
 	ASSERT_STR_EQ(c->unit, "ns");
 	ASSERT_GE(c->measured, c->threshold);
 	ASSERT_DBL_NEAR(c->threshold, 120e6 * (double)p.time_scale, 0);
-	assert_verdict(&r, "10 workers finish in time", FL_REPORT_PASS);
+	/* Time is virtual on sim: 10 workers finish 40 x 10 ms in 40 ms. */
+	if (fl_test_virtual_time()) {
+		assert_counter(&r, "finished.workers10", 40);
+		assert_verdict(&r, "10 workers finish in time", FL_REPORT_PASS);
+		ASSERT_DBL_NEAR(c->measured, c->threshold, 0); /* wait returned at it */
+	} else {
+		assert_verdict(&r, "10 workers finish in time", FL_REPORT_SKIP);
+	}
 	assert_no_leaks(&r); /* the deadline's timer included */
 	fl_scenario_result_destroy(&r);
 }
@@ -313,7 +320,7 @@ FL_TEST(cancel_latency)
 	ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "cancel_wait")), 20);
 	assert_verdict(&r, "every wait returns canceled", FL_REPORT_PASS);
 	/* A timing goal: recorded, never judged in a test. */
-	assert_verdict(&r, "p99 cancel to wait < 100 ms", FL_REPORT_SKIP);
+	assert_verdict(&r, "p99 cancel to wait < 100 ms", timing_goal());
 	assert_no_leaks(&r);
 	fl_scenario_result_destroy(&r);
 }

@@ -53,7 +53,7 @@ extern "C" {
 #define FL_SCENARIO_CHECK_LEAKS "no leaks"
 /* The jemalloc allocated-bytes check (jemalloc builds; skipped otherwise). */
 #define FL_SCENARIO_CHECK_HEAP "heap returns to baseline"
-/* The watchdog's check: the run finished within params.hang_ns. */
+/* The watchdog's check: the run did not hang (see params.hang_ns). */
 #define FL_SCENARIO_CHECK_HANG "no hang"
 /* Isolated runs: the child exited normally (no signal). */
 #define FL_SCENARIO_CHECK_CRASH "no crash"
@@ -68,7 +68,10 @@ typedef struct fl_scenario_result fl_scenario_result;
  *                scenario uses (work item lengths, deadlines, the settle
  *                window), for slow checkers such as valgrind.
  *   skip_timing  report timing goals (such as "p99 < 100 ms") as skipped
- *                instead of evaluating them: tests never fail on timing.
+ *                instead of evaluating them on a real clock, so a verdict
+ *                never depends on how busy the machine is. On the sim
+ *                backend time is virtual and goals are always judged (see
+ *                fl_scenario_judge_timing).
  *   seed         recorded in the report; scenarios that draw random
  *                choices derive them from it.
  *   observe      optional: called on the scenario's thread with each
@@ -86,10 +89,13 @@ typedef struct fl_scenario_params {
 	/* Added for the faultline command (zero: off / defaults): */
 	const char *faults;      /* fault plan armed process-wide around run,
 				    with seed as its seed; NULL: none */
-	int64_t hang_ns;         /* watchdog: a run longer than this dumps the
-				    live tasks, names them in FL_SCENARIO_CHECK_HANG
-				    and disarms the plan; 0: 60 s x time_scale;
-				    < 0: no watchdog */
+	int64_t hang_ns;         /* watchdog: a run that makes no progress (no
+				    task finishes or wakes, fl_stats.progress) for
+				    this long dumps the live tasks, names them in
+				    FL_SCENARIO_CHECK_HANG and disarms the plan; a
+				    slow run that progresses is never hung. Under
+				    sim: this long of virtual time from the start.
+				    0: 60 s x time_scale; < 0: no watchdog */
 	int64_t heap_tolerance;  /* bytes the heap check forgives; 0: 4 MiB */
 	bool sim_reseed;         /* on the sim backend, fl_sim_begin(seed)
 				    before the run, so one run replays alone
@@ -241,6 +247,16 @@ bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, doubl
     FL_PRINTF(7, 8);
 /* Records a skipped check (e.g. a timing goal under skip_timing). */
 void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why);
+
+/*
+ * Whether the run judges its timing goals (latency SLOs, "finishes before
+ * the deadline"): always on the sim backend, where durations are virtual
+ * and a verdict is the same on a busy machine as on a quiet one; on a real
+ * clock unless p->skip_timing. A goal that is not judged is recorded with
+ * fl_scenario_skip and the measured value in its reason. Call it from a
+ * scenario's run (it reads the running backend). Thread safety: any thread.
+ */
+bool fl_scenario_judge_timing(const fl_scenario_params *p);
 
 /* Adds delta to counter name (created at 0). */
 void fl_scenario_count(fl_scenario_result *r, const char *name, int64_t delta);
