@@ -41,7 +41,6 @@
 #include "load_internal.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,20 +86,23 @@ struct drv {
 	fl_err *sampler_err;
 };
 
-/* Spins until t. Under valgrind, which runs one thread at a time, a spin
- * would starve the very stages it waits for: it yields instead. */
-static void spin_until(int64_t t)
-{
-	bool yield = RUNNING_ON_VALGRIND;
-	while (fl_now() < t)
-		if (yield)
-			sched_yield();
-}
-
 static void sleep_ns(int64_t ns)
 {
 	struct timespec ts = {ns / 1000000000, ns % 1000000000};
 	nanosleep(&ts, NULL);
+}
+
+/* Spins until t. Under valgrind, which runs one thread at a time, a spin
+ * would starve the very stages it waits for. sched_yield is not enough
+ * there: valgrind's default lock may hand the CPU straight back to the
+ * yielding thread, and on a busy machine the stages then crawled past the
+ * test timeout. A short sleep blocks in the kernel and gives the lock up. */
+static void spin_until(int64_t t)
+{
+	bool nap = RUNNING_ON_VALGRIND;
+	while (fl_now() < t)
+		if (nap)
+			sleep_ns(FL_US(50));
 }
 
 /* Waits until t: sleeps the bulk, spins the last SPIN_NS. */

@@ -1,4 +1,7 @@
 /* fl-test-labels: concurrency memcheck */
+/* fl-test-sim-only: reserve_borrows_from_the_future cancel_returns_unclaimed_tokens */
+/* sim-only: they hold a reservation's delay to within 100 ms of its refill,
+ * which a real clock keeps only while the test is not preempted. */
 /*
  * Rate limiter: burst then refusal, reservation delays, cancelled
  * reservations giving tokens back, waits that succeed, refuse at once past

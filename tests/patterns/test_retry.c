@@ -1,4 +1,7 @@
 /* fl-test-labels: concurrency memcheck */
+/* fl-test-sim-only: budget_deposits_buy_percent_and_expire */
+/* sim-only: its deposits must not expire (20 ms) before the withdrawals
+ * that follow them, which a real clock keeps only while not preempted. */
 /*
  * Retry: attempts, the final error, non-retryable classes, backoff caps,
  * cancellation during the backoff sleep and inside an attempt, deadlines

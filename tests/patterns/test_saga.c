@@ -332,15 +332,20 @@ FL_TEST(retry_backoffs_end_on_cancel_and_deadline)
 	fl_ctx *caller;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &caller));
 	g_cancel_on_first = caller;
-	fl_retry_policy slow = {.max_attempts = 5, .initial_ns = FL_SEC(3600), .multiplier = 1};
+	/* Backoffs are full jitter, drawn from [0, cap]: with a cap of an hour
+	 * a draw fit the 200 s deadline valgrind's time scale gives 5.6% of
+	 * the time, slept it, and the retried C1 then passed. With ~30 years
+	 * a draw below the deadline is vanishingly rare (2e-7 under valgrind). */
+	fl_retry_policy slow = {.max_attempts = 5, .initial_ns = FL_SEC(1000000000),
+				.multiplier = 1};
 	static const fl_saga_step steps[] = {
 		{"a", step_forward, step_compensate, NULL},
 		{"b", fwd_cancels_then_fails, step_compensate, NULL},
 	};
 	static const fl_saga_def def = {"slowretry", steps, 2};
-	/* An hour's backoff cannot fit in the shielded context's deadline, so
-	 * fl_retry gives up at once rather than sleep past it: the deadline
-	 * can be generous without making the test slow. */
+	/* A backoff drawn past the shielded context's deadline is not slept:
+	 * fl_retry gives up at once, so the deadline can be generous without
+	 * making the test slow. */
 	fl_saga_coord *c = open_coord_retry(pat_tmp_path(&t, "saga.db", p, sizeof p),
 					    FL_SEC(10) * fl_test_time_scale(), &slow, &slow);
 	ASSERT_NULL(fl_saga_register(c, &def));

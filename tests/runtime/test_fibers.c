@@ -479,10 +479,16 @@ FL_TEST(idle_workers_steal)
 
 /* ---- the runnext handoff -------------------------------------------------- */
 
+/* sched_fibers.c's STALE_NS: another worker may take a runnext slot that
+ * has held the same fiber this long. */
+#define RUNNEXT_STALE_NS FL_US(50)
+
 typedef struct handoff {
 	fl_chan *ch, *back;
 	_Atomic(fl__task *) receiver;
 	int receiver_worker;
+	int64_t sent_ns;   /* sender: just before its send */
+	int64_t ran_ns;    /* receiver: as it resumed */
 	int64_t until;
 } handoff;
 
@@ -493,6 +499,7 @@ static fl_err *handoff_receiver(fl_ctx *ctx, void *arg)
 	int v = 0;
 	atomic_store(&h->receiver, fl__sched()->self());
 	ASSERT_EQ(fl_chan_recv(h->ch, &v, NULL, FL_FOREVER), FL_OK);
+	h->ran_ns = fl__mono_ns();
 	h->receiver_worker = fl__fibers_worker_index();
 	ASSERT_EQ(fl_chan_send(h->back, &v, NULL, FL_FOREVER), FL_OK);
 	return NULL;
@@ -510,6 +517,7 @@ static fl_err *handoff_sender(fl_ctx *ctx, void *arg)
 		fl_yield();
 	}
 	int v = 42;
+	h->sent_ns = fl__mono_ns();
 	ASSERT_EQ(fl_chan_send(h->ch, &v, NULL, FL_FOREVER), FL_OK);
 	fl__task *next = fl__fibers_runnext_task();
 	int here = fl__fibers_worker_index();
@@ -521,7 +529,7 @@ static fl_err *handoff_sender(fl_ctx *ctx, void *arg)
 FL_TEST(handoff_runs_receiver_next_on_same_worker)
 {
 	use_fibers();
-	int hits = 0, tries = 10;
+	int hits = 0, tries = 10, quick = 0;
 	for (int i = 0; i < tries; i++) {
 		handoff h = {.ch = chan_make(sizeof(int), 0, "handoff"),
 			     .back = chan_make(sizeof(int), 0, "back"),
@@ -530,19 +538,25 @@ FL_TEST(handoff_runs_receiver_next_on_same_worker)
 		check(fl_group_go(g, handoff_receiver, &h));
 		check(fl_group_go(g, handoff_sender, &h));
 		fl_err *err = fl_group_wait(g);
+		/* A steal needs the slot unchanged for RUNNEXT_STALE_NS: when the
+		 * receiver ran sooner after the send, nobody could have taken it,
+		 * so it must be a hit. A slower round (the OS stalled the sender,
+		 * as a busy machine does) may legitimately have been stolen. */
+		bool in_time = h.ran_ns - h.sent_ns < RUNNEXT_STALE_NS;
+		quick += in_time;
 		if (!err)
 			hits++;
-		else
-			ASSERT(fl_err_is(err, test_miss));
+		else if (!fl_err_is(err, test_miss) || in_time)
+			FL_FAIL("handoff %d: %s %lld ns after the send", i,
+				err == test_miss ? "stolen" : "failed",
+				(long long)(h.ran_ns - h.sent_ns));
 		fl_err_drop(err);
 		fl_group_free(g);
 		fl_chan_free(h.ch);
 		fl_chan_free(h.back);
 	}
-	fprintf(stderr, "runnext handoffs: %d of %d\n", hits, tries);
-	/* A miss needs the OS to stall the sender for STALE_NS between its
-	 * send and its check, letting the other worker steal the slot. */
-	ASSERT_GE(hits, tries / 2);
+	fprintf(stderr, "runnext handoffs: %d of %d (%d within the stale window)\n", hits, tries,
+		quick);
 }
 
 /*
