@@ -29,9 +29,11 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# Timing goals are reported, not judged, on the real clock (--skip-timing):
+# a busy machine must not fail the suite. `make test` judges them on sim.
 run: build
 	build/release/scenarios/faultline run catalogue scenarios/jobs/shapes.ini \
-		scenarios/jobs/policies.ini --report $(OUT)
+		scenarios/jobs/policies.ini --skip-timing --report $(OUT)
 
 define preset_test
 	cmake --preset $(1) >/dev/null

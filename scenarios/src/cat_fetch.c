@@ -223,11 +223,14 @@ static fl_err *fetch_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			env = fetch_failing(p, r, lat);
 	if (env)
 		return env;
+	int64_t p99 = fl_hdr_value_at_percentile(lat, 99);
 	if (!fl_scenario_judge_timing(p)) {
-		fl_scenario_skip(r, "fail to wait p99 < 100 ms", "timing goal (skip_timing)");
+		char why[FL_SCENARIO_MSG_MAX], v[24];
+		fl_report_format_ns((double)p99, true, v, sizeof(v));
+		snprintf(why, sizeof(why), "timing goal (skip_timing): p99 %s", v);
+		fl_scenario_skip(r, "fail to wait p99 < 100 ms", why);
 		return NULL;
 	}
-	int64_t p99 = fl_hdr_value_at_percentile(lat, 99);
 	fl_scenario_check(r, "fail to wait p99 < 100 ms", p99 < FL_MS(100), (double)p99,
 			  (double)FL_MS(100), "ns", "from the 500 to wait's return");
 	return NULL;

@@ -1538,7 +1538,12 @@ static void check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario
 	if (!any)
 		return;
 	if (!fl_scenario_judge_timing(p)) {
-		fl_scenario_skip(r, JOB_CHECK_SLO, "timing goal (skip_timing)");
+		char why[FL_SCENARIO_MSG_MAX], a[24], b[24];
+		fl_report_format_ns((double)fl_hdr_value_at_percentile(h, 99), true, a, sizeof(a));
+		fl_report_format_ns((double)fl_hdr_max(h), true, b, sizeof(b));
+		snprintf(why, sizeof(why), "timing goal (skip_timing): end-to-end p99 %s, max %s", a,
+			 b);
+		fl_scenario_skip(r, JOB_CHECK_SLO, why);
 		return;
 	}
 	if (fl_hdr_total_count(h) == 0) {

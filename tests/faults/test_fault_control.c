@@ -67,11 +67,11 @@ FL_TEST(env_reports_parse_errors)
 /* ---- FIFO ------------------------------------------------------------------------- */
 
 /* Reads one reply line (without the newline) from fd, or fails the test
- * after a generous timeout. */
+ * after the harness's hang bound. */
 static void read_line(int fd, char *buf, size_t cap)
 {
 	size_t n = 0;
-	int timeout_ms = (int)(20000 * fl_test_time_scale());
+	int timeout_ms = (int)(fl_test_hang_ns() / 1000000);
 	for (;;) {
 		struct pollfd pf = {fd, POLLIN, 0};
 		int r = poll(&pf, 1, timeout_ms);
