@@ -554,7 +554,10 @@ fl_err *fl_saga_resume(fl_saga_coord *c, fl_ctx *ctx, size_t *resumed)
 		return FL_ERR_INVAL;
 	struct ids ids = {NULL, 0};
 	fl_err *e = fl__store_call(c->store, tx_open_ids, &ids);
-	for (size_t i = 0; !e && i < ids.n; i++) {
+	/* Every open saga is carried on: one's rollback (or failure) is its
+	 * result, joined into the return, not a reason to leave the next in
+	 * "forward" or "compensating". */
+	for (size_t i = 0; i < ids.n; i++) {
 		fl_err *re = resume_one(c, ctx, ids.v[i]);
 		if (resumed)
 			(*resumed)++;

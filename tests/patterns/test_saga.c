@@ -506,6 +506,49 @@ FL_TEST(bad_store_and_definitions)
 	pat_tmp_destroy(&t);
 }
 
+/* Two sagas a crash left open: a (first in the store) was compensating,
+ * b had not started. Resume must finish both: a's rollback is a result,
+ * not a reason to leave b in "forward" (it once stopped at the first). */
+FL_TEST(resume_finishes_every_open_saga)
+{
+	pat_tmp t;
+	char p[600];
+	pat_tmp_init(&t);
+	struct memlog m = {.n = 1, .keys = {"a/0/fwd T"}}; /* a's step 0 took effect */
+	g_mem = &m;
+	fl_saga_coord *c = open_coord(pat_tmp_path(&t, "saga.db", p, sizeof p), 0);
+	fl_saga_coord_free(c);
+	sqlite3 *db;
+	ASSERT_EQ(sqlite3_open(p, &db), SQLITE_OK);
+	ASSERT_EQ(sqlite3_exec(db,
+			       "INSERT INTO saga(id, def, input, phase, cur, nsteps)"
+			       " VALUES('a', 'order', 'fail=1', 'compensating', 1, 3);"
+			       "INSERT INTO saga_step(saga, idx, fwd, comp) VALUES"
+			       " ('a', 0, 'done', 'none'), ('a', 1, 'failed', 'none'),"
+			       " ('a', 2, 'pending', 'none');"
+			       "INSERT INTO saga(id, def, input, phase, cur, nsteps)"
+			       " VALUES('b', 'order', '', 'forward', 0, 3);"
+			       "INSERT INTO saga_step(saga, idx, fwd, comp) VALUES"
+			       " ('b', 0, 'pending', 'none'), ('b', 1, 'pending', 'none'),"
+			       " ('b', 2, 'pending', 'none')",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	c = open_coord(p, 0);
+	size_t resumed = 0;
+	fl_err *e = fl_saga_resume(c, fl_ctx_background(), &resumed);
+	ASSERT(fl_err_is(e, FL_ERR_SAGA_ROLLED_BACK)); /* a's outcome, reported */
+	fl_err_drop(e);
+	ASSERT_EQ(resumed, 2);
+	expect_phase(c, "a", "rolled_back");
+	expect_phase(c, "b", "committed");
+	const char *want[] = {"a/0/fwd T", "a/0/comp C", "b/0/fwd T", "b/1/fwd T", "b/2/fwd T"};
+	expect_log(&m, want, 5);
+	fl_saga_coord_free(c);
+	g_mem = NULL;
+	pat_tmp_destroy(&t);
+}
+
 /* ---- many sagas at once -------------------------------------------------- */
 
 /* Fewer sagas under valgrind (FL_TEST_TIME_SCALE > 1): SQLite is slow there. */
@@ -775,6 +818,7 @@ static const fl_test_case cases[] = {
 	FL_CASE(commits_all_steps), FL_CASE(failure_compensates_in_reverse),
 	FL_CASE(compensation_failures_aggregated), FL_CASE(cancelled_caller_still_compensates),
 	FL_CASE(hung_compensation_hits_its_deadline), FL_CASE(bad_store_and_definitions),
+	FL_CASE(resume_finishes_every_open_saga),
 	FL_CASE(many_sagas_concurrently), FL_CASE(actions_retried_with_policy),
 	FL_CASE(retry_backoffs_end_on_cancel_and_deadline),
 	FL_CASE(kill_before_effect_forward), FL_CASE(kill_before_effect_compensating),
