@@ -3,7 +3,14 @@
  *
  * Backend selection, wait queues and the waiter protocol of sched.h, the
  * registry of live tasks behind fl_task_dump, the live object counters
- * behind fl_stats_get, and sleeping.
+ * and the progress counter behind fl_stats_get, and sleeping.
+ *
+ * The progress counter behind fl_stats.progress is PROGRESS_STRIPES
+ * cache-line-padded words, a task bumping the one of its id with a relaxed
+ * load and store: no locked instruction on the channel hot path, at the
+ * price of an increment lost now and then when two tasks of one stripe
+ * race (a stripe can even step back). Readers only need to see it move,
+ * and fl_stats_get never reports less than it reported before.
  *
  * The registry is REG_STRIPES doubly linked lists of every spawned or
  * adopted task: a task is on stripe id % REG_STRIPES, under that stripe's
@@ -26,6 +33,46 @@
 
 #include "annotate.h"
 #include "ctx_internal.h"
+
+/* ---- progress ----------------------------------------------------------- */
+
+#define PROGRESS_STRIPES 16
+
+static struct progress_stripe {
+	_Alignas(64) atomic_ulong n;
+} progress[PROGRESS_STRIPES];
+static atomic_ulong progress_seen; /* the most fl_stats_get has reported */
+
+/* Before any task can bump (the backend starts here): Helgrind does not
+ * model atomics, and the stripes are racy by design. */
+static void progress_init(void)
+{
+	for (int i = 0; i < PROGRESS_STRIPES; i++)
+		FL_BENIGN_RACE(&progress[i].n, "progress: relaxed, lossy, for watchdogs");
+	FL_BENIGN_RACE(&progress_seen, "progress: relaxed, for watchdogs");
+}
+
+/* One completed wait or finished task of t: a plain load and store, no RMW. */
+static inline void progress_bump(const fl__task *t)
+{
+	atomic_ulong *n = &progress[t->id % PROGRESS_STRIPES].n;
+	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* The sum of the stripes, never less than an earlier result. */
+static unsigned long progress_read(void)
+{
+	unsigned long sum = 0;
+	for (int i = 0; i < PROGRESS_STRIPES; i++)
+		sum += atomic_load_explicit(&progress[i].n, memory_order_relaxed);
+	unsigned long seen = atomic_load_explicit(&progress_seen, memory_order_relaxed);
+	while (sum > seen && !atomic_compare_exchange_weak_explicit(&progress_seen, &seen, sum,
+								    memory_order_relaxed,
+								    memory_order_relaxed))
+		;
+	return sum > seen ? sum : seen;
+}
 
 /* ---- backend selection ------------------------------------------------ */
 
@@ -69,6 +116,7 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	if (cur && cur != ops)
 		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running", cur->name);
 	else if (!cur && !(err = ops->init(opts))) {
+		progress_init();
 		FL_HAPPENS_BEFORE(&active); /* the backend's init, for Helgrind */
 		atomic_store(&active, ops);
 	}
@@ -180,6 +228,7 @@ bool fl__waiter_wait(fl__waiter *w, int64_t deadline_ns, int kind, const void *o
 	fl__task_set_wait(t, kind, obj, deadline_ns);
 	bool fired = s->park(t, deadline_ns) || !fl__waiter_abort(w);
 	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
+	progress_bump(t); /* fired, timed out or aborted: every wait ends here */
 	FL_ASSERT(!fired || atomic_load(&w->state) == FL__W_FIRED);
 	return fired;
 }
@@ -203,6 +252,7 @@ fl_stats fl_stats_get(void)
 		.errs = fl_err_live(),
 		.timers = atomic_load(&counters[FL__C_TIMERS]),
 		.groups = atomic_load(&counters[FL__C_GROUPS]),
+		.progress = progress_read(),
 	};
 	return st;
 }
@@ -281,8 +331,10 @@ void fl__task_unregister(fl__task *t)
 		t->registered = false;
 	}
 	fl__mutex_unlock(&r->mu);
-	if (was && !t->adopted)
+	if (was && !t->adopted) {
 		fl__count_add(FL__C_TASKS, -1);
+		progress_bump(t); /* a task finished */
+	}
 }
 
 void fl__task_finish(fl__task *t)
@@ -379,6 +431,7 @@ void fl_blocking(void (*fn)(void *arg), void *arg)
 	fl__task_set_wait(t, FL__WAIT_BLOCKING, NULL, FL_FOREVER);
 	s->blocking(fn, arg);
 	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
+	progress_bump(t);
 }
 
 int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)

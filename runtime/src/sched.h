@@ -132,7 +132,8 @@ bool fl__waiter_fire(fl__waiter *w, int index, int result);
  * stack frame die) as soon as this is called: touch nothing afterwards. */
 void fl__waiter_unpark(fl__waiter *w);
 /* Blocks until fired (returns true) or until deadline_ns passes and the
- * waiter withdrew itself (returns false). Records kind/obj for dumps. */
+ * waiter withdrew itself (returns false). Records kind/obj for dumps. Each
+ * return counts one unit of progress (fl_stats.progress). */
 bool fl__waiter_wait(fl__waiter *w, int64_t deadline_ns, int kind, const void *obj);
 /* Withdraws a waiter that has not blocked yet (e.g. its context turned out
  * to be cancelled). Returns true if withdrawn; false if a fire won the race,
@@ -214,7 +215,8 @@ fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__t
 /* Called by the backend when entry returns: unregisters (if not yet) and
  * frees. */
 void fl__task_finish(fl__task *t);
-/* Removes t from the registry and the live task count; idempotent. A group
+/* Removes t from the registry and the live task count, counting one unit of
+ * progress for a spawned task (not an adopted thread); idempotent. A group
  * calls it just before announcing the task's end, so that once
  * fl_group_wait returns the task is no longer counted. */
 void fl__task_unregister(fl__task *t);

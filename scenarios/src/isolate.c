@@ -128,7 +128,7 @@ static void get_stats(char **fld, int n, fl_stats *st)
 	long v[7] = {0};
 	for (int i = 0; i < 7 && i + 1 < n; i++)
 		v[i] = strtol(fld[i + 1], NULL, 10);
-	*st = (fl_stats){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+	*st = (fl_stats){v[0], v[1], v[2], v[3], v[4], v[5], v[6], 0}; /* progress: not sent */
 }
 
 static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)

@@ -14,6 +14,19 @@
  * and be reported. If it still has not finished after a second period the
  * process exits with status 3 (the command's "hang detected" status).
  *
+ * Progress, not elapsed time. The whole-run watchdog (fl__scn_watchdog_start,
+ * params.hang_ns) judges a hang by the runtime's progress counter
+ * (fl_stats.progress: completed waits and finished tasks). When a period
+ * ends and the counter moved since it began, the watchdog notes the new
+ * value and starts another period: a run that is merely slow (a loaded
+ * machine, TSan, thousands of short sleeps) is never called hung. Only a
+ * whole period without progress fires; after the dump and the disarm,
+ * likewise, only a whole second period without progress exits 3. The
+ * counter is read without wd->mu, so a read takes no lock of ours. The
+ * cancel watchdog (start_idle, kicked at the cancel) still counts elapsed
+ * time from the kick: after a cancel, a stage that is still running, busy
+ * or not, is what it is there to name.
+ *
  * Under the sim backend real time means nothing (and a foreign thread may
  * not touch the simulation), so the watchdog is a task sleeping on virtual
  * time instead; see fl__scn_watchdog_deadlock in scn_internal.h.
@@ -97,8 +110,9 @@ static void dump_and_disarm(fl__scn_watchdog *wd)
 		n = fl_task_dump(f);
 		fclose(f);
 	}
-	fprintf(stderr, "faultline: watchdog: %s after %.3f ms; %d live task(s)\n%s",
-		wd->what, (double)wd->after_ns / 1e6, n, buf ? buf : "");
+	fprintf(stderr, "faultline: watchdog: %s %s %.3f ms; %d live task(s)\n%s", wd->what,
+		wd->on_progress ? "made no progress for" : "after", (double)wd->after_ns / 1e6, n,
+		buf ? buf : "");
 	pthread_mutex_lock(&wd->mu);
 	wd->fired = true;
 	wd->stuck[0] = '\0';
@@ -140,15 +154,36 @@ bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd)
 	return first;
 }
 
+/* The runtime's progress counter, read with wd->mu released. */
+static unsigned long progress_unlocked(fl__scn_watchdog *wd)
+{
+	pthread_mutex_unlock(&wd->mu);
+	unsigned long n = fl_stats_get().progress;
+	pthread_mutex_lock(&wd->mu);
+	return n;
+}
+
 static void *watch(void *arg)
 {
 	fl__scn_watchdog *wd = arg;
 	pthread_mutex_lock(&wd->mu);
 	while (!wd->armed && !wd->stopping)
 		pthread_cond_wait(&wd->cv, &wd->mu);
-	struct timespec dl = ts_after(wd->after_ns);
+	int64_t period = wd->after_ns;
+	unsigned long seen = wd->on_progress ? progress_unlocked(wd) : 0;
+	struct timespec dl = ts_after(period);
 	while (!wd->stopping) {
 		if (pthread_cond_timedwait(&wd->cv, &wd->mu, &dl) == ETIMEDOUT && !wd->stopping) {
+			if (wd->on_progress) {
+				unsigned long now = progress_unlocked(wd);
+				if (now != seen) { /* it moved: not hung, watch anew */
+					seen = now;
+					dl = ts_after(period);
+					continue;
+				}
+				if (wd->stopping)
+					break;
+			}
 			if (wd->fired) {
 				/* disarming did not free it: give up, as the command's
 				 * "hang detected" status */
@@ -160,7 +195,10 @@ static void *watch(void *arg)
 			pthread_mutex_unlock(&wd->mu);
 			fire(wd);
 			pthread_mutex_lock(&wd->mu);
-			dl = ts_after(wd->after_ns + FL_SEC(5));
+			period = wd->after_ns + FL_SEC(5);
+			if (wd->on_progress)
+				seen = progress_unlocked(wd);
+			dl = ts_after(period);
 		}
 	}
 	pthread_mutex_unlock(&wd->mu);
@@ -170,8 +208,15 @@ static void *watch(void *arg)
 bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t after_ns,
 			    fl_fault_plan *const *plans, int nplans)
 {
-	return fl__scn_watchdog_start_idle(wd, what, after_ns, plans, nplans) &&
-	       (fl__scn_watchdog_kick(wd), true);
+	if (!fl__scn_watchdog_start_idle(wd, what, after_ns, plans, nplans))
+		return false;
+	/* before the kick: the thread reads it once armed, under wd->mu (under
+	 * sim virtual time cannot be slow: the watchdog task counts it) */
+	pthread_mutex_lock(&wd->mu);
+	wd->on_progress = !wd->sim;
+	pthread_mutex_unlock(&wd->mu);
+	fl__scn_watchdog_kick(wd);
+	return true;
 }
 
 void fl__scn_watchdog_kick(fl__scn_watchdog *wd)

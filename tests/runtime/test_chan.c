@@ -523,6 +523,62 @@ FL_TEST(dump_names_the_channel)
 	fl_chan_free(ch);
 }
 
+/* ---- progress: completed waits and finished tasks count, idling not ---- */
+
+/* Echoes until ping closes: it does not finish inside the pinger's round. */
+static fl_err *pp_echo(fl_ctx *ctx, void *arg)
+{
+	fl_chan **ch = arg;
+	int v;
+	while (fl_chan_recv(ch[0], &v, ctx, FL_FOREVER) == FL_OK)
+		ASSERT_EQ(fl_chan_send(ch[1], &v, ctx, FL_FOREVER), FL_OK);
+	return NULL;
+}
+
+static fl_err *pp_ping(fl_ctx *ctx, void *arg)
+{
+	fl_chan **ch = arg;
+	int v = 1;
+	unsigned long before = fl_stats_get().progress;
+	ASSERT_EQ(fl_chan_send(ch[0], &v, ctx, FL_FOREVER), FL_OK);
+	ASSERT_EQ(fl_chan_recv(ch[1], &v, ctx, FL_FOREVER), FL_OK);
+	ASSERT_GT(fl_stats_get().progress, before); /* a side blocked; the reply orders it */
+	return fl_chan_close(ch[0]);
+}
+
+static fl_err *pp_nothing(fl_ctx *ctx, void *arg) { return (void)ctx, (void)arg, NULL; }
+
+static unsigned long progress_still(void)
+{
+	unsigned long a = fl_stats_get().progress;
+	nanosleep(&(struct timespec){0, 2000000}, NULL);
+	ASSERT_U64_EQ(fl_stats_get().progress, a); /* nothing ran: the negative control */
+	return a;
+}
+
+FL_TEST(progress_counts_handoffs_and_finished_tasks)
+{
+	fl_chan *ch[2] = {chan_make(sizeof(int), 0, "ping"), chan_make(sizeof(int), 0, "pong")};
+	unsigned long p0 = progress_still();
+	int64_t limit = fl_now() + FL_SEC(10) * fl_test_time_scale();
+	fl_group *g;
+	fl_ctx *gctx;
+
+	check(fl_group_new(fl_ctx_background(), NULL, &g, &gctx));
+	check(fl_group_go(g, pp_nothing, NULL)); /* neither it nor main waits */
+	for (long i = 0; fl_stats_get().progress == p0 || fl_group_running(g) > 0; i++) {
+		ASSERT(on_sim() ? i < 1000000 : fl_now() < limit);
+		on_sim() ? fl_yield() : (void)sched_yield();
+	}
+	check(fl_group_go(g, pp_echo, ch));
+	check(fl_group_go(g, pp_ping, ch));
+	check(fl_group_wait(g));
+	fl_group_free(g);
+	progress_still();
+	fl_chan_free(ch[0]);
+	fl_chan_free(ch[1]);
+}
+
 /* ---- MPMC stress against a sequential oracle ---------------------------- */
 
 enum { NPROD = 4, NCONS = 4 };
@@ -639,5 +695,6 @@ FL_TEST_MAIN(FL_CASE(new_rejects_bad_sizes), FL_CASE(buffered_fifo), FL_CASE(unb
 	     FL_CASE(deadline_times_out),
 	     FL_CASE(cancelled_ctx_on_entry), FL_CASE(try_semantics),
 	     FL_CASE(free_elem_drains_buffer), FL_CASE(free_with_blocked_task_aborts),
-	     FL_CASE(dump_names_the_channel), FL_CASE(mpmc_stress_unbuffered),
+	     FL_CASE(dump_names_the_channel), FL_CASE(progress_counts_handoffs_and_finished_tasks),
+	     FL_CASE(mpmc_stress_unbuffered),
 	     FL_CASE(mpmc_stress_buffered))

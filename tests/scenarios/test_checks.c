@@ -6,6 +6,8 @@
  * 1 ns against items that each sleep 1 ms).
  */
 /* fl-test-labels: memcheck */
+/* fl-test-skip-sim: progressing_run_is_not_hung */
+/* (the virtual-time watchdog measures virtual time; progress is a real-clock notion) */
 #include <fl/hdr.h>
 #include <fl/job.h>
 #include <fl/scenario.h>
@@ -29,20 +31,28 @@ static fl_jobs *jobs_of(const char *text)
 	return j;
 }
 
-/* Runs section name of text in-process into r. */
-static void run_job(const char *text, const char *name, fl_scenario_result *r, bool isolated)
+/* Runs section name of text into r, with the whole-run watchdog after
+ * hang_ns (0: the default). */
+static void run_job_hang(const char *text, const char *name, fl_scenario_result *r,
+			 bool isolated, int64_t hang_ns)
 {
 	fl_jobs *j = jobs_of(text);
 	const fl_scenario *s = fl_jobs_find(j, name);
 	ASSERT(s != NULL);
 	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
-				.seed = 7};
+				.seed = 7, .hang_ns = hang_ns};
 	fl_scenario_result_init(r, s);
 	fl_err *err = isolated ? fl_scenario_run_isolated(s, &p, r) : fl_scenario_run(s, &p, r);
 	if (err)
 		fl_err_print(stderr, err);
 	ASSERT(err == NULL);
 	fl_jobs_free(j);
+}
+
+/* Runs section name of text in-process (or isolated) into r. */
+static void run_job(const char *text, const char *name, fl_scenario_result *r, bool isolated)
+{
+	run_job_hang(text, name, r, isolated, 0);
 }
 
 static enum fl_report_verdict verdict(const fl_scenario_result *r, const char *check)
@@ -136,6 +146,39 @@ FL_TEST(stuck_stage_is_caught_and_named)
 		FL_FAIL("the stuck stage is not named alone: %s", m);
 	/* the watchdog disarmed the plan: the run finished, nothing leaked */
 	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+}
+
+/* ---- the whole-run watchdog judges progress, not length ----------------- */
+
+/* 40 items of 5 ms each (x time_scale, like hang_ns): steady progress for
+ * four hang periods. Timed by length, the watchdog would call it hung. */
+FL_TEST(progressing_run_is_not_hung)
+{
+	int64_t hang = FL_MS(50) * fl_test_time_scale();
+	fl_scenario_result r;
+	run_job_hang(BASE "[slow]\nshape = linear\nwork = 5ms\n", "slow", &r, false, hang);
+	ASSERT_GT(r.duration_ns, 2 * hang); /* it did outlast the period */
+	ASSERT(!r.hung);
+	const fl_scenario_verdict *v = fl_scenario_find_check(&r, FL_SCENARIO_CHECK_HANG);
+	if (v && v->verdict != FL_REPORT_PASS)
+		FL_FAIL("a run that progressed was called hung: %s", v->message);
+	ASSERT(fl_scenario_result_passed(&r));
+	fl_scenario_result_destroy(&r);
+}
+
+/* The negative control: with the same short hang_ns, a stage stuck after
+ * the cancel stops all progress, and the whole-run watchdog names it. */
+FL_TEST(stuck_stage_is_hung_with_short_hang_ns)
+{
+	fl_scenario_result r;
+	run_job_hang(stuck_job, "stuck", &r, false, FL_MS(50) * fl_test_time_scale());
+	ASSERT(r.hung);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_HANG), FL_REPORT_FAIL);
+	const char *m = message(&r, FL_SCENARIO_CHECK_HANG);
+	if (!strstr(m, "work") || strstr(m, "sink") || strstr(m, "source"))
+		FL_FAIL("the stuck stage is not named alone: %s", m);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_PASS); /* disarmed: it ended */
 	fl_scenario_result_destroy(&r);
 }
 
@@ -472,6 +515,7 @@ FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 }
 
 FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
+	     FL_CASE(progressing_run_is_not_hung), FL_CASE(stuck_stage_is_hung_with_short_hang_ns),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
 	     FL_CASE(planted_starved_limit_is_caught),

@@ -131,8 +131,8 @@ FL_MUST_CHECK fl_err *fl_defer(void (*fn)(void *arg), void *arg);
 /* Runs and removes the current task's cleanups (LIFO). */
 void fl_defer_run_all(void);
 
-/* Live counts for leak checks. Every field returns to its baseline when
- * everything a scope created has been freed and joined. */
+/* Live counts for leak checks. Every field but progress returns to its
+ * baseline when everything a scope created has been freed and joined. */
 typedef struct fl_stats {
 	long tasks;        /* spawned tasks not yet finished */
 	long threads;      /* OS threads owned by the backend (pooled idle included) */
@@ -141,6 +141,10 @@ typedef struct fl_stats {
 	long errs;         /* heap errors not yet dropped */
 	long timers;       /* armed timers */
 	long groups;       /* groups not yet freed */
+	unsigned long progress; /* cumulative: completed waits and finished tasks
+				   (fl_blocking calls too); only ever grows; for
+				   watchdogs: a change means something ran. Cheap
+				   and approximate: a racing update may be lost */
 } fl_stats;
 fl_stats fl_stats_get(void);
 
