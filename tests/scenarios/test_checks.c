@@ -151,13 +151,15 @@ FL_TEST(stuck_stage_is_caught_and_named)
 
 /* ---- the whole-run watchdog judges progress, not length ----------------- */
 
-/* 40 items of 5 ms each (x time_scale, like hang_ns): steady progress for
- * four hang periods. Timed by length, the watchdog would call it hung. */
+/* 40 items of 40 ms each (x time_scale, like hang_ns): steady progress for
+ * three hang periods. Timed by length, the watchdog would call it hung.
+ * The period is long next to an item, so only a stall of the whole process
+ * for half a second, which no busy machine inflicts, could fire it. */
 FL_TEST(progressing_run_is_not_hung)
 {
-	int64_t hang = FL_MS(50) * fl_test_time_scale();
+	int64_t hang = FL_MS(500) * fl_test_time_scale();
 	fl_scenario_result r;
-	run_job_hang(BASE "[slow]\nshape = linear\nwork = 5ms\n", "slow", &r, false, hang);
+	run_job_hang(BASE "[slow]\nshape = linear\nwork = 40ms\n", "slow", &r, false, hang);
 	ASSERT_GT(r.duration_ns, 2 * hang); /* it did outlast the period */
 	ASSERT(!r.hung);
 	const fl_scenario_verdict *v = fl_scenario_find_check(&r, FL_SCENARIO_CHECK_HANG);
