@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The gates `make test` runs, in order, each with its wall time:
+#   lint      what needs no build: the manual pages (scripts/lint.sh)
 #   release   every test, jemalloc allocator
 #   tsan      every test under ThreadSanitizer (no suppressions for our code)
 #   asan      every test under AddressSanitizer + UBSan (leaks on)
@@ -10,15 +11,23 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-GATES=${GATES:-release tsan asan helgrind memcheck}
+GATES=${GATES:-lint release tsan asan helgrind memcheck}
 passed=0
 failed=0
 for g in $GATES; do
 	start=$(date +%s)
 	echo "=== gate: $g"
-	if cmake --preset "$g" >/dev/null &&
+	if [ "$g" = lint ]; then
+		ok=false
+		scripts/lint.sh && ok=true
+	elif cmake --preset "$g" >/dev/null &&
 	   cmake --build --preset "$g" -j "$JOBS" >"build-$g.log" 2>&1 &&
 	   ctest --preset "$g"; then
+		ok=true
+	else
+		ok=false
+	fi
+	if $ok; then
 		passed=$((passed + 1))
 		echo "=== gate $g: ok ($(( $(date +%s) - start )) s)"
 		rm -f "build-$g.log"
