@@ -19,7 +19,7 @@
  * Both discard `warm` repetitions per run; secs covers the measured ones
  * (wall time including teardown, as in Go).
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

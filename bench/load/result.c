@@ -1,7 +1,8 @@
 /*
- * result.c - load results: their histograms and intervals, running a load
- * on either clock, adding results to a report, and the gate's sample of a
- * result or of a stored report.
+ * result.c - load results: their histograms and intervals, adding results
+ * to a report, and the gate's sample of a result or of a stored report.
+ * Both clocks fill results through the helpers here; run.c, above the
+ * clocks, runs a load on either.
  *
  * A result goes into a report as histograms and counters only, so that
  * results of shards and repetitions add: histograms with fl_hdr_add and
@@ -74,24 +75,6 @@ const char *fl__bench_tag(const struct fl_bench_load_opts *o, const char *what, 
 	else
 		snprintf(buf, cap, "%s", what);
 	return buf;
-}
-
-fl_err *fl_bench_load_run(const struct fl_bench_load_opts *o, fl_bench_result *out)
-{
-	fl_err *e = fl_bench_load_check(o);
-	if (e)
-		return e;
-	fl_bench_result r;
-	if ((e = fl__bench_result_init(&r)))
-		return e;
-	r.servers = (int64_t)o->stages * o->workers;
-	e = o->virtual_clock ? fl__bench_run_virtual(o, &r) : fl__bench_run_real(o, &r);
-	if (e) {
-		fl_bench_result_destroy(&r);
-		return e;
-	}
-	*out = r;
-	return NULL;
 }
 
 /* ---- into a report ---------------------------------------------------------------- */

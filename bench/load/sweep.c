@@ -248,6 +248,25 @@ static void fmt_ms(int64_t ns, char *buf, size_t cap)
 	fl_report_format_ns((double)ns, false, buf, cap);
 }
 
+/* The table's row of cell c, as NCOLS strings of 32 bytes at t. */
+static void table_row(const fl_bench_cell *c, char *t)
+{
+	snprintf(t, 32, "w=%d b=%d lim=%d%s", c->workers, c->buffer, c->limit,
+		 c->knee ? " (knee)" : "");
+	snprintf(t + 32, 32, "%.0f", c->offered);
+	snprintf(t + 64, 32, "%.0f", c->throughput);
+	fmt_ms(c->p50, t + 96, 32);
+	fmt_ms(c->p99, t + 128, 24);
+	if (!c->within_slo)
+		strcat(t + 128, " !");
+	fmt_ms(c->p999, t + 160, 32);
+	snprintf(t + 192, 32, "%.1f%%", 100 * c->utilisation);
+	snprintf(t + 224, 32, "%.2f", c->queue);
+	snprintf(t + 256, 32, "%.2f", c->little_l);
+	snprintf(t + 288, 32, "%.2f", c->little_lw);
+	snprintf(t + 320, 32, "%+.1f%%", 100 * c->little_dev);
+}
+
 fl_err *fl_bench_sweep_write_html(const fl_bench_cell *cells, size_t n, int64_t slo_ns,
 				  const char *title, const char *dir)
 {
@@ -283,20 +302,7 @@ fl_err *fl_bench_sweep_write_html(const fl_bench_cell *cells, size_t n, int64_t 
 		char *t = text + i * NCOLS * 32;
 		for (int k = 0; k < NCOLS; k++)
 			cellp[i * NCOLS + (size_t)k] = t + k * 32;
-		snprintf(t, 32, "w=%d b=%d lim=%d%s", c->workers, c->buffer, c->limit,
-			 c->knee ? " (knee)" : "");
-		snprintf(t + 32, 32, "%.0f", c->offered);
-		snprintf(t + 64, 32, "%.0f", c->throughput);
-		fmt_ms(c->p50, t + 96, 32);
-		fmt_ms(c->p99, t + 128, 24);
-		if (!c->within_slo)
-			strcat(t + 128, " !");
-		fmt_ms(c->p999, t + 160, 32);
-		snprintf(t + 192, 32, "%.1f%%", 100 * c->utilisation);
-		snprintf(t + 224, 32, "%.2f", c->queue);
-		snprintf(t + 256, 32, "%.2f", c->little_l);
-		snprintf(t + 288, 32, "%.2f", c->little_lw);
-		snprintf(t + 320, 32, "%+.1f%%", 100 * c->little_dev);
+		table_row(c, t);
 		marked[i] = c->knee;
 	}
 	char sub[256], slo[64];

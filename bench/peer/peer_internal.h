@@ -1,5 +1,5 @@
 /*
- * bench.h - private interface of fl-bench, the C mirror of the Go peer
+ * peer_internal.h - private interface of fl-bench, the C mirror of the Go peer
  * suite (../shared/peers/go, README.md there defines every workload).
  *
  * Every workload file exposes one command (flb_cmd_*) that parses its flags,
@@ -8,8 +8,8 @@
  * medians and prints one JSON line in the Go peer's key order. A run that
  * produces a wrong result calls flb_must(), which exits non-zero.
  */
-#ifndef FLB_BENCH_H
-#define FLB_BENCH_H
+#ifndef FLB_PEER_INTERNAL_H
+#define FLB_PEER_INTERNAL_H
 
 #include <fl/chan.h>
 #include <fl/ctx.h>
@@ -36,9 +36,19 @@ uint64_t flb_xorshift(uint64_t v, int rounds);
 /* Sum of flb_xorshift(v, rounds) for v < n, wrapping (W4's checksum). */
 uint64_t flb_fanout_checksum(int64_t n, int rounds);
 
-/* W10's sleep after failed attempt a of item i (timers.c):
+/* W10's sleep after failed attempt a of item i (used by timers.c):
  * base*2^a + trunc(unit(draw(10, i, a)) * base*2^a / 2). */
 int64_t flb_backoff(int64_t base_ns, int64_t i, int64_t a);
+
+/* ---- verification and the clock (base.c): the lowest layer ------------- */
+
+/* Exits with status 1 and a message if ok is false. */
+void flb_must(bool ok, const char *fmt, ...) FL_PRINTF(2, 3);
+/* Exits with status 1 if err is non-NULL (printing it); drops nothing. */
+void flb_must_ok(fl_err *err, const char *what);
+
+/* CLOCK_MONOTONIC in ns: every timed region and latency sample. */
+int64_t flb_clock_ns(void);
 
 /* ---- metrics and reporting (report.c) ---------------------------------- */
 
@@ -93,15 +103,7 @@ struct flb_bench {
 /* Runs b and prints one JSON line with per-metric medians to stdout. */
 void flb_measure(struct flb_bench *b);
 
-/* Exits with status 1 and a message if ok is false. */
-void flb_must(bool ok, const char *fmt, ...) FL_PRINTF(2, 3);
-/* Exits with status 1 if err is non-NULL (printing it); drops nothing. */
-void flb_must_ok(fl_err *err, const char *what);
-
-/* CLOCK_MONOTONIC in ns: every timed region and latency sample. */
-int64_t flb_clock_ns(void);
-
-/* ---- flags and process setup (main.c) ---------------------------------- */
+/* ---- flags and process setup (flags.c) --------------------------------- */
 
 enum flb_flag_kind { FLB_INT, FLB_U64, FLB_STR, FLB_DUR };
 
@@ -146,7 +148,7 @@ int flb_sched_workers(void);
  * peer's main is a goroutine; false (-driver thread): the main thread. */
 bool flb_driver_task(void);
 
-/* ---- workloads --------------------------------------------------------- */
+/* ---- workloads: the commands main.c's table runs ----------------------- */
 
 int flb_cmd_spawn(int argc, char **argv);        /* W1 */
 int flb_cmd_trygo(int argc, char **argv);        /* W2 */

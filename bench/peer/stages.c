@@ -12,7 +12,7 @@
  * A stage that sees cancellation returns ctx.Err() (FL_ERR_CANCELED or
  * FL_ERR_DEADLINE), as the Go stages do. Elements are int64_t (Go's int).
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

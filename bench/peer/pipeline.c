@@ -15,7 +15,7 @@
  * wrapping. Check: the sum equals the sequential checksum, computed before
  * the variants (and, for N = 10^6 and R = 100, equals 560f711b35260c30).
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

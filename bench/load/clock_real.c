@@ -1,5 +1,5 @@
 /*
- * driver.c - the real clock: an open-loop generator feeding runtime tasks.
+ * clock_real.c - the real clock: an open-loop generator feeding runtime tasks.
  *
  * Threads: the calling thread is the generator; one sampler pthread takes
  * the interval histograms and samples the items in flight; the pipeline is

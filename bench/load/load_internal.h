@@ -43,7 +43,7 @@ FL_MUST_CHECK fl_err *fl__bench_result_push(fl_bench_result *r, int64_t start_ns
 const char *fl__bench_tag(const struct fl_bench_load_opts *o, const char *what, char *buf,
 			  size_t cap);
 
-/* The two clocks. */
+/* The two clocks (clock_virtual.c, clock_real.c), called by run.c only. */
 FL_MUST_CHECK fl_err *fl__bench_run_virtual(const struct fl_bench_load_opts *o,
 					    fl_bench_result *r);
 FL_MUST_CHECK fl_err *fl__bench_run_real(const struct fl_bench_load_opts *o,

@@ -17,7 +17,7 @@
  * started, which is what Go's late tasks amount to; the extra metric
  * `late_tasks` (median per rep) counts them, so a reader can tell.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdlib.h>
 

@@ -12,46 +12,14 @@
  * Go calls runtime.GC() before each timed run; C has no collector, so
  * nothing stands in for it.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-int64_t flb_clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void flb_must(bool ok, const char *fmt, ...)
-{
-	if (ok)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("fl-bench: verification failed: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	fflush(stdout);
-	exit(1);
-}
-
-void flb_must_ok(fl_err *err, const char *what)
-{
-	if (!err)
-		return;
-	fprintf(stderr, "fl-bench: %s: ", what);
-	fl_err_print(stderr, err);
-	fflush(stdout);
-	exit(1);
-}
 
 /* ---- metrics ------------------------------------------------------------ */
 

@@ -19,7 +19,7 @@
  * base*2^a / 2), recording the overshoot. Check: no error, attempts =
  * n * (fails + 1).
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -173,13 +173,6 @@ struct retry_item {
 	struct retry_cfg *c;
 	int64_t i;
 };
-
-int64_t flb_backoff(int64_t base_ns, int64_t i, int64_t a)
-{
-	int64_t d = base_ns << a;
-	return d + (int64_t)(flb_unit(flb_draw(FLB_TAG_RETRY, (uint64_t)i, (uint64_t)a)) *
-			     (double)d / 2);
-}
 
 static fl_err *retry_task(fl_ctx *ctx, void *arg)
 {

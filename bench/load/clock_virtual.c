@@ -1,9 +1,9 @@
 /*
- * sim.c - the virtual clock: a deterministic discrete-event run of the
- * load model, for the gate's controls, the shard-merge test and quick
- * what-if sweeps.
+ * clock_virtual.c - the virtual clock: a deterministic discrete-event run
+ * of the load model, for the gate's controls, the shard-merge test and
+ * quick what-if sweeps.
  *
- * Model: the pipeline of driver.c, simulated over all stages at once.
+ * Model: the pipeline of clock_real.c, simulated over all stages at once.
  * ch[s] feeds stage s and holds `buffer` items (0: a rendezvous). A worker
  * is idle (parked on its input), busy (working until its finish event) or
  * blocked (sending into a full next channel). As in the runtime's channels

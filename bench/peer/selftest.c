@@ -9,7 +9,7 @@
  * Prints one line per failed check and exits 1 if any failed. Run by ctest
  * as bench.selftest.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -4,9 +4,10 @@
  *
  * Every value is a pure function of (tag, item, index): no state, no seed,
  * nothing shared between threads. Golden values are checked by
- * `fl-bench selftest` (selftest.c).
+ * `fl-bench selftest` (selftest.c). W10's backoff (flb_backoff) lives here
+ * too, as a pure function of its draws, so selftest and timers.c share it.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 uint64_t flb_mix64(uint64_t x)
 {
@@ -43,4 +44,11 @@ uint64_t flb_fanout_checksum(int64_t n, int rounds)
 	for (int64_t v = 0; v < n; v++)
 		sum += flb_xorshift((uint64_t)v, rounds);
 	return sum;
+}
+
+int64_t flb_backoff(int64_t base_ns, int64_t i, int64_t a)
+{
+	int64_t d = base_ns << a;
+	return d + (int64_t)(flb_unit(flb_draw(FLB_TAG_RETRY, (uint64_t)i, (uint64_t)a)) *
+			     (double)d / 2);
 }

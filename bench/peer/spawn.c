@@ -7,7 +7,7 @@
  * blocking go; accepted + refused = N is checked. The group is freed after
  * the clock stops (Go leaves it to the collector).
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <stdio.h>
 

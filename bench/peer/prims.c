@@ -13,7 +13,7 @@
  * clock_gettime calls (REALTIME, summed into a sink, and MONOTONIC).
  * time_since: one clock_gettime(CLOCK_MONOTONIC) minus a start value.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

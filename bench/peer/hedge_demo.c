@@ -12,7 +12,7 @@
  * joining the loser. Prints p50, p99, p99.9, max, the extra-request ratio
  * (hedges fired / requests) and how often the hedge won.
  */
-#include "bench.h"
+#include "peer_internal.h"
 
 #include <fl/hedge.h>
 

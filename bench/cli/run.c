@@ -1,0 +1,107 @@
+/*
+ * run.c - faultline-bench run: one open-loop run of the LOAD, printed as
+ * counts and percentiles, and with --out or --json written as a report
+ * (fingerprint, histograms, counters and a p99 SLO) and an interval log.
+ */
+#include "cli_internal.h"
+
+#include <fl/hdr.h>
+#include <fl/report.h>
+#include <fl/task.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flb_revision.h"
+
+typedef fl__bench_cli_opts opts;
+
+static void print_hist(const char *name, const fl_hdr *h)
+{
+	printf("%-12s p50 %10.1f us  p99 %10.1f us  p99.9 %10.1f us  max %10.1f us  (n=%lld)\n",
+	       name, (double)fl_hdr_value_at_percentile(h, 50) / 1e3,
+	       (double)fl_hdr_value_at_percentile(h, 99) / 1e3,
+	       (double)fl_hdr_value_at_percentile(h, 99.9) / 1e3, (double)fl_hdr_max(h) / 1e3,
+	       (long long)fl_hdr_total_count(h));
+}
+
+static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report **out)
+{
+	struct fl_report_opts ro = {.seed = o->load.seed,
+				    .fault_plan = o->fault_plan,
+				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
+				    .git_rev = FLB_REVISION};
+	fl_report *r;
+	fl_err *e = fl_report_new("open-loop run", &ro, &r);
+	if (e)
+		return e;
+	char fp[160];
+	snprintf(fp, sizeof(fp), "compiler=%s", fl_bench_compiler());
+	if (!(e = fl_report_detect_host(r)) && !(e = fl_report_set_duration(r, res->window_ns)) &&
+	    !(e = fl_report_add_check(r, "fingerprint", FL_REPORT_SKIP, NAN, NAN, NULL, fp)) &&
+	    !(e = fl_bench_result_add_to_report(r, "", res)) &&
+	    !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
+		e = fl_report_eval_slos(r);
+	}
+	if (e) {
+		fl_report_free(r);
+		return e;
+	}
+	*out = r;
+	return NULL;
+}
+
+int fl__bench_cli_run(opts *o)
+{
+	FILE *hlog = NULL;
+	fl_err *e = NULL;
+	char path[PATH_MAX];
+	if (o->out_dir && !(e = fl__bench_cli_make_dirs(o->out_dir))) {
+		snprintf(path, sizeof(path), "%s/run.hlog", o->out_dir);
+		if (!(hlog = fopen(path, "w")))
+			e = fl_err_errno(errno, "open %s", path);
+	}
+	o->load.hlog = hlog;
+	fl_fault_plan *plan = NULL;
+	fl_bench_result res = {0};
+	if (!e && !(e = fl__bench_cli_arm(o, &plan)))
+		e = fl_bench_load_run(&o->load, &res);
+	fl_fault_plan_free(plan);
+	if (hlog && fclose(hlog) && !e)
+		e = fl_err_errno(errno, "close %s", path);
+	if (e) {
+		fl__bench_cli_print_err("run", e);
+		fl_bench_result_destroy(&res);
+		return EXIT_USAGE;
+	}
+	printf("items %lld measured (%lld issued), window %.3f s, offered %.1f/s, achieved "
+	       "%.1f/s, backlog max %lld\n",
+	       (long long)res.items, (long long)res.issued, (double)res.window_ns / 1e9,
+	       res.offered_rate,
+	       res.window_ns ? (double)res.items * 1e9 / (double)res.window_ns : 0.0,
+	       (long long)res.backlog_max);
+	print_hist("response", res.response);
+	print_hist("service", res.service);
+	if (!o->load.virtual_clock)
+		print_hist("sched error", res.sched_error);
+	fl_report *r = NULL;
+	if ((o->out_dir || o->json) && !(e = run_report(o, &res, &r))) {
+		if (o->out_dir)
+			e = fl_report_write_all(r, o->out_dir);
+		if (!e && o->json)
+			e = fl_report_write_json(r, o->json);
+		if (!e && o->out_dir)
+			printf("report: %s/index.html (also report.json, run.hlog)\n", o->out_dir);
+	}
+	fl_report_free(r);
+	fl_bench_result_destroy(&res);
+	if (e) {
+		fl__bench_cli_print_err("writing the report", e);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
