@@ -251,7 +251,11 @@ FL_TEST(deadline_spans_attempts)
 	fl_retry_stats st;
 	fl_err *e = fl_retry(ctx, &p, hang_fn, &s, &st);
 	ASSERT(fl_err_is(e, FL_ERR_DEADLINE));
-	ASSERT_EQ(st.attempts, 1);
+	/* Never a second attempt. On virtual time the first attempt surely
+	 * started; on a busy machine the 20 ms may pass before it does. */
+	if (fl_test_virtual_time())
+		ASSERT_EQ(st.attempts, 1);
+	ASSERT_LE(st.attempts, 1);
 	fl_err_drop(e);
 	fl_ctx_free(ctx);
 	/* A backoff that would end past the deadline gives up without sleeping. */
