@@ -30,7 +30,7 @@
 #include <fl/hdr.h>
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 #define PLOT_W 960.0
 #define MAX_RULES 400 /* fault rules drawn on the time plots */
