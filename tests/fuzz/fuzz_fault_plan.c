@@ -11,7 +11,7 @@
  *   - the glob matcher, fed "pattern\nname" from the input, agrees with a
  *     naive backtracking matcher (on short strings, where that is cheap).
  */
-#include "../../faults/src/fault_internal.h"
+#include "fault_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

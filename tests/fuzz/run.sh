@@ -56,8 +56,9 @@ run() { # target corpus [sources, default the HDR ones]
 	local srcs=("$@")
 	[ ${#srcs[@]} -gt 0 ] || srcs=("$root"/reports/src/hdr*.c)
 	echo "== $t: building"
-	"$cc" "${flags[@]}" -I"$root/reports/src" -I"$root/faults/include" "$root/tests/fuzz/$t.c" \
-		"${srcs[@]}" "$work/err.o" "$work/sync.o" -lz -lm -lpthread -o "$work/$t"
+	"$cc" "${flags[@]}" -I"$root/reports/src" -I"$root/faults/src" -I"$root/faults/include" \
+		"$root/tests/fuzz/$t.c" "${srcs[@]}" "$work/err.o" "$work/sync.o" \
+		-lz -lm -lpthread -o "$work/$t"
 	echo "== $t: fuzzing for ${secs}s"
 	if ! "$work/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/$t-" -print_final_stats=1 "$corpus" \
