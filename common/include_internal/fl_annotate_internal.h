@@ -12,8 +12,8 @@
  * build is for valgrind (FL_VALGRIND), where they become client requests.
  *
  * Shared by every library through the internal fl_internal target (never
- * installed); the one copy of what runtime/src/annotate.h and
- * faults/src/annotate.h each spelled out.
+ * installed). It replaces faults' own annotate.h and the HDR recorder's HB_
+ * macros, and equals runtime/src/annotate.h plus FL_BENIGN_RACE_SIZED.
  */
 #ifndef FL_ANNOTATE_INTERNAL_H
 #define FL_ANNOTATE_INTERNAL_H
