@@ -3,7 +3,8 @@
  *
  * Problem: the scenarios layer turns fault activity into report entries (a
  * timeline and counts), but faults/ must not depend on reports. So this
- * file keeps plain data and hands out snapshots through foreach calls.
+ * file keeps plain data and hands out snapshots through foreach calls
+ * (the per-point statistics are read back by stats.c).
  *
  * Per (plan, point): evaluation and per-action fire counters and the total
  * injected wait, all atomics bumped without a lock (the values are
@@ -33,7 +34,7 @@ fl__fault_point *fl__fault_point_new(const char *name, uint64_t hash, const fl__
 		free(pt);
 		return NULL;
 	}
-	FLT_ASSERT(pthread_mutex_init(&pt->item_mu, NULL) == 0);
+	FL_ASSERT(pthread_mutex_init(&pt->item_mu, NULL) == 0);
 	pt->name = name;
 	pt->hash = hash;
 	pt->rule = rule;
@@ -48,7 +49,7 @@ void fl__fault_point_free(fl__fault_point *pt)
 {
 	if (!pt)
 		return;
-	FLT_ASSERT(pthread_mutex_destroy(&pt->item_mu) == 0);
+	FL_ASSERT(pthread_mutex_destroy(&pt->item_mu) == 0);
 	free(pt->item_keys);
 	free(pt->item_counts);
 	free(pt->term_fires);
@@ -100,7 +101,7 @@ static bool item_grow(fl__fault_point *pt)
 uint64_t fl__fault_point_item_next(fl__fault_point *pt, int64_t item)
 {
 	uint64_t n = 0; /* out of memory: attempt 0 matches no @ selector */
-	FLT_LOCK(&pt->item_mu);
+	FL_LOCK(&pt->item_mu);
 	if ((pt->item_n + 1) * 2 <= pt->item_cap || item_grow(pt)) {
 		size_t i = item_slot(pt, item);
 		if (pt->item_keys[i] == -1) {
@@ -110,7 +111,7 @@ uint64_t fl__fault_point_item_next(fl__fault_point *pt, int64_t item)
 		}
 		n = ++pt->item_counts[i];
 	}
-	FLT_UNLOCK(&pt->item_mu);
+	FL_UNLOCK(&pt->item_mu);
 	return n;
 }
 
@@ -134,32 +135,6 @@ void fl__fault_point_snapshot(const fl__fault_point *pt, fl_fault_point_stats *o
 	out->delay_ns = atomic_load_explicit(&pt->delay_ns, memory_order_relaxed);
 }
 
-void fl_fault_stats_foreach(const fl_fault_plan *plan,
-			    void (*fn)(const fl_fault_point_stats *st, void *arg), void *arg)
-{
-	fl_fault_point_stats *all;
-	size_t n = fl__fault_plan_snapshot(plan, &all);
-	for (size_t i = 0; i < n; i++)
-		fn(&all[i], arg);
-	free(all);
-}
-
-bool fl_fault_stats_get(const fl_fault_plan *plan, const char *point, fl_fault_point_stats *out)
-{
-	fl_fault_point_stats *all;
-	size_t n = fl__fault_plan_snapshot(plan, &all);
-	bool found = false;
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n && !found; i++) {
-		if (strcmp(all[i].point, point) == 0) {
-			*out = all[i];
-			found = true;
-		}
-	}
-	free(all);
-	return found;
-}
-
 /* ---- the fire log ------------------------------------------------------------------ */
 
 fl_err *fl__fault_log_init(fl_fault_plan *plan)
@@ -167,14 +142,14 @@ fl_err *fl__fault_log_init(fl_fault_plan *plan)
 	plan->log = calloc(FL_FAULT_LOG_CAP, sizeof(*plan->log));
 	if (!plan->log)
 		return FL_ERR_NOMEM;
-	FLT_ASSERT(pthread_mutex_init(&plan->log_mu, NULL) == 0);
+	FL_ASSERT(pthread_mutex_init(&plan->log_mu, NULL) == 0);
 	plan->log_total = 0;
 	return NULL;
 }
 
 void fl__fault_log_destroy(fl_fault_plan *plan)
 {
-	FLT_ASSERT(pthread_mutex_destroy(&plan->log_mu) == 0);
+	FL_ASSERT(pthread_mutex_destroy(&plan->log_mu) == 0);
 	free(plan->log);
 }
 
@@ -193,10 +168,10 @@ void fl__fault_record(fl_fault_plan *plan, fl__fault_point *pt, enum fl_fault_ac
 		.term = term,
 		.delay_ns = delay_ns,
 	};
-	FLT_LOCK(&plan->log_mu);
+	FL_LOCK(&plan->log_mu);
 	plan->log[plan->log_total % FL_FAULT_LOG_CAP] = ev;
 	plan->log_total++;
-	FLT_UNLOCK(&plan->log_mu);
+	FL_UNLOCK(&plan->log_mu);
 }
 
 void fl_fault_log_foreach(const fl_fault_plan *plan,
@@ -206,13 +181,13 @@ void fl_fault_log_foreach(const fl_fault_plan *plan,
 	fl_fault_event *copy = malloc(FL_FAULT_LOG_CAP * sizeof(*copy));
 	if (!copy)
 		return;
-	FLT_LOCK(&p->log_mu);
+	FL_LOCK(&p->log_mu);
 	uint64_t total = p->log_total;
 	size_t n = total < FL_FAULT_LOG_CAP ? (size_t)total : FL_FAULT_LOG_CAP;
 	uint64_t start = total - n;
 	for (size_t i = 0; i < n; i++)
 		copy[i] = p->log[(start + i) % FL_FAULT_LOG_CAP];
-	FLT_UNLOCK(&p->log_mu);
+	FL_UNLOCK(&p->log_mu);
 	for (size_t i = 0; i < n; i++)
 		fn(&copy[i], arg);
 	free(copy);
@@ -221,8 +196,8 @@ void fl_fault_log_foreach(const fl_fault_plan *plan,
 uint64_t fl_fault_log_overflows(const fl_fault_plan *plan)
 {
 	fl_fault_plan *p = (fl_fault_plan *)plan;
-	FLT_LOCK(&p->log_mu);
+	FL_LOCK(&p->log_mu);
 	uint64_t total = p->log_total;
-	FLT_UNLOCK(&p->log_mu);
+	FL_UNLOCK(&p->log_mu);
 	return total > FL_FAULT_LOG_CAP ? total - FL_FAULT_LOG_CAP : 0;
 }

@@ -103,18 +103,18 @@ static const unsigned APPLIES[] = {
 /* The index-based selectors: items(..), @N..M, every(N). */
 static bool selected(const fl__fault_term *t, uint64_t idx, int64_t item)
 {
-	if ((t->mods & FLT_M_ITEMS) && (item < t->item_lo || item > t->item_hi))
+	if ((t->mods & FL__FAULT_M_ITEMS) && (item < t->item_lo || item > t->item_hi))
 		return false;
-	if ((t->mods & FLT_M_AT) && (idx < t->at_lo || idx > t->at_hi))
+	if ((t->mods & FL__FAULT_M_AT) && (idx < t->at_lo || idx > t->at_hi))
 		return false;
-	return !(t->mods & FLT_M_EVERY) || idx % t->every == 0;
+	return !(t->mods & FL__FAULT_M_EVERY) || idx % t->every == 0;
 }
 
 static bool in_window(const fl__fault_term *t, int64_t since_arm)
 {
-	if ((t->mods & FLT_M_AFTER) && since_arm < t->after_ns)
+	if ((t->mods & FL__FAULT_M_AFTER) && since_arm < t->after_ns)
 		return false;
-	return !(t->mods & FLT_M_UNTIL) || since_arm < t->until_ns;
+	return !(t->mods & FL__FAULT_M_UNTIL) || since_arm < t->until_ns;
 }
 
 /* Tries the terms of the hit's rule in order; fills *pk for the first one
@@ -127,12 +127,12 @@ static bool decide(const struct run *r, const fl__fault_hit *hit, uint64_t k, ui
 	int64_t since = -1;
 	for (size_t i = 0; i < rule->nterms; i++) {
 		const fl__fault_term *t = &rule->terms[i];
-		bool per = (t->mods & FLT_M_PERITEM) != 0;
+		bool per = (t->mods & FL__FAULT_M_PERITEM) != 0;
 		uint64_t idx = per ? attempt : k;
 		if (!(APPLIES[r->kind] & (1u << t->action)) || (per && r->item < 0) ||
 		    !selected(t, idx, r->item))
 			continue;
-		if (t->mods & (FLT_M_AFTER | FLT_M_UNTIL)) {
+		if (t->mods & (FL__FAULT_M_AFTER | FL__FAULT_M_UNTIL)) {
 			if (since < 0)
 				since = fl_now() - hit->plan->armed_at_ns;
 			if (!in_window(t, since))
@@ -140,10 +140,10 @@ static bool decide(const struct run *r, const fl__fault_hit *hit, uint64_t k, ui
 		}
 		uint64_t stream = per ? fl__fault_mix64(pt->hash ^ fl__fault_mix64((uint64_t)r->item))
 				      : pt->hash;
-		if ((t->mods & FLT_M_PCT) && !t->pct_always &&
+		if ((t->mods & FL__FAULT_M_PCT) && !t->pct_always &&
 		    draw(hit->plan->seed, stream, idx, 4 * i) >= t->pct_threshold)
 			continue;
-		if ((t->mods & FLT_M_CNT) &&
+		if ((t->mods & FL__FAULT_M_CNT) &&
 		    atomic_fetch_add_explicit(&pt->term_fires[i], 1, memory_order_relaxed) >= t->cnt)
 			continue;
 		*pk = (struct pick){hit, t, (int)i, k, idx, stream};
@@ -162,16 +162,16 @@ static int64_t sample(const struct pick *pk)
 	double u3 = unit(draw(seed, pk->stream, pk->idx, j + 3));
 	double a = (double)d->a_ns, v = a;
 	switch (d->kind) {
-	case FLT_UNIFORM:
+	case FL__FAULT_UNIFORM:
 		v = a + ((double)d->b_ns - a) * u1;
 		break;
-	case FLT_EXP:
+	case FL__FAULT_EXP:
 		v = -a * log1p(-u1);
 		break;
-	case FLT_LOGNORMAL:
+	case FL__FAULT_LOGNORMAL:
 		v = a * exp(d->shape * sqrt(-2 * log1p(-u1)) * cos(2 * M_PI * u2));
 		break;
-	case FLT_PARETO:
+	case FL__FAULT_PARETO:
 		v = a / pow(1 - u1, 1 / d->shape);
 		break;
 	default:
@@ -354,7 +354,7 @@ fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
 		       int64_t work_ns, struct fl__fault_out *out)
 {
 	struct fl__fault_out local = {FL_FAULT_KEEP, false, 1.0};
-	fl__fault_hit hits[FLT_MAX_HITS];
+	fl__fault_hit hits[FL__FAULT_MAX_HITS];
 	struct run r = {
 		.ctx = ctx,
 		.kind = kind,

@@ -4,7 +4,8 @@
  * parse.c turns plan text into an immutable spec (rules of terms).
  * registry.c owns the armed plans, the interned point names and the
  * resolution of names to (plan, point state) pairs. eval.c decides and runs
- * actions. account.c records fires. Lock order: the registry lock (a
+ * actions. account.c records fires; stats.c, above account.c and
+ * registry.c, reads the statistics back. Lock order: the registry lock (a
  * reader holds one stripe, a writer all of them in index order), then a
  * plan's log lock or a point's item lock (both leaves), then the error-name
  * lock (a leaf). No fault lock is held while an action runs or while a
@@ -22,22 +23,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "annotate.h"
-
-/* Always-on assertion for impossible states (a failing mutex). */
-void fl__fault_assert_fail(const char *file, int line, const char *what)
-    __attribute__((noreturn));
-#define FLT_ASSERT(c)                                                      \
-	do {                                                               \
-		if (__builtin_expect(!(c), 0))                             \
-			fl__fault_assert_fail(__FILE__, __LINE__, #c);     \
-	} while (0)
-#define FLT_LOCK(m) FLT_ASSERT(pthread_mutex_lock(m) == 0)
-#define FLT_UNLOCK(m) FLT_ASSERT(pthread_mutex_unlock(m) == 0)
+#include "fl_annotate_internal.h"
+#include "fl_assert_internal.h"
 
 /* ---- the parsed plan (immutable once parsed) ------------------------------ */
 
-enum fl__fault_dist_kind { FLT_FIXED, FLT_UNIFORM, FLT_EXP, FLT_LOGNORMAL, FLT_PARETO };
+enum fl__fault_dist_kind {
+	FL__FAULT_FIXED,
+	FL__FAULT_UNIFORM,
+	FL__FAULT_EXP,
+	FL__FAULT_LOGNORMAL,
+	FL__FAULT_PARETO,
+};
 
 /* A duration distribution: fixed a; uniform [a, b]; exp(mean a);
  * lognormal(median a, sigma shape); pareto(scale a, alpha shape); plus a
@@ -51,20 +48,20 @@ typedef struct fl__fault_dist {
 
 /* Which modifiers a term has. */
 enum {
-	FLT_M_AT = 1 << 0,
-	FLT_M_EVERY = 1 << 1,
-	FLT_M_AFTER = 1 << 2,
-	FLT_M_UNTIL = 1 << 3,
-	FLT_M_ITEMS = 1 << 4,
-	FLT_M_PERITEM = 1 << 5,
-	FLT_M_PCT = 1 << 6,
-	FLT_M_CNT = 1 << 7,
+	FL__FAULT_M_AT = 1 << 0,
+	FL__FAULT_M_EVERY = 1 << 1,
+	FL__FAULT_M_AFTER = 1 << 2,
+	FL__FAULT_M_UNTIL = 1 << 3,
+	FL__FAULT_M_ITEMS = 1 << 4,
+	FL__FAULT_M_PERITEM = 1 << 5,
+	FL__FAULT_M_PCT = 1 << 6,
+	FL__FAULT_M_CNT = 1 << 7,
 };
 
 /* One term: [modifiers] action[(args)]. */
 typedef struct fl__fault_term {
 	enum fl_fault_action action;
-	unsigned mods;               /* FLT_M_* present */
+	unsigned mods;               /* FL__FAULT_M_* present */
 	uint64_t at_lo, at_hi;       /* @N..M, inclusive, 1-based */
 	uint64_t every;              /* every(N) */
 	uint64_t cnt;                /* cnt*: at most cnt fires */
@@ -149,15 +146,18 @@ typedef struct fl__fault_hit {
 } fl__fault_hit;
 
 /* Most plans that act on one evaluation; more are ignored. */
-#define FLT_MAX_HITS 8
+#define FL__FAULT_MAX_HITS 8
 
 /* Finds the armed plans that act on this evaluation of site under ctx, in
- * arm order, and returns how many (0..FLT_MAX_HITS) with the registry's
+ * arm order, and returns how many (0..FL__FAULT_MAX_HITS) with the registry's
  * read side held: *stripe is locked, and the hits' plans and points stay
  * valid until fl__fault_unlock(*stripe). No references are taken. The
  * caller must not block on anything but a leaf mutex, nor yield (a fiber
  * must not move to another worker), before it unlocks. */
 size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, int *stripe);
+/* The registry's read side alone (for a snapshot, stats.c): locks this
+ * thread's stripe and returns its index, for fl__fault_unlock. */
+int fl__fault_lock(void);
 void fl__fault_unlock(int stripe);
 
 /* Takes a reference on a plan found by fl__fault_collect, before the
@@ -184,9 +184,6 @@ void fl__fault_add_delay(fl__fault_point *pt, int64_t ns);
 fl_err *fl__fault_log_init(fl_fault_plan *plan);
 void fl__fault_log_destroy(fl_fault_plan *plan);
 void fl__fault_point_snapshot(const fl__fault_point *pt, fl_fault_point_stats *out);
-/* Snapshots every point of plan into a malloc'd array (*out); returns its
- * length (0 and NULL when there are none or memory ran out). */
-size_t fl__fault_plan_snapshot(const fl_fault_plan *plan, fl_fault_point_stats **out);
 
 /* Seeds the counter-based stream: SplitMix64's finaliser. */
 uint64_t fl__fault_mix64(uint64_t x);

@@ -295,7 +295,7 @@ void fl_fault_fifo_stop(fl_fault_fifo *f)
 	char b = 'x';
 	while (write(f->stop_fd[1], &b, 1) < 0 && errno == EINTR)
 		;
-	FLT_ASSERT(pthread_join(f->thread, NULL) == 0);
+	FL_ASSERT(pthread_join(f->thread, NULL) == 0);
 	close_fds(f);
 	remove_paths(f);
 	free(f);

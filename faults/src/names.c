@@ -22,13 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fl__fault_assert_fail(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "%s:%d: faults: assertion failed: %s\n", file, line, what);
-	fflush(stderr);
-	abort();
-}
-
 /* ---- hashing --------------------------------------------------------------- */
 
 uint64_t fl__fault_mix64(uint64_t x)
@@ -161,10 +154,10 @@ fl_err *fl__fault_error_lookup(const char *name, size_t len)
 	fl_err *e = builtin_lookup(name, len);
 	if (e)
 		return e;
-	FLT_LOCK(&err_mu);
+	FL_LOCK(&err_mu);
 	struct user_err *u = user_lookup(name, len);
 	e = u ? u->err : NULL;
-	FLT_UNLOCK(&err_mu);
+	FL_UNLOCK(&err_mu);
 	return e;
 }
 
@@ -204,7 +197,7 @@ fl_err *fl_fault_register_error(const char *name, fl_err *sentinel)
 	if (builtin_lookup(name, strlen(name)))
 		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_register_error: '%s' is built in",
 				   name);
-	FLT_LOCK(&err_mu);
+	FL_LOCK(&err_mu);
 	struct user_err *u = user_lookup(name, strlen(name));
 	fl_err *e = NULL;
 	if (u && u->err != sentinel)
@@ -212,6 +205,6 @@ fl_err *fl_fault_register_error(const char *name, fl_err *sentinel)
 				"registered to another error", name);
 	else if (!u)
 		e = user_add(name, sentinel);
-	FLT_UNLOCK(&err_mu);
+	FL_UNLOCK(&err_mu);
 	return e;
 }

@@ -242,7 +242,7 @@ static bool once(struct cur *c, fl__fault_term *t, unsigned m, const char *at, c
 /* "@N" or "@N..M": the '@' is consumed. */
 static bool mod_at(struct cur *c, fl__fault_term *t, const char *at)
 {
-	if (!once(c, t, FLT_M_AT, at, "@") || !uinteger(c, &t->at_lo, false))
+	if (!once(c, t, FL__FAULT_M_AT, at, "@") || !uinteger(c, &t->at_lo, false))
 		return false;
 	if (t->at_lo == 0)
 		return fail(c, at + 1, "expected evaluation index >= 1 (indexes are 1-based)");
@@ -285,14 +285,16 @@ static bool mod_paren(struct cur *c, fl__fault_term *t, unsigned m)
 {
 	if (!expect(c, '('))
 		return false;
-	if (m == FLT_M_EVERY) {
+	if (m == FL__FAULT_M_EVERY) {
 		const char *s = c->p;
 		if (!uinteger(c, &t->every, false))
 			return false;
 		if (t->every == 0)
 			return fail(c, s, "expected every(N) with N >= 1");
-	} else if (!duration(c, m == FLT_M_AFTER ? &t->after_ns : &t->until_ns)) {
-		return false;
+	} else {
+		int64_t *w = m == FL__FAULT_M_AFTER ? &t->after_ns : &t->until_ns;
+		if (!duration(c, w))
+			return false;
 	}
 	return expect(c, ')');
 }
@@ -308,7 +310,7 @@ static bool mod_number(struct cur *c, fl__fault_term *t)
 		return false;
 	if (*c->p == '%') {
 		c->p++;
-		if (!once(c, t, FLT_M_PCT, s, "%"))
+		if (!once(c, t, FL__FAULT_M_PCT, s, "%"))
 			return false;
 		if (v > 100)
 			return fail(c, s, "expected percentage between 0 and 100");
@@ -319,7 +321,7 @@ static bool mod_number(struct cur *c, fl__fault_term *t)
 	}
 	if (*c->p == '*') {
 		c->p++;
-		if (!once(c, t, FLT_M_CNT, s, "*"))
+		if (!once(c, t, FL__FAULT_M_CNT, s, "*"))
 			return false;
 		t->cnt = u;
 		return is_int || fail(c, s, "expected integer count before '*'");
@@ -330,8 +332,9 @@ static bool mod_number(struct cur *c, fl__fault_term *t)
 static const struct {
 	const char *name;
 	unsigned mod;
-} MODS[] = {{"every", FLT_M_EVERY}, {"after", FLT_M_AFTER}, {"until", FLT_M_UNTIL},
-	    {"items", FLT_M_ITEMS}, {"peritem", FLT_M_PERITEM}};
+} MODS[] = {{"every", FL__FAULT_M_EVERY}, {"after", FL__FAULT_M_AFTER},
+	    {"until", FL__FAULT_M_UNTIL}, {"items", FL__FAULT_M_ITEMS},
+	    {"peritem", FL__FAULT_M_PERITEM}};
 
 /* A keyword modifier; returns 0 if w is not one, 1 on success, -1 on error. */
 static int mod_word(struct cur *c, fl__fault_term *t, const char *w, size_t n)
@@ -342,9 +345,9 @@ static int mod_word(struct cur *c, fl__fault_term *t, const char *w, size_t n)
 		unsigned m = MODS[i].mod;
 		if (!once(c, t, m, w, MODS[i].name))
 			return -1;
-		if (m == FLT_M_PERITEM)
+		if (m == FL__FAULT_M_PERITEM)
 			return 1;
-		bool ok = m == FLT_M_ITEMS ? mod_items(c, t) : mod_paren(c, t, m);
+		bool ok = m == FL__FAULT_M_ITEMS ? mod_items(c, t) : mod_paren(c, t, m);
 		return ok ? 1 : -1;
 	}
 	return 0;
@@ -409,17 +412,17 @@ static bool dist_args(struct cur *c, fl__fault_dist *d)
 {
 	if (!expect(c, '(') || !duration(c, &d->a_ns))
 		return false;
-	if (d->kind == FLT_EXP)
+	if (d->kind == FL__FAULT_EXP)
 		return expect(c, ')');
 	if (!expect(c, ','))
 		return false;
-	if (d->kind == FLT_UNIFORM) {
+	if (d->kind == FL__FAULT_UNIFORM) {
 		const char *s = c->p;
 		if (!duration(c, &d->b_ns))
 			return false;
 		if (d->b_ns < d->a_ns)
 			return fail(c, s, "expected uniform(a,b) with b >= a");
-	} else if (!positive(c, &d->shape, d->kind == FLT_LOGNORMAL)) {
+	} else if (!positive(c, &d->shape, d->kind == FL__FAULT_LOGNORMAL)) {
 		return false;
 	}
 	return expect(c, ')');
@@ -430,19 +433,19 @@ static bool dist_args(struct cur *c, fl__fault_dist *d)
 static bool dist(struct cur *c, fl__fault_dist *d)
 {
 	static const char *const names[] = {"uniform", "exp", "lognormal", "pareto"};
-	static const enum fl__fault_dist_kind kinds[] = {FLT_UNIFORM, FLT_EXP, FLT_LOGNORMAL,
-							 FLT_PARETO};
+	static const enum fl__fault_dist_kind kinds[] = {
+		FL__FAULT_UNIFORM, FL__FAULT_EXP, FL__FAULT_LOGNORMAL, FL__FAULT_PARETO};
 	skip_ws(c);
 	const char *w;
 	size_t n = ident(c, &w);
-	d->kind = FLT_FIXED;
+	d->kind = FL__FAULT_FIXED;
 	for (size_t i = 0; n && i < 4; i++)
 		if (word_is(w, n, names[i]))
 			d->kind = kinds[i];
-	if (n && d->kind == FLT_FIXED)
+	if (n && d->kind == FL__FAULT_FIXED)
 		return fail(c, w, "expected distribution (a duration, uniform, exp, lognormal "
 			    "or pareto)");
-	if (!(d->kind == FLT_FIXED ? duration(c, &d->a_ns) : dist_args(c, d)))
+	if (!(d->kind == FL__FAULT_FIXED ? duration(c, &d->a_ns) : dist_args(c, d)))
 		return false;
 	skip_ws(c);
 	if (*c->p == '~') {
@@ -455,7 +458,7 @@ static bool dist(struct cur *c, fl__fault_dist *d)
 /* "(duration)" of delay and stuck. */
 static bool act_duration(struct cur *c, fl__fault_term *t)
 {
-	t->dist.kind = FLT_FIXED;
+	t->dist.kind = FL__FAULT_FIXED;
 	return expect(c, '(') && duration(c, &t->dist.a_ns) && expect(c, ')');
 }
 
@@ -542,7 +545,7 @@ static bool terms(struct cur *c, fl__fault_rule *r)
 		t->after_ns = t->until_ns = -1;
 		if (!term(c, t))
 			return false;
-		r->peritem |= (t->mods & FLT_M_PERITEM) != 0;
+		r->peritem |= (t->mods & FL__FAULT_M_PERITEM) != 0;
 		skip_ws(c);
 		if (c->p[0] != '-' || c->p[1] != '>')
 			break;

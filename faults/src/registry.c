@@ -130,26 +130,26 @@ FRESH static int stripe_index(void)
 static int read_lock(void)
 {
 	int s = stripe_index();
-	FLT_LOCK(&stripes[s].mu);
+	FL_LOCK(&stripes[s].mu);
 	return s;
 }
 
 static void read_unlock(int s)
 {
-	FLT_UNLOCK(&stripes[s].mu);
+	FL_UNLOCK(&stripes[s].mu);
 }
 
 /* Write side: every stripe, in index order (the lock order). */
 static void write_lock(void)
 {
 	for (int i = 0; i < NSTRIPES; i++)
-		FLT_LOCK(&stripes[i].mu);
+		FL_LOCK(&stripes[i].mu);
 }
 
 static void write_unlock(void)
 {
 	for (int i = NSTRIPES - 1; i >= 0; i--)
-		FLT_UNLOCK(&stripes[i].mu);
+		FL_UNLOCK(&stripes[i].mu);
 }
 
 static struct {
@@ -273,7 +273,7 @@ static size_t collect_locked(fl_fault_site *site, struct entry *e, fl_ctx *ctx,
 	uint64_t c = R.gen << 1 | (e->nres > 0);
 	if (atomic_load_explicit(&site->cache, memory_order_relaxed) != c)
 		atomic_store_explicit(&site->cache, c, memory_order_relaxed);
-	for (size_t i = 0; i < e->nres && n < FLT_MAX_HITS; i++)
+	for (size_t i = 0; i < e->nres && n < FL__FAULT_MAX_HITS; i++)
 		if (in_scope(e->res[i].plan, ctx))
 			hits[n++] = e->res[i];
 	return n;
@@ -285,13 +285,13 @@ size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, 
 	bool refreshed = false;
 	*stripe = s;
 	for (;;) {
-		FLT_LOCK(&stripes[s].mu);
+		FL_LOCK(&stripes[s].mu);
 		struct entry *e = site->entry;
 		if (e && e->gen == R.gen)
 			return collect_locked(site, e, ctx, hits);
 		if (!e && refreshed)
 			return 0; /* out of memory: no plan acts here */
-		FLT_UNLOCK(&stripes[s].mu);
+		FL_UNLOCK(&stripes[s].mu);
 
 		/* First evaluation of the site, or a new generation: interning
 		 * and resolving write, so they take the write side (once per
@@ -309,6 +309,11 @@ size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, 
 		write_unlock();
 		refreshed = true;
 	}
+}
+
+int fl__fault_lock(void)
+{
+	return read_lock();
 }
 
 void fl__fault_unlock(int stripe)
@@ -476,20 +481,7 @@ uint64_t fl_fault_plan_id(const fl_fault_plan *p)
 	return p->id;
 }
 
-/* ---- snapshots and listing ---------------------------------------------------- */
-
-size_t fl__fault_plan_snapshot(const fl_fault_plan *p, fl_fault_point_stats **out)
-{
-	int s = read_lock(); /* points grow under the write side */
-	size_t n = p->npoints;
-	*out = n ? calloc(n, sizeof(**out)) : NULL;
-	if (!*out)
-		n = 0;
-	for (size_t i = 0; i < n; i++)
-		fl__fault_point_snapshot(p->points[i], &(*out)[i]);
-	read_unlock(s);
-	return n;
-}
+/* ---- listing ---------------------------------------------------- */
 
 /* Writes one plan and its points. Caller holds a stripe. */
 static void list_plan(FILE *out, const fl_fault_plan *p)

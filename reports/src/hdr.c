@@ -6,7 +6,7 @@
  * fl__hdr_value_at(i)). Bucket 0 holds sub_bucket_count slots at the unit
  * resolution; every further bucket doubles the resolution and stores only
  * its upper half. Mapping a value to its slot is one count-leading-zeros,
- * two shifts and an add (hdr_private.h), so recording never divides.
+ * two shifts and an add (hdr_internal.h), so recording never divides.
  *
  * Invariants:
  *   - total_count == sum of counts; every count and sum saturates at
@@ -20,18 +20,11 @@
  * values above highest_trackable are rejected (and counted) even when the
  * array could hold them, so a report never silently widens its range.
  */
-#include "hdr_private.h"
+#include "hdr_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-void fl__hdr_abort(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "%s:%d: fl_hdr misuse: %s\n", file, line, what);
-	fflush(stderr);
-	abort();
-}
 
 static int64_t pow10_i64(int n)
 {
@@ -178,14 +171,14 @@ void fl_hdr_free(fl_hdr *h)
 {
 	if (!h)
 		return;
-	FL__HDR_ASSERT(h->owned && "fl_hdr_free on a histogram made by fl_hdr_init");
+	FL_ASSERT(h->owned && "fl_hdr_free on a histogram made by fl_hdr_init");
 	free(h);
 }
 
 void fl_hdr_destroy(fl_hdr *h)
 {
 	if (h)
-		FL__HDR_ASSERT(!h->owned && "fl_hdr_destroy on an allocated histogram");
+		FL_ASSERT(!h->owned && "fl_hdr_destroy on an allocated histogram");
 }
 
 fl_err *fl_hdr_clone(const fl_hdr *src, fl_hdr **out)

@@ -6,8 +6,13 @@
  * lenient about padding only as Java's decoder is: the '=' padding may be
  * left out, but when present it must complete the last quantum and nothing
  * may follow it.
+ *
+ * A leaf: it knows no error type. A decoding failure is a message in the
+ * caller's buffer, which hdr_codec.c wraps around FL_ERR_HDR_CORRUPT.
  */
-#include "hdr_codec_private.h"
+#include "hdr_base64_internal.h"
+
+#include <stdio.h>
 
 static const char ALPHABET[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -54,34 +59,38 @@ static int sextet(unsigned char c)
 }
 
 /* Length of the text without its padding; checks the padding. */
-static fl_err *strip_padding(const char *src, size_t len, size_t *body)
+static bool strip_padding(const char *src, size_t len, size_t *body, char *why, size_t cap)
 {
 	size_t n = len;
 	while (n > 0 && len - n < 2 && src[n - 1] == '=')
 		n--;
-	if (n != len && len % 4 != 0)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
-				   "base64: padded text of %zu characters is not a multiple of 4", len);
-	if (n % 4 == 1)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "base64: invalid length %zu", len);
+	if (n != len && len % 4 != 0) {
+		snprintf(why, cap, "base64: padded text of %zu characters is not a multiple of 4",
+			 len);
+		return false;
+	}
+	if (n % 4 == 1) {
+		snprintf(why, cap, "base64: invalid length %zu", len);
+		return false;
+	}
 	*body = n;
-	return NULL;
+	return true;
 }
 
-fl_err *fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len)
+bool fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len,
+			   char *why, size_t cap)
 {
 	size_t body = 0;
-	fl_err *err = strip_padding(src, len, &body);
-	if (err)
-		return err;
+	if (!strip_padding(src, len, &body, why, cap))
+		return false;
 	uint32_t acc = 0;
 	size_t out = 0;
 	for (size_t i = 0; i < body; i++) {
 		int v = sextet((unsigned char)src[i]);
 		if (v < 0) {
 			unsigned char c = (unsigned char)src[i];
-			return fl_err_wrap(FL_ERR_HDR_CORRUPT,
-					   "base64: invalid character 0x%02x at offset %zu", c, i);
+			snprintf(why, cap, "base64: invalid character 0x%02x at offset %zu", c, i);
+			return false;
 		}
 		acc = acc << 6 | (uint32_t)v;
 		if (i % 4 == 3) {
@@ -99,5 +108,5 @@ fl_err *fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t 
 		dst[out++] = (uint8_t)(acc >> 2);
 	}
 	*out_len = out;
-	return NULL;
+	return true;
 }

@@ -19,7 +19,7 @@
  *     stored; the running total is checked for overflow.
  * Errors are leaf messages wrapped around FL_ERR_HDR_CORRUPT.
  */
-#include "hdr_codec_private.h"
+#include "hdr_codec_internal.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -521,8 +521,11 @@ fl_err *fl_hdr_decode_base64(const char *text, size_t len, fl_hdr **out)
 	if (!bin)
 		return FL_ERR_NOMEM;
 	size_t n;
-	fl_err *err = fl__hdr_base64_decode(text, len, bin, &n);
-	if (!err)
+	char why[96];
+	fl_err *err = NULL;
+	if (!fl__hdr_base64_decode(text, len, bin, &n, why, sizeof(why)))
+		err = fl_err_wrap(FL_ERR_HDR_CORRUPT, "%s", why);
+	else
 		err = fl_hdr_decode(bin, n, out);
 	free(bin);
 	return err;

@@ -17,7 +17,7 @@
  * 2^63 cannot make it loop forever (the reference would). Level arithmetic is in double exactly as in the
  * reference, so percentile levels agree bit for bit with Java.
  */
-#include "hdr_private.h"
+#include "hdr_internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -17,7 +17,7 @@
  * Java it never stops silently: every malformed line is an error naming its
  * line number.
  */
-#include "hdr_codec_private.h"
+#include "hdr_codec_internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * the shortest digits with "%.*e" + strtod round trips, then rounds that
  * digit string half-up and lays it out as fixed point. It is not a hot path.
  */
-#include "hdr_codec_private.h"
+#include "hdr_codec_internal.h"
 
 #include <errno.h>
 #include <math.h>

@@ -6,7 +6,7 @@
  * order and with the same operations as the Java reference (spec §4), so
  * the numbers printed in reports agree digit for digit.
  */
-#include "hdr_private.h"
+#include "hdr_internal.h"
 
 #include <math.h>
 

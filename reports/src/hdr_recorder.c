@@ -38,7 +38,7 @@
  * reader-side phase bit; it is the only lock. Writers never take it to
  * record, only to register and unregister.
  */
-#include "hdr_private.h"
+#include "hdr_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -46,14 +46,7 @@
 #include <string.h>
 #include <time.h>
 
-#if defined(FL_VALGRIND)
-#include <valgrind/helgrind.h>
-#define HB_BEFORE(a) ANNOTATE_HAPPENS_BEFORE(a)
-#define HB_AFTER(a) ANNOTATE_HAPPENS_AFTER(a)
-#else
-#define HB_BEFORE(a) ((void)(a))
-#define HB_AFTER(a) ((void)(a))
-#endif
+#include "fl_annotate_internal.h"
 
 #define CACHE_LINE 64
 
@@ -107,13 +100,13 @@ static void phaser_init(struct phaser *p)
 static inline int64_t phaser_enter(struct phaser *p)
 {
 	int64_t e = atomic_fetch_add_explicit(&p->start_epoch, 1, memory_order_acquire);
-	HB_AFTER(&p->start_epoch);
+	FL_HAPPENS_AFTER(&p->start_epoch);
 	return e;
 }
 
 static inline void phaser_exit(struct phaser *p, int64_t e)
 {
-	HB_BEFORE(&p->even_end);
+	FL_HAPPENS_BEFORE(&p->even_end);
 	atomic_fetch_add_explicit(e < 0 ? &p->odd_end : &p->even_end, 1, memory_order_release);
 }
 
@@ -125,12 +118,12 @@ static int phaser_flip(struct phaser *p)
 	int64_t init = next_odd ? INT64_MIN : 0;
 	/* An RMW rather than a store: Helgrind then sees only locked accesses. */
 	atomic_exchange_explicit(next_odd ? &p->odd_end : &p->even_end, init, memory_order_relaxed);
-	HB_BEFORE(&p->start_epoch);
+	FL_HAPPENS_BEFORE(&p->start_epoch);
 	int64_t entered = atomic_exchange_explicit(&p->start_epoch, init, memory_order_acq_rel);
 	_Atomic int64_t *old_end = next_odd ? &p->even_end : &p->odd_end;
 	while (atomic_fetch_add_explicit(old_end, 0, memory_order_acquire) != entered)
 		sched_yield();
-	HB_AFTER(&p->even_end);
+	FL_HAPPENS_AFTER(&p->even_end);
 	p->odd = next_odd;
 	return next_odd ? 0 : 1;
 }
@@ -254,7 +247,7 @@ fl_err *fl_hdr_recorder_new(int64_t lowest, int64_t highest, int sigfigs, fl_hdr
 		return FL_ERR_NOMEM;
 	rec->lay = lay;
 	phaser_init(&rec->ph);
-	FL__HDR_ASSERT(pthread_mutex_init(&rec->lock, NULL) == 0);
+	FL_ASSERT(pthread_mutex_init(&rec->lock, NULL) == 0);
 	err = alloc_shared(rec);
 	if (!err)
 		err = fl_hdr_new(lowest, highest, sigfigs, &rec->retired);
@@ -275,7 +268,7 @@ void fl_hdr_recorder_free(fl_hdr_recorder *rec)
 {
 	if (!rec)
 		return;
-	FL__HDR_ASSERT(rec->writers == NULL && "fl_hdr_recorder_free with live writers");
+	FL_ASSERT(rec->writers == NULL && "fl_hdr_recorder_free with live writers");
 	pthread_mutex_destroy(&rec->lock);
 	free(rec->shared[0].counts);
 	free(rec->shared[1].counts);
@@ -330,10 +323,10 @@ fl_err *fl_hdr_writer_new(fl_hdr_recorder *rec, fl_hdr_writer **out)
 	}
 	phaser_init(&w->ph);
 	w->rec = rec;
-	FL__HDR_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
 	w->next = rec->writers;
 	rec->writers = w;
-	FL__HDR_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
 	*out = w;
 	return NULL;
 }
@@ -343,7 +336,7 @@ void fl_hdr_writer_free(fl_hdr_writer *w)
 	if (!w)
 		return;
 	fl_hdr_recorder *rec = w->rec;
-	FL__HDR_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
 	fl_hdr_writer **pp = &rec->writers;
 	while (*pp != w)
 		pp = &(*pp)->next;
@@ -351,7 +344,7 @@ void fl_hdr_writer_free(fl_hdr_writer *w)
 	/* The owner has stopped recording: both halves are quiescent. */
 	fl_hdr_add(rec->retired, w->h[0]);
 	fl_hdr_add(rec->retired, w->h[1]);
-	FL__HDR_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
 	fl_hdr_free(w->h[0]);
 	fl_hdr_free(w->h[1]);
 	free(w);
@@ -407,17 +400,17 @@ static int64_t sample_locked(fl_hdr_recorder *rec, fl_hdr *dst)
 
 int64_t fl_hdr_recorder_sample_into(fl_hdr_recorder *rec, fl_hdr *dst)
 {
-	FL__HDR_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
 	int64_t dropped = sample_locked(rec, dst);
-	FL__HDR_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
 	return dropped;
 }
 
 const fl_hdr *fl_hdr_recorder_sample(fl_hdr_recorder *rec)
 {
-	FL__HDR_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_lock(&rec->lock) == 0);
 	fl_hdr_reset(rec->interval);
 	sample_locked(rec, rec->interval);
-	FL__HDR_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
+	FL_ASSERT(pthread_mutex_unlock(&rec->lock) == 0);
 	return rec->interval;
 }

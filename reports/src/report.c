@@ -21,7 +21,7 @@
 #include <fl/hdr.h>
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 enum { CAP_HISTS, CAP_SERIES, CAP_COUNTERS, CAP_FAULTS, CAP_CHECKS };
 
@@ -46,37 +46,6 @@ const char *fl_report_verdict_name(enum fl_report_verdict v)
 		return "skip";
 	}
 	return "?";
-}
-
-bool fl__report_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap : 8;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2)
-			return false;
-		ncap *= 2;
-	}
-	if (ncap > SIZE_MAX / elem)
-		return false;
-	void *p = realloc(*arr, ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
-
-char *fl__report_strdup(const char *s)
-{
-	if (!s)
-		s = "";
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
 }
 
 static int64_t wall_now_ns(void)

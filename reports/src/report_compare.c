@@ -19,7 +19,7 @@
 
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 #define NCOL 5
 #define CELL 112

@@ -15,7 +15,7 @@
 
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 /* Copies the value of the first "model name : X" line into buf, or "". */
 static void cpu_model(char *buf, size_t cap)

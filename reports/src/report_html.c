@@ -22,7 +22,7 @@
 
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 static const char css[] =
     ":root{--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--ink:#1f2328;"

@@ -24,7 +24,7 @@
 #include <fl/hdr_log.h>
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 static void json_str(FILE *out, const char *s)
 {

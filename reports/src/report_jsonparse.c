@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_jsonparse.h"
-#include "report_priv.h"
+#include "report_jsonparse_internal.h"
+#include "report_internal.h"
 
 typedef struct parser {
 	const char *p;          /* next character */

@@ -16,7 +16,7 @@
 
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 static void property(FILE *out, const char *name, const char *value)
 {

@@ -27,8 +27,8 @@
 #include <fl/hdr_log.h>
 #include <fl/report.h>
 
-#include "report_jsonparse.h"
-#include "report_priv.h"
+#include "report_jsonparse_internal.h"
+#include "report_internal.h"
 
 typedef struct loader {
 	int line, col;

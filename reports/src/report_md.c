@@ -16,7 +16,7 @@
 
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 static void md_text(FILE *out, const char *s)
 {

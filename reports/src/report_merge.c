@@ -25,7 +25,7 @@
 #include <fl/hdr_log.h>
 #include <fl/report.h>
 
-#include "report_priv.h"
+#include "report_internal.h"
 
 static fl_err *merge_hist(fl_report *dst, const fl_report_hist *s)
 {

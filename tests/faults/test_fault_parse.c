@@ -7,7 +7,7 @@
  */
 #include "fl_test.h"
 
-#include "../../faults/src/fault_internal.h"
+#include "fault_internal.h"
 
 FL_ERR_SENTINEL(test_etimeout, "operation timed out");
 
@@ -41,7 +41,7 @@ FL_TEST(fail9_terms)
 	fl__fault_term *t = s.rules[0].terms;
 	ASSERT_EQ(t[0].action, FL_FAULT_ACT_ERROR);
 	ASSERT(t[0].err == FL_ERR_INVAL);
-	ASSERT_EQ(t[0].mods, FLT_M_PCT | FLT_M_CNT);
+	ASSERT_EQ(t[0].mods, FL__FAULT_M_PCT | FL__FAULT_M_CNT);
 	ASSERT_EQ(t[0].cnt, 3);
 	ASSERT_U64_EQ(t[0].pct_threshold, 1ULL << 63);
 	ASSERT_EQ(t[1].action, FL_FAULT_ACT_PANIC);
@@ -75,7 +75,7 @@ FL_TEST(extension_modifiers)
 {
 	fl__fault_spec s;
 	fl__fault_term t = one_term("enrich=@3..5 error(closed)", &s);
-	ASSERT_EQ(t.mods, FLT_M_AT);
+	ASSERT_EQ(t.mods, FL__FAULT_M_AT);
 	ASSERT_EQ(t.at_lo, 3);
 	ASSERT_EQ(t.at_hi, 5);
 	ASSERT(t.err == FL_ERR_CLOSED);
@@ -86,11 +86,11 @@ FL_TEST(extension_modifiers)
 	fl__fault_spec_destroy(&s);
 	t = one_term("enrich=every(10) sleep(5ms)", &s);
 	ASSERT_EQ(t.every, 10);
-	ASSERT_EQ(t.dist.kind, FLT_FIXED);
+	ASSERT_EQ(t.dist.kind, FL__FAULT_FIXED);
 	ASSERT_EQ(t.dist.a_ns, FL_MS(5));
 	fl__fault_spec_destroy(&s);
 	t = one_term("enrich=after(2s) until(5s) 1% panic(boom)", &s);
-	ASSERT_EQ(t.mods, FLT_M_AFTER | FLT_M_UNTIL | FLT_M_PCT);
+	ASSERT_EQ(t.mods, FL__FAULT_M_AFTER | FL__FAULT_M_UNTIL | FL__FAULT_M_PCT);
 	ASSERT_EQ(t.after_ns, FL_SEC(2));
 	ASSERT_EQ(t.until_ns, FL_SEC(5));
 	ASSERT_U64_EQ(t.pct_threshold, (uint64_t)(0.01 * 18446744073709551616.0));
@@ -100,7 +100,7 @@ FL_TEST(extension_modifiers)
 	ASSERT_EQ(t.item_hi, 500);
 	fl__fault_spec_destroy(&s);
 	t = one_term("fetch=peritem @1..2 error(again)", &s);
-	ASSERT_EQ(t.mods, FLT_M_PERITEM | FLT_M_AT);
+	ASSERT_EQ(t.mods, FL__FAULT_M_PERITEM | FL__FAULT_M_AT);
 	ASSERT(s.rules[0].peritem);
 	fl__fault_spec_destroy(&s);
 	t = one_term("x=items(4) 100% 2* hang", &s);
@@ -126,20 +126,20 @@ FL_TEST(durations_and_distributions)
 		fl__fault_spec_destroy(&s);
 	}
 	fl__fault_term t = one_term("s=sleep(uniform(1ms, 3ms) ~ 100us)", &s);
-	ASSERT_EQ(t.dist.kind, FLT_UNIFORM);
+	ASSERT_EQ(t.dist.kind, FL__FAULT_UNIFORM);
 	ASSERT_EQ(t.dist.a_ns, FL_MS(1));
 	ASSERT_EQ(t.dist.b_ns, FL_MS(3));
 	ASSERT_EQ(t.dist.jitter_ns, FL_US(100));
 	fl__fault_spec_destroy(&s);
 	t = one_term("s=sleep(exp(2ms))", &s);
-	ASSERT_EQ(t.dist.kind, FLT_EXP);
+	ASSERT_EQ(t.dist.kind, FL__FAULT_EXP);
 	fl__fault_spec_destroy(&s);
 	t = one_term("s=sleep(lognormal(2ms,0.5))", &s);
-	ASSERT_EQ(t.dist.kind, FLT_LOGNORMAL);
+	ASSERT_EQ(t.dist.kind, FL__FAULT_LOGNORMAL);
 	ASSERT_DBL_NEAR(t.dist.shape, 0.5, 1e-12);
 	fl__fault_spec_destroy(&s);
 	t = one_term("s=sleep(pareto(1ms,1.5))", &s);
-	ASSERT_EQ(t.dist.kind, FLT_PARETO);
+	ASSERT_EQ(t.dist.kind, FL__FAULT_PARETO);
 	fl__fault_spec_destroy(&s);
 	t = one_term("s=slow(2.5)", &s);
 	ASSERT_DBL_NEAR(t.factor, 2.5, 1e-12);

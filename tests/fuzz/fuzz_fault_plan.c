@@ -2,7 +2,7 @@
  * fuzz_fault_plan.c - libFuzzer target for the fault-plan parser and globs.
  *
  * Standalone: it needs only faults/src/parse.c, faults/src/names.c and the
- * runtime's err.c (tests/fuzz/run.sh builds it with clang
+ * runtime's err.c and sync.c (tests/fuzz/run.sh builds it with clang
  * -fsanitize=fuzzer,address,undefined). For every input:
  *   - the parser either fails with an FL_ERR_INVAL error whose message
  *     starts "plan:<line>:<col>: in term '" with a column inside the
@@ -11,7 +11,7 @@
  *   - the glob matcher, fed "pattern\nname" from the input, agrees with a
  *     naive backtracking matcher (on short strings, where that is cheap).
  */
-#include "../../faults/src/fault_internal.h"
+#include "fault_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,19 +30,19 @@ static void must(bool ok, const char *what)
 static void check_term(const fl__fault_term *t)
 {
 	must((unsigned)t->action < FL_FAULT_NACTIONS, "action in range");
-	if (t->mods & FLT_M_AT)
+	if (t->mods & FL__FAULT_M_AT)
 		must(t->at_lo >= 1 && t->at_lo <= t->at_hi, "@N..M ordered, 1-based");
-	if (t->mods & FLT_M_EVERY)
+	if (t->mods & FL__FAULT_M_EVERY)
 		must(t->every >= 1, "every >= 1");
-	if (t->mods & FLT_M_ITEMS)
+	if (t->mods & FL__FAULT_M_ITEMS)
 		must(t->item_lo >= 0 && t->item_lo <= t->item_hi, "items ordered");
-	must(!(t->mods & FLT_M_AFTER) || t->after_ns >= 0, "after >= 0");
-	must(!(t->mods & FLT_M_UNTIL) || t->until_ns >= 0, "until >= 0");
+	must(!(t->mods & FL__FAULT_M_AFTER) || t->after_ns >= 0, "after >= 0");
+	must(!(t->mods & FL__FAULT_M_UNTIL) || t->until_ns >= 0, "until >= 0");
 	must(t->action != FL_FAULT_ACT_ERROR || (t->err && t->text), "error has a sentinel");
 	must(t->dist.a_ns >= 0 && t->dist.jitter_ns >= 0, "durations >= 0");
-	if (t->dist.kind == FLT_UNIFORM)
+	if (t->dist.kind == FL__FAULT_UNIFORM)
 		must(t->dist.b_ns >= t->dist.a_ns, "uniform ordered");
-	if (t->dist.kind == FLT_PARETO)
+	if (t->dist.kind == FL__FAULT_PARETO)
 		must(t->dist.shape > 0, "pareto alpha > 0");
 	if (t->action == FL_FAULT_ACT_SLOW)
 		must(t->factor > 0, "slow factor > 0");

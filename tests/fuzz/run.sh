@@ -22,12 +22,17 @@ trap cleanup EXIT
 cc=${CLANG:-clang}
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-       -I"$root/reports/include" -I"$root/runtime/include")
+       -I"$root/reports/include" -I"$root/runtime/include"
+       -I"$root/common/include_internal")
 
 # The error type is the only runtime piece the reports need. It is built
 # on its own so the runtime's private headers cannot shadow system ones.
 "$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -I"$root/runtime/src" \
 	-c "$root/runtime/src/err.c" -o "$work/err.o"
+# fl__assert_fail (FL_ASSERT, FL_LOCK in faults/) is the runtime's, in sync.c
+# (which finds sync.h beside itself; no -I, or sched.h would shadow).
+"$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" \
+	-c "$root/runtime/src/sync.c" -o "$work/sync.o"
 
 hex_to_bin() { # hex text on stdin -> bytes on stdout
 	tr -d ' \n\r' | sed 's/\(..\)/\\x\1/g' | xargs -0 printf '%b'
@@ -51,8 +56,9 @@ run() { # target corpus [sources, default the HDR ones]
 	local srcs=("$@")
 	[ ${#srcs[@]} -gt 0 ] || srcs=("$root"/reports/src/hdr*.c)
 	echo "== $t: building"
-	"$cc" "${flags[@]}" -I"$root/reports/src" -I"$root/faults/include" "$root/tests/fuzz/$t.c" \
-		"${srcs[@]}" "$work/err.o" -lz -lm -lpthread -o "$work/$t"
+	"$cc" "${flags[@]}" -I"$root/reports/src" -I"$root/faults/src" -I"$root/faults/include" \
+		"$root/tests/fuzz/$t.c" "${srcs[@]}" "$work/err.o" "$work/sync.o" \
+		-lz -lm -lpthread -o "$work/$t"
 	echo "== $t: fuzzing for ${secs}s"
 	if ! "$work/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/$t-" -print_final_stats=1 "$corpus" \

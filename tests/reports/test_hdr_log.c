@@ -7,7 +7,7 @@
 #include <fl/hdr.h>
 #include <fl/hdr_log.h>
 
-#include "../../reports/src/hdr_codec_private.h" /* white-box: varints */
+#include "hdr_codec_internal.h" /* white-box: varints */
 #include "fl_test.h"
 #include "fl_test_hdr.h"
 

@@ -1,8 +1,8 @@
 /*
- * report_priv.h - internals shared by the report_*.c files. Not installed.
+ * report_internal.h - internals shared by the report_*.c files. Not installed.
  */
-#ifndef FL_REPORT_PRIV_H
-#define FL_REPORT_PRIV_H
+#ifndef FL_REPORT_INTERNAL_H
+#define FL_REPORT_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +11,8 @@
 
 #include <fl/err.h>
 #include <fl/report.h>
+
+/* ---- report_text.c: text and memory helpers (a leaf) ---------------- */
 
 /*
  * Makes room for need elements of elem bytes in *arr (capacity *cap),
@@ -53,6 +55,8 @@ char *fl__report_fmt_ns_g(double ns, bool ascii, char *buf, size_t cap);
 /* Formats v with three significant digits and SI suffixes ("12.3k"). */
 char *fl__report_fmt_si(double v, char *buf, size_t cap);
 
+/* ---- report.c: the model ---------------------------------------------- */
+
 /*
  * The value of h at percentile p: from the standard percentiles of st (h's
  * summary) when p is one of them, else from h's fl_hdr. False when neither
@@ -74,6 +78,8 @@ typedef struct fl__report_point {
  */
 size_t fl__report_fault_points(const fl_report *r, fl__report_point **out);
 
+/* ---- report_file.c: atomic files (above report_text.c) -------------- */
+
 /* An emitter writes one output format of r to a stream. */
 typedef fl_err *(*fl__report_emit_fn)(const fl_report *r, FILE *out);
 
@@ -83,6 +89,8 @@ FL_MUST_CHECK fl_err *fl__report_write_with(const fl_report *r, const char *path
 
 /* The error to return when writing to out failed (errno of ferror). */
 FL_MUST_CHECK fl_err *fl__report_stream_err(FILE *out, const char *what);
+
+/* ---- the writers, one file per format ---------------------------------- */
 
 /* The emitters behind the fl_report_write_* calls. */
 FL_MUST_CHECK fl_err *fl__report_emit_json(const fl_report *r, FILE *out);

@@ -1,12 +1,12 @@
 /*
- * hdr_private.h - the fl_hdr layout, shared by the hdr*.c files.
+ * hdr_internal.h - the fl_hdr layout, shared by the hdr*.c files.
  *
  * The layout maths of HdrHistogram (spec §1-§2) as inline functions over a
  * small struct, so the histogram, the recorder's atomic histograms and the
  * decoders compute slots identically. Nothing here allocates.
  */
-#ifndef FL_HDR_PRIVATE_H
-#define FL_HDR_PRIVATE_H
+#ifndef FL_HDR_INTERNAL_H
+#define FL_HDR_INTERNAL_H
 
 #include <fl/hdr.h>
 
@@ -15,13 +15,9 @@
 #define FL__HDR_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FL__HDR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Always-on assert for misuse (STYLE: misuse aborts, it is never returned). */
-#define FL__HDR_ASSERT(c)                                                          \
-	do {                                                                       \
-		if (!(c))                                                          \
-			fl__hdr_abort(__FILE__, __LINE__, #c);                     \
-	} while (0)
-void fl__hdr_abort(const char *file, int line, const char *what) __attribute__((noreturn));
+/* FL_ASSERT: the always-on assert for misuse (STYLE: misuse aborts, it is
+ * never returned), shared by every library (fl_internal). */
+#include "fl_assert_internal.h"
 
 /* Derived layout of one configuration. Immutable after fl__hdr_layout_init. */
 struct fl__hdr_layout {

@@ -1,9 +1,9 @@
 /*
- * report_jsonparse.h - the strict JSON parser behind fl_report_load_json.
- * Private to the reports library.
+ * report_jsonparse_internal.h - the strict JSON parser behind
+ * fl_report_load_json. Private to the reports library.
  */
-#ifndef FL_REPORT_JSONPARSE_H
-#define FL_REPORT_JSONPARSE_H
+#ifndef FL_REPORT_JSONPARSE_INTERNAL_H
+#define FL_REPORT_JSONPARSE_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,314 @@
+/*
+ * report_svg_time.c - the time-based panels of index.html.
+ *
+ * Throughput over time and p99 over time: one path per series, one point
+ * per interval at its middle, fault events as faint red rules. The fault
+ * timeline: one lane per fault point, one tick per event, coloured by the
+ * action's first word. The three panels share their width, margins and
+ * time axis (fl__svg_time_axis) so their time axes line up when stacked.
+ *
+ * Layering: draws with the primitives of report_svg.c only; no state.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fl/hdr.h>
+#include <fl/report.h>
+
+#include "report_internal.h"
+#include "report_svg_internal.h"
+
+#define MAX_RULES 400 /* fault rules drawn on the time plots */
+
+static const char *const action_palette[] = {
+    "#d62728", "#9467bd", "#ff7f0e", "#1f77b4", "#2ca02c", "#8c564b", "#e377c2"};
+
+/* ---- over time ------------------------------------------------------- */
+
+static void fault_rules(FILE *out, const fl_report *r, const fl__svg_axis *x,
+			const fl__svg_frame *f)
+{
+	size_t n = r->nfaults < MAX_RULES ? r->nfaults : MAX_RULES;
+	for (size_t i = 0; i < n; i++) {
+		double px = fl__svg_pos(x, (double)r->faults[i].at_ns);
+		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			     "stroke=\"#cf222e\" stroke-opacity=\"0.28\"><title>fault ",
+			px, px, f->t, f->h - f->b);
+		fl__report_xml_escape(out, r->faults[i].point);
+		fputs(": ", out);
+		fl__report_xml_escape(out, r->faults[i].action);
+		fputs("</title></line>\n", out);
+	}
+}
+
+/*
+ * The colour of series i: that of the histogram of the same name, so "e2e"
+ * looks the same in every plot; otherwise the next colours after the
+ * histograms'.
+ */
+static const char *series_color(const fl_report *r, size_t i)
+{
+	for (size_t j = 0; j < r->nhists; j++)
+		if (strcmp(r->hists[j].name, r->series[i].name) == 0)
+			return fl__svg_color(j);
+	return fl__svg_color(r->nhists + i);
+}
+
+/* The legend of the time plots: one row above the plot area. */
+static void series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f)
+{
+	double x = f->l;
+	for (size_t i = 0; i < r->nseries; i++) {
+		fl__svg_legend_entry(out, x, f->t - 14, series_color(r, i), r->series[i].name,
+				     false);
+		x += 40 + 8.0 * fmin(22, (double)strlen(r->series[i].name));
+	}
+	if (r->nfaults)
+		fl__svg_legend_entry(out, x, f->t - 14, "#f0a8ad", "fault fired", false);
+}
+
+/* The per-interval value plotted: throughput (items/s) or p99 (ns). */
+static double series_value(const fl_report_interval *iv, bool p99, bool *valid)
+{
+	fl_report_stats st;
+	fl_report_interval_stats(iv, &st);
+	*valid = !p99 || st.count > 0;
+	if (p99)
+		return (double)st.pct[2];
+	return (double)st.count / ((double)iv->length_ns / 1e9);
+}
+
+static void series_path(FILE *out, const fl_report_series *s, bool p99,
+			const fl__svg_axis *x, const fl__svg_axis *y, const char *color)
+{
+	char buf[32];
+	fl__svg_pen p = {.out = out};
+	fl__svg_path_open(out, color, 2.2);
+	for (size_t j = 0; j < s->nivs; j++) {
+		bool ok;
+		double v = series_value(&s->ivs[j], p99, &ok);
+		double mid = (double)s->ivs[j].start_ns + (double)s->ivs[j].length_ns / 2;
+		if (!ok) {
+			p.down = false; /* a gap: start a new subpath */
+			continue;
+		}
+		fl__svg_pen_to(&p, fl__svg_pos(x, mid), fl__svg_pos(y, v));
+	}
+	fputs("\"/>\n", out);
+	for (size_t j = 0; j < s->nivs; j++) {
+		bool ok;
+		double v = series_value(&s->ivs[j], p99, &ok);
+		double mid = (double)s->ivs[j].start_ns + (double)s->ivs[j].length_ns / 2;
+		if (!ok)
+			continue;
+		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>",
+			fl__svg_pos(x, mid), fl__svg_pos(y, v), color);
+		char val[32];
+		if (p99)
+			fl_report_format_ns(v, false, val, sizeof(val));
+		else
+			strcat(fl__report_fmt_si(v, val, sizeof(val) - 3), "/s");
+		fl__report_xml_escape(out, s->name);
+		fprintf(out, " at %s: %s%s</title></circle>\n",
+			fl__svg_tick_ns((double)s->ivs[j].start_ns, buf, sizeof(buf)),
+			p99 ? "p99 " : "", val);
+	}
+}
+
+/* The p99 SLO of the histogram named like series s, or NULL. */
+static const fl_report_slo *series_slo(const fl_report *r,
+				       const fl_report_series *s,
+				       const fl_report_hist **h)
+{
+	*h = fl_report_find_hist(r, s->name);
+	for (size_t j = 0; *h && j < (*h)->nslos; j++)
+		if ((*h)->slos[j].percentile == 99.0)
+			return &(*h)->slos[j];
+	return NULL;
+}
+
+/* Draws the p99 SLO of each series across the p99-over-time plot. */
+static void series_slos(FILE *out, const fl_report *r, const fl__svg_axis *x,
+			const fl__svg_axis *y)
+{
+	for (size_t i = 0; i < r->nseries; i++) {
+		const fl_report_hist *h;
+		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
+		bool broken = false;
+		if (!slo)
+			continue;
+		for (size_t j = 0; j < r->series[i].nivs; j++) {
+			bool ok;
+			double v = series_value(&r->series[i].ivs[j], true, &ok);
+			broken |= ok && v > (double)slo->threshold_ns;
+		}
+		fl__svg_slo_line(out, h, slo, broken, x->p0, x->p1,
+				 fl__svg_pos(y, (double)slo->threshold_ns), series_color(r, i));
+	}
+}
+
+/* The y domain of a time plot; false when there is nothing to draw. */
+static bool series_domain(const fl_report *r, bool p99, fl__svg_axis *y)
+{
+	double lo = INFINITY, hi = 0;
+	for (size_t i = 0; i < r->nseries; i++)
+		for (size_t j = 0; j < r->series[i].nivs; j++) {
+			bool ok;
+			double v = series_value(&r->series[i].ivs[j], p99, &ok);
+			if (ok && v > 0) {
+				lo = fmin(lo, v);
+				hi = fmax(hi, v);
+			}
+		}
+	if (hi <= 0)
+		return false;
+	for (size_t i = 0; p99 && i < r->nseries; i++) {
+		const fl_report_hist *h;
+		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
+		if (slo && slo->threshold_ns > 0) {
+			lo = fmin(lo, (double)slo->threshold_ns);
+			hi = fmax(hi, (double)slo->threshold_ns);
+		}
+	}
+	y->log = p99 && hi / lo > 30;
+	if (y->log) {
+		y->lo = fl__svg_round125(lo, false);
+		y->hi = fl__svg_round125(hi, true);
+	} else {
+		double step = fl__svg_nice_step(hi, p99 ? 5 : 4);
+		y->lo = 0;
+		y->hi = ceil(hi * 1.04 / step) * step;
+	}
+	return true;
+}
+
+static bool time_plot(FILE *out, const fl_report *r, bool p99)
+{
+	fl__svg_frame f = {FL__SVG_PLOT_W, 250, 150, 40, 34, 34};
+	fl__svg_axis y = {.p0 = f.h - f.b, .p1 = f.t};
+	if (!series_domain(r, p99, &y))
+		return false;
+	fl__svg_axis x = fl__svg_time_axis(r, &f);
+	fl__svg_open(out, &f, p99 ? "p99 latency over time" : "throughput over time");
+	if (p99)
+		fl__svg_y_time_ticks(out, &y, &f);
+	else
+		fl__svg_y_si_ticks(out, &y, &f);
+	fl__svg_x_time_ticks(out, &x, &f, true);
+	fault_rules(out, r, &x, &f);
+	series_legend(out, r, &f);
+	if (p99)
+		series_slos(out, r, &x, &y);
+	for (size_t i = 0; i < r->nseries; i++)
+		series_path(out, &r->series[i], p99, &x, &y, series_color(r, i));
+	fputs("</svg>\n", out);
+	return true;
+}
+
+bool fl__svg_throughput_plot(FILE *out, const fl_report *r)
+{
+	return time_plot(out, r, false);
+}
+
+bool fl__svg_p99_plot(FILE *out, const fl_report *r)
+{
+	return time_plot(out, r, true);
+}
+
+/* ---- fault timeline -------------------------------------------------- */
+
+/* The colour of an action, by its first word among the kinds seen so far. */
+static const char *action_color(const char **kinds, size_t *nkinds,
+				const char *action)
+{
+	size_t n = sizeof(action_palette) / sizeof(action_palette[0]);
+	size_t len = strcspn(action, " :(");
+	for (size_t i = 0; i < *nkinds; i++)
+		if (strncmp(kinds[i], action, len) == 0 && strcspn(kinds[i], " :(") == len)
+			return action_palette[i % n];
+	if (*nkinds >= 32)
+		return "#6e7781";
+	kinds[(*nkinds)++] = action;
+	return action_palette[(*nkinds - 1) % n];
+}
+
+static void lane(FILE *out, const fl__svg_frame *f, double y, size_t i,
+		 const fl__report_point *pt)
+{
+	fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" "
+		     "fill=\"%s\"/>\n", f->l, y, f->w - f->l - f->r,
+		i % 2 ? "#ffffff" : "#f3f5f7");
+	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+		     "class=\"lane\"><title>", f->l - 10, y + 16);
+	fl__report_xml_escape(out, pt->name);
+	fputs("</title>", out);
+	fl__svg_text_trunc(out, pt->name, 19);
+	fprintf(out, "</text>\n<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">"
+		     "\xc3\x97%" PRId64 "</text>\n", f->w - f->r + 6, y + 16, pt->count);
+}
+
+static void fault_marks(FILE *out, const fl_report *r, const fl__report_point *pts,
+			size_t n, const fl__svg_axis *x, const fl__svg_frame *f,
+			const char **kinds, size_t *nkinds)
+{
+	char buf[32];
+	for (size_t i = 0; i < r->nfaults; i++) {
+		const fl_report_fault *e = &r->faults[i];
+		size_t k = 0;
+		while (k < n && strcmp(pts[k].name, e->point) != 0)
+			k++;
+		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"16\" "
+			     "rx=\"1\" fill=\"%s\"><title>t = %s \xc2\xb7 ",
+			fl__svg_pos(x, (double)e->at_ns) - 1.5, f->t + 24.0 * (double)k + 4,
+			action_color(kinds, nkinds, e->action),
+			fl__svg_tick_ns((double)e->at_ns, buf, sizeof(buf)));
+		fl__report_xml_escape(out, e->point);
+		fputs(" \xc2\xb7 ", out);
+		fl__report_xml_escape(out, e->action);
+		fputs("</title></rect>\n", out);
+	}
+}
+
+static void action_legend(FILE *out, const fl__svg_frame *f, const char **kinds,
+			  size_t nkinds)
+{
+	size_t n = sizeof(action_palette) / sizeof(action_palette[0]);
+	double x = f->l;
+	for (size_t i = 0; i < nkinds && i < 12; i++) {
+		size_t len = strcspn(kinds[i], " :(");
+		char *word = strndup(kinds[i], len ? len : 1);
+		if (!word)
+			return;
+		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
+			     "rx=\"2\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
+			     "class=\"legend\">", x, f->t - 22, action_palette[i % n],
+			x + 15, f->t - 13);
+		fl__svg_text_trunc(out, word, 16);
+		fputs("</text>\n", out);
+		x += 34 + 8.0 * fmin(16, (double)len);
+		free(word);
+	}
+}
+
+bool fl__svg_fault_timeline(FILE *out, const fl_report *r)
+{
+	fl__report_point *pts = NULL;
+	size_t n = fl__report_fault_points(r, &pts);
+	if (n == SIZE_MAX || n == 0)
+		return false;
+	fl__svg_frame f = {FL__SVG_PLOT_W, 34 + 24.0 * (double)n + 30, 150, 40, 34, 30};
+	fl__svg_axis x = fl__svg_time_axis(r, &f);
+	const char *kinds[32];
+	size_t nkinds = 0;
+	fl__svg_open(out, &f, "fault timeline");
+	for (size_t i = 0; i < n; i++)
+		lane(out, &f, f.t + 24.0 * (double)i, i, &pts[i]);
+	fl__svg_x_time_ticks(out, &x, &f, true);
+	fault_marks(out, r, pts, n, &x, &f, kinds, &nkinds);
+	action_legend(out, &f, kinds, nkinds);
+	fputs("</svg>\n", out);
+	free(pts);
+	return true;
+}
