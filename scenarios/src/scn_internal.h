@@ -1,6 +1,7 @@
 /*
- * scn_internal.h - what the scenario library's files share: the catalogue
- * entries, a pipeline item, and helpers for starting stages.
+ * scn_internal.h - what the scenario library's files share: a pipeline
+ * item, the helpers every stage uses (stage.c) and the watchdog
+ * (watchdog.c). The catalogue's own entries are in catalogue/cat_internal.h.
  */
 #ifndef FL_SCN_INTERNAL_H
 #define FL_SCN_INTERNAL_H
@@ -113,17 +114,5 @@ bool fl__scn_watchdog_stop(fl__scn_watchdog *wd);
  * worth repeating (the first time only).
  */
 bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd);
-
-/* The catalogue entries, one file per theme. */
-extern const fl_scenario fl__scn_sum;
-extern const fl_scenario fl__scn_early_return;
-extern const fl_scenario fl__scn_drain_on_error;
-extern const fl_scenario fl__scn_fanout_nested;
-extern const fl_scenario fl__scn_join_errors;
-extern const fl_scenario fl__scn_stage_as;
-extern const fl_scenario fl__scn_deadline;
-extern const fl_scenario fl__scn_panic_capture;
-extern const fl_scenario fl__scn_set_limit;
-extern const fl_scenario fl__scn_cancel_latency;
 
 #endif

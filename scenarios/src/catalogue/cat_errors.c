@@ -1,5 +1,5 @@
 /*
- * ex_errors.c - the exercises about what errors carry: aggregated errors
+ * cat_errors.c - the exercises about what errors carry: aggregated errors
  * (task 8), typed stage attribution (task 9) and captured panics (task 13).
  *
  * Join: 10 items processed in parallel by a group in collect mode; items

@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-FL_ERR_SENTINEL(fl_scenario_err_skip, "skip item");
-
 /* ---- ErrSkip ------------------------------------------------------------------------ */
 
 #define SKIP_ITEMS 20

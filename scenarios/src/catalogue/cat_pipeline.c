@@ -1,5 +1,5 @@
 /*
- * ex_basic.c - the first exercises: Sum (task 1), return early on a
+ * cat_pipeline.c - the first exercises: Sum (task 1), return early on a
  * negative (task 2) and drain on cancellation (task 4).
  *
  * Sum is Go's errgroup sketch: a producer sends each number into an

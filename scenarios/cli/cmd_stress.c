@@ -1,5 +1,6 @@
 /*
- * cmd_stress.c - stress, replay, sweep and report compare.
+ * cmd_stress.c - `faultline stress`: random seeds and fault plans, in
+ * batches of forked children, until the first violation.
  *
  * stress runs iterations in batches: one forked child per batch runs its
  * iterations in-process (a fork per iteration would dominate the cost of
@@ -10,27 +11,18 @@
  * "B index seed plan" to a pipe, so whatever kills or hangs the child,
  * the parent knows which seed to hand to replay. A failed iteration is
  * reported as "F ..." followed by its failed checks, and the child exits.
- *
- * replay reruns exactly one such iteration (same seed, plan, skip_timing)
- * on the backend the stress child reported (printed in the command). On
- * sim each iteration starts with fl_sim_begin(seed), so the replay is exact;
- * elsewhere the fault decisions per point repeat but the interleaving may
- * differ. Without --backend, replay uses sim if the build has it.
  */
-#include "cmd.h"
+#include "cli_internal.h"
 
 #include <fl/fault.h>
-#include <fl/report.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,12 +57,6 @@ static size_t nplans(const fl_scenario *s)
 	return n;
 }
 
-/* The iteration's parameters, shared by stress and replay. */
-static fl_scenario_params iter_params(uint64_t seed, const char *plan)
-{
-	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
-				    .skip_timing = true, .hang_ns = FL_SEC(10), .sim_reseed = true};
-}
 
 static void write_line(int fd, const char *fmt, ...) FL_PRINTF(2, 3);
 static void write_line(int fd, const char *fmt, ...)
@@ -95,7 +81,7 @@ static void batch_child(const fl_scenario *s, uint64_t base, long from, long to,
 		uint64_t seed = splitmix(base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
 		write_line(fd, "B %ld %" PRIu64 " %ld\n", i, seed, pi);
-		fl_scenario_params p = iter_params(seed, pi >= 0 ? s->stress_faults[pi] : NULL);
+		fl_scenario_params p = fl__cli_iter_params(seed, pi >= 0 ? s->stress_faults[pi] : NULL);
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, s);
 		fl_err_drop(fl_scenario_run(s, &p, &r));
@@ -157,10 +143,10 @@ static void read_batch(int fd, batch_out *b)
 static void print_replay(const char *spec, const char *backend, uint64_t seed, const char *plan)
 {
 	char q[1200], t[400];
-	cmd_shell_quote(spec, t, sizeof(t));
+	fl__cli_shell_quote(spec, t, sizeof(t));
 	printf("replay: faultline replay %" PRIu64 " %s", seed, t);
 	if (plan) {
-		cmd_shell_quote(plan, q, sizeof(q));
+		fl__cli_shell_quote(plan, q, sizeof(q));
 		printf(" --faults %s", q);
 	}
 	if (backend[0])
@@ -169,7 +155,7 @@ static void print_replay(const char *spec, const char *backend, uint64_t seed, c
 }
 
 /* Stresses one scenario; returns the exit status. */
-static int stress_one(const fl_scenario *s, const char *spec, const cmd_opts *o, uint64_t base)
+static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts *o, uint64_t base)
 {
 	long n = o->iterations > 0 ? o->iterations : 1000, batch = o->batch > 0 ? o->batch : 200;
 	struct timespec t0, t1;
@@ -244,11 +230,11 @@ static int stress_one(const fl_scenario *s, const char *spec, const cmd_opts *o,
 	return EXIT_PASS;
 }
 
-int cmd_stress(int argc, char **argv)
+int fl__cli_stress(int argc, char **argv)
 {
-	cmd_opts o = {0};
-	cmd_targets t = {0};
-	int rc = cmd_parse(argc, argv, &o, &t, "stress");
+	fl__cli_opts o = {0};
+	fl__cli_targets t = {0};
+	int rc = fl__cli_parse(argc, argv, &o, &t, "stress");
 	if (!rc && t.n == 0) {
 		fprintf(stderr, "faultline stress: name a scenario or job file\n");
 		rc = EXIT_USAGE;
@@ -259,184 +245,10 @@ int cmd_stress(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	if (!rc)
-		rc = cmd_backend(o.backend, false);
+		rc = fl__cli_backend(o.backend, false);
 	uint64_t base = o.seed_set ? o.seed : random_seed();
 	for (size_t i = 0; i < t.n && !rc; i++)
 		rc = stress_one(t.s[i], t.spec[i], &o, base);
-	cmd_targets_free(&t);
+	fl__cli_targets_free(&t);
 	return rc;
-}
-
-/* ---- replay ------------------------------------------------------------------------ */
-
-int cmd_replay(int argc, char **argv)
-{
-	cmd_opts o = {0};
-	cmd_targets t = {0};
-	uint64_t seed;
-	char *end;
-	if (argc < 1 || (errno = 0, seed = strtoull(argv[0], &end, 0), errno || *end ||
-			 end == argv[0])) {
-		fprintf(stderr, "faultline replay: expected SEED TARGET\n");
-		return EXIT_USAGE;
-	}
-	int rc = cmd_parse(argc - 1, argv + 1, &o, &t, "replay");
-	if (!rc && t.n != 1) {
-		fprintf(stderr, "faultline replay: name exactly one scenario\n");
-		rc = EXIT_USAGE;
-	}
-	if (!rc)
-		rc = o.backend ? cmd_backend(o.backend, false) : cmd_backend("sim", true);
-	if (rc) {
-		cmd_targets_free(&t);
-		return rc;
-	}
-	fl_scenario_params p = iter_params(seed, o.faults);
-	fl_scenario_result r;
-	fl_scenario_result_init(&r, t.s[0]);
-	fl_err *err = fl_scenario_run_isolated(t.s[0], &p, &r);
-	if (err) {
-		fprintf(stderr, "faultline replay: ");
-		fl_err_print(stderr, err);
-		fl_err_drop(err);
-	}
-	fl_scenario_result *rp = &r;
-	cmd_print_table(&rp, 1);
-	rc = r.hung ? EXIT_HANG : fl_scenario_result_passed(&r) ? EXIT_PASS : EXIT_CHECK_FAILED;
-	printf("replay of seed %" PRIu64 ": %s\n", seed,
-	       rc == EXIT_PASS ? "all checks passed" : rc == EXIT_HANG ? "HANG" : "FAILED");
-	fl_scenario_result_destroy(&r);
-	cmd_targets_free(&t);
-	return rc;
-}
-
-/* ---- sweep ---------------------------------------------------------------------------- */
-
-/*
- * For n = 1, 2, ...: runs the target once with "POINT=@n ACTION" armed
- * (the fault sweep of fl/fault.h: fail the nth evaluation), each run in a
- * child, until a run in which the fault no longer fires.
- */
-int cmd_sweep(int argc, char **argv)
-{
-	if (argc < 1 || argv[0][0] == '-') {
-		fprintf(stderr, "faultline sweep: expected POINT TARGET\n");
-		return EXIT_USAGE;
-	}
-	const char *point = argv[0];
-	cmd_opts o = {0};
-	cmd_targets t = {0};
-	int rc = cmd_parse(argc - 1, argv + 1, &o, &t, "sweep");
-	if (!rc && t.n != 1) {
-		fprintf(stderr, "faultline sweep: name exactly one scenario\n");
-		rc = EXIT_USAGE;
-	}
-	const char *action = o.action ? o.action : "error(inval)";
-	char plan[512];
-	snprintf(plan, sizeof(plan), "%s=@1 %s", point, action);
-	fl_err *perr = rc ? NULL : fl_fault_check(plan);
-	if (perr) {
-		fprintf(stderr, "faultline sweep: ");
-		fl_err_print(stderr, perr);
-		fl_err_drop(perr);
-		rc = EXIT_USAGE;
-	}
-	if (!rc)
-		rc = cmd_backend(o.backend, false);
-	if (rc) {
-		cmd_targets_free(&t);
-		return rc;
-	}
-	long max = o.iterations > 0 ? o.iterations : 100000, failed = 0, n;
-	bool hung = false;
-	for (n = 1; n <= max; n++) {
-		snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
-		fl_scenario_params p = {.iterations = 1, .seed = o.seed, .faults = plan,
-					.skip_timing = true, .hang_ns = FL_SEC(10)};
-		fl_scenario_result r;
-		fl_scenario_result_init(&r, t.s[0]);
-		fl_err_drop(fl_scenario_run_isolated(t.s[0], &p, &r));
-		bool fired = r.faults_fired > 0, ok = fl_scenario_result_passed(&r);
-		hung |= r.hung;
-		printf("%s=@%ld %s: %s%s\n", point, n, action, fired ? "fired, " : "did not fire, ",
-		       ok ? "all checks passed" : "FAILED");
-		for (size_t k = 0; !ok && k < r.nchecks; k++)
-			if (r.checks[k].verdict == FL_REPORT_FAIL)
-				printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);
-		failed += !ok;
-		fl_scenario_result_destroy(&r);
-		if (!fired)
-			break;
-	}
-	printf("sweep %s: %ld run(s), %ld failed\n", point, n > max ? max : n, failed);
-	cmd_targets_free(&t);
-	return hung ? EXIT_HANG : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
-}
-
-/* ---- report compare ------------------------------------------------------------------ */
-
-static fl_err *load(const char *arg, fl_report **out)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(path, sizeof(path), "%s/report.json", arg);
-	else
-		snprintf(path, sizeof(path), "%s", arg);
-	return fl_report_load_json(path, out);
-}
-
-static const fl_report_check *find_check(const fl_report *r, const char *name)
-{
-	for (size_t i = 0; i < r->nchecks; i++)
-		if (strcmp(r->checks[i].name, name) == 0)
-			return &r->checks[i];
-	return NULL;
-}
-
-int cmd_compare(int argc, char **argv)
-{
-	if (argc != 2) {
-		fprintf(stderr, "faultline report compare: expected BASE NEW (report.json files "
-			"or report directories)\n");
-		return EXIT_USAGE;
-	}
-	fl_report *base = NULL, *cur = NULL;
-	fl_err *err = load(argv[0], &base);
-	if (!err)
-		err = load(argv[1], &cur);
-	if (err) {
-		fprintf(stderr, "faultline report compare: ");
-		fl_err_print(stderr, err);
-		fl_err_drop(err);
-		fl_report_free(base);
-		return EXIT_USAGE;
-	}
-	long worse = 0, better = 0;
-	printf("verdict changes (%s -> %s):\n", argv[0], argv[1]);
-	for (size_t i = 0; i < cur->nchecks; i++) {
-		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
-		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
-		if (b && bv == c->verdict)
-			continue;
-		if (!b && c->verdict != FL_REPORT_FAIL)
-			continue;
-		printf("  %-60s %s -> %s\n", c->name, b ? fl_report_verdict_name(bv) : "(new)",
-		       fl_report_verdict_name(c->verdict));
-		worse += c->verdict == FL_REPORT_FAIL;
-		better += bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
-	}
-	for (size_t i = 0; i < base->nchecks; i++)
-		if (!find_check(cur, base->checks[i].name))
-			printf("  %-60s %s -> (missing)\n", base->checks[i].name,
-			       fl_report_verdict_name(base->checks[i].verdict));
-	printf("  %ld newly failing, %ld fixed\n\n", worse, better);
-	err = fl_report_compare(base, cur, stdout);
-	if (err) {
-		fl_err_print(stderr, err);
-		fl_err_drop(err);
-	}
-	fl_report_free(base);
-	fl_report_free(cur);
-	return err ? EXIT_USAGE : worse ? EXIT_CHECK_FAILED : EXIT_PASS;
 }

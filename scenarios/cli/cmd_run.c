@@ -6,13 +6,12 @@
  * once, then runs again with as many iterations as fill the duration at
  * the measured rate (the second run is the one reported).
  */
-#include "cmd.h"
+#include "cli_internal.h"
 
 #include <fl/report.h>
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,61 +21,6 @@
 #ifndef FL_GIT_REV
 #define FL_GIT_REV ""
 #endif
-
-static void fmt_value(double v, const char *unit, char *buf, size_t cap)
-{
-	if (isnan(v))
-		snprintf(buf, cap, "-");
-	else if (strcmp(unit, "ns") == 0)
-		fl_report_format_ns(v, true, buf, cap);
-	else
-		snprintf(buf, cap, "%.10g%s%s", v, unit[0] ? " " : "", unit);
-}
-
-static void print_rule(int w0, int w1)
-{
-	printf("%.*s  %.*s  %.7s  %.12s  %.12s\n", w0, "----------------------------------------",
-	       w1, "------------------------------------------------------------",
-	       "-------", "------------", "------------");
-}
-
-void cmd_print_table(fl_scenario_result *const *res, size_t n)
-{
-	int w0 = (int)strlen("scenario"), w1 = (int)strlen("check");
-	for (size_t i = 0; i < n; i++) {
-		int l0 = (int)strlen(res[i]->scenario->name);
-		w0 = l0 > w0 ? l0 : w0;
-		for (size_t k = 0; k < res[i]->nchecks; k++) {
-			int l1 = (int)strlen(res[i]->checks[k].name);
-			w1 = l1 > w1 ? l1 : w1;
-		}
-	}
-	w0 = w0 > 40 ? 40 : w0;
-	w1 = w1 > 60 ? 60 : w1;
-	printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, "scenario", w1, "check", "verdict",
-	       "measured", "threshold");
-	print_rule(w0, w1);
-	for (size_t i = 0; i < n; i++) {
-		const fl_scenario_result *r = res[i];
-		if (r->run_err[0])
-			printf("%-*s  %-*s  %-7s  %s\n", w0, r->scenario->name, w1, "ran", "FAIL",
-			       r->run_err);
-		for (size_t k = 0; k < r->nchecks; k++) {
-			const fl_scenario_verdict *c = &r->checks[k];
-			char m[32], t[32];
-			fmt_value(c->measured, c->unit, m, sizeof(m));
-			fmt_value(c->threshold, c->unit, t, sizeof(t));
-			const char *v = c->verdict == FL_REPORT_PASS   ? "pass"
-					: c->verdict == FL_REPORT_FAIL ? "FAIL"
-								       : "skip";
-			printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, k ? "" : r->scenario->name, w1,
-			       c->name, v, m, t);
-			if (c->verdict != FL_REPORT_PASS && c->message[0])
-				printf("%-*s  %-*s  %s\n", w0, "", w1, "", c->message);
-		}
-	}
-	print_rule(w0, w1);
-}
 
 /* mkdir -p: NULL, or an errno error naming the path. */
 static fl_err *make_dirs(const char *path)
@@ -97,7 +41,7 @@ static fl_err *make_dirs(const char *path)
 	}
 }
 
-static fl_err *write_outputs(const cmd_opts *o, bool all, fl_scenario_result *const *res,
+static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result *const *res,
 			     size_t n)
 {
 	const char *name = all ? "default" : n == 1 ? res[0]->scenario->name : "selection";
@@ -120,7 +64,7 @@ static fl_err *write_outputs(const cmd_opts *o, bool all, fl_scenario_result *co
 
 /* One scenario, isolated unless asked not to; false on an environment
  * error (printed). */
-static bool run_one(const cmd_opts *o, const fl_scenario *s, fl_scenario_result *r)
+static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_result *r)
 {
 	fl_scenario_params p = {.iterations = o->iterations, .seed = o->seed,
 				.faults = o->faults, .skip_timing = o->skip_timing};
@@ -146,20 +90,20 @@ static bool run_one(const cmd_opts *o, const fl_scenario *s, fl_scenario_result 
 	return false;
 }
 
-int cmd_run(int argc, char **argv)
+int fl__cli_run(int argc, char **argv)
 {
-	cmd_opts o = {.report_dir = "out", .seed = 1};
-	cmd_targets t = {0};
-	int rc = cmd_parse(argc, argv, &o, &t, "run");
+	fl__cli_opts o = {.report_dir = "out", .seed = 1};
+	fl__cli_targets t = {0};
+	int rc = fl__cli_parse(argc, argv, &o, &t, "run");
 	if (!rc)
-		rc = cmd_backend(o.backend, false);
+		rc = fl__cli_backend(o.backend, false);
 	if (rc) {
-		cmd_targets_free(&t);
+		fl__cli_targets_free(&t);
 		return rc;
 	}
 	bool all = t.n == 0;
 	if (all)
-		cmd_target_all(&t);
+		fl__cli_target_all(&t);
 	fl_scenario_result **res = calloc(t.n, sizeof(*res));
 	bool env_ok = res != NULL, tty = isatty(STDOUT_FILENO), hung = false;
 	size_t n = 0;
@@ -181,7 +125,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (tty)
 		printf("\r\033[K");
-	cmd_print_table(res, n);
+	fl__cli_print_table(res, n);
 	size_t count[3] = {0};
 	bool failed = false;
 	for (size_t i = 0; i < n; i++) {
@@ -209,6 +153,6 @@ int cmd_run(int argc, char **argv)
 		free(res[i]);
 	}
 	free(res);
-	cmd_targets_free(&t);
+	fl__cli_targets_free(&t);
 	return !env_ok ? EXIT_USAGE : hung ? EXIT_HANG : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
 }

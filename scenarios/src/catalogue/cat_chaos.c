@@ -26,8 +26,6 @@
 
 #include <string.h>
 
-FL_ERR_SENTINEL(fl_scenario_err_chaos, "injected fault");
-
 #define CHAOS_ITEMS 16
 #define CHAOS_GUARD FL_SEC(10) /* a hang bound: far above a loaded run, never a goal */
 

@@ -29,8 +29,6 @@
 #include <stdio.h>
 #include <string.h>
 
-FL_ERR_SENTINEL(fl_scenario_err_transient, "transient failure");
-
 #define RT_ITEMS 20
 #define RT_WORKERS 4
 #define RT_BACKOFF FL_US(100)

@@ -78,16 +78,20 @@ FL_MUST_CHECK fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int 
 /* ---- child processes and effect logs (cat_child.c) ---------------------------- */
 
 /*
- * Runs this executable again as a child that does `kind`'s part
- * (fl__cat_saga_child or fl__cat_cursor_child with dir and arg) and waits
- * for it. *sig receives the signal that killed it, or 0 if it exited 0.
+ * Runs this executable again as a child that does `kind`'s part (the
+ * constructor of that kind's file, with dir and arg) and waits for it.
+ * *sig receives the signal that killed it, or 0 if it exited 0.
  * Errors: FL_ERR_SYSTEM (spawn, wait, or a nonzero exit status).
  * Blocks: until the child ends (through fl_blocking).
  */
 FL_MUST_CHECK fl_err *fl__cat_spawn(const char *kind, const char *dir, long arg, int *sig);
-/* The child parts; each returns the child's exit status. */
-int fl__cat_saga_child(const char *dir, long kill_step);
-int fl__cat_cursor_child(const char *dir, long kill_at);
+/*
+ * In a kind's constructor (before main): true if this process is a child
+ * fl__cat_spawn started for kind, with its dir and arg filled in and the
+ * threads backend started; false in any other process. A malformed child
+ * spec, or a backend that does not start, exits the process with status 2.
+ */
+bool fl__cat_child_of(const char *kind, char *dir, size_t cap, long *arg);
 
 /* Creates a scratch directory "$TMPDIR/faultline-<what>-XXXXXX" into dir. */
 FL_MUST_CHECK fl_err *fl__cat_tmpdir(const char *what, char *dir, size_t cap);
@@ -123,6 +127,20 @@ FL_MUST_CHECK fl_err *fl__cat_order_open(fl__cat_order *o);
 /* Saga id's effect lines in order, "0/fwd 1/fwd 1/comp ...", into out. */
 FL_MUST_CHECK fl_err *fl__cat_saga_effects(const char *dir, const char *id, char *out,
 					   size_t cap);
+
+/* ---- the reference exercises (cat_pipeline.c, cat_errors.c, cat_groups.c,
+ * cat_latency.c) ---------------------------------------------------------------- */
+
+extern const fl_scenario fl__scn_sum;
+extern const fl_scenario fl__scn_early_return;
+extern const fl_scenario fl__scn_drain_on_error;
+extern const fl_scenario fl__scn_fanout_nested;
+extern const fl_scenario fl__scn_join_errors;
+extern const fl_scenario fl__scn_stage_as;
+extern const fl_scenario fl__scn_deadline;
+extern const fl_scenario fl__scn_panic_capture;
+extern const fl_scenario fl__scn_set_limit;
+extern const fl_scenario fl__scn_cancel_latency;
 
 /* ---- the catalogue entries of cat_*.c ----------------------------------------- */
 

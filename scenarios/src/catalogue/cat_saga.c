@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_MAX 8192
 
@@ -210,7 +211,7 @@ const fl_scenario fl__scn_saga = {
 
 #define KILL_STEP 2 /* charge */
 
-int fl__cat_saga_child(const char *dir, long kill_step)
+static int saga_child(const char *dir, long kill_step)
 {
 	fl__cat_order o = {.env = {.dir = dir, .kill_step = kill_step}};
 	fl_err *err = fl__cat_order_open(&o);
@@ -223,6 +224,16 @@ int fl__cat_saga_child(const char *dir, long kill_step)
 	fl_err_print(stderr, err);
 	fl_err_drop(err);
 	return 1;
+}
+
+/* The child's part, before main, in a process fl__cat_spawn started as a
+ * "saga" child; in any other process it does nothing. */
+__attribute__((constructor)) static void saga_child_entry(void)
+{
+	char dir[4096];
+	long arg;
+	if (fl__cat_child_of("saga", dir, sizeof(dir), &arg))
+		_exit(saga_child(dir, arg));
 }
 
 static fl_err *restart_once(const fl_scenario_params *p, fl_scenario_result *r, const char *dir)

@@ -7,9 +7,11 @@
  * The scenario cannot fork (the runtime's threads would not follow), so it
  * spawns its own executable again (/proc/self/exe, whatever binary links
  * this library: faultline or a test) with FAULTLINE_CAT_CHILD in the
- * environment. A constructor in this file sees the variable before main
- * runs, does the child's part (cat_saga.c, cat_cursor.c) and exits; in any
- * other process it does nothing.
+ * environment. A constructor in the file of each kind of child (cat_saga.c,
+ * cat_cursor.c) asks fl__cat_child_of whether this process is its child
+ * before main runs, does the child's part and exits; in any other process
+ * it does nothing. This file names no kind: the scenarios call down into
+ * it (spawn, effect logs), never the other way.
  *
  * Effect logs: one line per side effect, appended with O_APPEND (a line
  * written before a SIGKILL is in the file for the next process). Actions
@@ -34,15 +36,17 @@
 
 extern char **environ;
 
-__attribute__((constructor)) static void cat_child_entry(void)
+bool fl__cat_child_of(const char *kind, char *dir, size_t cap, long *arg)
 {
 	const char *spec = getenv(CHILD_ENV);
 	if (!spec)
-		return;
-	char kind[16] = "", dir[4096] = "";
-	long arg = 0;
-	if (sscanf(spec, "%15s %4095s %ld", kind, dir, &arg) != 3)
+		return false;
+	char k[16] = "", d[4096] = "";
+	long a = 0;
+	if (sscanf(spec, "%15s %4095s %ld", k, d, &a) != 3)
 		_exit(2);
+	if (strcmp(k, kind) != 0)
+		return false;
 	/* The child's work is sequential and runs on this thread before main:
 	 * the threads backend, whatever the parent ran (sim would refuse a
 	 * runtime call from a thread it did not start). */
@@ -51,11 +55,9 @@ __attribute__((constructor)) static void cat_child_entry(void)
 		fl_err_print(stderr, err);
 		_exit(2);
 	}
-	if (strcmp(kind, "saga") == 0)
-		_exit(fl__cat_saga_child(dir, arg));
-	if (strcmp(kind, "cursor") == 0)
-		_exit(fl__cat_cursor_child(dir, arg));
-	_exit(2);
+	snprintf(dir, cap, "%s", d);
+	*arg = a;
+	return true;
 }
 
 typedef struct spawn_job {

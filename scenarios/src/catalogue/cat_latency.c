@@ -1,5 +1,5 @@
 /*
- * ex_latency.c - cancel-to-wait latency (bonus 5): how long after a
+ * cat_latency.c - cancel-to-wait latency (bonus 5): how long after a
  * parent context is cancelled does fl_group_wait return on a pipeline that
  * is busy moving items?
  *

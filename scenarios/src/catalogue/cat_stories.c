@@ -25,8 +25,6 @@
 
 #include <string.h>
 
-FL_ERR_SENTINEL(fl_scenario_err_rate_limited, "rate limited");
-
 /* ---- 999 translations thrown away ------------------------------------------------ */
 
 #define DOCS 1000

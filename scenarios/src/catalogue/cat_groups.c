@@ -1,5 +1,5 @@
 /*
- * ex_groups.c - the exercises about groups themselves: a fan-out stage
+ * cat_groups.c - the exercises about groups themselves: a fan-out stage
  * built on a nested group (task 7), a deadline that 10 workers beat and 1
  * worker does not (task 10), and SetLimit(2) over 10 tasks.
  *

@@ -29,9 +29,6 @@
 #include <stdio.h>
 #include <string.h>
 
-FL_ERR_SENTINEL(fl_scenario_err_http_status, "bad HTTP status");
-FL_ERR_SENTINEL(fl_scenario_err_bad_record, "invalid record");
-
 #define GUARD_NS FL_SEC(10) /* hang guard of every pipeline, scaled */
 
 /* ---- FetchAll ------------------------------------------------------------------ */

@@ -107,6 +107,32 @@ static fl_err *st_replay(fl_ctx *ctx, const fl_dlq_entry *e, void *arg)
 	return st_take(s, e->item, e->item_len / sizeof(st_event), false); /* repaired */
 }
 
+/* What the batcher's counts say: every event accounted for, flushes by
+ * size and by time, and the failed flush retried. */
+static void check_batches(fl_scenario_result *r, const fl_batch_stats *st)
+{
+	bool conserved = st->added == ST_EVENTS &&
+			 st->added == st->flushed + st->dead_lettered + st->cancelled + st->failed;
+	fl_scenario_check(r, "conservation", conserved, (double)st->added, ST_EVENTS, NULL,
+			  "%llu added = %llu flushed + %llu dead-lettered + %llu cancelled + %llu "
+			  "failed", (unsigned long long)st->added, (unsigned long long)st->flushed,
+			  (unsigned long long)st->dead_lettered, (unsigned long long)st->cancelled,
+			  (unsigned long long)st->failed);
+	fl_scenario_check(r, "flushes by size and by time", st->by_size >= 1 && st->by_time >= 2,
+			  (double)st->by_time, 2, NULL, "%llu batches: %llu by size, %llu by time",
+			  (unsigned long long)st->batches, (unsigned long long)st->by_size,
+			  (unsigned long long)st->by_time);
+	/* One attempt per flushed batch, one more for the transient failure,
+	 * ST_ATTEMPTS for the poison batch: 1 + 2 + 3 + 1 on virtual time. */
+	bool exact = fl__scn_virtual_time();
+	uint64_t want = st->batches + 1 + ST_ATTEMPTS;
+	fl_scenario_check(r, "failed flush retried",
+			  st->flush_attempts == want && (!exact || st->batches == 3),
+			  (double)st->flush_attempts, (double)want, NULL,
+			  "%llu flush attempts for %llu batches",
+			  (unsigned long long)st->flush_attempts, (unsigned long long)st->batches);
+}
+
 static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_run *s)
 {
 	int64_t guard = fl_deadline_in(fl__scn_scaled(p, ST_GUARD));
@@ -138,26 +164,8 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 	fl_err_drop(cerr);
 	if (env)
 		goto out;
-	bool conserved = st.added == ST_EVENTS &&
-			 st.added == st.flushed + st.dead_lettered + st.cancelled + st.failed;
-	fl_scenario_check(r, "conservation", conserved, (double)st.added, ST_EVENTS, NULL,
-			  "%llu added = %llu flushed + %llu dead-lettered + %llu cancelled + %llu "
-			  "failed", (unsigned long long)st.added, (unsigned long long)st.flushed,
-			  (unsigned long long)st.dead_lettered, (unsigned long long)st.cancelled,
-			  (unsigned long long)st.failed);
-	fl_scenario_check(r, "flushes by size and by time", st.by_size >= 1 && st.by_time >= 2,
-			  (double)st.by_time, 2, NULL, "%llu batches: %llu by size, %llu by time",
-			  (unsigned long long)st.batches, (unsigned long long)st.by_size,
-			  (unsigned long long)st.by_time);
-	/* One attempt per flushed batch, one more for the transient failure,
-	 * ST_ATTEMPTS for the poison batch: 1 + 2 + 3 + 1 on virtual time. */
+	check_batches(r, &st);
 	bool exact = fl__scn_virtual_time();
-	uint64_t want = st.batches + 1 + ST_ATTEMPTS;
-	fl_scenario_check(r, "failed flush retried",
-			  st.flush_attempts == want && (!exact || st.batches == 3),
-			  (double)st.flush_attempts, (double)want, NULL,
-			  "%llu flush attempts for %llu batches", (unsigned long long)st.flush_attempts,
-			  (unsigned long long)st.batches);
 	size_t queued = 0;
 	if ((env = fl_dlq_count(q, &queued)))
 		goto out;

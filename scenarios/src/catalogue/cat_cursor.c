@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EVENTS 200
 #define EVERY 10
@@ -71,7 +72,7 @@ static fl_err *consume(cur_env *e, size_t *processed)
 			     processed);
 }
 
-int fl__cat_cursor_child(const char *dir, long kill_at)
+static int cursor_child(const char *dir, long kill_at)
 {
 	cur_env e = {.dir = dir, .kill_at = kill_at};
 	size_t processed = 0;
@@ -81,6 +82,16 @@ int fl__cat_cursor_child(const char *dir, long kill_at)
 	fl_err_print(stderr, err);
 	fl_err_drop(err);
 	return 1;
+}
+
+/* The child's part, before main, in a process fl__cat_spawn started as a
+ * "cursor" child; in any other process it does nothing. */
+__attribute__((constructor)) static void cursor_child_entry(void)
+{
+	char dir[4096];
+	long arg;
+	if (fl__cat_child_of("cursor", dir, sizeof(dir), &arg))
+		_exit(cursor_child(dir, arg));
 }
 
 /* Counts over the log: offsets never seen, and lines beyond one per offset. */

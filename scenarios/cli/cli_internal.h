@@ -1,0 +1,83 @@
+/*
+ * cli_internal.h - what the faultline command's files share: exit
+ * statuses, targets (catalogue names and job files) and option parsing
+ * (options.c), the verdict table (table.c), and one entry per verb
+ * (cmd_*.c), which main.c dispatches to.
+ */
+#ifndef FL_CLI_INTERNAL_H
+#define FL_CLI_INTERNAL_H
+
+#include <fl/job.h>
+#include <fl/scenario.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { EXIT_PASS = 0, EXIT_CHECK_FAILED = 1, EXIT_USAGE = 2, EXIT_HANG = 3 };
+
+#define FL__CLI_MAX_TARGETS 128
+
+/* The scenarios named on a command line, with the job files they came from. */
+typedef struct fl__cli_targets {
+	const fl_scenario *s[FL__CLI_MAX_TARGETS];
+	const char *spec[FL__CLI_MAX_TARGETS]; /* how to name it again (replay) */
+	char specbuf[FL__CLI_MAX_TARGETS][320];
+	size_t n;
+	fl_jobs *files[32];
+	size_t nfiles;
+} fl__cli_targets;
+
+/*
+ * Adds what arg names: a catalogue scenario, a job file (all its
+ * sections) or FILE:SECTION. Returns 0, or EXIT_USAGE after printing why.
+ */
+int fl__cli_target_add(fl__cli_targets *t, const char *arg);
+/* Adds the whole catalogue. */
+void fl__cli_target_all(fl__cli_targets *t);
+void fl__cli_targets_free(fl__cli_targets *t);
+
+/* Common options of run, stress and replay. */
+typedef struct fl__cli_opts {
+	uint64_t seed;
+	bool seed_set;
+	const char *backend;
+	const char *faults;
+	int iterations;
+	int64_t duration_ns;
+	const char *report_dir, *json, *junit;
+	bool no_isolate;
+	bool skip_timing;
+	int batch;
+	const char *action;        /* sweep */
+} fl__cli_opts;
+
+/*
+ * Parses argv: options into o, everything else into targets. Returns 0 or
+ * EXIT_USAGE after printing why.
+ */
+int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd);
+
+/* Sets FAULTLINE_BACKEND for the children after checking, in a throwaway
+ * child, that the backend starts. Returns 0 or EXIT_USAGE. */
+int fl__cli_backend(const char *backend, bool fallback_ok);
+
+/* The quoted form of s for a shell command line ('...'). */
+void fl__cli_shell_quote(const char *s, char *out, size_t cap);
+
+/* The parameters of one stress iteration with seed and fault plan: what
+ * stress runs and replay reruns (options.c). */
+fl_scenario_params fl__cli_iter_params(uint64_t seed, const char *plan);
+
+/* The verdict table (table.c). */
+void fl__cli_print_table(fl_scenario_result *const *res, size_t n);
+
+/* The verbs, each in its own file: argv holds what follows the verb.
+ * Each returns the exit status. */
+int fl__cli_run(int argc, char **argv);
+int fl__cli_list(int argc, char **argv);
+int fl__cli_stress(int argc, char **argv);
+int fl__cli_replay(int argc, char **argv);
+int fl__cli_sweep(int argc, char **argv);
+int fl__cli_compare(int argc, char **argv);
+int fl__cli_merge(int argc, char **argv);
+#endif

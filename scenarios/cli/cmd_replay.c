@@ -1,0 +1,57 @@
+/*
+ * cmd_replay.c - `faultline replay SEED TARGET`: one stress iteration again.
+ *
+ * It reruns exactly one stress iteration (same seed, plan, skip_timing:
+ * fl__cli_iter_params) on the backend the stress child reported (printed
+ * in the command). On
+ * sim each iteration starts with fl_sim_begin(seed), so the replay is exact;
+ * elsewhere the fault decisions per point repeat but the interleaving may
+ * differ. Without --backend, replay uses sim if the build has it.
+ */
+#include "cli_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int fl__cli_replay(int argc, char **argv)
+{
+	fl__cli_opts o = {0};
+	fl__cli_targets t = {0};
+	uint64_t seed;
+	char *end;
+	if (argc < 1 || (errno = 0, seed = strtoull(argv[0], &end, 0), errno || *end ||
+			 end == argv[0])) {
+		fprintf(stderr, "faultline replay: expected SEED TARGET\n");
+		return EXIT_USAGE;
+	}
+	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "replay");
+	if (!rc && t.n != 1) {
+		fprintf(stderr, "faultline replay: name exactly one scenario\n");
+		rc = EXIT_USAGE;
+	}
+	if (!rc)
+		rc = o.backend ? fl__cli_backend(o.backend, false) : fl__cli_backend("sim", true);
+	if (rc) {
+		fl__cli_targets_free(&t);
+		return rc;
+	}
+	fl_scenario_params p = fl__cli_iter_params(seed, o.faults);
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, t.s[0]);
+	fl_err *err = fl_scenario_run_isolated(t.s[0], &p, &r);
+	if (err) {
+		fprintf(stderr, "faultline replay: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_scenario_result *rp = &r;
+	fl__cli_print_table(&rp, 1);
+	rc = r.hung ? EXIT_HANG : fl_scenario_result_passed(&r) ? EXIT_PASS : EXIT_CHECK_FAILED;
+	printf("replay of seed %" PRIu64 ": %s\n", seed,
+	       rc == EXIT_PASS ? "all checks passed" : rc == EXIT_HANG ? "HANG" : "FAILED");
+	fl_scenario_result_destroy(&r);
+	fl__cli_targets_free(&t);
+	return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * cmd_report.c - `faultline report compare BASE NEW` (verdict changes, then
+ * the reports side by side) and `faultline report merge OUT IN...` (the
+ * shards' .json reports or .hlog interval logs added up).
+ */
+#include "cli_internal.h"
+
+#include <fl/report.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- report compare ------------------------------------------------------------------ */
+
+static fl_err *load(const char *arg, fl_report **out)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(path, sizeof(path), "%s/report.json", arg);
+	else
+		snprintf(path, sizeof(path), "%s", arg);
+	return fl_report_load_json(path, out);
+}
+
+static const fl_report_check *find_check(const fl_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->nchecks; i++)
+		if (strcmp(r->checks[i].name, name) == 0)
+			return &r->checks[i];
+	return NULL;
+}
+
+int fl__cli_compare(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "faultline report compare: expected BASE NEW (report.json files "
+			"or report directories)\n");
+		return EXIT_USAGE;
+	}
+	fl_report *base = NULL, *cur = NULL;
+	fl_err *err = load(argv[0], &base);
+	if (!err)
+		err = load(argv[1], &cur);
+	if (err) {
+		fprintf(stderr, "faultline report compare: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		fl_report_free(base);
+		return EXIT_USAGE;
+	}
+	long worse = 0, better = 0;
+	printf("verdict changes (%s -> %s):\n", argv[0], argv[1]);
+	for (size_t i = 0; i < cur->nchecks; i++) {
+		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
+		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
+		if (b && bv == c->verdict)
+			continue;
+		if (!b && c->verdict != FL_REPORT_FAIL)
+			continue;
+		printf("  %-60s %s -> %s\n", c->name, b ? fl_report_verdict_name(bv) : "(new)",
+		       fl_report_verdict_name(c->verdict));
+		worse += c->verdict == FL_REPORT_FAIL;
+		better += bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
+	}
+	for (size_t i = 0; i < base->nchecks; i++)
+		if (!find_check(cur, base->checks[i].name))
+			printf("  %-60s %s -> (missing)\n", base->checks[i].name,
+			       fl_report_verdict_name(base->checks[i].verdict));
+	printf("  %ld newly failing, %ld fixed\n\n", worse, better);
+	err = fl_report_compare(base, cur, stdout);
+	if (err) {
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_report_free(base);
+	fl_report_free(cur);
+	return err ? EXIT_USAGE : worse ? EXIT_CHECK_FAILED : EXIT_PASS;
+}
+
+/* ---- report merge ---------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+static fl_err *merge_json(const char *out, char **in, int n)
+{
+	fl_report *acc = NULL; /* set only when loading succeeds */
+	fl_err *err = fl_report_load_json(in[0], &acc);
+	for (int i = 1; i < n && !err; i++) {
+		fl_report *r;
+		if ((err = fl_report_load_json(in[i], &r)))
+			break;
+		if ((err = fl_report_merge(acc, r)))
+			err = fl_err_wrap(err, "merging %s", in[i]);
+		fl_report_free(r);
+	}
+	if (!err)
+		err = fl_report_write_json(acc, out);
+	fl_report_free(acc);
+	return err;
+}
+
+/* faultline report merge OUT IN... (argv: OUT IN...). */
+int fl__cli_merge(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "faultline report merge: expected OUT IN...\n");
+		return EXIT_USAGE;
+	}
+	const char *out = argv[0];
+	bool hlog = ends_with(out, ".hlog");
+	if (!hlog && !ends_with(out, ".json")) {
+		fprintf(stderr, "faultline: report merge: OUT must end in .json or .hlog: '%s'\n",
+			out);
+		return EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!ends_with(argv[i], hlog ? ".hlog" : ".json")) {
+			fprintf(stderr, "faultline: report merge: '%s' is not a %s file\n", argv[i],
+				hlog ? ".hlog" : ".json");
+			return EXIT_USAGE;
+		}
+	fl_err *err = hlog ? fl_report_merge_hlogs(out, (const char *const *)(argv + 1),
+						   (size_t)(argc - 1))
+			   : merge_json(out, argv + 1, argc - 1);
+	if (err) {
+		fprintf(stderr, "faultline: report merge: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		return EXIT_USAGE;
+	}
+	printf("merged %d file%s into %s\n", argc - 1, argc == 2 ? "" : "s", out);
+	return EXIT_PASS;
+}

@@ -1,0 +1,68 @@
+/*
+ * cmd_sweep.c - `faultline sweep POINT TARGET`: the Nth-hit fault sweep.
+ *
+ * For n = 1, 2, ...: runs the target once with "POINT=@n ACTION" armed
+ * (the fault sweep of fl/fault.h: fail the nth evaluation), each run in a
+ * child, until a run in which the fault no longer fires.
+ */
+#include "cli_internal.h"
+
+#include <fl/fault.h>
+
+#include <stdio.h>
+
+int fl__cli_sweep(int argc, char **argv)
+{
+	if (argc < 1 || argv[0][0] == '-') {
+		fprintf(stderr, "faultline sweep: expected POINT TARGET\n");
+		return EXIT_USAGE;
+	}
+	const char *point = argv[0];
+	fl__cli_opts o = {0};
+	fl__cli_targets t = {0};
+	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "sweep");
+	if (!rc && t.n != 1) {
+		fprintf(stderr, "faultline sweep: name exactly one scenario\n");
+		rc = EXIT_USAGE;
+	}
+	const char *action = o.action ? o.action : "error(inval)";
+	char plan[512];
+	snprintf(plan, sizeof(plan), "%s=@1 %s", point, action);
+	fl_err *perr = rc ? NULL : fl_fault_check(plan);
+	if (perr) {
+		fprintf(stderr, "faultline sweep: ");
+		fl_err_print(stderr, perr);
+		fl_err_drop(perr);
+		rc = EXIT_USAGE;
+	}
+	if (!rc)
+		rc = fl__cli_backend(o.backend, false);
+	if (rc) {
+		fl__cli_targets_free(&t);
+		return rc;
+	}
+	long max = o.iterations > 0 ? o.iterations : 100000, failed = 0, n;
+	bool hung = false;
+	for (n = 1; n <= max; n++) {
+		snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
+		fl_scenario_params p = {.iterations = 1, .seed = o.seed, .faults = plan,
+					.skip_timing = true, .hang_ns = FL_SEC(10)};
+		fl_scenario_result r;
+		fl_scenario_result_init(&r, t.s[0]);
+		fl_err_drop(fl_scenario_run_isolated(t.s[0], &p, &r));
+		bool fired = r.faults_fired > 0, ok = fl_scenario_result_passed(&r);
+		hung |= r.hung;
+		printf("%s=@%ld %s: %s%s\n", point, n, action, fired ? "fired, " : "did not fire, ",
+		       ok ? "all checks passed" : "FAILED");
+		for (size_t k = 0; !ok && k < r.nchecks; k++)
+			if (r.checks[k].verdict == FL_REPORT_FAIL)
+				printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);
+		failed += !ok;
+		fl_scenario_result_destroy(&r);
+		if (!fired)
+			break;
+	}
+	printf("sweep %s: %ld run(s), %ld failed\n", point, n > max ? max : n, failed);
+	fl__cli_targets_free(&t);
+	return hung ? EXIT_HANG : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
+}

@@ -1,0 +1,271 @@
+/*
+ * options.c - what the faultline verbs share: the targets a command line
+ * names (catalogue scenarios, job files, FILE:SECTION), the common options,
+ * the backend check, shell quoting for printed commands, and the
+ * parameters of one stress iteration (which replay must reproduce). Every
+ * verb calls down into this file; it calls none of them.
+ */
+#include "cli_internal.h"
+
+#include <fl/fault.h>
+#include <fl/task.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- targets -------------------------------------------------------------------- */
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int add_one(fl__cli_targets *t, const fl_scenario *s, const char *spec)
+{
+	if (t->n == FL__CLI_MAX_TARGETS) {
+		fprintf(stderr, "faultline: more than %d scenarios\n", FL__CLI_MAX_TARGETS);
+		return EXIT_USAGE;
+	}
+	snprintf(t->specbuf[t->n], sizeof(t->specbuf[0]), "%s", spec);
+	t->spec[t->n] = t->specbuf[t->n];
+	t->s[t->n++] = s;
+	return 0;
+}
+
+static fl_jobs *load_file(fl__cli_targets *t, const char *path)
+{
+	if (t->nfiles == sizeof(t->files) / sizeof(t->files[0])) {
+		fprintf(stderr, "faultline: too many job files\n");
+		return NULL;
+	}
+	fl_jobs *jobs;
+	fl_err *err = fl_jobs_load(path, &jobs);
+	if (err) {
+		fprintf(stderr, "faultline: ");
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		return NULL;
+	}
+	t->files[t->nfiles++] = jobs;
+	return jobs;
+}
+
+int fl__cli_target_add(fl__cli_targets *t, const char *arg)
+{
+	const fl_scenario *s = fl_scenario_find(arg);
+	if (!s && strcmp(arg, "catalogue") == 0) {
+		size_t before = t->n;
+		fl__cli_target_all(t);
+		return t->n > before ? 0 : EXIT_USAGE;
+	}
+	if (s)
+		return add_one(t, s, arg);
+	char path[PATH_MAX];
+	const char *colon = strrchr(arg, ':');
+	if (!is_file(arg) && colon && (size_t)(colon - arg) < sizeof(path)) {
+		snprintf(path, sizeof(path), "%.*s", (int)(colon - arg), arg);
+		if (is_file(path)) {
+			fl_jobs *jobs = load_file(t, path);
+			if (!jobs)
+				return EXIT_USAGE;
+			s = fl_jobs_find(jobs, colon + 1);
+			if (!s) {
+				fprintf(stderr, "faultline: %s has no section [%s]\n", path, colon + 1);
+				return EXIT_USAGE;
+			}
+			return add_one(t, s, arg);
+		}
+	}
+	if (!is_file(arg) && !strchr(arg, '/') && !strstr(arg, ".ini")) {
+		fprintf(stderr, "faultline: no scenario '%s' (see: faultline list)\n", arg);
+		return EXIT_USAGE;
+	}
+	fl_jobs *jobs = load_file(t, arg);
+	if (!jobs)
+		return EXIT_USAGE;
+	for (size_t i = 0; i < fl_jobs_count(jobs); i++) {
+		char spec[320];
+		snprintf(spec, sizeof(spec), "%s:%s", arg, fl_jobs_scenario(jobs, i)->name);
+		if (add_one(t, fl_jobs_scenario(jobs, i), spec))
+			return EXIT_USAGE;
+	}
+	return 0;
+}
+
+void fl__cli_target_all(fl__cli_targets *t)
+{
+	size_t n;
+	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
+	for (size_t i = 0; i < n; i++)
+		if (add_one(t, cat[i], cat[i]->name))
+			break;
+}
+
+void fl__cli_targets_free(fl__cli_targets *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		fl_jobs_free(t->files[i]);
+	t->nfiles = 0;
+}
+
+/* ---- options -------------------------------------------------------------------- */
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	double d = strtod(s, &end);
+	double m = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 || !*end ? 1e9
+		 : strcmp(end, "m") == 0 ? 60e9 : -1;
+	if (end == s || m < 0 || d <= 0 || d > 1e6)
+		return false;
+	*out = (int64_t)(d * m);
+	return true;
+}
+
+int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--skip-timing") == 0) {
+			o->skip_timing = true;
+			continue;
+		}
+		if (strcmp(a, "--no-isolate") == 0) {
+			o->no_isolate = true;
+			continue;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			if (t && fl__cli_target_add(t, a))
+				return EXIT_USAGE;
+			if (!t) {
+				fprintf(stderr, "faultline %s: unexpected argument '%s'\n", cmd, a);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		static const char *const valued[] = {"--seed", "--backend", "--faults",
+						      "--iterations", "--duration", "--report",
+						      "--json", "--junit", "--batch", "--action", NULL};
+		int k;
+		for (k = 0; valued[k] && strcmp(valued[k], a) != 0; k++)
+			;
+		if (!valued[k]) {
+			fprintf(stderr, "faultline %s: unknown option '%s'\n", cmd, a);
+			return EXIT_USAGE;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "faultline %s: %s needs a value\n", cmd, a);
+			return EXIT_USAGE;
+		}
+		const char *v = argv[++i];
+		uint64_t u;
+		bool ok = true;
+		switch (k) {
+		case 0: ok = parse_u64(v, &o->seed), o->seed_set = true; break;
+		case 1: o->backend = v; break;
+		case 2: o->faults = v; break;
+		case 3:
+			ok = parse_u64(v, &u) && u >= 1 && u <= 100000000;
+			o->iterations = (int)u;
+			break;
+		case 4: ok = parse_duration(v, &o->duration_ns); break;
+		case 5: o->report_dir = v; break;
+		case 6: o->json = v; break;
+		case 7: o->junit = v; break;
+		case 8:
+			ok = parse_u64(v, &u) && u >= 1 && u <= 1000000;
+			o->batch = (int)u;
+			break;
+		default: o->action = v; break;
+		}
+		if (!ok) {
+			fprintf(stderr, "faultline %s: %s: bad value '%s'\n", cmd, a, v);
+			return EXIT_USAGE;
+		}
+	}
+	if (o->faults) {
+		fl_err *err = fl_fault_check(o->faults);
+		if (err) {
+			fprintf(stderr, "faultline %s: --faults: ", cmd);
+			fl_err_print(stderr, err);
+			fl_err_drop(err);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+int fl__cli_backend(const char *backend, bool fallback_ok)
+{
+	if (!backend)
+		return 0;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct fl_sched_opts so = {.backend = backend};
+		fl_err *err = fl_sched_init(&so);
+		_exit(err ? 2 : 0);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		if (fallback_ok) {
+			fprintf(stderr, "faultline: backend '%s' is not available in this build; "
+				"replaying on the default backend with the same seed\n", backend);
+			return 0;
+		}
+		fprintf(stderr, "faultline: backend '%s' is not available (threads, fibers%s)\n",
+			backend, "");
+		return EXIT_USAGE;
+	}
+	setenv("FAULTLINE_BACKEND", backend, 1);
+	return 0;
+}
+
+void fl__cli_shell_quote(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (cap < 3) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '\'';
+	for (; *s && o + 6 < cap; s++) {
+		if (*s == '\'') {
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+}
+
+/* ---- the iteration stress runs and replay reruns ------------------------------------ */
+
+fl_scenario_params fl__cli_iter_params(uint64_t seed, const char *plan)
+{
+	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
+				    .skip_timing = true, .hang_ns = FL_SEC(10), .sim_reseed = true};
+}

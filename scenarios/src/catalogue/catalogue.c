@@ -1,0 +1,59 @@
+/*
+ * catalogue.c - the scenario table: every catalogue scenario in suite
+ * order, and the lookups over it. It sits on top of the scenario files
+ * (cat_*.c) and nothing below calls back into it; the helpers they share
+ * are in ../stage.c, their sentinel errors in cat_sentinels.c.
+ */
+#include "cat_internal.h"
+
+#include <string.h>
+
+/* The default suite, in the order of the reference exercises. */
+static const fl_scenario *const catalogue[] = {
+	&fl__scn_sum,
+	&fl__scn_early_return,
+	&fl__scn_drain_on_error,
+	&fl__scn_fanout_nested,
+	&fl__scn_join_errors,
+	&fl__scn_stage_as,
+	&fl__scn_deadline,
+	&fl__scn_panic_capture,
+	&fl__scn_set_limit,
+	&fl__scn_cancel_latency,
+	/* The reference-task catalogue (cat_*.c). */
+	&fl__scn_fetch_all,
+	&fl__scn_retry_item,
+	&fl__scn_skip_sentinel,
+	&fl__scn_saga,
+	&fl__scn_saga_restart,
+	&fl__scn_bulkhead_tenants,
+	&fl__scn_circuit_breaker,
+	&fl__scn_dead_letter,
+	&fl__scn_cursor_restart,
+	&fl__scn_hedged_fetch,
+	&fl__scn_stream_aggregate,
+	&fl__scn_integration,
+	&fl__scn_tail_at_scale,
+	&fl__scn_leak_found,
+	&fl__scn_chaos_1pct,
+	&fl__scn_translate_999,
+	&fl__scn_forgotten_drain,
+	&fl__scn_cancelled_too_early,
+	&fl__scn_ok_error_body,
+};
+
+const fl_scenario *const *fl_scenario_catalogue(size_t *n)
+{
+	*n = sizeof(catalogue) / sizeof(catalogue[0]);
+	return catalogue;
+}
+
+const fl_scenario *fl_scenario_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(catalogue) / sizeof(catalogue[0]); i++)
+		if (strcmp(catalogue[i]->name, name) == 0)
+			return catalogue[i];
+	return NULL;
+}
