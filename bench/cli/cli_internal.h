@@ -61,8 +61,6 @@ int fl__bench_cli_parse_report(int argc, char **argv, const char **in, const cha
 
 /* Prints "faultline-bench: what: <e>" to stderr and drops e. */
 void fl__bench_cli_print_err(const char *what, fl_err *e);
-/* mkdir -p. */
-FL_MUST_CHECK fl_err *fl__bench_cli_make_dirs(const char *path);
 /* Arms o's fault plan, if any (*plan = NULL otherwise). */
 FL_MUST_CHECK fl_err *fl__bench_cli_arm(const fl__bench_cli_opts *o, fl_fault_plan **plan);
 

@@ -60,7 +60,7 @@ int fl__bench_cli_run(opts *o)
 	FILE *hlog = NULL;
 	fl_err *e = NULL;
 	char path[PATH_MAX];
-	if (o->out_dir && !(e = fl__bench_cli_make_dirs(o->out_dir))) {
+	if (o->out_dir && !(e = fl_report_mkdir_p(o->out_dir))) {
 		snprintf(path, sizeof(path), "%s/run.hlog", o->out_dir);
 		if (!(hlog = fopen(path, "w")))
 			e = fl_err_errno(errno, "open %s", path);

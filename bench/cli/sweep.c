@@ -54,7 +54,7 @@ int fl__bench_cli_sweep(opts *o)
 				    .fault_plan = o->fault_plan,
 				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
 				    .git_rev = FLB_REVISION};
-	fl_err *e = fl__bench_cli_make_dirs(dir);
+	fl_err *e = fl_report_mkdir_p(dir);
 	if (!e) {
 		snprintf(path, sizeof(path), "%s/sweep.hlog", dir);
 		if (!(hlog = fopen(path, "w")))
@@ -117,7 +117,7 @@ int fl__bench_cli_sweep_report(int argc, char **argv)
 	if (!e) {
 		if (!slo)
 			slo = stored_slo(r) ? stored_slo(r) : FL_MS(10);
-		if (!(e = fl__bench_cli_make_dirs(dir)))
+		if (!(e = fl_report_mkdir_p(dir)))
 			e = render(r, slo, dir);
 		fl_report_free(r);
 	}

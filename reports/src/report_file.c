@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +30,24 @@ struct fl_report_file {
 	char *tmp;  /* the temporary file, owned */
 	FILE *fp;   /* open on tmp */
 };
+
+fl_err *fl_report_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	if (!path || snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return fl_err_wrap(FL_ERR_INVAL, "directory name too long: %s", path ? path : "");
+	for (char *p = buf + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p == '/' || end) {
+			*p = '\0';
+			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+				return fl_err_errno(errno, "mkdir %s", buf);
+			if (end)
+				return NULL;
+			*p = '/';
+		}
+	}
+}
 
 static void file_release(fl_report_file *f)
 {

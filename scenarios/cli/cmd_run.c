@@ -22,25 +22,6 @@
 #define FL_GIT_REV ""
 #endif
 
-/* mkdir -p: NULL, or an errno error naming the path. */
-static fl_err *make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return fl_err_wrap(FL_ERR_INVAL, "report directory name too long");
-	for (char *p = buf + 1;; p++) {
-		bool end = *p == '\0';
-		if (*p == '/' || end) {
-			*p = '\0';
-			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-				return fl_err_errno(errno, "mkdir %s", buf);
-			if (end)
-				return NULL;
-			*p = '/';
-		}
-	}
-}
-
 static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result *const *res,
 			     size_t n)
 {
@@ -52,7 +33,7 @@ static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result
 					     &rep);
 	if (err)
 		return err;
-	if (!(err = make_dirs(o->report_dir)))
+	if (!(err = fl_report_mkdir_p(o->report_dir)))
 		err = fl_report_write_all(rep, o->report_dir);
 	if (!err && o->json)
 		err = fl_report_write_json(rep, o->json);

@@ -480,6 +480,15 @@ FL_MUST_CHECK fl_err *fl_report_write_curves_html(const fl_report_curves *c,
  */
 typedef struct fl_report_file fl_report_file;
 
+/*
+ * Creates directory path and its missing parents (mkdir -p, mode 0777
+ * before the umask); an existing directory is fine. Returns NULL, or
+ * FL_ERR_INVAL for a path longer than PATH_MAX, or an errno error naming
+ * the component that could not be made. Thread-safe; blocks on the file
+ * system.
+ */
+FL_MUST_CHECK fl_err *fl_report_mkdir_p(const char *path);
+
 /* Errors: an errno error naming path (e.g. the directory does not exist). */
 FL_MUST_CHECK fl_err *fl_report_file_open(const char *path,
 					  fl_report_file **out);
