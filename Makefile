@@ -1,7 +1,7 @@
 # faultline - top-level entry points. See README.md.
 #
 #   make run     install missing Debian packages, build, run the default suite
-#   make test    build and test: release, TSan, ASan+UBSan, Helgrind, memcheck
+#   make test    lint, then build and test: release, TSan (quiet, then under load), ASan+UBSan, Helgrind, memcheck
 #   make bench   micro-benchmarks next to the Go peer (ratios)
 #   make sweep   a small capacity sweep: out/sweep/index.html shows the knee
 #

@@ -3,6 +3,9 @@
 #   lint      what needs no build: the manual pages (scripts/lint.sh)
 #   release   every test, jemalloc allocator
 #   tsan      every test under ThreadSanitizer (no suppressions for our code)
+#   tsan-loaded  the TSan tests again while stress-ng keeps every core busy
+#             (scripts/loaded-gates.sh): a CI runner is a busy machine, and a
+#             test that depends on wall time or luck fails here
 #   asan      every test under AddressSanitizer + UBSan (leaks on)
 #   helgrind  the "concurrency" tests on the threads backend under Helgrind
 #   memcheck  the "memcheck" subset under valgrind memcheck
@@ -11,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-GATES=${GATES:-lint release tsan asan helgrind memcheck}
+GATES=${GATES:-lint release tsan tsan-loaded asan helgrind memcheck}
 passed=0
 failed=0
 for g in $GATES; do
@@ -20,6 +23,9 @@ for g in $GATES; do
 	if [ "$g" = lint ]; then
 		ok=false
 		scripts/lint.sh && ok=true
+	elif [ "${g%-loaded}" != "$g" ]; then
+		ok=false
+		scripts/loaded-gates.sh "${g%-loaded}" && ok=true
 	elif cmake --preset "$g" >/dev/null &&
 	   cmake --build --preset "$g" -j "$JOBS" >"build-$g.log" 2>&1 &&
 	   ctest --preset "$g"; then
