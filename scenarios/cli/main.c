@@ -11,7 +11,7 @@
  *   faultline sweep   POINT TARGET [options]  Nth-hit fault sweep
  *   faultline report compare BASE NEW         two runs side by side
  *   faultline report merge OUT IN...          shards' results added up
- *   faultline X ...                           runs faultline-X next to us
+ *   faultline X ...                           runs faultline-X next to us, or on PATH
  *
  * A TARGET is a catalogue scenario name, a job file (every section in it)
  * or FILE:SECTION. Exit status: 0 all checks passed, 1 a check failed, 2
@@ -81,6 +81,19 @@ static int dispatch(int argc, char **argv)
 		}
 	}
 	(void)argc;
+	/* Not beside us (a copied binary): on PATH, as git finds git-X. */
+	char name[NAME_MAX + 1];
+	if (strchr(argv[1], '/') == NULL &&
+	    snprintf(name, sizeof(name), "faultline-%s", argv[1]) < (int)sizeof(name)) {
+		char *sub = argv[1];
+		argv[1] = name;
+		execvp(name, argv + 1);
+		argv[1] = sub;
+		if (errno != ENOENT) {
+			fprintf(stderr, "faultline: cannot run %s: %s\n", name, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
 	fprintf(stderr, "faultline: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

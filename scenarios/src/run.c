@@ -30,10 +30,15 @@
 
 #ifdef FL_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
+/* Weak: the library does not pull jemalloc into a user's program. A program
+ * that links it (faultline does) gets the heap check; others skip it. */
+#pragma weak mallctl
 
 /* Allocated bytes (process-wide), or -1 when jemalloc will not say. */
 static int64_t heap_allocated(void)
 {
+	if (!mallctl)
+		return -1;
 	uint64_t epoch = 1;
 	size_t sz = sizeof(epoch);
 	(void)mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
