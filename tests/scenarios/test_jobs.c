@@ -178,6 +178,76 @@ FL_TEST(unreadable_file_is_an_errno_error)
 	fl_err_drop(err);
 }
 
+/* Parses text, which must hold exactly the sections names[0..n). */
+static void parses_sections(const char *text, const char *const *names, size_t n)
+{
+	fl_jobs *j = NULL;
+	fl_err *err = fl_jobs_parse(text, "ok.ini", &j);
+	if (err)
+		fl_err_print(stderr, err);
+	ASSERT(err == NULL);
+	ASSERT_EQ(fl_jobs_count(j), n);
+	for (size_t i = 0; i < n; i++)
+		if (!fl_jobs_find(j, names[i]))
+			FL_FAIL("section [%s] lost", names[i]);
+	fl_jobs_free(j);
+}
+
+/* The reader once missed a section header longer than inih's first buffer
+ * (199 bytes: [b] and 250 blanks merged into [a]), took a UTF-8 BOM for
+ * text outside any section, and counted a CR-only file as one line. */
+FL_TEST(any_line_length_bom_and_line_endings)
+{
+	static const char *const ab[] = {"a", "b"};
+	char text[1024];
+	snprintf(text, sizeof(text), "[a]\nshape = linear\n[b]%250s\nshape = linear\n", "");
+	parses_sections(text, ab, 2);
+	snprintf(text, sizeof(text), "[a]\nshape = linear\n%200s[b]\nshape = fan-in\n", "");
+	parses_sections(text, ab, 2);
+	parses_sections("\xEF\xBB\xBF[a]\nshape = linear\n[b]\nshape = linear\n", ab, 2);
+	parses_sections("[a]\r\nshape = linear\r\n[b]\r\nshape = linear\r\n", ab, 2);
+	parses_sections("[a]\rshape = linear\r[b]\rshape = linear", ab, 2);
+	/* and the errors name the file's own line */
+	rejects("[a]\rshape = linear\ritems = many\r", "bad.ini:3: key 'items'", NULL);
+	rejects("[a]\r\nshape = linear\r\n\r\nitems = many\r\n", "bad.ini:4: key 'items'", NULL);
+	rejects("[a]\nshape = linear\n\n[s\nitems = 3\n", "bad.ini:4:", "not INI syntax");
+	char longname[300];
+	snprintf(longname, sizeof(longname), "[%0200d]\nshape = linear\n", 7);
+	rejects(longname, "bad.ini:1:", "longer than 63");
+}
+
+/* Every documented value runs: a diamond 15 wide once overflowed a fixed
+ * table of 28 channels (64 is its documented top), a fan-in as wide as 256
+ * runs; a diamond past 64 and a rate so low its schedule overflows int64
+ * nanoseconds are refused by name rather than crashing or being ignored. */
+FL_TEST(documented_ranges_run_or_are_refused)
+{
+	static const char *const shapes[] = {"diamond", "diamond", "fan-in"};
+	static const int widths[] = {15, 64, 256};
+	static const int copies[] = {15, 64, 1}; /* a diamond tees every item */
+	for (size_t i = 0; i < 3; i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[d]\nshape = %s\nitems = 300\nwidth = %d\n",
+			 shapes[i], widths[i]);
+		fl_jobs *j;
+		ASSERT_NULL(fl_jobs_parse(text, "w.ini", &j));
+		fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale()};
+		fl_scenario_result r;
+		fl_scenario_result_init(&r, fl_jobs_find(j, "d"));
+		fl_err *err = fl_scenario_run(fl_jobs_find(j, "d"), &p, &r);
+		if (err)
+			fl_err_print(stderr, err);
+		ASSERT(err == NULL);
+		ASSERT(fl_scenario_result_passed(&r));
+		ASSERT_EQ(fl_scenario_counter_value(&r, "delivered"), 300 * copies[i]);
+		fl_scenario_result_destroy(&r);
+		fl_jobs_free(j);
+	}
+	rejects("[d]\nshape = diamond\nwidth = 65\n", "bad.ini:1: key 'width'", "at most 64");
+	rejects("[r]\nshape = linear\nrate = 0.0000000001\n", "key 'rate'", "146 years");
+	rejects("[r]\nshape = linear\nitems = 1000000\nrate = 0.0001\n", "key 'rate'", NULL);
+}
+
 FL_TEST(shipped_job_files_load)
 {
 	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini", "chaos.ini"};
@@ -195,6 +265,7 @@ FL_TEST(shipped_job_files_load)
 }
 
 FL_TEST_MAIN(FL_CASE(parses_sections_with_global_defaults), FL_CASE(unknown_key_names_file_line_key),
+	     FL_CASE(any_line_length_bom_and_line_endings), FL_CASE(documented_ranges_run_or_are_refused),
 	     FL_CASE(bad_number_is_rejected), FL_CASE(bad_enum_is_rejected),
 	     FL_CASE(missing_required_key_names_section_line), FL_CASE(duplicates_are_rejected),
 	     FL_CASE(bad_values_of_structured_keys), FL_CASE(unreadable_file_is_an_errno_error),

@@ -108,11 +108,21 @@ static fl__eng *eng_new(const fl__job *j, const fl_scenario_params *p, const his
 {
 	fl__eng *e = calloc(1, sizeof(*e));
 	fl__eng_tasks *tasks = calloc(1, sizeof(*tasks));
-	if (!e || !tasks) {
+	/* Channels: a diamond has two per branch (width up to 256), the other
+	 * shapes one per stage. */
+	int chcap = 2 * j->width + FL__JOB_MAX_STAGES;
+	fl_chan **ch = calloc((size_t)chcap, sizeof(*ch));
+	atomic_int *left = calloc((size_t)chcap, sizeof(*left));
+	if (!e || !tasks || !ch || !left) {
 		free(e);
 		free(tasks);
+		free(ch);
+		free(left);
 		return NULL;
 	}
+	e->ch = ch;
+	e->left = left;
+	e->chcap = chcap;
 	e->tasks = tasks;
 	e->j = j;
 	e->p = p;
@@ -187,6 +197,8 @@ static void eng_free(fl__eng *e)
 	fl_ctx_free(e->parent);
 	pthread_mutex_destroy(&e->mu);
 	free(e->tasks);
+	free(e->ch);
+	free(e->left);
 	free(e);
 }
 

@@ -33,7 +33,6 @@ typedef struct fl__eng_item {
 enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_SHED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
        NFATE, C_INJECTED = NFATE, C_ABSORBED, C_RETRIES, C_HEDGES, C_REJECTED, NCOUNT };
 
-#define FL__ENG_MAX_CHANS (FL__JOB_MAX_STAGES * 2 + 16)
 
 /* A bulkhead dispatcher's compartments, per dispatching stage. */
 typedef struct fl__eng_bh {
@@ -50,13 +49,13 @@ typedef struct fl__eng {
 	fl_group *g;
 	fl_ctx *gctx, *parent;
 	fl_fault_plan *plan;                   /* the job's faults; NULL: none */
-	fl_chan *ch[FL__ENG_MAX_CHANS];        /* set up before start; read-only */
-	int nch;
+	fl_chan **ch;                          /* chcap slots, set up before start */
+	int nch, chcap;                        /* made; allocated (eng_new) */
 	fl_chan *flowing;                      /* cancel_at token; sink closes */
 	struct fl__eng_tasks *tasks;           /* the started tasks' arguments */
 	fl_fault_site sites[FL__JOB_MAX_STAGES];
 	atomic_long n[NCOUNT];
-	atomic_int left[FL__ENG_MAX_CHANS];    /* writers left per channel */
+	atomic_int *left;                      /* chcap: writers left per channel */
 	_Atomic int64_t fail_ns;               /* first failure's time; 0: none */
 	int64_t t0, work_ns;
 	int64_t t_start;                       /* before the plan was armed */

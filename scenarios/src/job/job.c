@@ -112,6 +112,7 @@ static int key_index(const char *name)
 typedef struct parser {
 	const char *file;
 	const char *text, *pos;        /* the reader's cursor */
+	const char *line_end;          /* the current line's content end */
 	int line;                      /* of the line inih is handling */
 	bool mid_line;                 /* the reader stopped inside a line */
 	char section[FL_SCENARIO_NAME_MAX];
@@ -433,6 +434,14 @@ static void finish_section(parser *ps)
 		kname = "stages";
 	if (!why && j->cancel_at >= j->items * (j->shape == JOB_DIAMOND ? j->width : 1))
 		why = "must be less than the items delivered", kname = "cancel_at";
+	if (!why && j->shape == JOB_DIAMOND && j->width > 64)
+		why = "of a diamond is at most 64 (its sink selects over a channel per branch)",
+		kname = "width";
+	/* The open-loop schedule must fit in int64 nanoseconds (146 years of
+	 * arrivals): a tiny rate once overflowed and was silently ignored. */
+	if (!why && j->rate > 0 && (double)j->items * 1e9 / j->rate > 0x1p62)
+		why = "is so low that the items' schedule would last over 146 years",
+		kname = "rate";
 	if (why) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "%s %s", kname, why);
@@ -498,34 +507,57 @@ static void open_section(parser *ps, const char *name)
 }
 
 /* inih's line reader: counts lines and spots section headers. */
+/* Opens the section a whole line declares, if it does: "[name]" after
+ * blanks. A line without its "]" is left to inih, which names it. */
+static void section_of_line(parser *ps, const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || *p != '[')
+		return;
+	const char *e = memchr(p, ']', (size_t)(end - p));
+	if (e) {
+		char name[FL_SCENARIO_NAME_MAX * 2];
+		snprintf(name, sizeof(name), "%.*s", (int)(e - p - 1), p + 1);
+		open_section(ps, name);
+	}
+}
+
+/*
+ * inih's line source. It hands inih one line at a time, ending it with
+ * "\n" whatever the file used ("\n", "\r\n" or a lone "\r"), after a UTF-8
+ * byte order mark is skipped, so inih's line numbers are the file's. A line
+ * longer than inih's buffer goes in pieces (inih grows the buffer and asks
+ * again); the section it declares is read from the whole line before the
+ * first piece, so a long header is never missed.
+ */
 static char *reader(char *str, int num, void *stream)
 {
 	parser *ps = stream;
-	if (!*ps->pos || num < 2)
+	if (num < 2)
 		return NULL;
-	size_t n = strcspn(ps->pos, "\n");
-	size_t take = n + (ps->pos[n] == '\n');
-	if (take > (size_t)num - 1)
-		take = (size_t)num - 1;
-	memcpy(str, ps->pos, take);
-	str[take] = '\0';
-	ps->pos += take;
-	if (!ps->mid_line)
+	if (!ps->mid_line) {
+		if (ps->pos == ps->text && strncmp(ps->pos, "\xEF\xBB\xBF", 3) == 0)
+			ps->pos += 3;
+		if (!*ps->pos)
+			return NULL;
+		ps->line_end = ps->pos + strcspn(ps->pos, "\r\n");
 		ps->line++;
-	ps->mid_line = take > 0 && str[take - 1] != '\n' && *ps->pos;
-	if (ps->mid_line)
-		return str; /* the rest of a long line follows */
-	const char *p = str;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '[') {
-		const char *e = strchr(p, ']');
-		if (e) {
-			char name[FL_SCENARIO_NAME_MAX * 2];
-			snprintf(name, sizeof(name), "%.*s", (int)(e - p - 1), p + 1);
-			open_section(ps, name);
-		}
+		section_of_line(ps, ps->pos, ps->line_end);
 	}
+	size_t left = (size_t)(ps->line_end - ps->pos);
+	size_t take = left < (size_t)num - 2 ? left : (size_t)num - 2;
+	memcpy(str, ps->pos, take);
+	ps->pos += take;
+	ps->mid_line = ps->pos != ps->line_end;
+	if (!ps->mid_line) {
+		str[take++] = '\n';
+		if (ps->pos[0] == '\r' && ps->pos[1] == '\n')
+			ps->pos += 2;
+		else if (*ps->pos == '\r' || *ps->pos == '\n')
+			ps->pos++;
+	}
+	str[take] = '\0';
 	return str;
 }
 

@@ -19,6 +19,8 @@ static fl__eng_task *arg_new(fl__eng *e, int stage, int in, int out, int nout)
 /* Creates channel c (writers: nwriters). */
 static fl_err *chan_at(fl__eng *e, int c, int nwriters)
 {
+	if (c >= e->chcap) /* eng_new sized it for every shape: a bug here */
+		return fl_err_wrap(FL_ERR_INVAL, "%s: channel %d of %d", e->j->name, c, e->chcap);
 	char name[FL_SCENARIO_NAME_MAX + 16];
 	snprintf(name, sizeof(name), "%s.%d", e->j->name, c);
 	struct fl_chan_opts o = {.name = name};
