@@ -545,8 +545,10 @@ static char *reader(char *str, int num, void *stream)
 		ps->line++;
 		section_of_line(ps, ps->pos, ps->line_end);
 	}
+	/* The line ends here if it fits with its "\n"; else fill the buffer
+	 * (inih asks for more only when a piece fills it to the last byte). */
 	size_t left = (size_t)(ps->line_end - ps->pos);
-	size_t take = left < (size_t)num - 2 ? left : (size_t)num - 2;
+	size_t take = left <= (size_t)num - 2 ? left : (size_t)num - 1;
 	memcpy(str, ps->pos, take);
 	ps->pos += take;
 	ps->mid_line = ps->pos != ps->line_end;
