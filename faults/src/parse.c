@@ -189,9 +189,9 @@ static bool uinteger(struct cur *c, uint64_t *out, bool hex)
 static const struct {
 	const char *name;
 	double ns;
-} UNITS[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
+} UNITS[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 
-/* Reads a duration: number then a unit (ns, us, ms, s, m). */
+/* Reads a duration: number then a unit (ns, us, ms, s, m, h), as job files. */
 static bool duration(struct cur *c, int64_t *out)
 {
 	double v;
@@ -199,7 +199,7 @@ static bool duration(struct cur *c, int64_t *out)
 	skip_ws(c);
 	const char *s = c->p;
 	if (!isdigit((unsigned char)*s) && *s != '.')
-		return fail(c, s, "expected duration (e.g. 5ms; units ns, us, ms, s, m)");
+		return fail(c, s, "expected duration (e.g. 5ms; units ns, us, ms, s, m, h)");
 	if (!number(c, &v, &is_int, NULL))
 		return false;
 	const char *u;
@@ -212,7 +212,7 @@ static bool duration(struct cur *c, int64_t *out)
 		*out = (int64_t)(v * UNITS[i].ns + 0.5);
 		return true;
 	}
-	return fail(c, u, "expected duration unit (ns, us, ms, s, m)");
+	return fail(c, u, "expected duration unit (ns, us, ms, s, m, h)");
 }
 
 /* Reads a positive real (slow factor, sigma, alpha). */

@@ -51,6 +51,10 @@ typedef struct fl__cli_opts {
 	const char *action;        /* sweep */
 } fl__cli_opts;
 
+/* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false
+ * otherwise, *out untouched. */
+bool fl__cli_parse_u64(const char *s, uint64_t *out);
+
 /*
  * Parses argv: options into o, everything else into targets. Returns 0 or
  * EXIT_USAGE after printing why.

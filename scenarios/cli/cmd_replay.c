@@ -20,10 +20,14 @@ int fl__cli_replay(int argc, char **argv)
 	fl__cli_opts o = {0};
 	fl__cli_targets t = {0};
 	uint64_t seed;
-	char *end;
-	if (argc < 1 || (errno = 0, seed = strtoull(argv[0], &end, 0), errno || *end ||
-			 end == argv[0])) {
+	if (argc < 1) {
 		fprintf(stderr, "faultline replay: expected SEED TARGET\n");
+		return EXIT_USAGE;
+	}
+	if (!fl__cli_parse_u64(argv[0], &seed)) {
+		fprintf(stderr, "faultline replay: SEED '%s' is not a seed: a decimal or 0x-hex "
+				"number from 0 to 18446744073709551615, as stress prints it\n",
+			argv[0]);
 		return EXIT_USAGE;
 	}
 	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "replay");

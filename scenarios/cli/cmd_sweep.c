@@ -10,6 +10,7 @@
 #include <fl/fault.h>
 
 #include <stdio.h>
+#include <string.h>
 
 int fl__cli_sweep(int argc, char **argv)
 {
@@ -26,8 +27,20 @@ int fl__cli_sweep(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	const char *action = o.action ? o.action : "error(inval)";
+	/* POINT and ACTION are spliced into "POINT=@N ACTION": each must be
+	 * one name and one action, not more plan text. */
+	if (!rc && (strpbrk(point, ";=\n\r# \t") || strpbrk(action, ";=\n\r#") ||
+		    strstr(action, "->"))) {
+		fprintf(stderr, "faultline sweep: POINT is one fault point name and ACTION one "
+				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n",
+			point, action);
+		rc = EXIT_USAGE;
+	}
 	char plan[512];
-	snprintf(plan, sizeof(plan), "%s=@1 %s", point, action);
+	if (!rc && snprintf(plan, sizeof(plan), "%s=@1 %s", point, action) >= (int)sizeof(plan)) {
+		fprintf(stderr, "faultline sweep: POINT and ACTION are longer than a plan\n");
+		rc = EXIT_USAGE;
+	}
 	fl_err *perr = rc ? NULL : fl_fault_check(plan);
 	if (perr) {
 		fprintf(stderr, "faultline sweep: ");

@@ -117,7 +117,7 @@ void fl__cli_targets_free(fl__cli_targets *t)
 
 /* ---- options -------------------------------------------------------------------- */
 
-static bool parse_u64(const char *s, uint64_t *out)
+bool fl__cli_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -134,7 +134,7 @@ static bool parse_duration(const char *s, int64_t *out)
 	double d = strtod(s, &end);
 	double m = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 || !*end ? 1e9
 		 : strcmp(end, "m") == 0 ? 60e9 : -1;
-	if (end == s || m < 0 || d <= 0 || d > 1e6)
+	if (end == s || m < 0 || !(d > 0 && d <= 1e6)) /* NaN fails both */
 		return false;
 	*out = (int64_t)(d * m);
 	return true;
@@ -179,11 +179,11 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 		uint64_t u;
 		bool ok = true;
 		switch (k) {
-		case 0: ok = parse_u64(v, &o->seed), o->seed_set = true; break;
+		case 0: ok = fl__cli_parse_u64(v, &o->seed), o->seed_set = true; break;
 		case 1: o->backend = v; break;
 		case 2: o->faults = v; break;
 		case 3:
-			ok = parse_u64(v, &u) && u >= 1 && u <= 100000000;
+			ok = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000;
 			o->iterations = (int)u;
 			break;
 		case 4: ok = parse_duration(v, &o->duration_ns); break;
@@ -191,7 +191,7 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 		case 6: o->json = v; break;
 		case 7: o->junit = v; break;
 		case 8:
-			ok = parse_u64(v, &u) && u >= 1 && u <= 1000000;
+			ok = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 1000000;
 			o->batch = (int)u;
 			break;
 		default: o->action = v; break;

@@ -119,7 +119,7 @@ FL_TEST(durations_and_distributions)
 		int64_t ns;
 	} durs[] = {{"d=delay(7ns)", 7}, {"d=delay(3us)", 3000}, {"d=delay(1.5ms)", 1500000},
 		    {"d=delay(2s)", FL_SEC(2)}, {"d=delay(1m)", FL_SEC(60)}, {"d=delay(0ns)", 0},
-		    {"d=stuck( 250ms )", FL_MS(250)}};
+		    {"d=stuck( 250ms )", FL_MS(250)}, {"d=stuck(2h)", FL_SEC(7200)}};
 	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
 		fl__fault_term t = one_term(durs[i].text, &s);
 		ASSERT_EQ(t.dist.a_ns, durs[i].ns);
@@ -218,11 +218,11 @@ static const struct {
 	{"p=every(0) off", "plan:1:9: in term 'p=every(0) off': expected every(N) with N >= 1"},
 	{"p=every 3 off", "plan:1:9: in term 'p=every 3 off': expected '('"},
 	{"p=after(5) off", "plan:1:10: in term 'p=after(5) off': expected duration unit (ns, us, "
-			   "ms, s, m)"},
-	{"p=after(5h) off", "plan:1:10: in term 'p=after(5h) off': expected duration unit (ns, "
-			    "us, ms, s, m)"},
+			   "ms, s, m, h)"},
+	{"p=after(5d) off", "plan:1:10: in term 'p=after(5d) off': expected duration unit (ns, "
+			    "us, ms, s, m, h)"},
 	{"p=until(soon) off", "plan:1:9: in term 'p=until(soon) off': expected duration (e.g. "
-			      "5ms; units ns, us, ms, s, m)"},
+			      "5ms; units ns, us, ms, s, m, h)"},
 	{"p=items(9..2) off", "plan:1:12: in term 'p=items(9..2) off': expected range end >= 9"},
 	{"p=@1 @2 off", "plan:1:6: in term 'p=@1 @2 off': expected each modifier once ('@' "
 			"given twice)"},

@@ -76,6 +76,21 @@ FL_TEST(exit_statuses)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s run sum --faults 'x=50%%x(' --report %s", BIN, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	/* values out of their domain are usage errors that say what they are */
+	snprintf(cmd, sizeof(cmd), "%s run sum --duration nan", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "%s replay -1 sum", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "'-1' is not a seed") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s replay 99999999999999999999999 sum", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "is not a seed") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s sweep source sum --action 'hang; *=panic(x)'", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "not plan text") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s run /dev/zero", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "not a regular file") != NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fl_test.h"
@@ -176,6 +177,21 @@ FL_TEST(unreadable_file_is_an_errno_error)
 	err = fl_jobs_load(FL_SOURCE_DIR, &j);
 	ASSERT(err != NULL);
 	fl_err_drop(err);
+	/* nor a device that never ends, nor a FIFO with no writer: both are
+	 * refused at once (they read until memory ran out, or blocked) */
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/tmp/fl-jobs-fifo-%d", (int)getpid());
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	const char *specials[] = {"/dev/zero", fifo};
+	for (int i = 0; i < 2; i++) {
+		err = fl_jobs_load(specials[i], &j);
+		ASSERT(fl_err_is(err, FL_ERR_INVAL));
+		fl_err_format(err, msg, sizeof(msg));
+		if (!strstr(msg, specials[i]) || !strstr(msg, "not a regular file"))
+			FL_FAIL("message: %s", msg);
+		fl_err_drop(err);
+	}
+	unlink(fifo);
 }
 
 /* Parses text, which must hold exactly the sections names[0..n). */

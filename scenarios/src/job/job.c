@@ -19,12 +19,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct fl_jobs {
 	fl__job **jobs;
@@ -640,12 +643,39 @@ fl_err *fl_jobs_load(const char *path, fl_jobs **out)
 {
 	if (!path || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_jobs_load: NULL argument");
-	FILE *f = fopen(path, "r");
-	if (!f)
+	/* Opened without blocking and checked first: a FIFO would wait for a
+	 * writer forever, /dev/zero would be read until memory ran out. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return fl_err_errno(errno, "%s", path);
+	struct stat st;
+	fl_err *bad = NULL;
+	if (fstat(fd, &st) != 0)
+		bad = fl_err_errno(errno, "%s", path);
+	else if (!S_ISREG(st.st_mode))
+		bad = fl_err_wrap(FL_ERR_INVAL, "%s: not a regular file", path);
+	else if (st.st_size > FL__JOB_FILE_MAX)
+		bad = fl_err_wrap(FL_ERR_INVAL, "%s: larger than %d MiB", path,
+				  FL__JOB_FILE_MAX >> 20);
+	if (bad) {
+		close(fd);
+		return bad;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		return fl_err_errno(e, "%s", path);
+	}
 	char *text = NULL;
 	size_t len = 0, cap = 0;
 	for (;;) {
+		if (len > FL__JOB_FILE_MAX) { /* it grew while we read */
+			free(text);
+			fclose(f);
+			return fl_err_wrap(FL_ERR_INVAL, "%s: larger than %d MiB", path,
+					   FL__JOB_FILE_MAX >> 20);
+		}
 		if (cap - len < 4096) {
 			cap = cap ? cap * 2 : 8192;
 			char *t = realloc(text, cap);

@@ -12,6 +12,7 @@
 #define FL__JOB_MAX_STAGES 6
 #define FL__JOB_STAGE_NAME 24
 #define FL__JOB_PLAN_MAX 512
+#define FL__JOB_FILE_MAX (16 << 20) /* bytes of a job file */
 #define FL__JOB_MAX_STRESS 8
 #define FL__JOB_MAX_TENANTS 64
 #define FL__JOB_MAX_KEYS 64               /* the parser's key table (a bit mask) */
