@@ -458,6 +458,47 @@ void fl_fault_disarm(fl_fault_plan *p)
 		fl_err_drop(fl_chan_close(p->done)); /* wakes hang, sleep, stuck */
 }
 
+int fl_fault_disarm_all(void)
+{
+	write_lock();
+	size_t n = R.narmed;
+	fl_fault_plan **plans = n ? malloc(n * sizeof(*plans)) : NULL;
+	if (n && !plans) {
+		/* out of memory: one at a time, each found again under the lock */
+		write_unlock();
+		int k = 0;
+		for (;;) {
+			write_lock();
+			fl_fault_plan *p = R.narmed ? R.armed[0] : NULL;
+			if (p)
+				fl__fault_plan_ref(p);
+			write_unlock();
+			if (!p)
+				return k;
+			fl_fault_disarm(p);
+			fl__fault_plan_unref(p);
+			k++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		plans[i] = R.armed[i];
+		plans[i]->armed = false;
+		fl__fault_plan_ref(plans[i]); /* its owner may free it meanwhile */
+	}
+	R.narmed = 0;
+	if (n) {
+		R.gen++;
+		publish();
+	}
+	write_unlock();
+	for (size_t i = 0; i < n; i++) {
+		fl_err_drop(fl_chan_close(plans[i]->done)); /* wakes hang, sleep, stuck */
+		fl__fault_plan_unref(plans[i]);
+	}
+	free(plans);
+	return (int)n;
+}
+
 void fl_fault_plan_free(fl_fault_plan *p)
 {
 	if (!p)

@@ -81,6 +81,7 @@ typedef struct fl__scn_watchdog {
 	struct fl_group *simg;   /* sim: the watchdog task's group, once kicked */
 	bool armed;              /* mu; the countdown runs */
 	bool on_progress;        /* mu; periods restart while progress moves */
+	bool disarm_all;         /* mu; firing disarms every plan in the process */
 	bool fired;              /* mu; read after stop */
 	char stuck[192];         /* mu; the live tasks' names at the dump */
 	char what[96];

@@ -118,11 +118,28 @@ static void dump_and_disarm(fl__scn_watchdog *wd)
 	wd->stuck[0] = '\0';
 	if (buf)
 		names_from_dump(buf, wd->stuck, sizeof(wd->stuck));
+	bool all = wd->disarm_all;
 	pthread_mutex_unlock(&wd->mu);
 	free(buf);
 	for (int i = 0; i < wd->nplans; i++)
 		if (wd->plans[i])
 			fl_fault_disarm(wd->plans[i]);
+	/* and every other plan: a job file's own (a stuck(30m) in `faults =`
+	 * was never released), a stage's scoped ones */
+	if (all)
+		(void)fl_fault_disarm_all();
+}
+
+/* Disarming did not free the run: exit with the command's "hang detected"
+ * status, naming what is stuck. Called with or without wd->mu. */
+static _Noreturn void give_up(fl__scn_watchdog *wd)
+{
+	fprintf(stderr, "faultline: watchdog: %s: still stuck after every fault plan was disarmed "
+			"(%s); exiting\n",
+		wd->what, wd->stuck[0] ? wd->stuck : "no stage task is live: the scenario's own "
+						     "thread is blocked outside the runtime");
+	fflush(stderr);
+	_exit(3);
 }
 
 static void fire(fl__scn_watchdog *wd) { dump_and_disarm(wd); }
@@ -136,10 +153,7 @@ static fl_err *sim_watch(fl_ctx *ctx, void *arg)
 	dump_and_disarm(wd);
 	if (fl_sleep_until(ctx, fl_deadline_in(wd->after_ns + FL_SEC(5))) != FL_OK)
 		return NULL;
-	fprintf(stderr, "faultline: watchdog: %s: still stuck (%s); exiting\n", wd->what,
-		wd->stuck);
-	fflush(stderr);
-	_exit(3);
+	give_up(wd);
 }
 
 bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd)
@@ -187,10 +201,7 @@ static void *watch(void *arg)
 			if (wd->fired) {
 				/* disarming did not free it: give up, as the command's
 				 * "hang detected" status */
-				fprintf(stderr, "faultline: watchdog: %s: still stuck (%s); exiting\n",
-					wd->what, wd->stuck);
-				fflush(stderr);
-				_exit(3);
+				give_up(wd);
 			}
 			pthread_mutex_unlock(&wd->mu);
 			fire(wd);
@@ -214,6 +225,7 @@ bool fl__scn_watchdog_start(fl__scn_watchdog *wd, const char *what, int64_t afte
 	 * sim virtual time cannot be slow: the watchdog task counts it) */
 	pthread_mutex_lock(&wd->mu);
 	wd->on_progress = !wd->sim;
+	wd->disarm_all = true; /* the whole run is hung: free every stuck action */
 	pthread_mutex_unlock(&wd->mu);
 	fl__scn_watchdog_kick(wd);
 	return true;

@@ -295,6 +295,13 @@ FL_MUST_CHECK fl_err *fl_fault_arm_scoped(const char *text, uint64_t seed, fl_ct
  * stays valid for accounting until fl_fault_plan_free. Idempotent.
  */
 void fl_fault_disarm(fl_fault_plan *plan);
+/*
+ * fl_fault_disarm on every plan armed in the process, whoever armed it:
+ * a watchdog that declares a run hung frees every stuck action, the job
+ * file's own plans as well as the runner's. Returns how many it disarmed.
+ * Thread-safe; blocks on the registry lock only.
+ */
+int fl_fault_disarm_all(void);
 
 /* Disarms (if armed) and releases the handle. NULL is ignored. Tasks still
  * inside one of the plan's actions keep it alive until they leave. */
