@@ -12,8 +12,9 @@
  *
  * The verdict (fl_bench_verdict_write_json) is the one JSON this file
  * writes itself: verdict -> a jansson tree (json_pack; every json_t made
- * here is handed to its parent with "o", so the root owns the whole tree
- * and one json_decref frees it) -> json_dumpf into an atomic report file,
+ * here goes to its parent through "o" or json_array_append_new, which take
+ * the reference even on failure, so the root owns the whole tree and one
+ * json_decref frees it) -> json_dumpf into an atomic report file,
  * two-space indented, members in insertion order, reals to 10 significant
  * digits. Baselines are read back by fl_report_load_json.
  */
