@@ -9,6 +9,14 @@
  * percentiles come back exactly. The fingerprint is the report's host
  * (CPU model, cores, kernel), backend and revision, plus a skipped check
  * named "fingerprint" whose message carries the compiler.
+ *
+ * The verdict (fl_bench_verdict_write_json) is the one JSON this file
+ * writes itself: verdict -> a jansson tree (json_pack; every json_t made
+ * here goes to its parent through "o" or json_array_append_new, which take
+ * the reference even on failure, so the root owns the whole tree and one
+ * json_decref frees it) -> json_dumpf into an atomic report file,
+ * two-space indented, members in insertion order, reals to 10 significant
+ * digits. Baselines are read back by fl_report_load_json.
  */
 #include <fl/bench.h>
 #include <fl/hdr.h>
@@ -17,6 +25,8 @@
 
 #include "load_internal.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,79 +140,87 @@ int fl_bench_fingerprint_diff(const fl_report *a, const fl_report *b, FILE *warn
 	return n;
 }
 
-static void json_str(FILE *out, const char *s)
+/* A verdict number: null when not finite (JSON has no NaN), an integer
+ * when integral (so a median of 120 ns reads "120", not "120.0"), else a
+ * real that json_dumpf prints with JSON_REAL_PRECISION(10). */
+static json_t *num(double v)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	if (!isfinite(v))
+		return json_null();
+	if (v == trunc(v) && fabs(v) < 9007199254740992.0) /* 2^53 */
+		return json_integer((json_int_t)v);
+	return json_real(v);
 }
 
-static void json_num(FILE *out, double v)
+/* The fingerprint of one side; r may be NULL. Fails (NULL, *je set) only
+ * for text that is not UTF-8 or when out of memory. */
+static json_t *side(const fl_report *r, json_error_t *je)
 {
-	if (isfinite(v))
-		fprintf(out, "%.10g", v);
-	else
-		fputs("null", out);
+	return json_pack_ex(je, 0, "{s:s, s:i, s:s, s:s, s:s, s:s}", "cpu_model",
+			    r ? r->host.cpu_model : "", "cores", r ? r->host.cores : 0,
+			    "kernel", r ? r->host.kernel : "", "compiler",
+			    r ? compiler_of(r) : "", "backend", r ? r->backend : "",
+			    "revision", r ? r->git_rev : "");
+}
+
+static json_t *metrics(const fl_bench_verdict *v, json_error_t *je)
+{
+	json_t *ms = json_array();
+	for (int m = 0; ms && m < FL_BENCH_NMETRICS; m++) {
+		const fl_bench_metric_verdict *x = &v->m[m];
+		json_t *o = json_pack_ex(
+		    je, 0, "{s:s, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:o, s:b, s:b, s:b}",
+		    "metric", fl_bench_metric_name(m), "baseline_median", num(x->base_median),
+		    "candidate_median", num(x->cand_median), "worse_rel", num(x->worse), "ci",
+		    num(x->ci_lo), num(x->ci_hi), "p", num(x->p), "p_holm", num(x->p_holm),
+		    "floor", num(x->floor), "significant", x->significant, "regression",
+		    x->regression, "improvement", x->improvement);
+		if (json_array_append_new(ms, o) != 0) { /* also when o is NULL */
+			json_decref(ms);
+			ms = NULL;
+		}
+	}
+	return ms;
+}
+
+/* The whole verdict as one tree (the root owns every node), or NULL. */
+static json_t *verdict_tree(const fl_bench_verdict *v, const fl_report *base,
+			    const fl_report *cand, int fingerprint_diffs, json_error_t *je)
+{
+	json_t *b = side(base, je), *c = b ? side(cand, je) : NULL;
+	json_t *ms = c ? metrics(v, je) : NULL;
+	if (!ms) {
+		json_decref(b); /* both accept NULL */
+		json_decref(c);
+		return NULL;
+	}
+	return json_pack_ex(je, 0, "{s:b, s:I, s:I, s:b, s:o, s:o, s:o}", "regression",
+			    v->regression, "baseline_reps", (json_int_t)v->nbase,
+			    "candidate_reps", (json_int_t)v->ncand, "fingerprint_differs",
+			    fingerprint_diffs != 0, "baseline", b, "candidate", c, "metrics", ms);
 }
 
 fl_err *fl_bench_verdict_write_json(const fl_bench_verdict *v, const fl_report *base,
 				    const fl_report *cand, int fingerprint_diffs, const char *path)
 {
+	json_error_t je = {0};
+	json_t *tree = verdict_tree(v, base, cand, fingerprint_diffs, &je);
+	if (!tree)
+		return fl_err_wrap(FL_ERR_INVAL, "%s: %s", path,
+				   je.text[0] ? je.text : "out of memory");
 	fl_report_file *f;
 	fl_err *e = fl_report_file_open(path, &f);
-	if (e)
-		return e;
-	FILE *out = fl_report_file_stream(f);
-	fprintf(out, "{\n  \"regression\": %s,\n  \"baseline_reps\": %zu,\n  \"candidate_reps\": "
-		     "%zu,\n  \"fingerprint_differs\": %s,\n",
-		v->regression ? "true" : "false", v->nbase, v->ncand,
-		fingerprint_diffs ? "true" : "false");
-	const fl_report *rs[2] = {base, cand};
-	for (int k = 0; k < 2; k++) {
-		const fl_report *r = rs[k];
-		fprintf(out, "  \"%s\": {\"cpu_model\": ", k ? "candidate" : "baseline");
-		json_str(out, r ? r->host.cpu_model : "");
-		fprintf(out, ", \"cores\": %d, \"kernel\": ", r ? r->host.cores : 0);
-		json_str(out, r ? r->host.kernel : "");
-		fputs(", \"compiler\": ", out);
-		json_str(out, r ? compiler_of(r) : "");
-		fputs(", \"backend\": ", out);
-		json_str(out, r ? r->backend : "");
-		fputs(", \"revision\": ", out);
-		json_str(out, r ? r->git_rev : "");
-		fputs("},\n", out);
+	if (!e) {
+		FILE *out = fl_report_file_stream(f);
+		if (json_dumpf(tree, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						  JSON_REAL_PRECISION(10)) != 0 ||
+		    fputc('\n', out) == EOF) {
+			fl_report_file_abort(f);
+			e = fl_err_errno(errno ? errno : EIO, "write %s", path);
+		} else {
+			e = fl_report_file_commit(f);
+		}
 	}
-	fputs("  \"metrics\": [\n", out);
-	for (int m = 0; m < FL_BENCH_NMETRICS; m++) {
-		const fl_bench_metric_verdict *x = &v->m[m];
-		fprintf(out, "    {\"metric\": \"%s\", \"baseline_median\": ", fl_bench_metric_name(m));
-		json_num(out, x->base_median);
-		fputs(", \"candidate_median\": ", out);
-		json_num(out, x->cand_median);
-		fputs(", \"worse_rel\": ", out);
-		json_num(out, x->worse);
-		fputs(", \"ci\": [", out);
-		json_num(out, x->ci_lo);
-		fputs(", ", out);
-		json_num(out, x->ci_hi);
-		fputs("], \"p\": ", out);
-		json_num(out, x->p);
-		fputs(", \"p_holm\": ", out);
-		json_num(out, x->p_holm);
-		fputs(", \"floor\": ", out);
-		json_num(out, x->floor);
-		fprintf(out, ", \"significant\": %s, \"regression\": %s, \"improvement\": %s}%s\n",
-			x->significant ? "true" : "false", x->regression ? "true" : "false",
-			x->improvement ? "true" : "false", m + 1 < FL_BENCH_NMETRICS ? "," : "");
-	}
-	fputs("  ]\n}\n", out);
-	return fl_report_file_commit(f);
+	json_decref(tree);
+	return e;
 }

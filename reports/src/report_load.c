@@ -35,9 +35,9 @@ typedef struct loader {
 	char msg[240];
 } loader;
 
-static bool bad(loader *ld, const fl__jv *at, const char *fmt, ...) FL_PRINTF(3, 4);
+static bool bad(loader *ld, const fl__json *at, const char *fmt, ...) FL_PRINTF(3, 4);
 
-static bool bad(loader *ld, const fl__jv *at, const char *fmt, ...)
+static bool bad(loader *ld, const fl__json *at, const char *fmt, ...)
 {
 	va_list ap;
 	ld->line = at->line;
@@ -49,7 +49,7 @@ static bool bad(loader *ld, const fl__jv *at, const char *fmt, ...)
 }
 
 /* Turns a builder's error into a schema error at node at. */
-static bool bad_err(loader *ld, const fl__jv *at, fl_err *err)
+static bool bad_err(loader *ld, const fl__json *at, fl_err *err)
 {
 	char buf[200];
 	fl_err_format(err, buf, sizeof(buf));
@@ -57,40 +57,40 @@ static bool bad_err(loader *ld, const fl__jv *at, fl_err *err)
 	return bad(ld, at, "%s", buf);
 }
 
-static const char *kind_name(enum fl__jv_kind k)
+static const char *kind_name(enum fl__json_kind k)
 {
 	static const char *const names[] = {"null", "boolean", "number",
 					    "string", "array", "object"};
 	return names[k];
 }
 
-static const fl__jv *member(loader *ld, const fl__jv *obj, const char *key,
-			    enum fl__jv_kind kind)
+static const fl__json *member(loader *ld, const fl__json *obj, const char *key,
+			    enum fl__json_kind kind)
 {
-	const fl__jv *v = fl__jv_get(obj, key);
+	const fl__json *v = fl__json_get(obj, key);
 	if (!v) {
 		bad(ld, obj, "missing member \"%s\"", key);
 		return NULL;
 	}
 	if (v->kind != kind) {
 		bad(ld, v, "\"%s\" must be a%s %s", key,
-		    kind == FL__JV_ARR || kind == FL__JV_OBJ ? "n" : "", kind_name(kind));
+		    kind == FL__JSON_ARR || kind == FL__JSON_OBJ ? "n" : "", kind_name(kind));
 		return NULL;
 	}
 	return v;
 }
 
-static bool get_str(loader *ld, const fl__jv *obj, const char *key,
+static bool get_str(loader *ld, const fl__json *obj, const char *key,
 		    const char **out)
 {
-	const fl__jv *v = member(ld, obj, key, FL__JV_STR);
+	const fl__json *v = member(ld, obj, key, FL__JSON_STR);
 	if (v)
 		*out = v->str;
 	return v != NULL;
 }
 
 /* Copies a number token into buf; false when it is not an integer. */
-static bool int_token(const fl__jv *v, char *buf, size_t cap)
+static bool int_token(const fl__json *v, char *buf, size_t cap)
 {
 	if (v->numlen >= cap || memchr(v->num, '.', v->numlen) ||
 	    memchr(v->num, 'e', v->numlen) || memchr(v->num, 'E', v->numlen))
@@ -100,10 +100,10 @@ static bool int_token(const fl__jv *v, char *buf, size_t cap)
 	return true;
 }
 
-static bool get_i64(loader *ld, const fl__jv *obj, const char *key, int64_t *out)
+static bool get_i64(loader *ld, const fl__json *obj, const char *key, int64_t *out)
 {
 	char buf[32];
-	const fl__jv *v = member(ld, obj, key, FL__JV_NUM);
+	const fl__json *v = member(ld, obj, key, FL__JSON_NUM);
 	if (!v)
 		return false;
 	if (!int_token(v, buf, sizeof(buf)))
@@ -116,21 +116,21 @@ static bool get_i64(loader *ld, const fl__jv *obj, const char *key, int64_t *out
 	return true;
 }
 
-static bool get_i32(loader *ld, const fl__jv *obj, const char *key, int32_t *out)
+static bool get_i32(loader *ld, const fl__json *obj, const char *key, int32_t *out)
 {
 	int64_t x;
 	if (!get_i64(ld, obj, key, &x))
 		return false;
 	if (x < INT32_MIN || x > INT32_MAX)
-		return bad(ld, fl__jv_get(obj, key), "\"%s\" does not fit in 32 bits", key);
+		return bad(ld, fl__json_get(obj, key), "\"%s\" does not fit in 32 bits", key);
 	*out = (int32_t)x;
 	return true;
 }
 
-static bool get_u64(loader *ld, const fl__jv *obj, const char *key, uint64_t *out)
+static bool get_u64(loader *ld, const fl__json *obj, const char *key, uint64_t *out)
 {
 	char buf[32];
-	const fl__jv *v = member(ld, obj, key, FL__JV_NUM);
+	const fl__json *v = member(ld, obj, key, FL__JSON_NUM);
 	if (!v)
 		return false;
 	if (!int_token(v, buf, sizeof(buf)) || buf[0] == '-')
@@ -144,15 +144,15 @@ static bool get_u64(loader *ld, const fl__jv *obj, const char *key, uint64_t *ou
 }
 
 /* A number, or null for NaN (the writer's encoding of "no value"). */
-static bool get_dbl(loader *ld, const fl__jv *obj, const char *key, double *out)
+static bool get_dbl(loader *ld, const fl__json *obj, const char *key, double *out)
 {
 	char buf[64];
-	const fl__jv *v = fl__jv_get(obj, key);
-	if (v && v->kind == FL__JV_NULL) {
+	const fl__json *v = fl__json_get(obj, key);
+	if (v && v->kind == FL__JSON_NULL) {
 		*out = NAN;
 		return true;
 	}
-	v = member(ld, obj, key, FL__JV_NUM);
+	v = member(ld, obj, key, FL__JSON_NUM);
 	if (!v)
 		return false;
 	if (v->numlen >= sizeof(buf))
@@ -163,18 +163,18 @@ static bool get_dbl(loader *ld, const fl__jv *obj, const char *key, double *out)
 	return true;
 }
 
-static bool load_stats(loader *ld, const fl__jv *o, fl_report_stats *st)
+static bool load_stats(loader *ld, const fl__json *o, fl_report_stats *st)
 {
 	*st = (fl_report_stats){0};
-	const fl__jv *p;
+	const fl__json *p;
 	if (!get_i64(ld, o, "count", &st->count) || !get_i64(ld, o, "min", &st->min) ||
 	    !get_i64(ld, o, "max", &st->max) || !get_dbl(ld, o, "mean", &st->mean) ||
 	    !get_dbl(ld, o, "stddev", &st->stddev) ||
 	    !get_i64(ld, o, "out_of_range", &st->out_of_range) ||
-	    !(p = member(ld, o, "percentiles", FL__JV_OBJ)))
+	    !(p = member(ld, o, "percentiles", FL__JSON_OBJ)))
 		return false;
 	if (st->count < 0)
-		return bad(ld, fl__jv_get(o, "count"), "negative count");
+		return bad(ld, fl__json_get(o, "count"), "negative count");
 	for (int i = 0; i < FL_REPORT_NPCT; i++)
 		if (!get_i64(ld, p, fl_report_pct_label(i), &st->pct[i]))
 			return false;
@@ -186,15 +186,15 @@ static bool load_stats(loader *ld, const fl__jv *o, fl_report_stats *st)
  * *out, or sets *out to NULL when absent, and checks it against the
  * summary st read from the same object.
  */
-static bool load_hdr(loader *ld, const fl__jv *o, const fl_report_stats *st,
+static bool load_hdr(loader *ld, const fl__json *o, const fl_report_stats *st,
 		     fl_hdr **out)
 {
-	const fl__jv *v = fl__jv_get(o, "hdr");
+	const fl__json *v = fl__json_get(o, "hdr");
 	fl_hdr *h = NULL;
 	*out = NULL;
-	if (!v || v->kind == FL__JV_NULL)
+	if (!v || v->kind == FL__JSON_NULL)
 		return true;
-	if (v->kind != FL__JV_STR)
+	if (v->kind != FL__JSON_STR)
 		return bad(ld, v, "\"hdr\" must be a string");
 	fl_err *err = fl_hdr_decode_base64(v->str, strlen(v->str), &h);
 	if (err)
@@ -211,16 +211,16 @@ static bool load_hdr(loader *ld, const fl__jv *o, const fl_report_stats *st,
 	return true;
 }
 
-static bool load_slos(loader *ld, fl_report *r, const fl__jv *h, const char *name)
+static bool load_slos(loader *ld, fl_report *r, const fl__json *h, const char *name)
 {
-	const fl__jv *slos = member(ld, h, "slos", FL__JV_ARR);
+	const fl__json *slos = member(ld, h, "slos", FL__JSON_ARR);
 	if (!slos)
 		return false;
 	for (size_t i = 0; i < slos->nkids; i++) {
-		const fl__jv *s = &slos->kids[i];
+		const fl__json *s = &slos->kids[i];
 		double pct;
 		int64_t thr;
-		if (s->kind != FL__JV_OBJ)
+		if (s->kind != FL__JSON_OBJ)
 			return bad(ld, s, "an SLO must be an object");
 		if (!get_dbl(ld, s, "percentile", &pct) ||
 		    !get_i64(ld, s, "threshold_ns", &thr))
@@ -232,16 +232,16 @@ static bool load_slos(loader *ld, fl_report *r, const fl__jv *h, const char *nam
 	return true;
 }
 
-static bool load_hists(loader *ld, fl_report *r, const fl__jv *root)
+static bool load_hists(loader *ld, fl_report *r, const fl__json *root)
 {
-	const fl__jv *a = member(ld, root, "histograms", FL__JV_ARR);
+	const fl__json *a = member(ld, root, "histograms", FL__JSON_ARR);
 	if (!a)
 		return false;
 	for (size_t i = 0; i < a->nkids; i++) {
-		const fl__jv *h = &a->kids[i];
+		const fl__json *h = &a->kids[i];
 		const char *name;
 		fl_report_stats st;
-		if (h->kind != FL__JV_OBJ)
+		if (h->kind != FL__JSON_OBJ)
 			return bad(ld, h, "a histogram must be an object");
 		fl_hdr *hdr = NULL;
 		if (!get_str(ld, h, "name", &name) || !load_stats(ld, h, &st) ||
@@ -259,17 +259,17 @@ static bool load_hists(loader *ld, fl_report *r, const fl__jv *root)
 	return true;
 }
 
-static bool load_intervals(loader *ld, fl_report *r, const fl__jv *s,
+static bool load_intervals(loader *ld, fl_report *r, const fl__json *s,
 			   const char *name)
 {
-	const fl__jv *a = member(ld, s, "intervals", FL__JV_ARR);
+	const fl__json *a = member(ld, s, "intervals", FL__JSON_ARR);
 	if (!a)
 		return false;
 	for (size_t i = 0; i < a->nkids; i++) {
-		const fl__jv *iv = &a->kids[i];
+		const fl__json *iv = &a->kids[i];
 		int64_t start, len;
 		fl_report_stats st;
-		if (iv->kind != FL__JV_OBJ)
+		if (iv->kind != FL__JSON_OBJ)
 			return bad(ld, iv, "an interval must be an object");
 		fl_hdr *hdr = NULL;
 		if (!get_i64(ld, iv, "start_ns", &start) ||
@@ -288,15 +288,15 @@ static bool load_intervals(loader *ld, fl_report *r, const fl__jv *s,
 	return true;
 }
 
-static bool load_series(loader *ld, fl_report *r, const fl__jv *root)
+static bool load_series(loader *ld, fl_report *r, const fl__json *root)
 {
-	const fl__jv *a = member(ld, root, "series", FL__JV_ARR);
+	const fl__json *a = member(ld, root, "series", FL__JSON_ARR);
 	if (!a)
 		return false;
 	for (size_t i = 0; i < a->nkids; i++) {
-		const fl__jv *s = &a->kids[i];
+		const fl__json *s = &a->kids[i];
 		const char *name;
-		if (s->kind != FL__JV_OBJ)
+		if (s->kind != FL__JSON_OBJ)
 			return bad(ld, s, "a series must be an object");
 		if (!get_str(ld, s, "name", &name))
 			return false;
@@ -308,9 +308,9 @@ static bool load_series(loader *ld, fl_report *r, const fl__jv *root)
 	return true;
 }
 
-static bool load_counters(loader *ld, fl_report *r, const fl__jv *root)
+static bool load_counters(loader *ld, fl_report *r, const fl__json *root)
 {
-	const fl__jv *o = member(ld, root, "counters", FL__JV_OBJ);
+	const fl__json *o = member(ld, root, "counters", FL__JSON_OBJ);
 	if (!o)
 		return false;
 	for (size_t i = 0; i < o->nkids; i++) {
@@ -324,18 +324,18 @@ static bool load_counters(loader *ld, fl_report *r, const fl__jv *root)
 	return true;
 }
 
-static bool load_faults(loader *ld, fl_report *r, const fl__jv *root)
+static bool load_faults(loader *ld, fl_report *r, const fl__json *root)
 {
-	const fl__jv *f = member(ld, root, "faults", FL__JV_OBJ), *ev;
+	const fl__json *f = member(ld, root, "faults", FL__JSON_OBJ), *ev;
 	int64_t total;
 	if (!f || !get_i64(ld, f, "total", &total) ||
-	    !(ev = member(ld, f, "events", FL__JV_ARR)))
+	    !(ev = member(ld, f, "events", FL__JSON_ARR)))
 		return false;
 	for (size_t i = 0; i < ev->nkids; i++) {
-		const fl__jv *e = &ev->kids[i];
+		const fl__json *e = &ev->kids[i];
 		int64_t at;
 		const char *point, *action;
-		if (e->kind != FL__JV_OBJ)
+		if (e->kind != FL__JSON_OBJ)
 			return bad(ld, e, "a fault event must be an object");
 		if (!get_i64(ld, e, "at_ns", &at) || !get_str(ld, e, "point", &point) ||
 		    !get_str(ld, e, "action", &action))
@@ -345,7 +345,7 @@ static bool load_faults(loader *ld, fl_report *r, const fl__jv *root)
 			return bad_err(ld, e, err);
 	}
 	if (total != (int64_t)r->nfaults)
-		return bad(ld, fl__jv_get(f, "total"), "fault total %" PRId64
+		return bad(ld, fl__json_get(f, "total"), "fault total %" PRId64
 			   " but %zu events", total, r->nfaults);
 	return true;
 }
@@ -361,12 +361,12 @@ static bool parse_verdict(const char *s, enum fl_report_verdict *v)
 	return false;
 }
 
-static bool load_check(loader *ld, fl_report *r, const fl__jv *c)
+static bool load_check(loader *ld, fl_report *r, const fl__json *c)
 {
 	const char *name, *verdict, *unit, *message;
 	double measured, threshold;
 	enum fl_report_verdict v;
-	if (c->kind != FL__JV_OBJ)
+	if (c->kind != FL__JSON_OBJ)
 		return bad(ld, c, "a check must be an object");
 	if (!get_str(ld, c, "name", &name) || !get_str(ld, c, "verdict", &verdict) ||
 	    !get_dbl(ld, c, "measured", &measured) ||
@@ -374,22 +374,22 @@ static bool load_check(loader *ld, fl_report *r, const fl__jv *c)
 	    !get_str(ld, c, "unit", &unit) || !get_str(ld, c, "message", &message))
 		return false;
 	if (!parse_verdict(verdict, &v))
-		return bad(ld, fl__jv_get(c, "verdict"),
+		return bad(ld, fl__json_get(c, "verdict"),
 			   "verdict must be \"pass\", \"fail\" or \"skip\"");
 	fl_err *err = fl_report_add_check(r, name, v, measured, threshold, unit, message);
 	return err ? bad_err(ld, c, err) : true;
 }
 
-static bool load_checks(loader *ld, fl_report *r, const fl__jv *root)
+static bool load_checks(loader *ld, fl_report *r, const fl__json *root)
 {
-	const fl__jv *a = member(ld, root, "checks", FL__JV_ARR), *sum;
+	const fl__json *a = member(ld, root, "checks", FL__JSON_ARR), *sum;
 	int64_t n[3];
 	if (!a)
 		return false;
 	for (size_t i = 0; i < a->nkids; i++)
 		if (!load_check(ld, r, &a->kids[i]))
 			return false;
-	if (!(sum = member(ld, root, "summary", FL__JV_OBJ)) ||
+	if (!(sum = member(ld, root, "summary", FL__JSON_OBJ)) ||
 	    !get_i64(ld, sum, "passed", &n[0]) || !get_i64(ld, sum, "failed", &n[1]) ||
 	    !get_i64(ld, sum, "skipped", &n[2]))
 		return false;
@@ -399,9 +399,9 @@ static bool load_checks(loader *ld, fl_report *r, const fl__jv *root)
 	return true;
 }
 
-static bool load_host(loader *ld, fl_report *r, const fl__jv *run)
+static bool load_host(loader *ld, fl_report *r, const fl__json *run)
 {
-	const fl__jv *h = member(ld, run, "host", FL__JV_OBJ);
+	const fl__json *h = member(ld, run, "host", FL__JSON_OBJ);
 	const char *hn, *cpu, *kernel;
 	int32_t cores;
 	if (!h || !get_str(ld, h, "hostname", &hn) || !get_str(ld, h, "cpu_model", &cpu) ||
@@ -412,9 +412,9 @@ static bool load_host(loader *ld, fl_report *r, const fl__jv *run)
 }
 
 /* The run object: creates *out. */
-static bool load_run(loader *ld, const fl__jv *root, fl_report **out)
+static bool load_run(loader *ld, const fl__json *root, fl_report **out)
 {
-	const fl__jv *run = member(ld, root, "run", FL__JV_OBJ);
+	const fl__json *run = member(ld, root, "run", FL__JSON_OBJ);
 	struct fl_report_opts o = {0};
 	const char *name;
 	int64_t start, dur;
@@ -434,28 +434,28 @@ static bool load_run(loader *ld, const fl__jv *root, fl_report **out)
 	(*out)->start_unix_ns = start; /* may be 0, which opts read as "now" */
 	err = fl_report_set_duration(*out, dur);
 	if (err)
-		return bad_err(ld, fl__jv_get(run, "duration_ns"), err);
+		return bad_err(ld, fl__json_get(run, "duration_ns"), err);
 	return load_host(ld, *out, run);
 }
 
-static bool load_header(loader *ld, const fl__jv *root)
+static bool load_header(loader *ld, const fl__json *root)
 {
 	const char *schema;
 	int64_t version;
-	if (root->kind != FL__JV_OBJ)
+	if (root->kind != FL__JSON_OBJ)
 		return bad(ld, root, "a report must be a JSON object");
 	if (!get_str(ld, root, "schema", &schema) ||
 	    !get_i64(ld, root, "version", &version))
 		return false;
 	if (strcmp(schema, "faultline-report") != 0)
-		return bad(ld, fl__jv_get(root, "schema"), "not a faultline report");
+		return bad(ld, fl__json_get(root, "schema"), "not a faultline report");
 	if (version != 1)
-		return bad(ld, fl__jv_get(root, "version"),
+		return bad(ld, fl__json_get(root, "version"),
 			   "unsupported report version %" PRId64, version);
 	return true;
 }
 
-static bool load_tree(loader *ld, const fl__jv *root, fl_report **out)
+static bool load_tree(loader *ld, const fl__json *root, fl_report **out)
 {
 	*out = NULL;
 	return load_header(ld, root) && load_run(ld, root, out) &&
@@ -493,8 +493,8 @@ fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
 	fl_err *err = copy_text(text, len, name, &t);
 	if (err)
 		return err;
-	fl__jv_error perr;
-	fl__jv *root = fl__jv_parse(t, &perr);
+	fl__json_error perr;
+	fl__json *root = fl__json_parse(t, &perr);
 	if (!root) {
 		free(t);
 		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: %s", name, perr.line,
@@ -509,7 +509,7 @@ fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
 	} else {
 		*out = r;
 	}
-	fl__jv_free(root);
+	fl__json_free(root);
 	free(t);
 	return err;
 }
