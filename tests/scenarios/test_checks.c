@@ -184,6 +184,23 @@ FL_TEST(stuck_stage_is_hung_with_short_hang_ns)
 	fl_scenario_result_destroy(&r);
 }
 
+/* A job file's own plan holds a stage in stuck(30m) with no cancel in
+ * sight: only the whole-run watchdog can end it, and it used to disarm
+ * the runner's plan alone, so the run sat out its minutes and exited 3.
+ * Now every plan is disarmed: the stage comes back and the run reports. */
+FL_TEST(job_file_plan_is_disarmed_by_the_run_watchdog)
+{
+	fl_scenario_result r;
+	run_job_hang(BASE "[own]\nshape = linear\nfaults = work=@2 stuck(30m)\n", "own", &r, false,
+		     FL_MS(300) * fl_test_time_scale());
+	ASSERT(r.hung);
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_HANG), FL_REPORT_FAIL);
+	if (!strstr(message(&r, FL_SCENARIO_CHECK_HANG), "work"))
+		FL_FAIL("the stuck stage is not named: %s", message(&r, FL_SCENARIO_CHECK_HANG));
+	ASSERT_EQ(verdict(&r, FL_SCENARIO_CHECK_LEAKS), FL_REPORT_PASS); /* it came back */
+	fl_scenario_result_destroy(&r);
+}
+
 /* ---- leak-freedom ---------------------------------------------------------- */
 
 static const char leak_job[] = BASE
@@ -521,6 +538,7 @@ FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 
 FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
 	     FL_CASE(progressing_run_is_not_hung), FL_CASE(stuck_stage_is_hung_with_short_hang_ns),
+	     FL_CASE(job_file_plan_is_disarmed_by_the_run_watchdog),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
 	     FL_CASE(planted_starved_limit_is_caught),
