@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "flb_revision.h"
+#include "fl_version_internal.h"
 
 extern char **environ;
 
@@ -111,7 +111,7 @@ static int gate_save(opts *o)
 {
 	fl_report *b;
 	fl_bench_sample *s = calloc((size_t)o->reps, sizeof(*s));
-	fl_err *e = s ? fl_bench_baseline_new(FLB_REVISION, &b) : FL_ERR_NOMEM;
+	fl_err *e = s ? fl_bench_baseline_new(FL_REVISION, &b) : FL_ERR_NOMEM;
 	if (!e) {
 		if (o->load.virtual_clock) {
 			free(b->backend);
@@ -195,7 +195,7 @@ int fl__bench_cli_gate(opts *o, const char *baseline)
 	fl_bench_sample *bs = NULL, *cs = calloc((size_t)o->reps, sizeof(*cs));
 	size_t nb = 0;
 	fl_report *base = NULL, *cand = NULL;
-	fl_err *e = cs ? fl_bench_baseline_new(FLB_REVISION, &cand) : FL_ERR_NOMEM;
+	fl_err *e = cs ? fl_bench_baseline_new(FL_REVISION, &cand) : FL_ERR_NOMEM;
 	if (!e && o->load.virtual_clock) {
 		free(cand->backend);
 		cand->backend = strdup("virtual");

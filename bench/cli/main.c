@@ -18,6 +18,7 @@
  * table), and each verb lives in its own file (run.c, sweep.c, gate.c).
  */
 #include "cli_internal.h"
+#include "fl_version_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		fl__bench_cli_usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("faultline-bench %s (%s)\n", FL_VERSION, FL_REVISION);
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "sweep-report") == 0)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flb_revision.h"
+#include "fl_version_internal.h"
 
 typedef fl__bench_cli_opts opts;
 
@@ -34,7 +34,7 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report *
 	struct fl_report_opts ro = {.seed = o->load.seed,
 				    .fault_plan = o->fault_plan,
 				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
-				    .git_rev = FLB_REVISION};
+				    .git_rev = FL_REVISION};
 	fl_report *r;
 	fl_err *e = fl_report_new("open-loop run", &ro, &r);
 	if (e)

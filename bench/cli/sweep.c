@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flb_revision.h"
+#include "fl_version_internal.h"
 
 typedef fl__bench_cli_opts opts;
 
@@ -53,7 +53,7 @@ int fl__bench_cli_sweep(opts *o)
 	struct fl_report_opts ro = {.seed = o->load.seed,
 				    .fault_plan = o->fault_plan,
 				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
-				    .git_rev = FLB_REVISION};
+				    .git_rev = FL_REVISION};
 	fl_err *e = fl_report_mkdir_p(dir);
 	if (!e) {
 		snprintf(path, sizeof(path), "%s/sweep.hlog", dir);

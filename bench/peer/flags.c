@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flb_revision.h"
+#include "fl_version_internal.h"
 
 static const char *opt_backend;   /* --backend, or NULL */
 static int64_t opt_sched_workers; /* --sched-workers */
@@ -69,7 +69,7 @@ const char *flb_version(void)
 	const char *alloc = "libc-malloc";
 #endif
 	static char buf[160];
-	snprintf(buf, sizeof buf, "faultline %s %s cc %s %s", FLB_VERSION, FLB_REVISION,
+	snprintf(buf, sizeof buf, "faultline %s %s cc %s %s", FL_VERSION, FL_REVISION,
 		 __VERSION__, alloc);
 	return buf;
 }

@@ -22,9 +22,7 @@
 #include <fl/hdr.h>
 #include <fl/report.h>
 
-#ifndef FL_DEMO_GIT_REV
-#define FL_DEMO_GIT_REV ""
-#endif
+#include "fl_version_internal.h"
 
 #define SEED 0x5eedf00dULL
 #define SECONDS 10
@@ -257,7 +255,7 @@ int main(int argc, char **argv)
 	sim s = {0};
 	fl_report *r = NULL;
 	struct fl_report_opts o = {.seed = SEED, .backend = "threads",
-				   .git_rev = FL_DEMO_GIT_REV,
+				   .git_rev = FL_REVISION,
 				   .fault_plan = "disk.write@2.3s delay 4ms; net.send@5.1s "
 						 "error x5; stage.transform@7s panic; "
 						 "disk.write@7.8s delay 12ms"};

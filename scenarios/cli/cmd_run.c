@@ -18,15 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef FL_GIT_REV
-#define FL_GIT_REV ""
-#endif
+#include "fl_version_internal.h"
 
 static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result *const *res,
 			     size_t n)
 {
 	const char *name = all ? "default" : n == 1 ? res[0]->scenario->name : "selection";
-	struct fl_report_opts ro = {.git_rev = FL_GIT_REV, .seed = o->seed,
+	struct fl_report_opts ro = {.git_rev = FL_REVISION, .seed = o->seed,
 				    .fault_plan = o->faults};
 	fl_report *rep;
 	fl_err *err = fl_scenario_report_new(name, (const fl_scenario_result *const *)res, n, &ro,

@@ -22,6 +22,7 @@
  * the backend choice travels to the children in FAULTLINE_BACKEND.
  */
 #include "cli_internal.h"
+#include "fl_version_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -108,6 +109,10 @@ int main(int argc, char **argv)
 	const char *c = argv[1];
 	if (strcmp(c, "help") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0) {
 		usage(stdout);
+		return EXIT_PASS;
+	}
+	if (strcmp(c, "--version") == 0 || strcmp(c, "version") == 0) {
+		printf("faultline %s (%s)\n", FL_VERSION, FL_REVISION);
 		return EXIT_PASS;
 	}
 	if (strcmp(c, "list") == 0)
