@@ -9,6 +9,11 @@
  * rename itself survives a crash. Any failure unlinks the temporary file
  * and leaves the target as it was: absent, or the previous complete version.
  *
+ * What is not a regular file is never replaced: "-" is standard output, a
+ * FIFO or a device (/dev/stdout, a pipe to a CI step) is written in place,
+ * and a symbolic link is followed, so its target is the file made anew
+ * (the link stays a link).
+ *
  * Layering: below report.c and the writers, above report_text.c (it copies
  * the path with fl__report_strdup); it calls nothing else of the library.
  */
@@ -26,9 +31,10 @@
 #include "report_internal.h"
 
 struct fl_report_file {
-	char *path; /* the target, owned */
-	char *tmp;  /* the temporary file, owned */
-	FILE *fp;   /* open on tmp */
+	char *path; /* the target, owned (a link's target, resolved) */
+	char *tmp;  /* the temporary file, owned; NULL: writing in place */
+	FILE *fp;   /* open on tmp, or on the target in place */
+	bool borrowed; /* fp is stdout: flushed, never closed */
 };
 
 fl_err *fl_report_mkdir_p(const char *path)
@@ -56,19 +62,50 @@ static void file_release(fl_report_file *f)
 	free(f);
 }
 
+/* "-", a FIFO or a device: opened for writing where it is. */
+static fl_err *open_in_place(fl_report_file *f, const char *path)
+{
+	if (strcmp(path, "-") == 0) {
+		f->fp = stdout;
+		f->borrowed = true;
+		return NULL;
+	}
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || !(f->fp = fdopen(fd, "w"))) {
+		fl_err *err = fl_err_errno(errno, "open %s", path);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return NULL;
+}
+
 fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 {
 	static const char suffix[] = ".tmp.XXXXXX";
-	size_t n = strlen(path);
 	fl_err *err = FL_ERR_NOMEM;
 	fl_report_file *f = calloc(1, sizeof(*f));
 	if (!f)
 		return FL_ERR_NOMEM;
-	f->path = fl__report_strdup(path);
+	struct stat st;
+	bool exists = stat(path, &st) == 0; /* follows a link to what it names */
+	if (strcmp(path, "-") == 0 || (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		f->path = fl__report_strdup(path);
+		if (!f->path || (err = open_in_place(f, path)))
+			goto fail1;
+		*out = f;
+		return NULL;
+	}
+	char *real = NULL;
+	struct stat lst;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && exists)
+		real = realpath(path, NULL); /* write the link's target anew */
+	f->path = real ? real : fl__report_strdup(path);
+	size_t n = f->path ? strlen(f->path) : 0;
 	f->tmp = malloc(n + sizeof(suffix));
 	if (!f->path || !f->tmp)
 		goto fail1;
-	memcpy(f->tmp, path, n);
+	memcpy(f->tmp, f->path, n);
 	memcpy(f->tmp + n, suffix, sizeof(suffix));
 	int fd = mkstemp(f->tmp);
 	if (fd < 0) {
@@ -100,10 +137,24 @@ void fl_report_file_abort(fl_report_file *f)
 {
 	if (!f)
 		return;
-	if (f->fp)
+	if (f->borrowed)
+		fflush(f->fp);
+	else if (f->fp)
 		fclose(f->fp);
-	unlink(f->tmp);
+	if (f->tmp)
+		unlink(f->tmp);
 	file_release(f);
+}
+
+/* Commit in place: what was written is flushed; nothing to rename. */
+static fl_err *commit_in_place(fl_report_file *f)
+{
+	int bad = fflush(f->fp) != 0 || ferror(f->fp) ? (errno ? errno : EIO) : 0;
+	if (!f->borrowed && fclose(f->fp) != 0 && !bad)
+		bad = errno;
+	fl_err *err = bad ? fl_err_errno(bad, "write %s", f->path) : NULL;
+	file_release(f);
+	return err;
 }
 
 /* fsyncs the directory holding path, so a completed rename is durable. */
@@ -124,6 +175,8 @@ static int sync_dir(const char *path)
 
 fl_err *fl_report_file_commit(fl_report_file *f)
 {
+	if (!f->tmp)
+		return commit_in_place(f);
 	const char *step = "write";
 	int bad = 0;
 	errno = 0;

@@ -4,8 +4,11 @@
  * file writing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fl/hdr.h>
 #include <fl/report.h>
@@ -243,6 +246,57 @@ FL_TEST(atomic_abort_keeps_the_old_file)
 	scratch_free(dir);
 }
 
+/* What is not a regular file is never replaced: a FIFO and a device are
+ * written in place, a symbolic link keeps pointing at its (renewed)
+ * target. (Run as root, --json /dev/stdout once replaced the link with a
+ * regular file.) */
+FL_TEST(special_files_are_written_in_place)
+{
+	char *dir = scratch_dir();
+	/* a FIFO: its reader gets the bytes, the FIFO stays a FIFO */
+	char *fifo = path_in(dir, "pipe");
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ASSERT(rd >= 0);
+	fl_report_file *f = NULL;
+	ASSERT_OK(fl_report_file_open(fifo, &f));
+	fputs("through the pipe\n", fl_report_file_stream(f));
+	ASSERT_OK(fl_report_file_commit(f));
+	char buf[64] = {0};
+	ASSERT_EQ(read(rd, buf, sizeof(buf) - 1), 17);
+	ASSERT_STR_EQ(buf, "through the pipe\n");
+	close(rd);
+	struct stat st;
+	ASSERT_EQ(lstat(fifo, &st), 0);
+	ASSERT(S_ISFIFO(st.st_mode));
+	/* a character device */
+	ASSERT_OK(fl_report_file_open("/dev/null", &f));
+	fputs("nothing", fl_report_file_stream(f));
+	ASSERT_OK(fl_report_file_commit(f));
+	ASSERT_EQ(lstat("/dev/null", &st), 0);
+	ASSERT(S_ISCHR(st.st_mode));
+	/* a symbolic link: the target is written anew, the link stays */
+	spit_file(path_in(dir, "real.json"), "old");
+	ASSERT_EQ(symlink("real.json", path_in(dir, "link.json")), 0);
+	ASSERT_OK(fl_report_file_open(path_in(dir, "link.json"), &f));
+	fputs("new", fl_report_file_stream(f));
+	ASSERT_OK(fl_report_file_commit(f));
+	ASSERT_EQ(lstat(path_in(dir, "link.json"), &st), 0);
+	ASSERT(S_ISLNK(st.st_mode));
+	char *s = slurp_file(path_in(dir, "real.json"));
+	ASSERT_STR_EQ(s, "new");
+	free(s);
+	bool tmp;
+	ASSERT_EQ(dir_entries(dir, &tmp), 3);
+	ASSERT(!tmp);
+	/* "-" is standard output, which stays open */
+	ASSERT_OK(fl_report_file_open("-", &f));
+	ASSERT(fl_report_file_stream(f) == stdout);
+	ASSERT_OK(fl_report_file_commit(f));
+	ASSERT(fputs("", stdout) >= 0);
+	scratch_free(dir);
+}
+
 /* Writes with fn into a missing directory and checks the error. */
 static void expect_enoent(fl_err *err, const char *path)
 {
@@ -279,6 +333,7 @@ FL_TEST(write_into_missing_dir_names_the_path)
 }
 
 FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(markdown_escaping),
+	     FL_CASE(special_files_are_written_in_place),
 	     FL_CASE(html_escapes_everything_and_fetches_nothing),
 	     FL_CASE(html_of_an_empty_report), FL_CASE(html_of_a_loaded_report),
 	     FL_CASE(atomic_write_leaves_no_temp_files),
