@@ -254,7 +254,8 @@ FL_TEST(special_files_are_written_in_place)
 {
 	char *dir = scratch_dir();
 	/* a FIFO: its reader gets the bytes, the FIFO stays a FIFO */
-	char *fifo = path_in(dir, "pipe");
+	char fifo[1024];
+	snprintf(fifo, sizeof(fifo), "%s", path_in(dir, "pipe"));
 	ASSERT_EQ(mkfifo(fifo, 0600), 0);
 	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
 	ASSERT(rd >= 0);
