@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "sched.h"
-#include "sync.h"
+#include "sync_internal.h"
 
 /* Largest element a channel carries by copy (Go has the same limit). */
 #define FL__CHAN_MAX_ELEM ((size_t)1 << 16)

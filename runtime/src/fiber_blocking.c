@@ -24,7 +24,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #define LINGER_NS FL_SEC(5)
 #define MAX_THREADS 256

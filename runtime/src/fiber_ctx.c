@@ -170,7 +170,7 @@ void fl__fctx_make(fl__fctx *c, void *lo, size_t size, void (*fn)(void *), void 
 
 #else /* FL_FIBER_UCONTEXT */
 
-#include "sync.h"
+#include "sync_internal.h"
 
 const char fl__fctx_impl[] = "ucontext";
 

@@ -24,7 +24,7 @@
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "fiber_internal.h"
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #define MO_RLX memory_order_relaxed
 #define MO_ACQ memory_order_acquire

@@ -32,7 +32,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #ifdef FL_VALGRIND
 #include <valgrind/valgrind.h>

@@ -24,7 +24,7 @@
 
 #include <stdlib.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #define FIRE_BATCH 64
 

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "parker.h"
-#include "sync.h"
+#include "sync_internal.h"
 
 #define SPIN_NS FL_US(20) /* the most a park spins, when spinning is on */
 

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 typedef struct fl__parker {
 	_Atomic int state;   /* PARKER_EMPTY, _TOKEN or _SLEEPING (parker.c) */

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 typedef struct fl__task fl__task;
 typedef struct fl__waiter fl__waiter;

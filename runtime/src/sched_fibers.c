@@ -58,7 +58,7 @@
 #include <unistd.h>
 
 #include "annotate.h"
-#include "sync.h"
+#include "sync_internal.h"
 
 #ifdef FL_TSAN
 #include <sanitizer/tsan_interface.h>

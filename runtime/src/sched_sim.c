@@ -50,7 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #ifdef FL_TSAN
 #include <sanitizer/tsan_interface.h>

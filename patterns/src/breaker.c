@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_CIRCUIT_OPEN, "circuit open");
 

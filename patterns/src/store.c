@@ -9,7 +9,7 @@
  * A fresh file is stamped inside the same transaction that creates the
  * schema, so a crash mid-open leaves either nothing or a complete store.
  */
-#include "store.h"
+#include "store_internal.h"
 
 #include <fl/task.h>
 

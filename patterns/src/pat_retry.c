@@ -1,5 +1,5 @@
-/* pat_retry.c - see pat_retry.h. */
-#include "pat_retry.h"
+/* pat_retry.c - see pat_retry_internal.h. */
+#include "pat_retry_internal.h"
 
 #include <fl/retry.h>
 

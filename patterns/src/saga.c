@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pat_retry.h"
-#include "store.h"
+#include "pat_retry_internal.h"
+#include "store_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_SAGA_ROLLED_BACK, "saga rolled back");
 FL_ERR_SENTINEL(FL_ERR_SAGA_COMPENSATION, "saga compensation failed");
@@ -39,7 +39,7 @@ FL_ERR_SENTINEL(FL_ERR_SAGA_COMPENSATION, "saga compensation failed");
 #define MAX_ID 200 /* keys "<id>/<step>/comp" fit in 256 bytes */
 
 struct fl_saga_coord {
-	fl__store *store;                 /* immutable pointer; see store.h */
+	fl__store *store;                 /* immutable pointer; see store_internal.h */
 	struct fl_saga_opts o;            /* immutable */
 	const fl_saga_def *defs[MAX_DEFS]; /* written by register before use */
 	size_t ndefs;

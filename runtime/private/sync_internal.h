@@ -1,5 +1,5 @@
 /*
- * sync.h - mutexes and condition variables that cannot fail silently.
+ * sync_internal.h - mutexes and condition variables that cannot fail silently.
  *
  * The runtime builds on pthread mutexes and condition variables (signalled
  * while holding the mutex). A failing lock is an impossible state, so these
@@ -7,8 +7,8 @@
  * FL_ASSERT does for every other broken invariant. Only the backends use the
  * condition variables directly; everything else blocks through sched.h.
  */
-#ifndef FL_SYNC_H
-#define FL_SYNC_H
+#ifndef FL_SYNC_INTERNAL_H
+#define FL_SYNC_INTERNAL_H
 
 #include <pthread.h>
 #include <stdint.h>

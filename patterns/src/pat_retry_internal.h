@@ -1,10 +1,10 @@
 /*
- * pat_retry.h - the one place the patterns (batch, saga) call the retry
+ * pat_retry_internal.h - the one place the patterns (batch, saga) call the retry
  * policy (private): fl_retry, or with a NULL policy a single attempt that
  * is not made once ctx is done.
  */
-#ifndef FL_PAT_RETRY_H
-#define FL_PAT_RETRY_H
+#ifndef FL_PAT_RETRY_INTERNAL_H
+#define FL_PAT_RETRY_INTERNAL_H
 
 #include <fl/ctx.h>
 #include <fl/err.h>

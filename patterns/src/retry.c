@@ -24,7 +24,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_BUDGET_EXHAUSTED, "retry budget exhausted");
 

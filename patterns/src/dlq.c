@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-#include "sync.h"
+#include "store_internal.h"
+#include "sync_internal.h"
 
 struct fl_dlq {
 	fl__store *store;           /* NULL: memory backend; immutable */

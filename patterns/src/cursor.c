@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store_internal.h"
 
 struct fl_cursor {
-	fl__store *store;   /* see store.h */
+	fl__store *store;   /* see store_internal.h */
 	char *name;         /* immutable */
 	int every;          /* immutable, >= 1 */
 	int64_t next;       /* the owner task: last done offset + 1 */

@@ -18,7 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_RATE_LIMITED, "rate limited");
 

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 typedef struct comp {
 	char *key;                 /* immutable, owned */

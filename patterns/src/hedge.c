@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 /* ---- estimator ---------------------------------------------------------- */
 

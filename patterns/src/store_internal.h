@@ -1,5 +1,5 @@
 /*
- * store.h - the SQLite file behind the persistent patterns (private).
+ * store_internal.h - the SQLite file behind the persistent patterns (private).
  *
  * DLQ, saga and cursor stores share one file format: a SQLite database in
  * WAL mode whose application_id is FL__STORE_APP_ID and whose user_version
@@ -15,14 +15,14 @@
  * blocking call, on the thread that talks to SQLite, never held across a
  * park.
  */
-#ifndef FL_STORE_H
-#define FL_STORE_H
+#ifndef FL_STORE_INTERNAL_H
+#define FL_STORE_INTERNAL_H
 
 #include <fl/err.h>
 
 #include <sqlite3.h>
 
-#include "sync.h"
+#include "sync_internal.h"
 
 #define FL__STORE_APP_ID 0x464c5431 /* "FLT1" */
 #define FL__STORE_VERSION 1

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pat_retry.h"
+#include "pat_retry_internal.h"
 
 #define HIST_MAX 16
 
