@@ -5,7 +5,7 @@
  * while holding the mutex). A failing lock is an impossible state, so these
  * wrappers abort with file:line instead of returning an error, as
  * FL_ASSERT does for every other broken invariant. Only the backends use the
- * condition variables directly; everything else blocks through sched.h.
+ * condition variables directly; everything else blocks through sched_internal.h.
  */
 #ifndef FL_SYNC_INTERNAL_H
 #define FL_SYNC_INTERNAL_H

@@ -2,7 +2,7 @@
  * chan.c - channels: a mutex, a ring buffer and two wait queues.
  *
  * The model is Go's runtime/chan.go. A channel is a ring of cap slots of
- * elem_size bytes plus two FIFO queues of blocked tasks (sched.h wlinks):
+ * elem_size bytes plus two FIFO queues of blocked tasks (sched_internal.h wlinks):
  * recvq holds receivers, each link pointing at its destination buffer, and
  * sendq holds senders, each link pointing at its source element. Everything
  * mutable is protected by the channel's one mutex.
@@ -20,7 +20,7 @@
  *     sender's source and the receiver's destination (or through the ring),
  *     before the woken task is unparked.
  *
- * Waking follows THE WAKE PROTOCOL in sched.h: the waker fires the waiter
+ * Waking follows THE WAKE PROTOCOL in sched_internal.h: the waker fires the waiter
  * (only the first fire wins), copies the element, and unparks it - all while
  * holding ch->mu - and touches nothing of the waiter afterwards. A waiter
  * that woke for another reason (its context, its deadline) takes ch->mu

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sched.h"
+#include "sched_internal.h"
 #include "sync_internal.h"
 
 /* Largest element a channel carries by copy (Go has the same limit). */

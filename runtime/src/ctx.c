@@ -18,7 +18,7 @@
  *
  * Cancellation is iterative (a worklist threaded through cancel_next), so a
  * deep tree cannot overflow the stack. Waiters are fired and unparked under
- * the context's lock (sched.h). After-funcs and timer stops run unlocked.
+ * the context's lock (sched_internal.h). After-funcs and timer stops run unlocked.
  *
  * Lock order: a context's mu is never held while taking another context's
  * mu, except parent -> child is never needed: linking takes the parent's
@@ -29,7 +29,7 @@
 
 #include <stdlib.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 

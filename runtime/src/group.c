@@ -7,7 +7,7 @@
  * fl_group_wait.
  *
  * Data structure: a mutex-protected record of slots and outcomes plus two
- * wait queues of the scheduler seam (sched.h). limitq holds callers of
+ * wait queues of the scheduler seam (sched_internal.h). limitq holds callers of
  * fl_group_go blocked at the limit, waitq holds callers of fl_group_wait. A
  * slot is taken before a task is spawned and released by the task's entry
  * after the body and its cleanups have run.
@@ -67,9 +67,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 #include "ctx_internal.h"
-#include "sched.h"
+#include "sched_internal.h"
 
 struct fl_group {
 	atomic_long refs;          /* the owner's until fl_group_free, and one per

@@ -15,7 +15,7 @@
 #include <setjmp.h>
 #include <stdbool.h>
 
-#include "sched.h"
+#include "sched_internal.h"
 
 /* The target of a captured panic; lives on the task's stack. */
 typedef struct fl__panic_frame {

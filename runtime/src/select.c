@@ -12,7 +12,7 @@
  *   3. Otherwise put one wlink per case (index = case index, elem = the
  *      case's buffer) on the matching queue of its channel, all links
  *      sharing one waiter, unlock, and wait. Whichever waker fires the
- *      waiter first wins (sched.h); it does the copy for its case. On waking
+ *      waiter first wins (sched_internal.h); it does the copy for its case. On waking
  *      the task locks the channels again and removes every link of its own
  *      that no waker dropped.
  *

@@ -1,5 +1,5 @@
 /*
- * fiber_ctx.h - saving and restoring a fiber's machine context (internal).
+ * fiber_ctx_internal.h - saving and restoring a fiber's machine context (internal).
  *
  * A context is what a fiber needs to resume: its stack pointer, and on the
  * stack the callee-saved registers of the ABI. fl__fctx_switch saves the
@@ -14,11 +14,11 @@
  * FL_FIBER_UCONTEXT is defined, the portable fallback is POSIX ucontext
  * (swapcontext), which also saves the signal mask and is much slower.
  *
- * Sanitizer and Valgrind annotations are the caller's job (sched_fibers.c):
+ * Sanitizer and Valgrind annotations are the caller's job (fibers.c):
  * this file only moves registers.
  */
-#ifndef FL_FIBER_CTX_H
-#define FL_FIBER_CTX_H
+#ifndef FL_FIBER_CTX_INTERNAL_H
+#define FL_FIBER_CTX_INTERNAL_H
 
 #include <stddef.h>
 

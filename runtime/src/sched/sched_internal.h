@@ -1,12 +1,12 @@
 /*
- * sched.h - the scheduler seam (internal).
+ * sched_internal.h - the scheduler seam (internal).
  *
  * Every blocking operation in the runtime (channel send/receive/select,
  * context waits, group waits and limits, sleeps) goes through this one small
  * interface, so a backend can be swapped without touching channels, contexts
  * or groups. A backend provides: spawn a task, park the current task, unpark
  * a task, the clock, and one-shot timers. The `threads` backend (1:1 pooled
- * pthreads) lives in sched_threads.c; `fibers` and `sim` slot in beside it.
+ * pthreads) lives in threads.c; `fibers` and `sim` slot in beside it.
  *
  * The wake protocol (the only way anything wakes a task):
  *
@@ -31,8 +31,8 @@
  * innermost lock in the runtime. Multiple channel locks (select) are taken in
  * address order. No runtime lock is held while user code runs.
  */
-#ifndef FL_SCHED_H
-#define FL_SCHED_H
+#ifndef FL_SCHED_INTERNAL_H
+#define FL_SCHED_INTERNAL_H
 
 #include <fl/task.h>
 
@@ -185,7 +185,7 @@ extern const fl__sched_ops fl__sched_threads;
 extern const fl__sched_ops fl__sched_sim;
 
 /*
- * Trace hooks of the sim backend (sched_sim.c). fl__sim_on is set once, when
+ * Trace hooks of the sim backend (sim.c). fl__sim_on is set once, when
  * the sim backend starts, and never on other backends, so a hook costs them
  * one predictable branch on a global. Under sim everything runs on one
  * thread, so the hooks need no synchronisation.

@@ -4,8 +4,8 @@
  * Problem: the main thread, user pthreads and the fibers backend's side
  * threads call blocking runtime operations too, but they are not tasks of
  * a backend. Each gets an adopted task, on first use, with a parker
- * (parker.c). park and unpark in sched_threads.c and
- * sched_fibers.c dispatch on task->adopted.
+ * (parker.c). park and unpark in threads.c and
+ * fibers.c dispatch on task->adopted.
  *
  * Adopted records are type-stable: a thread that ends puts its record on
  * a free list for the next one instead of destroying the mutex a waker may
@@ -19,7 +19,7 @@
  * Lock order: a parker's mutex is a leaf; adopt_mu is a leaf.
  */
 #define _GNU_SOURCE /* pthread_getname_np */
-#include "foreign.h"
+#include "foreign_internal.h"
 
 #include <fl/task.h>
 
@@ -29,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "parker.h"
+#include "parker_internal.h"
 #include "sync_internal.h"
 
 #define SPIN_NS FL_US(20) /* the most a park spins, when spinning is on */

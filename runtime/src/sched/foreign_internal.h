@@ -1,16 +1,16 @@
 /*
- * foreign.h - adopted tasks for threads the runtime did not start.
+ * foreign_internal.h - adopted tasks for threads the runtime did not start.
  *
  * Shared by the threads and fibers backends: the main thread and user
  * pthreads that block in the runtime park on a type-stable condvar parker.
  */
-#ifndef FL_FOREIGN_H
-#define FL_FOREIGN_H
+#ifndef FL_FOREIGN_INTERNAL_H
+#define FL_FOREIGN_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sched.h"
+#include "sched_internal.h"
 
 /* Creates the adoption key; spin: parkers spin briefly before sleeping.
  * Call once from the backend's init, before any self(). Returns 0 or an

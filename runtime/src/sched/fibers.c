@@ -1,5 +1,5 @@
 /*
- * sched_fibers.c - the `fibers` backend: M tasks on N worker threads.
+ * fibers.c - the `fibers` backend: M tasks on N worker threads.
  *
  * Problem: a task per OS thread costs a thread switch (futex, kernel,
  * scheduler) per channel handoff and megabytes per idle task. Here a task
@@ -28,7 +28,7 @@
  *     (50 us doubling to 10 ms) after which it checks for stale runnext
  *     slots. New work wakes a sleeper unless a worker is spinning.
  *   - fiber (fiber_internal.h): a state word whose phases and wake bits
- *     carry the wake protocol of sched.h. park = "if the token is set,
+ *     carry the wake protocol of sched_internal.h. park = "if the token is set,
  *     consume it and return; else READY -> PARKING and switch to the
  *     scheduler"; the scheduler then moves PARKING -> PARKED, and if a wake
  *     slipped in first (a bit set while PARKING) it resumes the fiber at
@@ -57,7 +57,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 #include "sync_internal.h"
 
 #ifdef FL_TSAN

@@ -1,5 +1,5 @@
 /*
- * sched_sim.c - the `sim` backend: deterministic simulation on one thread.
+ * sim.c - the `sim` backend: deterministic simulation on one thread.
  *
  * Problem: a chaos run that fails once in a thousand seeds is useless if
  * the failure cannot be replayed, and a scenario with minute-long timeouts
@@ -80,7 +80,7 @@ typedef struct sim_task {
 	fl__fiber *f;        /* NULL for the root */
 	fl__task *task;
 	uint32_t seq;        /* per run: 0 is the root */
-	bool token;          /* the park token (sched.h) */
+	bool token;          /* the park token (sched_internal.h) */
 	bool parked;         /* switched out in park, not yet runnable */
 	bool queued;         /* in the run set */
 	fl__timer timer;     /* park deadline */

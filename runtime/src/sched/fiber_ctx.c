@@ -23,7 +23,7 @@
  * A new context's frame holds fn in r12/x19 and arg in r13/x20, zero
  * elsewhere (a zero frame pointer ends frame-pointer unwinding too).
  */
-#include "fiber_ctx.h"
+#include "fiber_ctx_internal.h"
 
 #include <stddef.h>
 #include <stdint.h>

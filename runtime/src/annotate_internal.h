@@ -1,5 +1,5 @@
 /*
- * annotate.h - happens-before annotations for lock-free code.
+ * annotate_internal.h - happens-before annotations for lock-free code.
  *
  * TSan understands C11 atomics on its own. Helgrind and DRD do not: a
  * reference count dropped with atomic_fetch_sub on one thread and freed on
@@ -10,8 +10,8 @@
  * by a task dump. The macros compile to nothing unless the build is
  * for valgrind (FL_VALGRIND), where they become client requests.
  */
-#ifndef FL_ANNOTATE_H
-#define FL_ANNOTATE_H
+#ifndef FL_ANNOTATE_INTERNAL_H
+#define FL_ANNOTATE_INTERNAL_H
 
 #if defined(FL_VALGRIND)
 #include <valgrind/helgrind.h>

@@ -1,7 +1,7 @@
 /*
  * sched.c - the backend-independent half of the scheduler seam.
  *
- * Backend selection, wait queues and the waiter protocol of sched.h, the
+ * Backend selection, wait queues and the waiter protocol of sched_internal.h, the
  * registry of live tasks behind fl_task_dump, the live object counters
  * and the progress counter behind fl_stats_get, and sleeping.
  *
@@ -21,7 +21,7 @@
  * fl_task_dump.
  */
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
-#include "sched.h"
+#include "sched_internal.h"
 
 #include <fl/ctx.h>
 
@@ -31,7 +31,7 @@
 #include <string.h>
 #include <valgrind/valgrind.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 #include "ctx_internal.h"
 
 /* ---- progress ----------------------------------------------------------- */
@@ -79,7 +79,7 @@ static unsigned long progress_read(void)
 static const fl__sched_ops *_Atomic active;
 static pthread_mutex_t select_lock = PTHREAD_MUTEX_INITIALIZER;
 
-extern const fl__sched_ops fl__sched_fibers; /* sched_fibers.c */
+extern const fl__sched_ops fl__sched_fibers; /* fibers.c */
 
 /*
  * The default is fibers, the fast backend. Under valgrind it is threads:

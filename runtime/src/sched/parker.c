@@ -28,14 +28,14 @@
  * waker wrote before its unpark is ordered before the woken thread's reads
  * even when no mutex was taken.
  */
-#include "parker.h"
+#include "parker_internal.h"
 
 #include <fl/task.h>
 
 #include <errno.h>
 #include <unistd.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 
 #if defined(FL_VALGRIND)
 #include <valgrind/valgrind.h>
@@ -157,7 +157,7 @@ void fl__parker_unpark(fl__parker *p)
 {
 	FL_HAPPENS_BEFORE(&p->state);
 	int old = atomic_exchange_explicit(&p->state, PARKER_TOKEN, memory_order_acq_rel);
-	FL_ASSERT(old != PARKER_TOKEN); /* one token per wait (sched.h) */
+	FL_ASSERT(old != PARKER_TOKEN); /* one token per wait (sched_internal.h) */
 	if (old == PARKER_SLEEPING) {
 		fl__mutex_lock(&p->mu);
 		fl__cond_signal(&p->cv);

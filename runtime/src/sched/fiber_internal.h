@@ -1,7 +1,7 @@
 /*
  * fiber_internal.h - the `fibers` backend's internal interfaces.
  *
- * sched_fibers.c is the scheduler (workers, park/unpark, spawn, the ops
+ * fibers.c is the scheduler (workers, park/unpark, spawn, the ops
  * table); the rest is split by concern: fiber_ctx.c (the context switch),
  * fiber_stack.c (guarded, pooled stacks that also hold the fiber record),
  * fiber_runq.c (per-worker lock-free run queues and the global queue),
@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fiber_ctx.h"
-#include "foreign.h"
-#include "sched.h"
+#include "fiber_ctx_internal.h"
+#include "foreign_internal.h"
+#include "sched_internal.h"
 
 /*
  * A fiber's state word: a phase in the low two bits plus two wake bits.
@@ -32,7 +32,7 @@
  *   PARKED    switched out and waiting; whoever moves it to READY owns the
  *             right (and the duty) to enqueue it, exactly once
  *
- * TOKEN is the park token of the wake protocol (sched.h): set by unpark,
+ * TOKEN is the park token of the wake protocol (sched_internal.h): set by unpark,
  * consumed only by the fiber itself. TIMEDOUT is set by the park-deadline
  * timer. A wake that finds the fiber READY or PARKING only sets its bit; a
  * wake that finds it PARKED also makes it READY and enqueues it.
@@ -140,7 +140,7 @@ void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg);
 /* Live side threads (idle included). */
 long fl__fblocking_threads(void);
 
-/* Foreign threads: see foreign.h (shared with the threads backend). */
+/* Foreign threads: see foreign_internal.h (shared with the threads backend). */
 
 /* ---- shared with the pieces above ---------------------------------------- */
 

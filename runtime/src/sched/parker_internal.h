@@ -1,9 +1,9 @@
 /*
- * parker.h - an OS thread's park token, with adaptive spin-then-sleep.
+ * parker_internal.h - an OS thread's park token, with adaptive spin-then-sleep.
  *
  * Shared by the threads backend (every task's parker is its worker's) and
  * by foreign.c (adopted threads under either backend). A parker holds the
- * wake protocol's one token (sched.h): unpark sets it, park consumes it.
+ * wake protocol's one token (sched_internal.h): unpark sets it, park consumes it.
  *
  * A park first spins on the token for a while, because the wake usually
  * comes from a thread that is running right now, and a futex sleep plus
@@ -15,8 +15,8 @@
  * Parkers must be type-stable: unpark may touch the mutex and condvar a
  * moment after the owner already took the token and moved on.
  */
-#ifndef FL_PARKER_H
-#define FL_PARKER_H
+#ifndef FL_PARKER_INTERNAL_H
+#define FL_PARKER_INTERNAL_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -6,9 +6,9 @@
  * tm.mu, with the earliest deadline mirrored in an atomic (tm.next) so a
  * scheduler loop can tell "nothing due" without the lock. A worker fires
  * due timers between fibers, and the idle worker that watches timers
- * sleeps until tm.next (sched_fibers.c, worker_sleep).
+ * sleeps until tm.next (fibers.c, worker_sleep).
  *
- * Semantics are exactly those of sched.h and of the threads backend: stop
+ * Semantics are exactly those of sched_internal.h and of the threads backend: stop
  * returns true if the timer was pending and will not fire; if its callback
  * is running, stop waits for it to return, then returns false. Callbacks
  * run one at a time (tm.firing), on whichever worker found them due, as

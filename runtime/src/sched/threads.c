@@ -1,5 +1,5 @@
 /*
- * sched_threads.c - the `threads` backend: every task on its own OS thread.
+ * threads.c - the `threads` backend: every task on its own OS thread.
  *
  * Problem: run each task on a real pthread (the mode Helgrind and DRD can
  * check) without paying pthread_create for every fl_group_go.
@@ -17,7 +17,7 @@
  *   - timers: one timer thread with a binary min-heap ordered by deadline.
  *
  * Invariants: a parker holds at most one token and only its owner takes it;
- * the wake protocol in sched.h guarantees one unpark per successful fire, so
+ * the wake protocol in sched_internal.h guarantees one unpark per successful fire, so
  * a token is never left over once a wait returns. Parkers are type-stable:
  * a worker or adopted thread that ends puts its struct on a free list for
  * the next one instead of destroying the mutex a waker may have unlocked a
@@ -29,7 +29,7 @@
  * without it.
  */
 #define _GNU_SOURCE /* pthread_setname_np, pthread_getname_np */
-#include "sched.h"
+#include "sched_internal.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -37,9 +37,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "annotate.h"
-#include "foreign.h"
-#include "parker.h"
+#include "annotate_internal.h"
+#include "foreign_internal.h"
+#include "parker_internal.h"
 
 #define IDLE_LINGER_NS FL_SEC(5)
 #define DEFAULT_STACK (256 * 1024)
