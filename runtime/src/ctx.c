@@ -44,6 +44,7 @@ struct fl_ctx_after {
 enum { AF_PENDING, AF_STARTED };
 
 struct fl_ctx {
+	fl__obj obj;                  /* immutable: label and trace number */
 	atomic_long refs;             /* < 0: immortal (background) */
 	enum ctx_kind kind;           /* immutable */
 	fl_ctx *parent;               /* immutable; reference held */
@@ -61,10 +62,11 @@ struct fl_ctx {
 	fl_ctx *cancel_next;          /* worklist link during propagation */
 	fl__wqueue waiters;           /* mu */
 	fl_ctx_after *afters;         /* mu */
-	uint32_t sim_id;              /* immutable: trace number (sim only) */
 };
+_Static_assert(offsetof(struct fl_ctx, obj) == 0, "the seam reads the header");
 
 static fl_ctx background = {
+	.obj = {.label = "ctx"},
 	.refs = -1,
 	.kind = K_BACKGROUND,
 	.mu = {PTHREAD_MUTEX_INITIALIZER},
@@ -131,7 +133,7 @@ static bool cancel_one(fl_ctx *ctx, fl_err *err, fl_err *cause, fl_ctx **work)
 	ctx->cause = fl_err_ref(cause);
 	FL_HAPPENS_BEFORE(&ctx->done); /* err and cause before done, for Helgrind */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
-	FL__SIM_TRACE(FL__EV_CANCEL, ctx->sim_id, err == FL_ERR_DEADLINE);
+	FL__SIM_TRACE(FL__EV_CANCEL, ctx->obj.trace_id, err == FL_ERR_DEADLINE);
 	fl__wlink *l;
 	while ((l = fl__wqueue_fire_first(&ctx->waiters, FL_CANCELED)) != NULL)
 		fl__waiter_unpark(l->w);
@@ -293,8 +295,9 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 	FL_BENIGN_RACE(&c->done, "lock-free done flag; err/cause ordered by HAPPENS annotations");
 	c->deadline_ns = FL_FOREVER;
 	c->timer.heap_index = -1;
+	c->obj.label = "ctx";
 	if (fl__sim_on)
-		c->sim_id = fl__sim_obj_id();
+		c->obj.trace_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CTXS, 1);
 	*out = c;
 	return NULL;

@@ -72,6 +72,7 @@
 #include "sched_internal.h"
 
 struct fl_group {
+	fl__obj obj;               /* immutable: label (name) */
 	atomic_long refs;          /* the owner's until fl_group_free, and one per
 				    * spawned task until its entry is done with g */
 	fl__mutex mu;
@@ -96,14 +97,13 @@ struct fl_group {
 	fl__wqueue limitq;         /* mu: go callers blocked at the limit */
 	fl__wqueue waitq;          /* mu: wait callers */
 };
+_Static_assert(offsetof(struct fl_group, obj) == 0, "the seam reads the header");
 
 /* What a task's entry needs; allocated by go, freed by the entry. */
 typedef struct task_box {
 	fl_task_fn fn;
 	void *arg;
 } task_box;
-
-const char *fl__group_label(const struct fl_group *g) { return g ? g->name : "-"; }
 
 bool fl__group_captures(const struct fl_group *g)
 {
@@ -475,6 +475,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	atomic_init(&g->refs, 1);
 	fl__mutex_init(&g->mu);
 	snprintf(g->name, sizeof(g->name), "%s", opts->name ? opts->name : "group");
+	g->obj.label = g->name;
 	g->panic = opts->panic;
 	g->collect = opts->collect;
 	atomic_init(&g->limit, opts->limit);

@@ -169,7 +169,7 @@ int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns)
 {
 	int idx = select_impl(cases, n, ctx, deadline_ns);
 	/* arg: the chosen case and its status, or the negative result */
-	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->sim_id : 0,
+	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->obj.trace_id : 0,
 		      idx >= 0 ? (int64_t)idx * 16 - cases[idx].status : idx);
 	return idx;
 }

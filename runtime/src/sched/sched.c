@@ -370,13 +370,13 @@ static void describe_wait(const fl__task *t, char *buf, size_t cap, int64_t now)
 		snprintf(when, sizeof(when), " (deadline %+.3fms)", (double)(until - now) / 1e6);
 	switch (kind) {
 	case FL__WAIT_NONE: snprintf(buf, cap, "running"); return;
-	case FL__WAIT_CHAN_SEND: snprintf(buf, cap, "chan send on '%s'%s", fl__chan_label(obj), when); return;
-	case FL__WAIT_CHAN_RECV: snprintf(buf, cap, "chan recv on '%s'%s", fl__chan_label(obj), when); return;
+	case FL__WAIT_CHAN_SEND: snprintf(buf, cap, "chan send on '%s'%s", fl__obj_label(obj, "nil"), when); return;
+	case FL__WAIT_CHAN_RECV: snprintf(buf, cap, "chan recv on '%s'%s", fl__obj_label(obj, "nil"), when); return;
 	case FL__WAIT_SELECT: snprintf(buf, cap, "select%s", when); return;
 	case FL__WAIT_CTX: snprintf(buf, cap, "ctx wait%s", when); return;
 	case FL__WAIT_SLEEP: snprintf(buf, cap, "sleep until %+.3fms", (double)(until - now) / 1e6); return;
-	case FL__WAIT_GROUP_WAIT: snprintf(buf, cap, "group wait on '%s'", fl__group_label(obj)); return;
-	case FL__WAIT_GROUP_LIMIT: snprintf(buf, cap, "group limit of '%s'", fl__group_label(obj)); return;
+	case FL__WAIT_GROUP_WAIT: snprintf(buf, cap, "group wait on '%s'", fl__obj_label(obj, "-")); return;
+	case FL__WAIT_GROUP_LIMIT: snprintf(buf, cap, "group limit of '%s'", fl__obj_label(obj, "-")); return;
 	case FL__WAIT_BLOCKING: snprintf(buf, cap, "blocking call"); return;
 	default: snprintf(buf, cap, "unknown wait %d", kind); return;
 	}
@@ -393,7 +393,7 @@ int fl_task_dump(FILE *out)
 			char what[160];
 			describe_wait(t, what, sizeof(what), now);
 			fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
-				t->group ? fl__group_label(t->group) : "-", what,
+				fl__obj_label(t->group, "-"), what,
 				t->adopted ? " [thread]" : "");
 			n++;
 		}

@@ -230,8 +230,21 @@ typedef enum fl__counter {
 } fl__counter;
 void fl__count_add(fl__counter c, long delta);
 
-/* Names for dumps: the object registry maps a wait object to a label. */
-const char *fl__chan_label(const void *ch);
-const char *fl__group_label(const struct fl_group *g);
+/*
+ * The header a channel, a context and a group start with (their first
+ * member), so the seam names a wait object in a task dump, and the sim
+ * trace numbers it, without calling up into chan.c or group.c.
+ */
+typedef struct fl__obj {
+	const char *label;   /* immutable: the object's name for dumps */
+	uint32_t trace_id;   /* immutable: trace number (sim only), else 0 */
+} fl__obj;
+
+/* The label of a channel, context or group (its fl__obj), or nil_label for
+ * NULL. */
+static inline const char *fl__obj_label(const void *obj, const char *nil_label)
+{
+	return obj ? ((const fl__obj *)obj)->label : nil_label;
+}
 
 #endif
