@@ -478,20 +478,40 @@ void fl__ctx_unwatch(fl_ctx *ctx, fl__wlink *l)
 	fl__mutex_unlock(&ctx->mu);
 }
 
+/*
+ * The one blocking wait on a context, behind fl_ctx_wait and fl_sleep_until:
+ * FL_CANCELED once ctx is done (ctx may be NULL: never), FL_TIMEDOUT when
+ * deadline_ns passes first. kind says what the task waits for in dumps.
+ */
+static int wait_done(fl_ctx *ctx, int64_t deadline_ns, int kind)
+{
+	fl__waiter w;
+	fl__waiter_init(&w);
+	fl__wlink l = {.w = &w, .index = -1};
+	if (!fl__ctx_watch(ctx, &l))
+		return FL_CANCELED; /* registered nowhere: nothing can fire it */
+	if (fl__waiter_wait(&w, deadline_ns, kind, ctx))
+		return FL_CANCELED;
+	fl__ctx_unwatch(ctx, &l);
+	return FL_TIMEDOUT;
+}
+
 int fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns)
 {
 	if (fl_ctx_done(ctx))
 		return FL_CANCELED;
 	if (deadline_ns == FL_TRY)
 		return FL_AGAIN;
-	fl__waiter w;
-	fl__waiter_init(&w);
-	fl__wlink l = {.w = &w, .index = -1};
-	if (!fl__ctx_watch(ctx, &l))
-		return FL_CANCELED;
-	if (fl__waiter_wait(&w, deadline_ns, FL__WAIT_CTX, ctx))
-		return FL_CANCELED;
-	fl__ctx_unwatch(ctx, &l);
+	int rc = wait_done(ctx, deadline_ns, FL__WAIT_CTX);
 	/* An unbounded wait ends unfired only on a sim deadlock. */
-	return deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
+	if (rc == FL_TIMEDOUT && deadline_ns == FL_FOREVER)
+		return FL_DEADLOCK;
+	return rc;
+}
+
+int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)
+{
+	if (ctx && fl_ctx_done(ctx))
+		return FL_CANCELED;
+	return wait_done(ctx, deadline_ns, FL__WAIT_SLEEP) == FL_TIMEDOUT ? FL_OK : FL_CANCELED;
 }

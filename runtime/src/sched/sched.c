@@ -3,7 +3,8 @@
  *
  * Backend selection, wait queues and the waiter protocol of sched_internal.h, the
  * registry of live tasks behind fl_task_dump, the live object counters
- * and the progress counter behind fl_stats_get, and sleeping.
+ * and the progress counter behind fl_stats_get. (Sleeping is a context
+ * wait: fl_sleep_until lives in ctx.c beside fl_ctx_wait.)
  *
  * The progress counter behind fl_stats.progress is PROGRESS_STRIPES
  * cache-line-padded words, a task bumping the one of its id with a relaxed
@@ -23,8 +24,6 @@
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "sched_internal.h"
 
-#include <fl/ctx.h>
-
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,7 +31,6 @@
 #include <valgrind/valgrind.h>
 
 #include "annotate_internal.h"
-#include "ctx_internal.h"
 
 /* ---- progress ----------------------------------------------------------- */
 
@@ -434,17 +432,3 @@ void fl_blocking(void (*fn)(void *arg), void *arg)
 	progress_bump(t);
 }
 
-int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)
-{
-	if (ctx && fl_ctx_done(ctx))
-		return FL_CANCELED;
-	fl__waiter w;
-	fl__waiter_init(&w);
-	fl__wlink l = {.w = &w, .index = -1};
-	if (!fl__ctx_watch(ctx, &l))
-		return FL_CANCELED; /* registered nowhere: nothing can fire it */
-	bool fired = fl__waiter_wait(&w, deadline_ns, FL__WAIT_SLEEP, ctx);
-	if (!fired)
-		fl__ctx_unwatch(ctx, &l);
-	return fired ? FL_CANCELED : FL_OK;
-}
