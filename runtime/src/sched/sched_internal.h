@@ -88,6 +88,7 @@ struct fl__task {
 	void *backend;                      /* backend-private (parker, fiber) */
 	fl__task *reg_prev, *reg_next;      /* registry list (its stripe lock) */
 	bool adopted;                       /* a foreign thread, not spawned */
+	bool panic_capture;                 /* immutable: group captures panics */
 	bool registered;                    /* on the registry list (stripe lock) */
 };
 
