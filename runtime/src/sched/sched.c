@@ -1,80 +1,28 @@
 /*
  * sched.c - the backend-independent half of the scheduler seam.
  *
- * Backend selection, wait queues and the waiter protocol of sched_internal.h, the
- * registry of live tasks behind fl_task_dump, the live object counters
- * and the progress counter behind fl_stats_get. (Sleeping is a context
- * wait: fl_sleep_until lives in ctx.c beside fl_ctx_wait.)
- *
- * The progress counter behind fl_stats.progress is PROGRESS_STRIPES
- * cache-line-padded words, a task bumping the one of its id with a relaxed
- * load and store: no locked instruction on the channel hot path, at the
- * price of an increment lost now and then when two tasks of one stripe
- * race (a stripe can even step back). Readers only need to see it move,
- * and fl_stats_get never reports less than it reported before.
- *
- * The registry is REG_STRIPES doubly linked lists of every spawned or
- * adopted task: a task is on stripe id % REG_STRIPES, under that stripe's
- * lock, so tasks starting and ending on different workers rarely contend.
- * A task's own wait fields are atomics written only by that task, so a dump
- * can read them from any thread without stopping it. The stripe locks are
- * leaf locks: nothing else is taken while one is held, except stdio in
- * fl_task_dump.
+ * Backend selection, wait queues and the waiter protocol of
+ * sched_internal.h, fl_stats_get and fl_task_dump over task.c's counters
+ * and registry, and the clock, yield and blocking calls. Selection knows
+ * every backend, so this file sits above them; what the backends need
+ * from the seam (creating, adopting and finishing tasks) is in task.c,
+ * below them. (Sleeping is a context wait: fl_sleep_until lives in ctx.c
+ * beside fl_ctx_wait.)
  */
-#define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP */
 #include "sched_internal.h"
 
-#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <valgrind/valgrind.h>
 
 #include "annotate_internal.h"
 
-/* ---- progress ----------------------------------------------------------- */
-
-#define PROGRESS_STRIPES 16
-
-static struct progress_stripe {
-	_Alignas(64) atomic_ulong n;
-} progress[PROGRESS_STRIPES];
-static atomic_ulong progress_seen; /* the most fl_stats_get has reported */
-
-/* Before any task can bump (the backend starts here): Helgrind does not
- * model atomics, and the stripes are racy by design. */
-static void progress_init(void)
-{
-	for (int i = 0; i < PROGRESS_STRIPES; i++)
-		FL_BENIGN_RACE(&progress[i].n, "progress: relaxed, lossy, for watchdogs");
-	FL_BENIGN_RACE(&progress_seen, "progress: relaxed, for watchdogs");
-}
-
-/* One completed wait or finished task of t: a plain load and store, no RMW. */
-static inline void progress_bump(const fl__task *t)
-{
-	atomic_ulong *n = &progress[t->id % PROGRESS_STRIPES].n;
-	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-}
-
-/* The sum of the stripes, never less than an earlier result. */
-static unsigned long progress_read(void)
-{
-	unsigned long sum = 0;
-	for (int i = 0; i < PROGRESS_STRIPES; i++)
-		sum += atomic_load_explicit(&progress[i].n, memory_order_relaxed);
-	unsigned long seen = atomic_load_explicit(&progress_seen, memory_order_relaxed);
-	while (sum > seen && !atomic_compare_exchange_weak_explicit(&progress_seen, &seen, sum,
-								    memory_order_relaxed,
-								    memory_order_relaxed))
-		;
-	return sum > seen ? sum : seen;
-}
-
 /* ---- backend selection ------------------------------------------------ */
 
 static const fl__sched_ops *_Atomic active;
+bool fl__sim_on; /* the active backend has trace hooks: set once, at start */
 static pthread_mutex_t select_lock = PTHREAD_MUTEX_INITIALIZER;
 
 extern const fl__sched_ops fl__sched_fibers; /* fibers.c */
@@ -114,7 +62,9 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	if (cur && cur != ops)
 		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running", cur->name);
 	else if (!cur && !(err = ops->init(opts))) {
-		progress_init();
+		fl__progress_init();
+		if (ops->trace) /* only then: other backends never write it */
+			fl__sim_on = true;
 		FL_HAPPENS_BEFORE(&active); /* the backend's init, for Helgrind */
 		atomic_store(&active, ops);
 	}
@@ -226,177 +176,33 @@ bool fl__waiter_wait(fl__waiter *w, int64_t deadline_ns, int kind, const void *o
 	fl__task_set_wait(t, kind, obj, deadline_ns);
 	bool fired = s->park(t, deadline_ns) || !fl__waiter_abort(w);
 	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
-	progress_bump(t); /* fired, timed out or aborted: every wait ends here */
+	fl__progress_bump(t); /* fired, timed out or aborted: every wait ends here */
 	FL_ASSERT(!fired || atomic_load(&w->state) == FL__W_FIRED);
 	return fired;
 }
 
-/* ---- counters ----------------------------------------------------------- */
-
-static atomic_long counters[FL__C_N];
-
-void fl__count_add(fl__counter c, long delta)
-{
-	atomic_fetch_add_explicit(&counters[c], delta, memory_order_relaxed);
-}
+/* ---- stats and dumps ---------------------------------------------------- */
 
 fl_stats fl_stats_get(void)
 {
 	fl_stats st = {
-		.tasks = atomic_load(&counters[FL__C_TASKS]),
+		.tasks = fl__count_get(FL__C_TASKS),
 		.threads = fl__sched()->threads_live(),
-		.chans = atomic_load(&counters[FL__C_CHANS]),
-		.ctxs = atomic_load(&counters[FL__C_CTXS]),
+		.chans = fl__count_get(FL__C_CHANS),
+		.ctxs = fl__count_get(FL__C_CTXS),
 		.errs = fl_err_live(),
-		.timers = atomic_load(&counters[FL__C_TIMERS]),
-		.groups = atomic_load(&counters[FL__C_GROUPS]),
-		.progress = progress_read(),
+		.timers = fl__count_get(FL__C_TIMERS),
+		.groups = fl__count_get(FL__C_GROUPS),
+		.progress = fl__progress_read(),
 	};
 	return st;
 }
 
-/* ---- task registry ------------------------------------------------------ */
-
-#define REG_STRIPES 16
-
-static struct reg_stripe {
-	_Alignas(64) fl__mutex mu;
-	fl__task *head;         /* mu */
-} reg[REG_STRIPES] = {
-#define S {.mu = FL__MUTEX_INITIALIZER}
-	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
-#undef S
-};
-_Static_assert(sizeof(reg) / sizeof(reg[0]) == REG_STRIPES, "one initialiser per stripe");
-static atomic_ullong next_id = 1;
-
-static struct reg_stripe *reg_of(const fl__task *t) { return &reg[t->id % REG_STRIPES]; }
-
-static void reg_insert(fl__task *t)
-{
-	FL_BENIGN_RACE(&t->wait_kind, "task dump: diagnostic atomic read");
-	FL_BENIGN_RACE(&t->wait_obj, "task dump: diagnostic atomic read");
-	FL_BENIGN_RACE(&t->wait_until_ns, "task dump: diagnostic atomic read");
-	struct reg_stripe *r = reg_of(t);
-	fl__mutex_lock(&r->mu);
-	t->reg_prev = NULL;
-	t->reg_next = r->head;
-	if (r->head)
-		r->head->reg_prev = t;
-	r->head = t;
-	t->registered = true;
-	fl__mutex_unlock(&r->mu);
-}
-
-fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__task *), void *arg)
-{
-	fl__task *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	if (!name)
-		name = "task";
-	size_t len = strnlen(name, sizeof(t->name) - 1); /* snprintf's truncation */
-	memcpy(t->name, name, len);
-	t->name[len] = '\0';
-	t->group = g;
-	t->id = atomic_fetch_add(&next_id, 1);
-	t->entry = entry;
-	t->arg = arg;
-	atomic_init(&t->wait_kind, FL__WAIT_NONE);
-	atomic_init(&t->wait_obj, NULL);
-	atomic_init(&t->wait_until_ns, FL_FOREVER);
-	reg_insert(t);
-	fl__count_add(FL__C_TASKS, 1);
-	return t;
-}
-
-void fl__task_unregister(fl__task *t)
-{
-	/* registered changes only on the task's own path (spawn, its entry,
-	 * its finish or its thread's exit), so the task may read it unlocked. */
-	if (!t->registered)
-		return;
-	struct reg_stripe *r = reg_of(t);
-	fl__mutex_lock(&r->mu);
-	bool was = t->registered;
-	if (was) {
-		if (t->reg_prev)
-			t->reg_prev->reg_next = t->reg_next;
-		else
-			r->head = t->reg_next;
-		if (t->reg_next)
-			t->reg_next->reg_prev = t->reg_prev;
-		t->registered = false;
-	}
-	fl__mutex_unlock(&r->mu);
-	if (was && !t->adopted) {
-		fl__count_add(FL__C_TASKS, -1);
-		progress_bump(t); /* a task finished */
-	}
-}
-
-void fl__task_finish(fl__task *t)
-{
-	fl__task_unregister(t);
-	free(t);
-}
-
-void fl__task_adopt(fl__task *t)
-{
-	t->adopted = true;
-	t->id = atomic_fetch_add(&next_id, 1);
-	atomic_init(&t->wait_kind, FL__WAIT_NONE);
-	atomic_init(&t->wait_obj, NULL);
-	atomic_init(&t->wait_until_ns, FL_FOREVER);
-	reg_insert(t);
-}
-
-void fl__task_set_wait(fl__task *t, int kind, const void *obj, int64_t until)
-{
-	atomic_store_explicit(&t->wait_obj, obj, memory_order_relaxed);
-	atomic_store_explicit(&t->wait_until_ns, until, memory_order_relaxed);
-	atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
-}
-
-static void describe_wait(const fl__task *t, char *buf, size_t cap, int64_t now)
-{
-	int kind = atomic_load_explicit(&t->wait_kind, memory_order_acquire);
-	const void *obj = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
-	int64_t until = atomic_load_explicit(&t->wait_until_ns, memory_order_relaxed);
-	char when[48] = "";
-	if (until != FL_FOREVER && kind != FL__WAIT_NONE)
-		snprintf(when, sizeof(when), " (deadline %+.3fms)", (double)(until - now) / 1e6);
-	switch (kind) {
-	case FL__WAIT_NONE: snprintf(buf, cap, "running"); return;
-	case FL__WAIT_CHAN_SEND: snprintf(buf, cap, "chan send on '%s'%s", fl__obj_label(obj, "nil"), when); return;
-	case FL__WAIT_CHAN_RECV: snprintf(buf, cap, "chan recv on '%s'%s", fl__obj_label(obj, "nil"), when); return;
-	case FL__WAIT_SELECT: snprintf(buf, cap, "select%s", when); return;
-	case FL__WAIT_CTX: snprintf(buf, cap, "ctx wait%s", when); return;
-	case FL__WAIT_SLEEP: snprintf(buf, cap, "sleep until %+.3fms", (double)(until - now) / 1e6); return;
-	case FL__WAIT_GROUP_WAIT: snprintf(buf, cap, "group wait on '%s'", fl__obj_label(obj, "-")); return;
-	case FL__WAIT_GROUP_LIMIT: snprintf(buf, cap, "group limit of '%s'", fl__obj_label(obj, "-")); return;
-	case FL__WAIT_BLOCKING: snprintf(buf, cap, "blocking call"); return;
-	default: snprintf(buf, cap, "unknown wait %d", kind); return;
-	}
-}
-
 int fl_task_dump(FILE *out)
 {
-	int n = 0;
 	int64_t now = fl__now();
 	fprintf(out, "live tasks (backend %s):\n", fl__sched()->name);
-	for (int i = 0; i < REG_STRIPES; i++) {
-		fl__mutex_lock(&reg[i].mu);
-		for (fl__task *t = reg[i].head; t; t = t->reg_next) {
-			char what[160];
-			describe_wait(t, what, sizeof(what), now);
-			fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
-				fl__obj_label(t->group, "-"), what,
-				t->adopted ? " [thread]" : "");
-			n++;
-		}
-		fl__mutex_unlock(&reg[i].mu);
-	}
+	int n = fl__task_dump_tasks(out, now);
 	fflush(out);
 	return n;
 }
@@ -429,6 +235,6 @@ void fl_blocking(void (*fn)(void *arg), void *arg)
 	fl__task_set_wait(t, FL__WAIT_BLOCKING, NULL, FL_FOREVER);
 	s->blocking(fn, arg);
 	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
-	progress_bump(t);
+	fl__progress_bump(t);
 }
 

@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sync_internal.h"
 
@@ -178,6 +179,9 @@ typedef struct fl__sched_ops {
 	long (*threads_live)(void);
 	/* Runs fn(arg) where blocking the OS thread is harmless. */
 	void (*blocking)(void (*fn)(void *), void *arg);
+	/* Trace hooks (sim only; NULL elsewhere): see fl__sim_trace below. */
+	void (*trace)(int kind, uint32_t obj, int64_t arg);
+	uint32_t (*obj_id)(void);
 } fl__sched_ops;
 
 /* The active backend (initialised on first use from opts or FAULTLINE_BACKEND). */
@@ -186,10 +190,12 @@ extern const fl__sched_ops fl__sched_threads;
 extern const fl__sched_ops fl__sched_sim;
 
 /*
- * Trace hooks of the sim backend (sim.c). fl__sim_on is set once, when
- * the sim backend starts, and never on other backends, so a hook costs them
- * one predictable branch on a global. Under sim everything runs on one
- * thread, so the hooks need no synchronisation.
+ * Trace hooks of the sim backend, reached through the seam's ops (trace,
+ * obj_id) so that the core never calls a backend directly. fl__sim_on
+ * (sched.c) is set once, when a backend with trace hooks (sim) starts, and
+ * never on other backends, so a hook costs them one predictable branch on
+ * a global. Under sim everything runs on one thread, so the hooks need no
+ * synchronisation.
  */
 enum fl__sim_event {
 	FL__EV_SWITCH, FL__EV_SPAWN, FL__EV_EXIT, FL__EV_WAKE, FL__EV_TIMEOUT, FL__EV_TIMER,
@@ -199,10 +205,22 @@ enum fl__sim_event {
 extern bool fl__sim_on;
 /* Records an event of the current task on object obj (a number from
  * fl__sim_obj_id) with arg. Element bytes are not recorded: they may be
- * pointers, which differ from process to process. */
-void fl__sim_trace(int kind, uint32_t obj, int64_t arg);
-/* A per-run number for a new traced object (channel, context). */
-uint32_t fl__sim_obj_id(void);
+ * pointers, which differ from process to process. Only when fl__sim_on. */
+static inline void fl__sim_trace(int kind, uint32_t obj, int64_t arg)
+{
+	fl__sched()->trace(kind, obj, arg);
+}
+/* A per-run number for a new traced object (channel, context). Only when
+ * fl__sim_on. */
+static inline uint32_t fl__sim_obj_id(void) { return fl__sched()->obj_id(); }
+/* The sim backend's controls behind fl_sim_* (sim_api.c), on the sim
+ * thread only. */
+fl_err *fl__sim_begin(uint64_t seed);
+uint64_t fl__sim_hash(void);
+uint64_t fl__sim_events(void);
+fl_err *fl__sim_trace_open(const char *path);
+void fl__sim_set_report(FILE *out);
+long fl__sim_deadlocks(void);
 #define FL__SIM_TRACE(kind, obj, arg)                                             \
 	do {                                                                      \
 		if (__builtin_expect(fl__sim_on, 0))                              \
@@ -230,6 +248,32 @@ typedef enum fl__counter {
 	FL__C_TASKS, FL__C_CHANS, FL__C_CTXS, FL__C_TIMERS, FL__C_GROUPS, FL__C_N
 } fl__counter;
 void fl__count_add(fl__counter c, long delta);
+long fl__count_get(fl__counter c);
+
+/*
+ * The progress counter behind fl_stats.progress (task.c): striped, relaxed
+ * and lossy by design; see task.c. fl__progress_bump counts one completed
+ * wait or finished task of t with a plain load and store, no RMW.
+ */
+#define FL__PROGRESS_STRIPES 16
+struct fl__progress_stripe {
+	_Alignas(64) atomic_ulong n;
+};
+extern struct fl__progress_stripe fl__progress[FL__PROGRESS_STRIPES];
+static inline void fl__progress_bump(const fl__task *t)
+{
+	atomic_ulong *n = &fl__progress[t->id % FL__PROGRESS_STRIPES].n;
+	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+/* Marks the stripes as benign races, before any task can bump. */
+void fl__progress_init(void);
+/* The sum of the stripes, never less than an earlier result. */
+unsigned long fl__progress_read(void);
+
+/* Writes one line per live task to out (fl_task_dump's body, under the
+ * registry's stripe locks); returns how many. */
+int fl__task_dump_tasks(FILE *out, int64_t now);
 
 /*
  * The header a channel, a context and a group start with (their first

@@ -38,8 +38,9 @@
  * hash, and optionally written as a text line. Objects and tasks are named
  * by per-run sequence numbers, never addresses (element bytes are left out
  * for the same reason: they may be pointers), and times are relative to
- * the run's start, so the hash is the same in any process. The hooks in chan.c, select.c and
- * ctx.c test fl__sim_on, which stays false on other backends.
+ * the run's start, so the hash is the same in any process. The hooks in
+ * chan.c, select.c and ctx.c test fl__sim_on, which stays false on other
+ * backends, and reach this file through the seam's ops (trace, obj_id).
  */
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
 #include "fiber_internal.h"
@@ -62,8 +63,6 @@
 
 #define VCLOCK_START FL_SEC(1000) /* virtual time at start: far from FL_TRY */
 #define NO_TASK UINT32_MAX
-
-bool fl__sim_on;
 
 enum { AFTER_PARK = 1, AFTER_YIELD, AFTER_EXIT };
 
@@ -180,13 +179,13 @@ static void record(int kind, uint32_t task, uint32_t obj, int64_t arg)
 
 static uint32_t cur_seq(void) { return S.cur ? S.cur->seq : NO_TASK; }
 
-void fl__sim_trace(int kind, uint32_t obj, int64_t arg)
+static void sim_trace(int kind, uint32_t obj, int64_t arg)
 {
 	check_thread();
 	record(kind, cur_seq(), obj, arg);
 }
 
-uint32_t fl__sim_obj_id(void)
+static uint32_t sim_obj_id(void)
 {
 	check_thread();
 	return ++S.obj_seq;
@@ -402,7 +401,10 @@ static void deadlock(void)
 		"faultline sim: deadlock at virtual time +%.3f ms: every task is blocked and no "
 		"timer is pending; the root's wait fails with FL_DEADLOCK\n",
 		(double)(S.now - S.run_start) / 1e6);
-	fl_task_dump(out);
+	/* fl_task_dump's output, without calling up into the seam. */
+	fprintf(out, "live tasks (backend sim):\n");
+	fl__task_dump_tasks(out, S.now);
+	fflush(out);
 	FL_ASSERT(S.root.parked); /* the loop runs only while the root is out */
 	S.root.parked = false;
 	rq_push(&S.root);
@@ -640,7 +642,6 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 #ifdef FL_TSAN
 	S.sched.tsan = __tsan_create_fiber(0);
 #endif
-	fl__sim_on = true;
 	return NULL;
 }
 
@@ -661,24 +662,15 @@ const fl__sched_ops fl__sched_sim = {
 	.rand = sim_rand,
 	.threads_live = sim_threads_live,
 	.blocking = sim_blocking,
+	.trace = sim_trace,
+	.obj_id = sim_obj_id,
 };
 
-/* ---- public API (fl/task.h) ---------------------------------------------------------- */
+/* ---- controls behind the public API (sim_api.c) ------------------------------------ */
 
-static fl_err *need_sim(const char *fn)
+fl_err *fl__sim_begin(uint64_t seed)
 {
-	const fl__sched_ops *ops = fl__sched();
-	if (ops != &fl__sched_sim)
-		return fl_err_wrap(FL_ERR_MISUSE, "%s: the backend is '%s', not 'sim'", fn, ops->name);
 	check_thread();
-	return NULL;
-}
-
-fl_err *fl_sim_begin(uint64_t seed)
-{
-	fl_err *err = need_sim("fl_sim_begin");
-	if (err)
-		return err;
 	if (S.cur != &S.root)
 		return fl_err_wrap(FL_ERR_MISUSE, "fl_sim_begin: called from task '%s', not the root",
 				   S.cur->task->name);
@@ -691,40 +683,32 @@ fl_err *fl_sim_begin(uint64_t seed)
 	return NULL;
 }
 
-uint64_t fl_sim_trace_hash(void)
+uint64_t fl__sim_hash(void)
 {
-	if (fl__sched() != &fl__sched_sim)
-		return 0;
 	check_thread();
 	return S.hash;
 }
 
-uint64_t fl_sim_trace_events(void)
+uint64_t fl__sim_events(void)
 {
-	if (fl__sched() != &fl__sched_sim)
-		return 0;
 	check_thread();
 	return S.events;
 }
 
-fl_err *fl_sim_trace_file(const char *path)
+fl_err *fl__sim_trace_open(const char *path)
 {
-	fl_err *err = need_sim("fl_sim_trace_file");
-	return err ? err : trace_open(path);
+	check_thread();
+	return trace_open(path);
 }
 
-void fl_sim_set_report(FILE *out)
+void fl__sim_set_report(FILE *out)
 {
-	if (fl__sched() == &fl__sched_sim) {
-		check_thread();
-		S.report = out;
-	}
+	check_thread();
+	S.report = out;
 }
 
-long fl_sim_deadlocks(void)
+long fl__sim_deadlocks(void)
 {
-	if (fl__sched() != &fl__sched_sim)
-		return 0;
 	check_thread();
 	return S.deadlocks;
 }
