@@ -34,16 +34,17 @@
  *
  * Trace: each event (task switch, spawn, exit, wake, park timeout, timer
  * fire, channel send/recv/close with its result, select choice,
- * cancellation, deadlock) is a small record folded into a running FNV-1a
- * hash, and optionally written as a text line. Objects and tasks are named
- * by per-run sequence numbers, never addresses (element bytes are left out
- * for the same reason: they may be pointers), and times are relative to
- * the run's start, so the hash is the same in any process. The hooks in
+ * cancellation, deadlock) goes to sim_trace.c, which folds it into the
+ * run's hash. Objects and tasks are named by per-run sequence numbers,
+ * never addresses (element bytes are left out for the same reason: they
+ * may be pointers), and times are relative to the run's start, so the
+ * hash is the same in any process. The hooks in
  * chan.c, select.c and ctx.c test fl__sim_on, which stays false on other
  * backends, and reach this file through the seam's ops (trace, obj_id).
  */
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
 #include "fiber_internal.h"
+#include "sim_trace_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -89,8 +90,6 @@ static struct {
 	int64_t now;               /* virtual clock */
 	int64_t run_start;         /* clock at fl_sim_begin */
 	uint64_t rng;              /* splitmix64 state */
-	uint64_t hash;             /* FNV-1a of the trace */
-	uint64_t events;
 	uint32_t task_seq, obj_seq, timer_seq;
 	long live;                 /* spawned tasks not yet exited */
 	long deadlocks;
@@ -109,7 +108,6 @@ static struct {
 	void *tsan_free[256];      /* TSan fibers of exited tasks, for reuse */
 	int ntsan_free;
 #endif
-	FILE *trace;               /* optional text trace */
 	FILE *report;              /* deadlock reports; NULL = stderr */
 } S;
 
@@ -142,39 +140,10 @@ static uint64_t next_rand(void)
 
 static uint64_t pick(uint64_t n) { return next_rand() % n; }
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
-{
-	for (int i = 0; i < 8; i++) {
-		h ^= (v >> (8 * i)) & 0xff;
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
-static const char *const ev_names[] = {
-	[FL__EV_SWITCH] = "switch",   [FL__EV_SPAWN] = "spawn",   [FL__EV_EXIT] = "exit",
-	[FL__EV_WAKE] = "wake",       [FL__EV_TIMEOUT] = "timeout", [FL__EV_TIMER] = "timer",
-	[FL__EV_SEND] = "send",       [FL__EV_RECV] = "recv",     [FL__EV_CLOSE] = "close",
-	[FL__EV_SELECT] = "select",   [FL__EV_CANCEL] = "cancel", [FL__EV_YIELD] = "yield",
-	[FL__EV_DEADLOCK] = "deadlock",
-};
-
+/* One event, at the run-relative virtual time (sim_trace.c). */
 static void record(int kind, uint32_t task, uint32_t obj, int64_t arg)
 {
-	int64_t t = S.now - S.run_start;
-	uint64_t h = S.hash;
-	h = fnv_u64(h, (uint64_t)kind | (uint64_t)task << 8);
-	h = fnv_u64(h, obj);
-	h = fnv_u64(h, (uint64_t)arg);
-	h = fnv_u64(h, (uint64_t)t);
-	S.hash = h;
-	S.events++;
-	if (S.trace)
-		fprintf(S.trace, "%" PRId64 " %s task=%" PRIu32 " obj=%" PRIu32 " arg=%" PRId64 "\n",
-			t, ev_names[kind], task, obj, arg);
+	fl__trace_record(kind, task, obj, arg, S.now - S.run_start);
 }
 
 static uint32_t cur_seq(void) { return S.cur ? S.cur->seq : NO_TASK; }
@@ -563,28 +532,12 @@ static void sim_blocking(void (*fn)(void *), void *arg) { fn(arg); }
 static void reset_run(uint64_t seed)
 {
 	S.rng = seed;
-	S.hash = FNV_OFFSET;
-	S.events = 0;
+	fl__trace_reset();
 	S.task_seq = 0;
 	S.obj_seq = 0;
 	S.timer_seq = 0;
 	S.run_start = S.now;
 	S.last = NULL;
-}
-
-static fl_err *trace_open(const char *path)
-{
-	if (S.trace)
-		fclose(S.trace);
-	S.trace = NULL;
-	if (!path || !*path)
-		return NULL;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return fl_err_errno(errno, "sim: opening trace file '%s'", path);
-	setvbuf(f, NULL, _IOLBF, 0); /* a log: each record is flushed as it goes */
-	S.trace = f;
-	return NULL;
 }
 
 static fl_err *sim_init(const struct fl_sched_opts *opts)
@@ -600,7 +553,7 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 					   "FAULTLINE_SEED='%s' is not an unsigned integer", env);
 		seed = v;
 	}
-	fl_err *err = trace_open(getenv("FAULTLINE_TRACE"));
+	fl_err *err = fl__trace_open(getenv("FAULTLINE_TRACE"));
 	if (err)
 		return err;
 	fl__fiber_stack_config(opts->stack_size);
@@ -686,19 +639,19 @@ fl_err *fl__sim_begin(uint64_t seed)
 uint64_t fl__sim_hash(void)
 {
 	check_thread();
-	return S.hash;
+	return fl__trace_hash();
 }
 
 uint64_t fl__sim_events(void)
 {
 	check_thread();
-	return S.events;
+	return fl__trace_events();
 }
 
 fl_err *fl__sim_trace_open(const char *path)
 {
 	check_thread();
-	return trace_open(path);
+	return fl__trace_open(path);
 }
 
 void fl__sim_set_report(FILE *out)
