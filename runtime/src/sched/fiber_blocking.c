@@ -44,11 +44,19 @@ static struct {
 	int idle;              /* mu: threads waiting for a job */
 	int nthreads;          /* mu */
 	atomic_long live;      /* == nthreads, readable without the lock */
+	bool (*park)(fl__task *self, int64_t deadline_ns); /* immutable after init */
+	void (*unpark)(fl__task *t);                        /* immutable after init */
 } side = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
 
 /* Not pthread_once: the seam is initialised under a mutex before any
  * fl_blocking call, which every checker sees as ordering. */
-void fl__fblocking_init(void) { fl__cond_init(&side.cv); }
+void fl__fblocking_init(bool (*park)(fl__task *self, int64_t deadline_ns),
+			void (*unpark)(fl__task *t))
+{
+	fl__cond_init(&side.cv);
+	side.park = park;
+	side.unpark = unpark;
+}
 
 static job *job_pop(void)
 {
@@ -78,7 +86,7 @@ static void *side_main(void *arg)
 		fl__mutex_unlock(&side.mu);
 		fl__task *t = j->task;
 		j->fn(j->arg);
-		fl__fibers_unpark(t); /* j may be gone from here on */
+		side.unpark(t); /* j may be gone from here on */
 		fl__mutex_lock(&side.mu);
 	}
 out:
@@ -145,7 +153,7 @@ void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg)
 			return;
 		}
 	}
-	FL_ASSERT(fl__fibers_park(t, FL_FOREVER));
+	FL_ASSERT(side.park(t, FL_FOREVER));
 }
 
 long fl__fblocking_threads(void) { return atomic_load(&side.live); }

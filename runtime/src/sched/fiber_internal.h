@@ -2,7 +2,8 @@
  * fiber_internal.h - the `fibers` backend's internal interfaces.
  *
  * fibers.c is the scheduler (workers, park/unpark, spawn, the ops
- * table); the rest is split by concern: fiber_ctx.c (the context switch),
+ * table); the rest is split by concern: fiber_idle.c (putting idle workers
+ * to sleep and waking them), fiber_ctx.c (the context switch),
  * fiber_stack.c (guarded, pooled stacks that also hold the fiber record),
  * fiber_runq.c (per-worker lock-free run queues and the global queue),
  * fiber_timers.c (the timer heap the workers fire), fiber_blocking.c (the
@@ -122,19 +123,25 @@ long fl__gq_len(void);
 
 /* ---- timers (fiber_timers.c) ---------------------------------------------- */
 
-void fl__ftimer_start(fl__timer *t);
+/* Returns true if t became the earliest timer: the caller must then call
+ * fl__fibers_kick_timers (after the heap lock is released, so timers never
+ * call up into the workers). */
+bool fl__ftimer_start(fl__timer *t);
 bool fl__ftimer_stop(fl__timer *t);
 /* Fires due timers (one worker at a time); returns how many fired. */
 int fl__ftimer_run(void);
 /* The earliest pending deadline, FL_FOREVER if none (lock-free). */
 int64_t fl__ftimer_next(void);
-/* Called by fl__ftimer_start when a timer became the earliest, after the
- * heap lock is released: an idle worker must recompute its sleep. */
+/* Called when a timer became the earliest (fl__ftimer_start returned
+ * true): an idle worker must recompute its sleep (fiber_idle.c). */
 void fl__fibers_kick_timers(void);
 
 /* ---- the blocking pool (fiber_blocking.c) -------------------------------- */
 
-void fl__fblocking_init(void);
+/* park and unpark are the backend's (fl__fibers_park/unpark), handed in so
+ * the pool never calls up into fibers.c. */
+void fl__fblocking_init(bool (*park)(fl__task *self, int64_t deadline_ns),
+			void (*unpark)(fl__task *t));
 /* Runs fn(arg) on a side thread while the current fiber t is parked. */
 void fl__fblocking_run(fl__task *t, void (*fn)(void *), void *arg);
 /* Live side threads (idle included). */
@@ -142,11 +149,87 @@ long fl__fblocking_threads(void);
 
 /* Foreign threads: see foreign_internal.h (shared with the threads backend). */
 
+/* ---- workers (fibers.c) and their idle state (fiber_idle.c) ------------- */
+
+/* A thief's last look at one victim's runnext slot (stale-runnext steals). */
+typedef struct fl__seen {
+	uint64_t tick;     /* the victim's tick at the first look */
+	fl__fiber *rn;     /* its runnext then */
+	int64_t since_ns;  /* when that pair was first seen */
+} fl__seen;
+
+/* "own" fields are touched only on the worker's thread (its scheduler or
+ * the fiber it runs). */
+typedef struct fl__worker {
+	fl__runq q;                    /* see fl__runq */
+	_Atomic(fl__fiber *) runnext;  /* own puts; own takes; thieves CAS */
+	_Atomic uint64_t tick;         /* own writes: fibers started so far */
+	_Atomic uint64_t direct;       /* own writes: direct switches so far */
+	fl__fctx ctx;                  /* own: the scheduler loop's context */
+	fl__fiber *cur;                /* own: the fiber running now */
+	fl__fiber *prev;               /* own: the fiber that switched out last,
+					* until whoever runs next finishes it */
+	int after;                     /* own: why prev switched out (fibers.c) */
+	fl__fiber *resume;             /* own: woken while parking; runs next */
+	int fair;                      /* own: countdown to a fairness pick */
+	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
+	int ncache;                    /* own */
+	fl__seen *seen;                /* own: last look at each victim */
+	int64_t backoff_ns;            /* own: watcher sleep while others run */
+	bool timer_spin;               /* own: woke early for a timer: spin */
+	uint64_t rng;                  /* own: victim choice */
+	fl__cond cv;                   /* wakes this worker (fl__idle.mu) */
+	bool sleeping;                 /* fl__idle.mu: waiting on cv */
+	bool woken;                    /* fl__idle.mu: someone wants it up */
+	int index;                     /* immutable */
+	void *tsan;                    /* own: the thread's TSan fiber */
+	void *stack_lo;                /* own: the thread's stack, for ASan */
+	size_t stack_size;
+} fl__worker;
+
+/* The worker set and the state of its idle members (fiber_idle.c). */
+struct fl__idle {
+	fl__worker *w;                   /* immutable after init */
+	int n;                         /* immutable after init */
+	atomic_int nspinning;          /* workers looking for work */
+	atomic_int nsleeping;          /* == workers with sleeping set */
+	fl__mutex mu;                  /* idle state of every worker */
+	fl__worker *watcher;               /* mu: the sleeper with a timeout */
+	uint64_t seed;                 /* immutable after init */
+};
+extern struct fl__idle fl__idle;
+
+/* Wakes one sleeping worker, preferring one that is not the watcher. */
+void fl__idle_wake_one(void);
+
+/*
+ * Reads nsleeping with a read-modify-write, not a load: RMWs on one atomic
+ * are totally ordered, so either fl__idle_sleep's increment comes first and
+ * we see the sleeper, or ours does and the sleeper's increment acquires
+ * everything we queued before, which its re-check then finds. (A fence
+ * would do the same, but ThreadSanitizer does not support fences.)
+ */
+static inline int fl__idle_sleepers_sync(void) { return atomic_fetch_add(&fl__idle.nsleeping, 0); }
+
+/* Called after queueing work where another worker could run it. Inline:
+ * the common case (nobody asleep, or someone spinning) is two loads. */
+static inline void fl__idle_wake(void)
+{
+	if (fl__idle_sleepers_sync() > 0 && atomic_load(&fl__idle.nspinning) == 0)
+		fl__idle_wake_one();
+}
+
+/* Queued work any worker could take (runnext slots excepted). */
+bool fl__idle_work_visible(void);
+/* Puts w to sleep until woken, its watcher timeout or the next timer. */
+void fl__idle_sleep(fl__worker *w);
+
 /* ---- shared with the pieces above ---------------------------------------- */
 
 extern const fl__sched_ops fl__sched_fibers;
 
-/* The fibers backend's park and unpark, for fiber_blocking.c. */
+/* The fibers backend's park and unpark (the ops table; the blocking pool
+ * gets them at init). */
 bool fl__fibers_park(fl__task *self, int64_t deadline_ns);
 void fl__fibers_unpark(fl__task *t);
 

@@ -89,7 +89,7 @@ static void publish_next(void)
 	atomic_store(&tm.next, tm.n ? tm.heap[0]->when_ns : FL_FOREVER);
 }
 
-void fl__ftimer_start(fl__timer *t)
+bool fl__ftimer_start(fl__timer *t)
 {
 	fl__mutex_lock(&tm.mu);
 	if (tm.n == tm.cap) {
@@ -107,8 +107,7 @@ void fl__ftimer_start(fl__timer *t)
 	if (earliest)
 		publish_next();
 	fl__mutex_unlock(&tm.mu);
-	if (earliest)
-		fl__fibers_kick_timers();
+	return earliest; /* the caller kicks an idle worker, unlocked */
 }
 
 bool fl__ftimer_stop(fl__timer *t)

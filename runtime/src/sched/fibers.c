@@ -43,7 +43,7 @@
  * worker across a switch: cur_worker() reads the thread-local afresh and
  * cannot be inlined or merged by the compiler.
  *
- * Lock order: object locks (channel, context, group) -> idle.mu or gq.mu
+ * Lock order: object locks (channel, context, group) -> fl__idle.mu or gq.mu
  * (taken by unpark when it wakes a worker or uses the global queue) or a
  * parker lock; all three are leaves. The timer heap lock and the stack pool
  * lock are leaves too. No lock is held across a context switch.
@@ -75,10 +75,7 @@
 #define TIMER_TICK 16            /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
 #define STALE_NS FL_US(50)        /* runnext may be stolen after this */
-#define TIMER_SLACK_NS FL_US(75)  /* the watcher wakes this early, then spins:
-				   * a timed sleep overshoots ~100 us here */
 #define BACKOFF_MIN_NS FL_US(50)
-#define BACKOFF_MAX_NS FL_MS(10)
 
 #if defined(__clang__)
 #define FRESH __attribute__((noinline))
@@ -88,50 +85,8 @@
 
 enum { AFTER_PARK = 1, AFTER_YIELD, AFTER_EXIT };
 
-typedef struct seen {
-	uint64_t tick;     /* the victim's tick at the first look */
-	fl__fiber *rn;     /* its runnext then */
-	int64_t since_ns;  /* when that pair was first seen */
-} seen;
-
-/* "own" fields are touched only on the worker's thread (its scheduler or
- * the fiber it runs). */
-typedef struct worker {
-	fl__runq q;                    /* see fl__runq */
-	_Atomic(fl__fiber *) runnext;  /* own puts; own takes; thieves CAS */
-	_Atomic uint64_t tick;         /* own writes: fibers started so far */
-	_Atomic uint64_t direct;       /* own writes: direct switches so far */
-	fl__fctx ctx;                  /* own: the scheduler loop's context */
-	fl__fiber *cur;                /* own: the fiber running now */
-	fl__fiber *prev;               /* own: the fiber that switched out last,
-					* until whoever runs next finishes it */
-	int after;                     /* own: AFTER_*, why prev switched out */
-	fl__fiber *resume;             /* own: woken while parking; runs next */
-	int fair;                      /* own: countdown to a fairness pick */
-	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
-	int ncache;                    /* own */
-	seen *seen;                    /* own: last look at each victim */
-	int64_t backoff_ns;            /* own: watcher sleep while others run */
-	bool timer_spin;               /* own: woke early for a timer: spin */
-	uint64_t rng;                  /* own: victim choice */
-	fl__cond cv;                   /* wakes this worker (idle.mu) */
-	bool sleeping;                 /* idle.mu: waiting on cv */
-	bool woken;                    /* idle.mu: someone wants it up */
-	int index;                     /* immutable */
-	void *tsan;                    /* own: the thread's TSan fiber */
-	void *stack_lo;                /* own: the thread's stack, for ASan */
-	size_t stack_size;
-} worker;
-
-static struct {
-	worker *w;                     /* immutable after init */
-	int n;                         /* immutable after init */
-	atomic_int nspinning;          /* workers looking for work */
-	atomic_int nsleeping;          /* == workers with sleeping set */
-	fl__mutex mu;                  /* idle state of every worker */
-	worker *watcher;               /* mu: the sleeper with a timeout */
-	uint64_t seed;                 /* immutable after init */
-} idle = {.mu = FL__MUTEX_INITIALIZER};
+typedef fl__worker worker; /* local shorthand */
+typedef fl__seen seen;
 
 static _Thread_local worker *tls_worker;
 
@@ -140,141 +95,6 @@ FRESH static worker *cur_worker(void)
 	worker *w = tls_worker;
 	__asm__ volatile("" ::: "memory");
 	return w;
-}
-
-/* ---- waking idle workers --------------------------------------------------- */
-
-/* idle.mu held; v is sleeping. */
-static void wake_locked(worker *v)
-{
-	v->sleeping = false;
-	v->woken = true;
-	atomic_fetch_sub(&idle.nsleeping, 1);
-	fl__cond_signal(&v->cv);
-}
-
-/* Wakes one sleeper, preferring one that is not the watcher. */
-static void wake_one(void)
-{
-	fl__mutex_lock(&idle.mu);
-	worker *pick = NULL;
-	for (int i = 0; i < idle.n; i++) {
-		worker *v = &idle.w[i];
-		if (!v->sleeping)
-			continue;
-		pick = v;
-		if (v != idle.watcher)
-			break;
-	}
-	if (pick)
-		wake_locked(pick);
-	fl__mutex_unlock(&idle.mu);
-}
-
-/*
- * Reads nsleeping with a read-modify-write, not a load: RMWs on one atomic
- * are totally ordered, so either worker_sleep's increment comes first and
- * we see the sleeper, or ours does and the sleeper's increment acquires
- * everything we queued before, which its re-check then finds. (A fence
- * would do the same, but ThreadSanitizer does not support fences.)
- */
-static int sleepers_sync(void) { return atomic_fetch_add(&idle.nsleeping, 0); }
-
-/* Called after queueing work where another worker could run it. */
-static void wakep(void)
-{
-	if (sleepers_sync() > 0 && atomic_load(&idle.nspinning) == 0)
-		wake_one();
-}
-
-void fl__fibers_kick_timers(void)
-{
-	if (sleepers_sync() == 0)
-		return; /* everyone runs: they check timers between fibers */
-	fl__mutex_lock(&idle.mu);
-	if (idle.watcher && idle.watcher->sleeping) {
-		wake_locked(idle.watcher);
-	} else {
-		for (int i = 0; i < idle.n; i++) {
-			if (idle.w[i].sleeping) {
-				wake_locked(&idle.w[i]);
-				break;
-			}
-		}
-	}
-	fl__mutex_unlock(&idle.mu);
-}
-
-/* Queued work any worker could take (runnext slots excepted). */
-static bool work_visible(void)
-{
-	if (fl__gq_len() > 0)
-		return true;
-	for (int i = 0; i < idle.n; i++)
-		if (fl__runq_len(&idle.w[i].q))
-			return true;
-	return false;
-}
-
-static void worker_sleep(worker *w)
-{
-	if (w->timer_spin) {
-		/* The watcher woke TIMER_SLACK_NS before a timer: poll until it
-		 * is due (find_runnable fires it), looking for work meanwhile. */
-		int64_t next = fl__ftimer_next();
-		if (next != FL_FOREVER && next - fl__mono_ns() <= TIMER_SLACK_NS) {
-			for (int i = 0; i < 32; i++)
-				fl__cpu_relax();
-			return;
-		}
-		w->timer_spin = false;
-	}
-	fl__mutex_lock(&idle.mu);
-	w->sleeping = true;
-	atomic_fetch_add(&idle.nsleeping, 1); /* pairs with sleepers_sync */
-	int64_t next = fl__ftimer_next();
-	int64_t now = fl__mono_ns();
-	if (work_visible() || next <= now) {
-		w->sleeping = false;
-		atomic_fetch_sub(&idle.nsleeping, 1);
-		fl__mutex_unlock(&idle.mu);
-		return;
-	}
-	int64_t until = FL_FOREVER;
-	bool watching = false, for_timer = false;
-	if (!idle.watcher) {
-		idle.watcher = w;
-		until = next;
-		if (until != FL_FOREVER) {
-			until -= TIMER_SLACK_NS;
-			for_timer = true;
-		}
-		if (atomic_load(&idle.nsleeping) < idle.n && now + w->backoff_ns < until) {
-			until = now + w->backoff_ns;
-			watching = true;
-			for_timer = false;
-		}
-	}
-	bool timed_out = false;
-	while (!w->woken) {
-		if (until == FL_FOREVER) {
-			fl__cond_wait(&w->cv, &idle.mu);
-		} else if (fl__cond_wait_until(&w->cv, &idle.mu, until) == ETIMEDOUT) {
-			timed_out = true;
-			break;
-		}
-	}
-	if (idle.watcher == w)
-		idle.watcher = NULL;
-	if (w->sleeping) {
-		w->sleeping = false;
-		atomic_fetch_sub(&idle.nsleeping, 1);
-	}
-	w->woken = false;
-	fl__mutex_unlock(&idle.mu);
-	if (timed_out && watching && w->backoff_ns < BACKOFF_MAX_NS)
-		w->backoff_ns *= 2;
-	w->timer_spin = timed_out && for_timer;
 }
 
 /* ---- run queues -------------------------------------------------------------- */
@@ -292,7 +112,7 @@ static void ready(fl__fiber *f, bool handoff)
 	worker *w = cur_worker();
 	if (!w) {
 		fl__gq_put(f);
-		wakep();
+		fl__idle_wake();
 		return;
 	}
 	if (handoff && w->cur) {
@@ -302,13 +122,13 @@ static void ready(fl__fiber *f, bool handoff)
 		f = old;
 	}
 	local_put(w, f);
-	wakep();
+	fl__idle_wake();
 }
 
 static fl__fiber *take_global(worker *w)
 {
 	fl__fiber *batch[32];
-	long want = fl__gq_len() / idle.n + 1;
+	long want = fl__gq_len() / fl__idle.n + 1;
 	uint32_t n = fl__gq_get(batch, want < 32 ? (uint32_t)want : 32);
 	for (uint32_t i = 1; i < n; i++)
 		local_put(w, batch[i]);
@@ -375,15 +195,15 @@ static uint64_t xorshift(uint64_t *s)
 
 static fl__fiber *spin_steal(worker *w)
 {
-	int n = idle.n;
-	if (n == 1 || 2 * atomic_load(&idle.nspinning) >= n - atomic_load(&idle.nsleeping))
+	int n = fl__idle.n;
+	if (n == 1 || 2 * atomic_load(&fl__idle.nspinning) >= n - atomic_load(&fl__idle.nsleeping))
 		return NULL;
-	atomic_fetch_add(&idle.nspinning, 1);
+	atomic_fetch_add(&fl__idle.nspinning, 1);
 	fl__fiber *f = NULL;
 	for (int round = 0; round < SPIN_ROUNDS && !f; round++) {
 		int start = (int)(xorshift(&w->rng) % (uint64_t)n);
 		for (int i = 0; i < n && !f; i++) {
-			worker *v = &idle.w[(start + i) % n];
+			worker *v = &fl__idle.w[(start + i) % n];
 			if (v != w)
 				f = steal_from(w, v);
 		}
@@ -392,9 +212,9 @@ static fl__fiber *spin_steal(worker *w)
 		for (int k = 0; !f && k < 64; k++)
 			fl__cpu_relax();
 	}
-	int left = atomic_fetch_sub(&idle.nspinning, 1) - 1;
-	if (f && left == 0 && work_visible())
-		wakep(); /* we were the last spinner: hand the search on */
+	int left = atomic_fetch_sub(&fl__idle.nspinning, 1) - 1;
+	if (f && left == 0 && fl__idle_work_visible())
+		fl__idle_wake(); /* we were the last spinner: hand the search on */
 	return f;
 }
 
@@ -412,7 +232,7 @@ static fl__fiber *find_runnable(worker *w)
 			return f;
 		if ((f = spin_steal(w)))
 			return f;
-		worker_sleep(w);
+		fl__idle_sleep(w);
 	}
 }
 
@@ -560,7 +380,7 @@ static void finish_park(worker *w, fl__fiber *f)
 	 * that one's park, and the fiber it switched to parked through the
 	 * loop. resume holds one fiber; this one goes to the ring. */
 	local_put(w, f);
-	wakep();
+	fl__idle_wake();
 }
 
 static void run(worker *w, fl__fiber *f)
@@ -654,7 +474,8 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 		f->timer.when_ns = deadline_ns;
 		f->timer.fn = park_timeout;
 		f->timer.arg = f;
-		fl__ftimer_start(&f->timer);
+		if (fl__ftimer_start(&f->timer))
+			fl__fibers_kick_timers();
 	}
 	switch_out(f, AFTER_PARK);
 	if (timed) {
@@ -731,7 +552,7 @@ static fl_err *fb_spawn(fl__task *t)
 		local_put(w, f);
 	else
 		fl__gq_put(f);
-	wakep();
+	fl__idle_wake();
 	return NULL;
 }
 
@@ -767,21 +588,21 @@ static uint64_t fb_rand(void)
 {
 	static _Thread_local uint64_t s;
 	if (!s)
-		s = (idle.seed ? idle.seed : (uint64_t)fl__mono_ns()) ^
+		s = (fl__idle.seed ? fl__idle.seed : (uint64_t)fl__mono_ns()) ^
 		    (uint64_t)(uintptr_t)&s ^ 0x9E3779B97F4A7C15ull;
 	return xorshift(&s);
 }
 
-static long fb_threads_live(void) { return idle.n + fl__fblocking_threads(); }
+static long fb_threads_live(void) { return fl__idle.n + fl__fblocking_threads(); }
 
 static fl_err *start_workers(void)
 {
-	for (int i = 0; i < idle.n; i++) {
+	for (int i = 0; i < fl__idle.n; i++) {
 		pthread_attr_t attr;
 		pthread_t th;
 		FL_ASSERT(pthread_attr_init(&attr) == 0);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int rc = pthread_create(&th, &attr, worker_main, &idle.w[i]);
+		int rc = pthread_create(&th, &attr, worker_main, &fl__idle.w[i]);
 		pthread_attr_destroy(&attr);
 		if (rc)
 			return fl_err_errno(rc, "fibers: starting worker %d", i);
@@ -800,7 +621,7 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 	int rc = fl__foreign_init(n > 1);
 	if (rc)
 		return fl_err_errno(rc, "pthread_key_create");
-	fl__fblocking_init();
+	fl__fblocking_init(fl__fibers_park, fl__fibers_unpark);
 	size_t bytes = (sizeof(worker) * (size_t)n + 63) / 64 * 64;
 	worker *ws = aligned_alloc(64, bytes);
 	seen *looks = calloc((size_t)(n * n), sizeof(seen));
@@ -818,15 +639,19 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 		w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ opts->seed;
 		fl__cond_init(&w->cv);
 	}
-	idle.seed = opts->seed;
-	idle.w = ws;
-	idle.n = (int)n;
+	fl__idle.seed = opts->seed;
+	fl__idle.w = ws;
+	fl__idle.n = (int)n;
 	return start_workers();
 }
 
 static void fb_shutdown(void) {}
 
-static void fb_timer_start(fl__timer *t) { fl__ftimer_start(t); }
+static void fb_timer_start(fl__timer *t)
+{
+	if (fl__ftimer_start(t))
+		fl__fibers_kick_timers();
+}
 static bool fb_timer_stop(fl__timer *t) { return fl__ftimer_stop(t); }
 
 const fl__sched_ops fl__sched_fibers = {
@@ -861,12 +686,12 @@ fl__task *fl__fibers_runnext_task(void)
 	return f ? f->task : NULL;
 }
 
-int fl__fibers_workers(void) { return idle.n; }
+int fl__fibers_workers(void) { return fl__idle.n; }
 
 uint64_t fl__fibers_direct_switches(void)
 {
 	uint64_t n = 0;
-	for (int i = 0; i < idle.n; i++)
-		n += atomic_load_explicit(&idle.w[i].direct, memory_order_relaxed);
+	for (int i = 0; i < fl__idle.n; i++)
+		n += atomic_load_explicit(&fl__idle.w[i].direct, memory_order_relaxed);
 	return n;
 }
