@@ -276,6 +276,41 @@ static void on_result(run *r, const struct fl_hedge_opts *o, result *res, int64_
 	}
 }
 
+/*
+ * Fires the first attempt, then one more each time delay passes without a
+ * winner, and collects every attempt's result. Returns the caller's
+ * cancellation (cause joined with the sentinel) if ctx ended first, else
+ * NULL.
+ */
+static fl_err *collect(run *r, const struct fl_hedge_opts *o, fl_ctx *ctx, int64_t delay)
+{
+	fire(r);
+	int64_t next_at = fl_deadline_in(delay);
+	fl_ctx *watch = ctx;
+	fl_err *ctx_err = NULL;
+	while (r->ended < r->fired) {
+		bool may_fire = !r->stop && r->fired < r->max;
+		result res;
+		int rc = fl_chan_recv(r->h->results, &res, watch, may_fire ? next_at : FL_FOREVER);
+		if (rc == FL_TIMEDOUT) {
+			fire(r);
+			next_at = fl_deadline_in(delay);
+		} else if (rc == FL_CANCELED) {
+			/* The attempts see it too; collect what they return. */
+			watch = NULL;
+			r->stop = true;
+			r->caller_done = true;
+			fl_err *cause = fl_ctx_cause(ctx);
+			fl_err *sentinel = fl_ctx_err(ctx);
+			ctx_err = cause == sentinel ? cause : fl_err_join2(cause, sentinel);
+		} else {
+			FL_ASSERT(rc == FL_OK);
+			on_result(r, o, &res, delay, &next_at);
+		}
+	}
+	return ctx_err;
+}
+
 static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 			 fl_hedge_stats *stats)
 {
@@ -311,30 +346,7 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 		goto out_chan;
 	fl__mutex_init(&h->mu);
 
-	fire(&r);
-	int64_t next_at = fl_deadline_in(delay);
-	fl_ctx *watch = ctx;
-	fl_err *ctx_err = NULL;
-	while (r.ended < r.fired) {
-		bool may_fire = !r.stop && r.fired < r.max;
-		result res;
-		int rc = fl_chan_recv(h->results, &res, watch, may_fire ? next_at : FL_FOREVER);
-		if (rc == FL_TIMEDOUT) {
-			fire(&r);
-			next_at = fl_deadline_in(delay);
-		} else if (rc == FL_CANCELED) {
-			/* The attempts see it too; collect what they return. */
-			watch = NULL;
-			r.stop = true;
-			r.caller_done = true;
-			fl_err *cause = fl_ctx_cause(ctx);
-			fl_err *sentinel = fl_ctx_err(ctx);
-			ctx_err = cause == sentinel ? cause : fl_err_join2(cause, sentinel);
-		} else {
-			FL_ASSERT(rc == FL_OK);
-			on_result(&r, o, &res, delay, &next_at);
-		}
-	}
+	fl_err *ctx_err = collect(&r, o, ctx, delay);
 	fl_err_drop(fl_group_wait(r.g)); /* tasks return NULL; they have all reported */
 	fl_group_free(r.g);
 	fl__mutex_destroy(&h->mu);
