@@ -2,7 +2,7 @@
  * chan.c - channels: a mutex, a ring buffer and two wait queues.
  *
  * The model is Go's runtime/chan.go. A channel is a ring of cap slots of
- * elem_size bytes plus two FIFO queues of blocked tasks (sched.h wlinks):
+ * elem_size bytes plus two FIFO queues of blocked tasks (sched_internal.h wlinks):
  * recvq holds receivers, each link pointing at its destination buffer, and
  * sendq holds senders, each link pointing at its source element. Everything
  * mutable is protected by the channel's one mutex.
@@ -20,7 +20,7 @@
  *     sender's source and the receiver's destination (or through the ring),
  *     before the woken task is unparked.
  *
- * Waking follows THE WAKE PROTOCOL in sched.h: the waker fires the waiter
+ * Waking follows THE WAKE PROTOCOL in sched_internal.h: the waker fires the waiter
  * (only the first fire wins), copies the element, and unparks it - all while
  * holding ch->mu - and touches nothing of the waiter afterwards. A waiter
  * that woke for another reason (its context, its deadline) takes ch->mu
@@ -94,8 +94,9 @@ fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opt
 	ch->elem_size = elem_size;
 	ch->cap = cap;
 	ch->free_elem = opts->free_elem;
+	ch->obj.label = ch->name ? ch->name : "chan";
 	if (fl__sim_on)
-		ch->sim_id = fl__sim_obj_id();
+		ch->obj.trace_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CHANS, 1);
 	*out = ch;
 	return NULL;
@@ -231,13 +232,13 @@ int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns
 	rc = fl__chan_try_send_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
-		FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc);
+		FL__SIM_TRACE(FL__EV_SEND, ch->obj.trace_id, rc);
 		return rc;
 	}
 	/* The link only reads through elem; the cast drops const for storage. */
 	rc = chan_block(ch, &ch->sendq, &w, (void *)(uintptr_t)elem, ctx, deadline_ns,
 			FL__WAIT_CHAN_SEND);
-	FL__SIM_TRACE(FL__EV_SEND, ch->sim_id, rc);
+	FL__SIM_TRACE(FL__EV_SEND, ch->obj.trace_id, rc);
 	return rc;
 }
 
@@ -255,11 +256,11 @@ int fl_chan_recv(fl_chan *ch, void *elem, fl_ctx *ctx, int64_t deadline_ns)
 	rc = fl__chan_try_recv_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
 		fl__mutex_unlock(&ch->mu);
-		FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc);
+		FL__SIM_TRACE(FL__EV_RECV, ch->obj.trace_id, rc);
 		return rc;
 	}
 	rc = chan_block(ch, &ch->recvq, &w, elem, ctx, deadline_ns, FL__WAIT_CHAN_RECV);
-	FL__SIM_TRACE(FL__EV_RECV, ch->sim_id, rc);
+	FL__SIM_TRACE(FL__EV_RECV, ch->obj.trace_id, rc);
 	return rc;
 }
 
@@ -281,7 +282,7 @@ fl_err *fl_chan_close(fl_chan *ch)
 		return fl_err_wrap(FL_ERR_CLOSED, "close of closed channel '%s'", fl__chan_label(ch));
 	}
 	ch->closed = true;
-	FL__SIM_TRACE(FL__EV_CLOSE, ch->sim_id, 0);
+	FL__SIM_TRACE(FL__EV_CLOSE, ch->obj.trace_id, 0);
 	wake_all_closed(&ch->recvq);
 	wake_all_closed(&ch->sendq);
 	fl__mutex_unlock(&ch->mu);
@@ -318,11 +319,7 @@ bool fl_chan_closed(fl_chan *ch)
 
 const char *fl__chan_label(const void *ch)
 {
-	const fl_chan *c = ch;
-
-	if (!c)
-		return "nil";
-	return c->name ? c->name : "chan";
+	return fl__obj_label(ch, "nil");
 }
 
 static size_t queue_len(const fl__wqueue *q)

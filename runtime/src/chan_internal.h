@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sched.h"
-#include "sync.h"
+#include "sched_internal.h"
+#include "sync_internal.h"
 
 /* Largest element a channel carries by copy (Go has the same limit). */
 #define FL__CHAN_MAX_ELEM ((size_t)1 << 16)
@@ -22,6 +22,7 @@
 #define FL__SELECT_MAX 64
 
 struct fl_chan {
+	fl__obj obj;                   /* immutable: label and trace number */
 	fl__mutex mu;                  /* protects every field marked (mu) */
 	size_t elem_size;              /* immutable: bytes per element, > 0 */
 	size_t cap;                    /* immutable: ring slots; 0 = rendezvous */
@@ -33,8 +34,8 @@ struct fl_chan {
 	fl__wqueue sendq;              /* (mu) blocked senders; elem = source */
 	void (*free_elem)(void *elem); /* immutable; may be NULL */
 	char *name;                    /* immutable copy; may be NULL */
-	uint32_t sim_id;               /* immutable: trace number (sim only) */
 };
+_Static_assert(offsetof(struct fl_chan, obj) == 0, "the seam reads the header");
 
 /*
  * Completes a send of *elem if that needs no waiting: hands it to a blocked
@@ -60,5 +61,9 @@ int fl__chan_try_recv_locked(fl_chan *ch, void *elem);
  * a wake, a cancellation or its deadline". Takes ch->mu.
  */
 size_t fl__chan_waiting(fl_chan *ch, int op);
+
+/* ch's name for messages and dumps: "chan" if it has none, "nil" for
+ * NULL. */
+const char *fl__chan_label(const void *ch);
 
 #endif

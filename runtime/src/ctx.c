@@ -18,7 +18,7 @@
  *
  * Cancellation is iterative (a worklist threaded through cancel_next), so a
  * deep tree cannot overflow the stack. Waiters are fired and unparked under
- * the context's lock (sched.h). After-funcs and timer stops run unlocked.
+ * the context's lock (sched_internal.h). After-funcs and timer stops run unlocked.
  *
  * Lock order: a context's mu is never held while taking another context's
  * mu, except parent -> child is never needed: linking takes the parent's
@@ -29,7 +29,7 @@
 
 #include <stdlib.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 
@@ -44,6 +44,7 @@ struct fl_ctx_after {
 enum { AF_PENDING, AF_STARTED };
 
 struct fl_ctx {
+	fl__obj obj;                  /* immutable: label and trace number */
 	atomic_long refs;             /* < 0: immortal (background) */
 	enum ctx_kind kind;           /* immutable */
 	fl_ctx *parent;               /* immutable; reference held */
@@ -61,10 +62,11 @@ struct fl_ctx {
 	fl_ctx *cancel_next;          /* worklist link during propagation */
 	fl__wqueue waiters;           /* mu */
 	fl_ctx_after *afters;         /* mu */
-	uint32_t sim_id;              /* immutable: trace number (sim only) */
 };
+_Static_assert(offsetof(struct fl_ctx, obj) == 0, "the seam reads the header");
 
 static fl_ctx background = {
+	.obj = {.label = "ctx"},
 	.refs = -1,
 	.kind = K_BACKGROUND,
 	.mu = {PTHREAD_MUTEX_INITIALIZER},
@@ -131,7 +133,7 @@ static bool cancel_one(fl_ctx *ctx, fl_err *err, fl_err *cause, fl_ctx **work)
 	ctx->cause = fl_err_ref(cause);
 	FL_HAPPENS_BEFORE(&ctx->done); /* err and cause before done, for Helgrind */
 	atomic_store_explicit(&ctx->done, 1, memory_order_release);
-	FL__SIM_TRACE(FL__EV_CANCEL, ctx->sim_id, err == FL_ERR_DEADLINE);
+	FL__SIM_TRACE(FL__EV_CANCEL, ctx->obj.trace_id, err == FL_ERR_DEADLINE);
 	fl__wlink *l;
 	while ((l = fl__wqueue_fire_first(&ctx->waiters, FL_CANCELED)) != NULL)
 		fl__waiter_unpark(l->w);
@@ -293,8 +295,9 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 	FL_BENIGN_RACE(&c->done, "lock-free done flag; err/cause ordered by HAPPENS annotations");
 	c->deadline_ns = FL_FOREVER;
 	c->timer.heap_index = -1;
+	c->obj.label = "ctx";
 	if (fl__sim_on)
-		c->sim_id = fl__sim_obj_id();
+		c->obj.trace_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CTXS, 1);
 	*out = c;
 	return NULL;
@@ -475,20 +478,40 @@ void fl__ctx_unwatch(fl_ctx *ctx, fl__wlink *l)
 	fl__mutex_unlock(&ctx->mu);
 }
 
+/*
+ * The one blocking wait on a context, behind fl_ctx_wait and fl_sleep_until:
+ * FL_CANCELED once ctx is done (ctx may be NULL: never), FL_TIMEDOUT when
+ * deadline_ns passes first. kind says what the task waits for in dumps.
+ */
+static int wait_done(fl_ctx *ctx, int64_t deadline_ns, int kind)
+{
+	fl__waiter w;
+	fl__waiter_init(&w);
+	fl__wlink l = {.w = &w, .index = -1};
+	if (!fl__ctx_watch(ctx, &l))
+		return FL_CANCELED; /* registered nowhere: nothing can fire it */
+	if (fl__waiter_wait(&w, deadline_ns, kind, ctx))
+		return FL_CANCELED;
+	fl__ctx_unwatch(ctx, &l);
+	return FL_TIMEDOUT;
+}
+
 int fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns)
 {
 	if (fl_ctx_done(ctx))
 		return FL_CANCELED;
 	if (deadline_ns == FL_TRY)
 		return FL_AGAIN;
-	fl__waiter w;
-	fl__waiter_init(&w);
-	fl__wlink l = {.w = &w, .index = -1};
-	if (!fl__ctx_watch(ctx, &l))
-		return FL_CANCELED;
-	if (fl__waiter_wait(&w, deadline_ns, FL__WAIT_CTX, ctx))
-		return FL_CANCELED;
-	fl__ctx_unwatch(ctx, &l);
+	int rc = wait_done(ctx, deadline_ns, FL__WAIT_CTX);
 	/* An unbounded wait ends unfired only on a sim deadlock. */
-	return deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
+	if (rc == FL_TIMEDOUT && deadline_ns == FL_FOREVER)
+		return FL_DEADLOCK;
+	return rc;
+}
+
+int fl_sleep_until(fl_ctx *ctx, int64_t deadline_ns)
+{
+	if (ctx && fl_ctx_done(ctx))
+		return FL_CANCELED;
+	return wait_done(ctx, deadline_ns, FL__WAIT_SLEEP) == FL_TIMEDOUT ? FL_OK : FL_CANCELED;
 }

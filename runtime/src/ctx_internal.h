@@ -6,14 +6,14 @@
  * every such waiter with result FL_CANCELED, under the context's lock, and
  * unparks it. The waiter removes its link again after waking for any other
  * reason. Never hold a channel or group lock while calling these (the
- * context lock is taken inside; see the lock order in sched.h).
+ * context lock is taken inside; see the lock order in sched_internal.h).
  */
 #ifndef FL_CTX_INTERNAL_H
 #define FL_CTX_INTERNAL_H
 
 #include <fl/ctx.h>
 
-#include "sched.h"
+#include "sched_internal.h"
 
 /*
  * Adds l (l->w set, l->index == -1) to ctx's waiter list. Returns false and

@@ -26,7 +26,7 @@
  *     releases them when its own count reaches zero. The decrement is
  *     acq_rel, so the freeing thread sees every write that was made before
  *     another thread's drop. Helgrind does not understand atomics, so the
- *     same edge is spelled out with the annotate.h macros.
+ *     same edge is spelled out with the annotate_internal.h macros.
  *   - live counts heap errors from allocation to free.
  *
  * Depth: a wrap chain can grow without bound (think of a retry loop that
@@ -48,7 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 #include "err_internal.h"
 
 #define ERR_ASSERT(c)                                                      \

@@ -7,7 +7,7 @@
  * fl_group_wait.
  *
  * Data structure: a mutex-protected record of slots and outcomes plus two
- * wait queues of the scheduler seam (sched.h). limitq holds callers of
+ * wait queues of the scheduler seam (sched_internal.h). limitq holds callers of
  * fl_group_go blocked at the limit, waitq holds callers of fl_group_wait. A
  * slot is taken before a task is spawned and released by the task's entry
  * after the body and its cleanups have run.
@@ -58,20 +58,21 @@
  * one stack is understood by TSan and ASan (both intercept it and unpoison
  * the abandoned frames), so no annotation is needed.
  */
-#include "group_internal.h"
-
 #include <fl/ctx.h>
+#include <fl/group.h>
 #include <fl/task.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate.h"
+#include "annotate_internal.h"
 #include "ctx_internal.h"
-#include "sched.h"
+#include "panic_internal.h"
+#include "sched_internal.h"
 
 struct fl_group {
+	fl__obj obj;               /* immutable: label (name) */
 	atomic_long refs;          /* the owner's until fl_group_free, and one per
 				    * spawned task until its entry is done with g */
 	fl__mutex mu;
@@ -96,19 +97,13 @@ struct fl_group {
 	fl__wqueue limitq;         /* mu: go callers blocked at the limit */
 	fl__wqueue waitq;          /* mu: wait callers */
 };
+_Static_assert(offsetof(struct fl_group, obj) == 0, "the seam reads the header");
 
 /* What a task's entry needs; allocated by go, freed by the entry. */
 typedef struct task_box {
 	fl_task_fn fn;
 	void *arg;
 } task_box;
-
-const char *fl__group_label(const struct fl_group *g) { return g ? g->name : "-"; }
-
-bool fl__group_captures(const struct fl_group *g)
-{
-	return g && g->panic == FL_PANIC_CAPTURE;
-}
 
 static void group_unref(fl_group *g)
 {
@@ -306,12 +301,15 @@ static fl_err *slot_acquire(fl_group *g, bool block)
 
 /* ---- tasks -------------------------------------------------------------- */
 
+static void group_record(fl_group *g, fl_err *err);
+
 /* Runs the body below a panic frame. Kept apart so that nothing in the
  * caller lives across setjmp. */
 static fl_err *run_captured(fl__task *t, fl_task_fn fn, fl_ctx *ctx, void *arg)
 {
 	fl__panic_frame f;
 	f.panicked = false;
+	f.record = group_record;
 	t->panic_frame = &f;
 	if (setjmp(f.jb) == 0) {
 		fl_err *err = fn(ctx, arg);
@@ -337,7 +335,7 @@ static void task_entry(fl__task *t)
 		err = box.fn(g->ctx, box.arg);
 	fl__task_run_defers(t);
 	if (err)
-		fl__group_record(g, err);
+		group_record(g, err);
 
 	fl__task_unregister(t); /* no longer counted once wait returns */
 	if (!slot_release_fast(g)) {
@@ -399,6 +397,7 @@ static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *ar
 		err = FL_ERR_NOMEM;
 		goto err_box;
 	}
+	t->panic_capture = g->panic == FL_PANIC_CAPTURE;
 	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed); /* the task's */
 	err = fl__sched()->spawn(t);
 	if (err) {
@@ -434,7 +433,14 @@ static bool errs_append(fl_group *g, fl_err *err)
 	return true;
 }
 
-void fl__group_record(fl_group *g, fl_err *err)
+/*
+ * Records err (consumed) as a task's outcome: the first one becomes the
+ * group's first error and cancels the group's context with it as cause;
+ * in collect mode every error is kept. Takes the group lock, then cancels
+ * without it. Called by the task's entry and, through the panic frame, by
+ * fl_panic.
+ */
+static void group_record(fl_group *g, fl_err *err)
 {
 	bool is_panic = fl_err_as(err, &fl_panic_type) != NULL;
 	fl__mutex_lock(&g->mu);
@@ -475,6 +481,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	atomic_init(&g->refs, 1);
 	fl__mutex_init(&g->mu);
 	snprintf(g->name, sizeof(g->name), "%s", opts->name ? opts->name : "group");
+	g->obj.label = g->name;
 	g->panic = opts->panic;
 	g->collect = opts->collect;
 	atomic_init(&g->limit, opts->limit);

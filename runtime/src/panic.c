@@ -9,7 +9,7 @@
  *
  * Data structure: each task keeps a LIFO singly linked list of cleanups
  * (t->defers) and, while a capturing group's body runs, a pointer to a
- * panic frame on its own stack (t->panic_frame, see group_internal.h). Both
+ * panic frame on its own stack (t->panic_frame, see panic_internal.h). Both
  * are written only by the task itself, so no lock protects them.
  *
  * Capture, in this order: build the panic error; record it on the group,
@@ -25,10 +25,10 @@
  * -rdynamic the frames show as module+offset, which addr2line resolves.
  *
  * Lock order: fl_panic takes the group lock (and then context locks,
- * without it) through fl__group_record; nothing here holds a lock while
+ * without it) through the frame's record callback; nothing here holds a lock while
  * calling user code.
  */
-#include "group_internal.h"
+#include "panic_internal.h"
 
 #include <fl/task.h>
 
@@ -113,7 +113,7 @@ static void capture(fl__task *t, fl_panic_info *info, void *const *frames, int n
 	format_backtrace(frames, n, info->backtrace, sizeof(info->backtrace));
 	fl_err *err = fl_err_typed(&fl_panic_type, info, NULL, "panic in task '%s': %s",
 				   info->task, info->msg);
-	fl__group_record(t->group, err); /* cancels the siblings now */
+	f->record(t->group, err); /* cancels the siblings now */
 	fl__task_run_defers(t);
 	f->panicked = true;
 	longjmp(f->jb, 1);
@@ -132,11 +132,11 @@ void fl_panic(const char *fmt, ...)
 	int n = backtrace(frames, MAX_FRAMES);
 	fl__task *t = fl__sched()->self();
 	snprintf(info.task, sizeof(info.task), "%s", t->name);
-	if (!t->adopted && t->panic_frame && fl__group_captures(t->group))
+	if (!t->adopted && t->panic_frame && t->panic_capture)
 		capture(t, &info, frames, n);
 
 	fprintf(stderr, "faultline: panic in task '%s': %s\n", info.task, info.msg);
-	if (t->group && fl__group_captures(t->group))
+	if (t->group && t->panic_capture)
 		fprintf(stderr, "faultline: (panicked outside the task body, e.g. in a "
 				"cleanup: not capturable)\n");
 	fprintf(stderr, "backtrace:\n");

@@ -12,7 +12,7 @@
  *   3. Otherwise put one wlink per case (index = case index, elem = the
  *      case's buffer) on the matching queue of its channel, all links
  *      sharing one waiter, unlock, and wait. Whichever waker fires the
- *      waiter first wins (sched.h); it does the copy for its case. On waking
+ *      waiter first wins (sched_internal.h); it does the copy for its case. On waking
  *      the task locks the channels again and removes every link of its own
  *      that no waker dropped.
  *
@@ -169,7 +169,7 @@ int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns)
 {
 	int idx = select_impl(cases, n, ctx, deadline_ns);
 	/* arg: the chosen case and its status, or the negative result */
-	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->sim_id : 0,
+	FL__SIM_TRACE(FL__EV_SELECT, idx >= 0 && cases[idx].ch ? cases[idx].ch->obj.trace_id : 0,
 		      idx >= 0 ? (int64_t)idx * 16 - cases[idx].status : idx);
 	return idx;
 }

@@ -1,6 +1,6 @@
 /* sync.c - aborting mutex/condvar wrappers and the monotonic clock. */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
-#include "sync.h"
+#include "sync_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

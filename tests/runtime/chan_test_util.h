@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../runtime/src/chan_internal.h"
+#include "chan_internal.h"
 #include "fl_test.h"
 
 static inline void check(fl_err *err)

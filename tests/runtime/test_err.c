@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/src/err_internal.h"
+#include "err_internal.h"
 #include "fl_test.h"
 
 /* A user sentinel, declared in one line. */

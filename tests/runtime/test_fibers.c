@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../runtime/src/fiber_internal.h"
+#include "fiber_internal.h"
 #include "chan_test_util.h"
 
 #define WORKERS 2

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runtime/src/chan_internal.h" /* fl__chan_waiting */
+#include "chan_internal.h" /* fl__chan_waiting */
 #include "fl_test.h"
 #include "task_test_util.h"
 

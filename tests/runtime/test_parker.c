@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "../../runtime/src/parker.h"
+#include "parker_internal.h"
 #include "fl_test.h"
 
 FL_TEST(token_before_park_is_taken_at_once)

@@ -1,0 +1,48 @@
+/*
+ * sim_api.c - the sim backend's public controls (fl/task.h): fl_sim_begin,
+ * the trace hash, event count and file, the deadlock report stream and
+ * count.
+ *
+ * Like every runtime call, each starts the backend on first use (through
+ * fl__sched, the seam's selection), then checks that it is sim; sim.c does
+ * the work. They live apart from sim.c so that the backend never calls up
+ * into the seam that selects it: selection (sched.c) sits above the
+ * backends, and this file above both.
+ */
+#include "sched_internal.h"
+
+#include <fl/task.h>
+
+static fl_err *need_sim(const char *fn)
+{
+	const fl__sched_ops *ops = fl__sched();
+	if (ops != &fl__sched_sim)
+		return fl_err_wrap(FL_ERR_MISUSE, "%s: the backend is '%s', not 'sim'", fn, ops->name);
+	return NULL;
+}
+
+static bool sim_active(void) { return fl__sched() == &fl__sched_sim; }
+
+fl_err *fl_sim_begin(uint64_t seed)
+{
+	fl_err *err = need_sim("fl_sim_begin");
+	return err ? err : fl__sim_begin(seed);
+}
+
+uint64_t fl_sim_trace_hash(void) { return sim_active() ? fl__sim_hash() : 0; }
+
+uint64_t fl_sim_trace_events(void) { return sim_active() ? fl__sim_events() : 0; }
+
+fl_err *fl_sim_trace_file(const char *path)
+{
+	fl_err *err = need_sim("fl_sim_trace_file");
+	return err ? err : fl__sim_trace_open(path);
+}
+
+void fl_sim_set_report(FILE *out)
+{
+	if (sim_active())
+		fl__sim_set_report(out);
+}
+
+long fl_sim_deadlocks(void) { return sim_active() ? fl__sim_deadlocks() : 0; }
