@@ -19,20 +19,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-struct fl_jobs {
-	fl__job **jobs;
-	size_t n, cap;
-};
 
 /* ---- the key table ------------------------------------------------------ */
 
@@ -639,89 +631,6 @@ fl_err *fl_jobs_parse(const char *text, const char *name, fl_jobs **out)
 	return NULL;
 }
 
-fl_err *fl_jobs_load(const char *path, fl_jobs **out)
-{
-	if (!path || !out)
-		return fl_err_wrap(FL_ERR_INVAL, "fl_jobs_load: NULL argument");
-	/* Opened without blocking and checked first: a FIFO would wait for a
-	 * writer forever, /dev/zero would be read until memory ran out. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return fl_err_errno(errno, "%s", path);
-	struct stat st;
-	fl_err *bad = NULL;
-	if (fstat(fd, &st) != 0)
-		bad = fl_err_errno(errno, "%s", path);
-	else if (!S_ISREG(st.st_mode))
-		bad = fl_err_wrap(FL_ERR_INVAL, "%s: not a regular file", path);
-	else if (st.st_size > FL__JOB_FILE_MAX)
-		bad = fl_err_wrap(FL_ERR_INVAL, "%s: larger than %d MiB", path,
-				  FL__JOB_FILE_MAX >> 20);
-	if (bad) {
-		close(fd);
-		return bad;
-	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		return fl_err_errno(e, "%s", path);
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len > FL__JOB_FILE_MAX) { /* it grew while we read */
-			free(text);
-			fclose(f);
-			return fl_err_wrap(FL_ERR_INVAL, "%s: larger than %d MiB", path,
-					   FL__JOB_FILE_MAX >> 20);
-		}
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			char *t = realloc(text, cap);
-			if (!t) {
-				free(text);
-				fclose(f);
-				return fl_err_wrap(FL_ERR_NOMEM, "%s", path);
-			}
-			text = t;
-		}
-		size_t k = fread(text + len, 1, cap - len - 1, f);
-		len += k;
-		if (k == 0)
-			break;
-	}
-	int rerr = ferror(f) ? errno : 0;
-	fclose(f);
-	if (rerr) {
-		free(text);
-		return fl_err_errno(rerr ? rerr : EIO, "%s", path);
-	}
-	text[len] = '\0';
-	if (strlen(text) != len) {
-		free(text);
-		return fl_err_wrap(FL_ERR_INVAL, "%s: binary file (NUL byte)", path);
-	}
-	fl_err *err = fl_jobs_parse(text, path, out);
-	free(text);
-	return err;
-}
-
-size_t fl_jobs_count(const fl_jobs *jobs) { return jobs ? jobs->n : 0; }
-
-const fl_scenario *fl_jobs_scenario(const fl_jobs *jobs, size_t i)
-{
-	return jobs && i < jobs->n ? &jobs->jobs[i]->scn : NULL;
-}
-
-const fl_scenario *fl_jobs_find(const fl_jobs *jobs, const char *name)
-{
-	for (size_t i = 0; jobs && name && i < jobs->n; i++)
-		if (strcmp(jobs->jobs[i]->name, name) == 0)
-			return &jobs->jobs[i]->scn;
-	return NULL;
-}
-
 bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out)
 {
 	if (!jobs || i >= jobs->n)
@@ -745,14 +654,4 @@ bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out)
 		p.stages[k] = j->stages[k];
 	*out = p;
 	return true;
-}
-
-void fl_jobs_free(fl_jobs *jobs)
-{
-	if (!jobs)
-		return;
-	for (size_t i = 0; i < jobs->n; i++)
-		free(jobs->jobs[i]);
-	free(jobs->jobs);
-	free(jobs);
 }

@@ -79,6 +79,12 @@ typedef struct fl__job {
 	const char *checks[16];           /* the scenario's declared checks */
 } fl__job;
 
+/* A parsed set of jobs (job.c fills it, job_file.c answers about it). */
+struct fl_jobs {
+	fl__job **jobs;
+	size_t n, cap;
+};
+
 /* The engine's scenario body (scn.run of every job). */
 fl_err *fl__job_run(const fl_scenario_params *p, fl_scenario_result *r);
 /* Fills j->checks (and scn) once the section is complete. */
