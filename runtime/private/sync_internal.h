@@ -13,14 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* Always-on assertion: prints file:line and the message, then aborts. */
-void fl__assert_fail(const char *file, int line, const char *what) __attribute__((noreturn));
-#define FL_ASSERT(c)                                                       \
-	do {                                                               \
-		if (__builtin_expect(!(c), 0))                             \
-			fl__assert_fail(__FILE__, __LINE__, #c);           \
-	} while (0)
-#define FL_ABORT(msg) fl__assert_fail(__FILE__, __LINE__, (msg))
+#include "fl_assert_internal.h" /* FL_ASSERT, FL_ABORT (common/) */
 
 typedef struct fl__mutex {
 	pthread_mutex_t m;

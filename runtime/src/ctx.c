@@ -29,7 +29,7 @@
 
 #include <stdlib.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 

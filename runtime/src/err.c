@@ -26,7 +26,7 @@
  *     releases them when its own count reaches zero. The decrement is
  *     acq_rel, so the freeing thread sees every write that was made before
  *     another thread's drop. Helgrind does not understand atomics, so the
- *     same edge is spelled out with the annotate_internal.h macros.
+ *     same edge is spelled out with the fl_annotate_internal.h macros.
  *   - live counts heap errors from allocation to free.
  *
  * Depth: a wrap chain can grow without bound (think of a retry loop that
@@ -48,23 +48,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate_internal.h"
 #include "err_internal.h"
-
-#define ERR_ASSERT(c)                                                      \
-	do {                                                               \
-		if (!(c))                                                  \
-			err_abort(#c, __FILE__, __LINE__);                 \
-	} while (0)
-
-static void err_abort(const char *what, const char *file, int line)
-    __attribute__((noreturn));
-
-static void err_abort(const char *what, const char *file, int line)
-{
-	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, what);
-	abort();
-}
+#include "fl_annotate_internal.h"
+#include "fl_assert_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_CANCELED, "context canceled");
 FL_ERR_SENTINEL(FL_ERR_DEADLINE, "context deadline exceeded");
@@ -201,7 +187,7 @@ fl_err *fl_err_from_status(int status)
 	case FL_DEADLOCK:
 		return FL_ERR_DEADLOCK;
 	}
-	err_abort("fl_err_from_status: unknown status", __FILE__, __LINE__);
+	FL_ABORT("fl_err_from_status: unknown status");
 }
 
 fl_err *fl_err_new(const char *fmt, ...)
@@ -237,7 +223,7 @@ static fl_err *typed_new(const fl_err_type *type, const void *payload,
 			 fl_err *cause, const char *suffix, const char *fmt,
 			 va_list ap)
 {
-	ERR_ASSERT(type != NULL && type->name != NULL);
+	FL_ASSERT(type != NULL && type->name != NULL);
 	fl_err *e = node_new(FL__ERR_TYPED, type->size, suffix, fmt, ap);
 	if (!e) {
 		/* The payload's resources were handed over: release them. */

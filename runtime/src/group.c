@@ -66,7 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 #include "ctx_internal.h"
 #include "panic_internal.h"
 #include "sched_internal.h"

@@ -30,8 +30,8 @@ flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 "$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -I"$root/runtime/src" \
 	-c "$root/runtime/src/err.c" -o "$work/err.o"
 # fl__assert_fail (FL_ASSERT, FL_LOCK in faults/) is the runtime's, in sync.c
-# (which finds sync.h beside itself; no -I, or sched.h would shadow).
-"$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" \
+# (its header is in runtime/private).
+"$cc" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -I"$root/runtime/private" \
 	-c "$root/runtime/src/sync.c" -o "$work/sync.o"
 
 hex_to_bin() { # hex text on stdin -> bytes on stdout

@@ -57,7 +57,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 #include "sync_internal.h"
 
 #ifdef FL_TSAN

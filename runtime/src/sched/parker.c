@@ -35,7 +35,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 
 #if defined(FL_VALGRIND)
 #include <valgrind/valgrind.h>

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <valgrind/valgrind.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 
 /* ---- backend selection ------------------------------------------------ */
 

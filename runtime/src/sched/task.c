@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 
 /* ---- progress ----------------------------------------------------------- */
 

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "annotate_internal.h"
+#include "fl_annotate_internal.h"
 #include "foreign_internal.h"
 #include "parker_internal.h"
 
