@@ -13,11 +13,12 @@ OUT ?= out
 
 # Debian packages the build and the gates need.
 DEB_PKGS := build-essential cmake pkg-config zlib1g-dev libsqlite3-dev \
-            libjemalloc-dev libinih-dev libjansson-dev valgrind mandoc stress-ng python3
+            libjemalloc-dev libinih-dev libjansson-dev valgrind mandoc stress-ng \
+            python3 lintian fakeroot
 DEB_BENCH_PKGS := golang-go golang-golang-x-sync-dev
 
 .PHONY: all deps build run test test-release test-tsan test-asan test-helgrind \
-        test-memcheck bench sweep browser-check fuzz clean
+        test-memcheck bench sweep browser-check fuzz deb install-check clean
 
 all: build
 
@@ -55,6 +56,18 @@ test-memcheck: deps
 # The full gate, as CI runs it.
 test: deps
 	@scripts/run-gates.sh
+
+# Debian packages (docs/install.md): libfaultline0, libfaultline-dev and
+# faultline, built with prefix /usr into build/deb/*.deb.
+deb: deps
+	cmake --preset deb >/dev/null
+	cmake --build --preset deb -j $(JOBS)
+	cd build/deb && rm -f *.deb && cpack -G DEB >/dev/null && ls -1 *.deb
+
+# What a user does: install, build examples/consumer against it three ways,
+# the .deb files unpacked; lintian on the packages (the install gate).
+install-check: deps
+	@scripts/install-check.sh
 
 bench: deps
 	@scripts/ensure-deps.sh $(DEB_BENCH_PKGS)

@@ -2,6 +2,8 @@
 # The gates `make test` runs, in order, each with its wall time:
 #   lint      what needs no build: the manual pages (scripts/lint.sh)
 #   release   every test, jemalloc allocator
+#   install   faultline installed, as .deb files and via add_subdirectory,
+#             used by examples/consumer; lintian (scripts/install-check.sh)
 #   tsan      every test under ThreadSanitizer (no suppressions for our code)
 #   tsan-loaded  the TSan tests again while stress-ng keeps every core busy
 #             (scripts/loaded-gates.sh): a CI runner is a busy machine, and a
@@ -14,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-GATES=${GATES:-lint release tsan tsan-loaded asan helgrind memcheck}
+GATES=${GATES:-lint release install tsan tsan-loaded asan helgrind memcheck}
 passed=0
 failed=0
 for g in $GATES; do
@@ -23,6 +25,9 @@ for g in $GATES; do
 	if [ "$g" = lint ]; then
 		ok=false
 		scripts/lint.sh && ok=true
+	elif [ "$g" = install ]; then
+		ok=false
+		scripts/install-check.sh && ok=true
 	elif [ "${g%-loaded}" != "$g" ]; then
 		ok=false
 		scripts/loaded-gates.sh "${g%-loaded}" && ok=true

@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <valgrind/valgrind.h>
+#include "fl_valgrind_internal.h"
 
 #define SPIN_NS 200000 /* sleep until this close to an intended start, then spin */
 #define SAMPLE_NS 1000000 /* the interval writer's polling period */

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <valgrind/valgrind.h>
+#include "fl_valgrind_internal.h"
 
 #include "fl_annotate_internal.h"
 
