@@ -24,8 +24,26 @@ import sys
 
 
 def objects(build):
+    """The object files the build makes now (compile_commands.json), so
+    objects left behind by files that moved are not read; every .c.o
+    under BUILD_DIR when there is no such file."""
+    cc = os.path.join(build, "compile_commands.json")
+    if os.path.exists(cc):
+        import json
+        with open(cc) as f:
+            for e in json.load(f):
+                out = e.get("output")
+                if not out:
+                    m = re.search(r"-o (\S+\.c\.o)", e.get("command", ""))
+                    out = m.group(1) if m else None
+                if not out:
+                    continue
+                path = os.path.normpath(os.path.join(e["directory"], out))
+                if "/tests/" not in path and "_shared.dir/" not in path and os.path.exists(path):
+                    yield path
+        return
     for root, _dirs, files in os.walk(build):
-        if "/tests/" in root + "/" or "/CMakeFiles/CMakeTmp" in root:
+        if "/tests/" in root + "/" or "/CMakeFiles/CMakeTmp" in root or "_shared.dir" in root:
             continue
         for f in files:
             if f.endswith(".c.o"):

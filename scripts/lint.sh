@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The checks that need no build: manual pages (mandoc -T lint, warnings
-# are errors). run-gates.sh runs it first as the "lint" gate.
+# are errors) and the layout's sizes (scripts/sizes.sh: files <= 700
+# lines, functions <= 80). run-gates.sh runs it first as the "lint" gate.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh mandoc || exit 2
@@ -12,4 +13,5 @@ for page in man/*.[1-8]; do
 	fi
 done
 [ "$rc" -eq 0 ] && echo "lint: $(ls man/*.[1-8] | wc -l) manual pages clean"
+scripts/sizes.sh || rc=1
 exit "$rc"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The gates `make test` runs, in order, each with its wall time:
-#   lint      what needs no build: the manual pages (scripts/lint.sh)
+#   lint      what needs no build: the manual pages, file and function
+#             sizes (scripts/lint.sh)
 #   release   every test, jemalloc allocator
+#   layout    no circle between source files (scripts/circles.py, from the
+#             release build's objects)
 #   install   faultline installed, as .deb files and via add_subdirectory,
 #             used by examples/consumer; lintian (scripts/install-check.sh)
 #   tsan      every test under ThreadSanitizer (no suppressions for our code)
@@ -16,7 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-GATES=${GATES:-lint release install tsan tsan-loaded asan helgrind memcheck}
+GATES=${GATES:-lint release layout install tsan tsan-loaded asan helgrind memcheck}
 passed=0
 failed=0
 for g in $GATES; do
@@ -25,6 +28,9 @@ for g in $GATES; do
 	if [ "$g" = lint ]; then
 		ok=false
 		scripts/lint.sh && ok=true
+	elif [ "$g" = layout ]; then
+		ok=false
+		python3 scripts/circles.py build/release && ok=true
 	elif [ "$g" = install ]; then
 		ok=false
 		scripts/install-check.sh && ok=true

@@ -655,3 +655,13 @@ bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out)
 	*out = p;
 	return true;
 }
+
+void fl_jobs_free(fl_jobs *jobs)
+{
+	if (!jobs)
+		return;
+	for (size_t i = 0; i < jobs->n; i++)
+		free(jobs->jobs[i]);
+	free(jobs->jobs);
+	free(jobs);
+}

@@ -1,6 +1,7 @@
 /*
  * job_file.c - job files from disk, and the questions asked of a parsed
- * set (count, find, free). The parsing itself is job.c's (fl_jobs_parse).
+ * set (count, find). Above job.c, which parses and frees (fl_jobs_parse,
+ * fl_jobs_free).
  *
  * A file is opened without blocking and checked before it is read: only a
  * regular file up to FL__JOB_FILE_MAX bytes is a job file (a FIFO would
@@ -96,14 +97,4 @@ const fl_scenario *fl_jobs_find(const fl_jobs *jobs, const char *name)
 		if (strcmp(jobs->jobs[i]->name, name) == 0)
 			return &jobs->jobs[i]->scn;
 	return NULL;
-}
-
-void fl_jobs_free(fl_jobs *jobs)
-{
-	if (!jobs)
-		return;
-	for (size_t i = 0; i < jobs->n; i++)
-		free(jobs->jobs[i]);
-	free(jobs->jobs);
-	free(jobs);
 }
