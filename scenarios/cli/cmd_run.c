@@ -98,7 +98,9 @@ int fl__cli_run(int argc, char **argv)
 		}
 		fl_scenario_result_init(r, t.s[i]);
 		res[n++] = r;
-		if (!run_one(&o, t.s[i], r) && !r->nchecks)
+		/* A run error means the scenario could not be carried out (no
+		 * memory, no thread): the environment's failure, exit 2. */
+		if (!run_one(&o, t.s[i], r))
 			env_ok = false;
 		hung |= r->hung;
 	}

@@ -220,9 +220,14 @@ int fl__cli_backend(const char *backend, bool fallback_ok)
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
-	if (pid == 0) {
+	if (pid == 0) { /* the parent never starts the scheduler itself */
 		struct fl_sched_opts so = {.backend = backend};
 		fl_err *err = fl_sched_init(&so);
+		if (err && !fallback_ok) { /* names the valid backends, or what failed */
+			fprintf(stderr, "faultline: --backend %s: ", backend);
+			fl_err_print(stderr, err);
+			fflush(stderr);
+		}
 		_exit(err ? 2 : 0);
 	}
 	int status = 0;
@@ -233,8 +238,6 @@ int fl__cli_backend(const char *backend, bool fallback_ok)
 				"replaying on the default backend with the same seed\n", backend);
 			return 0;
 		}
-		fprintf(stderr, "faultline: backend '%s' is not available (threads, fibers%s)\n",
-			backend, "");
 		return EXIT_USAGE;
 	}
 	setenv("FAULTLINE_BACKEND", backend, 1);

@@ -77,8 +77,8 @@ fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const
 	if (!name || !out || (n && !results))
 		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_report_new: NULL argument");
 	struct fl_report_opts o = opts ? *opts : (struct fl_report_opts){0};
-	if (!o.backend)
-		o.backend = fl_sched_backend();
+	if (!o.backend) /* never started here: the parent of isolated runs owns no scheduler */
+		o.backend = fl_sched_backend_chosen();
 	fl_report *rep;
 	fl_err *err = fl_report_new(name, &o, &rep);
 	if (err)

@@ -231,6 +231,15 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 		rp.hang_ns = FL_SEC(60) * rp.time_scale;
 	int64_t tol = rp.heap_tolerance > 0 ? rp.heap_tolerance : (int64_t)4 << 20;
 
+	/* The scheduler first, as an error rather than the runtime's abort: a
+	 * machine out of memory or threads is an environment error that names
+	 * what could not be had (the command exits 2), not a crash. */
+	fl_err *ierr = fl_sched_init(NULL);
+	if (ierr) {
+		fl_err_format(ierr, r->run_err, sizeof(r->run_err));
+		fl_err_drop(ierr);
+		return fl_err_new("scenario %s: cannot start the scheduler: %s", s->name, r->run_err);
+	}
 	/* Baselines first: the plan's own objects are gone before settling.
 	 * The scheduler starts before the heap baseline (its pools are not the
 	 * scenario's), and the histograms the run adds to r are not leaks. */

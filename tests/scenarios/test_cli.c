@@ -74,6 +74,7 @@ FL_TEST(exit_statuses)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s run sum --backend nosuch", BIN);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "(known: threads, fibers, sim)") != NULL); /* every valid name */
 	snprintf(cmd, sizeof(cmd), "%s run sum --faults 'x=50%%x(' --report %s", BIN, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	/* values out of their domain are usage errors that say what they are */
@@ -91,6 +92,16 @@ FL_TEST(exit_statuses)
 	snprintf(cmd, sizeof(cmd), "%s run /dev/zero", BIN);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "not a regular file") != NULL);
+#ifndef FL_SANITIZED /* sanitizers need far more address space to start at all */
+	/* A machine without the memory to start the scheduler: an environment
+	 * error naming what failed (the parent once aborted starting it only to
+	 * learn its name, and children died in the runtime's abort). */
+	snprintf(cmd, sizeof(cmd), "ulimit -v 20000; %s run sum --backend fibers --report %s", BIN,
+		 dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	if (!strstr(out, "--backend fibers: fibers: starting worker"))
+		FL_FAIL("output: %s", out);
+#endif
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
@@ -138,6 +149,31 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 
 /* Under sim, stress names its backend in the replay command, and the
  * replay repeats the failing iteration exactly: the same counts twice. */
+/* FAULTLINE_TRACE names the file the sim backend writes its scheduling
+ * trace to. The parent of the isolated runs used to start the scheduler
+ * to learn the backend's name for the report, which truncated the file
+ * after the child had written it: the trace came out empty. Now it holds
+ * the run's events, and two runs write the same trace byte for byte. */
+FL_TEST(trace_file_holds_the_run)
+{
+	char dir[256], cmd[2048];
+	tmpdir(dir, sizeof(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "FAULTLINE_TRACE=%s/trace%d.txt %s run early_return --backend sim --seed 3 "
+			 "--report %s/r%d",
+			 dir, i, BIN, dir, i);
+		ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	}
+	snprintf(cmd, sizeof(cmd), "grep -c ' spawn task=' %s/trace0.txt", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0); /* grep found spawns */
+	ASSERT_GT(atoi(out), 2);
+	snprintf(cmd, sizeof(cmd), "cmp %s/trace0.txt %s/trace1.txt", dir, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
 FL_TEST(replay_under_sim_is_exact)
 {
 	char dir[256], job[300], cmd[2048], line[1024], first[4096];
@@ -255,6 +291,6 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 
 FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario), FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
-	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact),
+	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact), FL_CASE(trace_file_holds_the_run),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))

@@ -54,15 +54,25 @@ struct fl_sched_opts {
 
 /*
  * Selects and starts the backend. Optional: the first runtime call starts
- * the default. Errors: FL_ERR_INVAL (unknown backend name, a backend is
+ * the default, and aborts if it cannot; call this first to get the error
+ * instead (opts NULL: FAULTLINE_BACKEND or the default, and success if a
+ * backend already runs). Errors: FL_ERR_INVAL (unknown backend name, a backend is
  * already running with other options, or under sim a FAULTLINE_SEED that is
  * not a number); under sim, errno errors opening FAULTLINE_TRACE.
  * Thread safety: call once, early (under sim, from the thread that is to
  * run the simulation).
  */
 FL_MUST_CHECK fl_err *fl_sched_init(const struct fl_sched_opts *opts);
-/* Name of the running backend ("threads", "fibers" or "sim"). */
+/* Name of the running backend ("threads", "fibers" or "sim"). Starts the
+ * default backend if none runs yet (as any runtime call does). */
 const char *fl_sched_backend(void);
+/*
+ * The backend that runs, or else the one the first runtime call would
+ * start (FAULTLINE_BACKEND, or the default), without starting anything:
+ * for a parent that forks its runs and must not own the runtime's threads.
+ * Returns NULL when FAULTLINE_BACKEND names no backend. Thread-safe.
+ */
+const char *fl_sched_backend_chosen(void);
 
 /* The backend's monotonic clock in ns (virtual time under sim). */
 int64_t fl_now(void);

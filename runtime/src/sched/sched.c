@@ -49,8 +49,11 @@ static const fl__sched_ops *backend_by_name(const char *name)
 fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 {
 	struct fl_sched_opts def = {0};
-	if (!opts)
+	if (!opts) { /* "start the configured backend unless one runs" */
+		if (atomic_load_explicit(&active, memory_order_acquire))
+			return NULL;
 		opts = &def;
+	}
 	const char *name = opts->backend ? opts->backend : getenv("FAULTLINE_BACKEND");
 	const fl__sched_ops *ops = backend_by_name(name);
 	if (!ops)
@@ -88,6 +91,17 @@ const fl__sched_ops *fl__sched(void)
 }
 
 const char *fl_sched_backend(void) { return fl__sched()->name; }
+
+const char *fl_sched_backend_chosen(void)
+{
+	const fl__sched_ops *ops = atomic_load_explicit(&active, memory_order_acquire);
+	if (ops) {
+		FL_HAPPENS_AFTER(&active);
+		return ops->name;
+	}
+	ops = backend_by_name(getenv("FAULTLINE_BACKEND"));
+	return ops ? ops->name : NULL;
+}
 
 /* ---- wait queues ------------------------------------------------------- */
 
