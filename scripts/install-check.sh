@@ -27,7 +27,10 @@ for so in "$T"/prefix/lib/libfl_*.so; do
 	      grep -v '^fl_[a-zA-Z0-9]\|^FL_[A-Z0-9]' |
 	      grep -vx 'fl__fault_eval\|fl__fault_state\|fl__assert_fail\|fl__mutex_init\|fl__mutex_destroy' || true)
 	[ -z "$bad" ] || fail "$so exports non-API symbols: $bad"
-	readelf -d "$so" | grep -q "SONAME.*$(basename "$so").0" || fail "$so: no versioned SONAME"
+	# (each output is read whole first: grep -q exiting early would make the
+	# writer die of SIGPIPE, and pipefail would call that a failure)
+	dyn=$(readelf -d "$so")
+	grep -q "SONAME.*$(basename "$so").0" <<<"$dyn" || fail "$so: no versioned SONAME"
 done
 
 run_consumer() { # dir: runs its three tests
@@ -39,7 +42,8 @@ step "examples/consumer with find_package"
 cmake -S examples/consumer -B "$T/c1" -DCMAKE_PREFIX_PATH="$T/prefix" >"$T/c1.log"
 cmake --build "$T/c1" >>"$T/c1.log" 2>&1 || { cat "$T/c1.log"; fail "find_package build"; }
 run_consumer "$T/c1"
-ldd "$T/c1/orders-check" | grep -q "libfl_runtime.so.0 => $T/prefix" || fail "ldd: not the installed libfl_runtime"
+libs=$(ldd "$T/c1/orders-check")
+grep -q "libfl_runtime.so.0 => $T/prefix" <<<"$libs" || fail "ldd: not the installed libfl_runtime"
 
 step "examples/consumer with its Makefile and pkg-config"
 cp -r examples/consumer "$T/c2"
@@ -60,7 +64,8 @@ done
 cmake -S examples/consumer -B "$T/c4" -DCMAKE_PREFIX_PATH="$T/root/usr" >"$T/c4.log"
 cmake --build "$T/c4" >>"$T/c4.log" 2>&1 || { cat "$T/c4.log"; fail "build against the .deb root"; }
 run_consumer "$T/c4"
-ldd "$T/c4/orders-check" | grep -q "libfl_runtime.so.0 => $T/root" || fail "ldd: not the unpacked libfl_runtime"
+libs=$(ldd "$T/c4/orders-check")
+grep -q "libfl_runtime.so.0 => $T/root" <<<"$libs" || fail "ldd: not the unpacked libfl_runtime"
 # lintian: errors fail; the warnings left are justified in docs/install.md.
 lintian --tag-display-limit 0 build/deb/*.deb >"$T/lintian.log" 2>&1 || true
 if grep -q '^E:' "$T/lintian.log"; then
