@@ -300,9 +300,7 @@ static fl_err *collect(run *r, const struct fl_hedge_opts *o, fl_ctx *ctx, int64
 			watch = NULL;
 			r->stop = true;
 			r->caller_done = true;
-			fl_err *cause = fl_ctx_cause(ctx);
-			fl_err *sentinel = fl_ctx_err(ctx);
-			ctx_err = cause == sentinel ? cause : fl_err_join2(cause, sentinel);
+			ctx_err = fl_ctx_stop_err(ctx);
 		} else {
 			FL_ASSERT(rc == FL_OK);
 			on_result(r, o, &res, delay, &next_at);

@@ -144,7 +144,7 @@ fl_err *fl_ratelimit_wait(fl_ratelimit *l, fl_ctx *ctx, int64_t n)
 	if (!l || !ctx || n < 1 || (double)n > l->burst)
 		return FL_ERR_INVAL;
 	if (fl_ctx_done(ctx))
-		return fl_err_wrap(fl_ctx_cause(ctx), "rate limiter wait");
+		return fl_err_wrap(fl_ctx_stop_err(ctx), "rate limiter wait");
 	int64_t now = fl_now();
 	int64_t dl = fl_ctx_deadline(ctx);
 	int64_t max_wait = dl == FL_FOREVER ? FL_FOREVER : dl - now;
@@ -158,7 +158,7 @@ fl_err *fl_ratelimit_wait(fl_ratelimit *l, fl_ctx *ctx, int64_t n)
 	if (fl_sleep_until(ctx, r.at_ns) == FL_OK)
 		return NULL;
 	fl_ratelimit_cancel(&r);
-	return fl_err_wrap(fl_ctx_cause(ctx), "rate limiter wait");
+	return fl_err_wrap(fl_ctx_stop_err(ctx), "rate limiter wait");
 }
 
 double fl_ratelimit_tokens(fl_ratelimit *l)

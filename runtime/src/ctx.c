@@ -445,6 +445,18 @@ fl_err *fl_ctx_cause(const fl_ctx *ctx)
 	return fl_ctx_done(ctx) ? fl_err_ref(ctx->cause) : NULL;
 }
 
+fl_err *fl_ctx_stop_err(const fl_ctx *ctx)
+{
+	if (!fl_ctx_done(ctx))
+		return NULL;
+	fl_err *err = fl_ctx_err(ctx), *cause = fl_ctx_cause(ctx);
+	if (!err)
+		err = FL_ERR_CANCELED;
+	if (!cause || fl_err_is(cause, err)) /* the cause already says it */
+		return cause ? cause : err;
+	return fl_err_join2(cause, err);
+}
+
 int64_t fl_ctx_deadline(const fl_ctx *ctx) { return ctx ? ctx->deadline_ns : FL_FOREVER; }
 
 bool fl_ctx_has_ancestor(const fl_ctx *ctx, const fl_ctx *ancestor)

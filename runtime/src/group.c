@@ -207,18 +207,9 @@ static bool go_refused(fl_group *g)
  * (FL_ERR_CANCELED or FL_ERR_DEADLINE) and its cause. Called without mu. */
 static fl_err *cancelled_err(fl_group *g)
 {
-	fl_err *err = fl_ctx_err(g->ctx);
-	fl_err *cause = fl_ctx_cause(g->ctx);
-	fl_err *base;
-	if (!err)
-		err = FL_ERR_CANCELED;
-	if (!cause || cause == err) {
-		fl_err_drop(cause);
-		base = err;
-	} else {
-		base = fl_err_join2(err, cause);
-	}
-	return fl_err_wrap(base, "group '%s' cancelled; task not started", g->name);
+	fl_err *base = fl_ctx_stop_err(g->ctx);
+	return fl_err_wrap(base ? base : FL_ERR_CANCELED, "group '%s' cancelled; task not started",
+			   g->name);
 }
 
 /*

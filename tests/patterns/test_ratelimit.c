@@ -132,6 +132,17 @@ FL_TEST(wait_refuses_at_once_past_deadline)
 	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
 	fl_err_drop(e);
 	fl_ctx_free(ctx);
+	/* A custom cause: matched, and so is FL_ERR_CANCELED, as ratelimit.h
+	 * promises (only the cause matched once). */
+	check(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
+	fl_err *why = fl_err_new("shutting down");
+	fl_ctx_cancel(ctx, why);
+	e = fl_ratelimit_wait(l, ctx, 1);
+	ASSERT(fl_err_is(e, why));
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	fl_err_drop(e);
+	fl_err_drop(why);
+	fl_ctx_free(ctx);
 	fl_ratelimit_free(l);
 	assert_baseline();
 }

@@ -186,6 +186,38 @@ FL_TEST(expired_deadline_cancels_at_once)
 	assert_baseline();
 }
 
+/* fl_ctx_stop_err: what a stopped call returns matches the context's err
+ * and its cause, whichever the caller tests for. */
+FL_TEST(stop_err_matches_err_and_cause)
+{
+	baseline();
+	fl_ctx *c;
+	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
+	ASSERT_NULL(fl_ctx_stop_err(c)); /* not done */
+	fl_err *why = fl_err_new("shutting down");
+	fl_ctx_cancel(c, why);
+	fl_err *e = fl_ctx_stop_err(c);
+	ASSERT(fl_err_is(e, why));
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	fl_err_drop(e);
+	fl_ctx_free(c);
+	/* a plain cancel and a deadline: the sentinel itself */
+	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
+	fl_ctx_cancel(c, NULL);
+	e = fl_ctx_stop_err(c);
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	fl_err_drop(e);
+	fl_ctx_free(c);
+	check(fl_ctx_with_deadline(fl_ctx_background(), fl_now() - 1, NULL, &c));
+	e = fl_ctx_stop_err(c);
+	ASSERT(fl_err_is(e, FL_ERR_DEADLINE));
+	ASSERT(!fl_err_is(e, FL_ERR_CANCELED));
+	fl_err_drop(e);
+	fl_ctx_free(c);
+	fl_err_drop(why);
+	assert_baseline();
+}
+
 FL_TEST(deadline_fires_with_own_cause)
 {
 	baseline();
@@ -474,7 +506,7 @@ FL_TEST_MAIN(FL_CASE(background_never_done), FL_CASE(cancel_sets_err_and_first_c
 	     FL_CASE(has_ancestor_walks_every_kind),
 	     FL_CASE(child_of_cancelled_parent_starts_cancelled), FL_CASE(parent_freed_before_child),
 	     FL_CASE(deadline_is_min_of_parent_and_own), FL_CASE(expired_deadline_cancels_at_once),
-	     FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),
+	     FL_CASE(stop_err_matches_err_and_cause), FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),
 	     FL_CASE(cancel_wakes_every_blocked_task), FL_CASE(after_func_runs_after_cancel),
 	     FL_CASE(after_func_stop_prevents), FL_CASE(after_func_on_done_ctx_runs_at_once),
 	     FL_CASE(after_func_invalid_args), FL_CASE(without_cancel_ignores_parent),

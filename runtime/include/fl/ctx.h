@@ -77,6 +77,13 @@ bool fl_ctx_done(const fl_ctx *ctx);
 fl_err *fl_ctx_err(const fl_ctx *ctx);
 /* The cancellation cause (a new reference), or NULL if not done. */
 FL_MUST_CHECK fl_err *fl_ctx_cause(const fl_ctx *ctx);
+/*
+ * The error a call that ctx stopped returns (a new reference), as Go's
+ * context.Cause with ctx.Err(): it matches fl_ctx_err(ctx) (FL_ERR_CANCELED
+ * or FL_ERR_DEADLINE) and, with fl_err_is, the cause given to
+ * fl_ctx_cancel too. NULL if ctx is not done. Thread safety: any thread.
+ */
+FL_MUST_CHECK fl_err *fl_ctx_stop_err(const fl_ctx *ctx);
 /* The effective absolute deadline, or FL_FOREVER. */
 int64_t fl_ctx_deadline(const fl_ctx *ctx);
 
