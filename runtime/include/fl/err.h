@@ -13,7 +13,9 @@
  * Conventions (see STYLE):
  *   - Fallible calls return fl_err * and NULL means success. A returned error
  *     hands the caller one reference: return it, wrap it (wrapping consumes
- *     it), store it, or drop it with fl_err_drop.
+ *     it), store it, or drop it with fl_err_drop. Only the error
+ *     constructors (wrap, typed, join) consume the errors they are given;
+ *     every other call borrows. The whole rule: docs/runtime.md.
  *   - Creating or wrapping never fails: out of memory yields FL_ERR_NOMEM (or
  *     the unwrapped cause, so the cause is never lost).
  *   - Errors are immutable after creation; the reference count is atomic, so
