@@ -8,9 +8,8 @@
  * start, because nothing starts after a group is cancelled), and items 6
  * and 9 fail only once fl_group_first_err shows item 3's error recorded:
  * so item 3 is provably the first error and must head the join. (Waiting
- * on the group's context instead would say the same, but the runtime's
- * lock-free fl_ctx_done read is not annotated for Helgrind yet, and these
- * tasks would read it racing with the cancellation.)
+ * on the group's context instead would say the same; the recorded error
+ * is the more direct evidence.)
  *
  * Attribution: parse -> transform -> store, each stage wrapping its errors
  * in a typed fl_scenario_stage_err {stage, item}; transform rejects item 3.
