@@ -2,7 +2,7 @@
  * main.c - faultline-bench: open-loop runs, capacity sweeps and the
  * regression gate (docs/bench.md). `faultline bench ARGS` runs it.
  *
- *   faultline-bench run   [LOAD] [--out DIR] [--json PATH]
+ *   faultline-bench run   [LOAD] [--slo DUR] [--out DIR] [--json PATH]
  *   faultline-bench sweep [LOAD] [--limit L,..] [--buffer B,..] [--workers W,..]
  *                         [--rate R,..] [--reps N] [--cell DUR] [--shard I/N]
  *                         [--slo DUR] [--out DIR]

@@ -43,7 +43,7 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report *
 	snprintf(fp, sizeof(fp), "compiler=%s", fl_bench_compiler());
 	if (!(e = fl_report_detect_host(r)) && !(e = fl_report_set_duration(r, res->window_ns)) &&
 	    !(e = fl_report_add_check(r, "fingerprint", FL_REPORT_SKIP, NAN, NAN, NULL, fp)) &&
-	    !(e = fl_bench_result_add_to_report(r, "", res)) &&
+	    !(e = fl_bench_result_add_to_report(r, "", res)) && o->slo_ns > 0 &&
 	    !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
 		e = fl_report_eval_slos(r);
 	}
@@ -89,7 +89,17 @@ int fl__bench_cli_run(opts *o)
 	if (!o->load.virtual_clock)
 		print_hist("sched error", res.sched_error);
 	fl_report *r = NULL;
-	if ((o->out_dir || o->json) && !(e = run_report(o, &res, &r))) {
+	bool slo_failed = false;
+	if ((o->out_dir || o->json || o->slo_ns > 0) && !(e = run_report(o, &res, &r)) &&
+	    o->slo_ns > 0) {
+		char slo[24], p99[24];
+		fl_report_format_ns((double)o->slo_ns, true, slo, sizeof(slo));
+		fl_report_format_ns((double)fl_hdr_value_at_percentile(res.response, 99), true, p99,
+				    sizeof(p99));
+		slo_failed = fl_report_count_verdict(r, FL_REPORT_FAIL) > 0;
+		printf("SLO response p99 <= %s: %s (p99 %s)\n", slo, slo_failed ? "FAIL" : "pass", p99);
+	}
+	if (r) {
 		if (o->out_dir)
 			e = fl_report_write_all(r, o->out_dir);
 		if (!e && o->json)
@@ -103,5 +113,5 @@ int fl__bench_cli_run(opts *o)
 		fl__bench_cli_print_err("writing the report", e);
 		return EXIT_USAGE;
 	}
-	return EXIT_OK;
+	return slo_failed ? EXIT_REGRESSION : EXIT_OK; /* the exit status is the verdict */
 }

@@ -25,6 +25,17 @@ expect(2 ${BENCH} gate ${DIR}/base.json --no-such-option)
 expect(2 ${BENCH} gate ${DIR}/base.json --service gamma\(1ms\))
 expect(2 ${BENCH} gate ${DIR}/missing.json ${LOAD})
 
+# run: no SLO unless asked (a hidden one once said FAIL in the report
+# while the run exited 0); asked, the exit status is its verdict.
+set(RUN run --clock virtual --rate 2000 --items 2000 --service exp\(100us\))
+expect(0 ${BENCH} ${RUN} --json ${DIR}/run.json)
+file(READ ${DIR}/run.json run)
+if(run MATCHES "\"fail\"")
+  message(FATAL_ERROR "a run without --slo reports a failure:\n${run}")
+endif()
+expect(1 ${BENCH} ${RUN} --slo 1ns)
+expect(0 ${BENCH} ${RUN} --slo 1s)
+
 set(SWEEP sweep --clock virtual --service exp\(100us\) --workers 1,2 --rate 2000,8000,12000
     --cell 0.5s --warmup 0.1s --slo 5ms)
 expect(0 ${BENCH} ${SWEEP} --shard 1/2 --out ${DIR}/s1)
