@@ -56,6 +56,16 @@ typedef struct fl__cli_opts {
 bool fl__cli_parse_u64(const char *s, uint64_t *out);
 
 /*
+ * Writes what the options ask for: report.json, junit.xml, summary.md and
+ * index.html into --report DIR (created), --json FILE, --junit FILE ("-"
+ * is standard output). Every verb takes these three; one that has nothing
+ * asked writes nothing. Returns NULL or the first write's error.
+ */
+FL_MUST_CHECK fl_err *fl__cli_write_report(const fl__cli_opts *o, const fl_report *rep);
+/* The report's metadata every verb records (seed, plan, backend, revision). */
+struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan);
+
+/*
  * Parses argv: options into o, everything else into targets. Returns 0 or
  * EXIT_USAGE after printing why.
  */

@@ -53,6 +53,20 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_result *rp = &r;
 	fl__cli_print_table(&rp, 1);
 	rc = r.hung ? EXIT_HANG : fl_scenario_result_passed(&r) ? EXIT_PASS : EXIT_CHECK_FAILED;
+	o.seed = seed;
+	struct fl_report_opts ro = fl__cli_report_opts(&o, p.faults);
+	fl_report *rep = NULL;
+	fl_err *werr = fl_scenario_report_new(t.s[0]->name, (const fl_scenario_result *const *)&rp,
+					      1, &ro, &rep);
+	if (!werr)
+		werr = fl__cli_write_report(&o, rep);
+	fl_report_free(rep);
+	if (werr) {
+		fprintf(stderr, "faultline replay: writing the report: ");
+		fl_err_print(stderr, werr);
+		fl_err_drop(werr);
+		rc = EXIT_USAGE;
+	}
 	printf("replay of seed %" PRIu64 ": %s\n", seed,
 	       rc == EXIT_PASS ? "all checks passed" : rc == EXIT_HANG ? "HANG" : "FAILED");
 	fl_scenario_result_destroy(&r);

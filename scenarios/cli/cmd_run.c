@@ -24,19 +24,13 @@ static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result
 			     size_t n)
 {
 	const char *name = all ? "default" : n == 1 ? res[0]->scenario->name : "selection";
-	struct fl_report_opts ro = {.git_rev = FL_REVISION, .seed = o->seed,
-				    .fault_plan = o->faults};
+	struct fl_report_opts ro = fl__cli_report_opts(o, NULL);
 	fl_report *rep;
 	fl_err *err = fl_scenario_report_new(name, (const fl_scenario_result *const *)res, n, &ro,
 					     &rep);
 	if (err)
 		return err;
-	if (!(err = fl_report_mkdir_p(o->report_dir)))
-		err = fl_report_write_all(rep, o->report_dir);
-	if (!err && o->json)
-		err = fl_report_write_json(rep, o->json);
-	if (!err && o->junit)
-		err = fl_report_write_junit(rep, o->junit);
+	err = fl__cli_write_report(o, rep);
 	fl_report_free(rep);
 	return err;
 }

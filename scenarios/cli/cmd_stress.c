@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,22 +141,31 @@ static void read_batch(int fd, batch_out *b)
 	fclose(f);
 }
 
-static void print_replay(const char *spec, const char *backend, uint64_t seed, const char *plan)
+/* The replay command line for one iteration, into out. */
+static void replay_line(char *out, size_t cap, const char *spec, const char *backend,
+			uint64_t seed, const char *plan)
 {
 	char q[1200], t[400];
 	fl__cli_shell_quote(spec, t, sizeof(t));
-	printf("replay: faultline replay %" PRIu64 " %s", seed, t);
-	if (plan) {
+	int n = snprintf(out, cap, "faultline replay %" PRIu64 " %s", seed, t);
+	if (plan && n >= 0 && (size_t)n < cap) {
 		fl__cli_shell_quote(plan, q, sizeof(q));
-		printf(" --faults %s", q);
+		n += snprintf(out + n, cap - (size_t)n, " --faults %s", q);
 	}
-	if (backend[0])
-		printf(" --backend %s", backend);
-	printf("\n");
+	if (backend[0] && n >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, " --backend %s", backend);
 }
 
-/* Stresses one scenario; returns the exit status. */
-static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts *o, uint64_t base)
+/* What one target's stress did, for the report. */
+typedef struct stress_sum {
+	long done;          /* iterations that ran */
+	double seconds;
+	char verdict[4200]; /* the failure: iteration, replay line, checks; "" */
+} stress_sum;
+
+/* Stresses one scenario; returns the exit status, fills *sum. */
+static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts *o, uint64_t base,
+		      stress_sum *sum)
 {
 	long n = o->iterations > 0 ? o->iterations : 1000, batch = o->batch > 0 ? o->batch : 200;
 	struct timespec t0, t1;
@@ -210,7 +220,13 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 			else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 				printf("  hung: the watchdog could not free it (dump on stderr)\n");
 			fputs(b.checks, stdout);
-			print_replay(spec, b.backend, b.seed, plan);
+			char replay[1700];
+			replay_line(replay, sizeof(replay), spec, b.backend, b.seed, plan);
+			printf("replay: %s\n", replay);
+			sum->done = b.last + 1;
+			snprintf(sum->verdict, sizeof(sum->verdict),
+				 "iteration %ld of %ld failed%s; replay: %s\n%s", b.last + 1, n,
+				 WIFSIGNALED(status) ? " (crashed)" : "", replay, b.checks);
 			bool hang = b.hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 			return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
 		}
@@ -227,6 +243,8 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 	printf("stress %s: %ld iterations in %.1f s: 0 failures (0 hangs, 0 crashes, 0 swallowed "
 	       "errors, 0 lost items, 0 leaks)\n",
 	       s->name, done, el);
+	sum->done = done;
+	sum->seconds = el;
 	return EXIT_PASS;
 }
 
@@ -247,8 +265,32 @@ int fl__cli_stress(int argc, char **argv)
 	if (!rc)
 		rc = fl__cli_backend(o.backend, false);
 	uint64_t base = o.seed_set ? o.seed : random_seed();
-	for (size_t i = 0; i < t.n && !rc; i++)
-		rc = stress_one(t.s[i], t.spec[i], &o, base);
+	o.seed = base;
+	struct fl_report_opts ro = fl__cli_report_opts(&o, NULL);
+	fl_report *rep = NULL;
+	fl_err *werr = rc ? NULL : fl_report_new("stress", &ro, &rep);
+	for (size_t i = 0; i < t.n && !rc && !werr; i++) {
+		stress_sum sum = {0, 0, ""};
+		rc = stress_one(t.s[i], t.spec[i], &o, base, &sum);
+		/* one check per target: its iterations, and a failure's replay */
+		char name[FL_SCENARIO_NAME_MAX + 16], key[FL_SCENARIO_NAME_MAX + 32];
+		snprintf(name, sizeof(name), "%s: stress", t.s[i]->name);
+		werr = fl_report_add_check(rep, name, sum.verdict[0] ? FL_REPORT_FAIL : FL_REPORT_PASS,
+					   (double)sum.done, NAN, NULL,
+					   sum.verdict[0] ? sum.verdict : "no violation");
+		snprintf(key, sizeof(key), "%s.iterations", t.s[i]->name);
+		if (!werr)
+			werr = fl_report_add_counter(rep, key, sum.done);
+	}
+	if (!werr && rep)
+		werr = fl__cli_write_report(&o, rep);
+	fl_report_free(rep);
 	fl__cli_targets_free(&t);
+	if (werr) {
+		fprintf(stderr, "faultline stress: writing the report: ");
+		fl_err_print(stderr, werr);
+		fl_err_drop(werr);
+		return rc ? rc : EXIT_USAGE;
+	}
 	return rc;
 }

@@ -9,6 +9,8 @@
 
 #include <fl/fault.h>
 
+#include <math.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -56,7 +58,12 @@ int fl__cli_sweep(int argc, char **argv)
 	}
 	long max = o.iterations > 0 ? o.iterations : 100000, failed = 0, n;
 	bool hung = false;
-	for (n = 1; n <= max; n++) {
+	char rname[160];
+	snprintf(rname, sizeof(rname), "sweep %s", point);
+	struct fl_report_opts ro = fl__cli_report_opts(&o, NULL);
+	fl_report *rep = NULL;
+	fl_err *werr = fl_report_new(rname, &ro, &rep);
+	for (n = 1; n <= max && !werr; n++) {
 		snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
 		fl_scenario_params p = {.iterations = 1, .seed = o.seed, .faults = plan,
 					.skip_timing = true, .hang_ns = FL_SEC(10)};
@@ -67,15 +74,34 @@ int fl__cli_sweep(int argc, char **argv)
 		hung |= r.hung;
 		printf("%s=@%ld %s: %s%s\n", point, n, action, fired ? "fired, " : "did not fire, ",
 		       ok ? "all checks passed" : "FAILED");
+		char msg[FL_SCENARIO_MSG_MAX] = "", cname[FL_SCENARIO_NAME_MAX + 32];
 		for (size_t k = 0; !ok && k < r.nchecks; k++)
-			if (r.checks[k].verdict == FL_REPORT_FAIL)
+			if (r.checks[k].verdict == FL_REPORT_FAIL) {
 				printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);
+				if (!msg[0])
+					snprintf(msg, sizeof(msg), "%s: %s", r.checks[k].name,
+						 r.checks[k].message);
+			}
+		snprintf(cname, sizeof(cname), "%s: %s=@%ld %s", t.s[0]->name, point, n, action);
+		werr = fl_report_add_check(rep, cname, ok ? FL_REPORT_PASS : FL_REPORT_FAIL, NAN, NAN,
+					   NULL, ok ? (fired ? "fired; all checks passed"
+							     : "did not fire: the sweep ends")
+						    : msg);
 		failed += !ok;
 		fl_scenario_result_destroy(&r);
 		if (!fired)
 			break;
 	}
 	printf("sweep %s: %ld run(s), %ld failed\n", point, n > max ? max : n, failed);
+	if (!werr)
+		werr = fl__cli_write_report(&o, rep);
+	fl_report_free(rep);
 	fl__cli_targets_free(&t);
+	if (werr) {
+		fprintf(stderr, "faultline sweep: writing the report: ");
+		fl_err_print(stderr, werr);
+		fl_err_drop(werr);
+		return EXIT_USAGE;
+	}
 	return hung ? EXIT_HANG : failed ? EXIT_CHECK_FAILED : EXIT_PASS;
 }

@@ -6,6 +6,7 @@
  * verb calls down into this file; it calls none of them.
  */
 #include "cli_internal.h"
+#include "fl_version_internal.h"
 
 #include <fl/fault.h>
 #include <fl/task.h>
@@ -271,4 +272,23 @@ fl_scenario_params fl__cli_iter_params(uint64_t seed, const char *plan)
 {
 	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
 				    .skip_timing = true, .hang_ns = FL_SEC(10), .sim_reseed = true};
+}
+
+struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan)
+{
+	return (struct fl_report_opts){.git_rev = FL_REVISION, .seed = o->seed,
+				       .fault_plan = plan ? plan : o->faults,
+				       .backend = fl_sched_backend_chosen()};
+}
+
+fl_err *fl__cli_write_report(const fl__cli_opts *o, const fl_report *rep)
+{
+	fl_err *err = NULL;
+	if (o->report_dir && !(err = fl_report_mkdir_p(o->report_dir)))
+		err = fl_report_write_all(rep, o->report_dir);
+	if (!err && o->json)
+		err = fl_report_write_json(rep, o->json);
+	if (!err && o->junit)
+		err = fl_report_write_junit(rep, o->junit);
+	return err;
 }

@@ -126,6 +126,48 @@ FL_TEST(unknown_command_runs_the_tool_next_to_it)
 	ASSERT(strstr(out, "unknown command") != NULL);
 }
 
+/* Reads a whole file into out (NUL-terminated, truncated to cap). */
+static void slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		FL_FAIL("no file %s", path);
+	size_t n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* stress, replay and sweep write what --report, --json and --junit ask
+ * for (they accepted the options and wrote nothing), "-" being standard
+ * output; a failure carries its replay line. */
+FL_TEST(every_verb_writes_its_reports)
+{
+	char dir[256], cmd[2048], buf[16384];
+	tmpdir(dir, sizeof(dir));
+	snprintf(cmd, sizeof(cmd), "%s stress %s/controls.ini:control_lost_item --iterations 5 "
+		 "--seed 5 --report %s/st --junit %s/st.xml --json -", BIN, JOBS, dir, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT(strstr(out, "\"schema\": \"faultline-report\"") != NULL); /* JSON on stdout */
+	ASSERT(strstr(out, "\"verdict\": \"fail\"") != NULL);
+	slurp(strcat(strcpy(buf, dir), "/st.xml"), buf, sizeof(buf));
+	if (!strstr(buf, "<failure") || !strstr(buf, "replay: faultline replay"))
+		FL_FAIL("stress junit: %s", buf);
+	snprintf(cmd, sizeof(cmd), "test -s %s/st/report.json -a -s %s/st/index.html", dir, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s replay 7 early_return --backend sim --json %s/rp.json", BIN,
+		 dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	slurp(strcat(strcpy(buf, dir), "/rp.json"), buf, sizeof(buf));
+	ASSERT(strstr(buf, "early_return: ") != NULL); /* its checks */
+	snprintf(cmd, sizeof(cmd), "%s sweep source early_return --junit %s/sw.xml", BIN, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	slurp(strcat(strcpy(buf, dir), "/sw.xml"), buf, sizeof(buf));
+	if (!strstr(buf, "source=@1 error(inval)"))
+		FL_FAIL("sweep junit: %s", buf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
 FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 {
 	char cmd[2048];
@@ -292,5 +334,6 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario), FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
 	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact), FL_CASE(trace_file_holds_the_run),
+	     FL_CASE(every_verb_writes_its_reports),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))
