@@ -14,6 +14,67 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Checks POINT and ACTION (spliced into "POINT=@N ACTION", each must be
+ * one name and one action, not more plan text) and parses the first plan.
+ * Returns 0 or EXIT_USAGE, after saying why. */
+static int check_args(const char *point, const char *action)
+{
+	if (strpbrk(point, ";=\n\r# \t") || strpbrk(action, ";=\n\r#") || strstr(action, "->")) {
+		fprintf(stderr, "faultline sweep: POINT is one fault point name and ACTION one "
+				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n",
+			point, action);
+		return EXIT_USAGE;
+	}
+	char plan[512];
+	if (snprintf(plan, sizeof(plan), "%s=@1 %s", point, action) >= (int)sizeof(plan)) {
+		fprintf(stderr, "faultline sweep: POINT and ACTION are longer than a plan\n");
+		return EXIT_USAGE;
+	}
+	fl_err *perr = fl_fault_check(plan);
+	if (perr) {
+		fprintf(stderr, "faultline sweep: ");
+		fl_err_print(stderr, perr);
+		fl_err_drop(perr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Evaluation n: the run that fails the n-th evaluation of the point, its
+ * line on stdout and its check in rep. Sets *fired, *ok, *hung. */
+static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, const char *point,
+			  const char *action, long n, fl_report *rep, bool *fired, bool *ok,
+			  bool *hung)
+{
+	char plan[512];
+	snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
+	fl_scenario_params p = {.iterations = 1, .seed = o->seed, .faults = plan,
+				.skip_timing = true, .hang_ns = FL_SEC(10)};
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, s);
+	fl_err_drop(fl_scenario_run_isolated(s, &p, &r));
+	*fired = r.faults_fired > 0, *ok = fl_scenario_result_passed(&r);
+	*hung |= r.hung;
+	printf("%s: %s%s\n", plan, *fired ? "fired, " : "did not fire, ",
+	       *ok ? "all checks passed" : "FAILED");
+	char msg[FL_SCENARIO_MSG_MAX] = "", cname[FL_SCENARIO_NAME_MAX + 520];
+	for (size_t k = 0; !*ok && k < r.nchecks; k++)
+		if (r.checks[k].verdict == FL_REPORT_FAIL) {
+			printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);
+			if (!msg[0])
+				snprintf(msg, sizeof(msg), "%s: %s", r.checks[k].name,
+					 r.checks[k].message);
+		}
+	snprintf(cname, sizeof(cname), "%s: %s", s->name, plan);
+	fl_err *err = fl_report_add_check(rep, cname, *ok ? FL_REPORT_PASS : FL_REPORT_FAIL, NAN,
+					  NAN, NULL,
+					  *ok ? (*fired ? "fired; all checks passed"
+							: "did not fire: the sweep ends")
+					      : msg);
+	fl_scenario_result_destroy(&r);
+	return err;
+}
+
 int fl__cli_sweep(int argc, char **argv)
 {
 	if (argc < 1 || argv[0][0] == '-') {
@@ -29,27 +90,8 @@ int fl__cli_sweep(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	const char *action = o.action ? o.action : "error(inval)";
-	/* POINT and ACTION are spliced into "POINT=@N ACTION": each must be
-	 * one name and one action, not more plan text. */
-	if (!rc && (strpbrk(point, ";=\n\r# \t") || strpbrk(action, ";=\n\r#") ||
-		    strstr(action, "->"))) {
-		fprintf(stderr, "faultline sweep: POINT is one fault point name and ACTION one "
-				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n",
-			point, action);
-		rc = EXIT_USAGE;
-	}
-	char plan[512];
-	if (!rc && snprintf(plan, sizeof(plan), "%s=@1 %s", point, action) >= (int)sizeof(plan)) {
-		fprintf(stderr, "faultline sweep: POINT and ACTION are longer than a plan\n");
-		rc = EXIT_USAGE;
-	}
-	fl_err *perr = rc ? NULL : fl_fault_check(plan);
-	if (perr) {
-		fprintf(stderr, "faultline sweep: ");
-		fl_err_print(stderr, perr);
-		fl_err_drop(perr);
-		rc = EXIT_USAGE;
-	}
+	if (!rc)
+		rc = check_args(point, action);
 	if (!rc)
 		rc = fl__cli_backend(o.backend, false);
 	if (rc) {
@@ -57,42 +99,17 @@ int fl__cli_sweep(int argc, char **argv)
 		return rc;
 	}
 	long max = o.iterations > 0 ? o.iterations : 100000, failed = 0, n;
-	bool hung = false;
+	bool hung = false, fired = true, ok;
 	char rname[160];
 	snprintf(rname, sizeof(rname), "sweep %s", point);
 	struct fl_report_opts ro = fl__cli_report_opts(&o, NULL);
 	fl_report *rep = NULL;
 	fl_err *werr = fl_report_new(rname, &ro, &rep);
-	for (n = 1; n <= max && !werr; n++) {
-		snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
-		fl_scenario_params p = {.iterations = 1, .seed = o.seed, .faults = plan,
-					.skip_timing = true, .hang_ns = FL_SEC(10)};
-		fl_scenario_result r;
-		fl_scenario_result_init(&r, t.s[0]);
-		fl_err_drop(fl_scenario_run_isolated(t.s[0], &p, &r));
-		bool fired = r.faults_fired > 0, ok = fl_scenario_result_passed(&r);
-		hung |= r.hung;
-		printf("%s=@%ld %s: %s%s\n", point, n, action, fired ? "fired, " : "did not fire, ",
-		       ok ? "all checks passed" : "FAILED");
-		char msg[FL_SCENARIO_MSG_MAX] = "", cname[FL_SCENARIO_NAME_MAX + 32];
-		for (size_t k = 0; !ok && k < r.nchecks; k++)
-			if (r.checks[k].verdict == FL_REPORT_FAIL) {
-				printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);
-				if (!msg[0])
-					snprintf(msg, sizeof(msg), "%s: %s", r.checks[k].name,
-						 r.checks[k].message);
-			}
-		snprintf(cname, sizeof(cname), "%s: %s=@%ld %s", t.s[0]->name, point, n, action);
-		werr = fl_report_add_check(rep, cname, ok ? FL_REPORT_PASS : FL_REPORT_FAIL, NAN, NAN,
-					   NULL, ok ? (fired ? "fired; all checks passed"
-							     : "did not fire: the sweep ends")
-						    : msg);
+	for (n = 1; n <= max && fired && !werr; n++) {
+		werr = sweep_once(&o, t.s[0], point, action, n, rep, &fired, &ok, &hung);
 		failed += !ok;
-		fl_scenario_result_destroy(&r);
-		if (!fired)
-			break;
 	}
-	printf("sweep %s: %ld run(s), %ld failed\n", point, n > max ? max : n, failed);
+	printf("sweep %s: %ld run(s), %ld failed\n", point, n - 1, failed);
 	if (!werr)
 		werr = fl__cli_write_report(&o, rep);
 	fl_report_free(rep);
