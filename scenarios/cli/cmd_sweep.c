@@ -57,7 +57,8 @@ static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, const cha
 	*hung |= r.hung;
 	printf("%s: %s%s\n", plan, *fired ? "fired, " : "did not fire, ",
 	       *ok ? "all checks passed" : "FAILED");
-	char msg[FL_SCENARIO_MSG_MAX] = "", cname[FL_SCENARIO_NAME_MAX + 520];
+	char msg[FL_SCENARIO_NAME_MAX + FL_SCENARIO_MSG_MAX + 4] = "";
+	char cname[FL_SCENARIO_NAME_MAX + 520];
 	for (size_t k = 0; !*ok && k < r.nchecks; k++)
 		if (r.checks[k].verdict == FL_REPORT_FAIL) {
 			printf("  %s: %s\n", r.checks[k].name, r.checks[k].message);

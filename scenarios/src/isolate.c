@@ -31,33 +31,6 @@
 
 #define US "\x1f"
 
-static int bt_fd = -1;
-
-static void crash_handler(int sig)
-{
-	void *frames[48];
-	int n = backtrace(frames, 48);
-	if (bt_fd >= 0)
-		backtrace_symbols_fd(frames, n, bt_fd);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void install_crash_handlers(int fd)
-{
-	void *warm[2];
-	(void)backtrace(warm, 2); /* loads libgcc before any signal */
-	bt_fd = fd;
-	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = crash_handler;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = SA_RESETHAND;
-		(void)sigaction(sigs[i], &sa, NULL);
-	}
-}
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -207,35 +180,10 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 	return done;
 }
 
-/* The first frames the child's handler wrote, joined with " | ". */
-static void read_backtrace(int fd, char *out, size_t cap)
-{
-	char buf[8192];
-	size_t len = 0;
-	ssize_t k;
-	while (len < sizeof(buf) - 1 && (k = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)k;
-	buf[len] = '\0';
-	/* skip the handler's own frames: start after "crash_handler" */
-	char *p = strstr(buf, "crash_handler");
-	p = p ? strchr(p, '\n') : NULL;
-	p = p ? p + 1 : buf;
-	size_t o = 0;
-	out[0] = '\0';
-	for (char *l = p; *l && o + 4 < cap; ) {
-		size_t n = strcspn(l, "\n");
-		o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? " | " : "", (int)n, l);
-		l += n;
-		if (*l)
-			l++;
-	}
-	if (len)
-		fprintf(stderr, "faultline: child backtrace:\n%s", buf);
-}
 
 static void child(const fl_scenario *s, const fl_scenario_params *p, int out_fd, int bt)
 {
-	install_crash_handlers(bt);
+	fl__scn_bt_install(bt);
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, s);
 	fl_err *err = fl_scenario_run(s, p, &r);
@@ -310,8 +258,7 @@ fl_err *fl_scenario_run_isolated(const fl_scenario *s, const fl_scenario_params 
 	else
 		close(res[0]);
 	char trace[FL_SCENARIO_MSG_MAX];
-	read_backtrace(bt[0], trace, sizeof(trace));
-	close(bt[0]);
+	fl__scn_bt_read(bt[0], trace, sizeof(trace)); /* closes it */
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -53,6 +53,17 @@ FL_MUST_CHECK fl_err *fl__scn_stopped(fl_ctx *ctx, int st, const char *who);
 /* "canceled", "closed", "ok"... for messages. */
 const char *fl__scn_status_name(int st);
 
+/*
+ * Crash backtraces (backtrace.c). In the child, before the run: sends the
+ * loaded objects over fd and installs handlers that send each frame's
+ * address on SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT. In the parent:
+ * reads fd to its end (and closes it) and writes the frames between the
+ * crash and the runner into out as "function (file:line) < ..." (the
+ * whole trace goes to stderr); "" when the child did not crash.
+ */
+void fl__scn_bt_install(int fd);
+void fl__scn_bt_read(int fd, char *out, size_t cap);
+
 /* True on the sim backend, where time is virtual: what depends only on
  * durations (which batch a time limit closes) is exact there, and only
  * bounded on a real clock, where the machine's load moves it. */
