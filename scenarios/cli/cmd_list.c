@@ -1,10 +1,44 @@
 /*
- * cmd_list.c - `faultline list [FILE...]`: the scenarios the targets name
- * (default: the catalogue), each with its declared checks and stress plans.
+ * cmd_list.c - `faultline list [TARGET...] [--json]`: the scenarios the
+ * targets name (default: the catalogue), each with its declared checks
+ * and stress plans; --json prints them as one JSON array (jansson) for
+ * scripts and CI matrices.
  */
 #include "cli_internal.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <string.h>
+
+/* One scenario as {"name", "description", "checks": [], "stress_plans": []}. */
+static json_t *json_of(const fl_scenario *s)
+{
+	json_t *checks = json_array(), *plans = json_array();
+	for (const char *const *c = s->checks; c && *c; c++)
+		json_array_append_new(checks, json_string(*c));
+	for (const char *const *f = s->stress_faults; f && *f; f++)
+		json_array_append_new(plans, json_string(*f));
+	return json_pack("{s:s, s:s, s:o, s:o}", "name", s->name, "description",
+			 s->description ? s->description : "", "checks", checks, "stress_plans",
+			 plans);
+}
+
+static int list_json(const fl__cli_targets *t)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; all && i < t->n; i++)
+		if (json_array_append_new(all, json_of(t->s[i])) != 0) {
+			json_decref(all);
+			all = NULL;
+		}
+	int rc = all && json_dumpf(all, stdout, JSON_INDENT(2)) == 0 ? 0 : EXIT_USAGE;
+	if (!rc)
+		putchar('\n');
+	else
+		fprintf(stderr, "faultline list: out of memory writing JSON\n");
+	json_decref(all);
+	return rc;
+}
 
 static void list_one(const fl_scenario *s)
 {
@@ -18,14 +52,27 @@ static void list_one(const fl_scenario *s)
 int fl__cli_list(int argc, char **argv)
 {
 	fl__cli_targets t = {0};
-	int rc = 0;
-	if (argc == 0)
+	int rc = 0, ntargets = 0;
+	bool json = false;
+	for (int i = 0; i < argc && !rc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			fprintf(stderr, "faultline list: unknown option '%s'\n", argv[i]),
+			    rc = EXIT_USAGE;
+		else
+			rc = fl__cli_target_add(&t, argv[i]), ntargets++;
+	}
+	if (!rc && ntargets == 0)
 		fl__cli_target_all(&t);
-	for (int i = 0; i < argc && !rc; i++)
-		rc = fl__cli_target_add(&t, argv[i]);
+	if (!rc && json) {
+		rc = list_json(&t);
+		fl__cli_targets_free(&t);
+		return rc;
+	}
 	for (size_t i = 0; i < t.n && !rc; i++)
 		list_one(t.s[i]);
-	if (!rc && argc == 0)
+	if (!rc && ntargets == 0)
 		printf("\nevery scenario also gets: %s, %s, %s (isolated runs), %s,\n"
 		       "and for each group it notes: hwm <= limit (and reaches it when "
 		       "saturated)\n",

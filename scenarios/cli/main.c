@@ -37,7 +37,7 @@ static void usage(FILE *out)
 		"                     [--faults PLAN] [--iterations N] [--duration D]\n"
 		"                     [--report DIR] [--json PATH] [--junit PATH]\n"
 		"                     [--skip-timing] [--no-isolate]\n"
-		"       faultline list [FILE...]\n"
+		"       faultline list [TARGET...] [--json]\n"
 		"       faultline stress TARGET... [--iterations N] [--seed N] [--batch K]\n"
 		"                     [--duration D] [--backend B]\n"
 		"       faultline replay SEED TARGET [--faults PLAN] [--backend B]\n"
@@ -115,6 +115,12 @@ int main(int argc, char **argv)
 		printf("faultline %s (%s)\n", FL_VERSION, FL_REVISION);
 		return EXIT_PASS;
 	}
+	/* -h/--help after any verb: its usage, on stdout, exit 0 */
+	for (int i = 2; c[0] != '-' && i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_PASS;
+		}
 	if (strcmp(c, "list") == 0)
 		return fl__cli_list(argc - 2, argv + 2);
 	if (strcmp(c, "run") == 0)

@@ -12,6 +12,7 @@
 #include <fl/task.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,31 @@ static fl_jobs *load_file(fl__cli_targets *t, const char *path)
 	return jobs;
 }
 
+/* A glob over the catalogue's names ("chaos*", "saga_?"): every match, in
+ * catalogue order; none is an error. */
+static int add_glob(fl__cli_targets *t, const char *pattern)
+{
+	size_t n, found = 0;
+	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (fnmatch(pattern, cat[i]->name, 0) != 0)
+			continue;
+		found++;
+		if (add_one(t, cat[i], cat[i]->name))
+			return EXIT_USAGE;
+	}
+	if (!found) {
+		fprintf(stderr, "faultline: no scenario matches '%s' (see: faultline list)\n",
+			pattern);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int fl__cli_target_add(fl__cli_targets *t, const char *arg)
 {
+	if (strpbrk(arg, "*?[") && !strchr(arg, '/') && !is_file(arg))
+		return add_glob(t, arg);
 	const fl_scenario *s = fl_scenario_find(arg);
 	if (!s && strcmp(arg, "catalogue") == 0) {
 		size_t before = t->n;
@@ -153,6 +177,15 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 			o->no_isolate = true;
 			continue;
 		}
+		/* --opt=value is --opt value */
+		char optbuf[32];
+		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		const char *inline_v = NULL;
+		if (eq && (size_t)(eq - a) < sizeof(optbuf)) {
+			snprintf(optbuf, sizeof(optbuf), "%.*s", (int)(eq - a), a);
+			a = optbuf;
+			inline_v = eq + 1;
+		}
 		if (a[0] != '-' || a[1] == '\0') {
 			if (t && fl__cli_target_add(t, a))
 				return EXIT_USAGE;
@@ -169,14 +202,15 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 		for (k = 0; valued[k] && strcmp(valued[k], a) != 0; k++)
 			;
 		if (!valued[k]) {
-			fprintf(stderr, "faultline %s: unknown option '%s'\n", cmd, a);
+			fprintf(stderr, "faultline %s: unknown option '%s' (faultline %s --help)\n",
+				cmd, a, cmd);
 			return EXIT_USAGE;
 		}
-		if (i + 1 >= argc) {
+		if (!inline_v && i + 1 >= argc) {
 			fprintf(stderr, "faultline %s: %s needs a value\n", cmd, a);
 			return EXIT_USAGE;
 		}
-		const char *v = argv[++i];
+		const char *v = inline_v ? inline_v : argv[++i];
 		uint64_t u;
 		bool ok = true;
 		switch (k) {

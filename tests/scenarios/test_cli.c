@@ -168,6 +168,34 @@ FL_TEST(every_verb_writes_its_reports)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
 
+/* The habits of GNU tools: -h/--help after any verb, --opt=value beside
+ * --opt value, globs over scenario names, list --json for scripts. */
+FL_TEST(command_line_habits)
+{
+	char dir[256], cmd[2048];
+	tmpdir(dir, sizeof(dir));
+	snprintf(cmd, sizeof(cmd), "%s run --help", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strncmp(out, "usage: faultline run", 20) == 0);
+	snprintf(cmd, sizeof(cmd), "%s list --help", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s run 'early_ret*' --seed=5 --iterations=1 --report=%s", BIN,
+		 dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strstr(out, "early_return") && strstr(out, "1 scenario,"));
+	snprintf(cmd, sizeof(cmd), "%s run 'no_such_*'", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "no scenario matches 'no_such_*'") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s list --json 'sum'", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(out[0] == '[' && strstr(out, "\"name\": \"sum\"") && strstr(out, "\"checks\": ["));
+	snprintf(cmd, sizeof(cmd), "%s --version", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strncmp(out, "faultline 0.", 12) == 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
 FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 {
 	char cmd[2048];
@@ -335,5 +363,6 @@ FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_s
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
 	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact), FL_CASE(trace_file_holds_the_run),
 	     FL_CASE(every_verb_writes_its_reports),
+	     FL_CASE(command_line_habits),
 	     FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))
