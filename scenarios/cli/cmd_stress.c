@@ -163,6 +163,45 @@ typedef struct stress_sum {
 	char verdict[4200]; /* the failure: iteration, replay line, checks; "" */
 } stress_sum;
 
+/* Without a terminal (a CI log), a line on stderr every 5 s: iterations
+ * done, failures (none yet: stress stops at the first), rate and ETA. */
+static void progress(const char *name, long done, long n, const struct timespec *t0,
+		     double *last)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	double el = (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	if (el - *last < 5.0 || done >= n)
+		return;
+	*last = el;
+	double rate = el > 0 ? (double)done / el : 0;
+	fprintf(stderr, "stress %s: %ld/%ld iterations, 0 failures, %.0f/s, about %.0f s left\n",
+		name, done, n, rate, rate > 0 ? (double)(n - done) / rate : 0.0);
+}
+
+/* Prints a failed batch (the iteration, its checks, the replay command)
+ * and fills *sum; returns the exit status. */
+static int report_failure(const fl_scenario *s, const char *spec, long n, const batch_out *b,
+			  int status, stress_sum *sum)
+{
+	const char *plan = b->plan >= 0 ? s->stress_faults[b->plan] : NULL;
+	printf("stress %s: iteration %ld of %ld FAILED (seed %" PRIu64 "%s%s)\n", s->name,
+	       b->last + 1, n, b->seed, plan ? ", plan " : "", plan ? plan : "");
+	if (WIFSIGNALED(status))
+		printf("  crashed: signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		printf("  hung: the watchdog could not free it (dump on stderr)\n");
+	fputs(b->checks, stdout);
+	char replay[1700];
+	replay_line(replay, sizeof(replay), spec, b->backend, b->seed, plan);
+	printf("replay: %s\n", replay);
+	sum->done = b->last + 1;
+	snprintf(sum->verdict, sizeof(sum->verdict), "iteration %ld of %ld failed%s; replay: %s\n%s",
+		 b->last + 1, n, WIFSIGNALED(status) ? " (crashed)" : "", replay, b->checks);
+	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
+}
+
 /* Stresses one scenario; returns the exit status, fills *sum. */
 static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts *o, uint64_t base,
 		      stress_sum *sum)
@@ -172,6 +211,7 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	bool tty = isatty(STDOUT_FILENO);
 	long done = 0;
+	double last = 0;
 	if (nplans(s))
 		printf("stress %s: %ld iterations, base seed %" PRIu64 ", %zu fault plans\n",
 		       s->name, n, base, nplans(s));
@@ -208,32 +248,16 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 			;
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !b.failed;
 		if (!clean) {
-			const char *plan = b.plan >= 0 ? s->stress_faults[b.plan] : NULL;
 			if (tty)
 				printf("\r\033[K");
-			printf("stress %s: iteration %ld of %ld FAILED (seed %" PRIu64 "%s%s)\n",
-			       s->name, b.last + 1, n, b.seed, plan ? ", plan " : "",
-			       plan ? plan : "");
-			if (WIFSIGNALED(status))
-				printf("  crashed: signal %d (%s)\n", WTERMSIG(status),
-				       strsignal(WTERMSIG(status)));
-			else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-				printf("  hung: the watchdog could not free it (dump on stderr)\n");
-			fputs(b.checks, stdout);
-			char replay[1700];
-			replay_line(replay, sizeof(replay), spec, b.backend, b.seed, plan);
-			printf("replay: %s\n", replay);
-			sum->done = b.last + 1;
-			snprintf(sum->verdict, sizeof(sum->verdict),
-				 "iteration %ld of %ld failed%s; replay: %s\n%s", b.last + 1, n,
-				 WIFSIGNALED(status) ? " (crashed)" : "", replay, b.checks);
-			bool hang = b.hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
-			return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
+			return report_failure(s, spec, n, &b, status, sum);
 		}
 		done = to;
 		if (tty) {
 			printf("\r\033[K%s: %ld/%ld iterations, 0 failures", s->name, done, n);
 			fflush(stdout);
+		} else {
+			progress(s->name, done, n, &t0, &last);
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
