@@ -1,11 +1,15 @@
 /*
  * report_junit.c - JUnit XML for CI test viewers.
  *
- * One <testsuite> per run (named after it), one <testcase> per check.
+ * One <testsuite> per scenario, one <testcase> per check: a check named
+ * "scenario: check" belongs to that scenario's suite (as the scenarios
+ * layer names them), any other to a suite named after the run. CI viewers
+ * then show each scenario as a suite instead of one blob. A suite's time is
+ * its scenario's run (the counter "<scenario>.duration_ns"), or the run's.
  * A failed check carries <failure message="..."> with the message and the
  * measured value against the threshold; a skipped one carries <skipped>.
- * The run's metadata goes into <properties>, so it shows up next to the
- * results. Every string from the report passes through
+ * The run's metadata goes into every suite's <properties>, so it shows up
+ * next to the results. The shape is tests/reports/junit.xsd's. Every string from the report passes through
  * fl__report_xml_escape, which also keeps the document valid XML 1.0 when a
  * name holds control characters or bytes that are not UTF-8.
  */
@@ -63,14 +67,32 @@ static void describe_values(const fl_report_check *c, char *buf, size_t cap)
 		snprintf(buf, cap, "measured %s", m);
 }
 
-static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c)
+/* The scenario a check belongs to: the length of "scenario" in
+ * "scenario: check", or 0 (the run's own suite). */
+static size_t suite_len(const char *name)
+{
+	const char *sep = strstr(name, ": ");
+	return sep ? (size_t)(sep - name) : 0;
+}
+
+static bool same_suite(const char *a, size_t alen, const char *b)
+{
+	return suite_len(b) == alen && strncmp(a, b, alen) == 0;
+}
+
+static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c, size_t slen)
 {
 	char vals[192];
 	describe_values(c, vals, sizeof(vals));
 	fputs("    <testcase name=\"", out);
-	fl__report_xml_escape(out, c->name);
+	fl__report_xml_escape(out, slen ? c->name + slen + 2 : c->name);
 	fputs("\" classname=\"faultline.", out);
 	fl__report_xml_escape(out, r->name);
+	if (slen) {
+		char suite[256];
+		snprintf(suite, sizeof(suite), ".%.*s", (int)slen, c->name);
+		fl__report_xml_escape(out, suite);
+	}
 	fputs("\" time=\"0\"", out);
 	if (c->verdict == FL_REPORT_PASS) {
 		fputs("/>\n", out);
@@ -89,6 +111,45 @@ static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c)
 	fputs("    </testcase>\n", out);
 }
 
+/* One suite: the checks of the scenario named by check `first`, and its
+ * counts, time and properties. */
+static void emit_suite(FILE *out, const fl_report *r, size_t first, const char *when)
+{
+	const char *key = r->checks[first].name;
+	size_t slen = suite_len(key), tests = 0, fail = 0, skip = 0;
+	for (size_t i = first; i < r->nchecks; i++)
+		if (same_suite(key, slen, r->checks[i].name)) {
+			tests++;
+			fail += r->checks[i].verdict == FL_REPORT_FAIL;
+			skip += r->checks[i].verdict == FL_REPORT_SKIP;
+		}
+	double secs = (double)r->duration_ns / 1e9;
+	if (slen) {
+		char cname[300];
+		snprintf(cname, sizeof(cname), "%.*s.duration_ns", (int)slen, key);
+		const fl_report_counter *d = fl_report_find_counter(r, cname);
+		secs = d ? (double)d->value / 1e9 : 0;
+	}
+	fputs("  <testsuite name=\"", out);
+	if (slen) {
+		char suite[256];
+		snprintf(suite, sizeof(suite), "%.*s", (int)slen, key);
+		fl__report_xml_escape(out, suite);
+	} else {
+		fl__report_xml_escape(out, r->name);
+	}
+	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+		     "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+		tests, fail, skip, secs, when);
+	fl__report_xml_escape(out, r->host.hostname);
+	fputs("\">\n", out);
+	emit_properties(out, r);
+	for (size_t i = first; i < r->nchecks; i++)
+		if (same_suite(key, slen, r->checks[i].name))
+			emit_case(out, r, &r->checks[i], slen);
+	fputs("  </testsuite>\n", out);
+}
+
 fl_err *fl__report_emit_junit(const fl_report *r, FILE *out)
 {
 	char when[40];
@@ -101,17 +162,24 @@ fl_err *fl__report_emit_junit(const fl_report *r, FILE *out)
 	fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 		     "skipped=\"%zu\" time=\"%.3f\">\n",
 		r->nchecks, fail, skip, secs);
-	fputs("  <testsuite name=\"", out);
-	fl__report_xml_escape(out, r->name);
-	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-		     "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
-		r->nchecks, fail, skip, secs, when);
-	fl__report_xml_escape(out, r->host.hostname);
-	fputs("\">\n", out);
-	emit_properties(out, r);
-	for (size_t i = 0; i < r->nchecks; i++)
-		emit_case(out, r, &r->checks[i]);
-	fputs("  </testsuite>\n</testsuites>\n", out);
+	for (size_t i = 0; i < r->nchecks; i++) { /* each suite at its first check */
+		const char *name = r->checks[i].name;
+		size_t slen = suite_len(name);
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = same_suite(name, slen, r->checks[k].name);
+		if (!seen)
+			emit_suite(out, r, i, when);
+	}
+	if (r->nchecks == 0) { /* an empty run is still one (empty) suite */
+		fputs("  <testsuite name=\"", out);
+		fl__report_xml_escape(out, r->name);
+		fprintf(out, "\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+			     "time=\"%.3f\" timestamp=\"%s\">\n", secs, when);
+		emit_properties(out, r);
+		fputs("  </testsuite>\n", out);
+	}
+	fputs("</testsuites>\n", out);
 	return NULL;
 }
 

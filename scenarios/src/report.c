@@ -66,6 +66,10 @@ fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
 		snprintf(name, sizeof(name), "%s.%s", sn, r->counters[i].name);
 		err = fl_report_add_counter(rep, name, r->counters[i].value);
 	}
+	if (!err) { /* the scenario's own time (JUnit's testsuite time) */
+		snprintf(name, sizeof(name), "%s.duration_ns", sn);
+		err = fl_report_add_counter(rep, name, r->duration_ns);
+	}
 	if (!err)
 		err = add_hists(rep, r, sn);
 	return fl_err_wrap(err, "report scenario %s", sn);

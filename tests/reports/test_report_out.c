@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fl/hdr.h>
@@ -85,6 +86,54 @@ FL_TEST(junit_counts_and_escaping)
 	ASSERT_CONTAINS(x, "<property name=\"fault_plan\" value=\"" XSS_ESCAPED "\"/>");
 	ASSERT_LACKS(x, "<script");
 	ASSERT_LACKS(x, "\x01");
+	free(x);
+	fl_report_free(r);
+	scratch_free(dir);
+}
+
+/* Runs xmllint against the shipped JUnit schema; its exit status. */
+static int xsd_check(const char *path)
+{
+	char cmd[2560];
+	snprintf(cmd, sizeof(cmd),
+		 "xmllint --noout --schema %s/tests/reports/junit.xsd '%s' >/dev/null 2>&1",
+		 FL_SOURCE_DIR, path);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One <testsuite> per scenario ("scenario: check"), with the scenario's
+ * time and the run's properties; schema-valid for CI servers (the XSD is
+ * tests/reports/junit.xsd), which a doctored copy is not. */
+FL_TEST(junit_one_suite_per_scenario_and_valid)
+{
+	char *dir = scratch_dir();
+	struct fl_report_opts o = {.seed = 9, .backend = "sim", .start_unix_ns = 1};
+	fl_report *r = NULL;
+	ASSERT_OK(fl_report_new("suite", &o, &r));
+	ASSERT_OK(fl_report_add_check(r, "alpha: conservation", FL_REPORT_PASS, 5, 5, NULL, ""));
+	ASSERT_OK(fl_report_add_check(r, "beta: no leaks", FL_REPORT_FAIL, 1, 0, NULL, "1 task"));
+	ASSERT_OK(fl_report_add_check(r, "alpha: no crash", FL_REPORT_SKIP, NAN, NAN, NULL, "x"));
+	ASSERT_OK(fl_report_add_counter(r, "alpha.duration_ns", 1500000000));
+	char path[1024];
+	snprintf(path, sizeof(path), "%s", path_in(dir, "junit.xml"));
+	ASSERT_OK(fl_report_write_junit(r, path));
+	char *x = slurp_file(path);
+	ASSERT_EQ(count_of(x, "<testsuite "), 2);
+	ASSERT_CONTAINS(x, "<testsuite name=\"alpha\" tests=\"2\" failures=\"0\" errors=\"0\" "
+			   "skipped=\"1\" time=\"1.500\"");
+	ASSERT_CONTAINS(x, "<testsuite name=\"beta\" tests=\"1\" failures=\"1\"");
+	ASSERT_CONTAINS(x, "<testcase name=\"conservation\" classname=\"faultline.suite.alpha\"");
+	ASSERT_CONTAINS(x, "<property name=\"backend\" value=\"sim\"/>");
+	ASSERT_EQ(count_of(x, "<properties>"), 2);
+	ASSERT_EQ(xsd_check(path), 0);
+	/* the negative control: a testcase without its classname */
+	char *cut = strstr(x, " classname=");
+	ASSERT(cut != NULL);
+	memmove(cut, strchr(cut + 12, '"') + 1, strlen(strchr(cut + 12, '"') + 1) + 1);
+	spit_file(path_in(dir, "bad.xml"), x);
+	snprintf(path, sizeof(path), "%s", path_in(dir, "bad.xml"));
+	ASSERT_NE(xsd_check(path), 0);
 	free(x);
 	fl_report_free(r);
 	scratch_free(dir);
@@ -334,6 +383,7 @@ FL_TEST(write_into_missing_dir_names_the_path)
 }
 
 FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(markdown_escaping),
+	     FL_CASE(junit_one_suite_per_scenario_and_valid),
 	     FL_CASE(special_files_are_written_in_place),
 	     FL_CASE(html_escapes_everything_and_fetches_nothing),
 	     FL_CASE(html_of_an_empty_report), FL_CASE(html_of_a_loaded_report),
