@@ -74,6 +74,11 @@ if(FAULTLINE_BUILD_CLI)
     install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sec} COMPONENT tools)
   endforeach()
   add_custom_target(fl-man ALL DEPENDS ${_fl_man_gz})
+  foreach(cmd faultline faultline-bench) # one script completes both
+    install(FILES scenarios/cli/completion.bash
+      DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions RENAME ${cmd}
+      COMPONENT tools)
+  endforeach()
 endif()
 
 # Each package's copyright and changelog (Debian's /usr/share/doc/<package>).

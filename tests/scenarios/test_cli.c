@@ -189,6 +189,15 @@ FL_TEST(command_line_habits)
 	snprintf(cmd, sizeof(cmd), "%s list --json 'sum'", BIN);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	ASSERT(out[0] == '[' && strstr(out, "\"name\": \"sum\"") && strstr(out, "\"checks\": ["));
+	/* the bash completion file: verbs, then scenario names from list --json */
+	snprintf(cmd, sizeof(cmd),
+		 "bash -c 'source %s/scenarios/cli/completion.bash; COMP_WORDS=(%s run ear); "
+		 "COMP_CWORD=2; _faultline; echo \"[${COMPREPLY[*]}]\"; COMP_WORDS=(%s zzz_no); "
+		 "COMP_CWORD=1; _faultline; echo \"[${COMPREPLY[*]}]\"'",
+		 FL_SOURCE_DIR, BIN, BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	if (!strstr(out, "[early_return]\n[]"))
+		FL_FAIL("completion: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s --version", BIN);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strncmp(out, "faultline 0.", 12) == 0);

@@ -1,0 +1,49 @@
+# bash completion for faultline and faultline-bench (installed as
+# share/bash-completion/completions/faultline and .../faultline-bench).
+# Completes verbs, each verb's options, backends, and scenario names (asked
+# of `faultline list --json`, so job files' sections come with their file).
+
+_faultline_scenarios()
+{
+	"$1" list --json 2>/dev/null | sed -n 's/^    "name": "\([^"]*\)",$/\1/p'
+}
+
+_faultline()
+{
+	local cur prev cmd
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	cmd=${COMP_WORDS[1]}
+	case $prev in
+	--backend) COMPREPLY=($(compgen -W "threads fibers sim" -- "$cur")); return ;;
+	--report|--out|--json|--junit|--md|--save|--job) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--clock) COMPREPLY=($(compgen -W "real virtual" -- "$cur")); return ;;
+	--work) COMPREPLY=($(compgen -W "spin sleep" -- "$cur")); return ;;
+	esac
+	if [ "${COMP_WORDS[0]##*/}" = faultline-bench ]; then
+		if [ "$COMP_CWORD" -eq 1 ]; then
+			COMPREPLY=($(compgen -W "run sweep sweep-report gate --help --version" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "--rate --schedule --poisson --warmup --duration --items
+				--stages --workers --buffer --limit --service --work --clock --seed
+				--fault-plan --interval --backend --job --slo --out --json --md --reps
+				--warmup-reps --cell --shard --save" -- "$cur"))
+		fi
+		return
+	fi
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "run list stress replay sweep report bench --help --version" -- "$cur"))
+		return
+	fi
+	case $cmd in
+	report) COMPREPLY=($(compgen -W "compare merge" -- "$cur")); return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report
+			--json --junit --skip-timing --no-isolate --batch --action --help" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -W "catalogue $(_faultline_scenarios "${COMP_WORDS[0]}")" -- "$cur")
+			   $(compgen -f -X '!*.ini' -- "$cur"))
+	fi
+}
+complete -F _faultline faultline faultline-bench
