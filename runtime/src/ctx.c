@@ -225,7 +225,7 @@ fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_aft
 		return FL_ERR_NOMEM;
 	a->fn = fn;
 	a->arg = arg;
-	a->owner = ctx;
+	a->owner = fl__ctx_ref(ctx); /* the handle's: stop may come after free */
 	fl_ctx_after *run = NULL;
 	fl__mutex_lock(&ctx->mu);
 	a->next = ctx->afters;
@@ -261,7 +261,9 @@ bool fl_ctx_after_stop(fl_ctx_after *a)
 	fl__mutex_unlock(&ctx->mu);
 	if (prevented)
 		free(a);
-	/* A started handle stays on the list; its context frees it. */
+	/* A started handle stays on the list; its context frees it, once this,
+	 * the handle's reference, was the last. */
+	fl__ctx_unref(ctx);
 	return prevented;
 }
 

@@ -373,6 +373,7 @@ FL_TEST(after_func_stop_prevents)
 
 FL_TEST(after_func_on_done_ctx_runs_at_once)
 {
+	baseline();
 	struct flag f;
 	flag_init(&f);
 	fl_ctx *c;
@@ -382,8 +383,32 @@ FL_TEST(after_func_on_done_ctx_runs_at_once)
 	check(fl_ctx_after_func(c, flag_set, &f, &h));
 	flag_await(&f);
 	fl_ctx_free(c);
+	ASSERT(!fl_ctx_after_stop(h)); /* the Go order: free (cancel) first, stop later */
 	ASSERT_EQ(f.set, 1);
 	flag_destroy(&f);
+	/* The callback's task holds the context until it returns. */
+	while (fl_stats_get().ctxs != base.ctxs || fl_stats_get().tasks != base.tasks)
+		fl_yield();
+}
+
+/* Freed before it was cancelled: the free cancels, the callback runs, and
+ * the handle stays valid for its stop (it once pointed at freed memory). */
+FL_TEST(after_func_stop_after_free)
+{
+	baseline();
+	struct flag f;
+	flag_init(&f);
+	fl_ctx *c;
+	fl_ctx_after *h;
+	check(fl_ctx_with_cancel(fl_ctx_background(), &c));
+	check(fl_ctx_after_func(c, flag_set, &f, &h));
+	fl_ctx_free(c);
+	flag_await(&f);
+	ASSERT(!fl_ctx_after_stop(h));
+	ASSERT_EQ(f.set, 1);
+	flag_destroy(&f);
+	while (fl_stats_get().ctxs != base.ctxs || fl_stats_get().tasks != base.tasks)
+		fl_yield();
 }
 
 FL_TEST(after_func_invalid_args)
@@ -508,7 +533,7 @@ FL_TEST_MAIN(FL_CASE(background_never_done), FL_CASE(cancel_sets_err_and_first_c
 	     FL_CASE(deadline_is_min_of_parent_and_own), FL_CASE(expired_deadline_cancels_at_once),
 	     FL_CASE(stop_err_matches_err_and_cause), FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),
 	     FL_CASE(cancel_wakes_every_blocked_task), FL_CASE(after_func_runs_after_cancel),
-	     FL_CASE(after_func_stop_prevents), FL_CASE(after_func_on_done_ctx_runs_at_once),
+	     FL_CASE(after_func_stop_prevents), FL_CASE(after_func_on_done_ctx_runs_at_once), FL_CASE(after_func_stop_after_free),
 	     FL_CASE(after_func_invalid_args), FL_CASE(without_cancel_ignores_parent),
 	     FL_CASE(shielded_ignores_parent_but_keeps_own_deadline),
 	     FL_CASE(deep_tree_cancels_iteratively), FL_CASE(concurrent_children_and_cancel))

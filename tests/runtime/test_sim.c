@@ -368,6 +368,7 @@ FL_TEST(timers_deadlines_and_cancellation_in_virtual_time)
 	ASSERT_EQ(w.cancelled_at, FL_SEC(60)); /* no time passes between wake-ups */
 	ASSERT_EQ(w.after_at, FL_SEC(60));
 	fl_ctx_free(w.parent);
+	ASSERT(!fl_ctx_after_stop(af)); /* it ran; the handle is released after the free */
 	/* A deadline already in the past fails at once, without a jump. */
 	int64_t now = fl_now();
 	fl_chan *ch = chan_make(sizeof(int), 0, "past");

@@ -102,8 +102,8 @@ int fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns);
 
 /*
  * Arranges for fn(arg) to run in its own task after ctx is cancelled (at
- * once, if it already is). Returns a handle for fl_ctx_after_stop, or sets
- * *out to NULL. Errors: FL_ERR_INVAL, FL_ERR_NOMEM.
+ * once, if it already is). Returns a handle for fl_ctx_after_stop, which
+ * must release it, or sets *out to NULL. Errors: FL_ERR_INVAL, FL_ERR_NOMEM.
  */
 typedef struct fl_ctx_after fl_ctx_after;
 FL_MUST_CHECK fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *arg), void *arg,
@@ -111,7 +111,9 @@ FL_MUST_CHECK fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *arg), void
 /*
  * Prevents the callback if it has not started; returns true if it did
  * prevent it, false if it already ran or started. Frees the handle in both
- * cases (call exactly once per handle; the ctx must still be alive).
+ * cases: call it exactly once per handle, before or after fl_ctx_free (the
+ * handle keeps its context's memory until then, as Go's stop func may be
+ * called after cancel). Thread safety: any thread.
  */
 bool fl_ctx_after_stop(fl_ctx_after *h);
 
