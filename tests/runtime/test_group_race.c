@@ -262,7 +262,61 @@ FL_TEST(stats_return_to_baseline)
 	}
 }
 
-FL_TEST_MAIN(FL_CASE(tasks_start_siblings_while_owner_waits),
+/* ---- structured task states ------------------------------------------------ */
+
+static fl_err *recv_one(fl_ctx *ctx, void *arg)
+{
+	int v;
+	return fl_chan_recv(arg, &v, ctx, FL_FOREVER) == FL_OK ? NULL : fl_err_new("no value");
+}
+
+/* Finds the state of the task named name; false if it is not live. */
+static bool state_of(const char *name, fl_task_state *out)
+{
+	fl_task_state st[64];
+	size_t n = fl_task_states(st, 64);
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (strcmp(st[i].name, name) == 0) {
+			*out = st[i];
+			return true;
+		}
+	return false;
+}
+
+/* fl_task_states says what a task waits on, as data: a test orders events
+ * by it instead of parsing fl_task_dump's text or sleeping. */
+FL_TEST(task_states_show_what_tasks_wait_on)
+{
+	baseline();
+	fl_chan *ch;
+	check(fl_chan_new(sizeof(int), 0, &(struct fl_chan_opts){.name = "inbox"}, &ch));
+	fl_group *g;
+	fl_ctx *ctx;
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "readers"}, &g,
+			   &ctx));
+	check(fl_group_go_named(g, "reader", recv_one, ch));
+	fl_task_state s;
+	int64_t until = hang_deadline();
+	while (!state_of("reader", &s) || s.wait != FL_TASK_CHAN_RECV) {
+		ASSERT_LT(fl_now(), until); /* it gets there: it waits for a value */
+		fl_yield();
+	}
+	ASSERT(s.on == ch);
+	ASSERT_STR_EQ(s.on_label, "inbox");
+	ASSERT_STR_EQ(s.group, "readers");
+	ASSERT_EQ(s.until_ns, FL_FOREVER);
+	ASSERT(!s.thread);
+	ASSERT_EQ(fl_task_states(NULL, 0), fl_stats_get().tasks + 1 /* this thread */);
+	int v = 7;
+	ASSERT_EQ(fl_chan_send(ch, &v, NULL, FL_FOREVER), FL_OK);
+	check(fl_group_wait(g));
+	ASSERT(!state_of("reader", &s)); /* gone once wait returned */
+	fl_group_free(g);
+	fl_chan_free(ch);
+	assert_baseline();
+}
+
+FL_TEST_MAIN(FL_CASE(task_states_show_what_tasks_wait_on), FL_CASE(tasks_start_siblings_while_owner_waits),
 	     FL_CASE(concurrent_producers_respect_limit),
 	     FL_CASE(fast_release_races_blocking_go), FL_CASE(cancel_races_slot_handover),
 	     FL_CASE(stats_return_to_baseline))

@@ -164,6 +164,42 @@ fl_stats fl_stats_get(void);
  * Returns the number of tasks listed. Thread safety: any thread.
  */
 int fl_task_dump(FILE *out);
+/* What a live task is doing (fl_task_states). */
+enum fl_task_wait {
+	FL_TASK_RUNNING,      /* not blocked in the runtime */
+	FL_TASK_CHAN_SEND,    /* on: the channel */
+	FL_TASK_CHAN_RECV,    /* on: the channel */
+	FL_TASK_SELECT,
+	FL_TASK_CTX_WAIT,     /* on: the context */
+	FL_TASK_SLEEP,
+	FL_TASK_GROUP_WAIT,   /* on: the group */
+	FL_TASK_GROUP_LIMIT,  /* on: the group whose limit holds it */
+	FL_TASK_BLOCKING,     /* inside fl_blocking */
+};
+
+/* One live task, as fl_task_dump prints it, for programs and tests that
+ * order events by what tasks wait on instead of sleeping. */
+typedef struct fl_task_state {
+	uint64_t id;
+	char name[64];             /* the task's name (truncated) */
+	char group[64];            /* its group's name, "-" for none */
+	enum fl_task_wait wait;
+	const void *on;            /* the channel, context or group waited on:
+				      compare it, never dereference it */
+	char on_label[64];         /* that object's name, "" for none */
+	int64_t until_ns;          /* the wait's deadline, FL_FOREVER for none */
+	bool thread;               /* an adopted OS thread, not a spawned task */
+} fl_task_state;
+
+/*
+ * A snapshot of the live tasks: writes up to cap of them into out (may be
+ * NULL with cap 0) and returns how many are live. Each task publishes its
+ * wait state itself, so a task may change right after the snapshot; what
+ * it shows is what was true while the snapshot read it. Thread safety: any
+ * thread. Blocks: only on the registry's short locks.
+ */
+size_t fl_task_states(fl_task_state *out, size_t cap);
+
 /* Name of the current task ("main" or the adopted thread's name outside). */
 const char *fl_task_name(void);
 

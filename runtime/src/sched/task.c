@@ -197,6 +197,41 @@ static void describe_wait(const fl__task *t, char *buf, size_t cap, int64_t now)
 	}
 }
 
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(FL_TASK_RUNNING, FL__WAIT_NONE) && SAME(FL_TASK_CHAN_SEND, FL__WAIT_CHAN_SEND) &&
+		   SAME(FL_TASK_CHAN_RECV, FL__WAIT_CHAN_RECV) &&
+		   SAME(FL_TASK_SELECT, FL__WAIT_SELECT) && SAME(FL_TASK_CTX_WAIT, FL__WAIT_CTX) &&
+		   SAME(FL_TASK_SLEEP, FL__WAIT_SLEEP) &&
+		   SAME(FL_TASK_GROUP_WAIT, FL__WAIT_GROUP_WAIT) &&
+		   SAME(FL_TASK_GROUP_LIMIT, FL__WAIT_GROUP_LIMIT) &&
+		   SAME(FL_TASK_BLOCKING, FL__WAIT_BLOCKING),
+	       "the public wait kinds are the registry's");
+#undef SAME
+
+size_t fl_task_states(fl_task_state *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < REG_STRIPES; i++) {
+		fl__mutex_lock(&reg[i].mu);
+		for (fl__task *t = reg[i].head; t; t = t->reg_next, n++) {
+			if (n >= cap || !out)
+				continue;
+			fl_task_state *s = &out[n];
+			int kind = atomic_load_explicit(&t->wait_kind, memory_order_acquire);
+			s->id = t->id;
+			snprintf(s->name, sizeof(s->name), "%s", t->name);
+			snprintf(s->group, sizeof(s->group), "%s", fl__obj_label(t->group, "-"));
+			s->wait = (enum fl_task_wait)kind;
+			s->on = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
+			snprintf(s->on_label, sizeof(s->on_label), "%s", fl__obj_label(s->on, ""));
+			s->until_ns = atomic_load_explicit(&t->wait_until_ns, memory_order_relaxed);
+			s->thread = t->adopted;
+		}
+		fl__mutex_unlock(&reg[i].mu);
+	}
+	return n;
+}
+
 int fl__task_dump_tasks(FILE *out, int64_t now)
 {
 	int n = 0;
