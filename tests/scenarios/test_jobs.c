@@ -244,10 +244,19 @@ FL_TEST(any_line_length_bom_and_line_endings)
  * nanoseconds are refused by name rather than crashing or being ignored. */
 FL_TEST(documented_ranges_run_or_are_refused)
 {
-	static const char *const shapes[] = {"diamond", "diamond", "fan-in"};
-	static const int widths[] = {15, 64, 256};
-	static const int copies[] = {15, 64, 1}; /* a diamond tees every item */
-	for (size_t i = 0; i < 3; i++) {
+	static const char *const shapes[] = {"diamond", "fan-in", "diamond"};
+	static const int widths[] = {15, 256, 64};
+	static const int copies[] = {15, 1, 64}; /* a diamond tees every item */
+#ifdef FL_TSAN
+	/* The 64-wide sink's select holds 64 channel locks and then a parker's:
+	 * one more than ThreadSanitizer's deadlock detector can track (64 per
+	 * thread; it aborts in its own CHECK). The widest diamond runs in the
+	 * other builds. */
+	size_t ncases = 2;
+#else
+	size_t ncases = 3;
+#endif
+	for (size_t i = 0; i < ncases; i++) {
 		char text[128];
 		snprintf(text, sizeof(text), "[d]\nshape = %s\nitems = 300\nwidth = %d\n",
 			 shapes[i], widths[i]);

@@ -115,6 +115,8 @@ typedef struct fl_select_case {
  * receive case on a closed and drained one, are "ready" and complete with
  * status FL_CLOSED. Several cases may name the same channel. At most 64
  * cases (more is misuse and aborts); n == 0 waits for ctx or the deadline.
+ * Under ThreadSanitizer keep to 63: a select holds every channel's lock and
+ * then a waker's, and TSan's deadlock detector tracks 64 locks per thread.
  */
 int fl_select(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t deadline_ns);
 
