@@ -36,7 +36,8 @@ typedef struct chaos_run {
 	fl_chan *a, *b;
 	long produced;       /* source: sends that completed */
 	long dropped;        /* work */
-	long failed;         /* work, sink: items that met an error */
+	long failed[2];      /* work [0], sink [1]: items that met an error (one
+				writer each: both may fail in one run, at once) */
 	long held;           /* work: items held when cancelled */
 	long delivered;      /* sink */
 	long left;           /* owner: items left in the channels */
@@ -84,7 +85,7 @@ static fl_err *chaos_work(fl_ctx *ctx, void *arg)
 		}
 		enum fl_fault_verdict v;
 		if ((err = met(c, 1, FL_FAULT_ITEM(ctx, "chaos.work", it.v, &v)))) {
-			c->failed++;
+			c->failed[0]++;
 			break;
 		}
 		if (v == FL_FAULT_DROP) {
@@ -112,7 +113,7 @@ static fl_err *chaos_sink(fl_ctx *ctx, void *arg)
 			return fl__scn_stopped(ctx, st, "sink");
 		fl_err *err = met(c, 2, FL_FAULT(ctx, "chaos.sink"));
 		if (err) {
-			c->failed++;
+			c->failed[1]++;
 			return err;
 		}
 		c->delivered++;
@@ -188,12 +189,13 @@ static bool chaos_check(fl_scenario_result *r, const chaos_run *c, const fl_err 
 				"seed %llu: %llu fire(s) of its plan, %ld injected error(s) met, "
 				"wait %s", (unsigned long long)seed, (unsigned long long)errors,
 				injected, r->err_text[0] ? r->err_text : "<nil>");
-	long accounted = c->delivered + c->dropped + c->failed + c->held + c->left;
+	long failed = c->failed[0] + c->failed[1]; /* read after the group's wait */
+	long accounted = c->delivered + c->dropped + failed + c->held + c->left;
 	ok &= fl_scenario_check(r, "no lost item", c->produced == accounted, (double)c->produced,
 				(double)accounted, NULL,
 				"seed %llu: %ld produced, %ld delivered + %ld dropped + %ld failed + "
 				"%ld cancelled in flight", (unsigned long long)seed, c->produced,
-				c->delivered, c->dropped, c->failed, c->held + c->left);
+				c->delivered, c->dropped, failed, c->held + c->left);
 	return ok;
 }
 
@@ -227,7 +229,7 @@ static fl_err *chaos_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		fl_scenario_count(r, "produced", c.produced);
 		fl_scenario_count(r, "delivered", c.delivered);
 		fl_scenario_count(r, "dropped", c.dropped);
-		fl_scenario_count(r, "failed", c.failed);
+		fl_scenario_count(r, "failed", c.failed[0] + c.failed[1]);
 		fl_scenario_count(r, "cancelled", c.held + c.left);
 		fl_scenario_count(r, "faulted_runs", err != NULL);
 		fl_scenario_count(r, "error_fires", (int64_t)errors);
