@@ -8,10 +8,12 @@
  * dl_iterate_phdr); in the handler, one "A address" line per frame,
  * formatted by hand and written with write(2), both async-signal-safe.
  * The parent maps each address to its object and offset and asks binutils'
- * addr2line for "function" and "file:line" (an address is a return
- * address: it looks up address - 1, the call). Frames are cut at the
- * scenario boundary: the handler's own frames before the crash, and
- * everything from fl_scenario_run down (the runner, not the scenario).
+ * addr2line, once per object, for "function" and "file:line" (an address
+ * is a return address: it looks up address - 1, the call). Frames are cut
+ * at the scenario boundary: the handler's own frames and the system
+ * library frames that delivered the signal (raise, abort) before the
+ * crash, and everything from fl_scenario_run down (the runner, not the
+ * scenario).
  * Without addr2line the frames stay "object+0xoffset".
  */
 #define _GNU_SOURCE /* dl_iterate_phdr */
@@ -113,14 +115,25 @@ typedef struct object {
 	char path[512];
 } object;
 
-/* addr2line -f on one address of path: "function (file:line)" into out,
- * false when it cannot say. */
-static bool symbolise(const char *path, uintptr_t off, char *out, size_t cap)
+/* What the parent reads and makes of one crash (on the heap: a library
+ * function keeps no static buffers). */
+typedef struct trace {
+	object objs[MAX_OBJS];
+	int nobj, naddr;
+	uintptr_t addrs[MAX_FRAMES];  /* the call sites: return address - 1 */
+	int obj[MAX_FRAMES];          /* index into objs, -1: none */
+	char frames[MAX_FRAMES][800]; /* "function (file:line)" or "obj+0xoff" */
+} trace;
+
+/* One addr2line -f for every frame in object k (not one per frame):
+ * frames[i] becomes "function (file:line)" or "function" where it can
+ * tell, and stays empty where it cannot. */
+static void symbolise(trace *t, int k)
 {
-	char cmd[1200], q[1100];
+	char cmd[4096], q[1100];
 	size_t o = 0;
 	q[o++] = '\'';
-	for (const char *s = path; *s && o + 5 < sizeof(q); s++) {
+	for (const char *s = t->objs[k].path; *s && o + 5 < sizeof(q); s++) {
 		if (*s == '\'') {
 			memcpy(q + o, "'\\''", 4);
 			o += 4;
@@ -130,74 +143,99 @@ static bool symbolise(const char *path, uintptr_t off, char *out, size_t cap)
 	}
 	q[o++] = '\'';
 	q[o] = '\0';
-	snprintf(cmd, sizeof(cmd), "addr2line -f -e %s 0x%" PRIxPTR " 2>/dev/null", q, off);
+	int n = snprintf(cmd, sizeof(cmd), "addr2line -f -e %s", q);
+	for (int i = 0; i < t->naddr && n > 0 && (size_t)n < sizeof(cmd) - 24; i++)
+		if (t->obj[i] == k)
+			n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " 0x%" PRIxPTR,
+				      t->addrs[i] - t->objs[k].bias);
+	snprintf(cmd + n, sizeof(cmd) - (size_t)n, " 2>/dev/null");
 	FILE *p = popen(cmd, "r");
 	if (!p)
-		return false;
-	char fn[256] = "", where[512] = "";
-	bool ok = fgets(fn, sizeof(fn), p) && fgets(where, sizeof(where), p);
+		return;
+	for (int i = 0; i < t->naddr; i++) { /* two lines per address, in order */
+		if (t->obj[i] != k)
+			continue;
+		char fn[256] = "", where[512] = "";
+		if (!fgets(fn, sizeof(fn), p) || !fgets(where, sizeof(where), p))
+			break;
+		fn[strcspn(fn, "\n")] = '\0';
+		where[strcspn(where, "\n ")] = '\0';
+		if (!fn[0] || strcmp(fn, "??") == 0)
+			continue;
+		const char *base = strrchr(where, '/');
+		base = base ? base + 1 : where;
+		if (strncmp(base, "??", 2) == 0)
+			snprintf(t->frames[i], sizeof(t->frames[i]), "%s", fn);
+		else
+			snprintf(t->frames[i], sizeof(t->frames[i]), "%s (%s)", fn, base);
+	}
 	pclose(p);
-	fn[strcspn(fn, "\n")] = '\0';
-	where[strcspn(where, "\n ")] = '\0';
-	if (!ok || !fn[0] || strcmp(fn, "??") == 0)
-		return false;
-	const char *base = strrchr(where, '/');
-	base = base ? base + 1 : where;
-	if (strncmp(base, "??", 2) == 0)
-		snprintf(out, cap, "%s", fn);
-	else
-		snprintf(out, cap, "%s (%s)", fn, base);
-	return true;
 }
 
-void fl__scn_bt_read(int fd, char *out, size_t cap)
+/* Reads the child's lines: objects and frame addresses. */
+static void read_lines(int fd, trace *t)
 {
-	static object objs[MAX_OBJS];
-	uintptr_t addrs[MAX_FRAMES];
-	int nobj = 0, naddr = 0;
 	FILE *f = fdopen(fd, "r");
 	char line[700];
+	uintptr_t a;
 	while (f && fgets(line, sizeof(line), f)) {
-		object *ob = &objs[nobj];
-		if (line[0] == 'M' && nobj < MAX_OBJS &&
+		object *ob = &t->objs[t->nobj];
+		if (line[0] == 'M' && t->nobj < MAX_OBJS &&
 		    sscanf(line, "M %" SCNxPTR " %" SCNxPTR " %" SCNxPTR " %511[^\n]", &ob->lo,
 			   &ob->hi, &ob->bias, ob->path) == 4)
-			nobj++;
-		else if (line[0] == 'A' && naddr < MAX_FRAMES)
-			naddr += sscanf(line, "A %" SCNxPTR, &addrs[naddr]) == 1;
+			t->nobj++;
+		else if (line[0] == 'A' && t->naddr < MAX_FRAMES && sscanf(line, "A %" SCNxPTR, &a) == 1)
+			t->addrs[t->naddr] = a - (t->naddr ? 1 : 0), t->naddr++; /* the call */
 	}
 	if (f)
 		fclose(f);
 	else
 		close(fd);
-	static char frames[MAX_FRAMES][600];
-	bool sys[MAX_FRAMES];
+}
+
+static bool is_system(const trace *t, int i)
+{
+	const char *p = t->obj[i] < 0 ? NULL : t->objs[t->obj[i]].path;
+	return !p || strncmp(p, "/lib", 4) == 0 || strncmp(p, "/usr/lib", 8) == 0;
+}
+
+void fl__scn_bt_read(int fd, char *out, size_t cap)
+{
+	out[0] = '\0';
+	trace *t = calloc(1, sizeof(*t));
+	if (!t) {
+		close(fd);
+		return;
+	}
+	read_lines(fd, t);
+	for (int i = 0; i < t->naddr; i++) {
+		t->obj[i] = -1;
+		for (int k = 0; k < t->nobj && t->obj[i] < 0; k++)
+			if (t->addrs[i] >= t->objs[k].lo && t->addrs[i] < t->objs[k].hi)
+				t->obj[i] = k;
+	}
+	for (int k = 0; k < t->nobj; k++)
+		symbolise(t, k);
 	int start = 0;
-	for (int i = 0; i < naddr; i++) {
-		uintptr_t a = addrs[i] - (i ? 1 : 0); /* a return address: the call */
-		const object *ob = NULL;
-		for (int k = 0; k < nobj && !ob; k++)
-			if (a >= objs[k].lo && a < objs[k].hi)
-				ob = &objs[k];
-		frames[i][0] = '\0';
-		sys[i] = !ob || strncmp(ob->path, "/lib", 4) == 0 || strncmp(ob->path, "/usr/lib", 8) == 0;
-		if (ob && !symbolise(ob->path, a - ob->bias, frames[i], sizeof(frames[i])))
-			snprintf(frames[i], sizeof(frames[i]), "%s+0x%" PRIxPTR,
+	for (int i = 0; i < t->naddr; i++) {
+		const object *ob = t->obj[i] < 0 ? NULL : &t->objs[t->obj[i]];
+		if (!t->frames[i][0] && ob) /* addr2line could not say */
+			snprintf(t->frames[i], sizeof(t->frames[i]), "%s+0x%" PRIxPTR,
 				 strrchr(ob->path, '/') ? strrchr(ob->path, '/') + 1 : ob->path,
-				 a - ob->bias);
-		fprintf(stderr, "faultline: child frame %d: %s\n", i, frames[i]);
-		if (strncmp(frames[i], "crash_handler", 13) == 0)
+				 t->addrs[i] - ob->bias);
+		fprintf(stderr, "faultline: child frame %d: %s\n", i, t->frames[i]);
+		if (strncmp(t->frames[i], "crash_handler", 13) == 0)
 			start = i + 1; /* the handler and the signal frame above it */
 	}
-	while (start < naddr && sys[start]) /* signal delivery, raise, abort */
+	while (start < t->naddr && is_system(t, start)) /* signal delivery, raise, abort */
 		start++;
-	out[0] = '\0';
 	size_t o = 0;
-	for (int i = start; i < naddr && o + 8 < cap; i++) {
-		if (strncmp(frames[i], "fl_scenario_run ", 16) == 0)
+	for (int i = start; i < t->naddr && o + 8 < cap; i++) {
+		if (strncmp(t->frames[i], "fl_scenario_run ", 16) == 0)
 			break; /* the runner below the scenario */
-		if (!strchr(frames[i], '(')) /* no source line */
+		if (!strchr(t->frames[i], '(')) /* no source line */
 			continue;
-		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " < " : "", frames[i]);
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " < " : "", t->frames[i]);
 	}
+	free(t);
 }

@@ -93,7 +93,7 @@ bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, doubl
 
 bool fl_scenario_judge_timing(const fl_scenario_params *p)
 {
-	return !p->skip_timing || strcmp(fl_sched_backend(), "sim") == 0;
+	return !p->skip_timing || fl__scn_virtual_time();
 }
 
 void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why)

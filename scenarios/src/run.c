@@ -243,7 +243,7 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	/* Baselines first: the plan's own objects are gone before settling.
 	 * The scheduler starts before the heap baseline (its pools are not the
 	 * scenario's), and the histograms the run adds to r are not leaks. */
-	if (rp.sim_reseed && strcmp(fl_sched_backend(), "sim") == 0) {
+	if (rp.sim_reseed && fl__scn_virtual_time()) {
 		fl_err *serr = fl_sim_begin(rp.seed);
 		if (serr) {
 			fl_err_format(serr, r->run_err, sizeof(r->run_err));

@@ -261,7 +261,7 @@ bool fl__scn_watchdog_start_idle(fl__scn_watchdog *wd, const char *what, int64_t
 				 fl_fault_plan *const *plans, int nplans)
 {
 	memset(wd, 0, sizeof(*wd));
-	wd->sim = strcmp(fl_sched_backend(), "sim") == 0;
+	wd->sim = fl__scn_virtual_time();
 	snprintf(wd->what, sizeof(wd->what), "%s", what);
 	if (wd->sim) {
 		wd->after_ns = after_ns;

@@ -73,7 +73,7 @@ static int io_wait(int fd, short events, fl_ctx *ctx)
 	/* Under sim, fl_blocking runs inline and the peer is a task on this
 	 * very thread: poll without waiting, then sleep the slice on virtual
 	 * time, so the peer runs and timers (hedge delays, deadlines) fire. */
-	bool sim = strcmp(fl_sched_backend(), "sim") == 0;
+	bool sim = fl__scn_virtual_time();
 	for (;;) {
 		if (fl_ctx_done(ctx))
 			return FL_CANCELED;
