@@ -121,7 +121,7 @@ static fl_err *cancel_rest(fl_batch *b, fl_ctx *ctx)
 		bump(&b->added, 1);
 		bump(&b->cancelled, 1);
 	}
-	return fl_ctx_cause(ctx);
+	return fl_ctx_stop_err(ctx);
 }
 
 static fl_err *aggregate(fl_ctx *ctx, void *arg)

@@ -247,13 +247,9 @@ static fl_err *admit(fl_bulkhead *b, fl_ctx *ctx, const char *key, fl_task_fn fn
 		fl__mutex_unlock(&b->mu);
 		return fl_err_wrap(FL_ERR_LIMIT, "bulkhead '%s': tenant '%s' full", b->name, key);
 	}
-	if (rc != FL_OK) {
-		fl_err *cause = fl_ctx_cause(wctx);
-		fl_err *err = fl_ctx_err(wctx);
-		if (cause != err)
-			cause = fl_err_join2(cause, err);
-		return fl_err_wrap(cause, "bulkhead '%s': admission to '%s'", b->name, key);
-	}
+	if (rc != FL_OK)
+		return fl_err_wrap(fl_ctx_stop_err(wctx), "bulkhead '%s': admission to '%s'",
+				   b->name, key);
 	fl__mutex_lock(&b->mu);
 	c->started++;
 	if (++c->held > c->hwm)

@@ -201,7 +201,7 @@ fl_err *fl_cursor_run(fl_ctx *ctx, const struct fl_cursor_opts *opts, size_t eve
 			(*processed)++;
 	}
 	if (!e && fl_ctx_done(gctx) && !fl_group_first_err(g))
-		e = fl_ctx_cause(gctx);
+		e = fl_ctx_stop_err(gctx);
 wait:
 	{
 		fl_err *we = fl_group_wait(g);

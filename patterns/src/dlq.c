@@ -422,7 +422,7 @@ fl_err *fl_dlq_replay(fl_dlq *q, fl_ctx *ctx,
 		return e;
 	for (size_t i = 0; i < n; i++) {
 		if (fl_ctx_done(ctx)) {
-			e = fl_err_join2(e, fl_err_wrap(fl_ctx_cause(ctx),
+			e = fl_err_join2(e, fl_err_wrap(fl_ctx_stop_err(ctx),
 							"replay stopped with %zu entries left", n - i));
 			break;
 		}

@@ -320,7 +320,7 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 	    o->quantile > 1 || (o->quantile > 0 && !o->est))
 		return FL_ERR_INVAL;
 	if (fl_ctx_done(ctx))
-		return fl_err_wrap(fl_ctx_cause(ctx), "hedge");
+		return fl_err_wrap(fl_ctx_stop_err(ctx), "hedge");
 	int max = o->max_attempts ? o->max_attempts : 2;
 	int64_t delay = hedge_delay(o);
 	stats->delay_ns = delay;

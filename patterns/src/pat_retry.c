@@ -16,6 +16,6 @@ fl_err *fl__pat_retry(fl_ctx *ctx, const struct fl_retry_policy *p,
 	if (attempts)
 		*attempts = 1;
 	if (fl_ctx_done(ctx))
-		return fl_ctx_cause(ctx);
+		return fl_ctx_stop_err(ctx);
 	return fn(ctx, 1, arg);
 }

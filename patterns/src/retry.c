@@ -112,7 +112,7 @@ static fl_err *give_up(fl_ctx *ctx, fl_err *last, int attempts, enum fl_retry_st
 	if (stop == FL_RETRY_STOP_CANCELED) {
 		in.ctx_err = fl_ctx_err(ctx) ? fl_ctx_err(ctx) : FL_ERR_DEADLINE;
 		if (!last)
-			last = fl_ctx_cause(ctx);
+			last = fl_ctx_stop_err(ctx);
 	}
 	return fl_err_typed(&fl_retry_error_type, &in, last, NULL);
 }

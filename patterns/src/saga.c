@@ -291,7 +291,7 @@ static fl_err *run_forward(struct saga *sg, fl_ctx *ctx, fl_err **failure)
 	for (size_t i = (size_t)sg->cur; i < sg->def->nsteps; i++) {
 		fl_err *e;
 		if (fl_ctx_done(ctx)) {
-			*failure = fl_err_wrap(fl_ctx_cause(ctx), "saga %s cancelled before step %zu",
+			*failure = fl_err_wrap(fl_ctx_stop_err(ctx), "saga %s cancelled before step %zu",
 					       sg->id, i);
 			free(sg->last_error);
 			sg->last_error = fl__err_text(*failure);

@@ -350,6 +350,35 @@ FL_TEST(cancel_while_waiting_for_items)
 	fl_dlq_free(q);
 }
 
+/* Cancelled with a cause of the caller's: close returns the context's stop
+ * error, which matches FL_ERR_CANCELED and the cause both (the cause alone
+ * would not match FL_ERR_CANCELED). */
+FL_TEST(cancel_with_cause_matches_both)
+{
+	fl_dlq *q;
+	ASSERT_NULL(fl_dlq_new(NULL, &q));
+	struct sink s = {0};
+	fl_ctx *ctx;
+	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
+	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 8, .flush = sink_flush,
+				  .arg = &s, .dlq = q};
+	fl_batch *b;
+	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
+	int one = 1;
+	ASSERT_EQ(fl_batch_add(b, &one, NULL, FL_FOREVER), FL_OK);
+	fl_err *cause = fl_err_new("shutting down");
+	fl_ctx_cancel(ctx, cause);
+	fl_err *e = fl_batch_close(b);
+	ASSERT(fl_err_is(e, FL_ERR_CANCELED));
+	ASSERT(fl_err_is(e, cause));
+	fl_err_drop(e);
+	fl_err_drop(cause);
+	check_conservation(b);
+	fl_batch_free(b);
+	fl_ctx_free(ctx);
+	fl_dlq_free(q);
+}
+
 /* Blocking point: inside the flush (the sink hangs on its ctx). The batch
  * being flushed and the queued items are all counted as cancelled. */
 FL_TEST(cancel_during_flush)
@@ -545,7 +574,7 @@ FL_TEST(bad_options)
 FL_TEST_MAIN(FL_CASE(flush_by_size_and_close), FL_CASE(flush_by_time_on_quiet_stream),
 	     FL_CASE(failed_flush_goes_to_dlq), FL_CASE(flush_retries_transient_failures),
 	     FL_CASE(persistent_and_final_failures_dead_lettered), FL_CASE(cancel_during_flush_backoff),
-	     FL_CASE(cancel_while_waiting_for_items),
+	     FL_CASE(cancel_while_waiting_for_items), FL_CASE(cancel_with_cause_matches_both),
 	     FL_CASE(cancel_during_flush), FL_CASE(conservation_under_faults_and_cancel),
 	     FL_CASE(dlq_refusal_counted_and_reported),
 	     FL_CASE(bad_options))

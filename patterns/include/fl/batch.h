@@ -99,8 +99,10 @@ int fl_batch_add(fl_batch *b, const void *item, fl_ctx *ctx, int64_t deadline_ns
 /*
  * Stops accepting, flushes what is queued and the final partial batch,
  * and waits for the aggregator. Returns NULL, or the DLQ's failures joined,
- * or the aggregator context's cause if it was cancelled. Blocks: until the
- * final flush ends (its retries honour the aggregator's context).
+ * or, if the aggregator's context was cancelled, its stop error
+ * (fl_ctx_stop_err: it matches FL_ERR_CANCELED or FL_ERR_DEADLINE and the
+ * cause). Blocks: until the final flush ends (its retries honour the
+ * aggregator's context).
  */
 FL_MUST_CHECK fl_err *fl_batch_close(fl_batch *b);
 

@@ -74,7 +74,8 @@ typedef fl_err *(*fl_cursor_process_fn)(fl_ctx *ctx, const void *ev, void *arg);
  * run (the cursor stays at the last recorded offset plus what was done:
  * saved on the way out). Cancelling ctx stops both tasks at their next
  * blocking point; progress made is saved. Returns NULL, the first error,
- * or ctx's cause. *processed (may be NULL) counts events processed.
+ * or ctx's stop error (fl_ctx_stop_err: matches FL_ERR_CANCELED or
+ * FL_ERR_DEADLINE, and the cause). *processed (may be NULL) counts events processed.
  * Blocks: on the channel and in the callbacks.
  */
 FL_MUST_CHECK fl_err *fl_cursor_run(fl_ctx *ctx, const struct fl_cursor_opts *opts,

@@ -109,8 +109,9 @@ void fl_dlq_entries_free(fl_dlq_entry *e, size_t n);
  * Calls fn on each entry present at the call, in put order, and removes
  * those for which fn returns NULL; failed entries stay. Stops before the
  * next entry once ctx is cancelled. *replayed (may be NULL) gets the number
- * removed. Returns the join of fn's errors, plus ctx's cause if it stopped
- * early (those entries stay too). fn may call fl_dlq_put on q.
+ * removed. Returns the join of fn's errors, plus ctx's stop error
+ * (fl_ctx_stop_err: matches FL_ERR_CANCELED or FL_ERR_DEADLINE, and the
+ * cause) if it stopped early (those entries stay too). fn may call fl_dlq_put on q.
  */
 FL_MUST_CHECK fl_err *fl_dlq_replay(fl_dlq *q, fl_ctx *ctx,
 				    fl_err *(*fn)(fl_ctx *ctx, const fl_dlq_entry *e, void *arg),

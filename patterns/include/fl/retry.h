@@ -98,7 +98,7 @@ extern const fl_err_type fl_retry_error_type;
  * instead of sleeping. With a budget, each call deposits once and each
  * retry must withdraw first (a refused retry does not sleep).
  * Returns NULL on success, else an error of fl_retry_error_type wrapping the
- * last cause (or the ctx's cause if no attempt ran).
+ * last cause (or, if no attempt ran, the ctx's stop error: fl_ctx_stop_err).
  * Errors: as above; FL_ERR_INVAL (NULL ctx, p or fn).
  * stats (may be NULL) is filled in every case.
  * Blocks: in fn and in backoff sleeps; both end when ctx is cancelled.
