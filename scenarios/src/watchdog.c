@@ -22,14 +22,21 @@
  * machine, TSan, thousands of short sleeps) is never called hung. Only a
  * whole period without progress fires; after the dump and the disarm,
  * likewise, only a whole second period without progress exits 3. The
- * counter is read without wd->mu, so a read takes no lock of ours. The
+ * counter is read without wd->mu, so a read takes no lock of ours. A
+ * period without progress while some task sleeps (fl_sleep_until: a
+ * stage's `work`, a rate's pacing) is a wait on time, not a hang: the
+ * watchdog looks again one period after the earliest such sleep ends
+ * (next_sleep_end), so a 60 s `work` under a 60 s bound is slow, not hung.
+ * Injected waits (sleep, hang, stuck) are receives on a plan's channel,
+ * not sleeps: a stuck(30m) still fires after one period. The
  * cancel watchdog (start_idle, kicked at the cancel) still counts elapsed
  * time from the kick: after a cancel, a stage that is still running, busy
  * or not, is what it is there to name.
  *
  * Under the sim backend real time means nothing (and a foreign thread may
  * not touch the simulation), so the watchdog is a task sleeping on virtual
- * time instead; see fl__scn_watchdog_deadlock in scn_internal.h.
+ * time instead, with the same rule for sleeping tasks; see
+ * fl__scn_watchdog_deadlock in scn_internal.h.
  *
  * Lock order: wd->mu only; fl_task_dump takes the runtime's registry lock
  * on its own, never while wd->mu is held.
@@ -144,12 +151,48 @@ static _Noreturn void give_up(fl__scn_watchdog *wd)
 
 static void fire(fl__scn_watchdog *wd) { dump_and_disarm(wd); }
 
+/*
+ * The earliest end (fl_now() clock) of a live task's sleep, the
+ * watchdog's own task excepted, or -1 when no task sleeps. Takes the task
+ * registry's locks: call it without wd->mu.
+ */
+static int64_t next_sleep_end(void)
+{
+	size_t cap = fl_task_states(NULL, 0) + 16;
+	fl_task_state *st = malloc(cap * sizeof(*st));
+	if (!st)
+		return -1; /* no memory: judge by progress alone */
+	size_t n = fl_task_states(st, cap);
+	int64_t best = -1;
+	for (size_t i = 0; i < n && i < cap; i++)
+		if (st[i].wait == FL_TASK_SLEEP && st[i].until_ns != FL_FOREVER &&
+		    strcmp(st[i].name, "faultline.watchdog") != 0 &&
+		    (best < 0 || st[i].until_ns < best))
+			best = st[i].until_ns;
+	free(st);
+	return best;
+}
+
+/* How long from now until a period after the earliest sleep ends, or -1
+ * when nothing sleeps (then the run is hung). */
+static int64_t sleeping_grace(int64_t period)
+{
+	int64_t end = next_sleep_end();
+	if (end < 0)
+		return -1;
+	int64_t left = end - fl_now();
+	return (left > 0 ? left : 0) + period;
+}
+
 /* The sim backend's watchdog: a task sleeping on virtual time. */
 static fl_err *sim_watch(fl_ctx *ctx, void *arg)
 {
 	fl__scn_watchdog *wd = arg;
-	if (fl_sleep_until(ctx, fl_deadline_in(wd->after_ns)) != FL_OK)
-		return NULL; /* stopped in time */
+	int64_t wait = wd->after_ns;
+	do
+		if (fl_sleep_until(ctx, fl_deadline_in(wait)) != FL_OK)
+			return NULL; /* stopped in time */
+	while ((wait = sleeping_grace(wd->after_ns)) >= 0);
 	dump_and_disarm(wd);
 	if (fl_sleep_until(ctx, fl_deadline_in(wd->after_ns + FL_SEC(5))) != FL_OK)
 		return NULL;
@@ -197,6 +240,13 @@ static void *watch(void *arg)
 				}
 				if (wd->stopping)
 					break;
+				pthread_mutex_unlock(&wd->mu);
+				int64_t grace = sleeping_grace(period);
+				pthread_mutex_lock(&wd->mu);
+				if (grace >= 0 && !wd->stopping) { /* waiting on time */
+					dl = ts_after(grace);
+					continue;
+				}
 			}
 			if (wd->fired) {
 				/* disarming did not free it: give up, as the command's

@@ -169,6 +169,24 @@ FL_TEST(progressing_run_is_not_hung)
 	fl_scenario_result_destroy(&r);
 }
 
+/* Each item's work is a sleep three times the hang bound (the `work = 60s`
+ * of a 60 s bound): nothing completes for a whole period, but a stage is
+ * sleeping towards a known end, so the run is slow, not hung. On sim it
+ * takes no real time; on the real clocks 3 items of 150 ms. */
+FL_TEST(work_longer_than_the_bound_is_not_hung)
+{
+	int64_t hang = FL_MS(50) * fl_test_time_scale();
+	fl_scenario_result r;
+	run_job_hang("[global]\nitems = 3\nbuffer = 0\n[long]\nshape = linear\nwork = 150ms\n",
+		     "long", &r, false, hang);
+	ASSERT(!r.hung);
+	const fl_scenario_verdict *v = fl_scenario_find_check(&r, FL_SCENARIO_CHECK_HANG);
+	if (v && v->verdict != FL_REPORT_PASS)
+		FL_FAIL("a run sleeping through its work was called hung: %s", v->message);
+	ASSERT(fl_scenario_result_passed(&r));
+	fl_scenario_result_destroy(&r);
+}
+
 /* The negative control: with the same short hang_ns, a stage stuck after
  * the cancel stops all progress, and the whole-run watchdog names it. */
 FL_TEST(stuck_stage_is_hung_with_short_hang_ns)
@@ -545,7 +563,8 @@ FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 }
 
 FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
-	     FL_CASE(progressing_run_is_not_hung), FL_CASE(stuck_stage_is_hung_with_short_hang_ns),
+	     FL_CASE(progressing_run_is_not_hung), FL_CASE(work_longer_than_the_bound_is_not_hung),
+	     FL_CASE(stuck_stage_is_hung_with_short_hang_ns),
 	     FL_CASE(job_file_plan_is_disarmed_by_the_run_watchdog),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),

@@ -93,8 +93,11 @@ typedef struct fl_scenario_params {
 				    task finishes or wakes, fl_stats.progress) for
 				    this long dumps the live tasks, names them in
 				    FL_SCENARIO_CHECK_HANG and disarms the plan; a
-				    slow run that progresses is never hung. Under
-				    sim: this long of virtual time from the start.
+				    slow run that progresses is never hung, nor
+				    one whose tasks sleep (fl_sleep_until: it looks
+				    again a period after the sleep ends). Under sim:
+				    this long of virtual time with no progress
+				    in sight, by the same rule.
 				    0: 60 s x time_scale; < 0: no watchdog */
 	int64_t heap_tolerance;  /* bytes the heap check forgives; 0: 4 MiB */
 	bool sim_reseed;         /* on the sim backend, fl_sim_begin(seed)
