@@ -1,7 +1,7 @@
 # faultline - top-level entry points. See README.md.
 #
 #   make run     install missing Debian packages, build, run the default suite
-#   make test    lint, then build and test: release, TSan (quiet, then under load), ASan+UBSan, Helgrind, memcheck
+#   make test    lint, then build and test: release, the report in Chromium, TSan (quiet, then under load), ASan+UBSan, Helgrind, memcheck
 #   make bench   micro-benchmarks next to the Go peer (ratios)
 #   make sweep   a small capacity sweep: out/sweep/index.html shows the knee
 #
@@ -14,7 +14,7 @@ OUT ?= out
 # Debian packages the build and the gates need.
 DEB_PKGS := build-essential cmake pkg-config zlib1g-dev libsqlite3-dev \
             libjemalloc-dev libinih-dev libjansson-dev valgrind mandoc stress-ng \
-            python3 lintian fakeroot libxml2-utils
+            python3 lintian fakeroot libxml2-utils chromium
 DEB_BENCH_PKGS := golang-go golang-golang-x-sync-dev
 
 .PHONY: all deps build run test test-release test-tsan test-asan test-helgrind \

@@ -5,6 +5,8 @@
 #   release   every test, jemalloc allocator
 #   layout    no circle between source files (scripts/circles.py, from the
 #             release build's objects)
+#   report    the report tells the truth in every format, the HTML checked
+#             in headless Chromium (scripts/report-check.sh)
 #   install   faultline installed, as .deb files and via add_subdirectory,
 #             used by examples/consumer; lintian (scripts/install-check.sh)
 #   tsan      every test under ThreadSanitizer (no suppressions for our code)
@@ -19,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-GATES=${GATES:-lint release layout install tsan tsan-loaded asan helgrind memcheck}
+GATES=${GATES:-lint release layout report install tsan tsan-loaded asan helgrind memcheck}
 passed=0
 failed=0
 for g in $GATES; do
@@ -31,6 +33,9 @@ for g in $GATES; do
 	elif [ "$g" = layout ]; then
 		ok=false
 		python3 scripts/circles.py build/release && ok=true
+	elif [ "$g" = report ]; then
+		ok=false
+		scripts/report-check.sh build/release && ok=true
 	elif [ "$g" = install ]; then
 		ok=false
 		scripts/install-check.sh && ok=true

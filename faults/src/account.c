@@ -18,6 +18,12 @@
  * overflow count. Fires are far rarer than evaluations and each one is
  * followed by an action at least as costly, so a lock here is cheap.
  * Callbacks always run on a copy, without any lock held.
+ *
+ * The process-wide observer (fl_fault_observe) is a function and argument
+ * under a read-write lock: a fire reads the `watching` flag (one relaxed
+ * load when nobody watches) and calls the observer under the read side;
+ * replacing it takes the write side, so it returns only after every call
+ * of the old one has. fn runs without any of the locks above.
  */
 #include "fault_internal.h"
 
@@ -153,6 +159,30 @@ void fl__fault_log_destroy(fl_fault_plan *plan)
 	free(plan->log);
 }
 
+static pthread_rwlock_t observer_lock = PTHREAD_RWLOCK_INITIALIZER;
+static void (*observer_fn)(const fl_fault_event *ev, void *arg);
+static void *observer_arg;
+static atomic_bool watching;
+
+void fl_fault_observe(void (*fn)(const fl_fault_event *ev, void *arg), void *arg)
+{
+	FL_ASSERT(pthread_rwlock_wrlock(&observer_lock) == 0);
+	observer_fn = fn;
+	observer_arg = arg;
+	atomic_store_explicit(&watching, fn != NULL, memory_order_relaxed);
+	FL_ASSERT(pthread_rwlock_unlock(&observer_lock) == 0);
+}
+
+static void observe(const fl_fault_event *ev)
+{
+	if (!atomic_load_explicit(&watching, memory_order_relaxed))
+		return;
+	FL_ASSERT(pthread_rwlock_rdlock(&observer_lock) == 0);
+	if (observer_fn)
+		observer_fn(ev, observer_arg);
+	FL_ASSERT(pthread_rwlock_unlock(&observer_lock) == 0);
+}
+
 void fl__fault_record(fl_fault_plan *plan, fl__fault_point *pt, enum fl_fault_action a,
 		      uint64_t eval, int64_t item, int term, int64_t delay_ns)
 {
@@ -172,6 +202,7 @@ void fl__fault_record(fl_fault_plan *plan, fl__fault_point *pt, enum fl_fault_ac
 	plan->log[plan->log_total % FL_FAULT_LOG_CAP] = ev;
 	plan->log_total++;
 	FL_UNLOCK(&plan->log_mu);
+	observe(&ev);
 }
 
 void fl_fault_log_foreach(const fl_fault_plan *plan,

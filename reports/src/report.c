@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -500,5 +501,37 @@ size_t fl__report_fault_points(const fl_report *r, fl__report_point **out)
 		pts[j].count++;
 	}
 	*out = pts;
+	return n;
+}
+
+const enum fl_report_verdict fl__report_verdict_order[3] = {FL_REPORT_FAIL, FL_REPORT_SKIP,
+							   FL_REPORT_PASS};
+
+size_t fl__report_fault_kinds(const fl_report *r, fl__report_fault_kind **out)
+{
+	fl__report_fault_kind *k = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < r->nfaults; i++) {
+		const char *a = r->faults[i].action;
+		int alen = (int)strcspn(a, " ");
+		if (alen > (int)sizeof(k->action) - 1)
+			alen = (int)sizeof(k->action) - 1;
+		size_t j = 0;
+		while (j < n && (strcmp(k[j].point, r->faults[i].point) != 0 ||
+				 strncmp(k[j].action, a, (size_t)alen) != 0 ||
+				 k[j].action[alen] != '\0'))
+			j++;
+		if (j == n) {
+			if (!fl__report_grow((void **)&k, &cap, n + 1, sizeof(*k))) {
+				free(k);
+				return SIZE_MAX;
+			}
+			k[n] = (fl__report_fault_kind){.point = r->faults[i].point};
+			snprintf(k[n].action, sizeof(k[n].action), "%.*s", alen, a);
+			n++;
+		}
+		k[j].count++;
+	}
+	*out = k;
 	return n;
 }

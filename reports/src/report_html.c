@@ -17,6 +17,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,8 +190,10 @@ static void checks(FILE *out, const fl_report *r)
 	fputs("<table><thead><tr><th>verdict</th><th>check</th>"
 	      "<th class=\"v\">measured</th><th class=\"v\">threshold</th>"
 	      "<th>message</th></tr></thead><tbody>\n", out);
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const fl_report_check *c = &r->checks[i];
+	for (size_t k = 0; k < 3 * r->nchecks; k++) { /* failures, skips, passes */
+		const fl_report_check *c = &r->checks[k % r->nchecks];
+		if (c->verdict != fl__report_verdict_order[k / r->nchecks])
+			continue;
 		const char *v = fl_report_verdict_name(c->verdict);
 		fprintf(out, "<tr class=\"%s\"><td><span class=\"pill %s\">%s</span></td><td>",
 			v, v, v);
@@ -235,15 +238,73 @@ static void pct_row(FILE *out, const fl_report_hist *h, size_t idx)
 		st.out_of_range ? " bad" : "", st.out_of_range);
 }
 
+/* A plot needs this many samples to say anything about a tail, and more
+ * curves than this in one plot cannot be told apart. */
+#define PLOT_MIN_SAMPLES 10
+#define PLOT_MAX_CURVES 8
+
+/* The length of name's scenario prefix ("chaos_1pct" of
+ * "chaos_1pct.latency"), 0 for a name without one. */
+static size_t prefix_len(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	return dot ? (size_t)(dot - name) : 0;
+}
+
+/* One plot per scenario (histograms sharing a prefix), of those with
+ * enough samples, the most sampled first when there are too many. */
+static bool scenario_plots(FILE *out, const fl_report *r)
+{
+	size_t *sel = malloc((r->nhists ? r->nhists : 1) * sizeof(*sel));
+	bool *done = calloc(r->nhists ? r->nhists : 1, sizeof(*done));
+	bool any = false;
+	for (size_t i = 0; sel && done && i < r->nhists; i++) {
+		if (done[i])
+			continue;
+		size_t pl = prefix_len(r->hists[i].name), n = 0, few = 0;
+		for (size_t j = i; j < r->nhists; j++) {
+			const char *nm = r->hists[j].name;
+			if (done[j] || prefix_len(nm) != pl || strncmp(nm, r->hists[i].name, pl))
+				continue;
+			done[j] = true;
+			fl_report_stats st;
+			fl_report_hist_stats(&r->hists[j], &st);
+			if (st.count < PLOT_MIN_SAMPLES)
+				few++;
+			else
+				sel[n++] = j;
+		}
+		if (!n)
+			continue;
+		char title[128];
+		snprintf(title, sizeof(title), "%.*s", (int)pl, r->hists[i].name);
+		fputs("<h3>", out);
+		esc(out, pl ? title : "histograms");
+		fputs("</h3>\n", out);
+		size_t shown = n < PLOT_MAX_CURVES ? n : PLOT_MAX_CURVES;
+		any |= fl__svg_percentile_plot(out, r, sel, shown, pl ? r->hists[i].name : NULL);
+		if (n > shown || few)
+			fprintf(out, "<p class=\"sub\">Left out of the plot (see the table): %zu "
+				     "with fewer than %d samples, %zu beyond the %d most "
+				     "sampled.</p>\n", few, PLOT_MIN_SAMPLES, n - shown,
+				PLOT_MAX_CURVES);
+	}
+	free(sel);
+	free(done);
+	return any;
+}
+
 static void latency(FILE *out, const fl_report *r)
 {
 	fputs("<section class=\"card\" id=\"latency\"><h2>Latency by percentile</h2>\n"
-	      "<p class=\"sub\">Each line is one histogram (a stage or end to end). "
-	      "Further right is further into the tail; dashed lines are SLO "
+	      "<p class=\"sub\">One plot per scenario; each line is one histogram (a "
+	      "stage or end to end), drawn as far into the tail as its sample count "
+	      "resolves. Further right is further into the tail; dashed lines are SLO "
 	      "thresholds, which the line should stay under from the marked "
 	      "percentile on.</p>\n", out);
-	if (!fl__svg_percentile_plot(out, r))
-		fputs("<p class=\"empty\">No latency samples were recorded.</p>\n", out);
+	if (!scenario_plots(out, r))
+		fputs("<p class=\"empty\">No histogram has enough samples to plot.</p>\n",
+		      out);
 	if (r->nhists) {
 		fputs("<table><thead><tr><th>histogram</th><th class=\"n\">count</th>", out);
 		for (int i = 0; i < FL_REPORT_NPCT; i++)
@@ -278,6 +339,21 @@ static void faults(FILE *out, const fl_report *r)
 	      "fault, coloured by action. Hover a tick for details.</p>\n", out);
 	if (!fl__svg_fault_timeline(out, r))
 		fputs("<p class=\"empty\">No faults were injected.</p>\n", out);
+	fl__report_fault_kind *k = NULL;
+	size_t n = fl__report_fault_kinds(r, &k);
+	if (n && n != SIZE_MAX) {
+		fputs("<table id=\"fault-counts\"><thead><tr><th>point</th><th>action</th>"
+		      "<th class=\"n\">injected</th></tr></thead><tbody>\n", out);
+		for (size_t i = 0; i < n; i++) {
+			fputs("<tr><td>", out);
+			esc(out, k[i].point);
+			fputs("</td><td>", out);
+			esc(out, k[i].action);
+			fprintf(out, "</td><td class=\"n\">%" PRId64 "</td></tr>\n", k[i].count);
+		}
+		fputs("</tbody></table>\n", out);
+	}
+	free(k);
 	fputs("</section>\n", out);
 }
 

@@ -78,6 +78,21 @@ typedef struct fl__report_point {
  */
 size_t fl__report_fault_points(const fl_report *r, fl__report_point **out);
 
+/* One (fault point, action) pair with its event count; action is the
+ * first word of the events' action text ("sleep" of "sleep 1.2ms"). */
+typedef struct fl__report_fault_kind {
+	const char *point; /* borrowed from the report */
+	char action[24];
+	int64_t count;
+} fl__report_fault_kind;
+
+/* As fl__report_fault_points, per (point, action) pair. */
+size_t fl__report_fault_kinds(const fl_report *r, fl__report_fault_kind **out);
+
+/* The order the writers list checks in: failures, then skips, then
+ * passes (index 0, 1, 2), so what needs a look comes first. */
+extern const enum fl_report_verdict fl__report_verdict_order[3];
+
 /* ---- report_file.c: atomic files (above report_text.c) -------------- */
 
 /* An emitter writes one output format of r to a stream. */
@@ -103,7 +118,12 @@ FL_MUST_CHECK fl_err *fl__report_emit_html(const fl_report *r, FILE *out);
  * element, or nothing when r has no data for it, and returns whether it
  * wrote anything (false also when out of memory).
  */
-bool fl__svg_percentile_plot(FILE *out, const fl_report *r);
+/* The percentile plot of the histograms sel[0..n) of r (each drawn only as
+ * far into the tail as its sample count resolves, its count in the
+ * legend; prefix, when not NULL, is left out of the legend's names).
+ * False when none has samples. */
+bool fl__svg_percentile_plot(FILE *out, const fl_report *r, const size_t *sel, size_t n,
+			     const char *prefix);
 bool fl__svg_throughput_plot(FILE *out, const fl_report *r);
 bool fl__svg_p99_plot(FILE *out, const fl_report *r);
 bool fl__svg_fault_timeline(FILE *out, const fl_report *r);

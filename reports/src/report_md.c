@@ -75,6 +75,20 @@ static void md_meta(FILE *out, const fl_report *r)
 		r->repetition + 1, r->repetitions);
 }
 
+static void md_check_row(FILE *out, const fl_report_check *c, const char *badge)
+{
+	fprintf(out, "| %s | ", badge);
+	md_text(out, c->name);
+	fputs(" | ", out);
+	md_value(out, c->measured, c->unit);
+	fputs(" | ", out);
+	md_value(out, c->threshold, c->unit);
+	fputs(" | ", out);
+	md_text(out, c->message);
+	fputs(" |\n", out);
+}
+
+/* Failures first, then skips, then passes (fl__report_verdict_order). */
 static void md_checks(FILE *out, const fl_report *r)
 {
 	static const char *const badge[] = {"✅ pass", "❌ **fail**", "⏭ skip"};
@@ -86,18 +100,12 @@ static void md_checks(FILE *out, const fl_report *r)
 		fl_report_count_verdict(r, FL_REPORT_SKIP));
 	fputs("| verdict | check | measured | threshold | message |\n"
 	      "|---|---|--:|--:|---|\n", out);
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const fl_report_check *c = &r->checks[i];
-		fprintf(out, "| %s | ", badge[c->verdict]);
-		md_text(out, c->name);
-		fputs(" | ", out);
-		md_value(out, c->measured, c->unit);
-		fputs(" | ", out);
-		md_value(out, c->threshold, c->unit);
-		fputs(" | ", out);
-		md_text(out, c->message);
-		fputs(" |\n", out);
-	}
+	for (int o = 0; o < 3; o++)
+		for (size_t i = 0; i < r->nchecks; i++) {
+			const fl_report_check *c = &r->checks[i];
+			if (c->verdict == fl__report_verdict_order[o])
+				md_check_row(out, c, badge[c->verdict]);
+		}
 	fputc('\n', out);
 }
 
@@ -146,21 +154,23 @@ static void md_counters(FILE *out, const fl_report *r)
 
 static fl_err *md_faults(FILE *out, const fl_report *r)
 {
-	fl__report_point *pts = NULL;
-	size_t n = fl__report_fault_points(r, &pts);
+	fl__report_fault_kind *k = NULL;
+	size_t n = fl__report_fault_kinds(r, &k);
 	if (n == SIZE_MAX)
 		return FL_ERR_NOMEM;
 	if (n)
-		fprintf(out, "## Faults: %zu injected\n\n| point | events |\n|---|--:|\n",
-			r->nfaults);
+		fprintf(out, "## Faults: %zu injected\n\n| point | action | events |\n"
+			     "|---|---|--:|\n", r->nfaults);
 	for (size_t i = 0; i < n; i++) {
 		fputs("| ", out);
-		md_text(out, pts[i].name);
-		fprintf(out, " | %" PRId64 " |\n", pts[i].count);
+		md_text(out, k[i].point);
+		fputs(" | ", out);
+		md_text(out, k[i].action);
+		fprintf(out, " | %" PRId64 " |\n", k[i].count);
 	}
 	if (n)
 		fputc('\n', out);
-	free(pts);
+	free(k);
 	return NULL;
 }
 

@@ -255,7 +255,7 @@ void fl__svg_legend_entry(FILE *out, double x, double y, const char *color,
 		     "<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">",
 		x, x + 20, y, y, color, dashed ? " stroke-dasharray=\"5 3\"" : "",
 		x + 27, y + 4);
-	fl__svg_text_trunc(out, name, 22);
+	fl__svg_text_trunc(out, name, 26);
 	fputs("</text></g>\n", out);
 }
 

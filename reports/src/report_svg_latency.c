@@ -13,6 +13,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,11 +35,13 @@ static double nines(double p, double max_nines)
 }
 
 /* The y domain of the percentile plot; false when nothing was recorded. */
-static bool pct_domain(const fl_report *r, fl__svg_axis *y, double *max_nines)
+static bool pct_domain(const fl_report *r, const size_t *sel, size_t n, fl__svg_axis *y,
+		       double *max_nines)
 {
 	double lo = INFINITY, hi = 0;
 	int64_t maxcount = 0;
-	for (size_t i = 0; i < r->nhists; i++) {
+	for (size_t k = 0; k < n; k++) {
+		size_t i = sel[k];
 		fl_report_stats st;
 		fl_report_hist_stats(&r->hists[i], &st);
 		if (st.count <= 0)
@@ -81,7 +84,16 @@ static void pct_x_axis(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f,
 		(f->l + f->w - f->r) / 2, f->h - 8);
 }
 
-/* One histogram's curve: the fine percentile walk, or the stored points. */
+/* How far into the tail (in nines) count samples can speak: with n
+ * samples the largest is the 1 - 1/n quantile, so log10(n) nines. */
+static double resolved(const fl_report_stats *st, double max_nines)
+{
+	double r = st->count > 1 ? log10((double)st->count) : 0;
+	return r < max_nines ? r : max_nines;
+}
+
+/* One histogram's curve: the fine percentile walk, or the stored points,
+ * up to the percentile its sample count resolves. */
 static void pct_curve(FILE *out, const fl_report_hist *h,
 		      const fl_report_stats *st, const fl__svg_axis *x, const fl__svg_axis *y,
 		      const char *color)
@@ -91,14 +103,18 @@ static void pct_curve(FILE *out, const fl_report_hist *h,
 	if (h->hdr) {
 		fl_hdr_iter it;
 		fl_hdr_iter_percentile_init(&it, h->hdr, 8);
-		while (fl_hdr_iter_next(&it))
-			fl__svg_pen_to(&p, fl__svg_pos(x, nines(it.percentile_level, x->hi)),
-				       fl__svg_pos(y, (double)it.value));
+		while (fl_hdr_iter_next(&it)) {
+			double nx = nines(it.percentile_level, x->hi);
+			if (nx > resolved(st, x->hi))
+				break;
+			fl__svg_pen_to(&p, fl__svg_pos(x, nx), fl__svg_pos(y, (double)it.value));
+		}
 	} else {
 		fl__svg_pen_to(&p, fl__svg_pos(x, 0), fl__svg_pos(y, (double)st->min));
 		for (int i = 0; i < FL_REPORT_NPCT; i++)
-			fl__svg_pen_to(&p, fl__svg_pos(x, nines(fl_report_pcts[i], x->hi)),
-				       fl__svg_pos(y, (double)st->pct[i]));
+			if (nines(fl_report_pcts[i], x->hi) <= resolved(st, x->hi))
+				fl__svg_pen_to(&p, fl__svg_pos(x, nines(fl_report_pcts[i], x->hi)),
+					       fl__svg_pos(y, (double)st->pct[i]));
 	}
 	fputs("\"/>\n", out);
 }
@@ -110,6 +126,8 @@ static void pct_dots(FILE *out, const fl_report_hist *h,
 {
 	char buf[32];
 	for (int i = 0; i < FL_REPORT_NPCT; i++) {
+		if (nines(fl_report_pcts[i], x->hi) > resolved(st, x->hi))
+			break;
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\" "
 			     "stroke=\"#fff\"><title>",
 			fl__svg_pos(x, nines(fl_report_pcts[i], x->hi)),
@@ -135,34 +153,39 @@ static void pct_slos(FILE *out, const fl_report_hist *h,
 	}
 }
 
-bool fl__svg_percentile_plot(FILE *out, const fl_report *r)
+bool fl__svg_percentile_plot(FILE *out, const fl_report *r, const size_t *sel, size_t n,
+			     const char *prefix)
 {
-	fl__svg_frame f = {FL__SVG_PLOT_W, 440, 76, 200, 16, 46};
+	fl__svg_frame f = {FL__SVG_PLOT_W, 440, 76, 220, 16, 46};
 	fl__svg_axis y = {.p0 = f.h - f.b, .p1 = f.t};
 	double max_nines;
-	if (!pct_domain(r, &y, &max_nines))
+	if (!pct_domain(r, sel, n, &y, &max_nines))
 		return false;
 	fl__svg_axis x = {false, 0, max_nines, f.l, f.w - f.r};
 	fl__svg_open(out, &f, "latency by percentile");
 	fl__svg_y_time_ticks(out, &y, &f);
 	pct_x_axis(out, &x, &f, max_nines);
 	bool any_slo = false;
-	for (size_t i = 0; i < r->nhists; i++) {
-		const fl_report_hist *h = &r->hists[i];
+	size_t skip = prefix ? strcspn(prefix, ".") + 1 : 0;
+	for (size_t k = 0; k < n; k++) {
+		const fl_report_hist *h = &r->hists[sel[k]];
 		fl_report_stats st;
 		fl_report_hist_stats(h, &st);
-		fl__svg_legend_entry(out, f.w - f.r + 18, f.t + 12 + 22.0 * (double)i,
-				     fl__svg_color(i), h->name, false);
+		char label[96];
+		snprintf(label, sizeof(label), "%s (n=%" PRId64 ")",
+			 strlen(h->name) > skip ? h->name + skip : h->name, st.count);
+		fl__svg_legend_entry(out, f.w - f.r + 18, f.t + 12 + 22.0 * (double)k,
+				     fl__svg_color(k), label, false);
 		any_slo |= h->nslos > 0;
 		if (st.count <= 0)
 			continue;
-		pct_slos(out, h, &st, &x, &y, fl__svg_color(i));
-		pct_curve(out, h, &st, &x, &y, fl__svg_color(i));
-		pct_dots(out, h, &st, &x, &y, fl__svg_color(i));
+		pct_slos(out, h, &st, &x, &y, fl__svg_color(k));
+		pct_curve(out, h, &st, &x, &y, fl__svg_color(k));
+		pct_dots(out, h, &st, &x, &y, fl__svg_color(k));
 	}
 	if (any_slo)
-		fl__svg_legend_entry(out, f.w - f.r + 18, f.t + 12 + 22.0 * (double)r->nhists,
-				     "#6e7781", "SLO threshold", true);
+		fl__svg_legend_entry(out, f.w - f.r + 18, f.t + 12 + 22.0 * (double)n, "#6e7781",
+				     "SLO threshold", true);
 	fputs("</svg>\n", out);
 	return true;
 }

@@ -12,6 +12,7 @@
  *     the child's signal handler wrote to a second pipe (backtrace_symbols_fd
  *     is async-signal-safe once backtrace has been warmed up);
  *   - anything else: a failed FL_SCENARIO_CHECK_CRASH with the status.
+ * Fault events travel one per line (F), with the count of those not kept (U).
  * Histograms travel as (value, count) pairs of their recorded slots: each
  * value is re-recorded into the same slot, so percentiles come back exact.
  * The parent must not have started the scheduler: after fork only the
@@ -68,6 +69,15 @@ static void write_result(FILE *f, const fl_scenario_result *r)
 	for (size_t i = 0; i < r->ngroups; i++)
 		fprintf(f, "G" US "%s" US "%d" US "%d" US "%d\n", r->groups[i].name,
 			r->groups[i].limit, r->groups[i].hwm, r->groups[i].saturated ? 1 : 0);
+	for (size_t i = 0; i < r->nfaults; i++) {
+		fprintf(f, "F" US "%lld" US, (long long)r->faults[i].at_ns);
+		put_text(f, r->faults[i].point);
+		fputs(US, f);
+		put_text(f, r->faults[i].action);
+		fputc('\n', f);
+	}
+	if (r->faults_unlogged)
+		fprintf(f, "U" US "%llu\n", (unsigned long long)r->faults_unlogged);
 	for (size_t i = 0; i < r->nhists; i++) {
 		fprintf(f, "H" US "%s", r->hists[i].name);
 		fl_hdr_iter it;
@@ -120,7 +130,7 @@ static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)
 static bool read_result(FILE *f, fl_scenario_result *r)
 {
 	char *line = NULL, *fld[4096];
-	size_t cap = 0;
+	size_t cap = 0, fcap = 0;
 	bool done = false;
 	while (!done && getline(&line, &cap, f) > 0) {
 		int n = split(line, fld, 4096);
@@ -171,6 +181,15 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 		case 'H':
 			if (n >= 2)
 				fl_err_drop(read_hist(r, fld, n));
+			break;
+		case 'F':
+			if (n >= 4 && !fl__scn_fault_add(r, &fcap, strtoll(fld[1], NULL, 10), fld[2],
+							  fld[3]))
+				r->faults_unlogged++;
+			break;
+		case 'U':
+			if (n >= 2)
+				r->faults_unlogged += strtoull(fld[1], NULL, 10);
 			break;
 		case 'Z': done = true; break;
 		default: break;

@@ -3,9 +3,11 @@
  *
  * One report per run of the command, whatever the number of scenarios:
  * each result's entries are prefixed with its scenario's name, so one
- * JSON/JUnit/Markdown/HTML set shows the whole suite, and the report's
- * "items" counter (its unit of throughput) sums the scenarios' "items".
- * Histograms are
+ * JSON/JUnit/Markdown/HTML set shows the whole suite. Nothing is summed
+ * across scenarios: each keeps its own "<scenario>.items", since items of
+ * unrelated pipelines are not one throughput. Fault events are placed on
+ * the suite's timeline (each run's offset is the runs before it: they run
+ * one after another). Histograms are
  * cloned so that the report owns everything it points to and outlives the
  * results. A scenario whose run stopped early gets a failed "ran" check
  * carrying the reason.
@@ -55,12 +57,32 @@ static fl_err *add_hists(fl_report *rep, const fl_scenario_result *r, const char
 	return NULL;
 }
 
-fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
+/* Fault events as "<scenario>: <point>", offset_ns into the report. */
+static fl_err *add_faults(fl_report *rep, const fl_scenario_result *r, const char *sn,
+			  int64_t offset_ns)
+{
+	char point[FL_SCENARIO_NAME_MAX * 2 + 4];
+	fl_err *err = NULL;
+	for (size_t i = 0; i < r->nfaults && !err; i++) {
+		snprintf(point, sizeof(point), "%s: %s", sn, r->faults[i].point);
+		err = fl_report_add_fault_event(rep, offset_ns + r->faults[i].at_ns, point,
+						r->faults[i].action);
+	}
+	if (!err && r->faults_unlogged) {
+		snprintf(point, sizeof(point), "%s.faults_unlogged", sn);
+		err = fl_report_add_counter(rep, point, (int64_t)r->faults_unlogged);
+	}
+	return err;
+}
+
+static fl_err *add_result(fl_report *rep, const fl_scenario_result *r, int64_t offset_ns)
 {
 	if (!rep || !r || !r->scenario)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_report_add: NULL argument");
 	const char *sn = r->scenario->name;
 	fl_err *err = add_checks(rep, r, sn);
+	if (!err)
+		err = add_faults(rep, r, sn, offset_ns);
 	char name[FL_SCENARIO_NAME_MAX * 2 + 2];
 	for (size_t i = 0; i < r->ncounters && !err; i++) {
 		snprintf(name, sizeof(name), "%s.%s", sn, r->counters[i].name);
@@ -75,6 +97,11 @@ fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
 	return fl_err_wrap(err, "report scenario %s", sn);
 }
 
+fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
+{
+	return add_result(rep, r, 0);
+}
+
 fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const *results,
 			       size_t n, const struct fl_report_opts *opts, fl_report **out)
 {
@@ -87,18 +114,15 @@ fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const
 	fl_err *err = fl_report_new(name, &o, &rep);
 	if (err)
 		return err;
-	int64_t total = 0, items = 0;
+	int64_t total = 0;
 	if ((err = fl_report_detect_host(rep)))
 		goto err_rep;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = fl_scenario_report_add(rep, results[i])))
+		if ((err = add_result(rep, results[i], total)))
 			goto err_rep;
 		total += results[i]->duration_ns;
-		int64_t v = fl_scenario_counter_value(results[i], "items");
-		items += v > 0 ? v : 0;
 	}
-	if ((err = fl_report_set_duration(rep, total)) ||
-	    (err = fl_report_add_counter(rep, "items", items)))
+	if ((err = fl_report_set_duration(rep, total)))
 		goto err_rep;
 	*out = rep;
 	return NULL;

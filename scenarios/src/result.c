@@ -48,6 +48,9 @@ void fl_scenario_result_destroy(fl_scenario_result *r)
 	for (size_t i = 0; i < r->nhists; i++)
 		fl_hdr_free(r->hists[i].hdr);
 	r->nhists = 0;
+	free(r->faults);
+	r->faults = NULL;
+	r->nfaults = 0;
 }
 
 /* ---- checks --------------------------------------------------------------- */

@@ -17,6 +17,9 @@
  * keeps on purpose (pooled threads' buffers, per-thread state). Sanitizer and valgrind builds use their own
  * allocator: the check is skipped there.
  *
+ * Every fault injected during the run, by any plan, is kept in the result
+ * (fault_log.c) for the report's counts and timeline.
+ *
  * A watchdog (watchdog.c) guards the whole run: past params.hang_ns it
  * dumps the live tasks, names them in FL_SCENARIO_CHECK_HANG and disarms
  * the run's fault plan so that stuck tasks come back.
@@ -264,9 +267,12 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 		(void)fl__scn_watchdog_start(&wd, what, rp.hang_ns, &plan, 1);
 
 	int64_t start = fl_now();
+	fl__scn_fault_log flog;
+	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;
 	fl_err *err = s->run(&rp, r);
 	r->faults_plan = NULL;
+	size_t flog_bytes = fl__scn_faults_unwatch(&flog, r);
 	r->duration_ns = fl_now() - start;
 	if (err)
 		fl_err_format(err, r->run_err, sizeof(r->run_err));
@@ -284,8 +290,9 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	/* The run's error must not count as a leak: drop it before settling and
 	 * give the caller a new one with the same text afterwards. */
 	fl_err_drop(err);
-	if (heap0 >= 0)
-		heap0 += (int64_t)((r->nhists - nhists0) * fl_hdr_memory_size(1, FL_SEC(3600), 3));
+	if (heap0 >= 0) /* what the result keeps: its histograms and fault events */
+		heap0 += (int64_t)((r->nhists - nhists0) * fl_hdr_memory_size(1, FL_SEC(3600), 3) +
+				   flog_bytes);
 	settle(r, FL_SEC(1) * rp.time_scale, heap0, tol);
 	check_leaks(r);
 	check_heap(r, heap0, tol);

@@ -64,6 +64,23 @@ const char *fl__scn_status_name(int st);
 void fl__scn_bt_install(int fd);
 void fl__scn_bt_read(int fd, char *out, size_t cap);
 
+/* The faults injected while a scenario runs (fault_log.c): watch installs
+ * the process-wide fault observer, unwatch removes it and moves the
+ * events into r (returning the bytes they hold, which the heap check
+ * forgives). fault_add appends one event to r (*cap: its capacity, 0 for
+ * an empty r); false when out of memory. */
+typedef struct fl__scn_fault_log {
+	pthread_mutex_t mu;
+	int64_t start_ns;
+	fl_scenario_fault *ev;
+	size_t n, cap;
+	uint64_t unlogged;
+} fl__scn_fault_log;
+void fl__scn_faults_watch(fl__scn_fault_log *log, int64_t start_ns);
+size_t fl__scn_faults_unwatch(fl__scn_fault_log *log, fl_scenario_result *r);
+bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const char *point,
+		       const char *action);
+
 /* True on the sim backend, where time is virtual: what depends only on
  * durations (which batch a time limit closes) is exact there, and only
  * bounded on a real clock, where the machine's load moves it. */

@@ -442,9 +442,10 @@ FL_TEST(results_become_one_report)
 	ASSERT_STR_EQ(rep->checks[0].name, "sum: total is 15");
 	ASSERT_DBL_NEAR(rep->checks[0].measured, 15, 0);
 	ASSERT_EQ(rep->duration_ns, a.duration_ns + b.duration_ns);
-	const fl_report_counter *items = fl_report_find_counter(rep, "items");
-	ASSERT_NOT_NULL(items);
-	ASSERT_EQ(items->value, 5 + 10);
+	/* Throughput stays per scenario: no suite total of unrelated items. */
+	ASSERT_NULL(fl_report_find_counter(rep, "items"));
+	ASSERT_EQ(fl_report_find_counter(rep, "sum.items")->value, 5);
+	ASSERT_EQ(fl_report_find_counter(rep, "set_limit.items")->value, 10);
 	ASSERT_EQ(fl_report_find_counter(rep, "sum.total")->value, 15);
 	const fl_report_hist *h = fl_report_find_hist(rep, "sum.e2e");
 	ASSERT_NOT_NULL(h);

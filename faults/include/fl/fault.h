@@ -388,6 +388,19 @@ void fl_fault_log_foreach(const fl_fault_plan *plan,
 /* Events overwritten because the log was full. */
 uint64_t fl_fault_log_overflows(const fl_fault_plan *plan);
 
+/*
+ * Watching every fire of every plan (the runner's, a job file's, a
+ * scenario's own): fn(ev, arg) is called on the firing thread, after the
+ * plan's log took the event and before the action runs, with no fault lock
+ * held. One observer per process: a call replaces the previous one;
+ * fl_fault_observe(NULL, NULL) removes it and returns only once no call
+ * of the old observer is still running, so its arg may be freed then.
+ * fn must be thread-safe, must not block and must not call
+ * fl_fault_observe. ev is valid for the call only. Thread safety: any
+ * thread. Blocks: only to wait for running observer calls.
+ */
+void fl_fault_observe(void (*fn)(const fl_fault_event *ev, void *arg), void *arg);
+
 /* ---- Nth-hit sweep ------------------------------------------------------ */
 
 /* A scenario run by a sweep: run everything under ctx, return its error. */

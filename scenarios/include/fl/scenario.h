@@ -48,6 +48,7 @@ extern "C" {
 #define FL_SCENARIO_MAX_COUNTERS 64
 #define FL_SCENARIO_MAX_HISTS 16
 #define FL_SCENARIO_MAX_GROUPS 8
+#define FL_SCENARIO_MAX_FAULTS 4096 /* fault events kept; more only counted */
 
 /* The name of the generic leak check every run gets. */
 #define FL_SCENARIO_CHECK_LEAKS "no leaks"
@@ -157,6 +158,13 @@ typedef struct fl_scenario_group {
 	bool saturated; /* it had more work than its limit: hwm must reach it */
 } fl_scenario_group;
 
+/* One injected fault seen during a run, from any plan. */
+typedef struct fl_scenario_fault {
+	int64_t at_ns;                     /* from the run's start */
+	char point[FL_SCENARIO_NAME_MAX];  /* the fault point */
+	char action[32];                   /* "error", "sleep 1.20ms", ... */
+} fl_scenario_fault;
+
 /*
  * The outcome of one scenario run. Caller storage: fl_scenario_result_init,
  * then fl_scenario_run, read the fields, fl_scenario_result_destroy.
@@ -187,6 +195,13 @@ struct fl_scenario_result {
 	 * for a scenario that reads its accounting (fl/fault.h); NULL after. */
 	const struct fl_fault_plan *faults_plan;
 	int64_t heap_delta;           /* jemalloc allocated bytes after - before */
+	/* Every fault injected while run ran, by any plan (the runner's, a
+	 * job file's, the scenario's own), in order; owned, freed by
+	 * fl_scenario_result_destroy. Past FL_SCENARIO_MAX_FAULTS they are
+	 * counted in faults_unlogged only. */
+	fl_scenario_fault *faults;
+	size_t nfaults;
+	uint64_t faults_unlogged;
 };
 
 /* ---- the catalogue ------------------------------------------------------ */
@@ -309,8 +324,9 @@ const fl_hdr *fl_scenario_find_hist(const fl_scenario_result *r, const char *nam
 /*
  * Appends one result to a report: checks as "<scenario>: <check>",
  * counters as "<scenario>.<counter>", histograms (cloned, owned by the
- * report) as "<scenario>.<hist>", and a failed "<scenario>: ran" check
- * when the run stopped early. Errors: those of the fl_report_add_* calls
+ * report) as "<scenario>.<hist>", fault events as point "<scenario>:
+ * <point>" (and "<scenario>.faults_unlogged" when some were only counted),
+ * and a failed "<scenario>: ran" check when the run stopped early. Errors: those of the fl_report_add_* calls
  * (FL_ERR_INVAL for a name already used), FL_ERR_NOMEM.
  */
 FL_MUST_CHECK fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r);
@@ -319,8 +335,10 @@ FL_MUST_CHECK fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_r
  * Builds one report named name from n results (a suite run): opts as
  * fl_report_new (the backend defaults to the running one), the host
  * detected, the duration the sum of the runs', every result appended with
- * fl_scenario_report_add, and a counter "items" summing the results'
- * "items" counters (the report's unit of throughput). *out only on success.
+ * fl_scenario_report_add (fault events offset by the runs before it, so
+ * the timeline is the suite's). Throughput is per scenario, from its own
+ * "<scenario>.items": nothing is summed across scenarios. *out only on
+ * success.
  * Errors: FL_ERR_INVAL (NULL name or out), those of fl_report_new and
  * fl_scenario_report_add, FL_ERR_NOMEM.
  */

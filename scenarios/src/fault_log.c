@@ -1,0 +1,98 @@
+/*
+ * fault_log.c - every injected fault of a run, for its report.
+ *
+ * Problem: a report said "faults injected 0" while the plans had fired
+ * hundreds of times, because only the runner's --faults plan was read,
+ * and only for a total. Scenarios arm plans of their own (a job file's
+ * `faults =`, chaos_1pct's per-iteration plans, a user's fl_fault_arm),
+ * and those fires were never seen.
+ *
+ * So the runner watches the fault library itself (fl_fault_observe: every
+ * fire of every plan) while the scenario runs. Fires come from any task on
+ * any thread, and the result belongs to the runner's thread, so they go
+ * into a log of our own under a mutex and move into the result once the
+ * observer is removed (which waits for calls in flight). The log keeps
+ * the first FL_SCENARIO_MAX_FAULTS events and counts the rest; growing it
+ * may fail for want of memory, and then the event is counted, not kept.
+ */
+#include "scn_internal.h"
+
+#include <fl/fault.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void format_action(const fl_fault_event *ev, char *buf, size_t cap)
+{
+	const char *name = fl_fault_action_name(ev->action);
+	if (ev->delay_ns > 0) {
+		char d[32];
+		snprintf(buf, cap, "%s %s", name, fl_report_format_ns((double)ev->delay_ns, true, d,
+								      sizeof(d)));
+	} else {
+		snprintf(buf, cap, "%s", name);
+	}
+}
+
+/* Appends to an array of events; false when it cannot grow. */
+static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
+		   const char *point, const char *action)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		if (ncap > FL_SCENARIO_MAX_FAULTS)
+			ncap = FL_SCENARIO_MAX_FAULTS;
+		fl_scenario_fault *nv = realloc(*v, ncap * sizeof(*nv));
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap = ncap;
+	}
+	fl_scenario_fault *f = &(*v)[(*n)++];
+	f->at_ns = at_ns;
+	snprintf(f->point, sizeof(f->point), "%s", point);
+	snprintf(f->action, sizeof(f->action), "%s", action);
+	return true;
+}
+
+static void on_fire(const fl_fault_event *ev, void *arg)
+{
+	fl__scn_fault_log *log = arg;
+	char action[32];
+	format_action(ev, action, sizeof(action));
+	pthread_mutex_lock(&log->mu);
+	if (log->n == FL_SCENARIO_MAX_FAULTS ||
+	    !append(&log->ev, &log->n, &log->cap, ev->t_ns - log->start_ns, ev->point, action))
+		log->unlogged++;
+	pthread_mutex_unlock(&log->mu);
+}
+
+void fl__scn_faults_watch(fl__scn_fault_log *log, int64_t start_ns)
+{
+	memset(log, 0, sizeof(*log));
+	pthread_mutex_init(&log->mu, NULL);
+	log->start_ns = start_ns;
+	fl_fault_observe(on_fire, log);
+}
+
+size_t fl__scn_faults_unwatch(fl__scn_fault_log *log, fl_scenario_result *r)
+{
+	fl_fault_observe(NULL, NULL); /* returns once no on_fire runs */
+	free(r->faults);
+	r->faults = log->ev;
+	r->nfaults = log->n;
+	r->faults_unlogged = log->unlogged;
+	pthread_mutex_destroy(&log->mu);
+	return log->cap * sizeof(*log->ev);
+}
+
+bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const char *point,
+		       const char *action)
+{
+	if (r->nfaults == FL_SCENARIO_MAX_FAULTS) {
+		r->faults_unlogged++;
+		return true;
+	}
+	return append(&r->faults, &r->nfaults, cap, at_ns, point, action);
+}
