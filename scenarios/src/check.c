@@ -279,13 +279,20 @@ bool fl_check_slo(fl_scenario_result *r, const fl_scenario_params *p, const char
 		snprintf(label, sizeof(label), "p%g", pct);
 	fl_report_format_ns((double)bound_ns, true, b, sizeof(b));
 	int64_t n = h ? fl_hdr_total_count(h) : 0;
+	bool judged = fl_scenario_judge_timing(p);
+	if (n == 0 && !judged) {
+		char why[FL_SCENARIO_MSG_MAX];
+		snprintf(why, sizeof(why), "timing goal (skip_timing): no samples in %s", hist);
+		fl_scenario_skip(r, check, why);
+		return true;
+	}
 	if (n == 0)
 		return fl_scenario_check(r, check, false, NAN, (double)bound_ns, "ns",
 					 "no samples in %s (%s <= %s)", hist ? hist : "(null)",
 					 label, b);
 	int64_t v = pct == 100 ? fl_hdr_max(h) : fl_hdr_value_at_percentile(h, pct);
 	fl_report_format_ns((double)v, true, m, sizeof(m));
-	if (!fl_scenario_judge_timing(p)) {
+	if (!judged) {
 		char why[FL_SCENARIO_MSG_MAX];
 		snprintf(why, sizeof(why), "timing goal (skip_timing): %s %s %s, bound %s (%lld "
 			 "samples)", hist, label, m, b, (long long)n);

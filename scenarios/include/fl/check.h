@@ -185,9 +185,10 @@ void fl_check_items_count(const fl_check_items *c, fl_scenario_result *r, const 
 
 /*
  * Records check (NULL: FL_CHECK_ERROR): got matches want with fl_err_is
- * (through wraps and joins). The message has both errors' texts:
- * "expected <want>; got <got>" ("<nil>" for none). got and want are
- * borrowed. Returns whether it held. Thread safety: the scenario's thread.
+ * (through wraps and joins); want NULL: got must be NULL (no error
+ * expected). The message has both errors' texts: "expected <want>; got
+ * <got>" ("<nil>" for none). got and want are borrowed. Returns whether it
+ * held. Thread safety: the scenario's thread.
  */
 bool fl_check_err_is(fl_scenario_result *r, const char *check, const fl_err *got,
 		     const fl_err *want);
@@ -222,9 +223,9 @@ bool fl_check_err_verdict(fl_scenario_result *r, const char *check, bool ok, dou
 /*
  * Records check (NULL: FL_CHECK_SLO): the percentile pct (0 < pct <= 100;
  * 100 is the max) of the result's histogram hist is <= bound_ns. Judged
- * per fl_scenario_judge_timing(p); not judged, it is skipped with the
- * measured value. A histogram that is missing or empty fails ("no samples
- * in <hist>"). The message gives the histogram, measured value, bound and
+ * per fl_scenario_judge_timing(p) (p not NULL); not judged, it is skipped
+ * with the measured value. Judged, a histogram that is missing or empty
+ * fails ("no samples in <hist>"). The message gives the histogram, measured value, bound and
  * sample count: "stage.enrich p99 1.20 ms <= 2.00 ms (1000 samples)".
  * Several goals may share one check name (they merge). Returns whether it
  * held (a skip counts as held). An out-of-range pct aborts.
