@@ -43,12 +43,15 @@ fl_err *fl_check_cancel_new(fl_scenario_result *r, const struct fl_check_cancel_
 		return fl_err_wrap(FL_ERR_INVAL, "fl_check_cancel_new: NULL argument");
 	struct fl_check_cancel_opts d = o ? *o : (struct fl_check_cancel_opts){0};
 	const char *check = d.check ? d.check : FL_CHECK_CANCEL;
-	if (strlen(check) >= FL_SCENARIO_NAME_MAX)
-		return fl_err_wrap(FL_ERR_INVAL, "fl_check_cancel_new: check name too long");
+	const char *hist = d.hist ? d.hist : "cancel";
+	if (!check[0] || strlen(check) >= FL_SCENARIO_NAME_MAX || !hist[0] ||
+	    strlen(hist) >= FL_SCENARIO_NAME_MAX)
+		return fl_err_wrap(FL_ERR_INVAL, "fl_check_cancel_new: empty or over-long name "
+				   "(check '%.80s', histogram '%.80s')", check, hist);
 	fl_check_cancel *c = calloc(1, sizeof(*c));
 	if (!c)
 		return fl_err_wrap(FL_ERR_NOMEM, "cancel check %s", check);
-	fl_err *err = fl_scenario_hist(r, d.hist ? d.hist : "cancel", &c->h);
+	fl_err *err = fl_scenario_hist(r, hist, &c->h);
 	if (err) {
 		free(c);
 		return err;

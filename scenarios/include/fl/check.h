@@ -46,6 +46,11 @@
  * Thread safety: the recording calls say which may run on any thread (the
  * marks and the counts); every judging call runs on the scenario's thread
  * after the tasks it judges have joined, as fl_scenario_check does.
+ * Blocking: none of these calls blocks; the cancel marks take a short
+ * internal lock (a leaf, never held across a wait). Errors: only
+ * fl_check_cancel_new is fallible; misuse (a NULL result, an unknown fate,
+ * a percentile out of range, a name too long for the result) aborts with
+ * its name, as the result's recording calls do.
  */
 #ifndef FL_CHECK_H
 #define FL_CHECK_H
@@ -89,7 +94,8 @@ struct fl_check_cancel_opts {
  * histogram o->hist (created if new, so they land in the report). o may be
  * NULL (defaults). *out only on success; free with fl_check_cancel_free
  * after judging (r must outlive it).
- * Errors: FL_ERR_INVAL (NULL r or out), FL_ERR_NOMEM.
+ * Errors: FL_ERR_INVAL (NULL r or out, a check or histogram name of
+ * FL_SCENARIO_NAME_MAX bytes or more), FL_ERR_NOMEM.
  * Thread safety: call on the scenario's thread.
  */
 FL_MUST_CHECK fl_err *fl_check_cancel_new(fl_scenario_result *r,
@@ -154,7 +160,8 @@ typedef struct fl_check_items {
 	_Atomic int64_t n_[FL_ITEM_NFATES]; /* atomics, by fate */
 } fl_check_items;
 
-/* Zeroes c. */
+/* Zeroes c (also fine: `fl_check_items c = {0};`). Not concurrently with
+ * fl_check_items_add. */
 void fl_check_items_init(fl_check_items *c);
 /* Adds n items of fate f. Thread safety: any thread (atomic, relaxed).
  * An out-of-range f aborts (a caller bug). */
@@ -163,7 +170,7 @@ void fl_check_items_add(fl_check_items *c, enum fl_check_fate f, int64_t n);
 int64_t fl_check_items_get(const fl_check_items *c, enum fl_check_fate f);
 /* The fate's name as used in messages and counters: "produced",
  * "duplicated", "done", "failed", "skipped", "shed", "dead_lettered",
- * "cancelled"; "?" when out of range. */
+ * "cancelled"; "?" when out of range. Static storage; any thread. */
 const char *fl_check_fate_name(enum fl_check_fate f);
 
 /*
@@ -172,7 +179,9 @@ const char *fl_check_fate_name(enum fl_check_fate f);
  * names every count and the difference: "lost 1: produced 100, done 97,
  * failed 2, ..." ("2 too many: ..." when more came out than went in, "all
  * 100 accounted for: ..." when it holds). measured is what came out,
- * threshold what went in. Returns whether it held.
+ * threshold what went in. Returns whether it held. The counts do not land
+ * in the result by themselves (a scenario may name its own counters): call
+ * fl_check_items_count for that.
  * Thread safety: the scenario's thread, after every counting task joined.
  */
 bool fl_check_items_judge(const fl_check_items *c, fl_scenario_result *r, const char *check);
@@ -197,7 +206,7 @@ bool fl_check_err_is(fl_scenario_result *r, const char *check, const fl_err *got
  * (fl_err_as) and, when match is not NULL, match(payload, arg) is true
  * (a stage name, an item index...). *payload (may be NULL) receives the
  * payload, borrowed from got, or NULL. The message names the type and
- * got's text. Returns whether it held.
+ * got's text. Returns whether it held. Thread safety: the scenario's thread.
  */
 bool fl_check_err_as(fl_scenario_result *r, const char *check, const fl_err *got,
 		     const fl_err_type *type, bool (*match)(const void *payload, void *arg),
@@ -206,14 +215,16 @@ bool fl_check_err_as(fl_scenario_result *r, const char *check, const fl_err *got
  * "No error swallowed": records check (NULL: FL_CHECK_ERROR) as holding
  * when an error was expected (why says why, e.g. "3 injected errors
  * escaped"; NULL: "an error was expected") and got is not NULL; a NULL got
- * fails with "<why>; got <nil>: the error was swallowed".
+ * fails with "<why>; got <nil>: the error was swallowed". got is
+ * borrowed. Returns whether it held. Thread safety: the scenario's thread.
  */
 bool fl_check_err_returned(fl_scenario_result *r, const char *check, const fl_err *got,
 			   const char *why);
 /*
  * An error-identity verdict ok the caller computed (an expectation with
  * alternatives, say "canceled or an injected fault"), recorded in the
- * same form: "<expected>; got <got text>". measured may be NaN.
+ * same form: "<expected>; got <got text>". measured may be NaN; got is
+ * borrowed. Returns ok. Thread safety: the scenario's thread.
  */
 bool fl_check_err_verdict(fl_scenario_result *r, const char *check, bool ok, double measured,
 			  const char *expected, const fl_err *got);
