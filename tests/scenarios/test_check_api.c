@@ -9,6 +9,7 @@
  * value).
  */
 /* fl-test-sim-only: slow_cancel_is_caught_on_sim slo_breach_is_caught_on_sim */
+#include <fl/chan.h>
 #include <fl/check.h>
 #include <fl/fault.h>
 #include <fl/group.h>
@@ -204,6 +205,69 @@ FL_TEST(stuck_join_ends_as_hang_naming_the_task)
 		FL_FAIL("a cooperating task is named: %s",
 			check(&r, FL_SCENARIO_CHECK_HANG)->message);
 	expect(&r, FL_SCENARIO_CHECK_LEAKS, FL_REPORT_PASS);
+	ASSERT(!fl_scenario_result_passed(&r));
+	fl_scenario_result_destroy(&r);
+}
+
+/*
+ * A join that truly never returns: "blocked" waits on a channel no one
+ * sends on, without a context, so neither the cancel nor disarming a plan
+ * frees it. The scenario runs isolated, as the command runs every
+ * scenario: the child's watchdog dumps, disarms, waits one more period and
+ * exits 3, and the parent's FL_SCENARIO_CHECK_HANG names the task. (5 s of
+ * real time on the real-clock backends: the watchdog's second period.)
+ */
+static fl_chan *never;
+
+static fl_err *blocked(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	(void)arg;
+	char x;
+	(void)fl_chan_recv(never, &x, NULL, FL_FOREVER);
+	return NULL;
+}
+
+static fl_err *never_joins_scn(const fl_scenario_params *p, fl_scenario_result *r)
+{
+	fl_check_cancel *c;
+	fl_err *env = fl_check_cancel_new(r, NULL, &c);
+	fl_ctx *ctx;
+	fl_group *g;
+	if (!env)
+		env = fl_chan_new(1, 0, &(struct fl_chan_opts){.name = "never"}, &never);
+	if (!env && !(env = fl_group_new(fl_ctx_background(), NULL, &g, &ctx))) {
+		for (int i = 0; i < 2 && !env; i++)
+			env = fl_group_go_named(g, "waiter", waiter, NULL);
+		if (!env)
+			env = fl_group_go_named(g, "blocked", blocked, NULL);
+		int64_t mark = fl_check_cancel_issued(c);
+		fl_group_cancel(g, NULL);
+		fl_err_drop(fl_group_wait(g)); /* never returns */
+		fl_check_cancel_joined(c, mark);
+		fl_group_free(g);
+	}
+	fl_check_cancel_judge(c, p);
+	fl_check_cancel_free(c);
+	return env;
+}
+
+FL_TEST(never_joining_task_is_named_by_the_isolated_hang)
+{
+	plant = P_NONE;
+	static const fl_scenario s = {.name = "never_joins", .checks = all_checks,
+				      .default_iterations = 1, .run = never_joins_scn};
+	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
+				.hang_ns = FL_MS(50) * fl_test_time_scale()};
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, &s);
+	fl_err *err = fl_scenario_run_isolated(&s, &p, &r);
+	if (err)
+		fl_err_print(stderr, err);
+	ASSERT(err == NULL);
+	ASSERT(r.hung);
+	expect(&r, FL_SCENARIO_CHECK_HANG, FL_REPORT_FAIL);
+	expect_in(&r, FL_SCENARIO_CHECK_HANG, "could not free the stuck tasks (blocked)");
 	ASSERT(!fl_scenario_result_passed(&r));
 	fl_scenario_result_destroy(&r);
 }
@@ -609,6 +673,7 @@ FL_TEST_MAIN(FL_CASE(cancel_passes_when_every_join_returns), FL_CASE(unjoined_ca
 	     FL_CASE(stuck_join_ends_as_hang_naming_the_task),
 	     FL_CASE(marks_from_many_tasks_are_all_counted),
 	     FL_CASE(cancel_recorder_rejects_bad_arguments),
+	     FL_CASE(never_joining_task_is_named_by_the_isolated_hang),
 	     FL_CASE(conservation_holds_when_every_item_has_a_fate),
 	     FL_CASE(lost_item_is_caught_by_name),
 	     FL_CASE(conservation_counts_duplicates_and_surplus),
