@@ -41,7 +41,10 @@
  * long it dumps the live tasks, fails FL_SCENARIO_CHECK_HANG with the stuck
  * tasks' names (fl_group_go_named gives them), disarms every fault plan so
  * tasks held by stuck() faults return, and sets result.hung (the command
- * exits 3).
+ * exits 3). A task that disarming cannot free (blocked without a context
+ * outside any fault) keeps the run from ending: one period later the
+ * process exits 3, and under fl_scenario_run_isolated (as the command runs
+ * every scenario) the parent's FL_SCENARIO_CHECK_HANG still names it.
  *
  * Thread safety: the recording calls say which may run on any thread (the
  * marks and the counts); every judging call runs on the scenario's thread
