@@ -96,7 +96,8 @@ struct fl_check_cancel_opts {
  * A cancel-latency recorder for result r: its latencies go into r's
  * histogram o->hist (created if new, so they land in the report). o may be
  * NULL (defaults). *out only on success; free with fl_check_cancel_free
- * after judging (r must outlive it).
+ * after judging (r must outlive it). The recorder's lock guards that
+ * histogram: record into it through this recorder only.
  * Errors: FL_ERR_INVAL (NULL r or out, a check or histogram name of
  * FL_SCENARIO_NAME_MAX bytes or more), FL_ERR_NOMEM.
  * Thread safety: call on the scenario's thread.
@@ -125,7 +126,8 @@ void fl_check_cancel_joined(fl_check_cancel *c, int64_t mark);
 void fl_check_cancel_record(fl_check_cancel *c, int64_t latency_ns);
 
 /*
- * Judges the cancels recorded so far into the result. Nothing recorded:
+ * Judges the cancels recorded so far into the result (p: the run's
+ * parameters, not NULL). Nothing recorded:
  * skipped (o->none_why). A cancel issued and never joined fails the check
  * ("1 of 3 cancels never joined"). Otherwise, where timing is judged
  * (fl_scenario_judge_timing(p)), p50/p99/max must be within the thresholds
