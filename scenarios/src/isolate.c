@@ -7,7 +7,8 @@
  * parent reads until EOF, then reaps the child:
  *   - exit 0 with a complete record: the child's result, plus a passed
  *     FL_SCENARIO_CHECK_CRASH;
- *   - exit 3: the child's watchdog gave up on a hang (r->hung);
+ *   - exit 3: the child's watchdog gave up on a hang (r->hung); its last
+ *     act was an "S" record naming the stuck tasks, which the check gets;
  *   - a signal: a failed FL_SCENARIO_CHECK_CRASH naming it, with the frames
  *     the child's signal handler wrote to a second pipe (backtrace_symbols_fd
  *     is async-signal-safe once backtrace has been warmed up);
@@ -191,6 +192,12 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 			if (n >= 2)
 				r->faults_unlogged += strtoull(fld[1], NULL, 10);
 			break;
+		case 'S': /* the watchdog gave up: exit 3 follows */
+			r->hung = true;
+			fl_scenario_check(r, FL_SCENARIO_CHECK_HANG, false, NAN, NAN, NULL,
+					  "the watchdog could not free the stuck tasks (%s): exited "
+					  "with status 3 (task dump on stderr)", n > 1 ? fld[1] : "?");
+			break;
 		case 'Z': done = true; break;
 		default: break;
 		}
@@ -203,6 +210,7 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 static void child(const fl_scenario *s, const fl_scenario_params *p, int out_fd, int bt)
 {
 	fl__scn_bt_install(bt);
+	fl__scn_watchdog_giveup_fd(out_fd);
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, s);
 	fl_err *err = fl_scenario_run(s, p, &r);

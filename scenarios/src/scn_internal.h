@@ -143,5 +143,8 @@ bool fl__scn_watchdog_stop(fl__scn_watchdog *wd);
  * worth repeating (the first time only).
  */
 bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd);
+/* In an isolated child, before the run: a watchdog that gives up (exit 3)
+ * first writes "S<US>names of the stuck tasks" to fd, the result pipe. */
+void fl__scn_watchdog_giveup_fd(int fd);
 
 #endif

@@ -137,15 +137,25 @@ static void dump_and_disarm(fl__scn_watchdog *wd)
 		(void)fl_fault_disarm_all();
 }
 
+/* An isolated child's result pipe (-1: none): set before any watchdog
+ * starts, read by the watchdog that gives up. */
+static int giveup_fd = -1;
+
+void fl__scn_watchdog_giveup_fd(int fd) { giveup_fd = fd; }
+
 /* Disarming did not free the run: exit with the command's "hang detected"
- * status, naming what is stuck. Called with or without wd->mu. */
+ * status, naming what is stuck (on stderr, and to an isolated child's
+ * parent as an "S" record). Called with or without wd->mu. */
 static _Noreturn void give_up(fl__scn_watchdog *wd)
 {
+	const char *stuck = wd->stuck[0] ? wd->stuck
+					 : "no stage task is live: the scenario's own thread is "
+					   "blocked outside the runtime";
 	fprintf(stderr, "faultline: watchdog: %s: still stuck after every fault plan was disarmed "
-			"(%s); exiting\n",
-		wd->what, wd->stuck[0] ? wd->stuck : "no stage task is live: the scenario's own "
-						     "thread is blocked outside the runtime");
+			"(%s); exiting\n", wd->what, stuck);
 	fflush(stderr);
+	if (giveup_fd >= 0)
+		dprintf(giveup_fd, "S\x1f%s\n", stuck);
 	_exit(3);
 }
 

@@ -18,12 +18,16 @@
  *   - no lost item: produced = delivered + dropped (the plan's verdict) +
  *     failed (at a fault) + cancelled in flight (held by a stage or left
  *     in a channel when the group was cancelled).
+ * The last two are the public checks (fl/check.h): an error-identity
+ * verdict and fl_check_items, whose message lists every count by name.
  * An iteration costs about a millisecond, most of it arming the plan.
  */
 #include "cat_internal.h"
 
+#include <fl/check.h>
 #include <fl/fault.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #define CHAOS_ITEMS 16
@@ -185,17 +189,26 @@ static bool chaos_check(fl_scenario_result *r, const chaos_run *c, const fl_err 
 	long injected = c->injected[0] + c->injected[1] + c->injected[2];
 	bool is = fl_err_as(err, &fl_fault_info_type) != NULL;
 	bool honest = (uint64_t)injected >= errors && (injected ? is : err == NULL);
-	ok &= fl_scenario_check(r, "never swallows an error", honest, (double)injected, NAN, NULL,
-				"seed %llu: %llu fire(s) of its plan, %ld injected error(s) met, "
-				"wait %s", (unsigned long long)seed, (unsigned long long)errors,
-				injected, r->err_text[0] ? r->err_text : "<nil>");
-	long failed = c->failed[0] + c->failed[1]; /* read after the group's wait */
-	long accounted = c->delivered + c->dropped + failed + c->held + c->left;
-	ok &= fl_scenario_check(r, "no lost item", c->produced == accounted, (double)c->produced,
-				(double)accounted, NULL,
-				"seed %llu: %ld produced, %ld delivered + %ld dropped + %ld failed + "
-				"%ld cancelled in flight", (unsigned long long)seed, c->produced,
-				c->delivered, c->dropped, failed, c->held + c->left);
+	char why[120];
+	snprintf(why, sizeof(why), "seed %llu: %llu fire(s) of its plan, %ld injected error(s) "
+		 "met: expected %s", (unsigned long long)seed, (unsigned long long)errors,
+		 injected, (uint64_t)injected < errors ? "every fire met by a stage"
+			   : injected		       ? "an injected error"
+						       : "nil");
+	if (injected && !err)
+		ok &= fl_check_err_returned(r, "never swallows an error", err, why);
+	else
+		ok &= fl_check_err_verdict(r, "never swallows an error", honest, (double)injected,
+					   why, err);
+	/* the counts are read after the group's wait */
+	fl_check_items items;
+	fl_check_items_init(&items);
+	fl_check_items_add(&items, FL_ITEM_PRODUCED, c->produced);
+	fl_check_items_add(&items, FL_ITEM_DONE, c->delivered);
+	fl_check_items_add(&items, FL_ITEM_SKIPPED, c->dropped);
+	fl_check_items_add(&items, FL_ITEM_FAILED, c->failed[0] + c->failed[1]);
+	fl_check_items_add(&items, FL_ITEM_CANCELLED, c->held + c->left);
+	ok &= fl_check_items_judge(&items, r, "no lost item");
 	return ok;
 }
 

@@ -17,6 +17,7 @@
  */
 #include "cat_internal.h"
 
+#include <fl/check.h>
 #include <fl/dlq.h>
 #include <fl/fault.h>
 #include <fl/retry.h>
@@ -163,10 +164,12 @@ static fl_err *dq_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			long delivered = atomic_load(&d.delivered), dead = atomic_load(&d.dead);
 			fl_scenario_check(r, "pipeline does not fail on poison", !err, err != NULL, 0,
 					  NULL, "%s", err ? r->err_text : "wait <nil>");
-			fl_scenario_check(r, "conservation", delivered + dead == DQ_ITEMS,
-					  (double)(delivered + dead), DQ_ITEMS, NULL,
-					  "%d items = %ld delivered + %ld dead-lettered", DQ_ITEMS,
-					  delivered, dead);
+			fl_check_items items;
+			fl_check_items_init(&items);
+			fl_check_items_add(&items, FL_ITEM_PRODUCED, DQ_ITEMS);
+			fl_check_items_add(&items, FL_ITEM_DONE, delivered);
+			fl_check_items_add(&items, FL_ITEM_DEAD_LETTERED, dead);
+			fl_check_items_judge(&items, r, "conservation");
 			fl_scenario_count(r, "dead_lettered", dead);
 			env = dq_recover(p, r, &d);
 		}

@@ -26,6 +26,8 @@
  */
 #include "scn_internal.h"
 
+#include <fl/check.h>
+
 #include <string.h>
 
 #define STAGE_RUNNING 1
@@ -380,9 +382,7 @@ static fl_err *panic_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		if (env)
 			return env;
 		fl_scenario_note_err(r, p, "panic", err);
-		bool is = fl_err_is(err, FL_ERR_PANIC);
-		fl_scenario_check(r, "wait error is a panic", is, is, 1, NULL, "%s",
-				  err ? r->err_text : "<nil>");
+		bool is = fl_check_err_is(r, "wait error is a panic", err, FL_ERR_PANIC);
 		const fl_panic_info *pi = fl_err_as(err, &fl_panic_type);
 		const char *msg = pi ? pi->msg : "(no fl_panic_info)";
 		fl_scenario_check(r, "panic message kept",

@@ -25,6 +25,8 @@
  */
 #include "scn_internal.h"
 
+#include <fl/check.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,9 +367,7 @@ static fl_err *deadline_pair(const fl_scenario_params *p, fl_scenario_result *r)
 		return env;
 	fl_hdr_record(h1, el);
 	fl_scenario_note_err(r, p, "workers=1", err);
-	bool is = fl_err_is(err, FL_ERR_DEADLINE);
-	fl_scenario_check(r, "1 worker hits the deadline", is, is, 1, NULL, "%s",
-			  err ? r->err_text : "<nil>: no error");
+	fl_check_err_is(r, "1 worker hits the deadline", err, FL_ERR_DEADLINE);
 	/* Wait cannot return before the deadline: the last item's sleep only
 	 * ends by cancellation. The work is cut short, never completed. */
 	fl_scenario_check(r, "1 worker stops at the deadline", el >= deadline && fin < DL_ITEMS,

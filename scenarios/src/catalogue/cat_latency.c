@@ -8,10 +8,14 @@
  * iteration waits until the sink has seen FLOW_ITEMS items (it says so on
  * a one-slot channel: a handshake, not a sleep), then stamps the time,
  * cancels the parent, waits for the group and records the interval in an
- * HDR histogram. Every wait must return an error matching FL_ERR_CANCELED;
- * the p99 goal of 100 ms is a timing goal, skipped under skip_timing.
+ * HDR histogram (the public prompt-cancellation check, fl/check.h: the
+ * cancel marked issued, the wait marked joined). Every wait must return an
+ * error matching FL_ERR_CANCELED; the p99 goal of 100 ms is a timing goal,
+ * skipped under skip_timing.
  */
 #include "scn_internal.h"
+
+#include <fl/check.h>
 
 #include <stdio.h>
 
@@ -74,8 +78,8 @@ static void lat_free_chans(lat_run *l)
 	fl_chan_free(l->flowing);
 }
 
-/* One cancel: *lat the cancel->wait interval, *err wait's error. */
-static fl_err *lat_once(lat_run *l, int64_t *lat, fl_err **err)
+/* One cancel, its interval marked in c; *err wait's error. */
+static fl_err *lat_once(lat_run *l, fl_check_cancel *c, fl_err **err)
 {
 	fl_ctx *parent, *ctx;
 	fl_group *g;
@@ -97,10 +101,10 @@ static fl_err *lat_once(lat_run *l, int64_t *lat, fl_err **err)
 	}
 	if (!env)
 		(void)fl_chan_recv(l->flowing, NULL, ctx, FL_FOREVER);
-	int64_t t0 = fl_now();
+	int64_t mark = fl_check_cancel_issued(c);
 	fl_ctx_cancel(parent, NULL);
 	*err = fl_group_wait(g);
-	*lat = fl_now() - t0;
+	fl_check_cancel_joined(c, mark);
 	fl_group_free(g);
 	fl_ctx_free(parent);
 	lat_free_chans(l);
@@ -111,25 +115,31 @@ static fl_err *lat_once(lat_run *l, int64_t *lat, fl_err **err)
 	return env;
 }
 
+#define P99_CHECK "p99 cancel to wait < 100 ms"
+
 static fl_err *latency_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
-	fl_hdr *h;
-	fl_err *env = fl_scenario_hist(r, "cancel_wait", &h);
+	fl_check_cancel *c;
+	struct fl_check_cancel_opts co = {.check = P99_CHECK, .hist = "cancel_wait",
+					  .p99_ns = P99_GOAL, .timing_only = true};
+	fl_err *env = fl_check_cancel_new(r, &co, &c);
 	if (env)
 		return env;
 	int canceled = 0, flowed = 0;
-	for (int i = 0; i < p->iterations; i++) {
+	for (int i = 0; i < p->iterations && !env; i++) {
 		lat_run l = {0};
 		fl_err *err = NULL;
-		int64_t lat = 0;
-		if ((env = lat_once(&l, &lat, &err)))
-			return env;
-		fl_hdr_record(h, lat);
+		if ((env = lat_once(&l, c, &err)))
+			break;
 		fl_scenario_note_err(r, p, "cancel", err);
 		canceled += fl_err_is(err, FL_ERR_CANCELED);
 		flowed += l.delivered >= FLOW_ITEMS;
 		fl_scenario_count(r, "items", l.delivered);
 		fl_err_drop(err);
+	}
+	if (env) {
+		fl_check_cancel_free(c);
+		return env;
 	}
 	int n = p->iterations;
 	fl_scenario_check(r, "every wait returns canceled", canceled == n, canceled, n, NULL,
@@ -138,24 +148,14 @@ static fl_err *latency_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	fl_scenario_check(r, "pipeline flows before each cancel", flowed == n, flowed, n, NULL,
 			  "%d of %d runs moved %d items before the cancel", flowed, n, FLOW_ITEMS);
 	fl_scenario_set(r, "cancels", n);
-	char p50[24], p99[24], max[24];
-	int64_t v99 = fl_hdr_value_at_percentile(h, 99.0);
-	fl_report_format_ns((double)fl_hdr_value_at_percentile(h, 50.0), true, p50, sizeof(p50));
-	fl_report_format_ns((double)v99, true, p99, sizeof(p99));
-	fl_report_format_ns((double)fl_hdr_max(h), true, max, sizeof(max));
-	char msg[FL_SCENARIO_MSG_MAX];
-	snprintf(msg, sizeof(msg), "p50 %s, p99 %s, max %s over %d cancels", p50, p99, max, n);
-	if (!fl_scenario_judge_timing(p))
-		fl_scenario_skip(r, "p99 cancel to wait < 100 ms", msg);
-	else
-		fl_scenario_check(r, "p99 cancel to wait < 100 ms", v99 < P99_GOAL, (double)v99,
-				  (double)P99_GOAL, "ns", "%s", msg);
+	fl_check_cancel_judge(c, p);
+	fl_check_cancel_free(c);
 	return NULL;
 }
 
 static const char *const latency_checks[] = {"every wait returns canceled",
-					     "pipeline flows before each cancel",
-					     "p99 cancel to wait < 100 ms", NULL};
+					     "pipeline flows before each cancel", P99_CHECK,
+					     NULL};
 const fl_scenario fl__scn_cancel_latency = {
 	.name = "cancel_latency",
 	.description = "bonus 5: cancel a busy 4-stage pipeline; wait returns within 100 ms (p99)",

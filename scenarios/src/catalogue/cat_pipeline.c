@@ -21,6 +21,8 @@
  */
 #include "scn_internal.h"
 
+#include <fl/check.h>
+
 #include <string.h>
 
 #define STAGE_RUNNING 1 /* exit status before a stage has stopped */
@@ -153,9 +155,7 @@ static fl_err *early_return_scn(const fl_scenario_params *p, fl_scenario_result 
 		if (env || (env = sum(&s, &total, &err)))
 			return env;
 		fl_scenario_note_err(r, p, "sum", err);
-		bool is = fl_err_is(err, fl_scenario_err_negative);
-		fl_scenario_check(r, "wait error is ErrNegative", is, is, 1, NULL, "%s",
-				  err ? r->err_text : "<nil>: no error");
+		fl_check_err_is(r, "wait error is ErrNegative", err, fl_scenario_err_negative);
 		fl_scenario_check(r, "error names the item", strcmp(r->err_text, want) == 0, NAN, NAN,
 				  NULL, "\"%s\"", r->err_text);
 		fl_scenario_check(r, "total is 0 on error", total == 0, (double)total, 0, NULL,

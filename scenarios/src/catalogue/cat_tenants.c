@@ -17,6 +17,7 @@
 #include "cat_internal.h"
 
 #include <fl/bulkhead.h>
+#include <fl/check.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -139,10 +140,13 @@ static void tn_check(const fl_scenario_params *p, fl_scenario_result *r, tn_run 
 			  "%d of %d healthy tenants delivered all %d items after b failed (%zu "
 			  "compartments)", healthy_full, TENANTS - 1, TENANT_ITEMS, nres);
 	long cancelled = n[TN_CANCELED] + n[TN_NONE];
-	fl_scenario_check(r, "conservation", produced == n[TN_OK] + n[TN_FAILED] + cancelled,
-			  (double)produced, NAN, NULL,
-			  "%ld items = %ld delivered + %ld failed + %ld cancelled", produced, n[TN_OK],
-			  n[TN_FAILED], cancelled);
+	fl_check_items items;
+	fl_check_items_init(&items);
+	fl_check_items_add(&items, FL_ITEM_PRODUCED, produced);
+	fl_check_items_add(&items, FL_ITEM_DONE, n[TN_OK]);
+	fl_check_items_add(&items, FL_ITEM_FAILED, n[TN_FAILED]);
+	fl_check_items_add(&items, FL_ITEM_CANCELLED, cancelled);
+	fl_check_items_judge(&items, r, "conservation");
 	fl_scenario_count(r, "items", n[TN_OK]);
 	fl_scenario_count(r, "produced", produced);
 	fl_scenario_count(r, "delivered", n[TN_OK]);

@@ -3,7 +3,10 @@
  * item has exactly one fate), error identity (what wait returned against
  * expect_error and the error mode), the bulkheads' limits and tenant
  * isolation, and the per-tenant fate counters; over every iteration, the
- * cancel latencies and the end-to-end SLO.
+ * cancel latencies and the end-to-end SLO. Cancellation, conservation,
+ * error identity and the SLO are judged by the public checks (fl/check.h),
+ * the same ones any scenario body calls; this file maps the engine's
+ * counts and the job's expectations onto them.
  */
 #include "engine_internal.h"
 
@@ -29,38 +32,50 @@ static const fl_err *sentinel_named(const char *name)
 	return NULL;
 }
 
+static bool stage_named(const void *payload, void *arg)
+{
+	return strcmp(((const fl_scenario_stage_err *)payload)->stage, (const char *)arg) == 0;
+}
+
+/* What the job file expects (expect_error, expect_stage), through the
+ * public identity checks; false when it expects nothing in particular. */
+static bool check_expected(fl__eng *e, fl_scenario_result *r, const fl_err *err)
+{
+	const fl__job *j = e->j;
+	const char *want = j->expect_error;
+	if (!want[0])
+		return false;
+	if (strcmp(want, "none") == 0)
+		fl_check_err_is(r, JOB_CHECK_ERROR, err, NULL);
+	else if (strcmp(want, "any") == 0)
+		fl_check_err_returned(r, JOB_CHECK_ERROR, err, "expected any");
+	else if (strcmp(want, "injected") == 0)
+		fl_check_err_as(r, JOB_CHECK_ERROR, err, &fl_fault_info_type, NULL, NULL, NULL);
+	else
+		fl_check_err_is(r, JOB_CHECK_ERROR, err, sentinel_named(want));
+	if (j->expect_stage[0] && strcmp(want, "none") != 0)
+		fl_check_err_as(r, JOB_CHECK_ERROR, err, &fl_scenario_stage_err_type, stage_named,
+				(void *)j->expect_stage, NULL);
+	return true;
+}
+
 void fl__eng_check_error(fl__eng *e, fl_scenario_result *r, const fl_err *err, bool cancelled)
 {
 	const fl__job *j = e->j;
+	if (check_expected(e, r, err))
+		return;
 	long escaped = fl__eng_total(e, C_INJECTED) - fl__eng_total(e, C_ABSORBED);
-	char got[200] = "<nil>";
-	if (err)
-		fl_err_format(err, got, sizeof(got));
-	const char *want = j->expect_error;
 	bool ok;
-	char why[120] = "";
-	if (want[0] && strcmp(want, "none") != 0) {
-		if (strcmp(want, "any") == 0)
-			ok = err != NULL;
-		else if (strcmp(want, "injected") == 0)
-			ok = fl_err_as(err, &fl_fault_info_type) != NULL;
-		else
-			ok = fl_err_is(err, sentinel_named(want));
-		snprintf(why, sizeof(why), "expected %s", want);
-		if (ok && j->expect_stage[0]) {
-			const fl_scenario_stage_err *se = fl_err_as(err, &fl_scenario_stage_err_type);
-			ok = se && strcmp(se->stage, j->expect_stage) == 0;
-			snprintf(why, sizeof(why), "expected %s from stage %s", want, j->expect_stage);
-		}
-	} else if (want[0]) {
-		ok = err == NULL;
-		snprintf(why, sizeof(why), "expected no error");
-	} else if ((escaped > 0 || fl__eng_total(e, C_FAILED) > 0) && j->mode == JOB_FIRST_ERROR) {
-		ok = err && (fl_err_as(err, &fl_fault_info_type) ||
-			     fl_err_is(err, FL_ERR_CIRCUIT_OPEN) || fl_err_is(err, FL_ERR_PANIC) ||
-			     (cancelled && fl_err_is(err, FL_ERR_CANCELED)));
+	char why[120];
+	if ((escaped > 0 || fl__eng_total(e, C_FAILED) > 0) && j->mode == JOB_FIRST_ERROR) {
 		snprintf(why, sizeof(why), "%ld injected error(s) escaped, %ld item(s) failed: "
 			 "fail-fast must return one", escaped, fl__eng_total(e, C_FAILED));
+		if (!err) {
+			fl_check_err_returned(r, JOB_CHECK_ERROR, err, why);
+			return;
+		}
+		ok = fl_err_as(err, &fl_fault_info_type) || fl_err_is(err, FL_ERR_CIRCUIT_OPEN) ||
+		     fl_err_is(err, FL_ERR_PANIC) || (cancelled && fl_err_is(err, FL_ERR_CANCELED));
 	} else if (escaped > 0 && j->mode == JOB_COLLECT_ALL) {
 		long kept = (long)e->nerrs + e->extra_errs;
 		ok = err && kept == escaped;
@@ -75,23 +90,22 @@ void fl__eng_check_error(fl__eng *e, fl_scenario_result *r, const fl_err *err, b
 		ok = err == NULL || fl_err_is(err, FL_ERR_PANIC);
 		snprintf(why, sizeof(why), "no error escaped a stage: expected nil");
 	}
-	fl_scenario_check(r, JOB_CHECK_ERROR, ok, (double)escaped, NAN, NULL, "%s; got %s", why,
-			  got);
+	fl_check_err_verdict(r, JOB_CHECK_ERROR, ok, (double)escaped, why, err);
 }
 
 void fl__eng_check_conservation(fl__eng *e, fl_scenario_result *r)
 {
-	long n[NCOUNT]; /* every task has joined: the counts are final */
-	for (int c = 0; c < NCOUNT; c++)
-		n[c] = fl__eng_total(e, c);
-	long in = n[C_PRODUCED] + n[C_DUPS];
-	long out = n[C_DELIVERED] + n[C_SKIPPED] + n[C_SHED] + n[C_FAILED] + n[C_DLQ] +
-		   n[C_CANCELLED];
-	fl_scenario_check(r, JOB_CHECK_CONSERVE, in == out, (double)out, (double)in, NULL,
-			  "produced %ld + duplicated %ld = %ld; delivered %ld + skipped %ld + "
-			  "shed %ld + failed %ld + dead-lettered %ld + cancelled %ld = %ld",
-			  n[C_PRODUCED], n[C_DUPS], in, n[C_DELIVERED], n[C_SKIPPED], n[C_SHED],
-			  n[C_FAILED], n[C_DLQ], n[C_CANCELLED], out);
+	/* every task has joined: the counts are final */
+	static const struct { int c; enum fl_check_fate f; } map[] = {
+		{C_PRODUCED, FL_ITEM_PRODUCED}, {C_DUPS, FL_ITEM_DUPLICATED},
+		{C_DELIVERED, FL_ITEM_DONE},    {C_FAILED, FL_ITEM_FAILED},
+		{C_SKIPPED, FL_ITEM_SKIPPED},   {C_SHED, FL_ITEM_SHED},
+		{C_DLQ, FL_ITEM_DEAD_LETTERED}, {C_CANCELLED, FL_ITEM_CANCELLED}};
+	fl_check_items items;
+	fl_check_items_init(&items);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		fl_check_items_add(&items, map[i].f, fl__eng_total(e, map[i].c));
+	fl_check_items_judge(&items, r, JOB_CHECK_CONSERVE);
 }
 
 /* ---- bulkhead checks ------------------------------------------------------------ */
@@ -255,75 +269,20 @@ void fl__eng_count_tenants(fl__eng *e, fl_scenario_result *r)
 
 /* p50/p99/max of the cancel latencies against the job's thresholds. */
 void fl__eng_check_cancel(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
-			 const fl_hdr *h)
+			  fl_check_cancel *c)
 {
+	(void)j;
 	const fl_scenario_verdict *v = fl_scenario_find_check(r, JOB_CHECK_CANCEL);
 	if (v && v->verdict == FL_REPORT_FAIL)
 		return; /* the watchdog already named the stuck stage */
-	int64_t n = fl_hdr_total_count(h);
-	if (n == 0) {
-		const char *why = j->bulkhead > 0
-					  ? "no pipeline-wide cancellation (no cancel_at, no "
-					    "failure outside a bulkhead compartment)"
-					  : "no cancellation happened (no cancel_at, no failing stage)";
-		fl_scenario_skip(r, JOB_CHECK_CANCEL, why);
-		return;
-	}
-	int64_t p50 = fl_hdr_value_at_percentile(h, 50), p99 = fl_hdr_value_at_percentile(h, 99);
-	int64_t max = fl_hdr_max(h);
-	char a[24], b[24], c[24];
-	fl_report_format_ns((double)p50, true, a, sizeof(a));
-	fl_report_format_ns((double)p99, true, b, sizeof(b));
-	fl_report_format_ns((double)max, true, c, sizeof(c));
-	if (!fl_scenario_judge_timing(p)) {
-		fl_scenario_check(r, JOB_CHECK_CANCEL, true, (double)p99, NAN, "ns",
-				  "%lld cancels, every wait returned and joined (p50 %s, p99 %s, "
-				  "max %s; thresholds not evaluated: skip_timing)",
-				  (long long)n, a, b, c);
-		return;
-	}
-	int64_t s = p->time_scale;
-	bool ok50 = !j->cancel_p50_ns || p50 <= j->cancel_p50_ns * s;
-	bool ok99 = !j->cancel_p99_ns || p99 <= j->cancel_p99_ns * s;
-	bool okmax = !j->cancel_max_ns || max <= j->cancel_max_ns * s;
-	fl_scenario_check(r, JOB_CHECK_CANCEL, ok50 && ok99 && okmax, (double)p99,
-			  j->cancel_p99_ns ? (double)(j->cancel_p99_ns * s) : NAN, "ns",
-			  "%lld cancels: p50 %s, p99 %s, max %s%s", (long long)n, a, b, c,
-			  ok50 && ok99 && okmax ? "" : " (over a threshold)");
+	fl_check_cancel_judge(c, p);
 }
 
-void fl__eng_check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
-		      const fl_hdr *h)
+/* The end-to-end SLOs the job sets, over every iteration's items. */
+void fl__eng_check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r)
 {
 	static const double pct[4] = {50, 99, 99.9, 100};
-	static const char *const label[4] = {"p50", "p99", "p99.9", "max"};
-	bool any = false;
 	for (int i = 0; i < 4; i++)
-		any |= j->slo_ns[i] > 0;
-	if (!any)
-		return;
-	if (!fl_scenario_judge_timing(p)) {
-		char why[FL_SCENARIO_MSG_MAX], a[24], b[24];
-		fl_report_format_ns((double)fl_hdr_value_at_percentile(h, 99), true, a, sizeof(a));
-		fl_report_format_ns((double)fl_hdr_max(h), true, b, sizeof(b));
-		snprintf(why, sizeof(why), "timing goal (skip_timing): end-to-end p99 %s, max %s", a,
-			 b);
-		fl_scenario_skip(r, JOB_CHECK_SLO, why);
-		return;
-	}
-	if (fl_hdr_total_count(h) == 0) {
-		fl_scenario_check(r, JOB_CHECK_SLO, false, NAN, NAN, NULL, "no item delivered");
-		return;
-	}
-	for (int i = 0; i < 4; i++) {
-		if (j->slo_ns[i] <= 0)
-			continue;
-		int64_t v = i == 3 ? fl_hdr_max(h) : fl_hdr_value_at_percentile(h, pct[i]);
-		char a[24], b[24];
-		fl_report_format_ns((double)v, true, a, sizeof(a));
-		fl_report_format_ns((double)j->slo_ns[i], true, b, sizeof(b));
-		fl_scenario_check(r, JOB_CHECK_SLO, v <= j->slo_ns[i], (double)v,
-				  (double)j->slo_ns[i], "ns", "end-to-end %s %s (SLO %s%s)",
-				  label[i], a, b, j->rate > 0 ? ", from intended start" : "");
-	}
+		if (j->slo_ns[i] > 0)
+			fl_check_slo(r, p, JOB_CHECK_SLO, "e2e", pct[i], j->slo_ns[i]);
 }

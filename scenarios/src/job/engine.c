@@ -80,10 +80,12 @@ static void plant_leaks(const fl__job *j)
 }
 
 typedef struct hists {
-	fl_hdr *stage[FL__JOB_MAX_STAGES], *e2e, *svc, *cancel;
+	fl_hdr *stage[FL__JOB_MAX_STAGES], *e2e, *svc;
+	fl_check_cancel *cancel; /* the "cancel" histogram's recorder */
 } hists;
 
-static fl_err *get_hists(const fl__job *j, fl_scenario_result *r, hists *h)
+static fl_err *get_hists(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
+			hists *h)
 {
 	fl_err *err = NULL;
 	char name[FL_SCENARIO_NAME_MAX];
@@ -95,8 +97,16 @@ static fl_err *get_hists(const fl__job *j, fl_scenario_result *r, hists *h)
 		err = fl_scenario_hist(r, "e2e", &h->e2e);
 	if (!err)
 		err = fl_scenario_hist(r, "service", &h->svc);
+	int64_t sc = p->time_scale;
+	struct fl_check_cancel_opts co = {
+		.check = JOB_CHECK_CANCEL, .hist = "cancel", .p50_ns = j->cancel_p50_ns * sc,
+		.p99_ns = j->cancel_p99_ns * sc, .max_ns = j->cancel_max_ns * sc,
+		.none_why = j->bulkhead > 0 ? "no pipeline-wide cancellation (no cancel_at, no "
+					      "failure outside a bulkhead compartment)"
+					    : "no cancellation happened (no cancel_at, no failing "
+					      "stage)"};
 	if (!err)
-		err = fl_scenario_hist(r, "cancel", &h->cancel);
+		err = fl_check_cancel_new(r, &co, &h->cancel);
 	return err;
 }
 
@@ -240,7 +250,7 @@ static fl_err *run_pipeline(fl__eng *e, const hists *h, fl_scenario_result *r, f
 	if (!*cancelled && t_fail)
 		t_cancel = t_fail;
 	if (t_cancel)
-		fl_hdr_record(h->cancel, t_ret - t_cancel > 0 ? t_ret - t_cancel : 1);
+		fl_check_cancel_record(h->cancel, t_ret - t_cancel);
 	if (fl__scn_watchdog_stop(&e->wd)) {
 		r->hung = true;
 		fl_scenario_check(r, JOB_CHECK_CANCEL, false, NAN,
@@ -339,14 +349,17 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 fl_err *fl__job_run(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	const fl__job *j = r->scenario->data;
-	hists h;
-	fl_err *err = get_hists(j, r, &h);
+	hists h = {0};
+	fl_err *err = get_hists(j, p, r, &h);
 	for (int it = 0; !err && it < p->iterations; it++)
 		err = iteration(j, p, r, &h, it);
+	if (!err) {
+		fl__eng_check_cancel(j, p, r, h.cancel);
+		fl__eng_check_slo(j, p, r);
+	}
+	fl_check_cancel_free(h.cancel);
 	if (err)
 		return fl_err_wrap(err, "job %s", j->name);
-	fl__eng_check_cancel(j, p, r, h.cancel);
-	fl__eng_check_slo(j, p, r, h.e2e);
 	return NULL;
 }
 

@@ -207,8 +207,7 @@ void fl__eng_check_isolation(fl__eng *e, fl_scenario_result *r, bool cancelled);
 void fl__eng_count_tenants(fl__eng *e, fl_scenario_result *r);
 /* Over every iteration: the cancel latencies and the end-to-end SLO. */
 void fl__eng_check_cancel(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
-			  const fl_hdr *h);
-void fl__eng_check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
-		       const fl_hdr *h);
+			  fl_check_cancel *c);
+void fl__eng_check_slo(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r);
 
 #endif

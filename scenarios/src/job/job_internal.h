@@ -5,6 +5,7 @@
 #ifndef FL_JOB_INTERNAL_H
 #define FL_JOB_INTERNAL_H
 
+#include <fl/check.h>
 #include <fl/job.h>
 
 #include "scn_internal.h"
@@ -90,11 +91,11 @@ fl_err *fl__job_run(const fl_scenario_params *p, fl_scenario_result *r);
 /* Fills j->checks (and scn) once the section is complete. */
 void fl__job_declare(fl__job *j);
 
-/* Check names the engine records. */
-#define JOB_CHECK_CANCEL "prompt cancellation"
-#define JOB_CHECK_CONSERVE "conservation"
-#define JOB_CHECK_ERROR "error identity"
-#define JOB_CHECK_SLO "latency slo"
+/* Check names the engine records: the public checks' defaults (fl/check.h). */
+#define JOB_CHECK_CANCEL FL_CHECK_CANCEL
+#define JOB_CHECK_CONSERVE FL_CHECK_CONSERVATION
+#define JOB_CHECK_ERROR FL_CHECK_ERROR
+#define JOB_CHECK_SLO FL_CHECK_SLO
 #define JOB_CHECK_ISOLATION "tenant isolation"
 
 #endif
