@@ -50,3 +50,26 @@ endif()
 expect(2 ${FAULTLINE} report merge ${DIR}/all.txt ${DIR}/s1/sweep.json)
 expect(2 ${FAULTLINE} report merge ${DIR}/x.json ${DIR}/s1/sweep.hlog)
 expect(2 ${BENCH} ${SWEEP} --shard 3/2)
+
+# One set of flag names (issue 16): --json - is standard output, and the
+# human summary moves to standard error so the JSON stays parseable; the
+# old spellings still work and say they are deprecated.
+execute_process(COMMAND ${BENCH} ${RUN} --faults=stage1=slow\(2\) --json -
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0" OR NOT out MATCHES "^{" OR NOT err MATCHES "items 2000 measured"
+   OR err MATCHES "deprecated")
+  message(FATAL_ERROR "--json -: exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
+endif()
+string(JSON plan GET "${out}" run fault_plan)
+if(NOT plan STREQUAL "stage1=slow(2)")
+  message(FATAL_ERROR "--json - holds fault plan '${plan}'")
+endif()
+execute_process(COMMAND ${BENCH} ${RUN} --fault-plan stage1=slow\(2\) --out ${DIR}/old
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0" OR NOT err MATCHES "--fault-plan is deprecated, use --faults"
+   OR NOT err MATCHES "--out is deprecated, use --report" OR NOT EXISTS ${DIR}/old/report.json)
+  message(FATAL_ERROR "old spellings: exit ${rc}\n${out}\n${err}")
+endif()
+expect(0 ${BENCH} run --help)
+expect(0 ${BENCH} gate -h)
+expect(2 ${BENCH} run --clock=sundial)
