@@ -40,7 +40,7 @@ void fl__bench_cli_set_prog(const char *argv0)
 	if (l > 0 && !strchr(argv0, '/') && strcmp(argv0, base_name(exe)) != 0 &&
 	    strlen(argv0) < sizeof(prefix)) {
 		snprintf(prefix, sizeof(prefix), "%s", argv0);
-		snprintf(prog, sizeof(prog), "%.100s %s", base_name(exe), prefix);
+		snprintf(prog, sizeof(prog), "%.90s %.63s", base_name(exe), prefix);
 	} else {
 		snprintf(prog, sizeof(prog), "%.150s", base_name(argv0));
 	}
