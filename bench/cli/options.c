@@ -60,7 +60,7 @@ void fl__bench_cli_usage(FILE *out, const char *cmd)
 	      "      [--duration DUR] [--items N] [--stages N] [--workers N] [--buffer N]\n"
 	      "      [--limit N] [--service 'exp(50us)'] [--work spin|sleep]\n"
 	      "      [--clock real|virtual] [--seed N] [--faults PLAN] [--interval DUR]\n"
-	      "      [--backend threads|fibers]\n"
+	      "      [--backend threads|fibers] [--timeout DUR] (a user load's deadline)\n"
 	      "Options take --opt VALUE or --opt=VALUE; FILE '-' is standard output.\n"
 	      "--out and --fault-plan are deprecated spellings of --report and --faults.\n"
 	      "A user load (NAME) runs on the real clock only, one stage of --workers\n"
@@ -279,6 +279,7 @@ static const struct option options[] = {
 	{"--backend", true, STR, AT(backend), 0, 0, NULL, NULL, NULL},
 	/* a repetition's verdict, passed on too (the baseline's runs judge it) */
 	{"--max-failures", true, CALL, 0, 0, 0, set_max_failures, NULL, NULL},
+	{"--timeout", true, DUR, AT(load.timeout_ns), 0, 0, NULL, NULL, NULL},
 	/* outputs, repetitions, sweep */
 	{"--report", false, STR, AT(out_dir), 0, 0, NULL, NULL, NULL},
 	{"--out", false, STR, AT(out_dir), 0, 0, NULL, NULL, "--report"},

@@ -47,6 +47,32 @@ static fl_err *render(fl_report *r, int64_t slo_ns, const char *dir, FILE *out)
 	return e;
 }
 
+/* The cells whose failed fraction exceeds --max-failures, printed; their
+ * number (a user load's failures fail a sweep as they fail a run). */
+static int cells_over(const opts *o, const fl_report *r)
+{
+	int over = 0;
+	for (size_t i = 0; i < r->ncounters; i++) {
+		const char *n = r->counters[i].name;
+		size_t l = strlen(n);
+		if (l < 12 || strncmp(n, "cell.", 5) || strcmp(n + l - 7, ".failed") ||
+		    r->counters[i].value <= 0)
+			continue;
+		char items[256];
+		snprintf(items, sizeof(items), "%.*sitems", (int)(l - 6), n);
+		const fl_report_counter *it = fl_report_find_counter(r, items);
+		double frac = it && it->value > 0 ? (double)r->counters[i].value / (double)it->value
+						  : 1.0;
+		if (frac > o->max_failures) {
+			fprintf(o->text, "%.*s: %lld failed requests (%.3g%%, allowed %.3g%%): FAIL\n",
+				(int)(l - 7), n, (long long)r->counters[i].value, 100 * frac,
+				100 * o->max_failures);
+			over++;
+		}
+	}
+	return over;
+}
+
 int fl__bench_cli_sweep(opts *o)
 {
 	const char *dir = o->out_dir ? o->out_dir : "out/sweep";
@@ -93,13 +119,14 @@ int fl__bench_cli_sweep(opts *o)
 		e = fl_report_write_junit(r, o->junit);
 	if (!e)
 		e = render(r, o->slo_ns, dir, o->text);
+	int over = !e ? cells_over(o, r) : 0;
 	fl_report_free(r);
 	if (e) {
 		fl__bench_cli_print_err("sweep", e);
 		return EXIT_USAGE;
 	}
 	fprintf(o->text, "sweep: %s/index.html (also sweep.json, sweep.hlog)\n", dir);
-	return EXIT_OK;
+	return over ? EXIT_REGRESSION : EXIT_OK;
 }
 
 /* The SLO stored with the cells (the first p99 SLO found), or 0. */

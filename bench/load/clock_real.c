@@ -125,13 +125,24 @@ static void atomic_max(_Atomic int64_t *a, int64_t v)
 }
 
 /* A user load's request: its error counts the item as failed (the first
- * one is kept for the report) and the run goes on. */
+ * one is kept for the report) and the run goes on. With a timeout, the
+ * request runs under a child context with its deadline (from the intended
+ * start, as its response time), and ending past it is a failure too. */
 static void serve(drv *d, fl_ctx *ctx, item *it)
 {
 	const struct fl_bench_load_opts *o = d->o;
-	int64_t t = it->start = fl_now();
-	fl_err *e = o->serve(ctx, (int64_t)it->id, o->serve_arg);
-	it->busy = fl_now() - t;
+	int64_t t = it->start = fl_now(), dl = it->intended + o->timeout_ns;
+	fl_ctx *rctx = ctx;
+	fl_err *e = o->timeout_ns > 0 ? fl_ctx_with_deadline(ctx, dl, NULL, &rctx) : NULL;
+	if (!e)
+		e = o->serve(rctx, (int64_t)it->id, o->serve_arg);
+	if (rctx != ctx)
+		fl_ctx_free(rctx);
+	int64_t end = fl_now();
+	it->busy = end - t;
+	if (!e && o->timeout_ns > 0 && end > dl)
+		e = fl_err_wrap(FL_ERR_DEADLINE, "request %llu ended %lld ns past its deadline",
+				(unsigned long long)it->id, (long long)(end - dl));
 	if (!e)
 		return;
 	it->failed = true;

@@ -20,6 +20,7 @@
 #include <fl/hdr.h>
 #include <fl/hdr_log.h>
 #include <fl/report.h>
+#include <fl/task.h>
 
 #include "fl_test.h"
 
@@ -51,6 +52,20 @@ FL_LOAD(tenth_fails, "request 0, 10, 20, ... fails")
 	return index % 10 == 0 ? fl_err_wrap(FL_ERR_INVAL, "request %lld refused",
 					     (long long)index)
 			       : NULL;
+}
+
+/* Sleeps 20 ms through the runtime, cut short by its context. */
+FL_LOAD(sleeper, "sleeps 20 ms unless its context ends first")
+{
+	int st = fl_sleep_until(ctx, fl_now() + 20000000);
+	return st == FL_OK ? NULL : fl_err_wrap(FL_ERR_CANCELED, "sleep cut short");
+}
+
+/* Sleeps 20 ms ignoring its context, and reports success. */
+FL_LOAD(deaf_sleeper, "sleeps 20 ms whatever its context says")
+{
+	fl_sleep_until(NULL, fl_now() + 20000000);
+	return NULL;
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -174,8 +189,8 @@ FL_TEST(registry_finds_lists_and_refuses)
 	const fl_bench_user_load *all[8];
 	size_t n;
 	ASSERT(fl_bench_load_list(all, 8, &n) == NULL);
-	ASSERT_EQ(n, 3); /* echo, tenth_fails (constructors), then mine_2 */
-	ASSERT(all[2] == &mine);
+	ASSERT_EQ(n, 5); /* echo, tenth_fails, sleeper, deaf_sleeper, then mine_2 */
+	ASSERT(all[4] == &mine);
 	/* refused: a duplicate, names outside [a-z0-9_]+, no function */
 	static const fl_bench_user_load dup = {"echo", NULL, nothing, NULL};
 	static const fl_bench_user_load upper = {"Echo", NULL, nothing, NULL};
@@ -189,12 +204,12 @@ FL_TEST(registry_finds_lists_and_refuses)
 		fl_err_drop(e);
 	}
 	ASSERT(fl_bench_load_list(NULL, 0, &n) == NULL);
-	ASSERT_EQ(n, 3); /* none of them went in */
+	ASSERT_EQ(n, 5); /* none of them went in */
 	fl_err *e = fl_bench_load_find("missing", &l);
 	ASSERT(fl_err_is(e, FL_ERR_INVAL));
 	char b[512];
 	fl_err_format(e, b, sizeof(b));
-	ASSERT(strstr(b, "'missing'") && strstr(b, "echo, tenth_fails, mine_2"));
+	ASSERT(strstr(b, "'missing'") && strstr(b, "echo, tenth_fails, sleeper, deaf_sleeper, mine_2"));
 	fl_err_drop(e);
 }
 
@@ -300,6 +315,60 @@ FL_TEST(failing_requests_are_counted_and_fail_the_run)
 		  1);
 	ASSERT_EQ(BENCH(err, "run", "tenth_fails", "--max-failures", "2"), 2);
 	ASSERT(strstr(err, "--max-failures"));
+	scratch_free(dir);
+}
+
+/* A request's deadline runs from its intended start: a 20 ms sleep under a
+ * 5 ms timeout always ends cancelled, whatever the machine's speed (a
+ * slower machine only makes it later); without a timeout none fails. */
+FL_TEST(timeout_cancels_the_request_and_counts_it_failed)
+{
+	char *dir = scratch();
+	char json[1100], err[4096];
+	snprintf(json, sizeof(json), "%s/run.json", dir);
+	ASSERT_EQ(BENCH(err, "run", "sleeper", "--rate", "200", "--items", "20", "--warmup", "0",
+			"--workers", "4", "--timeout", "5ms", "--json", json),
+		  1);
+	fl_report *r = load_json(dir, "run.json");
+	ASSERT_EQ(counter(r, "items"), 20);
+	ASSERT_EQ(counter(r, "failed"), 20);
+	ASSERT(strstr(check(r, "failed requests")->message, "cut short"));
+	fl_report_free(r);
+	ASSERT_EQ(BENCH(err, "run", "sleeper", "--rate", "200", "--items", "20", "--warmup", "0",
+			"--workers", "4", "--json", json),
+		  0);
+	r = load_json(dir, "run.json");
+	ASSERT_EQ(counter(r, "failed"), 0);
+	fl_report_free(r);
+	/* a request that ignores its context and succeeds late fails anyway */
+	ASSERT_EQ(BENCH(err, "run", "deaf_sleeper", "--rate", "200", "--items", "20", "--warmup",
+			"0", "--workers", "4", "--timeout", "5ms", "--json", json),
+		  1);
+	r = load_json(dir, "run.json");
+	ASSERT_EQ(counter(r, "failed"), 20);
+	ASSERT(strstr(check(r, "failed requests")->message, "past its deadline"));
+	fl_report_free(r);
+	/* a timeout needs a user load */
+	ASSERT_EQ(BENCH(err, "run", "--clock", "virtual", "--timeout", "5ms"), 2);
+	ASSERT(strstr(err, "--timeout"));
+	scratch_free(dir);
+}
+
+/* A sweep of a failing load fails as a run does, cell by cell. */
+FL_TEST(sweep_fails_on_failures_unless_allowed)
+{
+	char *dir = scratch();
+	char err[8192];
+	ASSERT_EQ(BENCH(err, "sweep", "tenth_fails", "--rate", "500,1000", "--cell", "100ms",
+			"--warmup", "0", "--report", dir),
+		  1);
+	fl_report *r = load_json(dir, "sweep.json");
+	ASSERT_EQ(counter(r, "cell.l0_b64_w1_r500.failed"), 5);
+	ASSERT_EQ(counter(r, "cell.l0_b64_w1_r1000.failed"), 10);
+	fl_report_free(r);
+	ASSERT_EQ(BENCH(err, "sweep", "tenth_fails", "--rate", "500,1000", "--cell", "100ms",
+			"--warmup", "0", "--report", dir, "--max-failures", "10%"),
+		  0);
 	scratch_free(dir);
 }
 
@@ -413,6 +482,8 @@ FL_TEST(help_per_verb)
 	ASSERT_EQ(BENCH(err, "loads", "extra"), 2); /* control: not everything exits 0 */
 	ASSERT_EQ(BENCH(err, "frobnicate"), 2);
 	ASSERT(strstr(err, "unknown command 'frobnicate'"));
+	/* called as a verb ("bench") of another program, messages name both */
+	ASSERT(strstr(err, "test_bench_loads bench: unknown command"));
 }
 
 FL_TEST_MAIN(FL_CASE(registry_finds_lists_and_refuses),
@@ -420,5 +491,7 @@ FL_TEST_MAIN(FL_CASE(registry_finds_lists_and_refuses),
 	     FL_CASE(run_serves_every_request_once_and_writes_the_hlog),
 	     FL_CASE(failing_requests_are_counted_and_fail_the_run),
 	     FL_CASE(sweep_over_workers_and_rate_makes_cells),
+	     FL_CASE(timeout_cancels_the_request_and_counts_it_failed),
+	     FL_CASE(sweep_fails_on_failures_unless_allowed),
 	     FL_CASE(user_load_options_that_cannot_apply_are_refused),
 	     FL_CASE(new_flag_names_and_deprecated_aliases), FL_CASE(help_per_verb))

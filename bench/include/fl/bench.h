@@ -102,8 +102,8 @@ void fl_bench_schedule_const(fl_bench_schedule *s, double rate, int64_t dur_ns);
 /*
  * A user's load: serves request number index (0-based, warm-up included)
  * and returns NULL, or an error that counts the request as failed (the run
- * goes on). ctx is the run's context: cancelled when the run is abandoned
- * (a generator error); a request should return promptly then.
+ * goes on). ctx is cancelled when the run is abandoned (a generator error)
+ * or, with a timeout_ns, at the request's deadline; return promptly then.
  * Called from `workers` runtime tasks at once: must be thread-safe.
  */
 typedef fl_err *(*fl_bench_serve_fn)(fl_ctx *ctx, int64_t index, void *arg);
@@ -131,6 +131,10 @@ struct fl_bench_load_opts {
 	 * and sleep_work are unused; the real clock only). NULL: synthetic. */
 	fl_bench_serve_fn serve;
 	void *serve_arg;            /* passed to serve; borrowed */
+	/* A user load's per-request deadline, from the intended start (0:
+	 * none): serve's context is cancelled with FL_ERR_DEADLINE then, and a
+	 * request that ends later fails with FL_ERR_DEADLINE whatever it returns. */
+	int64_t timeout_ns;
 };
 
 /* Fills o with a 1-stage, 1-worker, buffer 64 pipeline, exp(50us) work,
