@@ -60,7 +60,10 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report *
 				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
 				    .git_rev = FL_REVISION};
 	fl_report *r;
-	fl_err *e = fl_report_new("open-loop run", &ro, &r);
+	char name[96];
+	snprintf(name, sizeof(name), "open-loop run%s%.64s", o->load_name ? " of " : "",
+		 o->load_name ? o->load_name : "");
+	fl_err *e = fl_report_new(name, &ro, &r);
 	if (e)
 		return e;
 	char fp[160];

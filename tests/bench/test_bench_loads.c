@@ -372,6 +372,33 @@ FL_TEST(sweep_fails_on_failures_unless_allowed)
 	scratch_free(dir);
 }
 
+/* The gate takes a load by name, after --save FILE or after BASELINE. Its
+ * verdict on real-clock samples is timing, so only that it decides (exit 0
+ * or 1, from 3 + 3 repetitions) is asserted; a repetition with failures is
+ * an error (exit 2), the control that the load really ran. */
+FL_TEST(gate_takes_a_load_by_name)
+{
+	char *dir = scratch();
+	char base[1100], verdict[1100], err[8192];
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	snprintf(verdict, sizeof(verdict), "%s/verdict.json", dir);
+	ASSERT_EQ(BENCH(err, "gate", "--save", base, "echo", "--rate", "2000", "--items", "100",
+			"--warmup", "0", "--reps", "3", "--warmup-reps", "0"),
+		  0);
+	ASSERT_EQ(atomic_load(&calls), 300);
+	int rc = BENCH(err, "gate", base, "echo", "--rate", "2000", "--items", "100", "--warmup",
+		       "0", "--reps", "3", "--warmup-reps", "0", "--json", verdict);
+	if (rc != 0 && rc != 1)
+		FL_FAIL("exit %d: %s", rc, err);
+	ASSERT_EQ(atomic_load(&calls), 600);
+	ASSERT_EQ(access(verdict, R_OK), 0);
+	ASSERT_EQ(BENCH(err, "gate", base, "--load", "tenth_fails", "--rate", "2000", "--items",
+			"100", "--warmup", "0", "--reps", "3", "--warmup-reps", "0"),
+		  2);
+	ASSERT(strstr(err, "more failed requests than --max-failures allows"));
+	scratch_free(dir);
+}
+
 FL_TEST(sweep_over_workers_and_rate_makes_cells)
 {
 	char *dir = scratch();
@@ -492,6 +519,6 @@ FL_TEST_MAIN(FL_CASE(registry_finds_lists_and_refuses),
 	     FL_CASE(failing_requests_are_counted_and_fail_the_run),
 	     FL_CASE(sweep_over_workers_and_rate_makes_cells),
 	     FL_CASE(timeout_cancels_the_request_and_counts_it_failed),
-	     FL_CASE(sweep_fails_on_failures_unless_allowed),
+	     FL_CASE(sweep_fails_on_failures_unless_allowed), FL_CASE(gate_takes_a_load_by_name),
 	     FL_CASE(user_load_options_that_cannot_apply_are_refused),
 	     FL_CASE(new_flag_names_and_deprecated_aliases), FL_CASE(help_per_verb))
