@@ -28,10 +28,12 @@ extern char **environ;
 
 typedef fl__bench_cli_opts opts;
 
-/* Runs `bin [VERB] run --json tmp LOAD --seed S` and reads its sample;
- * VERB (self only) when this binary runs the verbs under a verb of its own. */
-static fl_err *run_binary(const char *bin, bool self, const opts *o, uint64_t seed,
-			  fl_bench_sample *s, fl_report **fp)
+/* Runs `bin [VERB] run --json tmp LOAD --seed S` and reads its sample.
+ * VERB when this program runs the verbs under a verb of its own (`faultline
+ * bench`): the baseline binary is taken to be an older build of the same
+ * program, so it gets the same VERB. */
+static fl_err *run_binary(const char *bin, const opts *o, uint64_t seed, fl_bench_sample *s,
+			  fl_report **fp)
 {
 	char tmp[PATH_MAX];
 	const char *td = getenv("TMPDIR");
@@ -50,7 +52,7 @@ static fl_err *run_binary(const char *bin, bool self, const opts *o, uint64_t se
 	static char s_run[] = "run", s_json[] = "--json", s_seed[] = "--seed";
 	int n = 0;
 	argv[n++] = (char *)bin;
-	if (self && *fl__bench_cli_verb_prefix()) /* `faultline bench run ...` */
+	if (*fl__bench_cli_verb_prefix()) /* `faultline bench run ...` */
 		argv[n++] = (char *)fl__bench_cli_verb_prefix();
 	argv[n++] = s_run;
 	argv[n++] = s_json;
@@ -161,8 +163,8 @@ static fl_err *run_ab(opts *o, const char *baseline, fl_bench_sample **bs, fl_be
 		uint64_t seed = o->load.seed + (uint64_t)(r + o->warmup_reps);
 		bool a_first = (r & 1) == 0;
 		for (int k = 0; k < 2 && !e; k++)
-			e = (k == 0) == a_first ? run_binary(baseline, false, o, seed, &sa, base)
-						: run_binary(self, true, o, seed, &sb, NULL);
+			e = (k == 0) == a_first ? run_binary(baseline, o, seed, &sa, base)
+						: run_binary(self, o, seed, &sb, NULL);
 		if (!e && r >= 0) {
 			(*bs)[r] = sa;
 			cs[r] = sb;
