@@ -6,10 +6,14 @@
  * name, whether it is a LOAD option (LOAD options are also recorded as
  * given, so the gate can pass them on to a baseline binary), how its value
  * is parsed (into a field of fl__bench_cli_opts, with bounds) and, for the
- * four sweep axes, the list parser a sweep uses instead. --job is applied
- * before every other option, so that they refine the job's pipeline.
- * Parsing stops at the first error, printed as "faultline-bench: CMD: why",
- * and the command exits 2.
+ * four sweep axes, the list parser a sweep uses instead, and for a
+ * deprecated spelling (--fault-plan, --out) the name to use, printed on
+ * stderr when it is used. Values come as "--opt value" or "--opt=value".
+ * Bare words are gate's BASELINE (unless --save) and then a user load's
+ * NAME, which is passed on to a baseline binary as "--load NAME". --job is
+ * applied before every other option, so that they refine the job's
+ * pipeline. Parsing stops at the first error, printed as "PROG: CMD: why",
+ * and the command exits 2; -h or --help anywhere prints the verb's usage.
  */
 #include "cli_internal.h"
 
