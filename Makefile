@@ -82,7 +82,7 @@ SWEEP_ARGS ?= --service 'exp(1ms)' --work sleep --workers 2,4 \
               --rate 500,1000,1500,2000,2500,3000,3500,4000 --cell 1.5s \
               --warmup 0.3s --slo 20ms
 sweep: build
-	build/release/scenarios/faultline-bench sweep $(SWEEP_ARGS) --out $(OUT)/sweep
+	build/release/scenarios/faultline-bench sweep $(SWEEP_ARGS) --report $(OUT)/sweep
 
 # Renders a demo report in headless Chromium (installs chromium when root),
 # checks the plots are in the DOM and leaves a screenshot in build/browser.

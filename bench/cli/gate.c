@@ -28,7 +28,10 @@ extern char **environ;
 
 typedef fl__bench_cli_opts opts;
 
-/* Runs `bin run --json tmp LOAD --seed S` and reads its sample. */
+/* Runs `bin [VERB] run --json tmp LOAD --seed S` and reads its sample.
+ * VERB when this program runs the verbs under a verb of its own (`faultline
+ * bench`): the baseline binary is taken to be an older build of the same
+ * program, so it gets the same VERB. */
 static fl_err *run_binary(const char *bin, const opts *o, uint64_t seed, fl_bench_sample *s,
 			  fl_report **fp)
 {
@@ -41,7 +44,7 @@ static fl_err *run_binary(const char *bin, const opts *o, uint64_t seed, fl_benc
 	close(fd);
 	char seedbuf[32];
 	snprintf(seedbuf, sizeof(seedbuf), "%llu", (unsigned long long)seed);
-	char **argv = calloc((size_t)o->nfwd + 8, sizeof(char *));
+	char **argv = calloc((size_t)o->nfwd + 9, sizeof(char *));
 	if (!argv) {
 		unlink(tmp);
 		return FL_ERR_NOMEM;
@@ -49,6 +52,8 @@ static fl_err *run_binary(const char *bin, const opts *o, uint64_t seed, fl_benc
 	static char s_run[] = "run", s_json[] = "--json", s_seed[] = "--seed";
 	int n = 0;
 	argv[n++] = (char *)bin;
+	if (*fl__bench_cli_verb_prefix()) /* `faultline bench run ...` */
+		argv[n++] = (char *)fl__bench_cli_verb_prefix();
 	argv[n++] = s_run;
 	argv[n++] = s_json;
 	argv[n++] = tmp;
@@ -96,7 +101,10 @@ static fl_err *run_reps(opts *o, int reps, uint64_t seed0, fl_bench_sample *samp
 		fl_bench_result res;
 		if ((e = fl_bench_load_run(&l, &res)))
 			break;
-		if (r >= 0) {
+		if (fl__bench_cli_failures_over(o, &res))
+			e = fl_err_wrap(FL_ERR_INVAL, "repetition %d: more failed requests than "
+					"--max-failures allows", r + 1);
+		if (!e && r >= 0) {
 			fl_bench_sample_of(&res, &samples[r]);
 			if (base)
 				e = fl_bench_baseline_add(base, &res);
@@ -126,7 +134,7 @@ static int gate_save(opts *o)
 		fl__bench_cli_print_err("gate --save", e);
 		return EXIT_USAGE;
 	}
-	printf("baseline: %s (%d repetitions)\n", o->save, o->reps);
+	fprintf(o->text, "baseline: %s (%d repetitions)\n", o->save, o->reps);
 	return EXIT_OK;
 }
 
@@ -165,13 +173,36 @@ static fl_err *run_ab(opts *o, const char *baseline, fl_bench_sample **bs, fl_be
 	return e;
 }
 
-/* Prints the verdict and writes it as --json and --md asked. */
+/* The verdict as JUnit: one check per metric, failed on a regression. */
+static fl_err *verdict_junit(const opts *o, const fl_bench_verdict *v)
+{
+	struct fl_report_opts ro = {.seed = o->load.seed, .fault_plan = o->fault_plan,
+				    .git_rev = FL_REVISION};
+	fl_report *r = NULL;
+	fl_err *e = fl_report_new("regression gate", &ro, &r);
+	for (int m = 0; m < FL_BENCH_NMETRICS && !e; m++) {
+		const fl_bench_metric_verdict *x = &v->m[m];
+		char msg[160];
+		snprintf(msg, sizeof(msg), "change %+.2f%% (CI %+.2f%%..%+.2f%%), p (Holm) %.3g, "
+			 "floor %.0f%%", 100 * x->worse, 100 * x->ci_lo, 100 * x->ci_hi, x->p_holm,
+			 100 * x->floor);
+		e = fl_report_add_check(r, fl_bench_metric_name(m),
+					x->regression ? FL_REPORT_FAIL : FL_REPORT_PASS, x->worse,
+					x->floor, NULL, msg);
+	}
+	if (!e)
+		e = fl_report_write_junit(r, o->junit);
+	fl_report_free(r);
+	return e;
+}
+
+/* Prints the verdict and writes it as --json, --md and --junit asked. */
 static fl_err *verdict_write(const opts *o, const fl_bench_verdict *v, const fl_report *base,
 			     const fl_report *cand)
 {
 	fl_err *e = NULL;
 	int diffs = base ? fl_bench_fingerprint_diff(base, cand, stderr) : 0;
-	fl_bench_verdict_markdown(v, stdout);
+	fl_bench_verdict_markdown(v, o->text);
 	if (o->json)
 		e = fl_bench_verdict_write_json(v, base, cand, diffs, o->json);
 	if (!e && o->md) {
@@ -181,6 +212,8 @@ static fl_err *verdict_write(const opts *o, const fl_bench_verdict *v, const fl_
 			e = fl_report_file_commit(f);
 		}
 	}
+	if (!e && o->junit)
+		e = verdict_junit(o, v);
 	return e;
 }
 
@@ -189,7 +222,8 @@ int fl__bench_cli_gate(opts *o, const char *baseline)
 	if (o->save)
 		return gate_save(o);
 	if (!baseline) {
-		fprintf(stderr, "faultline-bench: gate needs BASELINE (a .json or a binary)\n");
+		fprintf(stderr, "%s: gate needs BASELINE (a .json or a binary)\n",
+			fl__bench_cli_prog());
 		return EXIT_USAGE;
 	}
 	fl_bench_sample *bs = NULL, *cs = calloc((size_t)o->reps, sizeof(*cs));

@@ -6,10 +6,14 @@
  * name, whether it is a LOAD option (LOAD options are also recorded as
  * given, so the gate can pass them on to a baseline binary), how its value
  * is parsed (into a field of fl__bench_cli_opts, with bounds) and, for the
- * four sweep axes, the list parser a sweep uses instead. --job is applied
- * before every other option, so that they refine the job's pipeline.
- * Parsing stops at the first error, printed as "faultline-bench: CMD: why",
- * and the command exits 2.
+ * four sweep axes, the list parser a sweep uses instead, and for a
+ * deprecated spelling (--fault-plan, --out) the name to use, printed on
+ * stderr when it is used. Values come as "--opt value" or "--opt=value".
+ * Bare words are gate's BASELINE (unless --save) and then a user load's
+ * NAME, which is passed on to a baseline binary as "--load NAME". --job is
+ * applied before every other option, so that they refine the job's
+ * pipeline. Parsing stops at the first error, printed as "PROG: CMD: why",
+ * and the command exits 2; -h or --help anywhere prints the verb's usage.
  */
 #include "cli_internal.h"
 
@@ -23,26 +27,53 @@
 #include <string.h>
 #include <unistd.h>
 
-void fl__bench_cli_usage(FILE *out)
+static const char *const synopsis[][2] = {
+	{"run", "run   [NAME] [LOAD] [--slo DUR] [--max-failures F] [--report DIR]\n"
+		"              [--json FILE] [--junit FILE]\n"},
+	{"sweep", "sweep [NAME] [LOAD] [--limit L,..] [--buffer B,..] [--workers W,..]\n"
+		  "              [--rate R,..] [--reps N] [--cell DUR] [--shard I/N] [--slo DUR]\n"
+		  "              [--report DIR] [--json FILE] [--junit FILE]\n"},
+	{"sweep-report", "sweep-report SWEEP.json [--slo DUR] [--report DIR]\n"},
+	{"gate", "gate BASELINE [NAME] [LOAD] [--reps N] [--warmup-reps K]\n"
+		 "              [--json FILE] [--md FILE] [--junit FILE]\n"},
+	{"gate", "gate --save FILE [NAME] [LOAD] [--reps N] [--warmup-reps K]\n"},
+	{"loads", "loads   (the loads registered with FL_LOAD)\n"},
+};
+
+void fl__bench_cli_usage(FILE *out, const char *cmd)
 {
-	fputs("usage: faultline-bench run   [LOAD] [--slo DUR] [--out DIR] [--json PATH]\n"
-	      "       faultline-bench sweep [LOAD] [--limit L,..] [--buffer B,..] [--workers W,..]\n"
-	      "                             [--rate R,..] [--reps N] [--cell DUR] [--shard I/N]\n"
-	      "                             [--slo DUR] [--out DIR]\n"
-	      "       faultline-bench sweep-report SWEEP.json [--slo DUR] [--out DIR]\n"
-	      "       faultline-bench gate BASELINE [LOAD] [--reps N] [--warmup-reps K]\n"
-	      "                            [--json PATH] [--md PATH]\n"
-	      "       faultline-bench gate --save PATH [LOAD] [--reps N] [--warmup-reps K]\n"
-	      "\n"
+	const char *p = fl__bench_cli_prog();
+	bool any = false;
+	for (size_t i = 0; i < sizeof(synopsis) / sizeof(synopsis[0]); i++) {
+		if (cmd && strcmp(cmd, synopsis[i][0]))
+			continue;
+		fprintf(out, "%s %s ", any ? "      " : "usage:", p);
+		fputs(synopsis[i][1], out);
+		any = true;
+	}
+	if (cmd && !any) {
+		fprintf(out, "%s: no command '%s'\n", p, cmd);
+		return;
+	}
+	if (cmd && (!strcmp(cmd, "sweep-report") || !strcmp(cmd, "loads")))
+		return;
+	fputs("\n"
+	      "NAME: a load registered with FL_LOAD (also --load NAME); `loads` lists them.\n"
 	      "LOAD: [--job FILE[:SECTION]] (a job file's pipeline, then the options below)\n"
 	      "      --rate R | --schedule 'R@DUR,R..R@DUR,..'  [--poisson] [--warmup DUR]\n"
 	      "      [--duration DUR] [--items N] [--stages N] [--workers N] [--buffer N]\n"
 	      "      [--limit N] [--service 'exp(50us)'] [--work spin|sleep]\n"
-	      "      [--clock real|virtual] [--seed N] [--fault-plan PLAN] [--interval DUR]\n"
-	      "      [--backend threads|fibers]\n"
+	      "      [--clock real|virtual] [--seed N] [--faults PLAN] [--interval DUR]\n"
+	      "      [--backend threads|fibers] [--timeout DUR] (a user load's deadline)\n"
+	      "Options take --opt VALUE or --opt=VALUE; FILE '-' is standard output.\n"
+	      "--out and --fault-plan are deprecated spellings of --report and --faults.\n"
+	      "A user load (NAME) runs on the real clock only, one stage of --workers\n"
+	      "servers; a request that returns an error counts as failed, and a run\n"
+	      "with more than --max-failures (a fraction or a percentage, default 0)\n"
+	      "failed requests exits 1.\n"
 	      "BASELINE: a JSON file written by gate --save, or a faultline-bench binary\n"
 	      "(then A/B repetitions are interleaved). Exit: 0 ok / no regression,\n"
-	      "1 regression, 2 usage or environment error.\n",
+	      "1 failed verdict or regression, 2 usage or environment error.\n",
 	      out);
 }
 
@@ -82,6 +113,7 @@ struct option {
 	long lo, hi;      /* INT, I64, U64: the bounds */
 	setter set;       /* CALL: the parser */
 	setter axis;      /* in a sweep: the list parser instead */
+	const char *use;  /* a deprecated spelling: the name to use instead */
 };
 
 static fl_err *set_job(opts *o, const char *a, const char *v)
@@ -149,6 +181,36 @@ static fl_err *set_fault_plan(opts *o, const char *a, const char *v)
 	return fl_fault_check(v);
 }
 
+static fl_err *set_load(opts *o, const char *a, const char *v)
+{
+	const fl_bench_user_load *l;
+	if (o->load_name)
+		return fl_err_wrap(FL_ERR_INVAL, "two loads named: '%s' and '%s'", o->load_name, v);
+	fl_err *e = fl_bench_load_find(v, &l);
+	if (e)
+		return e;
+	o->load_name = l->name;
+	o->load.serve = l->serve;
+	o->load.serve_arg = l->arg;
+	return NULL;
+}
+
+/* A fraction ("0.01") or a percentage ("1%") in [0, 1]. */
+static fl_err *set_max_failures(opts *o, const char *a, const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+	if (end != v && *end == '%' && !end[1]) {
+		x /= 100;
+		end++;
+	}
+	if (end == v || *end || !(x >= 0 && x <= 1))
+		return fl_err_wrap(FL_ERR_INVAL, "%s: not a fraction in [0, 1] or a percentage: "
+				   "'%s'", a, v);
+	o->max_failures = x;
+	return NULL;
+}
+
 static fl_err *set_cell(opts *o, const char *a, const char *v)
 {
 	fl_err *e = fl_bench_parse_duration(a, v, &o->cell_ns);
@@ -199,34 +261,41 @@ static fl_err *axis_rate(opts *o, const char *a, const char *v)
 
 static const struct option options[] = {
 	/* LOAD */
-	{"--job", true, CALL, 0, 0, 0, set_job, NULL},
-	{"--rate", true, CALL, 0, 0, 0, set_rate, axis_rate},
-	{"--schedule", true, CALL, 0, 0, 0, set_schedule, NULL},
-	{"--poisson", true, FLAG, 0, 0, 0, set_poisson, NULL},
-	{"--warmup", true, DUR, AT(load.warmup_ns), 0, 0, NULL, NULL},
-	{"--duration", true, DUR, AT(duration_ns), 0, 0, NULL, NULL},
-	{"--items", true, I64, AT(load.max_items), 1, LONG_MAX, NULL, NULL},
-	{"--stages", true, INT, AT(load.stages), 1, 64, NULL, NULL},
-	{"--workers", true, INT, AT(load.workers), 1, 4096, NULL, axis_workers},
-	{"--buffer", true, INT, AT(load.buffer), 0, 1 << 24, NULL, axis_buffer},
-	{"--limit", true, INT, AT(load.limit), 0, INT_MAX, NULL, axis_limit},
-	{"--service", true, CALL, 0, 0, 0, set_service, NULL},
-	{"--work", true, CALL, 0, 0, 0, set_work, NULL},
-	{"--clock", true, CALL, 0, 0, 0, set_clock, NULL},
-	{"--seed", true, U64, AT(load.seed), 0, LONG_MAX, NULL, NULL},
-	{"--fault-plan", true, CALL, 0, 0, 0, set_fault_plan, NULL},
-	{"--interval", true, CALL, 0, 0, 0, set_interval, NULL},
-	{"--backend", true, STR, AT(backend), 0, 0, NULL, NULL},
+	{"--job", true, CALL, 0, 0, 0, set_job, NULL, NULL},
+	{"--load", true, CALL, 0, 0, 0, set_load, NULL, NULL},
+	{"--rate", true, CALL, 0, 0, 0, set_rate, axis_rate, NULL},
+	{"--schedule", true, CALL, 0, 0, 0, set_schedule, NULL, NULL},
+	{"--poisson", true, FLAG, 0, 0, 0, set_poisson, NULL, NULL},
+	{"--warmup", true, DUR, AT(load.warmup_ns), 0, 0, NULL, NULL, NULL},
+	{"--duration", true, DUR, AT(duration_ns), 0, 0, NULL, NULL, NULL},
+	{"--items", true, I64, AT(load.max_items), 1, LONG_MAX, NULL, NULL, NULL},
+	{"--stages", true, INT, AT(load.stages), 1, 64, NULL, NULL, NULL},
+	{"--workers", true, INT, AT(load.workers), 1, 4096, NULL, axis_workers, NULL},
+	{"--buffer", true, INT, AT(load.buffer), 0, 1 << 24, NULL, axis_buffer, NULL},
+	{"--limit", true, INT, AT(load.limit), 0, INT_MAX, NULL, axis_limit, NULL},
+	{"--service", true, CALL, 0, 0, 0, set_service, NULL, NULL},
+	{"--work", true, CALL, 0, 0, 0, set_work, NULL, NULL},
+	{"--clock", true, CALL, 0, 0, 0, set_clock, NULL, NULL},
+	{"--seed", true, U64, AT(load.seed), 0, LONG_MAX, NULL, NULL, NULL},
+	{"--faults", true, CALL, 0, 0, 0, set_fault_plan, NULL, NULL},
+	{"--fault-plan", true, CALL, 0, 0, 0, set_fault_plan, NULL, "--faults"},
+	{"--interval", true, CALL, 0, 0, 0, set_interval, NULL, NULL},
+	{"--backend", true, STR, AT(backend), 0, 0, NULL, NULL, NULL},
+	/* a repetition's verdict, passed on too (the baseline's runs judge it) */
+	{"--max-failures", true, CALL, 0, 0, 0, set_max_failures, NULL, NULL},
+	{"--timeout", true, DUR, AT(load.timeout_ns), 0, 0, NULL, NULL, NULL},
 	/* outputs, repetitions, sweep */
-	{"--out", false, STR, AT(out_dir), 0, 0, NULL, NULL},
-	{"--json", false, STR, AT(json), 0, 0, NULL, NULL},
-	{"--md", false, STR, AT(md), 0, 0, NULL, NULL},
-	{"--save", false, STR, AT(save), 0, 0, NULL, NULL},
-	{"--reps", false, INT, AT(reps), 1, 1000, NULL, NULL},
-	{"--warmup-reps", false, INT, AT(warmup_reps), 0, 100, NULL, NULL},
-	{"--cell", false, CALL, 0, 0, 0, set_cell, NULL},
-	{"--slo", false, DUR, AT(slo_ns), 0, 0, NULL, NULL},
-	{"--shard", false, CALL, 0, 0, 0, set_shard, NULL},
+	{"--report", false, STR, AT(out_dir), 0, 0, NULL, NULL, NULL},
+	{"--out", false, STR, AT(out_dir), 0, 0, NULL, NULL, "--report"},
+	{"--json", false, STR, AT(json), 0, 0, NULL, NULL, NULL},
+	{"--junit", false, STR, AT(junit), 0, 0, NULL, NULL, NULL},
+	{"--md", false, STR, AT(md), 0, 0, NULL, NULL, NULL},
+	{"--save", false, STR, AT(save), 0, 0, NULL, NULL, NULL},
+	{"--reps", false, INT, AT(reps), 1, 1000, NULL, NULL, NULL},
+	{"--warmup-reps", false, INT, AT(warmup_reps), 0, 100, NULL, NULL, NULL},
+	{"--cell", false, CALL, 0, 0, 0, set_cell, NULL, NULL},
+	{"--slo", false, DUR, AT(slo_ns), 0, 0, NULL, NULL, NULL},
+	{"--shard", false, CALL, 0, 0, 0, set_shard, NULL, NULL},
 };
 
 static const struct option *option_find(const char *name)
@@ -270,17 +339,40 @@ static fl_err *option_set(opts *o, const struct option *op, const char *v)
 	return NULL;
 }
 
-/* The option at argv[*i] (and its value, which *i then points at). */
-static fl_err *parse_one(opts *o, int argc, char **argv, int *i)
+/* Splits "--opt=value" into the name (into buf) and the value. */
+static const char *split_eq(const char *a, char *buf, size_t cap, const char **v)
 {
-	const char *a = argv[*i];
+	const char *eq = strchr(a, '=');
+	*v = NULL;
+	if (strncmp(a, "--", 2) || !eq || (size_t)(eq - a) >= cap)
+		return a;
+	memcpy(buf, a, (size_t)(eq - a));
+	buf[eq - a] = '\0';
+	*v = eq + 1;
+	return buf;
+}
+
+/* The option at argv[*i] (and its value, which *i then points at); a
+ * bare word goes to pos (at most two of them). */
+static fl_err *parse_one(opts *o, int argc, char **argv, int *i, const char **pos, int *npos)
+{
+	char buf[64];
+	const char *v;
+	const char *a = split_eq(argv[*i], buf, sizeof(buf), &v);
 	const struct option *op = option_find(a);
+	if (!op && a[0] != '-' && *npos < 2) {
+		pos[(*npos)++] = a;
+		return NULL;
+	}
 	if (!op)
-		return fl_err_wrap(FL_ERR_INVAL, "unknown %s '%s'",
+		return fl_err_wrap(FL_ERR_INVAL, "unknown %s '%s' (-h lists them)",
 				   a[0] == '-' ? "option" : "argument", a);
-	const char *v = NULL;
+	if (op->use)
+		fprintf(stderr, "%s: %s is deprecated, use %s\n", fl__bench_cli_prog(), a, op->use);
 	int first = *i;
-	if (op->kind != FLAG) {
+	if (op->kind == FLAG && v)
+		return fl_err_wrap(FL_ERR_INVAL, "%s takes no value", a);
+	if (op->kind != FLAG && !v) {
 		if (*i + 1 >= argc)
 			return fl_err_wrap(FL_ERR_INVAL, "%s needs a value", a);
 		v = argv[++*i];
@@ -320,12 +412,16 @@ static fl_err *load_job(opts *o, const char *arg)
 /* The schedule, the sweep's axes and the checks, once every option is in. */
 static int finish(opts *o, const char *cmd)
 {
+	bool dash = (o->json && !strcmp(o->json, "-")) || (o->junit && !strcmp(o->junit, "-")) ||
+		    (o->md && !strcmp(o->md, "-"));
+	o->text = dash ? stderr : stdout;
 	if (o->have_rate && o->have_schedule) {
-		fprintf(stderr, "faultline-bench: give --rate or --schedule, not both\n");
+		fprintf(stderr, "%s: give --rate or --schedule, not both\n", fl__bench_cli_prog());
 		return EXIT_USAGE;
 	}
 	if (o->jobs && !o->have_rate && !o->have_schedule && !o->job_has_rate) {
-		fprintf(stderr, "faultline-bench: the job has no rate (closed loop): give --rate\n");
+		fprintf(stderr, "%s: the job has no rate (closed loop): give --rate\n",
+			fl__bench_cli_prog());
 		return EXIT_USAGE;
 	}
 	if (!o->have_schedule && !(o->jobs && !o->have_rate && !o->duration_ns)) {
@@ -348,44 +444,96 @@ static int finish(opts *o, const char *cmd)
 		fl__bench_cli_print_err(cmd, e);
 		return EXIT_USAGE;
 	}
+	/* no --backend: the one running (a test's), else FAULTLINE_BACKEND or
+	 * the default */
 	struct fl_sched_opts so = {.backend = o->backend};
-	if ((e = fl_sched_init(&so))) {
+	if ((e = fl_sched_init(o->backend ? &so : NULL))) {
 		fl__bench_cli_print_err("--backend", e);
 		return EXIT_USAGE;
 	}
 	return 0;
 }
 
-int fl__bench_cli_parse(opts *o, int argc, char **argv, const char *cmd)
+/* --job before every other option, so that they refine its pipeline. */
+static fl_err *find_job(opts *o, int argc, char **argv)
 {
-	bool gate = strcmp(cmd, "gate") == 0;
+	for (int i = 0; i < argc; i++) {
+		char buf[64];
+		const char *v, *a = split_eq(argv[i], buf, sizeof(buf), &v);
+		if (strcmp(a, "--job") == 0 && (v || i + 1 < argc)) {
+			fl_err *e = load_job(o, v ? v : argv[i + 1]);
+			if (e)
+				return e;
+		}
+		if (option_find(a) && option_find(a)->kind != FLAG && !v)
+			i++; /* skip the value */
+	}
+	return NULL;
+}
+
+/* The bare words: gate's BASELINE (unless --save), then a load's NAME,
+ * passed on to a baseline binary as --load NAME. */
+static fl_err *positionals(opts *o, const char *cmd, const char **pos, int npos,
+			   const char **baseline)
+{
+	static char s_load[] = "--load";
+	int k = 0;
+	if (strcmp(cmd, "gate") == 0 && !o->save && k < npos)
+		*baseline = pos[k++];
+	if (k < npos) {
+		fl_err *e = set_load(o, "NAME", pos[k]);
+		if (e)
+			return e;
+		o->fwd[o->nfwd++] = s_load;
+		o->fwd[o->nfwd++] = (char *)pos[k++];
+	}
+	if (k < npos)
+		return fl_err_wrap(FL_ERR_INVAL, "unexpected argument '%s'", pos[k]);
+	if (o->load_name && o->jobs)
+		return fl_err_wrap(FL_ERR_INVAL, "give a load (%s) or --job, not both", o->load_name);
+	return NULL;
+}
+
+static void defaults(opts *o, const char *cmd)
+{
 	o->sweep = strcmp(cmd, "sweep") == 0;
 	fl_bench_load_defaults(&o->load);
 	o->reps = o->sweep ? 1 : 9;
-	o->warmup_reps = gate ? 1 : 0;
+	o->warmup_reps = strcmp(cmd, "gate") == 0 ? 1 : 0;
 	o->shards = 1;
 	o->cell_ns = FL_SEC(2);
 	/* sweeps mark each configuration's knee against an SLO, 10 ms unless
 	 * given; a run judges one only when asked (--slo, or the job's slo_p99),
 	 * and then its exit status says the verdict */
 	o->slo_ns = o->sweep ? FL_MS(10) : 0;
-	o->fwd = calloc((size_t)argc + 1, sizeof(char *));
+}
+
+int fl__bench_cli_parse(opts *o, int argc, char **argv, const char *cmd, const char **baseline)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fl__bench_cli_usage(stdout, cmd);
+			return CLI_DONE;
+		}
+	defaults(o, cmd);
+	/* room for every argument and the "--load" a bare NAME adds */
+	o->fwd = calloc((size_t)argc + 2, sizeof(char *));
 	if (!o->fwd)
 		return EXIT_USAGE;
-	for (int i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--job") == 0) {
-			fl_err *e = load_job(o, argv[i + 1]);
-			if (e) {
-				fl__bench_cli_print_err("--job", e);
-				return EXIT_USAGE;
-			}
-		}
-	for (int i = 0; i < argc; i++) {
-		fl_err *e = parse_one(o, argc, argv, &i);
-		if (e) {
-			fl__bench_cli_print_err(cmd, e);
-			return EXIT_USAGE;
-		}
+	fl_err *e = find_job(o, argc, argv);
+	if (e) {
+		fl__bench_cli_print_err("--job", e);
+		return EXIT_USAGE;
+	}
+	const char *pos[2];
+	int npos = 0;
+	for (int i = 0; i < argc && !e; i++)
+		e = parse_one(o, argc, argv, &i, pos, &npos);
+	if (!e)
+		e = positionals(o, cmd, pos, npos, baseline);
+	if (e) {
+		fl__bench_cli_print_err(cmd, e);
+		return EXIT_USAGE;
 	}
 	return finish(o, cmd);
 }
@@ -401,10 +549,21 @@ int fl__bench_cli_parse_report(int argc, char **argv, const char **in, const cha
 {
 	for (int i = 0; i < argc; i++) {
 		fl_err *e = NULL;
-		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-			*dir = argv[++i];
-		else if (strcmp(argv[i], "--slo") == 0 && i + 1 < argc)
-			e = fl_bench_parse_duration("--slo", argv[++i], slo_ns);
+		char buf[64];
+		const char *v, *a = split_eq(argv[i], buf, sizeof(buf), &v);
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fl__bench_cli_usage(stdout, "sweep-report");
+			return CLI_DONE;
+		}
+		if (!strcmp(a, "--out"))
+			fprintf(stderr, "%s: --out is deprecated, use --report\n", fl__bench_cli_prog());
+		if (!v && (!strcmp(a, "--out") || !strcmp(a, "--report") || !strcmp(a, "--slo")) &&
+		    i + 1 < argc)
+			v = argv[++i];
+		if ((strcmp(a, "--out") == 0 || strcmp(a, "--report") == 0) && v)
+			*dir = v;
+		else if (strcmp(a, "--slo") == 0 && v)
+			e = fl_bench_parse_duration("--slo", v, slo_ns);
 		else if (argv[i][0] != '-' && !*in)
 			*in = argv[i];
 		else

@@ -56,6 +56,7 @@ typedef struct item {
 	int64_t busy;     /* work so far, ns */
 	uint64_t id;
 	bool measured;
+	bool failed;      /* a user load's request returned an error */
 } item;
 
 typedef struct drv drv;
@@ -77,7 +78,8 @@ struct drv {
 	fl_hdr_recorder *rresp, *rsvc;
 	int64_t t0;                   /* monotonic start of the run */
 	int64_t wend;                 /* t0 + warm-up: the measured window's start */
-	_Atomic int64_t issued, completed, busy, last, area;
+	_Atomic int64_t issued, completed, busy, last, area, failed;
+	_Atomic(fl_err *) first_failure; /* a user load's first failed request */
 	/* sampler (owned by the sampler thread until joined) */
 	pthread_t sampler;
 	_Atomic bool stop;
@@ -122,10 +124,43 @@ static void atomic_max(_Atomic int64_t *a, int64_t v)
 		;
 }
 
+/* A user load's request: its error counts the item as failed (the first
+ * one is kept for the report) and the run goes on. With a timeout, the
+ * request runs under a child context with its deadline (from the intended
+ * start, as its response time), and ending past it is a failure too. */
+static void serve(drv *d, fl_ctx *ctx, item *it)
+{
+	const struct fl_bench_load_opts *o = d->o;
+	int64_t t = it->start = fl_now(), dl = it->intended + o->timeout_ns;
+	fl_ctx *rctx = ctx;
+	fl_err *e = o->timeout_ns > 0 ? fl_ctx_with_deadline(ctx, dl, NULL, &rctx) : NULL;
+	if (!e)
+		e = o->serve(rctx, (int64_t)it->id, o->serve_arg);
+	if (rctx != ctx)
+		fl_ctx_free(rctx);
+	int64_t end = fl_now();
+	it->busy = end - t;
+	if (!e && o->timeout_ns > 0 && end > dl)
+		e = fl_err_wrap(FL_ERR_DEADLINE, "request %llu ended %lld ns past its deadline",
+				(unsigned long long)it->id, (long long)(end - dl));
+	if (!e)
+		return;
+	it->failed = true;
+	if (it->measured)
+		atomic_fetch_add_explicit(&d->failed, 1, memory_order_relaxed);
+	fl_err *none = NULL;
+	if (!atomic_compare_exchange_strong(&d->first_failure, &none, e))
+		fl_err_drop(e);
+}
+
 /* The stage's work on one item; NULL or the fault injector's error. */
 static fl_err *work(drv *d, int s, fl_ctx *ctx, item *it)
 {
 	const struct fl_bench_load_opts *o = d->o;
+	if (o->serve) {
+		serve(d, ctx, it);
+		return NULL;
+	}
 	int64_t t = fl_now();
 	if (s == 0)
 		it->start = t;
@@ -143,8 +178,10 @@ static void complete(drv *d, item *it)
 {
 	int64_t now = fl_now();
 	if (it->measured) {
-		fl_hdr_recorder_record(d->rresp, now - it->intended);
-		fl_hdr_recorder_record(d->rsvc, now - it->start);
+		if (!it->failed) { /* failures are counted apart, not timed */
+			fl_hdr_recorder_record(d->rresp, now - it->intended);
+			fl_hdr_recorder_record(d->rsvc, now - it->start);
+		}
 		atomic_fetch_add_explicit(&d->busy, it->busy, memory_order_relaxed);
 		atomic_max(&d->last, now);
 	}
@@ -304,7 +341,7 @@ static fl_err *generate(drv *d)
 		}
 		if (meas)
 			fl_hdr_record(sched, now - target);
-		item it = {target, 0, 0, a.index - 1, meas};
+		item it = {target, 0, 0, a.index - 1, meas, false};
 		atomic_fetch_add_explicit(&d->issued, 1, memory_order_relaxed);
 		st = b.n ? FL_AGAIN : offer(d, &it, &admitted);
 		if (st == FL_AGAIN) {
@@ -420,16 +457,18 @@ fl_err *fl__bench_run_real(const struct fl_bench_load_opts *o, fl_bench_result *
 	int64_t wend = d.t0 + o->warmup_ns, last = atomic_load(&d.last);
 	r->window_ns = last > wend ? last - wend : 0;
 	r->busy_ns = atomic_load(&d.busy);
+	r->failed = atomic_load(&d.failed);
+	r->first_failure = atomic_load(&d.first_failure);
 	r->mean_in_system = r->window_ns ? (double)atomic_load(&d.area) / (double)r->window_ns : 0;
 	int64_t span = 0;
 	for (size_t k = 0; k < o->schedule.n; k++)
 		span += o->schedule.seg[k].dur_ns;
 	r->offered_rate = span > 0 && !o->max_items ? (double)r->items * 1e9 / (double)span
 						      : (double)r->items * 1e9 / (double)(r->window_ns ? r->window_ns : 1);
-	if (!e && fl_hdr_total_count(r->response) != r->items)
+	if (!e && fl_hdr_total_count(r->response) + r->failed != r->items)
 		e = fl_err_wrap(FL_ERR_INVAL, "driver: %lld measured items but %lld recorded "
-				"(an item was lost)", (long long)r->items,
-				(long long)fl_hdr_total_count(r->response));
+				"and %lld failed (an item was lost)", (long long)r->items,
+				(long long)fl_hdr_total_count(r->response), (long long)r->failed);
 	fl_group_free(d.g);
 	drv_free(&d);
 	return e;

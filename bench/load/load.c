@@ -248,6 +248,14 @@ fl_err *fl_bench_load_check(const struct fl_bench_load_opts *o)
 		return fl_err_wrap(FL_ERR_INVAL, "the rate schedule is empty");
 	if (o->warmup_ns < 0 || o->max_items < 0 || o->interval_ns < 0)
 		return fl_err_wrap(FL_ERR_INVAL, "negative --warmup, --items or interval");
+	if (o->serve && o->virtual_clock)
+		return fl_err_wrap(FL_ERR_INVAL, "--clock virtual: a user load runs in real time, "
+				   "which the virtual clock cannot measure (use --clock real)");
+	if (o->timeout_ns < 0 || (o->timeout_ns > 0 && !o->serve))
+		return fl_err_wrap(FL_ERR_INVAL, "--timeout: for a user load, and > 0");
+	if (o->serve && o->stages != 1)
+		return fl_err_wrap(FL_ERR_INVAL, "--stages: a user load is one stage, not %d",
+				   o->stages);
 	return NULL;
 }
 

@@ -64,6 +64,7 @@ void fl_bench_result_destroy(fl_bench_result *r)
 		fl_hdr_free(r->ivs[i].service);
 	}
 	free(r->ivs);
+	fl_err_drop(r->first_failure);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -138,6 +139,7 @@ fl_err *fl_bench_result_add_to_report(fl_report *rep, const char *prefix,
 		int64_t v;
 	} cs[] = {
 	    {"items", res->items},
+	    {"failed", res->failed},
 	    {"window_ns", res->window_ns},
 	    {"busy_ns", res->busy_ns},
 	    {"capacity_ns", res->window_ns * res->servers},
@@ -162,10 +164,12 @@ const char *fl_bench_metric_name(int m)
 	return m >= 0 && m < FL_BENCH_NMETRICS ? metric_names[m] : "?";
 }
 
-static void sample_fill(const fl_hdr *resp, int64_t items, int64_t window_ns,
+/* Throughput counts the requests that succeeded (goodput): a load that
+ * starts failing fast must not look faster to the gate. */
+static void sample_fill(const fl_hdr *resp, int64_t items, int64_t failed, int64_t window_ns,
 			fl_bench_sample *out)
 {
-	out->v[0] = window_ns > 0 ? (double)items * 1e9 / (double)window_ns : 0;
+	out->v[0] = window_ns > 0 ? (double)(items - failed) * 1e9 / (double)window_ns : 0;
 	out->v[1] = (double)fl_hdr_value_at_percentile(resp, 50);
 	out->v[2] = (double)fl_hdr_value_at_percentile(resp, 99);
 	out->v[3] = (double)fl_hdr_value_at_percentile(resp, 99.9);
@@ -173,7 +177,7 @@ static void sample_fill(const fl_hdr *resp, int64_t items, int64_t window_ns,
 
 void fl_bench_sample_of(const fl_bench_result *r, fl_bench_sample *out)
 {
-	sample_fill(r->response, r->items, r->window_ns, out);
+	sample_fill(r->response, r->items, r->failed, r->window_ns, out);
 }
 
 fl_err *fl_bench_sample_of_report(const fl_report *r, const char *prefix, fl_bench_sample *out)
@@ -191,6 +195,8 @@ fl_err *fl_bench_sample_of_report(const fl_report *r, const char *prefix, fl_ben
 	if (!items || !win)
 		return fl_err_wrap(FL_ERR_INVAL, "report %s: no counters '%sitems' and '%s'",
 				   r->name, prefix, n);
-	sample_fill(h->hdr, items->value, win->value, out);
+	snprintf(n, sizeof(n), "%sfailed", prefix);
+	const fl_report_counter *failed = fl_report_find_counter(r, n); /* older reports: none */
+	sample_fill(h->hdr, items->value, failed ? failed->value : 0, win->value, out);
 	return NULL;
 }

@@ -119,12 +119,16 @@ fl_err *fl_bench_sweep_run(const fl_bench_grid *g, int reps, int shard, int shar
 			if ((e = fl_bench_load_run(&o, &res)))
 				break;
 			e = fl_bench_result_add_to_report(rep, prefix, &res);
-			if (progress)
+			if (progress) {
+				char p99[24];
+				fl_report_format_ns((double)fl_hdr_value_at_percentile(res.response, 99),
+						    true, p99, sizeof(p99));
 				fprintf(progress, "cell %s rep %d: %.0f/s offered, %.0f/s achieved, "
-						  "p99 %.3g ms\n", key, r + 1, res.offered_rate,
+						  "p99 %s, %lld failed\n", key, r + 1, res.offered_rate,
 					res.window_ns ? (double)res.items * 1e9 / (double)res.window_ns
 						      : 0,
-					(double)fl_hdr_value_at_percentile(res.response, 99) / 1e6);
+					p99, (long long)res.failed);
+			}
 			fl_bench_result_destroy(&res);
 		}
 	}

@@ -41,6 +41,7 @@ extern "C" {
 
 typedef struct fl_hdr fl_hdr;
 typedef struct fl_report fl_report;
+typedef struct fl_ctx fl_ctx;
 
 /* ---- load model ---------------------------------------------------------- */
 
@@ -98,6 +99,15 @@ FL_MUST_CHECK fl_err *fl_bench_schedule_parse(const char *text, fl_bench_schedul
 /* A schedule of one step: rate items/s for dur_ns. */
 void fl_bench_schedule_const(fl_bench_schedule *s, double rate, int64_t dur_ns);
 
+/*
+ * A user's load: serves request number index (0-based, warm-up included)
+ * and returns NULL, or an error that counts the request as failed (the run
+ * goes on). ctx is cancelled when the run is abandoned (a generator error)
+ * or, with a timeout_ns, at the request's deadline; return promptly then.
+ * Called from `workers` runtime tasks at once: must be thread-safe.
+ */
+typedef fl_err *(*fl_bench_serve_fn)(fl_ctx *ctx, int64_t index, void *arg);
+
 /* Options of one load run; fl_bench_load_defaults fills sensible values. */
 struct fl_bench_load_opts {
 	fl_bench_schedule schedule; /* after the warm-up */
@@ -116,13 +126,24 @@ struct fl_bench_load_opts {
 	const char *const *stage_names; /* fault point per stage; NULL: "stage<N>" */
 	FILE *hlog;                 /* interval log (flushed per line); NULL: none */
 	const char *tag;            /* hlog tag prefix; NULL: untagged names */
+	/* A user's load instead of the synthetic stages: each item is one
+	 * call of serve on one of `workers` tasks (stages must be 1, service
+	 * and sleep_work are unused; the real clock only). NULL: synthetic. */
+	fl_bench_serve_fn serve;
+	void *serve_arg;            /* passed to serve; borrowed */
+	/* A user load's per-request deadline, from the intended start (0:
+	 * none): serve's context is cancelled with FL_ERR_DEADLINE then, and a
+	 * request that ends later fails with FL_ERR_DEADLINE whatever it returns. */
+	int64_t timeout_ns;
 };
 
 /* Fills o with a 1-stage, 1-worker, buffer 64 pipeline, exp(50us) work,
  * constant arrivals at 1000/s for 5 s after a 1 s warm-up, seed 1. */
 void fl_bench_load_defaults(struct fl_bench_load_opts *o);
 
-/* Checks o. Errors: FL_ERR_INVAL naming the option. */
+/* Checks o. A user load (serve set) with the virtual clock is refused: the
+ * user's function runs in real time, which a virtual clock cannot measure.
+ * Errors: FL_ERR_INVAL naming the option. */
 FL_MUST_CHECK fl_err *fl_bench_load_check(const struct fl_bench_load_opts *o);
 
 /* One interval of a run: what completed in [start_ns, start_ns + length). */
@@ -145,6 +166,10 @@ typedef struct fl_bench_result {
 	double mean_in_system;   /* time-averaged items in flight in the window */
 	double offered_rate;     /* measured items / scheduled span, items/s */
 	int64_t backlog_max;     /* largest generator backlog, items */
+	int64_t failed;          /* user load: measured requests that returned an
+				  * error: counted in items, not timed (response
+				  * and service hold the successful ones) */
+	fl_err *first_failure;   /* owned: the first failed request's error, or NULL */
 	fl_bench_interval *ivs;  /* owned, in time order */
 	size_t nivs;
 } fl_bench_result;
@@ -194,6 +219,86 @@ FL_MUST_CHECK fl_err *fl_bench_load_from_job(const char *path, const char *secti
 					     struct fl_bench_load_opts *o, const char *names[6],
 					     const char **plan_out, int64_t *slo_ns,
 					     fl_jobs **jobs_out);
+
+/* ---- users' loads ------------------------------------------------------------ */
+
+/* A registered load. The registry borrows it: keep it alive (static). */
+typedef struct fl_bench_user_load {
+	const char *name;        /* [a-z0-9_]+, unique in the process */
+	const char *description; /* one line; may be NULL */
+	fl_bench_serve_fn serve; /* serves one request */
+	void *arg;               /* its argument; borrowed */
+} fl_bench_user_load;
+
+/*
+ * Registers a load under its name.
+ * Errors: FL_ERR_INVAL naming the load (empty name or one outside
+ * [a-z0-9_]+, no serve function, the name already registered);
+ * FL_ERR_NOMEM.
+ * Ownership: l is borrowed for the life of the process.
+ * Thread-safe; does not block (beyond a short lock).
+ */
+FL_MUST_CHECK fl_err *fl_bench_load_register(const fl_bench_user_load *l);
+
+/*
+ * As fl_bench_load_register, for constructors (FL_LOAD): an error is kept
+ * and returned by every later fl_bench_load_find and fl_bench_load_list, so
+ * a failed registration is never silent. Thread-safe.
+ */
+void fl_bench_load_register_kept(const fl_bench_user_load *l);
+
+/*
+ * The load named name, in *out (borrowed).
+ * Errors: a kept registration error (see above); FL_ERR_INVAL naming name
+ * and listing the registered loads when none has that name.
+ * Thread-safe.
+ */
+FL_MUST_CHECK fl_err *fl_bench_load_find(const char *name, const fl_bench_user_load **out);
+
+/*
+ * The registered loads in registration order: up to cap pointers (borrowed)
+ * into out, their total number into *n (so cap 0 asks for the count).
+ * Errors: a kept registration error. Thread-safe.
+ */
+FL_MUST_CHECK fl_err *fl_bench_load_list(const fl_bench_user_load **out, size_t cap, size_t *n);
+
+/*
+ * FL_LOAD(name, "description") { body } defines
+ *   static fl_err *name(fl_ctx *ctx, int64_t index)
+ * with the body, and registers it as the load "name" from a constructor
+ * (before main). `faultline-bench run name` (fl_bench_main) then drives it.
+ * A failed registration (a duplicate name) is reported by the registry's
+ * first read: fl_bench_main exits 2 naming it.
+ */
+#define FL_LOAD(name, description)                                                        \
+	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                          \
+			    int64_t index __attribute__((unused)));                         \
+	static fl_err *fl_load_serve_##name(fl_ctx *ctx, int64_t index, void *arg)        \
+	{                                                                                 \
+		(void)arg;                                                                \
+		return name(ctx, index);                                                  \
+	}                                                                                 \
+	static const fl_bench_user_load fl_load_def_##name = {#name, description,         \
+							      fl_load_serve_##name, NULL}; \
+	__attribute__((constructor)) static void fl_load_ctor_##name(void)                \
+	{                                                                                 \
+		fl_bench_load_register_kept(&fl_load_def_##name);                          \
+	}                                                                                 \
+	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                          \
+			    int64_t index __attribute__((unused)))
+
+/*
+ * faultline-bench's command line as a function: argv[0] is the program or
+ * verb name used in messages ("faultline-bench", "bench"), argv[1] the
+ * verb: run, sweep, sweep-report, gate, loads (the registered loads), help,
+ * --version. man/faultline-bench.1 has the flags.
+ * Returns the exit status: 0 success, 1 a failed verdict (SLO, failure
+ * ratio, gate regression), 2 usage, input or environment error.
+ * Starts the scheduler (--backend); prints to stdout and stderr.
+ * Not reentrant: one call at a time per process (the fault plan and the
+ * scheduler are process-wide). Blocks for the runs it makes.
+ */
+int fl_bench_main(int argc, char **argv);
 
 /* ---- statistics ------------------------------------------------------------ */
 
