@@ -84,6 +84,12 @@ void fl__bench_cli_print_err(const char *what, fl_err *e);
 bool fl__bench_cli_failures_over(const fl__bench_cli_opts *o, const fl_bench_result *res);
 /* Arms o's fault plan, if any (*plan = NULL otherwise). */
 FL_MUST_CHECK fl_err *fl__bench_cli_arm(const fl__bench_cli_opts *o, fl_fault_plan **plan);
+/* Adds plan's fires (NULL: none) to r's fault timeline, at their offsets
+ * from the end of the warm-up (the plan is armed as the run starts; fires
+ * during the warm-up are left out, as its items are). Real clock only.
+ * Errors: those of fl_report_add_fault_event. */
+FL_MUST_CHECK fl_err *fl__bench_cli_add_faults(fl_report *r, const fl_fault_plan *plan,
+					       int64_t warmup_ns);
 
 /* ---- the verbs ---------------------------------------------------------------------- */
 

@@ -69,6 +69,30 @@ fl_err *fl__bench_cli_arm(const fl__bench_cli_opts *o, fl_fault_plan **plan)
 	return o->fault_plan ? fl_fault_arm(o->fault_plan, o->load.seed, plan) : NULL;
 }
 
+struct fault_sink {
+	fl_report *r;
+	int64_t warmup_ns;
+	fl_err *err;
+};
+
+static void add_fault(const fl_fault_event *ev, void *arg)
+{
+	struct fault_sink *k = arg;
+	char what[48];
+	if (k->err || ev->since_arm_ns < k->warmup_ns)
+		return;
+	k->err = fl_report_add_fault_event(k->r, ev->since_arm_ns - k->warmup_ns, ev->point,
+					   fl_fault_event_describe(ev, what, sizeof(what)));
+}
+
+fl_err *fl__bench_cli_add_faults(fl_report *r, const fl_fault_plan *plan, int64_t warmup_ns)
+{
+	struct fault_sink k = {r, warmup_ns, NULL};
+	if (plan)
+		fl_fault_log_foreach(plan, add_fault, &k);
+	return k.err;
+}
+
 bool fl__bench_cli_failures_over(const fl__bench_cli_opts *o, const fl_bench_result *res)
 {
 	if (res->failed <= 0)

@@ -53,7 +53,8 @@ static fl_err *failure_check(const opts *o, const fl_bench_result *res, fl_repor
 				   frac, o->max_failures, NULL, msg);
 }
 
-static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report **out)
+static fl_err *run_report(const opts *o, const fl_bench_result *res, const fl_fault_plan *plan,
+			  fl_report **out)
 {
 	struct fl_report_opts ro = {.seed = o->load.seed,
 				    .fault_plan = o->fault_plan,
@@ -71,6 +72,8 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, fl_report *
 	if (!(e = fl_report_detect_host(r)) && !(e = fl_report_set_duration(r, res->window_ns)) &&
 	    !(e = fl_report_add_check(r, "fingerprint", FL_REPORT_SKIP, NAN, NAN, NULL, fp)) &&
 	    !(e = fl_bench_result_add_to_report(r, "", res)) && !(e = failure_check(o, res, r)) &&
+	    !(e = fl__bench_cli_add_faults(r, o->load.virtual_clock ? NULL : plan,
+					   o->load.warmup_ns)) &&
 	    o->slo_ns > 0 &&
 	    !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
 		e = fl_report_eval_slos(r);
@@ -98,11 +101,13 @@ int fl__bench_cli_run(opts *o)
 	fl_bench_result res = {0};
 	if (!e && !(e = fl__bench_cli_arm(o, &plan)))
 		e = fl_bench_load_run(&o->load, &res);
-	fl_fault_plan_free(plan);
+	if (plan) /* no more fires; its log stays for the report */
+		fl_fault_disarm(plan);
 	if (hlog && fclose(hlog) && !e)
 		e = fl_err_errno(errno, "close %s", path);
 	if (e) {
 		fl__bench_cli_print_err("run", e);
+		fl_fault_plan_free(plan);
 		fl_bench_result_destroy(&res);
 		return EXIT_USAGE;
 	}
@@ -122,7 +127,7 @@ int fl__bench_cli_run(opts *o)
 	bool failed = fl__bench_cli_failures_over(o, &res);
 	fl_report *r = NULL;
 	bool slo_failed = false;
-	if ((o->out_dir || o->json || o->junit || o->slo_ns > 0) && !(e = run_report(o, &res, &r)) &&
+	if ((o->out_dir || o->json || o->junit || o->slo_ns > 0) && !(e = run_report(o, &res, plan, &r)) &&
 	    o->slo_ns > 0) {
 		char slo[24], p99[24];
 		fl_report_format_ns((double)o->slo_ns, true, slo, sizeof(slo));
@@ -142,6 +147,7 @@ int fl__bench_cli_run(opts *o)
 			fprintf(o->text, "report: %s/index.html (also report.json, run.hlog)\n", o->out_dir);
 	}
 	fl_report_free(r);
+	fl_fault_plan_free(plan);
 	fl_bench_result_destroy(&res);
 	if (e) {
 		fl__bench_cli_print_err("writing the report", e);

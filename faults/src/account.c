@@ -27,6 +27,7 @@
  */
 #include "fault_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,23 @@ void fl__fault_log_destroy(fl_fault_plan *plan)
 {
 	FL_ASSERT(pthread_mutex_destroy(&plan->log_mu) == 0);
 	free(plan->log);
+}
+
+char *fl_fault_event_describe(const fl_fault_event *ev, char *buf, size_t cap)
+{
+	const char *name = fl_fault_action_name(ev->action);
+	double d = (double)ev->delay_ns;
+	if (ev->delay_ns <= 0)
+		snprintf(buf, cap, "%s", name);
+	else if (d < 1e3)
+		snprintf(buf, cap, "%s %.0fns", name, d);
+	else if (d < 1e6)
+		snprintf(buf, cap, "%s %.3gus", name, d / 1e3);
+	else if (d < 1e9)
+		snprintf(buf, cap, "%s %.3gms", name, d / 1e6);
+	else
+		snprintf(buf, cap, "%s %.3gs", name, d / 1e9);
+	return buf;
 }
 
 static pthread_rwlock_t observer_lock = PTHREAD_RWLOCK_INITIALIZER;

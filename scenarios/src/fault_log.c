@@ -23,18 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void format_action(const fl_fault_event *ev, char *buf, size_t cap)
-{
-	const char *name = fl_fault_action_name(ev->action);
-	if (ev->delay_ns > 0) {
-		char d[32];
-		snprintf(buf, cap, "%s %s", name, fl_report_format_ns((double)ev->delay_ns, true, d,
-								      sizeof(d)));
-	} else {
-		snprintf(buf, cap, "%s", name);
-	}
-}
-
 /* Appends to an array of events; false when it cannot grow. */
 static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
 		   const char *point, const char *action)
@@ -60,7 +48,7 @@ static void on_fire(const fl_fault_event *ev, void *arg)
 {
 	fl__scn_fault_log *log = arg;
 	char action[32];
-	format_action(ev, action, sizeof(action));
+	fl_fault_event_describe(ev, action, sizeof(action));
 	pthread_mutex_lock(&log->mu);
 	if (log->n == FL_SCENARIO_MAX_FAULTS ||
 	    !append(&log->ev, &log->n, &log->cap, ev->t_ns - log->start_ns, ev->point, action))

@@ -70,6 +70,19 @@ if(NOT rc STREQUAL "0" OR NOT err MATCHES "--fault-plan is deprecated, use --fau
    OR NOT err MATCHES "--out is deprecated, use --report" OR NOT EXISTS ${DIR}/old/report.json)
   message(FATAL_ERROR "old spellings: exit ${rc}\n${out}\n${err}")
 endif()
+# A real-clock run with a plan: its fires are on the report's fault
+# timeline (counts, not times, are asserted: evaluations 5..7 fire).
+execute_process(COMMAND ${BENCH} run --rate 1000 --items 40 --warmup 0 --service const\(1us\)
+  --faults stage1=@5..7\ sleep\(1us\) --json -
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "real-clock run with faults: exit ${rc}\n${err}")
+endif()
+string(JSON total GET "${out}" faults total)
+string(JSON fired GET "${out}" faults counts stage1)
+if(NOT total STREQUAL "3" OR NOT fired STREQUAL "3")
+  message(FATAL_ERROR "the run's report holds ${total} fault events (stage1: ${fired}), not 3")
+endif()
 expect(0 ${BENCH} run --help)
 expect(0 ${BENCH} gate -h)
 expect(2 ${BENCH} run --clock=sundial)

@@ -379,6 +379,13 @@ typedef struct fl_fault_event {
 	int64_t delay_ns;            /* the drawn duration (sleep/delay/stuck/slow) */
 } fl_fault_event;
 
+/*
+ * Writes what ev did into buf (cap bytes, truncated, NUL-terminated): the
+ * action's name, then for a timed action its drawn duration ("error",
+ * "sleep 1.25ms", "stuck 30s"). Returns buf. Thread safety: any thread.
+ */
+char *fl_fault_event_describe(const fl_fault_event *ev, char *buf, size_t cap);
+
 /* Capacity of a plan's fire log; older entries are overwritten. */
 #define FL_FAULT_LOG_CAP 4096
 
