@@ -12,9 +12,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <fl/leak.h>
+
 #include "sched_internal.h"
+#include "sync_internal.h"
 
 enum fl__leak_kind { FL__LEAK_TASK, FL__LEAK_CHAN, FL__LEAK_CTX, FL__LEAK_GROUP };
+
+/* One OS thread of the process. */
+typedef struct fl__leak_thread {
+	long tid;
+	char name[16];
+} fl__leak_thread;
+
+/* One open descriptor and what it points to (readlink). */
+typedef struct fl__leak_fd {
+	int fd;
+	char target[96];
+} fl__leak_fd;
+
+/* ---- scopes and records (leak.c; verified in leak_verify.c) --------------- */
+
+typedef struct fl__leak_rec {
+	struct fl_leak_scope *scope; /* immutable; holds a reference */
+	struct fl__leak_rec *prev, *next; /* scope->mu */
+	enum fl__leak_kind kind;     /* immutable */
+	const fl__task *task;        /* immutable: a task record's task */
+	char label[48];              /* immutable: name at creation */
+	char group[48];              /* immutable: a task's group, "" */
+	char creator[48];            /* immutable: the creating task's name */
+} fl__leak_rec;
+
+struct fl_leak_scope {
+	fl__mutex mu;
+	fl__leak_rec *head;          /* mu: live records */
+	atomic_long refs;            /* the owner's and one per record */
+	fl__task *owner;             /* immutable: the task it is current on */
+	struct fl_leak_scope *prev;  /* immutable: owner's scope before */
+	char name[48];               /* immutable */
+	fl__leak_thread *threads;    /* immutable: baseline threads */
+	size_t nthreads;
+	fl__leak_fd *fds;            /* immutable: baseline descriptors */
+	size_t nfds;
+	int64_t heap0;               /* immutable: heap bytes at baseline, -1 */
+};
 
 /* Scopes alive in the process (leak.c). */
 extern atomic_int fl__leak_scopes;
@@ -42,18 +83,6 @@ void fl__leak_untrack(struct fl__leak_rec *rec);
 	} while (0)
 
 /* ---- process probes (leak_proc.c) ----------------------------------------- */
-
-/* One OS thread of the process. */
-typedef struct fl__leak_thread {
-	long tid;
-	char name[16];
-} fl__leak_thread;
-
-/* One open descriptor and what it points to (readlink). */
-typedef struct fl__leak_fd {
-	int fd;
-	char target[96];
-} fl__leak_fd;
 
 /* The threads (fds) of the process into a new array *out of *n; 0, or an
  * errno value. The caller frees *out. */
