@@ -25,6 +25,7 @@
 #include <fl/leak.h>
 #include <fl/task.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,24 @@ void fl__leak_untrack(fl__leak_rec *r)
 	scope_unref(s);
 }
 
+static void *nothing(void *arg) { return arg; }
+
+/* ThreadSanitizer starts its background thread at the process's first
+ * pthread_create: make that happen before the first thread baseline, or
+ * the first thread a test starts would bring an unnamed one with it. */
+static void start_lazy_threads(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, nothing, NULL) == 0)
+		(void)pthread_join(t, NULL);
+}
+
 fl_err *fl_leak_baseline(const char *name, fl_leak_scope **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	if (!out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_leak_baseline: NULL out");
+	(void)pthread_once(&once, start_lazy_threads);
 	fl_leak_scope *s = calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
