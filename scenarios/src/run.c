@@ -11,11 +11,18 @@
  * The runner holds no error across the comparison (the run's own error is
  * turned into text and dropped first), so the error count is exact.
  *
- * In jemalloc builds the heap is compared too: "stats.allocated" minus the
- * bytes parked in thread caches (both after an "epoch" refresh), before
- * and after, within a tolerance (4 MiB by default) for what the runtime
- * keeps on purpose (pooled threads' buffers, per-thread state). Sanitizer and valgrind builds use their own
- * allocator: the check is skipped there.
+ * In jemalloc builds the heap is compared too (fl_leak_heap_bytes:
+ * "stats.allocated" minus thread-cache and internal bytes), before and
+ * after, within a tolerance (4 MiB by default) for what the runtime keeps
+ * on purpose (pooled threads' buffers, per-thread state). Sanitizer and
+ * valgrind builds use their own allocator: the check is skipped there.
+ *
+ * The run is a leak scope (fl/leak.h): the objects it creates are its own,
+ * so a failed "no leaks" names them and their creators, and the scope's
+ * baselines give the OS-thread and descriptor checks. A leak too small
+ * for the tolerance is caught by its growth over pipeline runs: growth.c
+ * samples the heap at each fl_scenario_note_err and check_growth fits a
+ * line through the samples (docs/scenarios.md).
  *
  * A watchdog (watchdog.c) guards the whole run: past params.hang_ns it
  * dumps the live tasks, names them in FL_SCENARIO_CHECK_HANG and disarms
