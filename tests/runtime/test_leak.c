@@ -75,6 +75,27 @@ FL_TEST(clean_scope_passes)
 	fl_leak_scope_free(s);
 }
 
+/* Objects made before the baseline, or after the scope ended, are not its
+ * own; the control: one made while it is current is. */
+FL_TEST(only_objects_made_while_current_are_blamed)
+{
+	fl_chan *before, *during, *after;
+	check(fl_chan_new(sizeof(int), 1, &(struct fl_chan_opts){.name = "before"}, &before));
+	fl_leak_scope *s;
+	check(fl_leak_baseline("window", &s));
+	check(fl_leak_verify_none(s, &one_look_objects));
+	check(fl_chan_new(sizeof(int), 1, &(struct fl_chan_opts){.name = "during"}, &during));
+	char text[1024];
+	leak_text(fl_leak_verify_none(s, &one_look_objects), text, sizeof(text));
+	ASSERT_HAS(text, "chan 'during'");
+	ASSERT_HAS_NOT(text, "before");
+	fl_leak_scope_free(s);
+	check(fl_chan_new(sizeof(int), 1, &(struct fl_chan_opts){.name = "after"}, &after));
+	fl_chan_free(before);
+	fl_chan_free(during); /* its record outlived the scope's handle */
+	fl_chan_free(after);
+}
+
 /* ---- a leaked OS thread --------------------------------------------------- */
 
 static sem_t thr_ready, thr_release;
@@ -298,6 +319,7 @@ FL_TEST(two_scopes_side_by_side_blame_only_their_own)
 }
 
 FL_TEST_MAIN(FL_CASE(invalid_arguments), FL_CASE(clean_scope_passes),
+	     FL_CASE(only_objects_made_while_current_are_blamed),
 	     FL_CASE(leaked_thread_is_named), FL_CASE(leaked_fd_is_named_with_its_target),
 	     FL_CASE(leaked_heap_bytes_are_counted),
 	     FL_CASE(leaked_objects_are_named_with_their_creator),
