@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "ctx_internal.h"
+#include "leak_internal.h"
 
 static unsigned char *slot(const fl_chan *ch, size_t i)
 {
@@ -98,6 +99,7 @@ fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opt
 	if (fl__sim_on)
 		ch->obj.trace_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CHANS, 1);
+	FL__LEAK_TRACK(&ch->obj, FL__LEAK_CHAN);
 	*out = ch;
 	return NULL;
 
@@ -124,6 +126,7 @@ void fl_chan_free(fl_chan *ch)
 			ch->free_elem(slot(ch, i));
 	fl__mutex_destroy(&ch->mu);
 	fl__count_add(FL__C_CHANS, -1);
+	FL__LEAK_UNTRACK(ch->obj.leak);
 	free(ch->name);
 	free(ch->buf);
 	free(ch);

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "fl_annotate_internal.h"
+#include "leak_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 
@@ -108,6 +109,7 @@ static void ctx_destroy(fl_ctx *ctx)
 	fl_err_drop(ctx->deadline_cause);
 	fl_ctx *parent = ctx->parent;
 	fl__mutex_destroy(&ctx->mu);
+	FL__LEAK_UNTRACK(ctx->obj.leak);
 	free(ctx);
 	fl__count_add(FL__C_CTXS, -1);
 	fl__ctx_unref(parent);
@@ -301,6 +303,7 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 	if (fl__sim_on)
 		c->obj.trace_id = fl__sim_obj_id();
 	fl__count_add(FL__C_CTXS, 1);
+	FL__LEAK_TRACK(&c->obj, FL__LEAK_CTX);
 	*out = c;
 	return NULL;
 }

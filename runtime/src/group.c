@@ -68,6 +68,7 @@
 
 #include "fl_annotate_internal.h"
 #include "ctx_internal.h"
+#include "leak_internal.h"
 #include "panic_internal.h"
 #include "sched_internal.h"
 
@@ -328,6 +329,8 @@ static void task_entry(fl__task *t)
 	if (err)
 		group_record(g, err);
 
+	FL__LEAK_UNTRACK(t->leak); /* before the wait returns, like the count */
+	t->leak = NULL;
 	fl__task_unregister(t); /* no longer counted once wait returns */
 	if (!slot_release_fast(g)) {
 		fl__mutex_lock(&g->mu);
@@ -389,10 +392,13 @@ static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *ar
 		goto err_box;
 	}
 	t->panic_capture = g->panic == FL_PANIC_CAPTURE;
+	if (FL__LEAK_ON())
+		fl__leak_track_task(t); /* before it can run: it inherits the scope */
 	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed); /* the task's */
 	err = fl__sched()->spawn(t);
 	if (err) {
 		err = fl_err_wrap(err, "group '%s': cannot start task '%s'", g->name, t->name);
+		FL__LEAK_UNTRACK(t->leak);
 		fl__task_finish(t); /* never ran: unregister and free it here */
 		atomic_fetch_sub_explicit(&g->refs, 1, memory_order_relaxed); /* not last */
 		goto err_box;
@@ -477,6 +483,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	g->collect = opts->collect;
 	atomic_init(&g->limit, opts->limit);
 	fl__count_add(FL__C_GROUPS, 1);
+	FL__LEAK_TRACK(&g->obj, FL__LEAK_GROUP);
 	*out = g;
 	*ctx_out = g->ctx;
 	return NULL;
@@ -660,5 +667,7 @@ void fl_group_free(fl_group *g)
 	fl_err_drop(g->panic_err);
 	fl_err_drop(g->result);
 	fl__count_add(FL__C_GROUPS, -1);
+	FL__LEAK_UNTRACK(g->obj.leak);
+	g->obj.leak = NULL;
 	group_unref(g); /* a finishing task may still be leaving mu */
 }

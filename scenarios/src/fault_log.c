@@ -14,11 +14,14 @@
  * observer is removed (which waits for calls in flight). The log keeps
  * the first FL_SCENARIO_MAX_FAULTS events and counts the rest; growing it
  * may fail for want of memory, and then the event is counted, not kept.
+ * What the log holds is kept by the result, not leaked: the heap-growth
+ * samples (growth.c) leave its bytes out.
  */
 #include "scn_internal.h"
 
 #include <fl/fault.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,11 @@ static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
 	return true;
 }
 
+/* The watched log's capacity in bytes, for the growth samples. */
+static _Atomic size_t live_bytes;
+
+size_t fl__scn_faults_bytes(void) { return atomic_load_explicit(&live_bytes, memory_order_relaxed); }
+
 static void on_fire(const fl_fault_event *ev, void *arg)
 {
 	fl__scn_fault_log *log = arg;
@@ -53,6 +61,7 @@ static void on_fire(const fl_fault_event *ev, void *arg)
 	if (log->n == FL_SCENARIO_MAX_FAULTS ||
 	    !append(&log->ev, &log->n, &log->cap, ev->t_ns - log->start_ns, ev->point, action))
 		log->unlogged++;
+	atomic_store_explicit(&live_bytes, log->cap * sizeof(*log->ev), memory_order_relaxed);
 	pthread_mutex_unlock(&log->mu);
 }
 
@@ -67,6 +76,7 @@ void fl__scn_faults_watch(fl__scn_fault_log *log, int64_t start_ns)
 size_t fl__scn_faults_unwatch(fl__scn_fault_log *log, fl_scenario_result *r)
 {
 	fl_fault_observe(NULL, NULL); /* returns once no on_fire runs */
+	atomic_store_explicit(&live_bytes, 0, memory_order_relaxed);
 	free(r->faults);
 	r->faults = log->ev;
 	r->nfaults = log->n;

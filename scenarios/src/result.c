@@ -241,6 +241,9 @@ void fl_scenario_note_err(fl_scenario_result *r, const fl_scenario_params *p, co
 	r->err_text[0] = '\0';
 	if (err)
 		fl_err_format(err, r->err_text, sizeof(r->err_text));
+	/* A pipeline ended: one heap sample (growth.c), before observe, whose
+	 * own bookkeeping is the caller's and not the scenario's. */
+	fl__scn_growth_sample();
 	if (p && p->observe)
 		p->observe(what, err, p->observe_arg);
 }

@@ -11,11 +11,18 @@
  * The runner holds no error across the comparison (the run's own error is
  * turned into text and dropped first), so the error count is exact.
  *
- * In jemalloc builds the heap is compared too: "stats.allocated" minus the
- * bytes parked in thread caches (both after an "epoch" refresh), before
- * and after, within a tolerance (4 MiB by default) for what the runtime
- * keeps on purpose (pooled threads' buffers, per-thread state). Sanitizer and valgrind builds use their own
- * allocator: the check is skipped there.
+ * In jemalloc builds the heap is compared too (fl_leak_heap_bytes:
+ * "stats.allocated" minus thread-cache and internal bytes), before and
+ * after, within a tolerance (4 MiB by default) for what the runtime keeps
+ * on purpose (pooled threads' buffers, per-thread state). Sanitizer and
+ * valgrind builds use their own allocator: the check is skipped there.
+ *
+ * The run is a leak scope (fl/leak.h): the objects it creates are its own,
+ * so a failed "no leaks" names them and their creators, and the scope's
+ * baselines give the OS-thread and descriptor checks. A leak too small
+ * for the tolerance is caught by its growth over pipeline runs: growth.c
+ * samples the heap at each fl_scenario_note_err and check_growth fits a
+ * line through the samples (docs/scenarios.md).
  *
  * Every fault injected during the run, by any plan, is kept in the result
  * (fault_log.c) for the report's counts and timeline.
@@ -27,50 +34,23 @@
 #include "scn_internal.h"
 
 #include <fl/fault.h>
+#include <fl/leak.h>
 
 #include <stdio.h>
 #include <string.h>
 
-#ifdef FL_HAVE_JEMALLOC
-#include <jemalloc/jemalloc.h>
-/* Weak: the library does not pull jemalloc into a user's program. A program
- * that links it (faultline does) gets the heap check; others skip it. */
-#pragma weak mallctl
+#define GROWTH_R2 0.8 /* a fit at least this good is growth, not noise */
 
-/* Allocated bytes (process-wide), or -1 when jemalloc will not say. */
+/* jemalloc's allocated bytes (process-wide), or -1 when the program does
+ * not run on jemalloc (sanitizer and valgrind builds, or a user's program
+ * that does not link it): the 4 MiB check is tuned for jemalloc only. The
+ * growth check (growth.c) takes any source fl_leak_heap_bytes has. */
 static int64_t heap_allocated(void)
 {
-	if (!mallctl)
-		return -1;
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch);
-	(void)mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
-	if (mallctl("epoch", &epoch, &sz, &epoch, sz) != 0)
-		return -1;
-	size_t allocated, cached = 0;
-	sz = sizeof(allocated);
-	if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) != 0)
-		return -1;
-	/* Not the program's live data: freed blocks parked in the threads'
-	 * caches, and jemalloc's own internal allocations, which stats.allocated
-	 * includes (the tcache of every thread: a backend that keeps more
-	 * pooled worker threads after a busy run holds ~20 KB more per thread
-	 * without leaking anything). */
-	char name[64];
-	size_t internal = 0;
-	snprintf(name, sizeof(name), "stats.arenas.%u.tcache_bytes", (unsigned)MALLCTL_ARENAS_ALL);
-	sz = sizeof(cached);
-	if (mallctl(name, &cached, &sz, NULL, 0) != 0 || cached > allocated)
-		cached = 0;
-	snprintf(name, sizeof(name), "stats.arenas.%u.internal", (unsigned)MALLCTL_ARENAS_ALL);
-	sz = sizeof(internal);
-	if (mallctl(name, &internal, &sz, NULL, 0) != 0 || internal > allocated - cached)
-		internal = 0;
-	return (int64_t)(allocated - cached - internal);
+	const char *src;
+	int64_t h = fl_leak_heap_bytes(&src);
+	return strncmp(src, "jemalloc", 8) == 0 ? h : -1;
 }
-#else
-static int64_t heap_allocated(void) { return -1; }
-#endif
 
 /* The counts the leak check compares, in the order they are printed. */
 static long stat_field(const fl_stats *st, int i)
@@ -117,9 +97,37 @@ static void settle(fl_scenario_result *r, int64_t window_ns, int64_t heap0, int6
 	r->settle_ns = fl_now() - start;
 }
 
-static void check_leaks(fl_scenario_result *r)
+/* What the scope still finds of kinds what, one line ("; "-separated)
+ * without the error's "leak scope" prefix; returns how many items. */
+static int scope_text(fl_leak_scope *scope, unsigned what, int64_t settle_ns, char *buf,
+		      size_t cap)
 {
-	char msg[FL_SCENARIO_MSG_MAX] = "";
+	buf[0] = '\0';
+	fl_leak_opts o = {.settle_ns = settle_ns, .skip = ~what};
+	fl_err *e = fl_leak_verify_none(scope, &o);
+	if (!e)
+		return 0;
+	char text[FL_SCENARIO_ERR_MAX];
+	fl_err_format(e, text, sizeof(text));
+	fl_err_drop(e);
+	const char *p = strchr(text, '\n');
+	int n = 0;
+	size_t len = 0;
+	while (p && len + 1 < cap) {
+		p += 3; /* "\n  " */
+		size_t k = strcspn(p, "\n");
+		len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", n ? "; " : "", (int)k, p);
+		n++;
+		p = strchr(p, '\n');
+	}
+	return n ? n : 1;
+}
+
+static void check_leaks(fl_scenario_result *r, fl_leak_scope *scope)
+{
+	char msg[FL_SCENARIO_MSG_MAX] = "", named[FL_SCENARIO_MSG_MAX] = "";
+	if (scope && leaked_total(&r->baseline, &r->after) != 0)
+		(void)scope_text(scope, FL_LEAK_OBJECTS, -1, named, sizeof(named));
 	size_t len = 0;
 	for (int i = 0; i < NSTATS; i++) {
 		long d = stat_field(&r->after, i) - stat_field(&r->baseline, i);
@@ -136,7 +144,8 @@ static void check_leaks(fl_scenario_result *r)
 				  settled);
 	else
 		fl_scenario_check(r, FL_SCENARIO_CHECK_LEAKS, false, (double)total, 0, NULL,
-				  "still live after %s: %s", settled, msg);
+				  "still live after %s: %s%s%s", settled, msg, named[0] ? ": " : "",
+				  named);
 }
 
 static void check_heap(fl_scenario_result *r, int64_t heap0, int64_t tol)
@@ -149,6 +158,58 @@ static void check_heap(fl_scenario_result *r, int64_t heap0, int64_t tol)
 	fl_scenario_check(r, FL_SCENARIO_CHECK_HEAP, r->heap_delta <= tol, (double)r->heap_delta,
 			  (double)tol, "B", "jemalloc stats.allocated %+lld bytes after the run",
 			  (long long)r->heap_delta);
+}
+
+/* The process-wide checks: OS threads and descriptors the run left,
+ * after up to settle_ns more (the objects have settled by now). */
+static void check_process(fl_scenario_result *r, fl_leak_scope *scope, int64_t settle_ns)
+{
+	static const struct {
+		const char *name;
+		unsigned what;
+		const char *ok;
+	} k[] = {
+		{FL_SCENARIO_CHECK_THREADS, FL_LEAK_THREADS,
+		 "no OS thread beyond the baseline and the runtime's pools"},
+		{FL_SCENARIO_CHECK_FDS, FL_LEAK_FDS, "every descriptor opened was closed"},
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (!scope) {
+			fl_scenario_skip(r, k[i].name, "no baseline: cannot read /proc/self");
+			continue;
+		}
+		char msg[FL_SCENARIO_MSG_MAX - 16];
+		int n = scope_text(scope, k[i].what, settle_ns, msg, sizeof(msg));
+		if (n == 0)
+			fl_scenario_check(r, k[i].name, true, 0, 0, NULL, "%s", k[i].ok);
+		else
+			fl_scenario_check(r, k[i].name, false, n, 0, NULL, "left: %s", msg);
+	}
+}
+
+static void check_growth(fl_scenario_result *r, const fl__scn_growth *g)
+{
+	char why[FL_SCENARIO_MSG_MAX];
+	fl__scn_fit f;
+	if (strcmp(g->source, "none") == 0) {
+		fl_scenario_skip(r, FL_SCENARIO_CHECK_HEAP_GROWTH,
+				 "no heap statistics under valgrind's allocator");
+		return;
+	}
+	if (!fl__scn_growth_fit(g, &f)) {
+		snprintf(why, sizeof(why),
+			 "%d pipeline runs noted: too few to fit a line (needs %d after warm-up)",
+			 f.samples, FL__SCN_GROWTH_MIN);
+		fl_scenario_skip(r, FL_SCENARIO_CHECK_HEAP_GROWTH, why);
+		return;
+	}
+	bool grows = f.slope > FL_SCENARIO_HEAP_GROWTH_TOL && f.r2 >= GROWTH_R2;
+	fl_scenario_check(r, FL_SCENARIO_CHECK_HEAP_GROWTH, !grows, f.slope,
+			  FL_SCENARIO_HEAP_GROWTH_TOL, "B",
+			  "%s %+.0f B per pipeline run (R^2 %.2f over %d samples of %d runs, "
+			  "after %d warm-up; %s)",
+			  grows ? "heap grows with iterations:" : "heap slope", f.slope, f.r2, f.used,
+			  f.samples, f.warmup, g->source);
 }
 
 static void check_groups(fl_scenario_result *r)
@@ -217,6 +278,43 @@ static void check_declared(fl_scenario_result *r, bool run_failed)
 	}
 }
 
+/* The scheduler (as an error rather than the runtime's abort: a machine
+ * out of memory or threads is an environment error that names what could
+ * not be had, and the command exits 2, not a crash), and under sim a
+ * reseed when asked. */
+static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
+			   fl_scenario_result *r)
+{
+	fl_err *ierr = fl_sched_init(NULL);
+	if (ierr) {
+		fl_err_format(ierr, r->run_err, sizeof(r->run_err));
+		fl_err_drop(ierr);
+		return fl_err_new("scenario %s: cannot start the scheduler: %s", s->name, r->run_err);
+	}
+	if (rp->sim_reseed && fl__scn_virtual_time()) {
+		fl_err *serr = fl_sim_begin(rp->seed);
+		if (serr) {
+			fl_err_format(serr, r->run_err, sizeof(r->run_err));
+			fl_err_drop(serr);
+			return fl_err_new("scenario %s: %s", s->name, r->run_err);
+		}
+	}
+	return NULL;
+}
+
+/* After the run: settle, then every generic check. */
+static void generic_checks(fl_scenario_result *r, const fl_scenario_params *rp,
+			   fl_leak_scope *scope, const fl__scn_growth *growth, int64_t heap0,
+			   int64_t tol)
+{
+	settle(r, FL_SEC(1) * rp->time_scale, heap0, tol);
+	check_leaks(r, scope);
+	check_heap(r, heap0, tol);
+	check_process(r, scope, FL_MS(200) * rp->time_scale);
+	check_growth(r, growth);
+	check_groups(r);
+}
+
 fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 			fl_scenario_result *r)
 {
@@ -233,33 +331,26 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	if (rp.hang_ns == 0)
 		rp.hang_ns = FL_SEC(60) * rp.time_scale;
 	int64_t tol = rp.heap_tolerance > 0 ? rp.heap_tolerance : (int64_t)4 << 20;
-
-	/* The scheduler first, as an error rather than the runtime's abort: a
-	 * machine out of memory or threads is an environment error that names
-	 * what could not be had (the command exits 2), not a crash. */
-	fl_err *ierr = fl_sched_init(NULL);
-	if (ierr) {
-		fl_err_format(ierr, r->run_err, sizeof(r->run_err));
-		fl_err_drop(ierr);
-		return fl_err_new("scenario %s: cannot start the scheduler: %s", s->name, r->run_err);
-	}
-	/* Baselines first: the plan's own objects are gone before settling.
-	 * The scheduler starts before the heap baseline (its pools are not the
-	 * scenario's), and the histograms the run adds to r are not leaks. */
-	if (rp.sim_reseed && fl__scn_virtual_time()) {
-		fl_err *serr = fl_sim_begin(rp.seed);
-		if (serr) {
-			fl_err_format(serr, r->run_err, sizeof(r->run_err));
-			fl_err_drop(serr);
-			return fl_err_new("scenario %s: %s", s->name, r->run_err);
-		}
-	}
+	fl_err *err = start_sched(s, &rp, r);
+	if (err)
+		return err;
+	/* Baselines after the scheduler (its pools are not the scenario's);
+	 * the plan's own objects are gone before settling, and the histograms
+	 * the run adds to r are not leaks. The leak scope makes the run's
+	 * objects its own and holds the thread and descriptor baselines. */
+	fl_leak_scope *scope = NULL;
+	fl_err_drop(fl_leak_baseline(s->name, &scope)); /* none: those checks skip */
+	fl__scn_growth growth;
+	fl__scn_growth_begin(&growth);
 	size_t nhists0 = r->nhists;
 	int64_t heap0 = heap_allocated();
 	r->baseline = fl_stats_get();
 	fl_fault_plan *plan;
-	if (!arm_faults(&rp, r, &plan))
+	if (!arm_faults(&rp, r, &plan)) {
+		fl__scn_growth_end(&growth);
+		fl_leak_scope_free(scope);
 		return fl_err_new("scenario %s: %s", s->name, r->run_err);
+	}
 	fl__scn_watchdog wd = {0};
 	char what[FL_SCENARIO_NAME_MAX + 16];
 	snprintf(what, sizeof(what), "scenario %s", s->name);
@@ -270,10 +361,11 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	fl__scn_fault_log flog;
 	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;
-	fl_err *err = s->run(&rp, r);
+	err = s->run(&rp, r);
 	r->faults_plan = NULL;
 	size_t flog_bytes = fl__scn_faults_unwatch(&flog, r);
 	r->duration_ns = fl_now() - start;
+	fl__scn_growth_end(&growth);
 	if (err)
 		fl_err_format(err, r->run_err, sizeof(r->run_err));
 
@@ -293,10 +385,8 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	if (heap0 >= 0) /* what the result keeps: its histograms and fault events */
 		heap0 += (int64_t)((r->nhists - nhists0) * fl_hdr_memory_size(1, FL_SEC(3600), 3) +
 				   flog_bytes);
-	settle(r, FL_SEC(1) * rp.time_scale, heap0, tol);
-	check_leaks(r);
-	check_heap(r, heap0, tol);
-	check_groups(r);
+	generic_checks(r, &rp, scope, &growth, heap0, tol);
+	fl_leak_scope_free(scope);
 	if (r->run_err[0])
 		return fl_err_new("scenario %s: %s", s->name, r->run_err);
 	return NULL;

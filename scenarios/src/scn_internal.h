@@ -77,6 +77,9 @@ typedef struct fl__scn_fault_log {
 	uint64_t unlogged;
 } fl__scn_fault_log;
 void fl__scn_faults_watch(fl__scn_fault_log *log, int64_t start_ns);
+/* The bytes the fault log being watched holds now (0: none), which the
+ * heap-growth samples leave out. Thread safety: any thread. */
+size_t fl__scn_faults_bytes(void);
 size_t fl__scn_faults_unwatch(fl__scn_fault_log *log, fl_scenario_result *r);
 bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const char *point,
 		       const char *action);
@@ -146,5 +149,35 @@ bool fl__scn_watchdog_deadlock(fl__scn_watchdog *wd);
 /* In an isolated child, before the run: a watchdog that gives up (exit 3)
  * first writes "S<US>names of the stuck tasks" to fd, the result pipe. */
 void fl__scn_watchdog_giveup_fd(int fd);
+
+/*
+ * Heap growth over a run's pipeline ends (growth.c): fl_scenario_run
+ * begins a record on its thread, fl_scenario_note_err samples the heap
+ * into it, the runner fits a line through the samples after a warm-up.
+ */
+#define FL__SCN_GROWTH_CAP 256 /* samples kept (decimated beyond) */
+#define FL__SCN_GROWTH_MIN 8   /* samples fitted, at least, after warm-up */
+typedef struct fl__scn_growth {
+	int64_t x[FL__SCN_GROWTH_CAP]; /* the sample's ordinal (pipeline end) */
+	int64_t y[FL__SCN_GROWTH_CAP]; /* heap bytes then */
+	int n;                         /* samples kept */
+	int64_t stride;                /* every stride-th end is sampled */
+	int64_t seen;                  /* pipeline ends so far */
+	const char *source;            /* fl_leak_heap_bytes's source */
+} fl__scn_growth;
+typedef struct fl__scn_fit {
+	double slope;   /* bytes per pipeline end */
+	double r2;      /* how well the line fits, 0..1 */
+	int samples;    /* pipeline ends seen */
+	int warmup;     /* kept samples skipped */
+	int used;       /* kept samples fitted */
+} fl__scn_fit;
+/* Makes g current on this thread (if the heap can be measured). */
+void fl__scn_growth_begin(fl__scn_growth *g);
+void fl__scn_growth_end(fl__scn_growth *g);
+/* One sample into the thread's current record, if any. */
+void fl__scn_growth_sample(void);
+/* Fits g; false (f->samples still set) when too few samples to judge. */
+bool fl__scn_growth_fit(const fl__scn_growth *g, fl__scn_fit *f);
 
 #endif

@@ -91,6 +91,8 @@ struct fl__task {
 	bool adopted;                       /* a foreign thread, not spawned */
 	bool panic_capture;                 /* immutable: group captures panics */
 	bool registered;                    /* on the registry list (stripe lock) */
+	struct fl_leak_scope *leak_scope;   /* (self) current leak scope (leak.c) */
+	struct fl__leak_rec *leak;          /* its record in its spawner's scope */
 };
 
 enum { FL__W_WAITING = 0, FL__W_FIRED = 1, FL__W_ABORTED = 2 };
@@ -283,6 +285,7 @@ int fl__task_dump_tasks(FILE *out, int64_t now);
 typedef struct fl__obj {
 	const char *label;   /* immutable: the object's name for dumps */
 	uint32_t trace_id;   /* immutable: trace number (sim only), else 0 */
+	struct fl__leak_rec *leak; /* its leak scope's record (leak.c), or NULL */
 } fl__obj;
 
 /* The label of a channel, context or group (its fl__obj), or nil_label for

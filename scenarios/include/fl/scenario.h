@@ -7,8 +7,10 @@
  * fl_scenario_result: check verdicts, counters and HDR histograms. The
  * runner (fl_scenario_run) wraps every scenario with the generic checks:
  * live objects back to their pre-run counts (tasks, channels, contexts,
- * errors, timers, groups, with a settle window as goleak allows) and, for
- * every group the scenario noted, its high-water mark within its limit.
+ * errors, timers, groups, with a settle window as goleak allows), the
+ * process's OS threads and descriptors back to theirs, the heap not
+ * growing with pipeline runs (fl/leak.h's machinery) and, for every group
+ * the scenario noted, its high-water mark within its limit.
  * fl_scenario_report_new turns results into one fl_report (fl/report.h)
  * for the JSON, JUnit, Markdown and HTML writers.
  *
@@ -54,6 +56,19 @@ extern "C" {
 #define FL_SCENARIO_CHECK_LEAKS "no leaks"
 /* The jemalloc allocated-bytes check (jemalloc builds; skipped otherwise). */
 #define FL_SCENARIO_CHECK_HEAP "heap returns to baseline"
+/* OS threads the run started are gone after it (the runtime's own pools
+ * excepted); the message names each one left (fl/leak.h). */
+#define FL_SCENARIO_CHECK_THREADS "no leaked threads"
+/* Descriptors the run opened are closed after it; the message names each
+ * one left with its target ("fd 7 -> socket:[1234]"). */
+#define FL_SCENARIO_CHECK_FDS "no leaked fds"
+/* The heap does not grow with pipeline runs: a least-squares line through
+ * the heap sampled at every fl_scenario_note_err, after a warm-up, rises by
+ * at most FL_SCENARIO_HEAP_GROWTH_TOL bytes per run, or does not fit
+ * (R^2 < 0.8). Skipped with fewer than 8 runs to fit, or where the heap
+ * cannot be measured (valgrind). docs/scenarios.md has the method. */
+#define FL_SCENARIO_CHECK_HEAP_GROWTH "heap does not grow with iterations"
+#define FL_SCENARIO_HEAP_GROWTH_TOL 8192
 /* The watchdog's check: the run did not hang (see params.hang_ns). */
 #define FL_SCENARIO_CHECK_HANG "no hang"
 /* Isolated runs: the child exited normally (no signal). */
@@ -302,7 +317,10 @@ void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, i
 
 /*
  * Notes a pipeline's final error: keeps its one-line text in r->err_text
- * ("" for NULL) and passes it to p->observe. Borrows err.
+ * ("" for NULL) and passes it to p->observe. Borrows err. Also the end of a
+ * pipeline run for FL_SCENARIO_CHECK_HEAP_GROWTH: call it once per
+ * pipeline run, after the pipeline's objects are freed, on the thread
+ * that runs the scenario.
  */
 void fl_scenario_note_err(fl_scenario_result *r, const fl_scenario_params *p, const char *what,
 			  const fl_err *err);
