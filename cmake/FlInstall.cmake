@@ -75,7 +75,7 @@ if(FAULTLINE_BUILD_CLI)
   endforeach()
   add_custom_target(fl-man ALL DEPENDS ${_fl_man_gz})
   foreach(cmd faultline faultline-bench) # one script completes both
-    install(FILES scenarios/cli/completion.bash
+    install(FILES cli/completion.bash
       DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions RENAME ${cmd}
       COMPONENT tools)
   endforeach()
