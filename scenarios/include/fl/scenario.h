@@ -109,16 +109,19 @@ typedef struct fl_scenario_params {
 } fl_scenario_params;
 
 /*
- * A scenario of the catalogue. run performs params->iterations pipeline
- * runs (already resolved by fl_scenario_run) and records into the result.
- * It returns an error only when the scenario could not be carried out
- * (out of memory, no thread): a pipeline's own, expected error is data,
- * recorded in checks. Every check it reports must be listed in checks.
+ * A scenario (registered, built in, or a job file's section). run performs
+ * params->iterations pipeline runs (already resolved by fl_scenario_run)
+ * and records into the result. It returns an error only when the scenario
+ * could not be carried out (out of memory, no thread): a pipeline's own,
+ * expected error is data, recorded in checks. When checks lists names,
+ * every check it reports must be among them (another one aborts as a
+ * scenario bug) and each must be evaluated; checks NULL declares nothing
+ * and lets run record any check.
  */
 struct fl_scenario {
 	const char *name;              /* [a-z0-9_]+, unique */
 	const char *description;       /* one line */
-	const char *const *checks;     /* NULL-terminated check names */
+	const char *const *checks;     /* NULL-terminated check names; NULL */
 	int default_iterations;        /* >= 1; 0 means 1 */
 	fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r);
 	/* Optional, may stay zero: */
@@ -245,8 +248,9 @@ const fl_scenario *fl_scenario_find(const char *name);
  * all-zero value means defaults.
  *   iterations     pipeline runs per `run` unless --iterations says; 0: 1.
  *   checks         NULL-terminated names of the checks the body records
- *                  (fl_scenario_check): one the run never evaluates fails
- *                  as "declared but not evaluated". NULL: none declared.
+ *                  (fl_scenario_check): `list` shows them, one the run
+ *                  never evaluates fails ("never evaluated"), and the body
+ *                  may record no other. NULL: none declared, any allowed.
  *   stress_faults  NULL-terminated fault plans `stress` draws from (the
  *                  plan language, docs/faults.md). NULL: the generic
  *                  random-fault plan.
