@@ -36,7 +36,7 @@ extern "C" {
  * usage, input or environment error (an unknown verb, a bad flag, a
  * scenario that failed to register: printed to stderr), 3 a hang was
  * detected (the live tasks dumped to stderr).
- * Ownership: borrows argv (it may reorder nothing and keeps nothing).
+ * Ownership: borrows argv for the call; changes and keeps none of it.
  * Thread safety: call it once, from the main thread, with no other thread
  * using the runtime. Blocks: for as long as the verb runs.
  */
