@@ -9,12 +9,14 @@
  * anything else has run. A constructor cannot return an error, so
  * fl_scenario_define keeps the first few failures for
  * fl_scenario_registry_err, which the command line reads before anything
- * else. Nothing here is ever freed: the registry lives as long as the
+ * else; a program that reads the registry without asking gets them printed
+ * to stderr on its first read. Nothing here is ever freed: the registry lives as long as the
  * program, like the scenarios it points at.
  */
 #include <fl/scenario.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,7 @@ static const fl_scenario **items;  /* lock */
 static size_t nitems, cap;         /* lock */
 static fl_err *kept[KEPT_ERRS_MAX]; /* lock: fl_scenario_define's failures */
 static size_t nkept, nlost;        /* lock: kept, and the ones past the cap */
+static bool reported;              /* lock: registry_err read, or printed */
 
 static void lock_registry(void)
 {
@@ -128,9 +131,26 @@ fl_err *fl_scenario_register(const fl_scenario *s)
 	return err;
 }
 
+/* The first read of a registry with failed registrations that nobody
+ * asked fl_scenario_registry_err about prints them, once: a program that
+ * reads the registry without fl_main still hears of them. Under lock. */
+static void report_once_locked(void)
+{
+	if (reported || (nkept == 0 && nlost == 0))
+		return;
+	reported = true;
+	for (size_t i = 0; i < nkept; i++) {
+		fputs("faultline: a scenario failed to register: ", stderr);
+		fl_err_print(stderr, kept[i]);
+	}
+	if (nlost)
+		fprintf(stderr, "faultline: %zu more scenarios failed to register\n", nlost);
+}
+
 const fl_scenario *const *fl_scenario_catalogue(size_t *n)
 {
 	lock_registry();
+	report_once_locked();
 	*n = nitems;
 	const fl_scenario *const *all = items;
 	unlock_registry();
@@ -142,6 +162,7 @@ const fl_scenario *fl_scenario_find(const char *name)
 	if (!name)
 		return NULL;
 	lock_registry();
+	report_once_locked();
 	const fl_scenario *s = find_locked(name);
 	unlock_registry();
 	return s;
@@ -178,6 +199,7 @@ fl_err *fl_scenario_registry_err(void)
 	fl_err *all[KEPT_ERRS_MAX + 1];
 	size_t n = 0;
 	lock_registry();
+	reported = true; /* the caller reports them */
 	for (; n < nkept; n++)
 		all[n] = fl_err_ref(kept[n]);
 	size_t lost = nlost;

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fl_test.h"
 
@@ -186,6 +187,48 @@ FL_TEST(define_keeps_failures_for_the_registry_err)
 	ASSERT_NULL(fl_scenario_find("Bad"));
 }
 
+/* Runs what(), its stderr into buf. */
+static void capture_stderr(void (*what)(void), char *buf, size_t cap)
+{
+	fflush(stderr);
+	FILE *tmp = tmpfile();
+	ASSERT_NOT_NULL(tmp);
+	int saved = dup(2);
+	ASSERT(saved >= 0);
+	ASSERT(dup2(fileno(tmp), 2) >= 0);
+	what();
+	fflush(stderr);
+	ASSERT(dup2(saved, 2) >= 0);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(buf, 1, cap - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+}
+
+static void read_twice(void)
+{
+	size_t n;
+	(void)fl_scenario_catalogue(&n);
+	(void)fl_scenario_find("anything");
+}
+
+FL_TEST(unasked_failures_are_printed_on_the_first_read)
+{
+	static fl_scenario bad;
+	char text[1024];
+	capture_stderr(read_twice, text, sizeof(text));
+	ASSERT_STR_EQ(text, ""); /* negative control: nothing failed, nothing printed */
+	fl_scenario_define(&bad, "Bad", "an upper-case name", NULL, noop);
+	capture_stderr(read_twice, text, sizeof(text));
+	const char *want = "faultline: a scenario failed to register: scenario 'Bad': name";
+	const char *at = strstr(text, want);
+	if (!at || strstr(at + 1, want)) /* once, not per read */
+		FL_FAIL("stderr: %s", text);
+	capture_stderr(read_twice, text, sizeof(text));
+	ASSERT_STR_EQ(text, "");
+}
+
 /* ---- many threads ----------------------------------------------------------------- */
 
 #define THREADS 4
@@ -241,4 +284,6 @@ FL_TEST_MAIN(FL_CASE(register_names_the_bad_field),
 	     FL_CASE(builtins_register_through_the_public_call_once),
 	     FL_CASE(builtins_refuse_a_name_the_program_took),
 	     FL_CASE(macro_fills_the_scenario_from_its_options),
-	     FL_CASE(define_keeps_failures_for_the_registry_err), FL_CASE(threads_register_at_once))
+	     FL_CASE(define_keeps_failures_for_the_registry_err),
+	     FL_CASE(unasked_failures_are_printed_on_the_first_read),
+	     FL_CASE(threads_register_at_once))

@@ -287,7 +287,9 @@ void fl_scenario_define(fl_scenario *s, const char *name, const char *descriptio
 /*
  * The registrations fl_scenario_define could not make (a bad name, a
  * duplicate, no memory), joined in order; NULL when there were none. The
- * command line calls it before anything else and exits 2 with it.
+ * command line calls it before anything else and exits 2 with it. A
+ * program that never calls it has them printed to stderr, once, by its
+ * first fl_scenario_catalogue or fl_scenario_find after they happened.
  * Ownership: a new reference for the caller. Thread safety: any thread.
  */
 FL_MUST_CHECK fl_err *fl_scenario_registry_err(void);
