@@ -70,5 +70,10 @@ int main(int argc, char **argv)
 	/* END bench placeholder */
 	if (argc >= 2 && argv[1][0] != '-' && !fl__cli_known_verb(argv[1]))
 		return dispatch(argv);
-	return fl_main(argc, argv);
+	int rc = fl_main(argc, argv);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "help") == 0))
+		printf("Any other COMMAND runs faultline-COMMAND from faultline's directory or\n"
+		       "from PATH, as git runs git-COMMAND.\n");
+	return rc;
 }
