@@ -33,7 +33,7 @@ build: deps
 # Timing goals are reported, not judged, on the real clock (--skip-timing):
 # a busy machine must not fail the suite. `make test` judges them on sim.
 run: build
-	build/release/scenarios/faultline run catalogue scenarios/jobs/shapes.ini \
+	build/release/cli/faultline run catalogue scenarios/jobs/shapes.ini \
 		scenarios/jobs/policies.ini --skip-timing --report $(OUT)
 
 define preset_test
@@ -82,7 +82,7 @@ SWEEP_ARGS ?= --service 'exp(1ms)' --work sleep --workers 2,4 \
               --rate 500,1000,1500,2000,2500,3000,3500,4000 --cell 1.5s \
               --warmup 0.3s --slo 20ms
 sweep: build
-	build/release/scenarios/faultline-bench sweep $(SWEEP_ARGS) --report $(OUT)/sweep
+	build/release/cli/faultline-bench sweep $(SWEEP_ARGS) --report $(OUT)/sweep
 
 # Renders a demo report in headless Chromium (installs chromium when root),
 # checks the plots are in the DOM and leaves a screenshot in build/browser.

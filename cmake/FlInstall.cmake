@@ -1,7 +1,8 @@
 # What `cmake --install` and `make deb` put on a machine (docs/install.md):
 # headers under include/fl/, every library static and shared, the CMake
-# package (faultlineConfig.cmake, targets faultline::<lib>), one pkg-config
-# file per library plus faultline.pc, the commands and their manual pages.
+# package (faultlineConfig.cmake, targets faultline::<lib>, and
+# faultline_discover_scenarios), one pkg-config file per library plus
+# faultline.pc, the commands and their manual pages.
 # Components: runtime (the shared libraries), dev (headers, static
 # libraries, .so links, CMake and pkg-config files), tools (commands, man).
 include(GNUInstallDirs)
@@ -26,6 +27,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/faultlineConfigVersion.cm
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/faultlineConfig.cmake
   ${PROJECT_BINARY_DIR}/faultlineConfigVersion.cmake DESTINATION ${_fl_cmake_dir} COMPONENT dev)
+# faultline_discover_scenarios(), included by faultlineConfig.cmake.
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/FaultlineDiscover.cmake DESTINATION ${_fl_cmake_dir}
+  COMPONENT dev)
 
 # pkg-config: faultline-<lib>.pc each, faultline.pc for everything. The
 # prefix is found from the file's own place, so an install moved with
@@ -53,8 +57,15 @@ fl_pc(faultline-reports "faultline reports" "HDR histograms and report writers"
 fl_pc(faultline-scenarios "faultline scenarios" "scenarios, checks and job files"
   "faultline-runtime faultline-patterns faultline-faults faultline-reports" "inih"
   "-lfl_scenarios" "-lm")
+# The command line over a program's registered scenarios, and the main()
+# that calls it (a static archive; never in faultline.pc, whose users have
+# a main of their own).
+fl_pc(faultline-cli "faultline cli" "fl_main: the command line over registered scenarios"
+  "faultline-scenarios" "jansson" "-lfl_cli" "-lfl_bench")
+fl_pc(faultline-main "faultline main" "a main() that runs fl_main, for test binaries of scenarios"
+  "faultline-cli" "" "-lfl_main" "")
 fl_pc(faultline "faultline" "chaos testing for concurrent C pipelines: every library"
-  "faultline-scenarios faultline-patterns faultline-faults faultline-reports faultline-runtime"
+  "faultline-cli faultline-scenarios faultline-patterns faultline-faults faultline-reports faultline-runtime"
   "" "" "")
 
 if(FAULTLINE_BUILD_CLI)
@@ -75,7 +86,7 @@ if(FAULTLINE_BUILD_CLI)
   endforeach()
   add_custom_target(fl-man ALL DEPENDS ${_fl_man_gz})
   foreach(cmd faultline faultline-bench) # one script completes both
-    install(FILES scenarios/cli/completion.bash
+    install(FILES cli/completion.bash
       DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions RENAME ${cmd}
       COMPONENT tools)
   endforeach()

@@ -28,8 +28,13 @@ function(fl_library name)
     else()
       set(t ${name}_shared)
       add_library(${t} SHARED ${L_SOURCES})
+      # INSTALL_RPATH $ORIGIN: a library finds the faultline libraries it
+      # needs beside itself. A program's RUNPATH covers only its direct
+      # needs, so without it a program in a non-system prefix that links
+      # libfl_cli found libfl_cli but not libfl_bench behind it.
       set_target_properties(${t} PROPERTIES OUTPUT_NAME ${name} EXPORT_NAME ${L_EXPORT_NAME}
         VERSION ${PROJECT_VERSION} SOVERSION ${FAULTLINE_ABI_VERSION}
+        INSTALL_RPATH "$ORIGIN"
         LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/fl_exports.map)
       target_link_options(${t} PRIVATE
         -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/fl_exports.map -Wl,-z,defs)

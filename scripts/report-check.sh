@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
-fl="$build/scenarios/faultline"
+fl="$build/cli/faultline"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "report-check: FAIL: $*" >&2; exit 1; }

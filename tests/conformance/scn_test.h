@@ -41,9 +41,22 @@ static inline fl_scenario_params params(int iterations, seen *s)
 	};
 }
 
+/* Registers the built-in catalogue (idempotent): a program has none
+ * until it asks. */
+static inline void builtins(void)
+{
+	fl_err *err = fl_scenario_register_builtins();
+	if (err) {
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		FL_FAIL("the built-in catalogue did not register");
+	}
+}
+
 /* Runs scenario name into r; the run itself must not fail. */
 static inline void run(const char *name, const fl_scenario_params *p, fl_scenario_result *r)
 {
+	builtins();
 	const fl_scenario *s = fl_scenario_find(name);
 	ASSERT_NOT_NULL(s);
 	fl_scenario_result_init(r, s);

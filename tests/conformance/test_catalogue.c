@@ -340,6 +340,7 @@ FL_TEST(catalogue_lists_reference_tasks)
 	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
 	    "ok_error_body", "retry_item", "cancelled_too_early", "dead_letter", "hedged_fetch",
 	    "circuit_breaker"};
+	builtins();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const fl_scenario *s = fl_scenario_find(names[i]);
 		if (!s)

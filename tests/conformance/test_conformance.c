@@ -463,6 +463,7 @@ FL_TEST(results_become_one_report)
 FL_TEST(catalogue_is_consistent)
 {
 	size_t n;
+	builtins();
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	ASSERT_GE(n, 10); /* the ten exercises, then the catalogue (test_catalogue) */
 	for (size_t i = 0; i < n; i++) {

@@ -51,6 +51,7 @@ static void check(fl_err *err)
 static uint64_t run_catalogue(uint64_t sched_seed, int *ran)
 {
 	size_t n;
+	check(fl_scenario_register_builtins()); /* a program has none until it asks */
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	check(fl_sim_begin(sched_seed));
 	*ran = 0;

@@ -14,7 +14,7 @@
 
 #include "fl_test.h"
 
-#define BIN FL_BINARY_DIR "/scenarios/faultline"
+#define BIN FL_BINARY_DIR "/cli/faultline"
 #define JOBS FL_SOURCE_DIR "/scenarios/jobs"
 
 /* Runs cmd through sh, output (stdout and stderr) into out; exit status. */
@@ -150,7 +150,7 @@ FL_TEST(every_verb_writes_its_reports)
 	ASSERT(strstr(out, "\"schema\": \"faultline-report\"") != NULL); /* JSON on stdout */
 	ASSERT(strstr(out, "\"verdict\": \"fail\"") != NULL);
 	slurp(strcat(strcpy(buf, dir), "/st.xml"), buf, sizeof(buf));
-	if (!strstr(buf, "<failure") || !strstr(buf, "replay: faultline replay"))
+	if (!strstr(buf, "<failure") || !strstr(buf, "replay: " BIN " replay"))
 		FL_FAIL("stress junit: %s", buf);
 	snprintf(cmd, sizeof(cmd), "test -s %s/st/report.json -a -s %s/st/index.html", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
@@ -191,7 +191,7 @@ FL_TEST(command_line_habits)
 	ASSERT(out[0] == '[' && strstr(out, "\"name\": \"sum\"") && strstr(out, "\"checks\": ["));
 	/* the bash completion file: verbs, then scenario names from list --json */
 	snprintf(cmd, sizeof(cmd),
-		 "bash -c 'source %s/scenarios/cli/completion.bash; COMP_WORDS=(%s run ear); "
+		 "bash -c 'source %s/cli/completion.bash; COMP_WORDS=(%s run ear); "
 		 "COMP_CWORD=2; _faultline; echo \"[${COMPREPLY[*]}]\"; COMP_WORDS=(%s zzz_no); "
 		 "COMP_CWORD=1; _faultline; echo \"[${COMPREPLY[*]}]\"'",
 		 FL_SOURCE_DIR, BIN, BIN);
@@ -216,9 +216,9 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 		 "--seed 5", BIN, JOBS);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "iteration 1 of 50 FAILED") != NULL);
-	const char *r = strstr(out, "replay: faultline replay ");
+	const char *r = strstr(out, "replay: " BIN " replay "); /* argv[0] as it was run */
 	ASSERT(r != NULL);
-	r += strlen("replay: faultline");
+	r += strlen("replay: " BIN);
 	char line[1024];
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
 	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
@@ -265,9 +265,9 @@ FL_TEST(replay_under_sim_is_exact)
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s stress %s --backend sim --iterations 5 --seed 9", BIN, job);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
-	const char *r = strstr(out, "replay: faultline replay ");
+	const char *r = strstr(out, "replay: " BIN " replay "); /* argv[0] as it was run */
 	ASSERT(r != NULL);
-	r += strlen("replay: faultline");
+	r += strlen("replay: " BIN);
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
 	ASSERT(strstr(line, "--backend sim") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
@@ -352,6 +352,8 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 	char dir[256], cmd[2048], want[64];
 	tmpdir(dir, sizeof(dir));
 	size_t builtin;
+	fl_err *err = fl_scenario_register_builtins(); /* what the faultline command does */
+	ASSERT_NULL(err);
 	(void)fl_scenario_catalogue(&builtin);
 	ASSERT(builtin >= 20);
 	snprintf(cmd, sizeof(cmd),

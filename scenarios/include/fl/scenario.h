@@ -14,6 +14,12 @@
  * fl_scenario_report_new turns results into one fl_report (fl/report.h)
  * for the JSON, JUnit, Markdown and HTML writers.
  *
+ * Scenarios are registered (fl_scenario_register, or the FL_SCENARIO
+ * macro from a constructor before main) and the command line of fl/main.h
+ * lists and runs the registered ones. The built-in catalogue registers
+ * itself through the same call, when a program asks for it
+ * (fl_scenario_register_builtins; the faultline command does).
+ *
  * The catalogue holds the conformance exercises (sum, early return, drain
  * on error, nested fan-out, joined errors, typed stage errors, deadlines,
  * captured panics, limits, cancel latency) and the rest of the reference
@@ -122,23 +128,31 @@ typedef struct fl_scenario_params {
 } fl_scenario_params;
 
 /*
- * A scenario of the catalogue. run performs params->iterations pipeline
- * runs (already resolved by fl_scenario_run) and records into the result.
- * It returns an error only when the scenario could not be carried out
- * (out of memory, no thread): a pipeline's own, expected error is data,
- * recorded in checks. Every check it reports must be listed in checks.
+ * A scenario (registered, built in, or a job file's section). run performs
+ * params->iterations pipeline runs (already resolved by fl_scenario_run)
+ * and records into the result. It returns an error only when the scenario
+ * could not be carried out (out of memory, no thread): a pipeline's own,
+ * expected error is data, recorded in checks. When checks lists names,
+ * every check it reports must be among them (another one aborts as a
+ * scenario bug) and each must be evaluated; checks NULL declares nothing
+ * and lets run record any check.
  */
 struct fl_scenario {
 	const char *name;              /* [a-z0-9_]+, unique */
 	const char *description;       /* one line */
-	const char *const *checks;     /* NULL-terminated check names */
-	int default_iterations;        /* >= 1 */
+	const char *const *checks;     /* NULL-terminated check names; NULL */
+	int default_iterations;        /* >= 1; 0 means 1 */
 	fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r);
 	/* Optional, may stay zero: */
 	const void *data;              /* for run, via r->scenario (job files) */
 	const char *const *stress_faults; /* NULL-terminated plans `faultline
 					     stress` draws from; NULL: the
 					     generic random-fault plan */
+	/* Defaults the command line (fl/main.h) applies when its options do
+	 * not set them; zero: the runner's defaults. */
+	int64_t hang_ns;               /* params.hang_ns */
+	int64_t heap_tolerance;        /* params.heap_tolerance */
+	const char *labels;            /* ctest labels, space-separated; NULL */
 };
 
 /* One check verdict, merged over iterations (see fl_scenario_check). */
@@ -219,12 +233,130 @@ struct fl_scenario_result {
 	uint64_t faults_unlogged;
 };
 
-/* ---- the catalogue ------------------------------------------------------ */
+/* ---- the registry ---------------------------------------------------------- */
 
-/* The scenarios, in catalogue order; *n receives their number. */
+/*
+ * Registers s, to be listed and run by the command line (fl/main.h) and
+ * found by fl_scenario_find. Validates: name is [a-z0-9_]+, shorter than
+ * FL_SCENARIO_NAME_MAX and not registered yet; run is non-NULL;
+ * default_iterations >= 0 (0 means 1); every name in checks is non-empty
+ * and shorter than FL_SCENARIO_NAME_MAX, and the list (like
+ * stress_faults) ends in NULL; hang_ns and heap_tolerance >= 0.
+ * Registering the same s again is a no-op; another scenario with a name
+ * already registered is an error. Scenarios keep their registration order.
+ * Ownership: borrows s and everything it points to, which must outlive
+ * every use of the registry (static storage, as FL_SCENARIO gives).
+ * Errors: FL_ERR_INVAL naming the scenario and the field ("scenario
+ * 'Bad': name: ..."), FL_ERR_NOMEM. On error nothing is registered.
+ * Thread safety: any thread, concurrently, and from constructors that run
+ * before main (a mutex, initialised statically). Blocks: no.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_register(const fl_scenario *s);
+
+/*
+ * Registers the built-in catalogue (the conformance exercises and the
+ * reference tasks, docs/catalogue.md) through fl_scenario_register, in
+ * catalogue order. A program gets no built-in scenario unless it calls
+ * this; the faultline command does. Idempotent: a second call registers
+ * nothing more. Errors: those of fl_scenario_register (FL_ERR_INVAL when a
+ * scenario of the program already took a built-in name). Thread safety:
+ * any thread. Blocks: no.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_register_builtins(void);
+
+/*
+ * The registered scenarios in registration order; *n receives their
+ * number. Ownership: the array belongs to the registry and stays valid
+ * until the next registration (which may move it): read it once
+ * registration is done, from main on. Thread safety: any thread, but not
+ * concurrently with fl_scenario_register. Blocks: no.
+ */
 const fl_scenario *const *fl_scenario_catalogue(size_t *n);
-/* The scenario named name, or NULL. */
+/* The registered scenario named name, or NULL (NULL name: NULL). Thread
+ * safety: any thread (takes the registry's mutex). Blocks: no. */
 const fl_scenario *fl_scenario_find(const char *name);
+
+/*
+ * Options of FL_SCENARIO_WITH, named with designated initialisers; the
+ * all-zero value means defaults.
+ *   iterations     pipeline runs per `run` unless --iterations says; 0: 1.
+ *   checks         NULL-terminated names of the checks the body records
+ *                  (fl_scenario_check): `list` shows them, one the run
+ *                  never evaluates fails ("never evaluated"), and the body
+ *                  may record no other. NULL: none declared, any allowed.
+ *   stress_faults  NULL-terminated fault plans `stress` draws from (the
+ *                  plan language, docs/faults.md). NULL: the generic
+ *                  random-fault plan.
+ *   hang_ns        the watchdog's bound (fl_scenario_params.hang_ns) for
+ *                  `run`; 0: the runner's default (60 s).
+ *   heap_tolerance bytes the heap check forgives; 0: its default (4 MiB).
+ *   labels         ctest labels for faultline_discover_scenarios,
+ *                  space-separated ("slow orders"); NULL: none.
+ *   data           handed to the body as result->scenario->data.
+ */
+typedef struct fl_scenario_options {
+	int iterations;
+	const char *const *checks;
+	const char *const *stress_faults;
+	int64_t hang_ns;
+	int64_t heap_tolerance;
+	const char *labels;
+	const void *data;
+} fl_scenario_options;
+
+/*
+ * Fills s from name, description, o (NULL: defaults) and run, and
+ * registers it with fl_scenario_register. For FL_SCENARIO's constructors,
+ * which cannot return an error: a failure is kept (the first eight, in
+ * order) and returned by fl_scenario_registry_err, so it is never silent.
+ * Ownership: borrows all arguments; s, name, description and o must live
+ * as long as the registry (static storage). Thread safety: as
+ * fl_scenario_register. Blocks: no.
+ */
+void fl_scenario_define(fl_scenario *s, const char *name, const char *description,
+			const fl_scenario_options *o,
+			fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r));
+
+/*
+ * The registrations fl_scenario_define could not make (a bad name, a
+ * duplicate, no memory), joined in order; NULL when there were none. The
+ * command line calls it before anything else and exits 2 with it. A
+ * program that never calls it has them printed to stderr, once, by its
+ * first fl_scenario_catalogue or fl_scenario_find after they happened.
+ * Ownership: a new reference for the caller. Thread safety: any thread.
+ */
+FL_MUST_CHECK fl_err *fl_scenario_registry_err(void);
+
+/*
+ * FL_SCENARIO(name, "one-line description") { body }
+ * Defines a scenario named name (an identifier, [a-z0-9_]+) and registers
+ * it before main runs (a constructor). The body that follows is a function
+ *   static fl_err *name(const fl_scenario_params *params,
+ *                       fl_scenario_result *result)
+ * with fl_scenario.run's contract: it performs params->iterations pipeline
+ * runs, records checks, counters and histograms into result, and returns
+ * an error only when the scenario could not be carried out. Use it at file
+ * scope, once per name in a program. A failed registration is reported by
+ * fl_scenario_registry_err (the command line exits 2 naming it).
+ *
+ * FL_SCENARIO_WITH(name, "description", .iterations = 10,
+ *                  .checks = (const char *const[]){"a", "b", NULL}) { body }
+ * The same with options: designated initialisers of fl_scenario_options.
+ * Needs GCC or Clang (the constructor attribute).
+ */
+#define FL_SCENARIO(name, description) FL_SCENARIO_WITH(name, description, .iterations = 0)
+
+#define FL_SCENARIO_WITH(name, description, ...)                                               \
+	static fl_err *name(const fl_scenario_params *params, fl_scenario_result *result);      \
+	static fl_scenario fl_scenario_def_##name;                                               \
+	static const fl_scenario_options fl_scenario_opts_##name = {__VA_ARGS__};               \
+	__attribute__((constructor)) static void fl_scenario_ctor_##name(void)                  \
+	{                                                                                       \
+		fl_scenario_define(&fl_scenario_def_##name, #name, description,                  \
+				   &fl_scenario_opts_##name, name);                               \
+	}                                                                                       \
+	static fl_err *name(const fl_scenario_params *params __attribute__((unused)),           \
+			    fl_scenario_result *result __attribute__((unused)))
 
 /* ---- running -------------------------------------------------------------- */
 

@@ -1,12 +1,11 @@
 /*
  * catalogue.c - the scenario table: every catalogue scenario in suite
- * order, and the lookups over it. It sits on top of the scenario files
+ * order, registered with the public fl_scenario_register (../registry.c)
+ * when a program asks for the built-ins. It sits on top of the scenario files
  * (cat_*.c) and nothing below calls back into it; the helpers they share
  * are in ../stage.c, their sentinel errors in cat_sentinels.c.
  */
 #include "cat_internal.h"
-
-#include <string.h>
 
 /* The default suite, in the order of the reference exercises. */
 static const fl_scenario *const catalogue[] = {
@@ -42,18 +41,13 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_ok_error_body,
 };
 
-const fl_scenario *const *fl_scenario_catalogue(size_t *n)
+fl_err *fl_scenario_register_builtins(void)
 {
-	*n = sizeof(catalogue) / sizeof(catalogue[0]);
-	return catalogue;
-}
-
-const fl_scenario *fl_scenario_find(const char *name)
-{
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(catalogue) / sizeof(catalogue[0]); i++)
-		if (strcmp(catalogue[i]->name, name) == 0)
-			return catalogue[i];
+	/* Registering the same scenario again is a no-op: idempotent. */
+	for (size_t i = 0; i < sizeof(catalogue) / sizeof(catalogue[0]); i++) {
+		fl_err *err = fl_scenario_register(catalogue[i]);
+		if (err)
+			return fl_err_wrap(err, "the built-in catalogue");
+	}
 	return NULL;
 }

@@ -21,18 +21,18 @@ int fl__cli_replay(int argc, char **argv)
 	fl__cli_targets t = {0};
 	uint64_t seed;
 	if (argc < 1) {
-		fprintf(stderr, "faultline replay: expected SEED TARGET\n");
+		fprintf(stderr, "%s replay: expected SEED TARGET\n", fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	if (!fl__cli_parse_u64(argv[0], &seed)) {
-		fprintf(stderr, "faultline replay: SEED '%s' is not a seed: a decimal or 0x-hex "
-				"number from 0 to 18446744073709551615, as stress prints it\n",
+		fprintf(stderr, "%s replay: SEED '%s' is not a seed: a decimal or 0x-hex "
+				"number from 0 to 18446744073709551615, as stress prints it\n", fl__cli_prog,
 			argv[0]);
 		return EXIT_USAGE;
 	}
 	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "replay");
 	if (!rc && t.n != 1) {
-		fprintf(stderr, "faultline replay: name exactly one scenario\n");
+		fprintf(stderr, "%s replay: name exactly one scenario\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc)
@@ -41,12 +41,12 @@ int fl__cli_replay(int argc, char **argv)
 		fl__cli_targets_free(&t);
 		return rc;
 	}
-	fl_scenario_params p = fl__cli_iter_params(seed, o.faults);
+	fl_scenario_params p = fl__cli_iter_params(t.s[0], seed, o.faults);
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, t.s[0]);
 	fl_err *err = fl_scenario_run_isolated(t.s[0], &p, &r);
 	if (err) {
-		fprintf(stderr, "faultline replay: ");
+		fprintf(stderr, "%s replay: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 	}
@@ -62,7 +62,7 @@ int fl__cli_replay(int argc, char **argv)
 		werr = fl__cli_write_report(&o, rep);
 	fl_report_free(rep);
 	if (werr) {
-		fprintf(stderr, "faultline replay: writing the report: ");
+		fprintf(stderr, "%s replay: writing the report: ", fl__cli_prog);
 		fl_err_print(stderr, werr);
 		fl_err_drop(werr);
 		rc = EXIT_USAGE;

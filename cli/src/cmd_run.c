@@ -40,7 +40,8 @@ static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result
 static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_result *r)
 {
 	fl_scenario_params p = {.iterations = o->iterations, .seed = o->seed,
-				.faults = o->faults, .skip_timing = o->skip_timing};
+				.faults = o->faults, .skip_timing = o->skip_timing,
+				.hang_ns = s->hang_ns, .heap_tolerance = s->heap_tolerance};
 	fl_err *err;
 	if (o->duration_ns > 0) {
 		fl_scenario_result probe;
@@ -57,7 +58,7 @@ static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_res
 	err = o->no_isolate ? fl_scenario_run(s, &p, r) : fl_scenario_run_isolated(s, &p, r);
 	if (!err)
 		return true;
-	fprintf(stderr, "faultline: ");
+	fprintf(stderr, "%s: ", fl__cli_prog);
 	fl_err_print(stderr, err);
 	fl_err_drop(err);
 	return false;
@@ -77,6 +78,12 @@ int fl__cli_run(int argc, char **argv)
 	bool all = t.n == 0;
 	if (all)
 		fl__cli_target_all(&t);
+	if (t.n == 0) { /* a gate that checked nothing must not pass */
+		fprintf(stderr, "%s run: no scenario is registered (FL_SCENARIO, fl/scenario.h)\n",
+			fl__cli_prog);
+		fl__cli_targets_free(&t);
+		return EXIT_USAGE;
+	}
 	fl_scenario_result **res = calloc(t.n, sizeof(*res));
 	bool env_ok = res != NULL, tty = isatty(STDOUT_FILENO), hung = false;
 	size_t n = 0;
@@ -115,7 +122,7 @@ int fl__cli_run(int argc, char **argv)
 		printf("hang detected: see the task dump on stderr\n");
 	fl_err *err = res ? write_outputs(&o, all, res, n) : NULL;
 	if (err) {
-		fprintf(stderr, "faultline: writing the report: ");
+		fprintf(stderr, "%s: writing the report: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 		env_ok = false;

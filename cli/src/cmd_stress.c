@@ -82,7 +82,7 @@ static void batch_child(const fl_scenario *s, uint64_t base, long from, long to,
 		uint64_t seed = splitmix(base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
 		write_line(fd, "B %ld %" PRIu64 " %ld\n", i, seed, pi);
-		fl_scenario_params p = fl__cli_iter_params(seed, pi >= 0 ? s->stress_faults[pi] : NULL);
+		fl_scenario_params p = fl__cli_iter_params(s, seed, pi >= 0 ? s->stress_faults[pi] : NULL);
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, s);
 		fl_err_drop(fl_scenario_run(s, &p, &r));
@@ -147,7 +147,7 @@ static void replay_line(char *out, size_t cap, const char *spec, const char *bac
 {
 	char q[1200], t[400];
 	fl__cli_shell_quote(spec, t, sizeof(t));
-	int n = snprintf(out, cap, "faultline replay %" PRIu64 " %s", seed, t);
+	int n = snprintf(out, cap, "%s replay %" PRIu64 " %s", fl__cli_argv0, seed, t);
 	if (plan && n >= 0 && (size_t)n < cap) {
 		fl__cli_shell_quote(plan, q, sizeof(q));
 		n += snprintf(out + n, cap - (size_t)n, " --faults %s", q);
@@ -225,14 +225,14 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 		long to = done + batch < n ? done + batch : n;
 		int pfd[2];
 		if (pipe(pfd) != 0) {
-			perror("faultline: pipe");
+			fprintf(stderr, "%s: pipe: %s\n", fl__cli_prog, strerror(errno));
 			return EXIT_USAGE;
 		}
 		fflush(stdout);
 		fflush(stderr);
 		pid_t pid = fork();
 		if (pid < 0) {
-			perror("faultline: fork");
+			fprintf(stderr, "%s: fork: %s\n", fl__cli_prog, strerror(errno));
 			return EXIT_USAGE;
 		}
 		if (pid == 0) {
@@ -276,12 +276,12 @@ int fl__cli_stress(int argc, char **argv)
 	fl__cli_targets t = {0};
 	int rc = fl__cli_parse(argc, argv, &o, &t, "stress");
 	if (!rc && t.n == 0) {
-		fprintf(stderr, "faultline stress: name a scenario or job file\n");
+		fprintf(stderr, "%s stress: name a scenario or job file\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc && o.faults) {
-		fprintf(stderr, "faultline stress: plans come from the scenario's stress set; "
-			"use replay or run for --faults\n");
+		fprintf(stderr, "%s stress: plans come from the scenario's stress set; "
+			"use replay or run for --faults\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc)
@@ -309,7 +309,7 @@ int fl__cli_stress(int argc, char **argv)
 	fl_report_free(rep);
 	fl__cli_targets_free(&t);
 	if (werr) {
-		fprintf(stderr, "faultline stress: writing the report: ");
+		fprintf(stderr, "%s stress: writing the report: ", fl__cli_prog);
 		fl_err_print(stderr, werr);
 		fl_err_drop(werr);
 		return rc ? rc : EXIT_USAGE;

@@ -20,19 +20,19 @@
 static int check_args(const char *point, const char *action)
 {
 	if (strpbrk(point, ";=\n\r# \t") || strpbrk(action, ";=\n\r#") || strstr(action, "->")) {
-		fprintf(stderr, "faultline sweep: POINT is one fault point name and ACTION one "
-				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n",
+		fprintf(stderr, "%s sweep: POINT is one fault point name and ACTION one "
+				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n", fl__cli_prog,
 			point, action);
 		return EXIT_USAGE;
 	}
 	char plan[512];
 	if (snprintf(plan, sizeof(plan), "%s=@1 %s", point, action) >= (int)sizeof(plan)) {
-		fprintf(stderr, "faultline sweep: POINT and ACTION are longer than a plan\n");
+		fprintf(stderr, "%s sweep: POINT and ACTION are longer than a plan\n", fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	fl_err *perr = fl_fault_check(plan);
 	if (perr) {
-		fprintf(stderr, "faultline sweep: ");
+		fprintf(stderr, "%s sweep: ", fl__cli_prog);
 		fl_err_print(stderr, perr);
 		fl_err_drop(perr);
 		return EXIT_USAGE;
@@ -79,7 +79,7 @@ static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, const cha
 int fl__cli_sweep(int argc, char **argv)
 {
 	if (argc < 1 || argv[0][0] == '-') {
-		fprintf(stderr, "faultline sweep: expected POINT TARGET\n");
+		fprintf(stderr, "%s sweep: expected POINT TARGET\n", fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	const char *point = argv[0];
@@ -87,7 +87,7 @@ int fl__cli_sweep(int argc, char **argv)
 	fl__cli_targets t = {0};
 	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "sweep");
 	if (!rc && t.n != 1) {
-		fprintf(stderr, "faultline sweep: name exactly one scenario\n");
+		fprintf(stderr, "%s sweep: name exactly one scenario\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	const char *action = o.action ? o.action : "error(inval)";
@@ -116,7 +116,7 @@ int fl__cli_sweep(int argc, char **argv)
 	fl_report_free(rep);
 	fl__cli_targets_free(&t);
 	if (werr) {
-		fprintf(stderr, "faultline sweep: writing the report: ");
+		fprintf(stderr, "%s sweep: writing the report: ", fl__cli_prog);
 		fl_err_print(stderr, werr);
 		fl_err_drop(werr);
 		return EXIT_USAGE;

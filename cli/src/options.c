@@ -21,6 +21,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* ---- the program's name ------------------------------------------------------------ */
+
+const char *fl__cli_prog = "faultline";
+const char *fl__cli_argv0 = "faultline";
+
+void fl__cli_set_prog(const char *argv0)
+{
+	if (!argv0 || !argv0[0])
+		return;
+	const char *slash = strrchr(argv0, '/');
+	fl__cli_argv0 = argv0;
+	fl__cli_prog = slash && slash[1] ? slash + 1 : argv0;
+}
+
 /* ---- targets -------------------------------------------------------------------- */
 
 static bool is_file(const char *p)
@@ -32,7 +46,7 @@ static bool is_file(const char *p)
 static int add_one(fl__cli_targets *t, const fl_scenario *s, const char *spec)
 {
 	if (t->n == FL__CLI_MAX_TARGETS) {
-		fprintf(stderr, "faultline: more than %d scenarios\n", FL__CLI_MAX_TARGETS);
+		fprintf(stderr, "%s: more than %d scenarios\n", fl__cli_prog, FL__CLI_MAX_TARGETS);
 		return EXIT_USAGE;
 	}
 	snprintf(t->specbuf[t->n], sizeof(t->specbuf[0]), "%s", spec);
@@ -44,13 +58,13 @@ static int add_one(fl__cli_targets *t, const fl_scenario *s, const char *spec)
 static fl_jobs *load_file(fl__cli_targets *t, const char *path)
 {
 	if (t->nfiles == sizeof(t->files) / sizeof(t->files[0])) {
-		fprintf(stderr, "faultline: too many job files\n");
+		fprintf(stderr, "%s: too many job files\n", fl__cli_prog);
 		return NULL;
 	}
 	fl_jobs *jobs;
 	fl_err *err = fl_jobs_load(path, &jobs);
 	if (err) {
-		fprintf(stderr, "faultline: ");
+		fprintf(stderr, "%s: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 		return NULL;
@@ -73,8 +87,8 @@ static int add_glob(fl__cli_targets *t, const char *pattern)
 			return EXIT_USAGE;
 	}
 	if (!found) {
-		fprintf(stderr, "faultline: no scenario matches '%s' (see: faultline list)\n",
-			pattern);
+		fprintf(stderr, "%s: no scenario matches '%s' (see: %s list)\n", fl__cli_prog,
+			pattern, fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -102,14 +116,15 @@ int fl__cli_target_add(fl__cli_targets *t, const char *arg)
 				return EXIT_USAGE;
 			s = fl_jobs_find(jobs, colon + 1);
 			if (!s) {
-				fprintf(stderr, "faultline: %s has no section [%s]\n", path, colon + 1);
+				fprintf(stderr, "%s: %s has no section [%s]\n", fl__cli_prog, path, colon + 1);
 				return EXIT_USAGE;
 			}
 			return add_one(t, s, arg);
 		}
 	}
 	if (!is_file(arg) && !strchr(arg, '/') && !strstr(arg, ".ini")) {
-		fprintf(stderr, "faultline: no scenario '%s' (see: faultline list)\n", arg);
+		fprintf(stderr, "%s: no scenario '%s' (see: %s list)\n", fl__cli_prog, arg,
+			fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	fl_jobs *jobs = load_file(t, arg);
@@ -190,7 +205,7 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 			if (t && fl__cli_target_add(t, a))
 				return EXIT_USAGE;
 			if (!t) {
-				fprintf(stderr, "faultline %s: unexpected argument '%s'\n", cmd, a);
+				fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd, a);
 				return EXIT_USAGE;
 			}
 			continue;
@@ -202,12 +217,12 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 		for (k = 0; valued[k] && strcmp(valued[k], a) != 0; k++)
 			;
 		if (!valued[k]) {
-			fprintf(stderr, "faultline %s: unknown option '%s' (faultline %s --help)\n",
-				cmd, a, cmd);
+			fprintf(stderr, "%s %s: unknown option '%s' (%s %s --help)\n", fl__cli_prog,
+				cmd, a, fl__cli_prog, cmd);
 			return EXIT_USAGE;
 		}
 		if (!inline_v && i + 1 >= argc) {
-			fprintf(stderr, "faultline %s: %s needs a value\n", cmd, a);
+			fprintf(stderr, "%s %s: %s needs a value\n", fl__cli_prog, cmd, a);
 			return EXIT_USAGE;
 		}
 		const char *v = inline_v ? inline_v : argv[++i];
@@ -232,14 +247,14 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 		default: o->action = v; break;
 		}
 		if (!ok) {
-			fprintf(stderr, "faultline %s: %s: bad value '%s'\n", cmd, a, v);
+			fprintf(stderr, "%s %s: %s: bad value '%s'\n", fl__cli_prog, cmd, a, v);
 			return EXIT_USAGE;
 		}
 	}
 	if (o->faults) {
 		fl_err *err = fl_fault_check(o->faults);
 		if (err) {
-			fprintf(stderr, "faultline %s: --faults: ", cmd);
+			fprintf(stderr, "%s %s: --faults: ", fl__cli_prog, cmd);
 			fl_err_print(stderr, err);
 			fl_err_drop(err);
 			return EXIT_USAGE;
@@ -259,7 +274,7 @@ int fl__cli_backend(const char *backend, bool fallback_ok)
 		struct fl_sched_opts so = {.backend = backend};
 		fl_err *err = fl_sched_init(&so);
 		if (err && !fallback_ok) { /* names the valid backends, or what failed */
-			fprintf(stderr, "faultline: --backend %s: ", backend);
+			fprintf(stderr, "%s: --backend %s: ", fl__cli_prog, backend);
 			fl_err_print(stderr, err);
 			fflush(stderr);
 		}
@@ -269,8 +284,8 @@ int fl__cli_backend(const char *backend, bool fallback_ok)
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		if (fallback_ok) {
-			fprintf(stderr, "faultline: backend '%s' is not available in this build; "
-				"replaying on the default backend with the same seed\n", backend);
+			fprintf(stderr, "%s: backend '%s' is not available in this build; "
+				"replaying on the default backend with the same seed\n", fl__cli_prog, backend);
 			return 0;
 		}
 		return EXIT_USAGE;
@@ -302,10 +317,12 @@ void fl__cli_shell_quote(const char *s, char *out, size_t cap)
 
 /* ---- the iteration stress runs and replay reruns ------------------------------------ */
 
-fl_scenario_params fl__cli_iter_params(uint64_t seed, const char *plan)
+fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, const char *plan)
 {
 	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
-				    .skip_timing = true, .hang_ns = FL_SEC(10), .sim_reseed = true};
+				    .skip_timing = true,
+				    .hang_ns = s->hang_ns ? s->hang_ns : FL_SEC(10),
+				    .heap_tolerance = s->heap_tolerance, .sim_reseed = true};
 }
 
 struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan)

@@ -1,8 +1,9 @@
 /*
- * cmd_list.c - `faultline list [TARGET...] [--json]`: the scenarios the
- * targets name (default: the catalogue), each with its declared checks
- * and stress plans; --json prints them as one JSON array (jansson) for
- * scripts and CI matrices.
+ * cmd_list.c - `PROG list [TARGET...] [--json | --names]`: the scenarios
+ * the targets name (default: every registered one), each with its
+ * declared checks and stress plans; --json prints them as one JSON array
+ * (jansson) for scripts and CI matrices, --names one name per line (what
+ * faultline_discover_scenarios reads to add one ctest test per scenario).
  */
 #include "cli_internal.h"
 
@@ -10,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* One scenario as {"name", "description", "checks": [], "stress_plans": []}. */
+/* One scenario as {"name", "description", "checks": [], "stress_plans": [],
+ * "labels"}. */
 static json_t *json_of(const fl_scenario *s)
 {
 	json_t *checks = json_array(), *plans = json_array();
@@ -18,9 +20,9 @@ static json_t *json_of(const fl_scenario *s)
 		json_array_append_new(checks, json_string(*c));
 	for (const char *const *f = s->stress_faults; f && *f; f++)
 		json_array_append_new(plans, json_string(*f));
-	return json_pack("{s:s, s:s, s:o, s:o}", "name", s->name, "description",
+	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "name", s->name, "description",
 			 s->description ? s->description : "", "checks", checks, "stress_plans",
-			 plans);
+			 plans, "labels", s->labels ? s->labels : "");
 }
 
 static int list_json(const fl__cli_targets *t)
@@ -35,7 +37,7 @@ static int list_json(const fl__cli_targets *t)
 	if (!rc)
 		putchar('\n');
 	else
-		fprintf(stderr, "faultline list: out of memory writing JSON\n");
+		fprintf(stderr, "%s list: out of memory writing JSON\n", fl__cli_prog);
 	json_decref(all);
 	return rc;
 }
@@ -53,18 +55,30 @@ int fl__cli_list(int argc, char **argv)
 {
 	fl__cli_targets t = {0};
 	int rc = 0, ntargets = 0;
-	bool json = false;
+	bool json = false, names = false;
 	for (int i = 0; i < argc && !rc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--names") == 0)
+			names = true;
 		else if (argv[i][0] == '-' && argv[i][1])
-			fprintf(stderr, "faultline list: unknown option '%s'\n", argv[i]),
+			fprintf(stderr, "%s list: unknown option '%s'\n", fl__cli_prog, argv[i]),
 			    rc = EXIT_USAGE;
 		else
 			rc = fl__cli_target_add(&t, argv[i]), ntargets++;
 	}
 	if (!rc && ntargets == 0)
 		fl__cli_target_all(&t);
+	if (!rc && json && names) {
+		fprintf(stderr, "%s list: --json or --names, not both\n", fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc && names) { /* job-file targets print as FILE:SECTION, as run takes them */
+		for (size_t i = 0; i < t.n; i++)
+			printf("%s\n", t.spec[i]);
+		fl__cli_targets_free(&t);
+		return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+	}
 	if (!rc && json) {
 		rc = list_json(&t);
 		fl__cli_targets_free(&t);

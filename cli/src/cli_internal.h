@@ -1,8 +1,8 @@
 /*
- * cli_internal.h - what the faultline command's files share: exit
- * statuses, targets (catalogue names and job files) and option parsing
- * (options.c), the verdict table (table.c), and one entry per verb
- * (cmd_*.c), which main.c dispatches to.
+ * cli_internal.h - what the command line's files share: exit statuses,
+ * the program's name, targets (registered names and job files) and option
+ * parsing (options.c), the verdict table (table.c), and one entry per verb
+ * (cmd_*.c), which cli.c dispatches to.
  */
 #ifndef FL_CLI_INTERNAL_H
 #define FL_CLI_INTERNAL_H
@@ -17,6 +17,17 @@ enum { EXIT_PASS = 0, EXIT_CHECK_FAILED = 1, EXIT_USAGE = 2, EXIT_HANG = 3 };
 
 #define FL__CLI_MAX_TARGETS 128
 
+/* The program: argv[0]'s base name, which starts every message, and
+ * argv[0] as given, which starts printed commands (replay). "faultline"
+ * until fl__cli_set_prog. */
+extern const char *fl__cli_prog;
+extern const char *fl__cli_argv0;
+/* Sets both from argv0 (NULL or "": "faultline"). */
+void fl__cli_set_prog(const char *argv0);
+/* Whether verb is one of fl_main's (the faultline command hands the
+ * others to faultline-VERB). */
+bool fl__cli_known_verb(const char *verb);
+
 /* The scenarios named on a command line, with the job files they came from. */
 typedef struct fl__cli_targets {
 	const fl_scenario *s[FL__CLI_MAX_TARGETS];
@@ -28,11 +39,11 @@ typedef struct fl__cli_targets {
 } fl__cli_targets;
 
 /*
- * Adds what arg names: a catalogue scenario, a job file (all its
- * sections) or FILE:SECTION. Returns 0, or EXIT_USAGE after printing why.
+ * Adds what arg names: a registered scenario, a glob over their names, a
+ * job file (all its sections) or FILE:SECTION. Returns 0, or EXIT_USAGE after printing why.
  */
 int fl__cli_target_add(fl__cli_targets *t, const char *arg);
-/* Adds the whole catalogue. */
+/* Adds every registered scenario. */
 void fl__cli_target_all(fl__cli_targets *t);
 void fl__cli_targets_free(fl__cli_targets *t);
 
@@ -78,9 +89,10 @@ int fl__cli_backend(const char *backend, bool fallback_ok);
 /* The quoted form of s for a shell command line ('...'). */
 void fl__cli_shell_quote(const char *s, char *out, size_t cap);
 
-/* The parameters of one stress iteration with seed and fault plan: what
- * stress runs and replay reruns (options.c). */
-fl_scenario_params fl__cli_iter_params(uint64_t seed, const char *plan);
+/* The parameters of one stress iteration of s with seed and fault plan:
+ * what stress runs and replay reruns (options.c); s's own hang bound and
+ * heap tolerance when it sets them. */
+fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, const char *plan);
 
 /* The verdict table (table.c). */
 void fl__cli_print_table(fl_scenario_result *const *res, size_t n);

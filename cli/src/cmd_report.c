@@ -36,8 +36,8 @@ static const fl_report_check *find_check(const fl_report *r, const char *name)
 int fl__cli_compare(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "faultline report compare: expected BASE NEW (report.json files "
-			"or report directories)\n");
+		fprintf(stderr, "%s report compare: expected BASE NEW (report.json files "
+			"or report directories)\n", fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	fl_report *base = NULL, *cur = NULL;
@@ -45,7 +45,7 @@ int fl__cli_compare(int argc, char **argv)
 	if (!err)
 		err = load(argv[1], &cur);
 	if (err) {
-		fprintf(stderr, "faultline report compare: ");
+		fprintf(stderr, "%s report compare: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 		fl_report_free(base);
@@ -110,19 +110,19 @@ static fl_err *merge_json(const char *out, char **in, int n)
 int fl__cli_merge(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "faultline report merge: expected OUT IN...\n");
+		fprintf(stderr, "%s report merge: expected OUT IN...\n", fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	const char *out = argv[0];
 	bool hlog = ends_with(out, ".hlog");
 	if (!hlog && !ends_with(out, ".json")) {
-		fprintf(stderr, "faultline: report merge: OUT must end in .json or .hlog: '%s'\n",
+		fprintf(stderr, "%s: report merge: OUT must end in .json or .hlog: '%s'\n", fl__cli_prog,
 			out);
 		return EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++)
 		if (!ends_with(argv[i], hlog ? ".hlog" : ".json")) {
-			fprintf(stderr, "faultline: report merge: '%s' is not a %s file\n", argv[i],
+			fprintf(stderr, "%s: report merge: '%s' is not a %s file\n", fl__cli_prog, argv[i],
 				hlog ? ".hlog" : ".json");
 			return EXIT_USAGE;
 		}
@@ -130,7 +130,7 @@ int fl__cli_merge(int argc, char **argv)
 						   (size_t)(argc - 1))
 			   : merge_json(out, argv + 1, argc - 1);
 	if (err) {
-		fprintf(stderr, "faultline: report merge: ");
+		fprintf(stderr, "%s: report merge: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 		return EXIT_USAGE;
