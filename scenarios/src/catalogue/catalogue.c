@@ -40,6 +40,9 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_forgotten_drain,
 	&fl__scn_cancelled_too_early,
 	&fl__scn_ok_error_body,
+	&fl__scn_typed_errors,
+	&fl__scn_mini_group,
+	&fl__scn_rate_limited_pool,
 };
 
 const fl_scenario *const *fl_scenario_catalogue(size_t *n)
