@@ -59,7 +59,7 @@ typedef struct mini {
 	fl_chan *done;           /* capacity max: a token per finished task */
 	fl_ctx_after *handles[MG_TASKS]; /* Go's caller only */
 	int n;                   /* tasks started; Go's caller only */
-	atomic_int running, hwm;
+	atomic_int running, hwm; /* tasks from Go to their end, and the most at once */
 } mini;
 
 typedef struct mini_task {
@@ -100,10 +100,6 @@ static void mini_entry(void *arg)
 {
 	mini_task *t = arg;
 	mini *m = t->m;
-	int now = atomic_fetch_add(&m->running, 1) + 1;
-	int hwm = atomic_load(&m->hwm);
-	while (now > hwm && !atomic_compare_exchange_weak(&m->hwm, &hwm, now))
-		;
 	fl_err *err = t->fn(m->ctx, t->arg);
 	free(t);
 	if (err && fl_chan_send(m->first, &err, NULL, FL_TRY) == FL_OK)
@@ -127,8 +123,14 @@ static fl_err *mini_go(mini *m, fl_task_fn fn, void *arg)
 	*t = (mini_task){m, fn, arg};
 	char tok = 1;
 	(void)fl_chan_send(m->sem, &tok, NULL, FL_FOREVER);
+	/* running counts from here to the task's end, as fl_group_hwm does */
+	int now = atomic_fetch_add(&m->running, 1) + 1;
+	int hwm = atomic_load(&m->hwm);
+	while (now > hwm && !atomic_compare_exchange_weak(&m->hwm, &hwm, now))
+		;
 	fl_err *e = fl_ctx_after_func(m->launch, mini_entry, t, &m->handles[m->n]);
 	if (e) {
+		atomic_fetch_sub(&m->running, 1);
 		(void)fl_chan_recv(m->sem, &tok, NULL, FL_TRY);
 		free(t);
 		return e;
