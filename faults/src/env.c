@@ -27,7 +27,9 @@
  * At exit (a handler a constructor registers only when the variable is set
  * at start), stderr gets a line for a plan that was set but never armed (no
  * point evaluated and no init call), and one for each rule of env_plan that
- * matched no point the process evaluated (a misspelt point name).
+ * matched no point the process evaluated (a misspelt point name). A process
+ * that forked says nothing of a plan it never armed itself: its children
+ * (the faultline runner's isolated scenarios) may well have armed it.
  *
  * Lock order: env_mu, then the registry's write side (fl_fault_arm,
  * fl__fault_env_settled), then the error-name lock (parsing). The caller of
@@ -46,6 +48,7 @@ static pthread_mutex_t env_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int env_state;    /* ENV_*; written under env_mu */
 static bool env_ignored;         /* env_mu: fl_fault_env_ignore was called */
 static fl_fault_plan *env_plan;  /* env_mu: armed for the process, not handed out */
+static atomic_bool env_forked;   /* this process forked (pthread_atfork) */
 
 /* Parses FAULTLINE_SEED (decimal or 0x-hex); 0 when unset or empty. */
 static fl_err *env_seed(uint64_t *seed)
@@ -171,7 +174,8 @@ static void env_report(void)
 	const char *text = getenv("FAULTLINE_FAULTS");
 	if (!text || !*text || pthread_mutex_trylock(&env_mu) != 0)
 		return; /* busy at exit: another thread is arming; say nothing wrong */
-	if (!env_ignored && atomic_load_explicit(&env_state, memory_order_relaxed) == ENV_PENDING)
+	if (!env_ignored && !atomic_load(&env_forked) &&
+	    atomic_load_explicit(&env_state, memory_order_relaxed) == ENV_PENDING)
 		fprintf(stderr, "faultline: FAULTLINE_FAULTS is set but was never armed: this "
 			"process evaluated no fault point and did not call "
 			"fl_fault_init_from_env\n");
@@ -180,9 +184,16 @@ static void env_report(void)
 	FL_UNLOCK(&env_mu);
 }
 
+static void env_fork_parent(void)
+{
+	atomic_store(&env_forked, true);
+}
+
 __attribute__((constructor)) static void env_watch(void)
 {
 	const char *text = getenv("FAULTLINE_FAULTS");
-	if (text && *text)
+	if (text && *text) {
 		atexit(env_report);
+		(void)pthread_atfork(NULL, env_fork_parent, NULL);
+	}
 }

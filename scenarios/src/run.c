@@ -251,6 +251,14 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 			return fl_err_new("scenario %s: %s", s->name, r->run_err);
 		}
 	}
+	/* The environment's plan (FAULTLINE_FAULTS) is armed before the
+	 * baseline, for the process: its objects are not the scenario's. */
+	fl_err *eerr = fl_fault_init_from_env(NULL);
+	if (eerr) {
+		fl_err_format(eerr, r->run_err, sizeof(r->run_err));
+		fl_err_drop(eerr);
+		return fl_err_new("scenario %s: %s", s->name, r->run_err);
+	}
 	size_t nhists0 = r->nhists;
 	int64_t heap0 = heap_allocated();
 	r->baseline = fl_stats_get();

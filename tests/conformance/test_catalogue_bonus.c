@@ -137,5 +137,22 @@ FL_TEST(rate_limited_pool_checks_can_fail)
 	fl_scenario_result_destroy(&r);
 }
 
+/* FAULTLINE_FAULTS reaches a scenario run without any init call: the
+ * runner arms it before its baseline, so the plan acts (the checks fail as
+ * with p.faults) and its own objects are not counted as leaks. */
+FL_TEST(env_plan_reaches_the_run)
+{
+	setenv("FAULTLINE_FAULTS", "mini_group.task=error(inval)", 1);
+	seen s = {0};
+	fl_scenario_params p = params(1, &s);
+	fl_scenario_result r;
+	run("mini_group", &p, &r);
+	assert_verdict(&r, "wait returns the first error", FL_REPORT_FAIL);
+	assert_verdict(&r, FL_SCENARIO_CHECK_LEAKS, FL_REPORT_PASS);
+	fl_scenario_result_destroy(&r);
+	unsetenv("FAULTLINE_FAULTS");
+}
+
 FL_TEST_MAIN(FL_CASE(typed_errors), FL_CASE(mini_group), FL_CASE(mini_group_checks_can_fail),
-	     FL_CASE(rate_limited_pool), FL_CASE(rate_limited_pool_checks_can_fail))
+	     FL_CASE(rate_limited_pool), FL_CASE(rate_limited_pool_checks_can_fail),
+	     FL_CASE(env_plan_reaches_the_run))
