@@ -182,6 +182,18 @@ static bool arm_faults(const fl_scenario_params *p, fl_scenario_result *r, fl_fa
 	return false;
 }
 
+/* Arms the environment's plan (FAULTLINE_FAULTS) for the process, once,
+ * before the baseline: the plan's own objects are not the scenario's. */
+static fl_err *arm_env(const fl_scenario *s, fl_scenario_result *r)
+{
+	fl_err *err = fl_fault_init_from_env(NULL);
+	if (!err)
+		return NULL;
+	fl_err_format(err, r->run_err, sizeof(r->run_err));
+	fl_err_drop(err);
+	return fl_err_new("scenario %s: %s", s->name, r->run_err);
+}
+
 static void sum_fires(const fl_fault_point_stats *st, void *arg)
 {
 	*(uint64_t *)arg += st->fires_total;
@@ -251,14 +263,8 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 			return fl_err_new("scenario %s: %s", s->name, r->run_err);
 		}
 	}
-	/* The environment's plan (FAULTLINE_FAULTS) is armed before the
-	 * baseline, for the process: its objects are not the scenario's. */
-	fl_err *eerr = fl_fault_init_from_env(NULL);
-	if (eerr) {
-		fl_err_format(eerr, r->run_err, sizeof(r->run_err));
-		fl_err_drop(eerr);
-		return fl_err_new("scenario %s: %s", s->name, r->run_err);
-	}
+	if ((ierr = arm_env(s, r)))
+		return ierr;
 	size_t nhists0 = r->nhists;
 	int64_t heap0 = heap_allocated();
 	r->baseline = fl_stats_get();
