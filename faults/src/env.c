@@ -17,7 +17,8 @@
  *   - variable unset or empty, or fl_fault_env_ignore called: nothing;
  *   - the plan parses: armed process-wide, its handle kept here (env_plan);
  *     a later fl_fault_init_from_env hands that handle over rather than
- *     arming a twin;
+ *     arming a twin, and once a caller holds the handle (env_handed) a
+ *     call without out (the scenario runner's) arms nothing more;
  *   - it does not parse (or FAULTLINE_SEED is bad): one stderr line naming
  *     the variable, the error and the point, then _Exit(2), the project's
  *     status for bad input. Not "carry on unarmed": that is the silent run
@@ -49,6 +50,7 @@ static _Atomic int env_state;    /* ENV_*; written under env_mu */
 static bool env_ignored;         /* env_mu: fl_fault_env_ignore was called */
 static fl_fault_plan *env_plan;  /* env_mu: armed for the process, not handed out */
 static atomic_bool env_forked;   /* this process forked (pthread_atfork) */
+static bool env_handed;          /* env_mu: a caller got a handle to the plan */
 
 /* Parses FAULTLINE_SEED (decimal or 0x-hex); 0 when unset or empty. */
 static fl_err *env_seed(uint64_t *seed)
@@ -98,10 +100,16 @@ fl_err *fl_fault_init_from_env(fl_fault_plan **out)
 	FL_LOCK(&env_mu);
 	fl_err *e = NULL;
 	fl_fault_plan *p = env_plan;
-	if (!p && !(e = arm_env(&p)) && !out)
-		env_plan = p; /* stays armed for the process */
-	else if (p && out)
+	if (p && out) {
 		env_plan = NULL; /* armed earlier: the caller owns it now */
+		env_handed = true;
+	} else if (!p && (out || !env_handed)) {
+		e = arm_env(&p);
+		if (p && out)
+			env_handed = true;
+		else if (p)
+			env_plan = p; /* stays armed for the process */
+	}
 	settle();
 	FL_UNLOCK(&env_mu);
 	if (out && !e)

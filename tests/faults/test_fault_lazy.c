@@ -57,6 +57,22 @@ FL_TEST(first_point_arms_env_plan)
 		ASSERT_NULL(FL_FAULT(NULL, "lazy/p")); /* nothing else armed */
 }
 
+/* main's init(&p) then a library's init(NULL) (the scenario runner's):
+ * one plan, not two. */
+FL_TEST(init_then_init_null_arms_once)
+{
+	setenv("FAULTLINE_FAULTS", "lazy/p=error(inval)", 1);
+	fl_fault_plan *p;
+	ASSERT_NULL(fl_fault_init_from_env(&p));
+	ASSERT_NOT_NULL(p);
+	ASSERT_NULL(fl_fault_init_from_env(NULL));
+	fl_err *e = FL_FAULT(NULL, "lazy/p");
+	ASSERT(fl_err_is(e, FL_ERR_INVAL)); /* the control: armed */
+	fl_err_drop(e);
+	fl_fault_plan_free(p);
+	ASSERT_NULL(FL_FAULT(NULL, "lazy/p")); /* no twin left */
+}
+
 /* Negative controls: the opt-out call, and an unset variable. */
 FL_TEST(ignore_and_unset_arm_nothing)
 {
@@ -256,7 +272,8 @@ FL_TEST(rule_matching_no_point_is_reported_at_exit)
 	ASSERT_STR_EQ(o.err, "");
 }
 
-FL_TEST_MAIN(FL_CASE(first_point_arms_env_plan), FL_CASE(ignore_and_unset_arm_nothing),
+FL_TEST_MAIN(FL_CASE(first_point_arms_env_plan), FL_CASE(init_then_init_null_arms_once),
+	     FL_CASE(ignore_and_unset_arm_nothing),
 	     FL_CASE(ignore_disarms_lazy_plan), FL_CASE(concurrent_first_points_arm_once),
 	     FL_CASE(bad_plan_at_first_point_exits_2), FL_CASE(unknown_error_name_says_the_call),
 	     FL_CASE(set_but_never_armed_is_reported_at_exit),

@@ -341,7 +341,10 @@ void fl_fault_list(FILE *out);
  * Call it yourself to get parse errors as a value, or the handle for
  * accounting: if a point already armed the plan (or an earlier call with
  * out NULL did), this call hands that plan over instead of arming a
- * second one. Register your error names (fl_fault_register_error) first.
+ * second one; and a call with out NULL arms nothing once the plan is
+ * armed or its handle was handed out (so a library calling it before its
+ * baseline does not double a plan main armed). Register your error names
+ * (fl_fault_register_error) first.
  * Errors: FL_ERR_INVAL with the variable's name and the parse error
  * ("FAULTLINE_FAULTS: plan:1:8: in term ..."), FL_ERR_NOMEM.
  * Ownership: *out is the caller's (fl_fault_plan_free). Thread-safe.
