@@ -363,6 +363,7 @@ fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
 		.out = out ? out : &local,
 	};
 	int stripe;
+	fl__fault_env_lazy(site->name); /* FAULTLINE_FAULTS, once per process */
 	size_t n = fl__fault_collect(site, ctx, hits, &stripe);
 	bool locked = true;
 	fl_err *err = NULL;

@@ -168,6 +168,18 @@ static inline void fl__fault_plan_ref(fl_fault_plan *plan)
 	atomic_fetch_add_explicit(&plan->refs, 1, memory_order_relaxed);
 }
 
+/* The environment's plan has been looked at (armed, or found absent or
+ * ignored): clears the fast path's "look" bit unless a plan is armed
+ * (registry.c; takes the write side). */
+void fl__fault_env_settled(void);
+
+/* Called by every slow-path evaluation before the registry is read: the
+ * first one in a process that never called fl_fault_init_from_env (nor
+ * fl_fault_env_ignore) arms FAULTLINE_FAULTS (env.c). point names the
+ * evaluation, for the message when the plan does not parse. Takes no
+ * registry lock on entry; one acquire load once settled. */
+void fl__fault_env_lazy(const char *point);
+
 /* Drops a reference taken with fl__fault_plan_ref (or the handle's). */
 void fl__fault_plan_unref(fl_fault_plan *plan);
 

@@ -61,7 +61,7 @@ static bool fail(struct cur *c, const char *at, const char *fmt, ...)
 {
 	if (c->err)
 		return false;
-	char what[256], term[64];
+	char what[512], term[64];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -383,8 +383,9 @@ static bool act_error(struct cur *c, fl__fault_term *t)
 	t->err = fl__fault_error_lookup(w, n);
 	if (!t->err)
 		return fail(c, w, "unknown error name '%.*s' (expected canceled, deadline, nomem, "
-			    "closed, limit, inval, again, misuse, panic, system or a name "
-			    "registered with fl_fault_register_error)", (int)n, w);
+			    "closed, limit, inval, again, misuse, panic, system, or a name "
+			    "registered before arming with fl_fault_register_error(\"%.*s\", "
+			    "sentinel))", (int)n, w, (int)n, w);
 	t->text = strndup(w, n);
 	if (!t->text)
 		return fail(c, w, "out of memory");

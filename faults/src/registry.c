@@ -19,9 +19,14 @@
  * unless noted:
  *   - armed: the armed plans in arm order, and gen, a generation number
  *     bumped by every arm and disarm;
- *   - fl__fault_state = (gen << 1) | (any plan armed), an atomic the inline
- *     fast path reads without the lock (relaxed: it is a hint; the slow
- *     path re-checks everything under the lock);
+ *   - fl__fault_state = (gen << 1) | look, an atomic the inline fast path
+ *     reads without the lock (acquire; it is a hint: the slow path
+ *     re-checks everything under the lock). look is "a plan is armed, or
+ *     the environment's plan has not been looked at yet" (env.c arms
+ *     FAULTLINE_FAULTS at the first evaluation of a process that did not
+ *     call fl_fault_init_from_env, then calls fl__fault_env_settled). gen
+ *     starts at 1, so a site's zeroed cache never matches and the first
+ *     evaluation in the process always reaches the slow path;
  *   - interned names: one entry per point name ever evaluated while a plan
  *     was armed, in a hash table and a first-seen list. An entry caches its
  *     resolution - the (plan, point state) pairs of every armed plan whose
@@ -86,7 +91,8 @@ struct entry {
 	struct entry *next;       /* first-seen order */
 };
 
-_Atomic uint64_t fl__fault_state;
+/* gen 1, look set: see the note (env_pending). */
+_Atomic uint64_t fl__fault_state = 1 << 1 | 1;
 
 /* ---- the registry lock: NSTRIPES mutexes, a big-reader lock --------------------- */
 
@@ -159,15 +165,24 @@ static struct {
 	struct entry *buckets[NBUCKETS];
 	struct entry *first, *last;   /* first-seen order */
 	uint64_t next_id;
-} R; /* written under the write side, read under any stripe */
+	bool env_settled;             /* env.c looked at FAULTLINE_FAULTS */
+} R = {.gen = 1}; /* written under the write side, read under any stripe */
 
 /* Publishes gen and "anything armed" for the fast path. Caller holds the
  * write side. */
 static void publish(void)
 {
 	FL_BENIGN_RACE(&fl__fault_state, "fast-path hint, re-checked under the registry lock");
-	atomic_store_explicit(&fl__fault_state, R.gen << 1 | (R.narmed > 0),
+	atomic_store_explicit(&fl__fault_state, R.gen << 1 | (R.narmed > 0 || !R.env_settled),
 			      memory_order_release);
+}
+
+void fl__fault_env_settled(void)
+{
+	write_lock();
+	R.env_settled = true;
+	publish();
+	write_unlock();
 }
 
 /* ---- interning and resolution ----------------------------------------------- */

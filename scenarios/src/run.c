@@ -246,6 +246,18 @@ static bool arm_faults(const fl_scenario_params *p, fl_scenario_result *r, fl_fa
 	return false;
 }
 
+/* Arms the environment's plan (FAULTLINE_FAULTS) for the process, once,
+ * before the baseline: the plan's own objects are not the scenario's. */
+static fl_err *arm_env(const fl_scenario *s, fl_scenario_result *r)
+{
+	fl_err *err = fl_fault_init_from_env(NULL);
+	if (!err)
+		return NULL;
+	fl_err_format(err, r->run_err, sizeof(r->run_err));
+	fl_err_drop(err);
+	return fl_err_new("scenario %s: %s", s->name, r->run_err);
+}
+
 static void sum_fires(const fl_fault_point_stats *st, void *arg)
 {
 	*(uint64_t *)arg += st->fires_total;
@@ -335,6 +347,8 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	int64_t tol = rp.heap_tolerance > 0 ? rp.heap_tolerance : (int64_t)4 << 20;
 	fl_err *err = start_sched(s, &rp, r);
 	if (err)
+		return err;
+	if ((err = arm_env(s, r)))
 		return err;
 	/* Baselines after the scheduler (its pools are not the scenario's);
 	 * the plan's own objects are gone before settling, and the histograms

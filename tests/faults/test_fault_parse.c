@@ -203,8 +203,8 @@ static const struct {
 			   "off)"},
 	{"a=off;\n  b=error(EBOGUS)",
 	 "plan:2:11: in term 'b=error(EBOGUS)': unknown error name 'EBOGUS' (expected canceled, "
-	 "deadline, nomem, closed, limit, inval, again, misuse, panic, system or a name "
-	 "registered with fl_fault_register_error)"},
+	 "deadline, nomem, closed, limit, inval, again, misuse, panic, system, or a name "
+	 "registered before arming with fl_fault_register_error(\"EBOGUS\", sentinel))"},
 	{"p=error()", "plan:1:9: in term 'p=error()': expected error name"},
 	{"p=error(inval", "plan:1:14: in term 'p=error(inval': expected ')'"},
 	{"p=@0 off", "plan:1:4: in term 'p=@0 off': expected evaluation index >= 1 (indexes are "

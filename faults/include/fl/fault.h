@@ -15,7 +15,9 @@
  *     enrich=@3..5 error(ETIMEOUT); sink=1% sleep(exp(2ms)); seed=7
  *
  * Cost: compiled out (-DFL_FAULTS_OFF) a point is a constant. Compiled in
- * with nothing armed it is one relaxed atomic load. With a plan armed, a point
+ * with nothing armed it is one acquire load (a plain load on x86; the first
+ * evaluation in a process also looks at FAULTLINE_FAULTS once, see
+ * fl_fault_init_from_env). With a plan armed, a point
  * whose name no armed plan matches costs a second load (a per-site cache of
  * the name's resolution, valid for one plan generation); a matching point
  * takes one stripe of the registry lock (its thread's, so evaluating
@@ -101,7 +103,8 @@ typedef struct fl_fault_site {
 void fl_fault_site_init(fl_fault_site *site, const char *name);
 
 /* Private fast-path state, public only for the inline checks below:
- * (plan generation << 1) | (any plan armed). Do not touch. */
+ * (plan generation << 1) | (a plan is armed, or FAULTLINE_FAULTS has not
+ * been looked at yet). Do not touch. */
 extern _Atomic uint64_t fl__fault_state;
 
 /* Site kinds: which actions apply where (see docs/faults.md). */
@@ -122,7 +125,7 @@ FL_MUST_CHECK fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind,
  * cached resolution for the current generation says "no match". */
 static inline bool fl__fault_skip(fl_fault_site *site)
 {
-	uint64_t g = atomic_load_explicit(&fl__fault_state, memory_order_relaxed);
+	uint64_t g = atomic_load_explicit(&fl__fault_state, memory_order_acquire);
 	if (__builtin_expect(!(g & 1), 1))
 		return true;
 	uint64_t c = atomic_load_explicit(&site->cache, memory_order_relaxed);
@@ -249,6 +252,11 @@ extern const fl_err_type fl_fault_info_type;
 
 /*
  * Makes error(name) in plans return sentinel. name: [A-Za-z_][A-Za-z0-9_]*.
+ * Names resolve when a plan is parsed, so register before the plan is
+ * armed: at the top of main, before fl_fault_init_from_env and before the
+ * first fault point (which arms FAULTLINE_FAULTS if init was not called),
+ * or in a constructor (__attribute__((constructor))), which needs nothing
+ * initialised first.
  * Built-in names (canceled, deadline, nomem, closed, limit, inval, again,
  * misuse, panic, system) map to the FL_ERR_* sentinels and cannot be
  * redefined. Registering the same pair again is a no-op. A reference to
@@ -326,10 +334,33 @@ void fl_fault_list(FILE *out);
  * not empty) with the seed in FAULTLINE_SEED (decimal or 0x-hex; default
  * 0). *out (may be NULL: then the plan stays armed for the life of the
  * process) receives the handle, or NULL when the variable is unset.
+ * Calling it is optional: in a process that has not called it, the first
+ * fault point evaluated arms the same plan for the life of the process
+ * (once, thread-safe), and a plan that does not parse there is one stderr
+ * line naming the variable, the error and the point, then exit status 2.
+ * Call it yourself to get parse errors as a value, or the handle for
+ * accounting: if a point already armed the plan (or an earlier call with
+ * out NULL did), this call hands that plan over instead of arming a
+ * second one; and a call with out NULL arms nothing once the plan is
+ * armed or its handle was handed out (so a library calling it before its
+ * baseline does not double a plan main armed). Register your error names
+ * (fl_fault_register_error) first.
  * Errors: FL_ERR_INVAL with the variable's name and the parse error
- * ("FAULTLINE_FAULTS: plan:1:8: in term ...").
+ * ("FAULTLINE_FAULTS: plan:1:8: in term ..."), FL_ERR_NOMEM.
+ * Ownership: *out is the caller's (fl_fault_plan_free). Thread-safe.
+ * Blocks: on a leaf lock and the registry's write side only.
  */
 FL_MUST_CHECK fl_err *fl_fault_init_from_env(fl_fault_plan **out);
+
+/*
+ * Opts the process out of the environment's plan: no fault point arms
+ * FAULTLINE_FAULTS lazily, and a plan one already armed that way (and not
+ * handed to a caller by fl_fault_init_from_env) is disarmed and freed.
+ * fl_fault_init_from_env still arms it when called. For programs that read
+ * FAULTLINE_FAULTS for a purpose of their own; unsetting the variable
+ * before the first fault point does the same. Thread-safe; idempotent.
+ */
+void fl_fault_env_ignore(void);
 
 /* ---- scoped guard ------------------------------------------------------- */
 

@@ -164,4 +164,10 @@ extern const fl_scenario fl__scn_dead_letter;
 extern const fl_scenario fl__scn_hedged_fetch;
 extern const fl_scenario fl__scn_circuit_breaker;
 
+/* ---- bonus 1, bonus 4 and case C (cat_typed.c, cat_minigroup.c, cat_ratelimit.c) ---- */
+
+extern const fl_scenario fl__scn_typed_errors;
+extern const fl_scenario fl__scn_mini_group;
+extern const fl_scenario fl__scn_rate_limited_pool;
+
 #endif

@@ -39,6 +39,9 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_forgotten_drain,
 	&fl__scn_cancelled_too_early,
 	&fl__scn_ok_error_body,
+	&fl__scn_typed_errors,
+	&fl__scn_mini_group,
+	&fl__scn_rate_limited_pool,
 };
 
 fl_err *fl_scenario_register_builtins(void)
