@@ -3,6 +3,7 @@
  * test_report.c - the run report model, the JSON summary and its loader,
  * and the comparison of two runs.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -368,6 +369,42 @@ FL_TEST(json_awkward_doubles_round_trip)
 	ASSERT(strtod(b15, NULL) != 1.0 / 3);
 }
 
+/* jansson's allocator for the test below: fails once `left` hits 0. */
+static long alloc_left = -1;
+static void *limited_malloc(size_t n)
+{
+	if (alloc_left == 0)
+		return NULL;
+	alloc_left -= alloc_left > 0;
+	return malloc(n);
+}
+
+FL_TEST(json_writer_out_of_memory)
+{
+	char *dir = scratch_dir();
+	fl_report *r = full_report();
+	ASSERT_OK(fl_report_write_json(r, path_in(dir, "want.json")));
+	json_set_alloc_funcs(limited_malloc, free);
+	long failed = 0;
+	for (long k = 0;; k++) { /* the k-th allocation fails, for every k */
+		alloc_left = k;
+		fl_err *err = fl_report_write_json(r, path_in(dir, "m.json"));
+		if (!err)
+			break;
+		ASSERT(fl_err_is(err, FL_ERR_NOMEM));
+		fl_err_drop(err);
+		failed++;
+	}
+	json_set_alloc_funcs(malloc, free);
+	ASSERT(failed > 100); /* control: the limit really made writes fail */
+	char *want = slurp_file(path_in(dir, "want.json")), *got = slurp_file(path_in(dir, "m.json"));
+	ASSERT_STR_EQ(got, want);
+	free(want);
+	free(got);
+	fl_report_free(r);
+	scratch_free(dir);
+}
+
 /* A report with seed as text, loaded: NULL error and *seed, or the error. */
 static fl_err *load_seed(const char *seed, uint64_t *out)
 {
@@ -640,6 +677,7 @@ FL_TEST_MAIN(FL_CASE(builders_validate_and_copy), FL_CASE(stats_from_hdr),
 	     FL_CASE(slo_checks), FL_CASE(format_helpers),
 	     FL_CASE(json_round_trip_every_field), FL_CASE(json_escaping_and_numbers),
 	     FL_CASE(json_awkward_doubles_round_trip), FL_CASE(json_seed_representation),
+	     FL_CASE(json_writer_out_of_memory),
 	     FL_CASE(json_syntax_errors_have_positions),
 	     FL_CASE(json_schema_errors_have_positions), FL_CASE(json_loader_extras),
 	     FL_CASE(compare_known_reports), FL_CASE(compare_loaded_reports))
