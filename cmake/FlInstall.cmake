@@ -53,7 +53,7 @@ fl_pc(faultline-patterns "faultline patterns" "retry, breaker, hedge, bulkhead, 
 fl_pc(faultline-faults "faultline faults" "fault points and plans"
   "faultline-runtime" "" "-lfl_faults" "-lm")
 fl_pc(faultline-reports "faultline reports" "HDR histograms and report writers"
-  "faultline-runtime" "zlib" "-lfl_reports" "-lm")
+  "faultline-runtime" "zlib jansson" "-lfl_reports" "-lm")
 fl_pc(faultline-scenarios "faultline scenarios" "scenarios, checks and job files"
   "faultline-runtime faultline-patterns faultline-faults faultline-reports" "inih"
   "-lfl_scenarios" "-lm")
@@ -140,7 +140,7 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libfaultline${FAULTLINE_ABI_VERSION})
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libfaultline-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libfaultline${FAULTLINE_ABI_VERSION} (= ${PROJECT_VERSION}), libsqlite3-dev, zlib1g-dev, libinih-dev, pkg-config")
+  "libfaultline${FAULTLINE_ABI_VERSION} (= ${PROJECT_VERSION}), libsqlite3-dev, zlib1g-dev, libinih-dev, libjansson-dev, pkg-config")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME faultline)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION devel)
 include(CPack)

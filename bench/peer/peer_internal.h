@@ -17,6 +17,7 @@
 #include <fl/group.h>
 #include <fl/task.h>
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,17 +76,22 @@ double flb_median(double *xs, size_t n);
 /* Formats v as the Go peer's fmtFloat does for key k; returns buf. */
 const char *flb_fmt_float(const char *k, double v, char *buf, size_t cap);
 
-/* A JSON object (or member list) under construction, in key order. */
+/* A JSON object under construction, in insertion order (jansson). All
+ * zero is empty; out of memory exits the program. */
 struct flb_json {
-	char buf[2048];
-	size_t len;
-	int count;
+	json_t *obj; /* NULL until the first member; owned */
 };
 void flb_json_int(struct flb_json *j, const char *k, int64_t v);
+/* v as Go's fmtFloat prints it for key k (flb_json_go_number). */
 void flb_json_num(struct flb_json *j, const char *k, double v);
 void flb_json_str(struct flb_json *j, const char *k, const char *v);
-/* The members as an object: "{...}". */
-const char *flb_json_object(const struct flb_json *j);
+/* Frees the members; j is empty again. */
+void flb_json_free(struct flb_json *j);
+/* A new JSON number whose compact text is flb_fmt_float(k, v), but for a
+ * non-zero |v| below 1e-4 (exponent form); NULL out of memory. */
+json_t *flb_json_go_number(const char *k, double v);
+/* v printed compact, as a line (malloc'd; the caller frees). */
+char *flb_json_dump(json_t *v);
 
 /* One variant of a workload. */
 struct flb_bench {
@@ -100,7 +106,8 @@ struct flb_bench {
 	void *arg;
 };
 
-/* Runs b and prints one JSON line with per-metric medians to stdout. */
+/* Runs b and prints one JSON line with per-metric medians to stdout;
+ * frees b's params and info. */
 void flb_measure(struct flb_bench *b);
 
 /* ---- flags and process setup (flags.c) --------------------------------- */

@@ -11,9 +11,20 @@
  *
  * Go calls runtime.GC() before each timed run; C has no collector, so
  * nothing stands in for it.
+ *
+ * The line is a jansson object printed compact (members keep insertion
+ * order). A number is first formatted as Go's fmtFloat would (flb_fmt_float)
+ * and that text is what goes in the tree: an integer when it has no point,
+ * else the double it reads as, printed with 15 significant digits, which
+ * gives back the same text for every value of up to 15 digits. Two
+ * differences from Go's text: a non-zero value below 1e-4 prints in
+ * exponent form (1e-5, where Go prints 0.00001), and one with more than 15
+ * significant digits (a fraction above 1e14) loses its last ones;
+ * compare.py reads numbers, and no metric comes near either.
  */
 #include "peer_internal.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,58 +125,61 @@ const char *flb_fmt_float(const char *k, double v, char *buf, size_t cap)
 	return buf;
 }
 
-FL_PRINTF(2, 3) static void json_add(struct flb_json *j, const char *fmt, ...)
+static void *must_alloc(void *p)
 {
-	size_t room = sizeof j->buf - j->len;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(j->buf + j->len, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		fprintf(stderr, "fl-bench: JSON object too long\n");
-		abort();
+	if (!p) {
+		fprintf(stderr, "fl-bench: out of memory building a JSON line\n");
+		exit(1);
 	}
-	j->len += (size_t)n;
+	return p;
 }
 
-static void json_key(struct flb_json *j, const char *k)
+/* Adds k: v (a new reference, taken over) in insertion order. */
+static void json_set(struct flb_json *j, const char *k, json_t *v)
 {
-	json_add(j, "%s\"%s\":", j->count++ ? "," : "", k);
+	if (!j->obj)
+		j->obj = must_alloc(json_object());
+	if (json_object_set_new(j->obj, k, must_alloc(v)) != 0)
+		must_alloc(NULL);
 }
 
 void flb_json_int(struct flb_json *j, const char *k, int64_t v)
 {
-	json_key(j, k);
-	json_add(j, "%lld", (long long)v);
+	json_set(j, k, json_integer((json_int_t)v));
+}
+
+/* The number Go's fmtFloat text stands for, as jansson should print it. */
+json_t *flb_json_go_number(const char *k, double v)
+{
+	char buf[64];
+	const char *t = flb_fmt_float(k, v, buf, sizeof buf);
+	if (!strpbrk(t, ".eE"))
+		return json_integer((json_int_t)strtoll(t, NULL, 10));
+	return json_real(strtod(t, NULL));
 }
 
 void flb_json_num(struct flb_json *j, const char *k, double v)
 {
-	char buf[64];
-	json_key(j, k);
-	json_add(j, "%s", flb_fmt_float(k, v, buf, sizeof buf));
+	json_set(j, k, flb_json_go_number(k, v));
 }
 
 void flb_json_str(struct flb_json *j, const char *k, const char *v)
 {
-	json_key(j, k);
-	json_add(j, "\"");
-	for (const char *p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			json_add(j, "\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			json_add(j, "\\u%04x", (unsigned)*p);
-		else
-			json_add(j, "%c", *p);
-	}
-	json_add(j, "\"");
+	json_t *s = json_string(v);
+	if (!s) /* not UTF-8: passed through as bytes, as Go's %s would */
+		s = json_string_nocheck(v);
+	json_set(j, k, s);
 }
 
-const char *flb_json_object(const struct flb_json *j)
+void flb_json_free(struct flb_json *j)
 {
-	static char out[sizeof j->buf + 2];
-	snprintf(out, sizeof out, "{%.*s}", (int)j->len, j->buf);
-	return out;
+	json_decref(j->obj);
+	j->obj = NULL;
+}
+
+char *flb_json_dump(json_t *v)
+{
+	return must_alloc(json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)));
 }
 
 /* ---- measure -------------------------------------------------------------- */
@@ -215,15 +229,13 @@ static void add_metrics(struct flb_json *j, const struct flb_metrics *all, int r
 
 static void print_line(const struct flb_bench *b, const struct flb_metrics *all, long threads)
 {
-	static struct flb_json j; /* large; one line at a time */
-	memset(&j, 0, sizeof j);
+	struct flb_json j = {0};
 	flb_json_str(&j, "workload", b->workload);
-	json_key(&j, "params");
-	json_add(&j, "%s", flb_json_object(&b->params));
+	json_set(&j, "params", b->params.obj ? json_incref(b->params.obj) : json_object());
 	flb_json_int(&j, "ops", b->ops);
 	add_metrics(&j, all, b->runs);
-	if (b->info.count)
-		json_add(&j, ",%.*s", (int)b->info.len, b->info.buf);
+	if (b->info.obj && json_object_update(j.obj, b->info.obj) != 0)
+		must_alloc(NULL);
 	flb_json_int(&j, "runs", b->runs);
 	flb_json_str(&j, "c_backend", fl_sched_backend());
 	flb_json_str(&j, "c_version", flb_version());
@@ -231,8 +243,11 @@ static void print_line(const struct flb_bench *b, const struct flb_metrics *all,
 	flb_json_str(&j, "driver", flb_driver_task() ? "task" : "thread");
 	flb_json_int(&j, "threads", threads);
 	flb_json_int(&j, "ncpu", sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%s\n", flb_json_object(&j));
+	char *line = flb_json_dump(j.obj);
+	printf("%s\n", line);
 	fflush(stdout);
+	free(line);
+	flb_json_free(&j);
 }
 
 struct driver_call {
@@ -290,4 +305,6 @@ void flb_measure(struct flb_bench *b)
 		threads = t > threads ? t : threads;
 	}
 	print_line(b, all, threads);
+	flb_json_free(&b->params);
+	flb_json_free(&b->info);
 }

@@ -110,6 +110,43 @@ static void test_format(void)
 		check_str(fs[i].k, flb_fmt_float(fs[i].k, fs[i].v, buf, sizeof buf), fs[i].want);
 }
 
+/*
+ * The line's numbers go through jansson: each must print as the Go text
+ * (test_format's), except with more than 15 significant digits (a value
+ * over 1e14 with a fraction) and below 1e-4, where jansson's %.15g takes
+ * the exponent form. The last two rows are those known differences, so a
+ * change in jansson's number printing shows here either way.
+ */
+static void test_json_numbers(void)
+{
+	static const struct { const char *k; double v; const char *want; } ns[] = {
+		{"ns_per_op", 399.944, "399.9"},
+		{"ns_per_op", 314.0, "314"},
+		{"secs", 2.0, "2"},
+		{"secs", 0.399944, "0.399944"},
+		{"wall_over_ideal_ratio", 1.334701, "1.3347"},
+		{"items_per_sec", 1583061.94, "1583061.9"},
+		{"p99", 99999999999.5, "99999999999.5"},
+		{"p99", 1e14 + 0.5, "100000000000000.0"}, /* Go: 100000000000000.5 */
+		{"secs", 0.000012, "1.2e-5"},             /* Go: 0.000012 */
+	};
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		json_t *v = flb_json_go_number(ns[i].k, ns[i].v);
+		char *t = flb_json_dump(v);
+		check_str(ns[i].k, t, ns[i].want);
+		free(t);
+		json_decref(v);
+	}
+	struct flb_json j = {0};
+	flb_json_str(&j, "workload", "a\"b");
+	flb_json_int(&j, "n", -3);
+	flb_json_num(&j, "secs", 0.5);
+	char *t = flb_json_dump(j.obj);
+	check_str("line", t, "{\"workload\":\"a\\\"b\",\"n\":-3,\"secs\":0.5}");
+	free(t);
+	flb_json_free(&j);
+}
+
 static void test_durations(void)
 {
 	static const struct { const char *s; int64_t ns; } ds[] = {
@@ -133,6 +170,7 @@ static const struct {
 	{"draw_facts", test_draw_facts},
 	{"percentiles", test_percentiles},
 	{"format", test_format},
+	{"json_numbers", test_json_numbers},
 	{"durations", test_durations},
 };
 

@@ -2,21 +2,26 @@
  * report_json.c - the JSON summary writer.
  *
  * The format is documented in docs/reports.md and read back by
- * report_load.c; the two must change together. Rules that keep the output
- * valid and lossless:
- *   - strings are escaped per RFC 8259: quote, backslash and control
- *     characters are escaped (\n, \t... or \u00XX), valid UTF-8 passes
- *     through, and bytes that are not valid UTF-8 become U+FFFD (written
- *     as UTF-8, so writing a loaded report reproduces the file exactly);
- *   - integers are printed exactly (int64, and uint64 for the seed);
- *   - doubles use the shortest text that reads back to the same value, and
- *     NaN or infinities become null (JSON has no such numbers).
+ * report_load.c; the two must change together. The report becomes a
+ * jansson tree, dumped with two-space indentation (one member or element
+ * per line, members in insertion order). Every json_t made here goes to its
+ * parent through a *_new call, which takes the reference even when it
+ * fails (a NULL child included), so the root owns the whole tree, one
+ * json_decref frees it, and a single flag collects out-of-memory. Rules
+ * that keep the output valid and lossless:
+ *   - strings: bytes that are not valid UTF-8 become U+FFFD first (jansson
+ *     takes UTF-8 only; writing a loaded report then reproduces the file),
+ *     and jansson escapes quote, backslash and control characters;
+ *   - integers are exact; the uint64 seed is a number up to INT64_MAX
+ *     (json_int_t is int64) and a decimal string above it;
+ *   - doubles: NaN and infinities become null; an integral value below 2^53
+ *     is written as an integer; any other as 17 significant digits, which
+ *     reads back to the same double (jansson has one precision per dump,
+ *     so not the shortest text: 0.1 is 0.10000000000000001).
  * Histograms and intervals that have an fl_hdr also carry it whole, as
  * "hdr": the compressed V2 encoding in base64 (fl/hdr_log.h).
- * Objects are printed with two-space indentation, one member per line,
- * except the small per-percentile objects, which stay on one line.
  */
-#include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,95 +31,129 @@
 
 #include "report_internal.h"
 
-static void json_str(FILE *out, const char *s)
+/* s as valid UTF-8: a copy with U+FFFD for each invalid byte, or NULL when
+ * s is valid already (or out of memory: *oom set). */
+static char *utf8_fixed(const char *s, bool *oom)
 {
-	fputc('"', out);
-	while (*s) {
-		unsigned char c = (unsigned char)*s;
+	size_t n = 0;
+	bool bad = false;
+	for (const char *p = s; *p;) {
 		uint32_t cp;
-		size_t n = fl__report_utf8_next(s, &cp);
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c == '\r')
-			fputs("\\r", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else if (n == 0)
-			fputs("\xef\xbf\xbd", out); /* U+FFFD, raw like other text */
-		else
-			fwrite(s, 1, n, out);
-		s += n ? n : 1;
+		size_t k = fl__report_utf8_next(p, &cp);
+		bad |= k == 0;
+		n += k ? k : 3;
+		p += k ? k : 1;
 	}
-	fputc('"', out);
+	if (!bad)
+		return NULL;
+	char *out = malloc(n + 1), *o = out;
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	for (const char *p = s; *p;) {
+		uint32_t cp;
+		size_t k = fl__report_utf8_next(p, &cp);
+		memcpy(o, k ? p : "\xef\xbf\xbd", k ? k : 3);
+		o += k ? k : 3;
+		p += k ? k : 1;
+	}
+	*o = '\0';
+	return out;
 }
 
-static void json_dbl(FILE *out, double d)
+static json_t *jstr(const char *s)
 {
-	char buf[32];
-	fputs(fl__report_fmt_double(d, buf, sizeof(buf)), out);
+	bool oom = false;
+	char *fixed = utf8_fixed(s ? s : "", &oom);
+	if (oom)
+		return NULL;
+	json_t *v = json_string(fixed ? fixed : s ? s : "");
+	free(fixed);
+	return v;
 }
 
-/* Prints `"key": "value"` at indentation ind, with a trailing comma. */
-static void kv_str(FILE *out, int ind, const char *key, const char *val)
+static json_t *jint(int64_t v) { return json_integer((json_int_t)v); }
+
+static json_t *jdbl(double d)
 {
-	fprintf(out, "%*s\"%s\": ", ind, "", key);
-	json_str(out, val);
-	fputs(",\n", out);
+	if (!isfinite(d))
+		return json_null();
+	/* Integral below 2^53: exact as an integer; -0.0 stays a real. */
+	if (d == trunc(d) && fabs(d) < 9007199254740992.0 && !(d == 0 && signbit(d)))
+		return json_integer((json_int_t)d);
+	return json_real(d);
 }
 
-static void kv_i64(FILE *out, int ind, const char *key, int64_t v)
+/* The seed: a number up to INT64_MAX, a decimal string above it. */
+static json_t *jseed(uint64_t seed)
 {
-	fprintf(out, "%*s\"%s\": %" PRId64 ",\n", ind, "", key, v);
+	if (seed <= INT64_MAX)
+		return json_integer((json_int_t)seed);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seed);
+	return json_string(buf);
 }
 
-static void emit_host(FILE *out, const fl_report_host *h)
+/* Sets o[key] = v (taking v; NULL v fails). false: out of memory. */
+static bool put(json_t *o, const char *key, json_t *v) { return json_object_set_new(o, key, v) == 0; }
+
+/* As put, for a key that may not be valid UTF-8 (a name from the user). */
+static bool put_name(json_t *o, const char *key, json_t *v)
 {
-	fputs("    \"host\": {\"hostname\": ", out);
-	json_str(out, h->hostname);
-	fputs(", \"cpu_model\": ", out);
-	json_str(out, h->cpu_model);
-	fprintf(out, ", \"cores\": %" PRId32 ", \"kernel\": ", h->cores);
-	json_str(out, h->kernel);
-	fputs("}\n", out);
+	bool oom = false;
+	char *fixed = utf8_fixed(key, &oom);
+	if (oom) {
+		json_decref(v);
+		return false;
+	}
+	bool ok = json_object_set_new(o, fixed ? fixed : key, v) == 0;
+	free(fixed);
+	return ok;
 }
 
-static void emit_run(FILE *out, const fl_report *r)
+static bool add(json_t *a, json_t *v) { return json_array_append_new(a, v) == 0; }
+
+static json_t *host_json(const fl_report_host *h)
+{
+	json_t *o = json_object();
+	bool ok = put(o, "hostname", jstr(h->hostname)) &
+		  put(o, "cpu_model", jstr(h->cpu_model)) & put(o, "cores", jint(h->cores)) &
+		  put(o, "kernel", jstr(h->kernel));
+	return ok ? o : (json_decref(o), NULL);
+}
+
+static json_t *run_json(const fl_report *r)
 {
 	char when[40];
-	fputs("  \"run\": {\n", out);
-	kv_str(out, 4, "name", r->name);
-	fprintf(out, "    \"seed\": %" PRIu64 ",\n", r->seed);
-	kv_str(out, 4, "fault_plan", r->fault_plan);
-	kv_str(out, 4, "backend", r->backend);
-	kv_str(out, 4, "git_rev", r->git_rev);
-	kv_str(out, 4, "start_time",
-	       fl_report_format_time(r->start_unix_ns, when, sizeof(when)));
-	kv_i64(out, 4, "start_unix_ns", r->start_unix_ns);
-	kv_i64(out, 4, "duration_ns", r->duration_ns);
-	kv_i64(out, 4, "repetition", r->repetition);
-	kv_i64(out, 4, "repetitions", r->repetitions);
-	emit_host(out, &r->host);
-	fputs("  },\n", out);
+	json_t *o = json_object();
+	bool ok = put(o, "name", jstr(r->name)) & put(o, "seed", jseed(r->seed)) &
+		  put(o, "fault_plan", jstr(r->fault_plan)) & put(o, "backend", jstr(r->backend)) &
+		  put(o, "git_rev", jstr(r->git_rev)) &
+		  put(o, "start_time",
+		      jstr(fl_report_format_time(r->start_unix_ns, when, sizeof(when)))) &
+		  put(o, "start_unix_ns", jint(r->start_unix_ns)) &
+		  put(o, "duration_ns", jint(r->duration_ns)) &
+		  put(o, "repetition", jint(r->repetition)) &
+		  put(o, "repetitions", jint(r->repetitions)) & put(o, "host", host_json(&r->host));
+	return ok ? o : (json_decref(o), NULL);
 }
 
-/* The members of a summary, on the current line, without braces. */
-static void emit_stats(FILE *out, const fl_report_stats *st)
+/* Adds the members of a summary to o. */
+static bool put_stats(json_t *o, const fl_report_stats *st)
 {
-	fprintf(out, "\"count\": %" PRId64 ", \"min\": %" PRId64
-		     ", \"max\": %" PRId64 ", \"mean\": ",
-		st->count, st->min, st->max);
-	json_dbl(out, st->mean);
-	fputs(", \"stddev\": ", out);
-	json_dbl(out, st->stddev);
-	fputs(", \"percentiles\": {", out);
-	for (int i = 0; i < FL_REPORT_NPCT; i++)
-		fprintf(out, "%s\"%s\": %" PRId64, i ? ", " : "",
-			fl_report_pct_label(i), st->pct[i]);
-	fprintf(out, "}, \"out_of_range\": %" PRId64, st->out_of_range);
+	json_t *pct = json_object();
+	bool ok = pct != NULL;
+	for (int i = 0; i < FL_REPORT_NPCT && ok; i++)
+		ok = put(pct, fl_report_pct_label(i), jint(st->pct[i]));
+	if (!ok) {
+		json_decref(pct);
+		pct = NULL;
+	}
+	return put(o, "count", jint(st->count)) & put(o, "min", jint(st->min)) &
+	       put(o, "max", jint(st->max)) & put(o, "mean", jdbl(st->mean)) &
+	       put(o, "stddev", jdbl(st->stddev)) & put(o, "percentiles", pct) &
+	       put(o, "out_of_range", jint(st->out_of_range));
 }
 
 /*
@@ -122,7 +161,7 @@ static void emit_stats(FILE *out, const fl_report_stats *st)
  * base64 (HdrHistogram's interchange form), so a loaded report keeps the
  * full distribution and not just the summary. Nothing when hdr is NULL.
  */
-static fl_err *emit_hdr(FILE *out, const fl_hdr *hdr)
+static fl_err *put_hdr(json_t *o, const fl_hdr *hdr)
 {
 	char *b64 = NULL;
 	if (!hdr)
@@ -130,151 +169,143 @@ static fl_err *emit_hdr(FILE *out, const fl_hdr *hdr)
 	fl_err *err = fl_hdr_encode_base64(hdr, -1, &b64);
 	if (err)
 		return fl_err_wrap(err, "encode histogram");
-	fprintf(out, ", \"hdr\": \"%s\"", b64);
+	bool ok = put(o, "hdr", json_string(b64));
 	free(b64);
-	return NULL;
+	return ok ? NULL : FL_ERR_NOMEM;
 }
 
-static fl_err *emit_hist(FILE *out, const fl_report_hist *h, bool last)
+static fl_err *hist_json(const fl_report_hist *h, json_t **out)
 {
 	fl_report_stats st;
 	fl_report_hist_stats(h, &st);
-	fputs("    {\"name\": ", out);
-	json_str(out, h->name);
-	fputs(", \"unit\": \"ns\",\n     ", out);
-	emit_stats(out, &st);
-	fputs(",\n     \"slos\": [", out);
-	for (size_t i = 0; i < h->nslos; i++) {
-		fprintf(out, "%s{\"percentile\": ", i ? ", " : "");
-		json_dbl(out, h->slos[i].percentile);
-		fprintf(out, ", \"threshold_ns\": %" PRId64 "}", h->slos[i].threshold_ns);
+	json_t *o = json_object(), *slos = json_array();
+	bool ok = put(o, "name", jstr(h->name)) & put(o, "unit", json_string("ns")) &
+		  put_stats(o, &st);
+	for (size_t i = 0; i < h->nslos && ok && slos; i++) {
+		json_t *slo = json_object();
+		ok = put(slo, "percentile", jdbl(h->slos[i].percentile)) &
+		     put(slo, "threshold_ns", jint(h->slos[i].threshold_ns));
+		ok = add(slos, ok ? slo : (json_decref(slo), NULL)) && ok;
 	}
-	fputc(']', out);
-	fl_err *err = emit_hdr(out, h->hdr);
-	fprintf(out, "}%s\n", last ? "" : ",");
+	ok = put(o, "slos", slos) && ok;
+	fl_err *err = ok ? put_hdr(o, h->hdr) : FL_ERR_NOMEM;
+	if (err)
+		json_decref(o);
+	*out = err ? NULL : o;
 	return err;
 }
 
-static fl_err *emit_hists(FILE *out, const fl_report *r)
+static fl_err *series_json(const fl_report_series *s, json_t **out)
 {
+	json_t *o = json_object(), *ivs = json_array();
+	bool ok = put(o, "name", jstr(s->name)) & put(o, "unit", json_string("ns"));
 	fl_err *err = NULL;
-	fputs("  \"histograms\": [\n", out);
-	for (size_t i = 0; i < r->nhists && !err; i++)
-		err = emit_hist(out, &r->hists[i], i + 1 == r->nhists);
-	fputs("  ],\n", out);
-	return err;
-}
-
-static fl_err *emit_one_series(FILE *out, const fl_report_series *s, bool last)
-{
-	fl_err *err = NULL;
-	fputs("    {\"name\": ", out);
-	json_str(out, s->name);
-	fputs(", \"unit\": \"ns\", \"intervals\": [\n", out);
-	for (size_t i = 0; i < s->nivs && !err; i++) {
+	for (size_t i = 0; i < s->nivs && ok && ivs && !err; i++) {
 		fl_report_stats st;
 		fl_report_interval_stats(&s->ivs[i], &st);
-		fprintf(out, "      {\"start_ns\": %" PRId64 ", \"length_ns\": %" PRId64 ", ",
-			s->ivs[i].start_ns, s->ivs[i].length_ns);
-		emit_stats(out, &st);
-		err = emit_hdr(out, s->ivs[i].hdr);
-		fprintf(out, "}%s\n", i + 1 == s->nivs ? "" : ",");
+		json_t *iv = json_object();
+		ok = put(iv, "start_ns", jint(s->ivs[i].start_ns)) &
+		     put(iv, "length_ns", jint(s->ivs[i].length_ns)) & put_stats(iv, &st);
+		if (ok)
+			err = put_hdr(iv, s->ivs[i].hdr);
+		ok = add(ivs, ok && !err ? iv : (json_decref(iv), NULL)) && ok;
 	}
-	fprintf(out, "    ]}%s\n", last ? "" : ",");
+	ok = put(o, "intervals", ivs) && ok;
+	if (!err && !ok)
+		err = FL_ERR_NOMEM;
+	if (err)
+		json_decref(o);
+	*out = err ? NULL : o;
 	return err;
 }
 
-static fl_err *emit_series(FILE *out, const fl_report *r)
+static fl_err *put_hists_series(json_t *root, const fl_report *r)
 {
+	json_t *hs = json_array(), *ss = json_array(), *v;
 	fl_err *err = NULL;
-	fputs("  \"series\": [\n", out);
-	for (size_t i = 0; i < r->nseries && !err; i++)
-		err = emit_one_series(out, &r->series[i], i + 1 == r->nseries);
-	fputs("  ],\n", out);
-	return err;
+	bool ok = hs && ss;
+	for (size_t i = 0; i < r->nhists && ok && !err; i++)
+		if (!(err = hist_json(&r->hists[i], &v)))
+			ok = add(hs, v);
+	for (size_t i = 0; i < r->nseries && ok && !err; i++)
+		if (!(err = series_json(&r->series[i], &v)))
+			ok = add(ss, v);
+	ok = put(root, "histograms", hs) & put(root, "series", ss) && ok;
+	return err ? err : ok ? NULL : FL_ERR_NOMEM;
 }
 
-static void emit_counters(FILE *out, const fl_report *r)
+static bool put_counters(json_t *root, const fl_report *r)
 {
-	fputs("  \"counters\": {", out);
-	for (size_t i = 0; i < r->ncounters; i++) {
-		fputs(i ? ",\n    " : "\n    ", out);
-		json_str(out, r->counters[i].name);
-		fprintf(out, ": %" PRId64, r->counters[i].value);
-	}
-	fputs(r->ncounters ? "\n  },\n" : "},\n", out);
+	json_t *o = json_object();
+	bool ok = o != NULL;
+	for (size_t i = 0; i < r->ncounters && ok; i++)
+		ok = put_name(o, r->counters[i].name, jint(r->counters[i].value));
+	return put(root, "counters", ok ? o : (json_decref(o), NULL));
 }
 
-static fl_err *emit_faults(FILE *out, const fl_report *r)
+static bool put_faults(json_t *root, const fl_report *r)
 {
 	fl__report_point *pts = NULL;
 	size_t n = fl__report_fault_points(r, &pts);
 	if (n == SIZE_MAX)
-		return FL_ERR_NOMEM;
-	fprintf(out, "  \"faults\": {\n    \"total\": %zu,\n    \"counts\": {", r->nfaults);
-	for (size_t i = 0; i < n; i++) {
-		fputs(i ? ", " : "", out);
-		json_str(out, pts[i].name);
-		fprintf(out, ": %" PRId64, pts[i].count);
-	}
+		return false;
+	json_t *o = json_object(), *counts = json_object(), *evs = json_array();
+	bool ok = o && counts && evs;
+	for (size_t i = 0; i < n && ok; i++)
+		ok = put_name(counts, pts[i].name, jint(pts[i].count));
 	free(pts);
-	fputs("},\n    \"events\": [", out);
-	for (size_t i = 0; i < r->nfaults; i++) {
-		fprintf(out, "%s\n      {\"at_ns\": %" PRId64 ", \"point\": ",
-			i ? "," : "", r->faults[i].at_ns);
-		json_str(out, r->faults[i].point);
-		fputs(", \"action\": ", out);
-		json_str(out, r->faults[i].action);
-		fputc('}', out);
+	for (size_t i = 0; i < r->nfaults && ok; i++) {
+		json_t *e = json_object();
+		ok = put(e, "at_ns", jint(r->faults[i].at_ns)) &
+		     put(e, "point", jstr(r->faults[i].point)) &
+		     put(e, "action", jstr(r->faults[i].action));
+		ok = add(evs, ok ? e : (json_decref(e), NULL)) && ok;
 	}
-	fputs(r->nfaults ? "\n    ]\n  },\n" : "]\n  },\n", out);
-	return NULL;
+	ok = put(o, "total", jint((int64_t)r->nfaults)) & put(o, "counts", counts) &
+	     put(o, "events", evs) && ok;
+	return put(root, "faults", ok ? o : (json_decref(o), NULL));
 }
 
-static void emit_check(FILE *out, const fl_report_check *c, bool last)
+static json_t *check_json(const fl_report_check *c)
 {
-	fputs("    {\"name\": ", out);
-	json_str(out, c->name);
-	fprintf(out, ", \"verdict\": \"%s\", \"measured\": ",
-		fl_report_verdict_name(c->verdict));
-	json_dbl(out, c->measured);
-	fputs(", \"threshold\": ", out);
-	json_dbl(out, c->threshold);
-	fputs(", \"unit\": ", out);
-	json_str(out, c->unit);
-	fputs(",\n     \"message\": ", out);
-	json_str(out, c->message);
-	fprintf(out, "}%s\n", last ? "" : ",");
+	json_t *o = json_object();
+	bool ok = put(o, "name", jstr(c->name)) &
+		  put(o, "verdict", json_string(fl_report_verdict_name(c->verdict))) &
+		  put(o, "measured", jdbl(c->measured)) & put(o, "threshold", jdbl(c->threshold)) &
+		  put(o, "unit", jstr(c->unit)) & put(o, "message", jstr(c->message));
+	return ok ? o : (json_decref(o), NULL);
 }
 
-static void emit_checks(FILE *out, const fl_report *r)
+static bool put_checks(json_t *root, const fl_report *r)
 {
-	fputs("  \"checks\": [\n", out);
-	for (size_t i = 0; i < r->nchecks; i++)
-		emit_check(out, &r->checks[i], i + 1 == r->nchecks);
-	fprintf(out, "  ],\n  \"summary\": {\"passed\": %zu, \"failed\": %zu, "
-		     "\"skipped\": %zu}\n",
-		fl_report_count_verdict(r, FL_REPORT_PASS),
-		fl_report_count_verdict(r, FL_REPORT_FAIL),
-		fl_report_count_verdict(r, FL_REPORT_SKIP));
+	json_t *a = json_array(), *sum = json_object();
+	bool ok = a && sum;
+	for (size_t i = 0; i < r->nchecks && ok; i++)
+		ok = add(a, check_json(&r->checks[i]));
+	ok = put(sum, "passed", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_PASS))) &
+	     put(sum, "failed", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_FAIL))) &
+	     put(sum, "skipped", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_SKIP))) && ok;
+	return put(root, "checks", a) & put(root, "summary", sum) && ok;
 }
 
 fl_err *fl__report_emit_json(const fl_report *r, FILE *out)
 {
-	fputs("{\n  \"schema\": \"faultline-report\",\n  \"version\": 1,\n", out);
-	emit_run(out, r);
-	fl_err *err = emit_hists(out, r);
-	if (!err)
-		err = emit_series(out, r);
-	if (err)
-		return err;
-	emit_counters(out, r);
-	err = emit_faults(out, r);
-	if (err)
-		return err;
-	emit_checks(out, r);
-	fputs("}\n", out);
-	return NULL;
+	json_t *root = json_object();
+	bool ok = put(root, "schema", json_string("faultline-report")) &
+		  put(root, "version", json_integer(1)) & put(root, "run", run_json(r));
+	fl_err *err = ok ? put_hists_series(root, r) : FL_ERR_NOMEM;
+	if (!err && !(put_counters(root, r) & put_faults(root, r) & put_checks(root, r)))
+		err = FL_ERR_NOMEM;
+	if (!err && (json_dumpf(root, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
+		     fputc('\n', out) == EOF)) {
+		/* A write error shows in the stream; otherwise jansson ran out
+		 * of memory. */
+		err = fl__report_stream_err(out, "JSON report");
+		if (!err)
+			err = FL_ERR_NOMEM;
+	}
+	json_decref(root);
+	return err;
 }
 
 fl_err *fl_report_write_json(const fl_report *r, const char *path)

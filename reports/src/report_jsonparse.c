@@ -15,10 +15,12 @@
  * strings are C strings), duplicate keys are an error, nesting is limited
  * to FL__JSON_MAX_DEPTH, and nothing but whitespace may follow the value.
  *
- * Why not jansson (which fl_bench uses for the gate's verdict): its values
- * carry no position, so schema errors could not name a line and column; it
- * refuses integers above INT64_MAX (a uint64 seed); and its syntax errors
- * are worded and placed differently from the ones tests/reports asserts.
+ * Why not jansson (which writes the reports, report_json.c, and the gate's
+ * verdict): its values carry no position, so schema errors could not name
+ * a line and column ("1:43: unsupported report version 2"); it refuses
+ * integers above INT64_MAX ("too big integer"), which earlier writers used
+ * for uint64 seeds; and its syntax errors are worded and placed differently
+ * ("1:8: invalid token near '1.'" where this says "1:7: bad fraction").
  */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -127,14 +127,23 @@ static bool get_i32(loader *ld, const fl__json *obj, const char *key, int32_t *o
 	return true;
 }
 
+/* A uint64: a number, or a string of decimal digits, which is how the
+ * writer gives values above INT64_MAX (jansson's integers are int64). */
 static bool get_u64(loader *ld, const fl__json *obj, const char *key, uint64_t *out)
 {
 	char buf[32];
-	const fl__json *v = member(ld, obj, key, FL__JSON_NUM);
-	if (!v)
+	const fl__json *v = fl__json_get(obj, key);
+	if (v && v->kind == FL__JSON_STR) {
+		size_t n = strlen(v->str);
+		if (n == 0 || n >= sizeof(buf) || strspn(v->str, "0123456789") != n)
+			return bad(ld, v, "\"%s\" must be an unsigned integer or a string of digits",
+				   key);
+		memcpy(buf, v->str, n + 1);
+	} else if (!(v = member(ld, obj, key, FL__JSON_NUM))) {
 		return false;
-	if (!int_token(v, buf, sizeof(buf)) || buf[0] == '-')
+	} else if (!int_token(v, buf, sizeof(buf)) || buf[0] == '-') {
 		return bad(ld, v, "\"%s\" must be an unsigned integer", key);
+	}
 	errno = 0;
 	unsigned long long x = strtoull(buf, NULL, 10);
 	if (errno == ERANGE)

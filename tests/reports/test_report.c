@@ -3,6 +3,7 @@
  * test_report.c - the run report model, the JSON summary and its loader,
  * and the comparison of two runs.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -302,18 +303,24 @@ FL_TEST(json_escaping_and_numbers)
 	fl_report *r = full_report();
 	ASSERT_OK(fl_report_write_json(r, path_in(dir, "r.json")));
 	char *j = slurp_file(path_in(dir, "r.json"));
-	ASSERT_CONTAINS(j, "\"name\": \"full q\\\"b\\\\s/n\\nt\\tc\\u0001\\u001f "
-			   "del\\u007f e\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x99\x82\"");
+	/* jansson's escapes: \u00XX in capitals; DEL (not a control
+	 * character in RFC 8259) passes through raw. */
+	ASSERT_CONTAINS(j, "\"name\": \"full q\\\"b\\\\s/n\\nt\\tc\\u0001\\u001F "
+			   "del\x7f e\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x99\x82\"");
 	ASSERT_CONTAINS(j, "\"backend\": \"b\xef\xbf\xbd" "ad\"");
-	ASSERT_CONTAINS(j, "\"seed\": 18446744073709551615,");
+	ASSERT_CONTAINS(j, "\"seed\": \"18446744073709551615\","); /* above INT64_MAX */
 	ASSERT_CONTAINS(j, "\"duration_ns\": 9223372036854775807,");
 	ASSERT_CONTAINS(j, ": -9223372036854775808");
 	ASSERT_CONTAINS(j, "\"start_time\": \"2023-11-14T22:13:20.123Z\"");
-	ASSERT_CONTAINS(j, "\"measured\": null, \"threshold\": null");
-	ASSERT_CONTAINS(j, "\"measured\": 0.1, \"threshold\": 1e+300");
-	ASSERT_CONTAINS(j, "\"threshold\": 5e-324");
-	ASSERT_CONTAINS(j, "\"summary\": {\"passed\": 1, \"failed\": 1, \"skipped\": 1}");
-	ASSERT_CONTAINS(j, "\"counts\": {\"disk.write\": 2, ");
+	ASSERT_CONTAINS(j, "\"measured\": null,\n      \"threshold\": null,");
+	/* Doubles: 17 significant digits; integral ones as integers. */
+	ASSERT_CONTAINS(j, "\"measured\": 0.10000000000000001,\n"
+			   "      \"threshold\": 1.0000000000000001e300,");
+	ASSERT_CONTAINS(j, "\"measured\": -0.0,\n      \"threshold\": 4.9406564584124654e-324,");
+	ASSERT_CONTAINS(j, "\"percentile\": 100,");
+	ASSERT_CONTAINS(j, "\"summary\": {\n    \"passed\": 1,\n    \"failed\": 1,\n"
+			   "    \"skipped\": 1\n  }\n}\n");
+	ASSERT_CONTAINS(j, "\"counts\": {\n      \"disk.write\": 2,");
 	ASSERT_LACKS(j, "nan");
 	ASSERT_LACKS(j, "inf");
 	for (const char *p = j; *p; p++) /* no raw control characters */
@@ -321,6 +328,143 @@ FL_TEST(json_escaping_and_numbers)
 	free(j);
 	fl_report_free(r);
 	scratch_free(dir);
+}
+
+/* A report whose one check measures d: written, loaded, written again. */
+static double json_double_trip(double d, char **text)
+{
+	char *dir = scratch_dir();
+	fl_report *r = fixed_report("doubles"), *back = NULL;
+	ASSERT_OK(fl_report_add_check(r, "d", FL_REPORT_PASS, d, 0, NULL, NULL));
+	ASSERT_OK(fl_report_write_json(r, path_in(dir, "a.json")));
+	ASSERT_OK(fl_report_load_json(path_in(dir, "a.json"), &back));
+	ASSERT_OK(fl_report_write_json(back, path_in(dir, "b.json")));
+	*text = slurp_file(path_in(dir, "a.json"));
+	char *again = slurp_file(path_in(dir, "b.json"));
+	ASSERT_STR_EQ(*text, again); /* byte-identical */
+	double out = back->checks[0].measured;
+	free(again);
+	fl_report_free(back);
+	fl_report_free(r);
+	scratch_free(dir);
+	return out;
+}
+
+FL_TEST(json_awkward_doubles_round_trip)
+{
+	const double ds[] = {0.1, 1e-7, 1.0 / 3, 5e-324, 2.2250738585072014e-308, 1e300,
+			     1.7976931348623157e308, -0.0, 9007199254740993.0 * 2, 123456789.125,
+			     -2.5, 1.0000000000000002, 4503599627370495.5, 99.99};
+	for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		char *text;
+		double back = json_double_trip(ds[i], &text);
+		if (memcmp(&back, &ds[i], sizeof(double)) != 0)
+			FL_FAIL("%.17g came back as %.17g", ds[i], back);
+		free(text);
+	}
+	/* Negative control: with 15 digits (not what the writer uses), 1/3
+	 * would not come back, so the comparison above can fail. */
+	char b15[32];
+	snprintf(b15, sizeof(b15), "%.15g", 1.0 / 3);
+	ASSERT(strtod(b15, NULL) != 1.0 / 3);
+}
+
+/* jansson's allocator for the test below: fails once `left` hits 0. */
+static long alloc_left = -1;
+static void *limited_malloc(size_t n)
+{
+	if (alloc_left == 0)
+		return NULL;
+	alloc_left -= alloc_left > 0;
+	return malloc(n);
+}
+
+FL_TEST(json_writer_out_of_memory)
+{
+	char *dir = scratch_dir();
+	fl_report *r = full_report();
+	ASSERT_OK(fl_report_write_json(r, path_in(dir, "want.json")));
+	json_set_alloc_funcs(limited_malloc, free);
+	long failed = 0;
+	for (long k = 0;; k++) { /* the k-th allocation fails, for every k */
+		alloc_left = k;
+		fl_err *err = fl_report_write_json(r, path_in(dir, "m.json"));
+		if (!err)
+			break;
+		ASSERT(fl_err_is(err, FL_ERR_NOMEM));
+		fl_err_drop(err);
+		failed++;
+	}
+	json_set_alloc_funcs(malloc, free);
+	ASSERT(failed > 100); /* control: the limit really made writes fail */
+	char *want = slurp_file(path_in(dir, "want.json")), *got = slurp_file(path_in(dir, "m.json"));
+	ASSERT_STR_EQ(got, want);
+	free(want);
+	free(got);
+	fl_report_free(r);
+	scratch_free(dir);
+}
+
+/* A report with seed as text, loaded: NULL error and *seed, or the error. */
+static fl_err *load_seed(const char *seed, uint64_t *out)
+{
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+		 "{\"schema\": \"faultline-report\", \"version\": 1,\n"
+		 " \"run\": {\"name\": \"s\", \"seed\": %s, \"fault_plan\": \"\", \"backend\": \"\","
+		 " \"git_rev\": \"\", \"start_unix_ns\": 0, \"duration_ns\": 0, \"repetition\": 0,"
+		 " \"repetitions\": 1, \"host\": {\"hostname\": \"\", \"cpu_model\": \"\","
+		 " \"cores\": 0, \"kernel\": \"\"}},\n \"histograms\": [], \"series\": [],"
+		 " \"counters\": {}, \"faults\": {\"total\": 0, \"counts\": {}, \"events\": []},"
+		 " \"checks\": [], \"summary\": {\"passed\": 0, \"failed\": 0, \"skipped\": 0}}\n",
+		 seed);
+	fl_report *r = NULL;
+	fl_err *err = fl_report_parse_json(doc, strlen(doc), "s.json", &r);
+	if (!err)
+		*out = r->seed;
+	fl_report_free(r);
+	return err;
+}
+
+FL_TEST(json_seed_representation)
+{
+	static const struct { uint64_t seed; const char *text; } ws[] = {
+		{0, "\"seed\": 0,"},
+		{INT64_MAX, "\"seed\": 9223372036854775807,"},
+		{(uint64_t)INT64_MAX + 1, "\"seed\": \"9223372036854775808\","},
+		{UINT64_MAX, "\"seed\": \"18446744073709551615\","},
+	};
+	char *dir = scratch_dir();
+	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		struct fl_report_opts o = {.seed = ws[i].seed};
+		fl_report *r = NULL, *back = NULL;
+		ASSERT_OK(fl_report_new("s", &o, &r));
+		ASSERT_OK(fl_report_write_json(r, path_in(dir, "s.json")));
+		char *j = slurp_file(path_in(dir, "s.json"));
+		ASSERT_CONTAINS(j, ws[i].text);
+		ASSERT_OK(fl_report_load_json(path_in(dir, "s.json"), &back));
+		ASSERT_U64_EQ(back->seed, ws[i].seed);
+		free(j);
+		fl_report_free(back);
+		fl_report_free(r);
+	}
+	scratch_free(dir);
+	uint64_t seed = 0;
+	ASSERT_OK(load_seed("18446744073709551615", &seed)); /* as older writers wrote it */
+	ASSERT_U64_EQ(seed, UINT64_MAX);
+	ASSERT_OK(load_seed("\"42\"", &seed));
+	ASSERT_U64_EQ(seed, 42);
+	static const char *const bad[] = {"\"\"", "\"-1\"", "\"12a\"", "\" 1\"",
+					  "\"18446744073709551616\"", "-1", "true"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fl_err *err = load_seed(bad[i], &seed);
+		if (!err)
+			FL_FAIL("seed %s loaded", bad[i]);
+		char buf[256];
+		fl_err_format(err, buf, sizeof(buf));
+		ASSERT_CONTAINS(buf, "\"seed\"");
+		fl_err_drop(err);
+	}
 }
 
 /* Loads text and expects an error whose text contains want. */
@@ -532,6 +676,8 @@ FL_TEST(compare_loaded_reports)
 FL_TEST_MAIN(FL_CASE(builders_validate_and_copy), FL_CASE(stats_from_hdr),
 	     FL_CASE(slo_checks), FL_CASE(format_helpers),
 	     FL_CASE(json_round_trip_every_field), FL_CASE(json_escaping_and_numbers),
+	     FL_CASE(json_awkward_doubles_round_trip), FL_CASE(json_seed_representation),
+	     FL_CASE(json_writer_out_of_memory),
 	     FL_CASE(json_syntax_errors_have_positions),
 	     FL_CASE(json_schema_errors_have_positions), FL_CASE(json_loader_extras),
 	     FL_CASE(compare_known_reports), FL_CASE(compare_loaded_reports))

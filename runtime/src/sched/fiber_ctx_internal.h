@@ -14,8 +14,9 @@
  * FL_FIBER_UCONTEXT is defined, the portable fallback is POSIX ucontext
  * (swapcontext), which also saves the signal mask and is much slower.
  *
- * Sanitizer and Valgrind annotations are the caller's job (fibers.c):
- * this file only moves registers.
+ * Sanitizer annotations are fiber_switch_internal.h's (its fl__fswitch
+ * wraps this switch), Valgrind's are fiber_stack.c's: this file only moves
+ * registers.
  */
 #ifndef FL_FIBER_CTX_INTERNAL_H
 #define FL_FIBER_CTX_INTERNAL_H

@@ -50,6 +50,7 @@
  */
 #define _GNU_SOURCE /* pthread_setname_np, pthread_getattr_np, adaptive mutexes */
 #include "fiber_internal.h"
+#include "fiber_switch_internal.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -59,14 +60,6 @@
 
 #include "fl_annotate_internal.h"
 #include "sync_internal.h"
-
-#ifdef FL_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
-#ifdef FL_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 #define MAX_WORKERS 256
 #define CACHE_MAX 32             /* recycled fibers kept per worker */
@@ -284,12 +277,18 @@ static fl__fiber *direct_next(worker *w)
 	return next;
 }
 
+static fl__fswitch_to fiber_target(fl__fiber *f)
+{
+	return (fl__fswitch_to){&f->ctx, f->stack_lo, f->stack_size, f->tsan};
+}
+
 /* On the fiber: switches to the runnext fiber (park and exit) or back to
  * the scheduler of whichever worker runs us. */
 static void switch_out(fl__fiber *f, int after)
 {
 	worker *w = cur_worker();
 	fl__fiber *next = after == AFTER_YIELD ? NULL : direct_next(w);
+	void **fake = after == AFTER_EXIT ? NULL : &f->asan_fake;
 	w->prev = f;
 	w->after = after;
 	if (next) {
@@ -300,28 +299,12 @@ static void switch_out(fl__fiber *f, int after)
 		atomic_store_explicit(&w->direct,
 				      atomic_load_explicit(&w->direct, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
-#ifdef FL_ASAN
-		__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake,
-					       next->stack_lo, next->stack_size);
-#endif
-#ifdef FL_TSAN
-		__tsan_switch_to_fiber(next->tsan, 0);
-#endif
-		fl__fctx_switch(&f->ctx, &next->ctx);
+		fl__fswitch(&f->ctx, fake, fiber_target(next));
 	} else {
-#ifdef FL_ASAN
-		__sanitizer_start_switch_fiber(after == AFTER_EXIT ? NULL : &f->asan_fake,
-					       w->stack_lo, w->stack_size);
-#endif
-#ifdef FL_TSAN
-		__tsan_switch_to_fiber(w->tsan, 0);
-#endif
-		fl__fctx_switch(&f->ctx, &w->ctx);
+		fl__fswitch(&f->ctx, fake,
+			    (fl__fswitch_to){&w->ctx, w->stack_lo, w->stack_size, w->tsan});
 	}
 	/* Resumed, possibly on another worker: w is stale. */
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(f->asan_fake, NULL, NULL);
-#endif
 	w = cur_worker();
 	if (w->prev)
 		finish_prev(w); /* we were resumed by a direct switch */
@@ -330,9 +313,7 @@ static void switch_out(fl__fiber *f, int after)
 static void fiber_main(void *arg)
 {
 	fl__fiber *f = arg;
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+	fl__fswitch_entered();
 	worker *w = cur_worker();
 	if (w->prev)
 		finish_prev(w); /* started by a direct switch */
@@ -346,14 +327,9 @@ static void fiber_exit(worker *w, fl__fiber *f)
 {
 	fl__task_finish(f->task);
 	f->task = NULL;
-#ifdef FL_TSAN
-	__tsan_destroy_fiber(f->tsan);
+	fl__fswitch_tsan_free(f->tsan);
 	f->tsan = NULL;
-#endif
-#ifdef FL_ASAN
-	/* Frames that never returned (the entry trampoline's) leave poison. */
-	ASAN_UNPOISON_MEMORY_REGION(f->stack_lo, f->stack_size);
-#endif
+	fl__fswitch_stack_done(f->stack_lo, f->stack_size);
 	if (w->ncache < CACHE_MAX) {
 		f->next = w->cache;
 		w->cache = f;
@@ -388,17 +364,8 @@ static void run(worker *w, fl__fiber *f)
 	w->cur = f;
 	atomic_store_explicit(&w->tick, atomic_load_explicit(&w->tick, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-#ifdef FL_ASAN
-	void *fake = NULL;
-	__sanitizer_start_switch_fiber(&fake, f->stack_lo, f->stack_size);
-#endif
-#ifdef FL_TSAN
-	__tsan_switch_to_fiber(f->tsan, 0);
-#endif
-	fl__fctx_switch(&w->ctx, &f->ctx);
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
+	void *fake = NULL; /* the worker's ASan fake stack while f runs */
+	fl__fswitch(&w->ctx, &fake, fiber_target(f));
 	/* Back from f, or from a fiber f switched to directly (w->prev). */
 	w->cur = NULL;
 	finish_prev(w);
@@ -411,15 +378,8 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "fl-fw%d", w->index);
 	pthread_setname_np(pthread_self(), name);
 	tls_worker = w;
-#ifdef FL_TSAN
-	w->tsan = __tsan_get_current_fiber();
-#endif
-#ifdef FL_ASAN
-	pthread_attr_t a;
-	FL_ASSERT(pthread_getattr_np(pthread_self(), &a) == 0);
-	FL_ASSERT(pthread_attr_getstack(&a, &w->stack_lo, &w->stack_size) == 0);
-	pthread_attr_destroy(&a);
-#endif
+	w->tsan = fl__fswitch_tsan_current();
+	fl__fswitch_thread_stack(&w->stack_lo, &w->stack_size);
 	for (;;) {
 		fl__fiber *f = find_runnable(w);
 		w->backoff_ns = BACKOFF_MIN_NS;
@@ -544,9 +504,7 @@ static fl_err *fb_spawn(fl__task *t)
 	f->task = t;
 	t->backend = f;
 	fl__fctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_main, f);
-#ifdef FL_TSAN
-	f->tsan = __tsan_create_fiber(0);
-#endif
+	f->tsan = fl__fswitch_tsan_new();
 	worker *w = cur_worker();
 	if (w)
 		local_put(w, f);

@@ -44,6 +44,7 @@
  */
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
 #include "fiber_internal.h"
+#include "fiber_switch_internal.h"
 #include "sim_trace_internal.h"
 
 #include <errno.h>
@@ -53,14 +54,6 @@
 #include <string.h>
 
 #include "sync_internal.h"
-
-#ifdef FL_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
-#ifdef FL_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 #define VCLOCK_START FL_SEC(1000) /* virtual time at start: far from FL_TRY */
 #define NO_TASK UINT32_MAX
@@ -104,10 +97,8 @@ static struct {
 	fl__fiber *sched_f;
 	sim_task root;
 	fl__task root_task;
-#ifdef FL_TSAN
 	void *tsan_free[256];      /* TSan fibers of exited tasks, for reuse */
-	int ntsan_free;
-#endif
+	int ntsan_free;            /* (all NULL without TSan) */
 	FILE *report;              /* deadlock reports; NULL = stderr */
 } S;
 
@@ -164,19 +155,8 @@ static uint32_t sim_obj_id(void)
 
 static void lane_switch(lane *from, lane *to, bool from_exits)
 {
-#ifdef FL_ASAN
-	__sanitizer_start_switch_fiber(from_exits ? NULL : &from->asan_fake, to->stack_lo,
-				       to->stack_size);
-#else
-	(void)from_exits;
-#endif
-#ifdef FL_TSAN
-	__tsan_switch_to_fiber(to->tsan, 0);
-#endif
-	fl__fctx_switch(from->ctx, to->ctx);
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
-#endif
+	fl__fswitch(from->ctx, from_exits ? NULL : &from->asan_fake,
+		    (fl__fswitch_to){to->ctx, to->stack_lo, to->stack_size, to->tsan});
 }
 
 /* On a task: back to the loop. */
@@ -316,18 +296,14 @@ static void task_exit(sim_task *s)
 	record(FL__EV_EXIT, s->seq, 0, 0);
 	fl__fiber *f = s->f;
 	fl__task_finish(s->task);
-#ifdef FL_TSAN
 	/* Creating a TSan fiber costs about a millisecond: keep some. The
 	 * reuse orders the old task before the new one for TSan, which hides
 	 * nothing here: every task runs on this one thread anyway. */
 	if (S.ntsan_free < (int)(sizeof(S.tsan_free) / sizeof(S.tsan_free[0])))
 		S.tsan_free[S.ntsan_free++] = s->ln.tsan;
 	else
-		__tsan_destroy_fiber(s->ln.tsan);
-#endif
-#ifdef FL_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(f->stack_lo, f->stack_size);
-#endif
+		fl__fswitch_tsan_free(s->ln.tsan);
+	fl__fswitch_stack_done(f->stack_lo, f->stack_size);
 	fl__fiber_stack_put(f);
 	free(s);
 	S.live--;
@@ -382,9 +358,7 @@ static void deadlock(void)
 static void sched_main(void *arg)
 {
 	(void)arg;
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+	fl__fswitch_entered();
 	switched_out(S.cur); /* the root, switching out for the first time */
 	for (;;) {
 		if (fire_one_due())
@@ -459,9 +433,7 @@ static void sim_unpark(fl__task *t)
 static void fiber_main(void *arg)
 {
 	sim_task *s = arg;
-#ifdef FL_ASAN
-	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+	fl__fswitch_entered();
 	s->task->entry(s->task);
 	switch_out(s, AFTER_EXIT);
 	FL_ABORT("sim: a finished task was resumed");
@@ -485,9 +457,7 @@ static fl_err *sim_spawn(fl__task *t)
 	s->timer.heap_index = -1;
 	s->ln = (lane){.ctx = &f->ctx, .stack_lo = f->stack_lo, .stack_size = f->stack_size};
 	fl__fctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_main, s);
-#ifdef FL_TSAN
-	s->ln.tsan = S.ntsan_free ? S.tsan_free[--S.ntsan_free] : __tsan_create_fiber(0);
-#endif
+	s->ln.tsan = S.ntsan_free ? S.tsan_free[--S.ntsan_free] : fl__fswitch_tsan_new();
 	t->backend = s;
 	S.live++;
 	record(FL__EV_SPAWN, cur_seq(), s->seq, 0);
@@ -571,15 +541,8 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 	snprintf(S.root_task.name, sizeof(S.root_task.name), "%s", name);
 	S.root_task.backend = &S.root;
 	fl__task_adopt(&S.root_task);
-#ifdef FL_TSAN
-	S.root.ln.tsan = __tsan_get_current_fiber();
-#endif
-#ifdef FL_ASAN
-	pthread_attr_t a;
-	FL_ASSERT(pthread_getattr_np(pthread_self(), &a) == 0);
-	FL_ASSERT(pthread_attr_getstack(&a, &S.root.ln.stack_lo, &S.root.ln.stack_size) == 0);
-	pthread_attr_destroy(&a);
-#endif
+	S.root.ln.tsan = fl__fswitch_tsan_current();
+	fl__fswitch_thread_stack(&S.root.ln.stack_lo, &S.root.ln.stack_size);
 	S.cur = &S.root;
 	S.last = &S.root;
 
@@ -592,9 +555,7 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 			 .stack_size = S.sched_f->stack_size};
 	fl__fctx_make(&S.sched_f->ctx, S.sched_f->stack_lo, S.sched_f->stack_size, sched_main,
 		      NULL);
-#ifdef FL_TSAN
-	S.sched.tsan = __tsan_create_fiber(0);
-#endif
+	S.sched.tsan = fl__fswitch_tsan_new();
 	return NULL;
 }
 
