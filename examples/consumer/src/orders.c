@@ -7,6 +7,7 @@
  * lost order) so that each of faultline's checks is seen catching one;
  * orders_serve_one is the same work for one order, as a load serves it.
  */
+#define _POSIX_C_SOURCE 200809L /* pause, open */
 #include "orders.h"
 
 #include <fl/chan.h>
@@ -136,7 +137,7 @@ static void plant_leaks(const orders_plants *pl)
 			pthread_detach(t);
 	}
 	if (pl->leak_fd)
-		(void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+		(void)open("/dev/null", O_RDONLY);
 	if (pl->leak_heap) {
 		static void *_Atomic kept; /* a list, so the leak is "reachable" */
 		void **p = malloc(64 * 1024);
