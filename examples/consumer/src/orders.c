@@ -31,7 +31,7 @@ typedef struct order {
 typedef struct run {
 	long n;
 	int workers;
-	bool lose_order;
+	bool lose_order, swallow;
 	fl_chan *parsed, *priced;
 	atomic_int pricers_left; /* the last pricer closes priced */
 	atomic_long produced, stored, rejected, seen;
@@ -85,6 +85,10 @@ static fl_err *store(fl_ctx *ctx, void *arg)
 	int st;
 	while ((st = fl_chan_recv(r->priced, &o, ctx, FL_FOREVER)) == FL_OK) {
 		fl_err *err = FL_FAULT(ctx, "orders.store");
+		if (err && r->swallow) { /* the planted bug: "retry later" */
+			fl_err_drop(err);
+			continue;
+		}
 		if (err)
 			return fl_err_wrap(err, "store order %ld", o.id);
 		if (r->lose_order && o.id == 7)
@@ -155,7 +159,8 @@ fl_err *orders_run(long n, int workers, orders_stats *st)
 
 fl_err *orders_run_planted(long n, int workers, const orders_plants *pl, orders_stats *st)
 {
-	run r = {.n = n, .workers = workers, .lose_order = pl && pl->lose_order};
+	run r = {.n = n, .workers = workers, .lose_order = pl && pl->lose_order,
+		 .swallow = pl && pl->swallow};
 	if (pl)
 		plant_leaks(pl);
 	atomic_init(&r.pricers_left, workers);

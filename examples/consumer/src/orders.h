@@ -43,6 +43,9 @@ typedef struct orders_plants {
 	bool leak_fd;     /* a file opened and never closed */
 	bool leak_heap;   /* 64 KiB per run never freed */
 	bool lose_order;  /* the store drops order 7 without counting it */
+	bool swallow;     /* the store drops an order whose store fails and
+			     goes on: a lost order and a swallowed error,
+			     seen only when a fault hits orders.store */
 } orders_plants;
 
 /* orders_run with bugs planted (pl may be NULL: none). */
