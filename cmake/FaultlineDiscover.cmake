@@ -82,9 +82,13 @@ if(CMAKE_SCRIPT_MODE_FILE AND DEFINED FL_DISCOVER_PARAMS)
 endif()
 
 # ---- configure time: the function --------------------------------------------
-set(_FAULTLINE_DISCOVER_SCRIPT "${CMAKE_CURRENT_LIST_FILE}")
+# A global property, not a variable: a project that vendors faultline with
+# add_subdirectory calls the function from its own directory, where a
+# variable set in faultline's directory is not visible.
+set_property(GLOBAL PROPERTY FAULTLINE_DISCOVER_SCRIPT "${CMAKE_CURRENT_LIST_FILE}")
 
 function(faultline_discover_scenarios target)
+  get_property(_FAULTLINE_DISCOVER_SCRIPT GLOBAL PROPERTY FAULTLINE_DISCOVER_SCRIPT)
   cmake_parse_arguments(D "" "TEST_PREFIX;WORKING_DIRECTORY;DISCOVERY_TIMEOUT"
     "LABELS;ARGS;WILL_FAIL" ${ARGN})
   if(NOT TARGET ${target})

@@ -57,15 +57,17 @@ fl_pc(faultline-reports "faultline reports" "HDR histograms and report writers"
 fl_pc(faultline-scenarios "faultline scenarios" "scenarios, checks and job files"
   "faultline-runtime faultline-patterns faultline-faults faultline-reports" "inih"
   "-lfl_scenarios" "-lm")
+fl_pc(faultline-bench "faultline bench" "open-loop load, users' loads (FL_LOAD), sweeps, the gate"
+  "faultline-scenarios" "jansson" "-lfl_bench" "-lm")
 # The command line over a program's registered scenarios, and the main()
 # that calls it (a static archive; never in faultline.pc, whose users have
 # a main of their own).
 fl_pc(faultline-cli "faultline cli" "fl_main: the command line over registered scenarios"
-  "faultline-scenarios" "jansson" "-lfl_cli" "-lfl_bench")
+  "faultline-scenarios faultline-bench" "jansson" "-lfl_cli" "")
 fl_pc(faultline-main "faultline main" "a main() that runs fl_main, for test binaries of scenarios"
   "faultline-cli" "" "-lfl_main" "")
 fl_pc(faultline "faultline" "chaos testing for concurrent C pipelines: every library"
-  "faultline-cli faultline-scenarios faultline-patterns faultline-faults faultline-reports faultline-runtime"
+  "faultline-cli faultline-bench faultline-scenarios faultline-patterns faultline-faults faultline-reports faultline-runtime"
   "" "" "")
 
 if(FAULTLINE_BUILD_CLI)

@@ -3,8 +3,11 @@
 #   1. cmake --install into a temporary prefix: only fl_/FL_ symbols (and the
 #      few documented fl__ ones) exported, SONAMEs carry the ABI version;
 #   2. examples/consumer built against it with find_package (its library is
-#      shared: faultline links into PIC code) and run; ldd shows the
-#      installed libraries;
+#      shared: faultline links into PIC code) and run: its own tests and one
+#      per registered scenario (faultline_discover_scenarios), then its CI
+#      script (examples/consumer/ci.sh: each planted bug caught, stress and
+#      an exact replay under sim, bench run on its load and the .hlog
+#      decoded); ldd shows the installed libraries;
 #   3. the same with its plain Makefile and pkg-config;
 #   4. the same with add_subdirectory: no faultline test in its ctest;
 #   5. make deb, the packages unpacked with dpkg-deb -x (nothing installed on
@@ -33,15 +36,17 @@ for so in "$T"/prefix/lib/libfl_*.so; do
 	grep -q "SONAME.*$(basename "$so").0" <<<"$dyn" || fail "$so: no versioned SONAME"
 done
 
-run_consumer() { # dir: runs its three tests
+run_consumer() { # dir: runs its tests: three of its own, four discovered scenarios
 	(cd "$1" && ctest --output-on-failure >"$1/ctest.log") || { cat "$1/ctest.log"; fail "consumer tests in $1"; }
-	grep -q "100% tests passed, 0 tests failed out of 3" "$1/ctest.log" || fail "consumer ctest count in $1"
+	grep -q "100% tests passed, 0 tests failed out of 7" "$1/ctest.log" || fail "consumer ctest count in $1"
+	grep -q "orders-faultline.orders_leaky" "$1/ctest.log" || fail "no discovered scenario tests in $1"
 }
 
 step "examples/consumer with find_package"
 cmake -S examples/consumer -B "$T/c1" -DCMAKE_PREFIX_PATH="$T/prefix" >"$T/c1.log"
 cmake --build "$T/c1" >>"$T/c1.log" 2>&1 || { cat "$T/c1.log"; fail "find_package build"; }
 run_consumer "$T/c1"
+examples/consumer/ci.sh "$T/c1" | sed 's/^/    /' || fail "the consumer's CI script"
 libs=$(ldd "$T/c1/orders-check")
 grep -q "libfl_runtime.so.0 => $T/prefix" <<<"$libs" || fail "ldd: not the installed libfl_runtime"
 
