@@ -87,10 +87,11 @@ int fl__cli_list(int argc, char **argv)
 	for (size_t i = 0; i < t.n && !rc; i++)
 		list_one(t.s[i]);
 	if (!rc && ntargets == 0)
-		printf("\nevery scenario also gets: %s, %s, %s (isolated runs), %s,\n"
+		printf("\nevery scenario also gets: %s, %s, %s, %s, %s,\n%s (isolated runs), %s, "
 		       "and for each group it notes: hwm <= limit (and reaches it when "
 		       "saturated)\n",
-		       FL_SCENARIO_CHECK_LEAKS, FL_SCENARIO_CHECK_HEAP, FL_SCENARIO_CHECK_CRASH,
+		       FL_SCENARIO_CHECK_LEAKS, FL_SCENARIO_CHECK_THREADS, FL_SCENARIO_CHECK_FDS,
+		       FL_SCENARIO_CHECK_HEAP, FL_SCENARIO_CHECK_HEAP_GROWTH, FL_SCENARIO_CHECK_CRASH,
 		       FL_SCENARIO_CHECK_HANG);
 	fl__cli_targets_free(&t);
 	return rc;

@@ -152,7 +152,8 @@ static void check_heap(fl_scenario_result *r, int64_t heap0, int64_t tol)
 {
 	if (heap0 < 0) {
 		fl_scenario_skip(r, FL_SCENARIO_CHECK_HEAP,
-				 "not a jemalloc build (sanitizer or valgrind allocator)");
+				 "the program does not allocate with jemalloc (a sanitizer or valgrind "
+				 "build, or a program that does not link it): no exact heap total");
 		return;
 	}
 	fl_scenario_check(r, FL_SCENARIO_CHECK_HEAP, r->heap_delta <= tol, (double)r->heap_delta,
