@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,77 +181,95 @@ static bool parse_duration(const char *s, int64_t *out)
 	return true;
 }
 
-int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
+/* The verbs' options, for getopt_long: --opt value, --opt=value, and any
+ * unambiguous prefix (--iter 5). Targets may come before, between or after
+ * them; `--` ends the options. */
+static const struct option longopts[] = {
+	{"seed", required_argument, NULL, 's'},     {"backend", required_argument, NULL, 'b'},
+	{"faults", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'n'},
+	{"duration", required_argument, NULL, 'd'}, {"report", required_argument, NULL, 'r'},
+	{"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
+	{"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
+	{"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
+	{NULL, 0, NULL, 0}};
+
+/* Stores option c's value v into o; false when v is not a valid value. */
+static bool set_opt(fl__cli_opts *o, int c, const char *v)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--skip-timing") == 0) {
-			o->skip_timing = true;
-			continue;
-		}
-		if (strcmp(a, "--no-isolate") == 0) {
-			o->no_isolate = true;
-			continue;
-		}
-		/* --opt=value is --opt value */
-		char optbuf[32];
-		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-		const char *inline_v = NULL;
-		if (eq && (size_t)(eq - a) < sizeof(optbuf)) {
-			snprintf(optbuf, sizeof(optbuf), "%.*s", (int)(eq - a), a);
-			a = optbuf;
-			inline_v = eq + 1;
-		}
-		if (a[0] != '-' || a[1] == '\0') {
-			if (t && fl__cli_target_add(t, a))
-				return EXIT_USAGE;
-			if (!t) {
-				fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd, a);
-				return EXIT_USAGE;
-			}
-			continue;
-		}
-		static const char *const valued[] = {"--seed", "--backend", "--faults",
-						      "--iterations", "--duration", "--report",
-						      "--json", "--junit", "--batch", "--action", NULL};
-		int k;
-		for (k = 0; valued[k] && strcmp(valued[k], a) != 0; k++)
-			;
-		if (!valued[k]) {
-			fprintf(stderr, "%s %s: unknown option '%s' (%s %s --help)\n", fl__cli_prog,
-				cmd, a, fl__cli_prog, cmd);
-			return EXIT_USAGE;
-		}
-		if (!inline_v && i + 1 >= argc) {
-			fprintf(stderr, "%s %s: %s needs a value\n", fl__cli_prog, cmd, a);
-			return EXIT_USAGE;
-		}
-		const char *v = inline_v ? inline_v : argv[++i];
-		uint64_t u;
-		bool ok = true;
-		switch (k) {
-		case 0: ok = fl__cli_parse_u64(v, &o->seed), o->seed_set = true; break;
-		case 1: o->backend = v; break;
-		case 2: o->faults = v; break;
-		case 3:
-			ok = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000;
-			o->iterations = (int)u;
-			break;
-		case 4: ok = parse_duration(v, &o->duration_ns); break;
-		case 5: o->report_dir = v; break;
-		case 6: o->json = v; break;
-		case 7: o->junit = v; break;
-		case 8:
-			ok = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 1000000;
-			o->batch = (int)u;
-			break;
-		default: o->action = v; break;
-		}
-		if (!ok) {
-			fprintf(stderr, "%s %s: %s: bad value '%s'\n", fl__cli_prog, cmd, a, v);
-			return EXIT_USAGE;
+	uint64_t u;
+	switch (c) {
+	case 's': o->seed_set = true; return fl__cli_parse_u64(v, &o->seed);
+	case 'b': o->backend = v; return true;
+	case 'f': o->faults = v; return true;
+	case 'n':
+		o->iterations = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000 ? (int)u : 0;
+		return o->iterations > 0;
+	case 'd': return parse_duration(v, &o->duration_ns);
+	case 'r': o->report_dir = v; return true;
+	case 'j': o->json = v; return true;
+	case 'J': o->junit = v; return true;
+	case 'B':
+		o->batch = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 1000000 ? (int)u : 0;
+		return o->batch > 0;
+	case 'a': o->action = v; return true;
+	case 'T': o->skip_timing = true; return true;
+	case 'I': o->no_isolate = true; return true;
+	default: return false;
+	}
+}
+
+/* getopt_long over a copy of the verb's arguments (it permutes them), with
+ * the program's name in front as it expects. */
+static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t,
+		      const char *cmd)
+{
+	char **av = calloc((size_t)argc + 2, sizeof(*av));
+	if (!av) {
+		fprintf(stderr, "%s %s: out of memory\n", fl__cli_prog, cmd);
+		return EXIT_USAGE;
+	}
+	av[0] = (char *)fl__cli_prog;
+	memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+	int rc = 0, c, idx;
+	opterr = 0;
+	optind = 0; /* glibc: start over, as fl_main may be called again */
+	while (!rc && (c = getopt_long(argc + 1, av, "-:", longopts, &idx)) != -1) {
+		const char *bad = optind >= 1 && optind - 1 <= argc ? av[optind - 1] : "?";
+		if (c == 1) { /* a target, in its place ("-" in optstring) */
+			if (t && fl__cli_target_add(t, optarg))
+				rc = EXIT_USAGE;
+			else if (!t)
+				fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd,
+					optarg), rc = EXIT_USAGE;
+		} else if (c == '?') {
+			fprintf(stderr, "%s %s: unknown or ambiguous option '%s' (%s %s --help)\n",
+				fl__cli_prog, cmd, bad, fl__cli_prog, cmd);
+			rc = EXIT_USAGE;
+		} else if (c == ':') {
+			fprintf(stderr, "%s %s: %s needs a value\n", fl__cli_prog, cmd, bad);
+			rc = EXIT_USAGE;
+		} else if (!set_opt(o, c, optarg)) {
+			fprintf(stderr, "%s %s: --%s: bad value '%s'\n", fl__cli_prog, cmd,
+				longopts[idx].name, optarg);
+			rc = EXIT_USAGE;
 		}
 	}
+	for (int i = optind; !rc && i <= argc; i++) { /* after `--` */
+		if (t && fl__cli_target_add(t, av[i]))
+			rc = EXIT_USAGE;
+		else if (!t)
+			fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd, av[i]),
+				rc = EXIT_USAGE;
+	}
+	free(av);
+	return rc;
+}
+
+int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
+{
+	int rc = parse_opts(argc, argv, o, t, cmd);
+	if (rc)
+		return rc;
 	if (o->faults) {
 		fl_err *err = fl_fault_check(o->faults);
 		if (err) {

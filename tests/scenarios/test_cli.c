@@ -183,6 +183,18 @@ FL_TEST(command_line_habits)
 		 dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "early_return") && strstr(out, "1 scenario,"));
+	/* getopt_long: options after targets, unique prefixes, `--`; an
+	 * ambiguous prefix and a missing value are named */
+	snprintf(cmd, sizeof(cmd), "%s run --skip-timing sum --iter 1 --rep %s -- early_return", BIN,
+		 dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT(strstr(out, "2 scenarios,") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s run sum --j x.json", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "unknown or ambiguous option '--j'") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s run sum --seed", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "--seed needs a value") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run 'no_such_*'", BIN);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "no scenario matches 'no_such_*'") != NULL);
