@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fl_version_internal.h"
@@ -64,6 +65,23 @@ static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_res
 	return false;
 }
 
+/* Without a terminal (a CI log), a line on stderr at most every 5 s, as
+ * the next scenario starts: done, failures, rate, time left, what runs. */
+static void progress(size_t done, size_t n, size_t failed, const char *next,
+		     const struct timespec *t0, double *last)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	double el = (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	if (el - *last < 5.0)
+		return;
+	*last = el;
+	double rate = el > 0 ? (double)done / el : 0;
+	fprintf(stderr, "%s run: %zu/%zu scenarios, %zu failed, %.2f/s, about %.0f s left; now %s\n",
+		fl__cli_prog, done, n, failed, rate, rate > 0 ? (double)(n - done) / rate : 0.0,
+		next);
+}
+
 int fl__cli_run(int argc, char **argv)
 {
 	fl__cli_opts o = {.report_dir = "out", .seed = 1};
@@ -86,11 +104,16 @@ int fl__cli_run(int argc, char **argv)
 	}
 	fl_scenario_result **res = calloc(t.n, sizeof(*res));
 	bool env_ok = res != NULL, tty = isatty(STDOUT_FILENO), hung = false;
-	size_t n = 0;
+	size_t n = 0, nfailed = 0;
+	struct timespec t0;
+	double last = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; env_ok && i < t.n; i++) {
 		if (tty) { /* one status line, rewritten in place */
 			printf("\r\033[K[%zu/%zu] %s ...", i + 1, t.n, t.s[i]->name);
 			fflush(stdout);
+		} else {
+			progress(i, t.n, nfailed, t.s[i]->name, &t0, &last);
 		}
 		fl_scenario_result *r = malloc(sizeof(*r));
 		if (!r) {
@@ -104,6 +127,7 @@ int fl__cli_run(int argc, char **argv)
 		if (!run_one(&o, t.s[i], r))
 			env_ok = false;
 		hung |= r->hung;
+		nfailed += !fl_scenario_result_passed(r);
 	}
 	if (tty)
 		printf("\r\033[K");
