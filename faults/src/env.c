@@ -143,6 +143,9 @@ static _Noreturn void env_fail(fl_err *e, const char *point)
 
 void fl__fault_env_lazy(const char *point)
 {
+	/* a hint: PENDING is re-checked under env_mu, and SETTLED is written
+	 * once, after everything it publishes (Helgrind sees no atomics) */
+	FL_BENIGN_RACE(&env_state, "double-checked: re-read under env_mu");
 	if (atomic_load_explicit(&env_state, memory_order_acquire) == ENV_SETTLED)
 		return;
 	FL_LOCK(&env_mu);
