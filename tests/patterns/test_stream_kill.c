@@ -295,7 +295,9 @@ FL_TEST(cursor_random_kills_catch_gap)
 	struct tally t;
 	trials("cursor", 4, true, &t);
 	ASSERT_GT(t.bad, 0);
-	ASSERT(strstr(t.first_bad, "gap") != NULL);
+	/* skipped offsets: a gap, or (skipped past the end) a short stream */
+	if (!strstr(t.first_bad, "gap") && !strstr(t.first_bad, "ended at"))
+		FL_FAIL("unexpected: %s", t.first_bad);
 }
 
 FL_TEST(dlq_random_kills_exactly_once)
