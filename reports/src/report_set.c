@@ -74,11 +74,15 @@ static fl_err *write_each(const fl_report *r, const char *dir)
 	return err;
 }
 
+/* One of the set, or a temporary file of one ("<name>.tmp.<pid>.XXXXXX"). */
 static bool is_output(const char *name)
 {
-	for (size_t i = 0; i < NOUTS; i++)
-		if (strcmp(name, outs[i].name) == 0)
+	for (size_t i = 0; i < NOUTS; i++) {
+		size_t n = strlen(outs[i].name);
+		if (strncmp(name, outs[i].name, n) == 0 &&
+		    (name[n] == '\0' || strncmp(name + n, ".tmp.", 5) == 0))
 			return true;
+	}
 	return false;
 }
 
@@ -145,8 +149,8 @@ static bool can_exchange(const struct set *s)
 	return ok;
 }
 
-/* Hard-links the target's files other than the set (and stale temporary
- * files) into the staging directory. Returns 0 or an errno. */
+/* Hard-links the target's files other than the set and its temporary
+ * files into the staging directory. Returns 0 or an errno. */
 static int link_others(const struct set *s)
 {
 	int sfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -158,7 +162,7 @@ static int link_others(const struct set *s)
 	struct dirent *de;
 	while (!rc && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    !is_output(de->d_name) && !strstr(de->d_name, ".tmp.") &&
+		    !is_output(de->d_name) &&
 		    linkat(sfd, de->d_name, dfd, de->d_name, 0) != 0)
 			rc = errno;
 	if (d)
@@ -203,7 +207,11 @@ static fl_err *exchange(const fl_report *r, struct set *s, bool *fallback)
 	int pfd = open(s->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	const char *base = strrchr(s->staging, '/') + 1;
 	fl_err *err = NULL;
-	if (pfd < 0 || link_others(s) != 0 || chmod(s->staging, st.st_mode & 07777) != 0)
+	if (pfd < 0) {
+		rmdir(s->staging); /* empty still */
+		return NULL;
+	}
+	if (link_others(s) != 0 || chmod(s->staging, st.st_mode & 07777) != 0)
 		goto out;
 	if ((err = write_each(r, s->staging)))
 		goto out;
@@ -217,10 +225,8 @@ static fl_err *exchange(const fl_report *r, struct set *s, bool *fallback)
 	if (fsync(pfd) != 0 && errno != EINVAL)
 		err = fl_err_errno(errno, "fsync directory of %s", s->dir);
 out:
-	if (pfd >= 0) {
-		remove_dir(pfd, base); /* the partial new set, or the old set */
-		close(pfd);
-	}
+	remove_dir(pfd, base); /* the partial new set, or the old set */
+	close(pfd);
 	if (err)
 		*fallback = false;
 	return err;

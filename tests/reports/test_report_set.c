@@ -226,13 +226,19 @@ FL_TEST(subdirectory_falls_back_to_file_by_file)
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(g[i], 7);
 	ASSERT_EQ(rmdir(sub), 0);
-	/* Without it the directory is exchanged: a new inode, same mode. */
+	/* Without it the directory is exchanged: a new inode, same mode, and
+	 * the user's files kept, even one whose name has ".tmp." in it. */
+	snprintf(sub, sizeof(sub), "%s/notes.tmp.txt", out);
+	spit_file(sub, "mine");
 	r = gen_report(8);
 	ASSERT_OK(fl_report_write_all(r, out));
 	fl_report_free(r);
 	ASSERT_EQ(stat(out, &after), 0);
 	ASSERT(before.st_ino != after.st_ino);
 	ASSERT_EQ(after.st_mode & 07777, before.st_mode & 07777);
+	char *mine = slurp_file(sub);
+	ASSERT_STR_EQ(mine, "mine");
+	free(mine);
 	free_root(root);
 }
 
