@@ -420,6 +420,42 @@ FL_TEST(refusals_name_the_right_line)
 	fl_err_drop(e);
 }
 
-FL_TEST_MAIN(FL_CASE(full_range_files_parse_or_refuse_cleanly),
+/* Lines of every length around the line reader's buffer sizes (inih
+ * starts at 200 bytes and doubles): a line of exactly 199 bytes wrote its
+ * "\n" one byte past the buffer (found by fuzz_job_parse; ASan in the asan
+ * gate). Every such file parses, and the key after the line is read. */
+FL_TEST(lines_at_buffer_boundaries)
+{
+	static const int bases[] = {200, 400, 800, 1600};
+	for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++)
+		for (int len = bases[b] - 4; len <= bases[b] + 2; len++)
+			for (int kind = 0; kind < 2; kind++) {
+				gen g = {.line = 1};
+				put(&g, "[a]\nshape = linear\n");
+				/* a comment line, or a plan line with an inline comment
+				 * (a value inih hands over), len bytes before its "\n" */
+				const char *head = kind ? "faults = *=1% drop #" : "#";
+				char fill[2048];
+				int pad = len - (int)strlen(head);
+				ASSERT(pad > 0 && pad < (int)sizeof(fill));
+				memset(fill, 'x', (size_t)pad);
+				fill[pad] = '\0';
+				put(&g, "%s%s\n", head, fill);
+				put(&g, "items = 7\n");
+				fl_jobs *j = NULL;
+				fl_err *e = fl_jobs_parse(g.buf, "len.ini", &j);
+				if (e) {
+					char msg[512];
+					fl_err_format(e, msg, sizeof(msg));
+					FL_FAIL("a %d-byte line (kind %d): %s", len, kind, msg);
+				}
+				fl_job_pipeline p;
+				ASSERT(fl_jobs_pipeline(j, 0, &p));
+				ASSERT_EQ(p.items, 7);
+				fl_jobs_free(j);
+			}
+}
+
+FL_TEST_MAIN(FL_CASE(lines_at_buffer_boundaries), FL_CASE(full_range_files_parse_or_refuse_cleanly),
 	     FL_CASE(every_key_at_its_edges_parses), FL_CASE(tiny_files_run_without_hang_or_leak),
 	     FL_CASE(refusals_name_the_right_line))

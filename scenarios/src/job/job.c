@@ -541,12 +541,15 @@ static char *reader(char *str, int num, void *stream)
 		section_of_line(ps, ps->pos, ps->line_end);
 	}
 	/* The line ends here if it fits with its "\n"; else fill the buffer
-	 * (inih asks for more only when a piece fills it to the last byte). */
+	 * (inih asks for more only when a piece fills it to the last byte),
+	 * and the "\n" comes with the next piece even when the text is all
+	 * taken (a line of exactly num - 1 bytes). */
 	size_t left = (size_t)(ps->line_end - ps->pos);
-	size_t take = left <= (size_t)num - 2 ? left : (size_t)num - 1;
+	bool fits = left <= (size_t)num - 2;
+	size_t take = fits ? left : (size_t)num - 1;
 	memcpy(str, ps->pos, take);
 	ps->pos += take;
-	ps->mid_line = ps->pos != ps->line_end;
+	ps->mid_line = !fits;
 	if (!ps->mid_line) {
 		str[take++] = '\n';
 		if (ps->pos[0] == '\r' && ps->pos[1] == '\n')
