@@ -294,8 +294,9 @@ static void set_value(parser *ps, const key *k, fl__job *j, const char *v)
 				    k->kind == K_WAIT ? "duration (e.g. 250us, 5ms, 2s) or forever"
 				    : dur		? "duration (e.g. 250us, 5ms, 2s)"
 							: "number");
-		if ((k->kind != K_DOUBLE && !dur && d != (double)(long long)d) || d < k->lo ||
-		    d > k->hi)
+		/* the range first: casting a double beyond long long is undefined */
+		if (d < k->lo || d > k->hi ||
+		    (k->kind != K_DOUBLE && !dur && d != (double)(long long)d))
 			return fail(ps, ps->line, k->name, "'%s' out of range (%s %.0f..%.0f)", v,
 				    dur ? "ns" : "integer", k->lo, k->hi);
 		if (k->kind == K_INT)
