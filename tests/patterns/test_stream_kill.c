@@ -279,12 +279,12 @@ static void trials(const char *what, long kills, bool lossy, struct tally *t)
 		t->kills, t->trials, t->dups, t->bad);
 }
 
-/* 200 kills (FL_KILLS for more; 60 in sanitized builds, whose children
- * start several times slower). */
+/* 200 kills (FL_KILLS for more); 60 under ASan and 20 under TSan, whose
+ * children start about 3x and 10x slower (20-30 s on 2 cores). */
 FL_TEST(cursor_random_kills_no_gaps)
 {
 	struct tally t;
-	trials("cursor", kill_count(KILL_SANITIZED ? 60 : 200), false, &t);
+	trials("cursor", kill_count(KILL_BUDGET(200, 60, 20)), false, &t);
 	if (t.bad)
 		FL_FAIL("%s", t.first_bad);
 	ASSERT_GT(t.dups, 0); /* kills between save points did re-deliver */
@@ -303,7 +303,7 @@ FL_TEST(cursor_random_kills_catch_gap)
 FL_TEST(dlq_random_kills_exactly_once)
 {
 	struct tally t;
-	trials("dlq", kill_count(KILL_SANITIZED ? 60 : 200), false, &t);
+	trials("dlq", kill_count(KILL_BUDGET(200, 60, 20)), false, &t);
 	if (t.bad)
 		FL_FAIL("%s", t.first_bad);
 }
