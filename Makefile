@@ -90,12 +90,14 @@ browser-check: build
 	rm -rf build/browser && build/release/reports/examples/fl-report-demo build/browser
 	FL_BROWSER_REQUIRED=1 tests/browser/check_html.sh build/browser
 
-# Bounded libFuzzer runs (clang) of the HDR decoder, the .hlog reader and the
-# fault plan parser. FUZZ_SECONDS per target.
+# Bounded libFuzzer runs (clang) of the HDR decoder, the .hlog reader, the
+# fault plan parser and the job-file parser (build/fuzz, FL_FUZZ=ON).
+# FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	@scripts/ensure-deps.sh clang libclang-rt-14-dev
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
+	tests/fuzz/jobs.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build $(OUT)

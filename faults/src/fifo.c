@@ -14,7 +14,9 @@
  *     raises SIGPIPE; a client opens it for reading and gets the lines in
  *     order. Replies nobody reads stay in the pipe buffer and are dropped
  *     when it is full.
- * Stopping writes one byte to a self-pipe the thread also polls.
+ * Stopping writes one byte to a self-pipe the thread also polls. The
+ * directory is named after the owner's pid, so that the next start can
+ * remove the directories of processes killed before they could.
  *
  * Commands are lines of at most 4095 bytes ("arm <plan>", "disarm",
  * "list"); partial lines are buffered until their newline. The FIFO arms at
@@ -25,10 +27,12 @@
 #include "fault_internal.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,14 +194,78 @@ static void *control_main(void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
-/* Makes the directory and both FIFOs. */
+/* ---- stale directories --------------------------------------------------------
+ * A process killed by SIGKILL never reaches fl_fault_fifo_stop, so its
+ * directory stays. The directory's name carries its owner's pid
+ * ("faultline-<pid>-XXXXXX"); every start sweeps its base directory and
+ * removes those of dead owners. It never touches a directory whose owner
+ * is alive (a reused pid only delays the removal until that process ends),
+ * one of another user, a symbolic link, or one holding anything but the
+ * two FIFOs: it unlinks only "ctl" and "reply", and rmdir fails otherwise. */
+
+/* The owner pid of a name of the form "faultline-<pid>-XXXXXX", or 0. */
+static pid_t owner_of(const char *name)
+{
+	if (strncmp(name, "faultline-", 10) != 0 || !isdigit((unsigned char)name[10]))
+		return 0;
+	char *end;
+	errno = 0;
+	long pid = strtol(name + 10, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX || *end != '-' || strlen(end + 1) != 6)
+		return 0;
+	return (pid_t)pid;
+}
+
+static bool owner_alive(pid_t pid)
+{
+	return pid == getpid() || kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Removes the directory `name` in base (open as bfd) if it is stale. */
+static void remove_if_stale(int bfd, const char *name)
+{
+	pid_t pid = owner_of(name);
+	struct stat st;
+	if (!pid || owner_alive(pid))
+		return;
+	if (fstatat(bfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid())
+		return;
+	int dfd = openat(bfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	unlinkat(dfd, "ctl", 0);
+	unlinkat(dfd, "reply", 0);
+	close(dfd);
+	unlinkat(bfd, name, AT_REMOVEDIR); /* fails if anything else is there */
+}
+
+static void sweep_stale(const char *base)
+{
+	int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return;
+	DIR *d = fdopendir(bfd);
+	if (!d) {
+		close(bfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		remove_if_stale(bfd, de->d_name);
+	closedir(d);
+}
+
+/* Makes the directory and both FIFOs, after sweeping stale ones. */
 static fl_err *make_paths(struct fl_fault_fifo *f, const char *base)
 {
 	if (!base)
 		base = getenv("TMPDIR");
 	if (!base || !*base)
 		base = "/tmp";
-	if (snprintf(f->dir, sizeof(f->dir), "%s/faultline-XXXXXX", base) >= (int)sizeof(f->dir))
+	sweep_stale(base);
+	if (snprintf(f->dir, sizeof(f->dir), "%s/faultline-%ld-XXXXXX", base, (long)getpid()) >=
+	    (int)sizeof(f->dir))
 		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_fifo_start: directory name too long");
 	if (!mkdtemp(f->dir))
 		return fl_err_errno(errno, "fl_fault_fifo_start: mkdtemp %s", f->dir);

@@ -14,12 +14,21 @@
  * and a symbolic link is followed, so its target is the file made anew
  * (the link stays a link).
  *
+ * The temporary name carries the writer's pid ("<path>.tmp.<pid>.XXXXXX"):
+ * a writer killed before its rename leaves the file behind, and the next
+ * open of the same target removes those whose writer is dead, never a
+ * live writer's (fl__report_stale_name). report_set.c builds on this to
+ * write the four files of a run as one set.
+ *
  * Layering: below report.c and the writers, above report_text.c (it copies
  * the path with fl__report_strdup); it calls nothing else of the library.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +64,44 @@ fl_err *fl_report_mkdir_p(const char *path)
 	}
 }
 
+bool fl__report_stale_name(const char *name, const char *prefix, char sep)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(name, prefix, n) != 0 || !isdigit((unsigned char)name[n]))
+		return false;
+	char *end;
+	errno = 0;
+	long pid = strtol(name + n, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX || *end != sep || strlen(end + 1) != 6)
+		return false;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Removes "<base>.tmp.<pid>.XXXXXX" files of dead writers beside path. */
+static void sweep_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], prefix[NAME_MAX + 8];
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (snprintf(prefix, sizeof(prefix), "%s.tmp.", slash ? slash + 1 : path) >=
+	    (int)sizeof(prefix))
+		return;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	struct dirent *de;
+	struct stat st;
+	while ((de = readdir(d)))
+		if (fl__report_stale_name(de->d_name, prefix, '.') &&
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
 static void file_release(fl_report_file *f)
 {
 	free(f->tmp);
@@ -82,7 +129,8 @@ static fl_err *open_in_place(fl_report_file *f, const char *path)
 
 fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 {
-	static const char suffix[] = ".tmp.XXXXXX";
+	char suffix[48];
+	snprintf(suffix, sizeof(suffix), ".tmp.%ld.XXXXXX", (long)getpid());
 	fl_err *err = FL_ERR_NOMEM;
 	fl_report_file *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -101,12 +149,13 @@ fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && exists)
 		real = realpath(path, NULL); /* write the link's target anew */
 	f->path = real ? real : fl__report_strdup(path);
-	size_t n = f->path ? strlen(f->path) : 0;
-	f->tmp = malloc(n + sizeof(suffix));
+	size_t n = f->path ? strlen(f->path) : 0, sn = strlen(suffix) + 1;
+	f->tmp = malloc(n + sn);
 	if (!f->path || !f->tmp)
 		goto fail1;
 	memcpy(f->tmp, f->path, n);
-	memcpy(f->tmp + n, suffix, sizeof(suffix));
+	memcpy(f->tmp + n, suffix, sn);
+	sweep_stale_tmp(f->path);
 	int fd = mkstemp(f->tmp);
 	if (fd < 0) {
 		err = fl_err_errno(errno, "create %s", path);

@@ -402,28 +402,6 @@ fl_err *fl_report_write_html(const fl_report *r, const char *dir)
 	return err;
 }
 
-fl_err *fl_report_write_all(const fl_report *r, const char *dir)
-{
-	static const struct {
-		const char *name;
-		fl__report_emit_fn emit;
-	} outs[] = {{"report.json", fl__report_emit_json},
-		    {"junit.xml", fl__report_emit_junit},
-		    {"summary.md", fl__report_emit_markdown},
-		    {"index.html", fl__report_emit_html}};
-	size_t n = strlen(dir);
-	char *path = malloc(n + 16);
-	if (!path)
-		return FL_ERR_NOMEM;
-	fl_err *err = NULL;
-	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && !err; i++) {
-		snprintf(path, n + 16, "%s/%s", dir, outs[i].name);
-		err = fl__report_write_with(r, path, outs[i].emit);
-	}
-	free(path);
-	return err;
-}
-
 /* ---- a page of curves (capacity sweeps) ----------------------------------- */
 
 static void curves_table(FILE *out, const fl_report_curves *c)

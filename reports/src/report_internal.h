@@ -96,6 +96,13 @@ extern const enum fl_report_verdict fl__report_verdict_order[3];
 /* ---- report_file.c: atomic files (above report_text.c) -------------- */
 
 /* An emitter writes one output format of r to a stream. */
+/*
+ * True if name is prefix, a pid, sep and six characters (a temporary or
+ * staging name) and that pid is neither this process nor alive: what a
+ * killed writer left. Never true for a live process's name.
+ */
+bool fl__report_stale_name(const char *name, const char *prefix, char sep);
+
 typedef fl_err *(*fl__report_emit_fn)(const fl_report *r, FILE *out);
 
 /* Writes path atomically with emit (fl_report_file_*). */

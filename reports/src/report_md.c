@@ -7,10 +7,13 @@
  * md_text: Markdown punctuation that could start formatting, links or raw
  * HTML gets a backslash (GFM allows one before any ASCII punctuation), the
  * pipe included so that it cannot split a table cell, and newlines become
- * spaces so that a cell stays on its row.
+ * spaces so that a cell stays on its row. Bytes that are not valid UTF-8,
+ * and other control characters, become U+FFFD: the file is always UTF-8,
+ * as the JSON and HTML writers' output is.
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,14 +23,20 @@
 
 static void md_text(FILE *out, const char *s)
 {
-	for (; *s; s++) {
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
+	while (*s) {
 		char c = *s;
+		uint32_t cp;
+		size_t n = fl__report_utf8_next(s, &cp);
 		if (c == '\n' || c == '\r' || c == '\t')
 			fputc(' ', out);
-		else if (c && strchr("\\|`*_[]<>#!~&", c))
+		else if (strchr("\\|`*_[]<>#!~&", c))
 			fprintf(out, "\\%c", c);
+		else if (n == 0 || cp < 0x20 || cp == 0x7f)
+			fputs(repl, out); /* not UTF-8, or a control character */
 		else
-			fputc(c, out);
+			fwrite(s, 1, n, out);
+		s += n ? n : 1;
 	}
 }
 

@@ -382,7 +382,70 @@ FL_TEST(write_into_missing_dir_names_the_path)
 	scratch_free(dir);
 }
 
+/* True if s[0..len) is UTF-8 (RFC 3629: no overlongs, no surrogates). */
+static bool valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (n == 0 || (size_t)(end - p) < n)
+			return false;
+		uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+		for (size_t i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Names, errors and messages with bytes that are not UTF-8 (a stray
+ * 0xff, a truncated sequence, an overlong '/', a surrogate): every file
+ * of the set is valid UTF-8 with U+FFFD in their place. */
+FL_TEST(invalid_utf8_becomes_replacement_in_every_format)
+{
+	static const char *const bad[] = {"run\xff", "chk\xe2\x82", "msg\xc0\xaf", "sur\xed\xa0\x80",
+					  "ctl\x01"};
+	for (size_t i = 0; i < 5; i++) /* the validator's negative control */
+		ASSERT(!valid_utf8(bad[i], strlen(bad[i])) || bad[i][3] == 1);
+	ASSERT(valid_utf8("\xe2\x80\x94 \xef\xbf\xbd", 7));
+	char *dir = scratch_dir();
+	fl_report *r = fixed_report(bad[0]);
+	ASSERT_OK(fl_report_add_check(r, bad[1], FL_REPORT_FAIL, 2, 1, "ops", bad[2]));
+	ASSERT_OK(fl_report_add_check(r, "ok", FL_REPORT_PASS, 1, 2, "ops", bad[3]));
+	ASSERT_OK(fl_report_add_counter(r, bad[4], 3));
+	ASSERT_OK(fl_report_add_fault_event(r, 1, bad[1], bad[2]));
+	ASSERT_OK(fl_report_write_all(r, dir));
+	static const char *const files[] = {"summary.md", "index.html", "report.json",
+					    "junit.xml"};
+	for (size_t f = 0; f < 4; f++) {
+		char *text = slurp_file(path_in(dir, files[f]));
+		if (!valid_utf8(text, strlen(text)))
+			FL_FAIL("%s is not valid UTF-8", files[f]);
+		if (count_of(text, "\xef\xbf\xbd") < 3)
+			FL_FAIL("%s: %zu replacement characters", files[f],
+				count_of(text, "\xef\xbf\xbd"));
+		free(text);
+	}
+	char *md = slurp_file(path_in(dir, "summary.md"));
+	ASSERT_CONTAINS(md, "# run\xef\xbf\xbd ");
+	ASSERT_CONTAINS(md, "chk\xef\xbf\xbd\xef\xbf\xbd |");
+	ASSERT_CONTAINS(md, "msg\xef\xbf\xbd\xef\xbf\xbd |");
+	ASSERT_CONTAINS(md, "ctl\xef\xbf\xbd |");
+	free(md);
+	fl_report_free(r);
+	scratch_free(dir);
+}
+
 FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(markdown_escaping),
+	     FL_CASE(invalid_utf8_becomes_replacement_in_every_format),
 	     FL_CASE(junit_one_suite_per_scenario_and_valid),
 	     FL_CASE(special_files_are_written_in_place),
 	     FL_CASE(html_escapes_everything_and_fetches_nothing),

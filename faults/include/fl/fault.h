@@ -471,8 +471,8 @@ typedef struct fl_fault_fifo fl_fault_fifo;
 
 /*
  * Starts a control thread listening on a FIFO. Creates a private directory
- * (mode 0700, mkdtemp "faultline-XXXXXX" under dir, or under $TMPDIR or
- * /tmp when dir is NULL) holding two FIFOs of mode 0600: "ctl", which
+ * (mode 0700, mkdtemp "faultline-<pid>-XXXXXX" under dir, or under $TMPDIR
+ * or /tmp when dir is NULL) holding two FIFOs of mode 0600: "ctl", which
  * takes one command per line, and "reply", where each command's answer is
  * written:
  *   arm <plan>   arms <plan> (replacing the FIFO's previous plan)
@@ -481,8 +481,14 @@ typedef struct fl_fault_fifo fl_fault_fifo;
  *   list         -> fl_fault_list lines, then "ok"
  * anything else  -> "error: 1:1: unknown command '<word>' (expected arm,
  *                   disarm or list)"
+ * Before creating it, it removes from the same base directory the FIFO
+ * directories left by processes that died without fl_fault_fifo_stop
+ * (SIGKILL): those of this user whose owner pid is no longer alive and that
+ * hold nothing but the two FIFOs; never one of a live process. Two starts
+ * at once may both try the same stale directory, which is harmless.
  * Errors: FL_ERR_SYSTEM (mkdtemp, mkfifo, open, thread), FL_ERR_NOMEM,
- * FL_ERR_MISUSE under the sim backend (one thread only).
+ * FL_ERR_MISUSE under the sim backend (one thread only). Blocks: briefly,
+ * on directory I/O.
  */
 FL_MUST_CHECK fl_err *fl_fault_fifo_start(const char *dir, fl_fault_fifo **out);
 /* The control FIFO's path (borrowed). */

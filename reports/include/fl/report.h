@@ -378,7 +378,16 @@ FL_MUST_CHECK fl_err *fl_report_write_html(const fl_report *r, const char *dir);
 
 /*
  * Writes all four outputs into dir, which must exist: report.json,
- * junit.xml, summary.md and index.html. Stops at the first error.
+ * junit.xml, summary.md and index.html, as a set: they are built in a
+ * staging directory beside dir and swapped in with one
+ * renameat2(RENAME_EXCHANGE), so after a crash at any point dir holds the
+ * old four or the new four (docs/reports.md). dir's other files stay (hard
+ * links); when dir holds a subdirectory, is the working directory or above
+ * it, or its file system cannot exchange, the files are written one by one
+ * instead. First removes staging directories and temporary files left by
+ * dead writers. Stops at the first error; on error dir is unchanged when
+ * the set was staged. Errors: as the writers (FL_ERR_INVAL for NULL).
+ * Thread-safe for different dirs; blocks on file I/O.
  */
 FL_MUST_CHECK fl_err *fl_report_write_all(const fl_report *r, const char *dir);
 

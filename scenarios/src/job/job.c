@@ -294,8 +294,9 @@ static void set_value(parser *ps, const key *k, fl__job *j, const char *v)
 				    k->kind == K_WAIT ? "duration (e.g. 250us, 5ms, 2s) or forever"
 				    : dur		? "duration (e.g. 250us, 5ms, 2s)"
 							: "number");
-		if ((k->kind != K_DOUBLE && !dur && d != (double)(long long)d) || d < k->lo ||
-		    d > k->hi)
+		/* the range first: casting a double beyond long long is undefined */
+		if (d < k->lo || d > k->hi ||
+		    (k->kind != K_DOUBLE && !dur && d != (double)(long long)d))
 			return fail(ps, ps->line, k->name, "'%s' out of range (%s %.0f..%.0f)", v,
 				    dur ? "ns" : "integer", k->lo, k->hi);
 		if (k->kind == K_INT)
@@ -541,12 +542,15 @@ static char *reader(char *str, int num, void *stream)
 		section_of_line(ps, ps->pos, ps->line_end);
 	}
 	/* The line ends here if it fits with its "\n"; else fill the buffer
-	 * (inih asks for more only when a piece fills it to the last byte). */
+	 * (inih asks for more only when a piece fills it to the last byte),
+	 * and the "\n" comes with the next piece even when the text is all
+	 * taken (a line of exactly num - 1 bytes). */
 	size_t left = (size_t)(ps->line_end - ps->pos);
-	size_t take = left <= (size_t)num - 2 ? left : (size_t)num - 1;
+	bool fits = left <= (size_t)num - 2;
+	size_t take = fits ? left : (size_t)num - 1;
 	memcpy(str, ps->pos, take);
 	ps->pos += take;
-	ps->mid_line = ps->pos != ps->line_end;
+	ps->mid_line = !fits;
 	if (!ps->mid_line) {
 		str[take++] = '\n';
 		if (ps->pos[0] == '\r' && ps->pos[1] == '\n')
