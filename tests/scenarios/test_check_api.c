@@ -328,39 +328,6 @@ FL_TEST(marks_from_many_tasks_are_all_counted)
 	fl_scenario_result_destroy(&r);
 }
 
-/* Bad arguments are errors that name what is wrong, and nothing is made. */
-FL_TEST(cancel_recorder_rejects_bad_arguments)
-{
-	static const fl_scenario s = {.name = "bad", .checks = all_checks};
-	fl_scenario_result r;
-	fl_scenario_result_init(&r, &s);
-	fl_check_cancel *c = (fl_check_cancel *)&r; /* must stay untouched */
-	fl_err *err = fl_check_cancel_new(NULL, NULL, &c);
-	ASSERT(fl_err_is(err, FL_ERR_INVAL));
-	fl_err_drop(err);
-	char longname[FL_SCENARIO_NAME_MAX + 1];
-	memset(longname, 'x', sizeof(longname) - 1);
-	longname[sizeof(longname) - 1] = '\0';
-	err = fl_check_cancel_new(&r, &(struct fl_check_cancel_opts){.hist = longname}, &c);
-	ASSERT(fl_err_is(err, FL_ERR_INVAL));
-	char text[256];
-	fl_err_format(err, text, sizeof(text));
-	ASSERT(strstr(text, "histogram 'xxx") != NULL);
-	fl_err_drop(err);
-	ASSERT(c == (fl_check_cancel *)&r);
-	ASSERT_EQ(r.nhists, 0);
-	/* the defaults: check FL_CHECK_CANCEL over histogram "cancel" */
-	ASSERT(fl_check_cancel_new(&r, NULL, &c) == NULL);
-	ASSERT(fl_scenario_find_hist(&r, "cancel") != NULL);
-	fl_scenario_params p = {.skip_timing = true};
-	ASSERT(fl_check_cancel_judge(c, &p));
-	expect(&r, FL_CHECK_CANCEL, FL_REPORT_SKIP);
-	expect_in(&r, FL_CHECK_CANCEL, "no cancellation happened");
-	fl_check_cancel_free(c);
-	fl_check_cancel_free(NULL);
-	fl_scenario_result_destroy(&r);
-}
-
 /* ---- conservation ------------------------------------------------------------ */
 
 typedef struct worker_arg {
@@ -673,7 +640,6 @@ FL_TEST_MAIN(FL_CASE(cancel_passes_when_every_join_returns), FL_CASE(unjoined_ca
 	     FL_CASE(slow_cancel_is_caught_on_sim),
 	     FL_CASE(stuck_join_ends_as_hang_naming_the_task),
 	     FL_CASE(marks_from_many_tasks_are_all_counted),
-	     FL_CASE(cancel_recorder_rejects_bad_arguments),
 	     FL_CASE(never_joining_task_is_named_by_the_isolated_hang),
 	     FL_CASE(conservation_holds_when_every_item_has_a_fate),
 	     FL_CASE(lost_item_is_caught_by_name),
