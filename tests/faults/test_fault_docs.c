@@ -22,6 +22,7 @@
 #define DOC FL_SOURCE_DIR "/docs/faults.md"
 #define SELF FL_SOURCE_DIR "/tests/faults/test_fault_docs.c"
 
+/* clang-format off */ /* the page's code, byte for byte */
 /* doc:register begin */
 FL_ERR_SENTINEL(app_transient, "transient failure");
 FL_ERR_SENTINEL(app_failed, "operation failed");
@@ -39,6 +40,7 @@ __attribute__((constructor)) static void register_fault_errors(void)
 	}
 }
 /* doc:register end */
+/* clang-format on */
 
 /* ---- reading the page ------------------------------------------------------------ */
 
@@ -200,6 +202,7 @@ FL_TEST(parse_error_example)
 
 static fl_err *fetch_item(fl_ctx *ctx, int64_t item)
 {
+	/* clang-format off */ /* the page's code, byte for byte */
 	/* doc:task5 begin */
 	for (int attempt = 0;; attempt++) {
 		enum fl_fault_verdict v;
@@ -213,6 +216,7 @@ static fl_err *fetch_item(fl_ctx *ctx, int64_t item)
 			return fl_err_ref(fl_ctx_err(ctx));
 	}
 	/* doc:task5 end */
+	/* clang-format on */
 	return NULL;
 }
 
