@@ -31,6 +31,7 @@
 
 #include "fl_annotate_internal.h"
 #include "leak_internal.h"
+#include "fl_alloc_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 
@@ -222,7 +223,7 @@ fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_aft
 	if (!ctx || !fn || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_ctx_after_func: NULL argument");
 	*out = NULL;
-	fl_ctx_after *a = calloc(1, sizeof(*a));
+	fl_ctx_after *a = fl__calloc(1, sizeof(*a));
 	if (!a)
 		return FL_ERR_NOMEM;
 	a->fn = fn;
@@ -289,7 +290,7 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 {
 	if (!parent || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_ctx: NULL %s", parent ? "out" : "parent");
-	fl_ctx *c = calloc(1, sizeof(*c));
+	fl_ctx *c = fl__calloc(1, sizeof(*c));
 	if (!c)
 		return FL_ERR_NOMEM;
 	atomic_init(&c->refs, 1);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define FIRE_BATCH 64
 
@@ -94,7 +95,7 @@ bool fl__ftimer_start(fl__timer *t)
 	fl__mutex_lock(&tm.mu);
 	if (tm.n == tm.cap) {
 		size_t cap = tm.cap ? tm.cap * 2 : 64;
-		fl__timer **h = realloc(tm.heap, cap * sizeof(*h));
+		fl__timer **h = fl__realloc(tm.heap, cap * sizeof(*h));
 		if (!h)
 			FL_ABORT("out of memory growing the timer heap");
 		tm.heap = h;

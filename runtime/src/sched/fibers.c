@@ -60,6 +60,7 @@
 
 #include "fl_annotate_internal.h"
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define MAX_WORKERS 256
 #define CACHE_MAX 32             /* recycled fibers kept per worker */
@@ -582,7 +583,7 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 	fl__fblocking_init(fl__fibers_park, fl__fibers_unpark);
 	size_t bytes = (sizeof(worker) * (size_t)n + 63) / 64 * 64;
 	worker *ws = aligned_alloc(64, bytes);
-	seen *looks = calloc((size_t)(n * n), sizeof(seen));
+	seen *looks = fl__calloc((size_t)(n * n), sizeof(seen));
 	if (!ws || !looks) {
 		free(ws);
 		free(looks);

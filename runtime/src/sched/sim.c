@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define VCLOCK_START FL_SEC(1000) /* virtual time at start: far from FL_TRY */
 #define NO_TASK UINT32_MAX
@@ -171,7 +172,7 @@ static void rq_push(sim_task *s)
 	FL_ASSERT(!s->queued);
 	if (S.nrq == S.caprq) {
 		size_t cap = S.caprq ? S.caprq * 2 : 64;
-		sim_task **q = realloc(S.rq, cap * sizeof(*q));
+		sim_task **q = fl__realloc(S.rq, cap * sizeof(*q));
 		if (!q)
 			FL_ABORT("sim: out of memory growing the run set");
 		S.rq = q;
@@ -243,7 +244,7 @@ static void sim_timer_start(fl__timer *t)
 	check_thread();
 	if (S.nheap == S.capheap) {
 		size_t cap = S.capheap ? S.capheap * 2 : 64;
-		fl__timer **h = realloc(S.heap, cap * sizeof(*h));
+		fl__timer **h = fl__realloc(S.heap, cap * sizeof(*h));
 		if (!h)
 			FL_ABORT("sim: out of memory growing the timer heap");
 		S.heap = h;
@@ -442,7 +443,7 @@ static void fiber_main(void *arg)
 static fl_err *sim_spawn(fl__task *t)
 {
 	check_thread();
-	sim_task *s = calloc(1, sizeof(*s));
+	sim_task *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
 	fl__fiber *f = fl__fiber_stack_get();
