@@ -27,12 +27,18 @@
  * Every fault injected during the run, by any plan, is kept in the result
  * (fault_log.c) for the report's counts and timeline.
  *
+ * Under the allocation sweep (params.alloc_fail_nth) the hook of fl/alloc.h
+ * is armed for the scenario's body only: the baselines before it and the
+ * checks after it allocate freely, and the result says whether the nth
+ * allocation came (allocs_failed).
+ *
  * A watchdog (watchdog.c) guards the whole run: past params.hang_ns it
  * dumps the live tasks, names them in FL_SCENARIO_CHECK_HANG and disarms
  * the run's fault plan so that stuck tasks come back.
  */
 #include "scn_internal.h"
 
+#include <fl/alloc.h>
 #include <fl/fault.h>
 #include <fl/leak.h>
 
@@ -317,6 +323,22 @@ static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
 	return NULL;
 }
 
+/* The scenario's body, with the allocation hook armed around it when
+ * params ask (alloc_fail_nth: the sweep of `faultline sweep --alloc`),
+ * after every baseline, and off again before the settle and the checks. */
+static fl_err *run_body(const fl_scenario *s, const fl_scenario_params *rp,
+			fl_scenario_result *r)
+{
+	if (!rp->alloc_fail_nth)
+		return s->run(rp, r);
+	fl_alloc_fail_after(rp->alloc_fail_nth);
+	fl_err *err = s->run(rp, r);
+	r->allocs = fl_alloc_count();
+	r->allocs_failed = fl_alloc_failed();
+	fl_alloc_fail_after(0);
+	return err;
+}
+
 /* After the run: settle, then every generic check. */
 static void generic_checks(fl_scenario_result *r, const fl_scenario_params *rp,
 			   fl_leak_scope *scope, const fl__scn_growth *growth, int64_t heap0,
@@ -378,7 +400,7 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	fl__scn_fault_log flog;
 	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;
-	err = s->run(&rp, r);
+	err = run_body(s, &rp, r);
 	r->faults_plan = NULL;
 	size_t flog_bytes = fl__scn_faults_unwatch(&flog, r);
 	r->duration_ns = fl_now() - start;

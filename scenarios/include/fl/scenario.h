@@ -125,6 +125,10 @@ typedef struct fl_scenario_params {
 	bool sim_reseed;         /* on the sim backend, fl_sim_begin(seed)
 				    before the run, so one run replays alone
 				    (stress and replay set it) */
+	uint64_t alloc_fail_nth; /* the allocation sweep: the nth allocation of
+				    the scenario's body fails (fl/alloc.h's
+				    hook, armed after the baselines, off again
+				    before the checks); 0: off */
 } fl_scenario_params;
 
 /*
@@ -231,6 +235,11 @@ struct fl_scenario_result {
 	fl_scenario_fault *faults;
 	size_t nfaults;
 	uint64_t faults_unlogged;
+	/* With params->alloc_fail_nth: allocations the body made up to the
+	 * failed one (all of them when none failed), and 1 if the nth one
+	 * came and failed, 0 if the body made fewer than n. */
+	uint64_t allocs;
+	uint64_t allocs_failed;
 };
 
 /* ---- the registry ---------------------------------------------------------- */
