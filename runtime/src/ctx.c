@@ -360,14 +360,16 @@ fl_err *fl_ctx_with_cancel(fl_ctx *parent, fl_ctx **out)
 	return NULL;
 }
 
-static void arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
+/* Arms c's deadline timer; false when out of memory (nothing armed). */
+static bool arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
 {
 	c->deadline_cause = fl_err_ref(cause ? cause : FL_ERR_DEADLINE);
 	c->deadline_ns = deadline_ns;
 	if (deadline_ns <= fl__now()) {
 		fl__ctx_cancel_with(c, FL_ERR_DEADLINE, c->deadline_cause);
-		return;
+		return true;
 	}
+	bool nomem = false;
 	fl__mutex_lock(&c->mu);
 	if (!atomic_load_explicit(&c->done, memory_order_relaxed)) {
 		c->timer.when_ns = deadline_ns;
@@ -376,9 +378,16 @@ static void arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
 		c->timer_armed = true;
 		fl__ctx_ref(c);
 		fl__count_add(FL__C_TIMERS, 1);
-		fl__sched()->timer_start(&c->timer);
+		if (!fl__sched()->timer_start(&c->timer)) { /* out of memory: undone */
+			c->timer_armed = false;
+			fl__count_add(FL__C_TIMERS, -1);
+			nomem = true;
+		}
 	}
 	fl__mutex_unlock(&c->mu);
+	if (nomem)
+		fl__ctx_unref(c); /* the timer's reference */
+	return !nomem;
 }
 
 fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns, fl_err *cause, fl_ctx **out)
@@ -389,8 +398,10 @@ fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns, fl_err *cause,
 		return err;
 	c->deadline_ns = parent->deadline_ns;
 	ctx_link(c);
-	if (deadline_ns < parent->deadline_ns)
-		arm_deadline(c, deadline_ns, cause);
+	if (deadline_ns < parent->deadline_ns && !arm_deadline(c, deadline_ns, cause)) {
+		fl_ctx_free(c);
+		return fl_err_ref(FL_ERR_NOMEM);
+	}
 	*out = c;
 	return NULL;
 }
@@ -413,7 +424,10 @@ fl_err *fl_ctx_shielded(fl_ctx *parent, int64_t timeout_ns, fl_ctx **out)
 	fl_err *err = ctx_alloc(parent, K_SHIELD, &c);
 	if (err)
 		return err;
-	arm_deadline(c, fl_deadline_in(timeout_ns), NULL);
+	if (!arm_deadline(c, fl_deadline_in(timeout_ns), NULL)) {
+		fl_ctx_free(c);
+		return fl_err_ref(FL_ERR_NOMEM);
+	}
 	*out = c;
 	return NULL;
 }

@@ -435,7 +435,10 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 		f->timer.when_ns = deadline_ns;
 		f->timer.fn = park_timeout;
 		f->timer.arg = f;
-		if (fl__ftimer_start(&f->timer))
+		bool earliest;
+		if (!fl__ftimer_start(&f->timer, &earliest))
+			FL_ABORT("out of memory arming a timed wait");
+		if (earliest)
 			fl__fibers_kick_timers();
 	}
 	switch_out(f, AFTER_PARK);
@@ -606,10 +609,14 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 
 static void fb_shutdown(void) {}
 
-static void fb_timer_start(fl__timer *t)
+static bool fb_timer_start(fl__timer *t)
 {
-	if (fl__ftimer_start(t))
+	bool earliest;
+	if (!fl__ftimer_start(t, &earliest))
+		return false;
+	if (earliest)
 		fl__fibers_kick_timers();
+	return true;
 }
 static bool fb_timer_stop(fl__timer *t) { return fl__ftimer_stop(t); }
 

@@ -239,14 +239,14 @@ static void heap_remove(size_t i)
 		heap_down(i);
 }
 
-static void sim_timer_start(fl__timer *t)
+static bool sim_timer_start(fl__timer *t)
 {
 	check_thread();
 	if (S.nheap == S.capheap) {
 		size_t cap = S.capheap ? S.capheap * 2 : 64;
 		fl__timer **h = fl__realloc(S.heap, cap * sizeof(*h));
 		if (!h)
-			FL_ABORT("sim: out of memory growing the timer heap");
+			return false;
 		S.heap = h;
 		S.capheap = cap;
 	}
@@ -254,6 +254,7 @@ static void sim_timer_start(fl__timer *t)
 	S.heap[S.nheap] = t;
 	t->heap_index = (int64_t)S.nheap++;
 	heap_up((size_t)t->heap_index);
+	return true;
 }
 
 static bool sim_timer_stop(fl__timer *t)
@@ -403,7 +404,8 @@ static bool sim_park(fl__task *self, int64_t deadline_ns)
 		s->timer.when_ns = deadline_ns;
 		s->timer.fn = park_timeout;
 		s->timer.arg = s;
-		sim_timer_start(&s->timer);
+		if (!sim_timer_start(&s->timer))
+			FL_ABORT("sim: out of memory arming a timed wait");
 	}
 	s->parked = true;
 	switch_out(s, AFTER_PARK);

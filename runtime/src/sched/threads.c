@@ -312,7 +312,7 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-static void th_timer_start(fl__timer *t)
+static bool th_timer_start(fl__timer *t)
 {
 	fl__mutex_lock(&timers.mu);
 	if (!timers.started) {
@@ -329,8 +329,10 @@ static void th_timer_start(fl__timer *t)
 	if (timers.n == timers.cap) {
 		size_t cap = timers.cap ? timers.cap * 2 : 64;
 		fl__timer **h = fl__realloc(timers.heap, cap * sizeof(*h));
-		if (!h)
-			FL_ABORT("out of memory growing the timer heap");
+		if (!h) {
+			fl__mutex_unlock(&timers.mu);
+			return false;
+		}
 		timers.heap = h;
 		timers.cap = cap;
 	}
@@ -340,6 +342,7 @@ static void th_timer_start(fl__timer *t)
 	if (t->heap_index == 0)
 		fl__cond_signal(&timers.cv);
 	fl__mutex_unlock(&timers.mu);
+	return true;
 }
 
 static bool th_timer_stop(fl__timer *t)
