@@ -16,6 +16,7 @@
 
 #include <fl/report.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,8 @@ bool fl__cli_sweep_is_alloc(int argc, char **argv)
 
 static bool says_nomem(const char *s)
 {
-	return strstr(s, "out of memory") || strstr(s, "FL_ERR_NOMEM") || strstr(s, "ENOMEM");
+	return strstr(s, "out of memory") || strstr(s, "FL_ERR_NOMEM") || strstr(s, "ENOMEM") ||
+	       strstr(s, strerror(ENOMEM));
 }
 
 static bool is_leak_check(const char *name)

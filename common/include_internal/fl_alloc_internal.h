@@ -21,6 +21,8 @@
 
 extern atomic_bool fl__alloc_armed;
 bool fl__alloc_fail_now(void);
+/* Notes an allocation failure absorbed by design (fl_alloc_absorbed). */
+void fl__alloc_absorbed(void);
 
 static inline bool fl__alloc_fail_next(void)
 {

@@ -118,6 +118,8 @@ uint64_t fl__fault_point_item_next(fl__fault_point *pt, int64_t item)
 			pt->item_n++;
 		}
 		n = ++pt->item_counts[i];
+	} else {
+		fl__alloc_absorbed();
 	}
 	FL_UNLOCK(&pt->item_mu);
 	return n;

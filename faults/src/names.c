@@ -93,8 +93,10 @@ bool fl__fault_glob(const char *pattern, const char *name)
 	size_t n = strlen(name);
 	bool small[2][128];
 	bool *buf = n < 128 ? NULL : fl__malloc(2 * (n + 1));
-	if (n >= 128 && !buf)
+	if (n >= 128 && !buf) {
+		fl__alloc_absorbed();
 		return false; /* out of memory: treat as no match */
+	}
 	bool *cur = buf ? buf : small[0], *next = buf ? buf + n + 1 : small[1];
 	memset(cur, 0, n + 1);
 	cur[0] = true;

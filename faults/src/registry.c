@@ -266,8 +266,12 @@ static void resolve(struct entry *e)
 		fl_fault_plan *p = R.armed[i];
 		const fl__fault_rule *r = first_rule(p, e->name);
 		fl__fault_point *pt = r ? plan_point(p, e, r) : NULL;
-		if (pt && !res_push(e, p, pt))
+		if (r && !pt)
+			fl__alloc_absorbed();
+		if (pt && !res_push(e, p, pt)) {
+			fl__alloc_absorbed();
 			break;
+		}
 	}
 	e->gen = R.gen;
 }
@@ -305,8 +309,10 @@ size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, 
 		struct entry *e = site->entry;
 		if (e && e->gen == R.gen)
 			return collect_locked(site, e, ctx, hits);
-		if (!e && refreshed)
+		if (!e && refreshed) {
+			fl__alloc_absorbed();
 			return 0; /* out of memory: no plan acts here */
+		}
 		FL_UNLOCK(&stripes[s].mu);
 
 		/* First evaluation of the site, or a new generation: interning

@@ -7,6 +7,11 @@
  * allocations still to go before the one that fails. The allocation that
  * takes left from 1 to 0 fails and disarms the hook, so exactly one fails
  * per arming even when threads race for it.
+ *
+ * absorbed counts the failures, injected or real, that a library turned
+ * into a degraded result instead of an error (fl__alloc_absorbed), so a
+ * run can say that out of memory changed it although nothing returned an
+ * out-of-memory error.
  */
 #include <fl/alloc.h>
 
@@ -16,6 +21,7 @@ atomic_bool fl__alloc_armed = false;
 static _Atomic uint64_t left;
 static _Atomic uint64_t seen;
 static _Atomic uint64_t failed;
+static _Atomic uint64_t absorbed; /* since the start; never reset */
 
 void fl_alloc_fail_after(uint64_t n)
 {
@@ -51,4 +57,14 @@ bool fl__alloc_fail_now(void)
 	atomic_store_explicit(&fl__alloc_armed, false, memory_order_relaxed);
 	atomic_fetch_add_explicit(&failed, 1, memory_order_relaxed);
 	return true;
+}
+
+void fl__alloc_absorbed(void)
+{
+	atomic_fetch_add_explicit(&absorbed, 1, memory_order_relaxed);
+}
+
+uint64_t fl_alloc_absorbed(void)
+{
+	return atomic_load_explicit(&absorbed, memory_order_relaxed);
 }

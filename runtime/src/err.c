@@ -114,8 +114,10 @@ static fl_err *node_alloc(enum fl__err_kind kind, size_t data_size,
 	if (!budget_take())
 		return NULL;
 	struct err_block *b = fl__malloc(sizeof(*b) + data + msg_len + 1);
-	if (!b)
+	if (!b) {
+		fl__alloc_absorbed(); /* the caller degrades: NOMEM or the cause */
 		return NULL;
+	}
 
 	fl_err *e = &b->err;
 	atomic_init(&e->refs, 1);

@@ -422,8 +422,10 @@ static bool errs_append(fl_group *g, fl_err *err)
 	if (g->nerrs == g->cap_errs) {
 		size_t cap = g->cap_errs ? g->cap_errs * 2 : 8;
 		fl_err **e = fl__realloc(g->errs, cap * sizeof(*e));
-		if (!e)
+		if (!e) {
+			fl__alloc_absorbed(); /* the join will lack this error */
 			return false;
+		}
 		g->errs = e;
 		g->cap_errs = cap;
 	}
@@ -546,6 +548,8 @@ static fl_err *wait_result(fl_group *g)
 			g->result = fl_err_join(refs, g->nerrs);
 			free(refs);
 		} else {
+			if (g->nerrs)
+				fl__alloc_absorbed(); /* the first error stands for all */
 			g->result = fl_err_ref(g->first_err); /* none, or out of memory */
 		}
 		g->result_done = true;

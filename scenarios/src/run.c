@@ -30,7 +30,9 @@
  * Under the allocation sweep (params.alloc_fail_nth) the hook of fl/alloc.h
  * is armed for the scenario's body only: the baselines before it and the
  * checks after it allocate freely, and the result says whether the nth
- * allocation came (allocs_failed).
+ * allocation came (allocs_failed). Whenever the libraries absorbed an
+ * allocation failure during the body (fl_alloc_absorbed), injected or
+ * real, FL_SCENARIO_CHECK_NOMEM fails and says so.
  *
  * A watchdog (watchdog.c) guards the whole run: past params.hang_ns it
  * dumps the live tasks, names them in FL_SCENARIO_CHECK_HANG and disarms
@@ -272,7 +274,7 @@ static void sum_fires(const fl_fault_point_stats *st, void *arg)
 
 static bool declared(const fl_scenario *s, const char *name)
 {
-	if (strcmp(name, FL_SCENARIO_CHECK_HANG) == 0)
+	if (strcmp(name, FL_SCENARIO_CHECK_HANG) == 0 || strcmp(name, FL_SCENARIO_CHECK_NOMEM) == 0)
 		return true; /* generic: the runner's own */
 	for (const char *const *c = s->checks; c && *c; c++)
 		if (strcmp(*c, name) == 0)
@@ -329,13 +331,22 @@ static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
 static fl_err *run_body(const fl_scenario *s, const fl_scenario_params *rp,
 			fl_scenario_result *r)
 {
-	if (!rp->alloc_fail_nth)
-		return s->run(rp, r);
-	fl_alloc_fail_after(rp->alloc_fail_nth);
+	uint64_t absorbed = fl_alloc_absorbed();
+	if (rp->alloc_fail_nth)
+		fl_alloc_fail_after(rp->alloc_fail_nth);
 	fl_err *err = s->run(rp, r);
-	r->allocs = fl_alloc_count();
-	r->allocs_failed = fl_alloc_failed();
-	fl_alloc_fail_after(0);
+	if (rp->alloc_fail_nth) {
+		r->allocs = fl_alloc_count();
+		r->allocs_failed = fl_alloc_failed();
+		fl_alloc_fail_after(0);
+	}
+	absorbed = fl_alloc_absorbed() - absorbed;
+	if (absorbed)
+		fl_scenario_check(r, FL_SCENARIO_CHECK_NOMEM, false, (double)absorbed, 0, NULL,
+				  "out of memory: %llu allocation failure(s) absorbed by the "
+				  "libraries (an error without its context, a fault point that "
+				  "did not fire): other verdicts of this run may be off",
+				  (unsigned long long)absorbed);
 	return err;
 }
 

@@ -38,6 +38,14 @@ uint64_t fl_alloc_count(void);
  * never blocks. */
 uint64_t fl_alloc_failed(void);
 
+/* Allocation failures (injected or real) that faultline's libraries
+ * absorbed by design instead of returning an error, since the process
+ * started: an error created without its context (FL_ERR_NOMEM or the
+ * unwrapped cause returned instead, fl/err.h), a fault point evaluated as
+ * if no plan matched. fl_scenario_run fails FL_SCENARIO_CHECK_NOMEM when
+ * the count moved during a scenario. Thread-safe, never blocks. */
+uint64_t fl_alloc_absorbed(void);
+
 #ifdef __cplusplus
 }
 #endif

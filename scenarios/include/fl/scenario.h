@@ -79,6 +79,11 @@ extern "C" {
 #define FL_SCENARIO_CHECK_HANG "no hang"
 /* Isolated runs: the child exited normally (no signal). */
 #define FL_SCENARIO_CHECK_CRASH "no crash"
+/* Recorded (failed) only when, during the run, faultline's libraries
+ * absorbed an allocation failure instead of returning an error
+ * (fl_alloc_absorbed, fl/alloc.h): an error lost its context, a fault point
+ * did not fire. The run's other verdicts may then be off: this says why. */
+#define FL_SCENARIO_CHECK_NOMEM "no out of memory"
 
 typedef struct fl_scenario fl_scenario;
 typedef struct fl_scenario_result fl_scenario_result;
