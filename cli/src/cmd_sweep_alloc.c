@@ -41,7 +41,8 @@ static bool is_leak_check(const char *name)
 {
 	return strcmp(name, FL_SCENARIO_CHECK_LEAKS) == 0 ||
 	       strcmp(name, FL_SCENARIO_CHECK_THREADS) == 0 ||
-	       strcmp(name, FL_SCENARIO_CHECK_FDS) == 0 || strcmp(name, FL_SCENARIO_CHECK_HEAP) == 0;
+	       strcmp(name, FL_SCENARIO_CHECK_FDS) == 0 ||
+	       strcmp(name, FL_SCENARIO_CHECK_HEAP) == 0;
 }
 
 /* What went wrong in r, into why ("" for a good run). */
@@ -83,11 +84,14 @@ static bool crashed(const fl_scenario_result *r)
 
 /* Run n: fails the nth allocation; its line (when bad) and check in rep.
  * Sets *done when the body never made its nth allocation. */
-static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, uint64_t n,
-			  fl_report *rep, bool *done, long *bad, uint64_t *allocs)
+static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, uint64_t n, fl_report *rep,
+			  bool *done, long *bad, uint64_t *allocs)
 {
-	fl_scenario_params p = {.iterations = 1, .seed = o->seed, .skip_timing = true,
-				.hang_ns = FL_SEC(10), .alloc_fail_nth = n};
+	fl_scenario_params p = {.iterations = 1,
+				.seed = o->seed,
+				.skip_timing = true,
+				.hang_ns = FL_SEC(10),
+				.alloc_fail_nth = n};
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, s);
 	fl_err_drop(fl_scenario_run_isolated(s, &p, &r));
@@ -111,17 +115,20 @@ static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, uint64_t 
 }
 
 /* The summary line and, when no run was bad, the one passing check. */
-static fl_err *summarize(const fl_scenario *s, uint64_t runs, long bad, bool done,
-			 uint64_t allocs, fl_report *rep)
+static fl_err *summarize(const fl_scenario *s, uint64_t runs, long bad, bool done, uint64_t allocs,
+			 fl_report *rep)
 {
 	char msg[160];
 	if (done)
-		snprintf(msg, sizeof(msg), "%llu run(s), exhausted (the body makes %llu "
-			 "allocations), %ld bad", (unsigned long long)runs,
-			 (unsigned long long)allocs, bad);
+		snprintf(msg, sizeof(msg),
+			 "%llu run(s), exhausted (the body makes %llu "
+			 "allocations), %ld bad",
+			 (unsigned long long)runs, (unsigned long long)allocs, bad);
 	else
-		snprintf(msg, sizeof(msg), "%llu run(s), stopped by --max before the sweep was "
-			 "exhausted, %ld bad", (unsigned long long)runs, bad);
+		snprintf(msg, sizeof(msg),
+			 "%llu run(s), stopped by --max before the sweep was "
+			 "exhausted, %ld bad",
+			 (unsigned long long)runs, bad);
 	printf("sweep --alloc %s: %s\n", s->name, msg);
 	if (bad)
 		return NULL;

@@ -26,14 +26,10 @@ void fl__alloc_absorbed(void);
 
 static inline bool fl__alloc_fail_next(void)
 {
-	return atomic_load_explicit(&fl__alloc_armed, memory_order_relaxed) &&
-	       fl__alloc_fail_now();
+	return atomic_load_explicit(&fl__alloc_armed, memory_order_relaxed) && fl__alloc_fail_now();
 }
 
-static inline void *fl__malloc(size_t n)
-{
-	return fl__alloc_fail_next() ? NULL : malloc(n);
-}
+static inline void *fl__malloc(size_t n) { return fl__alloc_fail_next() ? NULL : malloc(n); }
 
 static inline void *fl__calloc(size_t n, size_t size)
 {
@@ -45,10 +41,7 @@ static inline void *fl__realloc(void *p, size_t n)
 	return fl__alloc_fail_next() ? NULL : realloc(p, n);
 }
 
-static inline char *fl__strdup(const char *s)
-{
-	return fl__alloc_fail_next() ? NULL : strdup(s);
-}
+static inline char *fl__strdup(const char *s) { return fl__alloc_fail_next() ? NULL : strdup(s); }
 
 static inline char *fl__strndup(const char *s, size_t n)
 {

@@ -33,15 +33,9 @@ void fl_alloc_fail_after(uint64_t n)
 		atomic_store(&fl__alloc_armed, true);
 }
 
-uint64_t fl_alloc_count(void)
-{
-	return atomic_load_explicit(&seen, memory_order_relaxed);
-}
+uint64_t fl_alloc_count(void) { return atomic_load_explicit(&seen, memory_order_relaxed); }
 
-uint64_t fl_alloc_failed(void)
-{
-	return atomic_load_explicit(&failed, memory_order_relaxed);
-}
+uint64_t fl_alloc_failed(void) { return atomic_load_explicit(&failed, memory_order_relaxed); }
 
 bool fl__alloc_fail_now(void)
 {
@@ -59,12 +53,6 @@ bool fl__alloc_fail_now(void)
 	return true;
 }
 
-void fl__alloc_absorbed(void)
-{
-	atomic_fetch_add_explicit(&absorbed, 1, memory_order_relaxed);
-}
+void fl__alloc_absorbed(void) { atomic_fetch_add_explicit(&absorbed, 1, memory_order_relaxed); }
 
-uint64_t fl_alloc_absorbed(void)
-{
-	return atomic_load_explicit(&absorbed, memory_order_relaxed);
-}
+uint64_t fl_alloc_absorbed(void) { return atomic_load_explicit(&absorbed, memory_order_relaxed); }
