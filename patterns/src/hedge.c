@@ -355,6 +355,8 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 	stats->winner = r.winner ? r.winner : (started && !r.errs[started - 1] ? started : 0);
 	stats->hedge_won = stats->winner > 1;
 	if (r.winner) {
+		if (fl_err_is(r.spawn_err, FL_ERR_NOMEM))
+			fl__alloc_absorbed(); /* a winner hides it */
 		fl_err_drop(ctx_err);
 		fl_err_drop(r.spawn_err);
 		ctx_err = r.spawn_err = NULL;
@@ -370,8 +372,11 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 		err = fl_err_join2(fl_err_join2(ctx_err, r.spawn_err), err);
 		ctx_err = r.spawn_err = NULL;
 	}
-	for (int i = 0; i < max; i++)
+	for (int i = 0; i < max; i++) {
+		if (fl_err_is(r.errs[i], FL_ERR_NOMEM))
+			fl__alloc_absorbed(); /* a loser's out of memory: the winner hides it */
 		fl_err_drop(r.errs[i]);
+	}
 out_chan:
 	fl_chan_free(h->results);
 out_alloc:
