@@ -296,8 +296,11 @@ static fl_err *shop_terminal(fl_scenario_result *r, shop *s)
 static fl_err *shop_check(const fl_scenario_params *p, fl_scenario_result *r, shop *s,
 			  const fl_err *outer)
 {
+	char why[200] = "<nil>";
+	if (outer)
+		fl_err_format(outer, why, sizeof(why));
 	fl_scenario_check(r, "outer group sees no error", outer == NULL, outer != NULL, 0, NULL,
-			  "outer wait %s", outer ? "failed" : "<nil>");
+			  "outer wait: %s", why);
 	long n[4] = {0};
 	for (int i = 0; i < SHOP_TENANTS; i++)
 		shop_tenant_check(p, r, &s->t[i], n);
