@@ -67,6 +67,25 @@ FL_TEST(small_catalogue_scenarios_sweep_clean_to_exhaustion)
 	}
 }
 
+/* The rest of the catalogue, each to a bound (the full sweep, hundreds of
+ * runs for some, is `faultline sweep --alloc NAME` by hand: docs/scenarios.md). */
+FL_TEST(rest_of_catalogue_sweeps_clean_to_a_bound)
+{
+	static const char *const rest[] = {"early_return",    "fanout_nested",
+					   "join_errors",     "stage_as",
+					   "deadline",        "cancel_latency",
+					   "fetch_all",       "retry_item",
+					   "skip_sentinel",   "saga",
+					   "saga_restart",    "bulkhead_tenants",
+					   "circuit_breaker", "dead_letter",
+					   "cursor_restart",  "stream_aggregate",
+					   "integration",     "leak_found",
+					   "chaos_1pct",      "translate_999",
+					   "forgotten_drain", "cancelled_too_early"};
+	for (size_t i = 0; i < sizeof(rest) / sizeof(*rest); i++)
+		clean_sweep(rest[i], "threads", 6);
+}
+
 FL_TEST(planted_leak_on_allocation_failure_is_a_bad_run)
 {
 	ASSERT_EQ(sh(DEMO " sweep --alloc two_chans_ok --backend threads"), 0);
@@ -87,4 +106,5 @@ FL_TEST(usage_errors)
 }
 
 FL_TEST_MAIN(FL_CASE(small_catalogue_scenarios_sweep_clean_to_exhaustion),
+	     FL_CASE(rest_of_catalogue_sweeps_clean_to_a_bound),
 	     FL_CASE(planted_leak_on_allocation_failure_is_a_bad_run), FL_CASE(usage_errors))
