@@ -50,6 +50,21 @@ FL_TEST(off_nothing_fails_nor_counts)
 	ASSERT_U64_EQ(fl_alloc_failed(), 0);
 }
 
+FL_TEST(absorbed_counts_an_error_made_without_memory)
+{
+	uint64_t before = fl_alloc_absorbed();
+	fl_err *ok = fl_err_new("item %d failed", 3); /* control: nothing fails */
+	ASSERT(ok != FL_ERR_NOMEM);
+	fl_err_drop(ok);
+	ASSERT_U64_EQ(fl_alloc_absorbed(), before);
+	fl_alloc_fail_after(1);
+	fl_err *e = fl_err_new("item %d failed", 3);
+	fl_alloc_fail_after(0);
+	ASSERT(e == FL_ERR_NOMEM); /* degraded, as fl/err.h promises */
+	fl_err_drop(e);
+	ASSERT_U64_EQ(fl_alloc_absorbed(), before + 1);
+}
+
 static fl_err *make_chans(fl_ctx *ctx, void *arg)
 {
 	(void)ctx;
@@ -75,4 +90,5 @@ FL_TEST(racing_tasks_see_one_failure)
 }
 
 FL_TEST_MAIN(FL_CASE(nth_allocation_fails_once), FL_CASE(off_nothing_fails_nor_counts),
+	     FL_CASE(absorbed_counts_an_error_made_without_memory),
 	     FL_CASE(racing_tasks_see_one_failure))
