@@ -410,6 +410,26 @@ static void park_timeout(fl__timer *tm)
 	}
 }
 
+static void fb_yield(void);
+
+/* A timed park whose timer could not be armed (the timer heap could not
+ * grow: out of memory): back out of PARKING, then wait by yielding and
+ * looking, until the token or the deadline. A token landing after the
+ * deadline is taken by the caller's failed abort, as after a timer. */
+static bool park_poll(fl__fiber *f, int64_t deadline_ns)
+{
+	uint32_t v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE,
+					       memory_order_acq_rel);
+	while (!(v & FIBER_TOKEN) && fl__mono_ns() < deadline_ns) {
+		fb_yield();
+		v = atomic_load_explicit(&f->state, memory_order_acquire);
+	}
+	if (!(v & FIBER_TOKEN))
+		return false;
+	atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
+	return true;
+}
+
 bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 {
 	if (self->adopted)
@@ -437,7 +457,7 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 		f->timer.arg = f;
 		bool earliest;
 		if (!fl__ftimer_start(&f->timer, &earliest))
-			FL_ABORT("out of memory arming a timed wait");
+			return park_poll(f, deadline_ns);
 		if (earliest)
 			fl__fibers_kick_timers();
 	}
