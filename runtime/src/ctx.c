@@ -218,6 +218,27 @@ static void start_afters(fl_ctx_after *run)
 	}
 }
 
+/* fl_ctx_after_func on a context already cancelled: a's task starts now,
+ * or, when none can be had, the registration is undone and the error
+ * returned (the caller still owns arg; running fn inline here could block
+ * the caller on the very tasks it means to start). */
+static fl_err *start_now(fl_ctx *ctx, fl_ctx_after *a, fl_ctx_after **out)
+{
+	fl__task *t = fl__task_new("ctx.after_func", NULL, after_entry, a);
+	fl_err *err = t ? fl__sched()->spawn(t) : fl_err_ref(FL_ERR_NOMEM);
+	if (!err)
+		return NULL;
+	if (t)
+		fl__task_finish(t);
+	fl__mutex_lock(&ctx->mu);
+	a->state = AF_PENDING;
+	fl__mutex_unlock(&ctx->mu);
+	fl__ctx_unref(ctx);         /* the task's reference */
+	(void)fl_ctx_after_stop(a); /* unlinks, frees a, drops the handle's */
+	*out = NULL;
+	return err;
+}
+
 fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_after **out)
 {
 	if (!ctx || !fn || !out)
@@ -242,8 +263,7 @@ fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_aft
 	}
 	fl__mutex_unlock(&ctx->mu);
 	*out = a;
-	start_afters(run);
-	return NULL;
+	return run ? start_now(ctx, a, out) : NULL;
 }
 
 bool fl_ctx_after_stop(fl_ctx_after *a)
