@@ -163,8 +163,10 @@ static bool keep_error(comp *c, fl_err *e)
 	if (c->nitem_errs == c->cap_item_errs) {
 		size_t cap = c->cap_item_errs ? 2 * c->cap_item_errs : 8;
 		fl_err **a = fl__realloc(c->item_errs, cap * sizeof(*a));
-		if (!a)
+		if (!a) {
+			fl__alloc_absorbed(); /* the item's error fails its compartment */
 			return false;
+		}
 		c->item_errs = a;
 		c->cap_item_errs = cap;
 	}
