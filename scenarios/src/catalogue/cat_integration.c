@@ -221,8 +221,12 @@ static fl_err *shop_once(shop *s, fl_err **outer)
 	*outer = fl_group_wait(g);
 	fl_group_free(g);
 	/* The shop's error stays the tenants' own: the bulkhead's joined
-	 * result is read per key. */
-	fl_err_drop(fl_bulkhead_wait(s->bh));
+	 * result is read per key, unless out of memory lost that table. */
+	fl_err *berr = fl_bulkhead_wait(s->bh);
+	if (!env && fl_err_is(berr, FL_ERR_NOMEM))
+		env = berr;
+	else
+		fl_err_drop(berr);
 	shop_collect(s);
 	fl_bulkhead_free(s->bh);
 	s->bh = NULL;
