@@ -9,6 +9,7 @@
  *   PROG stress  TARGET... [options]     random seeds and fault plans
  *   PROG replay  SEED TARGET [options]   one iteration again
  *   PROG sweep   POINT TARGET [options]  Nth-hit fault sweep
+ *   PROG sweep   --alloc TARGET [--max N] the allocation-failure sweep
  *   PROG report compare BASE NEW         two runs side by side
  *   PROG report merge OUT IN...          shards' results added up
  *   PROG bench ...                       the bench verbs over the loads
@@ -45,6 +46,7 @@ static void usage(FILE *out)
 		"                     [--duration D] [--backend B]\n"
 		"       %1$s replay SEED TARGET [--faults PLAN] [--backend B]\n"
 		"       %1$s sweep POINT TARGET [--action ACTION] [--iterations MAX]\n"
+		"       %1$s sweep --alloc TARGET [--max N] [--seed N] [--backend B]\n"
 		"       %1$s report compare BASE NEW\n"
 		"       %1$s report merge OUT IN...\n"
 		"       %1$s bench VERB ...   (load generation over the program's loads)\n"

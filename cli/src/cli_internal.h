@@ -60,6 +60,8 @@ typedef struct fl__cli_opts {
 	bool skip_timing;
 	int batch;
 	const char *action;        /* sweep */
+	bool alloc;                /* sweep --alloc */
+	uint64_t max;              /* sweep --alloc: runs at most; 0: no bound */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false
@@ -104,6 +106,10 @@ int fl__cli_list(int argc, char **argv);
 int fl__cli_stress(int argc, char **argv);
 int fl__cli_replay(int argc, char **argv);
 int fl__cli_sweep(int argc, char **argv);
+/* `sweep --alloc TARGET [--max N]` (cmd_sweep_alloc.c): whether argv
+ * asks for it (an --alloc, or a prefix of it, before any `--`), and the verb. */
+bool fl__cli_sweep_is_alloc(int argc, char **argv);
+int fl__cli_sweep_alloc(int argc, char **argv);
 int fl__cli_compare(int argc, char **argv);
 int fl__cli_merge(int argc, char **argv);
 #endif

@@ -78,6 +78,8 @@ static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, const cha
 
 int fl__cli_sweep(int argc, char **argv)
 {
+	if (fl__cli_sweep_is_alloc(argc, argv))
+		return fl__cli_sweep_alloc(argc, argv);
 	if (argc < 1 || argv[0][0] == '-') {
 		fprintf(stderr, "%s sweep: expected POINT TARGET\n", fl__cli_prog);
 		return EXIT_USAGE;

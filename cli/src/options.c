@@ -191,6 +191,7 @@ static const struct option longopts[] = {
 	{"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
 	{"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
 	{"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
+	{"alloc", no_argument, NULL, 'A'},          {"max", required_argument, NULL, 'M'},
 	{NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
@@ -214,6 +215,8 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 	case 'a': o->action = v; return true;
 	case 'T': o->skip_timing = true; return true;
 	case 'I': o->no_isolate = true; return true;
+	case 'A': o->alloc = true; return true;
+	case 'M': return fl__cli_parse_u64(v, &o->max) && o->max >= 1;
 	default: return false;
 	}
 }
@@ -270,6 +273,11 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 	int rc = parse_opts(argc, argv, o, t, cmd);
 	if (rc)
 		return rc;
+	if ((o->alloc || o->max) && strcmp(cmd, "sweep --alloc") != 0) {
+		fprintf(stderr, "%s %s: --alloc and --max belong to `%s sweep --alloc TARGET`\n",
+			fl__cli_prog, cmd, fl__cli_prog);
+		return EXIT_USAGE;
+	}
 	if (o->faults) {
 		fl_err *err = fl_fault_check(o->faults);
 		if (err) {

@@ -30,13 +30,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 fl__fault_point *fl__fault_point_new(const char *name, uint64_t hash, const fl__fault_rule *rule)
 {
-	fl__fault_point *pt = calloc(1, sizeof(*pt));
+	fl__fault_point *pt = fl__calloc(1, sizeof(*pt));
 	if (!pt)
 		return NULL;
-	pt->term_fires = calloc(rule->nterms, sizeof(*pt->term_fires));
+	pt->term_fires = fl__calloc(rule->nterms, sizeof(*pt->term_fires));
 	if (!pt->term_fires) {
 		free(pt);
 		return NULL;
@@ -79,8 +80,8 @@ static size_t item_slot(const fl__fault_point *pt, int64_t key)
 static bool item_grow(fl__fault_point *pt)
 {
 	size_t ncap = pt->item_cap ? pt->item_cap * 2 : 64;
-	int64_t *keys = malloc(ncap * sizeof(*keys));
-	uint64_t *counts = malloc(ncap * sizeof(*counts));
+	int64_t *keys = fl__malloc(ncap * sizeof(*keys));
+	uint64_t *counts = fl__malloc(ncap * sizeof(*counts));
 	if (!keys || !counts) {
 		free(keys);
 		free(counts);
@@ -117,6 +118,8 @@ uint64_t fl__fault_point_item_next(fl__fault_point *pt, int64_t item)
 			pt->item_n++;
 		}
 		n = ++pt->item_counts[i];
+	} else {
+		fl__alloc_absorbed();
 	}
 	FL_UNLOCK(&pt->item_mu);
 	return n;
@@ -146,7 +149,7 @@ void fl__fault_point_snapshot(const fl__fault_point *pt, fl_fault_point_stats *o
 
 fl_err *fl__fault_log_init(fl_fault_plan *plan)
 {
-	plan->log = calloc(FL_FAULT_LOG_CAP, sizeof(*plan->log));
+	plan->log = fl__calloc(FL_FAULT_LOG_CAP, sizeof(*plan->log));
 	if (!plan->log)
 		return FL_ERR_NOMEM;
 	FL_ASSERT(pthread_mutex_init(&plan->log_mu, NULL) == 0);
@@ -227,7 +230,7 @@ void fl_fault_log_foreach(const fl_fault_plan *plan,
 			  void (*fn)(const fl_fault_event *ev, void *arg), void *arg)
 {
 	fl_fault_plan *p = (fl_fault_plan *)plan; /* the lock is not logically state */
-	fl_fault_event *copy = malloc(FL_FAULT_LOG_CAP * sizeof(*copy));
+	fl_fault_event *copy = fl__malloc(FL_FAULT_LOG_CAP * sizeof(*copy));
 	if (!copy)
 		return;
 	FL_LOCK(&p->log_mu);

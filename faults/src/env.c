@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "fl_alloc_internal.h"
 
 enum { ENV_PENDING, ENV_SETTLED };
 
@@ -166,7 +167,7 @@ void fl__fault_env_lazy(const char *point)
 static void report_unmatched(const fl_fault_plan *p)
 {
 	size_t n = p->spec.nrules;
-	bool *hit = calloc(n ? n : 1, sizeof(*hit));
+	bool *hit = fl__calloc(n ? n : 1, sizeof(*hit));
 	if (!hit)
 		return;
 	int s = fl__fault_lock(); /* a plan's points grow under the write side */

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -322,7 +323,7 @@ fl_err *fl_fault_fifo_start(const char *dir, fl_fault_fifo **out)
 		return fl_err_wrap(FL_ERR_MISUSE, "fl_fault_fifo_start: the control thread would "
 						  "call the runtime from a second OS thread, which "
 						  "the sim backend does not allow");
-	struct fl_fault_fifo *f = calloc(1, sizeof(*f));
+	struct fl_fault_fifo *f = fl__calloc(1, sizeof(*f));
 	if (!f)
 		return FL_ERR_NOMEM;
 	fl_err *e = make_paths(f, dir);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 /* ---- hashing --------------------------------------------------------------- */
 
@@ -91,9 +92,11 @@ bool fl__fault_glob(const char *pattern, const char *name)
 {
 	size_t n = strlen(name);
 	bool small[2][128];
-	bool *buf = n < 128 ? NULL : malloc(2 * (n + 1));
-	if (n >= 128 && !buf)
+	bool *buf = n < 128 ? NULL : fl__malloc(2 * (n + 1));
+	if (n >= 128 && !buf) {
+		fl__alloc_absorbed();
 		return false; /* out of memory: treat as no match */
+	}
 	bool *cur = buf ? buf : small[0], *next = buf ? buf + n + 1 : small[1];
 	memset(cur, 0, n + 1);
 	cur[0] = true;
@@ -176,13 +179,13 @@ static fl_err *user_add(const char *name, fl_err *sentinel)
 {
 	if (n_user == cap_user) {
 		size_t ncap = cap_user ? cap_user * 2 : 8;
-		struct user_err *p = realloc(user_errs, ncap * sizeof(*p));
+		struct user_err *p = fl__realloc(user_errs, ncap * sizeof(*p));
 		if (!p)
 			return FL_ERR_NOMEM;
 		user_errs = p;
 		cap_user = ncap;
 	}
-	char *copy = strdup(name);
+	char *copy = fl__strdup(name);
 	if (!copy)
 		return FL_ERR_NOMEM;
 	user_errs[n_user++] = (struct user_err){copy, fl_err_ref(sentinel)};

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define MAX_DUR_NS 1e18 /* about 31 years */
 
@@ -386,7 +387,7 @@ static bool act_error(struct cur *c, fl__fault_term *t)
 			    "closed, limit, inval, again, misuse, panic, system, or a name "
 			    "registered before arming with fl_fault_register_error(\"%.*s\", "
 			    "sentinel))", (int)n, w, (int)n, w);
-	t->text = strndup(w, n);
+	t->text = fl__strndup(w, n);
 	if (!t->text)
 		return fail(c, w, "out of memory");
 	return expect(c, ')');
@@ -403,7 +404,7 @@ static bool act_message(struct cur *c, fl__fault_term *t)
 		c->p++;
 	if (*c->p != ')')
 		return fail(c, c->p, "expected ')' to end the message");
-	t->text = strndup(s, (size_t)(c->p - s));
+	t->text = fl__strndup(s, (size_t)(c->p - s));
 	c->p++;
 	return t->text != NULL || fail(c, s, "out of memory");
 }
@@ -526,7 +527,7 @@ static bool grow(void *arr, size_t *cap, size_t n, size_t sz)
 	if (n < *cap)
 		return true;
 	size_t ncap = *cap ? *cap * 2 : 4;
-	void *p = realloc(*(void **)arr, ncap * sz);
+	void *p = fl__realloc(*(void **)arr, ncap * sz);
 	if (!p)
 		return false;
 	memset((char *)p + *cap * sz, 0, (ncap - *cap) * sz);
@@ -573,7 +574,7 @@ static bool pattern(struct cur *c, fl__fault_rule *r)
 	}
 	if (c->p == s)
 		return fail(c, s, "expected point name or 'seed'");
-	r->pattern = strndup(s, (size_t)(c->p - s));
+	r->pattern = fl__strndup(s, (size_t)(c->p - s));
 	return r->pattern != NULL || fail(c, s, "out of memory");
 }
 

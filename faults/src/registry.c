@@ -76,6 +76,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define NBUCKETS 1024
 
@@ -195,8 +196,8 @@ static struct entry *intern(const char *name)
 	for (struct entry *e = *b; e; e = e->chain)
 		if (e->hash == h && strcmp(e->name, name) == 0)
 			return e;
-	struct entry *e = calloc(1, sizeof(*e));
-	if (!e || !(e->name = strdup(name))) {
+	struct entry *e = fl__calloc(1, sizeof(*e));
+	if (!e || !(e->name = fl__strdup(name))) {
 		free(e);
 		return NULL;
 	}
@@ -219,7 +220,7 @@ static fl__fault_point *plan_point(fl_fault_plan *p, struct entry *e, const fl__
 			return p->points[i];
 	if (p->npoints == p->cap_points) {
 		size_t ncap = p->cap_points ? p->cap_points * 2 : 8;
-		fl__fault_point **a = realloc(p->points, ncap * sizeof(*a));
+		fl__fault_point **a = fl__realloc(p->points, ncap * sizeof(*a));
 		if (!a)
 			return NULL;
 		p->points = a;
@@ -245,7 +246,7 @@ static bool res_push(struct entry *e, fl_fault_plan *p, fl__fault_point *pt)
 {
 	if (e->nres == e->cap) {
 		size_t ncap = e->cap ? e->cap * 2 : 4;
-		fl__fault_hit *a = realloc(e->res, ncap * sizeof(*a));
+		fl__fault_hit *a = fl__realloc(e->res, ncap * sizeof(*a));
 		if (!a)
 			return false;
 		e->res = a;
@@ -265,8 +266,12 @@ static void resolve(struct entry *e)
 		fl_fault_plan *p = R.armed[i];
 		const fl__fault_rule *r = first_rule(p, e->name);
 		fl__fault_point *pt = r ? plan_point(p, e, r) : NULL;
-		if (pt && !res_push(e, p, pt))
+		if (r && !pt)
+			fl__alloc_absorbed();
+		if (pt && !res_push(e, p, pt)) {
+			fl__alloc_absorbed();
 			break;
+		}
 	}
 	e->gen = R.gen;
 }
@@ -304,8 +309,10 @@ size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, 
 		struct entry *e = site->entry;
 		if (e && e->gen == R.gen)
 			return collect_locked(site, e, ctx, hits);
-		if (!e && refreshed)
+		if (!e && refreshed) {
+			fl__alloc_absorbed();
 			return 0; /* out of memory: no plan acts here */
+		}
 		FL_UNLOCK(&stripes[s].mu);
 
 		/* First evaluation of the site, or a new generation: interning
@@ -369,14 +376,14 @@ void fl__fault_plan_unref(fl_fault_plan *p)
 /* Allocates and parses a plan (not yet armed). */
 static fl_err *plan_new(const char *text, uint64_t seed, fl_ctx *scope, fl_fault_plan **out)
 {
-	fl_fault_plan *p = calloc(1, sizeof(*p));
+	fl_fault_plan *p = fl__calloc(1, sizeof(*p));
 	if (!p)
 		return FL_ERR_NOMEM;
 	fl_err *e = fl__fault_parse(text, &p->spec);
 	if (e)
 		goto fail_parse;
 	e = FL_ERR_NOMEM;
-	if (!(p->text = strdup(text)))
+	if (!(p->text = fl__strdup(text)))
 		goto fail_text;
 	struct fl_chan_opts co = {.name = "fault-plan"};
 	if ((e = fl_chan_new(1, 0, &co, &p->done)))
@@ -404,7 +411,7 @@ static bool armed_push(fl_fault_plan *p)
 {
 	if (R.narmed == R.cap) {
 		size_t ncap = R.cap ? R.cap * 2 : 8;
-		fl_fault_plan **a = realloc(R.armed, ncap * sizeof(*a));
+		fl_fault_plan **a = fl__realloc(R.armed, ncap * sizeof(*a));
 		if (!a)
 			return false;
 		R.armed = a;
@@ -477,7 +484,7 @@ int fl_fault_disarm_all(void)
 {
 	write_lock();
 	size_t n = R.narmed;
-	fl_fault_plan **plans = n ? malloc(n * sizeof(*plans)) : NULL;
+	fl_fault_plan **plans = n ? fl__malloc(n * sizeof(*plans)) : NULL;
 	if (n && !plans) {
 		/* out of memory: one at a time, each found again under the lock */
 		write_unlock();

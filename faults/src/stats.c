@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 /* Snapshots every point of p into a malloc'd array (*out); returns its
  * length (0 and NULL when there are none or memory ran out). */
@@ -24,7 +25,7 @@ static size_t plan_snapshot(const fl_fault_plan *p, fl_fault_point_stats **out)
 {
 	int s = fl__fault_lock(); /* points grow under the write side */
 	size_t n = p->npoints;
-	*out = n ? calloc(n, sizeof(**out)) : NULL;
+	*out = n ? fl__calloc(n, sizeof(**out)) : NULL;
 	if (!*out)
 		n = 0;
 	for (size_t i = 0; i < n; i++)

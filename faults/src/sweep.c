@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define SWEEP_MAX 1000000
 
@@ -62,7 +63,7 @@ fl_err *fl_fault_sweep(const char *point, const char *action, fl_fault_run_fn ru
 	if (!point || !action || !run)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_sweep: NULL argument");
 	size_t cap = strlen(point) + strlen(action) + 32;
-	char *text = malloc(cap);
+	char *text = fl__malloc(cap);
 	if (!text)
 		return FL_ERR_NOMEM;
 	fl_err *e = NULL;

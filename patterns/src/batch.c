@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "pat_retry_internal.h"
+#include "fl_alloc_internal.h"
 
 #define HIST_MAX 16
 
@@ -160,13 +161,13 @@ fl_err *fl_batch_new(fl_ctx *ctx, const struct fl_batch_opts *opts, fl_batch **o
 	if (!ctx || !opts || !out || !opts->item_size || !opts->max_items || !opts->flush ||
 	    !opts->dlq || opts->max_wait_ns < 0)
 		return FL_ERR_INVAL;
-	fl_batch *b = calloc(1, sizeof *b);
+	fl_batch *b = fl__calloc(1, sizeof *b);
 	if (!b)
 		return FL_ERR_NOMEM;
 	b->o = *opts;
 	b->o.name = NULL;
 	fl_err *e = NULL;
-	if (!(b->buf = calloc(opts->max_items, opts->item_size))) {
+	if (!(b->buf = fl__calloc(opts->max_items, opts->item_size))) {
 		e = FL_ERR_NOMEM;
 		goto fail_buf;
 	}

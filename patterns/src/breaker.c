@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_CIRCUIT_OPEN, "circuit open");
 
@@ -81,7 +82,7 @@ fl_err *fl_breaker_new(const struct fl_breaker_opts *opts, fl_breaker **out)
 		o.probes = 1;
 	if (!o.is_failure)
 		o.is_failure = default_is_failure;
-	fl_breaker *b = calloc(1, sizeof(*b));
+	fl_breaker *b = fl__calloc(1, sizeof(*b));
 	if (!b)
 		return FL_ERR_NOMEM;
 	fl__mutex_init(&b->mu);

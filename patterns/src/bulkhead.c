@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 typedef struct comp {
 	char *key;                 /* immutable, owned */
@@ -72,7 +73,7 @@ fl_err *fl_bulkhead_new(fl_ctx *parent, const struct fl_bulkhead_opts *opts, fl_
 	if (!parent || !out || o.limit < 0 || o.max_keys < 0 ||
 	    (o.panic != FL_PANIC_ABORT && o.panic != FL_PANIC_CAPTURE))
 		return FL_ERR_INVAL;
-	fl_bulkhead *b = calloc(1, sizeof(*b));
+	fl_bulkhead *b = fl__calloc(1, sizeof(*b));
 	if (!b)
 		return FL_ERR_NOMEM;
 	fl_err *e = fl_ctx_with_cancel(parent, &b->ctx);
@@ -112,11 +113,11 @@ static fl_err *comp_get(fl_bulkhead *b, const char *key, comp **out)
 	if (b->max_keys && b->nkeys >= b->max_keys)
 		return fl_err_wrap(FL_ERR_LIMIT, "bulkhead '%s': no room for key '%s' (%d keys)",
 				   b->name, key, b->max_keys);
-	comp *c = calloc(1, sizeof(*c));
+	comp *c = fl__calloc(1, sizeof(*c));
 	if (!c)
 		return FL_ERR_NOMEM;
 	fl_err *e = FL_ERR_NOMEM;
-	c->key = strdup(key);
+	c->key = fl__strdup(key);
 	if (!c->key)
 		goto fail_key;
 	char name[96];
@@ -161,9 +162,11 @@ static bool keep_error(comp *c, fl_err *e)
 {
 	if (c->nitem_errs == c->cap_item_errs) {
 		size_t cap = c->cap_item_errs ? 2 * c->cap_item_errs : 8;
-		fl_err **a = realloc(c->item_errs, cap * sizeof(*a));
-		if (!a)
+		fl_err **a = fl__realloc(c->item_errs, cap * sizeof(*a));
+		if (!a) {
+			fl__alloc_absorbed(); /* the item's error fails its compartment */
 			return false;
+		}
 		c->item_errs = a;
 		c->cap_item_errs = cap;
 	}
@@ -255,7 +258,7 @@ static fl_err *admit(fl_bulkhead *b, fl_ctx *ctx, const char *key, fl_task_fn fn
 	if (++c->held > c->hwm)
 		c->hwm = c->held;
 	fl__mutex_unlock(&b->mu);
-	job *j = malloc(sizeof(*j));
+	job *j = fl__malloc(sizeof(*j));
 	e = j ? NULL : FL_ERR_NOMEM;
 	if (j) {
 		*j = (job){.b = b, .c = c, .fn = fn, .arg = arg};
@@ -293,8 +296,8 @@ fl_err *fl_bulkhead_wait(fl_bulkhead *b)
 	if (again)
 		return fl_err_ref(b->result);
 	/* After waited is set no compartment is added: the list is stable. */
-	b->results = calloc(n ? n : 1, sizeof(*b->results));
-	b->final = calloc(n ? n : 1, sizeof(*b->final));
+	b->results = fl__calloc(n ? n : 1, sizeof(*b->results));
+	b->final = fl__calloc(n ? n : 1, sizeof(*b->final));
 	if (!b->results || !b->final) {
 		/* Still join every compartment; only the per-key table is lost. */
 		free(b->results);

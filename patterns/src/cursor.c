@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "fl_alloc_internal.h"
 
 struct fl_cursor {
 	fl__store *store;   /* see store_internal.h */
@@ -81,8 +82,8 @@ fl_err *fl_cursor_open(const struct fl_cursor_opts *opts, fl_cursor **out, int64
 {
 	if (!opts || !opts->path || !opts->name || !opts->name[0] || !out || opts->every < 0)
 		return FL_ERR_INVAL;
-	fl_cursor *c = calloc(1, sizeof *c);
-	if (!c || !(c->name = strdup(opts->name))) {
+	fl_cursor *c = fl__calloc(1, sizeof *c);
+	if (!c || !(c->name = fl__strdup(opts->name))) {
 		free(c);
 		return FL_ERR_NOMEM;
 	}
@@ -172,7 +173,7 @@ fl_err *fl_cursor_run(fl_ctx *ctx, const struct fl_cursor_opts *opts, size_t eve
 	fl_err *e = fl_cursor_open(opts, &c, &from);
 	if (e)
 		return e;
-	void *ev = malloc(event_size);
+	void *ev = fl__malloc(event_size);
 	fl_chan *ch = NULL;
 	fl_group *g = NULL;
 	fl_ctx *gctx;

@@ -19,6 +19,7 @@
 
 #include "store_internal.h"
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 struct fl_dlq {
 	fl__store *store;           /* NULL: memory backend; immutable */
@@ -69,11 +70,11 @@ fl_err *fl_dlq_new(const struct fl_dlq_opts *opts, fl_dlq **out)
 		return FL_ERR_INVAL;
 	if (!opts)
 		opts = &none;
-	fl_dlq *q = calloc(1, sizeof *q);
+	fl_dlq *q = fl__calloc(1, sizeof *q);
 	if (!q)
 		return FL_ERR_NOMEM;
-	q->sentinels = calloc(opts->nsentinels + 1, sizeof *q->sentinels);
-	q->types = calloc(opts->ntypes + 1, sizeof *q->types);
+	q->sentinels = fl__calloc(opts->nsentinels + 1, sizeof *q->sentinels);
+	q->types = fl__calloc(opts->ntypes + 1, sizeof *q->types);
 	if (!q->sentinels || !q->types) {
 		free(q->sentinels);
 		free(q->types);
@@ -122,7 +123,7 @@ static char *kind_of(const fl_dlq *q, const fl_err *reason)
 	for (size_t i = 0; i < q->ntypes && !buf[0]; i++)
 		if (fl_err_as(reason, q->types[i]))
 			snprintf(buf, sizeof buf, "type: %s", q->types[i]->name);
-	return strdup(buf);
+	return fl__strdup(buf);
 }
 
 /* ---- SQLite backend ------------------------------------------------------ */
@@ -178,7 +179,7 @@ struct load {
 static char *col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
-	return strdup(t ? (const char *)t : "");
+	return fl__strdup(t ? (const char *)t : "");
 }
 
 static fl_err *load_attempts(fl__store *s, sqlite3_stmt *at, fl_dlq_entry *en)
@@ -187,7 +188,7 @@ static fl_err *load_attempts(fl__store *s, sqlite3_stmt *at, fl_dlq_entry *en)
 	sqlite3_bind_int64(at, 1, en->id);
 	int rc;
 	while ((rc = sqlite3_step(at)) == SQLITE_ROW) {
-		fl_dlq_attempt *na = realloc(en->attempts, (en->nattempts + 1) * sizeof *na);
+		fl_dlq_attempt *na = fl__realloc(en->attempts, (en->nattempts + 1) * sizeof *na);
 		if (!na)
 			return FL_ERR_NOMEM;
 		en->attempts = na;
@@ -214,7 +215,7 @@ static fl_err *sql_load(fl__store *s, void *arg)
 		goto out;
 	int rc;
 	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fl_dlq_entry *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+		fl_dlq_entry *nv = fl__realloc(l->v, (l->n + 1) * sizeof *nv);
 		if (!nv) {
 			e = FL_ERR_NOMEM;
 			break;
@@ -224,7 +225,7 @@ static fl_err *sql_load(fl__store *s, void *arg)
 		memset(en, 0, sizeof *en);
 		en->id = sqlite3_column_int64(st, 0);
 		en->item_len = (size_t)sqlite3_column_bytes(st, 1);
-		en->item = malloc(en->item_len + 1);
+		en->item = fl__malloc(en->item_len + 1);
 		if (en->item && en->item_len)
 			memcpy(en->item, sqlite3_column_blob(st, 1), en->item_len);
 		en->reason = col_text(st, 2);
@@ -280,10 +281,10 @@ static fl_err *sql_count(fl__store *s, void *arg)
 static fl_err *entry_copy(fl_dlq_entry *dst, const fl_dlq_entry *en)
 {
 	*dst = *en;
-	dst->item = malloc(en->item_len + 1);
-	dst->reason = strdup(en->reason);
-	dst->kind = strdup(en->kind);
-	dst->attempts = malloc((en->nattempts + 1) * sizeof *dst->attempts);
+	dst->item = fl__malloc(en->item_len + 1);
+	dst->reason = fl__strdup(en->reason);
+	dst->kind = fl__strdup(en->kind);
+	dst->attempts = fl__malloc((en->nattempts + 1) * sizeof *dst->attempts);
 	if (!dst->item || !dst->reason || !dst->kind || !dst->attempts) {
 		entry_clear(dst);
 		return FL_ERR_NOMEM;
@@ -317,7 +318,7 @@ fl_err *fl_dlq_put(fl_dlq *q, const void *item, size_t len, const fl_err *reason
 			fl__mutex_lock(&q->mu);
 			if (q->n == q->cap) {
 				size_t nc = q->cap ? 2 * q->cap : 16;
-				fl_dlq_entry *nv = realloc(q->v, nc * sizeof *nv);
+				fl_dlq_entry *nv = fl__realloc(q->v, nc * sizeof *nv);
 				if (nv) {
 					q->v = nv;
 					q->cap = nc;
@@ -366,7 +367,7 @@ static fl_err *load(fl_dlq *q, bool remove, fl_dlq_entry **out, size_t *n)
 			q->v = NULL;
 			q->n = q->cap = 0;
 		} else if (q->n) {
-			l.v = calloc(q->n, sizeof *l.v);
+			l.v = fl__calloc(q->n, sizeof *l.v);
 			for (size_t i = 0; l.v && i < q->n && !e; i++, l.n++)
 				e = entry_copy(&l.v[i], &q->v[i]);
 			if (!l.v)

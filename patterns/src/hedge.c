@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 /* ---- estimator ---------------------------------------------------------- */
 
@@ -64,13 +65,13 @@ fl_err *fl_hedge_estimator_new(int samples, fl_hedge_estimator **out)
 	if (!out || samples < 0)
 		return FL_ERR_INVAL;
 	int cap = samples ? samples : 256;
-	fl_hedge_estimator *e = calloc(1, sizeof(*e));
+	fl_hedge_estimator *e = fl__calloc(1, sizeof(*e));
 	if (!e)
 		return FL_ERR_NOMEM;
-	e->ring = calloc((size_t)cap, sizeof(int64_t));
+	e->ring = fl__calloc((size_t)cap, sizeof(int64_t));
 	if (!e->ring)
 		goto fail_ring;
-	e->scratch = calloc((size_t)cap, sizeof(int64_t));
+	e->scratch = fl__calloc((size_t)cap, sizeof(int64_t));
 	if (!e->scratch)
 		goto fail_scratch;
 	fl__mutex_init(&e->mu);
@@ -326,8 +327,8 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 	stats->delay_ns = delay;
 	fl_err *err = NULL;
 	run r = {.h = h, .name = o->name ? o->name : "hedge", .max = max};
-	r.errs = calloc((size_t)max, sizeof(fl_err *));
-	h->att = calloc((size_t)max + 1, sizeof(fl_hedge_tie)); /* h == NULL ends */
+	r.errs = fl__calloc((size_t)max, sizeof(fl_err *));
+	h->att = fl__calloc((size_t)max + 1, sizeof(fl_hedge_tie)); /* h == NULL ends */
 	if (!r.errs || !h->att) {
 		err = FL_ERR_NOMEM;
 		goto out_alloc;
@@ -354,6 +355,8 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 	stats->winner = r.winner ? r.winner : (started && !r.errs[started - 1] ? started : 0);
 	stats->hedge_won = stats->winner > 1;
 	if (r.winner) {
+		if (fl_err_is(r.spawn_err, FL_ERR_NOMEM))
+			fl__alloc_absorbed(); /* a winner hides it */
 		fl_err_drop(ctx_err);
 		fl_err_drop(r.spawn_err);
 		ctx_err = r.spawn_err = NULL;
@@ -369,8 +372,11 @@ static fl_err *hedge_run(fl_ctx *ctx, const struct fl_hedge_opts *o, hedge *h,
 		err = fl_err_join2(fl_err_join2(ctx_err, r.spawn_err), err);
 		ctx_err = r.spawn_err = NULL;
 	}
-	for (int i = 0; i < max; i++)
+	for (int i = 0; i < max; i++) {
+		if (fl_err_is(r.errs[i], FL_ERR_NOMEM))
+			fl__alloc_absorbed(); /* a loser's out of memory: the winner hides it */
 		fl_err_drop(r.errs[i]);
+	}
 out_chan:
 	fl_chan_free(h->results);
 out_alloc:

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_RATE_LIMITED, "rate limited");
 
@@ -35,7 +36,7 @@ fl_err *fl_ratelimit_new(double rate_per_sec, int64_t burst, fl_ratelimit **out)
 {
 	if (!out || !isfinite(rate_per_sec) || rate_per_sec <= 0 || burst < 1)
 		return FL_ERR_INVAL;
-	fl_ratelimit *l = calloc(1, sizeof(*l));
+	fl_ratelimit *l = fl__calloc(1, sizeof(*l));
 	if (!l)
 		return FL_ERR_NOMEM;
 	fl__mutex_init(&l->mu);

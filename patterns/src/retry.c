@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_BUDGET_EXHAUSTED, "retry budget exhausted");
 
@@ -193,7 +194,7 @@ fl_err *fl_retry_budget_new(double percent, double floor_per_sec, int64_t window
 	if (!out || !isfinite(percent) || percent < 0 || !isfinite(floor_per_sec) ||
 	    floor_per_sec < 0 || window_ns <= 0)
 		return FL_ERR_INVAL;
-	fl_retry_budget *b = calloc(1, sizeof(*b));
+	fl_retry_budget *b = fl__calloc(1, sizeof(*b));
 	if (!b)
 		return FL_ERR_NOMEM;
 	fl__mutex_init(&b->mu);

@@ -31,6 +31,7 @@
 
 #include "pat_retry_internal.h"
 #include "store_internal.h"
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_SAGA_ROLLED_BACK, "saga rolled back");
 FL_ERR_SENTINEL(FL_ERR_SAGA_COMPENSATION, "saga compensation failed");
@@ -182,7 +183,7 @@ static int status_of(const char *t, const char *const names[4])
 static char *text_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
-	return strdup(t ? (const char *)t : "");
+	return fl__strdup(t ? (const char *)t : "");
 }
 
 /* Loads saga sg->id: fills def name into *defname (caller frees). */
@@ -397,9 +398,9 @@ static fl_err *saga_alloc(struct saga *sg, fl_saga_coord *c, const fl_saga_def *
 	memset(sg, 0, sizeof *sg);
 	sg->c = c;
 	sg->def = def;
-	sg->id = strdup(id);
-	sg->fwd = calloc(def->nsteps, sizeof *sg->fwd);
-	sg->comp = calloc(def->nsteps, sizeof *sg->comp);
+	sg->id = fl__strdup(id);
+	sg->fwd = fl__calloc(def->nsteps, sizeof *sg->fwd);
+	sg->comp = fl__calloc(def->nsteps, sizeof *sg->comp);
 	if (!sg->id || !sg->fwd || !sg->comp) {
 		saga_clear(sg);
 		return FL_ERR_NOMEM;
@@ -413,7 +414,7 @@ fl_err *fl_saga_coord_new(const struct fl_saga_opts *opts, fl_saga_coord **out)
 {
 	if (!opts || !opts->path || !out || opts->compensate_timeout_ns < 0)
 		return FL_ERR_INVAL;
-	fl_saga_coord *c = calloc(1, sizeof *c);
+	fl_saga_coord *c = fl__calloc(1, sizeof *c);
 	if (!c)
 		return FL_ERR_NOMEM;
 	c->o = *opts;
@@ -466,7 +467,7 @@ fl_err *fl_saga_run(fl_saga_coord *c, fl_ctx *ctx, const char *def_name, const c
 	fl_err *e = saga_alloc(&sg, c, def, id);
 	if (e)
 		return e;
-	sg.input = strdup(input ? input : "");
+	sg.input = fl__strdup(input ? input : "");
 	set_phase(&sg, "forward", 0);
 	struct create_args a = {id, def_name, sg.input ? sg.input : "", def->nsteps};
 	if (!sg.input)
@@ -530,7 +531,7 @@ static fl_err *tx_open_ids(fl__store *s, void *arg)
 		return e;
 	int rc;
 	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **nv = realloc(ids->v, (ids->n + 1) * sizeof *nv);
+		char **nv = fl__realloc(ids->v, (ids->n + 1) * sizeof *nv);
 		if (!nv || !(nv[ids->n] = text_col(st, 0))) {
 			if (nv)
 				ids->v = nv;

@@ -15,13 +15,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 char *fl__err_text(const fl_err *err)
 {
 	if (!err)
-		return strdup("");
+		return fl__strdup("");
 	size_t n = fl_err_format(err, NULL, 0);
-	char *buf = malloc(n + 1);
+	char *buf = fl__malloc(n + 1);
 	if (buf)
 		fl_err_format(err, buf, n + 1);
 	return buf;
@@ -144,10 +145,10 @@ fl_err *fl__store_open(const char *path, const char *schema, bool sync_full, fl_
 {
 	if (!path || !schema || !out)
 		return FL_ERR_INVAL;
-	fl__store *s = calloc(1, sizeof *s);
+	fl__store *s = fl__calloc(1, sizeof *s);
 	if (!s)
 		return FL_ERR_NOMEM;
-	if (!(s->path = strdup(path))) {
+	if (!(s->path = fl__strdup(path))) {
 		free(s);
 		return FL_ERR_NOMEM;
 	}

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 static int64_t pow10_i64(int n)
 {
@@ -142,7 +143,7 @@ fl_err *fl_hdr_new(int64_t lowest, int64_t highest, int sigfigs, fl_hdr **out)
 	if (err)
 		return err;
 	/* calloc: large arrays come back as untouched zero pages. */
-	void *mem = calloc(1, fl__hdr_struct_size() + (size_t)l.counts_len * sizeof(int64_t));
+	void *mem = fl__calloc(1, fl__hdr_struct_size() + (size_t)l.counts_len * sizeof(int64_t));
 	if (!mem)
 		return FL_ERR_NOMEM;
 	*out = place(mem, &l, true);

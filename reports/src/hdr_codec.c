@@ -23,6 +23,7 @@
 
 #include <string.h>
 #include <zlib.h>
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_HDR_CORRUPT, "corrupt histogram data");
 
@@ -132,7 +133,7 @@ fl_err *fl_hdr_encode(const fl_hdr *h, uint8_t **out, size_t *out_len)
 	int64_t len = fl__hdr_index(&h->lay, h->max_value) + 1;
 	if (len > h->lay.counts_len)
 		len = h->lay.counts_len;
-	uint8_t *buf = malloc(V2_HEADER + (size_t)len * 9);
+	uint8_t *buf = fl__malloc(V2_HEADER + (size_t)len * 9);
 	if (!buf)
 		return FL_ERR_NOMEM;
 	int64_t n = put_payload(h, len, buf + V2_HEADER);
@@ -162,7 +163,7 @@ fl_err *fl_hdr_encode_compressed(const fl_hdr *h, int level, uint8_t **out, size
 	if (err)
 		return err;
 	uLongf zlen = compressBound((uLong)raw_len);
-	uint8_t *buf = malloc(WRAPPER + (size_t)zlen);
+	uint8_t *buf = fl__malloc(WRAPPER + (size_t)zlen);
 	if (!buf) {
 		free(raw);
 		return FL_ERR_NOMEM;
@@ -188,7 +189,7 @@ fl_err *fl_hdr_encode_base64(const fl_hdr *h, int level, char **out)
 	fl_err *err = fl_hdr_encode_compressed(h, level, &bin, &n);
 	if (err)
 		return err;
-	char *text = malloc(fl__hdr_base64_len(n) + 1);
+	char *text = fl__malloc(fl__hdr_base64_len(n) + 1);
 	if (!text) {
 		free(bin);
 		return FL_ERR_NOMEM;
@@ -445,7 +446,7 @@ static fl_err *inflate_block(const uint8_t *src, size_t n, uint32_t inner_base, 
 	fl_err *err = zs.avail_out == 0 ? NULL : zlib_error(rc, &zs, "header");
 	if (!err)
 		err = inner_size(head, inner_base, &need, &exact);
-	if (!err && !(buf = malloc(need)))
+	if (!err && !(buf = fl__malloc(need)))
 		err = FL_ERR_NOMEM;
 	if (!err) {
 		memcpy(buf, head, hs);
@@ -517,7 +518,7 @@ fl_err *fl_hdr_decode_base64(const char *text, size_t len, fl_hdr **out)
 {
 	if (len / 4 * 3 > FL_HDR_MAX_ENCODED_BYTES)
 		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "base64 text of %zu bytes exceeds the limit", len);
-	uint8_t *bin = malloc(len / 4 * 3 + 3);
+	uint8_t *bin = fl__malloc(len / 4 * 3 + 3);
 	if (!bin)
 		return FL_ERR_NOMEM;
 	size_t n;

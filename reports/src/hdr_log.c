@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include "fl_alloc_internal.h"
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
@@ -64,7 +65,7 @@ fl_err *fl_hdr_log_writer_new(FILE *out, const struct fl_hdr_log_writer_opts *op
 	if (o.max_value_unit_ratio < 0 || o.compression_level < 0 || o.compression_level > 9)
 		return fl_err_wrap(FL_ERR_INVAL, "hlog writer: ratio %g or level %d out of range",
 				   o.max_value_unit_ratio, o.compression_level);
-	fl_hdr_log_writer *x = calloc(1, sizeof(*x));
+	fl_hdr_log_writer *x = fl__calloc(1, sizeof(*x));
 	if (!x)
 		return FL_ERR_NOMEM;
 	x->out = out;
@@ -169,7 +170,7 @@ fl_err *fl_hdr_log_write(fl_hdr_log_writer *w, const fl_hdr *h, const char *tag)
 
 fl_err *fl_hdr_log_reader_new(FILE *in, fl_hdr_log_reader **r)
 {
-	fl_hdr_log_reader *x = calloc(1, sizeof(*x));
+	fl_hdr_log_reader *x = fl__calloc(1, sizeof(*x));
 	if (!x)
 		return FL_ERR_NOMEM;
 	x->in = in;

@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "fl_annotate_internal.h"
+#include "fl_alloc_internal.h"
 
 #define CACHE_LINE 64
 
@@ -214,7 +215,7 @@ static fl_err *alloc_shared(fl_hdr_recorder *rec)
 {
 	for (int i = 0; i < 2; i++) {
 		struct atomic_hist *a = &rec->shared[i];
-		a->counts = calloc((size_t)rec->lay.counts_len, sizeof(*a->counts));
+		a->counts = fl__calloc((size_t)rec->lay.counts_len, sizeof(*a->counts));
 		if (!a->counts)
 			return FL_ERR_NOMEM;
 		for (int32_t k = 0; k < rec->lay.counts_len; k++)

@@ -23,6 +23,7 @@
 #include <fl/report.h>
 
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 enum { CAP_HISTS, CAP_SERIES, CAP_COUNTERS, CAP_FAULTS, CAP_CHECKS };
 
@@ -93,7 +94,7 @@ fl_err *fl_report_new(const char *name, const struct fl_report_opts *opts,
 	fl_err *err = check_opts(name, o);
 	if (err)
 		return err;
-	fl_report *r = calloc(1, sizeof(*r));
+	fl_report *r = fl__calloc(1, sizeof(*r));
 	if (!r)
 		return FL_ERR_NOMEM;
 	if (!fill_meta(r, name, o)) {

@@ -38,6 +38,7 @@
 #include <fl/report.h>
 
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 struct fl_report_file {
 	char *path; /* the target, owned (a link's target, resolved) */
@@ -132,7 +133,7 @@ fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 	char suffix[48];
 	snprintf(suffix, sizeof(suffix), ".tmp.%ld.XXXXXX", (long)getpid());
 	fl_err *err = FL_ERR_NOMEM;
-	fl_report_file *f = calloc(1, sizeof(*f));
+	fl_report_file *f = fl__calloc(1, sizeof(*f));
 	if (!f)
 		return FL_ERR_NOMEM;
 	struct stat st;
@@ -150,7 +151,7 @@ fl_err *fl_report_file_open(const char *path, fl_report_file **out)
 		real = realpath(path, NULL); /* write the link's target anew */
 	f->path = real ? real : fl__report_strdup(path);
 	size_t n = f->path ? strlen(f->path) : 0, sn = strlen(suffix) + 1;
-	f->tmp = malloc(n + sn);
+	f->tmp = fl__malloc(n + sn);
 	if (!f->path || !f->tmp)
 		goto fail1;
 	memcpy(f->tmp, f->path, n);
@@ -210,7 +211,7 @@ static fl_err *commit_in_place(fl_report_file *f)
 static int sync_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
+	char *dir = slash ? fl__strndup(path, (size_t)(slash - path) + 1) : fl__strdup(".");
 	if (!dir)
 		return ENOMEM;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

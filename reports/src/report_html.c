@@ -24,6 +24,7 @@
 #include <fl/report.h>
 
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 static const char css[] =
     ":root{--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--ink:#1f2328;"
@@ -255,8 +256,8 @@ static size_t prefix_len(const char *name)
  * enough samples, the most sampled first when there are too many. */
 static bool scenario_plots(FILE *out, const fl_report *r)
 {
-	size_t *sel = malloc((r->nhists ? r->nhists : 1) * sizeof(*sel));
-	bool *done = calloc(r->nhists ? r->nhists : 1, sizeof(*done));
+	size_t *sel = fl__malloc((r->nhists ? r->nhists : 1) * sizeof(*sel));
+	bool *done = fl__calloc(r->nhists ? r->nhists : 1, sizeof(*done));
 	bool any = false;
 	for (size_t i = 0; sel && done && i < r->nhists; i++) {
 		if (done[i])
@@ -392,7 +393,7 @@ fl_err *fl__report_emit_html(const fl_report *r, FILE *out)
 fl_err *fl_report_write_html(const fl_report *r, const char *dir)
 {
 	size_t n = strlen(dir);
-	char *path = malloc(n + sizeof("/index.html"));
+	char *path = fl__malloc(n + sizeof("/index.html"));
 	if (!path)
 		return FL_ERR_NOMEM;
 	memcpy(path, dir, n);
@@ -458,7 +459,7 @@ static fl_err *emit_curves(const fl_report_curves *c, FILE *out)
 fl_err *fl_report_write_curves_html(const fl_report_curves *c, const char *dir)
 {
 	size_t n = strlen(dir);
-	char *path = malloc(n + sizeof("/index.html"));
+	char *path = fl__malloc(n + sizeof("/index.html"));
 	if (!path)
 		return FL_ERR_NOMEM;
 	memcpy(path, dir, n);

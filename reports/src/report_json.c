@@ -30,6 +30,7 @@
 #include <fl/report.h>
 
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 /* s as valid UTF-8: a copy with U+FFFD for each invalid byte, or NULL when
  * s is valid already (or out of memory: *oom set). */
@@ -46,7 +47,7 @@ static char *utf8_fixed(const char *s, bool *oom)
 	}
 	if (!bad)
 		return NULL;
-	char *out = malloc(n + 1), *o = out;
+	char *out = fl__malloc(n + 1), *o = out;
 	if (!out) {
 		*oom = true;
 		return NULL;

@@ -28,6 +28,7 @@
 
 #include "report_jsonparse_internal.h"
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 typedef struct parser {
 	const char *p;          /* next character */
@@ -178,7 +179,7 @@ static size_t source_len(const char *p)
 static bool parse_string(parser *ps, char **out)
 {
 	const char *start = ps->p++;
-	char *d = malloc(source_len(ps->p) + 1), *w = d;
+	char *d = fl__malloc(source_len(ps->p) + 1), *w = d;
 	if (!d)
 		return fail_at(ps, start, "out of memory");
 	for (;;) {
@@ -359,7 +360,7 @@ static bool parse_value(parser *ps, fl__json *v)
 fl__json *fl__json_parse(const char *text, fl__json_error *err)
 {
 	parser ps = {.p = text, .line_start = text, .line = 1, .err = err};
-	fl__json *root = calloc(1, sizeof(*root));
+	fl__json *root = fl__calloc(1, sizeof(*root));
 	if (!root) {
 		fail_at(&ps, text, "out of memory");
 		return NULL;

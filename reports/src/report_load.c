@@ -29,6 +29,7 @@
 
 #include "report_jsonparse_internal.h"
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 typedef struct loader {
 	int line, col;
@@ -486,7 +487,7 @@ static fl_err *copy_text(const char *text, size_t len, const char *name, char **
 		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: NUL byte in input", name,
 				   line, (int)(nul - ls) + 1);
 	}
-	char *t = malloc(len + 1);
+	char *t = fl__malloc(len + 1);
 	if (!t)
 		return FL_ERR_NOMEM;
 	memcpy(t, text, len);
@@ -530,7 +531,7 @@ static fl_err *slurp(const char *path, char **buf, size_t *len)
 	if (!f)
 		return fl_err_errno(errno, "open %s", path);
 	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
+	char *b = fl__malloc(cap);
 	while (b) {
 		n += fread(b + n, 1, cap - n, f);
 		if (n < cap)

@@ -44,6 +44,7 @@
 
 #include <fl/report.h>
 
+#include "fl_alloc_internal.h"
 #include "report_internal.h"
 
 static const struct {
@@ -236,7 +237,7 @@ fl_err *fl_report_write_all(const fl_report *r, const char *dir)
 {
 	if (!r || !dir)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_report_write_all: NULL argument");
-	struct set *s = calloc(1, sizeof(*s));
+	struct set *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
 	fl_err *err = resolve(dir, s);

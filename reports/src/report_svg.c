@@ -38,6 +38,7 @@
 
 #include "report_internal.h"
 #include "report_svg_internal.h"
+#include "fl_alloc_internal.h"
 
 static const char *const palette[] = {
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2",
@@ -120,7 +121,7 @@ void fl__svg_text_trunc(FILE *out, const char *s, size_t max)
 		fl__report_xml_escape(out, s);
 		return;
 	}
-	char *head = strndup(s, cut);
+	char *head = fl__strndup(s, cut);
 	if (head)
 		fl__report_xml_escape(out, head);
 	free(head);

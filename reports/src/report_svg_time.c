@@ -19,6 +19,7 @@
 
 #include "report_internal.h"
 #include "report_svg_internal.h"
+#include "fl_alloc_internal.h"
 
 #define MAX_RULES 400 /* fault rules drawn on the time plots */
 
@@ -278,7 +279,7 @@ static void action_legend(FILE *out, const fl__svg_frame *f, const char **kinds,
 	double x = f->l;
 	for (size_t i = 0; i < nkinds && i < 12; i++) {
 		size_t len = strcspn(kinds[i], " :(");
-		char *word = strndup(kinds[i], len ? len : 1);
+		char *word = fl__strndup(kinds[i], len ? len : 1);
 		if (!word)
 			return;
 		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "

@@ -19,6 +19,7 @@
 #include <fl/report.h>
 
 #include "report_internal.h"
+#include "fl_alloc_internal.h"
 
 bool fl__report_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -32,7 +33,7 @@ bool fl__report_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	}
 	if (ncap > SIZE_MAX / elem)
 		return false;
-	void *p = realloc(*arr, ncap * elem);
+	void *p = fl__realloc(*arr, ncap * elem);
 	if (!p)
 		return false;
 	*arr = p;
@@ -45,7 +46,7 @@ char *fl__report_strdup(const char *s)
 	if (!s)
 		s = "";
 	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
+	char *d = fl__malloc(n);
 	if (d)
 		memcpy(d, s, n);
 	return d;

@@ -41,6 +41,7 @@
 
 #include "ctx_internal.h"
 #include "leak_internal.h"
+#include "fl_alloc_internal.h"
 
 static unsigned char *slot(const fl_chan *ch, size_t i)
 {
@@ -78,16 +79,16 @@ fl_err *fl_chan_new(size_t elem_size, size_t cap, const struct fl_chan_opts *opt
 	if (cap > SIZE_MAX / 2 / elem_size)
 		return fl_err_wrap(FL_ERR_NOMEM, "fl_chan_new: capacity %zu too large", cap);
 
-	ch = calloc(1, sizeof(*ch));
+	ch = fl__calloc(1, sizeof(*ch));
 	if (!ch)
 		goto error0;
 	if (cap > 0) {
-		ch->buf = malloc(cap * elem_size);
+		ch->buf = fl__malloc(cap * elem_size);
 		if (!ch->buf)
 			goto error1;
 	}
 	if (opts->name) {
-		ch->name = strdup(opts->name);
+		ch->name = fl__strdup(opts->name);
 		if (!ch->name)
 			goto error2;
 	}

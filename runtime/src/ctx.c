@@ -31,6 +31,7 @@
 
 #include "fl_annotate_internal.h"
 #include "leak_internal.h"
+#include "fl_alloc_internal.h"
 
 enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 
@@ -217,12 +218,33 @@ static void start_afters(fl_ctx_after *run)
 	}
 }
 
+/* fl_ctx_after_func on a context already cancelled: a's task starts now,
+ * or, when none can be had, the registration is undone and the error
+ * returned (the caller still owns arg; running fn inline here could block
+ * the caller on the very tasks it means to start). */
+static fl_err *start_now(fl_ctx *ctx, fl_ctx_after *a, fl_ctx_after **out)
+{
+	fl__task *t = fl__task_new("ctx.after_func", NULL, after_entry, a);
+	fl_err *err = t ? fl__sched()->spawn(t) : fl_err_ref(FL_ERR_NOMEM);
+	if (!err)
+		return NULL;
+	if (t)
+		fl__task_finish(t);
+	fl__mutex_lock(&ctx->mu);
+	a->state = AF_PENDING;
+	fl__mutex_unlock(&ctx->mu);
+	fl__ctx_unref(ctx);         /* the task's reference */
+	(void)fl_ctx_after_stop(a); /* unlinks, frees a, drops the handle's */
+	*out = NULL;
+	return err;
+}
+
 fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_after **out)
 {
 	if (!ctx || !fn || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_ctx_after_func: NULL argument");
 	*out = NULL;
-	fl_ctx_after *a = calloc(1, sizeof(*a));
+	fl_ctx_after *a = fl__calloc(1, sizeof(*a));
 	if (!a)
 		return FL_ERR_NOMEM;
 	a->fn = fn;
@@ -241,8 +263,7 @@ fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *), void *arg, fl_ctx_aft
 	}
 	fl__mutex_unlock(&ctx->mu);
 	*out = a;
-	start_afters(run);
-	return NULL;
+	return run ? start_now(ctx, a, out) : NULL;
 }
 
 bool fl_ctx_after_stop(fl_ctx_after *a)
@@ -289,7 +310,7 @@ static fl_err *ctx_alloc(fl_ctx *parent, enum ctx_kind kind, fl_ctx **out)
 {
 	if (!parent || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_ctx: NULL %s", parent ? "out" : "parent");
-	fl_ctx *c = calloc(1, sizeof(*c));
+	fl_ctx *c = fl__calloc(1, sizeof(*c));
 	if (!c)
 		return FL_ERR_NOMEM;
 	atomic_init(&c->refs, 1);
@@ -359,14 +380,16 @@ fl_err *fl_ctx_with_cancel(fl_ctx *parent, fl_ctx **out)
 	return NULL;
 }
 
-static void arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
+/* Arms c's deadline timer; false when out of memory (nothing armed). */
+static bool arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
 {
 	c->deadline_cause = fl_err_ref(cause ? cause : FL_ERR_DEADLINE);
 	c->deadline_ns = deadline_ns;
 	if (deadline_ns <= fl__now()) {
 		fl__ctx_cancel_with(c, FL_ERR_DEADLINE, c->deadline_cause);
-		return;
+		return true;
 	}
+	bool nomem = false;
 	fl__mutex_lock(&c->mu);
 	if (!atomic_load_explicit(&c->done, memory_order_relaxed)) {
 		c->timer.when_ns = deadline_ns;
@@ -375,9 +398,16 @@ static void arm_deadline(fl_ctx *c, int64_t deadline_ns, fl_err *cause)
 		c->timer_armed = true;
 		fl__ctx_ref(c);
 		fl__count_add(FL__C_TIMERS, 1);
-		fl__sched()->timer_start(&c->timer);
+		if (!fl__sched()->timer_start(&c->timer)) { /* out of memory: undone */
+			c->timer_armed = false;
+			fl__count_add(FL__C_TIMERS, -1);
+			nomem = true;
+		}
 	}
 	fl__mutex_unlock(&c->mu);
+	if (nomem)
+		fl__ctx_unref(c); /* the timer's reference */
+	return !nomem;
 }
 
 fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns, fl_err *cause, fl_ctx **out)
@@ -388,8 +418,10 @@ fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns, fl_err *cause,
 		return err;
 	c->deadline_ns = parent->deadline_ns;
 	ctx_link(c);
-	if (deadline_ns < parent->deadline_ns)
-		arm_deadline(c, deadline_ns, cause);
+	if (deadline_ns < parent->deadline_ns && !arm_deadline(c, deadline_ns, cause)) {
+		fl_ctx_free(c);
+		return fl_err_ref(FL_ERR_NOMEM);
+	}
 	*out = c;
 	return NULL;
 }
@@ -412,7 +444,10 @@ fl_err *fl_ctx_shielded(fl_ctx *parent, int64_t timeout_ns, fl_ctx **out)
 	fl_err *err = ctx_alloc(parent, K_SHIELD, &c);
 	if (err)
 		return err;
-	arm_deadline(c, fl_deadline_in(timeout_ns), NULL);
+	if (!arm_deadline(c, fl_deadline_in(timeout_ns), NULL)) {
+		fl_ctx_free(c);
+		return fl_err_ref(FL_ERR_NOMEM);
+	}
 	*out = c;
 	return NULL;
 }

@@ -51,6 +51,7 @@
 #include "err_internal.h"
 #include "fl_annotate_internal.h"
 #include "fl_assert_internal.h"
+#include "fl_alloc_internal.h"
 
 FL_ERR_SENTINEL(FL_ERR_CANCELED, "context canceled");
 FL_ERR_SENTINEL(FL_ERR_DEADLINE, "context deadline exceeded");
@@ -112,9 +113,11 @@ static fl_err *node_alloc(enum fl__err_kind kind, size_t data_size,
 	size_t data = (data_size + align - 1) / align * align;
 	if (!budget_take())
 		return NULL;
-	struct err_block *b = malloc(sizeof(*b) + data + msg_len + 1);
-	if (!b)
+	struct err_block *b = fl__malloc(sizeof(*b) + data + msg_len + 1);
+	if (!b) {
+		fl__alloc_absorbed(); /* the caller degrades: NOMEM or the cause */
 		return NULL;
+	}
 
 	fl_err *e = &b->err;
 	atomic_init(&e->refs, 1);
@@ -496,7 +499,7 @@ static void sink_payload(struct sink *s, const fl_err *e)
 	int n = t->format(e->payload, small, sizeof(small));
 	if (n <= 0)
 		return;
-	char *big = (size_t)n < sizeof(small) ? NULL : malloc((size_t)n + 1);
+	char *big = (size_t)n < sizeof(small) ? NULL : fl__malloc((size_t)n + 1);
 	if (big && t->format(e->payload, big, (size_t)n + 1) >= 0)
 		sink_str(s, big);
 	else
@@ -592,7 +595,7 @@ static void tree_push(struct tree *t, const char *mark)
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		while (cap < t->len + n)
 			cap *= 2;
-		char *p = realloc(t->prefix, cap);
+		char *p = fl__realloc(t->prefix, cap);
 		if (!p)
 			return;
 		t->prefix = p;

@@ -71,6 +71,7 @@
 #include "leak_internal.h"
 #include "panic_internal.h"
 #include "sched_internal.h"
+#include "fl_alloc_internal.h"
 
 struct fl_group {
 	fl__obj obj;               /* immutable: label (name) */
@@ -374,7 +375,7 @@ static fl_err *task_start(fl_group *g, const char *name, fl_task_fn fn, void *ar
 		err = cancelled_err(g);
 		goto err_slot;
 	}
-	box = malloc(sizeof(*box));
+	box = fl__malloc(sizeof(*box));
 	if (!box) {
 		err = FL_ERR_NOMEM;
 		goto err_slot;
@@ -420,9 +421,11 @@ static bool errs_append(fl_group *g, fl_err *err)
 {
 	if (g->nerrs == g->cap_errs) {
 		size_t cap = g->cap_errs ? g->cap_errs * 2 : 8;
-		fl_err **e = realloc(g->errs, cap * sizeof(*e));
-		if (!e)
+		fl_err **e = fl__realloc(g->errs, cap * sizeof(*e));
+		if (!e) {
+			fl__alloc_absorbed(); /* the join will lack this error */
 			return false;
+		}
 		g->errs = e;
 		g->cap_errs = cap;
 	}
@@ -469,7 +472,7 @@ fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group 
 	if (opts->panic != FL_PANIC_ABORT && opts->panic != FL_PANIC_CAPTURE)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_group_new: unknown panic policy %d",
 				   (int)opts->panic);
-	fl_group *g = calloc(1, sizeof(*g));
+	fl_group *g = fl__calloc(1, sizeof(*g));
 	if (!g)
 		return FL_ERR_NOMEM;
 	fl_err *err = fl_ctx_with_cancel(parent, &g->ctx);
@@ -538,13 +541,15 @@ static fl_err *wait_result(fl_group *g)
 	if (!g->collect)
 		return fl_err_ref(g->first_err);
 	if (!g->result_done) {
-		fl_err **refs = g->nerrs ? malloc(g->nerrs * sizeof(*refs)) : NULL;
+		fl_err **refs = g->nerrs ? fl__malloc(g->nerrs * sizeof(*refs)) : NULL;
 		if (refs) {
 			for (size_t i = 0; i < g->nerrs; i++)
 				refs[i] = fl_err_ref(g->errs[i]);
 			g->result = fl_err_join(refs, g->nerrs);
 			free(refs);
 		} else {
+			if (g->nerrs)
+				fl__alloc_absorbed(); /* the first error stands for all */
 			g->result = fl_err_ref(g->first_err); /* none, or out of memory */
 		}
 		g->result_done = true;

@@ -33,6 +33,7 @@
 #include "fl_annotate_internal.h"
 #include "leak_internal.h"
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 atomic_int fl__leak_scopes;
 
@@ -49,7 +50,7 @@ static void scope_unref(fl_leak_scope *s)
 static fl__leak_rec *rec_new(fl_leak_scope *s, enum fl__leak_kind kind, const char *label,
 			     const fl__task *creator)
 {
-	fl__leak_rec *r = calloc(1, sizeof(*r));
+	fl__leak_rec *r = fl__calloc(1, sizeof(*r));
 	if (!r)
 		return NULL; /* untracked: a leak check then misses it, never crashes */
 	r->scope = s;
@@ -135,7 +136,7 @@ fl_err *fl_leak_baseline(const char *name, fl_leak_scope **out)
 	if (!out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_leak_baseline: NULL out");
 	(void)pthread_once(&once, start_lazy_threads);
-	fl_leak_scope *s = calloc(1, sizeof(*s));
+	fl_leak_scope *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "leak scope");

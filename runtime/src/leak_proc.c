@@ -24,6 +24,7 @@
 
 #include "fl_valgrind_internal.h"
 #include "leak_internal.h"
+#include "fl_alloc_internal.h"
 
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
     __attribute__((weak));
@@ -92,7 +93,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	if (n < *cap)
 		return 1;
 	size_t c = *cap ? *cap * 2 : 64;
-	void *a = realloc(*arr, c * elem);
+	void *a = fl__realloc(*arr, c * elem);
 	if (!a)
 		return 0;
 	*arr = a;

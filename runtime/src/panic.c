@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define MAX_FRAMES 64
 
@@ -86,7 +87,7 @@ fl_err *fl_defer(void (*fn)(void *arg), void *arg)
 	if (!fn)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_defer: NULL function");
 	fl__task *t = fl__sched()->self();
-	fl__defer *d = malloc(sizeof(*d));
+	fl__defer *d = fl__malloc(sizeof(*d));
 	if (!d) {
 		fn(arg); /* as documented: run at once rather than never */
 		return FL_ERR_NOMEM;

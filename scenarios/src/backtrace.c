@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 #define MAX_FRAMES 48
 #define MAX_OBJS 64
@@ -202,7 +203,7 @@ static bool is_system(const trace *t, int i)
 void fl__scn_bt_read(int fd, char *out, size_t cap)
 {
 	out[0] = '\0';
-	trace *t = calloc(1, sizeof(*t));
+	trace *t = fl__calloc(1, sizeof(*t));
 	if (!t) {
 		close(fd);
 		return;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 /* ---- prompt cancellation ---------------------------------------------------------- */
 
@@ -48,7 +49,7 @@ fl_err *fl_check_cancel_new(fl_scenario_result *r, const struct fl_check_cancel_
 	    strlen(hist) >= FL_SCENARIO_NAME_MAX)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_check_cancel_new: empty or over-long name "
 				   "(check '%.80s', histogram '%.80s')", check, hist);
-	fl_check_cancel *c = calloc(1, sizeof(*c));
+	fl_check_cancel *c = fl__calloc(1, sizeof(*c));
 	if (!c)
 		return fl_err_wrap(FL_ERR_NOMEM, "cancel check %s", check);
 	fl_err *err = fl_scenario_hist(r, hist, &c->h);

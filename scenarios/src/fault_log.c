@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 /* Appends to an array of events; false when it cannot grow. */
 static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
@@ -34,7 +35,7 @@ static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
 		size_t ncap = *cap ? *cap * 2 : 64;
 		if (ncap > FL_SCENARIO_MAX_FAULTS)
 			ncap = FL_SCENARIO_MAX_FAULTS;
-		fl_scenario_fault *nv = realloc(*v, ncap * sizeof(*nv));
+		fl_scenario_fault *nv = fl__realloc(*v, ncap * sizeof(*nv));
 		if (!nv)
 			return false;
 		*v = nv;

@@ -79,6 +79,8 @@ static void write_result(FILE *f, const fl_scenario_result *r)
 	}
 	if (r->faults_unlogged)
 		fprintf(f, "U" US "%llu\n", (unsigned long long)r->faults_unlogged);
+	fprintf(f, "M" US "%llu" US "%llu\n", (unsigned long long)r->allocs,
+		(unsigned long long)r->allocs_failed);
 	for (size_t i = 0; i < r->nhists; i++) {
 		fprintf(f, "H" US "%s", r->hists[i].name);
 		fl_hdr_iter it;
@@ -191,6 +193,12 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 		case 'U':
 			if (n >= 2)
 				r->faults_unlogged += strtoull(fld[1], NULL, 10);
+			break;
+		case 'M':
+			if (n >= 3) {
+				r->allocs = strtoull(fld[1], NULL, 10);
+				r->allocs_failed = strtoull(fld[2], NULL, 10);
+			}
 			break;
 		case 'S': /* the watchdog gave up: exit 3 follows */
 			r->hung = true;

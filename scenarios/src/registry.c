@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define KEPT_ERRS_MAX 8
 
@@ -117,7 +118,7 @@ fl_err *fl_scenario_register(const fl_scenario *s)
 				  "(\"%s\")", s->name, old->description ? old->description : "");
 	} else if (!old && nitems == cap) {
 		size_t ncap = cap ? cap * 2 : 64;
-		const fl_scenario **grown = realloc(items, ncap * sizeof(*grown));
+		const fl_scenario **grown = fl__realloc(items, ncap * sizeof(*grown));
 		if (grown) {
 			items = grown;
 			cap = ncap;

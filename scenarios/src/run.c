@@ -27,12 +27,20 @@
  * Every fault injected during the run, by any plan, is kept in the result
  * (fault_log.c) for the report's counts and timeline.
  *
+ * Under the allocation sweep (params.alloc_fail_nth) the hook of fl/alloc.h
+ * is armed for the scenario's body only: the baselines before it and the
+ * checks after it allocate freely, and the result says whether the nth
+ * allocation came (allocs_failed). Whenever the libraries absorbed an
+ * allocation failure during the body (fl_alloc_absorbed), injected or
+ * real, FL_SCENARIO_CHECK_NOMEM fails and says so.
+ *
  * A watchdog (watchdog.c) guards the whole run: past params.hang_ns it
  * dumps the live tasks, names them in FL_SCENARIO_CHECK_HANG and disarms
  * the run's fault plan so that stuck tasks come back.
  */
 #include "scn_internal.h"
 
+#include <fl/alloc.h>
 #include <fl/fault.h>
 #include <fl/leak.h>
 
@@ -266,7 +274,7 @@ static void sum_fires(const fl_fault_point_stats *st, void *arg)
 
 static bool declared(const fl_scenario *s, const char *name)
 {
-	if (strcmp(name, FL_SCENARIO_CHECK_HANG) == 0)
+	if (strcmp(name, FL_SCENARIO_CHECK_HANG) == 0 || strcmp(name, FL_SCENARIO_CHECK_NOMEM) == 0)
 		return true; /* generic: the runner's own */
 	for (const char *const *c = s->checks; c && *c; c++)
 		if (strcmp(*c, name) == 0)
@@ -315,6 +323,31 @@ static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
 		}
 	}
 	return NULL;
+}
+
+/* The scenario's body, with the allocation hook armed around it when
+ * params ask (alloc_fail_nth: the sweep of `faultline sweep --alloc`),
+ * after every baseline, and off again before the settle and the checks. */
+static fl_err *run_body(const fl_scenario *s, const fl_scenario_params *rp,
+			fl_scenario_result *r)
+{
+	uint64_t absorbed = fl_alloc_absorbed();
+	if (rp->alloc_fail_nth)
+		fl_alloc_fail_after(rp->alloc_fail_nth);
+	fl_err *err = s->run(rp, r);
+	if (rp->alloc_fail_nth) {
+		r->allocs = fl_alloc_count();
+		r->allocs_failed = fl_alloc_failed();
+		fl_alloc_fail_after(0);
+	}
+	absorbed = fl_alloc_absorbed() - absorbed;
+	if (absorbed)
+		fl_scenario_check(r, FL_SCENARIO_CHECK_NOMEM, false, (double)absorbed, 0, NULL,
+				  "out of memory: %llu allocation failure(s) absorbed by the "
+				  "libraries (an error without its context, a fault point that "
+				  "did not fire): other verdicts of this run may be off",
+				  (unsigned long long)absorbed);
+	return err;
 }
 
 /* After the run: settle, then every generic check. */
@@ -378,7 +411,7 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
 	fl__scn_fault_log flog;
 	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;
-	err = s->run(&rp, r);
+	err = run_body(s, &rp, r);
 	r->faults_plan = NULL;
 	size_t flog_bytes = fl__scn_faults_unwatch(&flog, r);
 	r->duration_ns = fl_now() - start;

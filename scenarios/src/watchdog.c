@@ -51,6 +51,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 static struct timespec ts_after(int64_t ns)
 {
@@ -169,7 +170,7 @@ static void fire(fl__scn_watchdog *wd) { dump_and_disarm(wd); }
 static int64_t next_sleep_end(void)
 {
 	size_t cap = fl_task_states(NULL, 0) + 16;
-	fl_task_state *st = malloc(cap * sizeof(*st));
+	fl_task_state *st = fl__malloc(cap * sizeof(*st));
 	if (!st)
 		return -1; /* no memory: judge by progress alone */
 	size_t n = fl_task_states(st, cap);

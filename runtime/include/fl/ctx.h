@@ -103,7 +103,10 @@ int fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns);
 /*
  * Arranges for fn(arg) to run in its own task after ctx is cancelled (at
  * once, if it already is). Returns a handle for fl_ctx_after_stop, which
- * must release it, or sets *out to NULL. Errors: FL_ERR_INVAL, FL_ERR_NOMEM.
+ * must release it, or sets *out to NULL. Errors: FL_ERR_INVAL, FL_ERR_NOMEM,
+ * and, when ctx is already cancelled, those of starting the task
+ * (FL_ERR_NOMEM, FL_ERR_SYSTEM): fn is then not run. (A task that cannot
+ * be started at a later cancellation runs fn inline, rather than lose it.)
  */
 typedef struct fl_ctx_after fl_ctx_after;
 FL_MUST_CHECK fl_err *fl_ctx_after_func(fl_ctx *ctx, void (*fn)(void *arg), void *arg,

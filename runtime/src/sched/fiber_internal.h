@@ -123,10 +123,11 @@ long fl__gq_len(void);
 
 /* ---- timers (fiber_timers.c) ---------------------------------------------- */
 
-/* Returns true if t became the earliest timer: the caller must then call
+/* Arms t; false (t not armed) when out of memory. Sets *earliest when t
+ * became the earliest timer: the caller must then call
  * fl__fibers_kick_timers (after the heap lock is released, so timers never
  * call up into the workers). */
-bool fl__ftimer_start(fl__timer *t);
+bool fl__ftimer_start(fl__timer *t, bool *earliest);
 bool fl__ftimer_stop(fl__timer *t);
 /* Fires due timers (one worker at a time); returns how many fired. */
 int fl__ftimer_run(void);

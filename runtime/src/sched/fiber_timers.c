@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define FIRE_BATCH 64
 
@@ -89,25 +90,27 @@ static void publish_next(void)
 	atomic_store(&tm.next, tm.n ? tm.heap[0]->when_ns : FL_FOREVER);
 }
 
-bool fl__ftimer_start(fl__timer *t)
+bool fl__ftimer_start(fl__timer *t, bool *earliest)
 {
 	fl__mutex_lock(&tm.mu);
 	if (tm.n == tm.cap) {
 		size_t cap = tm.cap ? tm.cap * 2 : 64;
-		fl__timer **h = realloc(tm.heap, cap * sizeof(*h));
-		if (!h)
-			FL_ABORT("out of memory growing the timer heap");
+		fl__timer **h = fl__realloc(tm.heap, cap * sizeof(*h));
+		if (!h) {
+			fl__mutex_unlock(&tm.mu);
+			return false;
+		}
 		tm.heap = h;
 		tm.cap = cap;
 	}
 	tm.heap[tm.n] = t;
 	t->heap_index = (int64_t)tm.n++;
 	heap_up((size_t)t->heap_index);
-	bool earliest = t->heap_index == 0;
-	if (earliest)
+	*earliest = t->heap_index == 0;
+	if (*earliest)
 		publish_next();
 	fl__mutex_unlock(&tm.mu);
-	return earliest; /* the caller kicks an idle worker, unlocked */
+	return true; /* the caller kicks an idle worker, unlocked */
 }
 
 bool fl__ftimer_stop(fl__timer *t)

@@ -60,6 +60,7 @@
 
 #include "fl_annotate_internal.h"
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define MAX_WORKERS 256
 #define CACHE_MAX 32             /* recycled fibers kept per worker */
@@ -409,6 +410,26 @@ static void park_timeout(fl__timer *tm)
 	}
 }
 
+static void fb_yield(void);
+
+/* A timed park whose timer could not be armed (the timer heap could not
+ * grow: out of memory): back out of PARKING, then wait by yielding and
+ * looking, until the token or the deadline. A token landing after the
+ * deadline is taken by the caller's failed abort, as after a timer. */
+static bool park_poll(fl__fiber *f, int64_t deadline_ns)
+{
+	uint32_t v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE,
+					       memory_order_acq_rel);
+	while (!(v & FIBER_TOKEN) && fl__mono_ns() < deadline_ns) {
+		fb_yield();
+		v = atomic_load_explicit(&f->state, memory_order_acquire);
+	}
+	if (!(v & FIBER_TOKEN))
+		return false;
+	atomic_store_explicit(&f->state, FIBER_READY, memory_order_relaxed);
+	return true;
+}
+
 bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 {
 	if (self->adopted)
@@ -434,7 +455,10 @@ bool fl__fibers_park(fl__task *self, int64_t deadline_ns)
 		f->timer.when_ns = deadline_ns;
 		f->timer.fn = park_timeout;
 		f->timer.arg = f;
-		if (fl__ftimer_start(&f->timer))
+		bool earliest;
+		if (!fl__ftimer_start(&f->timer, &earliest))
+			return park_poll(f, deadline_ns);
+		if (earliest)
 			fl__fibers_kick_timers();
 	}
 	switch_out(f, AFTER_PARK);
@@ -582,7 +606,7 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 	fl__fblocking_init(fl__fibers_park, fl__fibers_unpark);
 	size_t bytes = (sizeof(worker) * (size_t)n + 63) / 64 * 64;
 	worker *ws = aligned_alloc(64, bytes);
-	seen *looks = calloc((size_t)(n * n), sizeof(seen));
+	seen *looks = fl__calloc((size_t)(n * n), sizeof(seen));
 	if (!ws || !looks) {
 		free(ws);
 		free(looks);
@@ -605,10 +629,14 @@ static fl_err *fb_init(const struct fl_sched_opts *opts)
 
 static void fb_shutdown(void) {}
 
-static void fb_timer_start(fl__timer *t)
+static bool fb_timer_start(fl__timer *t)
 {
-	if (fl__ftimer_start(t))
+	bool earliest;
+	if (!fl__ftimer_start(t, &earliest))
+		return false;
+	if (earliest)
 		fl__fibers_kick_timers();
+	return true;
 }
 static bool fb_timer_stop(fl__timer *t) { return fl__ftimer_stop(t); }
 

@@ -31,6 +31,7 @@
 
 #include "parker_internal.h"
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define SPIN_NS FL_US(20) /* the most a park spins, when spinning is on */
 
@@ -67,7 +68,7 @@ static adopted *adopted_get(void)
 		memset(&a->task, 0, sizeof(a->task));
 		return a;
 	}
-	a = calloc(1, sizeof(*a));
+	a = fl__calloc(1, sizeof(*a));
 	if (a)
 		fl__parker_init(&a->p);
 	return a;

@@ -170,7 +170,8 @@ typedef struct fl__sched_ops {
 	void (*unpark)(fl__task *t);
 	int64_t (*now)(void);
 	void (*yield)(void);
-	void (*timer_start)(fl__timer *t);
+	/* Arms t; false (t not armed) when out of memory. */
+	bool (*timer_start)(fl__timer *t);
 	/* Returns true if the timer was pending and will not fire. If it is
 	 * firing right now, waits for the callback to return, then false. */
 	bool (*timer_stop)(fl__timer *t);

@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "sync_internal.h"
+#include "fl_alloc_internal.h"
 
 #define VCLOCK_START FL_SEC(1000) /* virtual time at start: far from FL_TRY */
 #define NO_TASK UINT32_MAX
@@ -171,7 +172,7 @@ static void rq_push(sim_task *s)
 	FL_ASSERT(!s->queued);
 	if (S.nrq == S.caprq) {
 		size_t cap = S.caprq ? S.caprq * 2 : 64;
-		sim_task **q = realloc(S.rq, cap * sizeof(*q));
+		sim_task **q = fl__realloc(S.rq, cap * sizeof(*q));
 		if (!q)
 			FL_ABORT("sim: out of memory growing the run set");
 		S.rq = q;
@@ -238,14 +239,14 @@ static void heap_remove(size_t i)
 		heap_down(i);
 }
 
-static void sim_timer_start(fl__timer *t)
+static bool sim_timer_start(fl__timer *t)
 {
 	check_thread();
 	if (S.nheap == S.capheap) {
 		size_t cap = S.capheap ? S.capheap * 2 : 64;
-		fl__timer **h = realloc(S.heap, cap * sizeof(*h));
+		fl__timer **h = fl__realloc(S.heap, cap * sizeof(*h));
 		if (!h)
-			FL_ABORT("sim: out of memory growing the timer heap");
+			return false;
 		S.heap = h;
 		S.capheap = cap;
 	}
@@ -253,6 +254,7 @@ static void sim_timer_start(fl__timer *t)
 	S.heap[S.nheap] = t;
 	t->heap_index = (int64_t)S.nheap++;
 	heap_up((size_t)t->heap_index);
+	return true;
 }
 
 static bool sim_timer_stop(fl__timer *t)
@@ -402,7 +404,8 @@ static bool sim_park(fl__task *self, int64_t deadline_ns)
 		s->timer.when_ns = deadline_ns;
 		s->timer.fn = park_timeout;
 		s->timer.arg = s;
-		sim_timer_start(&s->timer);
+		if (!sim_timer_start(&s->timer))
+			FL_ABORT("sim: out of memory arming a timed wait");
 	}
 	s->parked = true;
 	switch_out(s, AFTER_PARK);
@@ -442,7 +445,7 @@ static void fiber_main(void *arg)
 static fl_err *sim_spawn(fl__task *t)
 {
 	check_thread();
-	sim_task *s = calloc(1, sizeof(*s));
+	sim_task *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
 	fl__fiber *f = fl__fiber_stack_get();

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "fl_annotate_internal.h"
+#include "fl_alloc_internal.h"
 
 /* ---- progress ----------------------------------------------------------- */
 
@@ -107,7 +108,7 @@ static void reg_insert(fl__task *t)
 
 fl__task *fl__task_new(const char *name, struct fl_group *g, void (*entry)(fl__task *), void *arg)
 {
-	fl__task *t = calloc(1, sizeof(*t));
+	fl__task *t = fl__calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	if (!name)

@@ -40,6 +40,7 @@
 #include "fl_annotate_internal.h"
 #include "foreign_internal.h"
 #include "parker_internal.h"
+#include "fl_alloc_internal.h"
 
 #define IDLE_LINGER_NS FL_SEC(5)
 #define DEFAULT_STACK (256 * 1024)
@@ -166,7 +167,7 @@ static worker *worker_get(void)
 	if (w)
 		pool.free = w->idle_next;
 	fl__mutex_unlock(&pool.mu);
-	if (!w && (w = calloc(1, sizeof(*w))) != NULL) {
+	if (!w && (w = fl__calloc(1, sizeof(*w))) != NULL) {
 		fl__parker_init(&w->p);
 		fl__mutex_init(&w->mu);
 		fl__cond_init(&w->cv);
@@ -311,7 +312,7 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-static void th_timer_start(fl__timer *t)
+static bool th_timer_start(fl__timer *t)
 {
 	fl__mutex_lock(&timers.mu);
 	if (!timers.started) {
@@ -327,9 +328,11 @@ static void th_timer_start(fl__timer *t)
 	}
 	if (timers.n == timers.cap) {
 		size_t cap = timers.cap ? timers.cap * 2 : 64;
-		fl__timer **h = realloc(timers.heap, cap * sizeof(*h));
-		if (!h)
-			FL_ABORT("out of memory growing the timer heap");
+		fl__timer **h = fl__realloc(timers.heap, cap * sizeof(*h));
+		if (!h) {
+			fl__mutex_unlock(&timers.mu);
+			return false;
+		}
 		timers.heap = h;
 		timers.cap = cap;
 	}
@@ -339,6 +342,7 @@ static void th_timer_start(fl__timer *t)
 	if (t->heap_index == 0)
 		fl__cond_signal(&timers.cv);
 	fl__mutex_unlock(&timers.mu);
+	return true;
 }
 
 static bool th_timer_stop(fl__timer *t)

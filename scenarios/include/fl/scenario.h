@@ -79,6 +79,11 @@ extern "C" {
 #define FL_SCENARIO_CHECK_HANG "no hang"
 /* Isolated runs: the child exited normally (no signal). */
 #define FL_SCENARIO_CHECK_CRASH "no crash"
+/* Recorded (failed) only when, during the run, faultline's libraries
+ * absorbed an allocation failure instead of returning an error
+ * (fl_alloc_absorbed, fl/alloc.h): an error lost its context, a fault point
+ * did not fire. The run's other verdicts may then be off: this says why. */
+#define FL_SCENARIO_CHECK_NOMEM "no out of memory"
 
 typedef struct fl_scenario fl_scenario;
 typedef struct fl_scenario_result fl_scenario_result;
@@ -125,6 +130,10 @@ typedef struct fl_scenario_params {
 	bool sim_reseed;         /* on the sim backend, fl_sim_begin(seed)
 				    before the run, so one run replays alone
 				    (stress and replay set it) */
+	uint64_t alloc_fail_nth; /* the allocation sweep: the nth allocation of
+				    the scenario's body fails (fl/alloc.h's
+				    hook, armed after the baselines, off again
+				    before the checks); 0: off */
 } fl_scenario_params;
 
 /*
@@ -231,6 +240,11 @@ struct fl_scenario_result {
 	fl_scenario_fault *faults;
 	size_t nfaults;
 	uint64_t faults_unlogged;
+	/* With params->alloc_fail_nth: allocations the body made up to the
+	 * failed one (all of them when none failed), and 1 if the nth one
+	 * came and failed, 0 if the body made fewer than n. */
+	uint64_t allocs;
+	uint64_t allocs_failed;
 };
 
 /* ---- the registry ---------------------------------------------------------- */

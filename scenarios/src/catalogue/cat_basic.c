@@ -323,6 +323,10 @@ static fl_err *leak_once(const fl_scenario_params *p, fl_scenario_result *r, lea
 		fl_scenario_count(r, "leaked_tasks", extra);
 		/* Clean up the planted leak: closing the channel releases it. */
 		fl_err_drop(fl_chan_close(l->ch));
+	} else if (env && l->ch) {
+		/* The consumer could not start: a producer that ignores ctx
+		 * would block in its send forever. Release it the same way. */
+		fl_err_drop(fl_chan_close(l->ch));
 	}
 	fl_err *err = fl_group_wait(g);
 	fl_group_free(g);

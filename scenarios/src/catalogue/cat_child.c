@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 #define CHILD_ENV "FAULTLINE_CAT_CHILD"
 
@@ -73,8 +74,8 @@ static void spawn_run(void *arg)
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 2, sizeof(*env));
-	char *var = malloc(strlen(CHILD_ENV) + strlen(j->spec) + 2);
+	char **env = fl__calloc(n + 2, sizeof(*env));
+	char *var = fl__malloc(strlen(CHILD_ENV) + strlen(j->spec) + 2);
 	if (!env || !var) {
 		j->err = ENOMEM;
 		goto out;

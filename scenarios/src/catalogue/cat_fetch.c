@@ -118,6 +118,10 @@ static fl_err *fetch_with_server(const fl_scenario_params *p, fetch_run *f, int 
 		env = serr;
 	else
 		fl_err_drop(serr);
+	if (env) { /* the callers return env alone: wait's error is ours to drop */
+		fl_err_drop(*err);
+		*err = NULL;
+	}
 	return env;
 }
 

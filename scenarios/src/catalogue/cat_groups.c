@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define STAGE_RUNNING 1
 
@@ -199,7 +200,7 @@ static fl_err *fanout_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	const long long want = (long long)FAN_ITEMS * (FAN_ITEMS + 1) * (2 * FAN_ITEMS + 1) / 6;
 	for (int i = 0; i < p->iterations; i++) {
-		fan_run *f = calloc(1, sizeof(*f));
+		fan_run *f = fl__calloc(1, sizeof(*f));
 		if (!f)
 			return fl_err_wrap(FL_ERR_NOMEM, "fanout run");
 		fl_err *err = NULL, *env = fl_scenario_hist(r, "e2e", &f->e2e);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 #define POLL_SLICE_MS 2
 #define REQ_MAX 1024
@@ -223,7 +224,7 @@ static fl_err *accept_loop(fl_ctx *ctx, void *arg)
 				continue;
 			return fl_err_errno(errno, "http server: accept");
 		}
-		conn *c = malloc(sizeof(*c));
+		conn *c = fl__malloc(sizeof(*c));
 		if (c)
 			*c = (conn){.s = s, .fd = fd};
 		fl_err *err = c ? fl_group_go_named(s->g, "http.handler", handle, c)
@@ -243,7 +244,7 @@ static fl_err *accept_loop(fl_ctx *ctx, void *arg)
 
 fl_err *fl__http_start(fl_ctx *parent, const struct fl__http_opts *o, fl__http_srv **out)
 {
-	fl__http_srv *s = calloc(1, sizeof(*s));
+	fl__http_srv *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return fl_err_ref(FL_ERR_NOMEM);
 	s->hold = o ? o->hold : 0;

@@ -221,8 +221,12 @@ static fl_err *shop_once(shop *s, fl_err **outer)
 	*outer = fl_group_wait(g);
 	fl_group_free(g);
 	/* The shop's error stays the tenants' own: the bulkhead's joined
-	 * result is read per key. */
-	fl_err_drop(fl_bulkhead_wait(s->bh));
+	 * result is read per key, unless out of memory lost that table. */
+	fl_err *berr = fl_bulkhead_wait(s->bh);
+	if (!env && fl_err_is(berr, FL_ERR_NOMEM))
+		env = berr;
+	else
+		fl_err_drop(berr);
 	shop_collect(s);
 	fl_bulkhead_free(s->bh);
 	s->bh = NULL;
@@ -296,8 +300,11 @@ static fl_err *shop_terminal(fl_scenario_result *r, shop *s)
 static fl_err *shop_check(const fl_scenario_params *p, fl_scenario_result *r, shop *s,
 			  const fl_err *outer)
 {
+	char why[200] = "<nil>";
+	if (outer)
+		fl_err_format(outer, why, sizeof(why));
 	fl_scenario_check(r, "outer group sees no error", outer == NULL, outer != NULL, 0, NULL,
-			  "outer wait %s", outer ? "failed" : "<nil>");
+			  "outer wait: %s", why);
 	long n[4] = {0};
 	for (int i = 0; i < SHOP_TENANTS; i++)
 		shop_tenant_check(p, r, &s->t[i], n);

@@ -43,6 +43,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 #define MG_TASKS 20
 #define MG_LIMIT 4
@@ -117,7 +118,7 @@ static fl_err *mini_go(mini *m, fl_task_fn fn, void *arg)
 {
 	if (m->n == MG_TASKS)
 		return fl_err_wrap(FL_ERR_LIMIT, "mini group: more than %d tasks", MG_TASKS);
-	mini_task *t = malloc(sizeof(*t));
+	mini_task *t = fl__malloc(sizeof(*t));
 	if (!t)
 		return FL_ERR_NOMEM;
 	*t = (mini_task){m, fn, arg};

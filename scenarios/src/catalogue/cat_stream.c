@@ -182,11 +182,15 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 		long once = 0;
 		for (long i = 0; i < ST_EVENTS; i++)
 			once += s->got[i] == 1;
+		char why[160] = "no error";
+		if (rerr)
+			fl_err_format(rerr, why, sizeof(why));
 		fl_scenario_check(r, "DLQ recovers every event once",
 				  !rerr && replayed == 1 && left == 0 && once == ST_EVENTS,
 				  (double)once, ST_EVENTS, NULL,
-				  "replayed %zu entries (%zu left): %ld of %d events downstream once",
-				  replayed, left, once, ST_EVENTS);
+				  "replayed %zu entries (%zu left; %s): %ld of %d events downstream "
+				  "once",
+				  replayed, left, why, once, ST_EVENTS);
 	}
 	fl_err_drop(rerr);
 	fl_scenario_count(r, "items", s->delivered);

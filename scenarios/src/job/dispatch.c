@@ -13,6 +13,7 @@
 #include <fl/bulkhead.h>
 
 #include <stdlib.h>
+#include "fl_alloc_internal.h"
 
 /* A bulkhead dispatcher's state, shared with the tasks it starts. */
 typedef struct disp {
@@ -192,7 +193,7 @@ static fl_err *dispatch_items(fl__eng_task *a, fl_ctx *ctx, const char *name, st
 			return NULL;
 		if (st != FL_OK)
 			return fl__scn_stopped(ctx, st, name);
-		one_arg *o = malloc(sizeof(*o));
+		one_arg *o = fl__malloc(sizeof(*o));
 		if (!o) {
 			fl__eng_count_item(e, C_CANCELLED, it.id, 1);
 			return fl_err_wrap(FL_ERR_NOMEM, "%s", name);
@@ -409,7 +410,7 @@ static fl_err *dispatch_bulkhead(fl_ctx *ctx, fl__eng_task *a, const char *name)
 			   .shared = j->plant == PLANT_SHARED_BULKHEAD,
 			   .wait = j->bulkhead_wait_ns < 0 ? -1
 							   : j->bulkhead_wait_ns * e->p->time_scale};
-	bh.d = calloc(1, sizeof(*bh.d));
+	bh.d = fl__calloc(1, sizeof(*bh.d));
 	fl_err *ret = bh.d ? fl_chan_new(1, 1, &(struct fl_chan_opts){.name = name}, &bh.d->ended)
 			   : FL_ERR_NOMEM;
 	struct fl_bulkhead_opts bo = {.name = name, .limit = planted_limit(e, j->bulkhead),

@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 static const char *const count_names[NCOUNT] = {
 	"produced", "delivered", "skipped", "shed", "failed", "dead_lettered",
@@ -72,7 +73,7 @@ static void plant_leaks(const fl__job *j)
 			planted_leaks[k] = c;
 	} else if (j->plant == PLANT_LEAK_HEAP) {
 		size_t n = (size_t)32 << 20;
-		char *m = malloc(n);
+		char *m = fl__malloc(n);
 		if (m)
 			memset(m, 1, n);
 		planted_leaks[k] = m;
@@ -116,13 +117,13 @@ static fl_err *get_hists(const fl__job *j, const fl_scenario_params *p, fl_scena
  * out of memory. */
 static fl__eng *eng_new(const fl__job *j, const fl_scenario_params *p, const hists *h)
 {
-	fl__eng *e = calloc(1, sizeof(*e));
-	fl__eng_tasks *tasks = calloc(1, sizeof(*tasks));
+	fl__eng *e = fl__calloc(1, sizeof(*e));
+	fl__eng_tasks *tasks = fl__calloc(1, sizeof(*tasks));
 	/* Channels: a diamond has two per branch (width up to 256), the other
 	 * shapes one per stage. */
 	int chcap = 2 * j->width + FL__JOB_MAX_STAGES;
-	fl_chan **ch = calloc((size_t)chcap, sizeof(*ch));
-	atomic_int *left = calloc((size_t)chcap, sizeof(*left));
+	fl_chan **ch = fl__calloc((size_t)chcap, sizeof(*ch));
+	atomic_int *left = fl__calloc((size_t)chcap, sizeof(*left));
 	if (!e || !tasks || !ch || !left) {
 		free(e);
 		free(tasks);

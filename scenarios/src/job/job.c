@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fl_alloc_internal.h"
 
 /* ---- the key table ------------------------------------------------------ */
 
@@ -450,7 +451,7 @@ static void finish_section(parser *ps)
 	}
 	if (ps->jobs->n == ps->jobs->cap) {
 		size_t cap = ps->jobs->cap ? ps->jobs->cap * 2 : 4;
-		fl__job **a = realloc(ps->jobs->jobs, cap * sizeof(*a));
+		fl__job **a = fl__realloc(ps->jobs->jobs, cap * sizeof(*a));
 		if (!a) {
 			free(j);
 			ps->err = fl_err_wrap(FL_ERR_NOMEM, "%s", ps->file);
@@ -490,7 +491,7 @@ static void open_section(parser *ps, const char *name)
 		return fail(ps, ps->line, NULL, "more than 64 sections");
 	snprintf(ps->seen[ps->nseen++], FL_SCENARIO_NAME_MAX, "%s", name);
 	ps->in_global = false;
-	fl__job *j = malloc(sizeof(*j));
+	fl__job *j = fl__malloc(sizeof(*j));
 	if (!j) {
 		ps->err = fl_err_wrap(FL_ERR_NOMEM, "%s", ps->file);
 		return;
@@ -597,8 +598,8 @@ fl_err *fl_jobs_parse(const char *text, const char *name, fl_jobs **out)
 {
 	if (!text || !name || !out)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_jobs_parse: NULL argument");
-	parser *ps = calloc(1, sizeof(*ps));
-	fl_jobs *jobs = calloc(1, sizeof(*jobs));
+	parser *ps = fl__calloc(1, sizeof(*ps));
+	fl_jobs *jobs = fl__calloc(1, sizeof(*jobs));
 	if (!ps || !jobs) {
 		free(ps);
 		free(jobs);

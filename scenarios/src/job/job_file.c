@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fl_alloc_internal.h"
 
 fl_err *fl_jobs_load(const char *path, fl_jobs **out)
 {
@@ -55,7 +56,7 @@ fl_err *fl_jobs_load(const char *path, fl_jobs **out)
 		}
 		if (cap - len < 4096) {
 			cap = cap ? cap * 2 : 8192;
-			char *t = realloc(text, cap);
+			char *t = fl__realloc(text, cap);
 			if (!t) {
 				free(text);
 				fclose(f);
