@@ -24,8 +24,9 @@ static int dispatch(char **argv)
 		self[n] = '\0';
 		char *slash = strrchr(self, '/');
 		char path[PATH_MAX];
-		if (slash && snprintf(path, sizeof(path), "%.*s/faultline-%s", (int)(slash - self),
-				      self, argv[1]) < (int)sizeof(path) &&
+		if (slash &&
+		    snprintf(path, sizeof(path), "%.*s/faultline-%s", (int)(slash - self), self,
+			     argv[1]) < (int)sizeof(path) &&
 		    strchr(argv[1], '/') == NULL && access(path, X_OK) == 0) {
 			argv[1] = path;
 			execv(path, argv + 1);

@@ -5,7 +5,4 @@
  */
 #include <fl/main.h>
 
-int main(int argc, char **argv)
-{
-	return fl_main(argc, argv);
-}
+int main(int argc, char **argv) { return fl_main(argc, argv); }

@@ -27,21 +27,21 @@ enum { CLI_DONE = -1 };
 /* A parsed command line of run, sweep or gate. */
 typedef struct fl__bench_cli_opts {
 	struct fl_bench_load_opts load;
-	bool sweep;                 /* --limit, --buffer, --workers, --rate are lists */
+	bool sweep; /* --limit, --buffer, --workers, --rate are lists */
 	bool have_rate, have_schedule;
 	double rate;
 	int64_t duration_ns;
 	const char *fault_plan, *backend;
 	/* --load NAME (or the verb's NAME argument): a registered user load */
 	const char *load_name;
-	double max_failures;        /* --max-failures: allowed failed fraction */
+	double max_failures; /* --max-failures: allowed failed fraction */
 	/* sweep */
 	fl_bench_grid grid;
 	int reps, warmup_reps, shard, shards;
 	int64_t cell_ns, slo_ns;
 	/* outputs */
 	const char *out_dir, *json, *junit, *md, *save;
-	FILE *text;                 /* the human summary: stderr when a FILE is '-' */
+	FILE *text; /* the human summary: stderr when a FILE is '-' */
 	/* --job FILE[:SECTION] */
 	fl_jobs *jobs;
 	const char *stage_names[6];
@@ -93,10 +93,10 @@ FL_MUST_CHECK fl_err *fl__bench_cli_add_faults(fl_report *r, const fl_fault_plan
 
 /* ---- the verbs ---------------------------------------------------------------------- */
 
-int fl__bench_cli_run(fl__bench_cli_opts *o);                /* run.c */
-int fl__bench_cli_sweep(fl__bench_cli_opts *o);              /* sweep.c */
-int fl__bench_cli_sweep_report(int argc, char **argv);       /* sweep.c */
+int fl__bench_cli_run(fl__bench_cli_opts *o);                        /* run.c */
+int fl__bench_cli_sweep(fl__bench_cli_opts *o);                      /* sweep.c */
+int fl__bench_cli_sweep_report(int argc, char **argv);               /* sweep.c */
 int fl__bench_cli_gate(fl__bench_cli_opts *o, const char *baseline); /* gate.c */
-int fl__bench_cli_loads(int argc, char **argv);               /* dispatch.c */
+int fl__bench_cli_loads(int argc, char **argv);                      /* dispatch.c */
 
 #endif

@@ -46,15 +46,9 @@ void fl__bench_cli_set_prog(const char *argv0)
 	}
 }
 
-const char *fl__bench_cli_prog(void)
-{
-	return prog;
-}
+const char *fl__bench_cli_prog(void) { return prog; }
 
-const char *fl__bench_cli_verb_prefix(void)
-{
-	return prefix;
-}
+const char *fl__bench_cli_verb_prefix(void) { return prefix; }
 
 void fl__bench_cli_print_err(const char *what, fl_err *e)
 {
@@ -100,8 +94,8 @@ bool fl__bench_cli_failures_over(const fl__bench_cli_opts *o, const fl_bench_res
 	double frac = res->items > 0 ? (double)res->failed / (double)res->items : 1.0;
 	bool over = frac > o->max_failures;
 	fprintf(o->text, "failed %lld of %lld requests (%.3g%%, allowed %.3g%%): %s\n",
-	       (long long)res->failed, (long long)res->items, 100 * frac, 100 * o->max_failures,
-	       over ? "FAIL" : "within the allowance");
+		(long long)res->failed, (long long)res->items, 100 * frac, 100 * o->max_failures,
+		over ? "FAIL" : "within the allowance");
 	if (res->first_failure) {
 		fputs("first failure: ", o->text);
 		fl_err_print(o->text, res->first_failure);

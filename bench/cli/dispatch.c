@@ -32,7 +32,8 @@ int fl__bench_cli_loads(int argc, char **argv)
 {
 	if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
 		printf("usage: %s loads\nLists the loads registered with FL_LOAD: name and "
-		       "description.\n", fl__bench_cli_prog());
+		       "description.\n",
+		       fl__bench_cli_prog());
 		return EXIT_OK;
 	}
 	if (argc > 0) {
@@ -83,8 +84,10 @@ int fl_bench_main(int argc, char **argv)
 	if (strcmp(cmd, "loads") == 0)
 		return fl__bench_cli_loads(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") && strcmp(cmd, "sweep") && strcmp(cmd, "gate")) {
-		fprintf(stderr, "%s: unknown command '%s' (known: run, sweep, sweep-report, gate, "
-			"loads, help)\n", fl__bench_cli_prog(), cmd);
+		fprintf(stderr,
+			"%s: unknown command '%s' (known: run, sweep, sweep-report, gate, "
+			"loads, help)\n",
+			fl__bench_cli_prog(), cmd);
 		fl__bench_cli_usage(stderr, NULL);
 		return EXIT_USAGE;
 	}

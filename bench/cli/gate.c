@@ -102,8 +102,10 @@ static fl_err *run_reps(opts *o, int reps, uint64_t seed0, fl_bench_sample *samp
 		if ((e = fl_bench_load_run(&l, &res)))
 			break;
 		if (fl__bench_cli_failures_over(o, &res))
-			e = fl_err_wrap(FL_ERR_INVAL, "repetition %d: more failed requests than "
-					"--max-failures allows", r + 1);
+			e = fl_err_wrap(FL_ERR_INVAL,
+					"repetition %d: more failed requests than "
+					"--max-failures allows",
+					r + 1);
 		if (!e && r >= 0) {
 			fl_bench_sample_of(&res, &samples[r]);
 			if (base)
@@ -176,16 +178,18 @@ static fl_err *run_ab(opts *o, const char *baseline, fl_bench_sample **bs, fl_be
 /* The verdict as JUnit: one check per metric, failed on a regression. */
 static fl_err *verdict_junit(const opts *o, const fl_bench_verdict *v)
 {
-	struct fl_report_opts ro = {.seed = o->load.seed, .fault_plan = o->fault_plan,
+	struct fl_report_opts ro = {.seed = o->load.seed,
+				    .fault_plan = o->fault_plan,
 				    .git_rev = FL_REVISION};
 	fl_report *r = NULL;
 	fl_err *e = fl_report_new("regression gate", &ro, &r);
 	for (int m = 0; m < FL_BENCH_NMETRICS && !e; m++) {
 		const fl_bench_metric_verdict *x = &v->m[m];
 		char msg[160];
-		snprintf(msg, sizeof(msg), "change %+.2f%% (CI %+.2f%%..%+.2f%%), p (Holm) %.3g, "
-			 "floor %.0f%%", 100 * x->worse, 100 * x->ci_lo, 100 * x->ci_hi, x->p_holm,
-			 100 * x->floor);
+		snprintf(msg, sizeof(msg),
+			 "change %+.2f%% (CI %+.2f%%..%+.2f%%), p (Holm) %.3g, "
+			 "floor %.0f%%",
+			 100 * x->worse, 100 * x->ci_lo, 100 * x->ci_hi, x->p_holm, 100 * x->floor);
 		e = fl_report_add_check(r, fl_bench_metric_name(m),
 					x->regression ? FL_REPORT_FAIL : FL_REPORT_PASS, x->worse,
 					x->floor, NULL, msg);

@@ -5,7 +5,4 @@
  */
 #include <fl/bench.h>
 
-int main(int argc, char **argv)
-{
-	return fl_bench_main(argc, argv);
-}
+int main(int argc, char **argv) { return fl_bench_main(argc, argv); }

@@ -94,26 +94,26 @@ static fl_err *parse_int(const char *what, const char *s, long lo, long hi, long
 /* ---- the table ---------------------------------------------------------------------- */
 
 enum kind {
-	FLAG,  /* no value */
-	STR,   /* const char * at off */
-	INT,   /* int at off, in lo..hi */
-	I64,   /* int64_t at off, in lo..hi */
-	U64,   /* uint64_t at off, in lo..hi */
-	DUR,   /* int64_t ns at off */
-	CALL,  /* set() does it */
+	FLAG, /* no value */
+	STR,  /* const char * at off */
+	INT,  /* int at off, in lo..hi */
+	I64,  /* int64_t at off, in lo..hi */
+	U64,  /* uint64_t at off, in lo..hi */
+	DUR,  /* int64_t ns at off */
+	CALL, /* set() does it */
 };
 
 typedef fl_err *(*setter)(opts *o, const char *name, const char *v);
 
 struct option {
 	const char *name;
-	bool load;        /* a LOAD option, passed on to a baseline binary */
+	bool load; /* a LOAD option, passed on to a baseline binary */
 	enum kind kind;
-	size_t off;       /* STR, INT, I64, U64, DUR: the field */
-	long lo, hi;      /* INT, I64, U64: the bounds */
-	setter set;       /* CALL: the parser */
-	setter axis;      /* in a sweep: the list parser instead */
-	const char *use;  /* a deprecated spelling: the name to use instead */
+	size_t off;      /* STR, INT, I64, U64, DUR: the field */
+	long lo, hi;     /* INT, I64, U64: the bounds */
+	setter set;      /* CALL: the parser */
+	setter axis;     /* in a sweep: the list parser instead */
+	const char *use; /* a deprecated spelling: the name to use instead */
 };
 
 static fl_err *set_job(opts *o, const char *a, const char *v)
@@ -205,8 +205,10 @@ static fl_err *set_max_failures(opts *o, const char *a, const char *v)
 		end++;
 	}
 	if (end == v || *end || !(x >= 0 && x <= 1))
-		return fl_err_wrap(FL_ERR_INVAL, "%s: not a fraction in [0, 1] or a percentage: "
-				   "'%s'", a, v);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "%s: not a fraction in [0, 1] or a percentage: "
+				   "'%s'",
+				   a, v);
 	o->max_failures = x;
 	return NULL;
 }
@@ -224,8 +226,10 @@ static fl_err *set_shard(opts *o, const char *a, const char *v)
 	int s, t, end = 0;
 	fl_err *e = NULL;
 	if (sscanf(v, "%d/%d%n", &s, &t, &end) != 2 || v[end] || t < 1 || s < 1 || s > t)
-		e = fl_err_wrap(FL_ERR_INVAL, "--shard: expected I/N with 1 <= I <= N, "
-				"not '%s'", v);
+		e = fl_err_wrap(FL_ERR_INVAL,
+				"--shard: expected I/N with 1 <= I <= N, "
+				"not '%s'",
+				v);
 	o->shard = s - 1;
 	o->shards = t;
 	return e;
@@ -316,13 +320,9 @@ static fl_err *option_set(opts *o, const struct option *op, const char *v)
 		return op->axis(o, op->name, v);
 	switch (op->kind) {
 	case FLAG:
-	case CALL:
-		return op->set(o, op->name, v);
-	case STR:
-		*(const char **)dst = v;
-		return NULL;
-	case DUR:
-		return fl_bench_parse_duration(op->name, v, (int64_t *)dst);
+	case CALL: return op->set(o, op->name, v);
+	case STR: *(const char **)dst = v; return NULL;
+	case DUR: return fl_bench_parse_duration(op->name, v, (int64_t *)dst);
 	case INT:
 		if (!(e = parse_int(op->name, v, op->lo, op->hi, &n)))
 			*(int *)dst = (int)n;
@@ -490,7 +490,8 @@ static fl_err *positionals(opts *o, const char *cmd, const char **pos, int npos,
 	if (k < npos)
 		return fl_err_wrap(FL_ERR_INVAL, "unexpected argument '%s'", pos[k]);
 	if (o->load_name && o->jobs)
-		return fl_err_wrap(FL_ERR_INVAL, "give a load (%s) or --job, not both", o->load_name);
+		return fl_err_wrap(FL_ERR_INVAL, "give a load (%s) or --job, not both",
+				   o->load_name);
 	return NULL;
 }
 
@@ -556,7 +557,8 @@ int fl__bench_cli_parse_report(int argc, char **argv, const char **in, const cha
 			return CLI_DONE;
 		}
 		if (!strcmp(a, "--out"))
-			fprintf(stderr, "%s: --out is deprecated, use --report\n", fl__bench_cli_prog());
+			fprintf(stderr, "%s: --out is deprecated, use --report\n",
+				fl__bench_cli_prog());
 		if (!v && (!strcmp(a, "--out") || !strcmp(a, "--report") || !strcmp(a, "--slo")) &&
 		    i + 1 < argc)
 			v = argv[++i];

@@ -32,8 +32,8 @@ static void print_hist(FILE *out, const char *name, const fl_hdr *h)
 	fl_report_format_ns((double)fl_hdr_value_at_percentile(h, 99), true, p99, sizeof(p99));
 	fl_report_format_ns((double)fl_hdr_value_at_percentile(h, 99.9), true, p999, sizeof(p999));
 	fl_report_format_ns((double)fl_hdr_max(h), true, max, sizeof(max));
-	fprintf(out, "%-12s p50 %9s  p99 %9s  p99.9 %9s  max %9s  (n=%lld)\n", name, p50, p99, p999, max,
-	       (long long)fl_hdr_total_count(h));
+	fprintf(out, "%-12s p50 %9s  p99 %9s  p99.9 %9s  max %9s  (n=%lld)\n", name, p50, p99, p999,
+		max, (long long)fl_hdr_total_count(h));
 }
 
 /* A user load's failures as a check: failed / items <= --max-failures. */
@@ -48,9 +48,9 @@ static fl_err *failure_check(const opts *o, const fl_bench_result *res, fl_repor
 		if (n > 0 && (size_t)n < sizeof(msg))
 			fl_err_format(res->first_failure, msg + n, sizeof(msg) - (size_t)n);
 	}
-	return fl_report_add_check(r, "failed requests", frac > o->max_failures ? FL_REPORT_FAIL
-										 : FL_REPORT_PASS,
-				   frac, o->max_failures, NULL, msg);
+	return fl_report_add_check(r, "failed requests",
+				   frac > o->max_failures ? FL_REPORT_FAIL : FL_REPORT_PASS, frac,
+				   o->max_failures, NULL, msg);
 }
 
 static fl_err *run_report(const opts *o, const fl_bench_result *res, const fl_fault_plan *plan,
@@ -58,7 +58,8 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, const fl_fa
 {
 	struct fl_report_opts ro = {.seed = o->load.seed,
 				    .fault_plan = o->fault_plan,
-				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
+				    .backend =
+					    o->load.virtual_clock ? "virtual" : fl_sched_backend(),
 				    .git_rev = FL_REVISION};
 	fl_report *r;
 	char name[96];
@@ -74,8 +75,7 @@ static fl_err *run_report(const opts *o, const fl_bench_result *res, const fl_fa
 	    !(e = fl_bench_result_add_to_report(r, "", res)) && !(e = failure_check(o, res, r)) &&
 	    !(e = fl__bench_cli_add_faults(r, o->load.virtual_clock ? NULL : plan,
 					   o->load.warmup_ns)) &&
-	    o->slo_ns > 0 &&
-	    !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
+	    o->slo_ns > 0 && !(e = fl_report_add_slo(r, "response", 99, o->slo_ns))) {
 		e = fl_report_eval_slos(r);
 	}
 	if (e) {
@@ -115,11 +115,12 @@ int fl__bench_cli_run(opts *o)
 	fl_report_format_ns((double)res.window_ns, true, win, sizeof(win));
 	if (o->load_name)
 		fprintf(o->text, "load %s\n", o->load_name);
-	fprintf(o->text, "items %lld measured (%lld issued), window %s, offered %.1f/s, achieved "
-	       "%.1f/s, backlog max %lld\n",
-	       (long long)res.items, (long long)res.issued, win, res.offered_rate,
-	       res.window_ns ? (double)res.items * 1e9 / (double)res.window_ns : 0.0,
-	       (long long)res.backlog_max);
+	fprintf(o->text,
+		"items %lld measured (%lld issued), window %s, offered %.1f/s, achieved "
+		"%.1f/s, backlog max %lld\n",
+		(long long)res.items, (long long)res.issued, win, res.offered_rate,
+		res.window_ns ? (double)res.items * 1e9 / (double)res.window_ns : 0.0,
+		(long long)res.backlog_max);
 	print_hist(o->text, "response", res.response);
 	print_hist(o->text, "service", res.service);
 	if (!o->load.virtual_clock)
@@ -127,14 +128,15 @@ int fl__bench_cli_run(opts *o)
 	bool failed = fl__bench_cli_failures_over(o, &res);
 	fl_report *r = NULL;
 	bool slo_failed = false;
-	if ((o->out_dir || o->json || o->junit || o->slo_ns > 0) && !(e = run_report(o, &res, plan, &r)) &&
-	    o->slo_ns > 0) {
+	if ((o->out_dir || o->json || o->junit || o->slo_ns > 0) &&
+	    !(e = run_report(o, &res, plan, &r)) && o->slo_ns > 0) {
 		char slo[24], p99[24];
 		fl_report_format_ns((double)o->slo_ns, true, slo, sizeof(slo));
 		fl_report_format_ns((double)fl_hdr_value_at_percentile(res.response, 99), true, p99,
 				    sizeof(p99));
 		slo_failed = fl_report_count_verdict(r, FL_REPORT_FAIL) > 0;
-		fprintf(o->text, "SLO response p99 <= %s: %s (p99 %s)\n", slo, slo_failed ? "FAIL" : "pass", p99);
+		fprintf(o->text, "SLO response p99 <= %s: %s (p99 %s)\n", slo,
+			slo_failed ? "FAIL" : "pass", p99);
 	}
 	if (r) {
 		if (o->out_dir)
@@ -144,7 +146,8 @@ int fl__bench_cli_run(opts *o)
 		if (!e && o->junit)
 			e = fl_report_write_junit(r, o->junit);
 		if (!e && o->out_dir)
-			fprintf(o->text, "report: %s/index.html (also report.json, run.hlog)\n", o->out_dir);
+			fprintf(o->text, "report: %s/index.html (also report.json, run.hlog)\n",
+				o->out_dir);
 	}
 	fl_report_free(r);
 	fl_fault_plan_free(plan);

@@ -64,7 +64,8 @@ static int cells_over(const opts *o, const fl_report *r)
 		double frac = it && it->value > 0 ? (double)r->counters[i].value / (double)it->value
 						  : 1.0;
 		if (frac > o->max_failures) {
-			fprintf(o->text, "%.*s: %lld failed requests (%.3g%%, allowed %.3g%%): FAIL\n",
+			fprintf(o->text,
+				"%.*s: %lld failed requests (%.3g%%, allowed %.3g%%): FAIL\n",
 				(int)(l - 7), n, (long long)r->counters[i].value, 100 * frac,
 				100 * o->max_failures);
 			over++;
@@ -82,7 +83,8 @@ int fl__bench_cli_sweep(opts *o)
 	fl_fault_plan *plan = NULL;
 	struct fl_report_opts ro = {.seed = o->load.seed,
 				    .fault_plan = o->fault_plan,
-				    .backend = o->load.virtual_clock ? "virtual" : fl_sched_backend(),
+				    .backend =
+					    o->load.virtual_clock ? "virtual" : fl_sched_backend(),
 				    .git_rev = FL_REVISION};
 	fl_err *e = fl_report_mkdir_p(dir);
 	if (!e) {
@@ -90,8 +92,8 @@ int fl__bench_cli_sweep(opts *o)
 		if (!(hlog = fopen(path, "w")))
 			e = fl_err_errno(errno, "open %s", path);
 	}
-	if (!e && !(e = fl_report_new("capacity sweep", &ro, &r)) && !(e = fl_report_detect_host(r)) &&
-	    !(e = fl__bench_cli_arm(o, &plan))) {
+	if (!e && !(e = fl_report_new("capacity sweep", &ro, &r)) &&
+	    !(e = fl_report_detect_host(r)) && !(e = fl__bench_cli_arm(o, &plan))) {
 		o->load.hlog = hlog;
 		char cell[24];
 		fl_report_format_ns((double)o->cell_ns, true, cell, sizeof(cell));

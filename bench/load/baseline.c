@@ -72,8 +72,9 @@ fl_err *fl_bench_baseline_add(fl_report *b, const fl_bench_result *res)
 	fl_err *e = fl_hdr_clone(res->response, &c);
 	if (e)
 		return e;
-	if ((e = fl_report_add_series_interval(b, SERIES, at, res->window_ns > 0 ? res->window_ns : 1,
-					       c, FL_REPORT_TAKE)))
+	if ((e = fl_report_add_series_interval(b, SERIES, at,
+					       res->window_ns > 0 ? res->window_ns : 1, c,
+					       FL_REPORT_TAKE)))
 		fl_hdr_free(c);
 	return e;
 }
@@ -82,8 +83,10 @@ fl_err *fl_bench_baseline_samples(const fl_report *b, fl_bench_sample **out, siz
 {
 	const fl_report_series *s = fl_report_find_series(b, SERIES);
 	if (!s || !s->nivs)
-		return fl_err_wrap(FL_ERR_INVAL, "baseline %s: no series \"" SERIES "\" (not a "
-				   "baseline written by faultline-bench gate --save?)", b->name);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "baseline %s: no series \"" SERIES "\" (not a "
+				   "baseline written by faultline-bench gate --save?)",
+				   b->name);
 	fl_bench_sample *v = calloc(s->nivs, sizeof(*v));
 	if (!v)
 		return FL_ERR_NOMEM;
@@ -91,8 +94,10 @@ fl_err *fl_bench_baseline_samples(const fl_report *b, fl_bench_sample **out, siz
 		const fl_hdr *h = s->ivs[i].hdr;
 		if (!h) {
 			free(v);
-			return fl_err_wrap(FL_ERR_INVAL, "baseline: repetition %zu has no histogram "
-					   "encoding", i + 1);
+			return fl_err_wrap(FL_ERR_INVAL,
+					   "baseline: repetition %zu has no histogram "
+					   "encoding",
+					   i + 1);
 		}
 		v[i].v[0] = (double)fl_hdr_total_count(h) * 1e9 / (double)s->ivs[i].length_ns;
 		v[i].v[1] = (double)fl_hdr_value_at_percentile(h, 50);
@@ -118,10 +123,10 @@ int fl_bench_fingerprint_diff(const fl_report *a, const fl_report *b, FILE *warn
 	const struct {
 		const char *what, *x, *y;
 	} f[] = {
-	    {"cpu model", a->host.cpu_model, b->host.cpu_model},
-	    {"kernel", a->host.kernel, b->host.kernel},
-	    {"compiler", compiler_of(a), compiler_of(b)},
-	    {"backend", a->backend, b->backend},
+		{"cpu model", a->host.cpu_model, b->host.cpu_model},
+		{"kernel", a->host.kernel, b->host.kernel},
+		{"compiler", compiler_of(a), compiler_of(b)},
+		{"backend", a->backend, b->backend},
 	};
 	int n = 0;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -157,10 +162,9 @@ static json_t *num(double v)
 static json_t *side(const fl_report *r, json_error_t *je)
 {
 	return json_pack_ex(je, 0, "{s:s, s:i, s:s, s:s, s:s, s:s}", "cpu_model",
-			    r ? r->host.cpu_model : "", "cores", r ? r->host.cores : 0,
-			    "kernel", r ? r->host.kernel : "", "compiler",
-			    r ? compiler_of(r) : "", "backend", r ? r->backend : "",
-			    "revision", r ? r->git_rev : "");
+			    r ? r->host.cpu_model : "", "cores", r ? r->host.cores : 0, "kernel",
+			    r ? r->host.kernel : "", "compiler", r ? compiler_of(r) : "", "backend",
+			    r ? r->backend : "", "revision", r ? r->git_rev : "");
 }
 
 static json_t *metrics(const fl_bench_verdict *v, json_error_t *je)
@@ -168,13 +172,15 @@ static json_t *metrics(const fl_bench_verdict *v, json_error_t *je)
 	json_t *ms = json_array();
 	for (int m = 0; ms && m < FL_BENCH_NMETRICS; m++) {
 		const fl_bench_metric_verdict *x = &v->m[m];
-		json_t *o = json_pack_ex(
-		    je, 0, "{s:s, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:o, s:b, s:b, s:b}",
-		    "metric", fl_bench_metric_name(m), "baseline_median", num(x->base_median),
-		    "candidate_median", num(x->cand_median), "worse_rel", num(x->worse), "ci",
-		    num(x->ci_lo), num(x->ci_hi), "p", num(x->p), "p_holm", num(x->p_holm),
-		    "floor", num(x->floor), "significant", x->significant, "regression",
-		    x->regression, "improvement", x->improvement);
+		json_t *o =
+			json_pack_ex(je, 0,
+				     "{s:s, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:o, s:b, s:b, s:b}",
+				     "metric", fl_bench_metric_name(m), "baseline_median",
+				     num(x->base_median), "candidate_median", num(x->cand_median),
+				     "worse_rel", num(x->worse), "ci", num(x->ci_lo), num(x->ci_hi),
+				     "p", num(x->p), "p_holm", num(x->p_holm), "floor",
+				     num(x->floor), "significant", x->significant, "regression",
+				     x->regression, "improvement", x->improvement);
 		if (json_array_append_new(ms, o) != 0) { /* also when o is NULL */
 			json_decref(ms);
 			ms = NULL;
@@ -184,8 +190,8 @@ static json_t *metrics(const fl_bench_verdict *v, json_error_t *je)
 }
 
 /* The whole verdict as one tree (the root owns every node), or NULL. */
-static json_t *verdict_tree(const fl_bench_verdict *v, const fl_report *base,
-			    const fl_report *cand, int fingerprint_diffs, json_error_t *je)
+static json_t *verdict_tree(const fl_bench_verdict *v, const fl_report *base, const fl_report *cand,
+			    int fingerprint_diffs, json_error_t *je)
 {
 	json_t *b = side(base, je), *c = b ? side(cand, je) : NULL;
 	json_t *ms = c ? metrics(v, je) : NULL;
@@ -195,9 +201,9 @@ static json_t *verdict_tree(const fl_bench_verdict *v, const fl_report *base,
 		return NULL;
 	}
 	return json_pack_ex(je, 0, "{s:b, s:I, s:I, s:b, s:o, s:o, s:o}", "regression",
-			    v->regression, "baseline_reps", (json_int_t)v->nbase,
-			    "candidate_reps", (json_int_t)v->ncand, "fingerprint_differs",
-			    fingerprint_diffs != 0, "baseline", b, "candidate", c, "metrics", ms);
+			    v->regression, "baseline_reps", (json_int_t)v->nbase, "candidate_reps",
+			    (json_int_t)v->ncand, "fingerprint_differs", fingerprint_diffs != 0,
+			    "baseline", b, "candidate", c, "metrics", ms);
 }
 
 fl_err *fl_bench_verdict_write_json(const fl_bench_verdict *v, const fl_report *base,
@@ -212,8 +218,9 @@ fl_err *fl_bench_verdict_write_json(const fl_bench_verdict *v, const fl_report *
 	fl_err *e = fl_report_file_open(path, &f);
 	if (!e) {
 		FILE *out = fl_report_file_stream(f);
-		if (json_dumpf(tree, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-						  JSON_REAL_PRECISION(10)) != 0 ||
+		if (json_dumpf(tree, out,
+			       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) !=
+			    0 ||
 		    fputc('\n', out) == EOF) {
 			fl_report_file_abort(f);
 			e = fl_err_errno(errno ? errno : EIO, "write %s", path);

@@ -47,7 +47,7 @@
 #include <time.h>
 #include "fl_valgrind_internal.h"
 
-#define SPIN_NS 200000 /* sleep until this close to an intended start, then spin */
+#define SPIN_NS 200000    /* sleep until this close to an intended start, then spin */
 #define SAMPLE_NS 1000000 /* the interval writer's polling period */
 
 typedef struct item {
@@ -56,7 +56,7 @@ typedef struct item {
 	int64_t busy;     /* work so far, ns */
 	uint64_t id;
 	bool measured;
-	bool failed;      /* a user load's request returned an error */
+	bool failed; /* a user load's request returned an error */
 } item;
 
 typedef struct drv drv;
@@ -68,16 +68,16 @@ typedef struct worker_arg {
 
 struct drv {
 	const struct fl_bench_load_opts *o;
-	fl_chan **ch;                 /* immutable after setup */
+	fl_chan **ch; /* immutable after setup */
 	fl_group *g;
 	fl_ctx *ctx;
 	worker_arg *args;
-	fl_fault_site *sites;         /* one per stage */
+	fl_fault_site *sites; /* one per stage */
 	char (*names)[24];
-	_Atomic int *left;            /* workers of stage s still running */
+	_Atomic int *left; /* workers of stage s still running */
 	fl_hdr_recorder *rresp, *rsvc;
-	int64_t t0;                   /* monotonic start of the run */
-	int64_t wend;                 /* t0 + warm-up: the measured window's start */
+	int64_t t0;   /* monotonic start of the run */
+	int64_t wend; /* t0 + warm-up: the measured window's start */
 	_Atomic int64_t issued, completed, busy, last, area, failed;
 	_Atomic(fl_err *) first_failure; /* a user load's first failed request */
 	/* sampler (owned by the sampler thread until joined) */
@@ -233,8 +233,10 @@ static fl_err *take_interval(drv *d, int64_t start, int64_t end)
 	fl_hdr_add(d->res->service, svc);
 	if (d->log) {
 		char t[160];
-		if (!(e = fl_hdr_log_write(d->log, resp, fl__bench_tag(d->o, "response", t, sizeof(t)))))
-			e = fl_hdr_log_write(d->log, svc, fl__bench_tag(d->o, "service", t, sizeof(t)));
+		if (!(e = fl_hdr_log_write(d->log, resp,
+					   fl__bench_tag(d->o, "response", t, sizeof(t)))))
+			e = fl_hdr_log_write(d->log, svc,
+					     fl__bench_tag(d->o, "service", t, sizeof(t)));
 	}
 	fl_err *e2 = fl__bench_result_push(d->res, start, end - start, resp, svc);
 	return e ? (fl_err_drop(e2), e) : e2;
@@ -349,8 +351,9 @@ static fl_err *generate(drv *d)
 				e = FL_ERR_NOMEM;
 				break;
 			}
-			d->res->backlog_max = (int64_t)b.n > d->res->backlog_max ? (int64_t)b.n
-										 : d->res->backlog_max;
+			d->res->backlog_max = (int64_t)b.n > d->res->backlog_max
+						      ? (int64_t)b.n
+						      : d->res->backlog_max;
 		} else if (st != FL_OK) {
 			e = fl_err_from_status(st);
 			break;
@@ -435,7 +438,7 @@ fl_err *fl__bench_run_real(const struct fl_bench_load_opts *o, fl_bench_result *
 	for (int s = 0; s < o->stages && !e; s++)
 		for (int w = 0; w < o->workers && !e; w++)
 			e = fl_group_go_named(d.g, d.names[s], stage_worker, &d.args[s]);
-	d.t0 = fl_now() + 1000000; /* the first arrival, 1 ms from now */
+	d.t0 = fl_now() + 1000000;    /* the first arrival, 1 ms from now */
 	d.wend = d.t0 + o->warmup_ns; /* items reach workers through channels: after this */
 	bool sampling = false;
 	if (!e) {
@@ -463,12 +466,16 @@ fl_err *fl__bench_run_real(const struct fl_bench_load_opts *o, fl_bench_result *
 	int64_t span = 0;
 	for (size_t k = 0; k < o->schedule.n; k++)
 		span += o->schedule.seg[k].dur_ns;
-	r->offered_rate = span > 0 && !o->max_items ? (double)r->items * 1e9 / (double)span
-						      : (double)r->items * 1e9 / (double)(r->window_ns ? r->window_ns : 1);
+	r->offered_rate =
+		span > 0 && !o->max_items
+			? (double)r->items * 1e9 / (double)span
+			: (double)r->items * 1e9 / (double)(r->window_ns ? r->window_ns : 1);
 	if (!e && fl_hdr_total_count(r->response) + r->failed != r->items)
-		e = fl_err_wrap(FL_ERR_INVAL, "driver: %lld measured items but %lld recorded "
-				"and %lld failed (an item was lost)", (long long)r->items,
-				(long long)fl_hdr_total_count(r->response), (long long)r->failed);
+		e = fl_err_wrap(FL_ERR_INVAL,
+				"driver: %lld measured items but %lld recorded "
+				"and %lld failed (an item was lost)",
+				(long long)r->items, (long long)fl_hdr_total_count(r->response),
+				(long long)r->failed);
 	fl_group_free(d.g);
 	drv_free(&d);
 	return e;

@@ -75,22 +75,22 @@ typedef struct vsim {
 	fl_bench_result *r;
 	vitem *v;
 	size_t n;
-	vqueue *ch;            /* ch[s] feeds stage s; entries past `buffer` are
+	vqueue *ch;           /* ch[s] feeds stage s; entries past `buffer` are
 				  held by blocked workers of stage s - 1 */
-	int *idle;             /* workers of stage s parked on ch[s] */
-	fl_fault_site *sites;  /* one per stage */
-	char (*names)[24];     /* "stage<N>" */
-	vevent *heap;          /* at most one event per worker */
+	int *idle;            /* workers of stage s parked on ch[s] */
+	fl_fault_site *sites; /* one per stage */
+	char (*names)[24];    /* "stage<N>" */
+	vevent *heap;         /* at most one event per worker */
 	size_t nheap;
 	uint64_t seq;
-	size_t arrived;        /* items issued; the backlog is [admitted, arrived) */
-	size_t admitted;       /* items sent to ch[0] */
+	size_t arrived;  /* items issued; the backlog is [admitted, arrived) */
+	size_t admitted; /* items sent to ch[0] */
 	int64_t completed;
-	int64_t in_system;     /* issued and not completed */
-	int64_t area_t;        /* the integral of in_system runs up to here */
-	double area;           /* ... from the end of the warm-up */
-	double area_last;      /* ... up to the latest measured completion */
-	int64_t last;          /* the latest measured completion */
+	int64_t in_system; /* issued and not completed */
+	int64_t area_t;    /* the integral of in_system runs up to here */
+	double area;       /* ... from the end of the warm-up */
+	double area_last;  /* ... up to the latest measured completion */
+	int64_t last;      /* the latest measured completion */
 	bool nomem;
 } vsim;
 

@@ -19,13 +19,15 @@
 
 static const double default_floor[FL_BENCH_NMETRICS] = {0.01, 0.01, 0.03, 0.05};
 
-fl_err *fl_bench_gate_eval(const fl_bench_sample *base, size_t nbase,
-			   const fl_bench_sample *cand, size_t ncand,
-			   const struct fl_bench_gate_opts *opts, fl_bench_verdict *out)
+fl_err *fl_bench_gate_eval(const fl_bench_sample *base, size_t nbase, const fl_bench_sample *cand,
+			   size_t ncand, const struct fl_bench_gate_opts *opts,
+			   fl_bench_verdict *out)
 {
 	if (nbase < 2 || ncand < 2)
-		return fl_err_wrap(FL_ERR_INVAL, "gate: %zu baseline and %zu candidate "
-				   "repetitions; at least 2 each (9 recommended)", nbase, ncand);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "gate: %zu baseline and %zu candidate "
+				   "repetitions; at least 2 each (9 recommended)",
+				   nbase, ncand);
 	struct fl_bench_gate_opts o = opts ? *opts : (struct fl_bench_gate_opts){0};
 	o.alpha = o.alpha > 0 ? o.alpha : 0.05;
 	o.conf = o.conf > 0 ? o.conf : 0.95;
@@ -101,7 +103,8 @@ void fl_bench_verdict_markdown(const fl_bench_verdict *v, FILE *out)
 		char b[32], c[32];
 		fmt_metric(m, x->base_median, b, sizeof(b));
 		fmt_metric(m, x->cand_median, c, sizeof(c));
-		fprintf(out, "| %s | %s | %s | %+.2f%% | [%+.2f%%, %+.2f%%] | %.3g | %.0f%% | %s |\n",
+		fprintf(out,
+			"| %s | %s | %s | %+.2f%% | [%+.2f%%, %+.2f%%] | %.3g | %.0f%% | %s |\n",
 			fl_bench_metric_name(m), b, c, 100 * x->worse, 100 * x->ci_lo,
 			100 * x->ci_hi, x->p_holm, 100 * x->floor,
 			x->regression    ? "**regression**"

@@ -18,9 +18,9 @@
 
 #include <string.h>
 
-fl_err *fl_bench_load_from_job(const char *path, const char *section,
-			       struct fl_bench_load_opts *o, const char *names[6],
-			       const char **plan_out, int64_t *slo_ns, fl_jobs **jobs_out)
+fl_err *fl_bench_load_from_job(const char *path, const char *section, struct fl_bench_load_opts *o,
+			       const char *names[6], const char **plan_out, int64_t *slo_ns,
+			       fl_jobs **jobs_out)
 {
 	fl_jobs *jobs;
 	fl_err *e = fl_jobs_load(path, &jobs);
@@ -39,9 +39,11 @@ fl_err *fl_bench_load_from_job(const char *path, const char *section,
 	}
 	if (strcmp(p.shape, "diamond") == 0) {
 		/* p's strings live in jobs: word the error before freeing it. */
-		e = fl_err_wrap(FL_ERR_INVAL, "%s: [%s]: shape diamond has no open-loop "
+		e = fl_err_wrap(FL_ERR_INVAL,
+				"%s: [%s]: shape diamond has no open-loop "
 				"equivalent in faultline-bench (use linear, fan-out, fan-in or "
-				"per-item)", path, p.name);
+				"per-item)",
+				path, p.name);
 		fl_jobs_free(jobs);
 		return e;
 	}
@@ -52,7 +54,8 @@ fl_err *fl_bench_load_from_job(const char *path, const char *section,
 		names[k] = p.nstages > 2 ? p.stages[k + 1] : p.stages[p.nstages - 1];
 	o->stage_names = names;
 	o->stages = middle;
-	o->workers = pool ? (p.group_limit > 0 ? p.group_limit : 64) : (p.workers > 0 ? p.workers : 1);
+	o->workers =
+		pool ? (p.group_limit > 0 ? p.group_limit : 64) : (p.workers > 0 ? p.workers : 1);
 	o->buffer = p.buffer;
 	o->service = (fl_bench_dist){FL_BENCH_CONST, (double)p.work_ns, 0};
 	if (p.rate > 0) {

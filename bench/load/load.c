@@ -66,10 +66,10 @@ static const struct {
 	enum fl_bench_dist_kind kind;
 	int nargs;
 } dists[] = {
-    {"const", FL_BENCH_CONST, 1},
-    {"exp", FL_BENCH_EXP, 1},
-    {"lognormal", FL_BENCH_LOGNORMAL, 2},
-    {"uniform", FL_BENCH_UNIFORM, 2},
+	{"const", FL_BENCH_CONST, 1},
+	{"exp", FL_BENCH_EXP, 1},
+	{"lognormal", FL_BENCH_LOGNORMAL, 2},
+	{"uniform", FL_BENCH_UNIFORM, 2},
 };
 
 fl_err *fl_bench_dist_parse(const char *text, fl_bench_dist *out)
@@ -115,26 +115,22 @@ fl_err *fl_bench_dist_parse(const char *text, fl_bench_dist *out)
 bad:
 	return fl_err_wrap(FL_ERR_INVAL,
 			   "--service: cannot parse '%s' (expected const(D), exp(MEAN), "
-			   "lognormal(MEDIAN,SIGMA) or uniform(LO,HI))", text);
+			   "lognormal(MEDIAN,SIGMA) or uniform(LO,HI))",
+			   text);
 }
 
 int64_t fl_bench_dist_draw(const fl_bench_dist *d, uint64_t seed, uint64_t stream, uint64_t i)
 {
 	double u = fl__bench_unit(seed, stream, 2 * i), v;
 	switch (d->kind) {
-	case FL_BENCH_EXP:
-		v = -d->a * log(u);
-		break;
+	case FL_BENCH_EXP: v = -d->a * log(u); break;
 	case FL_BENCH_LOGNORMAL: {
 		double u2 = fl__bench_unit(seed, stream, 2 * i + 1);
 		v = d->a * exp(d->b * sqrt(-2 * log(u)) * cos(2 * M_PI * u2));
 		break;
 	}
-	case FL_BENCH_UNIFORM:
-		v = d->a + u * (d->b - d->a);
-		break;
-	default:
-		v = d->a;
+	case FL_BENCH_UNIFORM: v = d->a + u * (d->b - d->a); break;
+	default: v = d->a;
 	}
 	return v > 1e15 ? (int64_t)1e15 : (int64_t)llround(v);
 }
@@ -142,12 +138,9 @@ int64_t fl_bench_dist_draw(const fl_bench_dist *d, uint64_t seed, uint64_t strea
 double fl_bench_dist_mean(const fl_bench_dist *d)
 {
 	switch (d->kind) {
-	case FL_BENCH_LOGNORMAL:
-		return d->a * exp(d->b * d->b / 2);
-	case FL_BENCH_UNIFORM:
-		return (d->a + d->b) / 2;
-	default:
-		return d->a;
+	case FL_BENCH_LOGNORMAL: return d->a * exp(d->b * d->b / 2);
+	case FL_BENCH_UNIFORM: return (d->a + d->b) / 2;
+	default: return d->a;
 	}
 }
 
@@ -194,7 +187,8 @@ static fl_err *segment_parse(const char *seg, fl_bench_segment *out)
 bad:
 	return fl_err_wrap(FL_ERR_INVAL,
 			   "--schedule: bad segment '%s' (expected RATE@DUR or RATE..RATE@DUR, "
-			   "rates in (0, 1e8] items/s)", seg);
+			   "rates in (0, 1e8] items/s)",
+			   seg);
 }
 
 fl_err *fl_bench_schedule_parse(const char *text, fl_bench_schedule *out)
@@ -249,7 +243,8 @@ fl_err *fl_bench_load_check(const struct fl_bench_load_opts *o)
 	if (o->warmup_ns < 0 || o->max_items < 0 || o->interval_ns < 0)
 		return fl_err_wrap(FL_ERR_INVAL, "negative --warmup, --items or interval");
 	if (o->serve && o->virtual_clock)
-		return fl_err_wrap(FL_ERR_INVAL, "--clock virtual: a user load runs in real time, "
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "--clock virtual: a user load runs in real time, "
 				   "which the virtual clock cannot measure (use --clock real)");
 	if (o->timeout_ns < 0 || (o->timeout_ns > 0 && !o->serve))
 		return fl_err_wrap(FL_ERR_INVAL, "--timeout: for a user load, and > 0");

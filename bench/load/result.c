@@ -38,8 +38,8 @@ fl_err *fl__bench_result_init(fl_bench_result *r)
 	return NULL;
 }
 
-fl_err *fl__bench_result_push(fl_bench_result *r, int64_t start_ns, int64_t length_ns,
-			      fl_hdr *resp, fl_hdr *svc)
+fl_err *fl__bench_result_push(fl_bench_result *r, int64_t start_ns, int64_t length_ns, fl_hdr *resp,
+			      fl_hdr *svc)
 {
 	if (r->nivs % 16 == 0) {
 		fl_bench_interval *n = realloc(r->ivs, (r->nivs + 16) * sizeof(*n));
@@ -138,14 +138,14 @@ fl_err *fl_bench_result_add_to_report(fl_report *rep, const char *prefix,
 		const char *name;
 		int64_t v;
 	} cs[] = {
-	    {"items", res->items},
-	    {"failed", res->failed},
-	    {"window_ns", res->window_ns},
-	    {"busy_ns", res->busy_ns},
-	    {"capacity_ns", res->window_ns * res->servers},
-	    {"area_ns", (int64_t)llround(res->mean_in_system * (double)res->window_ns)},
-	    {"offered_milli", (int64_t)llround(res->offered_rate * 1000)},
-	    {"reps", 1},
+		{"items", res->items},
+		{"failed", res->failed},
+		{"window_ns", res->window_ns},
+		{"busy_ns", res->busy_ns},
+		{"capacity_ns", res->window_ns * res->servers},
+		{"area_ns", (int64_t)llround(res->mean_in_system * (double)res->window_ns)},
+		{"offered_milli", (int64_t)llround(res->offered_rate * 1000)},
+		{"reps", 1},
 	};
 	for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]) && !e; k++) {
 		snprintf(n, sizeof(n), "%s%s", prefix, cs[k].name);
@@ -156,8 +156,7 @@ fl_err *fl_bench_result_add_to_report(fl_report *rep, const char *prefix,
 
 /* ---- gate samples --------------------------------------------------------------- */
 
-static const char *const metric_names[FL_BENCH_NMETRICS] = {"throughput", "p50", "p99",
-							     "p99.9"};
+static const char *const metric_names[FL_BENCH_NMETRICS] = {"throughput", "p50", "p99", "p99.9"};
 
 const char *fl_bench_metric_name(int m)
 {

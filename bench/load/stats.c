@@ -174,9 +174,8 @@ static double resample_median(const double *v, size_t n, double *tmp, uint64_t *
 	return median_sorted(tmp, n);
 }
 
-void fl_bench_bootstrap_rel(const double *a, size_t na, const double *b, size_t nb,
-			    int resamples, double conf, uint64_t seed,
-			    double *est, double *lo, double *hi)
+void fl_bench_bootstrap_rel(const double *a, size_t na, const double *b, size_t nb, int resamples,
+			    double conf, uint64_t seed, double *est, double *lo, double *hi)
 {
 	double ma = fl_bench_median(a, na), mb = fl_bench_median(b, nb);
 	*est = mb / ma - 1;

@@ -40,7 +40,8 @@ static fl_err *axis_parse(const char *what, const char *text, bool rate, int *iv
 		if (ok && !rate)
 			ok = v == floor(v);
 		if (!ok)
-			return fl_err_wrap(FL_ERR_INVAL, "%s: bad value '%s' in '%s'", what, t, text);
+			return fl_err_wrap(FL_ERR_INVAL, "%s: bad value '%s' in '%s'", what, t,
+					   text);
 		if (k == FL_BENCH_MAX_AXIS)
 			return fl_err_wrap(FL_ERR_INVAL, "%s: more than %d values", what,
 					   FL_BENCH_MAX_AXIS);
@@ -92,8 +93,8 @@ char *fl_bench_cell_key(const fl_bench_grid *g, size_t c, char *buf, size_t cap)
 }
 
 fl_err *fl_bench_sweep_run(const fl_bench_grid *g, int reps, int shard, int shards,
-			   const struct fl_bench_load_opts *base, int64_t cell_ns,
-			   fl_report *rep, FILE *progress)
+			   const struct fl_bench_load_opts *base, int64_t cell_ns, fl_report *rep,
+			   FILE *progress)
 {
 	if (shards < 1 || shard < 0 || shard >= shards)
 		return fl_err_wrap(FL_ERR_INVAL, "--shard: %d/%d is not a shard (1..N of N)",
@@ -121,12 +122,16 @@ fl_err *fl_bench_sweep_run(const fl_bench_grid *g, int reps, int shard, int shar
 			e = fl_bench_result_add_to_report(rep, prefix, &res);
 			if (progress) {
 				char p99[24];
-				fl_report_format_ns((double)fl_hdr_value_at_percentile(res.response, 99),
+				fl_report_format_ns((double)fl_hdr_value_at_percentile(res.response,
+										       99),
 						    true, p99, sizeof(p99));
-				fprintf(progress, "cell %s rep %d: %.0f/s offered, %.0f/s achieved, "
-						  "p99 %s, %lld failed\n", key, r + 1, res.offered_rate,
-					res.window_ns ? (double)res.items * 1e9 / (double)res.window_ns
-						      : 0,
+				fprintf(progress,
+					"cell %s rep %d: %.0f/s offered, %.0f/s achieved, "
+					"p99 %s, %lld failed\n",
+					key, r + 1, res.offered_rate,
+					res.window_ns
+						? (double)res.items * 1e9 / (double)res.window_ns
+						: 0,
 					p99, (long long)res.failed);
 			}
 			fl_bench_result_destroy(&res);
@@ -163,8 +168,7 @@ static bool same_config(const fl_bench_cell *a, const fl_bench_cell *b)
 	return a->limit == b->limit && a->buffer == b->buffer && a->workers == b->workers;
 }
 
-static fl_err *cell_read(const fl_report *r, const char *key, int64_t slo_ns,
-			 fl_bench_cell *c)
+static fl_err *cell_read(const fl_report *r, const char *key, int64_t slo_ns, fl_bench_cell *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->key, sizeof(c->key), "%s", key);
@@ -182,8 +186,10 @@ static fl_err *cell_read(const fl_report *r, const char *key, int64_t slo_ns,
 	snprintf(n, sizeof(n), "%sresponse", prefix);
 	const fl_report_hist *h = fl_report_find_hist(r, n);
 	if (!ok || !h || !h->hdr)
-		return fl_err_wrap(FL_ERR_INVAL, "sweep report %s: cell %s lacks its counters or "
-				   "its response histogram", r->name, key);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "sweep report %s: cell %s lacks its counters or "
+				   "its response histogram",
+				   r->name, key);
 	c->throughput = win > 0 ? (double)items * 1e9 / (double)win : 0;
 	c->p50 = fl_hdr_value_at_percentile(h->hdr, 50);
 	c->p99 = fl_hdr_value_at_percentile(h->hdr, 99);
@@ -200,8 +206,8 @@ static fl_err *cell_read(const fl_report *r, const char *key, int64_t slo_ns,
 	return NULL;
 }
 
-fl_err *fl_bench_sweep_cells(const fl_report *rep, int64_t slo_ns,
-			     fl_bench_cell **cells, size_t *ncells)
+fl_err *fl_bench_sweep_cells(const fl_report *rep, int64_t slo_ns, fl_bench_cell **cells,
+			     size_t *ncells)
 {
 	size_t n = 0;
 	fl_bench_cell *v = calloc(rep->ncounters + 1, sizeof(*v));
@@ -274,15 +280,15 @@ static void table_row(const fl_bench_cell *c, char *t)
 fl_err *fl_bench_sweep_write_html(const fl_bench_cell *cells, size_t n, int64_t slo_ns,
 				  const char *title, const char *dir)
 {
-	static const char *const head[NCOLS] = {
-	    "config", "offered/s", "achieved/s", "p50", "p99", "p99.9",
-	    "util", "queue", "L", "\xce\xbbW", "L dev"};
+	static const char *const head[NCOLS] = {"config", "offered/s", "achieved/s", "p50",
+						"p99",    "p99.9",     "util",       "queue",
+						"L",      "\xce\xbbW", "L dev"};
 	fl_report_curve *curves = calloc(n + 1, sizeof(*curves));
 	double *xs = calloc(n + 1, sizeof(double)), *ys = calloc(n + 1, sizeof(double));
 	char *text = calloc(n + 1, NCOLS * 32);
 	const char **cellp = calloc((n + 1) * NCOLS, sizeof(char *));
 	bool *marked = calloc(n + 1, sizeof(bool));
-	char (*names)[64] = calloc(n + 1, 64);
+	char(*names)[64] = calloc(n + 1, 64);
 	fl_err *e = NULL;
 	if (!curves || !xs || !ys || !text || !cellp || !marked || !names) {
 		e = FL_ERR_NOMEM;
@@ -317,20 +323,20 @@ fl_err *fl_bench_sweep_write_html(const fl_bench_cell *cells, size_t n, int64_t 
 		 (double)slo_ns / 1e6);
 	snprintf(slo, sizeof(slo), "SLO p99 %.3g ms", (double)slo_ns / 1e6);
 	fl_report_curves page = {
-	    .title = title,
-	    .subtitle = sub,
-	    .x_label = "achieved throughput",
-	    .y_label = "p99 response time",
-	    .hline_ns = slo_ns,
-	    .hline_label = slo,
-	    .mark_label = "knee",
-	    .curves = curves,
-	    .ncurves = nc,
-	    .head = head,
-	    .ncols = NCOLS,
-	    .cells = cellp,
-	    .nrows = n,
-	    .row_marked = marked,
+		.title = title,
+		.subtitle = sub,
+		.x_label = "achieved throughput",
+		.y_label = "p99 response time",
+		.hline_ns = slo_ns,
+		.hline_label = slo,
+		.mark_label = "knee",
+		.curves = curves,
+		.ncurves = nc,
+		.head = head,
+		.ncols = NCOLS,
+		.cells = cellp,
+		.nrows = n,
+		.row_marked = marked,
 	};
 	e = fl_report_write_curves_html(&page, dir);
 out:

@@ -26,8 +26,8 @@
 
 struct cancel_cfg {
 	int64_t reps, warm, cap;
-	int64_t run_for_ns;        /* W5 */
-	int64_t kmin, kspan;       /* W5b */
+	int64_t run_for_ns;  /* W5 */
+	int64_t kmin, kspan; /* W5b */
 };
 
 /* One W5 repetition; returns the sample and the consumer's count. */
@@ -83,9 +83,11 @@ int flb_cmd_cancel(int argc, char **argv)
 	int64_t reps = 0, warm = 10, cap = 0, rfs[8];
 	const char *run_for = "2ms,50ms";
 	struct flb_flag flags[] = {
-		{"reps", NULL, FLB_INT, &reps, "cancellations per run (0: min(1000, 10s / run-for))"},
+		{"reps", NULL, FLB_INT, &reps,
+		 "cancellations per run (0: min(1000, 10s / run-for))"},
 		{"warm-reps", NULL, FLB_INT, &warm, "discarded reps per run [10]"},
-		{"run-for", "run_for", FLB_STR, &run_for, "pipeline run time before cancel [2ms,50ms]"},
+		{"run-for", "run_for", FLB_STR, &run_for,
+		 "pipeline run time before cancel [2ms,50ms]"},
 		{"cap", NULL, FLB_INT, &cap, "channel capacity [0]"},
 	};
 	int runs = flb_setup("cancel", flags, 4, argc, argv, 3);
@@ -97,8 +99,11 @@ int flb_cmd_cancel(int argc, char **argv)
 			n = n > 1000 ? 1000 : n;
 		}
 		struct cancel_cfg c = {.reps = n, .warm = warm, .cap = cap, .run_for_ns = rfs[i]};
-		struct flb_bench b = {.workload = "cancel", .ops = n, .runs = runs,
-				      .run = cancel_run, .arg = &c};
+		struct flb_bench b = {.workload = "cancel",
+				      .ops = n,
+				      .runs = runs,
+				      .run = cancel_run,
+				      .arg = &c};
 		flb_json_int(&b.params, "reps", n);
 		flb_json_int(&b.params, "stages", 4);
 		flb_json_int(&b.params, "cap", cap);
@@ -112,8 +117,8 @@ int flb_cmd_cancel(int argc, char **argv)
 /* One W5b repetition r; returns the sample. */
 static int64_t cancel_err_rep(const struct cancel_cfg *c, int64_t r)
 {
-	int64_t k = c->kmin + (int64_t)(flb_draw(FLB_TAG_CANCEL_ERR, (uint64_t)r, 0) %
-					(uint64_t)c->kspan);
+	int64_t k = c->kmin +
+		    (int64_t)(flb_draw(FLB_TAG_CANCEL_ERR, (uint64_t)r, 0) % (uint64_t)c->kspan);
 	fl_ctx *ctx;
 	fl_group *g;
 	struct flb_pipe p;
@@ -164,10 +169,16 @@ int flb_cmd_cancel_err(int argc, char **argv)
 	int runs = flb_setup("cancel-err", flags, 5, argc, argv, 3);
 	flb_resolve(&reps, "cancel-err.reps", 1000);
 	flb_must(reps > 0 && kspan > 0, "cancel-err: -reps and -kspan must be > 0");
-	struct cancel_cfg c = {.reps = reps, .warm = warm, .cap = cap, .kmin = kmin,
+	struct cancel_cfg c = {.reps = reps,
+			       .warm = warm,
+			       .cap = cap,
+			       .kmin = kmin,
 			       .kspan = kspan};
-	struct flb_bench b = {.workload = "cancel-err", .ops = reps, .runs = runs,
-			      .run = cancel_err_run, .arg = &c};
+	struct flb_bench b = {.workload = "cancel-err",
+			      .ops = reps,
+			      .runs = runs,
+			      .run = cancel_err_run,
+			      .arg = &c};
 	flb_json_int(&b.params, "reps", reps);
 	flb_json_int(&b.params, "stages", 4);
 	flb_json_int(&b.params, "cap", cap);

@@ -110,9 +110,15 @@ int flb_cmd_first_error(int argc, char **argv)
 	};
 	int runs = flb_setup("first-error", flags, 4, argc, argv, 3);
 	flb_must(reps > 0 && tasks > 0, "first-error: -reps and -tasks must be > 0");
-	struct first_cfg c = {.reps = reps, .warm = warm, .tasks = tasks, .fail_after_ns = fail_after};
-	struct flb_bench b = {.workload = "first-error", .ops = reps, .runs = runs,
-			      .run = first_run, .arg = &c};
+	struct first_cfg c = {.reps = reps,
+			      .warm = warm,
+			      .tasks = tasks,
+			      .fail_after_ns = fail_after};
+	struct flb_bench b = {.workload = "first-error",
+			      .ops = reps,
+			      .runs = runs,
+			      .run = first_run,
+			      .arg = &c};
 	flb_json_int(&b.params, "reps", reps);
 	flb_json_int(&b.params, "tasks", tasks);
 	flb_json_num(&b.params, "fail_after_ms", flb_ms(fail_after));

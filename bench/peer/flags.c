@@ -29,8 +29,8 @@
 
 #include "fl_version_internal.h"
 
-static const char *opt_backend;   /* --backend, or NULL */
-static int64_t opt_sched_workers; /* --sched-workers */
+static const char *opt_backend;         /* --backend, or NULL */
+static int64_t opt_sched_workers;       /* --sched-workers */
 static const char *opt_driver = "task"; /* --driver: task or thread */
 
 /* Per-backend sizes; anything not listed uses the Go peer's default. */
@@ -38,12 +38,9 @@ static const struct {
 	const char *backend, *key;
 	int64_t value;
 } scaled[] = {
-	{"threads", "spawn.n", 30000},
-	{"threads", "trygo.n", 30000},
-	{"threads", "pipeline.n", 50000},
-	{"threads", "fanout.n", 100000},
-	{"threads", "pingpong.n", 100000},
-	{"threads", "cancel-err.reps", 200},
+	{"threads", "spawn.n", 30000},     {"threads", "trygo.n", 30000},
+	{"threads", "pipeline.n", 50000},  {"threads", "fanout.n", 100000},
+	{"threads", "pingpong.n", 100000}, {"threads", "cancel-err.reps", 200},
 };
 
 int64_t flb_default(const char *key, int64_t go_value)
@@ -69,8 +66,8 @@ const char *flb_version(void)
 	const char *alloc = "libc-malloc";
 #endif
 	static char buf[160];
-	snprintf(buf, sizeof buf, "faultline %s %s cc %s %s", FL_VERSION, FL_REVISION,
-		 __VERSION__, alloc);
+	snprintf(buf, sizeof buf, "faultline %s %s cc %s %s", FL_VERSION, FL_REVISION, __VERSION__,
+		 alloc);
 	return buf;
 }
 
@@ -86,7 +83,8 @@ static const struct {
 	const char *unit;
 	double ns;
 } units[] = {
-	{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
+	{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+	{"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
 };
 
 /* Parses one "<number><unit>" at *p; advances *p. */
@@ -100,7 +98,8 @@ static bool dur_term(const char **p, double *ns)
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
 		size_t n = strlen(units[i].unit);
 		/* "m" must not match the start of "ms" */
-		if (strncmp(end, units[i].unit, n) == 0 && !(n == 1 && end[0] == 'm' && end[1] == 's')) {
+		if (strncmp(end, units[i].unit, n) == 0 &&
+		    !(n == 1 && end[0] == 'm' && end[1] == 's')) {
 			*ns += x * units[i].ns;
 			*p = end + n;
 			return true;
@@ -139,7 +138,8 @@ static size_t list_parse(const char *s, int64_t *out, size_t cap, bool dur)
 		else if (ok)
 			out[n] = strtoll(t, &end, 10), ok = end != t && *end == '\0';
 		if (!ok) {
-			fprintf(stderr, "fl-bench: bad %s list \"%s\"\n", dur ? "duration" : "integer", s);
+			fprintf(stderr, "fl-bench: bad %s list \"%s\"\n",
+				dur ? "duration" : "integer", s);
 			exit(2);
 		}
 		n++;
@@ -147,8 +147,14 @@ static size_t list_parse(const char *s, int64_t *out, size_t cap, bool dur)
 	return n;
 }
 
-size_t flb_int_list(const char *s, int64_t *out, size_t cap) { return list_parse(s, out, cap, false); }
-size_t flb_dur_list(const char *s, int64_t *out, size_t cap) { return list_parse(s, out, cap, true); }
+size_t flb_int_list(const char *s, int64_t *out, size_t cap)
+{
+	return list_parse(s, out, cap, false);
+}
+size_t flb_dur_list(const char *s, int64_t *out, size_t cap)
+{
+	return list_parse(s, out, cap, true);
+}
 
 /* ---- flags ---------------------------------------------------------------- */
 
@@ -167,17 +173,12 @@ static bool flag_set(const struct flb_flag *f, const char *v)
 {
 	char *end;
 	switch (f->kind) {
-	case FLB_INT:
-		*(int64_t *)f->dst = strtoll(v, &end, 10);
-		return end != v && *end == '\0';
+	case FLB_INT: *(int64_t *)f->dst = strtoll(v, &end, 10); return end != v && *end == '\0';
 	case FLB_U64:
 		*(uint64_t *)f->dst = strtoull(v, &end, 10);
 		return end != v && *end == '\0' && v[0] != '-';
-	case FLB_STR:
-		*(const char **)f->dst = v;
-		return true;
-	case FLB_DUR:
-		return flb_parse_dur(v, (int64_t *)f->dst);
+	case FLB_STR: *(const char **)f->dst = v; return true;
+	case FLB_DUR: return flb_parse_dur(v, (int64_t *)f->dst);
 	}
 	return false;
 }
@@ -225,12 +226,14 @@ int flb_setup(const char *cmd, struct flb_flag *flags, size_t n, int argc, char 
 		abort();
 	memcpy(all, flags, n * sizeof flags[0]);
 	all[n] = (struct flb_flag){"runs", NULL, FLB_INT, &runs, "timed runs per variant"};
-	all[n + 1] = (struct flb_flag){"backend", NULL, FLB_STR, &opt_backend,
-				       "scheduler backend (default: $FAULTLINE_BACKEND, else fibers)"};
+	all[n + 1] =
+		(struct flb_flag){"backend", NULL, FLB_STR, &opt_backend,
+				  "scheduler backend (default: $FAULTLINE_BACKEND, else fibers)"};
 	all[n + 2] = (struct flb_flag){"sched-workers", NULL, FLB_INT, &opt_sched_workers,
 				       "worker threads for M:N backends (0: one per core)"};
-	all[n + 3] = (struct flb_flag){"driver", NULL, FLB_STR, &opt_driver,
-				       "where each run's driver runs: task (as Go's main goroutine) or thread [task]"};
+	all[n + 3] = (struct flb_flag){
+		"driver", NULL, FLB_STR, &opt_driver,
+		"where each run's driver runs: task (as Go's main goroutine) or thread [task]"};
 	flags_parse(cmd, all, n + 4, argc, argv);
 	if (strcmp(opt_driver, "task") != 0 && strcmp(opt_driver, "thread") != 0) {
 		fprintf(stderr, "fl-bench %s: -driver must be task or thread\n", cmd);

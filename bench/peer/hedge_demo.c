@@ -117,7 +117,7 @@ int flb_cmd_hedge_demo(int argc, char **argv)
 	char name[32];
 	snprintf(name, sizeof name, "hedge after %.1f ms", flb_ms(after));
 	struct demo_out fixed =
-	    demo_run(&c, (struct fl_hedge_opts){.max_attempts = 2, .delay_ns = after});
+		demo_run(&c, (struct fl_hedge_opts){.max_attempts = 2, .delay_ns = after});
 	demo_print(name, &c, &fixed);
 	struct demo_out adapt = demo_run(&c, (struct fl_hedge_opts){.max_attempts = 2,
 								    .delay_ns = after,

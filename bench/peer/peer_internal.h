@@ -96,11 +96,11 @@ char *flb_json_dump(json_t *v);
 /* One variant of a workload. */
 struct flb_bench {
 	const char *workload;
-	struct flb_json params;   /* the variant's inputs */
-	int64_t ops;              /* operations per run */
-	int runs;                 /* timed runs; medians are reported */
-	int warmup;               /* discarded runs before the timed ones */
-	struct flb_json info;     /* constant facts after the metrics */
+	struct flb_json params; /* the variant's inputs */
+	int64_t ops;            /* operations per run */
+	int runs;               /* timed runs; medians are reported */
+	int warmup;             /* discarded runs before the timed ones */
+	struct flb_json info;   /* constant facts after the metrics */
 	/* One complete run; verifies its own result (flb_must). */
 	void (*run)(void *arg, struct flb_metrics *m);
 	void *arg;
@@ -117,9 +117,9 @@ enum flb_flag_kind { FLB_INT, FLB_U64, FLB_STR, FLB_DUR };
 /* One command-line flag (Go's flag package syntax: -f v, -f=v, --f v). */
 struct flb_flag {
 	const char *name;
-	const char *alias;      /* another accepted name, or NULL */
+	const char *alias; /* another accepted name, or NULL */
 	enum flb_flag_kind kind;
-	void *dst;              /* int64_t, uint64_t, const char * or ns */
+	void *dst; /* int64_t, uint64_t, const char * or ns */
 	const char *help;
 };
 
@@ -157,30 +157,30 @@ bool flb_driver_task(void);
 
 /* ---- workloads: the commands main.c's table runs ----------------------- */
 
-int flb_cmd_spawn(int argc, char **argv);        /* W1 */
-int flb_cmd_trygo(int argc, char **argv);        /* W2 */
-int flb_cmd_pipeline(int argc, char **argv);     /* W3 */
-int flb_cmd_fanout(int argc, char **argv);       /* W4 */
-int flb_cmd_cancel(int argc, char **argv);       /* W5 */
-int flb_cmd_cancel_err(int argc, char **argv);   /* W5b */
-int flb_cmd_first_error(int argc, char **argv);  /* W6 */
-int flb_cmd_pingpong(int argc, char **argv);     /* W7 */
-int flb_cmd_sync(int argc, char **argv);         /* W8 */
-int flb_cmd_hedge(int argc, char **argv);        /* W9 */
-int flb_cmd_retry(int argc, char **argv);        /* W10 */
-int flb_cmd_hedge_demo(int argc, char **argv);   /* fl_hedge on a long tail */
+int flb_cmd_spawn(int argc, char **argv);       /* W1 */
+int flb_cmd_trygo(int argc, char **argv);       /* W2 */
+int flb_cmd_pipeline(int argc, char **argv);    /* W3 */
+int flb_cmd_fanout(int argc, char **argv);      /* W4 */
+int flb_cmd_cancel(int argc, char **argv);      /* W5 */
+int flb_cmd_cancel_err(int argc, char **argv);  /* W5b */
+int flb_cmd_first_error(int argc, char **argv); /* W6 */
+int flb_cmd_pingpong(int argc, char **argv);    /* W7 */
+int flb_cmd_sync(int argc, char **argv);        /* W8 */
+int flb_cmd_hedge(int argc, char **argv);       /* W9 */
+int flb_cmd_retry(int argc, char **argv);       /* W10 */
+int flb_cmd_hedge_demo(int argc, char **argv);  /* fl_hedge on a long tail */
 int flb_cmd_selftest(int argc, char **argv);
 
 /* Pipeline stages shared by W3, W4, W5 and W5b (stages.c). */
 FL_ERR_DECLARE(flb_err_boom); /* "stage failed" */
 
 struct flb_stage {
-	fl_chan *in, *out;       /* either may be NULL for the ends */
-	int64_t n;               /* producer: items to send (< 0: forever) */
-	bool select;             /* receives watch ctx */
-	int64_t fail_at;         /* relay: fail on this value (< 0: never) */
-	int64_t fail_ns;         /* relay: clock when it failed */
-	int64_t sum, count;      /* consumer results */
+	fl_chan *in, *out;  /* either may be NULL for the ends */
+	int64_t n;          /* producer: items to send (< 0: forever) */
+	bool select;        /* receives watch ctx */
+	int64_t fail_at;    /* relay: fail on this value (< 0: never) */
+	int64_t fail_ns;    /* relay: clock when it failed */
+	int64_t sum, count; /* consumer results */
 };
 
 fl_err *flb_produce(fl_ctx *ctx, void *arg);
@@ -193,8 +193,8 @@ fl_err *flb_status_err(fl_ctx *ctx, int st);
 fl_err *flb_ctx_err(fl_ctx *ctx);
 /* The 4-stage pipeline of W3/W5/W5b: producer, 2 relays, consumer. */
 struct flb_pipe {
-	fl_chan *c[3];          /* c1, c2, c3 */
-	struct flb_stage s[4];  /* producer, relay 1, relay 2, consumer */
+	fl_chan *c[3];         /* c1, c2, c3 */
+	struct flb_stage s[4]; /* producer, relay 1, relay 2, consumer */
 };
 /*
  * Creates c1..c3 with capacity cap and starts the 4 stages in g: the

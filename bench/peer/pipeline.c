@@ -67,8 +67,12 @@ int flb_cmd_pipeline(int argc, char **argv)
 			bool sel = strcmp(r, "select") == 0;
 			flb_must(sel || strcmp(r, "range") == 0, "pipeline: bad -recv %s", r);
 			struct pipe_cfg c = {.n = n, .cap = caps[i], .select = sel};
-			struct flb_bench b = {.workload = "pipeline", .ops = n, .runs = runs,
-					      .warmup = 1, .run = pipeline_run, .arg = &c};
+			struct flb_bench b = {.workload = "pipeline",
+					      .ops = n,
+					      .runs = runs,
+					      .warmup = 1,
+					      .run = pipeline_run,
+					      .arg = &c};
 			flb_json_int(&b.params, "n", n);
 			flb_json_int(&b.params, "stages", 4);
 			flb_json_int(&b.params, "cap", caps[i]);
@@ -84,9 +88,9 @@ int flb_cmd_pipeline(int argc, char **argv)
 struct fan {
 	int64_t n, workers, cap;
 	int rounds;
-	uint64_t want;           /* the sequential checksum */
-	fl_chan *in, *out;       /* per run */
-	uint64_t sum;            /* consumer's result, per run */
+	uint64_t want;     /* the sequential checksum */
+	fl_chan *in, *out; /* per run */
+	uint64_t sum;      /* consumer's result, per run */
 };
 
 /* `for v := range in { r := xorshift(v, R); ctx-aware send (wctx) of r }` */
@@ -179,10 +183,17 @@ int flb_cmd_fanout(int argc, char **argv)
 		 "fanout: checksum %016llx, want 560f711b35260c30", (unsigned long long)want);
 	size_t nc = flb_int_list(cap_list, caps, 8);
 	for (size_t i = 0; i < nc; i++) {
-		struct fan f = {.n = n, .workers = workers, .cap = caps[i], .rounds = (int)rounds,
+		struct fan f = {.n = n,
+				.workers = workers,
+				.cap = caps[i],
+				.rounds = (int)rounds,
 				.want = want};
-		struct flb_bench b = {.workload = "fanout", .ops = n, .runs = runs, .warmup = 1,
-				      .run = fanout_run, .arg = &f};
+		struct flb_bench b = {.workload = "fanout",
+				      .ops = n,
+				      .runs = runs,
+				      .warmup = 1,
+				      .run = fanout_run,
+				      .arg = &f};
 		char hex[24];
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)want);
 		flb_json_int(&b.params, "n", n);

@@ -24,7 +24,7 @@
 struct pingpong {
 	int64_t n;
 	fl_chan *ping, *pong;
-	bool ok;        /* written by A, read after wait */
+	bool ok; /* written by A, read after wait */
 };
 
 static fl_err *ping_side(fl_ctx *ctx, void *arg)
@@ -83,8 +83,12 @@ int flb_cmd_pingpong(int argc, char **argv)
 	int runs = flb_setup("pingpong", flags, 1, argc, argv, 3);
 	flb_resolve(&n, "pingpong.n", 1000000);
 	struct pingpong p = {.n = n};
-	struct flb_bench b = {.workload = "pingpong", .ops = n, .runs = runs, .warmup = 1,
-			      .run = pingpong_run, .arg = &p};
+	struct flb_bench b = {.workload = "pingpong",
+			      .ops = n,
+			      .runs = runs,
+			      .warmup = 1,
+			      .run = pingpong_run,
+			      .arg = &p};
 	flb_json_int(&b.params, "n", n);
 	flb_json_int(&b.params, "cap", 0);
 	flb_measure(&b);
@@ -94,9 +98,9 @@ int flb_cmd_pingpong(int argc, char **argv)
 /* ---- W8 ------------------------------------------------------------------ */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t counter;          /* mu */
+static int64_t counter; /* mu */
 static atomic_llong acounter;
-static volatile uint64_t sink;   /* keeps the clock reads alive */
+static volatile uint64_t sink; /* keeps the clock reads alive */
 
 static int64_t read_clock(clockid_t id)
 {
@@ -158,8 +162,10 @@ int flb_cmd_sync(int argc, char **argv)
 		const char *op;
 		void (*loop)(int64_t n);
 	} ops[] = {
-		{"mutex", mutex_loop}, {"atomic_add", atomic_loop},
-		{"time_now", now_loop}, {"time_since", since_loop},
+		{"mutex", mutex_loop},
+		{"atomic_add", atomic_loop},
+		{"time_now", now_loop},
+		{"time_since", since_loop},
 	};
 	int64_t n = -1;
 	struct flb_flag flags[] = {
@@ -169,8 +175,12 @@ int flb_cmd_sync(int argc, char **argv)
 	flb_resolve(&n, "sync.n", 10000000);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		struct sync_cfg c = {.n = n, .loop = ops[i].loop};
-		struct flb_bench b = {.workload = "sync", .ops = n, .runs = runs, .warmup = 1,
-				      .run = sync_run, .arg = &c};
+		struct flb_bench b = {.workload = "sync",
+				      .ops = n,
+				      .runs = runs,
+				      .warmup = 1,
+				      .run = sync_run,
+				      .arg = &c};
 		flb_json_str(&b.params, "op", ops[i].op);
 		flb_json_int(&b.params, "n", n);
 		flb_measure(&b);

@@ -80,8 +80,14 @@ int64_t flb_nearest_rank(const int64_t *s, size_t n, double q)
 
 void flb_metrics_percentiles(struct flb_metrics *m, int64_t *lat, size_t n)
 {
-	static const struct { const char *k; double q; } qs[] = {
-		{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999},
+	static const struct {
+		const char *k;
+		double q;
+	} qs[] = {
+		{"p50", 0.50},
+		{"p90", 0.90},
+		{"p99", 0.99},
+		{"p999", 0.999},
 	};
 	if (n == 0)
 		return;
@@ -185,8 +191,7 @@ char *flb_json_dump(json_t *v)
 /* ---- measure -------------------------------------------------------------- */
 
 /* The median over runs of metric i (every run sets the same keys). */
-static double column_median(const struct flb_metrics *all, int runs, int i, double *lo,
-			    double *hi)
+static double column_median(const struct flb_metrics *all, int runs, int i, double *lo, double *hi)
 {
 	double xs[64];
 	*lo = INFINITY;

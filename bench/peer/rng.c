@@ -22,10 +22,7 @@ uint64_t flb_draw(uint64_t tag, uint64_t i, uint64_t j)
 	return flb_mix64((tag << 48) ^ (i << 8) ^ j);
 }
 
-double flb_unit(uint64_t x)
-{
-	return (double)(x >> 11) / 9007199254740992.0; /* 2^53 */
-}
+double flb_unit(uint64_t x) { return (double)(x >> 11) / 9007199254740992.0; /* 2^53 */ }
 
 uint64_t flb_xorshift(uint64_t v, int rounds)
 {

@@ -69,7 +69,10 @@ static void test_draw_facts(void)
 static void test_percentiles(void)
 {
 	static int64_t s[2000];
-	static const struct { double q; uint64_t want; } qs[] = {
+	static const struct {
+		double q;
+		uint64_t want;
+	} qs[] = {
 		{0.5, 1000}, {0.99, 1980}, {0.999, 1998}, {1, 2000}, {0, 1},
 	};
 	for (int i = 0; i < 2000; i++)
@@ -93,7 +96,11 @@ static void test_percentiles(void)
 
 static void test_format(void)
 {
-	static const struct { const char *k; double v; const char *want; } fs[] = {
+	static const struct {
+		const char *k;
+		double v;
+		const char *want;
+	} fs[] = {
 		{"ns_per_op", 399.944, "399.9"},
 		{"ns_per_op", 314.0, "314"},
 		{"ns_per_op", 0.04, "0"},
@@ -119,7 +126,11 @@ static void test_format(void)
  */
 static void test_json_numbers(void)
 {
-	static const struct { const char *k; double v; const char *want; } ns[] = {
+	static const struct {
+		const char *k;
+		double v;
+		const char *want;
+	} ns[] = {
 		{"ns_per_op", 399.944, "399.9"},
 		{"ns_per_op", 314.0, "314"},
 		{"secs", 2.0, "2"},
@@ -149,9 +160,13 @@ static void test_json_numbers(void)
 
 static void test_durations(void)
 {
-	static const struct { const char *s; int64_t ns; } ds[] = {
-		{"2ms", FL_MS(2)}, {"50ms", FL_MS(50)}, {"1.5s", FL_MS(1500)},
-		{"500us", FL_US(500)}, {"1m", FL_SEC(60)}, {"0", 0}, {"1h1m", FL_SEC(3660)},
+	static const struct {
+		const char *s;
+		int64_t ns;
+	} ds[] = {
+		{"2ms", FL_MS(2)},      {"50ms", FL_MS(50)}, {"1.5s", FL_MS(1500)},
+		{"500us", FL_US(500)},  {"1m", FL_SEC(60)},  {"0", 0},
+		{"1h1m", FL_SEC(3660)},
 	};
 	for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
 		int64_t ns = -1;

@@ -74,8 +74,12 @@ static int spawn_main(const char *name, bool try, int argc, char **argv)
 	size_t nl = flb_int_list(limit_list, limits, 16);
 	for (size_t i = 0; i < nl; i++) {
 		struct spawn_cfg c = {.n = n, .limit = limits[i], .try = try};
-		struct flb_bench b = {.workload = name, .ops = n, .runs = runs, .warmup = 1,
-				      .run = spawn_run, .arg = &c};
+		struct flb_bench b = {.workload = name,
+				      .ops = n,
+				      .runs = runs,
+				      .warmup = 1,
+				      .run = spawn_run,
+				      .arg = &c};
 		flb_json_int(&b.params, "n", n);
 		flb_json_int(&b.params, "limit", limits[i]);
 		flb_measure(&b);

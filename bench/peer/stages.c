@@ -19,10 +19,7 @@
 
 FL_ERR_SENTINEL(flb_err_boom, "stage failed");
 
-fl_err *flb_ctx_err(fl_ctx *ctx)
-{
-	return fl_err_ref(fl_ctx_err(ctx));
-}
+fl_err *flb_ctx_err(fl_ctx *ctx) { return fl_err_ref(fl_ctx_err(ctx)); }
 
 void flb_go(fl_group *g, fl_task_fn fn, void *arg)
 {
@@ -113,10 +110,12 @@ void flb_pipe_start(struct flb_pipe *p, fl_group *g, int64_t n, size_t cap, bool
 	for (int i = 0; i < 3; i++)
 		p->c[i] = flb_chan(cap);
 	p->s[0] = (struct flb_stage){.out = p->c[0], .n = n, .fail_at = -1};
-	p->s[1] = (struct flb_stage){.in = p->c[0], .out = p->c[1], .select = select,
+	p->s[1] = (struct flb_stage){.in = p->c[0],
+				     .out = p->c[1],
+				     .select = select,
 				     .fail_at = fail_at};
-	p->s[2] = (struct flb_stage){.in = p->c[1], .out = p->c[2], .select = select,
-				     .fail_at = -1};
+	p->s[2] =
+		(struct flb_stage){.in = p->c[1], .out = p->c[2], .select = select, .fail_at = -1};
 	p->s[3] = (struct flb_stage){.in = p->c[2], .select = select, .fail_at = -1};
 	flb_go(g, flb_produce, &p->s[0]);
 	flb_go(g, flb_relay, &p->s[1]);

@@ -137,17 +137,25 @@ int flb_cmd_hedge(int argc, char **argv)
 		{"n", NULL, FLB_INT, &n, "sequential requests per run [2000]"},
 		{"fast", NULL, FLB_DUR, &fast, "common latency [1ms]"},
 		{"slow", NULL, FLB_DUR, &slow, "tail latency [50ms]"},
-		{"slow-per-10k", "slow_per_10k", FLB_U64, &per10k, "tail probability in 1/10000 [100]"},
-		{"hedge-after", "hedge_after", FLB_DUR, &after, "hedge delay of the hedged variant [2ms]"},
+		{"slow-per-10k", "slow_per_10k", FLB_U64, &per10k,
+		 "tail probability in 1/10000 [100]"},
+		{"hedge-after", "hedge_after", FLB_DUR, &after,
+		 "hedge delay of the hedged variant [2ms]"},
 	};
 	int runs = flb_setup("hedge", flags, 5, argc, argv, 3);
 	flb_must(n > 0, "hedge: -n must be > 0");
 	int64_t afters[2] = {0, after};
 	for (int v = 0; v < 2; v++) {
-		struct hedge_cfg c = {.n = n, .fast = fast, .slow = slow, .hedge_after = afters[v],
+		struct hedge_cfg c = {.n = n,
+				      .fast = fast,
+				      .slow = slow,
+				      .hedge_after = afters[v],
 				      .slow_per_10k = per10k};
-		struct flb_bench b = {.workload = "hedge", .ops = n, .runs = runs,
-				      .run = hedge_run, .arg = &c};
+		struct flb_bench b = {.workload = "hedge",
+				      .ops = n,
+				      .runs = runs,
+				      .run = hedge_run,
+				      .arg = &c};
 		flb_json_int(&b.params, "n", n);
 		flb_json_num(&b.params, "fast_ms", flb_ms(fast));
 		flb_json_num(&b.params, "slow_ms", flb_ms(slow));
@@ -165,7 +173,7 @@ static FL_ERR_SENTINEL(flb_err_transient, "transient failure");
 
 struct retry_cfg {
 	int64_t n, limit, attempts, fails, base;
-	int64_t *over;          /* per-sleep overshoot; slot i*fails+a by task i */
+	int64_t *over; /* per-sleep overshoot; slot i*fails+a by task i */
 	atomic_llong tries;
 };
 
@@ -238,7 +246,8 @@ int flb_cmd_retry(int argc, char **argv)
 		{"n", NULL, FLB_INT, &n, "items per run [1000]"},
 		{"limit", NULL, FLB_INT, &limit, "group limit [16]"},
 		{"attempts", NULL, FLB_INT, &attempts, "max attempts per item [3]"},
-		{"fails", NULL, FLB_INT, &fails, "transient failures before success (< attempts) [2]"},
+		{"fails", NULL, FLB_INT, &fails,
+		 "transient failures before success (< attempts) [2]"},
 		{"base", NULL, FLB_DUR, &base, "backoff base [1ms]"},
 	};
 	int runs = flb_setup("retry", flags, 5, argc, argv, 3);
@@ -246,10 +255,17 @@ int flb_cmd_retry(int argc, char **argv)
 		fprintf(stderr, "fl-bench retry: need -fails < -attempts, -n > 0, -limit > 0\n");
 		return 2;
 	}
-	struct retry_cfg c = {.n = n, .limit = limit, .attempts = attempts, .fails = fails,
+	struct retry_cfg c = {.n = n,
+			      .limit = limit,
+			      .attempts = attempts,
+			      .fails = fails,
 			      .base = base};
-	struct flb_bench b = {.workload = "retry", .ops = n, .runs = runs, .warmup = 1,
-			      .run = retry_run, .arg = &c};
+	struct flb_bench b = {.workload = "retry",
+			      .ops = n,
+			      .runs = runs,
+			      .warmup = 1,
+			      .run = retry_run,
+			      .arg = &c};
 	flb_json_int(&b.params, "n", n);
 	flb_json_int(&b.params, "limit", limit);
 	flb_json_int(&b.params, "attempts", attempts);

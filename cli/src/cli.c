@@ -77,8 +77,8 @@ static int bench(int argc, char **argv) { return fl_bench_main(argc, argv); }
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
-static const char *const verbs[] = {"run", "list", "stress", "replay", "sweep", "report",
-				    "bench", "help", "version", NULL};
+static const char *const verbs[] = {"run",    "list",  "stress", "replay",  "sweep",
+				    "report", "bench", "help",   "version", NULL};
 
 bool fl__cli_known_verb(const char *verb)
 {

@@ -59,9 +59,9 @@ typedef struct fl__cli_opts {
 	bool no_isolate;
 	bool skip_timing;
 	int batch;
-	const char *action;        /* sweep */
-	bool alloc;                /* sweep --alloc */
-	uint64_t max;              /* sweep --alloc: runs at most; 0: no bound */
+	const char *action; /* sweep */
+	bool alloc;         /* sweep --alloc */
+	uint64_t max;       /* sweep --alloc: runs at most; 0: no bound */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false

@@ -63,7 +63,7 @@ int fl__cli_list(int argc, char **argv)
 			names = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			fprintf(stderr, "%s list: unknown option '%s'\n", fl__cli_prog, argv[i]),
-			    rc = EXIT_USAGE;
+				rc = EXIT_USAGE;
 		else
 			rc = fl__cli_target_add(&t, argv[i]), ntargets++;
 	}
@@ -91,8 +91,8 @@ int fl__cli_list(int argc, char **argv)
 		       "and for each group it notes: hwm <= limit (and reaches it when "
 		       "saturated)\n",
 		       FL_SCENARIO_CHECK_LEAKS, FL_SCENARIO_CHECK_THREADS, FL_SCENARIO_CHECK_FDS,
-		       FL_SCENARIO_CHECK_HEAP, FL_SCENARIO_CHECK_HEAP_GROWTH, FL_SCENARIO_CHECK_CRASH,
-		       FL_SCENARIO_CHECK_HANG);
+		       FL_SCENARIO_CHECK_HEAP, FL_SCENARIO_CHECK_HEAP_GROWTH,
+		       FL_SCENARIO_CHECK_CRASH, FL_SCENARIO_CHECK_HANG);
 	fl__cli_targets_free(&t);
 	return rc;
 }

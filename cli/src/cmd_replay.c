@@ -25,9 +25,10 @@ int fl__cli_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!fl__cli_parse_u64(argv[0], &seed)) {
-		fprintf(stderr, "%s replay: SEED '%s' is not a seed: a decimal or 0x-hex "
-				"number from 0 to 18446744073709551615, as stress prints it\n", fl__cli_prog,
-			argv[0]);
+		fprintf(stderr,
+			"%s replay: SEED '%s' is not a seed: a decimal or 0x-hex "
+			"number from 0 to 18446744073709551615, as stress prints it\n",
+			fl__cli_prog, argv[0]);
 		return EXIT_USAGE;
 	}
 	int rc = fl__cli_parse(argc - 1, argv + 1, &o, &t, "replay");
@@ -68,7 +69,9 @@ int fl__cli_replay(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	printf("replay of seed %" PRIu64 ": %s\n", seed,
-	       rc == EXIT_PASS ? "all checks passed" : rc == EXIT_HANG ? "HANG" : "FAILED");
+	       rc == EXIT_PASS   ? "all checks passed"
+	       : rc == EXIT_HANG ? "HANG"
+				 : "FAILED");
 	fl_scenario_result_destroy(&r);
 	fl__cli_targets_free(&t);
 	return rc;

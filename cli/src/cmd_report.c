@@ -36,8 +36,10 @@ static const fl_report_check *find_check(const fl_report *r, const char *name)
 int fl__cli_compare(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "%s report compare: expected BASE NEW (report.json files "
-			"or report directories)\n", fl__cli_prog);
+		fprintf(stderr,
+			"%s report compare: expected BASE NEW (report.json files "
+			"or report directories)\n",
+			fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	fl_report *base = NULL, *cur = NULL;
@@ -116,14 +118,14 @@ int fl__cli_merge(int argc, char **argv)
 	const char *out = argv[0];
 	bool hlog = ends_with(out, ".hlog");
 	if (!hlog && !ends_with(out, ".json")) {
-		fprintf(stderr, "%s: report merge: OUT must end in .json or .hlog: '%s'\n", fl__cli_prog,
-			out);
+		fprintf(stderr, "%s: report merge: OUT must end in .json or .hlog: '%s'\n",
+			fl__cli_prog, out);
 		return EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++)
 		if (!ends_with(argv[i], hlog ? ".hlog" : ".json")) {
-			fprintf(stderr, "%s: report merge: '%s' is not a %s file\n", fl__cli_prog, argv[i],
-				hlog ? ".hlog" : ".json");
+			fprintf(stderr, "%s: report merge: '%s' is not a %s file\n", fl__cli_prog,
+				argv[i], hlog ? ".hlog" : ".json");
 			return EXIT_USAGE;
 		}
 	fl_err *err = hlog ? fl_report_merge_hlogs(out, (const char *const *)(argv + 1),

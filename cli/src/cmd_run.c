@@ -27,8 +27,8 @@ static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result
 	const char *name = all ? "default" : n == 1 ? res[0]->scenario->name : "selection";
 	struct fl_report_opts ro = fl__cli_report_opts(o, NULL);
 	fl_report *rep;
-	fl_err *err = fl_scenario_report_new(name, (const fl_scenario_result *const *)res, n, &ro,
-					     &rep);
+	fl_err *err =
+		fl_scenario_report_new(name, (const fl_scenario_result *const *)res, n, &ro, &rep);
 	if (err)
 		return err;
 	err = fl__cli_write_report(o, rep);
@@ -40,9 +40,12 @@ static fl_err *write_outputs(const fl__cli_opts *o, bool all, fl_scenario_result
  * error (printed). */
 static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_result *r)
 {
-	fl_scenario_params p = {.iterations = o->iterations, .seed = o->seed,
-				.faults = o->faults, .skip_timing = o->skip_timing,
-				.hang_ns = s->hang_ns, .heap_tolerance = s->heap_tolerance};
+	fl_scenario_params p = {.iterations = o->iterations,
+				.seed = o->seed,
+				.faults = o->faults,
+				.skip_timing = o->skip_timing,
+				.hang_ns = s->hang_ns,
+				.heap_tolerance = s->heap_tolerance};
 	fl_err *err;
 	if (o->duration_ns > 0) {
 		fl_scenario_result probe;
@@ -77,7 +80,8 @@ static void progress(size_t done, size_t n, size_t failed, const char *next,
 		return;
 	*last = el;
 	double rate = el > 0 ? (double)done / el : 0;
-	fprintf(stderr, "%s run: %zu/%zu scenarios, %zu failed, %.2f/s, about %.0f s left; now %s\n",
+	fprintf(stderr,
+		"%s run: %zu/%zu scenarios, %zu failed, %.2f/s, about %.0f s left; now %s\n",
 		fl__cli_prog, done, n, failed, rate, rate > 0 ? (double)(n - done) / rate : 0.0,
 		next);
 }

@@ -58,7 +58,6 @@ static size_t nplans(const fl_scenario *s)
 	return n;
 }
 
-
 static void write_line(int fd, const char *fmt, ...) FL_PRINTF(2, 3);
 static void write_line(int fd, const char *fmt, ...)
 {
@@ -82,7 +81,8 @@ static void batch_child(const fl_scenario *s, uint64_t base, long from, long to,
 		uint64_t seed = splitmix(base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
 		write_line(fd, "B %ld %" PRIu64 " %ld\n", i, seed, pi);
-		fl_scenario_params p = fl__cli_iter_params(s, seed, pi >= 0 ? s->stress_faults[pi] : NULL);
+		fl_scenario_params p =
+			fl__cli_iter_params(s, seed, pi >= 0 ? s->stress_faults[pi] : NULL);
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, s);
 		fl_err_drop(fl_scenario_run(s, &p, &r));
@@ -104,8 +104,8 @@ static void batch_child(const fl_scenario *s, uint64_t base, long from, long to,
 }
 
 typedef struct batch_out {
-	char backend[32];     /* the backend the child ran on */
-	long last;            /* last iteration started */
+	char backend[32]; /* the backend the child ran on */
+	long last;        /* last iteration started */
 	uint64_t seed;
 	long plan;
 	bool failed, hung;
@@ -128,7 +128,8 @@ static void read_batch(int fd, batch_out *b)
 		if (line[0] == 'K') {
 			snprintf(b->backend, sizeof(b->backend), "%.*s",
 				 (int)strcspn(line + 2, "\n"), line + 2);
-		} else if (line[0] == 'B' && sscanf(line + 2, "%ld %" SCNu64 " %ld", &i, &seed, &pi) == 3) {
+		} else if (line[0] == 'B' &&
+			   sscanf(line + 2, "%ld %" SCNu64 " %ld", &i, &seed, &pi) == 3) {
 			b->last = i, b->seed = seed, b->plan = pi;
 		} else if (line[0] == 'F' &&
 			   sscanf(line + 2, "%ld %" SCNu64 " %ld %d", &i, &seed, &pi, &hung) == 4) {
@@ -142,8 +143,8 @@ static void read_batch(int fd, batch_out *b)
 }
 
 /* The replay command line for one iteration, into out. */
-static void replay_line(char *out, size_t cap, const char *spec, const char *backend,
-			uint64_t seed, const char *plan)
+static void replay_line(char *out, size_t cap, const char *spec, const char *backend, uint64_t seed,
+			const char *plan)
 {
 	char q[1200], t[400];
 	fl__cli_shell_quote(spec, t, sizeof(t));
@@ -164,8 +165,7 @@ typedef struct stress_sum {
 
 /* Without a terminal (a CI log), a line on stderr every 5 s: iterations
  * done, failures (none yet: stress stops at the first), rate and ETA. */
-static void progress(const char *name, long done, long n, const struct timespec *t0,
-		     double *last)
+static void progress(const char *name, long done, long n, const struct timespec *t0, double *last)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -187,7 +187,8 @@ static int report_failure(const fl_scenario *s, const char *spec, long n, const 
 	printf("stress %s: iteration %ld of %ld FAILED (seed %" PRIu64 "%s%s)\n", s->name,
 	       b->last + 1, n, b->seed, plan ? ", plan " : "", plan ? plan : "");
 	if (WIFSIGNALED(status))
-		printf("  crashed: signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		printf("  crashed: signal %d (%s)\n", WTERMSIG(status),
+		       strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 		printf("  hung: the watchdog could not free it (dump on stderr)\n");
 	fputs(b->checks, stdout);
@@ -195,8 +196,9 @@ static int report_failure(const fl_scenario *s, const char *spec, long n, const 
 	replay_line(replay, sizeof(replay), spec, b->backend, b->seed, plan);
 	printf("replay: %s\n", replay);
 	sum->done = b->last + 1;
-	snprintf(sum->verdict, sizeof(sum->verdict), "iteration %ld of %ld failed%s; replay: %s\n%s",
-		 b->last + 1, n, WIFSIGNALED(status) ? " (crashed)" : "", replay, b->checks);
+	snprintf(sum->verdict, sizeof(sum->verdict),
+		 "iteration %ld of %ld failed%s; replay: %s\n%s", b->last + 1, n,
+		 WIFSIGNALED(status) ? " (crashed)" : "", replay, b->checks);
 	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
 }
@@ -216,10 +218,12 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 		       s->name, n, base, nplans(s));
 	else
 		printf("stress %s: %ld iterations, base seed %" PRIu64 ", the scenario's own "
-		       "faults (seeded per iteration)\n", s->name, n, base);
+		       "faults (seeded per iteration)\n",
+		       s->name, n, base);
 	while (done < n) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		double el =
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (o->duration_ns > 0 && el * 1e9 >= (double)o->duration_ns)
 			break;
 		long to = done + batch < n ? done + batch : n;
@@ -280,8 +284,10 @@ int fl__cli_stress(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	if (!rc && o.faults) {
-		fprintf(stderr, "%s stress: plans come from the scenario's stress set; "
-			"use replay or run for --faults\n", fl__cli_prog);
+		fprintf(stderr,
+			"%s stress: plans come from the scenario's stress set; "
+			"use replay or run for --faults\n",
+			fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc)
@@ -297,7 +303,8 @@ int fl__cli_stress(int argc, char **argv)
 		/* one check per target: its iterations, and a failure's replay */
 		char name[FL_SCENARIO_NAME_MAX + 16], key[FL_SCENARIO_NAME_MAX + 32];
 		snprintf(name, sizeof(name), "%s: stress", t.s[i]->name);
-		werr = fl_report_add_check(rep, name, sum.verdict[0] ? FL_REPORT_FAIL : FL_REPORT_PASS,
+		werr = fl_report_add_check(rep, name,
+					   sum.verdict[0] ? FL_REPORT_FAIL : FL_REPORT_PASS,
 					   (double)sum.done, NAN, NULL,
 					   sum.verdict[0] ? sum.verdict : "no violation");
 		snprintf(key, sizeof(key), "%s.iterations", t.s[i]->name);

@@ -20,14 +20,16 @@
 static int check_args(const char *point, const char *action)
 {
 	if (strpbrk(point, ";=\n\r# \t") || strpbrk(action, ";=\n\r#") || strstr(action, "->")) {
-		fprintf(stderr, "%s sweep: POINT is one fault point name and ACTION one "
-				"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n", fl__cli_prog,
-			point, action);
+		fprintf(stderr,
+			"%s sweep: POINT is one fault point name and ACTION one "
+			"action (e.g. error(inval), sleep(5ms)), not plan text: '%s' '%s'\n",
+			fl__cli_prog, point, action);
 		return EXIT_USAGE;
 	}
 	char plan[512];
 	if (snprintf(plan, sizeof(plan), "%s=@1 %s", point, action) >= (int)sizeof(plan)) {
-		fprintf(stderr, "%s sweep: POINT and ACTION are longer than a plan\n", fl__cli_prog);
+		fprintf(stderr, "%s sweep: POINT and ACTION are longer than a plan\n",
+			fl__cli_prog);
 		return EXIT_USAGE;
 	}
 	fl_err *perr = fl_fault_check(plan);
@@ -48,8 +50,11 @@ static fl_err *sweep_once(const fl__cli_opts *o, const fl_scenario *s, const cha
 {
 	char plan[512];
 	snprintf(plan, sizeof(plan), "%s=@%ld %s", point, n, action);
-	fl_scenario_params p = {.iterations = 1, .seed = o->seed, .faults = plan,
-				.skip_timing = true, .hang_ns = FL_SEC(10)};
+	fl_scenario_params p = {.iterations = 1,
+				.seed = o->seed,
+				.faults = plan,
+				.skip_timing = true,
+				.hang_ns = FL_SEC(10)};
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, s);
 	fl_err_drop(fl_scenario_run_isolated(s, &p, &r));

@@ -117,7 +117,8 @@ int fl__cli_target_add(fl__cli_targets *t, const char *arg)
 				return EXIT_USAGE;
 			s = fl_jobs_find(jobs, colon + 1);
 			if (!s) {
-				fprintf(stderr, "%s: %s has no section [%s]\n", fl__cli_prog, path, colon + 1);
+				fprintf(stderr, "%s: %s has no section [%s]\n", fl__cli_prog, path,
+					colon + 1);
 				return EXIT_USAGE;
 			}
 			return add_one(t, s, arg);
@@ -173,8 +174,10 @@ static bool parse_duration(const char *s, int64_t *out)
 {
 	char *end;
 	double d = strtod(s, &end);
-	double m = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 || !*end ? 1e9
-		 : strcmp(end, "m") == 0 ? 60e9 : -1;
+	double m = strcmp(end, "ms") == 0           ? 1e6
+		   : strcmp(end, "s") == 0 || !*end ? 1e9
+		   : strcmp(end, "m") == 0          ? 60e9
+						    : -1;
 	if (end == s || m < 0 || !(d > 0 && d <= 1e6)) /* NaN fails both */
 		return false;
 	*out = (int64_t)(d * m);
@@ -184,15 +187,21 @@ static bool parse_duration(const char *s, int64_t *out)
 /* The verbs' options, for getopt_long: --opt value, --opt=value, and any
  * unambiguous prefix (--iter 5). Targets may come before, between or after
  * them; `--` ends the options. */
-static const struct option longopts[] = {
-	{"seed", required_argument, NULL, 's'},     {"backend", required_argument, NULL, 'b'},
-	{"faults", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'n'},
-	{"duration", required_argument, NULL, 'd'}, {"report", required_argument, NULL, 'r'},
-	{"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
-	{"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
-	{"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
-	{"alloc", no_argument, NULL, 'A'},          {"max", required_argument, NULL, 'M'},
-	{NULL, 0, NULL, 0}};
+static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
+					 {"backend", required_argument, NULL, 'b'},
+					 {"faults", required_argument, NULL, 'f'},
+					 {"iterations", required_argument, NULL, 'n'},
+					 {"duration", required_argument, NULL, 'd'},
+					 {"report", required_argument, NULL, 'r'},
+					 {"json", required_argument, NULL, 'j'},
+					 {"junit", required_argument, NULL, 'J'},
+					 {"batch", required_argument, NULL, 'B'},
+					 {"action", required_argument, NULL, 'a'},
+					 {"skip-timing", no_argument, NULL, 'T'},
+					 {"no-isolate", no_argument, NULL, 'I'},
+					 {"alloc", no_argument, NULL, 'A'},
+					 {"max", required_argument, NULL, 'M'},
+					 {NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
 static bool set_opt(fl__cli_opts *o, int c, const char *v)
@@ -223,8 +232,7 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 
 /* getopt_long over a copy of the verb's arguments (it permutes them), with
  * the program's name in front as it expects. */
-static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t,
-		      const char *cmd)
+static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
 {
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
 	if (!av) {
@@ -242,8 +250,9 @@ static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t
 			if (t && fl__cli_target_add(t, optarg))
 				rc = EXIT_USAGE;
 			else if (!t)
-				fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd,
-					optarg), rc = EXIT_USAGE;
+				fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog,
+					cmd, optarg),
+					rc = EXIT_USAGE;
 		} else if (c == '?') {
 			fprintf(stderr, "%s %s: unknown or ambiguous option '%s' (%s %s --help)\n",
 				fl__cli_prog, cmd, bad, fl__cli_prog, cmd);
@@ -261,7 +270,8 @@ static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t
 		if (t && fl__cli_target_add(t, av[i]))
 			rc = EXIT_USAGE;
 		else if (!t)
-			fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd, av[i]),
+			fprintf(stderr, "%s %s: unexpected argument '%s'\n", fl__cli_prog, cmd,
+				av[i]),
 				rc = EXIT_USAGE;
 	}
 	free(av);
@@ -311,8 +321,10 @@ int fl__cli_backend(const char *backend, bool fallback_ok)
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		if (fallback_ok) {
-			fprintf(stderr, "%s: backend '%s' is not available in this build; "
-				"replaying on the default backend with the same seed\n", fl__cli_prog, backend);
+			fprintf(stderr,
+				"%s: backend '%s' is not available in this build; "
+				"replaying on the default backend with the same seed\n",
+				fl__cli_prog, backend);
 			return 0;
 		}
 		return EXIT_USAGE;
@@ -346,15 +358,19 @@ void fl__cli_shell_quote(const char *s, char *out, size_t cap)
 
 fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, const char *plan)
 {
-	return (fl_scenario_params){.iterations = 1, .seed = seed, .faults = plan,
+	return (fl_scenario_params){.iterations = 1,
+				    .seed = seed,
+				    .faults = plan,
 				    .skip_timing = true,
 				    .hang_ns = s->hang_ns ? s->hang_ns : FL_SEC(10),
-				    .heap_tolerance = s->heap_tolerance, .sim_reseed = true};
+				    .heap_tolerance = s->heap_tolerance,
+				    .sim_reseed = true};
 }
 
 struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan)
 {
-	return (struct fl_report_opts){.git_rev = FL_REVISION, .seed = o->seed,
+	return (struct fl_report_opts){.git_rev = FL_REVISION,
+				       .seed = o->seed,
 				       .fault_plan = plan ? plan : o->faults,
 				       .backend = fl_sched_backend_chosen()};
 }

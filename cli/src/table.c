@@ -24,8 +24,8 @@ static void fmt_value(double v, const char *unit, char *buf, size_t cap)
 static void print_rule(int w0, int w1)
 {
 	printf("%.*s  %.*s  %.7s  %.12s  %.12s\n", w0, "----------------------------------------",
-	       w1, "------------------------------------------------------------",
-	       "-------", "------------", "------------");
+	       w1, "------------------------------------------------------------", "-------",
+	       "------------", "------------");
 }
 
 void fl__cli_print_table(fl_scenario_result *const *res, size_t n)
@@ -41,8 +41,8 @@ void fl__cli_print_table(fl_scenario_result *const *res, size_t n)
 	}
 	w0 = w0 > 40 ? 40 : w0;
 	w1 = w1 > 60 ? 60 : w1;
-	printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, "scenario", w1, "check", "verdict",
-	       "measured", "threshold");
+	printf("%-*s  %-*s  %-7s  %12s  %12s\n", w0, "scenario", w1, "check", "verdict", "measured",
+	       "threshold");
 	print_rule(w0, w1);
 	for (size_t i = 0; i < n; i++) {
 		const fl_scenario_result *r = res[i];

@@ -18,10 +18,10 @@
 
 /* Always-on assertion: prints file:line and the message, then aborts. */
 void fl__assert_fail(const char *file, int line, const char *what) __attribute__((noreturn));
-#define FL_ASSERT(c)                                                       \
-	do {                                                               \
-		if (__builtin_expect(!(c), 0))                             \
-			fl__assert_fail(__FILE__, __LINE__, #c);           \
+#define FL_ASSERT(c)                                             \
+	do {                                                     \
+		if (__builtin_expect(!(c), 0))                   \
+			fl__assert_fail(__FILE__, __LINE__, #c); \
 	} while (0)
 #define FL_ABORT(msg) fl__assert_fail(__FILE__, __LINE__, (msg))
 

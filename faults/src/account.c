@@ -46,8 +46,10 @@ fl__fault_point *fl__fault_point_new(const char *name, uint64_t hash, const fl__
 	pt->name = name;
 	pt->hash = hash;
 	pt->rule = rule;
-	FL_BENIGN_RACE_SIZED(&pt->evals, offsetof(fl__fault_point, term_fires) -
-			     offsetof(fl__fault_point, evals), "atomic statistics counters");
+	FL_BENIGN_RACE_SIZED(&pt->evals,
+			     offsetof(fl__fault_point, term_fires) -
+				     offsetof(fl__fault_point, evals),
+			     "atomic statistics counters");
 	FL_BENIGN_RACE_SIZED(pt->term_fires, rule->nterms * sizeof(*pt->term_fires),
 			     "atomic per-term fire counters");
 	return pt;

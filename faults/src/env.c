@@ -47,11 +47,11 @@
 enum { ENV_PENDING, ENV_SETTLED };
 
 static pthread_mutex_t env_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic int env_state;    /* ENV_*; written under env_mu */
-static bool env_ignored;         /* env_mu: fl_fault_env_ignore was called */
-static fl_fault_plan *env_plan;  /* env_mu: armed for the process, not handed out */
-static atomic_bool env_forked;   /* this process forked (pthread_atfork) */
-static bool env_handed;          /* env_mu: a caller got a handle to the plan */
+static _Atomic int env_state;   /* ENV_*; written under env_mu */
+static bool env_ignored;        /* env_mu: fl_fault_env_ignore was called */
+static fl_fault_plan *env_plan; /* env_mu: armed for the process, not handed out */
+static atomic_bool env_forked;  /* this process forked (pthread_atfork) */
+static bool env_handed;         /* env_mu: a caller got a handle to the plan */
 
 /* Parses FAULTLINE_SEED (decimal or 0x-hex); 0 when unset or empty. */
 static fl_err *env_seed(uint64_t *seed)
@@ -64,8 +64,10 @@ static fl_err *env_seed(uint64_t *seed)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
 	if (errno || *end || !isdigit((unsigned char)*s))
-		return fl_err_wrap(FL_ERR_INVAL, "FAULTLINE_SEED: expected an unsigned "
-				   "decimal or 0x-hex number, got '%s'", s);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "FAULTLINE_SEED: expected an unsigned "
+				   "decimal or 0x-hex number, got '%s'",
+				   s);
 	*seed = v;
 	return NULL;
 }
@@ -136,7 +138,8 @@ static _Noreturn void env_fail(fl_err *e, const char *point)
 	fl_err_format(e, msg, sizeof(msg));
 	fl_err_drop(e);
 	fflush(stdout);
-	fprintf(stderr, "faultline: %s (armed at the first fault point evaluated, '%s', since "
+	fprintf(stderr,
+		"faultline: %s (armed at the first fault point evaluated, '%s', since "
 		"the program did not call fl_fault_init_from_env); exiting with status 2\n",
 		msg, point);
 	_Exit(2);
@@ -176,8 +179,10 @@ static void report_unmatched(const fl_fault_plan *p)
 	fl__fault_unlock(s);
 	for (size_t r = 0; r < n; r++)
 		if (!hit[r])
-			fprintf(stderr, "faultline: FAULTLINE_FAULTS: rule '%s' matched none of the "
-				"fault points this process evaluated\n", p->spec.rules[r].pattern);
+			fprintf(stderr,
+				"faultline: FAULTLINE_FAULTS: rule '%s' matched none of the "
+				"fault points this process evaluated\n",
+				p->spec.rules[r].pattern);
 	free(hit);
 }
 
@@ -189,17 +194,14 @@ static void env_report(void)
 	if (!env_ignored && !atomic_load(&env_forked) &&
 	    atomic_load_explicit(&env_state, memory_order_relaxed) == ENV_PENDING)
 		fprintf(stderr, "faultline: FAULTLINE_FAULTS is set but was never armed: this "
-			"process evaluated no fault point and did not call "
-			"fl_fault_init_from_env\n");
+				"process evaluated no fault point and did not call "
+				"fl_fault_init_from_env\n");
 	else if (env_plan)
 		report_unmatched(env_plan);
 	FL_UNLOCK(&env_mu);
 }
 
-static void env_fork_parent(void)
-{
-	atomic_store(&env_forked, true);
-}
+static void env_fork_parent(void) { atomic_store(&env_forked, true); }
 
 __attribute__((constructor)) static void env_watch(void)
 {

@@ -59,11 +59,11 @@ const fl_err_type fl_fault_info_type = {
 /* Everything about the evaluation in progress. */
 struct run {
 	fl_ctx *ctx;
-	int kind;                   /* FL__FAULT_* */
-	int64_t item;               /* -1: none */
-	int64_t work_ns;            /* FL__FAULT_WORK */
+	int kind;        /* FL__FAULT_* */
+	int64_t item;    /* -1: none */
+	int64_t work_ns; /* FL__FAULT_WORK */
 	struct fl__fault_out *out;
-	fl__fault_hit *hits;        /* each holds a plan reference */
+	fl__fault_hit *hits; /* each holds a plan reference */
 	size_t nhits;
 };
 
@@ -72,8 +72,8 @@ struct pick {
 	const fl__fault_hit *hit;
 	const fl__fault_term *t;
 	int term;
-	uint64_t k;                 /* the point's evaluation index */
-	uint64_t idx;               /* k, or the item's attempt for peritem */
+	uint64_t k;   /* the point's evaluation index */
+	uint64_t idx; /* k, or the item's attempt for peritem */
 	uint64_t stream;
 };
 
@@ -83,10 +83,7 @@ static uint64_t draw(uint64_t seed, uint64_t stream, uint64_t idx, uint64_t j)
 }
 
 /* A uniform double in [0, 1). */
-static double unit(uint64_t x)
-{
-	return (double)(x >> 11) * 0x1.0p-53;
-}
+static double unit(uint64_t x) { return (double)(x >> 11) * 0x1.0p-53; }
 
 /* Which actions apply at each kind of site. */
 #define A(x) (1u << FL_FAULT_ACT_##x)
@@ -138,13 +135,15 @@ static bool decide(const struct run *r, const fl__fault_hit *hit, uint64_t k, ui
 			if (!in_window(t, since))
 				continue;
 		}
-		uint64_t stream = per ? fl__fault_mix64(pt->hash ^ fl__fault_mix64((uint64_t)r->item))
-				      : pt->hash;
+		uint64_t stream =
+			per ? fl__fault_mix64(pt->hash ^ fl__fault_mix64((uint64_t)r->item))
+			    : pt->hash;
 		if ((t->mods & FL__FAULT_M_PCT) && !t->pct_always &&
 		    draw(hit->plan->seed, stream, idx, 4 * i) >= t->pct_threshold)
 			continue;
 		if ((t->mods & FL__FAULT_M_CNT) &&
-		    atomic_fetch_add_explicit(&pt->term_fires[i], 1, memory_order_relaxed) >= t->cnt)
+		    atomic_fetch_add_explicit(&pt->term_fires[i], 1, memory_order_relaxed) >=
+			    t->cnt)
 			continue;
 		*pk = (struct pick){hit, t, (int)i, k, idx, stream};
 		return true;
@@ -162,20 +161,13 @@ static int64_t sample(const struct pick *pk)
 	double u3 = unit(draw(seed, pk->stream, pk->idx, j + 3));
 	double a = (double)d->a_ns, v = a;
 	switch (d->kind) {
-	case FL__FAULT_UNIFORM:
-		v = a + ((double)d->b_ns - a) * u1;
-		break;
-	case FL__FAULT_EXP:
-		v = -a * log1p(-u1);
-		break;
+	case FL__FAULT_UNIFORM: v = a + ((double)d->b_ns - a) * u1; break;
+	case FL__FAULT_EXP: v = -a * log1p(-u1); break;
 	case FL__FAULT_LOGNORMAL:
 		v = a * exp(d->shape * sqrt(-2 * log1p(-u1)) * cos(2 * M_PI * u2));
 		break;
-	case FL__FAULT_PARETO:
-		v = a / pow(1 - u1, 1 / d->shape);
-		break;
-	default:
-		break;
+	case FL__FAULT_PARETO: v = a / pow(1 - u1, 1 / d->shape); break;
+	default: break;
 	}
 	v += (2 * u3 - 1) * (double)d->jitter_ns;
 	return v <= 0 ? 0 : v >= MAX_WAIT_NS ? (int64_t)MAX_WAIT_NS : (int64_t)v;
@@ -227,9 +219,8 @@ static void panic_now(const struct run *r, const struct pick *pk) __attribute__(
 static void panic_now(const struct run *r, const struct pick *pk)
 {
 	char msg[200];
-	snprintf(msg, sizeof(msg), "injected panic at '%s' (eval %llu): %s",
-		 pk->hit->point->name, (unsigned long long)pk->k,
-		 pk->t->text ? pk->t->text : "fault");
+	snprintf(msg, sizeof(msg), "injected panic at '%s' (eval %llu): %s", pk->hit->point->name,
+		 (unsigned long long)pk->k, pk->t->text ? pk->t->text : "fault");
 	for (size_t i = 0; i < r->nhits; i++)
 		fl__fault_plan_unref(r->hits[i].plan);
 	fl_panic("%s", msg);
@@ -253,12 +244,8 @@ static fl_err *act_slow(const struct run *r, const struct pick *pk)
 static void act_simple(const struct run *r, const struct pick *pk)
 {
 	switch (pk->t->action) {
-	case FL_FAULT_ACT_DROP:
-		r->out->verdict = FL_FAULT_DROP;
-		break;
-	case FL_FAULT_ACT_DUP:
-		r->out->verdict = FL_FAULT_DUP;
-		break;
+	case FL_FAULT_ACT_DROP: r->out->verdict = FL_FAULT_DROP; break;
+	case FL_FAULT_ACT_DUP: r->out->verdict = FL_FAULT_DUP; break;
 	case FL_FAULT_ACT_OOM:
 		if (r->kind == FL__FAULT_ALLOC)
 			r->out->fail_alloc = true;
@@ -266,15 +253,12 @@ static void act_simple(const struct run *r, const struct pick *pk)
 			atomic_fetch_add_explicit(&pk->hit->point->oom_pending, 1,
 						  memory_order_relaxed);
 		break;
-	case FL_FAULT_ACT_YIELD:
-		fl_yield();
-		break;
+	case FL_FAULT_ACT_YIELD: fl_yield(); break;
 	case FL_FAULT_ACT_PRINT:
 		fprintf(stderr, "fault: %s #%llu: %s\n", pk->hit->point->name,
 			(unsigned long long)pk->k, pk->t->text ? pk->t->text : "hit");
 		break;
-	default: /* off */
-		break;
+	default: /* off */ break;
 	}
 }
 
@@ -285,24 +269,14 @@ static fl_err *fire(const struct run *r, const struct pick *pk)
 	int64_t d = t->action == FL_FAULT_ACT_SLEEP ? sample(pk) : t->dist.a_ns;
 	fl__fault_record(pk->hit->plan, pk->hit->point, t->action, pk->k, r->item, pk->term, d);
 	switch (t->action) {
-	case FL_FAULT_ACT_ERROR:
-		return injected(r, pk, FL_FAULT_ACT_ERROR, fl_err_ref(t->err));
-	case FL_FAULT_ACT_PANIC:
-		panic_now(r, pk);
-	case FL_FAULT_ACT_SLEEP:
-		return wait_plan(r, pk, r->ctx, fl_now() + d);
-	case FL_FAULT_ACT_HANG:
-		return wait_plan(r, pk, r->ctx, FL_FOREVER);
-	case FL_FAULT_ACT_STUCK:
-		return wait_plan(r, pk, NULL, fl_now() + d);
-	case FL_FAULT_ACT_DELAY:
-		busy_wait(pk, d);
-		return NULL;
-	case FL_FAULT_ACT_SLOW:
-		return act_slow(r, pk);
-	default:
-		act_simple(r, pk);
-		return NULL;
+	case FL_FAULT_ACT_ERROR: return injected(r, pk, FL_FAULT_ACT_ERROR, fl_err_ref(t->err));
+	case FL_FAULT_ACT_PANIC: panic_now(r, pk);
+	case FL_FAULT_ACT_SLEEP: return wait_plan(r, pk, r->ctx, fl_now() + d);
+	case FL_FAULT_ACT_HANG: return wait_plan(r, pk, r->ctx, FL_FOREVER);
+	case FL_FAULT_ACT_STUCK: return wait_plan(r, pk, NULL, fl_now() + d);
+	case FL_FAULT_ACT_DELAY: busy_wait(pk, d); return NULL;
+	case FL_FAULT_ACT_SLOW: return act_slow(r, pk);
+	default: act_simple(r, pk); return NULL;
 	}
 }
 
@@ -350,8 +324,8 @@ static bool settled(const struct fl__fault_out *o)
  * that fires nothing thus writes no shared line but the points' counters
  * (and, for peritem terms, item maps).
  */
-fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
-		       int64_t work_ns, struct fl__fault_out *out)
+fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item, int64_t work_ns,
+		       struct fl__fault_out *out)
 {
 	struct fl__fault_out local = {FL_FAULT_KEEP, false, 1.0};
 	fl__fault_hit hits[FL__FAULT_MAX_HITS];

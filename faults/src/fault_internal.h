@@ -61,18 +61,18 @@ enum {
 /* One term: [modifiers] action[(args)]. */
 typedef struct fl__fault_term {
 	enum fl_fault_action action;
-	unsigned mods;               /* FL__FAULT_M_* present */
-	uint64_t at_lo, at_hi;       /* @N..M, inclusive, 1-based */
-	uint64_t every;              /* every(N) */
-	uint64_t cnt;                /* cnt*: at most cnt fires */
-	uint64_t pct_threshold;      /* p%: fire if draw < threshold */
-	bool pct_always;             /* p >= 100 */
-	int64_t after_ns, until_ns;  /* windows since arm */
-	int64_t item_lo, item_hi;    /* items(a..b), inclusive */
-	fl_err *err;                 /* error: the sentinel (registry-owned) */
-	char *text;                  /* error: its name; panic/print: message */
-	fl__fault_dist dist;         /* sleep, delay, stuck */
-	double factor;               /* slow */
+	unsigned mods;              /* FL__FAULT_M_* present */
+	uint64_t at_lo, at_hi;      /* @N..M, inclusive, 1-based */
+	uint64_t every;             /* every(N) */
+	uint64_t cnt;               /* cnt*: at most cnt fires */
+	uint64_t pct_threshold;     /* p%: fire if draw < threshold */
+	bool pct_always;            /* p >= 100 */
+	int64_t after_ns, until_ns; /* windows since arm */
+	int64_t item_lo, item_hi;   /* items(a..b), inclusive */
+	fl_err *err;                /* error: the sentinel (registry-owned) */
+	char *text;                 /* error: its name; panic/print: message */
+	fl__fault_dist dist;        /* sleep, delay, stuck */
+	double factor;              /* slow */
 } fl__fault_term;
 
 /* One item of a plan: pattern=term->term->... */
@@ -80,7 +80,7 @@ typedef struct fl__fault_rule {
 	char *pattern;
 	fl__fault_term *terms;
 	size_t nterms;
-	bool peritem;                /* some term counts attempts per item */
+	bool peritem; /* some term counts attempts per item */
 } fl__fault_rule;
 
 typedef struct fl__fault_spec {
@@ -106,35 +106,35 @@ fl_err *fl__fault_error_lookup(const char *name, size_t len);
 /* Per (plan, point name) state. Counters are atomics updated without locks;
  * readers take snapshots. */
 typedef struct fl__fault_point {
-	const char *name;                       /* interned; immutable */
-	uint64_t hash;                          /* of name; immutable */
-	const fl__fault_rule *rule;             /* first matching rule; immutable */
-	_Atomic uint64_t evals;                 /* evaluations so far */
+	const char *name;           /* interned; immutable */
+	uint64_t hash;              /* of name; immutable */
+	const fl__fault_rule *rule; /* first matching rule; immutable */
+	_Atomic uint64_t evals;     /* evaluations so far */
 	_Atomic uint64_t fires[FL_FAULT_NACTIONS];
-	_Atomic int64_t delay_ns;               /* time spent in injected waits */
-	_Atomic uint64_t oom_pending;           /* oom fired at a non-alloc site */
-	_Atomic uint64_t *term_fires;           /* per term, for cnt*; immutable ptr */
-	pthread_mutex_t item_mu;                /* protects the item map */
-	int64_t *item_keys;                     /* open addressing; -1 = empty */
+	_Atomic int64_t delay_ns;     /* time spent in injected waits */
+	_Atomic uint64_t oom_pending; /* oom fired at a non-alloc site */
+	_Atomic uint64_t *term_fires; /* per term, for cnt*; immutable ptr */
+	pthread_mutex_t item_mu;      /* protects the item map */
+	int64_t *item_keys;           /* open addressing; -1 = empty */
 	uint64_t *item_counts;
 	size_t item_cap, item_n;
 } fl__fault_point;
 
 struct fl_fault_plan {
-	_Atomic long refs;            /* handle + each evaluation inside it */
-	uint64_t id;                  /* immutable */
-	char *text;                   /* immutable */
-	uint64_t seed;                /* immutable */
-	fl_ctx *scope;                /* immutable; compared by identity */
-	int64_t armed_at_ns;          /* immutable */
-	fl__fault_spec spec;          /* immutable */
-	fl_chan *done;                /* never sent on; closed by disarm */
-	bool armed;                   /* registry write side */
-	fl__fault_point **points;     /* registry write side (growth); entries immutable */
-	size_t npoints, cap_points;   /* registry write side; read under a stripe */
-	pthread_mutex_t log_mu;       /* protects the log */
-	fl_fault_event *log;          /* ring of FL_FAULT_LOG_CAP entries */
-	uint64_t log_total;           /* events ever appended (log_mu) */
+	_Atomic long refs;          /* handle + each evaluation inside it */
+	uint64_t id;                /* immutable */
+	char *text;                 /* immutable */
+	uint64_t seed;              /* immutable */
+	fl_ctx *scope;              /* immutable; compared by identity */
+	int64_t armed_at_ns;        /* immutable */
+	fl__fault_spec spec;        /* immutable */
+	fl_chan *done;              /* never sent on; closed by disarm */
+	bool armed;                 /* registry write side */
+	fl__fault_point **points;   /* registry write side (growth); entries immutable */
+	size_t npoints, cap_points; /* registry write side; read under a stripe */
+	pthread_mutex_t log_mu;     /* protects the log */
+	fl_fault_event *log;        /* ring of FL_FAULT_LOG_CAP entries */
+	uint64_t log_total;         /* events ever appended (log_mu) */
 };
 
 /* A plan and point state an evaluation acts through: valid under the

@@ -44,16 +44,16 @@
 #define LINE_MAX_LEN 4096
 
 struct fl_fault_fifo {
-	char dir[PATH_MAX - 16];     /* immutable; room for "/reply" below */
-	char ctl[PATH_MAX];          /* immutable */
-	char reply[PATH_MAX];        /* immutable */
-	int ctl_fd, reply_fd;        /* immutable while the thread runs */
-	int stop_fd[2];              /* self-pipe: [0] polled, [1] written by stop */
+	char dir[PATH_MAX - 16]; /* immutable; room for "/reply" below */
+	char ctl[PATH_MAX];      /* immutable */
+	char reply[PATH_MAX];    /* immutable */
+	int ctl_fd, reply_fd;    /* immutable while the thread runs */
+	int stop_fd[2];          /* self-pipe: [0] polled, [1] written by stop */
 	pthread_t thread;
-	fl_fault_plan *plan;         /* the control thread's */
-	char line[LINE_MAX_LEN];     /* the control thread's partial line */
-	size_t len;                  /* the control thread's */
-	bool skipping;               /* the control thread's: dropping an over-long line */
+	fl_fault_plan *plan;     /* the control thread's */
+	char line[LINE_MAX_LEN]; /* the control thread's partial line */
+	size_t len;              /* the control thread's */
+	bool skipping;           /* the control thread's: dropping an over-long line */
 };
 
 /* ---- replies ------------------------------------------------------------------- */
@@ -72,7 +72,8 @@ static void put(struct fl_fault_fifo *f, const char *s, size_t n)
 	}
 }
 
-static void reply(struct fl_fault_fifo *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct fl_fault_fifo *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void reply(struct fl_fault_fifo *f, const char *fmt, ...)
 {
 	char buf[LINE_MAX_LEN + 512];
@@ -347,15 +348,9 @@ fail_paths:
 	return e;
 }
 
-const char *fl_fault_fifo_ctl_path(const fl_fault_fifo *f)
-{
-	return f->ctl;
-}
+const char *fl_fault_fifo_ctl_path(const fl_fault_fifo *f) { return f->ctl; }
 
-const char *fl_fault_fifo_reply_path(const fl_fault_fifo *f)
-{
-	return f->reply;
-}
+const char *fl_fault_fifo_reply_path(const fl_fault_fifo *f) { return f->reply; }
 
 void fl_fault_fifo_stop(fl_fault_fifo *f)
 {

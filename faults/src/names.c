@@ -70,15 +70,9 @@ static void glob_step(int tok, char lit, const char *name, size_t n, const bool 
 	for (size_t j = 0; j <= n; j++) {
 		bool v;
 		switch (tok) {
-		case G_LIT:
-			v = j > 0 && cur[j - 1] && name[j - 1] == lit;
-			break;
-		case G_STAR:
-			v = cur[j] || (j > 0 && next[j - 1] && name[j - 1] != '/');
-			break;
-		case G_DSTAR:
-			v = cur[j] || (j > 0 && next[j - 1]);
-			break;
+		case G_LIT: v = j > 0 && cur[j - 1] && name[j - 1] == lit; break;
+		case G_STAR: v = cur[j] || (j > 0 && next[j - 1] && name[j - 1] != '/'); break;
+		case G_DSTAR: v = cur[j] || (j > 0 && next[j - 1]); break;
 		default: /* "**" then '/': nothing, or anything ending in '/' */
 			v = cur[j] || (j > 0 && name[j - 1] == '/' && any);
 			break;
@@ -198,14 +192,15 @@ fl_err *fl_fault_register_error(const char *name, fl_err *sentinel)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_register_error: bad name '%s'",
 				   name ? name : "(null)");
 	if (builtin_lookup(name, strlen(name)))
-		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_register_error: '%s' is built in",
-				   name);
+		return fl_err_wrap(FL_ERR_INVAL, "fl_fault_register_error: '%s' is built in", name);
 	FL_LOCK(&err_mu);
 	struct user_err *u = user_lookup(name, strlen(name));
 	fl_err *e = NULL;
 	if (u && u->err != sentinel)
-		e = fl_err_wrap(FL_ERR_INVAL, "fl_fault_register_error: '%s' is already "
-				"registered to another error", name);
+		e = fl_err_wrap(FL_ERR_INVAL,
+				"fl_fault_register_error: '%s' is already "
+				"registered to another error",
+				name);
 	else if (!u)
 		e = user_add(name, sentinel);
 	FL_UNLOCK(&err_mu);

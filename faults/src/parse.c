@@ -28,11 +28,11 @@
 #define MAX_DUR_NS 1e18 /* about 31 years */
 
 struct cur {
-	const char *p;      /* next character */
-	const char *line0;  /* first character of the current line */
-	int line;           /* 1-based */
-	const char *item;   /* first character of the current item */
-	fl_err *err;        /* the first error, or NULL */
+	const char *p;     /* next character */
+	const char *line0; /* first character of the current line */
+	int line;          /* 1-based */
+	const char *item;  /* first character of the current item */
+	fl_err *err;       /* the first error, or NULL */
 };
 
 static const char ACTIONS[] =
@@ -57,7 +57,7 @@ static void item_text(const struct cur *c, char *buf, size_t cap)
 
 /* Records an error at position at; returns false for `return fail(...)`. */
 static bool fail(struct cur *c, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static bool fail(struct cur *c, const char *at, const char *fmt, ...)
 {
 	if (c->err)
@@ -94,15 +94,9 @@ static void skip_separators(struct cur *c)
 	}
 }
 
-static bool is_ident_start(char ch)
-{
-	return isalpha((unsigned char)ch) || ch == '_';
-}
+static bool is_ident_start(char ch) { return isalpha((unsigned char)ch) || ch == '_'; }
 
-static bool is_ident(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '_';
-}
+static bool is_ident(char ch) { return isalnum((unsigned char)ch) || ch == '_'; }
 
 /* Reads an identifier; returns its length (0 if none). */
 static size_t ident(struct cur *c, const char **start)
@@ -254,8 +248,8 @@ static bool mod_at(struct cur *c, fl__fault_term *t, const char *at)
 	const char *s = c->p;
 	if (!uinteger(c, &t->at_hi, false))
 		return false;
-	return t->at_hi >= t->at_lo || fail(c, s, "expected range end >= %llu",
-					    (unsigned long long)t->at_lo);
+	return t->at_hi >= t->at_lo ||
+	       fail(c, s, "expected range end >= %llu", (unsigned long long)t->at_lo);
 }
 
 /* "items(a..b)" or "items(a)": after the word. */
@@ -333,8 +327,10 @@ static bool mod_number(struct cur *c, fl__fault_term *t)
 static const struct {
 	const char *name;
 	unsigned mod;
-} MODS[] = {{"every", FL__FAULT_M_EVERY}, {"after", FL__FAULT_M_AFTER},
-	    {"until", FL__FAULT_M_UNTIL}, {"items", FL__FAULT_M_ITEMS},
+} MODS[] = {{"every", FL__FAULT_M_EVERY},
+	    {"after", FL__FAULT_M_AFTER},
+	    {"until", FL__FAULT_M_UNTIL},
+	    {"items", FL__FAULT_M_ITEMS},
 	    {"peritem", FL__FAULT_M_PERITEM}};
 
 /* A keyword modifier; returns 0 if w is not one, 1 on success, -1 on error. */
@@ -383,10 +379,12 @@ static bool act_error(struct cur *c, fl__fault_term *t)
 		return fail(c, w, "expected error name");
 	t->err = fl__fault_error_lookup(w, n);
 	if (!t->err)
-		return fail(c, w, "unknown error name '%.*s' (expected canceled, deadline, nomem, "
+		return fail(c, w,
+			    "unknown error name '%.*s' (expected canceled, deadline, nomem, "
 			    "closed, limit, inval, again, misuse, panic, system, or a name "
 			    "registered before arming with fl_fault_register_error(\"%.*s\", "
-			    "sentinel))", (int)n, w, (int)n, w);
+			    "sentinel))",
+			    (int)n, w, (int)n, w);
 	t->text = fl__strndup(w, n);
 	if (!t->text)
 		return fail(c, w, "out of memory");
@@ -435,8 +433,8 @@ static bool dist_args(struct cur *c, fl__fault_dist *d)
 static bool dist(struct cur *c, fl__fault_dist *d)
 {
 	static const char *const names[] = {"uniform", "exp", "lognormal", "pareto"};
-	static const enum fl__fault_dist_kind kinds[] = {
-		FL__FAULT_UNIFORM, FL__FAULT_EXP, FL__FAULT_LOGNORMAL, FL__FAULT_PARETO};
+	static const enum fl__fault_dist_kind kinds[] = {FL__FAULT_UNIFORM, FL__FAULT_EXP,
+							 FL__FAULT_LOGNORMAL, FL__FAULT_PARETO};
 	skip_ws(c);
 	const char *w;
 	size_t n = ident(c, &w);
@@ -445,7 +443,8 @@ static bool dist(struct cur *c, fl__fault_dist *d)
 		if (word_is(w, n, names[i]))
 			d->kind = kinds[i];
 	if (n && d->kind == FL__FAULT_FIXED)
-		return fail(c, w, "expected distribution (a duration, uniform, exp, lognormal "
+		return fail(c, w,
+			    "expected distribution (a duration, uniform, exp, lognormal "
 			    "or pareto)");
 	if (!(d->kind == FL__FAULT_FIXED ? duration(c, &d->a_ns) : dist_args(c, d)))
 		return false;
@@ -468,20 +467,15 @@ static bool act_duration(struct cur *c, fl__fault_term *t)
 static bool act_args(struct cur *c, fl__fault_term *t)
 {
 	switch (t->action) {
-	case FL_FAULT_ACT_ERROR:
-		return act_error(c, t);
+	case FL_FAULT_ACT_ERROR: return act_error(c, t);
 	case FL_FAULT_ACT_PANIC:
-	case FL_FAULT_ACT_PRINT:
-		return act_message(c, t);
-	case FL_FAULT_ACT_SLEEP:
-		return expect(c, '(') && dist(c, &t->dist) && expect(c, ')');
+	case FL_FAULT_ACT_PRINT: return act_message(c, t);
+	case FL_FAULT_ACT_SLEEP: return expect(c, '(') && dist(c, &t->dist) && expect(c, ')');
 	case FL_FAULT_ACT_DELAY:
-	case FL_FAULT_ACT_STUCK:
-		return act_duration(c, t);
+	case FL_FAULT_ACT_STUCK: return act_duration(c, t);
 	case FL_FAULT_ACT_SLOW:
 		return expect(c, '(') && positive(c, &t->factor, false) && expect(c, ')');
-	default:
-		return true;
+	default: return true;
 	}
 }
 

@@ -83,13 +83,13 @@
 /* One interned point name and its cached resolution (write side; read
  * under any stripe). */
 struct entry {
-	char *name;               /* immutable */
-	uint64_t hash;            /* immutable */
-	uint64_t gen;             /* generation res is valid for; 0 = never */
-	fl__fault_hit *res;       /* no references held (see the note) */
+	char *name;         /* immutable */
+	uint64_t hash;      /* immutable */
+	uint64_t gen;       /* generation res is valid for; 0 = never */
+	fl__fault_hit *res; /* no references held (see the note) */
 	size_t nres, cap;
-	struct entry *chain;      /* hash bucket */
-	struct entry *next;       /* first-seen order */
+	struct entry *chain; /* hash bucket */
+	struct entry *next;  /* first-seen order */
 };
 
 /* gen 1, look set: see the note (env_pending). */
@@ -105,13 +105,16 @@ struct stripe {
 	_Alignas(128) pthread_mutex_t mu;
 };
 
-#define STRIPE1 {PTHREAD_MUTEX_INITIALIZER}
+#define STRIPE1                           \
+	{                                 \
+		PTHREAD_MUTEX_INITIALIZER \
+	}
 #define STRIPE4 STRIPE1, STRIPE1, STRIPE1, STRIPE1
 _Static_assert(NSTRIPES == 16, "the initialiser below spells out 16 stripes");
 static struct stripe stripes[NSTRIPES] = {STRIPE4, STRIPE4, STRIPE4, STRIPE4};
 
-static _Atomic unsigned next_stripe;        /* round-robin for new threads */
-static _Thread_local int my_stripe = -1;    /* this thread's; -1 = none yet */
+static _Atomic unsigned next_stripe;     /* round-robin for new threads */
+static _Thread_local int my_stripe = -1; /* this thread's; -1 = none yet */
 
 /* This thread's stripe, assigned on first use. Not inlined, so a fiber that
  * moved to another worker since its last evaluation reads the TLS of the
@@ -141,10 +144,7 @@ static int read_lock(void)
 	return s;
 }
 
-static void read_unlock(int s)
-{
-	FL_UNLOCK(&stripes[s].mu);
-}
+static void read_unlock(int s) { FL_UNLOCK(&stripes[s].mu); }
 
 /* Write side: every stripe, in index order (the lock order). */
 static void write_lock(void)
@@ -160,14 +160,14 @@ static void write_unlock(void)
 }
 
 static struct {
-	uint64_t gen;                 /* bumped by arm and disarm */
-	fl_fault_plan **armed;        /* arm order */
+	uint64_t gen;          /* bumped by arm and disarm */
+	fl_fault_plan **armed; /* arm order */
 	size_t narmed, cap;
 	struct entry *buckets[NBUCKETS];
-	struct entry *first, *last;   /* first-seen order */
+	struct entry *first, *last; /* first-seen order */
 	uint64_t next_id;
-	bool env_settled;             /* env.c looked at FAULTLINE_FAULTS */
-} R = {.gen = 1}; /* written under the write side, read under any stripe */
+	bool env_settled; /* env.c looked at FAULTLINE_FAULTS */
+} R = {.gen = 1};         /* written under the write side, read under any stripe */
 
 /* Publishes gen and "anything armed" for the fast path. Caller holds the
  * write side. */
@@ -284,8 +284,7 @@ static bool in_scope(const fl_fault_plan *p, const fl_ctx *ctx)
 /* Fills hits with the plans of e's resolution that act under ctx and
  * publishes the site's cache. Caller holds a stripe and e->gen == R.gen,
  * so the plans are armed: disarm needs the write side. */
-static size_t collect_locked(fl_fault_site *site, struct entry *e, fl_ctx *ctx,
-			     fl__fault_hit *hits)
+static size_t collect_locked(fl_fault_site *site, struct entry *e, fl_ctx *ctx, fl__fault_hit *hits)
 {
 	size_t n = 0;
 	/* Store only on change: every evaluating thread reads the site's
@@ -333,15 +332,9 @@ size_t fl__fault_collect(fl_fault_site *site, fl_ctx *ctx, fl__fault_hit *hits, 
 	}
 }
 
-int fl__fault_lock(void)
-{
-	return read_lock();
-}
+int fl__fault_lock(void) { return read_lock(); }
 
-void fl__fault_unlock(int stripe)
-{
-	read_unlock(stripe);
-}
+void fl__fault_unlock(int stripe) { read_unlock(stripe); }
 
 void fl_fault_site_init(fl_fault_site *site, const char *name)
 {
@@ -529,20 +522,11 @@ void fl_fault_plan_free(fl_fault_plan *p)
 	fl__fault_plan_unref(p);
 }
 
-uint64_t fl_fault_plan_seed(const fl_fault_plan *p)
-{
-	return p->seed;
-}
+uint64_t fl_fault_plan_seed(const fl_fault_plan *p) { return p->seed; }
 
-const char *fl_fault_plan_text(const fl_fault_plan *p)
-{
-	return p->text;
-}
+const char *fl_fault_plan_text(const fl_fault_plan *p) { return p->text; }
 
-uint64_t fl_fault_plan_id(const fl_fault_plan *p)
-{
-	return p->id;
-}
+uint64_t fl_fault_plan_id(const fl_fault_plan *p) { return p->id; }
 
 /* ---- listing ---------------------------------------------------- */
 
@@ -558,7 +542,8 @@ static void list_plan(FILE *out, const fl_fault_plan *p)
 			(unsigned long long)st.evals, (unsigned long long)st.fires_total);
 		for (int a = 0; a < FL_FAULT_NACTIONS; a++)
 			if (st.fires[a])
-				fprintf(out, " %s=%llu", fl_fault_action_name((enum fl_fault_action)a),
+				fprintf(out, " %s=%llu",
+					fl_fault_action_name((enum fl_fault_action)a),
 					(unsigned long long)st.fires[a]);
 		fprintf(out, " delay=%lldns\n", (long long)st.delay_ns);
 	}

@@ -34,15 +34,15 @@
 #define HIST_MAX 16
 
 struct fl_batch {
-	struct fl_batch_opts o;       /* immutable copy */
-	fl_chan *in;                  /* producers -> aggregator */
-	fl_group *g;                  /* runs the aggregator task */
-	fl_ctx *gctx;                 /* the group's context */
-	char *buf;                    /* aggregator only: the current batch */
-	size_t n;                     /* aggregator only: items in buf */
-	fl_err *dlq_errs;             /* aggregator only, then read after wait */
-	bool closed;                  /* owner only */
-	fl_err *result;               /* owner only: close's result */
+	struct fl_batch_opts o; /* immutable copy */
+	fl_chan *in;            /* producers -> aggregator */
+	fl_group *g;            /* runs the aggregator task */
+	fl_ctx *gctx;           /* the group's context */
+	char *buf;              /* aggregator only: the current batch */
+	size_t n;               /* aggregator only: items in buf */
+	fl_err *dlq_errs;       /* aggregator only, then read after wait */
+	bool closed;            /* owner only */
+	fl_err *result;         /* owner only: close's result */
 	_Atomic uint64_t added, flushed, dead_lettered, cancelled, failed;
 	_Atomic uint64_t batches, by_size, by_time, flush_attempts;
 };
@@ -101,10 +101,10 @@ static bool flush(fl_batch *b, fl_ctx *ctx, _Atomic uint64_t *trigger)
 	fl_err *de = fl_dlq_put(b->o.dlq, b->buf, n * b->o.item_size, e, fc.hist, fc.nhist);
 	if (de) {
 		bump(&b->failed, n);
-		b->dlq_errs = fl_err_join2(b->dlq_errs,
-					   fl_err_wrap(fl_err_join2(de, e),
-						       "batch of %zu items lost: dead-letter queue refused it",
-						       n));
+		b->dlq_errs = fl_err_join2(
+			b->dlq_errs,
+			fl_err_wrap(fl_err_join2(de, e),
+				    "batch of %zu items lost: dead-letter queue refused it", n));
 	} else {
 		fl_err_drop(e);
 		bump(&b->dead_lettered, n);
@@ -213,8 +213,9 @@ fl_err *fl_batch_close(fl_batch *b)
 fl_batch_stats fl_batch_stats_get(fl_batch *b)
 {
 #define LD(f) atomic_load_explicit(&b->f, memory_order_relaxed)
-	fl_batch_stats s = {LD(added), LD(flushed), LD(dead_lettered), LD(cancelled), LD(failed),
-			    LD(batches), LD(by_size), LD(by_time), LD(flush_attempts)};
+	fl_batch_stats s = {LD(added),     LD(flushed), LD(dead_lettered),
+			    LD(cancelled), LD(failed),  LD(batches),
+			    LD(by_size),   LD(by_time), LD(flush_attempts)};
 #undef LD
 	return s;
 }

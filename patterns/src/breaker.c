@@ -28,18 +28,18 @@ enum { NBUCKETS = 10 };
 
 struct fl_breaker {
 	fl__mutex mu;
-	struct fl_breaker_opts o;   /* immutable (defaults applied) */
-	char name[48];              /* immutable */
-	int64_t bucket_ns;          /* immutable */
-	enum fl_breaker_state state; /* (mu) */
-	uint64_t gen;               /* (mu) bumped on every transition */
-	int consecutive;            /* (mu) failures in a row, closed */
-	int64_t open_until;         /* (mu) end of the cool-down */
-	int probes_admitted;        /* (mu) half-open */
-	int probes_ok;              /* (mu) half-open */
-	int64_t epoch[NBUCKETS];    /* (mu) bucket epoch, -1 empty */
+	struct fl_breaker_opts o;            /* immutable (defaults applied) */
+	char name[48];                       /* immutable */
+	int64_t bucket_ns;                   /* immutable */
+	enum fl_breaker_state state;         /* (mu) */
+	uint64_t gen;                        /* (mu) bumped on every transition */
+	int consecutive;                     /* (mu) failures in a row, closed */
+	int64_t open_until;                  /* (mu) end of the cool-down */
+	int probes_admitted;                 /* (mu) half-open */
+	int probes_ok;                       /* (mu) half-open */
+	int64_t epoch[NBUCKETS];             /* (mu) bucket epoch, -1 empty */
 	int64_t ok[NBUCKETS], bad[NBUCKETS]; /* (mu) */
-	fl_breaker_counters c;      /* (mu) */
+	fl_breaker_counters c;               /* (mu) */
 };
 
 /* A transition to announce once the lock is dropped. */
@@ -147,9 +147,7 @@ static void set_state(fl_breaker *b, enum fl_breaker_state to, int64_t now, chan
 		b->open_until = now + b->o.cooldown_ns;
 		b->c.opened++;
 		break;
-	case FL_BREAKER_HALF_OPEN:
-		b->c.half_opened++;
-		break;
+	case FL_BREAKER_HALF_OPEN: b->c.half_opened++; break;
 	case FL_BREAKER_CLOSED:
 		window_reset(b);
 		b->c.closed++;

@@ -32,31 +32,31 @@
 #include "fl_alloc_internal.h"
 
 typedef struct comp {
-	char *key;                 /* immutable, owned */
-	fl_group *g;               /* immutable */
-	fl_ctx *gctx;              /* immutable, owned by g */
-	fl_chan *sem;              /* immutable: `limit` slots */
-	fl_err **item_errs;        /* (mu) per-item mode: every error */
-	size_t nitem_errs, cap_item_errs; /* (mu) */
+	char *key;                                    /* immutable, owned */
+	fl_group *g;                                  /* immutable */
+	fl_ctx *gctx;                                 /* immutable, owned by g */
+	fl_chan *sem;                                 /* immutable: `limit` slots */
+	fl_err **item_errs;                           /* (mu) per-item mode: every error */
+	size_t nitem_errs, cap_item_errs;             /* (mu) */
 	int64_t started, succeeded, failed, rejected; /* (mu) */
-	int held, hwm;             /* (mu) slots held by admitted tasks, and their peak */
-	struct comp *next;         /* (mu) */
+	int held, hwm;     /* (mu) slots held by admitted tasks, and their peak */
+	struct comp *next; /* (mu) */
 } comp;
 
 struct fl_bulkhead {
 	fl__mutex mu;
-	fl_ctx *ctx;               /* immutable: parent of every compartment */
-	char name[48];             /* immutable */
-	int limit, max_keys;       /* immutable */
-	bool per_item;             /* immutable */
-	enum fl_panic_policy panic; /* immutable: every compartment's group */
-	comp *head, *tail;         /* (mu) in order of creation */
-	int nkeys;                 /* (mu) */
-	bool waited;               /* (mu) */
+	fl_ctx *ctx;                 /* immutable: parent of every compartment */
+	char name[48];               /* immutable */
+	int limit, max_keys;         /* immutable */
+	bool per_item;               /* immutable */
+	enum fl_panic_policy panic;  /* immutable: every compartment's group */
+	comp *head, *tail;           /* (mu) in order of creation */
+	int nkeys;                   /* (mu) */
+	bool waited;                 /* (mu) */
 	fl_bulkhead_result *results; /* after wait */
-	fl_err **final;            /* after wait: per comp, owned */
+	fl_err **final;              /* after wait: per comp, owned */
 	size_t nresults;
-	fl_err *result;            /* after wait */
+	fl_err *result; /* after wait */
 };
 
 typedef struct job {
@@ -64,7 +64,7 @@ typedef struct job {
 	comp *c;
 	fl_task_fn fn;
 	void *arg;
-	bool ran, returned;        /* capture mode: fn started / returned */
+	bool ran, returned; /* capture mode: fn started / returned */
 } job;
 
 fl_err *fl_bulkhead_new(fl_ctx *parent, const struct fl_bulkhead_opts *opts, fl_bulkhead **out)
@@ -316,10 +316,13 @@ fl_err *fl_bulkhead_wait(fl_bulkhead *b)
 			c->nitem_errs = 0;
 		}
 		if (b->results) {
-			b->results[i] = (fl_bulkhead_result){
-			    .key = c->key, .err = e, .started = c->started,
-			    .succeeded = c->succeeded, .failed = c->failed,
-			    .rejected = c->rejected, .hwm = c->hwm};
+			b->results[i] = (fl_bulkhead_result){.key = c->key,
+							     .err = e,
+							     .started = c->started,
+							     .succeeded = c->succeeded,
+							     .failed = c->failed,
+							     .rejected = c->rejected,
+							     .hwm = c->hwm};
 			b->final[i] = fl_err_ref(e);
 		}
 		fl__mutex_unlock(&b->mu);

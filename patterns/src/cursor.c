@@ -21,16 +21,16 @@
 #include "fl_alloc_internal.h"
 
 struct fl_cursor {
-	fl__store *store;   /* see store_internal.h */
-	char *name;         /* immutable */
-	int every;          /* immutable, >= 1 */
-	int64_t next;       /* the owner task: last done offset + 1 */
-	int64_t saved;      /* the owner task: what the store holds */
-	int since;          /* the owner task: dones since the last record */
+	fl__store *store; /* see store_internal.h */
+	char *name;       /* immutable */
+	int every;        /* immutable, >= 1 */
+	int64_t next;     /* the owner task: last done offset + 1 */
+	int64_t saved;    /* the owner task: what the store holds */
+	int since;        /* the owner task: dones since the last record */
 };
 
 static const char cursor_schema[] =
-    "CREATE TABLE IF NOT EXISTS cursor(name TEXT PRIMARY KEY, next_offset INTEGER NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS cursor(name TEXT PRIMARY KEY, next_offset INTEGER NOT NULL);";
 
 struct rw {
 	fl_cursor *c;
@@ -64,9 +64,11 @@ static fl_err *tx_write(fl__store *s, void *arg)
 {
 	struct rw *a = arg;
 	sqlite3_stmt *st;
-	fl_err *e = fl__store_prepare(s, "INSERT INTO cursor(name, next_offset) VALUES(?, ?)"
-					 " ON CONFLICT(name) DO UPDATE SET next_offset = excluded.next_offset",
-				      &st);
+	fl_err *e = fl__store_prepare(
+		s,
+		"INSERT INTO cursor(name, next_offset) VALUES(?, ?)"
+		" ON CONFLICT(name) DO UPDATE SET next_offset = excluded.next_offset",
+		&st);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, a->c->name, -1, SQLITE_STATIC);
@@ -140,10 +142,7 @@ fl_err *fl_cursor_done(fl_cursor *c, int64_t offset)
 	return fl_cursor_save(c);
 }
 
-int64_t fl_cursor_saved(const fl_cursor *c)
-{
-	return c->saved;
-}
+int64_t fl_cursor_saved(const fl_cursor *c) { return c->saved; }
 
 struct source_task {
 	fl_cursor_source_fn fn;
@@ -203,14 +202,13 @@ fl_err *fl_cursor_run(fl_ctx *ctx, const struct fl_cursor_opts *opts, size_t eve
 	}
 	if (!e && fl_ctx_done(gctx) && !fl_group_first_err(g))
 		e = fl_ctx_stop_err(gctx);
-wait:
-	{
-		fl_err *we = fl_group_wait(g);
-		if (e)
-			fl_err_drop(we);
-		else
-			e = we;
-	}
+wait : {
+	fl_err *we = fl_group_wait(g);
+	if (e)
+		fl_err_drop(we);
+	else
+		e = we;
+}
 	e = fl_err_join2(e, fl_cursor_save(c));
 out:
 	fl_group_free(g);

@@ -22,23 +22,23 @@
 #include "fl_alloc_internal.h"
 
 struct fl_dlq {
-	fl__store *store;           /* NULL: memory backend; immutable */
-	fl__mutex mu;               /* memory backend: protects the fields below */
-	fl_dlq_entry *v;            /* entries in put order */
+	fl__store *store; /* NULL: memory backend; immutable */
+	fl__mutex mu;     /* memory backend: protects the fields below */
+	fl_dlq_entry *v;  /* entries in put order */
 	size_t n, cap;
 	int64_t next_id;
-	fl_err **sentinels;         /* immutable copies of the kind lists */
+	fl_err **sentinels; /* immutable copies of the kind lists */
 	size_t nsentinels;
 	const fl_err_type **types;
 	size_t ntypes;
 };
 
 static const char dlq_schema[] =
-    "CREATE TABLE IF NOT EXISTS dlq_entry(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " item BLOB NOT NULL, reason TEXT NOT NULL, kind TEXT NOT NULL, at_ns INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS dlq_attempt(entry INTEGER NOT NULL, attempt INTEGER NOT NULL,"
-    " at_ns INTEGER NOT NULL, error TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS dlq_attempt_entry ON dlq_attempt(entry);";
+	"CREATE TABLE IF NOT EXISTS dlq_entry(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" item BLOB NOT NULL, reason TEXT NOT NULL, kind TEXT NOT NULL, at_ns INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS dlq_attempt(entry INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+	" at_ns INTEGER NOT NULL, error TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS dlq_attempt_entry ON dlq_attempt(entry);";
 
 void fl_dlq_attempt_set(fl_dlq_attempt *a, int attempt, const fl_err *err)
 {
@@ -135,8 +135,10 @@ static fl_err *sql_put(fl__store *s, void *arg)
 	fl_err *e = fl__store_exec(s, "BEGIN IMMEDIATE");
 	if (e)
 		return e;
-	if ((e = fl__store_prepare(s, "INSERT INTO dlq_entry(item, reason, kind, at_ns)"
-				      " VALUES(?, ?, ?, ?)", &st)))
+	if ((e = fl__store_prepare(s,
+				   "INSERT INTO dlq_entry(item, reason, kind, at_ns)"
+				   " VALUES(?, ?, ?, ?)",
+				   &st)))
 		goto out;
 	sqlite3_bind_blob(st, 1, en->item_len ? en->item : "", (int)en->item_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, en->reason, -1, SQLITE_STATIC);
@@ -148,8 +150,10 @@ static fl_err *sql_put(fl__store *s, void *arg)
 		goto out;
 	}
 	int64_t id = sqlite3_last_insert_rowid(s->db);
-	if ((e = fl__store_prepare(s, "INSERT INTO dlq_attempt(entry, attempt, at_ns, error)"
-				      " VALUES(?, ?, ?, ?)", &at)))
+	if ((e = fl__store_prepare(s,
+				   "INSERT INTO dlq_attempt(entry, attempt, at_ns, error)"
+				   " VALUES(?, ?, ?, ?)",
+				   &at)))
 		goto out;
 	for (size_t i = 0; i < en->nattempts; i++) {
 		sqlite3_reset(at);
@@ -208,10 +212,14 @@ static fl_err *sql_load(fl__store *s, void *arg)
 	fl_err *e = fl__store_exec(s, "BEGIN IMMEDIATE");
 	if (e)
 		return e;
-	if ((e = fl__store_prepare(s, "SELECT id, item, reason, kind, at_ns FROM dlq_entry"
-				      " ORDER BY id", &st)) ||
-	    (e = fl__store_prepare(s, "SELECT attempt, at_ns, error FROM dlq_attempt"
-				      " WHERE entry = ? ORDER BY rowid", &at)))
+	if ((e = fl__store_prepare(s,
+				   "SELECT id, item, reason, kind, at_ns FROM dlq_entry"
+				   " ORDER BY id",
+				   &st)) ||
+	    (e = fl__store_prepare(s,
+				   "SELECT attempt, at_ns, error FROM dlq_attempt"
+				   " WHERE entry = ? ORDER BY rowid",
+				   &at)))
 		goto out;
 	int rc;
 	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -253,7 +261,8 @@ static fl_err *sql_remove(fl__store *s, void *arg)
 	int64_t id = *(const int64_t *)arg;
 	snprintf(sql, sizeof sql,
 		 "BEGIN; DELETE FROM dlq_attempt WHERE entry = %lld;"
-		 " DELETE FROM dlq_entry WHERE id = %lld; COMMIT", (long long)id, (long long)id);
+		 " DELETE FROM dlq_entry WHERE id = %lld; COMMIT",
+		 (long long)id, (long long)id);
 	fl_err *e = fl__store_exec(s, sql);
 	if (e)
 		fl_err_drop(fl__store_exec(s, "ROLLBACK"));
@@ -302,8 +311,11 @@ fl_err *fl_dlq_put(fl_dlq *q, const void *item, size_t len, const fl_err *reason
 	if (!q || !reason || (len && !item) || (n && !attempts))
 		return FL_ERR_INVAL;
 	fl_dlq_entry en = {
-		.item = (void *)item, .item_len = len, .at_ns = fl_now(),
-		.attempts = (fl_dlq_attempt *)attempts, .nattempts = n,
+		.item = (void *)item,
+		.item_len = len,
+		.at_ns = fl_now(),
+		.attempts = (fl_dlq_attempt *)attempts,
+		.nattempts = n,
 	};
 	en.reason = fl__err_text(reason);
 	en.kind = kind_of(q, reason);
@@ -424,12 +436,14 @@ fl_err *fl_dlq_replay(fl_dlq *q, fl_ctx *ctx,
 	for (size_t i = 0; i < n; i++) {
 		if (fl_ctx_done(ctx)) {
 			e = fl_err_join2(e, fl_err_wrap(fl_ctx_stop_err(ctx),
-							"replay stopped with %zu entries left", n - i));
+							"replay stopped with %zu entries left",
+							n - i));
 			break;
 		}
 		fl_err *fe = fn(ctx, &v[i], arg);
 		if (fe) {
-			e = fl_err_join2(e, fl_err_wrap(fe, "replay entry %lld", (long long)v[i].id));
+			e = fl_err_join2(e,
+					 fl_err_wrap(fe, "replay entry %lld", (long long)v[i].id));
 			continue;
 		}
 		fl_err *re = remove_id(q, v[i].id);

@@ -45,14 +45,14 @@
 
 struct fl_hedge_estimator {
 	fl__mutex mu;
-	int cap;            /* immutable */
-	int n;              /* (mu) samples held, <= cap */
-	int next;           /* (mu) ring position */
-	int64_t *ring;      /* (mu) */
-	int64_t *scratch;   /* (mu) sorted copy for quantiles */
-	double cached_q;    /* (mu) the last quantile computed, 0: none */
-	int64_t cached_v;   /* (mu) its value */
-	int fresh;          /* (mu) samples recorded since it was computed */
+	int cap;          /* immutable */
+	int n;            /* (mu) samples held, <= cap */
+	int next;         /* (mu) ring position */
+	int64_t *ring;    /* (mu) */
+	int64_t *scratch; /* (mu) sorted copy for quantiles */
+	double cached_q;  /* (mu) the last quantile computed, 0: none */
+	int64_t cached_v; /* (mu) its value */
+	int fresh;        /* (mu) samples recorded since it was computed */
 };
 
 /* A quantile is recomputed (a sort of the window) when asked for another
@@ -139,10 +139,10 @@ int64_t fl_hedge_estimator_quantile(fl_hedge_estimator *e, double q)
 struct hedge;
 
 struct fl_hedge_tie {
-	struct hedge *h;    /* immutable */
-	int n;              /* immutable: 1-based attempt */
-	int64_t fired_at;   /* set before the attempt's task starts */
-	fl_ctx *ctx;        /* (h->mu) the attempt's context while it runs */
+	struct hedge *h;  /* immutable */
+	int n;            /* immutable: 1-based attempt */
+	int64_t fired_at; /* set before the attempt's task starts */
+	fl_ctx *ctx;      /* (h->mu) the attempt's context while it runs */
 };
 
 typedef struct result {
@@ -153,12 +153,12 @@ typedef struct result {
 
 typedef struct hedge {
 	fl__mutex mu;
-	fl_hedge_fn fn;           /* immutable: plain hedging, or */
-	fl_hedge_tied_fn tfn;     /* immutable: tied */
-	void *arg;                /* immutable */
-	fl_chan *results;         /* immutable */
-	int started;              /* (mu) tied: the attempt that started, 0 none */
-	fl_hedge_tie *att;        /* one per attempt; ctx under mu */
+	fl_hedge_fn fn;       /* immutable: plain hedging, or */
+	fl_hedge_tied_fn tfn; /* immutable: tied */
+	void *arg;            /* immutable */
+	fl_chan *results;     /* immutable */
+	int started;          /* (mu) tied: the attempt that started, 0 none */
+	fl_hedge_tie *att;    /* one per attempt; ctx under mu */
 } hedge;
 
 int fl_hedge_tie_attempt(const fl_hedge_tie *tie) { return tie->n; }
@@ -217,10 +217,10 @@ typedef struct run {
 	fl_group *g;
 	const char *name;
 	int max, fired, ended, winner;
-	bool stop;                 /* fire nothing more */
-	bool caller_done;          /* the caller's ctx ended the call */
-	fl_err **errs;             /* per attempt */
-	fl_err *spawn_err;         /* a failed fl_group_go */
+	bool stop;         /* fire nothing more */
+	bool caller_done;  /* the caller's ctx ended the call */
+	fl_err **errs;     /* per attempt */
+	fl_err *spawn_err; /* a failed fl_group_go */
 } run;
 
 static void fire(run *r)

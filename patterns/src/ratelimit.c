@@ -25,11 +25,11 @@ FL_ERR_SENTINEL(FL_ERR_RATE_LIMITED, "rate limited");
 
 struct fl_ratelimit {
 	fl__mutex mu;
-	double rate_per_ns;   /* immutable */
-	double burst;         /* immutable */
-	double tokens;        /* (mu) as of last */
-	int64_t last;         /* (mu) */
-	int64_t last_event;   /* (mu) latest reservation time */
+	double rate_per_ns; /* immutable */
+	double burst;       /* immutable */
+	double tokens;      /* (mu) as of last */
+	int64_t last;       /* (mu) */
+	int64_t last_event; /* (mu) latest reservation time */
 };
 
 fl_err *fl_ratelimit_new(double rate_per_sec, int64_t burst, fl_ratelimit **out)
@@ -152,7 +152,8 @@ fl_err *fl_ratelimit_wait(fl_ratelimit *l, fl_ctx *ctx, int64_t n)
 	fl_ratelimit_reservation r = {.l = l, .n = n, .ok = false};
 	if (!reserve(l, n, now, max_wait, &r.at_ns))
 		return fl_err_wrap(fl_err_join2(FL_ERR_RATE_LIMITED, FL_ERR_DEADLINE),
-				   "rate limiter: %" PRId64 " token(s) not due before the deadline", n);
+				   "rate limiter: %" PRId64 " token(s) not due before the deadline",
+				   n);
 	r.ok = true;
 	if (r.at_ns <= now)
 		return NULL;

@@ -129,7 +129,7 @@ fl_err *fl_retry(fl_ctx *ctx, const fl_retry_policy *p, fl_retry_fn fn, void *ar
 		return FL_ERR_INVAL;
 	int max = p->max_attempts > 0 ? p->max_attempts : 1;
 	bool (*final)(const fl_err *, void *) =
-	    p->non_retryable ? p->non_retryable : fl_retry_default_final;
+		p->non_retryable ? p->non_retryable : fl_retry_default_final;
 	if (p->budget)
 		fl_retry_budget_deposit(p->budget);
 	fl_err *last = NULL;
@@ -156,7 +156,8 @@ fl_err *fl_retry(fl_ctx *ctx, const fl_retry_policy *p, fl_retry_fn fn, void *ar
 		int64_t dl = fl_ctx_deadline(ctx);
 		if (sleep_ns > 0 && dl != FL_FOREVER && until >= dl) {
 			/* The next attempt could not start in time. */
-			fl_retry_info in = {.attempts = n, .stop = FL_RETRY_STOP_CANCELED,
+			fl_retry_info in = {.attempts = n,
+					    .stop = FL_RETRY_STOP_CANCELED,
 					    .ctx_err = FL_ERR_DEADLINE};
 			return fl_err_typed(&fl_retry_error_type, &in, last, NULL);
 		}
@@ -177,14 +178,14 @@ enum { NSLICES = 16 };
 
 struct fl_retry_budget {
 	fl__mutex mu;
-	double percent;             /* immutable */
-	double floor_per_ns;        /* immutable */
-	double floor_cap;           /* immutable: floor_per_sec * window */
-	int64_t slice_ns;           /* immutable */
-	int64_t epoch[NSLICES];     /* (mu) slice epoch of credit[i] */
-	double credit[NSLICES];     /* (mu) unspent deposits of that slice */
-	double floor;               /* (mu) floor tokens */
-	int64_t floor_at;           /* (mu) when floor was last accrued */
+	double percent;                     /* immutable */
+	double floor_per_ns;                /* immutable */
+	double floor_cap;                   /* immutable: floor_per_sec * window */
+	int64_t slice_ns;                   /* immutable */
+	int64_t epoch[NSLICES];             /* (mu) slice epoch of credit[i] */
+	double credit[NSLICES];             /* (mu) unspent deposits of that slice */
+	double floor;                       /* (mu) floor tokens */
+	int64_t floor_at;                   /* (mu) when floor was last accrued */
 	int64_t requests, retries, refused; /* (mu) */
 };
 

@@ -40,22 +40,22 @@ FL_ERR_SENTINEL(FL_ERR_SAGA_COMPENSATION, "saga compensation failed");
 #define MAX_ID 200 /* keys "<id>/<step>/comp" fit in 256 bytes */
 
 struct fl_saga_coord {
-	fl__store *store;                 /* immutable pointer; see store_internal.h */
-	struct fl_saga_opts o;            /* immutable */
+	fl__store *store;                  /* immutable pointer; see store_internal.h */
+	struct fl_saga_opts o;             /* immutable */
 	const fl_saga_def *defs[MAX_DEFS]; /* written by register before use */
 	size_t ndefs;
 };
 
 static const char saga_schema[] =
-    "CREATE TABLE IF NOT EXISTS saga(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE, def TEXT NOT NULL, input TEXT NOT NULL,"
-    " phase TEXT NOT NULL CHECK(phase IN ('forward','compensating','committed',"
-    "'rolled_back','compensation_failed')),"
-    " cur INTEGER NOT NULL, nsteps INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
-    "CREATE TABLE IF NOT EXISTS saga_step(saga TEXT NOT NULL, idx INTEGER NOT NULL,"
-    " fwd TEXT NOT NULL CHECK(fwd IN ('pending','running','done','failed')),"
-    " comp TEXT NOT NULL CHECK(comp IN ('none','running','done','failed')),"
-    " error TEXT NOT NULL DEFAULT '', PRIMARY KEY(saga, idx));";
+	"CREATE TABLE IF NOT EXISTS saga(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE, def TEXT NOT NULL, input TEXT NOT NULL,"
+	" phase TEXT NOT NULL CHECK(phase IN ('forward','compensating','committed',"
+	"'rolled_back','compensation_failed')),"
+	" cur INTEGER NOT NULL, nsteps INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS saga_step(saga TEXT NOT NULL, idx INTEGER NOT NULL,"
+	" fwd TEXT NOT NULL CHECK(fwd IN ('pending','running','done','failed')),"
+	" comp TEXT NOT NULL CHECK(comp IN ('none','running','done','failed')),"
+	" error TEXT NOT NULL DEFAULT '', PRIMARY KEY(saga, idx));";
 
 enum { PENDING, RUNNING, DONE, FAILED }; /* comp: PENDING is "none" */
 static const char *const fwd_names[] = {"pending", "running", "done", "failed"};
@@ -68,7 +68,7 @@ struct saga {
 	char *id, *input, *last_error;
 	char phase[24];
 	int64_t cur;
-	int *fwd, *comp;              /* per step */
+	int *fwd, *comp; /* per step */
 };
 
 /* ---- store transactions ------------------------------------------------- */
@@ -93,8 +93,10 @@ static fl_err *tx_create(fl__store *s, void *arg)
 	fl_err *e = fl__store_exec(s, "BEGIN IMMEDIATE");
 	if (e)
 		return e;
-	if (!(e = fl__store_prepare(s, "INSERT INTO saga(id, def, input, phase, cur, nsteps)"
-				       " VALUES(?, ?, ?, 'forward', 0, ?)", &st))) {
+	if (!(e = fl__store_prepare(s,
+				    "INSERT INTO saga(id, def, input, phase, cur, nsteps)"
+				    " VALUES(?, ?, ?, 'forward', 0, ?)",
+				    &st))) {
 		sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, a->def, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->input, -1, SQLITE_STATIC);
@@ -102,8 +104,10 @@ static fl_err *tx_create(fl__store *s, void *arg)
 		e = step_sql(s, st);
 	}
 	for (size_t i = 0; !e && i < a->nsteps; i++) {
-		if ((e = fl__store_prepare(s, "INSERT INTO saga_step(saga, idx, fwd, comp)"
-					      " VALUES(?, ?, 'pending', 'none')", &st)))
+		if ((e = fl__store_prepare(s,
+					   "INSERT INTO saga_step(saga, idx, fwd, comp)"
+					   " VALUES(?, ?, 'pending', 'none')",
+					   &st)))
 			break;
 		sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
@@ -131,10 +135,12 @@ static fl_err *tx_record(fl__store *s, void *arg)
 	if (e)
 		return e;
 	if (a->idx >= 0 &&
-	    !(e = fl__store_prepare(s, a->comp ? "UPDATE saga_step SET comp = ?, error = ?"
-						 " WHERE saga = ? AND idx = ?"
-					       : "UPDATE saga_step SET fwd = ?, error = ?"
-						 " WHERE saga = ? AND idx = ?", &st))) {
+	    !(e = fl__store_prepare(s,
+				    a->comp ? "UPDATE saga_step SET comp = ?, error = ?"
+					      " WHERE saga = ? AND idx = ?"
+					    : "UPDATE saga_step SET fwd = ?, error = ?"
+					      " WHERE saga = ? AND idx = ?",
+				    &st))) {
 		sqlite3_bind_text(st, 1, (a->comp ? comp_names : fwd_names)[a->status], -1,
 				  SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, a->step_error ? a->step_error : "", -1, SQLITE_STATIC);
@@ -142,8 +148,10 @@ static fl_err *tx_record(fl__store *s, void *arg)
 		sqlite3_bind_int64(st, 4, a->idx);
 		e = step_sql(s, st);
 	}
-	if (!e && !(e = fl__store_prepare(s, "UPDATE saga SET phase = ?, cur = ?, last_error = ?"
-					     " WHERE id = ?", &st))) {
+	if (!e && !(e = fl__store_prepare(s,
+					  "UPDATE saga SET phase = ?, cur = ?, last_error = ?"
+					  " WHERE id = ?",
+					  &st))) {
 		sqlite3_bind_text(st, 1, sg->phase, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, sg->cur);
 		sqlite3_bind_text(st, 3, sg->last_error ? sg->last_error : "", -1, SQLITE_STATIC);
@@ -199,8 +207,10 @@ static fl_err *tx_load(fl__store *s, void *arg)
 	struct load_args *a = arg;
 	struct saga *sg = a->sg;
 	sqlite3_stmt *st;
-	fl_err *e = fl__store_prepare(s, "SELECT def, input, phase, cur, nsteps, last_error"
-					 " FROM saga WHERE id = ?", &st);
+	fl_err *e = fl__store_prepare(s,
+				      "SELECT def, input, phase, cur, nsteps, last_error"
+				      " FROM saga WHERE id = ?",
+				      &st);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, sg->id, -1, SQLITE_STATIC);
@@ -227,8 +237,10 @@ static fl_err *tx_load_steps(fl__store *s, void *arg)
 {
 	struct saga *sg = arg;
 	sqlite3_stmt *st;
-	fl_err *e = fl__store_prepare(s, "SELECT idx, fwd, comp FROM saga_step WHERE saga = ?"
-					 " ORDER BY idx", &st);
+	fl_err *e = fl__store_prepare(s,
+				      "SELECT idx, fwd, comp FROM saga_step WHERE saga = ?"
+				      " ORDER BY idx",
+				      &st);
 	if (e)
 		return e;
 	sqlite3_bind_text(st, 1, sg->id, -1, SQLITE_STATIC);
@@ -239,8 +251,8 @@ static fl_err *tx_load_steps(fl__store *s, void *arg)
 		int f = status_of((const char *)sqlite3_column_text(st, 1), fwd_names);
 		int cp = status_of((const char *)sqlite3_column_text(st, 2), comp_names);
 		if (idx != (int64_t)seen || seen >= sg->def->nsteps || f < 0 || cp < 0)
-			e = fl_err_wrap(FL_ERR_INVAL, "%s: saga %s: bad step row %lld",
-					s->path, sg->id, (long long)idx);
+			e = fl_err_wrap(FL_ERR_INVAL, "%s: saga %s: bad step row %lld", s->path,
+					sg->id, (long long)idx);
 		else {
 			sg->fwd[seen] = f;
 			sg->comp[seen] = cp;
@@ -292,8 +304,8 @@ static fl_err *run_forward(struct saga *sg, fl_ctx *ctx, fl_err **failure)
 	for (size_t i = (size_t)sg->cur; i < sg->def->nsteps; i++) {
 		fl_err *e;
 		if (fl_ctx_done(ctx)) {
-			*failure = fl_err_wrap(fl_ctx_stop_err(ctx), "saga %s cancelled before step %zu",
-					       sg->id, i);
+			*failure = fl_err_wrap(fl_ctx_stop_err(ctx),
+					       "saga %s cancelled before step %zu", sg->id, i);
 			free(sg->last_error);
 			sg->last_error = fl__err_text(*failure);
 			set_phase(sg, "compensating", (int64_t)i - 1);
@@ -322,8 +334,8 @@ static fl_err *run_forward(struct saga *sg, fl_ctx *ctx, fl_err **failure)
  * store error, and the joined compensation failures in *comp_errs. */
 static fl_err *run_compensation(struct saga *sg, fl_ctx *ctx, fl_err **comp_errs)
 {
-	int64_t timeout = sg->c->o.compensate_timeout_ns > 0 ? sg->c->o.compensate_timeout_ns
-							      : FL_SEC(30);
+	int64_t timeout =
+		sg->c->o.compensate_timeout_ns > 0 ? sg->c->o.compensate_timeout_ns : FL_SEC(30);
 	fl_ctx *sctx;
 	fl_err *e = fl_ctx_shielded(ctx, timeout, &sctx);
 	if (e)
@@ -438,8 +450,8 @@ void fl_saga_coord_free(fl_saga_coord *c)
 
 fl_err *fl_saga_register(fl_saga_coord *c, const fl_saga_def *def)
 {
-	if (!c || !def || !def->name || !def->name[0] || strlen(def->name) >= 64 ||
-	    !def->nsteps || !def->steps)
+	if (!c || !def || !def->name || !def->name[0] || strlen(def->name) >= 64 || !def->nsteps ||
+	    !def->steps)
 		return FL_ERR_INVAL;
 	for (size_t i = 0; i < def->nsteps; i++)
 		if (!def->steps[i].forward)
@@ -493,7 +505,8 @@ static fl_err *resume_one(fl_saga_coord *c, fl_ctx *ctx, const char *id)
 		e = fl_err_wrap(FL_ERR_INVAL, "%s: saga %s: definition %s is not registered",
 				c->store->path, id, la.defname);
 	else if (!e && la.nsteps != (int64_t)def->nsteps)
-		e = fl_err_wrap(FL_ERR_INVAL, "%s: saga %s: store has %lld steps, definition %s has %zu",
+		e = fl_err_wrap(FL_ERR_INVAL,
+				"%s: saga %s: store has %lld steps, definition %s has %zu",
 				c->store->path, id, (long long)la.nsteps, def->name, def->nsteps);
 	else if (!e && (probe.cur < -1 || probe.cur > la.nsteps))
 		e = fl_err_wrap(FL_ERR_INVAL, "%s: saga %s: current step %lld out of range",
@@ -525,8 +538,10 @@ static fl_err *tx_open_ids(fl__store *s, void *arg)
 {
 	struct ids *ids = arg;
 	sqlite3_stmt *st;
-	fl_err *e = fl__store_prepare(s, "SELECT id FROM saga WHERE phase IN"
-					 " ('forward','compensating') ORDER BY seq", &st);
+	fl_err *e = fl__store_prepare(s,
+				      "SELECT id FROM saga WHERE phase IN"
+				      " ('forward','compensating') ORDER BY seq",
+				      &st);
 	if (e)
 		return e;
 	int rc;

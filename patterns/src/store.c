@@ -79,21 +79,24 @@ static fl_err *check_and_create(fl__store *s, const char *schema)
 	if (!e)
 		e = query_int(s, "PRAGMA user_version", &ver);
 	if (!e)
-		e = query_int(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", &tables);
+		e = query_int(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+			      &tables);
 	if (e)
 		return e;
 	if (app == 0 && tables > 0)
 		return fl_err_wrap(FL_ERR_INVAL,
 				   "%s: foreign SQLite database (no faultline application_id; "
-				   "tables of another program: %lld)", s->path, tables);
+				   "tables of another program: %lld)",
+				   s->path, tables);
 	if (app != 0 && app != FL__STORE_APP_ID)
 		return fl_err_wrap(FL_ERR_INVAL,
 				   "%s: foreign SQLite database (application_id 0x%llx, "
-				   "expected 0x%x)", s->path, app, FL__STORE_APP_ID);
+				   "expected 0x%x)",
+				   s->path, app, FL__STORE_APP_ID);
 	if (app != 0 && ver != FL__STORE_VERSION)
 		return fl_err_wrap(FL_ERR_INVAL,
-				   "%s: schema version %lld, this build reads version %d",
-				   s->path, ver, FL__STORE_VERSION);
+				   "%s: schema version %lld, this build reads version %d", s->path,
+				   ver, FL__STORE_VERSION);
 	if (app == 0) {
 		char sql[96];
 		snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
@@ -132,7 +135,7 @@ static fl_err *open_in(fl__store *s, void *arg)
 	if ((e = fl__store_exec(s, "PRAGMA journal_mode = WAL")))
 		return e;
 	if ((e = fl__store_exec(s, a->sync_full ? "PRAGMA synchronous = FULL"
-					       : "PRAGMA synchronous = NORMAL")))
+						: "PRAGMA synchronous = NORMAL")))
 		return e;
 	if ((e = fl__store_exec(s, "BEGIN IMMEDIATE")))
 		return e;

@@ -28,9 +28,9 @@
 #define FL__STORE_VERSION 1
 
 typedef struct fl__store {
-	sqlite3 *db;      /* under mu */
-	char *path;       /* immutable */
-	fl__mutex mu;     /* serialises statements and transactions */
+	sqlite3 *db;  /* under mu */
+	char *path;   /* immutable */
+	fl__mutex mu; /* serialises statements and transactions */
 } fl__store;
 
 /*

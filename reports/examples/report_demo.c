@@ -30,24 +30,24 @@
 #define NS_PER_S 1000000000LL
 
 enum { PARSE, TRANSFORM, WRITE, E2E, NHIST };
-static const char *const hist_names[NHIST] = {"stage.parse", "stage.transform",
-					      "stage.write", "e2e"};
+static const char *const hist_names[NHIST] = {"stage.parse", "stage.transform", "stage.write",
+					      "e2e"};
 
 /* A fault window: items finishing inside it are slowed and thinned. */
 typedef struct window {
 	double at_s, len_s;
 	const char *point, *action;
-	int stage;        /* stage it slows */
-	double delay_ns;  /* added at the start, decaying linearly */
-	double keep;      /* fraction of items that still complete */
-	int events;       /* fault events logged across the window */
+	int stage;       /* stage it slows */
+	double delay_ns; /* added at the start, decaying linearly */
+	double keep;     /* fraction of items that still complete */
+	int events;      /* fault events logged across the window */
 } window;
 
 static const window plan[] = {
-    {2.30, 0.25, "disk.write", "delay 4ms", WRITE, 4e6, 0.55, 3},
-    {5.10, 0.12, "net.send", "error ECONNRESET", WRITE, 9e5, 0.80, 5},
-    {7.00, 0.05, "stage.transform", "panic (recovered)", TRANSFORM, 2e7, 0.30, 1},
-    {7.80, 0.40, "disk.write", "delay 12ms", WRITE, 1.2e7, 0.45, 4},
+	{2.30, 0.25, "disk.write", "delay 4ms", WRITE, 4e6, 0.55, 3},
+	{5.10, 0.12, "net.send", "error ECONNRESET", WRITE, 9e5, 0.80, 5},
+	{7.00, 0.05, "stage.transform", "panic (recovered)", TRANSFORM, 2e7, 0.30, 1},
+	{7.80, 0.40, "disk.write", "delay 12ms", WRITE, 1.2e7, 0.45, 4},
 };
 #define NPLAN (sizeof(plan) / sizeof(plan[0]))
 
@@ -62,10 +62,7 @@ static uint64_t rng_next(void)
 	return z ^ (z >> 31);
 }
 
-static double uniform(void)
-{
-	return (double)(rng_next() >> 11) * 0x1.0p-53;
-}
+static double uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
 
 static double normal(void)
 {
@@ -106,10 +103,7 @@ typedef struct sim {
 	int64_t items, errors;
 } sim;
 
-static fl_err *new_hist(fl_hdr **out)
-{
-	return fl_hdr_new(1, 60 * NS_PER_S, 3, out);
-}
+static fl_err *new_hist(fl_hdr **out) { return fl_hdr_new(1, 60 * NS_PER_S, 3, out); }
 
 static fl_err *sim_alloc(sim *s)
 {
@@ -160,8 +154,8 @@ static fl_err *add_faults(fl_report *r)
 		const window *w = &plan[i];
 		for (int k = 0; k < w->events; k++) {
 			double at = w->at_s + w->len_s * k / w->events;
-			fl_err *err = fl_report_add_fault_event(r, (int64_t)(at * 1e9),
-								w->point, w->action);
+			fl_err *err = fl_report_add_fault_event(r, (int64_t)(at * 1e9), w->point,
+								w->action);
 			if (err)
 				return err;
 		}
@@ -180,8 +174,8 @@ static fl_err *add_hists(fl_report *r, sim *s)
 	}
 	for (int i = 0; i < SECONDS && !err; i++) {
 		int64_t at = (int64_t)i * NS_PER_S;
-		err = fl_report_add_series_interval(r, "e2e", at, NS_PER_S,
-						    s->iv_e2e[i], FL_REPORT_TAKE);
+		err = fl_report_add_series_interval(r, "e2e", at, NS_PER_S, s->iv_e2e[i],
+						    FL_REPORT_TAKE);
 		if (!err) {
 			s->iv_e2e[i] = NULL;
 			err = fl_report_add_series_interval(r, "stage.write", at, NS_PER_S,
@@ -254,7 +248,8 @@ int main(int argc, char **argv)
 	}
 	sim s = {0};
 	fl_report *r = NULL;
-	struct fl_report_opts o = {.seed = SEED, .backend = "threads",
+	struct fl_report_opts o = {.seed = SEED,
+				   .backend = "threads",
 				   .git_rev = FL_REVISION,
 				   .fault_plan = "disk.write@2.3s delay 4ms; net.send@5.1s "
 						 "error x5; stage.transform@7s panic; "

@@ -65,8 +65,7 @@ static fl_err *check_config(int64_t lowest, int64_t highest, int sigfigs)
 	return NULL;
 }
 
-fl_err *fl__hdr_layout_init(struct fl__hdr_layout *l, int64_t lowest, int64_t highest,
-			    int sigfigs)
+fl_err *fl__hdr_layout_init(struct fl__hdr_layout *l, int64_t lowest, int64_t highest, int sigfigs)
 {
 	fl_err *err = check_config(lowest, highest, sigfigs);
 	if (err)
@@ -78,9 +77,10 @@ fl_err *fl__hdr_layout_init(struct fl__hdr_layout *l, int64_t lowest, int64_t hi
 	int32_t half_mag = (count_mag > 1 ? count_mag : 1) - 1;
 	int32_t unit_mag = (int32_t)(log((double)lowest) / log(2));
 	if (unit_mag + count_mag > 62)
-		return fl_err_wrap(FL_ERR_INVAL,
-				   "hdr: lowest %lld with %d significant figures needs more than 63 bits",
-				   (long long)lowest, sigfigs);
+		return fl_err_wrap(
+			FL_ERR_INVAL,
+			"hdr: lowest %lld with %d significant figures needs more than 63 bits",
+			(long long)lowest, sigfigs);
 	*l = (struct fl__hdr_layout){
 		.lowest = lowest,
 		.highest = highest,
@@ -98,10 +98,7 @@ fl_err *fl__hdr_layout_init(struct fl__hdr_layout *l, int64_t lowest, int64_t hi
 	return NULL;
 }
 
-size_t fl__hdr_struct_size(void)
-{
-	return (sizeof(struct fl_hdr) + 15) & ~(size_t)15;
-}
+size_t fl__hdr_struct_size(void) { return (sizeof(struct fl_hdr) + 15) & ~(size_t)15; }
 
 void fl__hdr_clear_tracking(fl_hdr *h)
 {
@@ -220,10 +217,7 @@ bool fl_hdr_record_n(fl_hdr *h, int64_t value, int64_t count)
 	return true;
 }
 
-bool fl_hdr_record(fl_hdr *h, int64_t value)
-{
-	return fl_hdr_record_n(h, value, 1);
-}
+bool fl_hdr_record(fl_hdr *h, int64_t value) { return fl_hdr_record_n(h, value, 1); }
 
 bool fl_hdr_record_corrected_n(fl_hdr *h, int64_t value, int64_t count, int64_t interval)
 {
@@ -275,8 +269,8 @@ static int64_t add_same_layout(fl_hdr *dst, const fl_hdr *src)
 	if (first_nz > 0)
 		fl__hdr_track(dst, fl__hdr_value_at(&dst->lay, first_nz));
 	if (last_nz >= 0)
-		fl__hdr_track(dst, fl__hdr_highest_eq(&dst->lay,
-						      fl__hdr_value_at(&dst->lay, last_nz)));
+		fl__hdr_track(dst,
+			      fl__hdr_highest_eq(&dst->lay, fl__hdr_value_at(&dst->lay, last_nz)));
 	return dropped;
 }
 
@@ -308,10 +302,10 @@ static void merge_times(fl_hdr *dst, const fl_hdr *src)
 
 int64_t fl_hdr_add(fl_hdr *dst, const fl_hdr *src)
 {
-	int64_t dropped = same_layout(dst, src) ? add_same_layout(dst, src)
-						: add_other_layout(dst, src);
-	dst->out_of_range = fl__hdr_sat_add(fl__hdr_sat_add(dst->out_of_range, dropped),
-					    src->out_of_range);
+	int64_t dropped =
+		same_layout(dst, src) ? add_same_layout(dst, src) : add_other_layout(dst, src);
+	dst->out_of_range =
+		fl__hdr_sat_add(fl__hdr_sat_add(dst->out_of_range, dropped), src->out_of_range);
 	merge_times(dst, src);
 	return dropped;
 }

@@ -14,13 +14,9 @@
 
 #include <stdio.h>
 
-static const char ALPHABET[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t fl__hdr_base64_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
+size_t fl__hdr_base64_len(size_t n) { return (n + 2) / 3 * 4; }
 
 void fl__hdr_base64_encode(const uint8_t *src, size_t n, char *dst)
 {
@@ -77,8 +73,8 @@ static bool strip_padding(const char *src, size_t len, size_t *body, char *why, 
 	return true;
 }
 
-bool fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len,
-			   char *why, size_t cap)
+bool fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len, char *why,
+			   size_t cap)
 {
 	size_t body = 0;
 	if (!strip_padding(src, len, &body, why, cap))

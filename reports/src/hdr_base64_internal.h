@@ -20,7 +20,7 @@ void fl__hdr_base64_encode(const uint8_t *src, size_t n, char *dst);
 /* Decodes len bytes of base64 (padding optional) into dst, which holds
  * len / 4 * 3 + 3 bytes, and sets *out_len. Returns false on bad input,
  * with the reason (naming the offset) written into why[0..cap). */
-bool fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len,
-			   char *why, size_t cap);
+bool fl__hdr_base64_decode(const char *src, size_t len, uint8_t *dst, size_t *out_len, char *why,
+			   size_t cap);
 
 #endif

@@ -64,10 +64,7 @@ static uint32_t get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
+static uint64_t get_be64(const uint8_t *p) { return (uint64_t)get_be32(p) << 32 | get_be32(p + 4); }
 
 size_t fl__hdr_put_varint(uint8_t *p, int64_t n)
 {
@@ -251,7 +248,8 @@ static fl_err *fill_v2(fl_hdr *h, const uint8_t *p, size_t n)
 	while (p < end) {
 		int64_t v;
 		if (!fl__hdr_get_varint(&p, end, &v))
-			return fl_err_wrap(FL_ERR_HDR_CORRUPT, "truncated varint at payload offset %zu",
+			return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+					   "truncated varint at payload offset %zu",
 					   (size_t)(p - start));
 		if (v < 0) {
 			if (v < -(len - idx))
@@ -284,8 +282,9 @@ static int64_t get_word(const uint8_t *p, int ws)
 static fl_err *fill_words(fl_hdr *h, const uint8_t *p, size_t n, int ws)
 {
 	if (n % (size_t)ws != 0)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "payload of %zu bytes is not a multiple of %d-byte words",
-				   n, ws);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "payload of %zu bytes is not a multiple of %d-byte words", n,
+				   ws);
 	size_t words = n / (size_t)ws;
 	for (size_t i = 0; i < words; i++) {
 		int64_t c = get_word(p + i * (size_t)ws, ws);
@@ -295,17 +294,15 @@ static fl_err *fill_words(fl_hdr *h, const uint8_t *p, size_t n, int ws)
 		if (c == 0)
 			continue;
 		if (i >= (size_t)h->lay.counts_len)
-			return fl_err_wrap(FL_ERR_HDR_CORRUPT, "count in slot %zu is past the %d slots",
-					   i, h->lay.counts_len);
+			return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+					   "count in slot %zu is past the %d slots", i,
+					   h->lay.counts_len);
 		h->counts[i] = c;
 	}
 	return NULL;
 }
 
-int fl__hdr_word_size(uint32_t cookie)
-{
-	return (int)(((cookie >> 4) & 0xf) & 0xe);
-}
+int fl__hdr_word_size(uint32_t cookie) { return (int)(((cookie >> 4) & 0xf) & 0xe); }
 
 /* Decodes a complete uncompressed block of one of the three versions. */
 static fl_err *decode_block(const uint8_t *b, size_t len, fl_hdr **out)
@@ -315,11 +312,12 @@ static fl_err *decode_block(const uint8_t *b, size_t len, fl_hdr **out)
 	bool v0 = base == COOKIE_V0;
 	size_t hs = v0 ? V0_HEADER : V2_HEADER;
 	if (len < hs)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "%zu bytes are too short for the %zu-byte header",
-				   len, hs);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "%zu bytes are too short for the %zu-byte header", len, hs);
 	int ws = fl__hdr_word_size(cookie);
 	if (base != COOKIE_V2 && ws != 2 && ws != 4 && ws != 8)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "cookie 0x%08x has an invalid word size", cookie);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "cookie 0x%08x has an invalid word size",
+				   cookie);
 	size_t payload = len - hs;
 	if (!v0) {
 		int32_t claimed = (int32_t)get_be32(b + 4);
@@ -328,7 +326,8 @@ static fl_err *decode_block(const uint8_t *b, size_t len, fl_hdr **out)
 					   "payload length %d exceeds the %zu bytes available",
 					   claimed, payload);
 		if ((size_t)claimed < payload)
-			return fl_err_wrap(FL_ERR_HDR_CORRUPT, "%zu trailing bytes after the payload",
+			return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+					   "%zu trailing bytes after the payload",
 					   payload - (size_t)claimed);
 	}
 	int64_t sig = (int32_t)get_be32(b + (v0 ? 4 : 12));
@@ -384,20 +383,22 @@ static fl_err *inner_size(const uint8_t *head, uint32_t inner_base, size_t *need
 {
 	uint32_t cookie = get_be32(head);
 	if ((cookie & ~0xf0u) != inner_base)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "inner cookie 0x%08x does not match the wrapper",
-				   cookie);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "inner cookie 0x%08x does not match the wrapper", cookie);
 	*exact = inner_base != COOKIE_V0;
 	if (*exact) {
 		int32_t claimed = (int32_t)get_be32(head + 4);
 		if (claimed < 0 || (size_t)claimed > FL_HDR_MAX_ENCODED_BYTES - V2_HEADER)
-			return fl_err_wrap(FL_ERR_HDR_CORRUPT, "payload length %d is out of range", claimed);
+			return fl_err_wrap(FL_ERR_HDR_CORRUPT, "payload length %d is out of range",
+					   claimed);
 		*need = V2_HEADER + (size_t)claimed;
 		return NULL;
 	}
 	int ws = fl__hdr_word_size(cookie);
 	struct fl__hdr_layout l;
 	int32_t sig = (int32_t)get_be32(head + 4);
-	fl_err *err = ws == 0 ? fl_err_wrap(FL_ERR_HDR_CORRUPT, "V0 cookie 0x%08x has no word size", cookie)
+	fl_err *err = ws == 0 ? fl_err_wrap(FL_ERR_HDR_CORRUPT, "V0 cookie 0x%08x has no word size",
+					    cookie)
 			      : fl__hdr_layout_init(&l, (int64_t)get_be64(head + 8),
 						    (int64_t)get_be64(head + 16), sig);
 	if (err)
@@ -465,18 +466,20 @@ static fl_err *inflate_block(const uint8_t *src, size_t n, uint32_t inner_base, 
 static fl_err *decode_compressed(const uint8_t *b, size_t len, uint32_t base, fl_hdr **out)
 {
 	if (len < WRAPPER)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "%zu bytes are too short for the compressed header",
-				   len);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "%zu bytes are too short for the compressed header", len);
 	int32_t n = (int32_t)get_be32(b + 4);
 	if (n < 0 || (size_t)n > len - WRAPPER)
 		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
 				   "compressed length %d exceeds the %zu bytes available", n,
 				   len - WRAPPER);
 	if ((size_t)n < len - WRAPPER)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "%zu trailing bytes after the compressed data",
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "%zu trailing bytes after the compressed data",
 				   len - WRAPPER - (size_t)n);
-	uint32_t inner = base == COOKIE_V2_COMPRESSED ? COOKIE_V2
-			 : base == COOKIE_V1_COMPRESSED ? COOKIE_V1 : COOKIE_V0;
+	uint32_t inner = base == COOKIE_V2_COMPRESSED   ? COOKIE_V2
+			 : base == COOKIE_V1_COMPRESSED ? COOKIE_V1
+							: COOKIE_V0;
 	uint8_t *block;
 	size_t block_len;
 	fl_err *err = inflate_block(b + WRAPPER, (size_t)n, inner, &block, &block_len);
@@ -493,31 +496,31 @@ fl_err *fl_hdr_decode(const void *buf, size_t len, fl_hdr **out)
 	if (len < 4)
 		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "%zu bytes are too short for a cookie", len);
 	if (len > FL_HDR_MAX_ENCODED_BYTES)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "encoding of %zu bytes exceeds the %zu-byte limit",
-				   len, FL_HDR_MAX_ENCODED_BYTES);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
+				   "encoding of %zu bytes exceeds the %zu-byte limit", len,
+				   FL_HDR_MAX_ENCODED_BYTES);
 	uint32_t cookie = get_be32(b), base = cookie & ~0xf0u;
 	switch (base) {
 	case COOKIE_V2_COMPRESSED:
 	case COOKIE_V1_COMPRESSED:
-	case COOKIE_V0_COMPRESSED:
-		return decode_compressed(b, len, base, out);
+	case COOKIE_V0_COMPRESSED: return decode_compressed(b, len, base, out);
 	case COOKIE_V2:
 	case COOKIE_V1:
-	case COOKIE_V0:
-		return decode_block(b, len, out);
-	default:
-		break;
+	case COOKIE_V0: return decode_block(b, len, out);
+	default: break;
 	}
 	if (base == (COOKIE_DOUBLE_A & ~0xf0u) || base == (COOKIE_DOUBLE_B & ~0xf0u))
 		return fl_err_wrap(FL_ERR_HDR_CORRUPT,
-				   "cookie 0x%08x is a DoubleHistogram encoding (not supported)", cookie);
+				   "cookie 0x%08x is a DoubleHistogram encoding (not supported)",
+				   cookie);
 	return fl_err_wrap(FL_ERR_HDR_CORRUPT, "unknown cookie 0x%08x", cookie);
 }
 
 fl_err *fl_hdr_decode_base64(const char *text, size_t len, fl_hdr **out)
 {
 	if (len / 4 * 3 > FL_HDR_MAX_ENCODED_BYTES)
-		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "base64 text of %zu bytes exceeds the limit", len);
+		return fl_err_wrap(FL_ERR_HDR_CORRUPT, "base64 text of %zu bytes exceeds the limit",
+				   len);
 	uint8_t *bin = fl__malloc(len / 4 * 3 + 3);
 	if (!bin)
 		return FL_ERR_NOMEM;

@@ -39,10 +39,7 @@ void fl_hdr_iter_recorded_init(fl_hdr_iter *it, const fl_hdr *h)
 	iter_start(it, h, ITER_RECORDED);
 }
 
-void fl_hdr_iter_all_init(fl_hdr_iter *it, const fl_hdr *h)
-{
-	iter_start(it, h, ITER_ALL);
-}
+void fl_hdr_iter_all_init(fl_hdr_iter *it, const fl_hdr *h) { iter_start(it, h, ITER_ALL); }
 
 void fl_hdr_iter_linear_init(fl_hdr_iter *it, const fl_hdr *h, int64_t step)
 {
@@ -53,10 +50,7 @@ void fl_hdr_iter_linear_init(fl_hdr_iter *it, const fl_hdr *h, int64_t step)
 }
 
 /* (int64)x for a level kept as a double, saturating at INT64_MAX. */
-static int64_t level_to_i64(double x)
-{
-	return x >= 9.2e18 ? INT64_MAX : (int64_t)x;
-}
+static int64_t level_to_i64(double x) { return x >= 9.2e18 ? INT64_MAX : (int64_t)x; }
 
 void fl_hdr_iter_log_init(fl_hdr_iter *it, const fl_hdr *h, int64_t first_bucket, double base)
 {
@@ -80,8 +74,7 @@ static bool has_next(fl_hdr_iter *it)
 	if (it->count_to_here_ < it->total_)
 		return true;
 	switch (it->kind_) {
-	case ITER_ALL:
-		return it->index_ < l->counts_len - 1;
+	case ITER_ALL: return it->index_ < l->counts_len - 1;
 	case ITER_LINEAR:
 		return it->level_hi_ < INT64_MAX &&
 		       it->level_hi_ + 1 < fl__hdr_next_value_at(l, it->index_);
@@ -95,8 +88,7 @@ static bool has_next(fl_hdr_iter *it)
 			return true;
 		}
 		return false;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -111,10 +103,8 @@ static bool reached(const fl_hdr_iter *it, int64_t c)
 {
 	const struct fl__hdr_layout *l = &it->h_->lay;
 	switch (it->kind_) {
-	case ITER_RECORDED:
-		return c != 0 && it->visited_ != it->index_;
-	case ITER_ALL:
-		return it->visited_ != it->index_;
+	case ITER_RECORDED: return c != 0 && it->visited_ != it->index_;
+	case ITER_ALL: return it->visited_ != it->index_;
 	case ITER_LINEAR:
 	case ITER_LOG:
 		return fl__hdr_value_at(l, it->index_) >= it->level_lo_ ||
@@ -154,9 +144,7 @@ static void advance_level(fl_hdr_iter *it)
 		it->pct_level_ = next > it->pct_level_ ? next : nextafter(it->pct_level_, INFINITY);
 		break;
 	}
-	default:
-		it->visited_ = it->index_;
-		break;
+	default: it->visited_ = it->index_; break;
 	}
 }
 
@@ -168,7 +156,7 @@ static void emit(fl_hdr_iter *it, int64_t c)
 	it->highest_equivalent = fl__hdr_highest_eq(l, lo);
 	it->value_from = it->value;
 	it->value = (it->kind_ == ITER_LINEAR || it->kind_ == ITER_LOG) ? it->level_hi_
-									 : it->highest_equivalent;
+									: it->highest_equivalent;
 	it->count_here = c;
 	it->count_added = it->count_to_here_ - it->prev_count_to_;
 	it->prev_count_to_ = it->count_to_here_;

@@ -37,14 +37,14 @@ struct fl_hdr_log_writer {
 };
 
 struct fl_hdr_log_reader {
-	FILE *in;          /* not owned */
-	char *line;        /* getline buffer */
-	size_t cap;        /* its capacity */
-	long lineno;       /* lines read so far */
-	int64_t start_ns;  /* StartTime */
-	int64_t base_ns;   /* BaseTime */
-	bool have_start;   /* StartTime seen or inferred */
-	bool have_base;    /* BaseTime seen or inferred */
+	FILE *in;         /* not owned */
+	char *line;       /* getline buffer */
+	size_t cap;       /* its capacity */
+	long lineno;      /* lines read so far */
+	int64_t start_ns; /* StartTime */
+	int64_t base_ns;  /* BaseTime */
+	bool have_start;  /* StartTime seen or inferred */
+	bool have_base;   /* BaseTime seen or inferred */
 };
 
 /* ------------------------------------------------------------------------
@@ -75,10 +75,7 @@ fl_err *fl_hdr_log_writer_new(FILE *out, const struct fl_hdr_log_writer_opts *op
 	return NULL;
 }
 
-void fl_hdr_log_writer_free(fl_hdr_log_writer *w)
-{
-	free(w);
-}
+void fl_hdr_log_writer_free(fl_hdr_log_writer *w) { free(w); }
 
 /* ns -> ms, rounding half away from zero (Java's timestamps are ms). */
 static int64_t ns_to_ms(int64_t ns)
@@ -139,9 +136,10 @@ fl_err *fl_hdr_log_write_interval(fl_hdr_log_writer *w, const fl_hdr *h, int64_t
 				  int64_t end_ns, const char *tag)
 {
 	if (tag && !fl_hdr_log_tag_valid(tag))
-		return fl_err_wrap(FL_ERR_INVAL,
-				   "hlog: tag \"%.*s\" is empty, too long or contains ',', space, CR or LF",
-				   FL_HDR_LOG_TAG_MAX, tag);
+		return fl_err_wrap(
+			FL_ERR_INVAL,
+			"hlog: tag \"%.*s\" is empty, too long or contains ',', space, CR or LF",
+			FL_HDR_LOG_TAG_MAX, tag);
 	char *b64;
 	fl_err *err = fl_hdr_encode_base64(h, w->level, &b64);
 	if (err)
@@ -189,10 +187,7 @@ void fl_hdr_log_reader_free(fl_hdr_log_reader *r)
 int64_t fl_hdr_log_reader_start_ns(const fl_hdr_log_reader *r) { return r->start_ns; }
 int64_t fl_hdr_log_reader_base_ns(const fl_hdr_log_reader *r) { return r->base_ns; }
 
-static bool is_sep(char c)
-{
-	return c == ',' || c == ' ' || c == '\r' || c == '\n';
-}
+static bool is_sep(char c) { return c == ',' || c == ' ' || c == '\r' || c == '\n'; }
 
 /* Splits s in place on runs of separators; returns the token count (at
  * most max, with *extra set if more followed). */
@@ -355,7 +350,8 @@ static fl_err *next_line(fl_hdr_log_reader *r, bool *eof)
 	ssize_t n = getline(&r->line, &r->cap, r->in);
 	*eof = n < 0;
 	if (n < 0)
-		return ferror(r->in) ? fl_err_errno(errno ? errno : EIO, "hlog: read failed") : NULL;
+		return ferror(r->in) ? fl_err_errno(errno ? errno : EIO, "hlog: read failed")
+				     : NULL;
 	r->lineno++;
 	if ((size_t)n > MAX_LINE)
 		return bad_line(r, NULL, "line is too long");

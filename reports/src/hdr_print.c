@@ -95,7 +95,10 @@ size_t fl_hdr_format_fixed(char *buf, size_t cap, double v, int decimals)
 {
 	char out[400 + MAX_DECIMALS];
 	if (isnan(v) || isinf(v))
-		return (size_t)snprintf(buf, cap, "%s", isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+		return (size_t)snprintf(buf, cap, "%s",
+					isnan(v) ? "NaN"
+					: v > 0  ? "Infinity"
+						 : "-Infinity");
 	int dec = decimals < 0 ? 0 : decimals > MAX_DECIMALS ? MAX_DECIMALS : decimals;
 	char digits[MAX_DIGITS + 1] = "0", num[400 + MAX_DECIMALS];
 	int n = 1, e10 = 0;

@@ -60,7 +60,7 @@ struct phaser {
 
 /* A histogram recorded with atomic adds by any number of writers. */
 struct atomic_hist {
-	_Atomic int64_t *counts;      /* counts_len slots */
+	_Atomic int64_t *counts; /* counts_len slots */
 	_Atomic int64_t total;
 	_Atomic int64_t max_value;    /* raw, as fl_hdr.max_value */
 	_Atomic int64_t min_non_zero; /* raw, as fl_hdr.min_non_zero */
@@ -69,21 +69,21 @@ struct atomic_hist {
 
 struct fl_hdr_writer {
 	_Alignas(CACHE_LINE) struct phaser ph; /* own line: no false sharing */
-	fl_hdr *h[2];                 /* h[phase]; owner writes the active one */
-	fl_hdr_recorder *rec;         /* immutable */
-	fl_hdr_writer *next;          /* rec->lock */
+	fl_hdr *h[2];                          /* h[phase]; owner writes the active one */
+	fl_hdr_recorder *rec;                  /* immutable */
+	fl_hdr_writer *next;                   /* rec->lock */
 };
 
 struct fl_hdr_recorder {
 	_Alignas(CACHE_LINE) struct phaser ph; /* shared target's phaser */
-	struct atomic_hist shared[2];  /* shared[phase] */
-	struct fl__hdr_layout lay;     /* immutable */
-	pthread_mutex_t lock;          /* see "Lock order" */
-	fl_hdr_writer *writers;        /* lock */
-	fl_hdr *retired;               /* lock: counts of freed writers */
-	fl_hdr *scratch;               /* lock: drained shared histogram */
-	fl_hdr *interval;              /* lock: returned by sample */
-	int64_t last_ns;               /* lock: end of the previous interval */
+	struct atomic_hist shared[2];          /* shared[phase] */
+	struct fl__hdr_layout lay;             /* immutable */
+	pthread_mutex_t lock;                  /* see "Lock order" */
+	fl_hdr_writer *writers;                /* lock */
+	fl_hdr *retired;                       /* lock: counts of freed writers */
+	fl_hdr *scratch;                       /* lock: drained shared histogram */
+	fl_hdr *interval;                      /* lock: returned by sample */
+	int64_t last_ns;                       /* lock: end of the previous interval */
 };
 
 /* ------------------------------------------------------------------------
@@ -143,18 +143,16 @@ static int phaser_flip(struct phaser *p)
 static void atomic_max(_Atomic int64_t *x, int64_t v)
 {
 	int64_t cur = LOAD_RELAXED(x);
-	while (v > cur &&
-	       !atomic_compare_exchange_weak_explicit(x, &cur, v, memory_order_relaxed,
-						      memory_order_relaxed))
+	while (v > cur && !atomic_compare_exchange_weak_explicit(x, &cur, v, memory_order_relaxed,
+								 memory_order_relaxed))
 		;
 }
 
 static void atomic_min(_Atomic int64_t *x, int64_t v)
 {
 	int64_t cur = LOAD_RELAXED(x);
-	while (v < cur &&
-	       !atomic_compare_exchange_weak_explicit(x, &cur, v, memory_order_relaxed,
-						      memory_order_relaxed))
+	while (v < cur && !atomic_compare_exchange_weak_explicit(x, &cur, v, memory_order_relaxed,
+								 memory_order_relaxed))
 		;
 }
 

@@ -29,8 +29,8 @@ enum { CAP_HISTS, CAP_SERIES, CAP_COUNTERS, CAP_FAULTS, CAP_CHECKS };
 
 const double fl_report_pcts[FL_REPORT_NPCT] = {50.0, 90.0, 99.0, 99.9, 99.99, 100.0};
 
-static const char *const pct_labels[FL_REPORT_NPCT] = {
-    "p50", "p90", "p99", "p99.9", "p99.99", "max"};
+static const char *const pct_labels[FL_REPORT_NPCT] = {"p50",   "p90",    "p99",
+						       "p99.9", "p99.99", "max"};
 
 const char *fl_report_pct_label(int i)
 {
@@ -40,12 +40,9 @@ const char *fl_report_pct_label(int i)
 const char *fl_report_verdict_name(enum fl_report_verdict v)
 {
 	switch (v) {
-	case FL_REPORT_PASS:
-		return "pass";
-	case FL_REPORT_FAIL:
-		return "fail";
-	case FL_REPORT_SKIP:
-		return "skip";
+	case FL_REPORT_PASS: return "pass";
+	case FL_REPORT_FAIL: return "fail";
+	case FL_REPORT_SKIP: return "skip";
 	}
 	return "?";
 }
@@ -63,13 +60,12 @@ static fl_err *check_opts(const char *name, const struct fl_report_opts *o)
 		return fl_err_wrap(FL_ERR_INVAL, "report name is empty");
 	int32_t reps = o->repetitions ? o->repetitions : 1;
 	if (o->repetition < 0 || reps < 0 || o->repetition >= reps)
-		return fl_err_wrap(FL_ERR_INVAL, "repetition %d of %d",
-				   (int)o->repetition, (int)reps);
+		return fl_err_wrap(FL_ERR_INVAL, "repetition %d of %d", (int)o->repetition,
+				   (int)reps);
 	return NULL;
 }
 
-static bool fill_meta(fl_report *r, const char *name,
-		      const struct fl_report_opts *o)
+static bool fill_meta(fl_report *r, const char *name, const struct fl_report_opts *o)
 {
 	r->name = fl__report_strdup(name);
 	r->fault_plan = fl__report_strdup(o->fault_plan);
@@ -82,12 +78,11 @@ static bool fill_meta(fl_report *r, const char *name,
 	r->start_unix_ns = o->start_unix_ns ? o->start_unix_ns : wall_now_ns();
 	r->repetition = o->repetition;
 	r->repetitions = o->repetitions ? o->repetitions : 1;
-	return r->name && r->fault_plan && r->backend && r->git_rev &&
-	       r->host.hostname && r->host.cpu_model && r->host.kernel;
+	return r->name && r->fault_plan && r->backend && r->git_rev && r->host.hostname &&
+	       r->host.cpu_model && r->host.kernel;
 }
 
-fl_err *fl_report_new(const char *name, const struct fl_report_opts *opts,
-		      fl_report **out)
+fl_err *fl_report_new(const char *name, const struct fl_report_opts *opts, fl_report **out)
 {
 	static const struct fl_report_opts defaults;
 	const struct fl_report_opts *o = opts ? opts : &defaults;
@@ -170,8 +165,7 @@ fl_err *fl_report_set_duration(fl_report *r, int64_t duration_ns)
 	return NULL;
 }
 
-fl_err *fl_report_set_host(fl_report *r, const char *hostname,
-			   const char *cpu_model, int32_t cores,
+fl_err *fl_report_set_host(fl_report *r, const char *hostname, const char *cpu_model, int32_t cores,
 			   const char *kernel)
 {
 	if (cores < 0)
@@ -200,8 +194,7 @@ const fl_report_hist *fl_report_find_hist(const fl_report *r, const char *name)
 	return NULL;
 }
 
-const fl_report_counter *fl_report_find_counter(const fl_report *r,
-						const char *name)
+const fl_report_counter *fl_report_find_counter(const fl_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->ncounters; i++)
 		if (strcmp(r->counters[i].name, name) == 0)
@@ -209,8 +202,7 @@ const fl_report_counter *fl_report_find_counter(const fl_report *r,
 	return NULL;
 }
 
-const fl_report_series *fl_report_find_series(const fl_report *r,
-					      const char *name)
+const fl_report_series *fl_report_find_series(const fl_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->nseries; i++)
 		if (strcmp(r->series[i].name, name) == 0)
@@ -227,51 +219,46 @@ size_t fl_report_count_verdict(const fl_report *r, enum fl_report_verdict v)
 }
 
 /* Adds a histogram entry; exactly one of hdr and stats is non-NULL. */
-static fl_err *add_hist(fl_report *r, const char *name, fl_hdr *hdr,
-			enum fl_report_own own, const fl_report_stats *stats)
+static fl_err *add_hist(fl_report *r, const char *name, fl_hdr *hdr, enum fl_report_own own,
+			const fl_report_stats *stats)
 {
 	if (!name || !*name)
 		return fl_err_wrap(FL_ERR_INVAL, "histogram name is empty");
 	if (fl_report_find_hist(r, name))
 		return fl_err_wrap(FL_ERR_INVAL, "histogram \"%s\" added twice", name);
 	char *n = fl__report_strdup(name);
-	if (!n || !fl__report_grow((void **)&r->hists, &r->caps_[CAP_HISTS],
-				   r->nhists + 1, sizeof(*r->hists))) {
+	if (!n || !fl__report_grow((void **)&r->hists, &r->caps_[CAP_HISTS], r->nhists + 1,
+				   sizeof(*r->hists))) {
 		free(n);
 		return FL_ERR_NOMEM;
 	}
 	fl_report_hist *h = &r->hists[r->nhists++];
-	*h = (fl_report_hist){.name = n, .hdr = hdr,
-			      .owned = hdr && own == FL_REPORT_TAKE};
+	*h = (fl_report_hist){.name = n, .hdr = hdr, .owned = hdr && own == FL_REPORT_TAKE};
 	if (stats)
 		h->stats = *stats;
 	return NULL;
 }
 
-fl_err *fl_report_add_hist(fl_report *r, const char *name, fl_hdr *hdr,
-			   enum fl_report_own own)
+fl_err *fl_report_add_hist(fl_report *r, const char *name, fl_hdr *hdr, enum fl_report_own own)
 {
 	if (!hdr)
-		return fl_err_wrap(FL_ERR_INVAL, "histogram \"%s\" is NULL",
-				   name ? name : "");
+		return fl_err_wrap(FL_ERR_INVAL, "histogram \"%s\" is NULL", name ? name : "");
 	return add_hist(r, name, hdr, own, NULL);
 }
 
-fl_err *fl_report_add_hist_stats(fl_report *r, const char *name,
-				 const fl_report_stats *stats)
+fl_err *fl_report_add_hist_stats(fl_report *r, const char *name, const fl_report_stats *stats)
 {
 	return add_hist(r, name, NULL, FL_REPORT_BORROW, stats);
 }
 
-fl_err *fl_report_add_slo(fl_report *r, const char *hist, double percentile,
-			  int64_t threshold_ns)
+fl_err *fl_report_add_slo(fl_report *r, const char *hist, double percentile, int64_t threshold_ns)
 {
 	fl_report_hist *h = (fl_report_hist *)fl_report_find_hist(r, hist);
 	if (!h)
 		return fl_err_wrap(FL_ERR_INVAL, "SLO on unknown histogram \"%s\"", hist);
 	if (!(percentile > 0.0 && percentile <= 100.0) || threshold_ns < 0)
-		return fl_err_wrap(FL_ERR_INVAL, "SLO p%g <= %lld ns on \"%s\"",
-				   percentile, (long long)threshold_ns, hist);
+		return fl_err_wrap(FL_ERR_INVAL, "SLO p%g <= %lld ns on \"%s\"", percentile,
+				   (long long)threshold_ns, hist);
 	size_t cap = h->nslos; /* exact-size array: SLOs are few */
 	if (!fl__report_grow((void **)&h->slos, &cap, h->nslos + 1, sizeof(*h->slos)))
 		return FL_ERR_NOMEM;
@@ -285,8 +272,8 @@ static fl_report_series *get_series(fl_report *r, const char *name)
 	if (s)
 		return s;
 	char *n = fl__report_strdup(name);
-	if (!n || !fl__report_grow((void **)&r->series, &r->caps_[CAP_SERIES],
-				   r->nseries + 1, sizeof(*r->series))) {
+	if (!n || !fl__report_grow((void **)&r->series, &r->caps_[CAP_SERIES], r->nseries + 1,
+				   sizeof(*r->series))) {
 		free(n);
 		return NULL;
 	}
@@ -296,9 +283,8 @@ static fl_report_series *get_series(fl_report *r, const char *name)
 }
 
 /* Appends an interval; exactly one of hdr and stats is non-NULL. */
-static fl_err *add_interval(fl_report *r, const char *series, int64_t start_ns,
-			    int64_t length_ns, fl_hdr *hdr,
-			    enum fl_report_own own, const fl_report_stats *stats)
+static fl_err *add_interval(fl_report *r, const char *series, int64_t start_ns, int64_t length_ns,
+			    fl_hdr *hdr, enum fl_report_own own, const fl_report_stats *stats)
 {
 	if (!series || !*series)
 		return fl_err_wrap(FL_ERR_INVAL, "series name is empty");
@@ -306,32 +292,30 @@ static fl_err *add_interval(fl_report *r, const char *series, int64_t start_ns,
 		return fl_err_wrap(FL_ERR_INVAL, "interval [%lld, +%lld ns) of \"%s\"",
 				   (long long)start_ns, (long long)length_ns, series);
 	fl_report_series *s = get_series(r, series);
-	if (!s || !fl__report_grow((void **)&s->ivs, &s->cap_, s->nivs + 1,
-				   sizeof(*s->ivs)))
+	if (!s || !fl__report_grow((void **)&s->ivs, &s->cap_, s->nivs + 1, sizeof(*s->ivs)))
 		return FL_ERR_NOMEM; /* a new empty series may remain: harmless */
 	fl_report_interval *iv = &s->ivs[s->nivs++];
-	*iv = (fl_report_interval){.start_ns = start_ns, .length_ns = length_ns,
-				   .hdr = hdr, .owned = hdr && own == FL_REPORT_TAKE};
+	*iv = (fl_report_interval){.start_ns = start_ns,
+				   .length_ns = length_ns,
+				   .hdr = hdr,
+				   .owned = hdr && own == FL_REPORT_TAKE};
 	if (stats)
 		iv->stats = *stats;
 	return NULL;
 }
 
-fl_err *fl_report_add_series_interval(fl_report *r, const char *series,
-				      int64_t start_ns, int64_t length_ns,
-				      fl_hdr *hdr, enum fl_report_own own)
+fl_err *fl_report_add_series_interval(fl_report *r, const char *series, int64_t start_ns,
+				      int64_t length_ns, fl_hdr *hdr, enum fl_report_own own)
 {
 	if (!hdr)
 		return fl_err_wrap(FL_ERR_INVAL, "interval histogram is NULL");
 	return add_interval(r, series, start_ns, length_ns, hdr, own, NULL);
 }
 
-fl_err *fl_report_add_series_interval_stats(fl_report *r, const char *series,
-					    int64_t start_ns, int64_t length_ns,
-					    const fl_report_stats *stats)
+fl_err *fl_report_add_series_interval_stats(fl_report *r, const char *series, int64_t start_ns,
+					    int64_t length_ns, const fl_report_stats *stats)
 {
-	return add_interval(r, series, start_ns, length_ns, NULL,
-			    FL_REPORT_BORROW, stats);
+	return add_interval(r, series, start_ns, length_ns, NULL, FL_REPORT_BORROW, stats);
 }
 
 fl_err *fl_report_add_counter(fl_report *r, const char *name, int64_t value)
@@ -341,8 +325,8 @@ fl_err *fl_report_add_counter(fl_report *r, const char *name, int64_t value)
 	if (fl_report_find_counter(r, name))
 		return fl_err_wrap(FL_ERR_INVAL, "counter \"%s\" added twice", name);
 	char *n = fl__report_strdup(name);
-	if (!n || !fl__report_grow((void **)&r->counters, &r->caps_[CAP_COUNTERS],
-				   r->ncounters + 1, sizeof(*r->counters))) {
+	if (!n || !fl__report_grow((void **)&r->counters, &r->caps_[CAP_COUNTERS], r->ncounters + 1,
+				   sizeof(*r->counters))) {
 		free(n);
 		return FL_ERR_NOMEM;
 	}
@@ -350,16 +334,17 @@ fl_err *fl_report_add_counter(fl_report *r, const char *name, int64_t value)
 	return NULL;
 }
 
-fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns,
-				  const char *point, const char *action)
+fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns, const char *point,
+				  const char *action)
 {
 	if (!point || !*point || at_ns < 0)
 		return fl_err_wrap(FL_ERR_INVAL, "fault event \"%s\" at %lld ns",
 				   point ? point : "", (long long)at_ns);
 	char *p = fl__report_strdup(point);
 	char *a = fl__report_strdup(action);
-	if (!p || !a || !fl__report_grow((void **)&r->faults, &r->caps_[CAP_FAULTS],
-					 r->nfaults + 1, sizeof(*r->faults))) {
+	if (!p || !a ||
+	    !fl__report_grow((void **)&r->faults, &r->caps_[CAP_FAULTS], r->nfaults + 1,
+			     sizeof(*r->faults))) {
 		free(p);
 		free(a);
 		return FL_ERR_NOMEM;
@@ -368,31 +353,31 @@ fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns,
 	return NULL;
 }
 
-fl_err *fl_report_add_check(fl_report *r, const char *name,
-			    enum fl_report_verdict verdict, double measured,
-			    double threshold, const char *unit,
+fl_err *fl_report_add_check(fl_report *r, const char *name, enum fl_report_verdict verdict,
+			    double measured, double threshold, const char *unit,
 			    const char *message)
 {
 	if (!name || !*name)
 		return fl_err_wrap(FL_ERR_INVAL, "check name is empty");
-	if (verdict != FL_REPORT_PASS && verdict != FL_REPORT_FAIL &&
-	    verdict != FL_REPORT_SKIP)
-		return fl_err_wrap(FL_ERR_INVAL, "check \"%s\": verdict %d", name,
-				   (int)verdict);
+	if (verdict != FL_REPORT_PASS && verdict != FL_REPORT_FAIL && verdict != FL_REPORT_SKIP)
+		return fl_err_wrap(FL_ERR_INVAL, "check \"%s\": verdict %d", name, (int)verdict);
 	char *n = fl__report_strdup(name);
 	char *m = fl__report_strdup(message);
 	char *u = fl__report_strdup(unit);
 	if (!n || !m || !u ||
-	    !fl__report_grow((void **)&r->checks, &r->caps_[CAP_CHECKS],
-			     r->nchecks + 1, sizeof(*r->checks))) {
+	    !fl__report_grow((void **)&r->checks, &r->caps_[CAP_CHECKS], r->nchecks + 1,
+			     sizeof(*r->checks))) {
 		free(n);
 		free(m);
 		free(u);
 		return FL_ERR_NOMEM;
 	}
-	r->checks[r->nchecks++] = (fl_report_check){
-	    .name = n, .verdict = verdict, .message = m,
-	    .measured = measured, .threshold = threshold, .unit = u};
+	r->checks[r->nchecks++] = (fl_report_check){.name = n,
+						    .verdict = verdict,
+						    .message = m,
+						    .measured = measured,
+						    .threshold = threshold,
+						    .unit = u};
 	return NULL;
 }
 
@@ -427,8 +412,7 @@ void fl_report_interval_stats(const fl_report_interval *iv, fl_report_stats *out
 		*out = iv->stats;
 }
 
-bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st,
-			 double p, int64_t *v)
+bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st, double p, int64_t *v)
 {
 	for (int i = 0; i < FL_REPORT_NPCT; i++) {
 		if (fl_report_pcts[i] == p) {
@@ -442,8 +426,8 @@ bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st,
 	return true;
 }
 
-static fl_err *eval_slo(fl_report *r, const fl_report_hist *h,
-			const fl_report_stats *st, const fl_report_slo *slo)
+static fl_err *eval_slo(fl_report *r, const fl_report_hist *h, const fl_report_stats *st,
+			const fl_report_slo *slo)
 {
 	char name[512], thr[24], msg[160];
 	int64_t v = 0;
@@ -451,20 +435,17 @@ static fl_err *eval_slo(fl_report *r, const fl_report_hist *h,
 	if (slo->percentile == 100.0)
 		snprintf(name, sizeof(name), "%s max <= %s", h->name, thr);
 	else
-		snprintf(name, sizeof(name), "%s p%g <= %s", h->name,
-			 slo->percentile, thr);
+		snprintf(name, sizeof(name), "%s p%g <= %s", h->name, slo->percentile, thr);
 	if (st->count == 0 || !fl__report_value_at(h, st, slo->percentile, &v))
-		return fl_report_add_check(r, name, FL_REPORT_SKIP, NAN,
-					   (double)slo->threshold_ns, "ns",
-					   st->count ? "percentile not in summary"
-						     : "no samples");
+		return fl_report_add_check(r, name, FL_REPORT_SKIP, NAN, (double)slo->threshold_ns,
+					   "ns",
+					   st->count ? "percentile not in summary" : "no samples");
 	bool ok = v <= slo->threshold_ns;
 	char val[24];
 	snprintf(msg, sizeof(msg), "measured %s, %s the threshold",
-		 fl_report_format_ns((double)v, true, val, sizeof(val)),
-		 ok ? "within" : "above");
-	return fl_report_add_check(r, name, ok ? FL_REPORT_PASS : FL_REPORT_FAIL,
-				   (double)v, (double)slo->threshold_ns, "ns", msg);
+		 fl_report_format_ns((double)v, true, val, sizeof(val)), ok ? "within" : "above");
+	return fl_report_add_check(r, name, ok ? FL_REPORT_PASS : FL_REPORT_FAIL, (double)v,
+				   (double)slo->threshold_ns, "ns", msg);
 }
 
 fl_err *fl_report_eval_slos(fl_report *r)
@@ -475,8 +456,7 @@ fl_err *fl_report_eval_slos(fl_report *r)
 		fl_report_hist_stats(&r->hists[i], &st);
 		for (size_t j = 0; j < r->hists[i].nslos; j++) {
 			/* Adding a check never moves r->hists. */
-			fl_err *err = eval_slo(r, &r->hists[i], &st,
-					       &r->hists[i].slos[j]);
+			fl_err *err = eval_slo(r, &r->hists[i], &st, &r->hists[i].slos[j]);
 			if (err)
 				return err;
 		}
@@ -506,7 +486,7 @@ size_t fl__report_fault_points(const fl_report *r, fl__report_point **out)
 }
 
 const enum fl_report_verdict fl__report_verdict_order[3] = {FL_REPORT_FAIL, FL_REPORT_SKIP,
-							   FL_REPORT_PASS};
+							    FL_REPORT_PASS};
 
 size_t fl__report_fault_kinds(const fl_report *r, fl__report_fault_kind **out)
 {
@@ -518,9 +498,9 @@ size_t fl__report_fault_kinds(const fl_report *r, fl__report_fault_kind **out)
 		if (alen > (int)sizeof(k->action) - 1)
 			alen = (int)sizeof(k->action) - 1;
 		size_t j = 0;
-		while (j < n && (strcmp(k[j].point, r->faults[i].point) != 0 ||
-				 strncmp(k[j].action, a, (size_t)alen) != 0 ||
-				 k[j].action[alen] != '\0'))
+		while (j < n &&
+		       (strcmp(k[j].point, r->faults[i].point) != 0 ||
+			strncmp(k[j].action, a, (size_t)alen) != 0 || k[j].action[alen] != '\0'))
 			j++;
 		if (j == n) {
 			if (!fl__report_grow((void **)&k, &cap, n + 1, sizeof(*k))) {

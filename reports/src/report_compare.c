@@ -59,8 +59,8 @@ static void cell_copy(char *dst, const char *s)
 	dst[w] = '\0';
 }
 
-static row *add_row(table *t, const char *a, const char *b, const char *c,
-		    const char *d, const char *e)
+static row *add_row(table *t, const char *a, const char *b, const char *c, const char *d,
+		    const char *e)
 {
 	if (!fl__report_grow((void **)&t->rows, &t->cap, t->n + 1, sizeof(row))) {
 		t->nomem = true;
@@ -85,15 +85,12 @@ static void change(double base, double cur, char *buf, size_t cap)
 }
 
 /* "name", "name (new)" or "name (missing)". */
-static void label(const char *name, const void *in_base, const void *in_cur,
-		  char *buf, size_t cap)
+static void label(const char *name, const void *in_base, const void *in_cur, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s%s", name,
-		 !in_base ? " (new)" : !in_cur ? " (missing)" : "");
+	snprintf(buf, cap, "%s%s", name, !in_base ? " (new)" : !in_cur ? " (missing)" : "");
 }
 
-static void hist_rows(table *t, const char *name, const fl_report_hist *b,
-		      const fl_report_hist *c)
+static void hist_rows(table *t, const char *name, const fl_report_hist *b, const fl_report_hist *c)
 {
 	fl_report_stats sb = {0}, sc = {0};
 	char lbl[CELL], vb[32], vc[32], ch[32];
@@ -106,10 +103,11 @@ static void hist_rows(table *t, const char *name, const fl_report_hist *b,
 		int i = shown[k];
 		fl_report_format_ns(b ? (double)sb.pct[i] : NAN, true, vb, sizeof(vb));
 		fl_report_format_ns(c ? (double)sc.pct[i] : NAN, true, vc, sizeof(vc));
-		change(b ? (double)sb.pct[i] : NAN, c ? (double)sc.pct[i] : NAN, ch,
-		       sizeof(ch));
+		change(b ? (double)sb.pct[i] : NAN, c ? (double)sc.pct[i] : NAN, ch, sizeof(ch));
 		add_row(t, k ? "" : lbl, fl_report_pct_label(i), vb, vc,
-			!b ? "new" : !c ? "missing" : ch);
+			!b   ? "new"
+			: !c ? "missing"
+			     : ch);
 	}
 }
 
@@ -207,9 +205,8 @@ static void print_heading(FILE *out, const char *which, const fl_report *r)
 	char when[40], name[CELL], rev[CELL];
 	cell_copy(name, r->name);
 	cell_copy(rev, *r->git_rev ? r->git_rev : "?");
-	fprintf(out, "%s %s  rev %s  seed %" PRIu64 "  started %s  checks %zu/%zu passed\n",
-		which, name, rev, r->seed,
-		fl_report_format_time(r->start_unix_ns, when, sizeof(when)),
+	fprintf(out, "%s %s  rev %s  seed %" PRIu64 "  started %s  checks %zu/%zu passed\n", which,
+		name, rev, r->seed, fl_report_format_time(r->start_unix_ns, when, sizeof(when)),
 		fl_report_count_verdict(r, FL_REPORT_PASS), r->nchecks);
 }
 

@@ -41,9 +41,9 @@
 #include "fl_alloc_internal.h"
 
 struct fl_report_file {
-	char *path; /* the target, owned (a link's target, resolved) */
-	char *tmp;  /* the temporary file, owned; NULL: writing in place */
-	FILE *fp;   /* open on tmp, or on the target in place */
+	char *path;    /* the target, owned (a link's target, resolved) */
+	char *tmp;     /* the temporary file, owned; NULL: writing in place */
+	FILE *fp;      /* open on tmp, or on the target in place */
 	bool borrowed; /* fp is stdout: flushed, never closed */
 };
 
@@ -178,10 +178,7 @@ fail1:
 	return err;
 }
 
-FILE *fl_report_file_stream(fl_report_file *f)
-{
-	return f->fp;
-}
+FILE *fl_report_file_stream(fl_report_file *f) { return f->fp; }
 
 void fl_report_file_abort(fl_report_file *f)
 {
@@ -249,8 +246,7 @@ fl_err *fl_report_file_commit(fl_report_file *f)
 	return err;
 }
 
-fl_err *fl__report_write_with(const fl_report *r, const char *path,
-			      fl__report_emit_fn emit)
+fl_err *fl__report_write_with(const fl_report *r, const char *path, fl__report_emit_fn emit)
 {
 	fl_report_file *f = NULL;
 	fl_err *err = fl_report_file_open(path, &f);

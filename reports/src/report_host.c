@@ -51,9 +51,7 @@ fl_err *fl_report_detect_host(fl_report *r)
 	if (!cpu[0])
 		snprintf(cpu, sizeof(cpu), "%s", u.machine);
 	char kernel[3 * sizeof(u.release) + 3];
-	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release,
-		 u.machine);
+	snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	return fl_report_set_host(r, host, cpu, cores > 0 ? (int32_t)cores : 0,
-				  kernel);
+	return fl_report_set_host(r, host, cpu, cores > 0 ? (int32_t)cores : 0, kernel);
 }

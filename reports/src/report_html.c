@@ -27,67 +27,64 @@
 #include "fl_alloc_internal.h"
 
 static const char css[] =
-    ":root{--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--ink:#1f2328;"
-    "--muted:#59636e;--line:#d8dee4;--bg:#f4f6f8}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 "
-    "system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,"
-    "\"DejaVu Sans\",sans-serif}\n"
-    "main{max-width:1080px;margin:0 auto;padding:20px 24px 40px}\n"
-    "h1{font-size:26px;margin:0;word-break:break-word}\n"
-    "h2{font-size:17px;margin:0 0 4px}\n"
-    ".sub{color:var(--muted);font-size:13px;margin:0 0 10px}\n"
-    ".banner{display:flex;align-items:center;gap:16px;flex-wrap:wrap;"
-    "margin:4px 0 14px}\n"
-    ".verdict{padding:6px 14px;border-radius:6px;color:#fff;font-weight:700;"
-    "letter-spacing:.04em}\n"
-    ".verdict.pass{background:var(--pass)}.verdict.fail{background:var(--fail)}"
-    ".verdict.none{background:var(--skip)}\n"
-    ".tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));"
-    "gap:12px;margin:12px 0}\n"
-    ".tile{background:#fff;border:1px solid var(--line);border-radius:8px;"
-    "padding:10px 14px}\n"
-    ".tile b{display:block;font-size:22px;font-variant-numeric:tabular-nums}\n"
-    ".tile.bad b{color:var(--fail)}\n"
-    ".tile span{color:var(--muted);font-size:12px;text-transform:uppercase;"
-    "letter-spacing:.05em}\n"
-    ".card{background:#fff;border:1px solid var(--line);border-radius:8px;"
-    "padding:16px 20px;margin:14px 0;overflow-x:auto}\n"
-    "dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;"
-    "margin:0;font-size:14px}\n"
-    "dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-word}\n"
-    "code{font:13px ui-monospace,\"DejaVu Sans Mono\",monospace}\n"
-    "table{border-collapse:collapse;width:100%;font-size:14px;"
-    "font-variant-numeric:tabular-nums}\n"
-    "th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;"
-    "vertical-align:top}\n"
-    "th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;"
-    "letter-spacing:.04em}\n"
-    "td.n,th.n{text-align:right;white-space:nowrap}\n"
-    "td.v,th.v{text-align:right}\n"
-    "td{overflow-wrap:anywhere}\n"
-    "td.bad{color:var(--fail);font-weight:700}\n"
-    "tr.fail td{background:#fff5f5}\n"
-    ".pill{display:inline-block;min-width:48px;text-align:center;padding:1px 8px;"
-    "border-radius:10px;color:#fff;font-size:12px;font-weight:700}\n"
-    ".pill.pass{background:var(--pass)}.pill.fail{background:var(--fail)}"
-    ".pill.skip{background:var(--skip)}\n"
-    ".sw{display:inline-block;width:11px;height:11px;border-radius:2px;"
-    "margin-right:7px;vertical-align:-1px}\n"
-    "svg.plot{width:100%;height:auto;display:block;margin:6px 0 10px}\n"
-    "svg text{fill:#444c56;font-size:12px}\n"
-    "svg text.axis{fill:var(--muted);font-size:12px}\n"
-    "svg text.legend{fill:var(--ink);font-size:13px}\n"
-    "svg text.lane{fill:var(--ink);font-size:12.5px}\n"
-    "svg text.slo{font-size:11.5px;font-weight:600;paint-order:stroke;"
-    "stroke:#fff;stroke-width:3px;stroke-linejoin:round}\n"
-    ".empty{color:var(--muted);font-style:italic}\n"
-    "footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}\n";
+	":root{--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--ink:#1f2328;"
+	"--muted:#59636e;--line:#d8dee4;--bg:#f4f6f8}\n"
+	"*{box-sizing:border-box}\n"
+	"body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 "
+	"system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,"
+	"\"DejaVu Sans\",sans-serif}\n"
+	"main{max-width:1080px;margin:0 auto;padding:20px 24px 40px}\n"
+	"h1{font-size:26px;margin:0;word-break:break-word}\n"
+	"h2{font-size:17px;margin:0 0 4px}\n"
+	".sub{color:var(--muted);font-size:13px;margin:0 0 10px}\n"
+	".banner{display:flex;align-items:center;gap:16px;flex-wrap:wrap;"
+	"margin:4px 0 14px}\n"
+	".verdict{padding:6px 14px;border-radius:6px;color:#fff;font-weight:700;"
+	"letter-spacing:.04em}\n"
+	".verdict.pass{background:var(--pass)}.verdict.fail{background:var(--fail)}"
+	".verdict.none{background:var(--skip)}\n"
+	".tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));"
+	"gap:12px;margin:12px 0}\n"
+	".tile{background:#fff;border:1px solid var(--line);border-radius:8px;"
+	"padding:10px 14px}\n"
+	".tile b{display:block;font-size:22px;font-variant-numeric:tabular-nums}\n"
+	".tile.bad b{color:var(--fail)}\n"
+	".tile span{color:var(--muted);font-size:12px;text-transform:uppercase;"
+	"letter-spacing:.05em}\n"
+	".card{background:#fff;border:1px solid var(--line);border-radius:8px;"
+	"padding:16px 20px;margin:14px 0;overflow-x:auto}\n"
+	"dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;"
+	"margin:0;font-size:14px}\n"
+	"dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-word}\n"
+	"code{font:13px ui-monospace,\"DejaVu Sans Mono\",monospace}\n"
+	"table{border-collapse:collapse;width:100%;font-size:14px;"
+	"font-variant-numeric:tabular-nums}\n"
+	"th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;"
+	"vertical-align:top}\n"
+	"th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;"
+	"letter-spacing:.04em}\n"
+	"td.n,th.n{text-align:right;white-space:nowrap}\n"
+	"td.v,th.v{text-align:right}\n"
+	"td{overflow-wrap:anywhere}\n"
+	"td.bad{color:var(--fail);font-weight:700}\n"
+	"tr.fail td{background:#fff5f5}\n"
+	".pill{display:inline-block;min-width:48px;text-align:center;padding:1px 8px;"
+	"border-radius:10px;color:#fff;font-size:12px;font-weight:700}\n"
+	".pill.pass{background:var(--pass)}.pill.fail{background:var(--fail)}"
+	".pill.skip{background:var(--skip)}\n"
+	".sw{display:inline-block;width:11px;height:11px;border-radius:2px;"
+	"margin-right:7px;vertical-align:-1px}\n"
+	"svg.plot{width:100%;height:auto;display:block;margin:6px 0 10px}\n"
+	"svg text{fill:#444c56;font-size:12px}\n"
+	"svg text.axis{fill:var(--muted);font-size:12px}\n"
+	"svg text.legend{fill:var(--ink);font-size:13px}\n"
+	"svg text.lane{fill:var(--ink);font-size:12.5px}\n"
+	"svg text.slo{font-size:11.5px;font-weight:600;paint-order:stroke;"
+	"stroke:#fff;stroke-width:3px;stroke-linejoin:round}\n"
+	".empty{color:var(--muted);font-style:italic}\n"
+	"footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}\n";
 
-static void esc(FILE *out, const char *s)
-{
-	fl__report_xml_escape(out, s);
-}
+static void esc(FILE *out, const char *s) { fl__report_xml_escape(out, s); }
 
 static void meta_row(FILE *out, const char *label, const char *value, bool code)
 {
@@ -100,17 +97,20 @@ static void page_head(FILE *out, const fl_report *r)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<title>", out);
+	      "<title>",
+	      out);
 	esc(out, r->name);
-	fprintf(out, " \xe2\x80\x94 faultline run report</title>\n<style>\n%s</style>\n"
-		     "</head>\n<body>\n<main>\n", css);
+	fprintf(out,
+		" \xe2\x80\x94 faultline run report</title>\n<style>\n%s</style>\n"
+		"</head>\n<body>\n<main>\n",
+		css);
 }
 
 /* A key number: label above, value big. value is ours (not escaped). */
 static void tile(FILE *out, const char *label, const char *value, bool bad)
 {
-	fprintf(out, "<div class=\"tile%s\"><span>%s</span><b>%s</b></div>\n",
-		bad ? " bad" : "", label, value);
+	fprintf(out, "<div class=\"tile%s\"><span>%s</span><b>%s</b></div>\n", bad ? " bad" : "",
+		label, value);
 }
 
 static void banner(FILE *out, const fl_report *r)
@@ -121,17 +121,19 @@ static void banner(FILE *out, const fl_report *r)
 	fputs("<header>\n<div class=\"banner\"><h1>", out);
 	esc(out, r->name);
 	fprintf(out, "</h1><span class=\"verdict %s\">%s</span></div>\n", cls,
-		!r->nchecks ? "NO CHECKS" : fail ? "FAIL" : "PASS");
+		!r->nchecks ? "NO CHECKS"
+		: fail      ? "FAIL"
+			    : "PASS");
 	char buf[64], dur[32];
 	fputs("<div class=\"tiles\">\n", out);
 	snprintf(buf, sizeof(buf), "%zu / %zu passed", pass, r->nchecks);
 	tile(out, "checks", buf, fail > 0);
-	tile(out, "duration", fl_report_format_ns((double)r->duration_ns, false,
-						   dur, sizeof(dur)), false);
+	tile(out, "duration", fl_report_format_ns((double)r->duration_ns, false, dur, sizeof(dur)),
+	     false);
 	const fl_report_counter *items = fl_report_find_counter(r, "items");
 	if (items && r->duration_ns > 0) {
-		fl__report_fmt_si((double)items->value * 1e9 / (double)r->duration_ns,
-				  buf, sizeof(buf) - 8);
+		fl__report_fmt_si((double)items->value * 1e9 / (double)r->duration_ns, buf,
+				  sizeof(buf) - 8);
 		strcat(buf, " items/s");
 		tile(out, "throughput", buf, false);
 	}
@@ -160,8 +162,7 @@ static void meta(FILE *out, const fl_report *r)
 	fprintf(out, " \xc2\xb7 %" PRId32 " cores \xc2\xb7 ", r->host.cores);
 	esc(out, r->host.kernel);
 	fputs("</dd>\n", out);
-	snprintf(buf, sizeof(buf), "%" PRId32 " of %" PRId32, r->repetition + 1,
-		 r->repetitions);
+	snprintf(buf, sizeof(buf), "%" PRId32 " of %" PRId32, r->repetition + 1, r->repetitions);
 	meta_row(out, "repetition", buf, false);
 	fputs("</dl></section>\n</header>\n", out);
 }
@@ -190,14 +191,15 @@ static void checks(FILE *out, const fl_report *r)
 	}
 	fputs("<table><thead><tr><th>verdict</th><th>check</th>"
 	      "<th class=\"v\">measured</th><th class=\"v\">threshold</th>"
-	      "<th>message</th></tr></thead><tbody>\n", out);
+	      "<th>message</th></tr></thead><tbody>\n",
+	      out);
 	for (size_t k = 0; k < 3 * r->nchecks; k++) { /* failures, skips, passes */
 		const fl_report_check *c = &r->checks[k % r->nchecks];
 		if (c->verdict != fl__report_verdict_order[k / r->nchecks])
 			continue;
 		const char *v = fl_report_verdict_name(c->verdict);
-		fprintf(out, "<tr class=\"%s\"><td><span class=\"pill %s\">%s</span></td><td>",
-			v, v, v);
+		fprintf(out, "<tr class=\"%s\"><td><span class=\"pill %s\">%s</span></td><td>", v,
+			v, v);
 		esc(out, c->name);
 		fputs("</td><td class=\"v\">", out);
 		check_value(out, c->measured, c->unit);
@@ -230,13 +232,12 @@ static void pct_row(FILE *out, const fl_report_hist *h, size_t idx)
 	esc(out, h->name);
 	fprintf(out, "</td><td class=\"n\">%" PRId64 "</td>", st.count);
 	for (int i = 0; i < FL_REPORT_NPCT; i++)
-		fprintf(out, "<td class=\"n%s\">%s</td>",
-			breaks_slo(h, &st, i) ? " bad" : "",
+		fprintf(out, "<td class=\"n%s\">%s</td>", breaks_slo(h, &st, i) ? " bad" : "",
 			fl_report_format_ns((double)st.pct[i], false, buf, sizeof(buf)));
 	fprintf(out, "<td class=\"n\">%s</td>",
 		fl_report_format_ns(st.mean, false, buf, sizeof(buf)));
-	fprintf(out, "<td class=\"n%s\">%" PRId64 "</td></tr>\n",
-		st.out_of_range ? " bad" : "", st.out_of_range);
+	fprintf(out, "<td class=\"n%s\">%" PRId64 "</td></tr>\n", st.out_of_range ? " bad" : "",
+		st.out_of_range);
 }
 
 /* A plot needs this many samples to say anything about a tail, and more
@@ -285,10 +286,11 @@ static bool scenario_plots(FILE *out, const fl_report *r)
 		size_t shown = n < PLOT_MAX_CURVES ? n : PLOT_MAX_CURVES;
 		any |= fl__svg_percentile_plot(out, r, sel, shown, pl ? r->hists[i].name : NULL);
 		if (n > shown || few)
-			fprintf(out, "<p class=\"sub\">Left out of the plot (see the table): %zu "
-				     "with fewer than %d samples, %zu beyond the %d most "
-				     "sampled.</p>\n", few, PLOT_MIN_SAMPLES, n - shown,
-				PLOT_MAX_CURVES);
+			fprintf(out,
+				"<p class=\"sub\">Left out of the plot (see the table): %zu "
+				"with fewer than %d samples, %zu beyond the %d most "
+				"sampled.</p>\n",
+				few, PLOT_MIN_SAMPLES, n - shown, PLOT_MAX_CURVES);
 	}
 	free(sel);
 	free(done);
@@ -302,16 +304,17 @@ static void latency(FILE *out, const fl_report *r)
 	      "stage or end to end), drawn as far into the tail as its sample count "
 	      "resolves. Further right is further into the tail; dashed lines are SLO "
 	      "thresholds, which the line should stay under from the marked "
-	      "percentile on.</p>\n", out);
+	      "percentile on.</p>\n",
+	      out);
 	if (!scenario_plots(out, r))
-		fputs("<p class=\"empty\">No histogram has enough samples to plot.</p>\n",
-		      out);
+		fputs("<p class=\"empty\">No histogram has enough samples to plot.</p>\n", out);
 	if (r->nhists) {
 		fputs("<table><thead><tr><th>histogram</th><th class=\"n\">count</th>", out);
 		for (int i = 0; i < FL_REPORT_NPCT; i++)
 			fprintf(out, "<th class=\"n\">%s</th>", fl_report_pct_label(i));
 		fputs("<th class=\"n\">mean</th><th class=\"n\">out of range</th>"
-		      "</tr></thead><tbody>\n", out);
+		      "</tr></thead><tbody>\n",
+		      out);
 		for (size_t i = 0; i < r->nhists; i++)
 			pct_row(out, &r->hists[i], i);
 		fputs("</tbody></table>\n", out);
@@ -323,11 +326,13 @@ static void over_time(FILE *out, const fl_report *r)
 {
 	fputs("<section class=\"card\" id=\"time\"><h2>Throughput over time</h2>\n"
 	      "<p class=\"sub\">Completions per second in each interval; red rules "
-	      "mark injected faults.</p>\n", out);
+	      "mark injected faults.</p>\n",
+	      out);
 	if (!fl__svg_throughput_plot(out, r))
 		fputs("<p class=\"empty\">No interval series were recorded.</p>\n", out);
 	fputs("<h2>p99 latency over time</h2>\n<p class=\"sub\">The 99th percentile "
-	      "of each interval.</p>\n", out);
+	      "of each interval.</p>\n",
+	      out);
 	if (!fl__svg_p99_plot(out, r))
 		fputs("<p class=\"empty\">No interval series were recorded.</p>\n", out);
 	fputs("</section>\n", out);
@@ -337,14 +342,16 @@ static void faults(FILE *out, const fl_report *r)
 {
 	fputs("<section class=\"card\" id=\"faults\"><h2>Fault timeline</h2>\n"
 	      "<p class=\"sub\">One lane per fault point; each tick is one injected "
-	      "fault, coloured by action. Hover a tick for details.</p>\n", out);
+	      "fault, coloured by action. Hover a tick for details.</p>\n",
+	      out);
 	if (!fl__svg_fault_timeline(out, r))
 		fputs("<p class=\"empty\">No faults were injected.</p>\n", out);
 	fl__report_fault_kind *k = NULL;
 	size_t n = fl__report_fault_kinds(r, &k);
 	if (n && n != SIZE_MAX) {
 		fputs("<table id=\"fault-counts\"><thead><tr><th>point</th><th>action</th>"
-		      "<th class=\"n\">injected</th></tr></thead><tbody>\n", out);
+		      "<th class=\"n\">injected</th></tr></thead><tbody>\n",
+		      out);
 		for (size_t i = 0; i < n; i++) {
 			fputs("<tr><td>", out);
 			esc(out, k[i].point);
@@ -364,12 +371,12 @@ static void counters(FILE *out, const fl_report *r)
 		return;
 	fputs("<section class=\"card\" id=\"counters\"><h2>Counters</h2>\n<table>"
 	      "<thead><tr><th>counter</th><th class=\"n\">value</th></tr></thead>"
-	      "<tbody>\n", out);
+	      "<tbody>\n",
+	      out);
 	for (size_t i = 0; i < r->ncounters; i++) {
 		fputs("<tr><td>", out);
 		esc(out, r->counters[i].name);
-		fprintf(out, "</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-			r->counters[i].value);
+		fprintf(out, "</td><td class=\"n\">%" PRId64 "</td></tr>\n", r->counters[i].value);
 	}
 	fputs("</tbody></table></section>\n", out);
 }
@@ -386,7 +393,8 @@ fl_err *fl__report_emit_html(const fl_report *r, FILE *out)
 	counters(out, r);
 	fputs("<footer>faultline run report \xc2\xb7 one self-contained file; "
 	      "times are wall-clock UTC, latencies in the units shown</footer>\n"
-	      "</main>\n</body>\n</html>\n", out);
+	      "</main>\n</body>\n</html>\n",
+	      out);
 	return NULL;
 }
 
@@ -431,7 +439,8 @@ static fl_err *emit_curves(const fl_report_curves *c, FILE *out)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<title>", out);
+	      "<title>",
+	      out);
 	esc(out, c->title ? c->title : "");
 	fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n<header><h1>", css);
 	esc(out, c->title ? c->title : "");
@@ -452,7 +461,8 @@ static fl_err *emit_curves(const fl_report_curves *c, FILE *out)
 	if (c->head && c->ncols)
 		curves_table(out, c);
 	fputs("<footer>faultline capacity sweep \xc2\xb7 one self-contained file</footer>\n"
-	      "</main>\n</body>\n</html>\n", out);
+	      "</main>\n</body>\n</html>\n",
+	      out);
 	return fl__report_stream_err(out, "index.html");
 }
 

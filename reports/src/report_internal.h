@@ -62,8 +62,7 @@ char *fl__report_fmt_si(double v, char *buf, size_t cap);
  * summary) when p is one of them, else from h's fl_hdr. False when neither
  * can answer (a loaded report and an unusual percentile).
  */
-bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st,
-			 double p, int64_t *v);
+bool fl__report_value_at(const fl_report_hist *h, const fl_report_stats *st, double p, int64_t *v);
 
 /* One fault point with its event count, in order of first firing. */
 typedef struct fl__report_point {

@@ -97,7 +97,10 @@ static json_t *jseed(uint64_t seed)
 }
 
 /* Sets o[key] = v (taking v; NULL v fails). false: out of memory. */
-static bool put(json_t *o, const char *key, json_t *v) { return json_object_set_new(o, key, v) == 0; }
+static bool put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0;
+}
 
 /* As put, for a key that may not be valid UTF-8 (a name from the user). */
 static bool put_name(json_t *o, const char *key, json_t *v)
@@ -118,9 +121,8 @@ static bool add(json_t *a, json_t *v) { return json_array_append_new(a, v) == 0;
 static json_t *host_json(const fl_report_host *h)
 {
 	json_t *o = json_object();
-	bool ok = put(o, "hostname", jstr(h->hostname)) &
-		  put(o, "cpu_model", jstr(h->cpu_model)) & put(o, "cores", jint(h->cores)) &
-		  put(o, "kernel", jstr(h->kernel));
+	bool ok = put(o, "hostname", jstr(h->hostname)) & put(o, "cpu_model", jstr(h->cpu_model)) &
+		  put(o, "cores", jint(h->cores)) & put(o, "kernel", jstr(h->kernel));
 	return ok ? o : (json_decref(o), NULL);
 }
 
@@ -263,7 +265,8 @@ static bool put_faults(json_t *root, const fl_report *r)
 		ok = add(evs, ok ? e : (json_decref(e), NULL)) && ok;
 	}
 	ok = put(o, "total", jint((int64_t)r->nfaults)) & put(o, "counts", counts) &
-	     put(o, "events", evs) && ok;
+		     put(o, "events", evs) &&
+	     ok;
 	return put(root, "faults", ok ? o : (json_decref(o), NULL));
 }
 
@@ -284,8 +287,10 @@ static bool put_checks(json_t *root, const fl_report *r)
 	for (size_t i = 0; i < r->nchecks && ok; i++)
 		ok = add(a, check_json(&r->checks[i]));
 	ok = put(sum, "passed", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_PASS))) &
-	     put(sum, "failed", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_FAIL))) &
-	     put(sum, "skipped", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_SKIP))) && ok;
+		     put(sum, "failed", jint((int64_t)fl_report_count_verdict(r, FL_REPORT_FAIL))) &
+		     put(sum, "skipped",
+			 jint((int64_t)fl_report_count_verdict(r, FL_REPORT_SKIP))) &&
+	     ok;
 	return put(root, "checks", a) & put(root, "summary", sum) && ok;
 }
 

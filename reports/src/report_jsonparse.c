@@ -38,13 +38,9 @@ typedef struct parser {
 	fl__json_error *err;
 } parser;
 
-static int col_of(const parser *ps, const char *at)
-{
-	return (int)(at - ps->line_start) + 1;
-}
+static int col_of(const parser *ps, const char *at) { return (int)(at - ps->line_start) + 1; }
 
-static bool fail_at(parser *ps, const char *at, const char *fmt, ...)
-    FL_PRINTF(3, 4);
+static bool fail_at(parser *ps, const char *at, const char *fmt, ...) FL_PRINTF(3, 4);
 
 static bool fail_at(parser *ps, const char *at, const char *fmt, ...)
 {
@@ -133,8 +129,8 @@ static bool unicode_escape(parser *ps, uint32_t *cp)
 		return fail_at(ps, at, "unpaired low surrogate");
 	if (*cp >= 0xd800 && *cp <= 0xdbff) {
 		uint32_t lo;
-		if (ps->p[0] != '\\' || ps->p[1] != 'u' || !hex4(ps->p + 2, &lo) ||
-		    lo < 0xdc00 || lo > 0xdfff)
+		if (ps->p[0] != '\\' || ps->p[1] != 'u' || !hex4(ps->p + 2, &lo) || lo < 0xdc00 ||
+		    lo > 0xdfff)
 			return fail_at(ps, at, "unpaired high surrogate");
 		*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
 		ps->p += 6;
@@ -283,8 +279,7 @@ static bool parse_literal(parser *ps, fl__json *v)
 /* Appends a zeroed child to v and returns it, or NULL when out of memory. */
 static fl__json *add_kid(parser *ps, fl__json *v)
 {
-	if (!fl__report_grow((void **)&v->kids, &v->cap_, v->nkids + 1,
-			     sizeof(*v->kids))) {
+	if (!fl__report_grow((void **)&v->kids, &v->cap_, v->nkids + 1, sizeof(*v->kids))) {
 		fail_at(ps, ps->p, "out of memory");
 		return NULL;
 	}

@@ -11,20 +11,24 @@
 #define FL__JSON_MAX_DEPTH 64
 
 enum fl__json_kind {
-	FL__JSON_NULL, FL__JSON_BOOL, FL__JSON_NUM,
-	FL__JSON_STR, FL__JSON_ARR, FL__JSON_OBJ
+	FL__JSON_NULL,
+	FL__JSON_BOOL,
+	FL__JSON_NUM,
+	FL__JSON_STR,
+	FL__JSON_ARR,
+	FL__JSON_OBJ
 };
 
 /* One JSON value. The tree owns every kids array, key and str. */
 typedef struct fl__json {
 	enum fl__json_kind kind;
-	int line, col;          /* where the value starts, 1-based */
-	char *key;              /* as an object member: its name */
-	char *str;              /* FL__JSON_STR: decoded UTF-8, NUL-terminated */
-	const char *num;        /* FL__JSON_NUM: the token, in the parsed text */
+	int line, col;   /* where the value starts, 1-based */
+	char *key;       /* as an object member: its name */
+	char *str;       /* FL__JSON_STR: decoded UTF-8, NUL-terminated */
+	const char *num; /* FL__JSON_NUM: the token, in the parsed text */
 	size_t numlen;
-	bool b;                 /* FL__JSON_BOOL */
-	struct fl__json *kids;  /* array elements or object members, in order */
+	bool b;                /* FL__JSON_BOOL */
+	struct fl__json *kids; /* array elements or object members, in order */
 	size_t nkids;
 	size_t cap_;
 } fl__json;

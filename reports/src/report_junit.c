@@ -40,8 +40,7 @@ static void emit_properties(FILE *out, const fl_report *r)
 	property(out, "git_rev", r->git_rev);
 	property(out, "cpu_model", r->host.cpu_model);
 	property(out, "kernel", r->host.kernel);
-	snprintf(buf, sizeof(buf), "%" PRId32 " of %" PRId32, r->repetition + 1,
-		 r->repetitions);
+	snprintf(buf, sizeof(buf), "%" PRId32 " of %" PRId32, r->repetition + 1, r->repetitions);
 	property(out, "repetition", buf);
 	fputs("    </properties>\n", out);
 }
@@ -138,8 +137,9 @@ static void emit_suite(FILE *out, const fl_report *r, size_t first, const char *
 	} else {
 		fl__report_xml_escape(out, r->name);
 	}
-	fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-		     "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+	fprintf(out,
+		"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+		"time=\"%.3f\" timestamp=\"%s\" hostname=\"",
 		tests, fail, skip, secs, when);
 	fl__report_xml_escape(out, r->host.hostname);
 	fputs("\">\n", out);
@@ -159,8 +159,9 @@ fl_err *fl__report_emit_junit(const fl_report *r, FILE *out)
 	fl_report_format_time(r->start_unix_ns, when, sizeof(when));
 	when[19] = '\0'; /* JUnit timestamps carry no zone or fraction */
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-	fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-		     "skipped=\"%zu\" time=\"%.3f\">\n",
+	fprintf(out,
+		"<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		"skipped=\"%zu\" time=\"%.3f\">\n",
 		r->nchecks, fail, skip, secs);
 	for (size_t i = 0; i < r->nchecks; i++) { /* each suite at its first check */
 		const char *name = r->checks[i].name;
@@ -174,8 +175,10 @@ fl_err *fl__report_emit_junit(const fl_report *r, FILE *out)
 	if (r->nchecks == 0) { /* an empty run is still one (empty) suite */
 		fputs("  <testsuite name=\"", out);
 		fl__report_xml_escape(out, r->name);
-		fprintf(out, "\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" "
-			     "time=\"%.3f\" timestamp=\"%s\">\n", secs, when);
+		fprintf(out,
+			"\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+			"time=\"%.3f\" timestamp=\"%s\">\n",
+			secs, when);
 		emit_properties(out, r);
 		fputs("  </testsuite>\n", out);
 	}

@@ -60,13 +60,13 @@ static bool bad_err(loader *ld, const fl__json *at, fl_err *err)
 
 static const char *kind_name(enum fl__json_kind k)
 {
-	static const char *const names[] = {"null", "boolean", "number",
-					    "string", "array", "object"};
+	static const char *const names[] = {"null",   "boolean", "number",
+					    "string", "array",   "object"};
 	return names[k];
 }
 
 static const fl__json *member(loader *ld, const fl__json *obj, const char *key,
-			    enum fl__json_kind kind)
+			      enum fl__json_kind kind)
 {
 	const fl__json *v = fl__json_get(obj, key);
 	if (!v) {
@@ -81,8 +81,7 @@ static const fl__json *member(loader *ld, const fl__json *obj, const char *key,
 	return v;
 }
 
-static bool get_str(loader *ld, const fl__json *obj, const char *key,
-		    const char **out)
+static bool get_str(loader *ld, const fl__json *obj, const char *key, const char **out)
 {
 	const fl__json *v = member(ld, obj, key, FL__JSON_STR);
 	if (v)
@@ -93,8 +92,8 @@ static bool get_str(loader *ld, const fl__json *obj, const char *key,
 /* Copies a number token into buf; false when it is not an integer. */
 static bool int_token(const fl__json *v, char *buf, size_t cap)
 {
-	if (v->numlen >= cap || memchr(v->num, '.', v->numlen) ||
-	    memchr(v->num, 'e', v->numlen) || memchr(v->num, 'E', v->numlen))
+	if (v->numlen >= cap || memchr(v->num, '.', v->numlen) || memchr(v->num, 'e', v->numlen) ||
+	    memchr(v->num, 'E', v->numlen))
 		return false;
 	memcpy(buf, v->num, v->numlen);
 	buf[v->numlen] = '\0';
@@ -137,8 +136,8 @@ static bool get_u64(loader *ld, const fl__json *obj, const char *key, uint64_t *
 	if (v && v->kind == FL__JSON_STR) {
 		size_t n = strlen(v->str);
 		if (n == 0 || n >= sizeof(buf) || strspn(v->str, "0123456789") != n)
-			return bad(ld, v, "\"%s\" must be an unsigned integer or a string of digits",
-				   key);
+			return bad(ld, v,
+				   "\"%s\" must be an unsigned integer or a string of digits", key);
 		memcpy(buf, v->str, n + 1);
 	} else if (!(v = member(ld, obj, key, FL__JSON_NUM))) {
 		return false;
@@ -196,8 +195,7 @@ static bool load_stats(loader *ld, const fl__json *o, fl_report_stats *st)
  * *out, or sets *out to NULL when absent, and checks it against the
  * summary st read from the same object.
  */
-static bool load_hdr(loader *ld, const fl__json *o, const fl_report_stats *st,
-		     fl_hdr **out)
+static bool load_hdr(loader *ld, const fl__json *o, const fl_report_stats *st, fl_hdr **out)
 {
 	const fl__json *v = fl__json_get(o, "hdr");
 	fl_hdr *h = NULL;
@@ -232,8 +230,7 @@ static bool load_slos(loader *ld, fl_report *r, const fl__json *h, const char *n
 		int64_t thr;
 		if (s->kind != FL__JSON_OBJ)
 			return bad(ld, s, "an SLO must be an object");
-		if (!get_dbl(ld, s, "percentile", &pct) ||
-		    !get_i64(ld, s, "threshold_ns", &thr))
+		if (!get_dbl(ld, s, "percentile", &pct) || !get_i64(ld, s, "threshold_ns", &thr))
 			return false;
 		fl_err *err = fl_report_add_slo(r, name, pct, thr);
 		if (err)
@@ -269,8 +266,7 @@ static bool load_hists(loader *ld, fl_report *r, const fl__json *root)
 	return true;
 }
 
-static bool load_intervals(loader *ld, fl_report *r, const fl__json *s,
-			   const char *name)
+static bool load_intervals(loader *ld, fl_report *r, const fl__json *s, const char *name)
 {
 	const fl__json *a = member(ld, s, "intervals", FL__JSON_ARR);
 	if (!a)
@@ -282,14 +278,12 @@ static bool load_intervals(loader *ld, fl_report *r, const fl__json *s,
 		if (iv->kind != FL__JSON_OBJ)
 			return bad(ld, iv, "an interval must be an object");
 		fl_hdr *hdr = NULL;
-		if (!get_i64(ld, iv, "start_ns", &start) ||
-		    !get_i64(ld, iv, "length_ns", &len) || !load_stats(ld, iv, &st) ||
-		    !load_hdr(ld, iv, &st, &hdr))
+		if (!get_i64(ld, iv, "start_ns", &start) || !get_i64(ld, iv, "length_ns", &len) ||
+		    !load_stats(ld, iv, &st) || !load_hdr(ld, iv, &st, &hdr))
 			return false;
 		fl_err *err = hdr ? fl_report_add_series_interval(r, name, start, len, hdr,
 								  FL_REPORT_TAKE)
-				  : fl_report_add_series_interval_stats(r, name, start,
-									len, &st);
+				  : fl_report_add_series_interval_stats(r, name, start, len, &st);
 		if (err) {
 			fl_hdr_free(hdr);
 			return bad_err(ld, iv, err);
@@ -338,8 +332,7 @@ static bool load_faults(loader *ld, fl_report *r, const fl__json *root)
 {
 	const fl__json *f = member(ld, root, "faults", FL__JSON_OBJ), *ev;
 	int64_t total;
-	if (!f || !get_i64(ld, f, "total", &total) ||
-	    !(ev = member(ld, f, "events", FL__JSON_ARR)))
+	if (!f || !get_i64(ld, f, "total", &total) || !(ev = member(ld, f, "events", FL__JSON_ARR)))
 		return false;
 	for (size_t i = 0; i < ev->nkids; i++) {
 		const fl__json *e = &ev->kids[i];
@@ -355,8 +348,8 @@ static bool load_faults(loader *ld, fl_report *r, const fl__json *root)
 			return bad_err(ld, e, err);
 	}
 	if (total != (int64_t)r->nfaults)
-		return bad(ld, fl__json_get(f, "total"), "fault total %" PRId64
-			   " but %zu events", total, r->nfaults);
+		return bad(ld, fl__json_get(f, "total"), "fault total %" PRId64 " but %zu events",
+			   total, r->nfaults);
 	return true;
 }
 
@@ -379,8 +372,7 @@ static bool load_check(loader *ld, fl_report *r, const fl__json *c)
 	if (c->kind != FL__JSON_OBJ)
 		return bad(ld, c, "a check must be an object");
 	if (!get_str(ld, c, "name", &name) || !get_str(ld, c, "verdict", &verdict) ||
-	    !get_dbl(ld, c, "measured", &measured) ||
-	    !get_dbl(ld, c, "threshold", &threshold) ||
+	    !get_dbl(ld, c, "measured", &measured) || !get_dbl(ld, c, "threshold", &threshold) ||
 	    !get_str(ld, c, "unit", &unit) || !get_str(ld, c, "message", &message))
 		return false;
 	if (!parse_verdict(verdict, &v))
@@ -428,13 +420,10 @@ static bool load_run(loader *ld, const fl__json *root, fl_report **out)
 	struct fl_report_opts o = {0};
 	const char *name;
 	int64_t start, dur;
-	if (!run || !get_str(ld, run, "name", &name) ||
-	    !get_u64(ld, run, "seed", &o.seed) ||
+	if (!run || !get_str(ld, run, "name", &name) || !get_u64(ld, run, "seed", &o.seed) ||
 	    !get_str(ld, run, "fault_plan", &o.fault_plan) ||
-	    !get_str(ld, run, "backend", &o.backend) ||
-	    !get_str(ld, run, "git_rev", &o.git_rev) ||
-	    !get_i64(ld, run, "start_unix_ns", &start) ||
-	    !get_i64(ld, run, "duration_ns", &dur) ||
+	    !get_str(ld, run, "backend", &o.backend) || !get_str(ld, run, "git_rev", &o.git_rev) ||
+	    !get_i64(ld, run, "start_unix_ns", &start) || !get_i64(ld, run, "duration_ns", &dur) ||
 	    !get_i32(ld, run, "repetition", &o.repetition) ||
 	    !get_i32(ld, run, "repetitions", &o.repetitions))
 		return false;
@@ -454,24 +443,22 @@ static bool load_header(loader *ld, const fl__json *root)
 	int64_t version;
 	if (root->kind != FL__JSON_OBJ)
 		return bad(ld, root, "a report must be a JSON object");
-	if (!get_str(ld, root, "schema", &schema) ||
-	    !get_i64(ld, root, "version", &version))
+	if (!get_str(ld, root, "schema", &schema) || !get_i64(ld, root, "version", &version))
 		return false;
 	if (strcmp(schema, "faultline-report") != 0)
 		return bad(ld, fl__json_get(root, "schema"), "not a faultline report");
 	if (version != 1)
-		return bad(ld, fl__json_get(root, "version"),
-			   "unsupported report version %" PRId64, version);
+		return bad(ld, fl__json_get(root, "version"), "unsupported report version %" PRId64,
+			   version);
 	return true;
 }
 
 static bool load_tree(loader *ld, const fl__json *root, fl_report **out)
 {
 	*out = NULL;
-	return load_header(ld, root) && load_run(ld, root, out) &&
-	       load_hists(ld, *out, root) && load_series(ld, *out, root) &&
-	       load_counters(ld, *out, root) && load_faults(ld, *out, root) &&
-	       load_checks(ld, *out, root);
+	return load_header(ld, root) && load_run(ld, root, out) && load_hists(ld, *out, root) &&
+	       load_series(ld, *out, root) && load_counters(ld, *out, root) &&
+	       load_faults(ld, *out, root) && load_checks(ld, *out, root);
 }
 
 /* A NUL-terminated copy of text, or an error at the first NUL byte in it. */
@@ -484,8 +471,8 @@ static fl_err *copy_text(const char *text, size_t len, const char *name, char **
 		for (const char *p = text; p < nul; p++)
 			if (*p == '\n')
 				line++, ls = p + 1;
-		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: NUL byte in input", name,
-				   line, (int)(nul - ls) + 1);
+		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: NUL byte in input", name, line,
+				   (int)(nul - ls) + 1);
 	}
 	char *t = fl__malloc(len + 1);
 	if (!t)
@@ -496,8 +483,7 @@ static fl_err *copy_text(const char *text, size_t len, const char *name, char **
 	return NULL;
 }
 
-fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
-			     fl_report **out)
+fl_err *fl_report_parse_json(const char *text, size_t len, const char *name, fl_report **out)
 {
 	char *t = NULL;
 	fl_err *err = copy_text(text, len, name, &t);
@@ -507,15 +493,14 @@ fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
 	fl__json *root = fl__json_parse(t, &perr);
 	if (!root) {
 		free(t);
-		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: %s", name, perr.line,
-				   perr.col, perr.msg);
+		return fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: %s", name, perr.line, perr.col,
+				   perr.msg);
 	}
 	loader ld = {0};
 	fl_report *r = NULL;
 	if (!load_tree(&ld, root, &r)) {
 		fl_report_free(r);
-		err = fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: %s", name, ld.line, ld.col,
-				  ld.msg);
+		err = fl_err_wrap(FL_ERR_INVAL, "%s:%d:%d: %s", name, ld.line, ld.col, ld.msg);
 	} else {
 		*out = r;
 	}

@@ -80,8 +80,8 @@ static void md_meta(FILE *out, const fl_report *r)
 	md_text(out, r->host.cpu_model);
 	fprintf(out, ", %" PRId32 " cores, ", r->host.cores);
 	md_text(out, r->host.kernel);
-	fprintf(out, " |\n| repetition | %" PRId32 " of %" PRId32 " |\n\n",
-		r->repetition + 1, r->repetitions);
+	fprintf(out, " |\n| repetition | %" PRId32 " of %" PRId32 " |\n\n", r->repetition + 1,
+		r->repetitions);
 }
 
 static void md_check_row(FILE *out, const fl_report_check *c, const char *badge)
@@ -108,7 +108,8 @@ static void md_checks(FILE *out, const fl_report *r)
 		fl_report_count_verdict(r, FL_REPORT_FAIL),
 		fl_report_count_verdict(r, FL_REPORT_SKIP));
 	fputs("| verdict | check | measured | threshold | message |\n"
-	      "|---|---|--:|--:|---|\n", out);
+	      "|---|---|--:|--:|---|\n",
+	      out);
 	for (int o = 0; o < 3; o++)
 		for (size_t i = 0; i < r->nchecks; i++) {
 			const fl_report_check *c = &r->checks[i];
@@ -127,8 +128,8 @@ static void md_hist_row(FILE *out, const fl_report_hist *h)
 	md_text(out, h->name);
 	fprintf(out, " | %" PRId64 " |", st.count);
 	for (int i = 0; i < FL_REPORT_NPCT; i++)
-		fprintf(out, " %s |", fl_report_format_ns((double)st.pct[i], false,
-							 buf, sizeof(buf)));
+		fprintf(out, " %s |",
+			fl_report_format_ns((double)st.pct[i], false, buf, sizeof(buf)));
 	fprintf(out, " %s |\n", fl_report_format_ns(st.mean, false, buf, sizeof(buf)));
 }
 
@@ -168,8 +169,10 @@ static fl_err *md_faults(FILE *out, const fl_report *r)
 	if (n == SIZE_MAX)
 		return FL_ERR_NOMEM;
 	if (n)
-		fprintf(out, "## Faults: %zu injected\n\n| point | action | events |\n"
-			     "|---|---|--:|\n", r->nfaults);
+		fprintf(out,
+			"## Faults: %zu injected\n\n| point | action | events |\n"
+			"|---|---|--:|\n",
+			r->nfaults);
 	for (size_t i = 0; i < n; i++) {
 		fputs("| ", out);
 		md_text(out, k[i].point);

@@ -32,7 +32,8 @@ static fl_err *merge_hist(fl_report *dst, const fl_report_hist *s)
 	if (!s->hdr)
 		return fl_err_wrap(FL_ERR_INVAL,
 				   "histogram \"%s\" has only a summary: it cannot be merged "
-				   "losslessly", s->name);
+				   "losslessly",
+				   s->name);
 	fl_report_hist *d = NULL;
 	for (size_t i = 0; i < dst->nhists; i++)
 		if (strcmp(dst->hists[i].name, s->name) == 0)
@@ -41,7 +42,8 @@ static fl_err *merge_hist(fl_report *dst, const fl_report_hist *s)
 	if (d && !d->hdr)
 		return fl_err_wrap(FL_ERR_INVAL,
 				   "histogram \"%s\" has only a summary: it cannot be merged "
-				   "losslessly", s->name);
+				   "losslessly",
+				   s->name);
 	if (d) {
 		fl_hdr_add(d->hdr, s->hdr);
 	} else {
@@ -73,12 +75,13 @@ static fl_err *merge_series(fl_report *dst, const fl_report_series *s)
 		if (!iv->hdr)
 			return fl_err_wrap(FL_ERR_INVAL,
 					   "series \"%s\" interval at %" PRId64 " ns has only a "
-					   "summary: it cannot be merged losslessly", s->name,
-					   iv->start_ns);
+					   "summary: it cannot be merged losslessly",
+					   s->name, iv->start_ns);
 		const fl_report_series *d = fl_report_find_series(dst, s->name);
 		fl_report_interval *same = NULL;
 		for (size_t j = 0; d && j < d->nivs; j++)
-			if (d->ivs[j].start_ns == iv->start_ns && d->ivs[j].length_ns == iv->length_ns)
+			if (d->ivs[j].start_ns == iv->start_ns &&
+			    d->ivs[j].length_ns == iv->length_ns)
 				same = &d->ivs[j];
 		if (same && !same->hdr)
 			return fl_err_wrap(FL_ERR_INVAL, "series \"%s\": a summary-only interval",
@@ -98,8 +101,8 @@ static fl_err *merge_series(fl_report *dst, const fl_report_series *s)
 		}
 		/* Keep the series in start order: move the new interval back. */
 		fl_report_series *ds = (fl_report_series *)fl_report_find_series(dst, s->name);
-		for (size_t j = ds->nivs - 1; j > 0 && ds->ivs[j - 1].start_ns > ds->ivs[j].start_ns;
-		     j--) {
+		for (size_t j = ds->nivs - 1;
+		     j > 0 && ds->ivs[j - 1].start_ns > ds->ivs[j].start_ns; j--) {
 			fl_report_interval t = ds->ivs[j];
 			ds->ivs[j] = ds->ivs[j - 1];
 			ds->ivs[j - 1] = t;

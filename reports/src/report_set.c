@@ -57,9 +57,9 @@ static const struct {
 enum { NOUTS = sizeof(outs) / sizeof(outs[0]) };
 
 struct set {
-	char dir[PATH_MAX];     /* the target, resolved */
+	char dir[PATH_MAX]; /* the target, resolved */
 	char parent[PATH_MAX];
-	char prefix[NAME_MAX];  /* ".<name>.set-" */
+	char prefix[NAME_MAX]; /* ".<name>.set-" */
 	char staging[PATH_MAX + 32];
 };
 
@@ -134,7 +134,7 @@ static bool can_exchange(const struct set *s)
 	char cwd[PATH_MAX];
 	size_t n = strlen(s->dir);
 	if (strcmp(s->dir, "/") == 0 || (getcwd(cwd, sizeof(cwd)) && strncmp(cwd, s->dir, n) == 0 &&
-					   (cwd[n] == '\0' || cwd[n] == '/')))
+					 (cwd[n] == '\0' || cwd[n] == '/')))
 		return false;
 	DIR *d = opendir(s->dir);
 	if (!d)
@@ -163,8 +163,7 @@ static int link_others(const struct set *s)
 	struct dirent *de;
 	while (!rc && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    !is_output(de->d_name) &&
-		    linkat(sfd, de->d_name, dfd, de->d_name, 0) != 0)
+		    !is_output(de->d_name) && linkat(sfd, de->d_name, dfd, de->d_name, 0) != 0)
 			rc = errno;
 	if (d)
 		closedir(d);

@@ -40,14 +40,10 @@
 #include "report_svg_internal.h"
 #include "fl_alloc_internal.h"
 
-static const char *const palette[] = {
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2",
-    "#edc948", "#9c755f", "#ff9da7", "#e15759", "#bab0ac"};
+static const char *const palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2",
+				      "#edc948", "#9c755f", "#ff9da7", "#e15759", "#bab0ac"};
 
-const char *fl__svg_color(size_t i)
-{
-	return palette[i % (sizeof(palette) / sizeof(palette[0]))];
-}
+const char *fl__svg_color(size_t i) { return palette[i % (sizeof(palette) / sizeof(palette[0]))]; }
 
 double fl__svg_pos(const fl__svg_axis *a, double v)
 {
@@ -100,10 +96,13 @@ static char *tick_t(double v, char *buf, size_t cap)
 
 void fl__svg_open(FILE *out, const fl__svg_frame *f, const char *label)
 {
-	fprintf(out, "<svg class=\"plot\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-		     "aria-label=\"%s\">\n", f->w, f->h, label);
-	fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-		     "fill=\"#fff\" stroke=\"#d0d7de\"/>\n",
+	fprintf(out,
+		"<svg class=\"plot\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+		"aria-label=\"%s\">\n",
+		f->w, f->h, label);
+	fprintf(out,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+		"fill=\"#fff\" stroke=\"#d0d7de\"/>\n",
 		f->l, f->t, f->w - f->l - f->r, f->h - f->t - f->b);
 }
 
@@ -140,12 +139,13 @@ void fl__svg_pen_to(fl__svg_pen *p, double x, double y)
 
 void fl__svg_path_open(FILE *out, const char *color, double width)
 {
-	fprintf(out, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" "
-		     "stroke-linejoin=\"round\" d=\"", color, width);
+	fprintf(out,
+		"<path fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" "
+		"stroke-linejoin=\"round\" d=\"",
+		color, width);
 }
 
-void fl__svg_y_time_ticks(FILE *out, const fl__svg_axis *y,
-			  const fl__svg_frame *f)
+void fl__svg_y_time_ticks(FILE *out, const fl__svg_axis *y, const fl__svg_frame *f)
 {
 	char buf[32];
 	double x0 = f->l, x1 = f->w - f->r;
@@ -166,17 +166,19 @@ void fl__svg_y_time_ticks(FILE *out, const fl__svg_axis *y,
 		if (v < y->lo * (1 - 1e-9))
 			continue;
 		double py = fl__svg_pos(y, v);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"%s\"/>\n", x0, x1, py, py, major ? "#d8dee4" : "#eef1f4");
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"%s\"/>\n",
+			x0, x1, py, py, major ? "#d8dee4" : "#eef1f4");
 		if (major || minor_labels)
-			fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-				     "class=\"tick\">%s</text>\n",
+			fprintf(out,
+				"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+				"class=\"tick\">%s</text>\n",
 				x0 - 8, py + 4, fl__svg_tick_ns(v, buf, sizeof(buf)));
 	}
 }
 
-void fl__svg_y_si_ticks(FILE *out, const fl__svg_axis *y,
-			const fl__svg_frame *f)
+void fl__svg_y_si_ticks(FILE *out, const fl__svg_axis *y, const fl__svg_frame *f)
 {
 	char buf[32];
 	double step = fl__svg_nice_step(y->hi - y->lo, 4);
@@ -185,16 +187,18 @@ void fl__svg_y_si_ticks(FILE *out, const fl__svg_axis *y,
 		if (v > y->hi * (1 + 1e-9))
 			break;
 		double py = fl__svg_pos(y, v);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"#d8dee4\"/>\n", f->l, f->w - f->r, py, py);
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-			     "class=\"tick\">%s/s</text>\n",
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#d8dee4\"/>\n",
+			f->l, f->w - f->r, py, py);
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+			"class=\"tick\">%s/s</text>\n",
 			f->l - 8, py + 4, fl__report_fmt_si(v, buf, sizeof(buf)));
 	}
 }
 
-void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x,
-			  const fl__svg_frame *f, bool labels)
+void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f, bool labels)
 {
 	char buf[32];
 	double step = fl__svg_nice_step(x->hi - x->lo, 8);
@@ -204,11 +208,14 @@ void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x,
 		if (v > x->hi * (1 + 1e-9))
 			break;
 		double px = fl__svg_pos(x, v);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"#eef1f4\"/>\n", px, px, y0, y1);
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#eef1f4\"/>\n",
+			px, px, y0, y1);
 		if (labels)
-			fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-				     "class=\"tick\">%s</text>\n",
+			fprintf(out,
+				"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+				"class=\"tick\">%s</text>\n",
 				px, y1 + 18, tick_t(v, buf, sizeof(buf)));
 	}
 }
@@ -222,9 +229,8 @@ static void slo_label(const fl_report_slo *s, char *buf, size_t cap)
 		snprintf(buf, cap, "p%g", s->percentile);
 }
 
-void fl__svg_slo_line(FILE *out, const fl_report_hist *h,
-		      const fl_report_slo *s, bool broken, double x0, double x1,
-		      double py, const char *color)
+void fl__svg_slo_line(FILE *out, const fl_report_hist *h, const fl_report_slo *s, bool broken,
+		      double x0, double x1, double py, const char *color)
 {
 	char pl[16], thr[32];
 	slo_label(s, pl, sizeof(pl));
@@ -233,29 +239,30 @@ void fl__svg_slo_line(FILE *out, const fl_report_hist *h,
 		x0 = x1 - 16;
 	fputs("<g><title>SLO: ", out);
 	fl__report_xml_escape(out, h->name);
-	fprintf(out, " %s \xe2\x89\xa4 %s%s</title>\n", pl, thr,
-		broken ? " (broken)" : "");
-	fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-		     "stroke=\"%s\" stroke-width=\"1.6\" stroke-dasharray=\"7 4\"/>\n",
+	fprintf(out, " %s \xe2\x89\xa4 %s%s</title>\n", pl, thr, broken ? " (broken)" : "");
+	fprintf(out,
+		"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"%s\" stroke-width=\"1.6\" stroke-dasharray=\"7 4\"/>\n",
 		x0, x1, py, py, color);
-	fprintf(out, "<path d=\"M%.1f %.1f l5 -7 l-10 0 z\" fill=\"%s\"/>\n",
-		x0, py, color);
-	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-		     "class=\"slo\" style=\"fill:%s\">SLO %s \xe2\x89\xa4 %s%s</text>"
-		     "</g>\n", x1 - 4, py - 5, color, pl, thr,
+	fprintf(out, "<path d=\"M%.1f %.1f l5 -7 l-10 0 z\" fill=\"%s\"/>\n", x0, py, color);
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+		"class=\"slo\" style=\"fill:%s\">SLO %s \xe2\x89\xa4 %s%s</text>"
+		"</g>\n",
+		x1 - 4, py - 5, color, pl, thr,
 		broken ? "<tspan style=\"fill:#cf222e\"> \xe2\x9c\x97 broken</tspan>" : "");
 }
 
-void fl__svg_legend_entry(FILE *out, double x, double y, const char *color,
-			  const char *name, bool dashed)
+void fl__svg_legend_entry(FILE *out, double x, double y, const char *color, const char *name,
+			  bool dashed)
 {
 	fprintf(out, "<g><title>");
 	fl__report_xml_escape(out, name);
-	fprintf(out, "</title><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-		     "stroke=\"%s\" stroke-width=\"3\"%s/>"
-		     "<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">",
-		x, x + 20, y, y, color, dashed ? " stroke-dasharray=\"5 3\"" : "",
-		x + 27, y + 4);
+	fprintf(out,
+		"</title><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"%s\" stroke-width=\"3\"%s/>"
+		"<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">",
+		x, x + 20, y, y, color, dashed ? " stroke-dasharray=\"5 3\"" : "", x + 27, y + 4);
 	fl__svg_text_trunc(out, name, 26);
 	fputs("</text></g>\n", out);
 }

@@ -62,30 +62,26 @@ void fl__svg_pen_to(fl__svg_pen *p, double x, double y);
 void fl__svg_path_open(FILE *out, const char *color, double width);
 
 /* Horizontal grid lines and labels of a y axis holding times in ns. */
-void fl__svg_y_time_ticks(FILE *out, const fl__svg_axis *y,
-			  const fl__svg_frame *f);
+void fl__svg_y_time_ticks(FILE *out, const fl__svg_axis *y, const fl__svg_frame *f);
 
 /* Horizontal grid lines and SI labels ("50k") of a linear count axis. */
-void fl__svg_y_si_ticks(FILE *out, const fl__svg_axis *y,
-			const fl__svg_frame *f);
+void fl__svg_y_si_ticks(FILE *out, const fl__svg_axis *y, const fl__svg_frame *f);
 
 /* Vertical grid lines and labels of an x axis holding times in ns. */
-void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x,
-			  const fl__svg_frame *f, bool labels);
+void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f, bool labels);
 
 /*
  * An SLO line from x0 to the right edge at its threshold, with a marker at
  * x0 and a label at the right end, "SLO p99 <= 5 ms", followed by a red
  * cross when h breaks it.
  */
-void fl__svg_slo_line(FILE *out, const fl_report_hist *h,
-		      const fl_report_slo *s, bool broken, double x0, double x1,
-		      double py, const char *color);
+void fl__svg_slo_line(FILE *out, const fl_report_hist *h, const fl_report_slo *s, bool broken,
+		      double x0, double x1, double py, const char *color);
 
 /* One legend entry at (x, y): a line in color (dashed or not) and the name,
  * truncated, with the full name as hover text. */
-void fl__svg_legend_entry(FILE *out, double x, double y, const char *color,
-			  const char *name, bool dashed);
+void fl__svg_legend_entry(FILE *out, double x, double y, const char *color, const char *name,
+			  bool dashed);
 
 /* The time axis shared by the time-based panels: [0, run end]. */
 fl__svg_axis fl__svg_time_axis(const fl_report *r, const fl__svg_frame *f);

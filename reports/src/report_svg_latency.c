@@ -66,21 +66,22 @@ static bool pct_domain(const fl_report *r, const size_t *sel, size_t n, fl__svg_
 	return true;
 }
 
-static void pct_x_axis(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f,
-		       double max_nines)
+static void pct_x_axis(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f, double max_nines)
 {
-	static const char *const lbl[] = {"0%", "90%", "99%", "99.9%", "99.99%",
-					  "99.999%", "99.9999%", "99.99999%"};
+	static const char *const lbl[] = {"0%",     "90%",     "99%",      "99.9%",
+					  "99.99%", "99.999%", "99.9999%", "99.99999%"};
 	double y0 = f->t, y1 = f->h - f->b;
 	for (int k = 0; k <= (int)max_nines; k++) {
 		double px = fl__svg_pos(x, k);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"#d8dee4\"/>\n<text x=\"%.1f\" y=\"%.1f\" "
-			     "text-anchor=\"middle\" class=\"tick\">%s</text>\n",
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#d8dee4\"/>\n<text x=\"%.1f\" y=\"%.1f\" "
+			"text-anchor=\"middle\" class=\"tick\">%s</text>\n",
 			px, px, y0, y1, px, y1 + 18, lbl[k]);
 	}
-	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-		     "class=\"axis\">percentile (log scale of 1/(1\xe2\x88\x92p))</text>\n",
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+		"class=\"axis\">percentile (log scale of 1/(1\xe2\x88\x92p))</text>\n",
 		(f->l + f->w - f->r) / 2, f->h - 8);
 }
 
@@ -94,9 +95,8 @@ static double resolved(const fl_report_stats *st, double max_nines)
 
 /* One histogram's curve: the fine percentile walk, or the stored points,
  * up to the percentile its sample count resolves. */
-static void pct_curve(FILE *out, const fl_report_hist *h,
-		      const fl_report_stats *st, const fl__svg_axis *x, const fl__svg_axis *y,
-		      const char *color)
+static void pct_curve(FILE *out, const fl_report_hist *h, const fl_report_stats *st,
+		      const fl__svg_axis *x, const fl__svg_axis *y, const char *color)
 {
 	fl__svg_pen p = {.out = out};
 	fl__svg_path_open(out, color, 2.2);
@@ -120,16 +120,16 @@ static void pct_curve(FILE *out, const fl_report_hist *h,
 }
 
 /* Dots with hover titles at the standard percentiles. */
-static void pct_dots(FILE *out, const fl_report_hist *h,
-		     const fl_report_stats *st, const fl__svg_axis *x, const fl__svg_axis *y,
-		     const char *color)
+static void pct_dots(FILE *out, const fl_report_hist *h, const fl_report_stats *st,
+		     const fl__svg_axis *x, const fl__svg_axis *y, const char *color)
 {
 	char buf[32];
 	for (int i = 0; i < FL_REPORT_NPCT; i++) {
 		if (nines(fl_report_pcts[i], x->hi) > resolved(st, x->hi))
 			break;
-		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\" "
-			     "stroke=\"#fff\"><title>",
+		fprintf(out,
+			"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\" "
+			"stroke=\"#fff\"><title>",
 			fl__svg_pos(x, nines(fl_report_pcts[i], x->hi)),
 			fl__svg_pos(y, (double)st->pct[i]), color);
 		fl__report_xml_escape(out, h->name);
@@ -138,15 +138,13 @@ static void pct_dots(FILE *out, const fl_report_hist *h,
 	}
 }
 
-static void pct_slos(FILE *out, const fl_report_hist *h,
-		     const fl_report_stats *st, const fl__svg_axis *x, const fl__svg_axis *y,
-		     const char *color)
+static void pct_slos(FILE *out, const fl_report_hist *h, const fl_report_stats *st,
+		     const fl__svg_axis *x, const fl__svg_axis *y, const char *color)
 {
 	for (size_t j = 0; j < h->nslos; j++) {
 		const fl_report_slo *s = &h->slos[j];
 		int64_t v;
-		bool broken = fl__report_value_at(h, st, s->percentile, &v) &&
-			      v > s->threshold_ns;
+		bool broken = fl__report_value_at(h, st, s->percentile, &v) && v > s->threshold_ns;
 		double x0 = fl__svg_pos(x, nines(s->percentile, x->hi));
 		fl__svg_slo_line(out, h, s, broken, x0, x->p1,
 				 fl__svg_pos(y, (double)s->threshold_ns), color);
@@ -202,10 +200,13 @@ static void x_si_ticks(FILE *out, const fl__svg_axis *x, const fl__svg_frame *f)
 		if (v > x->hi * (1 + 1e-9))
 			break;
 		double px = fl__svg_pos(x, v);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"#eef1f4\"/>\n", px, px, f->t, f->h - f->b);
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-			     "class=\"tick\">%s/s</text>\n",
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#eef1f4\"/>\n",
+			px, px, f->t, f->h - f->b);
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			"class=\"tick\">%s/s</text>\n",
 			px, f->h - f->b + 18, fl__report_fmt_si(v, buf, sizeof(buf)));
 	}
 }
@@ -241,13 +242,14 @@ static bool curves_domain(const fl_report_curves *c, fl__svg_axis *x, fl__svg_ax
 
 /* One point of a curve: a dot (a ring at the marked one) with hover text,
  * and the mark's label beside the marked point. */
-static void curve_point(FILE *out, const fl_report_curves *c, const fl_report_curve *cv,
-			size_t k, double px, double py, const char *color)
+static void curve_point(FILE *out, const fl_report_curves *c, const fl_report_curve *cv, size_t k,
+			double px, double py, const char *color)
 {
 	char xb[32], yb[32];
 	bool mark = (long)k == cv->mark;
-	fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\" "
-		     "stroke=\"%s\" stroke-width=\"2\"><title>",
+	fprintf(out,
+		"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\" "
+		"stroke=\"%s\" stroke-width=\"2\"><title>",
 		px, py, mark ? "7" : "3.5", mark ? "#fff" : color, color);
 	fl__report_xml_escape(out, cv->name);
 	fprintf(out, ": %s/s, %s", fl__report_fmt_si(cv->x[k], xb, sizeof(xb)),
@@ -259,8 +261,8 @@ static void curve_point(FILE *out, const fl_report_curves *c, const fl_report_cu
 	}
 	fputs("</title></circle>\n", out);
 	if (mark) {
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"slo\" fill=\"%s\">",
-			px + 10, py - 10, color);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"slo\" fill=\"%s\">", px + 10,
+			py - 10, color);
 		fl__report_xml_escape(out, c->mark_label ? c->mark_label : "");
 		fprintf(out, " %s/s</text>\n", fl__report_fmt_si(cv->x[k], xb, sizeof(xb)));
 	}
@@ -297,15 +299,18 @@ bool fl__svg_curves_plot(FILE *out, const fl_report_curves *c)
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"axis\">",
 		(f.l + f.w - f.r) / 2, f.h - 8);
 	fl__report_xml_escape(out, c->x_label ? c->x_label : "");
-	fprintf(out, "</text>\n<text transform=\"translate(14 %.1f) rotate(-90)\" "
-		     "text-anchor=\"middle\" class=\"axis\">", (f.t + f.h - f.b) / 2);
+	fprintf(out,
+		"</text>\n<text transform=\"translate(14 %.1f) rotate(-90)\" "
+		"text-anchor=\"middle\" class=\"axis\">",
+		(f.t + f.h - f.b) / 2);
 	fl__report_xml_escape(out, c->y_label ? c->y_label : "");
 	fputs("</text>\n", out);
 	double ly = f.t + 12;
 	if (c->hline_ns > 0) {
 		double py = fl__svg_pos(&y, (double)c->hline_ns);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-			     "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			"stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
 			f.l, f.w - f.r, py, py, "#cf222e");
 		fl__svg_legend_entry(out, f.w - f.r + 18, ly, "#cf222e",
 				     c->hline_label ? c->hline_label : "threshold", true);
@@ -315,9 +320,11 @@ bool fl__svg_curves_plot(FILE *out, const fl_report_curves *c)
 		curve(out, c, i, &x, &y, f.w - f.r + 18, ly + 22.0 * (double)i);
 	if (c->mark_label) {
 		double my = ly + 22.0 * (double)c->ncurves;
-		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"#fff\" "
-			     "stroke=\"#444c56\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" "
-			     "class=\"legend\">", f.w - f.r + 28, my, f.w - f.r + 45, my + 4);
+		fprintf(out,
+			"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"#fff\" "
+			"stroke=\"#444c56\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" "
+			"class=\"legend\">",
+			f.w - f.r + 28, my, f.w - f.r + 45, my + 4);
 		fl__report_xml_escape(out, c->mark_label);
 		fputs("</text>\n", out);
 	}

@@ -23,8 +23,8 @@
 
 #define MAX_RULES 400 /* fault rules drawn on the time plots */
 
-static const char *const action_palette[] = {
-    "#d62728", "#9467bd", "#ff7f0e", "#1f77b4", "#2ca02c", "#8c564b", "#e377c2"};
+static const char *const action_palette[] = {"#d62728", "#9467bd", "#ff7f0e", "#1f77b4",
+					     "#2ca02c", "#8c564b", "#e377c2"};
 
 /* ---- over time ------------------------------------------------------- */
 
@@ -34,8 +34,9 @@ static void fault_rules(FILE *out, const fl_report *r, const fl__svg_axis *x,
 	size_t n = r->nfaults < MAX_RULES ? r->nfaults : MAX_RULES;
 	for (size_t i = 0; i < n; i++) {
 		double px = fl__svg_pos(x, (double)r->faults[i].at_ns);
-		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-			     "stroke=\"#cf222e\" stroke-opacity=\"0.28\"><title>fault ",
+		fprintf(out,
+			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#cf222e\" stroke-opacity=\"0.28\"><title>fault ",
 			px, px, f->t, f->h - f->b);
 		fl__report_xml_escape(out, r->faults[i].point);
 		fputs(": ", out);
@@ -81,8 +82,8 @@ static double series_value(const fl_report_interval *iv, bool p99, bool *valid)
 	return (double)st.count / ((double)iv->length_ns / 1e9);
 }
 
-static void series_path(FILE *out, const fl_report_series *s, bool p99,
-			const fl__svg_axis *x, const fl__svg_axis *y, const char *color)
+static void series_path(FILE *out, const fl_report_series *s, bool p99, const fl__svg_axis *x,
+			const fl__svg_axis *y, const char *color)
 {
 	char buf[32];
 	fl__svg_pen p = {.out = out};
@@ -119,8 +120,7 @@ static void series_path(FILE *out, const fl_report_series *s, bool p99,
 }
 
 /* The p99 SLO of the histogram named like series s, or NULL. */
-static const fl_report_slo *series_slo(const fl_report *r,
-				       const fl_report_series *s,
+static const fl_report_slo *series_slo(const fl_report *r, const fl_report_series *s,
 				       const fl_report_hist **h)
 {
 	*h = fl_report_find_hist(r, s->name);
@@ -131,8 +131,7 @@ static const fl_report_slo *series_slo(const fl_report *r,
 }
 
 /* Draws the p99 SLO of each series across the p99-over-time plot. */
-static void series_slos(FILE *out, const fl_report *r, const fl__svg_axis *x,
-			const fl__svg_axis *y)
+static void series_slos(FILE *out, const fl_report *r, const fl__svg_axis *x, const fl__svg_axis *y)
 {
 	for (size_t i = 0; i < r->nseries; i++) {
 		const fl_report_hist *h;
@@ -208,21 +207,14 @@ static bool time_plot(FILE *out, const fl_report *r, bool p99)
 	return true;
 }
 
-bool fl__svg_throughput_plot(FILE *out, const fl_report *r)
-{
-	return time_plot(out, r, false);
-}
+bool fl__svg_throughput_plot(FILE *out, const fl_report *r) { return time_plot(out, r, false); }
 
-bool fl__svg_p99_plot(FILE *out, const fl_report *r)
-{
-	return time_plot(out, r, true);
-}
+bool fl__svg_p99_plot(FILE *out, const fl_report *r) { return time_plot(out, r, true); }
 
 /* ---- fault timeline -------------------------------------------------- */
 
 /* The colour of an action, by its first word among the kinds seen so far. */
-static const char *action_color(const char **kinds, size_t *nkinds,
-				const char *action)
+static const char *action_color(const char **kinds, size_t *nkinds, const char *action)
 {
 	size_t n = sizeof(action_palette) / sizeof(action_palette[0]);
 	size_t len = strcspn(action, " :(");
@@ -235,24 +227,28 @@ static const char *action_color(const char **kinds, size_t *nkinds,
 	return action_palette[(*nkinds - 1) % n];
 }
 
-static void lane(FILE *out, const fl__svg_frame *f, double y, size_t i,
-		 const fl__report_point *pt)
+static void lane(FILE *out, const fl__svg_frame *f, double y, size_t i, const fl__report_point *pt)
 {
-	fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" "
-		     "fill=\"%s\"/>\n", f->l, y, f->w - f->l - f->r,
-		i % 2 ? "#ffffff" : "#f3f5f7");
-	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-		     "class=\"lane\"><title>", f->l - 10, y + 16);
+	fprintf(out,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" "
+		"fill=\"%s\"/>\n",
+		f->l, y, f->w - f->l - f->r, i % 2 ? "#ffffff" : "#f3f5f7");
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+		"class=\"lane\"><title>",
+		f->l - 10, y + 16);
 	fl__report_xml_escape(out, pt->name);
 	fputs("</title>", out);
 	fl__svg_text_trunc(out, pt->name, 19);
-	fprintf(out, "</text>\n<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">"
-		     "\xc3\x97%" PRId64 "</text>\n", f->w - f->r + 6, y + 16, pt->count);
+	fprintf(out,
+		"</text>\n<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">"
+		"\xc3\x97%" PRId64 "</text>\n",
+		f->w - f->r + 6, y + 16, pt->count);
 }
 
-static void fault_marks(FILE *out, const fl_report *r, const fl__report_point *pts,
-			size_t n, const fl__svg_axis *x, const fl__svg_frame *f,
-			const char **kinds, size_t *nkinds)
+static void fault_marks(FILE *out, const fl_report *r, const fl__report_point *pts, size_t n,
+			const fl__svg_axis *x, const fl__svg_frame *f, const char **kinds,
+			size_t *nkinds)
 {
 	char buf[32];
 	for (size_t i = 0; i < r->nfaults; i++) {
@@ -260,8 +256,9 @@ static void fault_marks(FILE *out, const fl_report *r, const fl__report_point *p
 		size_t k = 0;
 		while (k < n && strcmp(pts[k].name, e->point) != 0)
 			k++;
-		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"16\" "
-			     "rx=\"1\" fill=\"%s\"><title>t = %s \xc2\xb7 ",
+		fprintf(out,
+			"<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"16\" "
+			"rx=\"1\" fill=\"%s\"><title>t = %s \xc2\xb7 ",
 			fl__svg_pos(x, (double)e->at_ns) - 1.5, f->t + 24.0 * (double)k + 4,
 			action_color(kinds, nkinds, e->action),
 			fl__svg_tick_ns((double)e->at_ns, buf, sizeof(buf)));
@@ -272,8 +269,7 @@ static void fault_marks(FILE *out, const fl_report *r, const fl__report_point *p
 	}
 }
 
-static void action_legend(FILE *out, const fl__svg_frame *f, const char **kinds,
-			  size_t nkinds)
+static void action_legend(FILE *out, const fl__svg_frame *f, const char **kinds, size_t nkinds)
 {
 	size_t n = sizeof(action_palette) / sizeof(action_palette[0]);
 	double x = f->l;
@@ -282,10 +278,11 @@ static void action_legend(FILE *out, const fl__svg_frame *f, const char **kinds,
 		char *word = fl__strndup(kinds[i], len ? len : 1);
 		if (!word)
 			return;
-		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
-			     "rx=\"2\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
-			     "class=\"legend\">", x, f->t - 22, action_palette[i % n],
-			x + 15, f->t - 13);
+		fprintf(out,
+			"<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
+			"rx=\"2\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
+			"class=\"legend\">",
+			x, f->t - 22, action_palette[i % n], x + 15, f->t - 13);
 		fl__svg_text_trunc(out, word, 16);
 		fputs("</text>\n", out);
 		x += 34 + 8.0 * fmin(16, (double)len);

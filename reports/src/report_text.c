@@ -84,18 +84,12 @@ size_t fl__report_utf8_next(const char *str, uint32_t *cp)
 static const char *xml_entity(unsigned char c)
 {
 	switch (c) {
-	case '&':
-		return "&amp;";
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&#39;";
-	default:
-		return NULL;
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
 	}
 }
 
@@ -195,8 +189,7 @@ char *fl_report_format_time(int64_t unix_ns, char *buf, size_t cap)
 	time_t t = (time_t)sec;
 	struct tm tm;
 	char day[24];
-	if (!gmtime_r(&t, &tm) ||
-	    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+	if (!gmtime_r(&t, &tm) || strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		snprintf(day, sizeof(day), "1970-01-01T00:00:00");
 	snprintf(buf, cap, "%s.%03dZ", day, (int)(rem / 1000000));
 	return buf;

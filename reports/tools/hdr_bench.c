@@ -61,10 +61,7 @@ static double median(double *x)
 	return x[REPS / 2];
 }
 
-static void report(const char *name, double *ns)
-{
-	printf("%s: %.2f ns/op\n", name, median(ns));
-}
+static void report(const char *name, double *ns) { printf("%s: %.2f ns/op\n", name, median(ns)); }
 
 static void bench_record(const int64_t *v)
 {

@@ -28,9 +28,15 @@ typedef struct fl__cond {
  * FL__MUTEX_INITIALIZER in files that define _GNU_SOURCE. */
 void fl__mutex_init(fl__mutex *m);
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-#define FL__MUTEX_INITIALIZER {PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP}
+#define FL__MUTEX_INITIALIZER                         \
+	{                                             \
+		PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP \
+	}
 #else
-#define FL__MUTEX_INITIALIZER {PTHREAD_MUTEX_INITIALIZER}
+#define FL__MUTEX_INITIALIZER             \
+	{                                 \
+		PTHREAD_MUTEX_INITIALIZER \
+	}
 #endif
 void fl__mutex_destroy(fl__mutex *m);
 #define fl__mutex_lock(mu) FL_ASSERT(pthread_mutex_lock(&(mu)->m) == 0)

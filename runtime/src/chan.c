@@ -209,14 +209,14 @@ static int chan_block(fl_chan *ch, fl__wqueue *q, fl__waiter *w, void *elem, fl_
 
 	if (!fl__ctx_watch(ctx, &ctx_link)) {
 		if (!fl__waiter_abort(w))
-			return w->result;   /* the channel won the race */
+			return w->result; /* the channel won the race */
 		withdraw(ch, q, &link);
 		return FL_CANCELED;
 	}
 	bool fired = fl__waiter_wait(w, deadline_ns, kind, ch);
 	fl__ctx_unwatch(ctx, &ctx_link);
 	if (fired && w->fired_index >= 0)
-		return w->result;       /* FL_OK or FL_CLOSED; link dropped */
+		return w->result; /* FL_OK or FL_CLOSED; link dropped */
 	withdraw(ch, q, &link);
 	/* An unbounded wait ends unfired only on a sim deadlock. */
 	return fired ? FL_CANCELED : deadline_ns == FL_FOREVER ? FL_DEADLOCK : FL_TIMEDOUT;
@@ -231,7 +231,7 @@ int fl_chan_send(fl_chan *ch, const void *elem, fl_ctx *ctx, int64_t deadline_ns
 	if (ctx && fl_ctx_done(ctx))
 		return FL_CANCELED;
 	if (deadline_ns != FL_TRY)
-		fl__waiter_init(&w);    /* outside ch->mu: may adopt the thread */
+		fl__waiter_init(&w); /* outside ch->mu: may adopt the thread */
 	fl__mutex_lock(&ch->mu);
 	rc = fl__chan_try_send_locked(ch, elem);
 	if (rc != FL_AGAIN || deadline_ns == FL_TRY) {
@@ -283,7 +283,8 @@ fl_err *fl_chan_close(fl_chan *ch)
 	fl__mutex_lock(&ch->mu);
 	if (ch->closed) {
 		fl__mutex_unlock(&ch->mu);
-		return fl_err_wrap(FL_ERR_CLOSED, "close of closed channel '%s'", fl__chan_label(ch));
+		return fl_err_wrap(FL_ERR_CLOSED, "close of closed channel '%s'",
+				   fl__chan_label(ch));
 	}
 	ch->closed = true;
 	FL__SIM_TRACE(FL__EV_CLOSE, ch->obj.trace_id, 0);
@@ -321,10 +322,7 @@ bool fl_chan_closed(fl_chan *ch)
 	return closed;
 }
 
-const char *fl__chan_label(const void *ch)
-{
-	return fl__obj_label(ch, "nil");
-}
+const char *fl__chan_label(const void *ch) { return fl__obj_label(ch, "nil"); }
 
 static size_t queue_len(const fl__wqueue *q)
 {

@@ -38,32 +38,32 @@ enum ctx_kind { K_BACKGROUND, K_CANCEL, K_DEADLINE, K_NOCANCEL, K_SHIELD };
 struct fl_ctx_after {
 	void (*fn)(void *arg);
 	void *arg;
-	int state;                    /* owner ctx mu: AF_* */
-	fl_ctx *owner;                /* immutable */
-	fl_ctx_after *prev, *next;    /* owner ctx mu */
-	fl_ctx_after *run_next;       /* private to the canceller */
+	int state;                 /* owner ctx mu: AF_* */
+	fl_ctx *owner;             /* immutable */
+	fl_ctx_after *prev, *next; /* owner ctx mu */
+	fl_ctx_after *run_next;    /* private to the canceller */
 };
 enum { AF_PENDING, AF_STARTED };
 
 struct fl_ctx {
-	fl__obj obj;                  /* immutable: label and trace number */
-	atomic_long refs;             /* < 0: immortal (background) */
-	enum ctx_kind kind;           /* immutable */
-	fl_ctx *parent;               /* immutable; reference held */
+	fl__obj obj;        /* immutable: label and trace number */
+	atomic_long refs;   /* < 0: immortal (background) */
+	enum ctx_kind kind; /* immutable */
+	fl_ctx *parent;     /* immutable; reference held */
 	fl__mutex mu;
-	_Atomic int done;             /* written under mu, read anywhere */
-	fl_err *err;                  /* sentinel; written once under mu */
-	fl_err *cause;                /* owned; written once under mu */
-	int64_t deadline_ns;          /* immutable: effective deadline */
-	fl_err *deadline_cause;       /* immutable, owned: cause for own deadline */
-	fl__timer timer;              /* armed iff timer_armed */
-	bool timer_armed;             /* mu */
-	bool linked;                  /* parent's mu: on parent's kids list */
-	fl_ctx *kids;                 /* mu: linked children */
-	fl_ctx *sib_prev, *sib_next;  /* parent's mu */
-	fl_ctx *cancel_next;          /* worklist link during propagation */
-	fl__wqueue waiters;           /* mu */
-	fl_ctx_after *afters;         /* mu */
+	_Atomic int done;            /* written under mu, read anywhere */
+	fl_err *err;                 /* sentinel; written once under mu */
+	fl_err *cause;               /* owned; written once under mu */
+	int64_t deadline_ns;         /* immutable: effective deadline */
+	fl_err *deadline_cause;      /* immutable, owned: cause for own deadline */
+	fl__timer timer;             /* armed iff timer_armed */
+	bool timer_armed;            /* mu */
+	bool linked;                 /* parent's mu: on parent's kids list */
+	fl_ctx *kids;                /* mu: linked children */
+	fl_ctx *sib_prev, *sib_next; /* parent's mu */
+	fl_ctx *cancel_next;         /* worklist link during propagation */
+	fl__wqueue waiters;          /* mu */
+	fl_ctx_after *afters;        /* mu */
 };
 _Static_assert(offsetof(struct fl_ctx, obj) == 0, "the seam reads the header");
 
@@ -185,10 +185,7 @@ void fl__ctx_cancel_with(fl_ctx *ctx, fl_err *err, fl_err *cause)
 	}
 }
 
-void fl_ctx_cancel(fl_ctx *ctx, fl_err *cause)
-{
-	fl__ctx_cancel_with(ctx, FL_ERR_CANCELED, cause);
-}
+void fl_ctx_cancel(fl_ctx *ctx, fl_err *cause) { fl__ctx_cancel_with(ctx, FL_ERR_CANCELED, cause); }
 
 /* ---- after-funcs -------------------------------------------------------- */
 
@@ -475,15 +472,9 @@ bool fl_ctx_done(const fl_ctx *ctx)
 	return true;
 }
 
-fl_err *fl_ctx_err(const fl_ctx *ctx)
-{
-	return fl_ctx_done(ctx) ? ctx->err : NULL;
-}
+fl_err *fl_ctx_err(const fl_ctx *ctx) { return fl_ctx_done(ctx) ? ctx->err : NULL; }
 
-fl_err *fl_ctx_cause(const fl_ctx *ctx)
-{
-	return fl_ctx_done(ctx) ? fl_err_ref(ctx->cause) : NULL;
-}
+fl_err *fl_ctx_cause(const fl_ctx *ctx) { return fl_ctx_done(ctx) ? fl_err_ref(ctx->cause) : NULL; }
 
 fl_err *fl_ctx_stop_err(const fl_ctx *ctx)
 {

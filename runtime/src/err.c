@@ -67,8 +67,8 @@ FL_ERR_SENTINEL(FL_ERR_DEADLOCK, "deadlock");
 
 /* The layout of one heap error; see the design note. */
 struct err_block {
-	fl_err err;          /* immutable after construction but for refs */
-	max_align_t data[];  /* payload or kids, then the message */
+	fl_err err;         /* immutable after construction but for refs */
+	max_align_t data[]; /* payload or kids, then the message */
 };
 
 /* Heap errors allocated and not yet freed. Relaxed: a statistic only. */
@@ -88,10 +88,8 @@ static bool budget_take(void)
 {
 	int left = atomic_load_explicit(&alloc_budget, memory_order_relaxed);
 	while (left > 0 &&
-	       !atomic_compare_exchange_weak_explicit(&alloc_budget, &left,
-						      left - 1,
-						      memory_order_relaxed,
-						      memory_order_relaxed))
+	       !atomic_compare_exchange_weak_explicit(&alloc_budget, &left, left - 1,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 	return left != 0;
 }
@@ -102,8 +100,7 @@ static bool budget_take(void)
  * is NUL-terminated already, so an empty one needs no writing. Returns NULL
  * when out of memory.
  */
-static fl_err *node_alloc(enum fl__err_kind kind, size_t data_size,
-			  size_t msg_len, char **msg)
+static fl_err *node_alloc(enum fl__err_kind kind, size_t data_size, size_t msg_len, char **msg)
 {
 	const size_t align = sizeof(max_align_t);
 	const size_t max = SIZE_MAX / 4;
@@ -138,17 +135,16 @@ static fl_err *node_alloc(enum fl__err_kind kind, size_t data_size,
 	return e;
 }
 
-static fl_err *node_new(enum fl__err_kind kind, size_t data_size,
-			const char *suffix, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
+static fl_err *node_new(enum fl__err_kind kind, size_t data_size, const char *suffix,
+			const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /*
  * Allocates a node whose message is fmt's output, then ": suffix" when
  * suffix is given (just the suffix when fmt prints nothing). fmt may be
  * NULL for no message. Returns NULL when out of memory.
  */
-static fl_err *node_new(enum fl__err_kind kind, size_t data_size,
-			const char *suffix, const char *fmt, va_list ap)
+static fl_err *node_new(enum fl__err_kind kind, size_t data_size, const char *suffix,
+			const char *fmt, va_list ap)
 {
 	size_t head = 0;
 	if (fmt) {
@@ -177,18 +173,12 @@ static fl_err *node_new(enum fl__err_kind kind, size_t data_size,
 fl_err *fl_err_from_status(int status)
 {
 	switch (status) {
-	case FL_OK:
-		return NULL;
-	case FL_CLOSED:
-		return FL_ERR_CLOSED;
-	case FL_CANCELED:
-		return FL_ERR_CANCELED;
-	case FL_TIMEDOUT:
-		return FL_ERR_DEADLINE;
-	case FL_AGAIN:
-		return FL_ERR_AGAIN;
-	case FL_DEADLOCK:
-		return FL_ERR_DEADLOCK;
+	case FL_OK: return NULL;
+	case FL_CLOSED: return FL_ERR_CLOSED;
+	case FL_CANCELED: return FL_ERR_CANCELED;
+	case FL_TIMEDOUT: return FL_ERR_DEADLINE;
+	case FL_AGAIN: return FL_ERR_AGAIN;
+	case FL_DEADLOCK: return FL_ERR_DEADLOCK;
 	}
 	FL_ABORT("fl_err_from_status: unknown status");
 }
@@ -216,15 +206,14 @@ fl_err *fl_err_wrap(fl_err *cause, const char *fmt, ...)
 	return e;
 }
 
-static fl_err *typed_new(const fl_err_type *type, const void *payload,
-			 fl_err *cause, const char *suffix, const char *fmt,
-			 va_list ap) __attribute__((format(printf, 5, 0)));
+static fl_err *typed_new(const fl_err_type *type, const void *payload, fl_err *cause,
+			 const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 
 /* fl_err_typed with an optional message suffix (see node_new). A NULL
  * payload gives a zero-filled one. */
-static fl_err *typed_new(const fl_err_type *type, const void *payload,
-			 fl_err *cause, const char *suffix, const char *fmt,
-			 va_list ap)
+static fl_err *typed_new(const fl_err_type *type, const void *payload, fl_err *cause,
+			 const char *suffix, const char *fmt, va_list ap)
 {
 	FL_ASSERT(type != NULL && type->name != NULL);
 	fl_err *e = node_new(FL__ERR_TYPED, type->size, suffix, fmt, ap);
@@ -243,8 +232,8 @@ static fl_err *typed_new(const fl_err_type *type, const void *payload,
 	return e;
 }
 
-fl_err *fl_err_typed(const fl_err_type *type, const void *payload,
-		     fl_err *cause, const char *fmt, ...)
+fl_err *fl_err_typed(const fl_err_type *type, const void *payload, fl_err *cause, const char *fmt,
+		     ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -253,10 +242,7 @@ fl_err *fl_err_typed(const fl_err_type *type, const void *payload,
 	return e;
 }
 
-static bool errno_is(const void *payload, const fl_err *target)
-{
-	return target == FL_ERR_SYSTEM;
-}
+static bool errno_is(const void *payload, const fl_err *target) { return target == FL_ERR_SYSTEM; }
 
 const fl_err_type fl_err_errno_type = {
 	.name = "errno",
@@ -269,28 +255,20 @@ const fl_err_type fl_err_errno_type = {
  * depending on the C library and feature macros. _Generic on its return
  * type picks the matching reader, so neither variant is named in an #if.
  */
-static const char *strerror_xsi(int rc, const char *buf)
-    __attribute__((unused));
-static const char *strerror_gnu(const char *s, const char *buf)
-    __attribute__((unused));
+static const char *strerror_xsi(int rc, const char *buf) __attribute__((unused));
+static const char *strerror_gnu(const char *s, const char *buf) __attribute__((unused));
 
-static const char *strerror_xsi(int rc, const char *buf)
-{
-	return rc == 0 ? buf : NULL;
-}
+static const char *strerror_xsi(int rc, const char *buf) { return rc == 0 ? buf : NULL; }
 
-static const char *strerror_gnu(const char *s, const char *buf)
-{
-	return s;
-}
+static const char *strerror_gnu(const char *s, const char *buf) { return s; }
 
 /* The text for errnum; buf (cap bytes) may hold it. Never NULL. */
 static const char *errno_text(int errnum, char *buf, size_t cap)
 {
 	buf[0] = '\0';
-	const char *s = _Generic(strerror_r(errnum, buf, cap),
-				 int: strerror_xsi,
-				 default: strerror_gnu)(strerror_r(errnum, buf, cap), buf);
+	const char *s = _Generic(strerror_r(errnum, buf, cap), int
+				 : strerror_xsi, default
+				 : strerror_gnu)(strerror_r(errnum, buf, cap), buf);
 	if (!s || !*s) {
 		snprintf(buf, cap, "errno %d", errnum);
 		s = buf;
@@ -391,8 +369,7 @@ static bool is_walk(const fl_err *e, const fl_err *target)
 	for (; e; e = e->cause) {
 		if (e == target)
 			return true;
-		if (e->kind == FL__ERR_TYPED && e->type->is &&
-		    e->type->is(e->payload, target))
+		if (e->kind == FL__ERR_TYPED && e->type->is && e->type->is(e->payload, target))
 			return true;
 		if (e->kind == FL__ERR_JOIN) {
 			for (size_t i = 0; i < e->nkids; i++)
@@ -428,40 +405,28 @@ const void *fl_err_as(const fl_err *err, const fl_err_type *type)
 	return NULL;
 }
 
-const char *fl_err_msg(const fl_err *err)
-{
-	return err ? err->msg : NULL;
-}
+const char *fl_err_msg(const fl_err *err) { return err ? err->msg : NULL; }
 
-const fl_err *fl_err_unwrap(const fl_err *err)
-{
-	return err ? err->cause : NULL;
-}
+const fl_err *fl_err_unwrap(const fl_err *err) { return err ? err->cause : NULL; }
 
-size_t fl_err_join_len(const fl_err *err)
-{
-	return err ? err->nkids : 0;
-}
+size_t fl_err_join_len(const fl_err *err) { return err ? err->nkids : 0; }
 
 const fl_err *fl_err_join_at(const fl_err *err, size_t i)
 {
 	return err && i < err->nkids ? err->kids[i] : NULL;
 }
 
-long fl_err_live(void)
-{
-	return atomic_load_explicit(&live, memory_order_relaxed);
-}
+long fl_err_live(void) { return atomic_load_explicit(&live, memory_order_relaxed); }
 
 /*
  * Text output goes through a sink: either a caller's buffer, truncated like
  * snprintf, or a stream. len counts the full text either way.
  */
 struct sink {
-	char *buf;   /* buffer mode: cap bytes, NUL-terminated when cap > 0 */
+	char *buf; /* buffer mode: cap bytes, NUL-terminated when cap > 0 */
 	size_t cap;
-	size_t len;  /* length of the full text so far */
-	FILE *out;   /* stream mode when non-NULL */
+	size_t len; /* length of the full text so far */
+	FILE *out;  /* stream mode when non-NULL */
 };
 
 static void sink_put(struct sink *s, const char *str, size_t n)
@@ -477,10 +442,7 @@ static void sink_put(struct sink *s, const char *str, size_t n)
 	s->len += n;
 }
 
-static void sink_str(struct sink *s, const char *str)
-{
-	sink_put(s, str, strlen(str));
-}
+static void sink_str(struct sink *s, const char *str) { sink_put(s, str, strlen(str)); }
 
 /* Appends the type's format() output for a typed node. */
 static void sink_payload(struct sink *s, const fl_err *e)
@@ -580,8 +542,8 @@ void fl_err_print(FILE *out, const fl_err *err)
 #define TREE_GAP "   "
 
 struct tree {
-	struct sink s;  /* stream mode */
-	char *prefix;   /* heap, not NUL-terminated */
+	struct sink s; /* stream mode */
+	char *prefix;  /* heap, not NUL-terminated */
 	size_t len;
 	size_t cap;
 };

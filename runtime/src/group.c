@@ -74,30 +74,30 @@
 #include "fl_alloc_internal.h"
 
 struct fl_group {
-	fl__obj obj;               /* immutable: label (name) */
-	atomic_long refs;          /* the owner's until fl_group_free, and one per
+	fl__obj obj;      /* immutable: label (name) */
+	atomic_long refs; /* the owner's until fl_group_free, and one per
 				    * spawned task until its entry is done with g */
 	fl__mutex mu;
-	fl_ctx *ctx;               /* immutable; owned (freed by fl_group_free) */
-	char name[48];             /* immutable */
+	fl_ctx *ctx;                /* immutable; owned (freed by fl_group_free) */
+	char name[48];              /* immutable */
 	enum fl_panic_policy panic; /* immutable */
-	bool collect;              /* immutable */
-	atomic_int limit;          /* written under mu while running is 0; 0 = none */
+	bool collect;               /* immutable */
+	atomic_int limit;           /* written under mu while running is 0; 0 = none */
 	/* Slots: running (low 32 bits: slots taken) and blocked (high 32 bits:
 	 * links on limitq). Changed by CAS; see "Slots" above. */
 	_Atomic uint64_t slots;
-	atomic_int hwm;            /* high-water mark of running */
-	atomic_long started;       /* go calls that got a slot (task names) */
-	fl_err *first_err;         /* mu: owned; set once */
-	fl_err **errs;             /* mu: collect mode, owned refs in order */
-	size_t nerrs, cap_errs;    /* mu */
-	fl_err *panic_err;         /* mu: owned; the first captured panic */
-	fl_err *result;            /* mu: collect mode, the cached join */
-	bool result_done;          /* mu: result computed */
-	bool waiting;              /* mu: fl_group_wait has begun */
-	bool waited;               /* mu: fl_group_wait has returned once */
-	fl__wqueue limitq;         /* mu: go callers blocked at the limit */
-	fl__wqueue waitq;          /* mu: wait callers */
+	atomic_int hwm;         /* high-water mark of running */
+	atomic_long started;    /* go calls that got a slot (task names) */
+	fl_err *first_err;      /* mu: owned; set once */
+	fl_err **errs;          /* mu: collect mode, owned refs in order */
+	size_t nerrs, cap_errs; /* mu */
+	fl_err *panic_err;      /* mu: owned; the first captured panic */
+	fl_err *result;         /* mu: collect mode, the cached join */
+	bool result_done;       /* mu: result computed */
+	bool waiting;           /* mu: fl_group_wait has begun */
+	bool waited;            /* mu: fl_group_wait has returned once */
+	fl__wqueue limitq;      /* mu: go callers blocked at the limit */
+	fl__wqueue waitq;       /* mu: wait callers */
 };
 _Static_assert(offsetof(struct fl_group, obj) == 0, "the seam reads the header");
 
@@ -129,9 +129,9 @@ static uint32_t running(fl_group *g) { return running_of(atomic_load(&g->slots))
 static void hwm_raise(fl_group *g, int run)
 {
 	int h = atomic_load_explicit(&g->hwm, memory_order_relaxed);
-	while (run > h && !atomic_compare_exchange_weak_explicit(&g->hwm, &h, run,
-								 memory_order_relaxed,
-								 memory_order_relaxed))
+	while (run > h &&
+	       !atomic_compare_exchange_weak_explicit(&g->hwm, &h, run, memory_order_relaxed,
+						      memory_order_relaxed))
 		;
 }
 
@@ -200,10 +200,7 @@ static bool slot_take_fast(fl_group *g)
 
 /* Caller holds mu. go is refused once wait has returned, or once wait has
  * begun and no task is left that could legitimately start another. */
-static bool go_refused(fl_group *g)
-{
-	return g->waited || (g->waiting && running(g) == 0);
-}
+static bool go_refused(fl_group *g) { return g->waited || (g->waiting && running(g) == 0); }
 
 /* The error for "cancelled, nothing started": matches the context's err
  * (FL_ERR_CANCELED or FL_ERR_DEADLINE) and its cause. Called without mu. */
@@ -549,7 +546,7 @@ static fl_err *wait_result(fl_group *g)
 			free(refs);
 		} else {
 			if (g->nerrs)
-				fl__alloc_absorbed(); /* the first error stands for all */
+				fl__alloc_absorbed();         /* the first error stands for all */
 			g->result = fl_err_ref(g->first_err); /* none, or out of memory */
 		}
 		g->result_done = true;
@@ -580,11 +577,11 @@ fl_err *fl_group_wait(fl_group *g)
 			long n = running(g);
 			fl__mutex_unlock(&g->mu);
 			return fl_err_wrap(FL_ERR_DEADLOCK,
-					   "group '%s': wait with %ld tasks blocked forever", g->name,
-					   n);
+					   "group '%s': wait with %ld tasks blocked forever",
+					   g->name, n);
 		}
 	}
-	FL_HAPPENS_AFTER(&g->slots); /* every task's release, fast ones too */
+	FL_HAPPENS_AFTER(&g->slots);  /* every task's release, fast ones too */
 	fl_err *first = g->first_err; /* fixed from now on */
 	fl__mutex_unlock(&g->mu);
 
@@ -648,8 +645,7 @@ static void abort_unwaited(fl_group *g)
 			 g->name, nrun);
 	if (p && n > 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n,
-			 "; task '%s' panicked: %s\nbacktrace:\n%s", p->task, p->msg,
-			 p->backtrace);
+			 "; task '%s' panicked: %s\nbacktrace:\n%s", p->task, p->msg, p->backtrace);
 	FL_ABORT(msg);
 }
 

@@ -34,27 +34,27 @@ typedef struct fl__leak_fd {
 /* ---- scopes and records (leak.c; verified in leak_verify.c) --------------- */
 
 typedef struct fl__leak_rec {
-	struct fl_leak_scope *scope; /* immutable; holds a reference */
+	struct fl_leak_scope *scope;      /* immutable; holds a reference */
 	struct fl__leak_rec *prev, *next; /* scope->mu */
-	enum fl__leak_kind kind;     /* immutable */
-	const fl__task *task;        /* immutable: a task record's task */
-	char label[48];              /* immutable: name at creation */
-	char group[48];              /* immutable: a task's group, "" */
-	char creator[48];            /* immutable: the creating task's name */
+	enum fl__leak_kind kind;          /* immutable */
+	const fl__task *task;             /* immutable: a task record's task */
+	char label[48];                   /* immutable: name at creation */
+	char group[48];                   /* immutable: a task's group, "" */
+	char creator[48];                 /* immutable: the creating task's name */
 } fl__leak_rec;
 
 struct fl_leak_scope {
 	fl__mutex mu;
-	fl__leak_rec *head;          /* mu: live records */
-	atomic_long refs;            /* the owner's and one per record */
-	fl__task *owner;             /* immutable: the task it is current on */
-	struct fl_leak_scope *prev;  /* immutable: owner's scope before */
-	char name[48];               /* immutable */
-	fl__leak_thread *threads;    /* immutable: baseline threads */
+	fl__leak_rec *head;         /* mu: live records */
+	atomic_long refs;           /* the owner's and one per record */
+	fl__task *owner;            /* immutable: the task it is current on */
+	struct fl_leak_scope *prev; /* immutable: owner's scope before */
+	char name[48];              /* immutable */
+	fl__leak_thread *threads;   /* immutable: baseline threads */
 	size_t nthreads;
-	fl__leak_fd *fds;            /* immutable: baseline descriptors */
+	fl__leak_fd *fds; /* immutable: baseline descriptors */
 	size_t nfds;
-	int64_t heap0;               /* immutable: heap bytes at baseline, -1 */
+	int64_t heap0; /* immutable: heap bytes at baseline, -1 */
 };
 
 /* Scopes alive in the process (leak.c). */
@@ -70,16 +70,16 @@ void fl__leak_untrack(struct fl__leak_rec *rec);
 #define FL__LEAK_ON() \
 	__builtin_expect(atomic_load_explicit(&fl__leak_scopes, memory_order_relaxed) != 0, 0)
 /* After an object is built, before it is published. */
-#define FL__LEAK_TRACK(obj, kind)                                 \
-	do {                                                      \
-		if (FL__LEAK_ON())                                \
-			fl__leak_track_obj((obj), (kind));        \
+#define FL__LEAK_TRACK(obj, kind)                          \
+	do {                                               \
+		if (FL__LEAK_ON())                         \
+			fl__leak_track_obj((obj), (kind)); \
 	} while (0)
 /* When an object is freed (or a task ends). */
-#define FL__LEAK_UNTRACK(rec)                                     \
-	do {                                                      \
-		if (__builtin_expect((rec) != NULL, 0))           \
-			fl__leak_untrack(rec);                    \
+#define FL__LEAK_UNTRACK(rec)                           \
+	do {                                            \
+		if (__builtin_expect((rec) != NULL, 0)) \
+			fl__leak_untrack(rec);          \
 	} while (0)
 
 /* ---- process probes (leak_proc.c) ----------------------------------------- */

@@ -27,7 +27,7 @@
 #include "fl_alloc_internal.h"
 
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
-    __attribute__((weak));
+	__attribute__((weak));
 size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
 
 #define ARENAS_ALL 4096u /* jemalloc's MALLCTL_ARENAS_ALL */

@@ -37,16 +37,17 @@ static void FL_PRINTF(2, 3) line(text *t, const char *fmt, ...)
 	int n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n : sizeof(t->buf) - t->len - 1;
+		t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n
+							      : sizeof(t->buf) - t->len - 1;
 }
 
 static const char *wait_text(const fl__task *t, char *buf, size_t cap)
 {
 	int kind = atomic_load_explicit(&t->wait_kind, memory_order_acquire);
 	const void *on = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
-	static const char *const what[] = {"running", "chan send on", "chan recv on", "select",
-					   "ctx wait", "sleep", "group wait on", "group limit of",
-					   "blocking call"};
+	static const char *const what[] = {"running",       "chan send on",   "chan recv on",
+					   "select",        "ctx wait",       "sleep",
+					   "group wait on", "group limit of", "blocking call"};
 	if (kind < 0 || kind > FL__WAIT_BLOCKING)
 		kind = FL__WAIT_NONE;
 	if (kind == FL__WAIT_CHAN_SEND || kind == FL__WAIT_CHAN_RECV ||
@@ -115,7 +116,8 @@ static void list_fds(const fl_leak_scope *s, text *t)
 	for (size_t i = 0; i < n; i++) {
 		bool old = false;
 		for (size_t j = 0; j < s->nfds && !old; j++)
-			old = s->fds[j].fd == fds[i].fd && strcmp(s->fds[j].target, fds[i].target) == 0;
+			old = s->fds[j].fd == fds[i].fd &&
+			      strcmp(s->fds[j].target, fds[i].target) == 0;
 		if (!old)
 			line(t, "fd %d -> %s", fds[i].fd, fds[i].target);
 	}

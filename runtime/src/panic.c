@@ -99,21 +99,18 @@ fl_err *fl_defer(void (*fn)(void *arg), void *arg)
 	return NULL;
 }
 
-void fl_defer_run_all(void)
-{
-	fl__task_run_defers(fl__sched()->self());
-}
+void fl_defer_run_all(void) { fl__task_run_defers(fl__sched()->self()); }
 
 /* Unwinds t to its panic frame; the group records nothing more. */
 static void capture(fl__task *t, fl_panic_info *info, void *const *frames, int n)
-    __attribute__((noreturn));
+	__attribute__((noreturn));
 static void capture(fl__task *t, fl_panic_info *info, void *const *frames, int n)
 {
 	fl__panic_frame *f = t->panic_frame;
 	t->panic_frame = NULL;
 	format_backtrace(frames, n, info->backtrace, sizeof(info->backtrace));
-	fl_err *err = fl_err_typed(&fl_panic_type, info, NULL, "panic in task '%s': %s",
-				   info->task, info->msg);
+	fl_err *err = fl_err_typed(&fl_panic_type, info, NULL, "panic in task '%s': %s", info->task,
+				   info->msg);
 	f->record(t->group, err); /* cancels the siblings now */
 	fl__task_run_defers(t);
 	f->panicked = true;

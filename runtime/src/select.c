@@ -192,7 +192,7 @@ static int select_impl(fl_select_case *cases, size_t n, fl_ctx *ctx, int64_t dea
 	nlocks = lock_order(cases, n, locks);
 	poll_order(order, n);
 	if (deadline_ns != FL_TRY)
-		fl__waiter_init(&w);    /* outside the locks: may adopt the thread */
+		fl__waiter_init(&w); /* outside the locks: may adopt the thread */
 	lock_all(locks, nlocks);
 	idx = poll_cases(cases, order, n);
 	if (idx >= 0 || deadline_ns == FL_TRY) {

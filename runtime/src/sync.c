@@ -29,10 +29,7 @@ void fl__mutex_init(fl__mutex *m)
 #endif
 }
 
-void fl__mutex_destroy(fl__mutex *m)
-{
-	FL_ASSERT(pthread_mutex_destroy(&m->m) == 0);
-}
+void fl__mutex_destroy(fl__mutex *m) { FL_ASSERT(pthread_mutex_destroy(&m->m) == 0); }
 
 void fl__cond_init(fl__cond *c)
 {
@@ -43,10 +40,7 @@ void fl__cond_init(fl__cond *c)
 	pthread_condattr_destroy(&a);
 }
 
-void fl__cond_destroy(fl__cond *c)
-{
-	FL_ASSERT(pthread_cond_destroy(&c->c) == 0);
-}
+void fl__cond_destroy(fl__cond *c) { FL_ASSERT(pthread_cond_destroy(&c->c) == 0); }
 
 int fl__cond_wait_until(fl__cond *c, fl__mutex *m, int64_t deadline_ns)
 {

@@ -185,7 +185,8 @@ static void read_lines(int fd, trace *t)
 		    sscanf(line, "M %" SCNxPTR " %" SCNxPTR " %" SCNxPTR " %511[^\n]", &ob->lo,
 			   &ob->hi, &ob->bias, ob->path) == 4)
 			t->nobj++;
-		else if (line[0] == 'A' && t->naddr < MAX_FRAMES && sscanf(line, "A %" SCNxPTR, &a) == 1)
+		else if (line[0] == 'A' && t->naddr < MAX_FRAMES &&
+			 sscanf(line, "A %" SCNxPTR, &a) == 1)
 			t->addrs[t->naddr] = a - (t->naddr ? 1 : 0), t->naddr++; /* the call */
 	}
 	if (f)
@@ -233,7 +234,7 @@ void fl__scn_bt_read(int fd, char *out, size_t cap)
 	size_t o = 0;
 	for (int i = start; i < t->naddr && o + 8 < cap; i++) {
 		if (strncmp(t->frames[i], "fl_scenario_run ", 16) == 0)
-			break; /* the runner below the scenario */
+			break;                  /* the runner below the scenario */
 		if (!strchr(t->frames[i], '(')) /* no source line */
 			continue;
 		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " < " : "", t->frames[i]);

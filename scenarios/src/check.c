@@ -28,13 +28,13 @@
 
 struct fl_check_cancel {
 	fl_scenario_result *r;
-	fl_hdr *h;                 /* mu; owned by r */
+	fl_hdr *h; /* mu; owned by r */
 	struct fl_check_cancel_opts o;
 	char check[FL_SCENARIO_NAME_MAX];
 	char none_why[FL_SCENARIO_MSG_MAX];
 	pthread_mutex_t mu;
-	int64_t issued;            /* mu: marks issued */
-	int64_t joined;            /* mu: marks joined (and records) */
+	int64_t issued; /* mu: marks issued */
+	int64_t joined; /* mu: marks joined (and records) */
 };
 
 fl_err *fl_check_cancel_new(fl_scenario_result *r, const struct fl_check_cancel_opts *o,
@@ -47,8 +47,10 @@ fl_err *fl_check_cancel_new(fl_scenario_result *r, const struct fl_check_cancel_
 	const char *hist = d.hist ? d.hist : "cancel";
 	if (!check[0] || strlen(check) >= FL_SCENARIO_NAME_MAX || !hist[0] ||
 	    strlen(hist) >= FL_SCENARIO_NAME_MAX)
-		return fl_err_wrap(FL_ERR_INVAL, "fl_check_cancel_new: empty or over-long name "
-				   "(check '%.80s', histogram '%.80s')", check, hist);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "fl_check_cancel_new: empty or over-long name "
+				   "(check '%.80s', histogram '%.80s')",
+				   check, hist);
 	fl_check_cancel *c = fl__calloc(1, sizeof(*c));
 	if (!c)
 		return fl_err_wrap(FL_ERR_NOMEM, "cancel check %s", check);
@@ -132,7 +134,8 @@ bool fl_check_cancel_judge(fl_check_cancel *c, const fl_scenario_params *p)
 		if (!o->timing_only)
 			return fl_scenario_check(r, c->check, true, (double)p99, NAN, "ns",
 						 "%s; every join returned (thresholds not judged: "
-						 "skip_timing)", msg);
+						 "skip_timing)",
+						 msg);
 		char why[FL_SCENARIO_MSG_MAX];
 		snprintf(why, sizeof(why), "timing goal (skip_timing): %s", msg);
 		fl_scenario_skip(r, c->check, why);
@@ -154,9 +157,9 @@ bool fl_check_cancel_judge(fl_check_cancel *c, const fl_scenario_params *p)
 
 /* ---- conservation ---------------------------------------------------------------- */
 
-static const char *const fate_names[FL_ITEM_NFATES] = {
-	"produced", "duplicated", "done", "failed", "skipped", "shed", "dead_lettered",
-	"cancelled"};
+static const char *const fate_names[FL_ITEM_NFATES] = {"produced",      "duplicated", "done",
+						       "failed",        "skipped",    "shed",
+						       "dead_lettered", "cancelled"};
 
 const char *fl_check_fate_name(enum fl_check_fate f)
 {
@@ -194,8 +197,8 @@ bool fl_check_items_judge(const fl_check_items *c, fl_scenario_result *r, const 
 	char list[FL_SCENARIO_MSG_MAX];
 	size_t len = 0;
 	for (int f = 0; f < FL_ITEM_NFATES && len < sizeof(list); f++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s %lld",
-					f ? ", " : "", fate_names[f], (long long)n[f]);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s %lld", f ? ", " : "",
+					fate_names[f], (long long)n[f]);
 	char head[48];
 	if (in == out)
 		snprintf(head, sizeof(head), "all %lld accounted for", (long long)in);
@@ -298,13 +301,15 @@ bool fl_check_slo(fl_scenario_result *r, const fl_scenario_params *p, const char
 	fl_report_format_ns((double)v, true, m, sizeof(m));
 	if (!judged) {
 		char why[FL_SCENARIO_MSG_MAX];
-		snprintf(why, sizeof(why), "timing goal (skip_timing): %s %s %s, bound %s (%lld "
-			 "samples)", hist, label, m, b, (long long)n);
+		snprintf(why, sizeof(why),
+			 "timing goal (skip_timing): %s %s %s, bound %s (%lld "
+			 "samples)",
+			 hist, label, m, b, (long long)n);
 		fl_scenario_skip(r, check, why);
 		return true;
 	}
 	bool ok = v <= bound_ns;
 	return fl_scenario_check(r, check, ok, (double)v, (double)bound_ns, "ns",
-				 "%s %s %s %s %s (%lld samples)", hist, label, m, ok ? "<=" : ">", b,
-				 (long long)n);
+				 "%s %s %s %s %s (%lld samples)", hist, label, m, ok ? "<=" : ">",
+				 b, (long long)n);
 }

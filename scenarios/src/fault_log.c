@@ -28,8 +28,8 @@
 #include "fl_alloc_internal.h"
 
 /* Appends to an array of events; false when it cannot grow. */
-static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
-		   const char *point, const char *action)
+static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns, const char *point,
+		   const char *action)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -51,7 +51,10 @@ static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
 /* The watched log's capacity in bytes, for the growth samples. */
 static _Atomic size_t live_bytes;
 
-size_t fl__scn_faults_bytes(void) { return atomic_load_explicit(&live_bytes, memory_order_relaxed); }
+size_t fl__scn_faults_bytes(void)
+{
+	return atomic_load_explicit(&live_bytes, memory_order_relaxed);
+}
 
 static void on_fire(const fl_fault_event *ev, void *arg)
 {

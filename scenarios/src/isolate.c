@@ -33,7 +33,6 @@
 
 #define US "\x1f"
 
-
 /* ---- writing ------------------------------------------------------------ */
 
 static void put_text(FILE *f, const char *s)
@@ -129,6 +128,23 @@ static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)
 	return err;
 }
 
+/* A "C" record: one check verdict, appended while r has room. */
+static void read_check(fl_scenario_result *r, char **fld, int n)
+{
+	if (n < 9 || r->nchecks == FL_SCENARIO_MAX_CHECKS)
+		return;
+	fl_scenario_verdict *c = &r->checks[r->nchecks++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", fld[1]);
+	c->verdict = (enum fl_report_verdict)atoi(fld[2]);
+	c->measured = strtod(fld[3], NULL);
+	c->threshold = strtod(fld[4], NULL);
+	snprintf(c->unit, sizeof(c->unit), "%s", fld[5]);
+	c->evals = atoi(fld[6]);
+	c->fails = atoi(fld[7]);
+	snprintf(c->message, sizeof(c->message), "%s", fld[8]);
+}
+
 /* Reads the child's record into r; true if it was complete. */
 static bool read_result(FILE *f, fl_scenario_result *r)
 {
@@ -150,25 +166,13 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 			break;
 		case 'B': get_stats(fld, n, &r->baseline); break;
 		case 'A': get_stats(fld, n, &r->after); break;
-		case 'E': snprintf(r->run_err, sizeof(r->run_err), "%s", n > 1 ? fld[1] : ""); break;
-		case 'T': snprintf(r->err_text, sizeof(r->err_text), "%s", n > 1 ? fld[1] : ""); break;
-		case 'C':
-			if (n >= 9) {
-				fl_scenario_verdict *c = &r->checks[r->nchecks];
-				if (r->nchecks == FL_SCENARIO_MAX_CHECKS)
-					break;
-				memset(c, 0, sizeof(*c));
-				snprintf(c->name, sizeof(c->name), "%s", fld[1]);
-				c->verdict = (enum fl_report_verdict)atoi(fld[2]);
-				c->measured = strtod(fld[3], NULL);
-				c->threshold = strtod(fld[4], NULL);
-				snprintf(c->unit, sizeof(c->unit), "%s", fld[5]);
-				c->evals = atoi(fld[6]);
-				c->fails = atoi(fld[7]);
-				snprintf(c->message, sizeof(c->message), "%s", fld[8]);
-				r->nchecks++;
-			}
+		case 'E':
+			snprintf(r->run_err, sizeof(r->run_err), "%s", n > 1 ? fld[1] : "");
 			break;
+		case 'T':
+			snprintf(r->err_text, sizeof(r->err_text), "%s", n > 1 ? fld[1] : "");
+			break;
+		case 'C': read_check(r, fld, n); break;
 		case 'N':
 			if (n >= 3)
 				fl_scenario_set(r, fld[1], strtoll(fld[2], NULL, 10));
@@ -186,8 +190,8 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 				fl_err_drop(read_hist(r, fld, n));
 			break;
 		case 'F':
-			if (n >= 4 && !fl__scn_fault_add(r, &fcap, strtoll(fld[1], NULL, 10), fld[2],
-							  fld[3]))
+			if (n >= 4 &&
+			    !fl__scn_fault_add(r, &fcap, strtoll(fld[1], NULL, 10), fld[2], fld[3]))
 				r->faults_unlogged++;
 			break;
 		case 'U':
@@ -202,9 +206,11 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 			break;
 		case 'S': /* the watchdog gave up: exit 3 follows */
 			r->hung = true;
-			fl_scenario_check(r, FL_SCENARIO_CHECK_HANG, false, NAN, NAN, NULL,
-					  "the watchdog could not free the stuck tasks (%s): exited "
-					  "with status 3 (task dump on stderr)", n > 1 ? fld[1] : "?");
+			fl_scenario_check(
+				r, FL_SCENARIO_CHECK_HANG, false, NAN, NAN, NULL,
+				"the watchdog could not free the stuck tasks (%s): exited "
+				"with status 3 (task dump on stderr)",
+				n > 1 ? fld[1] : "?");
 			break;
 		case 'Z': done = true; break;
 		default: break;
@@ -213,7 +219,6 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 	free(line);
 	return done;
 }
-
 
 static void child(const fl_scenario *s, const fl_scenario_params *p, int out_fd, int bt)
 {

@@ -24,11 +24,11 @@
 #define KEPT_ERRS_MAX 8
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static const fl_scenario **items;  /* lock */
-static size_t nitems, cap;         /* lock */
+static const fl_scenario **items;   /* lock */
+static size_t nitems, cap;          /* lock */
 static fl_err *kept[KEPT_ERRS_MAX]; /* lock: fl_scenario_define's failures */
-static size_t nkept, nlost;        /* lock: kept, and the ones past the cap */
-static bool reported;              /* lock: registry_err read, or printed */
+static size_t nkept, nlost;         /* lock: kept, and the ones past the cap */
+static bool reported;               /* lock: registry_err read, or printed */
 
 static void lock_registry(void)
 {
@@ -81,15 +81,17 @@ static fl_err *validate(const fl_scenario *s)
 	if (!s->run)
 		return fl_err_wrap(FL_ERR_INVAL, "scenario '%s': run is NULL", shown);
 	if (s->default_iterations < 0)
-		return fl_err_wrap(FL_ERR_INVAL, "scenario '%s': default_iterations is %d "
-				   "(>= 1, or 0 for 1)", shown, s->default_iterations);
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "scenario '%s': default_iterations is %d "
+				   "(>= 1, or 0 for 1)",
+				   shown, s->default_iterations);
 	size_t at = 0;
 	if ((why = bad_checks(s->checks, &at)))
 		return fl_err_wrap(FL_ERR_INVAL, "scenario '%s': checks[%zu] %s", shown, at, why);
 	for (size_t i = 0; s->stress_faults && s->stress_faults[i]; i++)
 		if (!s->stress_faults[i][0])
-			return fl_err_wrap(FL_ERR_INVAL, "scenario '%s': stress_faults[%zu] is empty",
-					   shown, i);
+			return fl_err_wrap(FL_ERR_INVAL,
+					   "scenario '%s': stress_faults[%zu] is empty", shown, i);
 	if (s->hang_ns < 0 || s->heap_tolerance < 0)
 		return fl_err_wrap(FL_ERR_INVAL, "scenario '%s': %s is negative", shown,
 				   s->hang_ns < 0 ? "hang_ns" : "heap_tolerance");
@@ -114,8 +116,10 @@ fl_err *fl_scenario_register(const fl_scenario *s)
 	lock_registry();
 	const fl_scenario *old = find_locked(s->name);
 	if (old && old != s) {
-		err = fl_err_wrap(FL_ERR_INVAL, "scenario '%s': name is already registered "
-				  "(\"%s\")", s->name, old->description ? old->description : "");
+		err = fl_err_wrap(FL_ERR_INVAL,
+				  "scenario '%s': name is already registered "
+				  "(\"%s\")",
+				  s->name, old->description ? old->description : "");
 	} else if (!old && nitems == cap) {
 		size_t ncap = cap ? cap * 2 : 64;
 		const fl_scenario **grown = fl__realloc(items, ncap * sizeof(*grown));
@@ -176,10 +180,15 @@ void fl_scenario_define(fl_scenario *s, const char *name, const char *descriptio
 	static const fl_scenario_options none;
 	if (!o)
 		o = &none;
-	*s = (fl_scenario){.name = name, .description = description ? description : "",
-			   .checks = o->checks, .default_iterations = o->iterations,
-			   .run = run, .data = o->data, .stress_faults = o->stress_faults,
-			   .hang_ns = o->hang_ns, .heap_tolerance = o->heap_tolerance,
+	*s = (fl_scenario){.name = name,
+			   .description = description ? description : "",
+			   .checks = o->checks,
+			   .default_iterations = o->iterations,
+			   .run = run,
+			   .data = o->data,
+			   .stress_faults = o->stress_faults,
+			   .hang_ns = o->hang_ns,
+			   .heap_tolerance = o->heap_tolerance,
 			   .labels = o->labels};
 	fl_err *err = fl_scenario_register(s);
 	if (!err)

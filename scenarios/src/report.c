@@ -102,8 +102,8 @@ fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_result *r)
 	return add_result(rep, r, 0);
 }
 
-fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const *results,
-			       size_t n, const struct fl_report_opts *opts, fl_report **out)
+fl_err *fl_scenario_report_new(const char *name, const fl_scenario_result *const *results, size_t n,
+			       const struct fl_report_opts *opts, fl_report **out)
 {
 	if (!name || !out || (n && !results))
 		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_report_new: NULL argument");

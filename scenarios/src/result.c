@@ -161,8 +161,7 @@ void fl_scenario_max(fl_scenario_result *r, const char *name, int64_t value)
 		c->value = value;
 }
 
-const fl_scenario_counter *fl_scenario_find_counter(const fl_scenario_result *r,
-						    const char *name)
+const fl_scenario_counter *fl_scenario_find_counter(const fl_scenario_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->ncounters; i++)
 		if (strcmp(r->counters[i].name, name) == 0)
@@ -226,8 +225,7 @@ void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, 
 	g->hwm = hwm;
 }
 
-void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit,
-				      int hwm)
+void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit, int hwm)
 {
 	fl_scenario_note_group(r, name, limit, hwm);
 	for (size_t i = 0; i < r->ngroups; i++)

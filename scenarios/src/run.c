@@ -107,8 +107,7 @@ static void settle(fl_scenario_result *r, int64_t window_ns, int64_t heap0, int6
 
 /* What the scope still finds of kinds what, one line ("; "-separated)
  * without the error's "leak scope" prefix; returns how many items. */
-static int scope_text(fl_leak_scope *scope, unsigned what, int64_t settle_ns, char *buf,
-		      size_t cap)
+static int scope_text(fl_leak_scope *scope, unsigned what, int64_t settle_ns, char *buf, size_t cap)
 {
 	buf[0] = '\0';
 	fl_leak_opts o = {.settle_ns = settle_ns, .skip = ~what};
@@ -147,9 +146,10 @@ static void check_leaks(fl_scenario_result *r, fl_leak_scope *scope)
 	char settled[32];
 	fl_report_format_ns((double)r->settle_ns, true, settled, sizeof(settled));
 	if (total == 0)
-		fl_scenario_check(r, FL_SCENARIO_CHECK_LEAKS, true, 0, 0, NULL,
-				  "tasks, chans, ctxs, errs, timers, groups at baseline (settled in %s)",
-				  settled);
+		fl_scenario_check(
+			r, FL_SCENARIO_CHECK_LEAKS, true, 0, 0, NULL,
+			"tasks, chans, ctxs, errs, timers, groups at baseline (settled in %s)",
+			settled);
 	else
 		fl_scenario_check(r, FL_SCENARIO_CHECK_LEAKS, false, (double)total, 0, NULL,
 				  "still live after %s: %s%s%s", settled, msg, named[0] ? ": " : "",
@@ -159,9 +159,10 @@ static void check_leaks(fl_scenario_result *r, fl_leak_scope *scope)
 static void check_heap(fl_scenario_result *r, int64_t heap0, int64_t tol)
 {
 	if (heap0 < 0) {
-		fl_scenario_skip(r, FL_SCENARIO_CHECK_HEAP,
-				 "the program does not allocate with jemalloc (a sanitizer or valgrind "
-				 "build, or a program that does not link it): no exact heap total");
+		fl_scenario_skip(
+			r, FL_SCENARIO_CHECK_HEAP,
+			"the program does not allocate with jemalloc (a sanitizer or valgrind "
+			"build, or a program that does not link it): no exact heap total");
 		return;
 	}
 	fl_scenario_check(r, FL_SCENARIO_CHECK_HEAP, r->heap_delta <= tol, (double)r->heap_delta,
@@ -217,8 +218,8 @@ static void check_growth(fl_scenario_result *r, const fl__scn_growth *g)
 			  FL_SCENARIO_HEAP_GROWTH_TOL, "B",
 			  "%s %+.0f B per pipeline run (R^2 %.2f over %d samples of %d runs, "
 			  "after %d warm-up; %s)",
-			  grows ? "heap grows with iterations:" : "heap slope", f.slope, f.r2, f.used,
-			  f.samples, f.warmup, g->source);
+			  grows ? "heap grows with iterations:" : "heap slope", f.slope, f.r2,
+			  f.used, f.samples, f.warmup, g->source);
 }
 
 static void check_groups(fl_scenario_result *r)
@@ -312,7 +313,8 @@ static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
 	if (ierr) {
 		fl_err_format(ierr, r->run_err, sizeof(r->run_err));
 		fl_err_drop(ierr);
-		return fl_err_new("scenario %s: cannot start the scheduler: %s", s->name, r->run_err);
+		return fl_err_new("scenario %s: cannot start the scheduler: %s", s->name,
+				  r->run_err);
 	}
 	if (rp->sim_reseed && fl__scn_virtual_time()) {
 		fl_err *serr = fl_sim_begin(rp->seed);
@@ -328,8 +330,7 @@ static fl_err *start_sched(const fl_scenario *s, const fl_scenario_params *rp,
 /* The scenario's body, with the allocation hook armed around it when
  * params ask (alloc_fail_nth: the sweep of `faultline sweep --alloc`),
  * after every baseline, and off again before the settle and the checks. */
-static fl_err *run_body(const fl_scenario *s, const fl_scenario_params *rp,
-			fl_scenario_result *r)
+static fl_err *run_body(const fl_scenario *s, const fl_scenario_params *rp, fl_scenario_result *r)
 {
 	uint64_t absorbed = fl_alloc_absorbed();
 	if (rp->alloc_fail_nth)
@@ -363,8 +364,7 @@ static void generic_checks(fl_scenario_result *r, const fl_scenario_params *rp,
 	check_groups(r);
 }
 
-fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p,
-			fl_scenario_result *r)
+fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p, fl_scenario_result *r)
 {
 	if (!s || !r)
 		return fl_err_wrap(FL_ERR_INVAL, "fl_scenario_run: NULL argument");

@@ -108,13 +108,13 @@ typedef struct fl__scn_watchdog {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool running, stopping;
-	bool sim;                /* the sim backend: a task on virtual time */
-	struct fl_group *simg;   /* sim: the watchdog task's group, once kicked */
-	bool armed;              /* mu; the countdown runs */
-	bool on_progress;        /* mu; periods restart while progress moves */
-	bool disarm_all;         /* mu; firing disarms every plan in the process */
-	bool fired;              /* mu; read after stop */
-	char stuck[192];         /* mu; the live tasks' names at the dump */
+	bool sim;              /* the sim backend: a task on virtual time */
+	struct fl_group *simg; /* sim: the watchdog task's group, once kicked */
+	bool armed;            /* mu; the countdown runs */
+	bool on_progress;      /* mu; periods restart while progress moves */
+	bool disarm_all;       /* mu; firing disarms every plan in the process */
+	bool fired;            /* mu; read after stop */
+	char stuck[192];       /* mu; the live tasks' names at the dump */
 	char what[96];
 	int64_t after_ns;
 	fl_fault_plan *plans[4];
@@ -166,11 +166,11 @@ typedef struct fl__scn_growth {
 	const char *source;            /* fl_leak_heap_bytes's source */
 } fl__scn_growth;
 typedef struct fl__scn_fit {
-	double slope;   /* bytes per pipeline end */
-	double r2;      /* how well the line fits, 0..1 */
-	int samples;    /* pipeline ends seen */
-	int warmup;     /* kept samples skipped */
-	int used;       /* kept samples fitted */
+	double slope; /* bytes per pipeline end */
+	double r2;    /* how well the line fits, 0..1 */
+	int samples;  /* pipeline ends seen */
+	int warmup;   /* kept samples skipped */
+	int used;     /* kept samples fitted */
 } fl__scn_fit;
 /* Makes g current on this thread (if the heap can be measured). */
 void fl__scn_growth_begin(fl__scn_growth *g);

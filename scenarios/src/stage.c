@@ -24,13 +24,13 @@ const fl_err_type fl_scenario_stage_err_type = {
 	.format = stage_err_format,
 };
 
-bool fl__scn_go(fl_group *g, fl_ctx *gctx, const char *name, fl_task_fn fn, void *arg,
-		fl_err **env)
+bool fl__scn_go(fl_group *g, fl_ctx *gctx, const char *name, fl_task_fn fn, void *arg, fl_err **env)
 {
 	fl_err *err = fl_group_go_named(g, name, fn, arg);
 	if (!err)
 		return true;
-	if (fl_ctx_done(gctx) && (fl_err_is(err, FL_ERR_CANCELED) || fl_err_is(err, FL_ERR_DEADLINE))) {
+	if (fl_ctx_done(gctx) &&
+	    (fl_err_is(err, FL_ERR_CANCELED) || fl_err_is(err, FL_ERR_DEADLINE))) {
 		fl_err_drop(err); /* refused after the pipeline failed: not ours */
 		return false;
 	}

@@ -152,8 +152,10 @@ static _Noreturn void give_up(fl__scn_watchdog *wd)
 	const char *stuck = wd->stuck[0] ? wd->stuck
 					 : "no stage task is live: the scenario's own thread is "
 					   "blocked outside the runtime";
-	fprintf(stderr, "faultline: watchdog: %s: still stuck after every fault plan was disarmed "
-			"(%s); exiting\n", wd->what, stuck);
+	fprintf(stderr,
+		"faultline: watchdog: %s: still stuck after every fault plan was disarmed "
+		"(%s); exiting\n",
+		wd->what, stuck);
 	fflush(stderr);
 	if (giveup_fd >= 0)
 		dprintf(giveup_fd, "S\x1f%s\n", stuck);

@@ -22,7 +22,7 @@ static void small(struct fl_bench_load_opts *o)
 {
 	fl_bench_load_defaults(o);
 	fl_bench_schedule_const(&o->schedule, 1000, 150000000); /* 150 items */
-	o->warmup_ns = 20000000;                                 /* 20 more */
+	o->warmup_ns = 20000000;                                /* 20 more */
 	o->stages = 2;
 	o->workers = 2;
 	o->buffer = 1;
@@ -105,7 +105,6 @@ FL_TEST(bad_options_are_named)
 	ASSERT(fl_err_is(e, FL_ERR_INVAL));
 	fl_err_drop(e);
 }
-
 
 FL_TEST(schedules_set_the_arrivals)
 {

@@ -14,28 +14,27 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static const char ini[] =
-    "[global]\n"
-    "items = 300\n"
-    "buffer = 4\n"
-    "\n"
-    "[fan]\n"
-    "shape = fan-out\n"
-    "stages = read, fetch, store\n"
-    "group_limit = 8\n"
-    "work = 200us\n"
-    "rate = 1000\n"
-    "faults = fetch=slow(2)\n"
-    "slo_p99 = 50ms\n"
-    "\n"
-    "[chain]\n"
-    "shape = linear\n"
-    "stages = a, b, c, d\n"
-    "workers = 3\n"
-    "\n"
-    "[tee]\n"
-    "shape = diamond\n"
-    "stages = src, x, sink\n";
+static const char ini[] = "[global]\n"
+			  "items = 300\n"
+			  "buffer = 4\n"
+			  "\n"
+			  "[fan]\n"
+			  "shape = fan-out\n"
+			  "stages = read, fetch, store\n"
+			  "group_limit = 8\n"
+			  "work = 200us\n"
+			  "rate = 1000\n"
+			  "faults = fetch=slow(2)\n"
+			  "slo_p99 = 50ms\n"
+			  "\n"
+			  "[chain]\n"
+			  "shape = linear\n"
+			  "stages = a, b, c, d\n"
+			  "workers = 3\n"
+			  "\n"
+			  "[tee]\n"
+			  "shape = diamond\n"
+			  "stages = src, x, sink\n";
 
 static void write_ini(char *path)
 {
@@ -108,5 +107,4 @@ FL_TEST(diamond_and_unknown_section_refused)
 	remove(path);
 }
 
-FL_TEST_MAIN(FL_CASE(fan_out_section_drives_the_load),
-	     FL_CASE(diamond_and_unknown_section_refused))
+FL_TEST_MAIN(FL_CASE(fan_out_section_drives_the_load), FL_CASE(diamond_and_unknown_section_refused))

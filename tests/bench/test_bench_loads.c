@@ -49,8 +49,7 @@ FL_LOAD(echo, "serves every request at once")
 /* Every tenth request fails. */
 FL_LOAD(tenth_fails, "request 0, 10, 20, ... fails")
 {
-	return index % 10 == 0 ? fl_err_wrap(FL_ERR_INVAL, "request %lld refused",
-					     (long long)index)
+	return index % 10 == 0 ? fl_err_wrap(FL_ERR_INVAL, "request %lld refused", (long long)index)
 			       : NULL;
 }
 
@@ -171,10 +170,7 @@ static fl_report *load_json(const char *dir, const char *file)
 
 /* ---- the registry ---------------------------------------------------------------- */
 
-static fl_err *nothing(fl_ctx *ctx, int64_t index, void *arg)
-{
-	return NULL;
-}
+static fl_err *nothing(fl_ctx *ctx, int64_t index, void *arg) { return NULL; }
 
 FL_TEST(registry_finds_lists_and_refuses)
 {
@@ -209,7 +205,8 @@ FL_TEST(registry_finds_lists_and_refuses)
 	ASSERT(fl_err_is(e, FL_ERR_INVAL));
 	char b[512];
 	fl_err_format(e, b, sizeof(b));
-	ASSERT(strstr(b, "'missing'") && strstr(b, "echo, tenth_fails, sleeper, deaf_sleeper, mine_2"));
+	ASSERT(strstr(b, "'missing'") &&
+	       strstr(b, "echo, tenth_fails, sleeper, deaf_sleeper, mine_2"));
 	fl_err_drop(e);
 }
 
@@ -252,8 +249,8 @@ FL_TEST(run_serves_every_request_once_and_writes_the_hlog)
 	char json[1100];
 	snprintf(json, sizeof(json), "%s/run.json", dir);
 	char err[4096];
-	int rc = BENCH(err, "run", "echo", "--rate", "2000", "--items", "300", "--warmup",
-		       "20ms", "--workers", "3", "--limit", "4", "--report", dir, "--json", json);
+	int rc = BENCH(err, "run", "echo", "--rate", "2000", "--items", "300", "--warmup", "20ms",
+		       "--workers", "3", "--limit", "4", "--report", dir, "--json", json);
 	if (rc != 0)
 		FL_FAIL("exit %d: %s", rc, err);
 	fl_report *r = load_json(dir, "run.json");
@@ -462,8 +459,8 @@ FL_TEST(new_flag_names_and_deprecated_aliases)
 	snprintf(rep, sizeof(rep), "%s/rep", dir);
 	snprintf(junit, sizeof(junit), "%s/j.xml", dir);
 	/* the faultline names: no deprecation line */
-	ASSERT_EQ(BENCH(err, "run", VLOAD, "--faults", "stage1=slow(3)", "--json", a,
-			"--report", rep, "--junit", junit),
+	ASSERT_EQ(BENCH(err, "run", VLOAD, "--faults", "stage1=slow(3)", "--json", a, "--report",
+			rep, "--junit", junit),
 		  0);
 	ASSERT(!strstr(err, "deprecated"));
 	/* the old names: the same run, and a line saying what to use */
@@ -483,8 +480,8 @@ FL_TEST(new_flag_names_and_deprecated_aliases)
 	ASSERT_EQ(access(p, R_OK), 0);
 	ASSERT_EQ(access(junit, R_OK), 0);
 	/* --opt=value and --opt value are the same option */
-	ASSERT_EQ(BENCH(err, "run", "--clock=virtual", "--rate=2000", "--items=500",
-			"--warmup=0", "--faults=stage1=slow(3)", "--json", b),
+	ASSERT_EQ(BENCH(err, "run", "--clock=virtual", "--rate=2000", "--items=500", "--warmup=0",
+			"--faults=stage1=slow(3)", "--json", b),
 		  0);
 	rb = load_json(dir, "b.json");
 	ASSERT_EQ(counter(rb, "items"), 500);

@@ -57,7 +57,8 @@ static void assert_same(const fl_report *whole, const fl_report *merged)
 	}
 	ASSERT_EQ(whole->ncounters, merged->ncounters);
 	for (size_t i = 0; i < whole->ncounters; i++) {
-		const fl_report_counter *c = fl_report_find_counter(merged, whole->counters[i].name);
+		const fl_report_counter *c =
+			fl_report_find_counter(merged, whole->counters[i].name);
 		ASSERT(c != NULL);
 		ASSERT_EQ(c->value, whole->counters[i].value);
 	}
@@ -68,7 +69,8 @@ static void assert_same(const fl_report *whole, const fl_report *merged)
 		ASSERT_EQ(s->nivs, whole->series[i].nivs);
 		for (size_t k = 0; k < s->nivs; k++) {
 			ASSERT_EQ(s->ivs[k].start_ns, whole->series[i].ivs[k].start_ns);
-			fl_test_assert_same_hdr("histogram", whole->series[i].ivs[k].hdr, s->ivs[k].hdr);
+			fl_test_assert_same_hdr("histogram", whole->series[i].ivs[k].hdr,
+						s->ivs[k].hdr);
 		}
 	}
 }
@@ -141,7 +143,7 @@ FL_TEST(knee_where_p99_leaves_slo)
 	}
 	ASSERT_EQ(knees, 2);
 	ASSERT_EQ(c[0].workers, 1);
-	ASSERT(c[3].p99 > 5000000);     /* 12000/s on one worker: overloaded */
+	ASSERT(c[3].p99 > 5000000);      /* 12000/s on one worker: overloaded */
 	ASSERT(c[3].throughput < 11000); /* achieved stays near capacity */
 	ASSERT(c[1].knee || c[2].knee);
 	ASSERT(!c[3].knee);

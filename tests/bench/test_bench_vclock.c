@@ -30,8 +30,8 @@ typedef struct ref {
 	int64_t busy;
 } ref;
 
-static void opts(struct fl_bench_load_opts *o, int64_t gap, int64_t items, int stages,
-		 int workers, int buffer, int limit, fl_bench_dist service)
+static void opts(struct fl_bench_load_opts *o, int64_t gap, int64_t items, int stages, int workers,
+		 int buffer, int limit, fl_bench_dist service)
 {
 	fl_bench_load_defaults(o);
 	o->virtual_clock = true;
@@ -369,4 +369,5 @@ FL_TEST(limit_of_all_workers_equals_rendezvous)
 }
 
 FL_TEST_MAIN(FL_CASE(fcfs_when_nothing_blocks), FL_CASE(limit_one_serialises),
-	     FL_CASE(rendezvous_blocks_first_stage), FL_CASE(limit_of_all_workers_equals_rendezvous))
+	     FL_CASE(rendezvous_blocks_first_stage),
+	     FL_CASE(limit_of_all_workers_equals_rendezvous))

@@ -6,15 +6,9 @@
  */
 #include <fl/scenario.h>
 
-FL_SCENARIO(Orders, "an upper-case name: not a scenario name")
-{
-	return NULL;
-}
+FL_SCENARIO(Orders, "an upper-case name: not a scenario name") { return NULL; }
 
-FL_SCENARIO(twice, "registered first")
-{
-	return NULL;
-}
+FL_SCENARIO(twice, "registered first") { return NULL; }
 
 /* The same name from another definition (as another file would). */
 static fl_scenario again;

@@ -70,9 +70,9 @@ static fl_err *orders_run(long lose, fl_scenario_result *r)
 	fl_chan_free(o.ch);
 	if (err)
 		return err;
-	fl_scenario_check(r, "every item accounted", o.produced == o.delivered,
-			  (double)o.delivered, (double)o.produced, NULL,
-			  "produced %ld, delivered %ld", o.produced, o.delivered);
+	fl_scenario_check(r, "every item accounted", o.produced == o.delivered, (double)o.delivered,
+			  (double)o.produced, NULL, "produced %ld, delivered %ld", o.produced,
+			  o.delivered);
 	fl_scenario_count(r, "items", o.delivered);
 	return NULL;
 }

@@ -16,9 +16,9 @@
 /* What the observe hook saw: the calls, and the test's own verdicts. */
 typedef struct seen {
 	int calls;
-	int nil;                        /* calls with no error */
+	int nil; /* calls with no error */
 	void (*check)(const char *what, const fl_err *err, struct seen *s);
-	long extra;                     /* per-test scratch */
+	long extra; /* per-test scratch */
 } seen;
 
 static inline void observe(const char *what, const fl_err *err, void *arg)
@@ -33,11 +33,11 @@ static inline void observe(const char *what, const fl_err *err, void *arg)
 static inline fl_scenario_params params(int iterations, seen *s)
 {
 	return (fl_scenario_params){
-	    .iterations = iterations,
-	    .time_scale = fl_test_time_scale(),
-	    .skip_timing = true,
-	    .observe = observe,
-	    .observe_arg = s,
+		.iterations = iterations,
+		.time_scale = fl_test_time_scale(),
+		.skip_timing = true,
+		.observe = observe,
+		.observe_arg = s,
 	};
 }
 
@@ -70,7 +70,7 @@ static inline void run(const char *name, const fl_scenario_params *p, fl_scenari
 }
 
 static inline void assert_verdict(const fl_scenario_result *r, const char *check,
-			   enum fl_report_verdict v)
+				  enum fl_report_verdict v)
 {
 	const fl_scenario_verdict *c = fl_scenario_find_check(r, check);
 	if (!c)

@@ -167,7 +167,8 @@ FL_TEST(leak_found)
 	ASSERT_EQ(s.calls, 2);
 	/* The negative control: exactly one task was leaked and seen. */
 	assert_counter(&r, "leaked_tasks", 1);
-	const fl_scenario_verdict *c = fl_scenario_find_check(&r, "leak check finds the planted leak");
+	const fl_scenario_verdict *c =
+		fl_scenario_find_check(&r, "leak check finds the planted leak");
 	ASSERT_NOT_NULL(c);
 	ASSERT_DBL_NEAR(c->measured, 1, 0);
 	assert_verdict(&r, "dump names the leaked task", FL_REPORT_PASS);
@@ -203,9 +204,9 @@ FL_TEST(chaos_1pct)
 		  fl_scenario_counter_value(&r, "faulted_runs"));
 	int64_t produced = fl_scenario_counter_value(&r, "produced");
 	ASSERT_EQ(produced, fl_scenario_counter_value(&r, "delivered") +
-				fl_scenario_counter_value(&r, "dropped") +
-				fl_scenario_counter_value(&r, "failed") +
-				fl_scenario_counter_value(&r, "cancelled"));
+				    fl_scenario_counter_value(&r, "dropped") +
+				    fl_scenario_counter_value(&r, "failed") +
+				    fl_scenario_counter_value(&r, "cancelled"));
 	const fl_scenario_verdict *c = fl_scenario_find_check(&r, "never swallows an error");
 	ASSERT_EQ(c->evals, 300);
 	ASSERT_EQ(c->fails, 0);
@@ -260,13 +261,13 @@ FL_TEST(stream_aggregate)
 	fl_scenario_result r;
 	run("stream_aggregate", &p, &r);
 	ASSERT_EQ(s.calls, 1);
-	ASSERT_EQ(s.nil, 1); /* close: the DLQ took the poison batch */
+	ASSERT_EQ(s.nil, 1);              /* close: the DLQ took the poison batch */
 	assert_counter(&r, "items", 250); /* flushed, then the DLQ's replayed */
-	if (fl_test_virtual_time()) { /* boundaries are exact on virtual time */
+	if (fl_test_virtual_time()) {     /* boundaries are exact on virtual time */
 		assert_counter(&r, "dead_lettered", 100);
 		assert_counter(&r, "batches", 3);
 		assert_counter(&r, "by_time", 2); /* the two pauses */
-	} else { /* a preempted burst may also be closed by time */
+	} else {                                  /* a preempted burst may also be closed by time */
 		ASSERT_GE(fl_scenario_counter_value(&r, "dead_lettered"), 1);
 		ASSERT_GE(fl_scenario_counter_value(&r, "batches"), 3);
 		ASSERT_GE(fl_scenario_counter_value(&r, "by_time"), 2);
@@ -333,13 +334,34 @@ FL_TEST(forgotten_drain)
 
 FL_TEST(catalogue_lists_reference_tasks)
 {
-	static const char *const names[] = {
-	    "sum", "early_return", "fetch_all", "drain_on_error", "skip_sentinel", "saga",
-	    "saga_restart", "bulkhead_tenants", "cursor_restart", "stream_aggregate", "integration", "tail_at_scale",
-	    "fanout_nested", "join_errors", "stage_as", "deadline", "panic_capture",
-	    "leak_found", "chaos_1pct", "cancel_latency", "translate_999", "forgotten_drain",
-	    "ok_error_body", "retry_item", "cancelled_too_early", "dead_letter", "hedged_fetch",
-	    "circuit_breaker"};
+	static const char *const names[] = {"sum",
+					    "early_return",
+					    "fetch_all",
+					    "drain_on_error",
+					    "skip_sentinel",
+					    "saga",
+					    "saga_restart",
+					    "bulkhead_tenants",
+					    "cursor_restart",
+					    "stream_aggregate",
+					    "integration",
+					    "tail_at_scale",
+					    "fanout_nested",
+					    "join_errors",
+					    "stage_as",
+					    "deadline",
+					    "panic_capture",
+					    "leak_found",
+					    "chaos_1pct",
+					    "cancel_latency",
+					    "translate_999",
+					    "forgotten_drain",
+					    "ok_error_body",
+					    "retry_item",
+					    "cancelled_too_early",
+					    "dead_letter",
+					    "hedged_fetch",
+					    "circuit_breaker"};
 	builtins();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const fl_scenario *s = fl_scenario_find(names[i]);
@@ -350,7 +372,6 @@ FL_TEST(catalogue_lists_reference_tasks)
 }
 
 FL_TEST_MAIN(FL_CASE(retry_item), FL_CASE(cancelled_too_early), FL_CASE(circuit_breaker),
-	     FL_CASE(dead_letter),
-	     FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
-	     FL_CASE(bulkhead_tenants), FL_CASE(stream_aggregate), FL_CASE(translate_999), FL_CASE(forgotten_drain),
-	     FL_CASE(catalogue_lists_reference_tasks))
+	     FL_CASE(dead_letter), FL_CASE(skip_sentinel), FL_CASE(leak_found), FL_CASE(chaos_1pct),
+	     FL_CASE(bulkhead_tenants), FL_CASE(stream_aggregate), FL_CASE(translate_999),
+	     FL_CASE(forgotten_drain), FL_CASE(catalogue_lists_reference_tasks))

@@ -147,7 +147,7 @@ FL_TEST(saga_restart)
 	assert_counter(&r, "kills", 1);
 	assert_counter(&r, "items", 1);
 	const fl_scenario_verdict *c =
-	    fl_scenario_find_check(&r, "restart finds the saga where it died");
+		fl_scenario_find_check(&r, "restart finds the saga where it died");
 	ASSERT_DBL_NEAR(c->measured, 1, 0); /* step index 1: charge */
 	assert_all_pass(&r);
 	fl_scenario_result_destroy(&r);
@@ -164,7 +164,7 @@ FL_TEST(cursor_restart)
 	assert_counter(&r, "items", 200 - 130); /* the restart's share */
 	assert_counter(&r, "duplicates", 7);    /* 130..136, done before the kill */
 	const fl_scenario_verdict *c =
-	    fl_scenario_find_check(&r, "restart resumes from the saved cursor");
+		fl_scenario_find_check(&r, "restart resumes from the saved cursor");
 	ASSERT_DBL_NEAR(c->measured, 130, 0);
 	assert_all_pass(&r);
 	fl_scenario_result_destroy(&r);
@@ -207,9 +207,9 @@ FL_TEST(integration)
 	ASSERT_GE(fl_scenario_counter_value(&r, "committed"), 7 + 8);
 	ASSERT_GE(fl_scenario_counter_value(&r, "rolled_back"), 1);
 	ASSERT_EQ(fl_scenario_counter_value(&r, "committed") +
-		      fl_scenario_counter_value(&r, "rolled_back") +
-		      fl_scenario_counter_value(&r, "failed") +
-		      fl_scenario_counter_value(&r, "cancelled"),
+			  fl_scenario_counter_value(&r, "rolled_back") +
+			  fl_scenario_counter_value(&r, "failed") +
+			  fl_scenario_counter_value(&r, "cancelled"),
 		  3 * 8);
 	for (char c = 'a'; c <= 'c'; c++) {
 		char name[16];
@@ -231,7 +231,7 @@ FL_TEST(tail_at_scale)
 	p.seed = 3;
 	fl_scenario_result r;
 	run("tail_at_scale", &p, &r);
-	ASSERT_EQ(s.calls, 0); /* no request failed */
+	ASSERT_EQ(s.calls, 0);                      /* no request failed */
 	assert_counter(&r, "requests", 20);         /* each way: plain, one, two hedges */
 	assert_counter(&r, "leaf_calls", 20 * 100); /* the plain run's */
 	assert_counter(&r, "items", 3 * 20);
@@ -255,7 +255,8 @@ FL_TEST(tail_at_scale)
 	/* Orderings, not durations: the plain tail is at least the injected
 	 * delay (a slow leaf's request cannot answer before it). */
 	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), 10000 * p.time_scale);
-	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"), fl_scenario_counter_value(&r, "p50_us"));
+	ASSERT_GE(fl_scenario_counter_value(&r, "p999_us"),
+		  fl_scenario_counter_value(&r, "p50_us"));
 	assert_all_pass(&r);
 	fl_scenario_result_destroy(&r);
 }

@@ -187,7 +187,7 @@ static void stage_err(const char *what, const fl_err *err, seen *s)
 	ASSERT_STR_EQ(se->stage, "transform");
 	ASSERT_EQ(se->index, 3);
 	ASSERT(fl_err_is(err, fl_scenario_err_invalid)); /* the cause is kept */
-	ASSERT_STR_EQ(fl_err_msg(err), "pipeline");  /* the caller's own wrap */
+	ASSERT_STR_EQ(fl_err_msg(err), "pipeline");      /* the caller's own wrap */
 	assert_text(err, "pipeline: stage transform, item 3: value 30: invalid item");
 }
 
@@ -336,8 +336,11 @@ static fl_err *leaky_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const leaky_checks[] = {"ran", NULL};
-static const fl_scenario leaky = {.name = "leaky", .description = "leaks a channel", .checks = leaky_checks,
-				  .default_iterations = 1, .run = leaky_run};
+static const fl_scenario leaky = {.name = "leaky",
+				  .description = "leaks a channel",
+				  .checks = leaky_checks,
+				  .default_iterations = 1,
+				  .run = leaky_run};
 
 FL_TEST(runner_catches_leak)
 {
@@ -366,8 +369,10 @@ static fl_err *partial_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const partial_checks[] = {"odd iterations", "forgotten", NULL};
-static const fl_scenario partial = {.name = "partial", .description = "merges and forgets",
-				    .checks = partial_checks, .default_iterations = 4,
+static const fl_scenario partial = {.name = "partial",
+				    .description = "merges and forgets",
+				    .checks = partial_checks,
+				    .default_iterations = 4,
 				    .run = partial_run};
 
 FL_TEST(runner_merges_and_flags_unevaluated)
@@ -398,8 +403,11 @@ static fl_err *broken_run(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const broken_checks[] = {"never", NULL};
-static const fl_scenario broken = {.name = "broken", .description = "cannot run", .checks = broken_checks,
-				   .default_iterations = 1, .run = broken_run};
+static const fl_scenario broken = {.name = "broken",
+				   .description = "cannot run",
+				   .checks = broken_checks,
+				   .default_iterations = 1,
+				   .run = broken_run};
 
 FL_TEST(runner_reports_a_failed_run)
 {
@@ -438,7 +446,8 @@ FL_TEST(results_become_one_report)
 	ASSERT_U64_EQ(rep->seed, 7);
 	ASSERT_STR_EQ(rep->backend, fl_sched_backend());
 	ASSERT_EQ(rep->nchecks, a.nchecks + b.nchecks);
-	ASSERT_EQ(fl_report_count_verdict(rep, FL_REPORT_FAIL), 0); /* heap: skip without jemalloc */
+	ASSERT_EQ(fl_report_count_verdict(rep, FL_REPORT_FAIL),
+		  0); /* heap: skip without jemalloc */
 	ASSERT_STR_EQ(rep->checks[0].name, "sum: total is 15");
 	ASSERT_DBL_NEAR(rep->checks[0].measured, 15, 0);
 	ASSERT_EQ(rep->duration_ns, a.duration_ns + b.duration_ns);
@@ -476,9 +485,8 @@ FL_TEST(catalogue_is_consistent)
 	ASSERT_NULL(fl_scenario_find("nope"));
 }
 
-FL_TEST_MAIN(FL_CASE(sum), FL_CASE(early_return), FL_CASE(drain_on_error),
-	     FL_CASE(fanout_nested), FL_CASE(join_errors), FL_CASE(stage_as), FL_CASE(deadline),
-	     FL_CASE(panic_capture), FL_CASE(set_limit), FL_CASE(cancel_latency),
-	     FL_CASE(runner_catches_leak), FL_CASE(runner_merges_and_flags_unevaluated),
-	     FL_CASE(runner_reports_a_failed_run), FL_CASE(results_become_one_report),
-	     FL_CASE(catalogue_is_consistent))
+FL_TEST_MAIN(FL_CASE(sum), FL_CASE(early_return), FL_CASE(drain_on_error), FL_CASE(fanout_nested),
+	     FL_CASE(join_errors), FL_CASE(stage_as), FL_CASE(deadline), FL_CASE(panic_capture),
+	     FL_CASE(set_limit), FL_CASE(cancel_latency), FL_CASE(runner_catches_leak),
+	     FL_CASE(runner_merges_and_flags_unevaluated), FL_CASE(runner_reports_a_failed_run),
+	     FL_CASE(results_become_one_report), FL_CASE(catalogue_is_consistent))

@@ -61,7 +61,8 @@ static uint64_t run_catalogue(uint64_t sched_seed, int *ran)
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, cat[i]);
 		int iters = cat[i]->default_iterations;
-		fl_scenario_params p = {.iterations = iters < MAX_ITERATIONS ? iters : MAX_ITERATIONS,
+		fl_scenario_params p = {.iterations =
+						iters < MAX_ITERATIONS ? iters : MAX_ITERATIONS,
 					.time_scale = 1,
 					.skip_timing = true,
 					.seed = SCENARIO_SEED};

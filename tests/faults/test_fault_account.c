@@ -142,7 +142,8 @@ FL_TEST(list_shows_plans_and_points)
 	fl_fault_list(m);
 	fclose(m);
 	char want[256];
-	snprintf(want, sizeof(want), "plan %llu seed=7 global: seed=7; acc/listed=@2 error(inval)\n"
+	snprintf(want, sizeof(want),
+		 "plan %llu seed=7 global: seed=7; acc/listed=@2 error(inval)\n"
 		 "  point acc/listed evals=2 fires=1 error=1 delay=0ns\n",
 		 (unsigned long long)fl_fault_plan_id(p));
 	ASSERT_NOT_NULL(strstr(buf, want));

@@ -112,10 +112,7 @@ FL_TEST(panic_is_captured)
 	fl_fault_plan_free(p); /* the panicking task dropped its reference */
 }
 
-static fl_err *point_task(fl_ctx *ctx, void *arg)
-{
-	return fl_fault_point(arg, ctx);
-}
+static fl_err *point_task(fl_ctx *ctx, void *arg) { return fl_fault_point(arg, ctx); }
 
 /* Runs a blocking action in a task, waits for its fire, cancels the group,
  * and returns what the task returned. */

@@ -49,8 +49,10 @@ FL_TEST(env_reports_parse_errors)
 	ASSERT(fl_err_is(e, FL_ERR_INVAL));
 	char buf[512], want[512];
 	fl_err_format(e, buf, sizeof(buf));
-	snprintf(want, sizeof(want), "FAULTLINE_FAULTS: plan:1:12: in term 'ctl/env=@1 "
-		 "eror(inval)': expected action name %s: invalid argument", ACTIONS);
+	snprintf(want, sizeof(want),
+		 "FAULTLINE_FAULTS: plan:1:12: in term 'ctl/env=@1 "
+		 "eror(inval)': expected action name %s: invalid argument",
+		 ACTIONS);
 	ASSERT_STR_EQ(buf, want);
 	fl_err_drop(e);
 	setenv("FAULTLINE_FAULTS", "ctl/env=off", 1);
@@ -58,7 +60,7 @@ FL_TEST(env_reports_parse_errors)
 	e = fl_fault_init_from_env(&p);
 	fl_err_format(e, buf, sizeof(buf));
 	ASSERT_STR_EQ(buf, "FAULTLINE_SEED: expected an unsigned decimal or 0x-hex number, got "
-		      "'12abc': invalid argument");
+			   "'12abc': invalid argument");
 	fl_err_drop(e);
 	unsetenv("FAULTLINE_FAULTS");
 	unsetenv("FAULTLINE_SEED");
@@ -153,11 +155,14 @@ static void fifo_errors(int wfd, int rfd)
 {
 	char want[512];
 	send_cmd(wfd, "arm ctl/fifo=50%%x(\n");
-	snprintf(want, sizeof(want), "error: plan:1:13: in term 'ctl/fifo=50%%%%x(': expected "
-		 "action name %s: invalid argument", ACTIONS);
+	snprintf(want, sizeof(want),
+		 "error: plan:1:13: in term 'ctl/fifo=50%%%%x(': expected "
+		 "action name %s: invalid argument",
+		 ACTIONS);
 	expect_reply(rfd, want);
 	send_cmd(wfd, "  frobnicate now\n");
-	expect_reply(rfd, "error: 1:3: unknown command 'frobnicate' (expected arm, disarm or list)");
+	expect_reply(rfd,
+		     "error: 1:3: unknown command 'frobnicate' (expected arm, disarm or list)");
 	send_cmd(wfd, "arm\n");
 	expect_reply(rfd, "error: 1:4: expected plan after 'arm'");
 	send_cmd(wfd, "\n"); /* blank lines are ignored */
@@ -178,7 +183,7 @@ FL_TEST(fifo_end_to_end)
 	fifo_list(wfd, rfd);
 	fifo_errors(wfd, rfd);
 	ASSERT_NULL(FL_FAULT(NULL, "ctl/fifo")); /* a bad arm keeps the old plan: eval 3 */
-	send_cmd(wfd, "disa"); /* a command split across writes */
+	send_cmd(wfd, "disa");                   /* a command split across writes */
 	send_cmd(wfd, "rm\n");
 	expect_reply(rfd, "ok");
 	fl_err *e = FL_FAULT(NULL, "ctl/fifo");

@@ -306,8 +306,8 @@ static bool b3_iteration(const char *plan, uint64_t i)
 	fl_group_free(g);
 	fl_fault_point_stats st;
 	bool fired = fl_fault_stats_get(p, "fetch", &st) && st.fires_total > 0;
-	ASSERT_EQ(err != NULL, fired);              /* an error exactly when a fault fired */
-	ASSERT(!err || fl_err_is(err, app_failed)); /* and it is the injected one */
+	ASSERT_EQ(err != NULL, fired);                /* an error exactly when a fault fired */
+	ASSERT(!err || fl_err_is(err, app_failed));   /* and it is the injected one */
 	ASSERT_EQ(atomic_load(&b.finished), started); /* the group waited for every task */
 	fl_err_drop(err);
 	fl_fault_plan_free(p);
@@ -335,7 +335,7 @@ FL_TEST(bonus3_example)
 
 struct draws {
 	int n;
-	int64_t ns[32];     /* the drawn sleeps, from the fire log */
+	int64_t ns[32]; /* the drawn sleeps, from the fire log */
 	int64_t sum;
 };
 
@@ -397,7 +397,7 @@ FL_TEST(slow_stage_example)
 
 struct sink {
 	fl_chan *ready;
-	fl_err *first;    /* what the first evaluation returned */
+	fl_err *first; /* what the first evaluation returned */
 };
 
 static fl_err *sink_task(fl_ctx *ctx, void *arg)
@@ -464,6 +464,6 @@ FL_TEST(fifo_example)
 	free(doc);
 }
 
-FL_TEST_MAIN(FL_CASE(register_example), FL_CASE(unknown_name_example),
-	     FL_CASE(parse_error_example), FL_CASE(task5_example), FL_CASE(bonus3_example),
-	     FL_CASE(slow_stage_example), FL_CASE(hung_sink_example), FL_CASE(fifo_example))
+FL_TEST_MAIN(FL_CASE(register_example), FL_CASE(unknown_name_example), FL_CASE(parse_error_example),
+	     FL_CASE(task5_example), FL_CASE(bonus3_example), FL_CASE(slow_stage_example),
+	     FL_CASE(hung_sink_example), FL_CASE(fifo_example))

@@ -148,8 +148,7 @@ FL_TEST(killed_owner_dir_removed_live_owner_dir_kept)
 	ASSERT_EQ(rmdir(base), 0); /* nothing else was left */
 }
 
-static const fl_test_case cases[] = {FL_CASE(killed_owner_dir_removed_live_owner_dir_kept),
-				     {0, 0}};
+static const fl_test_case cases[] = {FL_CASE(killed_owner_dir_removed_live_owner_dir_kept), {0, 0}};
 
 int main(int argc, char **argv)
 {

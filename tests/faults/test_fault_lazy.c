@@ -103,7 +103,7 @@ FL_TEST(ignore_disarms_lazy_plan)
 #define RACERS 8
 
 struct race {
-	fl_chan *go;         /* closed to release every racer at once */
+	fl_chan *go; /* closed to release every racer at once */
 	atomic_int errors;
 };
 
@@ -147,19 +147,14 @@ FL_TEST(concurrent_first_points_arm_once)
 /* ---- child processes ---------------------------------------------------------- */
 
 /* Evaluates lazy/p once (the variable comes from the parent). */
-static void test_child_point(void)
-{
-	fl_err_drop(FL_FAULT(NULL, "lazy/p"));
-}
+static void test_child_point(void) { fl_err_drop(FL_FAULT(NULL, "lazy/p")); }
 
 /* Evaluates no fault point at all. */
-static void test_child_nothing(void)
-{
-}
+static void test_child_nothing(void) {}
 
 struct outcome {
-	int status;       /* exit status, or -1 if killed */
-	char err[2048];   /* stderr, without the harness's [ RUN ]/[ OK ] lines */
+	int status;     /* exit status, or -1 if killed */
+	char err[2048]; /* stderr, without the harness's [ RUN ]/[ OK ] lines */
 };
 
 /* Drops the harness's own lines, keeping what the library printed. */
@@ -216,7 +211,8 @@ FL_TEST(bad_plan_at_first_point_exits_2)
 	struct outcome o;
 	run_child("child_point", "lazy/p=@1 eror(inval)", &o);
 	ASSERT_EQ(o.status, 2);
-	ASSERT_STR_EQ(o.err, "faultline: FAULTLINE_FAULTS: plan:1:11: in term 'lazy/p=@1 "
+	ASSERT_STR_EQ(o.err,
+		      "faultline: FAULTLINE_FAULTS: plan:1:11: in term 'lazy/p=@1 "
 		      "eror(inval)': expected action name (error, panic, sleep, delay, hang, "
 		      "stuck, slow, drop, dup, oom, yield, print, off): invalid argument (armed "
 		      "at the first fault point evaluated, 'lazy/p', since the program did not "
@@ -247,8 +243,8 @@ FL_TEST(set_but_never_armed_is_reported_at_exit)
 	run_child("child_nothing", "lazy/p=error(inval)", &o);
 	ASSERT_EQ(o.status, 0);
 	ASSERT_STR_EQ(o.err, "faultline: FAULTLINE_FAULTS is set but was never armed: this "
-		      "process evaluated no fault point and did not call "
-		      "fl_fault_init_from_env\n");
+			     "process evaluated no fault point and did not call "
+			     "fl_fault_init_from_env\n");
 	/* negative control: unset, nothing is said */
 	run_child("child_nothing", NULL, &o);
 	ASSERT_EQ(o.status, 0);
@@ -260,22 +256,23 @@ FL_TEST(rule_matching_no_point_is_reported_at_exit)
 	struct outcome o;
 	run_child("child_point", "lazy/p=off; lazy/typo=off; **/q=off", &o);
 	ASSERT_EQ(o.status, 0);
-	ASSERT_STR_EQ(o.err, "faultline: FAULTLINE_FAULTS: rule 'lazy/typo' matched none of the "
+	ASSERT_STR_EQ(o.err,
+		      "faultline: FAULTLINE_FAULTS: rule 'lazy/typo' matched none of the "
 		      "fault points this process evaluated\nfaultline: FAULTLINE_FAULTS: rule "
 		      "'**/q' matched none of the fault points this process evaluated\n");
 	/* negative control: every rule matched */
 	run_child("child_point", "lazy/p=off; lazy/*=off", &o);
 	ASSERT_STR_EQ(o.err, "faultline: FAULTLINE_FAULTS: rule 'lazy/*' matched none of the "
-		      "fault points this process evaluated\n");
+			     "fault points this process evaluated\n");
 	run_child("child_point", "lazy/*=off", &o);
 	ASSERT_EQ(o.status, 0);
 	ASSERT_STR_EQ(o.err, "");
 }
 
 FL_TEST_MAIN(FL_CASE(first_point_arms_env_plan), FL_CASE(init_then_init_null_arms_once),
-	     FL_CASE(ignore_and_unset_arm_nothing),
-	     FL_CASE(ignore_disarms_lazy_plan), FL_CASE(concurrent_first_points_arm_once),
-	     FL_CASE(bad_plan_at_first_point_exits_2), FL_CASE(unknown_error_name_says_the_call),
+	     FL_CASE(ignore_and_unset_arm_nothing), FL_CASE(ignore_disarms_lazy_plan),
+	     FL_CASE(concurrent_first_points_arm_once), FL_CASE(bad_plan_at_first_point_exits_2),
+	     FL_CASE(unknown_error_name_says_the_call),
 	     FL_CASE(set_but_never_armed_is_reported_at_exit),
 	     FL_CASE(rule_matching_no_point_is_reported_at_exit), FL_CASE(child_point),
 	     FL_CASE(child_nothing))

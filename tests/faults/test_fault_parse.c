@@ -117,9 +117,14 @@ FL_TEST(durations_and_distributions)
 	static const struct {
 		const char *text;
 		int64_t ns;
-	} durs[] = {{"d=delay(7ns)", 7}, {"d=delay(3us)", 3000}, {"d=delay(1.5ms)", 1500000},
-		    {"d=delay(2s)", FL_SEC(2)}, {"d=delay(1m)", FL_SEC(60)}, {"d=delay(0ns)", 0},
-		    {"d=stuck( 250ms )", FL_MS(250)}, {"d=stuck(2h)", FL_SEC(7200)}};
+	} durs[] = {{"d=delay(7ns)", 7},
+		    {"d=delay(3us)", 3000},
+		    {"d=delay(1.5ms)", 1500000},
+		    {"d=delay(2s)", FL_SEC(2)},
+		    {"d=delay(1m)", FL_SEC(60)},
+		    {"d=delay(0ns)", 0},
+		    {"d=stuck( 250ms )", FL_MS(250)},
+		    {"d=stuck(2h)", FL_SEC(7200)}};
 	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
 		fl__fault_term t = one_term(durs[i].text, &s);
 		ASSERT_EQ(t.dist.a_ns, durs[i].ns);
@@ -148,9 +153,11 @@ FL_TEST(durations_and_distributions)
 
 FL_TEST(every_action)
 {
-	static const char *const names[] = {"off",  "error(inval)", "panic", "sleep(1ms)",
-					    "delay(1us)", "hang", "stuck(1ms)", "slow(2)",
-					    "drop", "dup", "oom", "yield", "print"};
+	static const char *const names[] = {"off",        "error(inval)", "panic",
+					    "sleep(1ms)", "delay(1us)",   "hang",
+					    "stuck(1ms)", "slow(2)",      "drop",
+					    "dup",        "oom",          "yield",
+					    "print"};
 	for (int a = 0; a < FL_FAULT_NACTIONS; a++) {
 		char text[64];
 		snprintf(text, sizeof(text), "p=%s", names[a]);
@@ -192,8 +199,9 @@ static const struct {
 	const char *text;
 	const char *msg;
 } BAD[] = {
-	{"enrich=50%%x(", "plan:1:11: in term 'enrich=50%%x(': expected action name (error, "
-			  "panic, sleep, delay, hang, stuck, slow, drop, dup, oom, yield, print, off)"},
+	{"enrich=50%%x(",
+	 "plan:1:11: in term 'enrich=50%%x(': expected action name (error, "
+	 "panic, sleep, delay, hang, stuck, slow, drop, dup, oom, yield, print, off)"},
 	{"enrich", "plan:1:7: in term 'enrich': expected '='"},
 	{"=off", "plan:1:1: in term '=off': expected point name or 'seed'"},
 	{"enrich=", "plan:1:8: in term 'enrich=': expected action name (error, panic, sleep, "
@@ -266,7 +274,8 @@ FL_TEST(bad_plans)
 
 FL_TEST(long_term_is_truncated)
 {
-	fl_err *e = fl_fault_check("a/very/long/point/name/that/goes/on/and/on/and/on/forever=@0 off");
+	fl_err *e =
+		fl_fault_check("a/very/long/point/name/that/goes/on/and/on/and/on/forever=@0 off");
 	ASSERT_STR_EQ(fl_err_msg(e), "plan:1:60: in term 'a/very/long/point/name/that/goes/on/"
 				     "and/on/and/on/forever...': expected evaluation index >= 1 "
 				     "(indexes are 1-based)");
@@ -279,17 +288,24 @@ FL_TEST(globs)
 		const char *pat, *name;
 		bool match;
 	} G[] = {
-		{"enrich", "enrich", true},       {"enrich", "enrich2", false},
-		{"*", "enrich", true},            {"*", "tenant/a", false},
-		{"**", "tenant/a/enrich", true},  {"**", "", true},
+		{"enrich", "enrich", true},
+		{"enrich", "enrich2", false},
+		{"*", "enrich", true},
+		{"*", "tenant/a", false},
+		{"**", "tenant/a/enrich", true},
+		{"**", "", true},
 		{"tenant/*/enrich", "tenant/a/enrich", true},
 		{"tenant/*/enrich", "tenant/a/b/enrich", false},
 		{"tenant/**/enrich", "tenant/a/b/enrich", true},
 		{"tenant/**/enrich", "tenant/enrich", true},
-		{"**/enrich", "enrich", true},     {"**/enrich", "x/y/enrich", true},
-		{"**/enrich", "xenrich", false},   {"en*ch", "enrich", true},
-		{"en*ch", "en/ch", false},         {"*/*", "a/b", true},
-		{"*/*", "a", false},               {"parse.*", "parse.buf", true},
+		{"**/enrich", "enrich", true},
+		{"**/enrich", "x/y/enrich", true},
+		{"**/enrich", "xenrich", false},
+		{"en*ch", "enrich", true},
+		{"en*ch", "en/ch", false},
+		{"*/*", "a/b", true},
+		{"*/*", "a", false},
+		{"parse.*", "parse.buf", true},
 	};
 	for (size_t i = 0; i < sizeof(G) / sizeof(G[0]); i++)
 		if (fl__fault_glob(G[i].pat, G[i].name) != G[i].match)
@@ -302,6 +318,5 @@ FL_TEST(globs)
 }
 
 FL_TEST_MAIN(FL_CASE(fail9_terms), FL_CASE(items_and_seed), FL_CASE(extension_modifiers),
-	     FL_CASE(durations_and_distributions), FL_CASE(every_action),
-	     FL_CASE(user_error_names), FL_CASE(bad_plans), FL_CASE(long_term_is_truncated),
-	     FL_CASE(globs))
+	     FL_CASE(durations_and_distributions), FL_CASE(every_action), FL_CASE(user_error_names),
+	     FL_CASE(bad_plans), FL_CASE(long_term_is_truncated), FL_CASE(globs))

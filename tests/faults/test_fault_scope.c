@@ -23,9 +23,9 @@
 
 struct tenant {
 	const char *plan;
-	fl_chan *mine, *other;  /* "armed" handshake */
+	fl_chan *mine, *other; /* "armed" handshake */
 	atomic_int errors, drops;
-	uint64_t evals_seen;    /* by the plan, after the run */
+	uint64_t evals_seen; /* by the plan, after the run */
 };
 
 static fl_err *worker(fl_ctx *ctx, void *arg)

@@ -65,7 +65,7 @@ static fl_err *scenario(fl_ctx *ctx, void *arg)
 }
 
 struct results {
-	struct pipeline pipe;   /* first: the scenario's arg is the whole struct */
+	struct pipeline pipe; /* first: the scenario's arg is the whole struct */
 	int runs;
 	bool fired[ITEMS + 3];
 	uint64_t evals[ITEMS + 3];
@@ -109,7 +109,8 @@ FL_TEST(sweep_rejects_bad_action)
 	struct results res = {0};
 	fl_err *e = fl_fault_sweep("sweep/stage", "eror(inval)", scenario, report, &res);
 	ASSERT(fl_err_is(e, FL_ERR_INVAL));
-	ASSERT_STR_EQ(fl_err_msg(e), "plan:1:16: in term 'sweep/stage=@1 eror(inval)': expected "
+	ASSERT_STR_EQ(fl_err_msg(e),
+		      "plan:1:16: in term 'sweep/stage=@1 eror(inval)': expected "
 		      "action name (error, panic, sleep, delay, hang, stuck, slow, drop, dup, "
 		      "oom, yield, print, off)");
 	fl_err_drop(e);

@@ -42,7 +42,7 @@ typedef struct fl_test_case {
 
 int fl_test_main(int argc, char **argv, const fl_test_case *cases);
 void fl_test_fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
+	__attribute__((noreturn, format(printf, 3, 4)));
 /* Multiplier for real-time budgets: 1, or FL_TEST_TIME_SCALE (valgrind). */
 int64_t fl_test_time_scale(void);
 /* True when the case runs on the sim backend (FAULTLINE_BACKEND=sim):
@@ -55,28 +55,27 @@ int64_t fl_test_hang_ns(void);
 const char *fl_test_backend(void);
 
 #define FL_TEST(name) static void test_##name(void)
-#define FL_CASE(name) { #name, test_##name }
-#define FL_TEST_MAIN(...)                                                  \
-	static const fl_test_case fl_test_cases_[] = {__VA_ARGS__, {0, 0}}; \
-	int main(int argc, char **argv)                                    \
-	{                                                                  \
-		return fl_test_main(argc, argv, fl_test_cases_);           \
+#define FL_CASE(name)              \
+	{                          \
+#name, test_##name \
 	}
+#define FL_TEST_MAIN(...)                                                   \
+	static const fl_test_case fl_test_cases_[] = {__VA_ARGS__, {0, 0}}; \
+	int main(int argc, char **argv) { return fl_test_main(argc, argv, fl_test_cases_); }
 
 #define FL_FAIL(...) fl_test_fail(__FILE__, __LINE__, __VA_ARGS__)
 
-#define ASSERT(c)                                                          \
-	do {                                                               \
-		if (!(c))                                                  \
-			FL_FAIL("assertion failed: %s", #c);               \
+#define ASSERT(c)                                            \
+	do {                                                 \
+		if (!(c))                                    \
+			FL_FAIL("assertion failed: %s", #c); \
 	} while (0)
 
-#define ASSERT_INT_OP_(a, op, b)                                           \
-	do {                                                               \
-		long long fl_a_ = (long long)(a), fl_b_ = (long long)(b);  \
-		if (!(fl_a_ op fl_b_))                                     \
-			FL_FAIL("%s %s %s: %lld vs %lld", #a, #op, #b,     \
-				fl_a_, fl_b_);                             \
+#define ASSERT_INT_OP_(a, op, b)                                                      \
+	do {                                                                          \
+		long long fl_a_ = (long long)(a), fl_b_ = (long long)(b);             \
+		if (!(fl_a_ op fl_b_))                                                \
+			FL_FAIL("%s %s %s: %lld vs %lld", #a, #op, #b, fl_a_, fl_b_); \
 	} while (0)
 #define ASSERT_EQ(a, b) ASSERT_INT_OP_(a, ==, b)
 #define ASSERT_NE(a, b) ASSERT_INT_OP_(a, !=, b)
@@ -85,29 +84,26 @@ const char *fl_test_backend(void);
 #define ASSERT_GT(a, b) ASSERT_INT_OP_(a, >, b)
 #define ASSERT_GE(a, b) ASSERT_INT_OP_(a, >=, b)
 
-#define ASSERT_U64_EQ(a, b)                                                \
-	do {                                                               \
-		uint64_t fl_a_ = (uint64_t)(a), fl_b_ = (uint64_t)(b);     \
-		if (fl_a_ != fl_b_)                                        \
-			FL_FAIL("%s == %s: %" PRIu64 " vs %" PRIu64, #a,   \
-				#b, fl_a_, fl_b_);                         \
+#define ASSERT_U64_EQ(a, b)                                                                 \
+	do {                                                                                \
+		uint64_t fl_a_ = (uint64_t)(a), fl_b_ = (uint64_t)(b);                      \
+		if (fl_a_ != fl_b_)                                                         \
+			FL_FAIL("%s == %s: %" PRIu64 " vs %" PRIu64, #a, #b, fl_a_, fl_b_); \
 	} while (0)
 
-#define ASSERT_DBL_NEAR(a, b, eps)                                         \
-	do {                                                               \
-		double fl_a_ = (a), fl_b_ = (b);                           \
-		if (!(fl_a_ - fl_b_ <= (eps) && fl_b_ - fl_a_ <= (eps)))   \
-			FL_FAIL("%s ~= %s: %.17g vs %.17g", #a, #b, fl_a_, \
-				fl_b_);                                    \
+#define ASSERT_DBL_NEAR(a, b, eps)                                                 \
+	do {                                                                       \
+		double fl_a_ = (a), fl_b_ = (b);                                   \
+		if (!(fl_a_ - fl_b_ <= (eps) && fl_b_ - fl_a_ <= (eps)))           \
+			FL_FAIL("%s ~= %s: %.17g vs %.17g", #a, #b, fl_a_, fl_b_); \
 	} while (0)
 
-#define ASSERT_STR_EQ(a, b)                                                \
-	do {                                                               \
-		const char *fl_a_ = (a), *fl_b_ = (b);                     \
-		if (!fl_a_ || !fl_b_ || strcmp(fl_a_, fl_b_) != 0)         \
-			FL_FAIL("%s == %s:\n  \"%s\"\nvs\n  \"%s\"", #a, #b,  \
-				fl_a_ ? fl_a_ : "(null)",                  \
-				fl_b_ ? fl_b_ : "(null)");                 \
+#define ASSERT_STR_EQ(a, b)                                                          \
+	do {                                                                         \
+		const char *fl_a_ = (a), *fl_b_ = (b);                               \
+		if (!fl_a_ || !fl_b_ || strcmp(fl_a_, fl_b_) != 0)                   \
+			FL_FAIL("%s == %s:\n  \"%s\"\nvs\n  \"%s\"", #a, #b,         \
+				fl_a_ ? fl_a_ : "(null)", fl_b_ ? fl_b_ : "(null)"); \
 	} while (0)
 
 #define ASSERT_NULL(p) ASSERT((p) == NULL)

@@ -20,8 +20,8 @@ static inline void fl_test_assert_same_hdr(const char *what, const fl_hdr *a, co
 			fl_hdr_counts_len(b));
 	for (int32_t i = 0; i < fl_hdr_counts_len(a); i++)
 		if (fl_hdr_count_at_index(a, i) != fl_hdr_count_at_index(b, i))
-			FL_FAIL("%s: slot %d: %lld vs %lld (n %lld vs %lld, max %lld vs %lld)", what,
-				i, (long long)fl_hdr_count_at_index(a, i),
+			FL_FAIL("%s: slot %d: %lld vs %lld (n %lld vs %lld, max %lld vs %lld)",
+				what, i, (long long)fl_hdr_count_at_index(a, i),
 				(long long)fl_hdr_count_at_index(b, i),
 				(long long)fl_hdr_total_count(a), (long long)fl_hdr_total_count(b),
 				(long long)fl_hdr_max(a), (long long)fl_hdr_max(b));

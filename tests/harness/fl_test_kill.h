@@ -136,10 +136,7 @@ static inline bool kill_after_ns(kill_child c, long n, long delay_ns)
 	return false;
 }
 
-static inline bool kill_after(kill_child c, long n)
-{
-	return kill_after_ns(c, n, 0);
-}
+static inline bool kill_after(kill_child c, long n) { return kill_after_ns(c, n, 0); }
 
 /* Runs a child to its end, with no kill: it must exit 0. */
 static inline void kill_run_clean(char *const argv[])

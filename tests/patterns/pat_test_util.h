@@ -57,10 +57,10 @@ static inline const char *pat_errtext(const fl_err *err)
 	return buf;
 }
 
-#define ASSERT_CONTAINS(hay, needle)                                        \
-	do {                                                                \
-		const char *h_ = (hay), *n_ = (needle);                     \
-		if (!h_ || !strstr(h_, n_))                                 \
+#define ASSERT_CONTAINS(hay, needle)                                                       \
+	do {                                                                               \
+		const char *h_ = (hay), *n_ = (needle);                                    \
+		if (!h_ || !strstr(h_, n_))                                                \
 			FL_FAIL("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_); \
 	} while (0)
 

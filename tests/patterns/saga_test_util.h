@@ -30,11 +30,11 @@ struct memlog {
 	int n;
 };
 
-static struct memlog *g_mem;   /* in-process cases */
-static sqlite3 *g_effects;     /* child process */
-static long g_calls;           /* child: action calls made in this process */
-static long g_kill_at;         /* child: call number to die at (0: never) */
-static char g_kill_mode;       /* 'b': before the effect, 'a': after it */
+static struct memlog *g_mem; /* in-process cases */
+static sqlite3 *g_effects;   /* child process */
+static long g_calls;         /* child: action calls made in this process */
+static long g_kill_at;       /* child: call number to die at (0: never) */
+static char g_kill_mode;     /* 'b': before the effect, 'a': after it */
 
 static inline bool has_effect(const char *key)
 {
@@ -47,7 +47,8 @@ static inline bool has_effect(const char *key)
 	}
 	sqlite3_stmt *st;
 	ASSERT_EQ(sqlite3_prepare_v2(g_effects, "SELECT count(*) FROM effects WHERE key = ?", -1,
-				     &st, NULL), SQLITE_OK);
+				     &st, NULL),
+		  SQLITE_OK);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
 	bool r = sqlite3_column_int(st, 0) > 0;
@@ -63,8 +64,11 @@ static inline void add_effect(const fl_saga_call *c)
 		return;
 	}
 	sqlite3_stmt *st;
-	ASSERT_EQ(sqlite3_prepare_v2(g_effects, "INSERT INTO effects(saga, key, kind)"
-				     " VALUES(?, ?, ?)", -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_prepare_v2(g_effects,
+				     "INSERT INTO effects(saga, key, kind)"
+				     " VALUES(?, ?, ?)",
+				     -1, &st, NULL),
+		  SQLITE_OK);
 	sqlite3_bind_text(st, 1, c->saga_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->compensate ? "C" : "T", -1, SQLITE_STATIC);
@@ -134,8 +138,10 @@ static inline fl_saga_coord *open_coord_retry(const char *path, int64_t comp_tim
 					      const fl_retry_policy *fwd,
 					      const fl_retry_policy *comp)
 {
-	struct fl_saga_opts o = {.path = path, .compensate_timeout_ns = comp_timeout,
-				 .forward_retry = fwd, .compensate_retry = comp};
+	struct fl_saga_opts o = {.path = path,
+				 .compensate_timeout_ns = comp_timeout,
+				 .forward_retry = fwd,
+				 .compensate_retry = comp};
 	fl_saga_coord *c;
 	fl_err *e = fl_saga_coord_new(&o, &c);
 	if (e)

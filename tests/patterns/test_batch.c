@@ -21,9 +21,9 @@ struct sink {
 	size_t sizes[MAXB];
 	int items[MAXI];
 	int nitems;
-	fl_chan *notify;      /* optional: batch sizes, for the test to wait on */
-	fl_chan *release;     /* optional: flush waits for a token (or ctx) */
-	bool fault;           /* evaluate the "batch.flush" fault point */
+	fl_chan *notify;  /* optional: batch sizes, for the test to wait on */
+	fl_chan *release; /* optional: flush waits for a token (or ctx) */
+	bool fault;       /* evaluate the "batch.flush" fault point */
 };
 
 static fl_err *sink_flush(fl_ctx *ctx, const void *items, size_t n, int attempt, void *arg)
@@ -57,10 +57,7 @@ static fl_err *sink_flush(fl_ctx *ctx, const void *items, size_t n, int attempt,
 	return NULL;
 }
 
-static int64_t hang_guard(void)
-{
-	return fl_deadline_in(fl_test_hang_ns());
-}
+static int64_t hang_guard(void) { return fl_deadline_in(fl_test_hang_ns()); }
 
 static void check_conservation(fl_batch *b)
 {
@@ -73,8 +70,11 @@ FL_TEST(flush_by_size_and_close)
 	fl_dlq *q;
 	ASSERT_NULL(fl_dlq_new(NULL, &q));
 	struct sink s = {0};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 4, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 4,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	for (int i = 0; i < 10; i++)
@@ -126,8 +126,12 @@ FL_TEST(flush_by_time_on_quiet_stream)
 	fl_chan *notify;
 	ASSERT_NULL(fl_chan_new(sizeof(size_t), 16, NULL, &notify));
 	struct sink s = {.notify = notify};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 100,
-				  .max_wait_ns = FL_MS(5), .flush = sink_flush, .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 100,
+				  .max_wait_ns = FL_MS(5),
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	int64_t t0 = fl_now();
@@ -164,8 +168,11 @@ FL_TEST(failed_flush_goes_to_dlq)
 	fl_dlq *q;
 	ASSERT_NULL(fl_dlq_new(NULL, &q));
 	struct sink s = {.fault = true};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 3, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 3,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	for (int i = 0; i < 9; i++)
@@ -207,8 +214,12 @@ FL_TEST(flush_retries_transient_failures)
 	ASSERT_NULL(fl_dlq_new(NULL, &q));
 	struct sink s = {.fault = true};
 	fl_retry_policy rp = {.max_attempts = 3, .initial_ns = FL_US(100), .multiplier = 2};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 3, .flush = sink_flush,
-				  .arg = &s, .dlq = q, .retry = &rp};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 3,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q,
+				  .retry = &rp};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	for (int i = 0; i < 9; i++)
@@ -236,17 +247,23 @@ FL_TEST(persistent_and_final_failures_dead_lettered)
 {
 	ASSERT_NULL(fl_fault_register_error("EFLUSH", test_flush_failed));
 	fl_fault_plan *plan;
-	ASSERT_NULL(fl_fault_arm("batch.flush=@1..3 error(EFLUSH) -> @4 error(inval)", 1,
-				 &plan));
+	ASSERT_NULL(fl_fault_arm("batch.flush=@1..3 error(EFLUSH) -> @4 error(inval)", 1, &plan));
 	fl_dlq *q;
 	ASSERT_NULL(fl_dlq_new(NULL, &q));
 	struct sink s = {.fault = true};
 	static const fl_err *const final_errs[] = {FL_ERR_INVAL, NULL};
 	struct fl_retry_final fin = {.sentinels = final_errs};
-	fl_retry_policy rp = {.max_attempts = 3, .initial_ns = FL_US(100), .multiplier = 2,
-			      .non_retryable = fl_retry_final_match, .non_retryable_arg = &fin};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = sink_flush,
-				  .arg = &s, .dlq = q, .retry = &rp};
+	fl_retry_policy rp = {.max_attempts = 3,
+			      .initial_ns = FL_US(100),
+			      .multiplier = 2,
+			      .non_retryable = fl_retry_final_match,
+			      .non_retryable_arg = &fin};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 2,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q,
+				  .retry = &rp};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	for (int i = 0; i < 6; i++)
@@ -295,8 +312,12 @@ FL_TEST(cancel_during_flush_backoff)
 	fl_ctx *ctx;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
 	fl_retry_policy rp = {.max_attempts = 5, .initial_ns = FL_SEC(3600), .multiplier = 1};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = failing_flush,
-				  .arg = notify, .dlq = q, .retry = &rp};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 2,
+				  .flush = failing_flush,
+				  .arg = notify,
+				  .dlq = q,
+				  .retry = &rp};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
 	for (int i = 0; i < 3; i++)
@@ -329,8 +350,11 @@ FL_TEST(cancel_while_waiting_for_items)
 	struct sink s = {0};
 	fl_ctx *ctx;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 8, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 8,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
 	for (int i = 0; i < 5; i++)
@@ -360,8 +384,11 @@ FL_TEST(cancel_with_cause_matches_both)
 	struct sink s = {0};
 	fl_ctx *ctx;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 8, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 8,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
 	int one = 1;
@@ -391,8 +418,11 @@ FL_TEST(cancel_during_flush)
 	struct sink s = {.notify = notify, .release = release};
 	fl_ctx *ctx;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 2,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
 	for (int i = 0; i < 2; i++)
@@ -469,8 +499,11 @@ FL_TEST(conservation_under_faults_and_cancel)
 	struct sink s = {.notify = notify, .release = release, .fault = true};
 	fl_ctx *ctx;
 	ASSERT_NULL(fl_ctx_with_cancel(fl_ctx_background(), &ctx));
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 5, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 5,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(ctx, &o, &b));
 	fl_group *g;
@@ -533,8 +566,11 @@ FL_TEST(dlq_refusal_counted_and_reported)
 	ASSERT_EQ(sqlite3_exec(db, "DROP TABLE dlq_entry", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	struct sink s = {.fault = true};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 2, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 2,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b;
 	ASSERT_NULL(fl_batch_new(fl_ctx_background(), &o, &b));
 	for (int i = 0; i < 4; i++)
@@ -560,8 +596,11 @@ FL_TEST(bad_options)
 	fl_dlq *q;
 	ASSERT_NULL(fl_dlq_new(NULL, &q));
 	struct sink s = {0};
-	struct fl_batch_opts o = {.item_size = sizeof(int), .max_items = 0, .flush = sink_flush,
-				  .arg = &s, .dlq = q};
+	struct fl_batch_opts o = {.item_size = sizeof(int),
+				  .max_items = 0,
+				  .flush = sink_flush,
+				  .arg = &s,
+				  .dlq = q};
 	fl_batch *b = NULL;
 	ASSERT(fl_batch_new(fl_ctx_background(), &o, &b) == FL_ERR_INVAL);
 	o.max_items = 2;
@@ -573,8 +612,8 @@ FL_TEST(bad_options)
 
 FL_TEST_MAIN(FL_CASE(flush_by_size_and_close), FL_CASE(flush_by_time_on_quiet_stream),
 	     FL_CASE(failed_flush_goes_to_dlq), FL_CASE(flush_retries_transient_failures),
-	     FL_CASE(persistent_and_final_failures_dead_lettered), FL_CASE(cancel_during_flush_backoff),
-	     FL_CASE(cancel_while_waiting_for_items), FL_CASE(cancel_with_cause_matches_both),
-	     FL_CASE(cancel_during_flush), FL_CASE(conservation_under_faults_and_cancel),
-	     FL_CASE(dlq_refusal_counted_and_reported),
-	     FL_CASE(bad_options))
+	     FL_CASE(persistent_and_final_failures_dead_lettered),
+	     FL_CASE(cancel_during_flush_backoff), FL_CASE(cancel_while_waiting_for_items),
+	     FL_CASE(cancel_with_cause_matches_both), FL_CASE(cancel_during_flush),
+	     FL_CASE(conservation_under_faults_and_cancel),
+	     FL_CASE(dlq_refusal_counted_and_reported), FL_CASE(bad_options))

@@ -56,7 +56,8 @@ typedef struct log {
 	enum fl_breaker_state from[16], to[16];
 } log_t;
 
-static void on_change(fl_breaker *b, enum fl_breaker_state from, enum fl_breaker_state to, void *arg)
+static void on_change(fl_breaker *b, enum fl_breaker_state from, enum fl_breaker_state to,
+		      void *arg)
 {
 	(void)b;
 	log_t *l = arg;
@@ -80,9 +81,11 @@ FL_TEST(opens_after_consecutive_failures)
 	fl_fault_plan *plan = arm_plan("brk/dep=100% error(EDEP)");
 	log_t lg = {0};
 	fl_breaker *b;
-	check(fl_breaker_new(&(struct fl_breaker_opts){.name = "db", .consecutive_failures = 3,
+	check(fl_breaker_new(&(struct fl_breaker_opts){.name = "db",
+						       .consecutive_failures = 3,
 						       .cooldown_ns = FL_SEC(3600),
-						       .on_change = on_change, .on_change_arg = &lg},
+						       .on_change = on_change,
+						       .on_change_arg = &lg},
 			     &b));
 	dep d = {0};
 	for (int i = 0; i < 3; i++) {
@@ -126,7 +129,8 @@ FL_TEST(success_resets_the_run)
 FL_TEST(opens_on_ratio_with_min_volume)
 {
 	fl_breaker *b;
-	check(fl_breaker_new(&(struct fl_breaker_opts){.failure_ratio = 0.5, .min_volume = 10,
+	check(fl_breaker_new(&(struct fl_breaker_opts){.failure_ratio = 0.5,
+						       .min_volume = 10,
 						       .window_ns = FL_SEC(3600)},
 			     &b));
 	/* 4 failures and 5 successes: 9 calls, below the volume. */
@@ -145,7 +149,8 @@ FL_TEST(ratio_window_forgets)
 {
 	int64_t window = FL_MS(20);
 	fl_breaker *b;
-	check(fl_breaker_new(&(struct fl_breaker_opts){.failure_ratio = 0.5, .min_volume = 4,
+	check(fl_breaker_new(&(struct fl_breaker_opts){.failure_ratio = 0.5,
+						       .min_volume = 4,
 						       .window_ns = window},
 			     &b));
 	for (int i = 0; i < 3; i++)
@@ -163,8 +168,10 @@ FL_TEST(half_open_probes_close_or_reopen)
 	int64_t cool = FL_MS(20); /* virtual: no expiry between steps */
 	log_t lg = {0};
 	fl_breaker *b;
-	check(fl_breaker_new(&(struct fl_breaker_opts){.consecutive_failures = 1, .cooldown_ns = cool,
-						       .probes = 2, .on_change = on_change,
+	check(fl_breaker_new(&(struct fl_breaker_opts){.consecutive_failures = 1,
+						       .cooldown_ns = cool,
+						       .probes = 2,
+						       .on_change = on_change,
 						       .on_change_arg = &lg},
 			     &b));
 	fl_err_drop(fl_breaker_call(b, fl_ctx_background(), fail_call, NULL));
@@ -191,8 +198,9 @@ FL_TEST(half_open_probes_close_or_reopen)
 	fl_breaker_done(b, &t1, bad);
 	fl_err_drop(bad);
 	ASSERT_EQ(fl_breaker_state(b), FL_BREAKER_OPEN);
-	enum fl_breaker_state want_from[] = {FL_BREAKER_CLOSED, FL_BREAKER_OPEN, FL_BREAKER_HALF_OPEN,
-					     FL_BREAKER_CLOSED, FL_BREAKER_OPEN, FL_BREAKER_HALF_OPEN};
+	enum fl_breaker_state want_from[] = {FL_BREAKER_CLOSED,    FL_BREAKER_OPEN,
+					     FL_BREAKER_HALF_OPEN, FL_BREAKER_CLOSED,
+					     FL_BREAKER_OPEN,      FL_BREAKER_HALF_OPEN};
 	enum fl_breaker_state want_to[] = {FL_BREAKER_OPEN, FL_BREAKER_HALF_OPEN, FL_BREAKER_CLOSED,
 					   FL_BREAKER_OPEN, FL_BREAKER_HALF_OPEN, FL_BREAKER_OPEN};
 	ASSERT_EQ(atomic_load(&lg.n), 6);
@@ -291,7 +299,8 @@ FL_TEST(concurrent_callers_under_faults)
 	fl_fault_plan *plan = arm_plan("brk/dep=50% error(EDEP)");
 	conc c = {0};
 	check(fl_breaker_new(&(struct fl_breaker_opts){.consecutive_failures = 4,
-						       .cooldown_ns = FL_US(50), .probes = 2},
+						       .cooldown_ns = FL_US(50),
+						       .probes = 2},
 			     &c.b));
 	fl_group *g;
 	fl_ctx *gctx;
@@ -338,13 +347,14 @@ FL_TEST(retry_stops_at_open_circuit)
 			     &g.b));
 	static const fl_err *const final_errs[] = {FL_ERR_CIRCUIT_OPEN, NULL};
 	struct fl_retry_final fin = {.sentinels = final_errs};
-	fl_retry_policy p = {.max_attempts = 10, .non_retryable = fl_retry_final_match,
+	fl_retry_policy p = {.max_attempts = 10,
+			     .non_retryable = fl_retry_final_match,
 			     .non_retryable_arg = &fin};
 	fl_retry_stats st;
 	fl_err *e = fl_retry(fl_ctx_background(), &p, guarded_attempt, &g, &st);
 	ASSERT(fl_err_is(e, FL_ERR_CIRCUIT_OPEN));
-	ASSERT_EQ(st.attempts, 4);               /* 3 failures, then fail fast */
-	ASSERT_EQ(atomic_load(&g.d.calls), 3);   /* the dependency saw only 3 */
+	ASSERT_EQ(st.attempts, 4);             /* 3 failures, then fail fast */
+	ASSERT_EQ(atomic_load(&g.d.calls), 3); /* the dependency saw only 3 */
 	const fl_retry_info *in = fl_err_as(e, &fl_retry_error_type);
 	ASSERT_NOT_NULL(in);
 	ASSERT_EQ(in->stop, FL_RETRY_STOP_FINAL);

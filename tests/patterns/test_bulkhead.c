@@ -162,7 +162,7 @@ FL_TEST(slow_tenant_does_not_starve_others)
 typedef struct dispatcher {
 	fl_bulkhead *b;
 	hold *h;
-	fl_ctx *wait_ctx;   /* NULL: the compartment's */
+	fl_ctx *wait_ctx; /* NULL: the compartment's */
 	fl_err *result;
 } dispatcher;
 
@@ -354,7 +354,8 @@ FL_TEST(captured_panic_fails_its_tenant_only)
 	baseline();
 	fl_bulkhead *b;
 	check(fl_bulkhead_new(fl_ctx_background(),
-			      &(struct fl_bulkhead_opts){.limit = 1, .per_item = true,
+			      &(struct fl_bulkhead_opts){.limit = 1,
+							 .per_item = true,
 							 .panic = FL_PANIC_CAPTURE},
 			      &b));
 	atomic_int done = 0;

@@ -25,12 +25,12 @@ static const char *g_self;
 FL_ERR_SENTINEL(test_bad_event, "bad event");
 
 struct stall {
-	fl_chan *signal;   /* source stalled, consumer did offset 4 */
+	fl_chan *signal; /* source stalled, consumer did offset 4 */
 	fl_ctx *cancel;
 };
 
 struct event {
-	int64_t offset;   /* first, as fl_cursor_run requires */
+	int64_t offset; /* first, as fl_cursor_run requires */
 	int64_t value;
 };
 
@@ -73,8 +73,7 @@ static fl_err *process(fl_ctx *ctx, const void *p, void *arg)
 		return e;
 	if (r->stall && ev->offset == 4) {
 		int one = 1;
-		ASSERT_EQ(fl_chan_send(r->stall->signal, &one, NULL, FL_FOREVER),
-			  FL_OK);
+		ASSERT_EQ(fl_chan_send(r->stall->signal, &one, NULL, FL_FOREVER), FL_OK);
 	}
 	if (ev->offset == r->block_at) {
 		fl_ctx_cancel(r->cancel, NULL);
@@ -83,7 +82,8 @@ static fl_err *process(fl_ctx *ctx, const void *p, void *arg)
 	}
 	if (r->log) {
 		sqlite3_stmt *st;
-		ASSERT_EQ(sqlite3_prepare_v2(r->log, "INSERT INTO log(off) VALUES(?)", -1, &st, NULL),
+		ASSERT_EQ(sqlite3_prepare_v2(r->log, "INSERT INTO log(off) VALUES(?)", -1, &st,
+					     NULL),
 			  SQLITE_OK);
 		sqlite3_bind_int64(st, 1, ev->offset);
 		ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
@@ -332,9 +332,12 @@ static int child_main(int argc, char **argv)
 	struct rig r = rig_new(CHILD_EVENTS);
 	snprintf(p, sizeof p, "%s/log.db", argv[2]);
 	ASSERT_EQ(sqlite3_open(p, &r.log), SQLITE_OK);
-	ASSERT_EQ(sqlite3_exec(r.log, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-			       "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, off INTEGER)",
-			       NULL, NULL, NULL), SQLITE_OK);
+	ASSERT_EQ(
+		sqlite3_exec(r.log,
+			     "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+			     "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, off INTEGER)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 	r.kill_after = atol(argv[3]);
 	snprintf(p, sizeof p, "%s/cursor.db", argv[2]);
 	struct fl_cursor_opts o = {p, "child", atoi(argv[4])};
@@ -373,7 +376,7 @@ static int run_child(const char *dir, long kill_after, int every)
 FL_TEST(kill_restart_no_gaps_bounded_duplicates)
 {
 	const int every = 10;
-	const long points[][2] = {{0, -1},  {8, -1},  {9, -1},  {10, -1}, {11, -1},
+	const long points[][2] = {{0, -1},  {8, -1},   {9, -1},    {10, -1}, {11, -1},
 				  {57, 63}, {123, -1}, {150, 151}, {199, -1}};
 	int total_dups = 0;
 	for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
@@ -391,8 +394,11 @@ FL_TEST(kill_restart_no_gaps_bounded_duplicates)
 		sqlite3 *db;
 		ASSERT_EQ(sqlite3_open(pat_tmp_path(&t, "log.db", p, sizeof p), &db), SQLITE_OK);
 		sqlite3_stmt *st;
-		ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT off, count(*) FROM log GROUP BY off"
-					     " ORDER BY off", -1, &st, NULL), SQLITE_OK);
+		ASSERT_EQ(sqlite3_prepare_v2(db,
+					     "SELECT off, count(*) FROM log GROUP BY off"
+					     " ORDER BY off",
+					     -1, &st, NULL),
+			  SQLITE_OK);
 		int64_t expect = 0;
 		int dups = 0;
 		while (sqlite3_step(st) == SQLITE_ROW) {
@@ -424,11 +430,14 @@ FL_TEST(kill_restart_no_gaps_bounded_duplicates)
 	ASSERT_GT(total_dups, 0);
 }
 
-static const fl_test_case cases[] = {
-	FL_CASE(saves_every_n_and_resumes), FL_CASE(run_to_end_then_resume_at_end),
-	FL_CASE(process_error_stops_and_resumes_there), FL_CASE(cancel_while_processing),
-	FL_CASE(cancel_while_waiting_for_events),
-	FL_CASE(bad_files_named), FL_CASE(kill_restart_no_gaps_bounded_duplicates), {0, 0}};
+static const fl_test_case cases[] = {FL_CASE(saves_every_n_and_resumes),
+				     FL_CASE(run_to_end_then_resume_at_end),
+				     FL_CASE(process_error_stops_and_resumes_there),
+				     FL_CASE(cancel_while_processing),
+				     FL_CASE(cancel_while_waiting_for_events),
+				     FL_CASE(bad_files_named),
+				     FL_CASE(kill_restart_no_gaps_bounded_duplicates),
+				     {0, 0}};
 
 int main(int argc, char **argv)
 {

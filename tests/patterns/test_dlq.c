@@ -156,10 +156,7 @@ static void replay_keeps_failures(const char *path)
 	fl_dlq_free(q);
 }
 
-FL_TEST(replay_keeps_failures_memory)
-{
-	replay_keeps_failures(NULL);
-}
+FL_TEST(replay_keeps_failures_memory) { replay_keeps_failures(NULL); }
 
 FL_TEST(replay_keeps_failures_sqlite)
 {
@@ -260,10 +257,7 @@ static void concurrent_puts(const char *path)
 	fl_dlq_free(q);
 }
 
-FL_TEST(concurrent_puts_memory)
-{
-	concurrent_puts(NULL);
-}
+FL_TEST(concurrent_puts_memory) { concurrent_puts(NULL); }
 
 FL_TEST(concurrent_puts_sqlite)
 {

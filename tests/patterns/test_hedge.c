@@ -22,8 +22,8 @@ FL_ERR_SENTINEL(test_hedge_fail, "replica failed");
 typedef struct replicas {
 	atomic_int calls;
 	atomic_int saw_cancel;
-	int slow_upto;           /* attempts 1..slow_upto block until cancelled */
-	sem started;             /* posted by every attempt on entry */
+	int slow_upto; /* attempts 1..slow_upto block until cancelled */
+	sem started;   /* posted by every attempt on entry */
 } replicas;
 
 static fl_err *replica(fl_ctx *ctx, int attempt, void *arg)
@@ -182,7 +182,7 @@ FL_TEST(estimator_quantiles)
 	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 10);
 	for (int i = 0; i < 15; i++)
 		fl_hedge_estimator_record(e, 1000);
-	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 10);   /* cached */
+	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 10);    /* cached */
 	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.95), 1000); /* another q: sorted */
 	fl_hedge_estimator_record(e, 1000);
 	ASSERT_EQ(fl_hedge_estimator_quantile(e, 0.9), 1000);
@@ -305,5 +305,6 @@ FL_TEST_MAIN(FL_CASE(fast_first_attempt_fires_no_hedge),
 	     FL_CASE(hedge_wins_and_slow_attempt_is_cancelled_and_joined),
 	     FL_CASE(injected_failure_hedges_at_once), FL_CASE(all_attempts_fail_with_joined_error),
 	     FL_CASE(cancel_during_hedge_wait), FL_CASE(estimator_quantiles),
-	     FL_CASE(quantile_sets_the_delay_and_first_attempts_are_recorded), FL_CASE(losing_first_attempt_is_recorded_not_the_winner),
+	     FL_CASE(quantile_sets_the_delay_and_first_attempts_are_recorded),
+	     FL_CASE(losing_first_attempt_is_recorded_not_the_winner),
 	     FL_CASE(tied_first_to_start_cancels_the_other))

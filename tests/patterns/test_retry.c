@@ -74,7 +74,8 @@ FL_TEST(final_error_wraps_last_cause_and_counts)
 	ASSERT(!fl_err_is(e, FL_ERR_BUDGET_EXHAUSTED));
 	ASSERT_EQ(info_of(e)->attempts, 4);
 	ASSERT_EQ(info_of(e)->stop, FL_RETRY_STOP_ATTEMPTS);
-	ASSERT_STR_EQ(err_text(e), "gave up after 4 attempts (attempts spent): call 4: flaky downstream");
+	ASSERT_STR_EQ(err_text(e),
+		      "gave up after 4 attempts (attempts spent): call 4: flaky downstream");
 	ASSERT_EQ(st.attempts, 4);
 	fl_err_drop(e);
 	/* max_attempts <= 0 means one attempt. */
@@ -107,7 +108,8 @@ FL_TEST(non_retryable_by_sentinel_type_and_default)
 	static const fl_err *const sentinels[] = {test_bad_request, NULL};
 	static const fl_err_type *const types[] = {&test_http_type, NULL};
 	struct fl_retry_final fin = {.sentinels = sentinels, .types = types};
-	fl_retry_policy p = {.max_attempts = 5, .non_retryable = fl_retry_final_match,
+	fl_retry_policy p = {.max_attempts = 5,
+			     .non_retryable = fl_retry_final_match,
 			     .non_retryable_arg = &fin};
 	for (int which = 0; which < 3; which++) {
 		fl_retry_stats st;
@@ -175,7 +177,9 @@ FL_TEST(cancel_during_backoff_sleep)
 	baseline();
 	/* Full jitter draws from [0, cap]; a cap of ~30 years makes a short
 	 * draw vanishingly rare. */
-	run r = {.p = {.max_attempts = 3, .initial_ns = FL_SEC(1000000000), .max_ns = FL_SEC(1000000000)}};
+	run r = {.p = {.max_attempts = 3,
+		       .initial_ns = FL_SEC(1000000000),
+		       .max_ns = FL_SEC(1000000000)}};
 	sem_init_(&r.attempted);
 	fl_group *g;
 	fl_ctx *gctx;
@@ -244,7 +248,8 @@ FL_TEST(deadline_spans_attempts)
 	baseline();
 	/* A deadline that passes inside an attempt ends the retry. */
 	fl_ctx *ctx;
-	check(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(20) * fl_test_time_scale(), NULL, &ctx));
+	check(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(20) * fl_test_time_scale(), NULL,
+				  &ctx));
 	sem s;
 	sem_init_(&s);
 	fl_retry_policy p = {.max_attempts = 100};
@@ -511,8 +516,7 @@ FL_TEST(budget_bounds_attempts_under_total_failure)
 	printf("retry budget proof: requests=%ld attempts=%ld bound=%.2f "
 	       "(percent=%.2f floor=%.1f/s over %.3f s) refused=%ld; "
 	       "without a budget: %ld attempts\n",
-	       requests, attempts, bound, percent, floor, secs, (long)bs.refused,
-	       requests * 5);
+	       requests, attempts, bound, percent, floor, secs, (long)bs.refused, requests * 5);
 	ASSERT_EQ(bs.requests, requests);
 	ASSERT_EQ(bs.retries, attempts - requests);
 	ASSERT_GE(attempts, requests);

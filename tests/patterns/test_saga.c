@@ -136,7 +136,8 @@ FL_TEST(many_sagas_concurrently)
 			expect_phase(c, id, "committed");
 		}
 	}
-	fprintf(stderr, "%d sagas (3 steps, synchronous=NORMAL) on %d tasks: %.1f ms, %.0f sagas/s\n",
+	fprintf(stderr,
+		"%d sagas (3 steps, synchronous=NORMAL) on %d tasks: %.1f ms, %.0f sagas/s\n",
 		nsagas, SAGA_TASKS, dt / 1e6, nsagas / (dt / 1e9));
 	fl_saga_coord_free(c);
 	pat_tmp_destroy(&t);
@@ -163,9 +164,11 @@ static int child_main(int argc, char **argv)
 	char p[600];
 	snprintf(p, sizeof p, "%s/effects.db", argv[2]);
 	ASSERT_EQ(sqlite3_open(p, &g_effects), SQLITE_OK);
-	ASSERT_EQ(sqlite3_exec(g_effects, "PRAGMA journal_mode=WAL;"
+	ASSERT_EQ(sqlite3_exec(g_effects,
+			       "PRAGMA journal_mode=WAL;"
 			       "CREATE TABLE IF NOT EXISTS effects(seq INTEGER PRIMARY KEY"
-			       " AUTOINCREMENT, saga TEXT, key TEXT, kind TEXT)", NULL, NULL, NULL),
+			       " AUTOINCREMENT, saga TEXT, key TEXT, kind TEXT)",
+			       NULL, NULL, NULL),
 		  SQLITE_OK);
 	g_kill_at = atol(argv[3]);
 	g_kill_mode = argv[4][0];
@@ -211,8 +214,11 @@ static void effect_log(const char *dir, const char *id, char *out, size_t cap, i
 	sqlite3 *db;
 	ASSERT_EQ(sqlite3_open(p, &db), SQLITE_OK);
 	sqlite3_stmt *st;
-	ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT key, kind, count(*) FROM effects WHERE saga = ?"
-				     " GROUP BY key ORDER BY min(seq)", -1, &st, NULL), SQLITE_OK);
+	ASSERT_EQ(sqlite3_prepare_v2(db,
+				     "SELECT key, kind, count(*) FROM effects WHERE saga = ?"
+				     " GROUP BY key ORDER BY min(seq)",
+				     -1, &st, NULL),
+		  SQLITE_OK);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	out[0] = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -250,8 +256,8 @@ static void kill_restart(char mode, long from, long to)
 			int dups = 0;
 			effect_log(t.dir, child_ids[i], got, sizeof got, &dups);
 			if (strcmp(got, child_want[i]) != 0)
-				FL_FAIL("kill at call %ld (%c): saga %s effects \"%s\", want \"%s\"", k,
-					mode, child_ids[i], got, child_want[i]);
+				FL_FAIL("kill at call %ld (%c): saga %s effects \"%s\", want \"%s\"",
+					k, mode, child_ids[i], got, child_want[i]);
 			total_dups += dups;
 		}
 		char p[600];
@@ -273,31 +279,20 @@ static void kill_restart(char mode, long from, long to)
 /* 13 action calls in a full run: s0 T0 T1 T2, s1 T0 T1 T2(fails) C2 C1
  * C0, s2 T0 T1(fails) C1 C0. Kill points cover forward steps and the
  * middle of compensation. */
-FL_TEST(kill_before_effect_forward)
-{
-	kill_restart('b', 1, 6);
-}
+FL_TEST(kill_before_effect_forward) { kill_restart('b', 1, 6); }
 
-FL_TEST(kill_before_effect_compensating)
-{
-	kill_restart('b', 7, 13);
-}
+FL_TEST(kill_before_effect_compensating) { kill_restart('b', 7, 13); }
 
-FL_TEST(kill_after_effect_forward)
-{
-	kill_restart('a', 1, 6);
-}
+FL_TEST(kill_after_effect_forward) { kill_restart('a', 1, 6); }
 
-FL_TEST(kill_after_effect_compensating)
-{
-	kill_restart('a', 7, 13);
-}
+FL_TEST(kill_after_effect_compensating) { kill_restart('a', 7, 13); }
 
-static const fl_test_case cases[] = {
-	FL_CASE(many_sagas_concurrently),
-	FL_CASE(kill_before_effect_forward), FL_CASE(kill_before_effect_compensating),
-	FL_CASE(kill_after_effect_forward), FL_CASE(kill_after_effect_compensating),
-	{0, 0}};
+static const fl_test_case cases[] = {FL_CASE(many_sagas_concurrently),
+				     FL_CASE(kill_before_effect_forward),
+				     FL_CASE(kill_before_effect_compensating),
+				     FL_CASE(kill_after_effect_forward),
+				     FL_CASE(kill_after_effect_compensating),
+				     {0, 0}};
 
 int main(int argc, char **argv)
 {

@@ -180,9 +180,11 @@ static void want_log(int i, char *out, size_t cap)
 	size_t len = 0;
 	out[0] = 0;
 	for (int s = 0; s < k; s++)
-		len += (size_t)snprintf(out + len, cap - len, "%sk%d/%d/fwd T", len ? "," : "", i, s);
+		len += (size_t)snprintf(out + len, cap - len, "%sk%d/%d/fwd T", len ? "," : "", i,
+					s);
 	for (int s = k == NSTEPS ? -1 : k - 1; s >= 0; s--)
-		len += (size_t)snprintf(out + len, cap - len, "%sk%d/%d/comp C", len ? "," : "", i, s);
+		len += (size_t)snprintf(out + len, cap - len, "%sk%d/%d/comp C", len ? "," : "", i,
+					s);
 }
 
 /* The logged effects of saga i in first-occurrence order, one per key. */
@@ -226,8 +228,10 @@ static int open_sagas(const char *dir)
 	ASSERT_EQ(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *st;
 	int n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM saga WHERE phase IN"
-			       " ('forward','compensating')", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM saga WHERE phase IN"
+			       " ('forward','compensating')",
+			       -1, &st, NULL) == SQLITE_OK) {
 		ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
 		n = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
@@ -279,8 +283,8 @@ struct tally {
 static void trials(long kills, uint64_t seed, bool lossy, struct tally *t)
 {
 	memset(t, 0, sizeof *t);
-	char *argv[] = {(char *)g_self, (char *)"--kill-child", NULL, lossy ? (char *)"lossy" : NULL,
-			NULL};
+	char *argv[] = {(char *)g_self, (char *)"--kill-child", NULL,
+			lossy ? (char *)"lossy" : NULL, NULL};
 	while (t->kills < kills) {
 		pat_tmp d;
 		kill_tmp_init(&d);
@@ -295,7 +299,8 @@ static void trials(long kills, uint64_t seed, bool lossy, struct tally *t)
 		char why[600];
 		check_trial(d.dir, why, sizeof why);
 		if (why[0] && !t->bad++)
-			snprintf(t->first_bad, sizeof t->first_bad, "trial %ld: %s", t->trials, why);
+			snprintf(t->first_bad, sizeof t->first_bad, "trial %ld: %s", t->trials,
+				 why);
 		t->trials++;
 		pat_tmp_destroy(&d);
 	}
@@ -312,9 +317,10 @@ FL_TEST(random_kills_many_sagas)
 	uint64_t seed = kill_seed();
 	struct tally t;
 	trials(want, seed, false, &t);
-	fprintf(stderr, "saga random kills (seed %#llx): %ld kills over %ld trials, %ld with >= 2"
-		" sagas in flight, %ld broken\n", (unsigned long long)seed, t.kills, t.trials,
-		t.multi_open, t.bad);
+	fprintf(stderr,
+		"saga random kills (seed %#llx): %ld kills over %ld trials, %ld with >= 2"
+		" sagas in flight, %ld broken\n",
+		(unsigned long long)seed, t.kills, t.trials, t.multi_open, t.bad);
 	if (t.bad)
 		FL_FAIL("%s", t.first_bad);
 	ASSERT_GT(t.multi_open, 0);
@@ -330,8 +336,9 @@ FL_TEST(random_kills_catch_lost_compensation)
 	ASSERT(strstr(t.first_bad, "effects") != NULL);
 }
 
-static const fl_test_case cases[] = {
-	FL_CASE(random_kills_many_sagas), FL_CASE(random_kills_catch_lost_compensation), {0, 0}};
+static const fl_test_case cases[] = {FL_CASE(random_kills_many_sagas),
+				     FL_CASE(random_kills_catch_lost_compensation),
+				     {0, 0}};
 
 int main(int argc, char **argv)
 {

@@ -193,7 +193,8 @@ FL_TEST(retry_backoffs_end_on_cancel_and_deadline)
 	 * a draw fit the 200 s deadline valgrind's time scale gives 5.6% of
 	 * the time, slept it, and the retried C1 then passed. With ~30 years
 	 * a draw below the deadline is vanishingly rare (2e-7 under valgrind). */
-	fl_retry_policy slow = {.max_attempts = 5, .initial_ns = FL_SEC(1000000000),
+	fl_retry_policy slow = {.max_attempts = 5,
+				.initial_ns = FL_SEC(1000000000),
 				.multiplier = 1};
 	static const fl_saga_step steps[] = {
 		{"a", step_forward, step_compensate, NULL},
@@ -300,8 +301,8 @@ FL_TEST(hung_compensation_hits_its_deadline)
 {
 	ASSERT_NULL(fl_fault_register_error("ESTEP", test_step_failed));
 	fl_fault_plan *plan;
-	ASSERT_NULL(fl_fault_arm("saga.forward=@3 error(ESTEP); saga.compensate=@1 hang", 1,
-				 &plan));
+	ASSERT_NULL(
+		fl_fault_arm("saga.forward=@3 error(ESTEP); saga.compensate=@1 hang", 1, &plan));
 	pat_tmp t;
 	char p[600];
 	pat_tmp_init(&t);
@@ -348,10 +349,14 @@ FL_TEST(bad_store_and_definitions)
 	fl_saga_coord_free(c);
 	/* A saga left half-way, then a coordinator without its definition. */
 	ASSERT_EQ(sqlite3_open(p, &db), SQLITE_OK);
-	ASSERT_EQ(sqlite3_exec(db, "INSERT INTO saga(id, def, input, phase, cur, nsteps)"
-			       " VALUES('z', 'gone', '', 'forward', 0, 1);"
-			       "INSERT INTO saga_step(saga, idx, fwd, comp) VALUES('z', 0, 'pending', 'none')",
-			       NULL, NULL, NULL), SQLITE_OK);
+	ASSERT_EQ(
+		sqlite3_exec(
+			db,
+			"INSERT INTO saga(id, def, input, phase, cur, nsteps)"
+			" VALUES('z', 'gone', '', 'forward', 0, 1);"
+			"INSERT INTO saga_step(saga, idx, fwd, comp) VALUES('z', 0, 'pending', 'none')",
+			NULL, NULL, NULL),
+		SQLITE_OK);
 	sqlite3_close(db);
 	c = open_coord(p, 0);
 	e = fl_saga_resume(c, fl_ctx_background(), NULL);

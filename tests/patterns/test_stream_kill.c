@@ -84,8 +84,8 @@ static int cursor_child(const char *dir, bool lossy)
 	log_line(r.fd, "run ", 0);
 	snprintf(p, sizeof p, "%s/cursor.db", dir);
 	struct fl_cursor_opts o = {p, "kill", CUR_EVERY};
-	fl_err *e = fl_cursor_run(fl_ctx_background(), &o, sizeof(int64_t), cur_source,
-				  cur_process, &r, NULL);
+	fl_err *e = fl_cursor_run(fl_ctx_background(), &o, sizeof(int64_t), cur_source, cur_process,
+				  &r, NULL);
 	close(r.fd);
 	if (e) {
 		fl_err_print(stderr, e);
@@ -114,8 +114,8 @@ static void cursor_check(const char *dir, long *dups, char *why, size_t cap)
 		long off = atol(line);
 		if (prev == -2) { /* a run's first offset */
 			if (off > reached + 1)
-				snprintf(why, cap, "run %d starts at %ld after %ld: a gap", run, off,
-					 reached);
+				snprintf(why, cap, "run %d starts at %ld after %ld: a gap", run,
+					 off, reached);
 			else if (reached + 1 - off > CUR_EVERY)
 				snprintf(why, cap, "run %d re-delivers %ld offsets (every %d)", run,
 					 reached + 1 - off, CUR_EVERY);
@@ -134,10 +134,7 @@ static void cursor_check(const char *dir, long *dups, char *why, size_t cap)
 
 /* ---- DLQ child ------------------------------------------------------------- */
 
-static bool dlq_bad(long id)
-{
-	return id % 4 == 0;
-}
+static bool dlq_bad(long id) { return id % 4 == 0; }
 
 struct dlq_rig {
 	int fd;
@@ -224,8 +221,9 @@ static void dlq_check(const char *dir, long kills, long *dups, char *why, size_t
 			snprintf(why, cap, "bad item %ld: dead-lettered %d times, handled %d", id,
 				 kept[id], handled[id]);
 		else if (!dlq_bad(id) && (kept[id] || !handled[id] || handled[id] > 1 + kills))
-			snprintf(why, cap, "good item %ld: handled %d times over %ld kills, kept %d",
-				 id, handled[id], kills, kept[id]);
+			snprintf(why, cap,
+				 "good item %ld: handled %d times over %ld kills, kept %d", id,
+				 handled[id], kills, kept[id]);
 		*dups += handled[id] > 1 ? handled[id] - 1 : 0;
 	}
 	if (!why[0] && *dups > kills)
@@ -245,8 +243,8 @@ static void trials(const char *what, long kills, bool lossy, struct tally *t)
 	bool cur = strcmp(what, "cursor") == 0;
 	uint64_t seed = kill_seed();
 	memset(t, 0, sizeof *t);
-	char *argv[] = {(char *)g_self, (char *)"--kill-child", (char *)what, NULL,
-			lossy ? (char *)"lossy" : NULL, NULL};
+	char *argv[] = {(char *)g_self, (char *)"--kill-child",         (char *)what,
+			NULL,           lossy ? (char *)"lossy" : NULL, NULL};
 	while (t->kills < kills) {
 		pat_tmp d;
 		kill_tmp_init(&d);
@@ -270,13 +268,16 @@ static void trials(const char *what, long kills, bool lossy, struct tally *t)
 			dlq_check(d.dir, k, &dups, why, sizeof why);
 		t->dups += dups;
 		if (why[0] && !t->bad++)
-			snprintf(t->first_bad, sizeof t->first_bad, "trial %ld: %s", t->trials, why);
+			snprintf(t->first_bad, sizeof t->first_bad, "trial %ld: %s", t->trials,
+				 why);
 		t->trials++;
 		pat_tmp_destroy(&d);
 	}
-	fprintf(stderr, "%s random kills (seed %#llx%s): %ld kills over %ld trials, %ld repeats,"
-		" %ld broken\n", what, (unsigned long long)kill_seed(), lossy ? ", lossy" : "",
-		t->kills, t->trials, t->dups, t->bad);
+	fprintf(stderr,
+		"%s random kills (seed %#llx%s): %ld kills over %ld trials, %ld repeats,"
+		" %ld broken\n",
+		what, (unsigned long long)kill_seed(), lossy ? ", lossy" : "", t->kills, t->trials,
+		t->dups, t->bad);
 }
 
 /* 200 kills (FL_KILLS for more); 60 under ASan and 20 under TSan, whose
@@ -316,9 +317,11 @@ FL_TEST(dlq_random_kills_catch_lost_item)
 	ASSERT(strstr(t.first_bad, "bad item") != NULL);
 }
 
-static const fl_test_case cases[] = {
-	FL_CASE(cursor_random_kills_no_gaps), FL_CASE(cursor_random_kills_catch_gap),
-	FL_CASE(dlq_random_kills_exactly_once), FL_CASE(dlq_random_kills_catch_lost_item), {0, 0}};
+static const fl_test_case cases[] = {FL_CASE(cursor_random_kills_no_gaps),
+				     FL_CASE(cursor_random_kills_catch_gap),
+				     FL_CASE(dlq_random_kills_exactly_once),
+				     FL_CASE(dlq_random_kills_catch_lost_item),
+				     {0, 0}};
 
 /* `--kill-child cursor|dlq DIR [lossy]` */
 int main(int argc, char **argv)

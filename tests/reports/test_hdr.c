@@ -490,6 +490,5 @@ FL_TEST_MAIN(FL_CASE(config_invalid), FL_CASE(layout_table), FL_CASE(worked_exam
 	     FL_CASE(add_corrected_uses_highest_equivalent), FL_CASE(reset_clears_everything),
 	     FL_CASE(init_in_caller_memory), FL_CASE(clone_is_independent), FL_CASE(iter_recorded),
 	     FL_CASE(iter_all), FL_CASE(iter_linear), FL_CASE(iter_log),
-	     FL_CASE(iter_percentile_levels),
-	     FL_CASE(iter_percentile_terminates_on_huge_totals),
+	     FL_CASE(iter_percentile_levels), FL_CASE(iter_percentile_terminates_on_huge_totals),
 	     FL_CASE(counts_saturate_instead_of_overflowing))

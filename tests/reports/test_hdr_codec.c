@@ -25,9 +25,15 @@ FL_TEST(varint_examples)
 		int64_t n;
 		const char *hex;
 	} t[] = {
-		{0, "00"}, {1, "02"}, {-1, "01"}, {-4, "07"}, {147, "a602"}, {647, "8e0a"},
+		{0, "00"},
+		{1, "02"},
+		{-1, "01"},
+		{-4, "07"},
+		{147, "a602"},
+		{647, "8e0a"},
 		{INT64_C(50000000000), "80d0dbc3f402"},
-		{INT64_MAX, "feffffffffffffffff"}, {INT64_MIN, "ffffffffffffffffff"},
+		{INT64_MAX, "feffffffffffffffff"},
+		{INT64_MIN, "ffffffffffffffffff"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		uint8_t buf[9];
@@ -148,7 +154,8 @@ FL_TEST(base64_round_trip)
 
 static size_t put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+	p[3] = (uint8_t)v;
 	return 4;
 }
 
@@ -363,7 +370,8 @@ FL_TEST(bad_inflated_content)
 	block[n] = 0;
 	expect_decode_fails(z, wrap_zlib(z, 0x1c849314, block, n + 1), "longer than its header");
 	/* And less. */
-	expect_decode_fails(z, wrap_zlib(z, 0x1c849314, block, n - 1), "inflated 44 bytes, the header claims 45");
+	expect_decode_fails(z, wrap_zlib(z, 0x1c849314, block, n - 1),
+			    "inflated 44 bytes, the header claims 45");
 	/* An absurd length claim is refused before anything is allocated. */
 	put32(block + 4, 0x7ffffff0);
 	expect_decode_fails(z, wrap_zlib(z, 0x1c849314, block, n), "out of range");
@@ -374,7 +382,8 @@ FL_TEST(bad_inflated_content)
 FL_TEST(bad_base64)
 {
 	fl_hdr *h = NULL;
-	expect_corrupt(fl_hdr_decode_base64("HISTFAAA%AAA", 12, &h), "invalid character 0x25 at offset 8");
+	expect_corrupt(fl_hdr_decode_base64("HISTFAAA%AAA", 12, &h),
+		       "invalid character 0x25 at offset 8");
 	expect_corrupt(fl_hdr_decode_base64("HISTF", 5, &h), "invalid length");
 	expect_corrupt(fl_hdr_decode_base64("HIST=AAA", 8, &h), "invalid character 0x3d");
 	expect_corrupt(fl_hdr_decode_base64("HISTFA=", 7, &h), "not a multiple of 4");

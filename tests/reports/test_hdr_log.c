@@ -186,13 +186,15 @@ FL_TEST(hlog_reader_tolerance)
 	int64_t starts[8];
 	/* CRLF, a blank line, extra comments, C's legend and max column, no
 	 * final newline. */
-	text = fmt_log("#[Histogram log format version 1.2]\r\n"
-		       "#[StartTime: 1700000000.000 (seconds since epoch), x]\r\n"
-		       "#[BaseTime: 1700000000.000 (seconds since epoch)]\r\n"
-		       "\"StartTimestamp\",\"EndTimestamp\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\r\n"
-		       "0.000,1.000,42.0,@\r\n"
-		       "\r\n#[another comment]\r\n"
-		       "1.000,1.000,42.0,@", p);
+	text = fmt_log(
+		"#[Histogram log format version 1.2]\r\n"
+		"#[StartTime: 1700000000.000 (seconds since epoch), x]\r\n"
+		"#[BaseTime: 1700000000.000 (seconds since epoch)]\r\n"
+		"\"StartTimestamp\",\"EndTimestamp\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\r\n"
+		"0.000,1.000,42.0,@\r\n"
+		"\r\n#[another comment]\r\n"
+		"1.000,1.000,42.0,@",
+		p);
 	ASSERT_EQ(read_all(text, starts, NULL, NULL), 2);
 	ASSERT_EQ(starts[1], T0 + 1000000000);
 	free(text);
@@ -209,13 +211,15 @@ FL_TEST(hlog_reader_base_time_inference)
 	int64_t starts[4];
 	/* No BaseTime, timestamps more than a year before StartTime: relative. */
 	text = fmt_log("#[StartTime: 1700000000.000 (seconds since epoch), x]\n"
-		       "5.250,1.000,0.0,@\n", p);
+		       "5.250,1.000,0.0,@\n",
+		       p);
 	ASSERT_EQ(read_all(text, starts, NULL, NULL), 1);
 	ASSERT_EQ(starts[0], T0 + 5250000000);
 	free(text);
 	/* No BaseTime, absolute timestamps: base 0. */
 	text = fmt_log("#[StartTime: 1700000000.000 (seconds since epoch), x]\n"
-		       "1700000003.000,1.000,0.0,@\n", p);
+		       "1700000003.000,1.000,0.0,@\n",
+		       p);
 	ASSERT_EQ(read_all(text, starts, NULL, NULL), 1);
 	ASSERT_EQ(starts[0], T0 + 3000000000);
 	free(text);
@@ -252,10 +256,10 @@ FL_TEST(hlog_reader_errors_name_the_line)
 	char *p = payload(), *text;
 	const char *head = "#[StartTime: 1700000000.000 (seconds since epoch), x]\n";
 	char buf[4096];
-#define BAD(line, want)                                                        \
-	do {                                                                   \
+#define BAD(line, want)                                                                 \
+	do {                                                                            \
 		snprintf(buf, sizeof buf, "%s0.000,1.000,0.0,%s\n%s\n", head, p, line); \
-		expect_bad_log(buf, want);                                     \
+		expect_bad_log(buf, want);                                              \
 	} while (0)
 	BAD("x.000,1.000,0.0,HISTFAAA", "hlog line 3: start timestamp is not a number");
 	BAD("1.000,abc,0.0,HISTFAAA", "hlog line 3: interval length");
@@ -263,11 +267,13 @@ FL_TEST(hlog_reader_errors_name_the_line)
 	BAD("1.000,1.000,0.0", "hlog line 3: expected start,length,max,histogram");
 	BAD("1.000,1.000,0.0,HISTFAAA,extra", "hlog line 3: expected start,length,max");
 	BAD("Tag=,1.000,1.000,0.0,HISTFAAA", "hlog line 3: tag is empty");
-	BAD("1.000,1.000,0.0,HIST*AAA", "hlog line 3: histogram payload: base64: invalid character");
+	BAD("1.000,1.000,0.0,HIST*AAA",
+	    "hlog line 3: histogram payload: base64: invalid character");
 	BAD("1.000,1.000,0.0,HISTFAAAAAAAAAAAeNoBAgA=", "hlog line 3: histogram payload");
 	BAD("99999999999999999999.0,1.000,0.0,HISTFAAA", "hlog line 3: start timestamp");
 #undef BAD
-	expect_bad_log("#[StartTime: soon (seconds since epoch)]\n", "hlog line 1: StartTime is not");
+	expect_bad_log("#[StartTime: soon (seconds since epoch)]\n",
+		       "hlog line 1: StartTime is not");
 	expect_bad_log("#[BaseTime: ]\n", "hlog line 1: BaseTime is not");
 	/* Corrupt zlib inside valid base64. */
 	text = fmt_log("0.000,1.000,0.0,@\n", p);

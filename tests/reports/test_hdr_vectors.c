@@ -251,11 +251,16 @@ static void check_stats(const char *vec)
 	ASSERT_EQ(fl_hdr_max(h), (int64_t)stat_value(text, "max"));
 	check_printed(fl_hdr_mean(h), stat_value(text, "mean"));
 	check_printed(fl_hdr_stddev(h), stat_value(text, "stddev"));
-	static const struct { const char *key; double p; } ps[] = {
-		{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}, {"p99.99", 99.99}, {"p100", 100},
+	static const struct {
+		const char *key;
+		double p;
+	} ps[] = {
+		{"p50", 50},     {"p90", 90},       {"p99", 99},
+		{"p99.9", 99.9}, {"p99.99", 99.99}, {"p100", 100},
 	};
 	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
-		ASSERT_EQ(fl_hdr_value_at_percentile(h, ps[i].p), (int64_t)stat_value(text, ps[i].key));
+		ASSERT_EQ(fl_hdr_value_at_percentile(h, ps[i].p),
+			  (int64_t)stat_value(text, ps[i].key));
 	free(text);
 	fl_hdr_free(h);
 }
@@ -362,7 +367,8 @@ static void check_hlog_write(const char *vec)
 		fl_hdr *h = new_hist(vec);
 		replay(vec, h, ops * i / 3, ops * (i + 1) / 3);
 		int64_t s = base_ns + i * INT64_C(1000000000);
-		check_err(fl_hdr_log_write_interval(w, h, s, s + 1000000000, tagbuf[0] ? tagbuf : NULL));
+		check_err(fl_hdr_log_write_interval(w, h, s, s + 1000000000,
+						    tagbuf[0] ? tagbuf : NULL));
 		fl_hdr_free(h);
 	}
 	fl_hdr_log_writer_free(w);
@@ -452,19 +458,15 @@ FL_TEST(v06_hlog_write) { check_hlog_write(V6); }
 
 FL_TEST_MAIN(FL_CASE(v01_layout), FL_CASE(v01_counts), FL_CASE(v01_hex), FL_CASE(v01_b64),
 	     FL_CASE(v01_stats), FL_CASE(v01_hgrm), FL_CASE(v01_csv), FL_CASE(v01_hlog_read),
-	     FL_CASE(v01_hlog_write),
-	     FL_CASE(v02_layout), FL_CASE(v02_counts), FL_CASE(v02_hex), FL_CASE(v02_b64),
-	     FL_CASE(v02_stats), FL_CASE(v02_hgrm), FL_CASE(v02_csv), FL_CASE(v02_hlog_read),
-	     FL_CASE(v02_hlog_write),
-	     FL_CASE(v03_layout), FL_CASE(v03_counts), FL_CASE(v03_hex), FL_CASE(v03_b64),
-	     FL_CASE(v03_stats), FL_CASE(v03_hgrm), FL_CASE(v03_csv), FL_CASE(v03_hlog_read),
-	     FL_CASE(v03_hlog_write),
+	     FL_CASE(v01_hlog_write), FL_CASE(v02_layout), FL_CASE(v02_counts), FL_CASE(v02_hex),
+	     FL_CASE(v02_b64), FL_CASE(v02_stats), FL_CASE(v02_hgrm), FL_CASE(v02_csv),
+	     FL_CASE(v02_hlog_read), FL_CASE(v02_hlog_write), FL_CASE(v03_layout),
+	     FL_CASE(v03_counts), FL_CASE(v03_hex), FL_CASE(v03_b64), FL_CASE(v03_stats),
+	     FL_CASE(v03_hgrm), FL_CASE(v03_csv), FL_CASE(v03_hlog_read), FL_CASE(v03_hlog_write),
 	     FL_CASE(v04_layout), FL_CASE(v04_counts), FL_CASE(v04_hex), FL_CASE(v04_b64),
 	     FL_CASE(v04_stats), FL_CASE(v04_hgrm), FL_CASE(v04_csv), FL_CASE(v04_hlog_read),
-	     FL_CASE(v04_hlog_write),
-	     FL_CASE(v05_layout), FL_CASE(v05_counts), FL_CASE(v05_hex), FL_CASE(v05_b64),
-	     FL_CASE(v05_stats), FL_CASE(v05_hgrm), FL_CASE(v05_csv), FL_CASE(v05_hlog_read),
-	     FL_CASE(v05_hlog_write),
-	     FL_CASE(v06_layout), FL_CASE(v06_counts), FL_CASE(v06_hex), FL_CASE(v06_b64),
-	     FL_CASE(v06_stats), FL_CASE(v06_hgrm), FL_CASE(v06_csv), FL_CASE(v06_hlog_read),
-	     FL_CASE(v06_hlog_write))
+	     FL_CASE(v04_hlog_write), FL_CASE(v05_layout), FL_CASE(v05_counts), FL_CASE(v05_hex),
+	     FL_CASE(v05_b64), FL_CASE(v05_stats), FL_CASE(v05_hgrm), FL_CASE(v05_csv),
+	     FL_CASE(v05_hlog_read), FL_CASE(v05_hlog_write), FL_CASE(v06_layout),
+	     FL_CASE(v06_counts), FL_CASE(v06_hex), FL_CASE(v06_b64), FL_CASE(v06_stats),
+	     FL_CASE(v06_hgrm), FL_CASE(v06_csv), FL_CASE(v06_hlog_read), FL_CASE(v06_hlog_write))

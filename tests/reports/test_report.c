@@ -15,11 +15,11 @@
 #define NASTY "q\"b\\s/n\nt\tc\x01\x1f del\x7f e\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x99\x82"
 
 /* Asserts that expr fails with FL_ERR_INVAL, and drops the error. */
-#define ASSERT_INVAL(expr)                                                 \
-	do {                                                               \
-		fl_err *inval_ = (expr);                                   \
-		ASSERT(fl_err_is(inval_, FL_ERR_INVAL));                   \
-		fl_err_drop(inval_);                                       \
+#define ASSERT_INVAL(expr)                               \
+	do {                                             \
+		fl_err *inval_ = (expr);                 \
+		ASSERT(fl_err_is(inval_, FL_ERR_INVAL)); \
+		fl_err_drop(inval_);                     \
 	} while (0)
 
 static fl_hdr *ramp_hist(int64_t from, int64_t to, int64_t step)
@@ -65,8 +65,7 @@ FL_TEST(builders_validate_and_copy)
 	ASSERT_INVAL(fl_report_add_fault_event(r, -1, "p", "a"));
 	ASSERT_INVAL(fl_report_add_slo(r, "nope", 99, 1));
 	ASSERT_INVAL(fl_report_add_slo(r, "e2e", 0, 1));
-	ASSERT_INVAL(fl_report_add_check(r, "c", (enum fl_report_verdict)7, 0, 0,
-					     NULL, NULL));
+	ASSERT_INVAL(fl_report_add_check(r, "c", (enum fl_report_verdict)7, 0, 0, NULL, NULL));
 	ASSERT_INVAL(fl_report_set_duration(r, -5));
 	ASSERT_INVAL(fl_report_add_series_interval_stats(r, "s", 0, 0, NULL));
 	ASSERT_EQ(r->nhists, 1);
@@ -101,8 +100,7 @@ FL_TEST(stats_from_hdr)
 FL_TEST(slo_checks)
 {
 	fl_report *r = fixed_report("slo");
-	ASSERT_OK(fl_report_add_hist(r, "e2e", ramp_hist(1000, 1000000, 1000),
-				     FL_REPORT_TAKE));
+	ASSERT_OK(fl_report_add_hist(r, "e2e", ramp_hist(1000, 1000000, 1000), FL_REPORT_TAKE));
 	fl_hdr *empty = NULL;
 	ASSERT_OK(fl_hdr_new(1, 1000000, 2, &empty));
 	ASSERT_OK(fl_report_add_hist(r, "idle", empty, FL_REPORT_TAKE));
@@ -154,25 +152,28 @@ FL_TEST(format_helpers)
 /* A report with every kind of data, nasty strings and extreme numbers. */
 static fl_report *full_report(void)
 {
-	struct fl_report_opts o = {.seed = UINT64_MAX, .fault_plan = NASTY,
-				   .backend = "b\xff" "ad", .git_rev = "deadbeef",
+	struct fl_report_opts o = {.seed = UINT64_MAX,
+				   .fault_plan = NASTY,
+				   .backend = "b\xff"
+					      "ad",
+				   .git_rev = "deadbeef",
 				   .start_unix_ns = 1700000000123456789LL,
-				   .repetition = 2, .repetitions = 5};
+				   .repetition = 2,
+				   .repetitions = 5};
 	fl_report *r = NULL;
 	ASSERT_OK(fl_report_new("full " NASTY, &o, &r));
 	ASSERT_OK(fl_report_set_host(r, "h\"1", "CPU \xc2\xae", 64, "Linux"));
 	ASSERT_OK(fl_report_set_duration(r, INT64_MAX));
-	ASSERT_OK(fl_report_add_hist(r, "stage " NASTY, ramp_hist(100, 100000, 7),
-				     FL_REPORT_TAKE));
-	ASSERT_OK(fl_report_add_hist(r, "e2e", ramp_hist(3, 3000000, 997),
-				     FL_REPORT_TAKE));
+	ASSERT_OK(fl_report_add_hist(r, "stage " NASTY, ramp_hist(100, 100000, 7), FL_REPORT_TAKE));
+	ASSERT_OK(fl_report_add_hist(r, "e2e", ramp_hist(3, 3000000, 997), FL_REPORT_TAKE));
 	ASSERT(!fl_hdr_record(r->hists[1].hdr, -5)); /* counted out of range */
 	ASSERT_OK(fl_report_add_slo(r, "e2e", 99.99, 123456789));
 	ASSERT_OK(fl_report_add_slo(r, "e2e", 100, 0));
 	for (int i = 0; i < 3; i++)
-		ASSERT_OK(fl_report_add_series_interval(
-		    r, "e2e", (int64_t)i * 1000000000, 1000000000,
-		    ramp_hist(10 + i, 10000 * (i + 1), 13), FL_REPORT_TAKE));
+		ASSERT_OK(fl_report_add_series_interval(r, "e2e", (int64_t)i * 1000000000,
+							1000000000,
+							ramp_hist(10 + i, 10000 * (i + 1), 13),
+							FL_REPORT_TAKE));
 	fl_report_stats st = mk_stats(7, 100, 200, 300, 400);
 	ASSERT_OK(fl_report_add_series_interval_stats(r, "q\\", 5, 6, &st));
 	ASSERT_OK(fl_report_add_counter(r, "items", INT64_MAX));
@@ -204,7 +205,8 @@ static void assert_meta_eq(const fl_report *a, const fl_report *b)
 	ASSERT_STR_EQ(a->name, b->name);
 	ASSERT_U64_EQ(a->seed, b->seed);
 	ASSERT_STR_EQ(a->fault_plan, b->fault_plan);
-	ASSERT_STR_EQ(b->backend, "b\xef\xbf\xbd" "ad");
+	ASSERT_STR_EQ(b->backend, "b\xef\xbf\xbd"
+				  "ad");
 	ASSERT_STR_EQ(a->git_rev, b->git_rev);
 	ASSERT_STR_EQ(a->host.hostname, b->host.hostname);
 	ASSERT_STR_EQ(a->host.cpu_model, b->host.cpu_model);
@@ -229,7 +231,8 @@ static void assert_data_eq(const fl_report *a, const fl_report *b)
 		ASSERT_EQ(a->hists[i].nslos, b->hists[i].nslos);
 		for (size_t j = 0; j < a->hists[i].nslos; j++) {
 			ASSERT(a->hists[i].slos[j].percentile == b->hists[i].slos[j].percentile);
-			ASSERT_EQ(a->hists[i].slos[j].threshold_ns, b->hists[i].slos[j].threshold_ns);
+			ASSERT_EQ(a->hists[i].slos[j].threshold_ns,
+				  b->hists[i].slos[j].threshold_ns);
 		}
 	}
 	ASSERT_EQ(a->nseries, b->nseries);
@@ -269,8 +272,7 @@ static void assert_events_eq(const fl_report *a, const fl_report *b)
 		ASSERT_STR_EQ(x->message, y->message);
 		ASSERT_STR_EQ(x->unit, y->unit);
 		ASSERT(isfinite(x->measured) ? x->measured == y->measured : isnan(y->measured));
-		ASSERT(isfinite(x->threshold) ? x->threshold == y->threshold
-					      : isnan(y->threshold));
+		ASSERT(isfinite(x->threshold) ? x->threshold == y->threshold : isnan(y->threshold));
 	}
 }
 
@@ -307,7 +309,8 @@ FL_TEST(json_escaping_and_numbers)
 	 * character in RFC 8259) passes through raw. */
 	ASSERT_CONTAINS(j, "\"name\": \"full q\\\"b\\\\s/n\\nt\\tc\\u0001\\u001F "
 			   "del\x7f e\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x99\x82\"");
-	ASSERT_CONTAINS(j, "\"backend\": \"b\xef\xbf\xbd" "ad\"");
+	ASSERT_CONTAINS(j, "\"backend\": \"b\xef\xbf\xbd"
+			   "ad\"");
 	ASSERT_CONTAINS(j, "\"seed\": \"18446744073709551615\","); /* above INT64_MAX */
 	ASSERT_CONTAINS(j, "\"duration_ns\": 9223372036854775807,");
 	ASSERT_CONTAINS(j, ": -9223372036854775808");
@@ -352,9 +355,20 @@ static double json_double_trip(double d, char **text)
 
 FL_TEST(json_awkward_doubles_round_trip)
 {
-	const double ds[] = {0.1, 1e-7, 1.0 / 3, 5e-324, 2.2250738585072014e-308, 1e300,
-			     1.7976931348623157e308, -0.0, 9007199254740993.0 * 2, 123456789.125,
-			     -2.5, 1.0000000000000002, 4503599627370495.5, 99.99};
+	const double ds[] = {0.1,
+			     1e-7,
+			     1.0 / 3,
+			     5e-324,
+			     2.2250738585072014e-308,
+			     1e300,
+			     1.7976931348623157e308,
+			     -0.0,
+			     9007199254740993.0 * 2,
+			     123456789.125,
+			     -2.5,
+			     1.0000000000000002,
+			     4503599627370495.5,
+			     99.99};
 	for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
 		char *text;
 		double back = json_double_trip(ds[i], &text);
@@ -397,7 +411,8 @@ FL_TEST(json_writer_out_of_memory)
 	}
 	json_set_alloc_funcs(malloc, free);
 	ASSERT(failed > 100); /* control: the limit really made writes fail */
-	char *want = slurp_file(path_in(dir, "want.json")), *got = slurp_file(path_in(dir, "m.json"));
+	char *want = slurp_file(path_in(dir, "want.json")),
+	     *got = slurp_file(path_in(dir, "m.json"));
 	ASSERT_STR_EQ(got, want);
 	free(want);
 	free(got);
@@ -409,15 +424,16 @@ FL_TEST(json_writer_out_of_memory)
 static fl_err *load_seed(const char *seed, uint64_t *out)
 {
 	char doc[1024];
-	snprintf(doc, sizeof(doc),
-		 "{\"schema\": \"faultline-report\", \"version\": 1,\n"
-		 " \"run\": {\"name\": \"s\", \"seed\": %s, \"fault_plan\": \"\", \"backend\": \"\","
-		 " \"git_rev\": \"\", \"start_unix_ns\": 0, \"duration_ns\": 0, \"repetition\": 0,"
-		 " \"repetitions\": 1, \"host\": {\"hostname\": \"\", \"cpu_model\": \"\","
-		 " \"cores\": 0, \"kernel\": \"\"}},\n \"histograms\": [], \"series\": [],"
-		 " \"counters\": {}, \"faults\": {\"total\": 0, \"counts\": {}, \"events\": []},"
-		 " \"checks\": [], \"summary\": {\"passed\": 0, \"failed\": 0, \"skipped\": 0}}\n",
-		 seed);
+	snprintf(
+		doc, sizeof(doc),
+		"{\"schema\": \"faultline-report\", \"version\": 1,\n"
+		" \"run\": {\"name\": \"s\", \"seed\": %s, \"fault_plan\": \"\", \"backend\": \"\","
+		" \"git_rev\": \"\", \"start_unix_ns\": 0, \"duration_ns\": 0, \"repetition\": 0,"
+		" \"repetitions\": 1, \"host\": {\"hostname\": \"\", \"cpu_model\": \"\","
+		" \"cores\": 0, \"kernel\": \"\"}},\n \"histograms\": [], \"series\": [],"
+		" \"counters\": {}, \"faults\": {\"total\": 0, \"counts\": {}, \"events\": []},"
+		" \"checks\": [], \"summary\": {\"passed\": 0, \"failed\": 0, \"skipped\": 0}}\n",
+		seed);
 	fl_report *r = NULL;
 	fl_err *err = fl_report_parse_json(doc, strlen(doc), "s.json", &r);
 	if (!err)
@@ -428,7 +444,10 @@ static fl_err *load_seed(const char *seed, uint64_t *out)
 
 FL_TEST(json_seed_representation)
 {
-	static const struct { uint64_t seed; const char *text; } ws[] = {
+	static const struct {
+		uint64_t seed;
+		const char *text;
+	} ws[] = {
 		{0, "\"seed\": 0,"},
 		{INT64_MAX, "\"seed\": 9223372036854775807,"},
 		{(uint64_t)INT64_MAX + 1, "\"seed\": \"9223372036854775808\","},
@@ -454,8 +473,8 @@ FL_TEST(json_seed_representation)
 	ASSERT_U64_EQ(seed, UINT64_MAX);
 	ASSERT_OK(load_seed("\"42\"", &seed));
 	ASSERT_U64_EQ(seed, 42);
-	static const char *const bad[] = {"\"\"", "\"-1\"", "\"12a\"", "\" 1\"",
-					  "\"18446744073709551616\"", "-1", "true"};
+	static const char *const bad[] =
+		{"\"\"", "\"-1\"", "\"12a\"", "\" 1\"", "\"18446744073709551616\"", "-1", "true"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fl_err *err = load_seed(bad[i], &seed);
 		if (!err)
@@ -526,9 +545,11 @@ FL_TEST(json_schema_errors_have_positions)
 	expect_load_error("{\"schema\": \"faultline-report\",\n\"version\": 1.5}",
 			  "2:12: \"version\" must be an integer");
 	expect_load_error("{\"schema\": \"faultline-report\", \"version\": "
-			  "99999999999999999999}", "does not fit in 64 bits");
+			  "99999999999999999999}",
+			  "does not fit in 64 bits");
 	expect_load_error("{\"schema\": \"faultline-report\", \"version\": 1, "
-			  "\"run\": []}", "\"run\" must be an object");
+			  "\"run\": []}",
+			  "\"run\" must be an object");
 
 	/* Corrupt one member of a valid report at a time. */
 	fl_report *r = full_report();
@@ -566,14 +587,14 @@ FL_TEST(json_schema_errors_have_positions)
 FL_TEST(json_loader_extras)
 {
 	static const char doc[] =
-	    "\xef\xbb\xbf{\"schema\": \"faultline-report\", \"version\": 1, \"future\": [1, {}],\n"
-	    " \"run\": {\"name\": \"\\u00e9\\ud83d\\ude42\\/\", \"seed\": 7, \"fault_plan\": \"\","
-	    " \"backend\": \"\", \"git_rev\": \"\", \"start_unix_ns\": 0, \"duration_ns\": 0,"
-	    " \"repetition\": 0, \"repetitions\": 1, \"host\": {\"hostname\": \"\","
-	    " \"cpu_model\": \"\", \"cores\": 0, \"kernel\": \"\"}},\n"
-	    " \"histograms\": [], \"series\": [], \"counters\": {},\n"
-	    " \"faults\": {\"total\": 0, \"counts\": {}, \"events\": []},\n"
-	    " \"checks\": [], \"summary\": {\"passed\": 0, \"failed\": 0, \"skipped\": 0}}\n";
+		"\xef\xbb\xbf{\"schema\": \"faultline-report\", \"version\": 1, \"future\": [1, {}],\n"
+		" \"run\": {\"name\": \"\\u00e9\\ud83d\\ude42\\/\", \"seed\": 7, \"fault_plan\": \"\","
+		" \"backend\": \"\", \"git_rev\": \"\", \"start_unix_ns\": 0, \"duration_ns\": 0,"
+		" \"repetition\": 0, \"repetitions\": 1, \"host\": {\"hostname\": \"\","
+		" \"cpu_model\": \"\", \"cores\": 0, \"kernel\": \"\"}},\n"
+		" \"histograms\": [], \"series\": [], \"counters\": {},\n"
+		" \"faults\": {\"total\": 0, \"counts\": {}, \"events\": []},\n"
+		" \"checks\": [], \"summary\": {\"passed\": 0, \"failed\": 0, \"skipped\": 0}}\n";
 	fl_report *r = NULL;
 	ASSERT_OK(fl_report_parse_json(doc, sizeof(doc) - 1, "x", &r));
 	ASSERT_STR_EQ(r->name, "\xc3\xa9\xf0\x9f\x99\x82/");
@@ -616,11 +637,9 @@ FL_TEST(compare_loaded_reports)
 	scratch_free(dir);
 }
 
-FL_TEST_MAIN(FL_CASE(builders_validate_and_copy), FL_CASE(stats_from_hdr),
-	     FL_CASE(slo_checks), FL_CASE(format_helpers),
-	     FL_CASE(json_round_trip_every_field), FL_CASE(json_escaping_and_numbers),
-	     FL_CASE(json_awkward_doubles_round_trip), FL_CASE(json_seed_representation),
-	     FL_CASE(json_writer_out_of_memory),
-	     FL_CASE(json_syntax_errors_have_positions),
-	     FL_CASE(json_schema_errors_have_positions), FL_CASE(json_loader_extras),
-	     FL_CASE(compare_loaded_reports))
+FL_TEST_MAIN(FL_CASE(builders_validate_and_copy), FL_CASE(stats_from_hdr), FL_CASE(slo_checks),
+	     FL_CASE(format_helpers), FL_CASE(json_round_trip_every_field),
+	     FL_CASE(json_escaping_and_numbers), FL_CASE(json_awkward_doubles_round_trip),
+	     FL_CASE(json_seed_representation), FL_CASE(json_writer_out_of_memory),
+	     FL_CASE(json_syntax_errors_have_positions), FL_CASE(json_schema_errors_have_positions),
+	     FL_CASE(json_loader_extras), FL_CASE(compare_loaded_reports))

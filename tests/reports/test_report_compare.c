@@ -32,26 +32,26 @@ static void compare_pair(fl_report **base, fl_report **cur)
 FL_TEST(compare_known_reports)
 {
 	static const char want[] =
-	    "base: pipeline  rev abc123  seed 42  started 2023-11-14T22:13:20.123Z  checks 0/1 passed\n"
-	    "new:  pipeline  rev abc123  seed 42  started 2023-11-14T22:13:20.123Z  checks 1/1 passed\n"
-	    "\n"
-	    "name                 metric      base      new   change\n"
-	    "-------------------  -------  -------  -------  -------\n"
-	    "e2e                  p50      1.00 ms  1.10 ms   +10.0%\n"
-	    "                     p99      5.00 ms  4.00 ms   -20.0%\n"
-	    "                     p99.9    9.00 ms  9.00 ms    +0.0%\n"
-	    "                     max      20.0 ms  40.0 ms  +100.0%\n"
-	    "stage.old (missing)  p50       500 ns        -  missing\n"
-	    "                     p99       900 ns        -  missing\n"
-	    "                     p99.9     990 ns        -  missing\n"
-	    "                     max      1.00 us        -  missing\n"
-	    "stage.new (new)      p50            -   500 ns      new\n"
-	    "                     p99            -   900 ns      new\n"
-	    "                     p99.9          -   990 ns      new\n"
-	    "                     max            -  1.00 us      new\n"
-	    "items                count     100000   120000   +20.0%\n"
-	    "errors               count          0        3      n/a\n"
-	    "throughput           items/s    10k/s    15k/s   +50.0%\n";
+		"base: pipeline  rev abc123  seed 42  started 2023-11-14T22:13:20.123Z  checks 0/1 passed\n"
+		"new:  pipeline  rev abc123  seed 42  started 2023-11-14T22:13:20.123Z  checks 1/1 passed\n"
+		"\n"
+		"name                 metric      base      new   change\n"
+		"-------------------  -------  -------  -------  -------\n"
+		"e2e                  p50      1.00 ms  1.10 ms   +10.0%\n"
+		"                     p99      5.00 ms  4.00 ms   -20.0%\n"
+		"                     p99.9    9.00 ms  9.00 ms    +0.0%\n"
+		"                     max      20.0 ms  40.0 ms  +100.0%\n"
+		"stage.old (missing)  p50       500 ns        -  missing\n"
+		"                     p99       900 ns        -  missing\n"
+		"                     p99.9     990 ns        -  missing\n"
+		"                     max      1.00 us        -  missing\n"
+		"stage.new (new)      p50            -   500 ns      new\n"
+		"                     p99            -   900 ns      new\n"
+		"                     p99.9          -   990 ns      new\n"
+		"                     max            -  1.00 us      new\n"
+		"items                count     100000   120000   +20.0%\n"
+		"errors               count          0        3      n/a\n"
+		"throughput           items/s    10k/s    15k/s   +50.0%\n";
 	fl_report *base, *cur;
 	compare_pair(&base, &cur);
 	char *buf = NULL;

@@ -49,7 +49,7 @@ FL_TEST(reports_add)
 	ASSERT_EQ(fl_report_find_counter(a, "items")->value, 502);
 	const fl_report_series *s = fl_report_find_series(a, "e2e");
 	ASSERT_EQ(s->nivs, 2);
-	ASSERT_EQ(s->ivs[0].start_ns, 0); /* inserted in start order */
+	ASSERT_EQ(s->ivs[0].start_ns, 0);                /* inserted in start order */
 	ASSERT_EQ(fl_hdr_total_count(s->ivs[1].hdr), 2); /* same interval: added */
 	ASSERT_EQ(a->duration_ns, 9);
 	/* Merging again adds again: an SLO stays single. */

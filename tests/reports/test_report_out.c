@@ -39,8 +39,11 @@ static fl_hdr *hist_of(int64_t base, int n)
 /* A report with the XSS string in every user-supplied field. */
 static fl_report *hostile_report(void)
 {
-	struct fl_report_opts o = {.seed = 1, .fault_plan = XSS, .backend = XSS,
-				   .git_rev = XSS, .start_unix_ns = 1};
+	struct fl_report_opts o = {.seed = 1,
+				   .fault_plan = XSS,
+				   .backend = XSS,
+				   .git_rev = XSS,
+				   .start_unix_ns = 1};
 	fl_report *r = NULL;
 	ASSERT_OK(fl_report_new(XSS, &o, &r));
 	ASSERT_OK(fl_report_set_host(r, XSS, XSS, 1, XSS));
@@ -50,9 +53,8 @@ static fl_report *hostile_report(void)
 	ASSERT_OK(fl_report_add_slo(r, "e2e " XSS, 99, 1500000));
 	ASSERT_OK(fl_report_add_slo(r, "stage", 50, 100));
 	for (int i = 0; i < 3; i++)
-		ASSERT_OK(fl_report_add_series_interval(r, "e2e " XSS,
-							(int64_t)i * 1000000000, 1000000000,
-							hist_of(1000 * (i + 1), 500),
+		ASSERT_OK(fl_report_add_series_interval(r, "e2e " XSS, (int64_t)i * 1000000000,
+							1000000000, hist_of(1000 * (i + 1), 500),
 							FL_REPORT_TAKE));
 	ASSERT_OK(fl_report_add_counter(r, XSS, 3));
 	ASSERT_OK(fl_report_add_counter(r, "items", 1500));
@@ -197,10 +199,10 @@ FL_TEST(html_escapes_everything_and_fetches_nothing)
 	ASSERT_EQ(count_of(h, "<svg class=\"plot\""), 4);
 	ASSERT_CONTAINS(h, "<span class=\"pill fail\">fail</span>");
 	ASSERT_CONTAINS(h, "<span class=\"verdict fail\">FAIL</span>");
-	ASSERT_CONTAINS(h, "<b>500 items/s</b>"); /* 1500 items in 3 s */
+	ASSERT_CONTAINS(h, "<b>500 items/s</b>");       /* 1500 items in 3 s */
 	ASSERT_CONTAINS(h, "stroke-dasharray=\"7 4\""); /* SLO lines */
-	ASSERT_CONTAINS(h, "\xe2\x9c\x97 broken"); /* stage p50 <= 100 ns */
-	ASSERT_CONTAINS(h, "<td class=\"n bad\">"); /* the broken cell */
+	ASSERT_CONTAINS(h, "\xe2\x9c\x97 broken");      /* stage p50 <= 100 ns */
+	ASSERT_CONTAINS(h, "<td class=\"n bad\">");     /* the broken cell */
 	free(h);
 	fl_report_free(r);
 	scratch_free(dir);
@@ -388,8 +390,11 @@ static bool valid_utf8(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	while (p < end) {
 		unsigned c = *p;
-		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		size_t n = c < 0x80                 ? 1
+			   : c >= 0xc2 && c <= 0xdf ? 2
+			   : c >= 0xe0 && c <= 0xef ? 3
+			   : c >= 0xf0 && c <= 0xf4 ? 4
+						    : 0;
 		if (n == 0 || (size_t)(end - p) < n)
 			return false;
 		uint32_t cp = n == 1 ? c : c & (0x7f >> n);
@@ -411,8 +416,8 @@ static bool valid_utf8(const char *s, size_t len)
  * of the set is valid UTF-8 with U+FFFD in their place. */
 FL_TEST(invalid_utf8_becomes_replacement_in_every_format)
 {
-	static const char *const bad[] = {"run\xff", "chk\xe2\x82", "msg\xc0\xaf", "sur\xed\xa0\x80",
-					  "ctl\x01"};
+	static const char *const bad[] = {"run\xff", "chk\xe2\x82", "msg\xc0\xaf",
+					  "sur\xed\xa0\x80", "ctl\x01"};
 	for (size_t i = 0; i < 5; i++) /* the validator's negative control */
 		ASSERT(!valid_utf8(bad[i], strlen(bad[i])) || bad[i][3] == 1);
 	ASSERT(valid_utf8("\xe2\x80\x94 \xef\xbf\xbd", 7));
@@ -423,8 +428,7 @@ FL_TEST(invalid_utf8_becomes_replacement_in_every_format)
 	ASSERT_OK(fl_report_add_counter(r, bad[4], 3));
 	ASSERT_OK(fl_report_add_fault_event(r, 1, bad[1], bad[2]));
 	ASSERT_OK(fl_report_write_all(r, dir));
-	static const char *const files[] = {"summary.md", "index.html", "report.json",
-					    "junit.xml"};
+	static const char *const files[] = {"summary.md", "index.html", "report.json", "junit.xml"};
 	for (size_t f = 0; f < 4; f++) {
 		char *text = slurp_file(path_in(dir, files[f]));
 		if (!valid_utf8(text, strlen(text)))
@@ -448,8 +452,7 @@ FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(markdown_escaping),
 	     FL_CASE(invalid_utf8_becomes_replacement_in_every_format),
 	     FL_CASE(junit_one_suite_per_scenario_and_valid),
 	     FL_CASE(special_files_are_written_in_place),
-	     FL_CASE(html_escapes_everything_and_fetches_nothing),
-	     FL_CASE(html_of_an_empty_report), FL_CASE(html_of_a_loaded_report),
-	     FL_CASE(atomic_write_leaves_no_temp_files),
+	     FL_CASE(html_escapes_everything_and_fetches_nothing), FL_CASE(html_of_an_empty_report),
+	     FL_CASE(html_of_a_loaded_report), FL_CASE(atomic_write_leaves_no_temp_files),
 	     FL_CASE(atomic_abort_keeps_the_old_file),
 	     FL_CASE(write_into_missing_dir_names_the_path))

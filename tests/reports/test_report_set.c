@@ -26,7 +26,8 @@ static fl_report *gen_report(long gen)
 {
 	char name[32];
 	snprintf(name, sizeof(name), "gen-%ld", gen);
-	struct fl_report_opts o = {.seed = (uint64_t)gen, .backend = "threads",
+	struct fl_report_opts o = {.seed = (uint64_t)gen,
+				   .backend = "threads",
 				   .start_unix_ns = 1700000000000000000LL};
 	fl_report *r = NULL;
 	ASSERT_OK(fl_report_new(name, &o, &r));
@@ -126,8 +127,10 @@ static void kill_writers(const char *root, const char *mode, long kills, struct 
 				 g[2], g[3]);
 		t->leftovers += count_named(root, ".set-") + count_named(out, ".tmp.");
 	}
-	fprintf(stderr, "report set (%s, seed %#llx): %ld kills, %ld mixed sets, %ld leftovers"
-		" seen\n", mode, (unsigned long long)kill_seed(), t->kills, t->mixed, t->leftovers);
+	fprintf(stderr,
+		"report set (%s, seed %#llx): %ld kills, %ld mixed sets, %ld leftovers"
+		" seen\n",
+		mode, (unsigned long long)kill_seed(), t->kills, t->mixed, t->leftovers);
 }
 
 static char *prepared_root(void)
@@ -245,7 +248,8 @@ FL_TEST(subdirectory_falls_back_to_file_by_file)
 
 static const fl_test_case cases[] = {FL_CASE(killed_writer_leaves_a_whole_set),
 				     FL_CASE(killed_single_writers_mix_the_set),
-				     FL_CASE(subdirectory_falls_back_to_file_by_file), {0, 0}};
+				     FL_CASE(subdirectory_falls_back_to_file_by_file),
+				     {0, 0}};
 
 int main(int argc, char **argv)
 {

@@ -18,26 +18,26 @@
 #include "fl_test.h"
 
 /* Fails the test with err's text when err is not NULL. */
-#define ASSERT_OK(expr)                                                    \
-	do {                                                               \
-		fl_err *ok_err_ = (expr);                                  \
-		if (ok_err_) {                                             \
-			char ok_buf_[512];                                 \
-			fl_err_format(ok_err_, ok_buf_, sizeof(ok_buf_));  \
-			FL_FAIL("%s failed: %s", #expr, ok_buf_);          \
-		}                                                          \
+#define ASSERT_OK(expr)                                                   \
+	do {                                                              \
+		fl_err *ok_err_ = (expr);                                 \
+		if (ok_err_) {                                            \
+			char ok_buf_[512];                                \
+			fl_err_format(ok_err_, ok_buf_, sizeof(ok_buf_)); \
+			FL_FAIL("%s failed: %s", #expr, ok_buf_);         \
+		}                                                         \
 	} while (0)
 
-#define ASSERT_CONTAINS(hay, needle)                                       \
-	do {                                                               \
-		if (!strstr((hay), (needle)))                              \
-			FL_FAIL("expected \"%s\" in:\n%s", (needle), (hay));  \
+#define ASSERT_CONTAINS(hay, needle)                                         \
+	do {                                                                 \
+		if (!strstr((hay), (needle)))                                \
+			FL_FAIL("expected \"%s\" in:\n%s", (needle), (hay)); \
 	} while (0)
 
-#define ASSERT_LACKS(hay, needle)                                          \
-	do {                                                               \
-		const char *lk_at_ = strstr((hay), (needle));              \
-		if (lk_at_)                                                \
+#define ASSERT_LACKS(hay, needle)                                                 \
+	do {                                                                      \
+		const char *lk_at_ = strstr((hay), (needle));                     \
+		if (lk_at_)                                                       \
 			FL_FAIL("unexpected \"%s\" at: %.80s", (needle), lk_at_); \
 	} while (0)
 
@@ -46,8 +46,7 @@ static inline char *scratch_dir(void)
 {
 	const char *base = getenv("TMPDIR");
 	char tmpl[512];
-	snprintf(tmpl, sizeof(tmpl), "%s/fl-report-test-XXXXXX",
-		 base && *base ? base : "/tmp");
+	snprintf(tmpl, sizeof(tmpl), "%s/fl-report-test-XXXXXX", base && *base ? base : "/tmp");
 	char *d = mkdtemp(tmpl);
 	ASSERT_NOT_NULL(d);
 	char *copy = strdup(d);
@@ -128,8 +127,10 @@ static inline void spit_file(const char *path, const char *text)
 /* A report named name with fixed metadata, so outputs are reproducible. */
 static inline fl_report *fixed_report(const char *name)
 {
-	struct fl_report_opts o = {.seed = 42, .fault_plan = "plan",
-				   .backend = "threads", .git_rev = "abc123",
+	struct fl_report_opts o = {.seed = 42,
+				   .fault_plan = "plan",
+				   .backend = "threads",
+				   .git_rev = "abc123",
 				   .start_unix_ns = 1700000000123000000LL};
 	fl_report *r = NULL;
 	ASSERT_OK(fl_report_new(name, &o, &r));
@@ -139,13 +140,15 @@ static inline fl_report *fixed_report(const char *name)
 }
 
 /* Stats with the given percentiles (p50, p99, p99.9 and max set). */
-static inline fl_report_stats mk_stats(int64_t count, int64_t p50, int64_t p99,
-				       int64_t p999, int64_t max)
+static inline fl_report_stats mk_stats(int64_t count, int64_t p50, int64_t p99, int64_t p999,
+				       int64_t max)
 {
-	fl_report_stats st = {.count = count, .min = p50 / 2, .max = max,
-			      .mean = (double)p50 * 1.1, .stddev = (double)p50 / 3};
-	int64_t pct[FL_REPORT_NPCT] = {p50, (p50 + p99) / 2, p99, p999,
-				       (p999 + max) / 2, max};
+	fl_report_stats st = {.count = count,
+			      .min = p50 / 2,
+			      .max = max,
+			      .mean = (double)p50 * 1.1,
+			      .stddev = (double)p50 / 3};
+	int64_t pct[FL_REPORT_NPCT] = {p50, (p50 + p99) / 2, p99, p999, (p999 + max) / 2, max};
 	memcpy(st.pct, pct, sizeof(pct));
 	return st;
 }

@@ -36,8 +36,7 @@ static const fl_err_type stage_type = {
 	.format = stage_format,
 };
 
-static inline fl_err *stage_err(const char *stage, long item, fl_err *cause,
-				const char *msg)
+static inline fl_err *stage_err(const char *stage, long item, fl_err *cause, const char *msg)
 {
 	struct stage_err s = {.item = item};
 	snprintf(s.stage, sizeof(s.stage), "%s", stage);
@@ -107,6 +106,5 @@ static inline void assert_format(const fl_err *err, const char *want)
 	ASSERT_STR_EQ(buf, want);
 	ASSERT_EQ(n, strlen(want));
 }
-
 
 #endif

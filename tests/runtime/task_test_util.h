@@ -65,7 +65,10 @@ static inline void sem_post_(sem *s)
 	ASSERT_EQ(fl_chan_send(s->ch, &token, NULL, FL_TRY), FL_OK);
 }
 
-static inline void sem_wait_(sem *s) { ASSERT_EQ(fl_chan_recv(s->ch, NULL, NULL, FL_FOREVER), FL_OK); }
+static inline void sem_wait_(sem *s)
+{
+	ASSERT_EQ(fl_chan_recv(s->ch, NULL, NULL, FL_FOREVER), FL_OK);
+}
 
 /* A bound that only turns a hang into a failure. */
 static inline int64_t hang_deadline(void) { return fl_deadline_in(fl_test_hang_ns()); }

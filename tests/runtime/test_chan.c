@@ -20,11 +20,11 @@
 /* A blocking operation run on another thread; result holds its status. */
 typedef struct op_arg {
 	fl_chan *ch;
-	int op;            /* FL_SEND or FL_RECV */
-	int value;         /* send: the value; recv: what arrived */
+	int op;    /* FL_SEND or FL_RECV */
+	int value; /* send: the value; recv: what arrived */
 	fl_ctx *ctx;
 	int64_t deadline;
-	atomic_int done;   /* set after the call returned */
+	atomic_int done; /* set after the call returned */
 	int result;
 } op_arg;
 
@@ -203,10 +203,8 @@ FL_TEST(close_wakes_blocked_tasks)
 	fl_chan *full = chan_make(sizeof(int), 1, "full"); /* blocked sender */
 	fl_chan *empty = chan_make(sizeof(int), 2, "empty");
 	op_arg a[5] = {
-		blocking_op(rv, FL_SEND, 1, NULL),
-		blocking_op(full, FL_SEND, 2, NULL),
-		blocking_op(empty, FL_RECV, 0, NULL),
-		blocking_op(empty, FL_RECV, 0, NULL),
+		blocking_op(rv, FL_SEND, 1, NULL),    blocking_op(full, FL_SEND, 2, NULL),
+		blocking_op(empty, FL_RECV, 0, NULL), blocking_op(empty, FL_RECV, 0, NULL),
 		blocking_op(empty, FL_RECV, 0, NULL),
 	};
 	actor t[5];
@@ -283,10 +281,10 @@ FL_TEST(cancel_blocked_send)
 
 /* One side of a race, released by a barrier: cancels ctx or try-sends. */
 typedef struct racer {
-	fl_ctx *ctx;           /* cancel this, or if NULL ... */
-	fl_chan *ch;           /* ... try-send value on ch */
+	fl_ctx *ctx; /* cancel this, or if NULL ... */
+	fl_chan *ch; /* ... try-send value on ch */
 	int value;
-	int sent;              /* the try-send's result */
+	int sent; /* the try-send's result */
 	pthread_barrier_t *go;
 } racer;
 
@@ -441,7 +439,7 @@ FL_TEST(free_elem_drains_buffer)
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(fl_chan_recv(ch, &s, NULL, FL_TRY), FL_OK);
 		ASSERT_STR_EQ(s, "payload");
-		free(s);   /* received: ours now */
+		free(s); /* received: ours now */
 	}
 	for (int i = 0; i < 2; i++) {
 		s = strdup("payload");
@@ -468,7 +466,7 @@ static void blocked_free_child(void)
 
 	actor_start(op_thread, &a);
 	await_waiting(ch, FL_RECV, 1);
-	fl_chan_free(ch);   /* must abort */
+	fl_chan_free(ch); /* must abort */
 	_exit(0);
 }
 
@@ -591,10 +589,10 @@ typedef struct mpmc {
 
 typedef struct consumer {
 	mpmc *m;
-	unsigned char *seen;   /* per value: how often this consumer got it */
+	unsigned char *seen; /* per value: how often this consumer got it */
 	long count;
 	uint64_t sum;
-	long last[NPROD];      /* per producer: last sequence number seen */
+	long last[NPROD]; /* per producer: last sequence number seen */
 } consumer;
 
 typedef struct producer {
@@ -692,9 +690,7 @@ FL_TEST_MAIN(FL_CASE(new_rejects_bad_sizes), FL_CASE(buffered_fifo), FL_CASE(unb
 	     FL_CASE(large_elements_copied_whole), FL_CASE(close_drains_then_reports_closed),
 	     FL_CASE(close_wakes_blocked_tasks), FL_CASE(cancel_blocked_recv),
 	     FL_CASE(cancel_blocked_send), FL_CASE(cancel_races_completion),
-	     FL_CASE(deadline_times_out),
-	     FL_CASE(cancelled_ctx_on_entry), FL_CASE(try_semantics),
+	     FL_CASE(deadline_times_out), FL_CASE(cancelled_ctx_on_entry), FL_CASE(try_semantics),
 	     FL_CASE(free_elem_drains_buffer), FL_CASE(free_with_blocked_task_aborts),
 	     FL_CASE(dump_names_the_channel), FL_CASE(progress_counts_handoffs_and_finished_tasks),
-	     FL_CASE(mpmc_stress_unbuffered),
-	     FL_CASE(mpmc_stress_buffered))
+	     FL_CASE(mpmc_stress_unbuffered), FL_CASE(mpmc_stress_buffered))

@@ -296,7 +296,7 @@ FL_TEST(cancel_wakes_every_blocked_task)
 		pthread_create(&th[i], NULL, wait_thread, &w);
 	pthread_barrier_wait(&w.start);
 	while (blocked_in_ctx_wait() < N)
-		fl_yield(); /* until all are parked: a condition, not a sleep */
+		fl_yield();           /* until all are parked: a condition, not a sleep */
 	fl_ctx_cancel(p, test_cause); /* through the parent */
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
@@ -330,7 +330,10 @@ static void flag_set(void *arg)
 	ASSERT_EQ(fl_chan_send(f->ch, &c, NULL, FL_TRY), FL_OK);
 }
 
-static void flag_await(struct flag *f) { ASSERT_EQ(fl_chan_recv(f->ch, NULL, NULL, FL_FOREVER), FL_OK); }
+static void flag_await(struct flag *f)
+{
+	ASSERT_EQ(fl_chan_recv(f->ch, NULL, NULL, FL_FOREVER), FL_OK);
+}
 
 static void flag_destroy(struct flag *f) { fl_chan_free(f->ch); }
 
@@ -529,11 +532,13 @@ FL_TEST_MAIN(FL_CASE(background_never_done), FL_CASE(cancel_sets_err_and_first_c
 	     FL_CASE(cancel_without_cause_uses_err),
 	     FL_CASE(children_get_parent_cause_parent_unaffected),
 	     FL_CASE(has_ancestor_walks_every_kind),
-	     FL_CASE(child_of_cancelled_parent_starts_cancelled), FL_CASE(parent_freed_before_child),
-	     FL_CASE(deadline_is_min_of_parent_and_own), FL_CASE(expired_deadline_cancels_at_once),
-	     FL_CASE(stop_err_matches_err_and_cause), FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),
+	     FL_CASE(child_of_cancelled_parent_starts_cancelled),
+	     FL_CASE(parent_freed_before_child), FL_CASE(deadline_is_min_of_parent_and_own),
+	     FL_CASE(expired_deadline_cancels_at_once), FL_CASE(stop_err_matches_err_and_cause),
+	     FL_CASE(deadline_fires_with_own_cause), FL_CASE(wait_deadline_and_try),
 	     FL_CASE(cancel_wakes_every_blocked_task), FL_CASE(after_func_runs_after_cancel),
-	     FL_CASE(after_func_stop_prevents), FL_CASE(after_func_on_done_ctx_runs_at_once), FL_CASE(after_func_stop_after_free),
-	     FL_CASE(after_func_invalid_args), FL_CASE(without_cancel_ignores_parent),
+	     FL_CASE(after_func_stop_prevents), FL_CASE(after_func_on_done_ctx_runs_at_once),
+	     FL_CASE(after_func_stop_after_free), FL_CASE(after_func_invalid_args),
+	     FL_CASE(without_cancel_ignores_parent),
 	     FL_CASE(shielded_ignores_parent_but_keeps_own_deadline),
 	     FL_CASE(deep_tree_cancels_iteratively), FL_CASE(concurrent_children_and_cancel))

@@ -34,15 +34,20 @@ static char *capture(void (*fn)(FILE *, const fl_err *), const fl_err *err)
 FL_TEST(sentinel_identity)
 {
 	long base = fl_err_live();
-	fl_err *all[] = {FL_ERR_CANCELED, FL_ERR_DEADLINE, FL_ERR_NOMEM,
-			 FL_ERR_CLOSED, FL_ERR_LIMIT, FL_ERR_INVAL,
-			 FL_ERR_AGAIN, FL_ERR_MISUSE, FL_ERR_PANIC,
-			 FL_ERR_SYSTEM, app_err_not_found};
-	const char *text[] = {"context canceled", "context deadline exceeded",
-			      "out of memory", "channel closed",
-			      "limit reached", "invalid argument",
-			      "operation would block", "API misuse",
-			      "task panicked", "system error", "not found"};
+	fl_err *all[] = {FL_ERR_CANCELED, FL_ERR_DEADLINE, FL_ERR_NOMEM,     FL_ERR_CLOSED,
+			 FL_ERR_LIMIT,    FL_ERR_INVAL,    FL_ERR_AGAIN,     FL_ERR_MISUSE,
+			 FL_ERR_PANIC,    FL_ERR_SYSTEM,   app_err_not_found};
+	const char *text[] = {"context canceled",
+			      "context deadline exceeded",
+			      "out of memory",
+			      "channel closed",
+			      "limit reached",
+			      "invalid argument",
+			      "operation would block",
+			      "API misuse",
+			      "task panicked",
+			      "system error",
+			      "not found"};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n; i++) {
 		ASSERT_STR_EQ(fl_err_msg(all[i]), text[i]);
@@ -117,8 +122,7 @@ FL_TEST(is_through_nested_joins)
 {
 	long base = fl_err_live();
 	fl_err *leaf = fl_err_new("leaf");
-	fl_err *inner = fl_err_join2(fl_err_new("a"),
-				     fl_err_wrap(FL_ERR_CANCELED, "fetch"));
+	fl_err *inner = fl_err_join2(fl_err_new("a"), fl_err_wrap(FL_ERR_CANCELED, "fetch"));
 	fl_err *mid = fl_err_join2(fl_err_ref(leaf), inner);
 	fl_err *outer = fl_err_join2(fl_err_new("b"), mid);
 	outer = fl_err_wrap(outer, "run");
@@ -267,9 +271,8 @@ FL_TEST(accessors_on_null)
 FL_TEST(format_truncation)
 {
 	long base = fl_err_live();
-	fl_err *e = fl_err_join2(
-	    stage_err("parse", 42, fl_err_wrap(FL_ERR_INVAL, "bad row"), "x"),
-	    fl_err_wrap(http_err(503), "fetch %d", 3));
+	fl_err *e = fl_err_join2(stage_err("parse", 42, fl_err_wrap(FL_ERR_INVAL, "bad row"), "x"),
+				 fl_err_wrap(http_err(503), "fetch %d", 3));
 	const char *want = "[stage \"parse\" item 42: x: bad row: invalid "
 			   "argument; fetch 3: http 503]";
 	size_t full = strlen(want);
@@ -326,8 +329,7 @@ FL_TEST(print_one_line)
 FL_TEST(print_tree_exact)
 {
 	long base = fl_err_live();
-	fl_err *e = fl_err_join2(stage_err("parse", 42, FL_ERR_INVAL, "bad row"),
-				 FL_ERR_DEADLINE);
+	fl_err *e = fl_err_join2(stage_err("parse", 42, FL_ERR_INVAL, "bad row"), FL_ERR_DEADLINE);
 	char *text = capture(fl_err_print_tree, e);
 	ASSERT_STR_EQ(text, "join (2)\n"
 			    "├─ stage \"parse\" item 42: bad row\n"
@@ -337,9 +339,9 @@ FL_TEST(print_tree_exact)
 	fl_err_drop(e);
 
 	fl_err *errs[3] = {
-	    fl_err_wrap(fl_err_wrap(FL_ERR_CANCELED, "fetch"), "run"),
-	    fl_err_join2(fl_err_new("a"), fl_err_wrap(fl_err_new("b"), "c")),
-	    http_err(503),
+		fl_err_wrap(fl_err_wrap(FL_ERR_CANCELED, "fetch"), "run"),
+		fl_err_join2(fl_err_new("a"), fl_err_wrap(fl_err_new("b"), "c")),
+		http_err(503),
 	};
 	e = fl_err_wrap(fl_err_join(errs, 3), "pipeline");
 	text = capture(fl_err_print_tree, e);
@@ -404,11 +406,9 @@ FL_TEST(from_status)
 	ASSERT(fl_err_from_status(FL_AGAIN) == FL_ERR_AGAIN);
 }
 
-FL_TEST_MAIN(FL_CASE(sentinel_identity), FL_CASE(new_formats_message),
-	     FL_CASE(wrap_message_and_is), FL_CASE(wrap_null_passes_through),
-	     FL_CASE(is_through_nested_joins), FL_CASE(as_finds_payload),
-	     FL_CASE(is_custom_hook), FL_CASE(typed_text_and_destroy),
-	     FL_CASE(join_drops_nulls), FL_CASE(accessors_on_null),
-	     FL_CASE(format_truncation), FL_CASE(print_one_line),
-	     FL_CASE(print_tree_exact), FL_CASE(errno_typed),
+FL_TEST_MAIN(FL_CASE(sentinel_identity), FL_CASE(new_formats_message), FL_CASE(wrap_message_and_is),
+	     FL_CASE(wrap_null_passes_through), FL_CASE(is_through_nested_joins),
+	     FL_CASE(as_finds_payload), FL_CASE(is_custom_hook), FL_CASE(typed_text_and_destroy),
+	     FL_CASE(join_drops_nulls), FL_CASE(accessors_on_null), FL_CASE(format_truncation),
+	     FL_CASE(print_one_line), FL_CASE(print_tree_exact), FL_CASE(errno_typed),
 	     FL_CASE(from_status))

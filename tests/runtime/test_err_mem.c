@@ -22,10 +22,7 @@
 
 /* A stage error whose destroy scribbles over the payload, so Helgrind sees
  * a write that must come after every other thread's last read. */
-static void stage_poison(void *payload)
-{
-	memset(payload, 0xdd, sizeof(struct stage_err));
-}
+static void stage_poison(void *payload) { memset(payload, 0xdd, sizeof(struct stage_err)); }
 
 static const fl_err_type poisoned_stage_type = {
 	.name = "poisoned stage",
@@ -83,8 +80,8 @@ FL_TEST(refcount_concurrent)
 {
 	long base = fl_err_live();
 	struct stage_err payload = {"shared", 9};
-	fl_err *e = fl_err_typed(&poisoned_stage_type, &payload,
-				 fl_err_wrap(FL_ERR_INVAL, "root"), "hot");
+	fl_err *e = fl_err_typed(&poisoned_stage_type, &payload, fl_err_wrap(FL_ERR_INVAL, "root"),
+				 "hot");
 	pthread_barrier_t start;
 	ASSERT_EQ(pthread_barrier_init(&start, NULL, REF_THREADS), 0);
 	pthread_t tid[REF_THREADS];
@@ -303,7 +300,6 @@ FL_TEST(oom_budget_sweep)
 }
 
 FL_TEST_MAIN(FL_CASE(refcount_live_baseline), FL_CASE(refcount_concurrent),
-	     FL_CASE(create_concurrent), FL_CASE(deep_chain_free),
-	     FL_CASE(oom_new), FL_CASE(oom_wrap),
-	     FL_CASE(oom_typed), FL_CASE(oom_join), FL_CASE(oom_errno),
+	     FL_CASE(create_concurrent), FL_CASE(deep_chain_free), FL_CASE(oom_new),
+	     FL_CASE(oom_wrap), FL_CASE(oom_typed), FL_CASE(oom_join), FL_CASE(oom_errno),
 	     FL_CASE(oom_budget_sweep))

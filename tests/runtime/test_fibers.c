@@ -190,8 +190,12 @@ static void x87cw_set(unsigned v)
 }
 
 enum {
-	MXCSR_DEFAULT = 0x1F80, MXCSR_UP = 0x5F80, MXCSR_ZERO = 0x7F80,
-	X87_DEFAULT = 0x037F, X87_UP = 0x0B7F, X87_ZERO = 0x0F7F,
+	MXCSR_DEFAULT = 0x1F80,
+	MXCSR_UP = 0x5F80,
+	MXCSR_ZERO = 0x7F80,
+	X87_DEFAULT = 0x037F,
+	X87_UP = 0x0B7F,
+	X87_ZERO = 0x0F7F,
 };
 
 typedef struct fp_fiber {
@@ -308,7 +312,8 @@ FL_TEST(ten_thousand_fibers_ping_pong)
 	}
 	free(ps);
 	ASSERT_EQ(fl_stats_get().tasks, tasks);
-	fprintf(stderr, "%d fibers, %d round trips each: %.1f ms, spawns included (%.0f ns per "
+	fprintf(stderr,
+		"%d fibers, %d round trips each: %.1f ms, spawns included (%.0f ns per "
 		"round trip)\n",
 		2 * pairs, ROUNDS, (double)dt / 1e6, (double)dt / ((double)pairs * ROUNDS));
 }
@@ -372,7 +377,8 @@ FL_TEST(stack_overflow_hits_guard)
 	}
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 #ifdef FL_SANITIZED
-	ASSERT(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 127));
+	ASSERT(WIFSIGNALED(st) ||
+	       (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 127));
 #else
 	ASSERT(WIFSIGNALED(st));
 	ASSERT_EQ(WTERMSIG(st), SIGSEGV);
@@ -514,6 +520,7 @@ FL_TEST(hundred_thousand_parked_fibers)
 	fl_chan_free(ch);
 }
 
-FL_TEST_MAIN(FL_CASE(switch_preserves_callee_saved), FL_CASE(switch_keeps_float_control_per_context),
+FL_TEST_MAIN(FL_CASE(switch_preserves_callee_saved),
+	     FL_CASE(switch_keeps_float_control_per_context),
 	     FL_CASE(ten_thousand_fibers_ping_pong), FL_CASE(stack_overflow_hits_guard),
 	     FL_CASE(foreign_threads_talk_to_fibers), FL_CASE(hundred_thousand_parked_fibers))

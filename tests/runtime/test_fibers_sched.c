@@ -37,7 +37,7 @@ enum { STEAL_TASKS = 64 };
 
 typedef struct steal_state {
 	fl_group *g;
-	atomic_uint seen;     /* bit per worker that ran a child */
+	atomic_uint seen; /* bit per worker that ran a child */
 	atomic_int done;
 	int64_t until;
 } steal_state;
@@ -99,8 +99,8 @@ typedef struct handoff {
 	fl_chan *ch, *back;
 	_Atomic(fl__task *) receiver;
 	int receiver_worker;
-	int64_t sent_ns;   /* sender: just before its send */
-	int64_t ran_ns;    /* receiver: as it resumed */
+	int64_t sent_ns; /* sender: just before its send */
+	int64_t ran_ns;  /* receiver: as it resumed */
 	int64_t until;
 } handoff;
 

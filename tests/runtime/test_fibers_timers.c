@@ -87,7 +87,7 @@ static fl_err *deadline_task(fl_ctx *ctx, void *arg)
 	ASSERT_EQ(fl_chan_recv(d->ch, &v, NULL, t0 + FL_MS(5)), FL_TIMEDOUT);
 	ASSERT_GE(fl_now(), t0 + FL_MS(5));
 	ASSERT_EQ(fl_chan_recv(d->ch, &v, NULL, t0 - 1), FL_TIMEDOUT); /* passed */
-	ASSERT_EQ(fl_ctx_wait(d->ctx, FL_FOREVER), FL_CANCELED);    /* its timer */
+	ASSERT_EQ(fl_ctx_wait(d->ctx, FL_FOREVER), FL_CANCELED);       /* its timer */
 	ASSERT(fl_ctx_err(d->ctx) == FL_ERR_DEADLINE);
 	return NULL;
 }
@@ -133,7 +133,8 @@ static fl_err *race_receiver(fl_ctx *ctx, void *arg)
 	while (r->got < r->items) {
 		r->rng = r->rng * 6364136223846793005ull + 1442695040888963407ull;
 		long v = 0;
-		int rc = fl_chan_recv(r->ch, &v, NULL, fl_deadline_in((int64_t)(r->rng >> 59) * 1000));
+		int rc = fl_chan_recv(r->ch, &v, NULL,
+				      fl_deadline_in((int64_t)(r->rng >> 59) * 1000));
 		if (rc == FL_TIMEDOUT) {
 			r->timeouts++;
 			continue;
@@ -152,7 +153,8 @@ FL_TEST(deadlines_race_handoffs)
 	long items = stress_count(RACE_ITEMS), timeouts = 0;
 	fl_group *g = group_make("race");
 	for (int i = 0; i < RACE_PAIRS; i++) {
-		rs[i] = (race){.ch = chan_make(sizeof(long), 0, "race"), .items = items,
+		rs[i] = (race){.ch = chan_make(sizeof(long), 0, "race"),
+			       .items = items,
 			       .rng = (uint64_t)i + 1};
 		check(fl_group_go(g, race_receiver, &rs[i]));
 		check(fl_group_go(g, race_sender, &rs[i]));

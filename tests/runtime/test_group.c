@@ -58,7 +58,6 @@ static void await_dump(const char *needle)
 	}
 }
 
-
 /* ---- task bodies ---------------------------------------------------------- */
 
 static fl_err *await_cancel_task(fl_ctx *ctx, void *arg)
@@ -227,10 +226,10 @@ FL_TEST(limit_two_over_ten_tasks)
 	sem_init_(&s.release);
 	fl_group *driver, *g;
 	fl_ctx *dctx, *ctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "driver"},
-			   &driver, &dctx));
-	check(fl_group_new(fl_ctx_background(),
-			   &(struct fl_group_opts){.name = "lim2", .limit = 2}, &g, &ctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "driver"}, &driver,
+			   &dctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "lim2", .limit = 2},
+			   &g, &ctx));
 	s.g = g;
 	check(fl_group_go_named(driver, "releaser", releaser_task, &s));
 	for (int i = 0; i < s.n; i++)
@@ -557,7 +556,8 @@ FL_TEST(nested_group_cancels_with_parent)
 	sem_init_(&n.inner_started);
 	fl_group *g;
 	fl_ctx *ctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "outer"}, &g, &ctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "outer"}, &g,
+			   &ctx));
 	check(fl_group_go(g, outer_task, &n));
 	sem_wait_(&n.inner_started);
 	fl_group_cancel(g, test_cause);
@@ -570,9 +570,8 @@ FL_TEST(nested_group_cancels_with_parent)
 }
 
 FL_TEST_MAIN(FL_CASE(first_error_is_returned_and_cancels_ctx),
-	     FL_CASE(all_success_returns_null_and_cancels_after_wait),
-	     FL_CASE(hundred_tasks_sum), FL_CASE(limit_two_over_ten_tasks),
-	     FL_CASE(go_blocked_at_limit_returns_cancel_error),
+	     FL_CASE(all_success_returns_null_and_cancels_after_wait), FL_CASE(hundred_tasks_sum),
+	     FL_CASE(limit_two_over_ten_tasks), FL_CASE(go_blocked_at_limit_returns_cancel_error),
 	     FL_CASE(nothing_starts_after_cancellation),
 	     FL_CASE(try_go_reports_limit_then_succeeds),
 	     FL_CASE(set_limit_while_running_is_misuse), FL_CASE(go_after_wait_is_misuse),

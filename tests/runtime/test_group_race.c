@@ -59,7 +59,8 @@ FL_TEST(tasks_start_siblings_while_owner_waits)
 	baseline();
 	tree t = {.ran = 0};
 	fl_ctx *ctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "tree"}, &t.g, &ctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "tree"}, &t.g,
+			   &ctx));
 	for (int i = 0; i < 63; i++)
 		tree_nodes[i] = (tree_node){&t};
 	check(fl_group_go(t.g, tree_task, &tree_nodes[0]));
@@ -114,8 +115,8 @@ FL_TEST(concurrent_producers_respect_limit)
 	producers p = {.limit = 3};
 	fl_group *drivers;
 	fl_ctx *ctx, *dctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "bounded", .limit = 3},
-			   &p.g, &ctx));
+	check(fl_group_new(fl_ctx_background(),
+			   &(struct fl_group_opts){.name = "bounded", .limit = 3}, &p.g, &ctx));
 	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "producers"},
 			   &drivers, &dctx));
 	for (int i = 0; i < 4; i++)
@@ -168,12 +169,13 @@ FL_TEST(fast_release_races_blocking_go)
 		fl_ctx *ctx;
 		check(fl_chan_new(1, 0, NULL, &r.release));
 		check(fl_group_new(fl_ctx_background(),
-				   &(struct fl_group_opts){.name = "racers", .limit = 2}, &g, &ctx));
+				   &(struct fl_group_opts){.name = "racers", .limit = 2}, &g,
+				   &ctx));
 		check(fl_group_go(g, racer_task, &r));
 		check(fl_group_go(g, racer_task, &r));
 		while (fl__chan_waiting(r.release, FL_RECV) < 2)
 			fl_yield();
-		check(fl_chan_close(r.release)); /* both end now ... */
+		check(fl_chan_close(r.release));       /* both end now ... */
 		check(fl_group_go(g, racer_task, &r)); /* ... while this one blocks */
 		check(fl_group_wait(g));
 		ASSERT_EQ(atomic_load(&r.ran), 3);
@@ -316,7 +318,7 @@ FL_TEST(task_states_show_what_tasks_wait_on)
 	assert_baseline();
 }
 
-FL_TEST_MAIN(FL_CASE(task_states_show_what_tasks_wait_on), FL_CASE(tasks_start_siblings_while_owner_waits),
-	     FL_CASE(concurrent_producers_respect_limit),
-	     FL_CASE(fast_release_races_blocking_go), FL_CASE(cancel_races_slot_handover),
-	     FL_CASE(stats_return_to_baseline))
+FL_TEST_MAIN(FL_CASE(task_states_show_what_tasks_wait_on),
+	     FL_CASE(tasks_start_siblings_while_owner_waits),
+	     FL_CASE(concurrent_producers_respect_limit), FL_CASE(fast_release_races_blocking_go),
+	     FL_CASE(cancel_races_slot_handover), FL_CASE(stats_return_to_baseline))

@@ -39,19 +39,19 @@ static void leak_text(fl_err *err, char *buf, size_t cap)
 	fl_err_drop(err);
 }
 
-#define ASSERT_HAS(text, needle)                                                       \
-	do {                                                                           \
-		if (!strstr((text), (needle)))                                         \
-			FL_FAIL("\"%s\" not in:\n%s", (needle), (text));               \
+#define ASSERT_HAS(text, needle)                                         \
+	do {                                                             \
+		if (!strstr((text), (needle)))                           \
+			FL_FAIL("\"%s\" not in:\n%s", (needle), (text)); \
 	} while (0)
-#define ASSERT_HAS_NOT(text, needle)                                                   \
-	do {                                                                           \
-		if (strstr((text), (needle)))                                          \
-			FL_FAIL("\"%s\" unexpectedly in:\n%s", (needle), (text));      \
+#define ASSERT_HAS_NOT(text, needle)                                              \
+	do {                                                                      \
+		if (strstr((text), (needle)))                                     \
+			FL_FAIL("\"%s\" unexpectedly in:\n%s", (needle), (text)); \
 	} while (0)
 
-static const fl_leak_opts one_look_objects = {
-	.settle_ns = -1, .skip = FL_LEAK_THREADS | FL_LEAK_FDS | FL_LEAK_HEAP};
+static const fl_leak_opts one_look_objects = {.settle_ns = -1,
+					      .skip = FL_LEAK_THREADS | FL_LEAK_FDS | FL_LEAK_HEAP};
 
 FL_TEST(invalid_arguments)
 {
@@ -308,7 +308,8 @@ FL_TEST(two_scopes_side_by_side_blame_only_their_own)
 	check(fl_chan_new(sizeof(int), 0, NULL, &p.a_done));
 	fl_group *g;
 	fl_ctx *gctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "pair"}, &g, &gctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "pair"}, &g,
+			   &gctx));
 	check(fl_group_go_named(g, "scope-a", scope_a, &p));
 	check(fl_group_go_named(g, "scope-b", scope_b, &p));
 	check(fl_group_wait(g));
@@ -319,8 +320,7 @@ FL_TEST(two_scopes_side_by_side_blame_only_their_own)
 }
 
 FL_TEST_MAIN(FL_CASE(invalid_arguments), FL_CASE(clean_scope_passes),
-	     FL_CASE(only_objects_made_while_current_are_blamed),
-	     FL_CASE(leaked_thread_is_named), FL_CASE(leaked_fd_is_named_with_its_target),
-	     FL_CASE(leaked_heap_bytes_are_counted),
+	     FL_CASE(only_objects_made_while_current_are_blamed), FL_CASE(leaked_thread_is_named),
+	     FL_CASE(leaked_fd_is_named_with_its_target), FL_CASE(leaked_heap_bytes_are_counted),
 	     FL_CASE(leaked_objects_are_named_with_their_creator),
 	     FL_CASE(two_scopes_side_by_side_blame_only_their_own))

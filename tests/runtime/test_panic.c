@@ -23,11 +23,11 @@
 /* ---- capture ------------------------------------------------------------ */
 
 typedef struct cap_state {
-	sem siblings_ready;          /* each sibling is about to block */
-	sem siblings_woke;           /* each sibling saw the cancellation */
-	atomic_int order[8];         /* cleanup ids in the order they ran */
+	sem siblings_ready;  /* each sibling is about to block */
+	sem siblings_woke;   /* each sibling saw the cancellation */
+	atomic_int order[8]; /* cleanup ids in the order they ran */
 	atomic_int norder;
-	atomic_int after_panic;      /* code after fl_panic ran (must not) */
+	atomic_int after_panic; /* code after fl_panic ran (must not) */
 	atomic_int clean_exits;
 	_Atomic int64_t panic_at_ns;
 	_Atomic int64_t max_wake_latency_ns;

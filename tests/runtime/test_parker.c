@@ -87,8 +87,8 @@ static void race_rounds(int64_t max_spin)
 	ASSERT_EQ(pthread_join(t, NULL), 0);
 	ASSERT_EQ(atomic_load(&r.woken), r.rounds);
 	ASSERT(!fl__parker_park(&r.p, fl__mono_ns())); /* no token left over */
-	fprintf(stderr, "max spin %lld ns: %ld rounds, %ld timed out first\n",
-		(long long)max_spin, r.rounds, r.timeouts);
+	fprintf(stderr, "max spin %lld ns: %ld rounds, %ld timed out first\n", (long long)max_spin,
+		r.rounds, r.timeouts);
 	pthread_barrier_destroy(&r.go);
 }
 

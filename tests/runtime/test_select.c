@@ -309,8 +309,8 @@ FL_TEST(sixty_four_cases)
 typedef struct rendezvous {
 	fl_chan *c[2];
 	long n;
-	long used[2];     /* receiver: items that came through each channel */
-	uint64_t sum;     /* receiver */
+	long used[2]; /* receiver: items that came through each channel */
+	uint64_t sum; /* receiver */
 } rendezvous;
 
 static void *select_sender(void *p)

@@ -54,11 +54,11 @@ static int64_t wall_ns(void)
 #define TOTAL (PRODUCERS * PER_PRODUCER)
 
 typedef struct prog {
-	fl_chan *work;      /* unbuffered: producers -> consumer */
-	fl_chan *side;      /* buffered: producers -> consumer (select) */
-	int order[TOTAL];   /* what the consumer received, in order */
+	fl_chan *work;    /* unbuffered: producers -> consumer */
+	fl_chan *side;    /* buffered: producers -> consumer (select) */
+	int order[TOTAL]; /* what the consumer received, in order */
 	int n;
-	int sleeps;         /* sleeper wake-ups before the deadline */
+	int sleeps; /* sleeper wake-ups before the deadline */
 	struct who {
 		struct prog *p;
 		int id;
@@ -87,8 +87,8 @@ static fl_err *consumer(fl_ctx *ctx, void *arg)
 	while (p->n < TOTAL) {
 		int a, b;
 		fl_select_case cs[2] = {
-		    {.ch = p->work, .op = FL_RECV, .elem = &a},
-		    {.ch = p->side, .op = FL_RECV, .elem = &b},
+			{.ch = p->work, .op = FL_RECV, .elem = &a},
+			{.ch = p->side, .op = FL_RECV, .elem = &b},
 		};
 		int idx = fl_select(cs, 2, ctx, FL_FOREVER);
 		if (idx < 0)
@@ -119,7 +119,8 @@ static uint64_t run_prog_as(bool begin, uint64_t seed, prog *p)
 	check(fl_ctx_with_timeout(fl_ctx_background(), FL_MS(50), NULL, &dl));
 	fl_group *g;
 	fl_ctx *gctx;
-	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "prog"}, &g, &gctx));
+	check(fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "prog"}, &g,
+			   &gctx));
 	for (int i = 0; i < PRODUCERS; i++) {
 		p->who[i] = (struct who){.p = p, .id = i};
 		check(fl_group_go(g, producer, &p->who[i]));

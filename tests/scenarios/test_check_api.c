@@ -24,22 +24,37 @@
 #include "fl_test.h"
 
 /* What the scenario bodies below plant; set by each test before its run. */
-enum plant { P_NONE, P_SLOW, P_UNJOINED, P_STUCK, P_LOSE, P_WRONG, P_SWALLOW, P_TYPED,
-	     P_TYPED_WRONG };
+enum plant {
+	P_NONE,
+	P_SLOW,
+	P_UNJOINED,
+	P_STUCK,
+	P_LOSE,
+	P_WRONG,
+	P_SWALLOW,
+	P_TYPED,
+	P_TYPED_WRONG
+};
 static enum plant plant;
 static int64_t bound_ns; /* the SLO bound, the cancel p99 threshold */
 
-static const char *const all_checks[] = {FL_CHECK_CANCEL, FL_CHECK_CONSERVATION,
-					 FL_CHECK_ERROR, FL_CHECK_SLO, "many marks", NULL};
+static const char *const all_checks[] = {FL_CHECK_CANCEL, FL_CHECK_CONSERVATION, FL_CHECK_ERROR,
+					 FL_CHECK_SLO,    "many marks",          NULL};
 
 static void run_scn(fl_err *(*fn)(const fl_scenario_params *, fl_scenario_result *),
 		    fl_scenario_result *r, int64_t hang_ns, const char *faults)
 {
 	static fl_scenario s;
-	s = (fl_scenario){.name = "check_api", .description = "fl/check.h under test",
-			  .checks = all_checks, .default_iterations = 3, .run = fn};
-	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
-				.seed = 11, .hang_ns = hang_ns, .faults = faults};
+	s = (fl_scenario){.name = "check_api",
+			  .description = "fl/check.h under test",
+			  .checks = all_checks,
+			  .default_iterations = 3,
+			  .run = fn};
+	fl_scenario_params p = {.skip_timing = true,
+				.time_scale = fl_test_time_scale(),
+				.seed = 11,
+				.hang_ns = hang_ns,
+				.faults = faults};
 	fl_scenario_result_init(r, &s);
 	fl_err *err = fl_scenario_run(&s, &p, r);
 	if (err)
@@ -104,8 +119,10 @@ static fl_err *holder(fl_ctx *ctx, void *arg)
 static fl_err *cancel_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	fl_check_cancel *c;
-	fl_err *env = fl_check_cancel_new(
-	    r, &(struct fl_check_cancel_opts){.p99_ns = bound_ns, .max_ns = bound_ns}, &c);
+	fl_err *env = fl_check_cancel_new(r,
+					  &(struct fl_check_cancel_opts){.p99_ns = bound_ns,
+									 .max_ns = bound_ns},
+					  &c);
 	for (int it = 0; !env && it < p->iterations; it++) {
 		fl_ctx *parent, *ctx;
 		fl_group *g;
@@ -256,9 +273,12 @@ static fl_err *never_joins_scn(const fl_scenario_params *p, fl_scenario_result *
 FL_TEST(never_joining_task_is_named_by_the_isolated_hang)
 {
 	plant = P_NONE;
-	static const fl_scenario s = {.name = "never_joins", .checks = all_checks,
-				      .default_iterations = 1, .run = never_joins_scn};
-	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
+	static const fl_scenario s = {.name = "never_joins",
+				      .checks = all_checks,
+				      .default_iterations = 1,
+				      .run = never_joins_scn};
+	fl_scenario_params p = {.skip_timing = true,
+				.time_scale = fl_test_time_scale(),
 				.hang_ns = FL_MS(50) * fl_test_time_scale()};
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, &s);
@@ -295,8 +315,10 @@ static fl_err *mark_many(fl_ctx *ctx, void *arg)
 static fl_err *many_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	fl_check_cancel *c;
-	fl_err *env = fl_check_cancel_new(
-	    r, &(struct fl_check_cancel_opts){.check = "many marks", .hist = "marks"}, &c);
+	fl_err *env = fl_check_cancel_new(r,
+					  &(struct fl_check_cancel_opts){.check = "many marks",
+									 .hist = "marks"},
+					  &c);
 	fl_ctx *ctx;
 	fl_group *g;
 	if (!env && !(env = fl_group_new(fl_ctx_background(), NULL, &g, &ctx))) {
@@ -348,9 +370,9 @@ static fl_err *count_items(fl_ctx *ctx, void *arg)
 		fl_check_items_add(w->items, FL_ITEM_PRODUCED, 1);
 		if (plant == P_LOSE && i == 42)
 			continue;
-		enum fl_check_fate f = i % 10 == 0 ? FL_ITEM_FAILED
-				     : i % 7 == 0  ? FL_ITEM_SKIPPED
-						   : FL_ITEM_DONE;
+		enum fl_check_fate f = i % 10 == 0  ? FL_ITEM_FAILED
+				       : i % 7 == 0 ? FL_ITEM_SKIPPED
+						    : FL_ITEM_DONE;
 		fl_check_items_add(w->items, f, 1);
 	}
 	return NULL;
@@ -436,18 +458,15 @@ static fl_err *failing_stage(fl_ctx *ctx, void *arg)
 	(void)ctx;
 	(void)arg;
 	switch (plant) {
-	case P_WRONG:
-		return fl_err_wrap(FL_ERR_INVAL, "stage parse");
-	case P_SWALLOW:
-		return NULL; /* the bug: it logged the error and went on */
+	case P_WRONG: return fl_err_wrap(FL_ERR_INVAL, "stage parse");
+	case P_SWALLOW: return NULL; /* the bug: it logged the error and went on */
 	case P_TYPED:
 	case P_TYPED_WRONG: {
 		fl_scenario_stage_err se = {.index = 3};
 		snprintf(se.stage, sizeof(se.stage), "%s", "parse");
 		return fl_err_typed(&fl_scenario_stage_err_type, &se, test_err_bad, "parse");
 	}
-	default:
-		return fl_err_wrap(test_err_bad, "stage parse, item 3");
+	default: return fl_err_wrap(test_err_bad, "stage parse, item 3");
 	}
 }
 

@@ -33,14 +33,16 @@ static fl_jobs *jobs_of(const char *text)
 
 /* Runs section name of text into r, with the whole-run watchdog after
  * hang_ns (0: the default). */
-static void run_job_hang(const char *text, const char *name, fl_scenario_result *r,
-			 bool isolated, int64_t hang_ns)
+static void run_job_hang(const char *text, const char *name, fl_scenario_result *r, bool isolated,
+			 int64_t hang_ns)
 {
 	fl_jobs *j = jobs_of(text);
 	const fl_scenario *s = fl_jobs_find(j, name);
 	ASSERT(s != NULL);
-	fl_scenario_params p = {.skip_timing = true, .time_scale = fl_test_time_scale(),
-				.seed = 7, .hang_ns = hang_ns};
+	fl_scenario_params p = {.skip_timing = true,
+				.time_scale = fl_test_time_scale(),
+				.seed = 7,
+				.hang_ns = hang_ns};
 	fl_scenario_result_init(r, s);
 	fl_err *err = isolated ? fl_scenario_run_isolated(s, &p, r) : fl_scenario_run(s, &p, r);
 	if (err)
@@ -94,10 +96,10 @@ static const char *message(const fl_scenario_result *r, const char *check)
  * shape the service histogram must equal the end-to-end one, slot for slot.
  * (The per-item shape once moved items through channels sized for another
  * struct and lost their start time: garbage service times.) */
-static const char shapes_job[] = BASE
-	"[linear]\nshape = linear\n[fan_out]\nshape = fan-out\ngroup_limit = 4\n"
-	"[fan_in]\nshape = fan-in\n[diamond]\nshape = diamond\n"
-	"[per_item]\nshape = per-item\nstages = source, a, b, sink\ngroup_limit = 4\n";
+static const char shapes_job[] =
+	BASE "[linear]\nshape = linear\n[fan_out]\nshape = fan-out\ngroup_limit = 4\n"
+	     "[fan_in]\nshape = fan-in\n[diamond]\nshape = diamond\n"
+	     "[per_item]\nshape = per-item\nstages = source, a, b, sink\ngroup_limit = 4\n";
 
 FL_TEST(service_equals_response_in_closed_loop)
 {
@@ -119,11 +121,11 @@ FL_TEST(service_equals_response_in_closed_loop)
 
 /* ---- prompt cancellation: a stuck stage is caught and named ------------- */
 
-static const char stuck_job[] = BASE
-	"[ok]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
-	"faults = source=@3 error(inval)\n"
-	"[stuck]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
-	"faults = source=@3 error(inval); work=@2 stuck(30s)\n";
+static const char stuck_job[] =
+	BASE "[ok]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
+	     "faults = source=@3 error(inval)\n"
+	     "[stuck]\nshape = linear\nstages = source, work, sink\ncancel_hang = 300ms\n"
+	     "faults = source=@3 error(inval); work=@2 stuck(30s)\n";
 
 FL_TEST(cancel_passes_when_stages_cooperate)
 {
@@ -221,10 +223,9 @@ FL_TEST(job_file_plan_is_disarmed_by_the_run_watchdog)
 
 /* ---- leak-freedom ---------------------------------------------------------- */
 
-static const char leak_job[] = BASE
-	"[ok]\nshape = linear\n"
-	"[leak]\nshape = linear\nplant = leak\n"
-	"[heap]\nshape = linear\nplant = leak-heap\n";
+static const char leak_job[] = BASE "[ok]\nshape = linear\n"
+				    "[leak]\nshape = linear\nplant = leak\n"
+				    "[heap]\nshape = linear\nplant = leak-heap\n";
 
 FL_TEST(planted_leak_is_caught)
 {
@@ -255,9 +256,9 @@ FL_TEST(planted_heap_leak_is_caught)
 
 /* ---- SetLimit caps ----------------------------------------------------------- */
 
-static const char limit_job[] = BASE
-	"[global]\nshape = fan-out\nstages = source, work, sink\ngroup_limit = 4\nwork = 2ms\n"
-	"[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
+static const char limit_job[] =
+	BASE "[global]\nshape = fan-out\nstages = source, work, sink\ngroup_limit = 4\nwork = 2ms\n"
+	     "[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
 
 FL_TEST(limit_holds_and_is_reached)
 {
@@ -290,9 +291,8 @@ FL_TEST(planted_starved_limit_is_caught)
 
 /* ---- conservation -------------------------------------------------------------- */
 
-static const char lose_job[] = BASE
-	"[ok]\nshape = linear\nfaults = work=10% drop; source=5% dup\n"
-	"[lose]\nshape = linear\nplant = lose-item\n";
+static const char lose_job[] = BASE "[ok]\nshape = linear\nfaults = work=10% drop; source=5% dup\n"
+				    "[lose]\nshape = linear\nplant = lose-item\n";
 
 FL_TEST(conservation_counts_drops_and_dups)
 {
@@ -315,13 +315,13 @@ FL_TEST(planted_lost_item_is_caught)
 
 /* ---- error identity ---------------------------------------------------------------- */
 
-static const char err_job[] = BASE
-	"[global]\nshape = linear\nstages = source, parse, sink\n"
-	"faults = parse=@3 error(inval)\n"
-	"[typed]\nexpect_error = inval\nexpect_stage = parse\n"
-	"[wrong_stage]\nexpect_error = inval\nexpect_stage = sink\n"
-	"[swallow]\nplant = swallow-error\n"
-	"[collect]\nerror_mode = collect-all\nfaults = parse=@2..4 error(inval)\n";
+static const char err_job[] =
+	BASE "[global]\nshape = linear\nstages = source, parse, sink\n"
+	     "faults = parse=@3 error(inval)\n"
+	     "[typed]\nexpect_error = inval\nexpect_stage = parse\n"
+	     "[wrong_stage]\nexpect_error = inval\nexpect_stage = sink\n"
+	     "[swallow]\nplant = swallow-error\n"
+	     "[collect]\nerror_mode = collect-all\nfaults = parse=@2..4 error(inval)\n";
 
 FL_TEST(error_identity_matches_sentinel_and_stage)
 {
@@ -351,9 +351,8 @@ FL_TEST(swallowed_error_is_caught)
 
 /* ---- crash isolation ----------------------------------------------------------------- */
 
-static const char crash_job[] = BASE
-	"[crash]\nshape = linear\nplant = crash\n"
-	"[after]\nshape = diamond\nwidth = 2\n";
+static const char crash_job[] = BASE "[crash]\nshape = linear\nplant = crash\n"
+				     "[after]\nshape = diamond\nwidth = 2\n";
 
 FL_TEST(crashing_scenario_is_isolated)
 {
@@ -387,9 +386,8 @@ FL_TEST(crashing_scenario_is_isolated)
 
 /* ---- tail latency --------------------------------------------------------------------- */
 
-static const char slo_job[] = BASE
-	"[global]\nshape = linear\nwork = 1ms\nitems = 10\n"
-	"[tight]\nslo_p99 = 1ns\n[loose]\nslo_p99 = 1h\nslo_max = 1h\n";
+static const char slo_job[] = BASE "[global]\nshape = linear\nwork = 1ms\nitems = 10\n"
+				   "[tight]\nslo_p99 = 1ns\n[loose]\nslo_p99 = 1h\nslo_max = 1h\n";
 
 static void run_timed(const char *name, fl_scenario_result *r)
 {
@@ -418,12 +416,12 @@ FL_TEST(latency_slo_breach_is_caught)
 
 /* ---- the policies go through the runtime's patterns ----------------------- */
 
-static const char policy_job[] = BASE
-	"[global]\nshape = linear\nitems = 10\n"
-	"[retried]\nfaults = work=@2..3 error(again)\nretry = 2\nretry_backoff = 0\n"
-	"[hedged]\nfaults = work=@3 sleep(30s)\nhedge = 1ms\n"
-	"[broken]\nfaults = work=@2..100 error(system)\nbreaker = 2\nbreaker_cooldown = 1h\n"
-	"error_mode = per-item\n";
+static const char policy_job[] =
+	BASE "[global]\nshape = linear\nitems = 10\n"
+	     "[retried]\nfaults = work=@2..3 error(again)\nretry = 2\nretry_backoff = 0\n"
+	     "[hedged]\nfaults = work=@3 sleep(30s)\nhedge = 1ms\n"
+	     "[broken]\nfaults = work=@2..100 error(system)\nbreaker = 2\nbreaker_cooldown = 1h\n"
+	     "error_mode = per-item\n";
 
 FL_TEST(policies_are_wired)
 {
@@ -485,7 +483,8 @@ FL_TEST(bulkhead_contains_a_failing_tenant)
 		ASSERT_EQ(verdict(&r, "prompt cancellation"), FL_REPORT_SKIP);
 		ASSERT_EQ(fl_scenario_counter_value(&r, "failed"), 1);
 		ASSERT_EQ(tenant_count(&r, bad, "failed"), 1);
-		ASSERT_EQ(tenant_count(&r, bad, "delivered") + tenant_count(&r, bad, "cancelled"), 9);
+		ASSERT_EQ(tenant_count(&r, bad, "delivered") + tenant_count(&r, bad, "cancelled"),
+			  9);
 		for (int t = 0; t < 4; t++)
 			if (t != bad)
 				ASSERT_EQ(tenant_count(&r, t, "delivered"), 10);
@@ -501,10 +500,10 @@ FL_TEST(bulkhead_contains_a_failing_tenant)
 
 /* Every tenant has 8 items and 8 slots, so only a shared compartment can
  * fill up: t1's items hang in it and never leave. */
-static const char tenant_job[] = BASE
-	"[global]\nshape = fan-out\nstages = source, work, sink\nitems = 32\nbulkhead = 8\n"
-	"tenants = 4\nbulkhead_wait = 50ms\ncancel_hang = 100ms\nfaults = t1/*=hang\n"
-	"[isolated]\n[shared]\nplant = shared-bulkhead\n";
+static const char tenant_job[] =
+	BASE "[global]\nshape = fan-out\nstages = source, work, sink\nitems = 32\nbulkhead = 8\n"
+	     "tenants = 4\nbulkhead_wait = 50ms\ncancel_hang = 100ms\nfaults = t1/*=hang\n"
+	     "[isolated]\n[shared]\nplant = shared-bulkhead\n";
 
 FL_TEST(planted_shared_bulkhead_is_caught)
 {
@@ -538,9 +537,9 @@ FL_TEST(planted_shared_bulkhead_is_caught)
 
 /* The caps per compartment: 2 tenants, 2 slots each, 2 ms per item, so the
  * dispatcher finds compartments full (as limit_job's group). */
-static const char bh_limit_job[] = BASE
-	"[global]\nshape = fan-out\nstages = source, work, sink\nbulkhead = 2\ntenants = 2\n"
-	"work = 2ms\n[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
+static const char bh_limit_job[] =
+	BASE "[global]\nshape = fan-out\nstages = source, work, sink\nbulkhead = 2\ntenants = 2\n"
+	     "work = 2ms\n[ok]\n[breach]\nplant = breach-limit\n[starve]\nplant = starve-limit\n";
 
 FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 {
@@ -562,15 +561,17 @@ FL_TEST(planted_bulkhead_breach_and_starve_are_caught)
 	fl_scenario_result_destroy(&r);
 }
 
-FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop), FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
+FL_TEST_MAIN(FL_CASE(policies_are_wired), FL_CASE(service_equals_response_in_closed_loop),
+	     FL_CASE(cancel_passes_when_stages_cooperate), FL_CASE(stuck_stage_is_caught_and_named),
 	     FL_CASE(progressing_run_is_not_hung), FL_CASE(work_longer_than_the_bound_is_not_hung),
 	     FL_CASE(stuck_stage_is_hung_with_short_hang_ns),
 	     FL_CASE(job_file_plan_is_disarmed_by_the_run_watchdog),
 	     FL_CASE(planted_leak_is_caught), FL_CASE(planted_heap_leak_is_caught),
 	     FL_CASE(limit_holds_and_is_reached), FL_CASE(planted_limit_breach_is_caught),
-	     FL_CASE(planted_starved_limit_is_caught),
-	     FL_CASE(conservation_counts_drops_and_dups), FL_CASE(planted_lost_item_is_caught),
+	     FL_CASE(planted_starved_limit_is_caught), FL_CASE(conservation_counts_drops_and_dups),
+	     FL_CASE(planted_lost_item_is_caught),
 	     FL_CASE(error_identity_matches_sentinel_and_stage), FL_CASE(swallowed_error_is_caught),
 	     FL_CASE(crashing_scenario_is_isolated), FL_CASE(latency_slo_breach_is_caught),
-	     FL_CASE(bulkhead_contains_a_failing_tenant), FL_CASE(planted_shared_bulkhead_is_caught),
+	     FL_CASE(bulkhead_contains_a_failing_tenant),
+	     FL_CASE(planted_shared_bulkhead_is_caught),
 	     FL_CASE(planted_bulkhead_breach_and_starve_are_caught))

@@ -46,8 +46,9 @@ FL_TEST(exit_statuses)
 {
 	char dir[256], cmd[2048];
 	tmpdir(dir, sizeof(dir));
-	snprintf(cmd, sizeof(cmd), "%s run %s/shapes.ini:linear_first_error --skip-timing --report %s",
-		 BIN, JOBS, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/shapes.ini:linear_first_error --skip-timing --report %s", BIN, JOBS,
+		 dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_lost_item --report %s", BIN,
 		 JOBS, dir);
@@ -144,8 +145,10 @@ FL_TEST(every_verb_writes_its_reports)
 {
 	char dir[256], cmd[2048], buf[16384];
 	tmpdir(dir, sizeof(dir));
-	snprintf(cmd, sizeof(cmd), "%s stress %s/controls.ini:control_lost_item --iterations 5 "
-		 "--seed 5 --report %s/st --junit %s/st.xml --json -", BIN, JOBS, dir, dir);
+	snprintf(cmd, sizeof(cmd),
+		 "%s stress %s/controls.ini:control_lost_item --iterations 5 "
+		 "--seed 5 --report %s/st --junit %s/st.xml --json -",
+		 BIN, JOBS, dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "\"schema\": \"faultline-report\"") != NULL); /* JSON on stdout */
 	ASSERT(strstr(out, "\"verdict\": \"fail\"") != NULL);
@@ -185,8 +188,8 @@ FL_TEST(command_line_habits)
 	ASSERT(strstr(out, "early_return") && strstr(out, "1 scenario,"));
 	/* getopt_long: options after targets, unique prefixes, `--`; an
 	 * ambiguous prefix and a missing value are named */
-	snprintf(cmd, sizeof(cmd), "%s run --skip-timing sum --iter 1 --rep %s -- early_return", BIN,
-		 dir);
+	snprintf(cmd, sizeof(cmd), "%s run --skip-timing sum --iter 1 --rep %s -- early_return",
+		 BIN, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "2 scenarios,") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run sum --j x.json", BIN);
@@ -220,12 +223,16 @@ FL_TEST(command_line_habits)
 FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 {
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "%s stress %s/shapes.ini:fan_out_limit --iterations 30 "
-		 "--batch 10 --seed 3", BIN, JOBS);
+	snprintf(cmd, sizeof(cmd),
+		 "%s stress %s/shapes.ini:fan_out_limit --iterations 30 "
+		 "--batch 10 --seed 3",
+		 BIN, JOBS);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "30 iterations") && strstr(out, "0 failures"));
-	snprintf(cmd, sizeof(cmd), "%s stress %s/controls.ini:control_lost_item --iterations 50 "
-		 "--seed 5", BIN, JOBS);
+	snprintf(cmd, sizeof(cmd),
+		 "%s stress %s/controls.ini:control_lost_item --iterations 50 "
+		 "--seed 5",
+		 BIN, JOBS);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "iteration 1 of 50 FAILED") != NULL);
 	const char *r = strstr(out, "replay: " BIN " replay "); /* argv[0] as it was run */
@@ -250,10 +257,11 @@ FL_TEST(trace_file_holds_the_run)
 	char dir[256], cmd[2048];
 	tmpdir(dir, sizeof(dir));
 	for (int i = 0; i < 2; i++) {
-		snprintf(cmd, sizeof(cmd),
-			 "FAULTLINE_TRACE=%s/trace%d.txt %s run early_return --backend sim --seed 3 "
-			 "--report %s/r%d",
-			 dir, i, BIN, dir, i);
+		snprintf(
+			cmd, sizeof(cmd),
+			"FAULTLINE_TRACE=%s/trace%d.txt %s run early_return --backend sim --seed 3 "
+			"--report %s/r%d",
+			dir, i, BIN, dir, i);
 		ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	}
 	snprintf(cmd, sizeof(cmd), "grep -c ' spawn task=' %s/trace0.txt", dir);
@@ -273,7 +281,8 @@ FL_TEST(replay_under_sim_is_exact)
 	FILE *f = fopen(job, "w");
 	ASSERT(f != NULL);
 	fputs("[lossy]\nshape = fan-out\ngroup_limit = 3\nitems = 60\nplant = lose-item\n"
-	      "stress_faults = work=20% drop; source=10% dup | work=10% error(inval)\n", f);
+	      "stress_faults = work=20% drop; source=10% dup | work=10% error(inval)\n",
+	      f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s stress %s --backend sim --iterations 5 --seed 9", BIN, job);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
@@ -333,8 +342,7 @@ FL_TEST(report_compare_shows_verdict_changes)
 	char a[256], b[256], cmd[2048];
 	tmpdir(a, sizeof(a));
 	tmpdir(b, sizeof(b));
-	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_leak --report %s", BIN, JOBS,
-		 b);
+	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_leak --report %s", BIN, JOBS, b);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	/* the same section name, without the bug, as the base */
 	char job[300];
@@ -382,10 +390,10 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
 
-FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario), FL_CASE(unknown_command_runs_the_tool_next_to_it),
+FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario),
+	     FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
-	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact), FL_CASE(trace_file_holds_the_run),
-	     FL_CASE(every_verb_writes_its_reports),
-	     FL_CASE(command_line_habits),
-	     FL_CASE(sweep_fails_each_evaluation_in_turn),
+	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact),
+	     FL_CASE(trace_file_holds_the_run), FL_CASE(every_verb_writes_its_reports),
+	     FL_CASE(command_line_habits), FL_CASE(sweep_fails_each_evaluation_in_turn),
 	     FL_CASE(report_compare_shows_verdict_changes))

@@ -30,17 +30,17 @@ enum kind { INT, DUR, DBL, ENUM, BOOL, WAIT, PLAN, PLANS, STAGE, TEXT };
 typedef struct spec {
 	const char *name;
 	enum kind kind;
-	double lo, hi;      /* documented range (DUR in ns) */
-	double tiny_hi;     /* the top of the range in a run (0: as hi) */
+	double lo, hi;  /* documented range (DUR in ns) */
+	double tiny_hi; /* the top of the range in a run (0: as hi) */
 	const char *const *names;
 } spec;
 
 static const char *const modes[] = {"first-error", "collect-all", "per-item", NULL};
 static const char *const expects[] = {"none", "any", "injected", "canceled", "inval", NULL};
-static const char *const plants[] = {"none", "leak", "lose-item", "breach-limit",
+static const char *const plants[] = {"none",          "leak",  "lose-item", "breach-limit",
 				     "swallow-error", "crash", NULL};
 static const char *const plans[] = {"*=2% error(inval)", "*=1% drop", "*=@3 error(again)",
-				    "*=5% sleep(20us)", "*=1% dup", NULL};
+				    "*=5% sleep(20us)",  "*=1% dup",  NULL};
 
 /* Every key but shape and stages (always written first). */
 static const spec specs[] = {
@@ -100,21 +100,15 @@ static uint64_t rnd(gen *g)
 	return g->s * 2685821657736338717ULL;
 }
 
-static long pick(gen *g, long lo, long hi)
-{
-	return lo + (long)(rnd(g) % (uint64_t)(hi - lo + 1));
-}
+static long pick(gen *g, long lo, long hi) { return lo + (long)(rnd(g) % (uint64_t)(hi - lo + 1)); }
 
 /* A value in [lo, hi]: the edges a quarter of the time each. */
 static double value_in(gen *g, double lo, double hi)
 {
 	switch (rnd(g) % 4) {
-	case 0:
-		return lo;
-	case 1:
-		return hi;
-	default:
-		return lo + (hi - lo) * (double)(rnd(g) >> 11) / 9007199254740992.0;
+	case 0: return lo;
+	case 1: return hi;
+	default: return lo + (hi - lo) * (double)(rnd(g) >> 11) / 9007199254740992.0;
 	}
 }
 
@@ -134,9 +128,11 @@ static void put(gen *g, const char *fmt, ...)
 static void put_dur(gen *g, const char *key, double ns)
 {
 	long long v = (long long)ns;
-	static const struct { const char *u; long long m; } units[] = {
-	    {"h", 3600000000000LL}, {"m", 60000000000LL}, {"s", 1000000000LL},
-	    {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
+	static const struct {
+		const char *u;
+		long long m;
+	} units[] = {{"h", 3600000000000LL}, {"m", 60000000000LL}, {"s", 1000000000LL},
+		     {"ms", 1000000},        {"us", 1000},         {"ns", 1}};
 	if (v == 0) {
 		put(g, "%s = 0\n", key);
 		return;
@@ -168,15 +164,9 @@ static void put_key(gen *g, const spec *k, double v, bool tiny, int nstages)
 {
 	int n = 0;
 	switch (k->kind) {
-	case INT:
-		put(g, "%s = %.0f\n", k->name, v);
-		break;
-	case DUR:
-		put_dur(g, k->name, v);
-		break;
-	case DBL:
-		put(g, "%s = %.17g\n", k->name, v);
-		break;
+	case INT: put(g, "%s = %.0f\n", k->name, v); break;
+	case DUR: put_dur(g, k->name, v); break;
+	case DBL: put(g, "%s = %.17g\n", k->name, v); break;
 	case ENUM:
 		while (k->names[n])
 			n++;
@@ -184,27 +174,19 @@ static void put_key(gen *g, const spec *k, double v, bool tiny, int nstages)
 		put(g, "%s = %s\n", k->name,
 		    tiny && strcmp(k->name, "plant") == 0 ? "none" : k->names[pick(g, 0, n - 1)]);
 		break;
-	case BOOL:
-		put(g, "%s = %s\n", k->name, rnd(g) % 2 ? "true" : "false");
-		break;
+	case BOOL: put(g, "%s = %s\n", k->name, rnd(g) % 2 ? "true" : "false"); break;
 	case WAIT:
 		if (rnd(g) % 3 == 0)
 			put(g, "%s = forever\n", k->name);
 		else
 			put_dur(g, k->name, v);
 		break;
-	case PLAN:
-		put(g, "%s = %s\n", k->name, plans[pick(g, 0, 4)]);
-		break;
+	case PLAN: put(g, "%s = %s\n", k->name, plans[pick(g, 0, 4)]); break;
 	case PLANS:
 		put(g, "%s = %s | %s\n", k->name, plans[pick(g, 0, 4)], plans[pick(g, 0, 4)]);
 		break;
-	case STAGE:
-		put(g, "%s = s%ld\n", k->name, pick(g, 0, nstages - 1));
-		break;
-	case TEXT:
-		put(g, "%s = generated section, seed-chosen keys\n", k->name);
-		break;
+	case STAGE: put(g, "%s = s%ld\n", k->name, pick(g, 0, nstages - 1)); break;
+	case TEXT: put(g, "%s = generated section, seed-chosen keys\n", k->name); break;
 	}
 }
 
@@ -343,8 +325,9 @@ FL_TEST(every_key_at_its_edges_parses)
 			bool bh = strcmp(k->name, "tenants") == 0 ||
 				  strcmp(k->name, "bulkhead_wait") == 0;
 			put(&g, "[edge]\nshape = %s\nstages = s0, s1, s2\n",
-			    strcmp(k->name, "width") == 0 ? "fan-in"
-			    : bh || strcmp(k->name, "bulkhead") == 0 ? "fan-out" : "linear");
+			    strcmp(k->name, "width") == 0            ? "fan-in"
+			    : bh || strcmp(k->name, "bulkhead") == 0 ? "fan-out"
+								     : "linear");
 			if (bh)
 				put(&g, "bulkhead = 4\n"); /* they need one */
 			if (strcmp(k->name, "cancel_at") == 0 && e)
@@ -396,9 +379,10 @@ FL_TEST(tiny_files_run_without_hang_or_leak)
 		}
 		fl_jobs_free(j);
 	}
-	fprintf(stderr, "job props (seed %#llx): %ld tiny files, %ld refused, %ld sections ran,"
-		" %ld passed every check\n", (unsigned long long)seed_env(), n, refused, ran,
-		passed);
+	fprintf(stderr,
+		"job props (seed %#llx): %ld tiny files, %ld refused, %ld sections ran,"
+		" %ld passed every check\n",
+		(unsigned long long)seed_env(), n, refused, ran, passed);
 	ASSERT_GT(ran, 0);
 }
 
@@ -465,9 +449,14 @@ FL_TEST(lines_at_buffer_boundaries)
 FL_TEST(huge_numbers_refused_by_name)
 {
 	static const char *const lines[] = {
-	    "group_limit = 488888888888888888888888888888888888888888888888888888888888888888888888",
-	    "items = 1e300", "workers = -1e300", "retry = inf", "cancel_at = -inf",
-	    "rate = 1e300", "work = 1e300s", "heap_tolerance = 9.3e18"};
+		"group_limit = 488888888888888888888888888888888888888888888888888888888888888888888888",
+		"items = 1e300",
+		"workers = -1e300",
+		"retry = inf",
+		"cancel_at = -inf",
+		"rate = 1e300",
+		"work = 1e300s",
+		"heap_tolerance = 9.3e18"};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		gen g = {.line = 1};
 		put(&g, "[a]\nshape = fan-out\nstages = a, b, c\n%s\n", lines[i]);

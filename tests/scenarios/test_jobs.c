@@ -64,8 +64,7 @@ FL_TEST(parses_sections_with_global_defaults)
 
 FL_TEST(unknown_key_names_file_line_key)
 {
-	rejects("[a]\nshape = linear\nworkerz = 3\n", "bad.ini:3: key 'workerz'",
-		"unknown key");
+	rejects("[a]\nshape = linear\nworkerz = 3\n", "bad.ini:3: key 'workerz'", "unknown key");
 	rejects("[global]\nnope = 1\n[a]\nshape = linear\n", "bad.ini:2: key 'nope'", NULL);
 }
 
@@ -130,8 +129,8 @@ FL_TEST(bulkhead_keys_are_validated)
 		"needs bulkhead");
 	rejects("[a]\nshape = fan-out\nbulkhead = 4\ntenants = 65\n", "key 'tenants'",
 		"out of range");
-	rejects("[a]\nshape = fan-out\nbulkhead = 4\nbulkhead_wait = soon\n",
-		"key 'bulkhead_wait'", "or forever");
+	rejects("[a]\nshape = fan-out\nbulkhead = 4\nbulkhead_wait = soon\n", "key 'bulkhead_wait'",
+		"or forever");
 	/* tenants default to 4; each dispatching stage gets its cap checks */
 	fl_jobs *j;
 	fl_err *err = fl_jobs_parse("[a]\nshape = fan-out\nstages = in, x, y, out\n"
@@ -281,7 +280,8 @@ FL_TEST(documented_ranges_run_or_are_refused)
 
 FL_TEST(shipped_job_files_load)
 {
-	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini", "chaos.ini"};
+	static const char *const files[] = {"shapes.ini", "policies.ini", "controls.ini",
+					    "chaos.ini"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/scenarios/jobs/%s", FL_SOURCE_DIR, files[i]);
@@ -295,9 +295,11 @@ FL_TEST(shipped_job_files_load)
 	}
 }
 
-FL_TEST_MAIN(FL_CASE(parses_sections_with_global_defaults), FL_CASE(unknown_key_names_file_line_key),
-	     FL_CASE(any_line_length_bom_and_line_endings), FL_CASE(documented_ranges_run_or_are_refused),
-	     FL_CASE(bad_number_is_rejected), FL_CASE(bad_enum_is_rejected),
-	     FL_CASE(missing_required_key_names_section_line), FL_CASE(duplicates_are_rejected),
-	     FL_CASE(bad_values_of_structured_keys), FL_CASE(unreadable_file_is_an_errno_error),
-	     FL_CASE(shipped_job_files_load), FL_CASE(bulkhead_keys_are_validated))
+FL_TEST_MAIN(FL_CASE(parses_sections_with_global_defaults),
+	     FL_CASE(unknown_key_names_file_line_key),
+	     FL_CASE(any_line_length_bom_and_line_endings),
+	     FL_CASE(documented_ranges_run_or_are_refused), FL_CASE(bad_number_is_rejected),
+	     FL_CASE(bad_enum_is_rejected), FL_CASE(missing_required_key_names_section_line),
+	     FL_CASE(duplicates_are_rejected), FL_CASE(bad_values_of_structured_keys),
+	     FL_CASE(unreadable_file_is_an_errno_error), FL_CASE(shipped_job_files_load),
+	     FL_CASE(bulkhead_keys_are_validated))

@@ -53,7 +53,8 @@ static void plant_once(void)
 		leaked_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		ASSERT_GE(leaked_fd, 0);
 	} else if (planted == CHAN) {
-		ASSERT_NULL(fl_chan_new(sizeof(int), 1, &(struct fl_chan_opts){.name = "planted-chan"},
+		ASSERT_NULL(fl_chan_new(sizeof(int), 1,
+					&(struct fl_chan_opts){.name = "planted-chan"},
 					&leaked_chan));
 	}
 }
@@ -65,8 +66,8 @@ static fl_err *run(const fl_scenario_params *p, fl_scenario_result *r)
 		char *buf = malloc(LEAK_BYTES);
 		ASSERT_NOT_NULL(buf);
 		memset(buf, it, LEAK_BYTES);
-		bool keep = planted == HEAP_LEAK || (planted == HEAP_WANDERS && it % 2 == 0 &&
-						      nkept == 0);
+		bool keep = planted == HEAP_LEAK ||
+			    (planted == HEAP_WANDERS && it % 2 == 0 && nkept == 0);
 		if (keep)
 			kept[nkept++] = buf;
 		else

@@ -17,11 +17,11 @@
 #include "fl_test.h"
 
 FL_SCENARIO_WITH(macro_defined, "defined by the macro, before main", .iterations = 4,
-		 .checks = (const char *const[]){"ran four times", NULL},
-		 .labels = "fast unit", .hang_ns = FL_SEC(5), .heap_tolerance = 1 << 20)
+		 .checks = (const char *const[]){"ran four times", NULL}, .labels = "fast unit",
+		 .hang_ns = FL_SEC(5), .heap_tolerance = 1 << 20)
 {
-	fl_scenario_check(result, "ran four times", params->iterations == 4, params->iterations,
-			  4, NULL, "iterations %d", params->iterations);
+	fl_scenario_check(result, "ran four times", params->iterations == 4, params->iterations, 4,
+			  NULL, "iterations %d", params->iterations);
 	return NULL;
 }
 
@@ -63,19 +63,22 @@ FL_TEST(register_names_the_bad_field)
 		fl_scenario s;
 		const char *want;
 	} bad[] = {
-	    {{.name = "Orders", .run = noop}, "scenario 'Orders': name may hold only a-z, 0-9 and _"},
-	    {{.name = "orders-sum", .run = noop}, "'orders-sum': name may hold only"},
-	    {{.name = "", .run = noop}, "name is empty"},
-	    {{.name = NULL, .run = noop}, "scenario '(null)': name is empty"},
-	    {{.name = long_name, .run = noop}, "name is too long"},
-	    {{.name = "no_run"}, "scenario 'no_run': run is NULL"},
-	    {{.name = "neg", .run = noop, .default_iterations = -1},
-	     "scenario 'neg': default_iterations is -1"},
-	    {{.name = "chk", .run = noop, .checks = empty_check}, "scenario 'chk': checks[1] is empty"},
-	    {{.name = "chk2", .run = noop, .checks = dup_check}, "checks[2] is declared twice"},
-	    {{.name = "plan", .run = noop, .stress_faults = empty_plan},
-	     "scenario 'plan': stress_faults[0] is empty"},
-	    {{.name = "hang", .run = noop, .hang_ns = -1}, "scenario 'hang': hang_ns is negative"},
+		{{.name = "Orders", .run = noop},
+		 "scenario 'Orders': name may hold only a-z, 0-9 and _"},
+		{{.name = "orders-sum", .run = noop}, "'orders-sum': name may hold only"},
+		{{.name = "", .run = noop}, "name is empty"},
+		{{.name = NULL, .run = noop}, "scenario '(null)': name is empty"},
+		{{.name = long_name, .run = noop}, "name is too long"},
+		{{.name = "no_run"}, "scenario 'no_run': run is NULL"},
+		{{.name = "neg", .run = noop, .default_iterations = -1},
+		 "scenario 'neg': default_iterations is -1"},
+		{{.name = "chk", .run = noop, .checks = empty_check},
+		 "scenario 'chk': checks[1] is empty"},
+		{{.name = "chk2", .run = noop, .checks = dup_check}, "checks[2] is declared twice"},
+		{{.name = "plan", .run = noop, .stress_faults = empty_plan},
+		 "scenario 'plan': stress_faults[0] is empty"},
+		{{.name = "hang", .run = noop, .hang_ns = -1},
+		 "scenario 'hang': hang_ns is negative"},
 	};
 	size_t before = count();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -110,27 +110,27 @@ typedef fl_err *(*fl_bench_serve_fn)(fl_ctx *ctx, int64_t index, void *arg);
 
 /* Options of one load run; fl_bench_load_defaults fills sensible values. */
 struct fl_bench_load_opts {
-	fl_bench_schedule schedule; /* after the warm-up */
-	bool poisson;               /* exponential gaps, else constant */
-	int64_t warmup_ns;          /* at the schedule's first rate, not recorded */
-	int64_t max_items;          /* measured items; 0: until the schedule ends */
-	int stages;                 /* >= 1 */
-	int workers;                /* per stage, >= 1 */
-	int buffer;                 /* channel slots between stages, >= 0 */
-	int limit;                  /* items in flight; 0: no limit */
-	fl_bench_dist service;      /* per stage */
-	bool sleep_work;            /* real clock: sleep the work, else spin */
-	bool virtual_clock;         /* the deterministic discrete-event run */
-	uint64_t seed;              /* arrivals and service draws */
-	int64_t interval_ns;        /* interval histograms; 0: 1 s */
+	fl_bench_schedule schedule;     /* after the warm-up */
+	bool poisson;                   /* exponential gaps, else constant */
+	int64_t warmup_ns;              /* at the schedule's first rate, not recorded */
+	int64_t max_items;              /* measured items; 0: until the schedule ends */
+	int stages;                     /* >= 1 */
+	int workers;                    /* per stage, >= 1 */
+	int buffer;                     /* channel slots between stages, >= 0 */
+	int limit;                      /* items in flight; 0: no limit */
+	fl_bench_dist service;          /* per stage */
+	bool sleep_work;                /* real clock: sleep the work, else spin */
+	bool virtual_clock;             /* the deterministic discrete-event run */
+	uint64_t seed;                  /* arrivals and service draws */
+	int64_t interval_ns;            /* interval histograms; 0: 1 s */
 	const char *const *stage_names; /* fault point per stage; NULL: "stage<N>" */
-	FILE *hlog;                 /* interval log (flushed per line); NULL: none */
-	const char *tag;            /* hlog tag prefix; NULL: untagged names */
+	FILE *hlog;                     /* interval log (flushed per line); NULL: none */
+	const char *tag;                /* hlog tag prefix; NULL: untagged names */
 	/* A user's load instead of the synthetic stages: each item is one
 	 * call of serve on one of `workers` tasks (stages must be 1, service
 	 * and sleep_work are unused; the real clock only). NULL: synthetic. */
 	fl_bench_serve_fn serve;
-	void *serve_arg;            /* passed to serve; borrowed */
+	void *serve_arg; /* passed to serve; borrowed */
 	/* A user load's per-request deadline, from the intended start (0:
 	 * none): serve's context is cancelled with FL_ERR_DEADLINE then, and a
 	 * request that ends later fails with FL_ERR_DEADLINE whatever it returns. */
@@ -155,22 +155,22 @@ typedef struct fl_bench_interval {
 
 /* What a load run measured (measured items only: after the warm-up). */
 typedef struct fl_bench_result {
-	fl_hdr *response;        /* ns from intended start to completion */
-	fl_hdr *service;         /* ns from first stage start to completion */
-	fl_hdr *sched_error;     /* ns actual issue - intended (real clock) */
-	int64_t items;           /* measured items completed (all of them) */
-	int64_t issued;          /* every item issued, warm-up included */
-	int64_t window_ns;       /* end of warm-up to last measured completion */
-	int64_t busy_ns;         /* stage work of measured items, all stages */
-	int64_t servers;         /* stages x workers */
-	double mean_in_system;   /* time-averaged items in flight in the window */
-	double offered_rate;     /* measured items / scheduled span, items/s */
-	int64_t backlog_max;     /* largest generator backlog, items */
-	int64_t failed;          /* user load: measured requests that returned an
+	fl_hdr *response;       /* ns from intended start to completion */
+	fl_hdr *service;        /* ns from first stage start to completion */
+	fl_hdr *sched_error;    /* ns actual issue - intended (real clock) */
+	int64_t items;          /* measured items completed (all of them) */
+	int64_t issued;         /* every item issued, warm-up included */
+	int64_t window_ns;      /* end of warm-up to last measured completion */
+	int64_t busy_ns;        /* stage work of measured items, all stages */
+	int64_t servers;        /* stages x workers */
+	double mean_in_system;  /* time-averaged items in flight in the window */
+	double offered_rate;    /* measured items / scheduled span, items/s */
+	int64_t backlog_max;    /* largest generator backlog, items */
+	int64_t failed;         /* user load: measured requests that returned an
 				  * error: counted in items, not timed (response
 				  * and service hold the successful ones) */
-	fl_err *first_failure;   /* owned: the first failed request's error, or NULL */
-	fl_bench_interval *ivs;  /* owned, in time order */
+	fl_err *first_failure;  /* owned: the first failed request's error, or NULL */
+	fl_bench_interval *ivs; /* owned, in time order */
 	size_t nivs;
 } fl_bench_result;
 
@@ -182,8 +182,7 @@ typedef struct fl_bench_result {
  * errno error when the hlog cannot be written. *out is set only on success.
  * Ownership: release *out with fl_bench_result_destroy.
  */
-FL_MUST_CHECK fl_err *fl_bench_load_run(const struct fl_bench_load_opts *o,
-					fl_bench_result *out);
+FL_MUST_CHECK fl_err *fl_bench_load_run(const struct fl_bench_load_opts *o, fl_bench_result *out);
 
 /* Frees what a result owns. Accepts a zeroed result. */
 void fl_bench_result_destroy(fl_bench_result *r);
@@ -270,21 +269,21 @@ FL_MUST_CHECK fl_err *fl_bench_load_list(const fl_bench_user_load **out, size_t 
  * A failed registration (a duplicate name) is reported by the registry's
  * first read: fl_bench_main exits 2 naming it.
  */
-#define FL_LOAD(name, description)                                                        \
-	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                          \
-			    int64_t index __attribute__((unused)));                         \
-	static fl_err *fl_load_serve_##name(fl_ctx *ctx, int64_t index, void *arg)        \
-	{                                                                                 \
-		(void)arg;                                                                \
-		return name(ctx, index);                                                  \
-	}                                                                                 \
-	static const fl_bench_user_load fl_load_def_##name = {#name, description,         \
+#define FL_LOAD(name, description)                                                         \
+	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                           \
+			    int64_t index __attribute__((unused)));                        \
+	static fl_err *fl_load_serve_##name(fl_ctx *ctx, int64_t index, void *arg)         \
+	{                                                                                  \
+		(void)arg;                                                                 \
+		return name(ctx, index);                                                   \
+	}                                                                                  \
+	static const fl_bench_user_load fl_load_def_##name = {#name, description,          \
 							      fl_load_serve_##name, NULL}; \
-	__attribute__((constructor)) static void fl_load_ctor_##name(void)                \
-	{                                                                                 \
+	__attribute__((constructor)) static void fl_load_ctor_##name(void)                 \
+	{                                                                                  \
 		fl_bench_load_register_kept(&fl_load_def_##name);                          \
-	}                                                                                 \
-	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                          \
+	}                                                                                  \
+	static fl_err *name(fl_ctx *ctx __attribute__((unused)),                           \
 			    int64_t index __attribute__((unused)))
 
 /*
@@ -307,11 +306,11 @@ double fl_bench_median(const double *v, size_t n);
 
 /* A two-sided Mann-Whitney U test of a against b. */
 typedef struct fl_bench_mwu {
-	double u_a;   /* rank sum of a minus na(na+1)/2 (midranks for ties) */
-	double u;     /* min(u_a, na*nb - u_a) */
-	double z;     /* normal approximation's z (tie- and continuity-corrected) */
-	double p;     /* two-sided p-value */
-	bool exact;   /* p from the exact null distribution (no ties, n <= 20) */
+	double u_a; /* rank sum of a minus na(na+1)/2 (midranks for ties) */
+	double u;   /* min(u_a, na*nb - u_a) */
+	double z;   /* normal approximation's z (tie- and continuity-corrected) */
+	double p;   /* two-sided p-value */
+	bool exact; /* p from the exact null distribution (no ties, n <= 20) */
 } fl_bench_mwu;
 
 /* Runs the test. na and nb >= 1; p is 1 when either is 0. */
@@ -326,9 +325,8 @@ void fl_bench_holm(const double *p, size_t n, double *adj);
  * sides drawn with a generator seeded by seed. conf in (0, 1), e.g. 0.95.
  * Sets *est (on the samples themselves), *lo and *hi.
  */
-void fl_bench_bootstrap_rel(const double *a, size_t na, const double *b, size_t nb,
-			    int resamples, double conf, uint64_t seed,
-			    double *est, double *lo, double *hi);
+void fl_bench_bootstrap_rel(const double *a, size_t na, const double *b, size_t nb, int resamples,
+			    double conf, uint64_t seed, double *est, double *lo, double *hi);
 
 /* ---- regression gate -------------------------------------------------------- */
 
@@ -351,30 +349,30 @@ FL_MUST_CHECK fl_err *fl_bench_sample_of_report(const fl_report *r, const char *
 
 /* Gate options; zero fields take the defaults in brackets. */
 struct fl_bench_gate_opts {
-	double alpha;                       /* [0.05] family-wise, Holm */
-	double conf;                        /* [0.95] bootstrap CI level */
-	int resamples;                      /* [2000] */
-	uint64_t seed;                      /* [1] bootstrap seed */
-	double floor[FL_BENCH_NMETRICS];    /* [1%, 1%, 3%, 5%] as fractions */
+	double alpha;                    /* [0.05] family-wise, Holm */
+	double conf;                     /* [0.95] bootstrap CI level */
+	int resamples;                   /* [2000] */
+	uint64_t seed;                   /* [1] bootstrap seed */
+	double floor[FL_BENCH_NMETRICS]; /* [1%, 1%, 3%, 5%] as fractions */
 };
 
 /* The verdict on one metric. Relative changes are signed so that > 0 is
  * worse (slower or less throughput). */
 typedef struct fl_bench_metric_verdict {
 	double base_median, cand_median;
-	double worse;          /* relative change, > 0: worse */
-	double ci_lo, ci_hi;   /* CI of `worse` */
-	double p, p_holm;      /* Mann-Whitney p, Holm-adjusted */
-	double floor;          /* practical-significance floor (fraction) */
-	bool significant;      /* p_holm < alpha */
-	bool regression;       /* significant, CI above 0, worse >= floor */
-	bool improvement;      /* the mirror image */
+	double worse;        /* relative change, > 0: worse */
+	double ci_lo, ci_hi; /* CI of `worse` */
+	double p, p_holm;    /* Mann-Whitney p, Holm-adjusted */
+	double floor;        /* practical-significance floor (fraction) */
+	bool significant;    /* p_holm < alpha */
+	bool regression;     /* significant, CI above 0, worse >= floor */
+	bool improvement;    /* the mirror image */
 } fl_bench_metric_verdict;
 
 typedef struct fl_bench_verdict {
 	fl_bench_metric_verdict m[FL_BENCH_NMETRICS];
 	size_t nbase, ncand;
-	bool regression;       /* any metric regressed */
+	bool regression; /* any metric regressed */
 } fl_bench_verdict;
 
 /* Decides. nbase, ncand >= 2. Errors: FL_ERR_INVAL (too few samples). */
@@ -403,8 +401,8 @@ FL_MUST_CHECK fl_err *fl_bench_baseline_add(fl_report *baseline, const fl_bench_
 
 /* The repetitions of a (loaded) baseline as samples; *out is malloc'ed.
  * Errors: FL_ERR_INVAL naming what is missing; FL_ERR_NOMEM. */
-FL_MUST_CHECK fl_err *fl_bench_baseline_samples(const fl_report *baseline,
-						fl_bench_sample **out, size_t *n);
+FL_MUST_CHECK fl_err *fl_bench_baseline_samples(const fl_report *baseline, fl_bench_sample **out,
+						size_t *n);
 
 /* Counts the fingerprint fields (CPU model, cores, kernel, compiler,
  * backend) that differ, printing a warning line for each to warn (may be
@@ -413,9 +411,9 @@ int fl_bench_fingerprint_diff(const fl_report *a, const fl_report *b, FILE *warn
 
 /* Writes the verdict as JSON at path (atomically), with both fingerprints
  * (either report may be NULL). Errors: an errno error naming path. */
-FL_MUST_CHECK fl_err *fl_bench_verdict_write_json(const fl_bench_verdict *v,
-						  const fl_report *base, const fl_report *cand,
-						  int fingerprint_diffs, const char *path);
+FL_MUST_CHECK fl_err *fl_bench_verdict_write_json(const fl_bench_verdict *v, const fl_report *base,
+						  const fl_report *cand, int fingerprint_diffs,
+						  const char *path);
 
 /* ---- capacity sweeps ------------------------------------------------------------ */
 
@@ -459,17 +457,17 @@ FL_MUST_CHECK fl_err *fl_bench_sweep_run(const fl_bench_grid *g, int reps, int s
 typedef struct fl_bench_cell {
 	char key[64];
 	int limit, buffer, workers;
-	double offered;        /* items/s */
+	double offered; /* items/s */
 	int64_t reps;
-	double throughput;     /* items/s achieved */
-	int64_t p50, p99, p999;/* response, ns */
-	double utilisation;    /* busy / capacity (window x stages x workers) */
-	double queue;          /* mean items waiting (in flight minus in service) */
-	double little_l;       /* measured mean items in flight */
-	double little_lw;      /* throughput x mean response */
-	double little_dev;     /* (L - lambda W) / lambda W */
-	bool within_slo;       /* p99 <= slo */
-	bool knee;             /* the knee of its configuration */
+	double throughput;      /* items/s achieved */
+	int64_t p50, p99, p999; /* response, ns */
+	double utilisation;     /* busy / capacity (window x stages x workers) */
+	double queue;           /* mean items waiting (in flight minus in service) */
+	double little_l;        /* measured mean items in flight */
+	double little_lw;       /* throughput x mean response */
+	double little_dev;      /* (L - lambda W) / lambda W */
+	bool within_slo;        /* p99 <= slo */
+	bool knee;              /* the knee of its configuration */
 } fl_bench_cell;
 
 /*
@@ -485,8 +483,7 @@ FL_MUST_CHECK fl_err *fl_bench_sweep_cells(const fl_report *rep, int64_t slo_ns,
 /* Writes dir/index.html (throughput vs p99, one curve per configuration,
  * the SLO line, knees marked, and the cell table). */
 FL_MUST_CHECK fl_err *fl_bench_sweep_write_html(const fl_bench_cell *cells, size_t n,
-						int64_t slo_ns, const char *title,
-						const char *dir);
+						int64_t slo_ns, const char *title, const char *dir);
 
 #ifdef __cplusplus
 }

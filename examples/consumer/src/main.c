@@ -37,8 +37,10 @@ int main(int argc, char **argv)
 	 * failure; a clean run leaves none in flight. */
 	if (st.produced != st.stored + st.rejected + st.cancelled || (!err && st.cancelled) ||
 	    (!err && st.produced != n)) {
-		fprintf(stderr, "orders: lost orders: %ld produced, %ld stored, %ld rejected, "
-				"%ld cancelled\n", st.produced, st.stored, st.rejected, st.cancelled);
+		fprintf(stderr,
+			"orders: lost orders: %ld produced, %ld stored, %ld rejected, "
+			"%ld cancelled\n",
+			st.produced, st.stored, st.rejected, st.cancelled);
 		bad = 1;
 	}
 	/* A failed run carries the fault's error (an injected one names its
@@ -51,7 +53,8 @@ int main(int argc, char **argv)
 	/* Nothing outlives the run: tasks, channels, contexts, groups. */
 	if (after.tasks != before.tasks || after.chans != before.chans ||
 	    after.ctxs != before.ctxs || after.groups != before.groups) {
-		fprintf(stderr, "orders: leaked %ld tasks, %ld channels, %ld contexts, %ld groups\n",
+		fprintf(stderr,
+			"orders: leaked %ld tasks, %ld channels, %ld contexts, %ld groups\n",
 			after.tasks - before.tasks, after.chans - before.chans,
 			after.ctxs - before.ctxs, after.groups - before.groups);
 		bad = 1;

@@ -159,7 +159,9 @@ fl_err *orders_run(long n, int workers, orders_stats *st)
 
 fl_err *orders_run_planted(long n, int workers, const orders_plants *pl, orders_stats *st)
 {
-	run r = {.n = n, .workers = workers, .lose_order = pl && pl->lose_order,
+	run r = {.n = n,
+		 .workers = workers,
+		 .lose_order = pl && pl->lose_order,
 		 .swallow = pl && pl->swallow};
 	if (pl)
 		plant_leaks(pl);
@@ -167,8 +169,8 @@ fl_err *orders_run_planted(long n, int workers, const orders_plants *pl, orders_
 	*st = (orders_stats){0};
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *err = fl_group_new(fl_ctx_background(),
-				   &(struct fl_group_opts){.name = "orders"}, &g, &ctx);
+	fl_err *err = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "orders"},
+				   &g, &ctx);
 	if (err)
 		return err;
 	if ((err = fl_chan_new(sizeof(order), 4, &(struct fl_chan_opts){.name = "parsed"},

@@ -74,9 +74,8 @@ static fl_err *run_checked(const fl_scenario_params *params, fl_scenario_result 
 FL_SCENARIO_WITH(orders_clean, "the order pipeline as shipped, under any fault plan",
 		 .iterations = 5,
 		 .stress_faults = (const char *const[]){
-		     "orders.price=5% error(rejected)",
-		     "orders.store=1% error(inval)",
-		     "orders.read=@300 error(inval); orders.price=2% sleep(100us)", NULL})
+			 "orders.price=5% error(rejected)", "orders.store=1% error(inval)",
+			 "orders.read=@300 error(inval); orders.price=2% sleep(100us)", NULL})
 {
 	return run_checked(params, result, NULL);
 }
@@ -84,7 +83,9 @@ FL_SCENARIO_WITH(orders_clean, "the order pipeline as shipped, under any fault p
 FL_SCENARIO_WITH(orders_leaky, "planted: a task, a thread, an fd and heap leak per run",
 		 .iterations = 20)
 {
-	orders_plants pl = {.leak_task = true, .leak_thread = true, .leak_fd = true,
+	orders_plants pl = {.leak_task = true,
+			    .leak_thread = true,
+			    .leak_fd = true,
 			    .leak_heap = true};
 	return run_checked(params, result, &pl);
 }

@@ -54,19 +54,19 @@ extern "C" {
 
 /* What a fired term does. The order is stable: stats index fires by it. */
 enum fl_fault_action {
-	FL_FAULT_ACT_OFF = 0,  /* fire, but do nothing (ends the term list) */
-	FL_FAULT_ACT_ERROR,    /* return an injected error wrapping a sentinel */
-	FL_FAULT_ACT_PANIC,    /* fl_panic with a message */
-	FL_FAULT_ACT_SLEEP,    /* sleep a drawn duration; wakes on cancel */
-	FL_FAULT_ACT_DELAY,    /* busy-wait a duration on fl_now() */
-	FL_FAULT_ACT_HANG,     /* block until ctx is cancelled or disarm */
-	FL_FAULT_ACT_STUCK,    /* block a duration, ignoring cancellation */
-	FL_FAULT_ACT_SLOW,     /* multiply the stage's own work time */
-	FL_FAULT_ACT_DROP,     /* verdict: drop the current item */
-	FL_FAULT_ACT_DUP,      /* verdict: emit the current item twice */
-	FL_FAULT_ACT_OOM,      /* fail the (next) guarded allocation */
-	FL_FAULT_ACT_YIELD,    /* fl_yield */
-	FL_FAULT_ACT_PRINT,    /* print point, eval index and message to stderr */
+	FL_FAULT_ACT_OFF = 0, /* fire, but do nothing (ends the term list) */
+	FL_FAULT_ACT_ERROR,   /* return an injected error wrapping a sentinel */
+	FL_FAULT_ACT_PANIC,   /* fl_panic with a message */
+	FL_FAULT_ACT_SLEEP,   /* sleep a drawn duration; wakes on cancel */
+	FL_FAULT_ACT_DELAY,   /* busy-wait a duration on fl_now() */
+	FL_FAULT_ACT_HANG,    /* block until ctx is cancelled or disarm */
+	FL_FAULT_ACT_STUCK,   /* block a duration, ignoring cancellation */
+	FL_FAULT_ACT_SLOW,    /* multiply the stage's own work time */
+	FL_FAULT_ACT_DROP,    /* verdict: drop the current item */
+	FL_FAULT_ACT_DUP,     /* verdict: emit the current item twice */
+	FL_FAULT_ACT_OOM,     /* fail the (next) guarded allocation */
+	FL_FAULT_ACT_YIELD,   /* fl_yield */
+	FL_FAULT_ACT_PRINT,   /* print point, eval index and message to stderr */
 	FL_FAULT_NACTIONS
 };
 
@@ -92,12 +92,15 @@ enum fl_fault_verdict {
  * evaluate one site concurrently.
  */
 typedef struct fl_fault_site {
-	const char *name;         /* immutable */
-	_Atomic uint64_t cache;   /* (plan generation << 1) | matches */
-	void *entry;              /* interned name (registry write side) */
+	const char *name;       /* immutable */
+	_Atomic uint64_t cache; /* (plan generation << 1) | matches */
+	void *entry;            /* interned name (registry write side) */
 } fl_fault_site;
 
-#define FL_FAULT_SITE_INIT(point_name) { (point_name), 0, NULL }
+#define FL_FAULT_SITE_INIT(point_name) \
+	{                              \
+		(point_name), 0, NULL  \
+	}
 
 /* Initialises a caller-owned site for the point called name. */
 void fl_fault_site_init(fl_fault_site *site, const char *name);
@@ -118,8 +121,8 @@ struct fl__fault_out {
 };
 
 /* The slow path of every point kind (private; call the macros). */
-FL_MUST_CHECK fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind,
-				     int64_t item, int64_t work_ns, struct fl__fault_out *out);
+FL_MUST_CHECK fl_err *fl__fault_eval(fl_fault_site *site, fl_ctx *ctx, int kind, int64_t item,
+				     int64_t work_ns, struct fl__fault_out *out);
 
 /* True when no armed plan can act on site: nothing armed, or the site's
  * cached resolution for the current generation says "no match". */
@@ -197,8 +200,7 @@ static inline double fl_fault_slow(fl_fault_site *site, fl_ctx *ctx)
  * fl_fault_point, and if slow(x) fires, waits (x - 1) * work_ns more
  * (cancellably, like sleep) so the stage appears x times slower.
  */
-static inline FL_MUST_CHECK fl_err *fl_fault_work(fl_fault_site *site, fl_ctx *ctx,
-						  int64_t work_ns)
+static inline FL_MUST_CHECK fl_err *fl_fault_work(fl_fault_site *site, fl_ctx *ctx, int64_t work_ns)
 {
 	if (fl__fault_skip(site))
 		return NULL;
@@ -213,25 +215,34 @@ static inline FL_MUST_CHECK fl_err *fl_fault_work(fl_fault_site *site, fl_ctx *c
  */
 #ifndef FL_FAULTS_OFF
 #define FL__FAULT_SITE_(n) static fl_fault_site fl__site_ = FL_FAULT_SITE_INIT("" n "")
-#define FL_FAULT(ctx, name)                                                  \
-	__extension__({ FL__FAULT_SITE_(name); fl_fault_point(&fl__site_, (ctx)); })
-#define FL_FAULT_ITEM(ctx, name, item, verdict)                              \
-	__extension__({                                                      \
-		FL__FAULT_SITE_(name);                                       \
-		fl_fault_item(&fl__site_, (ctx), (item), (verdict));         \
+#define FL_FAULT(ctx, name)                        \
+	__extension__({                            \
+		FL__FAULT_SITE_(name);             \
+		fl_fault_point(&fl__site_, (ctx)); \
 	})
-#define FL_FAULT_ALLOC(ctx, name)                                            \
-	__extension__({ FL__FAULT_SITE_(name); fl_fault_alloc(&fl__site_, (ctx)); })
-#define FL_FAULT_SLOW(ctx, name)                                             \
-	__extension__({ FL__FAULT_SITE_(name); fl_fault_slow(&fl__site_, (ctx)); })
-#define FL_FAULT_WORK(ctx, name, work_ns)                                    \
-	__extension__({                                                      \
-		FL__FAULT_SITE_(name);                                       \
-		fl_fault_work(&fl__site_, (ctx), (work_ns));                 \
+#define FL_FAULT_ITEM(ctx, name, item, verdict)                      \
+	__extension__({                                              \
+		FL__FAULT_SITE_(name);                               \
+		fl_fault_item(&fl__site_, (ctx), (item), (verdict)); \
+	})
+#define FL_FAULT_ALLOC(ctx, name)                  \
+	__extension__({                            \
+		FL__FAULT_SITE_(name);             \
+		fl_fault_alloc(&fl__site_, (ctx)); \
+	})
+#define FL_FAULT_SLOW(ctx, name)                  \
+	__extension__({                           \
+		FL__FAULT_SITE_(name);            \
+		fl_fault_slow(&fl__site_, (ctx)); \
+	})
+#define FL_FAULT_WORK(ctx, name, work_ns)                    \
+	__extension__({                                      \
+		FL__FAULT_SITE_(name);                       \
+		fl_fault_work(&fl__site_, (ctx), (work_ns)); \
 	})
 #else
 #define FL_FAULT(ctx, name) ((void)sizeof(ctx), (fl_err *)NULL)
-#define FL_FAULT_ITEM(ctx, name, item, verdict)                              \
+#define FL_FAULT_ITEM(ctx, name, item, verdict) \
 	((void)sizeof(ctx), (void)sizeof(item), *(verdict) = FL_FAULT_KEEP, (fl_err *)NULL)
 #define FL_FAULT_ALLOC(ctx, name) ((void)sizeof(ctx), false)
 #define FL_FAULT_SLOW(ctx, name) ((void)sizeof(ctx), 1.0)
@@ -387,7 +398,7 @@ typedef struct fl_fault_point_stats {
 	uint64_t evals;                    /* evaluations seen by this plan */
 	uint64_t fires[FL_FAULT_NACTIONS]; /* fires per action */
 	uint64_t fires_total;
-	int64_t delay_ns;                  /* time spent in injected waits */
+	int64_t delay_ns; /* time spent in injected waits */
 } fl_fault_point_stats;
 
 /* Calls fn once per point the plan has seen, in first-seen order. fn runs
@@ -400,14 +411,14 @@ bool fl_fault_stats_get(const fl_fault_plan *plan, const char *point, fl_fault_p
 
 /* One fire, as kept in the plan's bounded log. */
 typedef struct fl_fault_event {
-	int64_t t_ns;                /* fl_now() at the fire */
-	int64_t since_arm_ns;        /* t_ns minus the plan's arm time */
-	const char *point;           /* interned: valid for the process */
+	int64_t t_ns;         /* fl_now() at the fire */
+	int64_t since_arm_ns; /* t_ns minus the plan's arm time */
+	const char *point;    /* interned: valid for the process */
 	enum fl_fault_action action;
-	uint64_t eval;               /* 1-based evaluation index at the point */
-	int64_t item;                /* item index, or -1 */
-	int term;                    /* 0-based term index in the point's rule */
-	int64_t delay_ns;            /* the drawn duration (sleep/delay/stuck/slow) */
+	uint64_t eval;    /* 1-based evaluation index at the point */
+	int64_t item;     /* item index, or -1 */
+	int term;         /* 0-based term index in the point's rule */
+	int64_t delay_ns; /* the drawn duration (sleep/delay/stuck/slow) */
 } fl_fault_event;
 
 /*

@@ -68,15 +68,15 @@ struct fl_batch_opts {
 
 /* Counters (each a snapshot; consistent once close has returned). */
 typedef struct fl_batch_stats {
-	uint64_t added;           /* items accepted by fl_batch_add */
-	uint64_t flushed;         /* items in batches flushed successfully */
-	uint64_t dead_lettered;   /* items in batches sent to the DLQ */
-	uint64_t cancelled;       /* items dropped by cancellation, counted */
-	uint64_t failed;          /* items the DLQ refused (error from close) */
-	uint64_t batches;         /* successful flushes */
-	uint64_t by_size;         /* of which triggered by max_items */
-	uint64_t by_time;         /* of which triggered by max_wait_ns */
-	uint64_t flush_attempts;  /* calls to flush */
+	uint64_t added;          /* items accepted by fl_batch_add */
+	uint64_t flushed;        /* items in batches flushed successfully */
+	uint64_t dead_lettered;  /* items in batches sent to the DLQ */
+	uint64_t cancelled;      /* items dropped by cancellation, counted */
+	uint64_t failed;         /* items the DLQ refused (error from close) */
+	uint64_t batches;        /* successful flushes */
+	uint64_t by_size;        /* of which triggered by max_items */
+	uint64_t by_time;        /* of which triggered by max_wait_ns */
+	uint64_t flush_attempts; /* calls to flush */
 } fl_batch_stats;
 
 /*
@@ -84,8 +84,7 @@ typedef struct fl_batch_stats {
  * (what it holds is counted as cancelled). Errors: FL_ERR_INVAL (a required
  * option missing or zero), FL_ERR_NOMEM, and those of fl_group_go.
  */
-FL_MUST_CHECK fl_err *fl_batch_new(fl_ctx *ctx, const struct fl_batch_opts *opts,
-				   fl_batch **out);
+FL_MUST_CHECK fl_err *fl_batch_new(fl_ctx *ctx, const struct fl_batch_opts *opts, fl_batch **out);
 
 /*
  * Adds a copy of *item. Blocks while the aggregator is busy flushing and

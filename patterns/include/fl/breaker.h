@@ -49,13 +49,13 @@ const char *fl_breaker_state_name(enum fl_breaker_state s);
 
 /* Breaker options; all-zero means defaults. */
 struct fl_breaker_opts {
-	const char *name;           /* for errors; copied; NULL: "breaker" */
-	int consecutive_failures;   /* open after this many in a row; 0: off */
-	double failure_ratio;       /* open at this failure ratio; 0: off */
-	int64_t window_ns;          /* sliding window of the ratio; 0: 10 s */
-	int min_volume;             /* calls needed in the window; 0: 10 */
-	int64_t cooldown_ns;        /* open -> half-open after; 0: 1 s */
-	int probes;                 /* calls admitted half-open; 0: 1 */
+	const char *name;         /* for errors; copied; NULL: "breaker" */
+	int consecutive_failures; /* open after this many in a row; 0: off */
+	double failure_ratio;     /* open at this failure ratio; 0: off */
+	int64_t window_ns;        /* sliding window of the ratio; 0: 10 s */
+	int min_volume;           /* calls needed in the window; 0: 10 */
+	int64_t cooldown_ns;      /* open -> half-open after; 0: 1 s */
+	int probes;               /* calls admitted half-open; 0: 1 */
 	/* Whether an error counts as a failure. NULL: every error except one
 	 * matching FL_ERR_CANCELED (the caller gave up, not the dependency). */
 	bool (*is_failure)(const fl_err *e, void *arg);
@@ -78,8 +78,8 @@ void fl_breaker_free(fl_breaker *b);
 
 /* An admitted call, between fl_breaker_allow and fl_breaker_done. */
 typedef struct fl_breaker_ticket {
-	uint64_t gen;   /* state generation at admission */
-	bool probe;     /* admitted as a half-open probe */
+	uint64_t gen; /* state generation at admission */
+	bool probe;   /* admitted as a half-open probe */
 } fl_breaker_ticket;
 
 /*
@@ -105,13 +105,13 @@ enum fl_breaker_state fl_breaker_state(fl_breaker *b);
 
 /* Counters since creation. */
 typedef struct fl_breaker_counters {
-	int64_t successes;     /* admitted calls that succeeded */
-	int64_t failures;      /* admitted calls that failed (is_failure) */
-	int64_t ignored;       /* admitted calls whose error was not a failure */
-	int64_t rejected;      /* calls refused with FL_ERR_CIRCUIT_OPEN */
-	int64_t opened;        /* transitions to open */
-	int64_t half_opened;   /* transitions to half-open */
-	int64_t closed;        /* transitions half-open -> closed */
+	int64_t successes;   /* admitted calls that succeeded */
+	int64_t failures;    /* admitted calls that failed (is_failure) */
+	int64_t ignored;     /* admitted calls whose error was not a failure */
+	int64_t rejected;    /* calls refused with FL_ERR_CIRCUIT_OPEN */
+	int64_t opened;      /* transitions to open */
+	int64_t half_opened; /* transitions to half-open */
+	int64_t closed;      /* transitions half-open -> closed */
 } fl_breaker_counters;
 fl_breaker_counters fl_breaker_counters_get(fl_breaker *b);
 

@@ -34,9 +34,9 @@ typedef struct fl_bulkhead fl_bulkhead;
 
 /* Bulkhead options; all-zero means defaults. */
 struct fl_bulkhead_opts {
-	const char *name;   /* for task names; copied; NULL: "bulkhead" */
-	int limit;          /* concurrent tasks per key; 0: 4 */
-	int max_keys;       /* distinct keys allowed; 0: no limit */
+	const char *name; /* for task names; copied; NULL: "bulkhead" */
+	int limit;        /* concurrent tasks per key; 0: 4 */
+	int max_keys;     /* distinct keys allowed; 0: no limit */
 	/* false (default): a compartment is an errgroup - its first error
 	 * cancels that compartment's other tasks (and only them).
 	 * true: per-item - errors are collected and the compartment goes on. */
@@ -71,8 +71,7 @@ FL_MUST_CHECK fl_err *fl_bulkhead_go(fl_bulkhead *b, fl_ctx *ctx, const char *ke
  * As fl_bulkhead_go, but a full compartment refuses at once with an error
  * matching FL_ERR_LIMIT (counted as rejected). Never blocks.
  */
-FL_MUST_CHECK fl_err *fl_bulkhead_try_go(fl_bulkhead *b, const char *key, fl_task_fn fn,
-					 void *arg);
+FL_MUST_CHECK fl_err *fl_bulkhead_try_go(fl_bulkhead *b, const char *key, fl_task_fn fn, void *arg);
 
 /* Cancels every compartment (cause: NULL means FL_ERR_CANCELED). */
 void fl_bulkhead_cancel(fl_bulkhead *b, fl_err *cause);
@@ -80,13 +79,13 @@ void fl_bulkhead_cancel(fl_bulkhead *b, fl_err *cause);
 /* One compartment's outcome, valid after fl_bulkhead_wait until free. */
 typedef struct fl_bulkhead_result {
 	const char *key;
-	const fl_err *err;   /* first error, or the join of all in per-item
+	const fl_err *err; /* first error, or the join of all in per-item
 			      * mode; NULL if every task succeeded. Borrowed. */
-	int64_t started;     /* tasks admitted */
+	int64_t started;   /* tasks admitted */
 	int64_t succeeded;
 	int64_t failed;
-	int64_t rejected;    /* try_go refusals (full compartment) */
-	int hwm;             /* most slots held at once (admission to end, as
+	int64_t rejected; /* try_go refusals (full compartment) */
+	int hwm;          /* most slots held at once (admission to end, as
 			      * fl_group_hwm): a compartment that refused a
 			      * try_go has an hwm of exactly its limit */
 } fl_bulkhead_result;

@@ -40,9 +40,9 @@ typedef struct fl_dlq fl_dlq;
 
 /* One failed attempt at an item. */
 typedef struct fl_dlq_attempt {
-	int attempt;        /* 1-based */
-	int64_t at_ns;      /* fl_now() when it failed */
-	char error[240];    /* the attempt's error, one line (truncated) */
+	int attempt;     /* 1-based */
+	int64_t at_ns;   /* fl_now() when it failed */
+	char error[240]; /* the attempt's error, one line (truncated) */
 } fl_dlq_attempt;
 
 /* Fills *a for attempt number attempt failing with err, at fl_now(). */
@@ -50,13 +50,13 @@ void fl_dlq_attempt_set(fl_dlq_attempt *a, int attempt, const fl_err *err);
 
 /* A dead-lettered item, as drain and replay hand it out. */
 typedef struct fl_dlq_entry {
-	int64_t id;                 /* increasing in put order */
-	void *item;                 /* copy of the item bytes (owned) */
+	int64_t id; /* increasing in put order */
+	void *item; /* copy of the item bytes (owned) */
 	size_t item_len;
-	char *reason;               /* the error chain, one line (owned) */
-	char *kind;                 /* "sentinel: <text>", "type: <name>" or "" */
-	int64_t at_ns;              /* fl_now() at put */
-	fl_dlq_attempt *attempts;   /* attempt history, oldest first (owned) */
+	char *reason;             /* the error chain, one line (owned) */
+	char *kind;               /* "sentinel: <text>", "type: <name>" or "" */
+	int64_t at_ns;            /* fl_now() at put */
+	fl_dlq_attempt *attempts; /* attempt history, oldest first (owned) */
 	size_t nattempts;
 } fl_dlq_entry;
 

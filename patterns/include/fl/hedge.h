@@ -58,20 +58,20 @@ int64_t fl_hedge_estimator_quantile(fl_hedge_estimator *e, double q);
 
 /* Hedge options; all-zero means defaults. */
 struct fl_hedge_opts {
-	int max_attempts;          /* including the first; 0: 2 */
-	int64_t delay_ns;          /* fixed delay before each hedge (also the
+	int max_attempts;        /* including the first; 0: 2 */
+	int64_t delay_ns;        /* fixed delay before each hedge (also the
 				    * fallback while the estimator warms up) */
-	double quantile;           /* > 0: delay = this quantile of est */
-	fl_hedge_estimator *est;   /* learns first attempts; required if quantile > 0 */
-	const char *name;          /* for task names; NULL: "hedge" */
+	double quantile;         /* > 0: delay = this quantile of est */
+	fl_hedge_estimator *est; /* learns first attempts; required if quantile > 0 */
+	const char *name;        /* for task names; NULL: "hedge" */
 };
 
 /* What one call did. */
 typedef struct fl_hedge_stats {
-	int fired;         /* attempts started (1 + hedges fired) */
-	int winner;        /* the attempt that succeeded, 0 if none */
-	bool hedge_won;    /* winner > 1 */
-	int64_t delay_ns;  /* the hedge delay that was used */
+	int fired;        /* attempts started (1 + hedges fired) */
+	int winner;       /* the attempt that succeeded, 0 if none */
+	bool hedge_won;   /* winner > 1 */
+	int64_t delay_ns; /* the hedge delay that was used */
 } fl_hedge_stats;
 
 /* One attempt: attempt is 1-based; ctx is the attempt's own context. */
@@ -113,8 +113,8 @@ bool fl_hedge_tie_start(fl_hedge_tie *tie);
  * is that of the attempt that started (or, if none did, as fl_hedge).
  * stats->winner is the attempt that started.
  */
-FL_MUST_CHECK fl_err *fl_hedge_tied(fl_ctx *ctx, const struct fl_hedge_opts *o,
-				    fl_hedge_tied_fn fn, void *arg, fl_hedge_stats *stats);
+FL_MUST_CHECK fl_err *fl_hedge_tied(fl_ctx *ctx, const struct fl_hedge_opts *o, fl_hedge_tied_fn fn,
+				    void *arg, fl_hedge_stats *stats);
 
 #ifdef __cplusplus
 }

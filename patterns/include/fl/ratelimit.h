@@ -44,8 +44,8 @@ bool fl_ratelimit_allow(fl_ratelimit *l, int64_t n);
 typedef struct fl_ratelimit_reservation {
 	fl_ratelimit *l;
 	int64_t n;
-	int64_t at_ns;  /* absolute time the tokens are there (fl_now clock) */
-	bool ok;        /* false: n > burst, nothing was reserved */
+	int64_t at_ns; /* absolute time the tokens are there (fl_now clock) */
+	bool ok;       /* false: n > burst, nothing was reserved */
 } fl_ratelimit_reservation;
 
 /*

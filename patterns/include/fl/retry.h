@@ -46,10 +46,10 @@ typedef fl_err *(*fl_retry_fn)(fl_ctx *ctx, int attempt, void *arg);
 
 /* A retry policy; the caller's storage, read only during fl_retry. */
 typedef struct fl_retry_policy {
-	int max_attempts;        /* including the first; <= 0 means 1 */
-	int64_t initial_ns;      /* cap of the first backoff; <= 0: no sleep */
-	double multiplier;       /* growth of the cap per retry; < 1 means 1 */
-	int64_t max_ns;          /* cap for any single backoff; <= 0: none */
+	int max_attempts;   /* including the first; <= 0 means 1 */
+	int64_t initial_ns; /* cap of the first backoff; <= 0: no sleep */
+	double multiplier;  /* growth of the cap per retry; < 1 means 1 */
+	int64_t max_ns;     /* cap for any single backoff; <= 0: none */
 	/* Returns true if e must not be retried. NULL: fl_retry_default_final
 	 * (errors matching FL_ERR_CANCELED, FL_ERR_DEADLINE or
 	 * FL_ERR_BUDGET_EXHAUSTED are final). */
@@ -60,8 +60,8 @@ typedef struct fl_retry_policy {
 
 /* What one fl_retry call did. */
 typedef struct fl_retry_stats {
-	int attempts;            /* calls of fn */
-	int64_t slept_ns;        /* total backoff actually slept */
+	int attempts;     /* calls of fn */
+	int64_t slept_ns; /* total backoff actually slept */
 } fl_retry_stats;
 
 /* Why fl_retry gave up (in fl_retry_info). */
@@ -83,9 +83,9 @@ enum fl_retry_stop {
  * ended), even if the last attempt's error does not.
  */
 typedef struct fl_retry_info {
-	int attempts;                /* calls of fn */
+	int attempts; /* calls of fn */
 	enum fl_retry_stop stop;
-	const fl_err *ctx_err;       /* CANCELED: the ctx's sentinel, else NULL */
+	const fl_err *ctx_err; /* CANCELED: the ctx's sentinel, else NULL */
 } fl_retry_info;
 extern const fl_err_type fl_retry_error_type;
 
@@ -153,10 +153,10 @@ bool fl_retry_budget_try_withdraw(fl_retry_budget *b);
 
 /* Counters of a budget since creation. */
 typedef struct fl_retry_budget_stats {
-	int64_t requests;        /* deposits */
-	int64_t retries;         /* successful withdrawals */
-	int64_t refused;         /* refused withdrawals */
-	double balance;          /* retries available right now */
+	int64_t requests; /* deposits */
+	int64_t retries;  /* successful withdrawals */
+	int64_t refused;  /* refused withdrawals */
+	double balance;   /* retries available right now */
 } fl_retry_budget_stats;
 fl_retry_budget_stats fl_retry_budget_stats_get(fl_retry_budget *b);
 

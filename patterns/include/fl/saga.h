@@ -60,22 +60,22 @@ FL_ERR_DECLARE(FL_ERR_SAGA_COMPENSATION);
 /* What an action is told. All strings are borrowed for the call. */
 typedef struct fl_saga_call {
 	const char *saga_id;
-	const char *input;        /* the saga's input text given at start */
-	size_t step;              /* 0-based */
+	const char *input; /* the saga's input text given at start */
+	size_t step;       /* 0-based */
 	const char *step_name;
-	bool compensate;          /* false: forward action */
-	const char *key;          /* idempotency key: "<saga>/<step>/fwd|comp" */
-	const char *forward_key;  /* the forward action's key (for comps) */
-	int attempt;              /* 1-based attempt of this call (retries) */
-	void *arg;                /* the step's arg */
+	bool compensate;         /* false: forward action */
+	const char *key;         /* idempotency key: "<saga>/<step>/fwd|comp" */
+	const char *forward_key; /* the forward action's key (for comps) */
+	int attempt;             /* 1-based attempt of this call (retries) */
+	void *arg;               /* the step's arg */
 } fl_saga_call;
 
 typedef fl_err *(*fl_saga_action)(fl_ctx *ctx, const fl_saga_call *call);
 
 typedef struct fl_saga_step {
 	const char *name;
-	fl_saga_action forward;     /* required */
-	fl_saga_action compensate;  /* NULL: nothing to undo */
+	fl_saga_action forward;    /* required */
+	fl_saga_action compensate; /* NULL: nothing to undo */
 	void *arg;
 } fl_saga_step;
 
@@ -145,7 +145,7 @@ FL_MUST_CHECK fl_err *fl_saga_resume(fl_saga_coord *c, fl_ctx *ctx, size_t *resu
 typedef struct fl_saga_info {
 	char phase[24];
 	char def[64];
-	int64_t current;        /* the step running or next to run/undo */
+	int64_t current; /* the step running or next to run/undo */
 	size_t nsteps;
 	char last_error[512];
 } fl_saga_info;

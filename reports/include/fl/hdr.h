@@ -46,8 +46,8 @@ typedef struct fl_hdr fl_hdr;
  *   on failure.
  * Ownership: the caller frees the histogram with fl_hdr_free.
  */
-FL_MUST_CHECK fl_err *fl_hdr_new(int64_t lowest_discernible, int64_t highest_trackable,
-				 int sigfigs, fl_hdr **out);
+FL_MUST_CHECK fl_err *fl_hdr_new(int64_t lowest_discernible, int64_t highest_trackable, int sigfigs,
+				 fl_hdr **out);
 
 /* Frees a histogram made by fl_hdr_new, fl_hdr_clone or a decoder.
  * Accepts NULL. Aborts if h was made by fl_hdr_init. */
@@ -110,8 +110,7 @@ bool fl_hdr_record_n(fl_hdr *h, int64_t value, int64_t count);
 bool fl_hdr_record_corrected(fl_hdr *h, int64_t value, int64_t expected_interval);
 
 /* fl_hdr_record_corrected with count occurrences per recorded value. */
-bool fl_hdr_record_corrected_n(fl_hdr *h, int64_t value, int64_t count,
-			       int64_t expected_interval);
+bool fl_hdr_record_corrected_n(fl_hdr *h, int64_t value, int64_t count, int64_t expected_interval);
 
 /* ------------------------------------------------------------------------
  * Combining
@@ -187,8 +186,8 @@ int64_t fl_hdr_size_of_equivalent_range(const fl_hdr *h, int64_t value);
 bool fl_hdr_values_are_equivalent(const fl_hdr *h, int64_t a, int64_t b);
 
 /* Configuration and layout. */
-int64_t fl_hdr_lowest(const fl_hdr *h);   /* lowest_discernible */
-int64_t fl_hdr_highest(const fl_hdr *h);  /* highest_trackable */
+int64_t fl_hdr_lowest(const fl_hdr *h);  /* lowest_discernible */
+int64_t fl_hdr_highest(const fl_hdr *h); /* highest_trackable */
 int fl_hdr_sigfigs(const fl_hdr *h);
 int32_t fl_hdr_unit_magnitude(const fl_hdr *h);
 int32_t fl_hdr_sub_bucket_count(const fl_hdr *h);

@@ -167,8 +167,7 @@ FL_MUST_CHECK fl_err *fl_hdr_log_write_header(fl_hdr_log_writer *w, int64_t star
  *   FL_ERR_SYSTEM if writing fails.
  */
 FL_MUST_CHECK fl_err *fl_hdr_log_write_interval(fl_hdr_log_writer *w, const fl_hdr *h,
-						int64_t start_ns, int64_t end_ns,
-						const char *tag);
+						int64_t start_ns, int64_t end_ns, const char *tag);
 
 /* fl_hdr_log_write_interval with h's own start/end timestamps. */
 FL_MUST_CHECK fl_err *fl_hdr_log_write(fl_hdr_log_writer *w, const fl_hdr *h, const char *tag);
@@ -180,11 +179,11 @@ typedef struct fl_hdr_log_reader fl_hdr_log_reader;
 
 /* One interval read from a log. */
 typedef struct fl_hdr_log_entry {
-	fl_hdr *hist;   /* the interval; caller frees; NULL at end of log */
+	fl_hdr *hist;                     /* the interval; caller frees; NULL at end of log */
 	char tag[FL_HDR_LOG_TAG_MAX + 1]; /* "" when untagged */
-	int64_t start_ns; /* absolute start, ns since the epoch */
-	int64_t end_ns;   /* start + interval length */
-	long line;        /* 1-based line number of the interval */
+	int64_t start_ns;                 /* absolute start, ns since the epoch */
+	int64_t end_ns;                   /* start + interval length */
+	long line;                        /* 1-based line number of the interval */
 } fl_hdr_log_entry;
 
 /*

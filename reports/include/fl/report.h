@@ -76,13 +76,13 @@ enum fl_report_own {
 
 /* A summary of one histogram: what the JSON carries and compare reads. */
 typedef struct fl_report_stats {
-	int64_t count;                /* total recorded samples */
-	int64_t min;                  /* ns; 0 when empty */
-	int64_t max;                  /* ns; 0 when empty */
-	double mean;                  /* ns; 0 when empty */
-	double stddev;                /* ns, population; 0 when empty */
-	int64_t pct[FL_REPORT_NPCT];  /* ns at fl_report_pcts[i] */
-	int64_t out_of_range;         /* recordings the histogram rejected */
+	int64_t count;               /* total recorded samples */
+	int64_t min;                 /* ns; 0 when empty */
+	int64_t max;                 /* ns; 0 when empty */
+	double mean;                 /* ns; 0 when empty */
+	double stddev;               /* ns, population; 0 when empty */
+	int64_t pct[FL_REPORT_NPCT]; /* ns at fl_report_pcts[i] */
+	int64_t out_of_range;        /* recordings the histogram rejected */
 } fl_report_stats;
 
 /* A service-level objective on one histogram: pct must stay <= threshold. */
@@ -93,60 +93,60 @@ typedef struct fl_report_slo {
 
 /* One named latency histogram (a stage, or end to end). */
 typedef struct fl_report_hist {
-	char *name;             /* owned; unique within the report */
-	fl_hdr *hdr;            /* NULL for a summary-only entry */
-	bool owned;             /* fl_report_free frees hdr */
-	fl_report_stats stats;  /* valid when hdr == NULL */
-	fl_report_slo *slos;    /* owned array, in the order added */
+	char *name;            /* owned; unique within the report */
+	fl_hdr *hdr;           /* NULL for a summary-only entry */
+	bool owned;            /* fl_report_free frees hdr */
+	fl_report_stats stats; /* valid when hdr == NULL */
+	fl_report_slo *slos;   /* owned array, in the order added */
 	size_t nslos;
 } fl_report_hist;
 
 /* One interval of a series: a histogram of what completed in it. */
 typedef struct fl_report_interval {
-	int64_t start_ns;       /* offset from the run start */
-	int64_t length_ns;      /* > 0 */
-	fl_hdr *hdr;            /* NULL for a summary-only entry */
-	bool owned;             /* fl_report_free frees hdr */
-	fl_report_stats stats;  /* valid when hdr == NULL */
+	int64_t start_ns;      /* offset from the run start */
+	int64_t length_ns;     /* > 0 */
+	fl_hdr *hdr;           /* NULL for a summary-only entry */
+	bool owned;            /* fl_report_free frees hdr */
+	fl_report_stats stats; /* valid when hdr == NULL */
 } fl_report_interval;
 
 /* A named series of intervals, for throughput and tail latency over time. */
 typedef struct fl_report_series {
-	char *name;                /* owned; unique within the report */
-	fl_report_interval *ivs;   /* owned array, in the order added */
+	char *name;              /* owned; unique within the report */
+	fl_report_interval *ivs; /* owned array, in the order added */
 	size_t nivs;
-	size_t cap_;               /* private */
+	size_t cap_; /* private */
 } fl_report_series;
 
 /* A named count (items processed, retries, drops...). */
 typedef struct fl_report_counter {
-	char *name;     /* owned; unique within the report */
+	char *name; /* owned; unique within the report */
 	int64_t value;
 } fl_report_counter;
 
 /* One injected fault: which point fired, when and what it did. */
 typedef struct fl_report_fault {
-	int64_t at_ns;  /* offset from the run start */
-	char *point;    /* owned: the fault point's name */
-	char *action;   /* owned: what was injected ("delay 5ms", "error") */
+	int64_t at_ns; /* offset from the run start */
+	char *point;   /* owned: the fault point's name */
+	char *action;  /* owned: what was injected ("delay 5ms", "error") */
 } fl_report_fault;
 
 /* One check result. measured and threshold are NaN when not applicable. */
 typedef struct fl_report_check {
-	char *name;                     /* owned */
+	char *name; /* owned */
 	enum fl_report_verdict verdict;
-	char *message;                  /* owned; "" when none */
-	double measured;                /* in unit; NaN: none */
-	double threshold;               /* in unit; NaN: none */
-	char *unit;                     /* owned; "ns" formats as time; "" */
+	char *message;    /* owned; "" when none */
+	double measured;  /* in unit; NaN: none */
+	double threshold; /* in unit; NaN: none */
+	char *unit;       /* owned; "ns" formats as time; "" */
 } fl_report_check;
 
 /* The machine a run ran on. Strings are owned, "" when unknown. */
 typedef struct fl_report_host {
 	char *hostname;
 	char *cpu_model;
-	char *kernel;     /* "Linux 6.1.0-18-amd64 x86_64" */
-	int32_t cores;    /* online CPUs; 0 when unknown */
+	char *kernel;  /* "Linux 6.1.0-18-amd64 x86_64" */
+	int32_t cores; /* online CPUs; 0 when unknown */
 } fl_report_host;
 
 /*
@@ -154,16 +154,16 @@ typedef struct fl_report_host {
  * freely; free with fl_report_free. Strings are owned and never NULL.
  */
 typedef struct fl_report {
-	char *name;             /* scenario or benchmark name */
-	uint64_t seed;          /* the seed that reproduces the run */
-	char *fault_plan;       /* the fault plan text, "" when none */
-	char *backend;          /* the scheduler backend, "" when unknown */
-	char *git_rev;          /* the revision built, "" when unknown */
+	char *name;       /* scenario or benchmark name */
+	uint64_t seed;    /* the seed that reproduces the run */
+	char *fault_plan; /* the fault plan text, "" when none */
+	char *backend;    /* the scheduler backend, "" when unknown */
+	char *git_rev;    /* the revision built, "" when unknown */
 	fl_report_host host;
-	int64_t start_unix_ns;  /* wall clock at the start, ns since epoch */
-	int64_t duration_ns;    /* run length; 0 until set */
-	int32_t repetition;     /* 0-based index of this repetition */
-	int32_t repetitions;    /* repetitions in the set; 1 for a single run */
+	int64_t start_unix_ns; /* wall clock at the start, ns since epoch */
+	int64_t duration_ns;   /* run length; 0 until set */
+	int32_t repetition;    /* 0-based index of this repetition */
+	int32_t repetitions;   /* repetitions in the set; 1 for a single run */
 
 	fl_report_hist *hists;
 	size_t nhists;
@@ -176,18 +176,18 @@ typedef struct fl_report {
 	fl_report_check *checks;
 	size_t nchecks;
 
-	size_t caps_[5];        /* private: capacities of the arrays above */
+	size_t caps_[5]; /* private: capacities of the arrays above */
 } fl_report;
 
 /* Options for fl_report_new; the all-zero value (or NULL) means defaults. */
 struct fl_report_opts {
 	uint64_t seed;
-	const char *fault_plan;  /* NULL: "" */
-	const char *backend;     /* NULL: "" */
-	const char *git_rev;     /* NULL: "" */
-	int64_t start_unix_ns;   /* 0: the wall clock now */
-	int32_t repetition;      /* 0-based */
-	int32_t repetitions;     /* 0: 1 */
+	const char *fault_plan; /* NULL: "" */
+	const char *backend;    /* NULL: "" */
+	const char *git_rev;    /* NULL: "" */
+	int64_t start_unix_ns;  /* 0: the wall clock now */
+	int32_t repetition;     /* 0-based */
+	int32_t repetitions;    /* 0: 1 */
 };
 
 /*
@@ -197,8 +197,7 @@ struct fl_report_opts {
  * Errors: FL_ERR_INVAL (name NULL or empty, negative repetition, or
  * repetition >= repetitions), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_new(const char *name,
-				    const struct fl_report_opts *opts,
+FL_MUST_CHECK fl_err *fl_report_new(const char *name, const struct fl_report_opts *opts,
 				    fl_report **out);
 
 /* Frees the report, its strings and the histograms it owns. Accepts NULL. */
@@ -219,9 +218,8 @@ FL_MUST_CHECK fl_err *fl_report_detect_host(fl_report *r);
  * Sets r->host explicitly (for tests and for reports made elsewhere).
  * NULL strings mean "". Errors: FL_ERR_INVAL (cores < 0), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_set_host(fl_report *r, const char *hostname,
-					 const char *cpu_model, int32_t cores,
-					 const char *kernel);
+FL_MUST_CHECK fl_err *fl_report_set_host(fl_report *r, const char *hostname, const char *cpu_model,
+					 int32_t cores, const char *kernel);
 
 /*
  * Adds a latency histogram (values in ns) under name, e.g. "stage.parse" or
@@ -232,8 +230,8 @@ FL_MUST_CHECK fl_err *fl_report_set_host(fl_report *r, const char *hostname,
  * Errors: FL_ERR_INVAL (name empty, hdr NULL, or name already used),
  * FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_add_hist(fl_report *r, const char *name,
-					 fl_hdr *hdr, enum fl_report_own own);
+FL_MUST_CHECK fl_err *fl_report_add_hist(fl_report *r, const char *name, fl_hdr *hdr,
+					 enum fl_report_own own);
 
 /*
  * Adds a histogram known only by its summary (no fl_hdr), as the JSON
@@ -248,8 +246,8 @@ FL_MUST_CHECK fl_err *fl_report_add_hist_stats(fl_report *r, const char *name,
  * Errors: FL_ERR_INVAL (no such histogram, percentile out of range,
  * negative threshold), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_add_slo(fl_report *r, const char *hist,
-					double percentile, int64_t threshold_ns);
+FL_MUST_CHECK fl_err *fl_report_add_slo(fl_report *r, const char *hist, double percentile,
+					int64_t threshold_ns);
 
 /*
  * Adds one check per SLO of every histogram, named "<hist> p99 <= 5 ms",
@@ -267,33 +265,28 @@ FL_MUST_CHECK fl_err *fl_report_eval_slos(fl_report *r);
  * Errors: FL_ERR_INVAL (series empty, hdr NULL, start_ns < 0,
  * length_ns <= 0), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_add_series_interval(fl_report *r,
-						    const char *series,
-						    int64_t start_ns,
-						    int64_t length_ns,
-						    fl_hdr *hdr,
-						    enum fl_report_own own);
+FL_MUST_CHECK fl_err *fl_report_add_series_interval(fl_report *r, const char *series,
+						    int64_t start_ns, int64_t length_ns,
+						    fl_hdr *hdr, enum fl_report_own own);
 
 /* As fl_report_add_series_interval, with a summary instead of a histogram. */
-FL_MUST_CHECK fl_err *fl_report_add_series_interval_stats(
-    fl_report *r, const char *series, int64_t start_ns, int64_t length_ns,
-    const fl_report_stats *stats);
+FL_MUST_CHECK fl_err *fl_report_add_series_interval_stats(fl_report *r, const char *series,
+							  int64_t start_ns, int64_t length_ns,
+							  const fl_report_stats *stats);
 
 /*
  * Adds a counter. The counter "items" is the run's unit of work: compare
  * divides it by the duration to get the throughput.
  * Errors: FL_ERR_INVAL (name empty or already used), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_add_counter(fl_report *r, const char *name,
-					    int64_t value);
+FL_MUST_CHECK fl_err *fl_report_add_counter(fl_report *r, const char *name, int64_t value);
 
 /*
  * Records that fault point point fired at at_ns (offset from the run start)
  * and injected action (free text such as "delay 5ms" or "error EIO").
  * Errors: FL_ERR_INVAL (point empty, at_ns < 0), FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns,
-						const char *point,
+FL_MUST_CHECK fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns, const char *point,
 						const char *action);
 
 /*
@@ -303,20 +296,17 @@ FL_MUST_CHECK fl_err *fl_report_add_fault_event(fl_report *r, int64_t at_ns,
  * Errors: FL_ERR_INVAL (name empty, verdict out of range), FL_ERR_NOMEM.
  */
 FL_MUST_CHECK fl_err *fl_report_add_check(fl_report *r, const char *name,
-					  enum fl_report_verdict verdict,
-					  double measured, double threshold,
-					  const char *unit, const char *message);
+					  enum fl_report_verdict verdict, double measured,
+					  double threshold, const char *unit, const char *message);
 
 /* The histogram named name, or NULL. Borrowed. */
 const fl_report_hist *fl_report_find_hist(const fl_report *r, const char *name);
 
 /* The counter named name, or NULL. Borrowed. */
-const fl_report_counter *fl_report_find_counter(const fl_report *r,
-						const char *name);
+const fl_report_counter *fl_report_find_counter(const fl_report *r, const char *name);
 
 /* The series named name, or NULL. Borrowed. */
-const fl_report_series *fl_report_find_series(const fl_report *r,
-					      const char *name);
+const fl_report_series *fl_report_find_series(const fl_report *r, const char *name);
 
 /* The number of checks with verdict v. */
 size_t fl_report_count_verdict(const fl_report *r, enum fl_report_verdict v);
@@ -327,8 +317,7 @@ size_t fl_report_count_verdict(const fl_report *r, enum fl_report_verdict v);
  * interval.
  */
 void fl_report_hist_stats(const fl_report_hist *h, fl_report_stats *out);
-void fl_report_interval_stats(const fl_report_interval *iv,
-			      fl_report_stats *out);
+void fl_report_interval_stats(const fl_report_interval *iv, fl_report_stats *out);
 
 /*
  * Formats a wall-clock time (ns since the epoch) as ISO 8601 UTC with
@@ -366,8 +355,7 @@ FL_MUST_CHECK fl_err *fl_report_write_json(const fl_report *r, const char *path)
 FL_MUST_CHECK fl_err *fl_report_write_junit(const fl_report *r, const char *path);
 
 /* A Markdown summary: metadata, verdicts, percentiles, counters, faults. */
-FL_MUST_CHECK fl_err *fl_report_write_markdown(const fl_report *r,
-					       const char *path);
+FL_MUST_CHECK fl_err *fl_report_write_markdown(const fl_report *r, const char *path);
 
 /*
  * dir/index.html: one self-contained page (inline CSS and SVG, no network
@@ -407,8 +395,8 @@ FL_MUST_CHECK fl_err *fl_report_print_markdown(const fl_report *r, FILE *out);
 FL_MUST_CHECK fl_err *fl_report_load_json(const char *path, fl_report **out);
 
 /* As fl_report_load_json, from a buffer; name is used in error messages. */
-FL_MUST_CHECK fl_err *fl_report_parse_json(const char *text, size_t len,
-					   const char *name, fl_report **out);
+FL_MUST_CHECK fl_err *fl_report_parse_json(const char *text, size_t len, const char *name,
+					   fl_report **out);
 
 /*
  * Prints a side-by-side comparison of two runs to out as an aligned text
@@ -418,8 +406,7 @@ FL_MUST_CHECK fl_err *fl_report_parse_json(const char *text, size_t len,
  * "(new)" or "(missing)".
  * Errors: an errno error if writing to out fails; FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_report_compare(const fl_report *base,
-					const fl_report *cur, FILE *out);
+FL_MUST_CHECK fl_err *fl_report_compare(const fl_report *base, const fl_report *cur, FILE *out);
 
 /*
  * Merges src into dst losslessly, as shards of one run combine: histograms
@@ -445,29 +432,29 @@ FL_MUST_CHECK fl_err *fl_report_merge_hlogs(const char *out, const char *const *
 
 /* One curve of fl_report_write_curves_html: points (x[i], y[i]) in order. */
 typedef struct fl_report_curve {
-	const char *name;   /* legend text */
-	const double *x;    /* a rate, per second */
-	const double *y;    /* a time, ns (> 0 to be drawn on the log axis) */
+	const char *name; /* legend text */
+	const double *x;  /* a rate, per second */
+	const double *y;  /* a time, ns (> 0 to be drawn on the log axis) */
 	size_t n;
-	long mark;          /* index of the highlighted point (the knee); -1: none */
+	long mark; /* index of the highlighted point (the knee); -1: none */
 } fl_report_curve;
 
 /* A page of rate-vs-latency curves with a table under them. */
 typedef struct fl_report_curves {
 	const char *title;
-	const char *subtitle;      /* one line under the title; NULL: none */
-	const char *x_label;       /* e.g. "achieved throughput" */
-	const char *y_label;       /* e.g. "p99 response time" */
-	int64_t hline_ns;          /* a threshold drawn across (the SLO); 0: none */
-	const char *hline_label;   /* its legend text */
-	const char *mark_label;    /* legend text of the marked points */
+	const char *subtitle;    /* one line under the title; NULL: none */
+	const char *x_label;     /* e.g. "achieved throughput" */
+	const char *y_label;     /* e.g. "p99 response time" */
+	int64_t hline_ns;        /* a threshold drawn across (the SLO); 0: none */
+	const char *hline_label; /* its legend text */
+	const char *mark_label;  /* legend text of the marked points */
 	const fl_report_curve *curves;
 	size_t ncurves;
-	const char *const *head;   /* ncols table headers; NULL: no table */
+	const char *const *head; /* ncols table headers; NULL: no table */
 	size_t ncols;
-	const char *const *cells;  /* nrows x ncols cells, row-major */
+	const char *const *cells; /* nrows x ncols cells, row-major */
 	size_t nrows;
-	const bool *row_marked;    /* nrows flags: highlight the row; may be NULL */
+	const bool *row_marked; /* nrows flags: highlight the row; may be NULL */
 } fl_report_curves;
 
 /*
@@ -477,8 +464,7 @@ typedef struct fl_report_curves {
  * table. dir must exist. Every string is escaped.
  * Errors: as the writers above.
  */
-FL_MUST_CHECK fl_err *fl_report_write_curves_html(const fl_report_curves *c,
-						  const char *dir);
+FL_MUST_CHECK fl_err *fl_report_write_curves_html(const fl_report_curves *c, const char *dir);
 
 /*
  * Atomic file writing, shared by the writers above and usable by other
@@ -499,8 +485,7 @@ typedef struct fl_report_file fl_report_file;
 FL_MUST_CHECK fl_err *fl_report_mkdir_p(const char *path);
 
 /* Errors: an errno error naming path (e.g. the directory does not exist). */
-FL_MUST_CHECK fl_err *fl_report_file_open(const char *path,
-					  fl_report_file **out);
+FL_MUST_CHECK fl_err *fl_report_file_open(const char *path, fl_report_file **out);
 /* The stream to write to. Borrowed; do not fclose it. */
 FILE *fl_report_file_stream(fl_report_file *f);
 /*

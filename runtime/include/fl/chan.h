@@ -47,8 +47,8 @@ typedef struct fl_chan fl_chan;
 
 /* Channel options; all-zero means defaults. */
 struct fl_chan_opts {
-	const char *name;                 /* for task dumps; copied */
-	void (*free_elem)(void *elem);    /* drains buffered elements on free */
+	const char *name;              /* for task dumps; copied */
+	void (*free_elem)(void *elem); /* drains buffered elements on free */
 };
 
 /*
@@ -100,10 +100,10 @@ bool fl_chan_closed(fl_chan *ch);
 /* One case of fl_select. A NULL ch is never ready (Go's nil channel). */
 enum fl_select_op { FL_SEND = 1, FL_RECV = 2 };
 typedef struct fl_select_case {
-	int op;          /* FL_SEND or FL_RECV */
+	int op; /* FL_SEND or FL_RECV */
 	fl_chan *ch;
-	void *elem;      /* send: source; recv: destination (may be NULL) */
-	int status;      /* out, chosen case only: FL_OK or FL_CLOSED */
+	void *elem; /* send: source; recv: destination (may be NULL) */
+	int status; /* out, chosen case only: FL_OK or FL_CLOSED */
 } fl_select_case;
 
 /*

@@ -41,11 +41,11 @@ FL_MUST_CHECK fl_err *fl_ctx_with_cancel(fl_ctx *parent, fl_ctx **out);
  * NULL means FL_ERR_DEADLINE). The effective deadline is min(parent's, own).
  * An already-expired deadline cancels at once.
  */
-FL_MUST_CHECK fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns,
-					   fl_err *cause, fl_ctx **out);
+FL_MUST_CHECK fl_err *fl_ctx_with_deadline(fl_ctx *parent, int64_t deadline_ns, fl_err *cause,
+					   fl_ctx **out);
 /* fl_ctx_with_deadline(parent, fl_deadline_in(timeout_ns), cause, out). */
-FL_MUST_CHECK fl_err *fl_ctx_with_timeout(fl_ctx *parent, int64_t timeout_ns,
-					  fl_err *cause, fl_ctx **out);
+FL_MUST_CHECK fl_err *fl_ctx_with_timeout(fl_ctx *parent, int64_t timeout_ns, fl_err *cause,
+					  fl_ctx **out);
 
 /*
  * A child that is never cancelled by its parent (Go's WithoutCancel): it has

@@ -66,14 +66,14 @@ typedef struct fl_err_type {
 /* Private layout, public only so sentinels can be static. Do not touch. */
 enum fl__err_kind { FL__ERR_SENTINEL, FL__ERR_LEAF, FL__ERR_WRAP, FL__ERR_TYPED, FL__ERR_JOIN };
 struct fl_err {
-	atomic_long refs;          /* < 0: immortal (sentinels). */
+	atomic_long refs; /* < 0: immortal (sentinels). */
 	enum fl__err_kind kind;
-	const char *msg;           /* owned unless kind == SENTINEL */
-	fl_err *cause;             /* WRAP and TYPED: owned reference or NULL */
-	fl_err **kids;             /* JOIN: owned references */
-	size_t nkids;              /* JOIN */
-	const fl_err_type *type;   /* TYPED */
-	void *payload;             /* TYPED: owned copy of type->size bytes */
+	const char *msg;         /* owned unless kind == SENTINEL */
+	fl_err *cause;           /* WRAP and TYPED: owned reference or NULL */
+	fl_err **kids;           /* JOIN: owned references */
+	size_t nkids;            /* JOIN */
+	const fl_err_type *type; /* TYPED */
+	void *payload;           /* TYPED: owned copy of type->size bytes */
 };
 
 /*
@@ -82,21 +82,21 @@ struct fl_err {
  * The name then is an fl_err * usable anywhere (it is a one-element array).
  */
 #define FL_ERR_DECLARE(name) extern fl_err name[1]
-#define FL_ERR_SENTINEL(name, message)                                      \
+#define FL_ERR_SENTINEL(name, message) \
 	fl_err name[1] = {{.refs = -1, .kind = FL__ERR_SENTINEL, .msg = (message)}}
 
 /* Built-in sentinels. */
-FL_ERR_DECLARE(FL_ERR_CANCELED);   /* "context canceled" */
-FL_ERR_DECLARE(FL_ERR_DEADLINE);   /* "context deadline exceeded" */
-FL_ERR_DECLARE(FL_ERR_NOMEM);      /* "out of memory" */
-FL_ERR_DECLARE(FL_ERR_CLOSED);     /* "channel closed" */
-FL_ERR_DECLARE(FL_ERR_LIMIT);      /* "limit reached" */
-FL_ERR_DECLARE(FL_ERR_INVAL);      /* "invalid argument" */
-FL_ERR_DECLARE(FL_ERR_AGAIN);      /* "operation would block" */
-FL_ERR_DECLARE(FL_ERR_MISUSE);     /* "API misuse" (wait twice, go after wait) */
-FL_ERR_DECLARE(FL_ERR_PANIC);      /* "task panicked" */
-FL_ERR_DECLARE(FL_ERR_SYSTEM);     /* "system error" (see fl_err_errno) */
-FL_ERR_DECLARE(FL_ERR_DEADLOCK);   /* "deadlock" (sim backend: all tasks blocked) */
+FL_ERR_DECLARE(FL_ERR_CANCELED); /* "context canceled" */
+FL_ERR_DECLARE(FL_ERR_DEADLINE); /* "context deadline exceeded" */
+FL_ERR_DECLARE(FL_ERR_NOMEM);    /* "out of memory" */
+FL_ERR_DECLARE(FL_ERR_CLOSED);   /* "channel closed" */
+FL_ERR_DECLARE(FL_ERR_LIMIT);    /* "limit reached" */
+FL_ERR_DECLARE(FL_ERR_INVAL);    /* "invalid argument" */
+FL_ERR_DECLARE(FL_ERR_AGAIN);    /* "operation would block" */
+FL_ERR_DECLARE(FL_ERR_MISUSE);   /* "API misuse" (wait twice, go after wait) */
+FL_ERR_DECLARE(FL_ERR_PANIC);    /* "task panicked" */
+FL_ERR_DECLARE(FL_ERR_SYSTEM);   /* "system error" (see fl_err_errno) */
+FL_ERR_DECLARE(FL_ERR_DEADLOCK); /* "deadlock" (sim backend: all tasks blocked) */
 
 /*
  * Status codes of per-item hot-path calls (channel send/recv/select, context
@@ -137,8 +137,8 @@ FL_MUST_CHECK fl_err *fl_err_wrap(fl_err *cause, const char *fmt, ...) FL_PRINTF
  * ownership of what payload owns moves to the error in every case) and
  * returns cause if non-NULL, else FL_ERR_NOMEM.
  */
-FL_MUST_CHECK fl_err *fl_err_typed(const fl_err_type *type, const void *payload,
-				   fl_err *cause, const char *fmt, ...) FL_PRINTF(4, 5);
+FL_MUST_CHECK fl_err *fl_err_typed(const fl_err_type *type, const void *payload, fl_err *cause,
+				   const char *fmt, ...) FL_PRINTF(4, 5);
 
 /* Captures errnum (an errno value) as a typed error of fl_err_errno_type,
  * matching FL_ERR_SYSTEM, with message "msg: strerror(errnum)". */

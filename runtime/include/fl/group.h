@@ -44,9 +44,9 @@ enum fl_panic_policy {
 
 /* Group options; all-zero means defaults. */
 struct fl_group_opts {
-	const char *name;           /* for dumps and task names; copied */
-	int limit;                  /* max concurrently running tasks; 0 = none */
-	bool collect;               /* keep every error, as a join tree */
+	const char *name; /* for dumps and task names; copied */
+	int limit;        /* max concurrently running tasks; 0 = none */
+	bool collect;     /* keep every error, as a join tree */
 	enum fl_panic_policy panic;
 };
 
@@ -57,8 +57,8 @@ struct fl_group_opts {
  * Errors: FL_ERR_INVAL (NULL parent/out, negative limit, unknown panic
  * policy), FL_ERR_NOMEM, and those of fl_ctx_with_cancel.
  */
-FL_MUST_CHECK fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts,
-				   fl_group **out, fl_ctx **ctx_out);
+FL_MUST_CHECK fl_err *fl_group_new(fl_ctx *parent, const struct fl_group_opts *opts, fl_group **out,
+				   fl_ctx **ctx_out);
 
 /*
  * Starts fn(ctx, arg) in a new task. At the limit, blocks until a slot is

@@ -25,9 +25,9 @@ extern "C" {
 #define FL_TRY 0
 
 #define FL_NS(x) ((int64_t)(x))
-#define FL_US(x) ((int64_t)(x) * 1000)
-#define FL_MS(x) ((int64_t)(x) * 1000000)
-#define FL_SEC(x) ((int64_t)(x) * 1000000000)
+#define FL_US(x) ((int64_t)(x)*1000)
+#define FL_MS(x) ((int64_t)(x)*1000000)
+#define FL_SEC(x) ((int64_t)(x)*1000000000)
 
 typedef struct fl_ctx fl_ctx;
 
@@ -144,13 +144,13 @@ void fl_defer_run_all(void);
 /* Live counts for leak checks. Every field but progress returns to its
  * baseline when everything a scope created has been freed and joined. */
 typedef struct fl_stats {
-	long tasks;        /* spawned tasks not yet finished */
-	long threads;      /* OS threads owned by the backend (pooled idle included) */
-	long chans;        /* channels not yet freed */
-	long ctxs;         /* contexts not yet freed (background excluded) */
-	long errs;         /* heap errors not yet dropped */
-	long timers;       /* armed timers */
-	long groups;       /* groups not yet freed */
+	long tasks;             /* spawned tasks not yet finished */
+	long threads;           /* OS threads owned by the backend (pooled idle included) */
+	long chans;             /* channels not yet freed */
+	long ctxs;              /* contexts not yet freed (background excluded) */
+	long errs;              /* heap errors not yet dropped */
+	long timers;            /* armed timers */
+	long groups;            /* groups not yet freed */
 	unsigned long progress; /* cumulative: completed waits and finished tasks
 				   (fl_blocking calls too); only ever grows; for
 				   watchdogs: a change means something ran. Cheap
@@ -166,29 +166,29 @@ fl_stats fl_stats_get(void);
 int fl_task_dump(FILE *out);
 /* What a live task is doing (fl_task_states). */
 enum fl_task_wait {
-	FL_TASK_RUNNING,      /* not blocked in the runtime */
-	FL_TASK_CHAN_SEND,    /* on: the channel */
-	FL_TASK_CHAN_RECV,    /* on: the channel */
+	FL_TASK_RUNNING,   /* not blocked in the runtime */
+	FL_TASK_CHAN_SEND, /* on: the channel */
+	FL_TASK_CHAN_RECV, /* on: the channel */
 	FL_TASK_SELECT,
-	FL_TASK_CTX_WAIT,     /* on: the context */
+	FL_TASK_CTX_WAIT, /* on: the context */
 	FL_TASK_SLEEP,
-	FL_TASK_GROUP_WAIT,   /* on: the group */
-	FL_TASK_GROUP_LIMIT,  /* on: the group whose limit holds it */
-	FL_TASK_BLOCKING,     /* inside fl_blocking */
+	FL_TASK_GROUP_WAIT,  /* on: the group */
+	FL_TASK_GROUP_LIMIT, /* on: the group whose limit holds it */
+	FL_TASK_BLOCKING,    /* inside fl_blocking */
 };
 
 /* One live task, as fl_task_dump prints it, for programs and tests that
  * order events by what tasks wait on instead of sleeping. */
 typedef struct fl_task_state {
 	uint64_t id;
-	char name[64];             /* the task's name (truncated) */
-	char group[64];            /* its group's name, "-" for none */
+	char name[64];  /* the task's name (truncated) */
+	char group[64]; /* its group's name, "-" for none */
 	enum fl_task_wait wait;
-	const void *on;            /* the channel, context or group waited on:
+	const void *on;    /* the channel, context or group waited on:
 				      compare it, never dereference it */
-	char on_label[64];         /* that object's name, "" for none */
-	int64_t until_ns;          /* the wait's deadline, FL_FOREVER for none */
-	bool thread;               /* an adopted OS thread, not a spawned task */
+	char on_label[64]; /* that object's name, "" for none */
+	int64_t until_ns;  /* the wait's deadline, FL_FOREVER for none */
+	bool thread;       /* an adopted OS thread, not a spawned task */
 } fl_task_state;
 
 /*

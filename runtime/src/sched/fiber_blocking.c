@@ -33,19 +33,19 @@ typedef struct job {
 	void (*fn)(void *);
 	void *arg;
 	fl__task *task;
-	struct job *next;      /* side.mu */
+	struct job *next; /* side.mu */
 } job;
 
 static struct {
 	fl__mutex mu;
-	fl__cond cv;           /* a job was queued */
-	job *head, *tail;      /* mu */
-	int pending;           /* mu: queued, not yet taken */
-	int idle;              /* mu: threads waiting for a job */
-	int nthreads;          /* mu */
-	atomic_long live;      /* == nthreads, readable without the lock */
+	fl__cond cv;      /* a job was queued */
+	job *head, *tail; /* mu */
+	int pending;      /* mu: queued, not yet taken */
+	int idle;         /* mu: threads waiting for a job */
+	int nthreads;     /* mu */
+	atomic_long live; /* == nthreads, readable without the lock */
 	bool (*park)(fl__task *self, int64_t deadline_ns); /* immutable after init */
-	void (*unpark)(fl__task *t);                        /* immutable after init */
+	void (*unpark)(fl__task *t);                       /* immutable after init */
 } side = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
 
 /* Not pthread_once: the seam is initialised under a mutex before any

@@ -33,11 +33,11 @@
 
 typedef struct fl__fctx {
 #ifdef FL_FIBER_UCONTEXT
-	ucontext_t uc;            /* the saved context */
-	void (*fn)(void *);       /* entry, read once by the trampoline */
+	ucontext_t uc;      /* the saved context */
+	void (*fn)(void *); /* entry, read once by the trampoline */
 	void *arg;
 #else
-	void *sp;                 /* stack pointer; registers are on the stack */
+	void *sp; /* stack pointer; registers are on the stack */
 #endif
 } fl__fctx;
 

@@ -23,7 +23,8 @@
 
 #include "sync_internal.h"
 
-#define TIMER_SLACK_NS FL_US(75)  /* the watcher wakes this early, then spins:
+#define TIMER_SLACK_NS \
+	FL_US(75) /* the watcher wakes this early, then spins:
 				   * a timed sleep overshoots ~100 us here */
 #define BACKOFF_MAX_NS FL_MS(10)
 

@@ -58,18 +58,18 @@ typedef struct fl__fiber fl__fiber;
 
 /* A fiber. The record lives at the top of its own stack mapping. */
 struct fl__fiber {
-	fl__fctx ctx;              /* saved context while switched out */
-	_Atomic uint32_t state;    /* phase | TOKEN | TIMEDOUT (see above) */
-	fl__task *task;            /* the task it runs; set before enqueue */
-	fl__fiber *next;           /* global queue / pool link (their locks) */
-	fl__timer timer;           /* park deadline (heap lock, the fiber) */
-	void *map;                 /* immutable: the mapping (guard included) */
-	size_t map_size;           /* immutable */
-	void *stack_lo;            /* immutable: lowest usable stack byte */
-	size_t stack_size;         /* immutable: usable bytes below the record */
-	unsigned vg_stack;         /* immutable: Valgrind stack id */
-	void *tsan;                /* TSan fiber, created per task */
-	void *asan_fake;           /* ASan fake stack while switched out */
+	fl__fctx ctx;           /* saved context while switched out */
+	_Atomic uint32_t state; /* phase | TOKEN | TIMEDOUT (see above) */
+	fl__task *task;         /* the task it runs; set before enqueue */
+	fl__fiber *next;        /* global queue / pool link (their locks) */
+	fl__timer timer;        /* park deadline (heap lock, the fiber) */
+	void *map;              /* immutable: the mapping (guard included) */
+	size_t map_size;        /* immutable */
+	void *stack_lo;         /* immutable: lowest usable stack byte */
+	size_t stack_size;      /* immutable: usable bytes below the record */
+	unsigned vg_stack;      /* immutable: Valgrind stack id */
+	void *tsan;             /* TSan fiber, created per task */
+	void *asan_fake;        /* ASan fake stack while switched out */
 };
 
 /* ---- stacks (fiber_stack.c) -------------------------------------------- */
@@ -154,49 +154,49 @@ long fl__fblocking_threads(void);
 
 /* A thief's last look at one victim's runnext slot (stale-runnext steals). */
 typedef struct fl__seen {
-	uint64_t tick;     /* the victim's tick at the first look */
-	fl__fiber *rn;     /* its runnext then */
-	int64_t since_ns;  /* when that pair was first seen */
+	uint64_t tick;    /* the victim's tick at the first look */
+	fl__fiber *rn;    /* its runnext then */
+	int64_t since_ns; /* when that pair was first seen */
 } fl__seen;
 
 /* "own" fields are touched only on the worker's thread (its scheduler or
  * the fiber it runs). */
 typedef struct fl__worker {
-	fl__runq q;                    /* see fl__runq */
-	_Atomic(fl__fiber *) runnext;  /* own puts; own takes; thieves CAS */
-	_Atomic uint64_t tick;         /* own writes: fibers started so far */
-	_Atomic uint64_t direct;       /* own writes: direct switches so far */
-	fl__fctx ctx;                  /* own: the scheduler loop's context */
-	fl__fiber *cur;                /* own: the fiber running now */
-	fl__fiber *prev;               /* own: the fiber that switched out last,
+	fl__runq q;                   /* see fl__runq */
+	_Atomic(fl__fiber *) runnext; /* own puts; own takes; thieves CAS */
+	_Atomic uint64_t tick;        /* own writes: fibers started so far */
+	_Atomic uint64_t direct;      /* own writes: direct switches so far */
+	fl__fctx ctx;                 /* own: the scheduler loop's context */
+	fl__fiber *cur;               /* own: the fiber running now */
+	fl__fiber *prev;              /* own: the fiber that switched out last,
 					* until whoever runs next finishes it */
-	int after;                     /* own: why prev switched out (fibers.c) */
-	fl__fiber *resume;             /* own: woken while parking; runs next */
-	int fair;                      /* own: countdown to a fairness pick */
-	fl__fiber *cache;              /* own: recycled fibers (LIFO) */
-	int ncache;                    /* own */
-	fl__seen *seen;                /* own: last look at each victim */
-	int64_t backoff_ns;            /* own: watcher sleep while others run */
-	bool timer_spin;               /* own: woke early for a timer: spin */
-	uint64_t rng;                  /* own: victim choice */
-	fl__cond cv;                   /* wakes this worker (fl__idle.mu) */
-	bool sleeping;                 /* fl__idle.mu: waiting on cv */
-	bool woken;                    /* fl__idle.mu: someone wants it up */
-	int index;                     /* immutable */
-	void *tsan;                    /* own: the thread's TSan fiber */
-	void *stack_lo;                /* own: the thread's stack, for ASan */
+	int after;                    /* own: why prev switched out (fibers.c) */
+	fl__fiber *resume;            /* own: woken while parking; runs next */
+	int fair;                     /* own: countdown to a fairness pick */
+	fl__fiber *cache;             /* own: recycled fibers (LIFO) */
+	int ncache;                   /* own */
+	fl__seen *seen;               /* own: last look at each victim */
+	int64_t backoff_ns;           /* own: watcher sleep while others run */
+	bool timer_spin;              /* own: woke early for a timer: spin */
+	uint64_t rng;                 /* own: victim choice */
+	fl__cond cv;                  /* wakes this worker (fl__idle.mu) */
+	bool sleeping;                /* fl__idle.mu: waiting on cv */
+	bool woken;                   /* fl__idle.mu: someone wants it up */
+	int index;                    /* immutable */
+	void *tsan;                   /* own: the thread's TSan fiber */
+	void *stack_lo;               /* own: the thread's stack, for ASan */
 	size_t stack_size;
 } fl__worker;
 
 /* The worker set and the state of its idle members (fiber_idle.c). */
 struct fl__idle {
-	fl__worker *w;                   /* immutable after init */
-	int n;                         /* immutable after init */
-	atomic_int nspinning;          /* workers looking for work */
-	atomic_int nsleeping;          /* == workers with sleeping set */
-	fl__mutex mu;                  /* idle state of every worker */
-	fl__worker *watcher;               /* mu: the sleeper with a timeout */
-	uint64_t seed;                 /* immutable after init */
+	fl__worker *w;        /* immutable after init */
+	int n;                /* immutable after init */
+	atomic_int nspinning; /* workers looking for work */
+	atomic_int nsleeping; /* == workers with sleeping set */
+	fl__mutex mu;         /* idle state of every worker */
+	fl__worker *watcher;  /* mu: the sleeper with a timeout */
+	uint64_t seed;        /* immutable after init */
 };
 extern struct fl__idle fl__idle;
 

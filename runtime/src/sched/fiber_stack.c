@@ -51,12 +51,12 @@ enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT };
 
 static struct {
 	fl__mutex mu;
-	fl__fiber *free;        /* mu: LIFO of pooled fibers (via next) */
-	long nfree;             /* mu */
-	size_t map_size;        /* set once at init: guard + stack + record */
-	size_t stack_size;      /* set once at init: usable bytes */
-	_Atomic int guard;      /* GUARD_*: decided by the first install */
-	atomic_long mapped;     /* live mappings, pooled included */
+	fl__fiber *free;    /* mu: LIFO of pooled fibers (via next) */
+	long nfree;         /* mu */
+	size_t map_size;    /* set once at init: guard + stack + record */
+	size_t stack_size;  /* set once at init: usable bytes */
+	_Atomic int guard;  /* GUARD_*: decided by the first install */
+	atomic_long mapped; /* live mappings, pooled included */
 } pool = {.mu = FL__MUTEX_INITIALIZER};
 
 static size_t page_size(void)

@@ -43,9 +43,9 @@
 /* Where a switch goes: a context, its stack (ASan) and its TSan fiber. */
 typedef struct fl__fswitch_to {
 	fl__fctx *ctx;
-	void *stack_lo;     /* lowest usable byte of the target's stack */
+	void *stack_lo; /* lowest usable byte of the target's stack */
 	size_t stack_size;
-	void *tsan;         /* the target's TSan fiber (NULL without TSan) */
+	void *tsan; /* the target's TSan fiber (NULL without TSan) */
 } fl__fswitch_to;
 
 /*

@@ -31,13 +31,12 @@
 
 static struct {
 	fl__mutex mu;
-	fl__cond done;          /* a callback returned (mu) */
-	fl__timer **heap;       /* mu */
-	size_t n, cap;          /* mu */
-	fl__timer *firing;      /* mu: the timer whose callback runs now */
-	_Atomic int64_t next;   /* written under mu: heap[0]->when_ns or FOREVER */
-} tm = {.mu = FL__MUTEX_INITIALIZER, .done = {PTHREAD_COND_INITIALIZER},
-	.next = FL_FOREVER};
+	fl__cond done;        /* a callback returned (mu) */
+	fl__timer **heap;     /* mu */
+	size_t n, cap;        /* mu */
+	fl__timer *firing;    /* mu: the timer whose callback runs now */
+	_Atomic int64_t next; /* written under mu: heap[0]->when_ns or FOREVER */
+} tm = {.mu = FL__MUTEX_INITIALIZER, .done = {PTHREAD_COND_INITIALIZER}, .next = FL_FOREVER};
 
 static void heap_set(size_t i, fl__timer *t)
 {
@@ -85,10 +84,7 @@ static void heap_remove(size_t i)
 		heap_down(i);
 }
 
-static void publish_next(void)
-{
-	atomic_store(&tm.next, tm.n ? tm.heap[0]->when_ns : FL_FOREVER);
-}
+static void publish_next(void) { atomic_store(&tm.next, tm.n ? tm.heap[0]->when_ns : FL_FOREVER); }
 
 bool fl__ftimer_start(fl__timer *t, bool *earliest)
 {

@@ -63,12 +63,12 @@
 #include "fl_alloc_internal.h"
 
 #define MAX_WORKERS 256
-#define CACHE_MAX 32             /* recycled fibers kept per worker */
-#define SPIN_ROUNDS 4            /* steal passes before sleeping */
-#define GLOBAL_TICK 61           /* queues before runnext every N picks */
-#define TIMER_TICK 16            /* timers checked every N fibers */
+#define CACHE_MAX 32   /* recycled fibers kept per worker */
+#define SPIN_ROUNDS 4  /* steal passes before sleeping */
+#define GLOBAL_TICK 61 /* queues before runnext every N picks */
+#define TIMER_TICK 16  /* timers checked every N fibers */
 #define STEAL_BATCH (FL__RUNQ_CAP / 2)
-#define STALE_NS FL_US(50)        /* runnext may be stolen after this */
+#define STALE_NS FL_US(50) /* runnext may be stolen after this */
 #define BACKOFF_MIN_NS FL_US(50)
 
 #if defined(__clang__)
@@ -245,17 +245,10 @@ static void finish_prev(worker *w)
 	fl__fiber *f = w->prev;
 	w->prev = NULL;
 	switch (w->after) {
-	case AFTER_PARK:
-		finish_park(w, f);
-		break;
-	case AFTER_YIELD:
-		local_put(w, f);
-		break;
-	case AFTER_EXIT:
-		fiber_exit(w, f);
-		break;
-	default:
-		FL_ABORT("fiber switched out without a reason");
+	case AFTER_PARK: finish_park(w, f); break;
+	case AFTER_YIELD: local_put(w, f); break;
+	case AFTER_EXIT: fiber_exit(w, f); break;
+	default: FL_ABORT("fiber switched out without a reason");
 	}
 }
 
@@ -399,8 +392,9 @@ static void park_timeout(fl__timer *tm)
 		uint32_t phase = v & FIBER_PHASE;
 		if (phase == FIBER_READY)
 			return; /* already awake; it stops this timer itself */
-		uint32_t nv = phase == FIBER_PARKED ? ((v & ~(uint32_t)FIBER_PHASE) | FIBER_TIMEDOUT)
-						    : (v | FIBER_TIMEDOUT);
+		uint32_t nv = phase == FIBER_PARKED
+				      ? ((v & ~(uint32_t)FIBER_PHASE) | FIBER_TIMEDOUT)
+				      : (v | FIBER_TIMEDOUT);
 		if (atomic_compare_exchange_weak_explicit(&f->state, &v, nv, memory_order_acq_rel,
 							  memory_order_acquire)) {
 			if (phase == FIBER_PARKED)
@@ -418,8 +412,8 @@ static void fb_yield(void);
  * deadline is taken by the caller's failed abort, as after a timer. */
 static bool park_poll(fl__fiber *f, int64_t deadline_ns)
 {
-	uint32_t v = atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE,
-					       memory_order_acq_rel);
+	uint32_t v =
+		atomic_fetch_and_explicit(&f->state, ~(uint32_t)FIBER_PHASE, memory_order_acq_rel);
 	while (!(v & FIBER_TOKEN) && fl__mono_ns() < deadline_ns) {
 		fb_yield();
 		v = atomic_load_explicit(&f->state, memory_order_acquire);
@@ -524,7 +518,8 @@ static fl_err *fb_spawn(fl__task *t)
 {
 	fl__fiber *f = fiber_get();
 	if (!f)
-		return fl_err_errno(errno, "fibers: mapping a %zu-byte stack", fl__fiber_stack_size());
+		return fl_err_errno(errno, "fibers: mapping a %zu-byte stack",
+				    fl__fiber_stack_size());
 	f->task = t;
 	t->backend = f;
 	fl__fctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_main, f);

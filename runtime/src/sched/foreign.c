@@ -42,7 +42,7 @@ typedef struct adopted {
 
 static pthread_key_t adopt_key; /* created by fl__foreign_init, before any self() */
 static fl__mutex adopt_mu = {PTHREAD_MUTEX_INITIALIZER};
-static adopted *adopt_free;     /* adopt_mu: recycled (type-stable) records */
+static adopted *adopt_free; /* adopt_mu: recycled (type-stable) records */
 static _Thread_local adopted *tls_adopted;
 
 static void adopted_release(void *arg)

@@ -107,8 +107,8 @@ bool fl__parker_park(fl__parker *p, int64_t deadline_ns)
 			p->probe = 0;
 			budget = max_spin_ns;
 		}
-		if (budget > 0 && atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
-					  max_spinners) {
+		if (budget > 0 &&
+		    atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) < max_spinners) {
 			int64_t until = fl__mono_ns() + budget;
 			bool got = spin(p, until < deadline_ns ? until : deadline_ns);
 			atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
@@ -134,7 +134,8 @@ bool fl__parker_park(fl__parker *p, int64_t deadline_ns)
 			if (fl__cond_wait_until(&p->cv, &p->mu, deadline_ns) != ETIMEDOUT)
 				continue;
 			expect = PARKER_SLEEPING;
-			if (atomic_compare_exchange_strong_explicit(&p->state, &expect, PARKER_EMPTY,
+			if (atomic_compare_exchange_strong_explicit(&p->state, &expect,
+								    PARKER_EMPTY,
 								    memory_order_acq_rel,
 								    memory_order_acquire)) {
 				got = false;

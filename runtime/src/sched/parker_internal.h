@@ -25,10 +25,10 @@
 #include "sync_internal.h"
 
 typedef struct fl__parker {
-	_Atomic int state;   /* PARKER_EMPTY, _TOKEN or _SLEEPING (parker.c) */
-	int spin_ns;         /* owner only: the current spin budget */
-	int probe;           /* owner only: parks since the last probe */
-	fl__mutex mu;        /* a sleeper waits on cv under mu */
+	_Atomic int state; /* PARKER_EMPTY, _TOKEN or _SLEEPING (parker.c) */
+	int spin_ns;       /* owner only: the current spin budget */
+	int probe;         /* owner only: parks since the last probe */
+	fl__mutex mu;      /* a sleeper waits on cv under mu */
 	fl__cond cv;
 } fl__parker;
 

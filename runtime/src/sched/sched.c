@@ -57,13 +57,15 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	const char *name = opts->backend ? opts->backend : getenv("FAULTLINE_BACKEND");
 	const fl__sched_ops *ops = backend_by_name(name);
 	if (!ops)
-		return fl_err_wrap(FL_ERR_INVAL, "unknown scheduler backend '%s' (known: threads, fibers, sim)",
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "unknown scheduler backend '%s' (known: threads, fibers, sim)",
 				   name);
 	FL_ASSERT(pthread_mutex_lock(&select_lock) == 0);
 	const fl__sched_ops *cur = atomic_load(&active);
 	fl_err *err = NULL;
 	if (cur && cur != ops)
-		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running", cur->name);
+		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running",
+				  cur->name);
 	else if (!cur && !(err = ops->init(opts))) {
 		fl__progress_init();
 		if (ops->trace) /* only then: other backends never write it */
@@ -167,10 +169,7 @@ bool fl__waiter_fire(fl__waiter *w, int index, int result)
 	return true;
 }
 
-void fl__waiter_unpark(fl__waiter *w)
-{
-	fl__sched()->unpark(w->task);
-}
+void fl__waiter_unpark(fl__waiter *w) { fl__sched()->unpark(w->task); }
 
 bool fl__waiter_abort(fl__waiter *w)
 {
@@ -251,4 +250,3 @@ void fl_blocking(void (*fn)(void *arg), void *arg)
 	fl__task_set_wait(t, FL__WAIT_NONE, NULL, FL_FOREVER);
 	fl__progress_bump(t);
 }
-

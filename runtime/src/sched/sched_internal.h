@@ -76,42 +76,42 @@ typedef struct fl__defer {
  * by the task itself; the dump reads them through atomics.
  */
 struct fl__task {
-	char name[48];                      /* immutable after spawn */
-	struct fl_group *group;             /* owning group or NULL; immutable */
-	uint64_t id;                        /* immutable, unique */
-	void (*entry)(fl__task *t);         /* what the backend runs */
-	void *arg;                          /* entry's argument */
-	_Atomic int wait_kind;              /* (self) enum fl__wait_kind */
-	_Atomic(const void *) wait_obj;     /* (self) object waited on */
-	_Atomic int64_t wait_until_ns;      /* (self) deadline or INT64_MAX */
-	fl__defer *defers;                  /* (self) LIFO cleanups */
-	void *panic_frame;                  /* (self) jmp target for capture */
-	void *backend;                      /* backend-private (parker, fiber) */
-	fl__task *reg_prev, *reg_next;      /* registry list (its stripe lock) */
-	bool adopted;                       /* a foreign thread, not spawned */
-	bool panic_capture;                 /* immutable: group captures panics */
-	bool registered;                    /* on the registry list (stripe lock) */
-	struct fl_leak_scope *leak_scope;   /* (self) current leak scope (leak.c) */
-	struct fl__leak_rec *leak;          /* its record in its spawner's scope */
+	char name[48];                    /* immutable after spawn */
+	struct fl_group *group;           /* owning group or NULL; immutable */
+	uint64_t id;                      /* immutable, unique */
+	void (*entry)(fl__task *t);       /* what the backend runs */
+	void *arg;                        /* entry's argument */
+	_Atomic int wait_kind;            /* (self) enum fl__wait_kind */
+	_Atomic(const void *) wait_obj;   /* (self) object waited on */
+	_Atomic int64_t wait_until_ns;    /* (self) deadline or INT64_MAX */
+	fl__defer *defers;                /* (self) LIFO cleanups */
+	void *panic_frame;                /* (self) jmp target for capture */
+	void *backend;                    /* backend-private (parker, fiber) */
+	fl__task *reg_prev, *reg_next;    /* registry list (its stripe lock) */
+	bool adopted;                     /* a foreign thread, not spawned */
+	bool panic_capture;               /* immutable: group captures panics */
+	bool registered;                  /* on the registry list (stripe lock) */
+	struct fl_leak_scope *leak_scope; /* (self) current leak scope (leak.c) */
+	struct fl__leak_rec *leak;        /* its record in its spawner's scope */
 };
 
 enum { FL__W_WAITING = 0, FL__W_FIRED = 1, FL__W_ABORTED = 2 };
 
 /* One waiting task; lives on the waiting task's stack during the wait. */
 struct fl__waiter {
-	fl__task *task;      /* immutable during the wait */
-	_Atomic int state;   /* FL__W_*: WAITING until fired or aborted */
-	int fired_index;     /* set by the winning waker (its link's index) */
-	int result;          /* set by the winning waker: FL_OK, FL_CLOSED... */
+	fl__task *task;    /* immutable during the wait */
+	_Atomic int state; /* FL__W_*: WAITING until fired or aborted */
+	int fired_index;   /* set by the winning waker (its link's index) */
+	int result;        /* set by the winning waker: FL_OK, FL_CLOSED... */
 };
 
 /* A waiter's place on one wait list (protected by that list's owner lock). */
 struct fl__wlink {
 	fl__waiter *w;
-	int index;           /* select case index, or -1 for a context link */
-	void *elem;          /* channel element buffer for direct handoff */
+	int index;  /* select case index, or -1 for a context link */
+	void *elem; /* channel element buffer for direct handoff */
 	fl__wlink *prev, *next;
-	bool queued;         /* on the list (owner lock) */
+	bool queued; /* on the list (owner lock) */
 };
 
 /* Intrusive FIFO of wlinks (owner lock). */
@@ -150,8 +150,8 @@ struct fl__timer {
 	int64_t when_ns;
 	void (*fn)(fl__timer *t);
 	void *arg;
-	int64_t heap_index;   /* backend-private: position, -1 if not pending */
-	uint32_t seq;         /* backend-private: start order (sim trace) */
+	int64_t heap_index; /* backend-private: position, -1 if not pending */
+	uint32_t seq;       /* backend-private: start order (sim trace) */
 };
 
 /* The seam. One instance per backend, selected once per process. */
@@ -201,8 +201,18 @@ extern const fl__sched_ops fl__sched_sim;
  * synchronisation.
  */
 enum fl__sim_event {
-	FL__EV_SWITCH, FL__EV_SPAWN, FL__EV_EXIT, FL__EV_WAKE, FL__EV_TIMEOUT, FL__EV_TIMER,
-	FL__EV_SEND, FL__EV_RECV, FL__EV_CLOSE, FL__EV_SELECT, FL__EV_CANCEL, FL__EV_YIELD,
+	FL__EV_SWITCH,
+	FL__EV_SPAWN,
+	FL__EV_EXIT,
+	FL__EV_WAKE,
+	FL__EV_TIMEOUT,
+	FL__EV_TIMER,
+	FL__EV_SEND,
+	FL__EV_RECV,
+	FL__EV_CLOSE,
+	FL__EV_SELECT,
+	FL__EV_CANCEL,
+	FL__EV_YIELD,
 	FL__EV_DEADLOCK,
 };
 extern bool fl__sim_on;
@@ -224,10 +234,10 @@ uint64_t fl__sim_events(void);
 fl_err *fl__sim_trace_open(const char *path);
 void fl__sim_set_report(FILE *out);
 long fl__sim_deadlocks(void);
-#define FL__SIM_TRACE(kind, obj, arg)                                             \
-	do {                                                                      \
-		if (__builtin_expect(fl__sim_on, 0))                              \
-			fl__sim_trace((kind), (obj), (int64_t)(arg));             \
+#define FL__SIM_TRACE(kind, obj, arg)                                 \
+	do {                                                          \
+		if (__builtin_expect(fl__sim_on, 0))                  \
+			fl__sim_trace((kind), (obj), (int64_t)(arg)); \
 	} while (0)
 
 static inline int64_t fl__now(void) { return fl__sched()->now(); }
@@ -248,7 +258,12 @@ void fl__task_set_wait(fl__task *t, int kind, const void *obj, int64_t until);
 
 /* Live object counters, for leak checks. */
 typedef enum fl__counter {
-	FL__C_TASKS, FL__C_CHANS, FL__C_CTXS, FL__C_TIMERS, FL__C_GROUPS, FL__C_N
+	FL__C_TASKS,
+	FL__C_CHANS,
+	FL__C_CTXS,
+	FL__C_TIMERS,
+	FL__C_GROUPS,
+	FL__C_N
 } fl__counter;
 void fl__count_add(fl__counter c, long delta);
 long fl__count_get(fl__counter c);
@@ -284,8 +299,8 @@ int fl__task_dump_tasks(FILE *out, int64_t now);
  * trace numbers it, without calling up into chan.c or group.c.
  */
 typedef struct fl__obj {
-	const char *label;   /* immutable: the object's name for dumps */
-	uint32_t trace_id;   /* immutable: trace number (sim only), else 0 */
+	const char *label;         /* immutable: the object's name for dumps */
+	uint32_t trace_id;         /* immutable: trace number (sim only), else 0 */
 	struct fl__leak_rec *leak; /* its leak scope's record (leak.c), or NULL */
 } fl__obj;
 

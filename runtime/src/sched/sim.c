@@ -71,36 +71,36 @@ typedef struct lane {
 
 typedef struct sim_task {
 	lane ln;
-	fl__fiber *f;        /* NULL for the root */
+	fl__fiber *f; /* NULL for the root */
 	fl__task *task;
-	uint32_t seq;        /* per run: 0 is the root */
-	bool token;          /* the park token (sched_internal.h) */
-	bool parked;         /* switched out in park, not yet runnable */
-	bool queued;         /* in the run set */
-	fl__timer timer;     /* park deadline */
+	uint32_t seq;    /* per run: 0 is the root */
+	bool token;      /* the park token (sched_internal.h) */
+	bool parked;     /* switched out in park, not yet runnable */
+	bool queued;     /* in the run set */
+	fl__timer timer; /* park deadline */
 } sim_task;
 
 static struct {
-	int64_t now;               /* virtual clock */
-	int64_t run_start;         /* clock at fl_sim_begin */
-	uint64_t rng;              /* splitmix64 state */
+	int64_t now;       /* virtual clock */
+	int64_t run_start; /* clock at fl_sim_begin */
+	uint64_t rng;      /* splitmix64 state */
 	uint32_t task_seq, obj_seq, timer_seq;
-	long live;                 /* spawned tasks not yet exited */
+	long live; /* spawned tasks not yet exited */
 	long deadlocks;
-	sim_task **rq;             /* the run set */
+	sim_task **rq; /* the run set */
 	size_t nrq, caprq;
 	fl__timer **heap;
 	size_t nheap, capheap;
-	sim_task *cur;             /* running task; NULL in the loop */
-	sim_task *last;            /* last task switched to (trace) */
-	int after;                 /* AFTER_*: why cur switched out */
-	lane sched;                /* the loop's lane */
+	sim_task *cur;  /* running task; NULL in the loop */
+	sim_task *last; /* last task switched to (trace) */
+	int after;      /* AFTER_*: why cur switched out */
+	lane sched;     /* the loop's lane */
 	fl__fiber *sched_f;
 	sim_task root;
 	fl__task root_task;
-	void *tsan_free[256];      /* TSan fibers of exited tasks, for reuse */
-	int ntsan_free;            /* (all NULL without TSan) */
-	FILE *report;              /* deadlock reports; NULL = stderr */
+	void *tsan_free[256]; /* TSan fibers of exited tasks, for reuse */
+	int ntsan_free;       /* (all NULL without TSan) */
+	FILE *report;         /* deadlock reports; NULL = stderr */
 } S;
 
 static _Thread_local bool on_sim_thread;
@@ -316,16 +316,10 @@ static void switched_out(sim_task *s)
 {
 	S.cur = NULL;
 	switch (S.after) {
-	case AFTER_PARK:
-		break; /* s->parked is set; an unpark or its timer requeues it */
-	case AFTER_YIELD:
-		rq_push(s);
-		break;
-	case AFTER_EXIT:
-		task_exit(s);
-		break;
-	default:
-		FL_ABORT("sim: task switched out without a reason");
+	case AFTER_PARK: break; /* s->parked is set; an unpark or its timer requeues it */
+	case AFTER_YIELD: rq_push(s); break;
+	case AFTER_EXIT: task_exit(s); break;
+	default: FL_ABORT("sim: task switched out without a reason");
 	}
 }
 
@@ -589,13 +583,15 @@ fl_err *fl__sim_begin(uint64_t seed)
 {
 	check_thread();
 	if (S.cur != &S.root)
-		return fl_err_wrap(FL_ERR_MISUSE, "fl_sim_begin: called from task '%s', not the root",
+		return fl_err_wrap(FL_ERR_MISUSE,
+				   "fl_sim_begin: called from task '%s', not the root",
 				   S.cur->task->name);
 	if (S.live > 0 || S.nheap > 0)
-		return fl_err_wrap(FL_ERR_MISUSE,
-				   "fl_sim_begin: the last run is not over (%ld tasks live, %zu timers "
-				   "pending)",
-				   S.live, S.nheap);
+		return fl_err_wrap(
+			FL_ERR_MISUSE,
+			"fl_sim_begin: the last run is not over (%ld tasks live, %zu timers "
+			"pending)",
+			S.live, S.nheap);
 	reset_run(seed);
 	return NULL;
 }

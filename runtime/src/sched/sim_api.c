@@ -17,7 +17,8 @@ static fl_err *need_sim(const char *fn)
 {
 	const fl__sched_ops *ops = fl__sched();
 	if (ops != &fl__sched_sim)
-		return fl_err_wrap(FL_ERR_MISUSE, "%s: the backend is '%s', not 'sim'", fn, ops->name);
+		return fl_err_wrap(FL_ERR_MISUSE, "%s: the backend is '%s', not 'sim'", fn,
+				   ops->name);
 	return NULL;
 }
 

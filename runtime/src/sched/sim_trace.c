@@ -17,9 +17,9 @@
 #include "sched_internal.h"
 
 static struct {
-	uint64_t hash;   /* FNV-1a of the trace */
+	uint64_t hash; /* FNV-1a of the trace */
 	uint64_t events;
-	FILE *file;      /* optional text trace */
+	FILE *file; /* optional text trace */
 } T;
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -35,10 +35,10 @@ static uint64_t fnv_u64(uint64_t h, uint64_t v)
 }
 
 static const char *const ev_names[] = {
-	[FL__EV_SWITCH] = "switch",   [FL__EV_SPAWN] = "spawn",   [FL__EV_EXIT] = "exit",
-	[FL__EV_WAKE] = "wake",       [FL__EV_TIMEOUT] = "timeout", [FL__EV_TIMER] = "timer",
-	[FL__EV_SEND] = "send",       [FL__EV_RECV] = "recv",     [FL__EV_CLOSE] = "close",
-	[FL__EV_SELECT] = "select",   [FL__EV_CANCEL] = "cancel", [FL__EV_YIELD] = "yield",
+	[FL__EV_SWITCH] = "switch",     [FL__EV_SPAWN] = "spawn",     [FL__EV_EXIT] = "exit",
+	[FL__EV_WAKE] = "wake",         [FL__EV_TIMEOUT] = "timeout", [FL__EV_TIMER] = "timer",
+	[FL__EV_SEND] = "send",         [FL__EV_RECV] = "recv",       [FL__EV_CLOSE] = "close",
+	[FL__EV_SELECT] = "select",     [FL__EV_CANCEL] = "cancel",   [FL__EV_YIELD] = "yield",
 	[FL__EV_DEADLOCK] = "deadlock",
 };
 
@@ -80,4 +80,3 @@ fl_err *fl__trace_open(const char *path)
 	T.file = f;
 	return NULL;
 }
-

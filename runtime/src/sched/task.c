@@ -55,9 +55,9 @@ unsigned long fl__progress_read(void)
 	for (int i = 0; i < FL__PROGRESS_STRIPES; i++)
 		sum += atomic_load_explicit(&fl__progress[i].n, memory_order_relaxed);
 	unsigned long seen = atomic_load_explicit(&progress_seen, memory_order_relaxed);
-	while (sum > seen && !atomic_compare_exchange_weak_explicit(&progress_seen, &seen, sum,
-								    memory_order_relaxed,
-								    memory_order_relaxed))
+	while (sum > seen &&
+	       !atomic_compare_exchange_weak_explicit(&progress_seen, &seen, sum,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 	return sum > seen ? sum : seen;
 }
@@ -79,9 +79,12 @@ long fl__count_get(fl__counter c) { return atomic_load(&counters[c]); }
 
 static struct reg_stripe {
 	_Alignas(64) fl__mutex mu;
-	fl__task *head;         /* mu */
+	fl__task *head; /* mu */
 } reg[REG_STRIPES] = {
-#define S {.mu = FL__MUTEX_INITIALIZER}
+#define S                                   \
+	{                                   \
+		.mu = FL__MUTEX_INITIALIZER \
+	}
 	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
 #undef S
 };
@@ -186,26 +189,38 @@ static void describe_wait(const fl__task *t, char *buf, size_t cap, int64_t now)
 		snprintf(when, sizeof(when), " (deadline %+.3fms)", (double)(until - now) / 1e6);
 	switch (kind) {
 	case FL__WAIT_NONE: snprintf(buf, cap, "running"); return;
-	case FL__WAIT_CHAN_SEND: snprintf(buf, cap, "chan send on '%s'%s", fl__obj_label(obj, "nil"), when); return;
-	case FL__WAIT_CHAN_RECV: snprintf(buf, cap, "chan recv on '%s'%s", fl__obj_label(obj, "nil"), when); return;
+	case FL__WAIT_CHAN_SEND:
+		snprintf(buf, cap, "chan send on '%s'%s", fl__obj_label(obj, "nil"), when);
+		return;
+	case FL__WAIT_CHAN_RECV:
+		snprintf(buf, cap, "chan recv on '%s'%s", fl__obj_label(obj, "nil"), when);
+		return;
 	case FL__WAIT_SELECT: snprintf(buf, cap, "select%s", when); return;
 	case FL__WAIT_CTX: snprintf(buf, cap, "ctx wait%s", when); return;
-	case FL__WAIT_SLEEP: snprintf(buf, cap, "sleep until %+.3fms", (double)(until - now) / 1e6); return;
-	case FL__WAIT_GROUP_WAIT: snprintf(buf, cap, "group wait on '%s'", fl__obj_label(obj, "-")); return;
-	case FL__WAIT_GROUP_LIMIT: snprintf(buf, cap, "group limit of '%s'", fl__obj_label(obj, "-")); return;
+	case FL__WAIT_SLEEP:
+		snprintf(buf, cap, "sleep until %+.3fms", (double)(until - now) / 1e6);
+		return;
+	case FL__WAIT_GROUP_WAIT:
+		snprintf(buf, cap, "group wait on '%s'", fl__obj_label(obj, "-"));
+		return;
+	case FL__WAIT_GROUP_LIMIT:
+		snprintf(buf, cap, "group limit of '%s'", fl__obj_label(obj, "-"));
+		return;
 	case FL__WAIT_BLOCKING: snprintf(buf, cap, "blocking call"); return;
 	default: snprintf(buf, cap, "unknown wait %d", kind); return;
 	}
 }
 
 #define SAME(a, b) ((int)(a) == (int)(b))
-_Static_assert(SAME(FL_TASK_RUNNING, FL__WAIT_NONE) && SAME(FL_TASK_CHAN_SEND, FL__WAIT_CHAN_SEND) &&
-		   SAME(FL_TASK_CHAN_RECV, FL__WAIT_CHAN_RECV) &&
-		   SAME(FL_TASK_SELECT, FL__WAIT_SELECT) && SAME(FL_TASK_CTX_WAIT, FL__WAIT_CTX) &&
-		   SAME(FL_TASK_SLEEP, FL__WAIT_SLEEP) &&
-		   SAME(FL_TASK_GROUP_WAIT, FL__WAIT_GROUP_WAIT) &&
-		   SAME(FL_TASK_GROUP_LIMIT, FL__WAIT_GROUP_LIMIT) &&
-		   SAME(FL_TASK_BLOCKING, FL__WAIT_BLOCKING),
+_Static_assert(SAME(FL_TASK_RUNNING, FL__WAIT_NONE) &&
+		       SAME(FL_TASK_CHAN_SEND, FL__WAIT_CHAN_SEND) &&
+		       SAME(FL_TASK_CHAN_RECV, FL__WAIT_CHAN_RECV) &&
+		       SAME(FL_TASK_SELECT, FL__WAIT_SELECT) &&
+		       SAME(FL_TASK_CTX_WAIT, FL__WAIT_CTX) &&
+		       SAME(FL_TASK_SLEEP, FL__WAIT_SLEEP) &&
+		       SAME(FL_TASK_GROUP_WAIT, FL__WAIT_GROUP_WAIT) &&
+		       SAME(FL_TASK_GROUP_LIMIT, FL__WAIT_GROUP_LIMIT) &&
+		       SAME(FL_TASK_BLOCKING, FL__WAIT_BLOCKING),
 	       "the public wait kinds are the registry's");
 #undef SAME
 
@@ -242,8 +257,7 @@ int fl__task_dump_tasks(FILE *out, int64_t now)
 			char what[160];
 			describe_wait(t, what, sizeof(what), now);
 			fprintf(out, "  #%" PRIu64 " %-24s group=%-16s %s%s\n", t->id, t->name,
-				fl__obj_label(t->group, "-"), what,
-				t->adopted ? " [thread]" : "");
+				fl__obj_label(t->group, "-"), what, t->adopted ? " [thread]" : "");
 			n++;
 		}
 		fl__mutex_unlock(&reg[i].mu);

@@ -46,10 +46,10 @@
 #define DEFAULT_STACK (256 * 1024)
 
 typedef struct worker {
-	fl__parker p;       /* the running task's parker */
-	fl__mutex mu;       /* idle hand-over of the next task */
-	fl__cond cv;        /* an idle worker waits here (mu) */
-	fl__task *next;     /* mu: task handed over by spawn, or NULL */
+	fl__parker p;             /* the running task's parker */
+	fl__mutex mu;             /* idle hand-over of the next task */
+	fl__cond cv;              /* an idle worker waits here (mu) */
+	fl__task *next;           /* mu: task handed over by spawn, or NULL */
 	struct worker *idle_next; /* pool.mu */
 	pthread_t thread;
 	int index;
@@ -57,11 +57,11 @@ typedef struct worker {
 
 static struct {
 	fl__mutex mu;
-	worker *idle;        /* mu: LIFO stack of idle workers */
-	worker *free;        /* mu: structs of exited workers, for reuse */
-	size_t stack_size;   /* immutable after init */
-	int nthreads;        /* mu */
-	int seq;             /* mu: worker names */
+	worker *idle;      /* mu: LIFO stack of idle workers */
+	worker *free;      /* mu: structs of exited workers, for reuse */
+	size_t stack_size; /* immutable after init */
+	int nthreads;      /* mu */
+	int seq;           /* mu: worker names */
 } pool = {.mu = {PTHREAD_MUTEX_INITIALIZER}};
 
 static atomic_long threads_live;
@@ -232,12 +232,12 @@ static fl_err *th_spawn(fl__task *t)
 
 static struct {
 	fl__mutex mu;
-	fl__cond cv;        /* new earliest timer, or shutdown */
-	fl__cond done;      /* a callback finished */
-	fl__timer **heap;   /* mu */
-	size_t n, cap;      /* mu */
-	bool started;       /* mu */
-	fl__timer *firing;  /* mu: the timer whose callback runs now. The
+	fl__cond cv;       /* new earliest timer, or shutdown */
+	fl__cond done;     /* a callback finished */
+	fl__timer **heap;  /* mu */
+	size_t n, cap;     /* mu */
+	bool started;      /* mu */
+	fl__timer *firing; /* mu: the timer whose callback runs now. The
 			     * callback may free the timer, so the timer
 			     * thread never touches it afterwards. */
 } timers = {.mu = {PTHREAD_MUTEX_INITIALIZER}};

@@ -81,9 +81,9 @@ typedef struct fl_check_cancel fl_check_cancel;
 
 /* The all-zero value means defaults. */
 struct fl_check_cancel_opts {
-	const char *check;    /* check name; NULL: FL_CHECK_CANCEL */
-	const char *hist;     /* result histogram of the latencies; NULL: "cancel" */
-	int64_t p50_ns;       /* thresholds, each held when > 0 */
+	const char *check; /* check name; NULL: FL_CHECK_CANCEL */
+	const char *hist;  /* result histogram of the latencies; NULL: "cancel" */
+	int64_t p50_ns;    /* thresholds, each held when > 0 */
 	int64_t p99_ns;
 	int64_t max_ns;
 	bool timing_only;     /* the check is a timing goal alone: skipped, not

@@ -69,19 +69,19 @@ const fl_scenario *fl_jobs_find(const fl_jobs *jobs, const char *name);
  * job set and valid until fl_jobs_free.
  */
 typedef struct fl_job_pipeline {
-	const char *name;          /* the section */
-	const char *shape;         /* "linear", "fan-out", "fan-in", "diamond", "per-item" */
-	const char *stages[6];     /* source, middle stages..., sink */
-	int nstages;               /* 2..6 */
-	int workers;               /* per middle stage (linear, fan-in) */
-	int width;                 /* fan-in producers, diamond branches */
-	int buffer;                /* channel capacity */
-	int group_limit;           /* fan-out / per-item group limit; 0: none */
-	long items;                /* per iteration */
-	double rate;               /* items/s; 0: closed loop */
-	int64_t work_ns;           /* service time per item per middle stage */
-	const char *faults;        /* the plan; "" when none */
-	int64_t slo_p99_ns;        /* 0: none */
+	const char *name;      /* the section */
+	const char *shape;     /* "linear", "fan-out", "fan-in", "diamond", "per-item" */
+	const char *stages[6]; /* source, middle stages..., sink */
+	int nstages;           /* 2..6 */
+	int workers;           /* per middle stage (linear, fan-in) */
+	int width;             /* fan-in producers, diamond branches */
+	int buffer;            /* channel capacity */
+	int group_limit;       /* fan-out / per-item group limit; 0: none */
+	long items;            /* per iteration */
+	double rate;           /* items/s; 0: closed loop */
+	int64_t work_ns;       /* service time per item per middle stage */
+	const char *faults;    /* the plan; "" when none */
+	int64_t slo_p99_ns;    /* 0: none */
 } fl_job_pipeline;
 
 /* Fills *out with the pipeline of scenario i. Returns false (and leaves

@@ -49,9 +49,9 @@ extern "C" {
 #endif
 
 /* Capacities of a result; exceeding one is a catalogue bug and aborts. */
-#define FL_SCENARIO_NAME_MAX 64   /* bytes of a name, NUL included */
-#define FL_SCENARIO_MSG_MAX 256   /* bytes of a check message */
-#define FL_SCENARIO_ERR_MAX 512   /* bytes of an error's text */
+#define FL_SCENARIO_NAME_MAX 64 /* bytes of a name, NUL included */
+#define FL_SCENARIO_MSG_MAX 256 /* bytes of a check message */
+#define FL_SCENARIO_ERR_MAX 512 /* bytes of an error's text */
 #define FL_SCENARIO_MAX_CHECKS 32
 #define FL_SCENARIO_MAX_COUNTERS 64
 #define FL_SCENARIO_MAX_HISTS 16
@@ -147,21 +147,21 @@ typedef struct fl_scenario_params {
  * and lets run record any check.
  */
 struct fl_scenario {
-	const char *name;              /* [a-z0-9_]+, unique */
-	const char *description;       /* one line */
-	const char *const *checks;     /* NULL-terminated check names; NULL */
-	int default_iterations;        /* >= 1; 0 means 1 */
+	const char *name;          /* [a-z0-9_]+, unique */
+	const char *description;   /* one line */
+	const char *const *checks; /* NULL-terminated check names; NULL */
+	int default_iterations;    /* >= 1; 0 means 1 */
 	fl_err *(*run)(const fl_scenario_params *p, fl_scenario_result *r);
 	/* Optional, may stay zero: */
-	const void *data;              /* for run, via r->scenario (job files) */
+	const void *data;                 /* for run, via r->scenario (job files) */
 	const char *const *stress_faults; /* NULL-terminated plans `faultline
 					     stress` draws from; NULL: the
 					     generic random-fault plan */
 	/* Defaults the command line (fl/main.h) applies when its options do
 	 * not set them; zero: the runner's defaults. */
-	int64_t hang_ns;               /* params.hang_ns */
-	int64_t heap_tolerance;        /* params.heap_tolerance */
-	const char *labels;            /* ctest labels, space-separated; NULL */
+	int64_t hang_ns;        /* params.hang_ns */
+	int64_t heap_tolerance; /* params.heap_tolerance */
+	const char *labels;     /* ctest labels, space-separated; NULL */
 };
 
 /* One check verdict, merged over iterations (see fl_scenario_check). */
@@ -191,16 +191,16 @@ typedef struct fl_scenario_hist_entry {
 /* A group the scenario ran, for the generic limit check. */
 typedef struct fl_scenario_group {
 	char name[FL_SCENARIO_NAME_MAX];
-	int limit;   /* the limit it ran with; 0: none */
-	int hwm;     /* highest fl_group_hwm seen over the iterations */
+	int limit;      /* the limit it ran with; 0: none */
+	int hwm;        /* highest fl_group_hwm seen over the iterations */
 	bool saturated; /* it had more work than its limit: hwm must reach it */
 } fl_scenario_group;
 
 /* One injected fault seen during a run, from any plan. */
 typedef struct fl_scenario_fault {
-	int64_t at_ns;                     /* from the run's start */
-	char point[FL_SCENARIO_NAME_MAX];  /* the fault point */
-	char action[32];                   /* "error", "sleep 1.20ms", ... */
+	int64_t at_ns;                    /* from the run's start */
+	char point[FL_SCENARIO_NAME_MAX]; /* the fault point */
+	char action[32];                  /* "error", "sleep 1.20ms", ... */
 } fl_scenario_fault;
 
 /*
@@ -209,12 +209,12 @@ typedef struct fl_scenario_fault {
  */
 struct fl_scenario_result {
 	const fl_scenario *scenario;
-	int iterations;               /* pipeline runs asked for */
-	int64_t duration_ns;          /* the run, without the settle window */
-	fl_stats baseline;            /* live counts before the run */
-	fl_stats after;               /* live counts after run and settling */
-	int64_t settle_ns;            /* time the counts took to settle */
-	char run_err[FL_SCENARIO_ERR_MAX]; /* why run failed; "" if it did not */
+	int iterations;                     /* pipeline runs asked for */
+	int64_t duration_ns;                /* the run, without the settle window */
+	fl_stats baseline;                  /* live counts before the run */
+	fl_stats after;                     /* live counts after run and settling */
+	int64_t settle_ns;                  /* time the counts took to settle */
+	char run_err[FL_SCENARIO_ERR_MAX];  /* why run failed; "" if it did not */
 	char err_text[FL_SCENARIO_ERR_MAX]; /* last pipeline error, one line */
 
 	fl_scenario_verdict checks[FL_SCENARIO_MAX_CHECKS];
@@ -226,13 +226,13 @@ struct fl_scenario_result {
 	fl_scenario_group groups[FL_SCENARIO_MAX_GROUPS];
 	size_t ngroups;
 
-	bool hung;                    /* the watchdog fired (exit status 3) */
-	int signal;                   /* isolated run: the child's fatal signal */
-	uint64_t faults_fired;        /* injections by params->faults' plan */
+	bool hung;             /* the watchdog fired (exit status 3) */
+	int signal;            /* isolated run: the child's fatal signal */
+	uint64_t faults_fired; /* injections by params->faults' plan */
 	/* While run runs: the plan armed from params->faults (NULL: none),
 	 * for a scenario that reads its accounting (fl/fault.h); NULL after. */
 	const struct fl_fault_plan *faults_plan;
-	int64_t heap_delta;           /* jemalloc allocated bytes after - before */
+	int64_t heap_delta; /* jemalloc allocated bytes after - before */
 	/* Every fault injected while run ran, by any plan (the runner's, a
 	 * job file's, the scenario's own), in order; owned, freed by
 	 * fl_scenario_result_destroy. Past FL_SCENARIO_MAX_FAULTS they are
@@ -360,16 +360,16 @@ FL_MUST_CHECK fl_err *fl_scenario_registry_err(void);
  */
 #define FL_SCENARIO(name, description) FL_SCENARIO_WITH(name, description, .iterations = 0)
 
-#define FL_SCENARIO_WITH(name, description, ...)                                               \
-	static fl_err *name(const fl_scenario_params *params, fl_scenario_result *result);      \
-	static fl_scenario fl_scenario_def_##name;                                               \
-	static const fl_scenario_options fl_scenario_opts_##name = {__VA_ARGS__};               \
-	__attribute__((constructor)) static void fl_scenario_ctor_##name(void)                  \
-	{                                                                                       \
-		fl_scenario_define(&fl_scenario_def_##name, #name, description,                  \
-				   &fl_scenario_opts_##name, name);                               \
-	}                                                                                       \
-	static fl_err *name(const fl_scenario_params *params __attribute__((unused)),           \
+#define FL_SCENARIO_WITH(name, description, ...)                                           \
+	static fl_err *name(const fl_scenario_params *params, fl_scenario_result *result); \
+	static fl_scenario fl_scenario_def_##name;                                         \
+	static const fl_scenario_options fl_scenario_opts_##name = {__VA_ARGS__};          \
+	__attribute__((constructor)) static void fl_scenario_ctor_##name(void)             \
+	{                                                                                  \
+		fl_scenario_define(&fl_scenario_def_##name, #name, description,            \
+				   &fl_scenario_opts_##name, name);                        \
+	}                                                                                  \
+	static fl_err *name(const fl_scenario_params *params __attribute__((unused)),      \
 			    fl_scenario_result *result __attribute__((unused)))
 
 /* ---- running -------------------------------------------------------------- */
@@ -422,8 +422,7 @@ bool fl_scenario_result_passed(const fl_scenario_result *r);
  * and message, else the latest pass's. Returns pass.
  */
 bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, double measured,
-		       double threshold, const char *unit, const char *fmt, ...)
-    FL_PRINTF(7, 8);
+		       double threshold, const char *unit, const char *fmt, ...) FL_PRINTF(7, 8);
 /* Records a skipped check (e.g. a timing goal under skip_timing). */
 void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why);
 
@@ -458,8 +457,7 @@ void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, 
  * (hwm == limit), so a limit that starves is caught as well as one that
  * breaks.
  */
-void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit,
-				      int hwm);
+void fl_scenario_note_group_saturated(fl_scenario_result *r, const char *name, int limit, int hwm);
 
 /*
  * Notes a pipeline's final error: keeps its one-line text in r->err_text
@@ -476,8 +474,7 @@ void fl_scenario_note_err(fl_scenario_result *r, const fl_scenario_params *p, co
 /* The check named name, or NULL. */
 const fl_scenario_verdict *fl_scenario_find_check(const fl_scenario_result *r, const char *name);
 /* The counter named name, or NULL. */
-const fl_scenario_counter *fl_scenario_find_counter(const fl_scenario_result *r,
-						    const char *name);
+const fl_scenario_counter *fl_scenario_find_counter(const fl_scenario_result *r, const char *name);
 /* The value of counter name, or -1 when there is none. */
 int64_t fl_scenario_counter_value(const fl_scenario_result *r, const char *name);
 /* The histogram named name (borrowed), or NULL. */
@@ -528,12 +525,12 @@ extern const fl_err_type fl_scenario_stage_err_type;
 
 /* ---- the reference-task catalogue's errors --------------------------------- */
 
-FL_ERR_DECLARE(fl_scenario_err_http_status); /* "bad HTTP status" (fetch_all) */
-FL_ERR_DECLARE(fl_scenario_err_bad_record);  /* "invalid record" (ok_error_body) */
-FL_ERR_DECLARE(fl_scenario_err_skip);        /* "skip item" (skip_sentinel: never returned) */
+FL_ERR_DECLARE(fl_scenario_err_http_status);  /* "bad HTTP status" (fetch_all) */
+FL_ERR_DECLARE(fl_scenario_err_bad_record);   /* "invalid record" (ok_error_body) */
+FL_ERR_DECLARE(fl_scenario_err_skip);         /* "skip item" (skip_sentinel: never returned) */
 FL_ERR_DECLARE(fl_scenario_err_rate_limited); /* "rate limited" (translate_999) */
-FL_ERR_DECLARE(fl_scenario_err_transient);   /* "transient failure" (retry_item: error(transient)) */
-FL_ERR_DECLARE(fl_scenario_err_chaos);       /* "injected fault" (chaos_1pct: error(chaos)) */
+FL_ERR_DECLARE(fl_scenario_err_transient); /* "transient failure" (retry_item: error(transient)) */
+FL_ERR_DECLARE(fl_scenario_err_chaos);     /* "injected fault" (chaos_1pct: error(chaos)) */
 
 #ifdef __cplusplus
 }

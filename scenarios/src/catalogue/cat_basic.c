@@ -37,18 +37,18 @@
 #define SKIP_BAD 14
 
 typedef struct skip_res {
-	long index;           /* 1-based */
+	long index; /* 1-based */
 	size_t len;
-	fl_err *err;          /* owned by whoever holds the result */
+	fl_err *err; /* owned by whoever holds the result */
 } skip_res;
 
 typedef struct skip_run {
 	bool plant_bad;
-	fl_chan *in, *out;    /* source -> check -> sink, unbuffered */
-	long produced;        /* source */
-	long delivered;       /* sink */
-	long skipped;         /* sink */
-	long total_len;       /* sink */
+	fl_chan *in, *out; /* source -> check -> sink, unbuffered */
+	long produced;     /* source */
+	long delivered;    /* sink */
+	long skipped;      /* sink */
+	long total_len;    /* sink */
 } skip_run;
 
 static const char *skip_input(const skip_run *s, long i)
@@ -135,8 +135,8 @@ static fl_err *skip_once(skip_run *s, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "skip"},
-				   &g, &ctx);
+	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "skip"}, &g,
+				   &ctx);
 	if (env)
 		return env;
 	if (!(env = fl__scn_chan("skip.in", 0, &s->in)))
@@ -166,8 +166,8 @@ static fl_err *skip_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		if (env)
 			return env;
 		fl_scenario_note_err(r, p, "skip empties", err);
-		fl_scenario_check(r, "ErrSkip never fails the pipeline", err == NULL, err != NULL, 0,
-				  NULL, "%s", err ? r->err_text : "wait <nil>");
+		fl_scenario_check(r, "ErrSkip never fails the pipeline", err == NULL, err != NULL,
+				  0, NULL, "%s", err ? r->err_text : "wait <nil>");
 		fl_scenario_check(r, "empties skipped, others delivered",
 				  s.skipped == SKIP_ITEMS / 4 && s.total_len == 4 * s.delivered,
 				  (double)s.skipped, SKIP_ITEMS / 4, NULL,
@@ -188,7 +188,8 @@ static fl_err *skip_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			return env;
 		fl_scenario_note_err(r, p, "one invalid", err);
 		bool ok = fl_err_is(err, fl_scenario_err_invalid) &&
-			  !fl_err_is(err, fl_scenario_err_skip) && b.skipped == (SKIP_BAD - 1) / 4 &&
+			  !fl_err_is(err, fl_scenario_err_skip) &&
+			  b.skipped == (SKIP_BAD - 1) / 4 &&
 			  b.delivered == SKIP_BAD - 1 - (SKIP_BAD - 1) / 4;
 		fl_scenario_check(r, "other errors still fail", ok, ok, 1, NULL,
 				  "%s; %ld skipped, %ld delivered before it",
@@ -214,14 +215,14 @@ const fl_scenario fl__scn_skip_sentinel = {
 /* ---- the planted leak -------------------------------------------------------------- */
 
 #define LEAK_GIVE_UP 3
-#define LEAK_SETTLE FL_MS(20)   /* goleak's retry window, scaled */
-#define LEAK_GUARD FL_SEC(60)   /* a hang bound for the consumer to end, scaled */
+#define LEAK_SETTLE FL_MS(20) /* goleak's retry window, scaled */
+#define LEAK_GUARD FL_SEC(60) /* a hang bound for the consumer to end, scaled */
 
 typedef struct leak_run {
-	bool watch_ctx;       /* the fix */
+	bool watch_ctx; /* the fix */
 	fl_chan *ch;
-	long produced;        /* producer */
-	long consumed;        /* consumer */
+	long produced; /* producer */
+	long consumed; /* consumer */
 } leak_run;
 
 static fl_err *leak_produce(fl_ctx *ctx, void *arg)
@@ -296,8 +297,8 @@ static fl_err *leak_once(const fl_scenario_params *p, fl_scenario_result *r, lea
 	fl_stats base = fl_stats_get();
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "leak"},
-				   &g, &ctx);
+	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "leak"}, &g,
+				   &ctx);
 	if (env)
 		return env;
 	if ((env = fl__scn_chan("leak.ch", 0, &l->ch)))
@@ -315,8 +316,7 @@ static fl_err *leak_once(const fl_scenario_params *p, fl_scenario_result *r, lea
 		bool named = dump_names_producer();
 		fl_scenario_check(r, "leak check finds the planted leak", gone && extra == 1,
 				  (double)extra, 1, NULL,
-				  "%ld task(s) above baseline after the consumer returned",
-				  extra);
+				  "%ld task(s) above baseline after the consumer returned", extra);
 		fl_scenario_check(r, "dump names the leaked task", named, named, 1, NULL,
 				  "task dump %s leak.producer blocked in a send",
 				  named ? "lists" : "does not list");
@@ -340,8 +340,8 @@ static fl_err *leak_once(const fl_scenario_params *p, fl_scenario_result *r, lea
 	fl_scenario_note_err(r, p, what, err);
 	if (!env)
 		fl_scenario_check(r, "wait returns the consumer's error",
-				  fl_err_is(err, fl_scenario_err_rejected), NAN, NAN, NULL, "%s: %s",
-				  what, err ? r->err_text : "<nil>");
+				  fl_err_is(err, fl_scenario_err_rejected), NAN, NAN, NULL,
+				  "%s: %s", what, err ? r->err_text : "<nil>");
 	fl_err_drop(err);
 	return env;
 }
@@ -361,7 +361,8 @@ static fl_err *leak_scn(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const leak_checks[] = {"leak check finds the planted leak",
-					  "dump names the leaked task", "fixed producer leaks nothing",
+					  "dump names the leaked task",
+					  "fixed producer leaks nothing",
 					  "wait returns the consumer's error", NULL};
 const fl_scenario fl__scn_leak_found = {
 	.name = "leak_found",

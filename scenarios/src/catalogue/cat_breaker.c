@@ -39,11 +39,11 @@ static const char br_plan[] = "breaker.backend=@1..5 error(unavailable)";
 typedef struct br_run {
 	const fl_scenario_params *p;
 	fl_breaker *b;
-	int trans[8][2];        /* the stage task (on_change runs on it) */
+	int trans[8][2]; /* the stage task (on_change runs on it) */
 	int ntrans;
 	long delivered, failed, fast; /* the stage task */
-	long backend_calls;     /* the stage task */
-	int probe_ok;           /* the stage task: item 11 passed */
+	long backend_calls;           /* the stage task */
+	int probe_ok;                 /* the stage task: item 11 passed */
 } br_run;
 
 static void br_change(fl_breaker *b, enum fl_breaker_state from, enum fl_breaker_state to,
@@ -103,9 +103,12 @@ static fl_err *br_once(br_run *br, fl_err **err)
 	fl_err *env = fl_fault_register_error("unavailable", fl_scenario_err_unavailable);
 	if (env)
 		return env;
-	struct fl_breaker_opts o = {.name = "backend", .consecutive_failures = BR_TRIP,
+	struct fl_breaker_opts o = {.name = "backend",
+				    .consecutive_failures = BR_TRIP,
 				    .cooldown_ns = fl__scn_scaled(br->p, BR_COOLDOWN),
-				    .probes = 1, .on_change = br_change, .on_change_arg = br};
+				    .probes = 1,
+				    .on_change = br_change,
+				    .on_change_arg = br};
 	if ((env = fl_breaker_new(&o, &br->b)))
 		return env;
 	if ((env = fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(br->p, BR_GUARD), NULL,
@@ -138,7 +141,7 @@ static fl_err *br_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		bool fast = fl__scn_virtual_time() ? br.fast == BR_TRIP : br.fast <= BR_TRIP;
 		fl_scenario_check(r, "opens after 5 failures, fails fast",
 				  br.failed == BR_TRIP && fast &&
-				      br.backend_calls == BR_ITEMS - br.fast,
+					  br.backend_calls == BR_ITEMS - br.fast,
 				  (double)br.fast, BR_TRIP, NULL,
 				  "%ld failed at the backend, %ld failed fast, %ld backend calls",
 				  br.failed, br.fast, br.backend_calls);
@@ -152,8 +155,10 @@ static fl_err *br_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				  br.probe_ok ? "passed" : "failed");
 		long total = br.delivered + br.failed + br.fast;
 		fl_scenario_check(r, "conservation", !err && total == BR_ITEMS, (double)total,
-				  BR_ITEMS, NULL, "%d items = %ld delivered + %ld failed + %ld failed "
-				  "fast; %s", BR_ITEMS, br.delivered, br.failed, br.fast,
+				  BR_ITEMS, NULL,
+				  "%d items = %ld delivered + %ld failed + %ld failed "
+				  "fast; %s",
+				  BR_ITEMS, br.delivered, br.failed, br.fast,
 				  err ? r->err_text : "stage <nil>");
 		fl_scenario_count(r, "items", br.delivered);
 		fl_scenario_count(r, "failed", br.failed);

@@ -38,14 +38,14 @@ static const char chaos_plan[] = "chaos.work=1% error(chaos) -> 1% drop -> 1% sl
 
 typedef struct chaos_run {
 	fl_chan *a, *b;
-	long produced;       /* source: sends that completed */
-	long dropped;        /* work */
-	long failed[2];      /* work [0], sink [1]: items that met an error (one
+	long produced;   /* source: sends that completed */
+	long dropped;    /* work */
+	long failed[2];  /* work [0], sink [1]: items that met an error (one
 				writer each: both may fail in one run, at once) */
-	long held;           /* work: items held when cancelled */
-	long delivered;      /* sink */
-	long left;           /* owner: items left in the channels */
-	int injected[3];     /* source, work, sink: injected errors met */
+	long held;       /* work: items held when cancelled */
+	long delivered;  /* sink */
+	long left;       /* owner: items left in the channels */
+	int injected[3]; /* source, work, sink: injected errors met */
 } chaos_run;
 
 /* Notes an injected error (of any armed plan) met by stage i. */
@@ -177,11 +177,11 @@ static fl_err *chaos_once(chaos_run *c, fl_ctx *guard, fl_err **err)
 }
 
 /* Checks one iteration; returns whether all three held. */
-static bool chaos_check(fl_scenario_result *r, const chaos_run *c, const fl_err *err,
-			bool hung, uint64_t errors, uint64_t seed)
+static bool chaos_check(fl_scenario_result *r, const chaos_run *c, const fl_err *err, bool hung,
+			uint64_t errors, uint64_t seed)
 {
-	bool ok = fl_scenario_check(r, "never hangs", !hung, hung, 0, NULL,
-				    "seed %llu: %s", (unsigned long long)seed,
+	bool ok = fl_scenario_check(r, "never hangs", !hung, hung, 0, NULL, "seed %llu: %s",
+				    (unsigned long long)seed,
 				    hung ? "the hang guard fired" : "wait returned in time");
 	/* Every error this iteration's plan fired was met by a stage, and
 	 * wait returns an injected error exactly when a stage met one (also
@@ -190,11 +190,13 @@ static bool chaos_check(fl_scenario_result *r, const chaos_run *c, const fl_err 
 	bool is = fl_err_as(err, &fl_fault_info_type) != NULL;
 	bool honest = (uint64_t)injected >= errors && (injected ? is : err == NULL);
 	char why[120];
-	snprintf(why, sizeof(why), "seed %llu: %llu fire(s) of its plan, %ld injected error(s) "
-		 "met: expected %s", (unsigned long long)seed, (unsigned long long)errors,
-		 injected, (uint64_t)injected < errors ? "every fire met by a stage"
-			   : injected		       ? "an injected error"
-						       : "nil");
+	snprintf(why, sizeof(why),
+		 "seed %llu: %llu fire(s) of its plan, %ld injected error(s) "
+		 "met: expected %s",
+		 (unsigned long long)seed, (unsigned long long)errors, injected,
+		 (uint64_t)injected < errors ? "every fire met by a stage"
+		 : injected                  ? "an injected error"
+					     : "nil");
 	if (injected && !err)
 		ok &= fl_check_err_returned(r, "never swallows an error", err, why);
 	else
@@ -219,8 +221,8 @@ static fl_err *chaos_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		uint64_t seed = p->seed * 1000003u + (uint64_t)i;
 		fl_ctx *guard;
 		fl_fault_plan *plan = NULL;
-		if ((env = fl_ctx_with_timeout(fl_ctx_background(),
-					       fl__scn_scaled(p, CHAOS_GUARD), NULL, &guard)))
+		if ((env = fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(p, CHAOS_GUARD),
+					       NULL, &guard)))
 			break;
 		if ((env = fl_fault_arm_scoped(chaos_plan, seed, guard, &plan))) {
 			fl_ctx_free(guard);
@@ -251,8 +253,8 @@ static fl_err *chaos_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return env;
 }
 
-static const char *const chaos_checks[] = {"never hangs", "never swallows an error",
-					   "no lost item", NULL};
+static const char *const chaos_checks[] = {"never hangs", "never swallows an error", "no lost item",
+					   NULL};
 const fl_scenario fl__scn_chaos_1pct = {
 	.name = "chaos_1pct",
 	.description = "bonus 3: 1% random errors, drops and sleeps in a 3-stage pipeline; never "

@@ -151,7 +151,7 @@ void fl__cat_rmdir(const char *dir)
 typedef struct log_job {
 	const char *dir;
 	const char *line;
-	char *buf;       /* read: the file's text */
+	char *buf; /* read: the file's text */
 	size_t cap;
 	int err;
 } log_job;

@@ -27,14 +27,14 @@
 #define LOG_MAX (EVENTS * 2 * 12)
 
 typedef struct event {
-	int64_t offset;      /* first, as cursor.h requires */
+	int64_t offset; /* first, as cursor.h requires */
 	long value;
 } event;
 
 typedef struct cur_env {
 	const char *dir;
-	long kill_at;        /* offset whose processing kills the process; -1: none */
-	int64_t from;        /* source: the offset it was asked to start at */
+	long kill_at; /* offset whose processing kills the process; -1: none */
+	int64_t from; /* source: the offset it was asked to start at */
 } cur_env;
 
 static fl_err *cur_source(fl_ctx *ctx, int64_t from, fl_chan *out, void *arg)
@@ -131,13 +131,14 @@ static fl_err *cursor_once(const fl_scenario_params *p, fl_scenario_result *r, c
 	tally(text, &missing, &dups);
 	int64_t want_from = KILL_AT / EVERY * EVERY;
 	fl_scenario_check(r, "restart resumes from the saved cursor", !err && e.from == want_from,
-			  (double)e.from, (double)want_from, NULL, "%s; the source was asked for %lld",
-			  err ? r->err_text : "run <nil>", (long long)e.from);
+			  (double)e.from, (double)want_from, NULL,
+			  "%s; the source was asked for %lld", err ? r->err_text : "run <nil>",
+			  (long long)e.from);
 	fl_scenario_check(r, "no gaps", missing == 0, (double)missing, 0, NULL,
 			  "%ld of %d events never processed", missing, EVENTS);
 	fl_scenario_check(r, "duplicates bounded by the save interval",
-			  dups == KILL_AT - want_from && dups < EVERY, (double)dups, EVERY - 1, NULL,
-			  "%ld events processed twice", dups);
+			  dups == KILL_AT - want_from && dups < EVERY, (double)dups, EVERY - 1,
+			  NULL, "%ld events processed twice", dups);
 	fl_scenario_count(r, "items", (int64_t)processed);
 	fl_scenario_count(r, "duplicates", dups);
 	fl_scenario_count(r, "kills", sig == SIGKILL);

@@ -35,7 +35,7 @@ typedef struct dq_run {
 	const fl_scenario_params *p;
 	fl_retry_policy policy;
 	fl_dlq *q;
-	fl_chan *items;              /* owner -> workers, buffered, closed */
+	fl_chan *items;                      /* owner -> workers, buffered, closed */
 	_Atomic unsigned char got[DQ_ITEMS]; /* times each item was delivered */
 	atomic_long delivered;
 	atomic_long dead;
@@ -140,8 +140,8 @@ static fl_err *dq_recover(const fl_scenario_params *p, fl_scenario_result *r, dq
 		if (item >= 0 && item < DQ_ITEMS)
 			dq_deliver(d, item); /* cured: processed again */
 	}
-	fl_scenario_check(r, "poison items dead-lettered with their attempts",
-			  n == 2 && good == 2, (double)n, 2, NULL,
+	fl_scenario_check(r, "poison items dead-lettered with their attempts", n == 2 && good == 2,
+			  (double)n, 2, NULL,
 			  "%zu entries, %d with a poison item, %d attempts and its kind", n, good,
 			  DQ_ATTEMPTS);
 	fl_dlq_entries_free(e, n);
@@ -162,8 +162,8 @@ static fl_err *dq_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		if (!env && !(env = dq_once(&d, &err))) {
 			fl_scenario_note_err(r, p, "pipeline", err);
 			long delivered = atomic_load(&d.delivered), dead = atomic_load(&d.dead);
-			fl_scenario_check(r, "pipeline does not fail on poison", !err, err != NULL, 0,
-					  NULL, "%s", err ? r->err_text : "wait <nil>");
+			fl_scenario_check(r, "pipeline does not fail on poison", !err, err != NULL,
+					  0, NULL, "%s", err ? r->err_text : "wait <nil>");
 			fl_check_items items;
 			fl_check_items_init(&items);
 			fl_check_items_add(&items, FL_ITEM_PRODUCED, DQ_ITEMS);

@@ -37,12 +37,12 @@
 #define JOIN_ITEMS 10
 
 typedef struct join_run {
-	fl_group *g;                  /* set before the first start */
-	fl_chan *gate;                /* closed by the owner after the last start */
-	int processed[JOIN_ITEMS];    /* item i's task: 1 once processed */
+	fl_group *g;               /* set before the first start */
+	fl_chan *gate;             /* closed by the owner after the last start */
+	int processed[JOIN_ITEMS]; /* item i's task: 1 once processed */
 	struct join_task {
 		struct join_run *j;
-		long item;            /* 1-based */
+		long item; /* 1-based */
 	} t[JOIN_ITEMS];
 } join_run;
 
@@ -74,8 +74,8 @@ static fl_err *join_process(fl_ctx *ctx, void *arg)
 }
 
 typedef struct join_facts {
-	size_t len;           /* fl_err_join_len of wait's error */
-	bool first_is_first;  /* join_at(0) is fl_group_first_err */
+	size_t len;          /* fl_err_join_len of wait's error */
+	bool first_is_first; /* join_at(0) is fl_group_first_err */
 	int processed;
 } join_facts;
 
@@ -123,8 +123,8 @@ static fl_err *join_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		bool all = fl_err_is(err, fl_scenario_err_invalid) &&
 			   fl_err_is(err, fl_scenario_err_unavailable) &&
 			   fl_err_is(err, fl_scenario_err_quota);
-		fl_scenario_check(r, "join holds every failure", all && jf.len == 3, (double)jf.len, 3,
-				  NULL, "%s", err ? r->err_text : "<nil>");
+		fl_scenario_check(r, "join holds every failure", all && jf.len == 3, (double)jf.len,
+				  3, NULL, "%s", err ? r->err_text : "<nil>");
 		char first[128] = "";
 		if (jf.len > 0)
 			fl_err_format(fl_err_join_at(err, 0), first, sizeof(first));
@@ -133,8 +133,8 @@ static fl_err *join_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				  NAN, NAN, NULL, "join[0] = \"%s\"%s", first,
 				  jf.first_is_first ? "" : ", not the group's first error");
 		fl_scenario_check(r, "all items processed", jf.processed == JOIN_ITEMS,
-				  jf.processed, JOIN_ITEMS, NULL, "%d of %d processed", jf.processed,
-				  JOIN_ITEMS);
+				  jf.processed, JOIN_ITEMS, NULL, "%d of %d processed",
+				  jf.processed, JOIN_ITEMS);
 		fl_scenario_count(r, "items", jf.processed);
 		fl_scenario_set(r, "failed", (int64_t)jf.len);
 		fl_scenario_set(r, "succeeded", jf.processed - (int64_t)jf.len);
@@ -159,8 +159,8 @@ const fl_scenario fl__scn_join_errors = {
 #define AS_FAIL_AT 3
 
 typedef struct as_run {
-	fl_chan *a, *b;         /* parse -> transform -> store */
-	long stored;            /* store */
+	fl_chan *a, *b; /* parse -> transform -> store */
+	long stored;    /* store */
 } as_run;
 
 /* Go's &StageError{Stage: stage, Err: cause} for item index. */
@@ -225,8 +225,8 @@ static fl_err *as_once(as_run *a, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(),
-				   &(struct fl_group_opts){.name = "stage_as"}, &g, &ctx);
+	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "stage_as"},
+				   &g, &ctx);
 	if (env)
 		return env;
 	if ((env = fl__scn_chan("stage_as.parsed", 0, &a->a)) ||
@@ -258,12 +258,13 @@ static fl_err *as_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		fl_scenario_check(r, "as finds the stage error", se != NULL, se != NULL, 1, NULL,
 				  "%s", err ? r->err_text : "<nil>");
 		const char *stage = se ? se->stage : "(none)";
-		fl_scenario_check(r, "stage is transform", strcmp(stage, "transform") == 0, NAN, NAN,
-				  NULL, "stage %s", stage);
+		fl_scenario_check(r, "stage is transform", strcmp(stage, "transform") == 0, NAN,
+				  NAN, NULL, "stage %s", stage);
 		long index = se ? se->index : -1;
-		fl_scenario_check(r, "item index is 3", index == AS_FAIL_AT, (double)index, AS_FAIL_AT,
-				  NULL, "item %ld; cause %s invalid item", index,
-				  fl_err_is(err, fl_scenario_err_invalid) ? "matches" : "does not match");
+		fl_scenario_check(r, "item index is 3", index == AS_FAIL_AT, (double)index,
+				  AS_FAIL_AT, NULL, "item %ld; cause %s invalid item", index,
+				  fl_err_is(err, fl_scenario_err_invalid) ? "matches"
+									  : "does not match");
 		fl_scenario_count(r, "items", a.stored);
 		fl_scenario_set(r, "stored", a.stored);
 		fl_scenario_set(r, "stage_index", index);
@@ -288,12 +289,12 @@ const fl_scenario fl__scn_stage_as = {
 #define PANIC_AT 3
 
 typedef struct panic_run {
-	fl_chan *a, *b;        /* source -> risky -> sink */
-	long sent;             /* source */
-	int source_exit;       /* source */
-	long delivered;        /* sink */
-	int sink_exit;         /* sink */
-	int cleanup_ran;       /* risky's deferred cleanup */
+	fl_chan *a, *b;  /* source -> risky -> sink */
+	long sent;       /* source */
+	int source_exit; /* source */
+	long delivered;  /* sink */
+	int sink_exit;   /* sink */
+	int cleanup_ran; /* risky's deferred cleanup */
 } panic_run;
 
 static fl_err *panic_source(fl_ctx *ctx, void *arg)
@@ -389,8 +390,8 @@ static fl_err *panic_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				  strcmp(msg, "risky stage: bad item 3") == 0, NAN, NAN, NULL,
 				  "\"%s\" in task %s", msg, pi ? pi->task : "?");
 		fl_scenario_check(r, "other stages exit on cancellation",
-				  pr.source_exit == FL_CANCELED && pr.sink_exit == FL_CANCELED,
-				  NAN, NAN, NULL, "source %s after %ld items, sink %s after %ld",
+				  pr.source_exit == FL_CANCELED && pr.sink_exit == FL_CANCELED, NAN,
+				  NAN, NULL, "source %s after %ld items, sink %s after %ld",
 				  fl__scn_status_name(pr.source_exit), pr.sent,
 				  fl__scn_status_name(pr.sink_exit), pr.delivered);
 		fl_scenario_check(r, "deferred cleanup ran", pr.cleanup_ran == 1, pr.cleanup_ran, 1,

@@ -45,15 +45,15 @@ typedef struct fetch_run fetch_run;
 typedef struct fetch_slot {
 	fetch_run *f;
 	char path[32];
-	char body[64];   /* its task: the body fetched */
-	int outcome;     /* its task: NOT_STARTED until it ends */
+	char body[64]; /* its task: the body fetched */
+	int outcome;   /* its task: NOT_STARTED until it ends */
 } fetch_slot;
 
 struct fetch_run {
 	int port;
 	fetch_slot slot[FETCH_URLS];
-	int64_t failed_at;   /* the failing task: when it returned */
-	int hwm;             /* the owner, after wait */
+	int64_t failed_at; /* the failing task: when it returned */
+	int hwm;           /* the owner, after wait */
 };
 
 static fl_err *fetch_one(fl_ctx *ctx, void *arg)
@@ -78,8 +78,8 @@ static fl_err *fetch_all(const fl_scenario_params *p, fetch_run *f, fl_err **err
 {
 	fl_ctx *guard, *ctx;
 	fl_group *g;
-	fl_err *env = fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(p, GUARD_NS), NULL,
-					  &guard);
+	fl_err *env =
+		fl_ctx_with_timeout(fl_ctx_background(), fl__scn_scaled(p, GUARD_NS), NULL, &guard);
 	if (env)
 		return env;
 	env = fl_group_new(guard, &(struct fl_group_opts){.name = "fetch", .limit = FETCH_LIMIT},
@@ -103,12 +103,12 @@ static fl_err *fetch_all(const fl_scenario_params *p, fetch_run *f, fl_err **err
 }
 
 /* Starts a server, runs FetchAll over paths[i] = fmt(i), stops the server. */
-static fl_err *fetch_with_server(const fl_scenario_params *p, fetch_run *f, int hold,
-				 fl_err **err, fl__http_stats *st)
+static fl_err *fetch_with_server(const fl_scenario_params *p, fetch_run *f, int hold, fl_err **err,
+				 fl__http_stats *st)
 {
 	fl__http_srv *srv;
-	fl_err *env = fl__http_start(fl_ctx_background(), &(struct fl__http_opts){.hold = hold},
-				     &srv);
+	fl_err *env =
+		fl__http_start(fl_ctx_background(), &(struct fl__http_opts){.hold = hold}, &srv);
 	if (env)
 		return env;
 	f->port = fl__http_port(srv);
@@ -166,8 +166,8 @@ static fl_err *fetch_happy(const fl_scenario_params *p, fl_scenario_result *r)
 		snprintf(want, sizeof(want), "doc %d", i);
 		in_order += strcmp(f.slot[i].body, want) == 0;
 	}
-	fl_scenario_check(r, "bodies in order", in_order == FETCH_URLS, in_order, FETCH_URLS,
-			  NULL, "%d of %d slots hold their own URL's body", in_order, FETCH_URLS);
+	fl_scenario_check(r, "bodies in order", in_order == FETCH_URLS, in_order, FETCH_URLS, NULL,
+			  "%d of %d slots hold their own URL's body", in_order, FETCH_URLS);
 	fl_scenario_check(r, "limit reached", f.hwm == FETCH_LIMIT, f.hwm, FETCH_LIMIT, NULL,
 			  "fl_group_hwm %d with SetLimit(%d), %ld requests served", f.hwm,
 			  FETCH_LIMIT, st.requests);
@@ -231,10 +231,15 @@ static fl_err *fetch_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const fetch_checks[] = {
-    "wait returns no error", "bodies in order", "limit reached", "conservation",
-    "error names the failed URL", "in-flight fetches cancelled",
-    "nothing starts after the failure", "fail to wait p99 < 100 ms", NULL};
+static const char *const fetch_checks[] = {"wait returns no error",
+					   "bodies in order",
+					   "limit reached",
+					   "conservation",
+					   "error names the failed URL",
+					   "in-flight fetches cancelled",
+					   "nothing starts after the failure",
+					   "fail to wait p99 < 100 ms",
+					   NULL};
 const fl_scenario fl__scn_fetch_all = {
 	.name = "fetch_all",
 	.description = "task 3: FetchAll over a loopback HTTP server with SetLimit(8); a 500 "
@@ -250,7 +255,7 @@ const fl_scenario fl__scn_fetch_all = {
 #define BODY_LIMITED 4 /* 1-based: the rate-limited answer */
 
 typedef struct body_msg {
-	long index;           /* 1-based */
+	long index; /* 1-based */
 	char body[64];
 } body_msg;
 
@@ -261,12 +266,12 @@ typedef struct record {
 } record;
 
 typedef struct body_run {
-	bool validate;        /* the fix */
+	bool validate; /* the fix */
 	int port;
-	fl_chan *bodies;      /* fetch -> parse */
-	fl_chan *records;     /* parse -> store */
-	long stored;          /* store */
-	long bogus;           /* store: records that are not valid */
+	fl_chan *bodies;  /* fetch -> parse */
+	fl_chan *records; /* parse -> store */
+	long stored;      /* store */
+	long bogus;       /* store: records that are not valid */
 } body_run;
 
 static fl_err *stage_err(const char *stage, long index, fl_err *cause)
@@ -287,7 +292,8 @@ static fl_err *body_fetch(fl_ctx *ctx, void *arg)
 		int status = 0;
 		err = fl__http_get(ctx, b->port, path, &status, m.body, sizeof(m.body));
 		if (!err && status != 200)
-			err = fl_err_wrap(fl_scenario_err_http_status, "GET %s: status %d", path, status);
+			err = fl_err_wrap(fl_scenario_err_http_status, "GET %s: status %d", path,
+					  status);
 		if (err) {
 			err = stage_err("fetch", i, err);
 			break;
@@ -414,8 +420,8 @@ static fl_err *body_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				  "%s", ferr ? r->err_text : "<nil>");
 		fl_scenario_check(r, "nothing bogus stored",
 				  fixed.bogus == 0 && fixed.stored == BODY_LIMITED - 1,
-				  (double)fixed.bogus, 0, NULL, "%ld stored, %ld bogus", fixed.stored,
-				  fixed.bogus);
+				  (double)fixed.bogus, 0, NULL, "%ld stored, %ld bogus",
+				  fixed.stored, fixed.bogus);
 		fl_scenario_count(r, "items", naive.stored + fixed.stored);
 		fl_scenario_count(r, "bogus_naive", naive.bogus);
 		fl_scenario_count(r, "bogus_fixed", fixed.bogus);

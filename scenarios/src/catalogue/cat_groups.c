@@ -42,18 +42,18 @@
 typedef struct fan_run fan_run;
 typedef struct fan_worker {
 	fan_run *f;
-	long done;              /* this worker: items squared */
+	long done; /* this worker: items squared */
 } fan_worker;
 
 struct fan_run {
-	fl_chan *in, *out;      /* producer -> stage -> sink, unbuffered */
-	fl_chan *ready, *gate;  /* the saturation handshake (1-byte tokens) */
-	fl_hdr *e2e;            /* sink */
+	fl_chan *in, *out;     /* producer -> stage -> sink, unbuffered */
+	fl_chan *ready, *gate; /* the saturation handshake (1-byte tokens) */
+	fl_hdr *e2e;           /* sink */
 	fan_worker workers[FAN_WORKERS];
-	int inner_hwm;          /* stage: fl_group_hwm of the nested group */
-	long delivered;         /* sink */
-	long long sum;          /* sink: sum of squares */
-	long distinct;          /* sink: distinct roots seen */
+	int inner_hwm;                     /* stage: fl_group_hwm of the nested group */
+	long delivered;                    /* sink */
+	long long sum;                     /* sink: sum of squares */
+	long distinct;                     /* sink: distinct roots seen */
 	unsigned char seen[FAN_ITEMS + 1]; /* sink */
 };
 
@@ -120,8 +120,9 @@ static fl_err *fan_stage(fl_ctx *ctx, void *arg)
 	f->inner_hwm = fl_group_hwm(inner);
 	fl_group_free(inner);
 	/* defer close(out): after the nested wait, so no worker still sends. */
-	return fl_err_join(
-	    (fl_err *[]){fl_err_wrap(err, "fan-out"), werr, gerr, fl_chan_close(f->out)}, 4);
+	return fl_err_join((fl_err *[]){fl_err_wrap(err, "fan-out"), werr, gerr,
+					fl_chan_close(f->out)},
+			   4);
 }
 
 static long isqrt(long v)
@@ -175,8 +176,8 @@ static fl_err *fan_once(fan_run *f, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(),
-				   &(struct fl_group_opts){.name = "fanout"}, &g, &ctx);
+	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "fanout"},
+				   &g, &ctx);
 	if (env)
 		return env;
 	for (int w = 0; w < FAN_WORKERS; w++)
@@ -210,12 +211,13 @@ static fl_err *fanout_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		}
 		fl_scenario_note_err(r, p, "fanout", err);
 		fl_scenario_check(r, "sum of squares is right", !err && f->sum == want,
-				  (double)f->sum, (double)want, NULL, "sum of v*v for v in 1..%d: %lld%s%s",
-				  FAN_ITEMS, f->sum, err ? "; error: " : "", err ? r->err_text : "");
+				  (double)f->sum, (double)want, NULL,
+				  "sum of v*v for v in 1..%d: %lld%s%s", FAN_ITEMS, f->sum,
+				  err ? "; error: " : "", err ? r->err_text : "");
 		fl_scenario_check(r, "every item once",
 				  f->delivered == FAN_ITEMS && f->distinct == FAN_ITEMS,
-				  (double)f->distinct, FAN_ITEMS, NULL, "%ld delivered, %ld distinct",
-				  f->delivered, f->distinct);
+				  (double)f->distinct, FAN_ITEMS, NULL,
+				  "%ld delivered, %ld distinct", f->delivered, f->distinct);
 		fl_scenario_check(r, "nested group hwm is 4", f->inner_hwm == FAN_WORKERS,
 				  f->inner_hwm, FAN_WORKERS, NULL,
 				  "fl_group_hwm of the nested group: %d", f->inner_hwm);
@@ -255,7 +257,7 @@ const fl_scenario fl__scn_fanout_nested = {
 /* The margins the exercise promises, both at least 3x. */
 _Static_assert(DL_DEADLINE_MS >= 3 * (DL_ITEMS / DL_MAX_WORKERS) * DL_WORK_MS,
 	       "deadline >= 3x the 10-worker time");
-_Static_assert(DL_ITEMS * DL_WORK_MS >= 3 * DL_DEADLINE_MS, "1-worker time >= 3x the deadline");
+_Static_assert(DL_ITEMS *DL_WORK_MS >= 3 * DL_DEADLINE_MS, "1-worker time >= 3x the deadline");
 
 typedef struct dl_run {
 	fl_chan *in;
@@ -396,7 +398,8 @@ static const char *const deadline_checks[] = {"10 workers finish in time",
 					      "1 worker stops at the deadline", NULL};
 const fl_scenario fl__scn_deadline = {
 	.name = "deadline",
-	.description = "task 10: 40 items x 10 ms under a 120 ms deadline: 10 workers pass, 1 does not",
+	.description =
+		"task 10: 40 items x 10 ms under a 120 ms deadline: 10 workers pass, 1 does not",
 	.checks = deadline_checks,
 	.default_iterations = 1,
 	.run = deadline_scn,
@@ -408,10 +411,10 @@ const fl_scenario fl__scn_deadline = {
 #define LIM_LIMIT 2
 
 typedef struct lim_run {
-	fl_chan *meet;          /* unbuffered: pairs of tasks meet here */
-	atomic_int running;     /* tasks inside their body now */
-	atomic_int max;         /* the most seen at once, from the inside */
-	atomic_int ran;         /* bodies completed */
+	fl_chan *meet;      /* unbuffered: pairs of tasks meet here */
+	atomic_int running; /* tasks inside their body now */
+	atomic_int max;     /* the most seen at once, from the inside */
+	atomic_int ran;     /* bodies completed */
 	struct lim_task {
 		struct lim_run *l;
 		int id;

@@ -25,16 +25,16 @@ enum { HF_NONE, HF_OK, HF_FAILED, HF_CANCELED };
 typedef struct hf_run {
 	int port;
 	char path[HF_URLS][32];
-	char body[HF_URLS][64];   /* attempt i's slot */
-	int outcome[HF_URLS];     /* attempt i */
+	char body[HF_URLS][64]; /* attempt i's slot */
+	int outcome[HF_URLS];   /* attempt i */
 } hf_run;
 
 static fl_err *hf_attempt(fl_ctx *ctx, int attempt, void *arg)
 {
 	hf_run *h = arg;
 	int i = attempt - 1, status = 0;
-	fl_err *err = fl__http_get(ctx, h->port, h->path[i], &status, h->body[i],
-				   sizeof(h->body[i]));
+	fl_err *err =
+		fl__http_get(ctx, h->port, h->path[i], &status, h->body[i], sizeof(h->body[i]));
 	if (!err && status != 200)
 		err = fl_err_wrap(fl_scenario_err_http_status, "status %d", status);
 	h->outcome[i] = !err ? HF_OK : fl_err_is(err, FL_ERR_CANCELED) ? HF_CANCELED : HF_FAILED;
@@ -86,10 +86,11 @@ static fl_err *hf_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			return env;
 		}
 		fl_scenario_note_err(r, p, "two hang, one answers", ea);
-		bool won = !ea && sa.winner == 3 && sa.fired == 3 && strcmp(a.body[2], "doc 2") == 0;
+		bool won =
+			!ea && sa.winner == 3 && sa.fired == 3 && strcmp(a.body[2], "doc 2") == 0;
 		fl_scenario_check(r, "first success wins", won, sa.winner, 3, NULL,
-				  "%s; attempt %d of %d won with \"%s\"", ea ? r->err_text : "<nil>",
-				  sa.winner, sa.fired, a.body[2]);
+				  "%s; attempt %d of %d won with \"%s\"",
+				  ea ? r->err_text : "<nil>", sa.winner, sa.fired, a.body[2]);
 		bool cancelled = a.outcome[0] == HF_CANCELED && a.outcome[1] == HF_CANCELED;
 		fl_scenario_check(r, "losers cancelled", cancelled, cancelled, 1, NULL,
 				  "hanging attempts ended %d and %d (3: cancelled)", a.outcome[0],

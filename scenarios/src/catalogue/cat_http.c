@@ -34,13 +34,13 @@
 #define RESP_MAX 4096
 
 struct fl__http_srv {
-	int lfd;                   /* immutable; closed by stop after wait */
-	int port;                  /* immutable */
-	int hold;                  /* immutable */
-	fl_group *g;               /* owner */
-	fl_ctx *gctx;              /* the group's context */
-	fl_chan *release;          /* closed when `hold` /doc/ requests wait */
-	atomic_long held;          /* /doc/ requests that reached the hold */
+	int lfd;          /* immutable; closed by stop after wait */
+	int port;         /* immutable */
+	int hold;         /* immutable */
+	fl_group *g;      /* owner */
+	fl_ctx *gctx;     /* the group's context */
+	fl_chan *release; /* closed when `hold` /doc/ requests wait */
+	atomic_long held; /* /doc/ requests that reached the hold */
 	atomic_long requests, ok, errors, hung, broken;
 };
 
@@ -262,11 +262,9 @@ fl_err *fl__http_start(fl_ctx *parent, const struct fl__http_opts *o, fl__http_s
 		goto fail_close;
 	}
 	s->port = ntohs(a.sin_port);
-	if ((err = fl_chan_new(1, 0, &(struct fl_chan_opts){.name = "http.release"},
-			       &s->release)))
+	if ((err = fl_chan_new(1, 0, &(struct fl_chan_opts){.name = "http.release"}, &s->release)))
 		goto fail_close;
-	if ((err = fl_group_new(parent, &(struct fl_group_opts){.name = "http"}, &s->g,
-				&s->gctx)))
+	if ((err = fl_group_new(parent, &(struct fl_group_opts){.name = "http"}, &s->g, &s->gctx)))
 		goto fail_chan;
 	if ((err = fl_group_go_named(s->g, "http.accept", accept_loop, s))) {
 		fl_group_cancel(s->g, NULL);
@@ -298,11 +296,11 @@ fl_err *fl__http_stop(fl__http_srv *s, fl__http_stats *st)
 	close(s->lfd);
 	if (st)
 		*st = (fl__http_stats){
-		    .requests = atomic_load(&s->requests),
-		    .ok = atomic_load(&s->ok),
-		    .errors = atomic_load(&s->errors),
-		    .hung = atomic_load(&s->hung),
-		    .broken = atomic_load(&s->broken),
+			.requests = atomic_load(&s->requests),
+			.ok = atomic_load(&s->ok),
+			.errors = atomic_load(&s->errors),
+			.hung = atomic_load(&s->hung),
+			.broken = atomic_load(&s->broken),
 		};
 	free(s);
 	return err;
@@ -340,8 +338,7 @@ static int dial(int fd, int port, fl_ctx *ctx)
 }
 
 /* Splits a reply into status and body. */
-static fl_err *parse_reply(const char *reply, const char *path, int *status, char *body,
-			   size_t cap)
+static fl_err *parse_reply(const char *reply, const char *path, int *status, char *body, size_t cap)
 {
 	const char *sep = strstr(reply, "\r\n\r\n");
 	if (!sep || sscanf(reply, "HTTP/1.%*d %d", status) != 1)
@@ -350,15 +347,14 @@ static fl_err *parse_reply(const char *reply, const char *path, int *status, cha
 	return NULL;
 }
 
-fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status, char *body,
-		     size_t cap)
+fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status, char *body, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fl_err_errno(errno, "GET %s: socket", path);
 	char buf[RESP_MAX];
-	int n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n",
-			 path, port);
+	int n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path,
+			 port);
 	int rc = dial(fd, port, ctx);
 	fl_err *err = NULL;
 	if (rc)

@@ -32,7 +32,7 @@
 
 #define SHOP_TENANTS 3
 #define SHOP_ORDERS 8
-#define SHOP_BAD 5        /* tenant a: ship fails; tenant c: garbage */
+#define SHOP_BAD 5 /* tenant a: ship fails; tenant c: garbage */
 #define PARSE_WORKERS 3
 #define SAGA_LIMIT 4
 
@@ -43,26 +43,26 @@ typedef struct tenant tenant;
 
 typedef struct order {
 	tenant *t;
-	int n;                /* 1-based */
-	char id[24];          /* the saga id: "a-5" */
-	int outcome;          /* its saga task (or the parse worker, for garbage) */
-	bool started;         /* its saga task: fl_saga_run was called */
+	int n;        /* 1-based */
+	char id[24];  /* the saga id: "a-5" */
+	int outcome;  /* its saga task (or the parse worker, for garbage) */
+	bool started; /* its saga task: fl_saga_run was called */
 } order;
 
 struct tenant {
 	shop *s;
-	char name[16];        /* "tenant.a" */
+	char name[16]; /* "tenant.a" */
 	char letter;
-	fl_chan *raw;         /* source -> parse: order numbers */
-	fl_chan *parsed;      /* parse -> process: order numbers */
+	fl_chan *raw;    /* source -> parse: order numbers */
+	fl_chan *parsed; /* parse -> process: order numbers */
 	order ord[SHOP_ORDERS];
-	fl_err *err;          /* the owner: pipeline and order errors, joined */
-	int saga_hwm;         /* the owner: its compartment's high-water mark */
+	fl_err *err;  /* the owner: pipeline and order errors, joined */
+	int saga_hwm; /* the owner: its compartment's high-water mark */
 };
 
 struct shop {
-	fl__cat_order o;      /* the saga coordinator, shared by all tenants */
-	fl_bulkhead *bh;      /* the sagas: one compartment per tenant */
+	fl__cat_order o; /* the saga coordinator, shared by all tenants */
+	fl_bulkhead *bh; /* the sagas: one compartment per tenant */
 	tenant t[SHOP_TENANTS];
 };
 
@@ -104,9 +104,10 @@ static fl_err *shop_parse(fl_ctx *ctx, void *arg)
 	tenant *t = arg;
 	fl_group *g;
 	fl_ctx *gctx;
-	fl_err *err = fl_group_new(ctx, &(struct fl_group_opts){.name = "parse",
-								 .panic = FL_PANIC_CAPTURE},
-				   &g, &gctx);
+	fl_err *err =
+		fl_group_new(ctx,
+			     &(struct fl_group_opts){.name = "parse", .panic = FL_PANIC_CAPTURE},
+			     &g, &gctx);
 	if (!err) {
 		for (int i = 0; i < PARSE_WORKERS; i++)
 			if (!fl__scn_go(g, gctx, "parse.worker", parse_worker, t, &err))
@@ -152,9 +153,10 @@ static fl_err *shop_tenant(fl_ctx *parent, void *arg)
 	tenant *t = arg;
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(parent, &(struct fl_group_opts){.name = t->name,
-								   .panic = FL_PANIC_CAPTURE},
-				   &g, &ctx);
+	fl_err *env =
+		fl_group_new(parent,
+			     &(struct fl_group_opts){.name = t->name, .panic = FL_PANIC_CAPTURE},
+			     &g, &ctx);
 	if (env)
 		return env;
 	if (!(env = fl_chan_new(sizeof(long), 0, NULL, &t->raw)) &&
@@ -257,8 +259,9 @@ static void shop_tenant_check(const fl_scenario_params *p, fl_scenario_result *r
 	} else if (t->letter == 'b') {
 		fl_scenario_check(r, "healthy tenant commits every order",
 				  !t->err && mine[ORD_COMMITTED] == SHOP_ORDERS,
-				  (double)mine[ORD_COMMITTED], SHOP_ORDERS, NULL, "%s; %ld committed",
-				  t->err ? r->err_text : "<nil>", mine[ORD_COMMITTED]);
+				  (double)mine[ORD_COMMITTED], SHOP_ORDERS, NULL,
+				  "%s; %ld committed", t->err ? r->err_text : "<nil>",
+				  mine[ORD_COMMITTED]);
 	} else {
 		const fl_panic_info *pi = fl_err_as(t->err, &fl_panic_type);
 		bool ok = fl_err_is(t->err, FL_ERR_PANIC) && pi &&
@@ -309,10 +312,10 @@ static fl_err *shop_check(const fl_scenario_params *p, fl_scenario_result *r, sh
 	for (int i = 0; i < SHOP_TENANTS; i++)
 		shop_tenant_check(p, r, &s->t[i], n);
 	long produced = SHOP_TENANTS * SHOP_ORDERS;
-	fl_scenario_check(r, "conservation", produced == n[0] + n[1] + n[2] + n[3],
-			  (double)produced, NAN, NULL,
-			  "%ld orders = %ld committed + %ld rolled back + %ld failed + %ld cancelled",
-			  produced, n[ORD_COMMITTED], n[ORD_ROLLED_BACK], n[ORD_FAILED], n[ORD_NONE]);
+	fl_scenario_check(
+		r, "conservation", produced == n[0] + n[1] + n[2] + n[3], (double)produced, NAN,
+		NULL, "%ld orders = %ld committed + %ld rolled back + %ld failed + %ld cancelled",
+		produced, n[ORD_COMMITTED], n[ORD_ROLLED_BACK], n[ORD_FAILED], n[ORD_NONE]);
 	fl_scenario_count(r, "items", n[ORD_COMMITTED]);
 	fl_scenario_count(r, "committed", n[ORD_COMMITTED]);
 	fl_scenario_count(r, "rolled_back", n[ORD_ROLLED_BACK]);
@@ -345,10 +348,13 @@ static fl_err *shop_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const shop_checks[] = {
-    "outer group sees no error", "per-order errors aggregated",
-    "healthy tenant commits every order", "parse panic captured, tenant contained",
-    "conservation", "every saga terminal", NULL};
+static const char *const shop_checks[] = {"outer group sees no error",
+					  "per-order errors aggregated",
+					  "healthy tenant commits every order",
+					  "parse panic captured, tenant contained",
+					  "conservation",
+					  "every saga terminal",
+					  NULL};
 const fl_scenario fl__scn_integration = {
 	.name = "integration",
 	.description = "task 20: tenants with bulkheads, fan-out parse, a saga per order, "

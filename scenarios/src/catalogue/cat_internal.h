@@ -33,11 +33,11 @@ struct fl__http_opts {
 
 /* What a server saw, read after fl__http_stop. */
 typedef struct fl__http_stats {
-	long requests;   /* requests parsed */
-	long ok;         /* 2xx answers written */
-	long errors;     /* 4xx/5xx answers written */
-	long hung;       /* /hang/ requests (never answered) */
-	long broken;     /* connections dropped before a full request */
+	long requests; /* requests parsed */
+	long ok;       /* 2xx answers written */
+	long errors;   /* 4xx/5xx answers written */
+	long hung;     /* /hang/ requests (never answered) */
+	long broken;   /* connections dropped before a full request */
 } fl__http_stats;
 
 typedef struct fl__http_srv fl__http_srv;
@@ -72,8 +72,8 @@ FL_MUST_CHECK fl_err *fl__http_stop(fl__http_srv *s, fl__http_stats *st);
  * first; FL_ERR_SYSTEM (connect, send, recv); FL_ERR_INVAL for a reply
  * that is not HTTP.
  */
-FL_MUST_CHECK fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status,
-				   char *body, size_t cap);
+FL_MUST_CHECK fl_err *fl__http_get(fl_ctx *ctx, int port, const char *path, int *status, char *body,
+				   size_t cap);
 
 /* ---- child processes and effect logs (cat_child.c) ---------------------------- */
 
@@ -108,25 +108,24 @@ long fl__cat_log_count(const char *text, const char *line);
 
 /* What the order saga's actions are given. */
 typedef struct fl__cat_saga_env {
-	const char *dir;     /* scratch directory: store.db, effects.log */
-	long kill_step;      /* 1-based step whose start kills the process; 0: none */
+	const char *dir; /* scratch directory: store.db, effects.log */
+	long kill_step;  /* 1-based step whose start kills the process; 0: none */
 } fl__cat_saga_env;
 
 /* A coordinator with "order" (reserve, charge, ship) registered. Its
  * actions log their effects in env.dir's effect log, idempotently by key;
  * a saga's input " fail=N" fails step N, " compfail=N" its compensation. */
 typedef struct fl__cat_order {
-	fl__cat_saga_env env;    /* set by the caller */
+	fl__cat_saga_env env; /* set by the caller */
 	fl_saga_step steps[3];
 	fl_saga_def def;
-	fl_saga_coord *c;        /* set by fl__cat_order_open; free with fl_saga_coord_free */
+	fl_saga_coord *c; /* set by fl__cat_order_open; free with fl_saga_coord_free */
 } fl__cat_order;
 
 /* Opens o->c on o->env.dir/store.db. Errors: those of fl/saga.h. */
 FL_MUST_CHECK fl_err *fl__cat_order_open(fl__cat_order *o);
 /* Saga id's effect lines in order, "0/fwd 1/fwd 1/comp ...", into out. */
-FL_MUST_CHECK fl_err *fl__cat_saga_effects(const char *dir, const char *id, char *out,
-					   size_t cap);
+FL_MUST_CHECK fl_err *fl__cat_saga_effects(const char *dir, const char *id, char *out, size_t cap);
 
 /* ---- the reference exercises (cat_pipeline.c, cat_errors.c, cat_groups.c,
  * cat_latency.c) ---------------------------------------------------------------- */

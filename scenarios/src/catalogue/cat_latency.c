@@ -23,12 +23,12 @@
 #define P99_GOAL FL_MS(100)
 
 typedef struct lat_run {
-	fl_chan *c[3];        /* source -> c0 -> relay -> c1 -> relay -> c2 -> sink */
-	fl_chan *flowing;     /* one slot: the sink saw FLOW_ITEMS items */
-	long delivered;       /* sink */
+	fl_chan *c[3];    /* source -> c0 -> relay -> c1 -> relay -> c2 -> sink */
+	fl_chan *flowing; /* one slot: the sink saw FLOW_ITEMS items */
+	long delivered;   /* sink */
 	struct lat_stage {
 		struct lat_run *l;
-		int in, out;  /* channel indexes; -1 for none */
+		int in, out; /* channel indexes; -1 for none */
 	} st[4];
 } lat_run;
 
@@ -50,8 +50,10 @@ static fl_err *lat_stage_fn(fl_ctx *ctx, void *arg)
 		if (st == FL_OK && s->out >= 0)
 			st = one(FL_SEND, l->c[s->out], &it, ctx);
 		if (st != FL_OK)
-			return fl__scn_stopped(ctx, st, s->in < 0 ? "source" : s->out < 0 ? "sink"
-										: "relay");
+			return fl__scn_stopped(ctx, st,
+					       s->in < 0    ? "source"
+					       : s->out < 0 ? "sink"
+							    : "relay");
 		if (s->out < 0 && ++l->delivered == FLOW_ITEMS) {
 			char tok = 1;
 			(void)fl_chan_send(l->flowing, &tok, NULL, FL_TRY);
@@ -120,8 +122,10 @@ static fl_err *lat_once(lat_run *l, fl_check_cancel *c, fl_err **err)
 static fl_err *latency_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	fl_check_cancel *c;
-	struct fl_check_cancel_opts co = {.check = P99_CHECK, .hist = "cancel_wait",
-					  .p99_ns = P99_GOAL, .timing_only = true};
+	struct fl_check_cancel_opts co = {.check = P99_CHECK,
+					  .hist = "cancel_wait",
+					  .p99_ns = P99_GOAL,
+					  .timing_only = true};
 	fl_err *env = fl_check_cancel_new(r, &co, &c);
 	if (env)
 		return env;
@@ -154,8 +158,7 @@ static fl_err *latency_scn(const fl_scenario_params *p, fl_scenario_result *r)
 }
 
 static const char *const latency_checks[] = {"every wait returns canceled",
-					     "pipeline flows before each cancel", P99_CHECK,
-					     NULL};
+					     "pipeline flows before each cancel", P99_CHECK, NULL};
 const fl_scenario fl__scn_cancel_latency = {
 	.name = "cancel_latency",
 	.description = "bonus 5: cancel a busy 4-stage pipeline; wait returns within 100 ms (p99)",

@@ -53,14 +53,14 @@ static FL_ERR_SENTINEL(mg_boom, "boom");
 /* ---- the mini group ------------------------------------------------------------- */
 
 typedef struct mini {
-	fl_ctx *ctx;             /* WithContext; cancelled by the first error, by wait */
-	fl_ctx *launch;          /* cancelled at creation: its after-funcs start at once */
-	fl_chan *sem;            /* capacity limit: a token per running task */
-	fl_chan *first;          /* capacity 1: the first error (fl_err *) */
-	fl_chan *done;           /* capacity max: a token per finished task */
+	fl_ctx *ctx;                     /* WithContext; cancelled by the first error, by wait */
+	fl_ctx *launch;                  /* cancelled at creation: its after-funcs start at once */
+	fl_chan *sem;                    /* capacity limit: a token per running task */
+	fl_chan *first;                  /* capacity 1: the first error (fl_err *) */
+	fl_chan *done;                   /* capacity max: a token per finished task */
 	fl_ctx_after *handles[MG_TASKS]; /* Go's caller only */
-	int n;                   /* tasks started; Go's caller only */
-	atomic_int running, hwm; /* tasks from Go to their end, and the most at once */
+	int n;                           /* tasks started; Go's caller only */
+	atomic_int running, hwm;         /* tasks from Go to their end, and the most at once */
 } mini;
 
 typedef struct mini_task {
@@ -88,8 +88,7 @@ static fl_err *mini_new(fl_ctx *parent, int limit, mini *m)
 			     &m->sem)) ||
 	    (e = fl_chan_new(sizeof(fl_err *), 1, &(struct fl_chan_opts){.name = "mini.first"},
 			     &m->first)) ||
-	    (e = fl_chan_new(1, MG_TASKS, &(struct fl_chan_opts){.name = "mini.done"},
-			     &m->done))) {
+	    (e = fl_chan_new(1, MG_TASKS, &(struct fl_chan_opts){.name = "mini.done"}, &m->done))) {
 		mini_free(m);
 		return e;
 	}
@@ -109,7 +108,7 @@ static void mini_entry(void *arg)
 		fl_err_drop(err);
 	atomic_fetch_sub(&m->running, 1);
 	char tok = 1;
-	(void)fl_chan_recv(m->sem, &tok, NULL, FL_TRY); /* ours is there */
+	(void)fl_chan_recv(m->sem, &tok, NULL, FL_TRY);  /* ours is there */
 	(void)fl_chan_send(m->done, &tok, NULL, FL_TRY); /* room for MG_TASKS */
 }
 
@@ -158,18 +157,18 @@ static fl_err *mini_wait(mini *m)
 /* ---- the workload --------------------------------------------------------------- */
 
 typedef struct mg_run {
-	bool fail;               /* task MG_LIMIT fails; the ones before it block */
-	atomic_int ran;          /* bodies entered */
-	atomic_int finished;     /* bodies returned */
-	atomic_int cancelled;    /* bodies that returned because ctx was cancelled */
-	int started;             /* tasks the implementation started */
-	int hwm;                 /* most tasks running at once */
-	bool ctx_done;           /* the context was cancelled when wait returned */
+	bool fail;            /* task MG_LIMIT fails; the ones before it block */
+	atomic_int ran;       /* bodies entered */
+	atomic_int finished;  /* bodies returned */
+	atomic_int cancelled; /* bodies that returned because ctx was cancelled */
+	int started;          /* tasks the implementation started */
+	int hwm;              /* most tasks running at once */
+	bool ctx_done;        /* the context was cancelled when wait returned */
 } mg_run;
 
 typedef struct mg_arg {
 	mg_run *w;
-	int id;                  /* 1-based */
+	int id; /* 1-based */
 } mg_arg;
 
 static fl_err *mg_body(fl_ctx *ctx, void *arg)
@@ -266,8 +265,8 @@ static void mg_check(fl_scenario_result *r, const char *impl, mg_run *w, const f
 			  "%s: wait returned '%s'", impl, err ? r->err_text : "<nil>");
 	int c = atomic_load(&w->cancelled);
 	fl_scenario_check(r, "first error cancels the others", c == w->started - 1, c,
-			  w->started - 1, NULL, "%s: %d of the %d other tasks saw the cancel",
-			  impl, c, w->started - 1);
+			  w->started - 1, NULL, "%s: %d of the %d other tasks saw the cancel", impl,
+			  c, w->started - 1);
 }
 
 static fl_err *mg_scn(const fl_scenario_params *p, fl_scenario_result *r)
@@ -280,39 +279,46 @@ static fl_err *mg_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				mg_run w = {.fail = fail};
 				mg_arg args[MG_TASKS];
 				fl_err *err = NULL;
-				fl_err *env = k ? run_mini(&w, args, &err) : run_fl_group(&w, args, &err);
+				fl_err *env =
+					k ? run_mini(&w, args, &err) : run_fl_group(&w, args, &err);
 				if (env)
 					return env;
 				char what[48];
-				snprintf(what, sizeof(what), "%s, %s", impls[k], fail ? "failing" : "clean");
+				snprintf(what, sizeof(what), "%s, %s", impls[k],
+					 fail ? "failing" : "clean");
 				fl_scenario_note_err(r, p, what, err);
 				mg_check(r, impls[k], &w, err);
 				started[fail][k] = w.started;
 				if (fail)
-					fl_scenario_count(r, k ? "mini_cancelled" : "fl_group_cancelled",
+					fl_scenario_count(r,
+							  k ? "mini_cancelled"
+							    : "fl_group_cancelled",
 							  atomic_load(&w.cancelled));
 				fl_err_drop(err);
 			}
 		}
 		bool known = started[1][0] == MG_LIMIT && started[1][1] == MG_TASKS &&
 			     started[0][0] == MG_TASKS && started[0][1] == MG_TASKS;
-		fl_scenario_check(r, "differences are the known ones", known, started[1][1],
-				  MG_TASKS, NULL,
-				  "after the first error fl_group started %d of %d tasks (go refuses "
-				  "once cancelled), the mini group %d (as Go's errgroup, every "
-				  "function given to Go runs, seeing a cancelled context); mini tasks "
-				  "are unnamed in dumps and their panics are not captured",
-				  started[1][0], MG_TASKS, started[1][1]);
+		fl_scenario_check(
+			r, "differences are the known ones", known, started[1][1], MG_TASKS, NULL,
+			"after the first error fl_group started %d of %d tasks (go refuses "
+			"once cancelled), the mini group %d (as Go's errgroup, every "
+			"function given to Go runs, seeing a cancelled context); mini tasks "
+			"are unnamed in dumps and their panics are not captured",
+			started[1][0], MG_TASKS, started[1][1]);
 		fl_scenario_count(r, "fl_group_started", started[1][0]);
 		fl_scenario_count(r, "mini_started", started[1][1]);
 	}
 	return NULL;
 }
 
-static const char *const mg_checks[] = {"wait waits for every task", "wait cancels the context",
-					"clean run succeeds", "wait returns the first error",
+static const char *const mg_checks[] = {"wait waits for every task",
+					"wait cancels the context",
+					"clean run succeeds",
+					"wait returns the first error",
 					"first error cancels the others",
-					"differences are the known ones", NULL};
+					"differences are the known ones",
+					NULL};
 const fl_scenario fl__scn_mini_group = {
 	.name = "mini_group",
 	.description = "bonus 4: an errgroup from contexts and channels alone, held to "

@@ -33,11 +33,11 @@ typedef struct sum_run {
 	const long *nums;
 	size_t n;
 	fl_chan *ch;
-	fl_hdr *e2e;         /* consumer: item latency */
-	long produced;       /* producer: items sent */
-	long delivered;      /* consumer: items received */
-	long total;          /* consumer: their sum */
-	int consumer_exit;   /* consumer: how it stopped */
+	fl_hdr *e2e;       /* consumer: item latency */
+	long produced;     /* producer: items sent */
+	long delivered;    /* consumer: items received */
+	long total;        /* consumer: their sum */
+	int consumer_exit; /* consumer: how it stopped */
 } sum_run;
 
 static fl_err *sum_produce(fl_ctx *ctx, void *arg)
@@ -84,8 +84,8 @@ static fl_err *sum(sum_run *s, long *total, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "sum"},
-				   &g, &ctx);
+	fl_err *env =
+		fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "sum"}, &g, &ctx);
 	if (env)
 		return env;
 	s->ch = NULL;
@@ -119,11 +119,12 @@ static fl_err *sum_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		fl_scenario_note_err(r, p, "sum", err);
 		fl_scenario_check(r, "total is 15", total == 15, (double)total, 15, NULL,
 				  "Sum({1..5}) = %ld", total);
-		fl_scenario_check(r, "wait returns no error", err == NULL, err != NULL, 0, NULL, "%s",
-				  err ? r->err_text : "<nil>");
+		fl_scenario_check(r, "wait returns no error", err == NULL, err != NULL, 0, NULL,
+				  "%s", err ? r->err_text : "<nil>");
 		fl_scenario_check(r, "every item delivered", s.produced == 5 && s.delivered == 5,
-				  (double)s.delivered, 5, NULL, "produced %ld, delivered %ld, consumer %s",
-				  s.produced, s.delivered, fl__scn_status_name(s.consumer_exit));
+				  (double)s.delivered, 5, NULL,
+				  "produced %ld, delivered %ld, consumer %s", s.produced,
+				  s.delivered, fl__scn_status_name(s.consumer_exit));
 		fl_scenario_count(r, "items", s.delivered);
 		fl_scenario_set(r, "total", total);
 		fl_scenario_set(r, "produced", s.produced);
@@ -156,8 +157,8 @@ static fl_err *early_return_scn(const fl_scenario_params *p, fl_scenario_result 
 			return env;
 		fl_scenario_note_err(r, p, "sum", err);
 		fl_check_err_is(r, "wait error is ErrNegative", err, fl_scenario_err_negative);
-		fl_scenario_check(r, "error names the item", strcmp(r->err_text, want) == 0, NAN, NAN,
-				  NULL, "\"%s\"", r->err_text);
+		fl_scenario_check(r, "error names the item", strcmp(r->err_text, want) == 0, NAN,
+				  NAN, NULL, "\"%s\"", r->err_text);
 		fl_scenario_check(r, "total is 0 on error", total == 0, (double)total, 0, NULL,
 				  "Sum returned %ld", total);
 		/* The consumer got 1 and 2 and left through the cancellation or
@@ -175,9 +176,9 @@ static fl_err *early_return_scn(const fl_scenario_params *p, fl_scenario_result 
 	return NULL;
 }
 
-static const char *const early_return_checks[] = {
-    "wait error is ErrNegative", "error names the item", "total is 0 on error",
-    "consumer stops", NULL};
+static const char *const early_return_checks[] = {"wait error is ErrNegative",
+						  "error names the item", "total is 0 on error",
+						  "consumer stops", NULL};
 const fl_scenario fl__scn_early_return = {
 	.name = "early_return",
 	.description = "task 2: a negative item fails the producer with a wrapped sentinel",
@@ -192,13 +193,13 @@ const fl_scenario fl__scn_early_return = {
 #define DRAIN_FAIL_AT 500
 
 typedef struct drain_run {
-	fl_chan *a, *b;      /* stage 1 -> 2 -> 3, unbuffered */
-	fl_hdr *e2e;         /* stage 3 */
-	long produced;       /* stage 1: sends that completed */
-	int producer_exit;   /* stage 1: the status that stopped it */
-	long forwarded;      /* stage 2 */
-	long delivered;      /* stage 3 */
-	int sink_exit;       /* stage 3 */
+	fl_chan *a, *b;    /* stage 1 -> 2 -> 3, unbuffered */
+	fl_hdr *e2e;       /* stage 3 */
+	long produced;     /* stage 1: sends that completed */
+	int producer_exit; /* stage 1: the status that stopped it */
+	long forwarded;    /* stage 2 */
+	long delivered;    /* stage 3 */
+	int sink_exit;     /* stage 3 */
 } drain_run;
 
 static fl_err *drain_produce(fl_ctx *ctx, void *arg)
@@ -260,8 +261,8 @@ static fl_err *drain_once(drain_run *d, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_group_new(fl_ctx_background(),
-				   &(struct fl_group_opts){.name = "drain"}, &g, &ctx);
+	fl_err *env = fl_group_new(fl_ctx_background(), &(struct fl_group_opts){.name = "drain"},
+				   &g, &ctx);
 	if (env)
 		return env;
 	d->a = d->b = NULL;

@@ -46,19 +46,19 @@ static FL_ERR_SENTINEL(rl_upstream, "upstream failed");
 typedef struct rl_run {
 	double rps;
 	int64_t work_ns;
-	long fail_job;          /* 0: none */
-	long cancel_at;         /* 0: none; else the caller cancels after this many done */
-	bool ungated;           /* negative control: no token is taken */
-	size_t gated_cap;       /* 0; the negative control buffers the hand-off */
-	fl_ctx *caller;         /* the caller's context (cancelled in the cancel run) */
+	long fail_job;    /* 0: none */
+	long cancel_at;   /* 0: none; else the caller cancels after this many done */
+	bool ungated;     /* negative control: no token is taken */
+	size_t gated_cap; /* 0; the negative control buffers the hand-off */
+	fl_ctx *caller;   /* the caller's context (cancelled in the cancel run) */
 	fl_ratelimit *lim;
-	fl_chan *in, *gated;    /* unbuffered: the back-pressure */
-	long produced;          /* producer */
-	long blocked;           /* producer: sends that had to wait */
-	long inflight_max;      /* producer: produced - done, after each send */
-	int64_t start_ns;       /* the bucket's creation */
-	int64_t last_gate_ns;   /* gate: when the last job passed */
-	atomic_long done;       /* workers */
+	fl_chan *in, *gated;  /* unbuffered: the back-pressure */
+	long produced;        /* producer */
+	long blocked;         /* producer: sends that had to wait */
+	long inflight_max;    /* producer: produced - done, after each send */
+	int64_t start_ns;     /* the bucket's creation */
+	int64_t last_gate_ns; /* gate: when the last job passed */
+	atomic_long done;     /* workers */
 } rl_run;
 
 static fl_err *rl_producer(fl_ctx *ctx, void *arg)
@@ -225,8 +225,8 @@ static void rl_check_stop(fl_scenario_result *r, rl_run *t, const fl_err *err)
 	long done = atomic_load(&t->done);
 	bool ok;
 	if (t->fail_job) {
-		ok = fl_err_is(err, rl_upstream) && strstr(r->err_text, "job 20: upstream failed") &&
-		     done < RL_JOBS;
+		ok = fl_err_is(err, rl_upstream) &&
+		     strstr(r->err_text, "job 20: upstream failed") && done < RL_JOBS;
 		fl_scenario_check(r, "a failing job stops the pool", ok, (double)done, NAN, NULL,
 				  "%s; %ld of %d done", err ? r->err_text : "<nil>", done, RL_JOBS);
 		fl_scenario_count(r, "failed", err != NULL);
@@ -244,9 +244,9 @@ static void rl_check_stop(fl_scenario_result *r, rl_run *t, const fl_err *err)
 static void rl_check_controls(fl_scenario_result *r, const fl_scenario_params *p, rl_run *t,
 			      const fl_err *err)
 {
-	static const char *const names[] = {
-	    "negative control: without the gate the rate is exceeded",
-	    "negative control: a buffered hand-off overfills the pool"};
+	static const char *const names[] =
+		{"negative control: without the gate the rate is exceeded",
+		 "negative control: a buffered hand-off overfills the pool"};
 	const char *name = names[!t->ungated];
 	if (!fl_scenario_judge_timing(p)) {
 		fl_scenario_skip(r, name, "depends on speed on a real clock");
@@ -257,7 +257,8 @@ static void rl_check_controls(fl_scenario_result *r, const fl_scenario_params *p
 		double took = (double)(t->last_gate_ns - t->start_ns) / 1e9;
 		fl_scenario_check(r, name, !err && took < min_s, took, min_s, "s",
 				  "%d jobs in %.3f s, under the %.3f s the rate allows (the "
-				  "failure, reproduced)", RL_JOBS, took, min_s);
+				  "failure, reproduced)",
+				  RL_JOBS, took, min_s);
 		return;
 	}
 	fl_scenario_check(r, name, !err && t->inflight_max > RL_WORKERS + 1,
@@ -268,7 +269,7 @@ static void rl_check_controls(fl_scenario_result *r, const fl_scenario_params *p
 static fl_err *rl_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	static const char *const names[] = {"rate-bound", "worker-bound", "failing job",
-					    "cancelled", "ungated", "buffered"};
+					    "cancelled",  "ungated",      "buffered"};
 	for (int i = 0; i < p->iterations; i++) {
 		for (int k = 0; k < 6; k++) {
 			bool slow = k != 0 && k != 4;
@@ -296,11 +297,13 @@ static fl_err *rl_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const rl_checks[] = {"every job done", "the gate holds the rate",
+static const char *const rl_checks[] = {"every job done",
+					"the gate holds the rate",
 					"the pool uses the rate",
 					"in flight stays within workers + 1",
 					"back-pressure reaches the producer",
-					"a failing job stops the pool", "cancel stops the pool",
+					"a failing job stops the pool",
+					"cancel stops the pool",
 					"negative control: without the gate the rate is exceeded",
 					"negative control: a buffered hand-off overfills the pool",
 					NULL};

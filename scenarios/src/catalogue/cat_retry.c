@@ -37,10 +37,10 @@
 typedef struct rt_run {
 	const fl_scenario_params *p;
 	fl_retry_policy policy;
-	bool retry;              /* story: retry inside the task (the fix) */
-	fl_chan *items;          /* owner -> workers, buffered, closed */
-	atomic_long calls;       /* process() calls */
-	atomic_long done;        /* items that succeeded */
+	bool retry;        /* story: retry inside the task (the fix) */
+	fl_chan *items;    /* owner -> workers, buffered, closed */
+	atomic_long calls; /* process() calls */
+	atomic_long done;  /* items that succeeded */
 } rt_run;
 
 typedef struct rt_call {
@@ -128,9 +128,9 @@ static fl_err *retry_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			return env;
 		fl_scenario_note_err(r, p, "3 attempts", err);
 		long calls = atomic_load(&ok.calls), done = atomic_load(&ok.done);
-		fl_scenario_check(r, "third attempt succeeds", !err && done == RT_ITEMS &&
-								  calls == 3 * RT_ITEMS,
-				  (double)calls, 3 * RT_ITEMS, NULL, "%s; %ld items done in %ld calls",
+		fl_scenario_check(r, "third attempt succeeds",
+				  !err && done == RT_ITEMS && calls == 3 * RT_ITEMS, (double)calls,
+				  3 * RT_ITEMS, NULL, "%s; %ld items done in %ld calls",
 				  err ? r->err_text : "wait <nil>", done, calls);
 		fl_scenario_count(r, "items", done);
 		fl_scenario_count(r, "attempts", calls);
@@ -144,8 +144,9 @@ static fl_err *retry_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		bool gave_up = ri && ri->attempts == 2 && ri->stop == FL_RETRY_STOP_ATTEMPTS &&
 			       fl_err_is(err, fl_scenario_err_transient) &&
 			       atomic_load(&short_.done) == 0;
-		fl_scenario_check(r, "exhausted retries return the error", gave_up, gave_up, 1, NULL,
-				  "%s", err ? r->err_text : "<nil>: the failure was swallowed");
+		fl_scenario_check(r, "exhausted retries return the error", gave_up, gave_up, 1,
+				  NULL, "%s",
+				  err ? r->err_text : "<nil>: the failure was swallowed");
 		fl_scenario_count(r, "failed", err != NULL);
 		fl_err_drop(err);
 	}
@@ -186,10 +187,10 @@ static fl_err *early_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			return env;
 		fl_scenario_note_err(r, p, "retry inside the task", err);
 		done = atomic_load(&fix.done);
-		fl_scenario_check(r, "retrying inside the task fetches all", !err &&
-									    done == EARLY_SOURCES,
-				  (double)done, EARLY_SOURCES, NULL, "%s; %ld of %d sources fetched",
-				  err ? r->err_text : "wait <nil>", done, EARLY_SOURCES);
+		fl_scenario_check(r, "retrying inside the task fetches all",
+				  !err && done == EARLY_SOURCES, (double)done, EARLY_SOURCES, NULL,
+				  "%s; %ld of %d sources fetched", err ? r->err_text : "wait <nil>",
+				  done, EARLY_SOURCES);
 		fl_scenario_count(r, "items", done);
 		fl_scenario_count(r, "attempts", atomic_load(&fix.calls));
 		fl_err_drop(err);

@@ -127,11 +127,11 @@ typedef struct saga_case {
 } saga_case;
 
 static const saga_case cases[] = {
-    {"commit", "", "happy saga commits", "0/fwd 1/fwd 2/fwd", "committed"},
-    {"rollback", " fail=3", "failed step compensated in reverse", "0/fwd 1/fwd 1/comp 0/comp",
-     "rolled_back"},
-    {"comp-fails", " fail=3 compfail=1", "compensation errors collected", "0/fwd 1/fwd 1/comp",
-     "compensation_failed"},
+	{"commit", "", "happy saga commits", "0/fwd 1/fwd 2/fwd", "committed"},
+	{"rollback", " fail=3", "failed step compensated in reverse", "0/fwd 1/fwd 1/comp 0/comp",
+	 "rolled_back"},
+	{"comp-fails", " fail=3 compfail=1", "compensation errors collected", "0/fwd 1/fwd 1/comp",
+	 "compensation_failed"},
 };
 
 /* Whether err is what case i must return. */
@@ -271,8 +271,8 @@ static fl_err *restart_once(const fl_scenario_params *p, fl_scenario_result *r, 
 			  (long long)before.current);
 	bool once = !err && resumed == 1 && strcmp(after.phase, "committed") == 0 &&
 		    strcmp(got, "0/fwd 1/fwd 2/fwd") == 0;
-	fl_scenario_check(r, "resumed saga commits, each step once", once, (double)resumed, 1,
-			  NULL, "%s; %zu resumed, phase %s, effects [%s]",
+	fl_scenario_check(r, "resumed saga commits, each step once", once, (double)resumed, 1, NULL,
+			  "%s; %zu resumed, phase %s, effects [%s]",
 			  err ? r->err_text : "resume <nil>", resumed, after.phase, got);
 	fl_scenario_count(r, "items", once);
 	fl_scenario_count(r, "kills", sig == SIGKILL);

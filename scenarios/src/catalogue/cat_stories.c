@@ -33,14 +33,14 @@
 typedef struct tr_run tr_run;
 typedef struct tr_doc {
 	tr_run *t;
-	long id;             /* 1-based; DOCS is rate-limited */
-	bool translated;     /* its task */
-	fl_err *err;         /* its task, collect mode: its own error */
+	long id;         /* 1-based; DOCS is rate-limited */
+	bool translated; /* its task */
+	fl_err *err;     /* its task, collect mode: its own error */
 } tr_doc;
 
 struct tr_run {
-	bool collect;        /* the fix */
-	fl_chan *done;       /* a token per translated document (capacity DOCS) */
+	bool collect;  /* the fix */
+	fl_chan *done; /* a token per translated document (capacity DOCS) */
 	tr_doc doc[DOCS];
 };
 
@@ -75,8 +75,8 @@ static fl_err *translate_all(tr_run *t, long *kept, fl_err **err)
 {
 	fl_group *g;
 	fl_ctx *ctx;
-	fl_err *env = fl_chan_new(1, DOCS, &(struct fl_chan_opts){.name = "translate.done"},
-				  &t->done);
+	fl_err *env =
+		fl_chan_new(1, DOCS, &(struct fl_chan_opts){.name = "translate.done"}, &t->done);
 	if (env)
 		return env;
 	env = fl_group_new(fl_ctx_background(),
@@ -137,8 +137,9 @@ static fl_err *translate_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		fl_scenario_note_err(r, p, "errgroup", err);
 		bool is = fl_err_is(err, fl_scenario_err_rate_limited);
 		fl_scenario_check(r, "errgroup throws away 999 translations",
-				  is && kept == 0 && done == DOCS - 1, (double)(done - kept), DOCS - 1,
-				  NULL, "%s: %ld translated, %ld handed back (the bug, reproduced)",
+				  is && kept == 0 && done == DOCS - 1, (double)(done - kept),
+				  DOCS - 1, NULL,
+				  "%s: %ld translated, %ld handed back (the bug, reproduced)",
 				  err ? r->err_text : "<nil>", done, kept);
 		fl_scenario_count(r, "thrown_away", done - kept);
 		fl_err_drop(err);
@@ -156,7 +157,8 @@ static fl_err *translate_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				  err ? r->err_text : "<nil>", kept);
 		fl_scenario_check(r, "conservation", kept + (err != NULL) == DOCS,
 				  (double)(kept + (err != NULL)), DOCS, NULL,
-				  "%d documents = %ld delivered + %d failed", DOCS, kept, err != NULL);
+				  "%d documents = %ld delivered + %d failed", DOCS, kept,
+				  err != NULL);
 		fl_scenario_count(r, "items", kept);
 		fl_scenario_count(r, "delivered", kept);
 		fl_scenario_count(r, "failed", err != NULL);
@@ -190,12 +192,12 @@ static const char *const dr_names[] = {"return nil early", "continue", "return a
 typedef struct dr_run {
 	const fl_scenario_params *p;
 	enum dr_mode mode;
-	fl_chan *a, *b;       /* source -> transform -> sink, unbuffered */
-	fl_chan *gone;        /* closed by the sink when it leaves */
-	long produced;        /* source */
-	int transform_exit;   /* transform: the status that stopped it */
-	long delivered;       /* sink */
-	long skipped;         /* sink: sentinels passed over */
+	fl_chan *a, *b;     /* source -> transform -> sink, unbuffered */
+	fl_chan *gone;      /* closed by the sink when it leaves */
+	long produced;      /* source */
+	int transform_exit; /* transform: the status that stopped it */
+	long delivered;     /* sink */
+	long skipped;       /* sink: sentinels passed over */
 } dr_run;
 
 static fl_err *dr_source(fl_ctx *ctx, void *arg)
@@ -246,13 +248,9 @@ static fl_err *dr_sink_loop(fl_ctx *ctx, dr_run *d)
 			continue;
 		}
 		switch (d->mode) {
-		case DR_RETURN_EARLY:
-			return NULL; /* the bug: nobody drains b */
-		case DR_CONTINUE:
-			d->skipped++;
-			continue;
-		default:
-			return fl_err_wrap(fl_scenario_err_skip, "sink: abort at item %ld", it.v);
+		case DR_RETURN_EARLY: return NULL; /* the bug: nobody drains b */
+		case DR_CONTINUE: d->skipped++; continue;
+		default: return fl_err_wrap(fl_scenario_err_skip, "sink: abort at item %ld", it.v);
 		}
 	}
 }
@@ -293,7 +291,8 @@ static fl_err *dr_once(const fl_scenario_params *p, dr_run *d, fl_err **err)
 		return env;
 	}
 	d->p = p;
-	if (!(env = fl__scn_chan("drain.a", 0, &d->a)) && !(env = fl__scn_chan("drain.b", 0, &d->b)))
+	if (!(env = fl__scn_chan("drain.a", 0, &d->a)) &&
+	    !(env = fl__scn_chan("drain.b", 0, &d->b)))
 		env = fl__scn_chan("drain.gone", 0, &d->gone);
 	if (env)
 		fl_group_cancel(g, NULL);
@@ -329,11 +328,13 @@ static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				/* Stuck until the guard: the transform leaves only
 				 * through the deadline, holding item 5. */
 				ok = fl_err_is(err, FL_ERR_DEADLINE) &&
-				     d.transform_exit == FL_CANCELED && d.delivered == DR_SENTINEL - 1;
-				fl_scenario_check(r, "early return hangs until the guard", ok, ok, 1,
-						  NULL, "%s; transform %s, %ld delivered",
+				     d.transform_exit == FL_CANCELED &&
+				     d.delivered == DR_SENTINEL - 1;
+				fl_scenario_check(r, "early return hangs until the guard", ok, ok,
+						  1, NULL, "%s; transform %s, %ld delivered",
 						  err ? r->err_text : "<nil>",
-						  fl__scn_status_name(d.transform_exit), d.delivered);
+						  fl__scn_status_name(d.transform_exit),
+						  d.delivered);
 				fl_scenario_count(r, "hung", ok);
 			} else if (m == DR_CONTINUE) {
 				ok = !err && d.delivered + d.skipped == DR_ITEMS && d.skipped == 1;
@@ -345,16 +346,16 @@ static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				fl_scenario_check(r, "conservation",
 						  d.produced == d.delivered + d.skipped,
 						  (double)d.produced, NAN, NULL,
-						  "%ld produced = %ld delivered + %ld skipped", d.produced,
-						  d.delivered, d.skipped);
+						  "%ld produced = %ld delivered + %ld skipped",
+						  d.produced, d.delivered, d.skipped);
 				fl_scenario_count(r, "items", d.delivered);
 				fl_scenario_count(r, "skipped", d.skipped);
 			} else {
 				ok = fl_err_is(err, fl_scenario_err_skip) &&
 				     !fl_err_is(err, FL_ERR_DEADLINE) &&
 				     d.transform_exit == FL_CANCELED;
-				fl_scenario_check(r, "returning an error cancels upstream", ok, ok, 1,
-						  NULL, "%s; transform %s",
+				fl_scenario_check(r, "returning an error cancels upstream", ok, ok,
+						  1, NULL, "%s; transform %s",
 						  err ? r->err_text : "<nil>",
 						  fl__scn_status_name(d.transform_exit));
 			}

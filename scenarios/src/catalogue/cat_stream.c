@@ -49,9 +49,9 @@ typedef struct st_event {
 } st_event;
 
 typedef struct st_run {
-	fl_chan *flushed;           /* last seq of every batch flush() saw */
+	fl_chan *flushed;             /* last seq of every batch flush() saw */
 	unsigned char got[ST_EVENTS]; /* downstream: times each event arrived */
-	long delivered;             /* downstream */
+	long delivered;               /* downstream */
 } st_run;
 
 /* Downstream: takes a batch. Poison fails the whole batch, every time. */
@@ -59,7 +59,8 @@ static fl_err *st_take(st_run *s, const st_event *ev, size_t n, bool refuse_pois
 {
 	for (size_t i = 0; refuse_poison && i < n; i++)
 		if (ev[i].poison)
-			return fl_err_wrap(fl_scenario_err_invalid, "event %ld is poison", ev[i].seq);
+			return fl_err_wrap(fl_scenario_err_invalid, "event %ld is poison",
+					   ev[i].seq);
 	for (size_t i = 0; i < n; i++) {
 		if (ev[i].seq >= 0 && ev[i].seq < ST_EVENTS)
 			s->got[ev[i].seq]++;
@@ -74,8 +75,8 @@ static fl_err *st_flush(fl_ctx *ctx, const void *items, size_t n, int attempt, v
 	const st_event *ev = items;
 	long last = ev[n - 1].seq;
 	fl_err *err = last == ST_TRANSIENT && attempt == 1
-			  ? fl_err_wrap(fl_scenario_err_transient, "flush up to %ld", last)
-			  : st_take(s, ev, n, true);
+			      ? fl_err_wrap(fl_scenario_err_transient, "flush up to %ld", last)
+			      : st_take(s, ev, n, true);
 	(void)fl_chan_send(s->flushed, &last, NULL, FL_TRY); /* room for every batch */
 	return err;
 }
@@ -115,7 +116,8 @@ static void check_batches(fl_scenario_result *r, const fl_batch_stats *st)
 			 st->added == st->flushed + st->dead_lettered + st->cancelled + st->failed;
 	fl_scenario_check(r, "conservation", conserved, (double)st->added, ST_EVENTS, NULL,
 			  "%llu added = %llu flushed + %llu dead-lettered + %llu cancelled + %llu "
-			  "failed", (unsigned long long)st->added, (unsigned long long)st->flushed,
+			  "failed",
+			  (unsigned long long)st->added, (unsigned long long)st->flushed,
 			  (unsigned long long)st->dead_lettered, (unsigned long long)st->cancelled,
 			  (unsigned long long)st->failed);
 	fl_scenario_check(r, "flushes by size and by time", st->by_size >= 1 && st->by_time >= 2,
@@ -146,11 +148,16 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 		return env;
 	}
 	fl_retry_policy retry = {.max_attempts = ST_ATTEMPTS,
-				 .initial_ns = fl__scn_scaled(p, FL_US(100)), .multiplier = 2};
-	struct fl_batch_opts o = {.name = "aggregate", .item_size = sizeof(st_event),
+				 .initial_ns = fl__scn_scaled(p, FL_US(100)),
+				 .multiplier = 2};
+	struct fl_batch_opts o = {.name = "aggregate",
+				  .item_size = sizeof(st_event),
 				  .max_items = ST_MAX_ITEMS,
-				  .max_wait_ns = fl__scn_scaled(p, ST_MAX_WAIT), .flush = st_flush,
-				  .arg = s, .retry = &retry, .dlq = q};
+				  .max_wait_ns = fl__scn_scaled(p, ST_MAX_WAIT),
+				  .flush = st_flush,
+				  .arg = s,
+				  .retry = &retry,
+				  .dlq = q};
 	if ((env = fl_batch_new(fl_ctx_background(), &o, &b)))
 		goto out;
 	if (!(env = st_burst(b, s, 0, 100, false, guard)) &&
@@ -171,8 +178,8 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 		goto out;
 	fl_scenario_check(r, "poison batch dead-lettered, stream goes on",
 			  queued == 1 && st.dead_lettered >= 1 &&
-			      (!exact || st.dead_lettered == ST_MAX_ITEMS) &&
-			      st.flushed == ST_EVENTS - st.dead_lettered,
+				  (!exact || st.dead_lettered == ST_MAX_ITEMS) &&
+				  st.flushed == ST_EVENTS - st.dead_lettered,
 			  (double)st.dead_lettered, ST_MAX_ITEMS, NULL,
 			  "%zu DLQ entries, %llu events dead-lettered, %llu flushed", queued,
 			  (unsigned long long)st.dead_lettered, (unsigned long long)st.flushed);
@@ -185,12 +192,13 @@ static fl_err *st_once(const fl_scenario_params *p, fl_scenario_result *r, st_ru
 		char why[160] = "no error";
 		if (rerr)
 			fl_err_format(rerr, why, sizeof(why));
-		fl_scenario_check(r, "DLQ recovers every event once",
-				  !rerr && replayed == 1 && left == 0 && once == ST_EVENTS,
-				  (double)once, ST_EVENTS, NULL,
-				  "replayed %zu entries (%zu left; %s): %ld of %d events downstream "
-				  "once",
-				  replayed, left, why, once, ST_EVENTS);
+		fl_scenario_check(
+			r, "DLQ recovers every event once",
+			!rerr && replayed == 1 && left == 0 && once == ST_EVENTS, (double)once,
+			ST_EVENTS, NULL,
+			"replayed %zu entries (%zu left; %s): %ld of %d events downstream "
+			"once",
+			replayed, left, why, once, ST_EVENTS);
 	}
 	fl_err_drop(rerr);
 	fl_scenario_count(r, "items", s->delivered);
@@ -215,10 +223,12 @@ static fl_err *st_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const st_checks[] = {"conservation", "flushes by size and by time",
+static const char *const st_checks[] = {"conservation",
+					"flushes by size and by time",
 					"failed flush retried",
 					"poison batch dead-lettered, stream goes on",
-					"DLQ recovers every event once", NULL};
+					"DLQ recovers every event once",
+					NULL};
 const fl_scenario fl__scn_stream_aggregate = {
 	.name = "stream_aggregate",
 	.description = "task 19: batches of 100 events or 20 ms over bursts and pauses; a "

@@ -52,14 +52,13 @@
 
 #define LEAVES 100
 #define CLIENTS 4
-#define REQUESTS 20             /* per variant and iteration (50 by default) */
+#define REQUESTS 20 /* per variant and iteration (50 by default) */
 #define SLOW_NS FL_MS(10)
-#define SERVICE_US 500          /* the leaves' mean service time */
+#define SERVICE_US 500           /* the leaves' mean service time */
 #define HEDGE_WARMUP FL_US(1500) /* ~p95 of exp(500us), until the estimator has data */
 
 enum { PLAIN, HEDGE1, HEDGE2, NVARIANTS };
-static const char *const hist_names[NVARIANTS] = {"request", "request.hedged",
-						  "request.hedged2"};
+static const char *const hist_names[NVARIANTS] = {"request", "request.hedged", "request.hedged2"};
 
 /* One variant's run, shared by its client tasks. */
 typedef struct tail_run {
@@ -76,9 +75,9 @@ typedef struct tail_run {
 
 typedef struct tail_leaf {
 	tail_run *t;
-	int64_t ns;   /* its latency, when answered */
+	int64_t ns; /* its latency, when answered */
 	int answered;
-	int extra;    /* hedges it fired */
+	int extra; /* hedges it fired */
 } tail_leaf;
 
 /* A leaf's service: what the plan says (a sleep; 1% of them 10 ms more). */
@@ -203,8 +202,10 @@ static void tail_report(const fl_scenario_params *p, fl_scenario_result *r,
 	fl_scenario_set(r, "leaf_calls", leaf_calls);
 	fl_scenario_set(r, "slow_leaves", (int64_t)slow_fires);
 	for (int k = 0; k < NVARIANTS; k++) {
-		static const struct { const char *name; double q; } qs[] = {
-		    {"p50", 50}, {"p99", 99}, {"p999", 99.9}};
+		static const struct {
+			const char *name;
+			double q;
+		} qs[] = {{"p50", 50}, {"p99", 99}, {"p999", 99.9}};
 		for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 			snprintf(key, sizeof(key), "%s%s_us", qs[i].name, sfx[k]);
 			fl_scenario_set(r, key, pct(v[k].req, qs[i].q) / 1000);
@@ -227,9 +228,9 @@ static void tail_report(const fl_scenario_params *p, fl_scenario_result *r,
 	 * counters; the goals are judged where hand-offs are cheap. */
 	const char *why = !fl_scenario_judge_timing(p) ? "timing goal (skip_timing)"
 			  : strcmp(fl_sched_backend(), "threads") == 0
-			      ? "timing goal not judged on threads: a hedge costs OS wake-ups "
-				"per leaf (see the counters)"
-			      : NULL;
+				  ? "timing goal not judged on threads: a hedge costs OS wake-ups "
+				    "per leaf (see the counters)"
+				  : NULL;
 	if (why) {
 		fl_scenario_skip(r, "one hedge cuts the median request", why);
 		fl_scenario_skip(r, "two hedges cut the request p99.9", why);
@@ -262,7 +263,9 @@ static fl_err *tail_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	memset(v, 0, sizeof(v));
 	env = fl_scenario_hist(r, "leaf", &leaf);
 	for (int k = 0; k < NVARIANTS && !env; k++) {
-		v[k] = (tail_run){.p = p, .r = r, .attempts = k + 1,
+		v[k] = (tail_run){.p = p,
+				  .r = r,
+				  .attempts = k + 1,
 				  .per_client = (long)p->iterations * REQUESTS / CLIENTS};
 		pthread_mutex_init(&v[k].mu, NULL);
 		env = fl_scenario_hist(r, hist_names[k], &v[k].req);
@@ -274,7 +277,8 @@ static fl_err *tail_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	if (!env)
 		env = fl_ctx_with_cancel(fl_ctx_background(), &scope);
 	char plan_text[96];
-	snprintf(plan_text, sizeof(plan_text), "tail.slow=1%% sleep(%lldus); tail.leaf=sleep(exp(%lldus))",
+	snprintf(plan_text, sizeof(plan_text),
+		 "tail.slow=1%% sleep(%lldus); tail.leaf=sleep(exp(%lldus))",
 		 (long long)(fl__scn_scaled(p, SLOW_NS) / FL_US(1)),
 		 (long long)(fl__scn_scaled(p, FL_US(SERVICE_US)) / FL_US(1)));
 	if (!env)
@@ -301,10 +305,12 @@ static fl_err *tail_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const tail_checks[] = {
-    "every request gets all 100 answers", "slow leaves reach the request tail",
-    "one hedge cuts the median request", "two hedges cut the request p99.9",
-    "hedges under 10% extra leaf calls", NULL};
+static const char *const tail_checks[] = {"every request gets all 100 answers",
+					  "slow leaves reach the request tail",
+					  "one hedge cuts the median request",
+					  "two hedges cut the request p99.9",
+					  "hedges under 10% extra leaf calls",
+					  NULL};
 const fl_scenario fl__scn_tail_at_scale = {
 	.name = "tail_at_scale",
 	.description = "Tail at Scale: 4 clients' requests fan out to 100 leaves, 1% of leaf "

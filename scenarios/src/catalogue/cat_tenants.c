@@ -25,7 +25,7 @@
 #define TENANTS 4
 #define TENANT_ITEMS 40
 #define TENANT_LIMIT 8
-#define BAD_TENANT 1   /* "b" */
+#define BAD_TENANT 1 /* "b" */
 #define BAD_ITEM 5
 
 enum { TN_NONE, TN_OK, TN_FAILED, TN_CANCELED };
@@ -35,12 +35,12 @@ typedef struct tn_run tn_run;
 typedef struct tn_item {
 	tn_run *run;
 	int tenant;
-	long index;          /* 1-based */
-	int outcome;         /* its task: TN_NONE until it ends */
+	long index;  /* 1-based */
+	int outcome; /* its task: TN_NONE until it ends */
 } tn_item;
 
 struct tn_run {
-	fl_chan *b_failed;   /* closed by tenant b's failing item */
+	fl_chan *b_failed; /* closed by tenant b's failing item */
 	tn_item item[TENANTS][TENANT_ITEMS];
 };
 
@@ -135,10 +135,12 @@ static void tn_check(const fl_scenario_params *p, fl_scenario_result *r, tn_run 
 		if (res[i].key[0] != 'a' + BAD_TENANT)
 			healthy_full -= res[i].err != NULL; /* a healthy tenant has no error */
 	}
-	fl_scenario_check(r, "other tenants unaffected", healthy_full == TENANTS - 1 && nres == TENANTS,
-			  healthy_full, TENANTS - 1, NULL,
+	fl_scenario_check(r, "other tenants unaffected",
+			  healthy_full == TENANTS - 1 && nres == TENANTS, healthy_full, TENANTS - 1,
+			  NULL,
 			  "%d of %d healthy tenants delivered all %d items after b failed (%zu "
-			  "compartments)", healthy_full, TENANTS - 1, TENANT_ITEMS, nres);
+			  "compartments)",
+			  healthy_full, TENANTS - 1, TENANT_ITEMS, nres);
 	long cancelled = n[TN_CANCELED] + n[TN_NONE];
 	fl_check_items items;
 	fl_check_items_init(&items);

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #define TY_ITEMS 100
-#define TY_EVERY 10   /* items 10, 20, ... are not found */
-#define TY_BROKEN 55  /* the backend run's fatal item */
+#define TY_EVERY 10  /* items 10, 20, ... are not found */
+#define TY_BROKEN 55 /* the backend run's fatal item */
 
 static FL_ERR_SENTINEL(ty_not_found, "not found");
 static FL_ERR_SENTINEL(ty_backend, "backend: route not found");
@@ -35,11 +35,11 @@ enum ty_match { TY_EXACT, TY_SUBSTRING, TY_SENTINEL };
 
 typedef struct ty_run {
 	enum ty_match match;
-	bool backend_fails;   /* item TY_BROKEN fails with ty_backend */
+	bool backend_fails; /* item TY_BROKEN fails with ty_backend */
 	fl_chan *items;
-	long produced;        /* producer */
-	long delivered;       /* consumer */
-	long skipped;         /* consumer: treated as not found */
+	long produced;  /* producer */
+	long delivered; /* consumer */
+	long skipped;   /* consumer: treated as not found */
 } ty_run;
 
 /* The store under the fetch layer: the sentinel, bare. */
@@ -61,14 +61,11 @@ static bool is_not_found(const ty_run *t, const fl_err *e)
 {
 	char text[256];
 	switch (t->match) {
-	case TY_EXACT:
-		fl_err_format(e, text, sizeof(text));
-		return strcmp(text, "not found") == 0;
+	case TY_EXACT: fl_err_format(e, text, sizeof(text)); return strcmp(text, "not found") == 0;
 	case TY_SUBSTRING:
 		fl_err_format(e, text, sizeof(text));
 		return strstr(text, "not found") != NULL;
-	default:
-		return fl_err_is(e, ty_not_found);
+	default: return fl_err_is(e, ty_not_found);
 	}
 }
 
@@ -134,10 +131,7 @@ static fl_err *ty_once(ty_run *t, fl_err **err)
 }
 
 /* Not-found items among 1..n. */
-static long not_found_upto(long n)
-{
-	return n / TY_EVERY;
-}
+static long not_found_upto(long n) { return n / TY_EVERY; }
 
 /* The two negative controls: the text-matching consumers fail as shown. */
 static void ty_check_text(fl_scenario_result *r, ty_run *t, const fl_err *err)
@@ -145,7 +139,8 @@ static void ty_check_text(fl_scenario_result *r, ty_run *t, const fl_err *err)
 	bool ok;
 	if (t->match == TY_EXACT) {
 		/* the wrapped first not-found item (10) is fatal: 9 delivered */
-		ok = fl_err_is(err, ty_not_found) && t->delivered == TY_EVERY - 1 && t->skipped == 0;
+		ok = fl_err_is(err, ty_not_found) && t->delivered == TY_EVERY - 1 &&
+		     t->skipped == 0;
 		fl_scenario_check(r, "negative control: exact text misses the wrapped sentinel", ok,
 				  (double)t->delivered, TY_EVERY - 1, NULL,
 				  "%s; %ld delivered, %ld skipped (the failure, reproduced)",
@@ -173,8 +168,8 @@ static void ty_check_sentinel(fl_scenario_result *r, ty_run *t, const fl_err *er
 		ok = !err && t->skipped == nf && t->delivered == TY_ITEMS - nf;
 		fl_scenario_check(r, "sentinel match skips through the wrap chain", ok,
 				  (double)t->skipped, (double)nf, NULL,
-				  "%s; %ld delivered, %ld skipped", err ? r->err_text : "wait <nil>",
-				  t->delivered, t->skipped);
+				  "%s; %ld delivered, %ld skipped",
+				  err ? r->err_text : "wait <nil>", t->delivered, t->skipped);
 		fl_scenario_check(r, "conservation", t->produced == t->delivered + t->skipped,
 				  (double)t->produced, NAN, NULL,
 				  "%ld produced = %ld delivered + %ld skipped", t->produced,
@@ -201,7 +196,9 @@ static fl_err *typed_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	static const struct {
 		enum ty_match match;
 		bool backend_fails;
-	} runs[] = {{TY_EXACT, false}, {TY_SUBSTRING, true}, {TY_SENTINEL, false},
+	} runs[] = {{TY_EXACT, false},
+		    {TY_SUBSTRING, true},
+		    {TY_SENTINEL, false},
 		    {TY_SENTINEL, true}};
 	for (int i = 0; i < p->iterations; i++) {
 		for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
@@ -220,11 +217,13 @@ static fl_err *typed_scn(const fl_scenario_params *p, fl_scenario_result *r)
 	return NULL;
 }
 
-static const char *const typed_checks[] = {
-    "negative control: exact text misses the wrapped sentinel",
-    "negative control: substring match swallows another error",
-    "sentinel match skips through the wrap chain", "conservation",
-    "sentinel match still fails on another error", NULL};
+static const char *const typed_checks[] =
+	{"negative control: exact text misses the wrapped sentinel",
+	 "negative control: substring match swallows another error",
+	 "sentinel match skips through the wrap chain",
+	 "conservation",
+	 "sentinel match still fails on another error",
+	 NULL};
 const fl_scenario fl__scn_typed_errors = {
 	.name = "typed_errors",
 	.description = "bonus 1: matching errors by text breaks on a wrap or swallows another "

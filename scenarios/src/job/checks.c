@@ -14,18 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const fate_names[NFATE] = {
-	"produced", "delivered", "skipped", "shed", "failed", "dead_lettered", "cancelled",
-	"duplicated"};
+static const char *const fate_names[NFATE] = {"produced",  "delivered", "skipped",
+					      "shed",      "failed",    "dead_lettered",
+					      "cancelled", "duplicated"};
 
 static const fl_err *sentinel_named(const char *name)
 {
-	static const struct { const char *n; const fl_err *e; } t[] = {
-		{"canceled", FL_ERR_CANCELED}, {"deadline", FL_ERR_DEADLINE},
-		{"nomem", FL_ERR_NOMEM},       {"closed", FL_ERR_CLOSED},
-		{"limit", FL_ERR_LIMIT},       {"inval", FL_ERR_INVAL},
-		{"again", FL_ERR_AGAIN},       {"misuse", FL_ERR_MISUSE},
-		{"panic", FL_ERR_PANIC},       {"system", FL_ERR_SYSTEM}};
+	static const struct {
+		const char *n;
+		const fl_err *e;
+	} t[] = {{"canceled", FL_ERR_CANCELED}, {"deadline", FL_ERR_DEADLINE},
+		 {"nomem", FL_ERR_NOMEM},       {"closed", FL_ERR_CLOSED},
+		 {"limit", FL_ERR_LIMIT},       {"inval", FL_ERR_INVAL},
+		 {"again", FL_ERR_AGAIN},       {"misuse", FL_ERR_MISUSE},
+		 {"panic", FL_ERR_PANIC},       {"system", FL_ERR_SYSTEM}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(t[i].n, name) == 0)
 			return t[i].e;
@@ -68,8 +70,10 @@ void fl__eng_check_error(fl__eng *e, fl_scenario_result *r, const fl_err *err, b
 	bool ok;
 	char why[120];
 	if ((escaped > 0 || fl__eng_total(e, C_FAILED) > 0) && j->mode == JOB_FIRST_ERROR) {
-		snprintf(why, sizeof(why), "%ld injected error(s) escaped, %ld item(s) failed: "
-			 "fail-fast must return one", escaped, fl__eng_total(e, C_FAILED));
+		snprintf(why, sizeof(why),
+			 "%ld injected error(s) escaped, %ld item(s) failed: "
+			 "fail-fast must return one",
+			 escaped, fl__eng_total(e, C_FAILED));
 		if (!err) {
 			fl_check_err_returned(r, JOB_CHECK_ERROR, err, why);
 			return;
@@ -96,11 +100,13 @@ void fl__eng_check_error(fl__eng *e, fl_scenario_result *r, const fl_err *err, b
 void fl__eng_check_conservation(fl__eng *e, fl_scenario_result *r)
 {
 	/* every task has joined: the counts are final */
-	static const struct { int c; enum fl_check_fate f; } map[] = {
-		{C_PRODUCED, FL_ITEM_PRODUCED}, {C_DUPS, FL_ITEM_DUPLICATED},
-		{C_DELIVERED, FL_ITEM_DONE},    {C_FAILED, FL_ITEM_FAILED},
-		{C_SKIPPED, FL_ITEM_SKIPPED},   {C_SHED, FL_ITEM_SHED},
-		{C_DLQ, FL_ITEM_DEAD_LETTERED}, {C_CANCELLED, FL_ITEM_CANCELLED}};
+	static const struct {
+		int c;
+		enum fl_check_fate f;
+	} map[] = {{C_PRODUCED, FL_ITEM_PRODUCED}, {C_DUPS, FL_ITEM_DUPLICATED},
+		   {C_DELIVERED, FL_ITEM_DONE},    {C_FAILED, FL_ITEM_FAILED},
+		   {C_SKIPPED, FL_ITEM_SKIPPED},   {C_SHED, FL_ITEM_SHED},
+		   {C_DLQ, FL_ITEM_DEAD_LETTERED}, {C_CANCELLED, FL_ITEM_CANCELLED}};
 	fl_check_items items;
 	fl_check_items_init(&items);
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)

@@ -27,8 +27,8 @@ typedef struct one_arg {
 	int stage, out;
 	fl__eng_item it;
 	fl__eng_hold hold;
-	disp *d;  /* bulkhead: the dispatcher; NULL: a nested group's task */
-	int key;  /* bulkhead: the compartment's key index */
+	disp *d; /* bulkhead: the dispatcher; NULL: a nested group's task */
+	int key; /* bulkhead: the compartment's key index */
 } one_arg;
 
 /* Runs when a per-item task ends, normally or by a captured panic. */
@@ -89,7 +89,8 @@ static fl_err *sub_stage_fn(fl_ctx *ctx, void *arg)
 		for (int k = 0; !ret && k < copies; k++)
 			if (fl_chan_send(ss->out, &it, ctx, FL_FOREVER) != FL_OK) {
 				fl__eng_count_item(ss->e, C_CANCELLED, it.id, copies - k);
-				ret = fl__scn_stopped(ctx, FL_CANCELED, ss->e->j->stages[ss->stage]);
+				ret = fl__scn_stopped(ctx, FL_CANCELED,
+						      ss->e->j->stages[ss->stage]);
 			}
 	}
 	if (!ret && st != FL_CLOSED)
@@ -125,7 +126,10 @@ static fl_err *item_pipeline(fl__eng *e, one_arg *o, fl_ctx *ctx)
 		(void)fl_chan_send(ch[0], &o->it, NULL, FL_TRY);
 		fl_err_drop(fl_chan_close(ch[0]));
 		for (int s = 0; s < nmid && !err; s++) {
-			ss[s] = (sub_stage){.e = e, .stage = s + 1, .in = ch[s], .out = ch[s + 1],
+			ss[s] = (sub_stage){.e = e,
+					    .stage = s + 1,
+					    .in = ch[s],
+					    .out = ch[s + 1],
 					    .hold = {.failed = o->hold.failed}};
 			(void)fl__scn_go(g, ictx, j->stages[s + 1], sub_stage_fn, &ss[s], &err);
 		}
@@ -210,7 +214,7 @@ static fl_err *dispatch_items(fl__eng_task *a, fl_ctx *ctx, const char *name, st
 typedef struct group_how {
 	fl_group *g;
 	const char *name;
-	bool saturated;     /* try_go was refused at the limit */
+	bool saturated; /* try_go was refused at the limit */
 } group_how;
 
 /* Starts o in the nested group, waiting for a slot when it is full. */
@@ -239,7 +243,8 @@ static fl_err *dispatch_group(fl_ctx *ctx, fl__eng_task *a, const char *name)
 	fl__eng *e = a->e;
 	group_how gh = {.name = name};
 	fl_ctx *ictx;
-	struct fl_group_opts go = {.name = name, .limit = planted_limit(e, e->limit),
+	struct fl_group_opts go = {.name = name,
+				   .limit = planted_limit(e, e->limit),
 				   .panic = FL_PANIC_CAPTURE};
 	fl_err *ret = fl_group_new(ctx, &go, &gh.g, &ictx);
 	if (ret) {
@@ -268,10 +273,10 @@ typedef struct bulkhead_how {
 	fl__eng *e;
 	fl_bulkhead *b;
 	disp *d;
-	fl_ctx *ctx;                 /* the dispatcher's */
+	fl_ctx *ctx; /* the dispatcher's */
 	const char *name;
-	bool shared;                 /* the planted bug: one compartment for all */
-	int64_t wait;                /* for a full compartment's slot; < 0: forever */
+	bool shared;                         /* the planted bug: one compartment for all */
+	int64_t wait;                        /* for a full compartment's slot; < 0: forever */
 	bool saturated[FL__JOB_MAX_TENANTS]; /* per key: try_go was refused */
 } bulkhead_how;
 
@@ -322,7 +327,7 @@ static void bulkhead_done(fl__eng *e, int stage, disp *d, fl_bulkhead *b, const 
 		bs->saturated[k] |= saturated[k];
 		if (res[i].err && atomic_load(&d->failed[k]))
 			failed = fl_err_join2(failed, fl_err_wrap(fl_err_ref((fl_err *)res[i].err),
-								   "tenant '%s'", res[i].key));
+								  "tenant '%s'", res[i].key));
 	}
 	if (failed)
 		e->contained = fl_err_join2(e->contained, failed);
@@ -406,14 +411,18 @@ static fl_err *dispatch_bulkhead(fl_ctx *ctx, fl__eng_task *a, const char *name)
 {
 	fl__eng *e = a->e;
 	const fl__job *j = e->j;
-	bulkhead_how bh = {.e = e, .ctx = ctx, .name = name,
+	bulkhead_how bh = {.e = e,
+			   .ctx = ctx,
+			   .name = name,
 			   .shared = j->plant == PLANT_SHARED_BULKHEAD,
-			   .wait = j->bulkhead_wait_ns < 0 ? -1
-							   : j->bulkhead_wait_ns * e->p->time_scale};
+			   .wait = j->bulkhead_wait_ns < 0
+					   ? -1
+					   : j->bulkhead_wait_ns * e->p->time_scale};
 	bh.d = fl__calloc(1, sizeof(*bh.d));
 	fl_err *ret = bh.d ? fl_chan_new(1, 1, &(struct fl_chan_opts){.name = name}, &bh.d->ended)
 			   : FL_ERR_NOMEM;
-	struct fl_bulkhead_opts bo = {.name = name, .limit = planted_limit(e, j->bulkhead),
+	struct fl_bulkhead_opts bo = {.name = name,
+				      .limit = planted_limit(e, j->bulkhead),
 				      .per_item = j->mode != JOB_FIRST_ERROR,
 				      .panic = FL_PANIC_CAPTURE};
 	if (!ret && (ret = fl_bulkhead_new(ctx, &bo, &bh.b)))

@@ -52,10 +52,19 @@
 #include <string.h>
 #include "fl_alloc_internal.h"
 
-static const char *const count_names[NCOUNT] = {
-	"produced", "delivered", "skipped", "shed", "failed", "dead_lettered",
-	"cancelled_in_flight", "duplicated", "injected_errors", "absorbed_errors", "retries",
-	"hedges", "breaker_rejected"};
+static const char *const count_names[NCOUNT] = {"produced",
+						"delivered",
+						"skipped",
+						"shed",
+						"failed",
+						"dead_lettered",
+						"cancelled_in_flight",
+						"duplicated",
+						"injected_errors",
+						"absorbed_errors",
+						"retries",
+						"hedges",
+						"breaker_rejected"};
 
 /* A planted leak must stay reachable (so sanitizers' leak checkers do not
  * report the negative control itself) yet count as live: parked here. */
@@ -86,7 +95,7 @@ typedef struct hists {
 } hists;
 
 static fl_err *get_hists(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
-			hists *h)
+			 hists *h)
 {
 	fl_err *err = NULL;
 	char name[FL_SCENARIO_NAME_MAX];
@@ -99,13 +108,16 @@ static fl_err *get_hists(const fl__job *j, const fl_scenario_params *p, fl_scena
 	if (!err)
 		err = fl_scenario_hist(r, "service", &h->svc);
 	int64_t sc = p->time_scale;
-	struct fl_check_cancel_opts co = {
-		.check = JOB_CHECK_CANCEL, .hist = "cancel", .p50_ns = j->cancel_p50_ns * sc,
-		.p99_ns = j->cancel_p99_ns * sc, .max_ns = j->cancel_max_ns * sc,
-		.none_why = j->bulkhead > 0 ? "no pipeline-wide cancellation (no cancel_at, no "
-					      "failure outside a bulkhead compartment)"
-					    : "no cancellation happened (no cancel_at, no failing "
-					      "stage)"};
+	struct fl_check_cancel_opts co =
+		{.check = JOB_CHECK_CANCEL,
+		 .hist = "cancel",
+		 .p50_ns = j->cancel_p50_ns * sc,
+		 .p99_ns = j->cancel_p99_ns * sc,
+		 .max_ns = j->cancel_max_ns * sc,
+		 .none_why = j->bulkhead > 0 ? "no pipeline-wide cancellation (no cancel_at, no "
+					       "failure outside a bulkhead compartment)"
+					     : "no cancellation happened (no cancel_at, no failing "
+					       "stage)"};
 	if (!err)
 		err = fl_check_cancel_new(r, &co, &h->cancel);
 	return err;
@@ -254,10 +266,11 @@ static fl_err *run_pipeline(fl__eng *e, const hists *h, fl_scenario_result *r, f
 		fl_check_cancel_record(h->cancel, t_ret - t_cancel);
 	if (fl__scn_watchdog_stop(&e->wd)) {
 		r->hung = true;
-		fl_scenario_check(r, JOB_CHECK_CANCEL, false, NAN,
-				  (double)(j->cancel_hang_ns * e->p->time_scale), "ns",
-				  "stage(s) %s did not return after the cancel (task dump on stderr)",
-				  e->wd.stuck);
+		fl_scenario_check(
+			r, JOB_CHECK_CANCEL, false, NAN,
+			(double)(j->cancel_hang_ns * e->p->time_scale), "ns",
+			"stage(s) %s did not return after the cancel (task dump on stderr)",
+			e->wd.stuck);
 	}
 	fl__eng_drain(e);
 	return env;
@@ -328,8 +341,8 @@ static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scena
 	}
 	char what[FL_SCENARIO_NAME_MAX + 32];
 	snprintf(what, sizeof(what), "cancel of job %s", j->name);
-	(void)fl__scn_watchdog_start_idle(&e->wd, what, j->cancel_hang_ns * p->time_scale,
-					  &e->plan, 1);
+	(void)fl__scn_watchdog_start_idle(&e->wd, what, j->cancel_hang_ns * p->time_scale, &e->plan,
+					  1);
 	if (it == 0 && j->plant != PLANT_NONE)
 		plant_leaks(j);
 	fl_err *err;

@@ -30,17 +30,30 @@ typedef struct fl__eng_item {
 } fl__eng_item;
 
 /* Item fates come first: they are also counted per tenant (NFATE). */
-enum { C_PRODUCED, C_DELIVERED, C_SKIPPED, C_SHED, C_FAILED, C_DLQ, C_CANCELLED, C_DUPS,
-       NFATE, C_INJECTED = NFATE, C_ABSORBED, C_RETRIES, C_HEDGES, C_REJECTED, NCOUNT };
-
+enum {
+	C_PRODUCED,
+	C_DELIVERED,
+	C_SKIPPED,
+	C_SHED,
+	C_FAILED,
+	C_DLQ,
+	C_CANCELLED,
+	C_DUPS,
+	NFATE,
+	C_INJECTED = NFATE,
+	C_ABSORBED,
+	C_RETRIES,
+	C_HEDGES,
+	C_REJECTED,
+	NCOUNT
+};
 
 /* A bulkhead dispatcher's compartments, per dispatching stage. */
 typedef struct fl__eng_bh {
 	bool ran;
-	int hwm[FL__JOB_MAX_TENANTS];  /* by key index (0: the planted shared key) */
+	int hwm[FL__JOB_MAX_TENANTS]; /* by key index (0: the planted shared key) */
 	bool saturated[FL__JOB_MAX_TENANTS], used[FL__JOB_MAX_TENANTS];
 } fl__eng_bh;
-
 
 /* One iteration of a job: its pipeline, counters and histograms. */
 typedef struct fl__eng {
@@ -48,38 +61,38 @@ typedef struct fl__eng {
 	const fl_scenario_params *p;
 	fl_group *g;
 	fl_ctx *gctx, *parent;
-	fl_fault_plan *plan;                   /* the job's faults; NULL: none */
-	fl_chan **ch;                          /* chcap slots, set up before start */
-	int nch, chcap;                        /* made; allocated (eng_new) */
-	fl_chan *flowing;                      /* cancel_at token; sink closes */
-	struct fl__eng_tasks *tasks;           /* the started tasks' arguments */
+	fl_fault_plan *plan;         /* the job's faults; NULL: none */
+	fl_chan **ch;                /* chcap slots, set up before start */
+	int nch, chcap;              /* made; allocated (eng_new) */
+	fl_chan *flowing;            /* cancel_at token; sink closes */
+	struct fl__eng_tasks *tasks; /* the started tasks' arguments */
 	fl_fault_site sites[FL__JOB_MAX_STAGES];
 	atomic_long n[NCOUNT];
-	atomic_int *left;                      /* chcap: writers left per channel */
-	_Atomic int64_t fail_ns;               /* first failure's time; 0: none */
+	atomic_int *left;        /* chcap: writers left per channel */
+	_Atomic int64_t fail_ns; /* first failure's time; 0: none */
 	int64_t t0, work_ns;
-	int64_t t_start;                       /* before the plan was armed */
-	pthread_mutex_t mu;                    /* guards the fields below */
+	int64_t t_start;    /* before the plan was armed */
+	pthread_mutex_t mu; /* guards the fields below */
 	fl_hdr *stage_h[FL__JOB_MAX_STAGES], *e2e, *svc;
-	fl_err *errs[64];                      /* collect-all: item errors */
+	fl_err *errs[64]; /* collect-all: item errors */
 	size_t nerrs;
-	long extra_errs;                       /* beyond errs[] (still counted) */
-	int inner_hwm, limit;                  /* fan-out / per-item groups */
+	long extra_errs;      /* beyond errs[] (still counted) */
+	int inner_hwm, limit; /* fan-out / per-item groups */
 	bool saturated;
 	fl__scn_watchdog wd;
-	fl_dlq *dlq;                           /* dlq = true: poison items */
+	fl_dlq *dlq;                              /* dlq = true: poison items */
 	fl_breaker *breakers[FL__JOB_MAX_STAGES]; /* breaker: middle stages */
-	fl_retry_budget *budget;               /* budget: shared by all stages */
+	fl_retry_budget *budget;                  /* budget: shared by all stages */
 
 	/* bulkhead: tenants, their fault points and fates */
-	int ntenants;                          /* 0: no bulkhead */
-	char tkeys[FL__JOB_MAX_TENANTS][12];   /* "t0".."t63": compartment keys */
+	int ntenants;                        /* 0: no bulkhead */
+	char tkeys[FL__JOB_MAX_TENANTS][12]; /* "t0".."t63": compartment keys */
 	char tpoints[FL__JOB_MAX_TENANTS][FL__JOB_MAX_STAGES][FL__JOB_STAGE_NAME + 16];
 	fl_fault_site tsites[FL__JOB_MAX_TENANTS][FL__JOB_MAX_STAGES]; /* "tK/STAGE" */
 	atomic_long tn[NFATE][FL__JOB_MAX_TENANTS];
-	atomic_bool hit[FL__JOB_MAX_TENANTS];  /* a fault the engine saw met an item */
-	fl__eng_bh bh[FL__JOB_MAX_STAGES];     /* mu: per dispatching stage */
-	fl_err *contained;                     /* mu: failures kept in compartments */
+	atomic_bool hit[FL__JOB_MAX_TENANTS]; /* a fault the engine saw met an item */
+	fl__eng_bh bh[FL__JOB_MAX_STAGES];    /* mu: per dispatching stage */
+	fl_err *contained;                    /* mu: failures kept in compartments */
 } fl__eng;
 
 /*
@@ -100,9 +113,9 @@ typedef struct fl__eng_hold {
 typedef struct fl__eng_task {
 	fl__eng *e;
 	int stage, in, out;
-	long lo, hi;          /* sources: item ids [lo, hi) */
-	int nout;             /* diamond source: branch channels out..out+nout-1 */
-	fl__eng_hold hold;    /* the task's held item (panics) */
+	long lo, hi;       /* sources: item ids [lo, hi) */
+	int nout;          /* diamond source: branch channels out..out+nout-1 */
+	fl__eng_hold hold; /* the task's held item (panics) */
 } fl__eng_task;
 
 /* The arguments of an iteration's tasks: they outlive the tasks. */
@@ -115,10 +128,7 @@ typedef struct fl__eng_tasks {
 
 static inline void fl__eng_count(fl__eng *e, int c, long d) { atomic_fetch_add(&e->n[c], d); }
 static inline long fl__eng_total(fl__eng *e, int c) { return atomic_load(&e->n[c]); }
-static inline int fl__eng_tenant_of(const fl__eng *e, long id)
-{
-	return (int)(id % e->ntenants);
-}
+static inline int fl__eng_tenant_of(const fl__eng *e, long id) { return (int)(id % e->ntenants); }
 
 /* Counts d items of fate c, and for item id's tenant too (bulkhead). */
 static inline void fl__eng_count_item(fl__eng *e, int c, long id, long d)

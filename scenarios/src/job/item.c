@@ -40,7 +40,8 @@ static fl_err *item_failed(fl__eng *e, const fl__eng_item *it, fl_err *err, fl_c
 	const fl_fault_info *fi = fl_err_as(err, &fl_fault_info_type);
 	bool injected = fi && fi->action == FL_FAULT_ACT_ERROR;
 	if (!fl_err_as(err, &fl_scenario_stage_err_type)) {
-		fl__eng_count_item(e, C_CANCELLED, it->id, 1); /* stopped by cancellation mid-item */
+		fl__eng_count_item(e, C_CANCELLED, it->id,
+				   1); /* stopped by cancellation mid-item */
 		return err;
 	}
 	if (j->plant == PLANT_SWALLOW_ERROR) {

@@ -29,27 +29,38 @@
 
 /* ---- the key table ------------------------------------------------------ */
 
-enum kind { K_INT, K_LONG, K_DOUBLE, K_DURATION, K_WAIT, K_ENUM, K_BOOL, K_TEXT, K_STAGES,
-	    K_PLAN, K_PLANS, K_STAGE };
+enum kind {
+	K_INT,
+	K_LONG,
+	K_DOUBLE,
+	K_DURATION,
+	K_WAIT,
+	K_ENUM,
+	K_BOOL,
+	K_TEXT,
+	K_STAGES,
+	K_PLAN,
+	K_PLANS,
+	K_STAGE
+};
 
 typedef struct key {
 	const char *name;
 	enum kind kind;
 	size_t off;
-	double lo, hi;               /* numbers: inclusive bounds */
-	const char *const *names;    /* K_ENUM: NULL-terminated */
-	size_t cap;                  /* K_TEXT: buffer size */
+	double lo, hi;            /* numbers: inclusive bounds */
+	const char *const *names; /* K_ENUM: NULL-terminated */
+	size_t cap;               /* K_TEXT: buffer size */
 } key;
 
 static const char *const shapes[] = {"linear", "fan-out", "fan-in", "diamond", "per-item", NULL};
 static const char *const modes[] = {"first-error", "collect-all", "per-item", NULL};
-static const char *const plants[] = {"none",         "leak",          "leak-heap",
-				     "lose-item",    "breach-limit",  "starve-limit",
-				     "swallow-error", "crash",        "shared-bulkhead",
-				     NULL};
-static const char *const expects[] = {"none",  "any",   "injected", "canceled", "deadline",
-				      "nomem", "closed", "limit",   "inval",    "again",
-				      "misuse", "panic", "system",  NULL};
+static const char *const plants[] =
+	{"none",         "leak",          "leak-heap", "lose-item",       "breach-limit",
+	 "starve-limit", "swallow-error", "crash",     "shared-bulkhead", NULL};
+static const char *const expects[] = {"none",   "any",    "injected", "canceled", "deadline",
+				      "nomem",  "closed", "limit",    "inval",    "again",
+				      "misuse", "panic",  "system",   NULL};
 
 #define O(f) offsetof(fl__job, f)
 #define BIG 1e12
@@ -107,25 +118,24 @@ static int key_index(const char *name)
 
 typedef struct parser {
 	const char *file;
-	const char *text, *pos;        /* the reader's cursor */
-	const char *line_end;          /* the current line's content end */
-	int line;                      /* of the line inih is handling */
-	bool mid_line;                 /* the reader stopped inside a line */
+	const char *text, *pos; /* the reader's cursor */
+	const char *line_end;   /* the current line's content end */
+	int line;               /* of the line inih is handling */
+	bool mid_line;          /* the reader stopped inside a line */
 	char section[FL_SCENARIO_NAME_MAX];
 	int section_line;
 	bool in_global;
-	fl__job global;                /* defaults so far */
-	uint64_t global_set;           /* keys set in the current [global] */
-	fl__job *cur;                  /* the section being filled */
-	uint64_t cur_set;              /* keys set in it */
+	fl__job global;      /* defaults so far */
+	uint64_t global_set; /* keys set in the current [global] */
+	fl__job *cur;        /* the section being filled */
+	uint64_t cur_set;    /* keys set in it */
 	fl_jobs *jobs;
 	char seen[64][FL_SCENARIO_NAME_MAX]; /* section names, for duplicates */
 	int nseen;
-	fl_err *err;                   /* the first error */
+	fl_err *err; /* the first error */
 } parser;
 
-static void fail(parser *ps, int line, const char *keyname, const char *fmt, ...)
-    FL_PRINTF(4, 5);
+static void fail(parser *ps, int line, const char *keyname, const char *fmt, ...) FL_PRINTF(4, 5);
 static void fail(parser *ps, int line, const char *keyname, const char *fmt, ...)
 {
 	if (ps->err)
@@ -182,8 +192,10 @@ static bool parse_duration(const char *v, double *out)
 	double d = strtod(v, &end);
 	if (errno || end == v || d < 0 || d != d)
 		return false;
-	static const struct { const char *u; double m; } units[] = {
-		{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+	static const struct {
+		const char *u;
+		double m;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	if (!*end) {
 		if (d != 0)
 			return false; /* a bare number needs a unit, except 0 */
@@ -270,7 +282,8 @@ static void set_plans(parser *ps, const key *k, fl__job *j, const char *v)
 		while (n && t[n - 1] == ' ')
 			t[--n] = '\0';
 		if (j->nstress == FL__JOB_MAX_STRESS)
-			return fail(ps, ps->line, k->name, "more than %d plans", FL__JOB_MAX_STRESS);
+			return fail(ps, ps->line, k->name, "more than %d plans",
+				    FL__JOB_MAX_STRESS);
 		set_plan(ps, k, j->stress[j->nstress], t);
 		if (ps->err)
 			return;
@@ -283,7 +296,11 @@ static void set_value(parser *ps, const key *k, fl__job *j, const char *v)
 	char *field = (char *)j + k->off;
 	double d;
 	switch (k->kind) {
-	case K_INT: case K_LONG: case K_DOUBLE: case K_DURATION: case K_WAIT: {
+	case K_INT:
+	case K_LONG:
+	case K_DOUBLE:
+	case K_DURATION:
+	case K_WAIT: {
 		bool dur = k->kind == K_DURATION || k->kind == K_WAIT;
 		if (k->kind == K_WAIT && strcmp(v, "forever") == 0) {
 			*(int64_t *)field = -1;
@@ -293,8 +310,8 @@ static void set_value(parser *ps, const key *k, fl__job *j, const char *v)
 		if (!ok)
 			return fail(ps, ps->line, k->name, "'%s' is not a %s", v,
 				    k->kind == K_WAIT ? "duration (e.g. 250us, 5ms, 2s) or forever"
-				    : dur		? "duration (e.g. 250us, 5ms, 2s)"
-							: "number");
+				    : dur             ? "duration (e.g. 250us, 5ms, 2s)"
+						      : "number");
 		/* the range first: casting a double beyond long long is undefined */
 		if (d < k->lo || d > k->hi ||
 		    (k->kind != K_DOUBLE && !dur && d != (double)(long long)d))
@@ -372,7 +389,8 @@ static bool bulkhead_ok(parser *ps, fl__job *j)
 	if (j->bulkhead > 0 && j->shape != JOB_FANOUT && j->shape != JOB_PERITEM) {
 		fail(ps, j->key_line[kb], "bulkhead",
 		     "only for shapes fan-out and per-item (a dispatcher starting one task per "
-		     "item); section [%s] is %s", j->name, shapes[j->shape]);
+		     "item); section [%s] is %s",
+		     j->name, shapes[j->shape]);
 		return false;
 	}
 	static const char *const needs[] = {"tenants", "bulkhead_wait"};
@@ -388,7 +406,8 @@ static bool bulkhead_ok(parser *ps, fl__job *j)
 	if (j->bulkhead > 0 && j->group_limit > 0) {
 		fail(ps, j->key_line[kb], "bulkhead",
 		     "cannot be used with group_limit (line %d): a dispatcher limits either "
-		     "per tenant or as a whole", j->key_line[kg]);
+		     "per tenant or as a whole",
+		     j->key_line[kg]);
 		return false;
 	}
 	if (j->plant == PLANT_SHARED_BULKHEAD && j->bulkhead == 0) {
@@ -576,8 +595,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (strcmp(keys[i].name, name) == 0)
 			break;
 	if (i == NKEYS)
-		return fail(ps, ps->line, name, "unknown key in section [%s] (see docs/scenarios.md)",
-			    ps->section), 1;
+		return fail(ps, ps->line, name,
+			    "unknown key in section [%s] (see docs/scenarios.md)", ps->section),
+		       1;
 	uint64_t *set = ps->in_global ? &ps->global_set : &ps->cur_set;
 	if (*set & ((uint64_t)1 << i))
 		return fail(ps, ps->line, name, "set twice in section [%s]", ps->section), 1;
@@ -642,18 +662,18 @@ bool fl_jobs_pipeline(const fl_jobs *jobs, size_t i, fl_job_pipeline *out)
 		return false;
 	const fl__job *j = jobs->jobs[i];
 	fl_job_pipeline p = {
-	    .name = j->name,
-	    .shape = j->shape >= 0 ? shapes[j->shape] : "",
-	    .nstages = j->nstages,
-	    .workers = j->workers,
-	    .width = j->width,
-	    .buffer = j->buffer,
-	    .group_limit = j->group_limit,
-	    .items = j->items,
-	    .rate = j->rate,
-	    .work_ns = j->work_ns,
-	    .faults = j->faults,
-	    .slo_p99_ns = j->slo_ns[1],
+		.name = j->name,
+		.shape = j->shape >= 0 ? shapes[j->shape] : "",
+		.nstages = j->nstages,
+		.workers = j->workers,
+		.width = j->width,
+		.buffer = j->buffer,
+		.group_limit = j->group_limit,
+		.items = j->items,
+		.rate = j->rate,
+		.work_ns = j->work_ns,
+		.faults = j->faults,
+		.slo_p99_ns = j->slo_ns[1],
 	};
 	for (int k = 0; k < j->nstages && k < 6; k++)
 		p.stages[k] = j->stages[k];

@@ -34,9 +34,9 @@ typedef struct call {
 	fl__eng *e;
 	int s;
 	const fl__eng_item *it;
-	enum fl_fault_verdict v[2];   /* per hedged attempt */
-	int injected;                 /* injected errors met in this call */
-	bool last_injected;           /* the latest attempt's error was one */
+	enum fl_fault_verdict v[2]; /* per hedged attempt */
+	int injected;               /* injected errors met in this call */
+	bool last_injected;         /* the latest attempt's error was one */
 } call;
 
 static fl_err *attempt_fn(fl_ctx *ctx, int attempt, void *arg)
@@ -77,7 +77,8 @@ static fl_err *hedged_fn(fl_ctx *ctx, void *arg)
 	fl__eng *e = c->e;
 	if (e->j->hedge_ns <= 0 || c->s == 0 || c->s == e->j->nstages - 1)
 		return attempt_fn(ctx, 1, c);
-	struct fl_hedge_opts ho = {.max_attempts = 2, .delay_ns = e->j->hedge_ns * e->p->time_scale,
+	struct fl_hedge_opts ho = {.max_attempts = 2,
+				   .delay_ns = e->j->hedge_ns * e->p->time_scale,
 				   .name = e->j->stages[c->s]};
 	fl_hedge_stats hs;
 	fl_err *err = fl_hedge(ctx, &ho, attempt_fn, c, &hs);

@@ -60,8 +60,7 @@ fl_err *fl__eng_build(fl__eng *e)
 		GO("per-item", fl__eng_dispatch_fn, arg_new(e, 1, 0, 1, 1));
 		GO(j->stages[last], fl__eng_sink_fn, arg_new(e, last, 1, -1, 1));
 		return err;
-	default:
-		break;
+	default: break;
 	}
 	int nsrc = j->shape == JOB_FANIN ? w : 1;
 	for (int c = 0; c < last && !err; c++) {

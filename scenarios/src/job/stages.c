@@ -33,7 +33,8 @@ fl_err *fl__eng_source_fn(fl_ctx *ctx, void *arg)
 		fl__eng_count_item(e, C_DUPS, it.id, (long)copies * (a->nout - 1));
 		for (int b = 0; b < a->nout && !ret; b++)
 			if ((ret = fl__eng_forward(e, a->out + b, &it, copies, ctx, j->stages[0])))
-				fl__eng_count_item(e, C_CANCELLED, it.id, (long)copies * (a->nout - 1 - b));
+				fl__eng_count_item(e, C_CANCELLED, it.id,
+						   (long)copies * (a->nout - 1 - b));
 	}
 	for (int b = 0; b < a->nout; b++)
 		fl__eng_done_writing(e, a->out + b);
@@ -83,7 +84,8 @@ fl_err *fl__eng_branch_fn(fl_ctx *ctx, void *arg)
 		int copies = 1;
 		for (int s = 1; s <= last && copies > 0 && !ret; s++) {
 			int c2;
-			ret = fl__eng_handle(e, s, &it, s == last ? a->out : -1, ctx, &c2, &a->hold);
+			ret = fl__eng_handle(e, s, &it, s == last ? a->out : -1, ctx, &c2,
+					     &a->hold);
 			if (!ret && c2 == 2 && s < last)
 				/* dup inside a branch: keep one copy */
 				fl__eng_count_item(e, C_DUPS, it.id, -1);
@@ -131,7 +133,9 @@ fl_err *fl__eng_sink_fn(fl_ctx *ctx, void *arg)
 	fl__eng_item items[FL__JOB_MAX_STAGES + 256];
 	size_t open = (size_t)a->nout;
 	for (size_t i = 0; i < open; i++)
-		cs[i] = (fl_select_case){.op = FL_RECV, .ch = e->ch[a->in + (int)i], .elem = &items[i]};
+		cs[i] = (fl_select_case){.op = FL_RECV,
+					 .ch = e->ch[a->in + (int)i],
+					 .elem = &items[i]};
 	fl_err *ret = NULL;
 	while (open > 0 && !ret) {
 		int i = fl_select(cs, open, ctx, FL_FOREVER);
