@@ -14,7 +14,7 @@ OUT ?= out
 # Debian packages the build and the gates need.
 DEB_PKGS := build-essential cmake pkg-config zlib1g-dev libsqlite3-dev \
             libjemalloc-dev libinih-dev libjansson-dev valgrind mandoc stress-ng \
-            python3 lintian fakeroot libxml2-utils chromium
+            python3 lintian fakeroot libxml2-utils chromium clang-format-14
 DEB_BENCH_PKGS := golang-go golang-golang-x-sync-dev
 
 .PHONY: all deps build run test test-release test-tsan test-asan test-helgrind \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The gates `make test` runs, in order, each with its wall time:
-#   lint      what needs no build: the manual pages, file and function
+#   lint      what needs no build: the manual pages, the code format
+#             (.clang-format), file and function
 #             sizes (scripts/lint.sh)
 #   release   every test, jemalloc allocator
 #   layout    no circle between source files (scripts/circles.py, from the
