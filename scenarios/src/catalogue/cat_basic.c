@@ -278,7 +278,7 @@ static long tasks_after_settle(const fl_stats *base, long want, int64_t window)
 }
 
 /* Whether the task dump lists the producer blocked in a send. */
-static bool dump_names_producer(void)
+static bool dump_shows_producer(void)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -289,6 +289,18 @@ static bool dump_names_producer(void)
 	fclose(f);
 	bool named = text && strstr(text, "leak.producer") && strstr(text, "send");
 	free(text);
+	return named;
+}
+
+/* Polls the dump until it lists the producer blocked in its send or
+ * deadline passes. The consumer having returned does not put the
+ * producer in its send at once: it may be between its last send and
+ * the next (slow under memcheck), so one look could miss it. */
+static bool dump_names_producer(int64_t deadline)
+{
+	bool named;
+	while (!(named = dump_shows_producer()) && fl_now() < deadline)
+		(void)fl_sleep_until(NULL, fl_deadline_in(FL_US(500)));
 	return named;
 }
 
@@ -313,7 +325,7 @@ static fl_err *leak_once(const fl_scenario_params *p, fl_scenario_result *r, lea
 		/* The consumer's task still ends after its body: wait for that
 		 * (it must happen), then one task above baseline is the leak. */
 		long extra = tasks_after_settle(&base, 1, fl__scn_scaled(p, LEAK_GUARD));
-		bool named = dump_names_producer();
+		bool named = dump_names_producer(fl_deadline_in(fl__scn_scaled(p, LEAK_GUARD)));
 		fl_scenario_check(r, "leak check finds the planted leak", gone && extra == 1,
 				  (double)extra, 1, NULL,
 				  "%ld task(s) above baseline after the consumer returned", extra);
