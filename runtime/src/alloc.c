@@ -12,9 +12,13 @@
  * into a degraded result instead of an error (fl__alloc_absorbed), so a
  * run can say that out of memory changed it although nothing returned an
  * out-of-memory error.
+ *
+ * fl__alloc_arenas_init makes jemalloc's arenas up front
+ * (alloc_internal.h says why).
  */
 #include <fl/alloc.h>
 
+#include "alloc_internal.h"
 #include "fl_alloc_internal.h"
 #include "fl_annotate_internal.h"
 
@@ -63,3 +67,27 @@ bool fl__alloc_fail_now(void)
 void fl__alloc_absorbed(void) { atomic_fetch_add_explicit(&absorbed, 1, memory_order_relaxed); }
 
 uint64_t fl_alloc_absorbed(void) { return atomic_load_explicit(&absorbed, memory_order_relaxed); }
+
+/* ---- jemalloc's arenas, made before any thread needs one ------------- */
+
+int fl__alloc_arenas_init(unsigned *which, unsigned *total)
+{
+	static bool done;
+	unsigned n = 0, cur = 0;
+	size_t sz = sizeof(n);
+	*which = *total = 0;
+	if (!mallctl || done)
+		return 0;
+	if (mallctl("opt.narenas", &n, &sz, NULL, 0) != 0 ||
+	    mallctl("thread.arena", &cur, &(size_t){sizeof(cur)}, NULL, 0) != 0)
+		return 0; /* a jemalloc without these controls: nothing to do */
+	*total = n;
+	int rc = 0;
+	/* Binding this thread to arena i makes it when it does not exist. */
+	for (unsigned i = 0; i < n && !rc; i++)
+		if ((rc = mallctl("thread.arena", NULL, NULL, &i, sizeof(i))) != 0)
+			*which = i;
+	(void)mallctl("thread.arena", NULL, NULL, &cur, sizeof(cur));
+	done = rc == 0;
+	return rc;
+}

@@ -23,11 +23,10 @@
 #include <unistd.h>
 
 #include "fl_valgrind_internal.h"
+#include "alloc_internal.h"
 #include "leak_internal.h"
 #include "fl_alloc_internal.h"
 
-int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
-	__attribute__((weak));
 size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
 
 #define ARENAS_ALL 4096u /* jemalloc's MALLCTL_ARENAS_ALL */

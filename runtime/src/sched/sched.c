@@ -11,6 +11,8 @@
  */
 #include "sched_internal.h"
 
+#include "alloc_internal.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,18 @@ static const fl__sched_ops *backend_by_name(const char *name)
 	return NULL;
 }
 
+/* The allocator's arenas, made before the backend starts its threads
+ * (alloc_internal.h): a shortage is this error, not a crash later. */
+static fl_err *arenas_ready(void)
+{
+	unsigned which, total;
+	int rc = fl__alloc_arenas_init(&which, &total);
+	if (!rc)
+		return NULL;
+	return fl_err_wrap(FL_ERR_NOMEM, "making jemalloc's arena %u of %u: %s", which + 1, total,
+			   strerror(rc));
+}
+
 fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 {
 	struct fl_sched_opts def = {0};
@@ -66,7 +80,7 @@ fl_err *fl_sched_init(const struct fl_sched_opts *opts)
 	if (cur && cur != ops)
 		err = fl_err_wrap(FL_ERR_INVAL, "scheduler backend '%s' already running",
 				  cur->name);
-	else if (!cur && !(err = ops->init(opts))) {
+	else if (!cur && !(err = arenas_ready()) && !(err = ops->init(opts))) {
 		fl__progress_init();
 		if (ops->trace) /* only then: other backends never write it */
 			fl__sim_on = true;
