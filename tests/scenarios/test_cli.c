@@ -100,7 +100,10 @@ FL_TEST(exit_statuses)
 	snprintf(cmd, sizeof(cmd), "ulimit -v 20000; %s run sum --backend fibers --report %s", BIN,
 		 dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
-	if (!strstr(out, "--backend fibers: fibers: starting worker"))
+	/* what could not be had: the allocator's arenas (jemalloc, made first)
+	 * or the backend's first worker thread */
+	if (!strstr(out, "--backend fibers: fibers: starting worker") &&
+	    !strstr(out, "--backend fibers: making jemalloc's arena"))
 		FL_FAIL("output: %s", out);
 #endif
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -91,6 +91,7 @@ static struct {
 	size_t nrq, caprq;
 	fl__timer **heap;
 	size_t nheap, capheap;
+	size_t ntimers; /* timers armed through the seam (not park deadlines) */
 	sim_task *cur;  /* running task; NULL in the loop */
 	sim_task *last; /* last task switched to (trace) */
 	int after;      /* AFTER_*: why cur switched out */
@@ -167,17 +168,41 @@ static void switch_out(sim_task *s, int after)
 	lane_switch(&s->ln, &S.sched, after == AFTER_EXIT);
 }
 
+/*
+ * Room is made when it is promised, never when it is used: a task is in
+ * the run set at most once and has at most one park deadline in the heap,
+ * so spawning a task reserves a slot in each (and fails with out of memory
+ * when it cannot), and a seam timer reserves its own slot when armed. The
+ * root counts as one task. Queueing and parking then never allocate, so
+ * out of memory is an error at spawn or arm time and never an abort in
+ * the middle of a wait.
+ */
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *a = fl__realloc(*arr, n * elem);
+	if (!a)
+		return false;
+	*arr = a;
+	*cap = n;
+	return true;
+}
+
+static size_t tasks_reserved(void) { return (size_t)S.live + 1; }
+
+static bool heap_reserve(size_t tasks, size_t timers)
+{
+	return grow((void **)&S.heap, &S.capheap, tasks + timers, sizeof(*S.heap));
+}
+
 static void rq_push(sim_task *s)
 {
 	FL_ASSERT(!s->queued);
-	if (S.nrq == S.caprq) {
-		size_t cap = S.caprq ? S.caprq * 2 : 64;
-		sim_task **q = fl__realloc(S.rq, cap * sizeof(*q));
-		if (!q)
-			FL_ABORT("sim: out of memory growing the run set");
-		S.rq = q;
-		S.caprq = cap;
-	}
+	FL_ASSERT(S.nrq < S.caprq); /* reserved at spawn */
 	S.rq[S.nrq++] = s;
 	s->queued = true;
 }
@@ -239,21 +264,33 @@ static void heap_remove(size_t i)
 		heap_down(i);
 }
 
-static bool sim_timer_start(fl__timer *t)
+static void heap_insert(fl__timer *t)
 {
-	check_thread();
-	if (S.nheap == S.capheap) {
-		size_t cap = S.capheap ? S.capheap * 2 : 64;
-		fl__timer **h = fl__realloc(S.heap, cap * sizeof(*h));
-		if (!h)
-			return false;
-		S.heap = h;
-		S.capheap = cap;
-	}
+	FL_ASSERT(S.nheap < S.capheap); /* reserved */
 	t->seq = ++S.timer_seq;
 	S.heap[S.nheap] = t;
 	t->heap_index = (int64_t)S.nheap++;
 	heap_up((size_t)t->heap_index);
+}
+
+static void park_timeout(fl__timer *tm);
+
+/* A timer leaves the heap (stopped or fired): a seam timer's slot is
+ * given back; a park deadline's stays with its task. */
+static void heap_take(fl__timer *t)
+{
+	heap_remove((size_t)t->heap_index);
+	if (t->fn != park_timeout)
+		S.ntimers--;
+}
+
+static bool sim_timer_start(fl__timer *t)
+{
+	check_thread();
+	if (!heap_reserve(tasks_reserved(), S.ntimers + 1))
+		return false;
+	S.ntimers++;
+	heap_insert(t);
 	return true;
 }
 
@@ -262,7 +299,7 @@ static bool sim_timer_stop(fl__timer *t)
 	check_thread();
 	if (t->heap_index < 0)
 		return false; /* fired, firing (one thread: it is our caller), or never armed */
-	heap_remove((size_t)t->heap_index);
+	heap_take(t);
 	return true;
 }
 
@@ -285,7 +322,7 @@ static bool fire_one_due(void)
 	size_t idx[64];
 	size_t n = ties(0, S.heap[0]->when_ns, idx, 0, 64);
 	fl__timer *t = S.heap[idx[pick(n)]];
-	heap_remove((size_t)t->heap_index);
+	heap_take(t);
 	record(FL__EV_TIMER, NO_TASK, t->seq, 0);
 	t->fn(t); /* may free t */
 	return true;
@@ -398,13 +435,12 @@ static bool sim_park(fl__task *self, int64_t deadline_ns)
 		s->timer.when_ns = deadline_ns;
 		s->timer.fn = park_timeout;
 		s->timer.arg = s;
-		if (!sim_timer_start(&s->timer))
-			FL_ABORT("sim: out of memory arming a timed wait");
+		heap_insert(&s->timer); /* its slot was reserved at spawn */
 	}
 	s->parked = true;
 	switch_out(s, AFTER_PARK);
-	if (timed)
-		sim_timer_stop(&s->timer);
+	if (timed && s->timer.heap_index >= 0)
+		heap_take(&s->timer);
 	if (s->token) {
 		s->token = false;
 		return true;
@@ -439,6 +475,10 @@ static void fiber_main(void *arg)
 static fl_err *sim_spawn(fl__task *t)
 {
 	check_thread();
+	/* One more task: its run-set slot and park deadline, reserved now. */
+	if (!grow((void **)&S.rq, &S.caprq, tasks_reserved() + 1, sizeof(*S.rq)) ||
+	    !heap_reserve(tasks_reserved() + 1, S.ntimers))
+		return FL_ERR_NOMEM;
 	sim_task *s = fl__calloc(1, sizeof(*s));
 	if (!s)
 		return FL_ERR_NOMEM;
@@ -524,6 +564,9 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 	if (err)
 		return err;
 	fl__fiber_stack_config(opts->stack_size);
+	/* The root's run-set slot and park deadline (see rq_push). */
+	if (!grow((void **)&S.rq, &S.caprq, 1, sizeof(*S.rq)) || !heap_reserve(1, 0))
+		return fl_err_wrap(FL_ERR_NOMEM, "sim: the run set and timer heap");
 	on_sim_thread = true;
 	S.now = VCLOCK_START;
 	reset_run(seed);
