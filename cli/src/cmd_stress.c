@@ -299,7 +299,10 @@ int fl__cli_stress(int argc, char **argv)
 	fl_err *werr = rc ? NULL : fl_report_new("stress", &ro, &rep);
 	for (size_t i = 0; i < t.n && !rc && !werr; i++) {
 		stress_sum sum = {0, ""};
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		rc = stress_one(t.s[i], t.spec[i], &o, base, &sum);
+		clock_gettime(CLOCK_MONOTONIC, &b);
 		/* one check per target: its iterations, and a failure's replay */
 		char name[FL_SCENARIO_NAME_MAX + 16], key[FL_SCENARIO_NAME_MAX + 32];
 		snprintf(name, sizeof(name), "%s: stress", t.s[i]->name);
@@ -307,6 +310,9 @@ int fl__cli_stress(int argc, char **argv)
 					   sum.verdict[0] ? FL_REPORT_FAIL : FL_REPORT_PASS,
 					   (double)sum.done, NAN, NULL,
 					   sum.verdict[0] ? sum.verdict : "no violation");
+		if (!werr) /* the testcase time: this target's whole stress */
+			rep->checks[rep->nchecks - 1].time_ns =
+				(int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
 		snprintf(key, sizeof(key), "%s.iterations", t.s[i]->name);
 		if (!werr)
 			werr = fl_report_add_counter(rep, key, sum.done);

@@ -276,7 +276,8 @@ static json_t *check_json(const fl_report_check *c)
 	bool ok = put(o, "name", jstr(c->name)) &
 		  put(o, "verdict", json_string(fl_report_verdict_name(c->verdict))) &
 		  put(o, "measured", jdbl(c->measured)) & put(o, "threshold", jdbl(c->threshold)) &
-		  put(o, "unit", jstr(c->unit)) & put(o, "message", jstr(c->message));
+		  put(o, "unit", jstr(c->unit)) & put(o, "message", jstr(c->message)) &
+		  put(o, "time_ns", jint(c->time_ns));
 	return ok ? o : (json_decref(o), NULL);
 }
 

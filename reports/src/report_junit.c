@@ -92,7 +92,7 @@ static void emit_case(FILE *out, const fl_report *r, const fl_report_check *c, s
 		snprintf(suite, sizeof(suite), ".%.*s", (int)slen, c->name);
 		fl__report_xml_escape(out, suite);
 	}
-	fputs("\" time=\"0\"", out);
+	fprintf(out, "\" time=\"%.3f\"", (double)c->time_ns / 1e9);
 	if (c->verdict == FL_REPORT_PASS) {
 		fputs("/>\n", out);
 		return;

@@ -379,7 +379,16 @@ static bool load_check(loader *ld, fl_report *r, const fl__json *c)
 		return bad(ld, fl__json_get(c, "verdict"),
 			   "verdict must be \"pass\", \"fail\" or \"skip\"");
 	fl_err *err = fl_report_add_check(r, name, v, measured, threshold, unit, message);
-	return err ? bad_err(ld, c, err) : true;
+	if (err)
+		return bad_err(ld, c, err);
+	/* time_ns came with version 1's later files: optional */
+	int64_t t = 0;
+	if (fl__json_get(c, "time_ns") && !get_i64(ld, c, "time_ns", &t))
+		return false;
+	if (t < 0)
+		return bad(ld, fl__json_get(c, "time_ns"), "\"time_ns\" must not be negative");
+	r->checks[r->nchecks - 1].time_ns = t;
+	return true;
 }
 
 static bool load_checks(loader *ld, fl_report *r, const fl__json *root)

@@ -133,6 +133,8 @@ fl_err *fl_report_merge(fl_report *dst, const fl_report *src)
 		const fl_report_check *c = &src->checks[i];
 		e = fl_report_add_check(dst, c->name, c->verdict, c->measured, c->threshold,
 					c->unit, c->message);
+		if (!e)
+			dst->checks[dst->nchecks - 1].time_ns = c->time_ns;
 	}
 	if (!e && src->duration_ns > dst->duration_ns)
 		dst->duration_ns = src->duration_ns;

@@ -58,8 +58,9 @@ static void write_result(FILE *f, const fl_scenario_result *r)
 	fputs("T" US, f), put_text(f, r->err_text), fputc('\n', f);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const fl_scenario_verdict *c = &r->checks[i];
-		fprintf(f, "C" US "%s" US "%d" US "%a" US "%a" US "%s" US "%d" US "%d" US, c->name,
-			(int)c->verdict, c->measured, c->threshold, c->unit, c->evals, c->fails);
+		fprintf(f, "C" US "%s" US "%d" US "%a" US "%a" US "%s" US "%d" US "%d" US "%lld" US,
+			c->name, (int)c->verdict, c->measured, c->threshold, c->unit, c->evals,
+			c->fails, (long long)c->time_ns);
 		put_text(f, c->message);
 		fputc('\n', f);
 	}
@@ -131,7 +132,7 @@ static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)
 /* A "C" record: one check verdict, appended while r has room. */
 static void read_check(fl_scenario_result *r, char **fld, int n)
 {
-	if (n < 9 || r->nchecks == FL_SCENARIO_MAX_CHECKS)
+	if (n < 10 || r->nchecks == FL_SCENARIO_MAX_CHECKS)
 		return;
 	fl_scenario_verdict *c = &r->checks[r->nchecks++];
 	memset(c, 0, sizeof(*c));
@@ -142,7 +143,8 @@ static void read_check(fl_scenario_result *r, char **fld, int n)
 	snprintf(c->unit, sizeof(c->unit), "%s", fld[5]);
 	c->evals = atoi(fld[6]);
 	c->fails = atoi(fld[7]);
-	snprintf(c->message, sizeof(c->message), "%s", fld[8]);
+	c->time_ns = strtoll(fld[8], NULL, 10);
+	snprintf(c->message, sizeof(c->message), "%s", fld[9]);
 }
 
 /* Reads the child's record into r; true if it was complete. */

@@ -36,6 +36,8 @@ static fl_err *add_checks(fl_report *rep, const fl_scenario_result *r, const cha
 			snprintf(msg, sizeof(msg), "%s", c->message);
 		err = fl_report_add_check(rep, name, c->verdict, c->measured, c->threshold, c->unit,
 					  msg);
+		if (!err)
+			rep->checks[rep->nchecks - 1].time_ns = c->time_ns;
 	}
 	return err;
 }

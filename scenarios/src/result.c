@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void fl__scn_abort(const char *what, const char *name)
 {
@@ -55,6 +56,26 @@ void fl_scenario_result_destroy(fl_scenario_result *r)
 
 /* ---- checks --------------------------------------------------------------- */
 
+int64_t fl__scn_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Charges c with the wall time since the run's last check record. The
+ * wall clock, not fl_now: the parent records checks too and must not
+ * start the scheduler, and CI wants the time it waited. */
+static void charge_time(fl_scenario_result *r, fl_scenario_verdict *c)
+{
+	if (!r->check_mark_ns)
+		return;
+	int64_t now = fl__scn_wall_ns();
+	if (now > r->check_mark_ns)
+		c->time_ns += now - r->check_mark_ns;
+	r->check_mark_ns = now;
+}
+
 static fl_scenario_verdict *check_slot(fl_scenario_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->nchecks; i++)
@@ -74,6 +95,7 @@ bool fl_scenario_check(fl_scenario_result *r, const char *name, bool pass, doubl
 		       double threshold, const char *unit, const char *fmt, ...)
 {
 	fl_scenario_verdict *c = check_slot(r, name);
+	charge_time(r, c);
 	c->evals++;
 	if (!pass)
 		c->fails++;
@@ -102,6 +124,7 @@ bool fl_scenario_judge_timing(const fl_scenario_params *p)
 void fl_scenario_skip(fl_scenario_result *r, const char *name, const char *why)
 {
 	fl_scenario_verdict *c = check_slot(r, name);
+	charge_time(r, c);
 	if (c->evals > 0)
 		return; /* evaluated elsewhere: a verdict beats a skip */
 	c->verdict = FL_REPORT_SKIP;

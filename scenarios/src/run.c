@@ -408,6 +408,7 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p, fl_sc
 		(void)fl__scn_watchdog_start(&wd, what, rp.hang_ns, &plan, 1);
 
 	int64_t start = fl_now();
+	r->check_mark_ns = fl__scn_wall_ns();
 	fl__scn_fault_log flog;
 	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;

@@ -88,6 +88,8 @@ bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const 
  * durations (which batch a time limit closes) is exact there, and only
  * bounded on a real clock, where the machine's load moves it. */
 bool fl__scn_virtual_time(void);
+/* The monotonic wall clock in ns (check times; never starts the scheduler). */
+int64_t fl__scn_wall_ns(void);
 
 /* A new channel of fl__scn_item with capacity cap, named name. */
 FL_MUST_CHECK fl_err *fl__scn_chan(const char *name, size_t cap, fl_chan **out);

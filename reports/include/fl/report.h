@@ -139,6 +139,9 @@ typedef struct fl_report_check {
 	double measured;  /* in unit; NaN: none */
 	double threshold; /* in unit; NaN: none */
 	char *unit;       /* owned; "ns" formats as time; "" */
+	/* Wall time spent on the check, ns (JUnit's testcase time); 0 when
+	 * unknown. fl_report_add_check sets 0: assign it after the call. */
+	int64_t time_ns;
 } fl_report_check;
 
 /* The machine a run ran on. Strings are owned, "" when unknown. */

@@ -174,6 +174,10 @@ typedef struct fl_scenario_verdict {
 	char unit[8];                      /* "ns" prints as a time; "" */
 	int evals;                         /* times evaluated */
 	int fails;                         /* times it did not hold */
+	/* Wall time spent on it, ns: for each evaluation, the time since the
+	 * run's previous check record (or the body's start), summed. The
+	 * JUnit testcase time; the checks' times add up to the run's. */
+	int64_t time_ns;
 } fl_scenario_verdict;
 
 /* A named count; summed, set or maxed over iterations by its recorder. */
@@ -245,6 +249,9 @@ struct fl_scenario_result {
 	 * came and failed, 0 if the body made fewer than n. */
 	uint64_t allocs;
 	uint64_t allocs_failed;
+	/* The monotonic wall clock (ns) at the last check record, or at the
+	 * body's start (set by fl_scenario_run); 0: check times are not kept. */
+	int64_t check_mark_ns;
 };
 
 /* ---- the registry ---------------------------------------------------------- */
