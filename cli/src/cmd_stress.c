@@ -312,7 +312,8 @@ int fl__cli_stress(int argc, char **argv)
 					   sum.verdict[0] ? sum.verdict : "no violation");
 		if (!werr) /* the testcase time: this target's whole stress */
 			rep->checks[rep->nchecks - 1].time_ns =
-				(int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+				(int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
+				(b.tv_nsec - a.tv_nsec);
 		snprintf(key, sizeof(key), "%s.iterations", t.s[i]->name);
 		if (!werr)
 			werr = fl_report_add_counter(rep, key, sum.done);
