@@ -47,7 +47,7 @@ static void usage(FILE *out)
 		"       %1$s replay SEED TARGET [--faults PLAN] [--backend B]\n"
 		"       %1$s sweep POINT TARGET [--action ACTION] [--iterations MAX]\n"
 		"       %1$s sweep --alloc TARGET [--max N] [--seed N] [--backend B]\n"
-		"       %1$s report compare BASE NEW\n"
+		"       %1$s report compare BASE NEW [--report DIR] [--json F] [--junit F]\n"
 		"       %1$s report merge OUT IN...\n"
 		"       %1$s bench VERB ...   (load generation over the program's loads)\n"
 		"\n"

@@ -8,6 +8,8 @@
 #include <fl/report.h>
 
 #include <limits.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,28 +35,72 @@ static const fl_report_check *find_check(const fl_report *r, const char *name)
 	return NULL;
 }
 
-int fl__cli_compare(int argc, char **argv)
+/* Splits argv into the output options (--report, --json, --junit, with
+ * their values) and the positional BASE NEW; returns 0 or EXIT_USAGE. */
+static int compare_args(int argc, char **argv, fl__cli_opts *o, char **pos, int *npos)
 {
-	if (argc != 2) {
-		fprintf(stderr,
-			"%s report compare: expected BASE NEW (report.json files "
-			"or report directories)\n",
-			fl__cli_prog);
-		return EXIT_USAGE;
+	char *opts[8];
+	int nopt = 0;
+	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool out = strncmp(a, "--report", 8) == 0 || strncmp(a, "--json", 6) == 0 ||
+			   strncmp(a, "--junit", 7) == 0;
+		if (out && nopt < 6) {
+			opts[nopt++] = argv[i];
+			if (!strchr(a, '=') && i + 1 < argc)
+				opts[nopt++] = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "%s report compare: unknown option '%s'\n", fl__cli_prog,
+				a);
+			return EXIT_USAGE;
+		} else if (*npos < 2) {
+			pos[(*npos)++] = argv[i];
+		} else {
+			*npos = 3;
+		}
 	}
-	fl_report *base = NULL, *cur = NULL;
-	fl_err *err = load(argv[0], &base);
-	if (!err)
-		err = load(argv[1], &cur);
-	if (err) {
-		fprintf(stderr, "%s report compare: ", fl__cli_prog);
-		fl_err_print(stderr, err);
-		fl_err_drop(err);
-		fl_report_free(base);
-		return EXIT_USAGE;
+	return fl__cli_parse(nopt, opts, o, NULL, "report compare");
+}
+
+/* One check per check of either report: a newly failing one fails, one
+ * failing in both or missing from cur is skipped (not a regression, not a
+ * pass), the rest pass; messages say "base -> new". */
+static fl_err *compare_report(const fl_report *base, const fl_report *cur, fl__cli_opts *o,
+			      fl_report **out)
+{
+	struct fl_report_opts ro = fl__cli_report_opts(o, cur->fault_plan);
+	ro.seed = cur->seed;
+	ro.backend = cur->backend;
+	fl_err *err = fl_report_new("compare", &ro, out);
+	char msg[160];
+	for (size_t i = 0; i < cur->nchecks && !err; i++) {
+		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
+		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
+		bool worse = c->verdict == FL_REPORT_FAIL && bv != FL_REPORT_FAIL;
+		bool still = c->verdict == FL_REPORT_FAIL && bv == FL_REPORT_FAIL;
+		snprintf(msg, sizeof(msg), "%s -> %s%s", b ? fl_report_verdict_name(bv) : "(new)",
+			 fl_report_verdict_name(c->verdict), still ? " (failing in both)" : "");
+		err = fl_report_add_check(*out, c->name,
+					  worse   ? FL_REPORT_FAIL
+					  : still ? FL_REPORT_SKIP
+						  : FL_REPORT_PASS,
+					  c->measured, c->threshold, c->unit, msg);
 	}
-	long worse = 0, better = 0;
-	printf("verdict changes (%s -> %s):\n", argv[0], argv[1]);
+	for (size_t i = 0; i < base->nchecks && !err; i++)
+		if (!find_check(cur, base->checks[i].name)) {
+			snprintf(msg, sizeof(msg), "%s -> (missing)",
+				 fl_report_verdict_name(base->checks[i].verdict));
+			err = fl_report_add_check(*out, base->checks[i].name, FL_REPORT_SKIP, NAN,
+						  NAN, NULL, msg);
+		}
+	return err;
+}
+
+static void print_changes(const fl_report *base, const fl_report *cur, const char *bn,
+			  const char *cn, long *worse, long *better)
+{
+	printf("verdict changes (%s -> %s):\n", bn, cn);
 	for (size_t i = 0; i < cur->nchecks; i++) {
 		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
 		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
@@ -64,19 +110,53 @@ int fl__cli_compare(int argc, char **argv)
 			continue;
 		printf("  %-60s %s -> %s\n", c->name, b ? fl_report_verdict_name(bv) : "(new)",
 		       fl_report_verdict_name(c->verdict));
-		worse += c->verdict == FL_REPORT_FAIL;
-		better += bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
+		*worse += c->verdict == FL_REPORT_FAIL;
+		*better += bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
 	}
 	for (size_t i = 0; i < base->nchecks; i++)
 		if (!find_check(cur, base->checks[i].name))
 			printf("  %-60s %s -> (missing)\n", base->checks[i].name,
 			       fl_report_verdict_name(base->checks[i].verdict));
-	printf("  %ld newly failing, %ld fixed\n\n", worse, better);
-	err = fl_report_compare(base, cur, stdout);
+	printf("  %ld newly failing, %ld fixed\n\n", *worse, *better);
+}
+
+int fl__cli_compare(int argc, char **argv)
+{
+	fl__cli_opts o = {0};
+	char *pos[2];
+	int npos, rc = compare_args(argc, argv, &o, pos, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2) {
+		fprintf(stderr,
+			"%s report compare: expected BASE NEW (report.json files "
+			"or report directories)\n",
+			fl__cli_prog);
+		return EXIT_USAGE;
+	}
+	fl_report *base = NULL, *cur = NULL, *rep = NULL;
+	fl_err *err = load(pos[0], &base);
+	if (!err)
+		err = load(pos[1], &cur);
 	if (err) {
+		fprintf(stderr, "%s report compare: ", fl__cli_prog);
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+		fl_report_free(base);
+		return EXIT_USAGE;
+	}
+	long worse = 0, better = 0;
+	print_changes(base, cur, pos[0], pos[1], &worse, &better);
+	err = fl_report_compare(base, cur, stdout);
+	if (!err && (o.report_dir || o.json || o.junit) &&
+	    !(err = compare_report(base, cur, &o, &rep)))
+		err = fl__cli_write_report(&o, rep);
+	if (err) {
+		fprintf(stderr, "%s report compare: ", fl__cli_prog);
 		fl_err_print(stderr, err);
 		fl_err_drop(err);
 	}
+	fl_report_free(rep);
 	fl_report_free(base);
 	fl_report_free(cur);
 	return err ? EXIT_USAGE : worse ? EXIT_CHECK_FAILED : EXIT_PASS;

@@ -278,6 +278,35 @@ static int parse_opts(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t
 	return rc;
 }
 
+/*
+ * With "-" for --json or --junit, standard output carries that document
+ * alone, so a CI step can pipe it into a parser: from parsing on, what the
+ * verb prints for people goes to standard error (descriptor 1 is pointed
+ * there), and the real standard output, kept in report_fd, is put back
+ * only while the report is written.
+ */
+static int report_fd = -1;
+
+static bool stdout_for_report(const fl__cli_opts *o)
+{
+	bool dash =
+		(o->json && strcmp(o->json, "-") == 0) || (o->junit && strcmp(o->junit, "-") == 0);
+	if (!dash || report_fd >= 0)
+		return true;
+	fflush(stdout);
+	report_fd = dup(STDOUT_FILENO);
+	return report_fd >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) >= 0;
+}
+
+/* Runs while the report goes to the real standard output (see above). */
+static void report_stdout(bool on)
+{
+	if (report_fd < 0)
+		return;
+	fflush(stdout);
+	(void)dup2(on ? report_fd : STDERR_FILENO, STDOUT_FILENO);
+}
+
 int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
 {
 	int rc = parse_opts(argc, argv, o, t, cmd);
@@ -286,6 +315,16 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 	if ((o->alloc || o->max) && strcmp(cmd, "sweep --alloc") != 0) {
 		fprintf(stderr, "%s %s: --alloc and --max belong to `%s sweep --alloc TARGET`\n",
 			fl__cli_prog, cmd, fl__cli_prog);
+		return EXIT_USAGE;
+	}
+	if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
+		fprintf(stderr, "%s %s: --json and --junit cannot both be standard output (-)\n",
+			fl__cli_prog, cmd);
+		return EXIT_USAGE;
+	}
+	if (!stdout_for_report(o)) {
+		fprintf(stderr, "%s %s: keeping standard output for the report: %s\n", fl__cli_prog,
+			cmd, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (o->faults) {
@@ -380,9 +419,11 @@ fl_err *fl__cli_write_report(const fl__cli_opts *o, const fl_report *rep)
 	fl_err *err = NULL;
 	if (o->report_dir && !(err = fl_report_mkdir_p(o->report_dir)))
 		err = fl_report_write_all(rep, o->report_dir);
+	report_stdout(true);
 	if (!err && o->json)
 		err = fl_report_write_json(rep, o->json);
 	if (!err && o->junit)
 		err = fl_report_write_junit(rep, o->junit);
+	report_stdout(false);
 	return err;
 }

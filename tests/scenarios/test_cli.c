@@ -361,8 +361,22 @@ FL_TEST(report_compare_shows_verdict_changes)
 	if (!strstr(out, "control_leak: no leaks") || !strstr(out, "pass -> fail") ||
 	    !strstr(out, "1 newly failing"))
 		FL_FAIL("output: %s", out);
+	/* as every verb: the comparison as a report, the newly failing check
+	 * its one failure, and "-" standard output alone */
+	snprintf(cmd, sizeof(cmd),
+		 "(%s report compare %s %s --junit=%s/cmp.xml --json - 2>/dev/null)", BIN, a, b, a);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	if (out[0] != '{' || !strstr(out, "\"failed\": 1") || !strstr(out, "pass -> fail"))
+		FL_FAIL("compare --json -: %s", out);
+	char xml[300];
+	snprintf(xml, sizeof(xml), "%s/cmp.xml", a);
+	slurp(xml, out, sizeof(out));
+	if (!strstr(out, "failures=\"1\"") || !strstr(out, "<failure"))
+		FL_FAIL("compare junit: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s %s/report.json", BIN, a, a);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "%s report compare %s %s --bogus", BIN, a, a);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s /nonexistent", BIN, a);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
@@ -393,7 +407,38 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
 
-FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(catalogue_target_is_every_builtin_scenario),
+/* "-" puts the document alone on standard output (people's output moves to
+ * standard error), so `--json - | parser` works; both "-" is refused. */
+static void dash_alone_on_stdout(const char *verb_args, const char *opt, char first,
+				 const char *human)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "(%s %s %s - 2>/dev/null)", BIN, verb_args, opt);
+	(void)sh(cmd, out, sizeof(out)); /* sh adds 2>&1 outside the parentheses */
+	size_t n = strlen(out);
+	if (n < 2 || out[0] != first || strstr(out, "--------") || strstr(out, "report:"))
+		FL_FAIL("%s: standard output is not the document alone:\n%s", cmd, out);
+	/* negative control: what people read is there, on standard error */
+	snprintf(cmd, sizeof(cmd), "(%s %s %s - 2>&1 >/dev/null)", BIN, verb_args, opt);
+	(void)sh(cmd, out, sizeof(out));
+	if (!strstr(out, human))
+		FL_FAIL("%s: no \"%s\" on standard error:\n%s", cmd, human, out);
+}
+
+FL_TEST(dash_is_the_document_alone)
+{
+	dash_alone_on_stdout("run sum", "--json", '{', "--------");
+	dash_alone_on_stdout("replay 3 sum --backend sim", "--json", '{', "--------");
+	dash_alone_on_stdout("run sum", "--junit", '<', "--------");
+	dash_alone_on_stdout("stress sum --iterations 2 --seed 1", "--junit", '<', "0 failures");
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s run sum --json - --junit -", BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT(strstr(out, "cannot both be standard output") != NULL);
+}
+
+FL_TEST_MAIN(FL_CASE(exit_statuses), FL_CASE(dash_is_the_document_alone),
+	     FL_CASE(catalogue_target_is_every_builtin_scenario),
 	     FL_CASE(unknown_command_runs_the_tool_next_to_it),
 	     FL_CASE(stress_stops_and_prints_a_replay_that_reproduces),
 	     FL_CASE(stress_every_shape_under_random_faults), FL_CASE(replay_under_sim_is_exact),
