@@ -64,7 +64,16 @@ FL_TEST(small_catalogue_scenarios_sweep_clean_to_exhaustion)
 	for (size_t i = 0; i < sizeof(full) / sizeof(*full); i++) {
 		clean_sweep(full[i], "threads", 0);
 		clean_sweep(full[i], "fibers", 0);
+		clean_sweep(full[i], "sim", 0);
 	}
+}
+
+/* On sim, timed waits: deadline's parks with a deadline (a timed park
+ * aborted when the timer heap could not grow) and retry_item's backoffs. */
+FL_TEST(sim_timed_waits_sweep_clean_to_exhaustion)
+{
+	clean_sweep("deadline", "sim", 0);
+	clean_sweep("retry_item", "sim", 0);
 }
 
 /* The rest of the catalogue, each to a bound (the full sweep, hundreds of
@@ -110,5 +119,6 @@ FL_TEST(usage_errors)
 }
 
 FL_TEST_MAIN(FL_CASE(small_catalogue_scenarios_sweep_clean_to_exhaustion),
+	     FL_CASE(sim_timed_waits_sweep_clean_to_exhaustion),
 	     FL_CASE(rest_of_catalogue_sweeps_clean_to_a_bound),
 	     FL_CASE(planted_leak_on_allocation_failure_is_a_bad_run), FL_CASE(usage_errors))
