@@ -15,27 +15,15 @@
 #include <sys/wait.h>
 
 #include "fl_test.h"
+#include "fl_test_sh.h"
 
 #define BIN FL_BINARY_DIR "/cli/faultline"
 #define DEMO FL_BINARY_DIR "/tests/cli/fl_alloc_demo"
 
 static char out[1 << 16];
 
-/* Runs cmd through sh, output into out; exit status. */
-static int sh(const char *cmd)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	ASSERT(p != NULL);
-	size_t n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	while (n == sizeof(out) - 1 && fread(full, 1, sizeof(full), p) > 0)
-		;
-	int st = pclose(p);
-	ASSERT(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
+/* Runs cmd, output into out; exit status. */
+static int sh(const char *cmd) { return fl_test_sh(cmd, out, sizeof(out)); }
 
 static void expect(const char *want)
 {

@@ -14,26 +14,11 @@
 #include <unistd.h>
 
 #include "fl_test.h"
+#include "fl_test_sh.h"
 
 #define DIR FL_BINARY_DIR "/tests/cli"
 #define USER DIR "/fl_user_scenarios"
 #define BADREG DIR "/fl_user_badreg"
-
-/* Runs cmd through sh, output (stdout and stderr) into out; exit status. */
-static int sh(const char *cmd, char *out, size_t cap)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	ASSERT(p != NULL);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	while (n == cap - 1 && fread(full, 1, sizeof(full), p) > 0)
-		; /* drain the rest */
-	int st = pclose(p);
-	ASSERT(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 static char out[65536];
 
@@ -45,7 +30,7 @@ static int user(const char *args)
 	snprintf(dir, sizeof(dir), "%s/fl-main-XXXXXX", t && *t ? t : "/tmp");
 	ASSERT(mkdtemp(dir) != NULL);
 	snprintf(cmd, sizeof(cmd), "%s %s --report %s/r", USER, args, dir);
-	int rc = sh(cmd, out, sizeof(out));
+	int rc = fl_test_sh(cmd, out, sizeof(out));
 	char rm[512];
 	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
 	ASSERT_EQ(system(rm), 0);
@@ -60,15 +45,16 @@ static void expect(const char *want)
 
 FL_TEST(list_names_its_own_scenarios_in_order)
 {
-	ASSERT_EQ(sh(USER " list --names", out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(USER " list --names", out, sizeof(out)), 0);
 	ASSERT_STR_EQ(out, "orders_sum\norders_lost\nwith_options\n"); /* no built-in */
-	ASSERT_EQ(sh(USER " list --names 'orders_*'", out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(USER " list --names 'orders_*'", out, sizeof(out)), 0);
 	ASSERT_STR_EQ(out, "orders_sum\norders_lost\n");
-	ASSERT_EQ(sh(USER " list --json with_options", out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(USER " list --json with_options", out, sizeof(out)), 0);
 	expect("\"labels\": \"slow orders\"");
 	expect("\"saw three iterations\"");
-	ASSERT_EQ(sh(USER " list --names --json", out, sizeof(out)), 2);
-	ASSERT_EQ(sh(USER " list sum", out, sizeof(out)), 2); /* the built-ins are not here */
+	ASSERT_EQ(fl_test_sh(USER " list --names --json", out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(USER " list sum", out, sizeof(out)),
+		  2); /* the built-ins are not here */
 }
 
 FL_TEST(run_exit_codes_and_globs)
@@ -87,10 +73,10 @@ FL_TEST(run_exit_codes_and_globs)
 	ASSERT_EQ(user("run 'nothing_*'"), 2);
 	expect("no scenario matches 'nothing_*'");
 	ASSERT_EQ(user("run --bogus"), 2);
-	ASSERT_EQ(sh(USER " frobnicate", out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(USER " frobnicate", out, sizeof(out)), 2);
 	expect("unknown command 'frobnicate'");
-	ASSERT_EQ(sh(USER, out, sizeof(out)), 2); /* no verb: usage */
-	ASSERT_EQ(sh(USER " --help", out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(USER, out, sizeof(out)), 2); /* no verb: usage */
+	ASSERT_EQ(fl_test_sh(USER " --help", out, sizeof(out)), 0);
 	ASSERT(strncmp(out, "usage: fl_user_scenarios run", 28) == 0);
 }
 
@@ -113,20 +99,21 @@ FL_TEST(messages_name_the_program)
  * it runs the same binary: here a relative ./ path from its directory. */
 FL_TEST(replay_line_names_argv0_and_reproduces)
 {
-	ASSERT_EQ(sh("cd " DIR " && ./fl_user_scenarios stress orders_lost --iterations 3 "
-		     "--seed 4",
-		     out, sizeof(out)),
+	ASSERT_EQ(fl_test_sh("cd " DIR " && ./fl_user_scenarios stress orders_lost --iterations 3 "
+			     "--seed 4",
+			     out, sizeof(out)),
 		  1);
 	const char *r = strstr(out, "replay: ./fl_user_scenarios replay ");
 	if (!r)
 		FL_FAIL("no replay line naming ./fl_user_scenarios in:\n%s", out);
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "cd " DIR " && %.*s", (int)strcspn(r + 8, "\n"), r + 8);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	expect("every item accounted");
 	/* negative control: the clean scenario's stress passes, no replay line */
-	ASSERT_EQ(sh("cd " DIR " && ./fl_user_scenarios stress orders_sum --iterations 3 --seed 4",
-		     out, sizeof(out)),
+	ASSERT_EQ(fl_test_sh("cd " DIR
+			     " && ./fl_user_scenarios stress orders_sum --iterations 3 --seed 4",
+			     out, sizeof(out)),
 		  0);
 	ASSERT(strstr(out, "replay:") == NULL);
 }
@@ -137,7 +124,7 @@ FL_TEST(failed_registration_stops_every_verb)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		char cmd[512];
 		snprintf(cmd, sizeof(cmd), "%s%s", BADREG, verbs[i]);
-		ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+		ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 		expect("fl_user_badreg: a scenario failed to register");
 		expect("scenario 'Orders': name may hold only a-z, 0-9 and _");
 		expect("scenario 'twice': name is already registered");

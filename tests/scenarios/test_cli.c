@@ -13,50 +13,28 @@
 #include <unistd.h>
 
 #include "fl_test.h"
+#include "fl_test_sh.h"
 
 #define BIN FL_BINARY_DIR "/cli/faultline"
 #define JOBS FL_SOURCE_DIR "/scenarios/jobs"
 
-/* Runs cmd through sh, output (stdout and stderr) into out; exit status. */
-static int sh(const char *cmd, char *out, size_t cap)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	ASSERT(p != NULL);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	while (n == cap - 1 && fread(full, 1, sizeof(full), p) > 0)
-		; /* drain the rest */
-	int st = pclose(p);
-	ASSERT(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
-
 static char out[65536];
-
-static void tmpdir(char *buf, size_t cap)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(buf, cap, "%s/fl-cli-XXXXXX", t && *t ? t : "/tmp");
-	ASSERT(mkdtemp(buf) != NULL);
-}
 
 FL_TEST(exit_statuses)
 {
 	char dir[256], cmd[2048];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd),
 		 "%s run %s/shapes.ini:linear_first_error --skip-timing --report %s", BIN, JOBS,
 		 dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_lost_item --report %s", BIN,
 		 JOBS, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "conservation") && strstr(out, "FAIL"));
 	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_stuck_stage --report %s", BIN,
 		 JOBS, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 3);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 3);
 	ASSERT(strstr(out, "live tasks") && strstr(out, "stage(s) work did not return"));
 	/* input errors: file, line and key */
 	char bad[300];
@@ -66,32 +44,32 @@ FL_TEST(exit_statuses)
 	fputs("[a]\nshape = linear\nitems = many\n", f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s run %s --report %s", BIN, bad, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	if (!strstr(out, "bad.ini:3: key 'items'"))
 		FL_FAIL("output: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s run --bogus", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s run no_such_scenario", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s run sum --backend nosuch", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "(known: threads, fibers, sim)") != NULL); /* every valid name */
 	snprintf(cmd, sizeof(cmd), "%s run sum --faults 'x=50%%x(' --report %s", BIN, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	/* values out of their domain are usage errors that say what they are */
 	snprintf(cmd, sizeof(cmd), "%s run sum --duration nan", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s replay -1 sum", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "'-1' is not a seed") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s replay 99999999999999999999999 sum", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "is not a seed") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s sweep source sum --action 'hang; *=panic(x)'", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "not plan text") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run /dev/zero", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "not a regular file") != NULL);
 #ifndef FL_SANITIZED /* sanitizers need far more address space to start at all */
 	/* A machine without the memory to start the scheduler: an environment
@@ -99,7 +77,7 @@ FL_TEST(exit_statuses)
 	 * learn its name, and children died in the runtime's abort). */
 	snprintf(cmd, sizeof(cmd), "ulimit -v 20000; %s run sum --backend fibers --report %s", BIN,
 		 dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	/* what could not be had: the allocator's arenas (jemalloc, made first)
 	 * or the backend's first worker thread */
 	if (!strstr(out, "--backend fibers: fibers: starting worker") &&
@@ -107,7 +85,7 @@ FL_TEST(exit_statuses)
 		FL_FAIL("output: %s", out);
 #endif
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST(unknown_command_runs_the_tool_next_to_it)
@@ -120,13 +98,13 @@ FL_TEST(unknown_command_runs_the_tool_next_to_it)
 	fclose(f);
 	ASSERT_EQ(chmod(tool, 0755), 0);
 	snprintf(cmd, sizeof(cmd), "%s fltestecho%d a 'b c'", BIN, (int)getpid());
-	int rc = sh(cmd, out, sizeof(out));
+	int rc = fl_test_sh(cmd, out, sizeof(out));
 	unlink(tool);
 	ASSERT_EQ(rc, 5);
 	if (!strstr(out, "ext:a b c"))
 		FL_FAIL("output: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s fltestnone%d", BIN, (int)getpid());
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "unknown command") != NULL);
 }
 
@@ -147,31 +125,31 @@ static void slurp(const char *path, char *buf, size_t cap)
 FL_TEST(every_verb_writes_its_reports)
 {
 	char dir[256], cmd[2048], buf[16384];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd),
 		 "%s stress %s/controls.ini:control_lost_item --iterations 5 "
 		 "--seed 5 --report %s/st --junit %s/st.xml --json -",
 		 BIN, JOBS, dir, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "\"schema\": \"faultline-report\"") != NULL); /* JSON on stdout */
 	ASSERT(strstr(out, "\"verdict\": \"fail\"") != NULL);
 	slurp(strcat(strcpy(buf, dir), "/st.xml"), buf, sizeof(buf));
 	if (!strstr(buf, "<failure") || !strstr(buf, "replay: " BIN " replay"))
 		FL_FAIL("stress junit: %s", buf);
 	snprintf(cmd, sizeof(cmd), "test -s %s/st/report.json -a -s %s/st/index.html", dir, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s replay 7 early_return --backend sim --json %s/rp.json", BIN,
 		 dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	slurp(strcat(strcpy(buf, dir), "/rp.json"), buf, sizeof(buf));
 	ASSERT(strstr(buf, "early_return: ") != NULL); /* its checks */
 	snprintf(cmd, sizeof(cmd), "%s sweep source early_return --junit %s/sw.xml", BIN, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	slurp(strcat(strcpy(buf, dir), "/sw.xml"), buf, sizeof(buf));
 	if (!strstr(buf, "source=@1 error(inval)"))
 		FL_FAIL("sweep junit: %s", buf);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 /* The habits of GNU tools: -h/--help after any verb, --opt=value beside
@@ -179,33 +157,33 @@ FL_TEST(every_verb_writes_its_reports)
 FL_TEST(command_line_habits)
 {
 	char dir[256], cmd[2048];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(cmd, sizeof(cmd), "%s run --help", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strncmp(out, "usage: faultline run", 20) == 0);
 	snprintf(cmd, sizeof(cmd), "%s list --help", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s run 'early_ret*' --seed=5 --iterations=1 --report=%s", BIN,
 		 dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "early_return") && strstr(out, "1 scenario,"));
 	/* getopt_long: options after targets, unique prefixes, `--`; an
 	 * ambiguous prefix and a missing value are named */
 	snprintf(cmd, sizeof(cmd), "%s run --skip-timing sum --iter 1 --rep %s -- early_return",
 		 BIN, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "2 scenarios,") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run sum --j x.json", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "unknown or ambiguous option '--j'") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run sum --seed", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "--seed needs a value") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s run 'no_such_*'", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "no scenario matches 'no_such_*'") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s list --json 'sum'", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(out[0] == '[' && strstr(out, "\"name\": \"sum\"") && strstr(out, "\"checks\": ["));
 	/* the bash completion file: verbs, then scenario names from list --json */
 	snprintf(cmd, sizeof(cmd),
@@ -213,14 +191,14 @@ FL_TEST(command_line_habits)
 		 "COMP_CWORD=2; _faultline; echo \"[${COMPREPLY[*]}]\"; COMP_WORDS=(%s zzz_no); "
 		 "COMP_CWORD=1; _faultline; echo \"[${COMPREPLY[*]}]\"'",
 		 FL_SOURCE_DIR, BIN, BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	if (!strstr(out, "[early_return]\n[]"))
 		FL_FAIL("completion: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s --version", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strncmp(out, "faultline 0.", 12) == 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
@@ -230,13 +208,13 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 		 "%s stress %s/shapes.ini:fan_out_limit --iterations 30 "
 		 "--batch 10 --seed 3",
 		 BIN, JOBS);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "30 iterations") && strstr(out, "0 failures"));
 	snprintf(cmd, sizeof(cmd),
 		 "%s stress %s/controls.ini:control_lost_item --iterations 50 "
 		 "--seed 5",
 		 BIN, JOBS);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "iteration 1 of 50 FAILED") != NULL);
 	const char *r = strstr(out, "replay: " BIN " replay "); /* argv[0] as it was run */
 	ASSERT(r != NULL);
@@ -244,7 +222,7 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 	char line[1024];
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
 	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "conservation") && strstr(out, "FAILED"));
 }
 
@@ -258,28 +236,28 @@ FL_TEST(stress_stops_and_prints_a_replay_that_reproduces)
 FL_TEST(trace_file_holds_the_run)
 {
 	char dir[256], cmd[2048];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	for (int i = 0; i < 2; i++) {
 		snprintf(
 			cmd, sizeof(cmd),
 			"FAULTLINE_TRACE=%s/trace%d.txt %s run early_return --backend sim --seed 3 "
 			"--report %s/r%d",
 			dir, i, BIN, dir, i);
-		ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+		ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	}
 	snprintf(cmd, sizeof(cmd), "grep -c ' spawn task=' %s/trace0.txt", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0); /* grep found spawns */
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0); /* grep found spawns */
 	ASSERT_GT(atoi(out), 2);
 	snprintf(cmd, sizeof(cmd), "cmp %s/trace0.txt %s/trace1.txt", dir, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST(replay_under_sim_is_exact)
 {
 	char dir[256], job[300], cmd[2048], line[1024], first[4096];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(job, sizeof(job), "%s/lossy.ini", dir);
 	FILE *f = fopen(job, "w");
 	ASSERT(f != NULL);
@@ -288,24 +266,24 @@ FL_TEST(replay_under_sim_is_exact)
 	      f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s stress %s --backend sim --iterations 5 --seed 9", BIN, job);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	const char *r = strstr(out, "replay: " BIN " replay "); /* argv[0] as it was run */
 	ASSERT(r != NULL);
 	r += strlen("replay: " BIN);
 	snprintf(line, sizeof(line), "%.*s", (int)strcspn(r, "\n"), r);
 	ASSERT(strstr(line, "--backend sim") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s%s", BIN, line);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	const char *c = strstr(out, "produced ");
 	ASSERT(c != NULL);
 	snprintf(first, sizeof(first), "%.*s", (int)strcspn(c, "\n"), c);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	c = strstr(out, "produced ");
 	ASSERT(c != NULL);
 	if (strncmp(c, first, strlen(first)) != 0)
 		FL_FAIL("replays differ:\n%s\n%.*s", first, (int)strcspn(c, "\n"), c);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 /* Every shape and error mode under random plans (panics included): the
@@ -315,7 +293,7 @@ FL_TEST(stress_every_shape_under_random_faults)
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "%s stress %s/chaos.ini --iterations 20 --batch 10 --seed 1",
 		 BIN, JOBS);
-	int rc = sh(cmd, out, sizeof(out));
+	int rc = fl_test_sh(cmd, out, sizeof(out));
 	if (rc != 0)
 		FL_FAIL("exit %d: %s", rc, out);
 	ASSERT(strstr(out, "stress chaos_policies: 20 iterations") != NULL);
@@ -324,29 +302,29 @@ FL_TEST(stress_every_shape_under_random_faults)
 FL_TEST(sweep_fails_each_evaluation_in_turn)
 {
 	char dir[256], job[300], cmd[2048];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(job, sizeof(job), "%s/sweep.ini", dir);
 	FILE *f = fopen(job, "w");
 	ASSERT(f != NULL);
 	fputs("[three]\nshape = linear\nitems = 3\n", f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s sweep work %s --action 'error(inval)'", BIN, job);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT(strstr(out, "work=@1 error(inval): fired, all checks passed") != NULL);
 	ASSERT(strstr(out, "work=@3 error(inval): fired") != NULL);
 	ASSERT(strstr(out, "work=@4 error(inval): did not fire") != NULL);
 	ASSERT(strstr(out, "4 run(s), 0 failed") != NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST(report_compare_shows_verdict_changes)
 {
 	char a[256], b[256], cmd[2048];
-	tmpdir(a, sizeof(a));
-	tmpdir(b, sizeof(b));
+	fl_test_tmpdir(a, sizeof(a));
+	fl_test_tmpdir(b, sizeof(b));
 	snprintf(cmd, sizeof(cmd), "%s run %s/controls.ini:control_leak --report %s", BIN, JOBS, b);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	/* the same section name, without the bug, as the base */
 	char job[300];
 	snprintf(job, sizeof(job), "%s/base.ini", a);
@@ -355,9 +333,9 @@ FL_TEST(report_compare_shows_verdict_changes)
 	fputs("[control_leak]\nshape = linear\nitems = 40\nbuffer = 0\n", f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s run %s --report %s", BIN, job, a);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s %s", BIN, a, b);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	if (!strstr(out, "control_leak: no leaks") || !strstr(out, "pass -> fail") ||
 	    !strstr(out, "1 newly failing"))
 		FL_FAIL("output: %s", out);
@@ -365,7 +343,7 @@ FL_TEST(report_compare_shows_verdict_changes)
 	 * its one failure, and "-" standard output alone */
 	snprintf(cmd, sizeof(cmd),
 		 "(%s report compare %s %s --junit=%s/cmp.xml --json - 2>/dev/null)", BIN, a, b, a);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	if (out[0] != '{' || !strstr(out, "\"failed\": 1") || !strstr(out, "pass -> fail"))
 		FL_FAIL("compare --json -: %s", out);
 	char xml[300];
@@ -374,20 +352,20 @@ FL_TEST(report_compare_shows_verdict_changes)
 	if (!strstr(out, "failures=\"1\"") || !strstr(out, "<failure"))
 		FL_FAIL("compare junit: %s", out);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s %s/report.json", BIN, a, a);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s %s --bogus", BIN, a, a);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s report compare %s /nonexistent", BIN, a);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 /* `catalogue` names every built-in scenario, and mixes with job files. */
 FL_TEST(catalogue_target_is_every_builtin_scenario)
 {
 	char dir[256], cmd[2048], want[64];
-	tmpdir(dir, sizeof(dir));
+	fl_test_tmpdir(dir, sizeof(dir));
 	size_t builtin;
 	fl_err *err = fl_scenario_register_builtins(); /* what the faultline command does */
 	ASSERT_NULL(err);
@@ -397,14 +375,14 @@ FL_TEST(catalogue_target_is_every_builtin_scenario)
 		 "%s run catalogue %s/shapes.ini:linear_first_error --iterations 1 "
 		 "--skip-timing --report %s",
 		 BIN, JOBS, dir);
-	int rc = sh(cmd, out, sizeof(out));
+	int rc = fl_test_sh(cmd, out, sizeof(out));
 	if (rc != 0) /* the verdict table says which check failed */
 		FL_FAIL("exit status %d, expected 0:\n%s", rc, out);
 	snprintf(want, sizeof(want), "\n%zu scenarios, ", builtin + 1);
 	if (!strstr(out, want))
 		FL_FAIL("expected \"%s\" in:\n%s", want + 1, out);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 /* "-" puts the document alone on standard output (people's output moves to
@@ -414,13 +392,13 @@ static void dash_alone_on_stdout(const char *verb_args, const char *opt, char fi
 {
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "(%s %s %s - 2>/dev/null)", BIN, verb_args, opt);
-	(void)sh(cmd, out, sizeof(out)); /* sh adds 2>&1 outside the parentheses */
+	(void)fl_test_sh(cmd, out, sizeof(out)); /* sh adds 2>&1 outside the parentheses */
 	size_t n = strlen(out);
 	if (n < 2 || out[0] != first || strstr(out, "--------") || strstr(out, "report:"))
 		FL_FAIL("%s: standard output is not the document alone:\n%s", cmd, out);
 	/* negative control: what people read is there, on standard error */
 	snprintf(cmd, sizeof(cmd), "(%s %s %s - 2>&1 >/dev/null)", BIN, verb_args, opt);
-	(void)sh(cmd, out, sizeof(out));
+	(void)fl_test_sh(cmd, out, sizeof(out));
 	if (!strstr(out, human))
 		FL_FAIL("%s: no \"%s\" on standard error:\n%s", cmd, human, out);
 }
@@ -433,7 +411,7 @@ FL_TEST(dash_is_the_document_alone)
 	dash_alone_on_stdout("stress sum --iterations 2 --seed 1", "--junit", '<', "0 failures");
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "%s run sum --json - --junit -", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	ASSERT(strstr(out, "cannot both be standard output") != NULL);
 }
 
