@@ -78,16 +78,10 @@ bool fl__report_stale_name(const char *name, const char *prefix, char sep)
 	return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-/* Removes "<base>.tmp.<pid>.XXXXXX" files of dead writers beside path. */
-static void sweep_stale_tmp(const char *path)
+void fl__report_dir_each(int dfd,
+			 void (*fn)(int dfd, const char *name, const struct stat *st, void *arg),
+			 void *arg)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX], prefix[NAME_MAX + 8];
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-	if (snprintf(prefix, sizeof(prefix), "%s.tmp.", slash ? slash + 1 : path) >=
-	    (int)sizeof(prefix))
-		return;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 	if (!d) {
 		if (dfd >= 0)
@@ -97,10 +91,28 @@ static void sweep_stale_tmp(const char *path)
 	struct dirent *de;
 	struct stat st;
 	while ((de = readdir(d)))
-		if (fl__report_stale_name(de->d_name, prefix, '.') &&
-		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			unlinkat(dfd, de->d_name, 0);
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			fn(dfd, de->d_name, &st, arg);
 	closedir(d);
+}
+
+static void unlink_stale_tmp(int dfd, const char *name, const struct stat *st, void *prefix)
+{
+	if (S_ISREG(st->st_mode) && fl__report_stale_name(name, prefix, '.'))
+		unlinkat(dfd, name, 0);
+}
+
+/* Removes "<base>.tmp.<pid>.XXXXXX" files of dead writers beside path. */
+static void sweep_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], prefix[NAME_MAX + 8];
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (snprintf(prefix, sizeof(prefix), "%s.tmp.", slash ? slash + 1 : path) >=
+	    (int)sizeof(prefix))
+		return;
+	fl__report_dir_each(open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), unlink_stale_tmp,
+			    prefix);
 }
 
 static void file_release(fl_report_file *f)

@@ -101,6 +101,14 @@ extern const enum fl_report_verdict fl__report_verdict_order[3];
  * killed writer left. Never true for a live process's name.
  */
 bool fl__report_stale_name(const char *name, const char *prefix, char sep);
+/* Calls fn(dfd, name, st, arg) for each entry of the directory open as dfd
+ * (not following a symlink in its lstat; entries it cannot stat are
+ * skipped), then closes dfd. A dfd < 0 (the open failed) does nothing.
+ * For the sweeps that clean up after killed writers. */
+struct stat;
+void fl__report_dir_each(int dfd,
+			 void (*fn)(int dfd, const char *name, const struct stat *st, void *arg),
+			 void *arg);
 
 typedef fl_err *(*fl__report_emit_fn)(const fl_report *r, FILE *out);
 

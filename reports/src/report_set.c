@@ -89,42 +89,32 @@ static bool is_output(const char *name)
 
 /* Removes the regular files of dir, then dir (which fails if anything
  * else is left in it: nothing but what this file put there goes). */
+static void unlink_file(int dfd, const char *name, const struct stat *st, void *arg)
+{
+	(void)arg;
+	if (S_ISREG(st->st_mode))
+		unlinkat(dfd, name, 0);
+}
+
 static void remove_dir(int pfd, const char *name)
 {
-	int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return;
-	}
-	struct dirent *de;
-	struct stat st;
-	while ((de = readdir(d)))
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			unlinkat(dfd, de->d_name, 0);
-	closedir(d);
+	fl__report_dir_each(openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+			    unlink_file, NULL);
 	unlinkat(pfd, name, AT_REMOVEDIR);
+}
+
+static void remove_stale_dir(int pfd, const char *name, const struct stat *st, void *prefix)
+{
+	if (S_ISDIR(st->st_mode) && st->st_uid == geteuid() &&
+	    fl__report_stale_name(name, prefix, '-'))
+		remove_dir(pfd, name);
 }
 
 /* Removes the staging directories of dead writers of this target. */
 static void sweep_stale(const struct set *s)
 {
-	int pfd = open(s->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = pfd < 0 ? NULL : fdopendir(pfd);
-	if (!d) {
-		if (pfd >= 0)
-			close(pfd);
-		return;
-	}
-	struct dirent *de;
-	struct stat st;
-	while ((de = readdir(d)))
-		if (fl__report_stale_name(de->d_name, s->prefix, '-') &&
-		    fstatat(pfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode) && st.st_uid == geteuid())
-			remove_dir(pfd, de->d_name);
-	closedir(d);
+	fl__report_dir_each(open(s->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC), remove_stale_dir,
+			    (void *)s->prefix);
 }
 
 /* True if dir holds only regular files and is not the working directory
