@@ -75,13 +75,13 @@ static fl_jobs *load_file(fl__cli_targets *t, const char *path)
 }
 
 /* A glob over the catalogue's names ("chaos*", "saga_?"): every match, in
- * catalogue order; none is an error. */
+ * catalogue order, exploration targets left out; none is an error. */
 static int add_glob(fl__cli_targets *t, const char *pattern)
 {
 	size_t n, found = 0;
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	for (size_t i = 0; i < n; i++) {
-		if (fnmatch(pattern, cat[i]->name, 0) != 0)
+		if (cat[i]->explore_target || fnmatch(pattern, cat[i]->name, 0) != 0)
 			continue;
 		found++;
 		if (add_one(t, cat[i], cat[i]->name))
@@ -146,7 +146,7 @@ void fl__cli_target_all(fl__cli_targets *t)
 	size_t n;
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	for (size_t i = 0; i < n; i++)
-		if (add_one(t, cat[i], cat[i]->name))
+		if (!cat[i]->explore_target && add_one(t, cat[i], cat[i]->name))
 			break;
 }
 
