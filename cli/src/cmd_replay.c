@@ -7,6 +7,10 @@
  * sim each iteration starts with fl_sim_begin(seed), so the replay is exact;
  * elsewhere the fault decisions per point repeat but the interleaving may
  * differ. Without --backend, replay uses sim if the build has it.
+ * --strategy (with pct's --depth and --steps, as explore prints them)
+ * replays an explore run: the child's sim takes it from FAULTLINE_STRATEGY,
+ * and since the line carries the step bound k the run drew its change
+ * points from, the one run draws them again.
  */
 #include "cli_internal.h"
 
@@ -14,6 +18,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int fl__cli_replay(int argc, char **argv)
 {
@@ -36,8 +41,18 @@ int fl__cli_replay(int argc, char **argv)
 		fprintf(stderr, "%s replay: name exactly one scenario\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
-	if (!rc)
+	if (!rc && o.strategy && o.backend && strcmp(o.backend, "sim") != 0) {
+		fprintf(stderr, "%s replay: --strategy needs the sim backend\n", fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc && o.strategy) { /* the child's sim reads it at start */
+		char spec[64];
+		fl__cli_strategy_spec(&o, spec, sizeof(spec));
+		setenv("FAULTLINE_STRATEGY", spec, 1);
+		rc = fl__cli_backend("sim", false);
+	} else if (!rc) {
 		rc = o.backend ? fl__cli_backend(o.backend, false) : fl__cli_backend("sim", true);
+	}
 	if (rc) {
 		fl__cli_targets_free(&t);
 		return rc;

@@ -283,6 +283,8 @@ void fl_sim_strategy_used(char *buf, size_t cap);
 /* Scheduling steps (choices of a task to run) in the run so far (0 unless
  * sim). */
 uint64_t fl_sim_steps(void);
+/* Tasks of the run so far, the root included (0 unless sim). */
+uint64_t fl_sim_tasks(void);
 
 #ifdef __cplusplus
 }

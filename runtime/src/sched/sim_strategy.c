@@ -41,6 +41,7 @@ static struct {
 	uint64_t k;             /* the step bound of the run under way */
 	uint64_t max_steps;     /* most steps of a finished run */
 	uint64_t steps;         /* steps in the run under way */
+	uint64_t tasks;         /* tasks of the run under way, the root included */
 	uint64_t rng;           /* priorities and change points */
 	uint64_t cp[MAX_DEPTH]; /* change points, sorted */
 	int ncp, cp_done;
@@ -142,6 +143,7 @@ void fl__strat_begin(uint64_t seed)
 	if (P.steps > P.max_steps)
 		P.max_steps = P.steps;
 	P.steps = 0;
+	P.tasks = 1;
 	P.rng = seed ^ 0x5DEECE66Dull;
 	P.low = HIGH - 1;
 	P.k = P.spec.steps > P.max_steps ? P.spec.steps : P.max_steps;
@@ -165,6 +167,8 @@ void fl__strat_current(fl__strat_spec *out)
 
 bool fl__strat_spawned(uint32_t seq)
 {
+	if (seq + 1u > P.tasks)
+		P.tasks = seq + 1u;
 	if (P.spec.kind == FL__STRAT_RANDOM)
 		return true;
 	if (!reserve(seq))
@@ -206,3 +210,5 @@ size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t
 }
 
 uint64_t fl__strat_steps(void) { return P.steps; }
+
+uint64_t fl__strat_tasks(void) { return P.tasks; }

@@ -45,5 +45,7 @@ void fl__strat_ready(uint32_t seq);
 size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t));
 /* Steps (choices) in the run so far. */
 uint64_t fl__strat_steps(void);
+/* Tasks spawned in the run so far, plus the root. */
+uint64_t fl__strat_tasks(void);
 
 #endif
