@@ -42,7 +42,7 @@ _faultline()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report
 			--json --junit --skip-timing --no-isolate --batch --action --strategy --depth
-			--steps --runs --keep-going --help" -- "$cur"))
+			--steps --runs --keep-going --check-determinism --help" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "catalogue $(_faultline_scenarios "${COMP_WORDS[0]}")" -- "$cur")
 			   $(compgen -f -X '!*.ini' -- "$cur"))

@@ -66,8 +66,9 @@ typedef struct fl__cli_opts {
 	int depth;            /* --depth (pct); 0: not given */
 	uint64_t steps;       /* --steps (pct: the step bound to start from) */
 	bool steps_set;
-	long runs;       /* explore --runs; 0: not given */
-	bool keep_going; /* explore: count every failing run, do not stop */
+	long runs;              /* explore --runs; 0: not given */
+	bool keep_going;        /* explore: count every failing run, do not stop */
+	bool check_determinism; /* replay: twice, traces compared */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false

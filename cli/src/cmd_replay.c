@@ -11,6 +11,10 @@
  * replays an explore run: the child's sim takes it from FAULTLINE_STRATEGY,
  * and since the line carries the step bound k the run drew its change
  * points from, the one run draws them again.
+ * --check-determinism (sim) replays twice, each run writing its trace, and
+ * compares them: identical, or the first event where they diverge, which
+ * names what the scheduler does not control (the real clock, a kernel
+ * wait, the scenario's own threads). Divergence is exit status 1.
  */
 #include "cli_internal.h"
 
@@ -19,6 +23,73 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Compares two trace files line by line: prints where they diverge.
+ * Returns 0 when they are the same, 1 when not, -1 when unreadable. */
+static int compare_traces(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+	int rc = fa && fb ? 0 : -1;
+	char la[512], lb[512];
+	long n = 0;
+	while (!rc) {
+		char *ra = fgets(la, sizeof(la), fa), *rb = fgets(lb, sizeof(lb), fb);
+		if (!ra && !rb)
+			break;
+		n++;
+		if (!ra || !rb || strcmp(la, lb) != 0) {
+			printf("nondeterminism check: the two replays diverge at event %ld:\n"
+			       "  first:  %s  second: %s"
+			       "  (time, event, task, object, result: something the scheduler "
+			       "does not control ran, such as the real clock, a blocking "
+			       "system call or a thread of the scenario's own)\n",
+			       n, ra ? la : "(the trace ended)\n", rb ? lb : "(the trace ended)\n");
+			rc = 1;
+		}
+	}
+	if (!rc)
+		printf("nondeterminism check: the two replays' traces are identical (%ld events)\n",
+		       n);
+	if (rc < 0)
+		fprintf(stderr, "%s replay: cannot read the traces %s and %s\n", fl__cli_prog, a,
+			b);
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return rc;
+}
+
+/* --check-determinism: the run twice, each writing its trace
+ * (FAULTLINE_TRACE, which the child's sim opens), then compared. *r holds
+ * the first run; *nd 0 same, 1 diverged, -1 the traces could not be had. */
+static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scenario_result *r,
+		     int *nd)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[2][300];
+	snprintf(dir, sizeof(dir), "%s/faultline-nd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		*nd = -1;
+		return fl_err_errno(errno, "replay: a directory for the traces");
+	}
+	fl_err *err = NULL;
+	for (int i = 0; i < 2 && !err; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/trace%d.txt", dir, i + 1);
+		setenv("FAULTLINE_TRACE", path[i], 1);
+		fl_scenario_result again;
+		fl_scenario_result_init(&again, s);
+		err = fl_scenario_run_isolated(s, p, i == 0 ? r : &again);
+		fl_scenario_result_destroy(&again);
+	}
+	unsetenv("FAULTLINE_TRACE");
+	*nd = err ? -1 : compare_traces(path[0], path[1]);
+	for (int i = 0; i < 2; i++)
+		unlink(path[i]);
+	rmdir(dir);
+	return err;
+}
 
 int fl__cli_replay(int argc, char **argv)
 {
@@ -41,14 +112,18 @@ int fl__cli_replay(int argc, char **argv)
 		fprintf(stderr, "%s replay: name exactly one scenario\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
-	if (!rc && o.strategy && o.backend && strcmp(o.backend, "sim") != 0) {
-		fprintf(stderr, "%s replay: --strategy needs the sim backend\n", fl__cli_prog);
+	bool need_sim = o.strategy || o.check_determinism;
+	if (!rc && need_sim && o.backend && strcmp(o.backend, "sim") != 0) {
+		fprintf(stderr,
+			"%s replay: --strategy and --check-determinism need the sim backend\n",
+			fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
-	if (!rc && o.strategy) { /* the child's sim reads it at start */
+	if (!rc && need_sim) { /* the child's sim reads it at start */
 		char spec[64];
 		fl__cli_strategy_spec(&o, spec, sizeof(spec));
-		setenv("FAULTLINE_STRATEGY", spec, 1);
+		if (o.strategy)
+			setenv("FAULTLINE_STRATEGY", spec, 1);
 		rc = fl__cli_backend("sim", false);
 	} else if (!rc) {
 		rc = o.backend ? fl__cli_backend(o.backend, false) : fl__cli_backend("sim", true);
@@ -60,7 +135,9 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_params p = fl__cli_iter_params(t.s[0], seed, o.faults);
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, t.s[0]);
-	fl_err *err = fl_scenario_run_isolated(t.s[0], &p, &r);
+	int nd = 0;
+	fl_err *err = o.check_determinism ? twice(t.s[0], &p, &r, &nd)
+					  : fl_scenario_run_isolated(t.s[0], &p, &r);
 	if (err) {
 		fprintf(stderr, "%s replay: ", fl__cli_prog);
 		fl_err_print(stderr, err);
@@ -69,6 +146,8 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_result *rp = &r;
 	fl__cli_print_table(&rp, 1);
 	rc = r.hung ? EXIT_HANG : fl_scenario_result_passed(&r) ? EXIT_PASS : EXIT_CHECK_FAILED;
+	if (nd && rc == EXIT_PASS)
+		rc = nd < 0 ? EXIT_USAGE : EXIT_CHECK_FAILED;
 	o.seed = seed;
 	struct fl_report_opts ro = fl__cli_report_opts(&o, p.faults);
 	fl_report *rep = NULL;

@@ -9,7 +9,7 @@
  * window is a yield (the running task keeps the top priority through
  * fl_yield, so it is never preempted there) and finds nothing either; the
  * random strategy's trace is the one a run without a strategy writes; bad
- * usage exits 2.
+ * usage exits 2; replay --check-determinism flags zoo_real_clock.
  */
 #include <fl/scenario.h>
 
@@ -191,8 +191,34 @@ FL_TEST(zoo_is_listed_apart_and_run_by_name)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 }
 
+/* replay --check-determinism: a scenario that reads the real clock is
+ * flagged with the event where its two replays diverge; one that does
+ * not (the control) replays to the same trace. */
+FL_TEST(nondeterminism_check_flags_the_real_clock)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s replay 1 zoo_real_clock --check-determinism", BIN);
+	int rc = sh(cmd, out, sizeof(out));
+	if (rc != 1 || !strstr(out, "the two replays diverge at event"))
+		FL_FAIL("exit %d, expected 1 and a divergence:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd),
+		 "%s replay 2 zoo_atomicity --check-determinism --strategy pct --depth 2 --steps 8",
+		 BIN);
+	rc = sh(cmd, out, sizeof(out));
+	if (rc != 1 || !strstr(out, "traces are identical") || !strstr(out, ": FAILED"))
+		FL_FAIL("exit %d, expected the bug, replayed identically:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd), "%s replay 3 zoo_order_fixed --check-determinism", BIN);
+	rc = sh(cmd, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "traces are identical"))
+		FL_FAIL("exit %d, expected 0 and identical traces:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd), "%s replay 3 zoo_order --check-determinism --backend threads",
+		 BIN);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+}
+
 FL_TEST_MAIN(FL_CASE(explore_finds_each_bug_and_the_replay_reproduces_it),
 	     FL_CASE(fixed_twins_find_nothing_in_the_same_runs),
 	     FL_CASE(pct_depth_one_cannot_reach_a_yield_window),
 	     FL_CASE(random_strategy_keeps_the_trace), FL_CASE(usage_errors_exit_2),
-	     FL_CASE(zoo_is_listed_apart_and_run_by_name))
+	     FL_CASE(zoo_is_listed_apart_and_run_by_name),
+	     FL_CASE(nondeterminism_check_flags_the_real_clock))

@@ -39,10 +39,17 @@
  *                 is not completed yet, with a step between the test and
  *                 the completion: both test before either completes
  *                 (fixed: test and complete in one step).
+ *
+ * And zoo_real_clock, for `replay --check-determinism`: its check always
+ * holds, but a task yields as many times as the real clock's microseconds
+ * modulo 65536 say, something no seed controls, so two replays of one
+ * seed write different traces (the same only if they read the clock
+ * 65.536 ms apart to the microsecond).
  */
 #include "cat_internal.h"
 
 #include <string.h>
+#include <time.h>
 
 #define DEADLINE FL_SEC(1)
 
@@ -376,3 +383,48 @@ ZOO_PAIR(deadlock, 3, "no cyclic wait", "a deadlock from a cyclic wait on two lo
 ZOO_PAIR(missed_close, 4, "output closed",
 	 "a missed close (a lost update of the producers-out count)")
 ZOO_PAIR(double_done, 5, "completed once", "a double completion (test, then complete)")
+
+/* ---- nondeterminism the scheduler does not control ----------------------------------- */
+
+static fl_err *rc_task(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	int *n = arg;
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	*n = (int)((t.tv_nsec / 1000) % 65536);
+	steps(*n);
+	return NULL;
+}
+
+static fl_err *rc_run(const fl_scenario_params *p, fl_scenario_result *r)
+{
+	for (int it = 0; it < p->iterations; it++) {
+		int n = 0;
+		fl_group *g;
+		fl_ctx *gctx;
+		fl_err *err = fl_group_new(fl_ctx_background(), NULL, &g, &gctx);
+		if (err)
+			return err;
+		err = fl_group_go(g, rc_task, &n);
+		err = fl_err_join2(err, fl_group_wait(g));
+		fl_group_free(g);
+		if (err)
+			return err;
+		fl_scenario_check(r, "ran", true, n, NAN, NULL,
+				  "yielded %d times, as the real clock said", n);
+	}
+	return NULL;
+}
+
+static const char *const rc_checks[] = {"ran", NULL};
+
+const fl_scenario fl__scn_zoo_real_clock = {
+	.name = "zoo_real_clock",
+	.description = "bug zoo: reads the real clock, so no seed replays it "
+		       "(replay --check-determinism)",
+	.checks = rc_checks,
+	.default_iterations = 1,
+	.run = rc_run,
+	.explore_target = true,
+};

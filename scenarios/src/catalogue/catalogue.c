@@ -55,6 +55,7 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_zoo_missed_close_fixed,
 	&fl__scn_zoo_double_done,
 	&fl__scn_zoo_double_done_fixed,
+	&fl__scn_zoo_real_clock,
 };
 
 fl_err *fl_scenario_register_builtins(void)
