@@ -17,7 +17,7 @@ _faultline()
 	case $prev in
 	--backend) COMPREPLY=($(compgen -W "threads fibers sim" -- "$cur")); return ;;
 	--strategy) COMPREPLY=($(compgen -W "random pct pos" -- "$cur")); return ;;
-	--report|--out|--json|--junit|--md|--save|--job) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--report|--out|--json|--junit|--md|--save|--job|--schedule) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--clock) COMPREPLY=($(compgen -W "real virtual" -- "$cur")); return ;;
 	--work) COMPREPLY=($(compgen -W "spin sleep" -- "$cur")); return ;;
 	esac
@@ -42,7 +42,7 @@ _faultline()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report
 			--json --junit --skip-timing --no-isolate --batch --action --strategy --depth
-			--steps --runs --keep-going --check-determinism --help" -- "$cur"))
+			--steps --runs --keep-going --check-determinism --schedule --help" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "catalogue $(_faultline_scenarios "${COMP_WORDS[0]}")" -- "$cur")
 			   $(compgen -f -X '!*.ini' -- "$cur"))

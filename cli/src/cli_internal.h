@@ -69,6 +69,7 @@ typedef struct fl__cli_opts {
 	long runs;              /* explore --runs; 0: not given */
 	bool keep_going;        /* explore: count every failing run, do not stop */
 	bool check_determinism; /* replay: twice, traces compared */
+	const char *schedule;   /* explore: the failing run's schedule file */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false

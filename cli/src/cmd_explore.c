@@ -12,7 +12,8 @@
  * trace hash (distinct hashes are distinct schedules), its steps, tasks and
  * the spec with the k it drew from, which the replay line passes back.
  * --keep-going runs all N and reports the share that failed (the
- * measurement of scripts/explore-table.sh).
+ * measurement of scripts/explore-table.sh). --schedule FILE writes the
+ * failing run's schedule file (sim_schedule.c) for `replay --schedule`.
  */
 #include "cli_internal.h"
 
@@ -107,8 +108,51 @@ static void batch_strategy(const fl__cli_opts *o, const explore_state *e)
 	setenv("FAULTLINE_STRATEGY", spec, 1);
 }
 
-static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_batch_out *b,
-			  int status, const explore_state *e)
+/* --schedule FILE: the failing run (index i) once more in a child that
+ * records its steps (FAULTLINE_SCHEDULE_OUT), then FILE = a header (seed,
+ * target, strategy, steps) and those steps. Returns 0 or EXIT_USAGE. */
+static int write_schedule(const fl_scenario *s, const char *spec, const char *path, uint64_t base,
+			  long i, const char *strat)
+{
+	char steps[4200];
+	snprintf(steps, sizeof(steps), "%s.steps", path);
+	setenv("FAULTLINE_STRATEGY", strat, 1);
+	setenv("FAULTLINE_SCHEDULE_OUT", steps, 1);
+	fl__cli_batch bt =
+		{.s = s, .base = base, .from = i, .to = i + 1, .explore = true, .keep_going = true};
+	fl__cli_batch_out b;
+	int status, rc = fl__cli_batch_run(&bt, &b, &status);
+	unsetenv("FAULTLINE_SCHEDULE_OUT");
+	FILE *in = rc ? NULL : fopen(steps, "r"), *out = in ? fopen(path, "w") : NULL;
+	if (out) {
+		long n = 0;
+		char line[64];
+		fprintf(out, "# faultline schedule: the task (per-run number, 0 the root) run at "
+			     "each step; replay with: faultline replay --schedule FILE\n");
+		fprintf(out, "seed %" PRIu64 "\ntarget %s\nstrategy %s\n", base + (uint64_t)i, spec,
+			strat);
+		while (fgets(line, sizeof(line), in))
+			n++;
+		fprintf(out, "steps %ld\n", n);
+		rewind(in);
+		while (fgets(line, sizeof(line), in))
+			fputs(line, out);
+	}
+	if (in)
+		fclose(in);
+	unlink(steps);
+	if (!out || fclose(out) != 0) {
+		fprintf(stderr, "%s explore: cannot write the schedule file %s\n", fl__cli_prog,
+			path);
+		return EXIT_USAGE;
+	}
+	printf("schedule: %s (replay: %s replay --schedule %s)\n", path, fl__cli_argv0, path);
+	return 0;
+}
+
+static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
+			  uint64_t base, const fl__cli_batch_out *b, int status,
+			  const explore_state *e)
 {
 	printf("explore %s: run %ld FAILED (seed %" PRIu64 ", strategy %s)\n", s->name, b->last + 1,
 	       b->seed, e->fail_strat[0] ? e->fail_strat : e->strat);
@@ -120,6 +164,9 @@ static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_
 	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, NULL,
 			    e->fail_strat[0] ? e->fail_strat : e->strat);
 	printf("replay: %s\n", replay);
+	if (o->schedule && write_schedule(s, spec, o->schedule, base, b->last,
+					  e->fail_strat[0] ? e->fail_strat : e->strat))
+		return EXIT_USAGE;
 	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
 }
@@ -166,7 +213,7 @@ static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opt
 		if (fl__cli_batch_run(&bt, &b, &status))
 			rc = EXIT_USAGE;
 		else if (!b.clean)
-			rc = report_failure(s, spec, &b, status, &e);
+			rc = report_failure(s, spec, o, base, &b, status, &e);
 		done = to;
 	}
 	summary(s, o, &e, since(&t0));

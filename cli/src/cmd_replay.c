@@ -11,6 +11,9 @@
  * replays an explore run: the child's sim takes it from FAULTLINE_STRATEGY,
  * and since the line carries the step bound k the run drew its change
  * points from, the one run draws them again.
+ * --schedule FILE replays a schedule file (explore --schedule writes one):
+ * its header names the seed and target, its steps the task run at each
+ * step, which the sim follows (FAULTLINE_STRATEGY=schedule:FILE).
  * --check-determinism (sim) replays twice, each run writing its trace, and
  * compares them: identical, or the first event where they diverge, which
  * names what the scheduler does not control (the real clock, a kernel
@@ -91,8 +94,51 @@ static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scena
 	return err;
 }
 
+/* `replay --schedule FILE [options]`: the seed and target from FILE's
+ * header, the choices from its steps (the schedule:FILE strategy). */
+static int from_schedule(int argc, char **argv)
+{
+	const char *path = argv[1];
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s replay: --schedule %s: %s\n", fl__cli_prog, path,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	char line[512], seed[32] = "", target[320] = "", backend[] = "--backend", sim[] = "sim";
+	while (fgets(line, sizeof(line), f) && !(line[0] >= '0' && line[0] <= '9')) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "seed ", 5) == 0)
+			snprintf(seed, sizeof(seed), "%.31s", line + 5);
+		else if (strncmp(line, "target ", 7) == 0)
+			snprintf(target, sizeof(target), "%.319s", line + 7);
+	}
+	fclose(f);
+	if (!seed[0] || !target[0]) {
+		fprintf(stderr,
+			"%s replay: %s: no 'seed' or no 'target' line (a schedule file "
+			"as explore --schedule writes it)\n",
+			fl__cli_prog, path);
+		return EXIT_USAGE;
+	}
+	char spec[4200];
+	snprintf(spec, sizeof(spec), "schedule:%s", path);
+	setenv("FAULTLINE_STRATEGY", spec, 1);
+	char **av = calloc((size_t)argc + 4, sizeof(*av));
+	if (!av)
+		return EXIT_USAGE;
+	av[0] = seed, av[1] = target, av[2] = backend, av[3] = sim;
+	for (int i = 2; i < argc; i++)
+		av[i + 2] = argv[i];
+	int rc = fl__cli_replay(argc + 2, av);
+	free(av);
+	return rc;
+}
+
 int fl__cli_replay(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[0], "--schedule") == 0)
+		return from_schedule(argc, argv);
 	fl__cli_opts o = {0};
 	fl__cli_targets t = {0};
 	uint64_t seed;

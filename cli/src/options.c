@@ -188,27 +188,18 @@ static bool parse_duration(const char *s, int64_t *out)
 /* The verbs' options, for getopt_long: --opt value, --opt=value, and any
  * unambiguous prefix (--iter 5). Targets may come before, between or after
  * them; `--` ends the options. */
-static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
-					 {"backend", required_argument, NULL, 'b'},
-					 {"faults", required_argument, NULL, 'f'},
-					 {"iterations", required_argument, NULL, 'n'},
-					 {"duration", required_argument, NULL, 'd'},
-					 {"report", required_argument, NULL, 'r'},
-					 {"json", required_argument, NULL, 'j'},
-					 {"junit", required_argument, NULL, 'J'},
-					 {"batch", required_argument, NULL, 'B'},
-					 {"action", required_argument, NULL, 'a'},
-					 {"skip-timing", no_argument, NULL, 'T'},
-					 {"no-isolate", no_argument, NULL, 'I'},
-					 {"alloc", no_argument, NULL, 'A'},
-					 {"max", required_argument, NULL, 'M'},
-					 {"strategy", required_argument, NULL, 'S'},
-					 {"depth", required_argument, NULL, 'D'},
-					 {"steps", required_argument, NULL, 'K'},
-					 {"runs", required_argument, NULL, 'R'},
-					 {"keep-going", no_argument, NULL, 'G'},
-					 {"check-determinism", no_argument, NULL, 'X'},
-					 {NULL, 0, NULL, 0}};
+static const struct option longopts[] =
+	{{"seed", required_argument, NULL, 's'},     {"backend", required_argument, NULL, 'b'},
+	 {"faults", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'n'},
+	 {"duration", required_argument, NULL, 'd'}, {"report", required_argument, NULL, 'r'},
+	 {"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
+	 {"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
+	 {"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
+	 {"alloc", no_argument, NULL, 'A'},          {"max", required_argument, NULL, 'M'},
+	 {"strategy", required_argument, NULL, 'S'}, {"depth", required_argument, NULL, 'D'},
+	 {"steps", required_argument, NULL, 'K'},    {"runs", required_argument, NULL, 'R'},
+	 {"keep-going", no_argument, NULL, 'G'},     {"check-determinism", no_argument, NULL, 'X'},
+	 {"schedule", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
 static bool set_opt(fl__cli_opts *o, int c, const char *v)
@@ -245,6 +236,7 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 		return o->runs > 0;
 	case 'G': o->keep_going = true; return true;
 	case 'X': o->check_determinism = true; return true;
+	case 'F': o->schedule = v; return true;
 	default: return false;
 	}
 }
@@ -322,6 +314,13 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 	if (strcmp(cmd, "replay") != 0 && o->check_determinism) {
 		fprintf(stderr, "%s %s: --check-determinism belongs to replay\n", fl__cli_prog,
 			cmd);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "explore") != 0 && o->schedule) {
+		fprintf(stderr,
+			"%s %s: --schedule FILE: explore writes one, `replay --schedule FILE` "
+			"replays it\n",
+			fl__cli_prog, cmd);
 		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "explore") != 0 && (o->runs || o->keep_going)) {

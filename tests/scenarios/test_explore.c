@@ -9,7 +9,8 @@
  * window is a yield (the running task keeps the top priority through
  * fl_yield, so it is never preempted there) and finds nothing either; the
  * random strategy's trace is the one a run without a strategy writes; bad
- * usage exits 2; replay --check-determinism flags zoo_real_clock.
+ * usage exits 2; replay --check-determinism flags zoo_real_clock; a
+ * schedule file written by explore replays the failure alone.
  */
 #include <fl/scenario.h>
 
@@ -216,9 +217,45 @@ FL_TEST(nondeterminism_check_flags_the_real_clock)
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
 }
 
+/* explore --schedule FILE writes the failing run's schedule; replay
+ * --schedule FILE fails the same check from the file alone (the seed and
+ * target in its header, the steps below). The control: the same file with
+ * its steps removed leaves the run to the default choices, and the
+ * replay tells that it ran out of steps. */
+FL_TEST(schedule_file_replays_the_failing_run)
+{
+	char cmd[1024], dir[256], path[300];
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/fl-sched-XXXXXX", t && *t ? t : "/tmp");
+	ASSERT(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/atomicity.sched", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "%s explore zoo_atomicity --strategy pct --depth 2 --runs 300 --seed 1 "
+		 "--schedule %s",
+		 BIN, path);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT(strstr(out, "schedule: ") != NULL);
+	for (int k = 0; k < 2; k++) {
+		snprintf(cmd, sizeof(cmd), "%s replay --schedule %s", BIN, path);
+		int rc = sh(cmd, out, sizeof(out));
+		if (rc != 1 || !strstr(out, "balance never negative") || strstr(out, "without it"))
+			FL_FAIL("replay --schedule: exit %d, expected the failure:\n%s", rc, out);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "grep -v '^[0-9]' %s > %s.empty && %s replay --schedule %s.empty", path, path, BIN,
+		 path);
+	(void)sh(cmd, out, sizeof(out));
+	ASSERT(strstr(out, "has no more steps") != NULL);
+	snprintf(cmd, sizeof(cmd), "%s replay --schedule %s/none", BIN, dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+}
+
 FL_TEST_MAIN(FL_CASE(explore_finds_each_bug_and_the_replay_reproduces_it),
 	     FL_CASE(fixed_twins_find_nothing_in_the_same_runs),
 	     FL_CASE(pct_depth_one_cannot_reach_a_yield_window),
 	     FL_CASE(random_strategy_keeps_the_trace), FL_CASE(usage_errors_exit_2),
 	     FL_CASE(zoo_is_listed_apart_and_run_by_name),
-	     FL_CASE(nondeterminism_check_flags_the_real_clock))
+	     FL_CASE(nondeterminism_check_flags_the_real_clock),
+	     FL_CASE(schedule_file_replays_the_failing_run))

@@ -46,6 +46,7 @@
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
 #include "fiber_internal.h"
 #include "fiber_switch_internal.h"
+#include "sim_schedule_internal.h"
 #include "sim_strategy_internal.h"
 #include "sim_trace_internal.h"
 
@@ -580,7 +581,9 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 	if (err)
 		return fl_err_wrap(err, "FAULTLINE_STRATEGY");
 	fl__strat_set(&st);
-	err = fl__trace_open(getenv("FAULTLINE_TRACE"));
+	err = fl__schedfile_record(getenv("FAULTLINE_SCHEDULE_OUT"));
+	if (!err)
+		err = fl__trace_open(getenv("FAULTLINE_TRACE"));
 	if (err)
 		return err;
 	fl__fiber_stack_config(opts->stack_size);

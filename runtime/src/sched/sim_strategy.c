@@ -25,6 +25,7 @@
  * sequence numbers (0 the root), which index the priority table.
  */
 #include "sim_strategy_internal.h"
+#include "sim_schedule_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,6 +49,9 @@ static struct {
 	uint64_t low;   /* next lowered priority (counts down) */
 	uint64_t *prio; /* by task seq */
 	size_t cap;
+	uint32_t *sched; /* schedule:PATH's decisions (owned) */
+	size_t nsched, at;
+	bool diverged;
 } P = {.spec = {.kind = FL__STRAT_RANDOM, .depth = 3}};
 
 static uint64_t next(void)
@@ -93,6 +97,13 @@ static bool parse_num(const char *s, const char *end, uint64_t *out)
 fl_err *fl__strat_parse(const char *text, fl__strat_spec *out)
 {
 	fl__strat_spec s = {.kind = FL__STRAT_RANDOM, .depth = 3};
+	if (text && strncmp(text, "schedule:", 9) == 0) {
+		s.kind = FL__STRAT_FILE;
+		fl_err *err = fl__schedfile_load(text + 9, &s.sched, &s.nsched);
+		if (!err)
+			*out = s;
+		return err;
+	}
 	if (!text || strcmp(text, "random") == 0 || strcmp(text, "pos") == 0) {
 		s.kind = text && text[1] == 'o' ? FL__STRAT_POS : FL__STRAT_RANDOM;
 		*out = s;
@@ -127,10 +138,20 @@ void fl__strat_format(const fl__strat_spec *s, char *buf, size_t cap)
 	if (s->kind == FL__STRAT_PCT)
 		snprintf(buf, cap, "pct:%d:%" PRIu64, s->depth, s->steps);
 	else
-		snprintf(buf, cap, "%s", s->kind == FL__STRAT_POS ? "pos" : "random");
+		snprintf(buf, cap, "%s",
+			 s->kind == FL__STRAT_POS    ? "pos"
+			 : s->kind == FL__STRAT_FILE ? "schedule"
+						     : "random");
 }
 
-void fl__strat_set(const fl__strat_spec *spec) { P.spec = *spec; }
+void fl__strat_set(const fl__strat_spec *spec)
+{
+	free(P.sched);
+	P.sched = spec->sched;
+	P.nsched = spec->nsched;
+	P.spec = *spec;
+	P.spec.sched = NULL;
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -148,6 +169,9 @@ void fl__strat_begin(uint64_t seed)
 	P.low = HIGH - 1;
 	P.k = P.spec.steps > P.max_steps ? P.spec.steps : P.max_steps;
 	P.ncp = P.cp_done = 0;
+	P.at = 0;
+	P.diverged = false;
+	fl__schedfile_begin();
 	if (P.spec.kind == FL__STRAT_RANDOM)
 		return;
 	if (P.spec.kind == FL__STRAT_PCT && P.k > 0) {
@@ -194,11 +218,33 @@ static size_t highest(const uint32_t *seq, size_t n)
 	return best;
 }
 
-size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
+/* schedule:PATH: the task the file names for this step; past its end, or
+ * when that task is not runnable (the program changed), the first one. */
+static size_t from_file(const uint32_t *seq, size_t n)
 {
-	P.steps++;
+	if (P.at < P.nsched) {
+		uint32_t want = P.sched[P.at++];
+		for (size_t i = 0; i < n; i++)
+			if (seq[i] == want)
+				return i;
+	}
+	if (!P.diverged)
+		fprintf(stderr,
+			"faultline sim: the schedule file %s at step %" PRIu64
+			"; the run goes on without it\n",
+			P.at <= P.nsched && P.at > 0 ? "names a task that is not runnable"
+						     : "has no more steps",
+			P.steps);
+	P.diverged = true;
+	return 0;
+}
+
+static size_t choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
+{
 	if (P.spec.kind == FL__STRAT_RANDOM)
 		return (size_t)pick(n);
+	if (P.spec.kind == FL__STRAT_FILE)
+		return from_file(seq, n);
 	/* PCT's change points due by this step, when there is a choice. */
 	while (n > 1 && P.cp_done < P.ncp && P.cp[P.cp_done] <= P.steps) {
 		uint32_t top = seq[highest(seq, n)];
@@ -207,6 +253,14 @@ size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t
 		P.cp_done++;
 	}
 	return highest(seq, n);
+}
+
+size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
+{
+	P.steps++;
+	size_t i = choose(seq, n, pick);
+	fl__schedfile_step(seq[i]);
+	return i;
 }
 
 uint64_t fl__strat_steps(void) { return P.steps; }

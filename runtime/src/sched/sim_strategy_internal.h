@@ -13,22 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fl__strat_kind { FL__STRAT_RANDOM, FL__STRAT_PCT, FL__STRAT_POS };
+enum fl__strat_kind { FL__STRAT_RANDOM, FL__STRAT_PCT, FL__STRAT_POS, FL__STRAT_FILE };
 
 /* A strategy as text names it: "random", "pos", "pct", "pct:D" or
  * "pct:D:K" (depth D >= 1, default 3; K the step bound to start from,
- * default 0: learned from earlier runs). */
+ * default 0: learned from earlier runs), or "schedule:PATH" (the
+ * decisions of a schedule file, sim_schedule.c, read into sched). */
 typedef struct fl__strat_spec {
 	int kind;
 	int depth;
 	uint64_t steps;
+	uint32_t *sched; /* schedule:PATH: owned until fl__strat_set takes it */
+	size_t nsched;
 } fl__strat_spec;
 
 /* Parses text into *out. Errors: FL_ERR_INVAL naming the bad field. */
 FL_MUST_CHECK fl_err *fl__strat_parse(const char *text, fl__strat_spec *out);
 /* Writes spec as text ("pct:2:57"), NUL-terminated, truncated to cap. */
 void fl__strat_format(const fl__strat_spec *spec, char *buf, size_t cap);
-/* The strategy for runs begun from now on (fl__strat_begin). */
+/* The strategy for runs begun from now on (fl__strat_begin); takes
+ * spec->sched. */
 void fl__strat_set(const fl__strat_spec *spec);
 /* A new run: learns the step bound from the runs before (the most steps
  * seen), draws PCT's change points and the root's priority from seed. */
