@@ -16,7 +16,8 @@ _faultline()
 	cmd=${COMP_WORDS[1]}
 	case $prev in
 	--backend) COMPREPLY=($(compgen -W "threads fibers sim" -- "$cur")); return ;;
-	--report|--out|--json|--junit|--md|--save|--job) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--strategy) COMPREPLY=($(compgen -W "random pct pos" -- "$cur")); return ;;
+	--report|--out|--json|--junit|--md|--save|--job|--schedule) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--clock) COMPREPLY=($(compgen -W "real virtual" -- "$cur")); return ;;
 	--work) COMPREPLY=($(compgen -W "spin sleep" -- "$cur")); return ;;
 	esac
@@ -32,7 +33,7 @@ _faultline()
 		return
 	fi
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run list stress replay sweep report bench --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run list stress explore replay sweep report bench --help --version" -- "$cur"))
 		return
 	fi
 	case $cmd in
@@ -40,7 +41,8 @@ _faultline()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report
-			--json --junit --skip-timing --no-isolate --batch --action --help" -- "$cur"))
+			--json --junit --skip-timing --no-isolate --batch --action --strategy --depth
+			--steps --runs --keep-going --check-determinism --schedule --help" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "catalogue $(_faultline_scenarios "${COMP_WORDS[0]}")" -- "$cur")
 			   $(compgen -f -X '!*.ini' -- "$cur"))

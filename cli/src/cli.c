@@ -7,6 +7,7 @@
  *   PROG run     [TARGET...] [options]   the checks, a report
  *   PROG list    [TARGET...]             scenarios and their checks
  *   PROG stress  TARGET... [options]     random seeds and fault plans
+ *   PROG explore TARGET [options]        schedules under a strategy (sim)
  *   PROG replay  SEED TARGET [options]   one iteration again
  *   PROG sweep   POINT TARGET [options]  Nth-hit fault sweep
  *   PROG sweep   --alloc TARGET [--max N] the allocation-failure sweep
@@ -44,7 +45,12 @@ static void usage(FILE *out)
 		"       %1$s list [TARGET...] [--json | --names]\n"
 		"       %1$s stress TARGET... [--iterations N] [--seed N] [--batch K]\n"
 		"                     [--duration D] [--backend B]\n"
+		"       %1$s explore TARGET [--strategy random|pct|pos] [--depth D] [--steps K]\n"
+		"                     [--runs N] [--seed S] [--batch K] [--keep-going]\n"
+		"                     [--schedule FILE]\n"
 		"       %1$s replay SEED TARGET [--faults PLAN] [--backend B]\n"
+		"                     [--strategy S [--depth D] [--steps K]] [--check-determinism]\n"
+		"       %1$s replay --schedule FILE [--check-determinism]\n"
 		"       %1$s sweep POINT TARGET [--action ACTION] [--iterations MAX]\n"
 		"       %1$s sweep --alloc TARGET [--max N] [--seed N] [--backend B]\n"
 		"       %1$s report compare BASE NEW [--report DIR] [--json F] [--junit F]\n"
@@ -60,7 +66,13 @@ static void usage(FILE *out)
 		"--iterations sets the pipeline runs per scenario; --duration (e.g. 30s)\n"
 		"repeats them to fill about that long. stress runs one iteration per seed\n"
 		"with a fault plan drawn from the scenario's allowed set, stops at the\n"
-		"first violation and prints the replay command. report merge adds the\n"
+		"first violation and prints the replay command. explore runs N schedules\n"
+		"on the sim backend (run i with seed S+i) under a strategy, stops at the\n"
+		"first failing check and prints the replay line, runs per second and the\n"
+		"distinct schedules (docs/explore.md); --keep-going counts every failing\n"
+		"run instead. Planted bugs (list's exploration targets) are run by name.\n"
+		"replay --check-determinism (sim) runs twice and compares the traces.\n"
+		"report merge adds the\n"
 		"shards' results (.json reports or .hlog interval logs, as OUT's\n"
 		"extension says) into OUT: histograms and counters add, nothing is\n"
 		"averaged. list --names prints one scenario name per line.\n"
@@ -77,7 +89,7 @@ static int bench(int argc, char **argv) { return fl_bench_main(argc, argv); }
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
-static const char *const verbs[] = {"run",    "list",  "stress", "replay",  "sweep",
+static const char *const verbs[] = {"run",    "list",  "stress", "explore", "replay", "sweep",
 				    "report", "bench", "help",   "version", NULL};
 
 bool fl__cli_known_verb(const char *verb)
@@ -110,6 +122,8 @@ static int verb(int argc, char **argv)
 		return fl__cli_run(argc - 2, argv + 2);
 	if (strcmp(c, "stress") == 0)
 		return fl__cli_stress(argc - 2, argv + 2);
+	if (strcmp(c, "explore") == 0)
+		return fl__cli_explore(argc - 2, argv + 2);
 	if (strcmp(c, "replay") == 0)
 		return fl__cli_replay(argc - 2, argv + 2);
 	if (strcmp(c, "sweep") == 0)

@@ -59,9 +59,17 @@ typedef struct fl__cli_opts {
 	bool no_isolate;
 	bool skip_timing;
 	int batch;
-	const char *action; /* sweep */
-	bool alloc;         /* sweep --alloc */
-	uint64_t max;       /* sweep --alloc: runs at most; 0: no bound */
+	const char *action;   /* sweep */
+	bool alloc;           /* sweep --alloc */
+	uint64_t max;         /* sweep --alloc: runs at most; 0: no bound */
+	const char *strategy; /* explore, replay: random, pct or pos; NULL: random */
+	int depth;            /* --depth (pct); 0: not given */
+	uint64_t steps;       /* --steps (pct: the step bound to start from) */
+	bool steps_set;
+	long runs;              /* explore --runs; 0: not given */
+	bool keep_going;        /* explore: count every failing run, do not stop */
+	bool check_determinism; /* replay: twice, traces compared */
+	const char *schedule;   /* explore: the failing run's schedule file */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false
@@ -96,6 +104,47 @@ void fl__cli_shell_quote(const char *s, char *out, size_t cap);
  * heap tolerance when it sets them. */
 fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, const char *plan);
 
+/* The strategy the options name as FAULTLINE_STRATEGY's spec ("pct:2",
+ * "pct:2:57", "pos") into buf; "random" when none. */
+void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap);
+
+/* ---- batches of iterations in forked children (batch.c) ---- */
+
+uint64_t fl__cli_splitmix(uint64_t x);
+/* A seed from /dev/urandom, the clock and the pid (stress, explore without --seed). */
+uint64_t fl__cli_random_seed(void);
+/* The scenario's stress plans. */
+size_t fl__cli_nplans(const fl_scenario *s);
+
+/* Iterations [from, to) of s in one forked child. */
+typedef struct fl__cli_batch {
+	const fl_scenario *s;
+	uint64_t base;
+	long from, to;
+	bool explore;    /* seeds base + i, no plans, an H line per run */
+	bool keep_going; /* a failed run does not end the batch */
+	void (*on_run)(void *arg, const char *hline); /* explore: each H line */
+	void *arg;
+} fl__cli_batch;
+
+/* What the parent learnt from the child. */
+typedef struct fl__cli_batch_out {
+	char backend[32]; /* the backend the child ran on */
+	long last;        /* last iteration started */
+	uint64_t seed;
+	long plan;
+	bool failed, hung;
+	bool clean; /* exited 0 with no failure */
+	char checks[2048];
+} fl__cli_batch_out;
+
+/* Runs the batch, fills *out and the child's wait status. Returns 0, or
+ * EXIT_USAGE after printing why (pipe, fork). */
+int fl__cli_batch_run(const fl__cli_batch *b, fl__cli_batch_out *out, int *status);
+/* The replay command line for one iteration (plan, strategy may be NULL). */
+void fl__cli_replay_line(char *out, size_t cap, const char *spec, const char *backend,
+			 uint64_t seed, const char *plan, const char *strategy);
+
 /* The verdict table (table.c). */
 void fl__cli_print_table(fl_scenario_result *const *res, size_t n);
 
@@ -104,6 +153,7 @@ void fl__cli_print_table(fl_scenario_result *const *res, size_t n);
 int fl__cli_run(int argc, char **argv);
 int fl__cli_list(int argc, char **argv);
 int fl__cli_stress(int argc, char **argv);
+int fl__cli_explore(int argc, char **argv);
 int fl__cli_replay(int argc, char **argv);
 int fl__cli_sweep(int argc, char **argv);
 /* `sweep --alloc TARGET [--max N]` (cmd_sweep_alloc.c): whether argv

@@ -1,6 +1,7 @@
 /*
  * cmd_list.c - `PROG list [TARGET...] [--json | --names]`: the scenarios
- * the targets name (default: every registered one), each with its
+ * the targets name (default: every registered one, the exploration
+ * targets in a section of their own, not in --json or --names), each with its
  * declared checks and stress plans; --json prints them as one JSON array
  * (jansson) for scripts and CI matrices, --names one name per line (what
  * faultline_discover_scenarios reads to add one ctest test per scenario).
@@ -51,6 +52,25 @@ static void list_one(const fl_scenario *s)
 		printf("%-20s   stress plan: %s\n", "", *f);
 }
 
+/* The exploration targets (the bug zoo): not in the default suite, nor in
+ * --names or --json without targets; run, stress and explore take them by
+ * name. */
+static void list_targets(void)
+{
+	size_t n;
+	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
+	bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!cat[i]->explore_target)
+			continue;
+		if (first)
+			printf("\nexploration targets (planted bugs: not in the default suite; "
+			       "run, stress and explore take them by name):\n");
+		first = false;
+		list_one(cat[i]);
+	}
+}
+
 int fl__cli_list(int argc, char **argv)
 {
 	fl__cli_targets t = {0};
@@ -86,6 +106,8 @@ int fl__cli_list(int argc, char **argv)
 	}
 	for (size_t i = 0; i < t.n && !rc; i++)
 		list_one(t.s[i]);
+	if (!rc && ntargets == 0)
+		list_targets();
 	if (!rc && ntargets == 0)
 		printf("\nevery scenario also gets: %s, %s, %s, %s, %s,\n%s (isolated runs), %s, "
 		       "and for each group it notes: hwm <= limit (and reaches it when "

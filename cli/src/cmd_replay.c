@@ -7,6 +7,17 @@
  * sim each iteration starts with fl_sim_begin(seed), so the replay is exact;
  * elsewhere the fault decisions per point repeat but the interleaving may
  * differ. Without --backend, replay uses sim if the build has it.
+ * --strategy (with pct's --depth and --steps, as explore prints them)
+ * replays an explore run: the child's sim takes it from FAULTLINE_STRATEGY,
+ * and since the line carries the step bound k the run drew its change
+ * points from, the one run draws them again.
+ * --schedule FILE replays a schedule file (explore --schedule writes one):
+ * its header names the seed and target, its steps the task run at each
+ * step, which the sim follows (FAULTLINE_STRATEGY=schedule:FILE).
+ * --check-determinism (sim) replays twice, each run writing its trace, and
+ * compares them: identical, or the first event where they diverge, which
+ * names what the scheduler does not control (the real clock, a kernel
+ * wait, the scenario's own threads). Divergence is exit status 1.
  */
 #include "cli_internal.h"
 
@@ -14,9 +25,120 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Compares two trace files line by line: prints where they diverge.
+ * Returns 0 when they are the same, 1 when not, -1 when unreadable. */
+static int compare_traces(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+	int rc = fa && fb ? 0 : -1;
+	char la[512], lb[512];
+	long n = 0;
+	while (!rc) {
+		char *ra = fgets(la, sizeof(la), fa), *rb = fgets(lb, sizeof(lb), fb);
+		if (!ra && !rb)
+			break;
+		n++;
+		if (!ra || !rb || strcmp(la, lb) != 0) {
+			printf("nondeterminism check: the two replays diverge at event %ld:\n"
+			       "  first:  %s  second: %s"
+			       "  (time, event, task, object, result: something the scheduler "
+			       "does not control ran, such as the real clock, a blocking "
+			       "system call or a thread of the scenario's own)\n",
+			       n, ra ? la : "(the trace ended)\n", rb ? lb : "(the trace ended)\n");
+			rc = 1;
+		}
+	}
+	if (!rc)
+		printf("nondeterminism check: the two replays' traces are identical (%ld events)\n",
+		       n);
+	if (rc < 0)
+		fprintf(stderr, "%s replay: cannot read the traces %s and %s\n", fl__cli_prog, a,
+			b);
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return rc;
+}
+
+/* --check-determinism: the run twice, each writing its trace
+ * (FAULTLINE_TRACE, which the child's sim opens), then compared. *r holds
+ * the first run; *nd 0 same, 1 diverged, -1 the traces could not be had. */
+static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scenario_result *r,
+		     int *nd)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[2][300];
+	snprintf(dir, sizeof(dir), "%s/faultline-nd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		*nd = -1;
+		return fl_err_errno(errno, "replay: a directory for the traces");
+	}
+	fl_err *err = NULL;
+	for (int i = 0; i < 2 && !err; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/trace%d.txt", dir, i + 1);
+		setenv("FAULTLINE_TRACE", path[i], 1);
+		fl_scenario_result again;
+		fl_scenario_result_init(&again, s);
+		err = fl_scenario_run_isolated(s, p, i == 0 ? r : &again);
+		fl_scenario_result_destroy(&again);
+	}
+	unsetenv("FAULTLINE_TRACE");
+	*nd = err ? -1 : compare_traces(path[0], path[1]);
+	for (int i = 0; i < 2; i++)
+		unlink(path[i]);
+	rmdir(dir);
+	return err;
+}
+
+/* `replay --schedule FILE [options]`: the seed and target from FILE's
+ * header, the choices from its steps (the schedule:FILE strategy). */
+static int from_schedule(int argc, char **argv)
+{
+	const char *path = argv[1];
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s replay: --schedule %s: %s\n", fl__cli_prog, path,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	char line[512], seed[32] = "", target[320] = "", backend[] = "--backend", sim[] = "sim";
+	while (fgets(line, sizeof(line), f) && !(line[0] >= '0' && line[0] <= '9')) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "seed ", 5) == 0)
+			snprintf(seed, sizeof(seed), "%.31s", line + 5);
+		else if (strncmp(line, "target ", 7) == 0)
+			snprintf(target, sizeof(target), "%.319s", line + 7);
+	}
+	fclose(f);
+	if (!seed[0] || !target[0]) {
+		fprintf(stderr,
+			"%s replay: %s: no 'seed' or no 'target' line (a schedule file "
+			"as explore --schedule writes it)\n",
+			fl__cli_prog, path);
+		return EXIT_USAGE;
+	}
+	char spec[4200];
+	snprintf(spec, sizeof(spec), "schedule:%s", path);
+	setenv("FAULTLINE_STRATEGY", spec, 1);
+	char **av = calloc((size_t)argc + 4, sizeof(*av));
+	if (!av)
+		return EXIT_USAGE;
+	av[0] = seed, av[1] = target, av[2] = backend, av[3] = sim;
+	for (int i = 2; i < argc; i++)
+		av[i + 2] = argv[i];
+	int rc = fl__cli_replay(argc + 2, av);
+	free(av);
+	return rc;
+}
 
 int fl__cli_replay(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[0], "--schedule") == 0)
+		return from_schedule(argc, argv);
 	fl__cli_opts o = {0};
 	fl__cli_targets t = {0};
 	uint64_t seed;
@@ -36,8 +158,22 @@ int fl__cli_replay(int argc, char **argv)
 		fprintf(stderr, "%s replay: name exactly one scenario\n", fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
-	if (!rc)
+	bool need_sim = o.strategy || o.check_determinism;
+	if (!rc && need_sim && o.backend && strcmp(o.backend, "sim") != 0) {
+		fprintf(stderr,
+			"%s replay: --strategy and --check-determinism need the sim backend\n",
+			fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc && need_sim) { /* the child's sim reads it at start */
+		char spec[64];
+		fl__cli_strategy_spec(&o, spec, sizeof(spec));
+		if (o.strategy)
+			setenv("FAULTLINE_STRATEGY", spec, 1);
+		rc = fl__cli_backend("sim", false);
+	} else if (!rc) {
 		rc = o.backend ? fl__cli_backend(o.backend, false) : fl__cli_backend("sim", true);
+	}
 	if (rc) {
 		fl__cli_targets_free(&t);
 		return rc;
@@ -45,7 +181,9 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_params p = fl__cli_iter_params(t.s[0], seed, o.faults);
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, t.s[0]);
-	fl_err *err = fl_scenario_run_isolated(t.s[0], &p, &r);
+	int nd = 0;
+	fl_err *err = o.check_determinism ? twice(t.s[0], &p, &r, &nd)
+					  : fl_scenario_run_isolated(t.s[0], &p, &r);
 	if (err) {
 		fprintf(stderr, "%s replay: ", fl__cli_prog);
 		fl_err_print(stderr, err);
@@ -54,6 +192,8 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_result *rp = &r;
 	fl__cli_print_table(&rp, 1);
 	rc = r.hung ? EXIT_HANG : fl_scenario_result_passed(&r) ? EXIT_PASS : EXIT_CHECK_FAILED;
+	if (nd && rc == EXIT_PASS)
+		rc = nd < 0 ? EXIT_USAGE : EXIT_CHECK_FAILED;
 	o.seed = seed;
 	struct fl_report_opts ro = fl__cli_report_opts(&o, p.faults);
 	fl_report *rep = NULL;

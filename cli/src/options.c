@@ -12,6 +12,7 @@
 #include <fl/task.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
@@ -75,13 +76,13 @@ static fl_jobs *load_file(fl__cli_targets *t, const char *path)
 }
 
 /* A glob over the catalogue's names ("chaos*", "saga_?"): every match, in
- * catalogue order; none is an error. */
+ * catalogue order, exploration targets left out; none is an error. */
 static int add_glob(fl__cli_targets *t, const char *pattern)
 {
 	size_t n, found = 0;
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	for (size_t i = 0; i < n; i++) {
-		if (fnmatch(pattern, cat[i]->name, 0) != 0)
+		if (cat[i]->explore_target || fnmatch(pattern, cat[i]->name, 0) != 0)
 			continue;
 		found++;
 		if (add_one(t, cat[i], cat[i]->name))
@@ -146,7 +147,7 @@ void fl__cli_target_all(fl__cli_targets *t)
 	size_t n;
 	const fl_scenario *const *cat = fl_scenario_catalogue(&n);
 	for (size_t i = 0; i < n; i++)
-		if (add_one(t, cat[i], cat[i]->name))
+		if (!cat[i]->explore_target && add_one(t, cat[i], cat[i]->name))
 			break;
 }
 
@@ -187,21 +188,18 @@ static bool parse_duration(const char *s, int64_t *out)
 /* The verbs' options, for getopt_long: --opt value, --opt=value, and any
  * unambiguous prefix (--iter 5). Targets may come before, between or after
  * them; `--` ends the options. */
-static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
-					 {"backend", required_argument, NULL, 'b'},
-					 {"faults", required_argument, NULL, 'f'},
-					 {"iterations", required_argument, NULL, 'n'},
-					 {"duration", required_argument, NULL, 'd'},
-					 {"report", required_argument, NULL, 'r'},
-					 {"json", required_argument, NULL, 'j'},
-					 {"junit", required_argument, NULL, 'J'},
-					 {"batch", required_argument, NULL, 'B'},
-					 {"action", required_argument, NULL, 'a'},
-					 {"skip-timing", no_argument, NULL, 'T'},
-					 {"no-isolate", no_argument, NULL, 'I'},
-					 {"alloc", no_argument, NULL, 'A'},
-					 {"max", required_argument, NULL, 'M'},
-					 {NULL, 0, NULL, 0}};
+static const struct option longopts[] =
+	{{"seed", required_argument, NULL, 's'},     {"backend", required_argument, NULL, 'b'},
+	 {"faults", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'n'},
+	 {"duration", required_argument, NULL, 'd'}, {"report", required_argument, NULL, 'r'},
+	 {"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
+	 {"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
+	 {"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
+	 {"alloc", no_argument, NULL, 'A'},          {"max", required_argument, NULL, 'M'},
+	 {"strategy", required_argument, NULL, 'S'}, {"depth", required_argument, NULL, 'D'},
+	 {"steps", required_argument, NULL, 'K'},    {"runs", required_argument, NULL, 'R'},
+	 {"keep-going", no_argument, NULL, 'G'},     {"check-determinism", no_argument, NULL, 'X'},
+	 {"schedule", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
 static bool set_opt(fl__cli_opts *o, int c, const char *v)
@@ -226,6 +224,19 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 	case 'I': o->no_isolate = true; return true;
 	case 'A': o->alloc = true; return true;
 	case 'M': return fl__cli_parse_u64(v, &o->max) && o->max >= 1;
+	case 'S':
+		o->strategy = v;
+		return strcmp(v, "random") == 0 || strcmp(v, "pct") == 0 || strcmp(v, "pos") == 0;
+	case 'D':
+		o->depth = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 16 ? (int)u : 0;
+		return o->depth > 0;
+	case 'K': o->steps_set = true; return fl__cli_parse_u64(v, &o->steps);
+	case 'R':
+		o->runs = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000 ? (long)u : 0;
+		return o->runs > 0;
+	case 'G': o->keep_going = true; return true;
+	case 'X': o->check_determinism = true; return true;
+	case 'F': o->schedule = v; return true;
 	default: return false;
 	}
 }
@@ -307,6 +318,42 @@ static void report_stdout(bool on)
 	(void)dup2(on ? report_fd : STDERR_FILENO, STDOUT_FILENO);
 }
 
+/* The options that belong to explore and replay only, checked against
+ * cmd; false after printing why. */
+static bool strategy_opts_ok(const fl__cli_opts *o, const char *cmd)
+{
+	bool strat_verb = strcmp(cmd, "explore") == 0 || strcmp(cmd, "replay") == 0;
+	if (!strat_verb && (o->strategy || o->depth || o->steps_set)) {
+		fprintf(stderr,
+			"%s %s: --strategy, --depth and --steps belong to explore and replay\n",
+			fl__cli_prog, cmd);
+		return false;
+	}
+	if ((o->depth || o->steps_set) && !(o->strategy && strcmp(o->strategy, "pct") == 0)) {
+		fprintf(stderr, "%s %s: --depth and --steps go with --strategy pct\n", fl__cli_prog,
+			cmd);
+		return false;
+	}
+	if (strcmp(cmd, "replay") != 0 && o->check_determinism) {
+		fprintf(stderr, "%s %s: --check-determinism belongs to replay\n", fl__cli_prog,
+			cmd);
+		return false;
+	}
+	if (strcmp(cmd, "explore") != 0 && o->schedule) {
+		fprintf(stderr,
+			"%s %s: --schedule FILE: explore writes one, `replay --schedule FILE` "
+			"replays it\n",
+			fl__cli_prog, cmd);
+		return false;
+	}
+	if (strcmp(cmd, "explore") != 0 && (o->runs || o->keep_going)) {
+		fprintf(stderr, "%s %s: --runs and --keep-going belong to explore\n", fl__cli_prog,
+			cmd);
+		return false;
+	}
+	return true;
+}
+
 int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, const char *cmd)
 {
 	int rc = parse_opts(argc, argv, o, t, cmd);
@@ -327,6 +374,8 @@ int fl__cli_parse(int argc, char **argv, fl__cli_opts *o, fl__cli_targets *t, co
 			cmd, strerror(errno));
 		return EXIT_USAGE;
 	}
+	if (!strategy_opts_ok(o, cmd))
+		return EXIT_USAGE;
 	if (o->faults) {
 		fl_err *err = fl_fault_check(o->faults);
 		if (err) {
@@ -404,6 +453,16 @@ fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, cons
 				    .hang_ns = s->hang_ns ? s->hang_ns : FL_SEC(10),
 				    .heap_tolerance = s->heap_tolerance,
 				    .sim_reseed = true};
+}
+
+void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap)
+{
+	if (o->strategy && strcmp(o->strategy, "pct") == 0 && o->steps_set)
+		snprintf(buf, cap, "pct:%d:%" PRIu64, o->depth ? o->depth : 3, o->steps);
+	else if (o->strategy && strcmp(o->strategy, "pct") == 0)
+		snprintf(buf, cap, "pct:%d", o->depth ? o->depth : 3);
+	else
+		snprintf(buf, cap, "%s", o->strategy ? o->strategy : "random");
 }
 
 struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan)

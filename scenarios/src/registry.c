@@ -189,7 +189,8 @@ void fl_scenario_define(fl_scenario *s, const char *name, const char *descriptio
 			   .stress_faults = o->stress_faults,
 			   .hang_ns = o->hang_ns,
 			   .heap_tolerance = o->heap_tolerance,
-			   .labels = o->labels};
+			   .labels = o->labels,
+			   .explore_target = o->explore_target};
 	fl_err *err = fl_scenario_register(s);
 	if (!err)
 		return;

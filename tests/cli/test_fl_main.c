@@ -4,7 +4,8 @@
  * linked with faultline::main) lists exactly its own scenarios in
  * registration order, runs them by name and by glob with the exit codes of
  * the faultline command, applies FL_SCENARIO_WITH's options, names itself
- * (argv[0]) in messages and in the replay line, and user_badreg.c's failed
+ * (argv[0]) in messages and in the replay line, explores them (the verb
+ * is fl_main's), and user_badreg.c's failed
  * registrations stop every verb with exit 2.
  */
 #include <stdio.h>
@@ -118,6 +119,24 @@ FL_TEST(replay_line_names_argv0_and_reproduces)
 	ASSERT(strstr(out, "replay:") == NULL);
 }
 
+/* explore is one of fl_main's verbs: a user's binary explores its own
+ * scenarios on sim and prints a replay line naming itself. */
+FL_TEST(explore_in_a_users_binary)
+{
+	ASSERT_EQ(sh("cd " DIR
+		     " && ./fl_user_scenarios explore orders_lost --strategy pos --runs 5 "
+		     "--seed 4",
+		     out, sizeof(out)),
+		  1);
+	expect("replay: ./fl_user_scenarios replay 4 'orders_lost' --backend sim --strategy pos");
+	/* negative control: the clean scenario explores without a failure */
+	ASSERT_EQ(sh("cd " DIR " && ./fl_user_scenarios explore orders_sum --strategy pos --runs 5 "
+		     "--seed 4",
+		     out, sizeof(out)),
+		  0);
+	expect("5 runs in");
+}
+
 FL_TEST(failed_registration_stops_every_verb)
 {
 	static const char *const verbs[] = {" list", " list --names", " run", " stress twice"};
@@ -133,5 +152,5 @@ FL_TEST(failed_registration_stops_every_verb)
 
 FL_TEST_MAIN(FL_CASE(list_names_its_own_scenarios_in_order), FL_CASE(run_exit_codes_and_globs),
 	     FL_CASE(options_apply), FL_CASE(messages_name_the_program),
-	     FL_CASE(replay_line_names_argv0_and_reproduces),
+	     FL_CASE(replay_line_names_argv0_and_reproduces), FL_CASE(explore_in_a_users_binary),
 	     FL_CASE(failed_registration_stops_every_verb))

@@ -255,6 +255,37 @@ void fl_sim_set_report(FILE *out);
 /* Deadlocks detected since the backend started (0 unless sim). */
 long fl_sim_deadlocks(void);
 
+/*
+ * The scheduling strategy: which runnable task runs at each step, for the
+ * runs begun after this call (fl_sim_begin; at start FAULTLINE_STRATEGY,
+ * same syntax, default random). spec is one of
+ *   "random"   a uniform draw from the generator at every step (the sim's
+ *              original choices, trace for trace);
+ *   "pct:D"    PCT of depth D (1 to 16; "pct" is depth 3): random task
+ *              priorities, the highest runnable task runs, and D-1 change
+ *              points drawn uniformly in [1, k] where k is the most steps
+ *              an earlier run of this process took; at a change point the
+ *              task about to run drops below every other;
+ *   "pct:D:K"  the same with k at least K (what a replay passes, so that
+ *              one run alone draws what it drew among others);
+ *   "pos"      partial-order sampling: a task draws a fresh random priority
+ *              each time it becomes runnable, the highest runs.
+ * Priorities and change points come from the run's seed, so a seed and a
+ * strategy replay exactly. docs/explore.md has the details.
+ * Errors: FL_ERR_MISUSE (not sim), FL_ERR_INVAL (spec, naming the field).
+ * Thread safety: the sim thread. Blocks: no.
+ */
+FL_MUST_CHECK fl_err *fl_sim_strategy(const char *spec);
+/* The strategy of the run under way as a spec that replays it ("pct:2:57":
+ * the k it drew from; "random" when not sim), into buf (cap bytes, NUL
+ * included, truncated). */
+void fl_sim_strategy_used(char *buf, size_t cap);
+/* Scheduling steps (choices of a task to run) in the run so far (0 unless
+ * sim). */
+uint64_t fl_sim_steps(void);
+/* Tasks of the run so far, the root included (0 unless sim). */
+uint64_t fl_sim_tasks(void);
+
 #ifdef __cplusplus
 }
 #endif

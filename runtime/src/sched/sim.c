@@ -20,8 +20,9 @@
  *     task and switches there. When the root parks, the loop runs on the
  *     sim thread in its place, which is how a test's fl_group_wait on main
  *     "runs" the simulation.
- *   - the run set: an array of runnable tasks; the next one is picked
- *     uniformly by the generator (swap-remove keeps it deterministic).
+ *   - the run set: an array of runnable tasks (with their sequence
+ *     numbers beside); the strategy (sim_strategy.c: random, PCT, POS)
+ *     picks the next one (swap-remove keeps it deterministic).
  *   - timers: a binary min-heap by deadline. Timers due at the same
  *     virtual instant fire in an order drawn from the generator.
  *
@@ -45,6 +46,8 @@
 #define _GNU_SOURCE /* pthread_getattr_np, pthread_getname_np */
 #include "fiber_internal.h"
 #include "fiber_switch_internal.h"
+#include "sim_schedule_internal.h"
+#include "sim_strategy_internal.h"
 #include "sim_trace_internal.h"
 
 #include <errno.h>
@@ -87,7 +90,8 @@ static struct {
 	uint32_t task_seq, obj_seq, timer_seq;
 	long live; /* spawned tasks not yet exited */
 	long deadlocks;
-	sim_task **rq; /* the run set */
+	sim_task **rq;   /* the run set */
+	uint32_t *rqseq; /* their seqs, for the strategy */
 	size_t nrq, caprq;
 	fl__timer **heap;
 	size_t nheap, capheap;
@@ -203,15 +207,18 @@ static void rq_push(sim_task *s)
 {
 	FL_ASSERT(!s->queued);
 	FL_ASSERT(S.nrq < S.caprq); /* reserved at spawn */
+	S.rqseq[S.nrq] = s->seq;
 	S.rq[S.nrq++] = s;
 	s->queued = true;
+	fl__strat_ready(s->seq);
 }
 
 static sim_task *rq_take(void)
 {
-	size_t i = (size_t)pick(S.nrq);
+	size_t i = fl__strat_choose(S.rqseq, S.nrq, pick);
 	sim_task *s = S.rq[i];
 	S.rq[i] = S.rq[--S.nrq];
+	S.rqseq[i] = S.rqseq[S.nrq];
 	s->queued = false;
 	return s;
 }
@@ -463,6 +470,14 @@ static void sim_unpark(fl__task *t)
 
 /* ---- the rest of the seam ------------------------------------------------------------ */
 
+/* Room for n tasks in the run set (and their seqs beside). */
+static bool rq_reserve(size_t n)
+{
+	size_t cap = S.caprq;
+	return grow((void **)&S.rqseq, &cap, n, sizeof(*S.rqseq)) &&
+	       grow((void **)&S.rq, &S.caprq, n, sizeof(*S.rq));
+}
+
 static void fiber_main(void *arg)
 {
 	sim_task *s = arg;
@@ -476,8 +491,8 @@ static fl_err *sim_spawn(fl__task *t)
 {
 	check_thread();
 	/* One more task: its run-set slot and park deadline, reserved now. */
-	if (!grow((void **)&S.rq, &S.caprq, tasks_reserved() + 1, sizeof(*S.rq)) ||
-	    !heap_reserve(tasks_reserved() + 1, S.ntimers))
+	if (!rq_reserve(tasks_reserved() + 1) || !heap_reserve(tasks_reserved() + 1, S.ntimers) ||
+	    !fl__strat_spawned(S.task_seq + 1))
 		return FL_ERR_NOMEM;
 	sim_task *s = fl__calloc(1, sizeof(*s));
 	if (!s)
@@ -539,6 +554,7 @@ static void sim_blocking(void (*fn)(void *), void *arg) { fn(arg); }
 static void reset_run(uint64_t seed)
 {
 	S.rng = seed;
+	fl__strat_begin(seed);
 	fl__trace_reset();
 	S.task_seq = 0;
 	S.obj_seq = 0;
@@ -560,12 +576,19 @@ static fl_err *sim_init(const struct fl_sched_opts *opts)
 					   "FAULTLINE_SEED='%s' is not an unsigned integer", env);
 		seed = v;
 	}
-	fl_err *err = fl__trace_open(getenv("FAULTLINE_TRACE"));
+	fl__strat_spec st;
+	fl_err *err = fl__strat_parse(getenv("FAULTLINE_STRATEGY"), &st);
+	if (err)
+		return fl_err_wrap(err, "FAULTLINE_STRATEGY");
+	fl__strat_set(&st);
+	err = fl__schedfile_record(getenv("FAULTLINE_SCHEDULE_OUT"));
+	if (!err)
+		err = fl__trace_open(getenv("FAULTLINE_TRACE"));
 	if (err)
 		return err;
 	fl__fiber_stack_config(opts->stack_size);
 	/* The root's run-set slot and park deadline (see rq_push). */
-	if (!grow((void **)&S.rq, &S.caprq, 1, sizeof(*S.rq)) || !heap_reserve(1, 0))
+	if (!rq_reserve(1) || !heap_reserve(1, 0))
 		return fl_err_wrap(FL_ERR_NOMEM, "sim: the run set and timer heap");
 	on_sim_thread = true;
 	S.now = VCLOCK_START;

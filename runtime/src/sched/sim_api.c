@@ -1,7 +1,7 @@
 /*
  * sim_api.c - the sim backend's public controls (fl/task.h): fl_sim_begin,
  * the trace hash, event count and file, the deadlock report stream and
- * count.
+ * count, the scheduling strategy (sim_strategy.c).
  *
  * Like every runtime call, each starts the backend on first use (through
  * fl__sched, the seam's selection), then checks that it is sim; sim.c does
@@ -10,6 +10,7 @@
  * backends, and this file above both.
  */
 #include "sched_internal.h"
+#include "sim_strategy_internal.h"
 
 #include <fl/task.h>
 
@@ -47,3 +48,27 @@ void fl_sim_set_report(FILE *out)
 }
 
 long fl_sim_deadlocks(void) { return sim_active() ? fl__sim_deadlocks() : 0; }
+
+fl_err *fl_sim_strategy(const char *spec)
+{
+	fl_err *err = need_sim("fl_sim_strategy");
+	fl__strat_spec st;
+	if (!err)
+		err = fl__strat_parse(spec, &st);
+	if (!err)
+		fl__strat_set(&st);
+	return err;
+}
+
+void fl_sim_strategy_used(char *buf, size_t cap)
+{
+	fl__strat_spec st = {.kind = FL__STRAT_RANDOM};
+	if (sim_active())
+		fl__strat_current(&st);
+	if (cap)
+		fl__strat_format(&st, buf, cap);
+}
+
+uint64_t fl_sim_steps(void) { return sim_active() ? fl__strat_steps() : 0; }
+
+uint64_t fl_sim_tasks(void) { return sim_active() ? fl__strat_tasks() : 0; }

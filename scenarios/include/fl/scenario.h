@@ -162,6 +162,10 @@ struct fl_scenario {
 	int64_t hang_ns;        /* params.hang_ns */
 	int64_t heap_tolerance; /* params.heap_tolerance */
 	const char *labels;     /* ctest labels, space-separated; NULL */
+	bool explore_target;    /* a planted bug for `explore` (the bug zoo):
+				   listed, run by name, stressed and explored,
+				   but left out of `catalogue`, of globs and of
+				   `run` without targets */
 };
 
 /* One check verdict, merged over iterations (see fl_scenario_check). */
@@ -314,6 +318,8 @@ const fl_scenario *fl_scenario_find(const char *name);
  *   labels         ctest labels for faultline_discover_scenarios,
  *                  space-separated ("slow orders"); NULL: none.
  *   data           handed to the body as result->scenario->data.
+ *   explore_target a planted bug (fl_scenario.explore_target): left out
+ *                  of the default suite, `catalogue` and globs.
  */
 typedef struct fl_scenario_options {
 	int iterations;
@@ -323,6 +329,7 @@ typedef struct fl_scenario_options {
 	int64_t heap_tolerance;
 	const char *labels;
 	const void *data;
+	bool explore_target;
 } fl_scenario_options;
 
 /*

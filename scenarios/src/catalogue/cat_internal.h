@@ -168,5 +168,13 @@ extern const fl_scenario fl__scn_circuit_breaker;
 extern const fl_scenario fl__scn_typed_errors;
 extern const fl_scenario fl__scn_mini_group;
 extern const fl_scenario fl__scn_rate_limited_pool;
+/* The bug zoo (cat_zoo.c): each planted bug and its fixed twin. */
+extern const fl_scenario fl__scn_zoo_lost_wakeup, fl__scn_zoo_lost_wakeup_fixed;
+extern const fl_scenario fl__scn_zoo_order, fl__scn_zoo_order_fixed;
+extern const fl_scenario fl__scn_zoo_atomicity, fl__scn_zoo_atomicity_fixed;
+extern const fl_scenario fl__scn_zoo_deadlock, fl__scn_zoo_deadlock_fixed;
+extern const fl_scenario fl__scn_zoo_missed_close, fl__scn_zoo_missed_close_fixed;
+extern const fl_scenario fl__scn_zoo_double_done, fl__scn_zoo_double_done_fixed;
+extern const fl_scenario fl__scn_zoo_real_clock; /* for replay --check-determinism */
 
 #endif

@@ -42,6 +42,20 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_typed_errors,
 	&fl__scn_mini_group,
 	&fl__scn_rate_limited_pool,
+	/* The bug zoo (cat_zoo.c): exploration targets, not in the suite. */
+	&fl__scn_zoo_lost_wakeup,
+	&fl__scn_zoo_lost_wakeup_fixed,
+	&fl__scn_zoo_order,
+	&fl__scn_zoo_order_fixed,
+	&fl__scn_zoo_atomicity,
+	&fl__scn_zoo_atomicity_fixed,
+	&fl__scn_zoo_deadlock,
+	&fl__scn_zoo_deadlock_fixed,
+	&fl__scn_zoo_missed_close,
+	&fl__scn_zoo_missed_close_fixed,
+	&fl__scn_zoo_double_done,
+	&fl__scn_zoo_double_done_fixed,
+	&fl__scn_zoo_real_clock,
 };
 
 fl_err *fl_scenario_register_builtins(void)

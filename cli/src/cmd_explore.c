@@ -1,0 +1,252 @@
+/*
+ * cmd_explore.c - `faultline explore TARGET --strategy random|pct|pos
+ * [--depth D] [--steps K] --runs N [--seed S] [--keep-going]`: N schedules
+ * of one scenario on the sim backend, run i with seed S+i under the
+ * strategy (docs/explore.md), until the first failing check.
+ *
+ * The runs go in batches of forked children as stress's do (batch.c); the
+ * strategy reaches them in FAULTLINE_STRATEGY. PCT learns its step bound k
+ * from earlier runs: within a child the sim keeps the most steps seen, and
+ * each new batch starts from the most steps any run took so far (pct:D:K),
+ * so a run's k depends only on the runs before it. Each run reports its
+ * trace hash (distinct hashes are distinct schedules), its steps, tasks and
+ * the spec with the k it drew from, which the replay line passes back.
+ * --keep-going runs all N and reports the share that failed (the
+ * measurement of scripts/explore-table.sh). --schedule FILE writes the
+ * failing run's schedule file (sim_schedule.c) for `replay --schedule`.
+ */
+#include "cli_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct explore_state {
+	uint64_t *set; /* distinct trace hashes, open addressing, 0 = empty */
+	size_t cap, distinct;
+	bool zero_seen;
+	uint64_t max_steps, max_tasks;
+	long runs, hits;
+	char strat[64];      /* the last run's spec */
+	char fail_strat[64]; /* the first failing run's */
+} explore_state;
+
+static void set_add(explore_state *e, uint64_t h)
+{
+	if (h == 0) {
+		e->distinct += !e->zero_seen;
+		e->zero_seen = true;
+		return;
+	}
+	if (2 * (e->distinct + 1) > e->cap) {
+		size_t ncap = e->cap ? 2 * e->cap : 1024;
+		uint64_t *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return; /* counted no further: the number is a floor */
+		for (size_t i = 0; i < e->cap; i++)
+			for (size_t j = e->set[i] % ncap; e->set[i]; j = (j + 1) % ncap)
+				if (!n[j]) {
+					n[j] = e->set[i];
+					break;
+				}
+		free(e->set);
+		e->set = n;
+		e->cap = ncap;
+	}
+	for (size_t j = h % e->cap;; j = (j + 1) % e->cap) {
+		if (e->set[j] == h)
+			return;
+		if (!e->set[j]) {
+			e->set[j] = h;
+			e->distinct++;
+			return;
+		}
+	}
+}
+
+/* One "H index hash steps tasks failed strategy" line from a child. */
+static void on_run(void *arg, const char *line)
+{
+	explore_state *e = arg;
+	long i;
+	uint64_t h, steps, tasks;
+	int failed;
+	char strat[64];
+	if (sscanf(line, "%ld %" SCNu64 " %" SCNu64 " %" SCNu64 " %d %63s", &i, &h, &steps, &tasks,
+		   &failed, strat) != 6)
+		return;
+	set_add(e, h);
+	e->runs++;
+	e->max_steps = steps > e->max_steps ? steps : e->max_steps;
+	e->max_tasks = tasks > e->max_tasks ? tasks : e->max_tasks;
+	snprintf(e->strat, sizeof(e->strat), "%s", strat);
+	if (failed && !e->hits++)
+		snprintf(e->fail_strat, sizeof(e->fail_strat), "%s", strat);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* FAULTLINE_STRATEGY for the next batch: PCT starts from the most steps
+ * seen so far (and at least --steps). */
+static void batch_strategy(const fl__cli_opts *o, const explore_state *e)
+{
+	char spec[64];
+	fl__cli_strategy_spec(o, spec, sizeof(spec));
+	if (strncmp(spec, "pct", 3) == 0) {
+		uint64_t k = o->steps > e->max_steps ? o->steps : e->max_steps;
+		snprintf(spec, sizeof(spec), "pct:%d:%" PRIu64, o->depth ? o->depth : 3, k);
+	}
+	setenv("FAULTLINE_STRATEGY", spec, 1);
+}
+
+/* --schedule FILE: the failing run (index i) once more in a child that
+ * records its steps (FAULTLINE_SCHEDULE_OUT), then FILE = a header (seed,
+ * target, strategy, steps) and those steps. Returns 0 or EXIT_USAGE. */
+static int write_schedule(const fl_scenario *s, const char *spec, const char *path, uint64_t base,
+			  long i, const char *strat)
+{
+	char steps[4200];
+	snprintf(steps, sizeof(steps), "%s.steps", path);
+	setenv("FAULTLINE_STRATEGY", strat, 1);
+	setenv("FAULTLINE_SCHEDULE_OUT", steps, 1);
+	fl__cli_batch bt =
+		{.s = s, .base = base, .from = i, .to = i + 1, .explore = true, .keep_going = true};
+	fl__cli_batch_out b;
+	int status, rc = fl__cli_batch_run(&bt, &b, &status);
+	unsetenv("FAULTLINE_SCHEDULE_OUT");
+	FILE *in = rc ? NULL : fopen(steps, "r"), *out = in ? fopen(path, "w") : NULL;
+	if (out) {
+		long n = 0;
+		char line[64];
+		fprintf(out, "# faultline schedule: the task (per-run number, 0 the root) run at "
+			     "each step; replay with: faultline replay --schedule FILE\n");
+		fprintf(out, "seed %" PRIu64 "\ntarget %s\nstrategy %s\n", base + (uint64_t)i, spec,
+			strat);
+		while (fgets(line, sizeof(line), in))
+			n++;
+		fprintf(out, "steps %ld\n", n);
+		rewind(in);
+		while (fgets(line, sizeof(line), in))
+			fputs(line, out);
+	}
+	if (in)
+		fclose(in);
+	unlink(steps);
+	if (!out || fclose(out) != 0) {
+		fprintf(stderr, "%s explore: cannot write the schedule file %s\n", fl__cli_prog,
+			path);
+		return EXIT_USAGE;
+	}
+	printf("schedule: %s (replay: %s replay --schedule %s)\n", path, fl__cli_argv0, path);
+	return 0;
+}
+
+static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
+			  uint64_t base, const fl__cli_batch_out *b, int status,
+			  const explore_state *e)
+{
+	printf("explore %s: run %ld FAILED (seed %" PRIu64 ", strategy %s)\n", s->name, b->last + 1,
+	       b->seed, e->fail_strat[0] ? e->fail_strat : e->strat);
+	if (WIFSIGNALED(status))
+		printf("  crashed: signal %d (%s)\n", WTERMSIG(status),
+		       strsignal(WTERMSIG(status)));
+	fputs(b->checks, stdout);
+	char replay[1700];
+	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, NULL,
+			    e->fail_strat[0] ? e->fail_strat : e->strat);
+	printf("replay: %s\n", replay);
+	if (o->schedule && write_schedule(s, spec, o->schedule, base, b->last,
+					  e->fail_strat[0] ? e->fail_strat : e->strat))
+		return EXIT_USAGE;
+	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
+}
+
+static void summary(const fl_scenario *s, const fl__cli_opts *o, const explore_state *e, double el)
+{
+	char spec[64];
+	fl__cli_strategy_spec(o, spec, sizeof(spec));
+	printf("explore %s: %ld runs in %.2f s (%.0f runs/s), %zu distinct schedules, "
+	       "%ld failing (%.4f%%), n = %" PRIu64 " tasks, k = %" PRIu64 " steps\n",
+	       s->name, e->runs, el, el > 0 ? (double)e->runs / el : 0.0, e->distinct, e->hits,
+	       e->runs ? 100.0 * (double)e->hits / (double)e->runs : 0.0, e->max_tasks,
+	       e->max_steps);
+	if (o->keep_going)
+		printf("result: target=%s strategy=%s runs=%ld hits=%ld distinct=%zu n=%" PRIu64
+		       " k=%" PRIu64 "\n",
+		       s->name, spec, e->runs, e->hits, e->distinct, e->max_tasks, e->max_steps);
+}
+
+static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opts *o, uint64_t base)
+{
+	long n = o->runs ? o->runs : 1000, batch = o->batch > 0 ? o->batch : 500;
+	explore_state e = {0};
+	char strat[64];
+	fl__cli_strategy_spec(o, strat, sizeof(strat));
+	printf("explore %s: strategy %s, %ld runs from seed %" PRIu64 "\n", s->name, strat, n,
+	       base);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = EXIT_PASS;
+	for (long done = 0; done < n && rc == EXIT_PASS;) {
+		long to = done + batch < n ? done + batch : n;
+		batch_strategy(o, &e);
+		fl__cli_batch bt = {.s = s,
+				    .base = base,
+				    .from = done,
+				    .to = to,
+				    .explore = true,
+				    .keep_going = o->keep_going,
+				    .on_run = on_run,
+				    .arg = &e};
+		fl__cli_batch_out b;
+		int status;
+		if (fl__cli_batch_run(&bt, &b, &status))
+			rc = EXIT_USAGE;
+		else if (!b.clean)
+			rc = report_failure(s, spec, o, base, &b, status, &e);
+		done = to;
+	}
+	summary(s, o, &e, since(&t0));
+	free(e.set);
+	if (rc == EXIT_PASS && e.hits)
+		rc = EXIT_CHECK_FAILED;
+	return rc;
+}
+
+int fl__cli_explore(int argc, char **argv)
+{
+	fl__cli_opts o = {0};
+	fl__cli_targets t = {0};
+	int rc = fl__cli_parse(argc, argv, &o, &t, "explore");
+	if (!rc && t.n != 1) {
+		fprintf(stderr, "%s explore: name exactly one scenario\n", fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc && o.faults) {
+		fprintf(stderr, "%s explore: explore varies the schedule only; no --faults\n",
+			fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc && o.backend && strcmp(o.backend, "sim") != 0) {
+		fprintf(stderr, "%s explore: the strategies run on the sim backend only\n",
+			fl__cli_prog);
+		rc = EXIT_USAGE;
+	}
+	if (!rc)
+		rc = fl__cli_backend("sim", false);
+	if (!rc)
+		rc = explore_one(t.s[0], t.spec[0], &o,
+				 o.seed_set ? o.seed : fl__cli_random_seed());
+	fl__cli_targets_free(&t);
+	return rc;
+}

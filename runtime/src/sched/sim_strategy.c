@@ -1,0 +1,268 @@
+/*
+ * sim_strategy.c - the sim backend's scheduling strategies: which of the
+ * runnable tasks runs at each step.
+ *
+ * Problem: a uniformly random choice at every step finds shallow ordering
+ * bugs and rarely the ones that need two or three specific preemptions.
+ * Three strategies, chosen per run (fl_sim_strategy, FAULTLINE_STRATEGY):
+ *   - random: each step draws uniformly among the runnable tasks from the
+ *     backend's generator; exactly the choices (and traces) the sim made
+ *     before strategies existed.
+ *   - pct:D (Burckhardt et al., ASPLOS 2010, as Coyote ships it): every
+ *     task gets a random priority when it spawns and the highest-priority
+ *     runnable task always runs; D-1 change points are drawn uniformly in
+ *     [1, k], k the most steps an earlier run took (or the bound given);
+ *     at a change point the task that would run drops below every other.
+ *     A change point that comes with a single runnable task moves to the
+ *     next step with a choice. A bug of depth D is hit with probability at
+ *     least 1/(n k^(D-1)) per run, n the tasks.
+ *   - pos (partial-order sampling, Yuan et al.; Fray, OOPSLA 2025): a task
+ *     draws a fresh random priority each time it becomes runnable, and the
+ *     highest runs.
+ * Priorities come from a generator of their own, seeded from the run's
+ * seed, so the backend's generator (select, timer ties, fl_rand_u64) sees
+ * the same draws under every strategy. Tasks are named by their per-run
+ * sequence numbers (0 the root), which index the priority table.
+ */
+#include "sim_strategy_internal.h"
+#include "sim_schedule_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fl_alloc_internal.h"
+
+#define MAX_DEPTH 16
+#define HIGH (1ull << 63) /* random priorities are at or above; lowered ones below */
+
+static struct {
+	fl__strat_spec spec;    /* as set */
+	uint64_t k;             /* the step bound of the run under way */
+	uint64_t max_steps;     /* most steps of a finished run */
+	uint64_t steps;         /* steps in the run under way */
+	uint64_t tasks;         /* tasks of the run under way, the root included */
+	uint64_t rng;           /* priorities and change points */
+	uint64_t cp[MAX_DEPTH]; /* change points, sorted */
+	int ncp, cp_done;
+	uint64_t low;   /* next lowered priority (counts down) */
+	uint64_t *prio; /* by task seq */
+	size_t cap;
+	uint32_t *sched; /* schedule:PATH's decisions (owned) */
+	size_t nsched, at;
+	bool diverged;
+} P = {.spec = {.kind = FL__STRAT_RANDOM, .depth = 3}};
+
+static uint64_t next(void)
+{
+	uint64_t z = (P.rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t random_prio(void) { return next() | HIGH; }
+
+static bool reserve(uint32_t seq)
+{
+	if (seq < P.cap)
+		return true;
+	size_t n = P.cap ? P.cap : 64;
+	while (n <= seq)
+		n *= 2;
+	uint64_t *a = fl__realloc(P.prio, n * sizeof(*a));
+	if (!a)
+		return false;
+	memset(a + P.cap, 0, (n - P.cap) * sizeof(*a));
+	P.prio = a;
+	P.cap = n;
+	return true;
+}
+
+static bool parse_num(const char *s, const char *end, uint64_t *out)
+{
+	if (s == end)
+		return false;
+	uint64_t v = 0;
+	for (const char *c = s; c < end; c++) {
+		if (*c < '0' || *c > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	*out = v;
+	return true;
+}
+
+fl_err *fl__strat_parse(const char *text, fl__strat_spec *out)
+{
+	fl__strat_spec s = {.kind = FL__STRAT_RANDOM, .depth = 3};
+	if (text && strncmp(text, "schedule:", 9) == 0) {
+		s.kind = FL__STRAT_FILE;
+		fl_err *err = fl__schedfile_load(text + 9, &s.sched, &s.nsched);
+		if (!err)
+			*out = s;
+		return err;
+	}
+	if (!text || strcmp(text, "random") == 0 || strcmp(text, "pos") == 0) {
+		s.kind = text && text[1] == 'o' ? FL__STRAT_POS : FL__STRAT_RANDOM;
+		*out = s;
+		return NULL;
+	}
+	if (strncmp(text, "pct", 3) != 0 || (text[3] && text[3] != ':'))
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "strategy '%s': expected random, pct, pct:D, pct:D:K or pos",
+				   text);
+	s.kind = FL__STRAT_PCT;
+	if (!text[3]) {
+		*out = s;
+		return NULL;
+	}
+	const char *d = text + 4, *colon = strchr(d, ':');
+	const char *dend = colon ? colon : d + strlen(d);
+	uint64_t depth;
+	if (!parse_num(d, dend, &depth) || depth < 1 || depth > MAX_DEPTH)
+		return fl_err_wrap(FL_ERR_INVAL, "strategy '%s': depth '%.*s' is not 1 to %d", text,
+				   (int)(dend - d), d, MAX_DEPTH);
+	s.depth = (int)depth;
+	if (colon && !parse_num(colon + 1, colon + 1 + strlen(colon + 1), &s.steps))
+		return fl_err_wrap(FL_ERR_INVAL,
+				   "strategy '%s': step bound '%s' is not a whole number", text,
+				   colon + 1);
+	*out = s;
+	return NULL;
+}
+
+void fl__strat_format(const fl__strat_spec *s, char *buf, size_t cap)
+{
+	if (s->kind == FL__STRAT_PCT)
+		snprintf(buf, cap, "pct:%d:%" PRIu64, s->depth, s->steps);
+	else
+		snprintf(buf, cap, "%s",
+			 s->kind == FL__STRAT_POS    ? "pos"
+			 : s->kind == FL__STRAT_FILE ? "schedule"
+						     : "random");
+}
+
+void fl__strat_set(const fl__strat_spec *spec)
+{
+	free(P.sched);
+	P.sched = spec->sched;
+	P.nsched = spec->nsched;
+	P.spec = *spec;
+	P.spec.sched = NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void fl__strat_begin(uint64_t seed)
+{
+	if (P.steps > P.max_steps)
+		P.max_steps = P.steps;
+	P.steps = 0;
+	P.tasks = 1;
+	P.rng = seed ^ 0x5DEECE66Dull;
+	P.low = HIGH - 1;
+	P.k = P.spec.steps > P.max_steps ? P.spec.steps : P.max_steps;
+	P.ncp = P.cp_done = 0;
+	P.at = 0;
+	P.diverged = false;
+	fl__schedfile_begin();
+	if (P.spec.kind == FL__STRAT_RANDOM)
+		return;
+	if (P.spec.kind == FL__STRAT_PCT && P.k > 0) {
+		for (int i = 0; i < P.spec.depth - 1; i++)
+			P.cp[P.ncp++] = 1 + next() % P.k;
+		qsort(P.cp, (size_t)P.ncp, sizeof(P.cp[0]), cmp_u64);
+	}
+	if (reserve(0))
+		P.prio[0] = random_prio();
+}
+
+void fl__strat_current(fl__strat_spec *out)
+{
+	*out = P.spec;
+	out->steps = P.spec.kind == FL__STRAT_PCT ? P.k : 0;
+}
+
+bool fl__strat_spawned(uint32_t seq)
+{
+	if (seq + 1u > P.tasks)
+		P.tasks = seq + 1u;
+	if (P.spec.kind == FL__STRAT_RANDOM)
+		return true;
+	if (!reserve(seq))
+		return false;
+	P.prio[seq] = random_prio();
+	return true;
+}
+
+void fl__strat_ready(uint32_t seq)
+{
+	if (P.spec.kind == FL__STRAT_POS && seq < P.cap)
+		P.prio[seq] = random_prio();
+}
+
+static uint64_t prio_of(uint32_t seq) { return seq < P.cap ? P.prio[seq] : 0; }
+
+static size_t highest(const uint32_t *seq, size_t n)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < n; i++)
+		if (prio_of(seq[i]) > prio_of(seq[best]))
+			best = i;
+	return best;
+}
+
+/* schedule:PATH: the task the file names for this step; past its end, or
+ * when that task is not runnable (the program changed), the first one. */
+static size_t from_file(const uint32_t *seq, size_t n)
+{
+	if (P.at < P.nsched) {
+		uint32_t want = P.sched[P.at++];
+		for (size_t i = 0; i < n; i++)
+			if (seq[i] == want)
+				return i;
+	}
+	if (!P.diverged)
+		fprintf(stderr,
+			"faultline sim: the schedule file %s at step %" PRIu64
+			"; the run goes on without it\n",
+			P.at <= P.nsched && P.at > 0 ? "names a task that is not runnable"
+						     : "has no more steps",
+			P.steps);
+	P.diverged = true;
+	return 0;
+}
+
+static size_t choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
+{
+	if (P.spec.kind == FL__STRAT_RANDOM)
+		return (size_t)pick(n);
+	if (P.spec.kind == FL__STRAT_FILE)
+		return from_file(seq, n);
+	/* PCT's change points due by this step, when there is a choice. */
+	while (n > 1 && P.cp_done < P.ncp && P.cp[P.cp_done] <= P.steps) {
+		uint32_t top = seq[highest(seq, n)];
+		if (top < P.cap)
+			P.prio[top] = P.low--;
+		P.cp_done++;
+	}
+	return highest(seq, n);
+}
+
+size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
+{
+	P.steps++;
+	size_t i = choose(seq, n, pick);
+	fl__schedfile_step(seq[i]);
+	return i;
+}
+
+uint64_t fl__strat_steps(void) { return P.steps; }
+
+uint64_t fl__strat_tasks(void) { return P.tasks; }
