@@ -58,14 +58,33 @@ static const char *series_color(const fl_report *r, size_t i)
 	return fl__svg_color(r->nhists + i);
 }
 
-/* The legend of the time plots: one row above the plot area. */
+/* The width a legend entry takes. */
+static double entry_w(const char *name) { return 40 + 8.0 * fmin(22, (double)strlen(name)); }
+
+/*
+ * The legend of the time plots: one row above the plot area. A suite's
+ * report has a series per histogram of every scenario, far more than a
+ * row holds: the entries that fit, then "+N more" (every point names its
+ * series when hovered), then the fault rules' entry.
+ */
 static void series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f)
 {
-	double x = f->l;
-	for (size_t i = 0; i < r->nseries; i++) {
+	double x = f->l, end = f->w - f->r - (r->nfaults ? entry_w("fault fired") : 0);
+	size_t i = 0;
+	for (; i < r->nseries; i++) {
+		double w = entry_w(r->series[i].name);
+		if (x + w > end - (i + 1 < r->nseries ? 200 : 0))
+			break;
 		fl__svg_legend_entry(out, x, f->t - 14, series_color(r, i), r->series[i].name,
 				     false);
-		x += 40 + 8.0 * fmin(22, (double)strlen(r->series[i].name));
+		x += w;
+	}
+	if (i < r->nseries) {
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">+%zu more (hover a "
+			"point)</text>\n",
+			x, f->t - 10, r->nseries - i);
+		x += 200;
 	}
 	if (r->nfaults)
 		fl__svg_legend_entry(out, x, f->t - 14, "#f0a8ad", "fault fired", false);

@@ -55,7 +55,8 @@ static fl_err *timed_body(const fl_scenario_params *p, fl_scenario_result *r)
 	return err;
 }
 
-static const fl_scenario timed = {.name = "timed", .description = "records at known times",
+static const fl_scenario timed = {.name = "timed",
+				  .description = "records at known times",
 				  .run = timed_body};
 
 /* Whether each interval of s holds exactly the records whose time (from
@@ -122,8 +123,8 @@ static void run_timed(bool isolated, fl_scenario_result *r)
 {
 	fl_scenario_params p = {.skip_timing = true, .seed = 5, .sim_reseed = true};
 	fl_scenario_result_init(r, &timed);
-	fl_err *err = isolated ? fl_scenario_run_isolated(&timed, &p, r)
-			       : fl_scenario_run(&timed, &p, r);
+	fl_err *err =
+		isolated ? fl_scenario_run_isolated(&timed, &p, r) : fl_scenario_run(&timed, &p, r);
 	ASSERT_NULL(err);
 	ASSERT(fl_scenario_result_passed(r));
 }
@@ -172,8 +173,7 @@ static fl_err *quick_body(const fl_scenario_params *p, fl_scenario_result *r)
 	return err;
 }
 
-static const fl_scenario quick = {.name = "quick", .description = "one record",
-				  .run = quick_body};
+static const fl_scenario quick = {.name = "quick", .description = "one record", .run = quick_body};
 
 FL_TEST(report_json_has_the_series_offset_by_earlier_runs)
 {
@@ -258,7 +258,8 @@ static fl_err *concurrent_body(const fl_scenario_params *p, fl_scenario_result *
 	return err;
 }
 
-static const fl_scenario concurrent = {.name = "concurrent", .description = "tasks record",
+static const fl_scenario concurrent = {.name = "concurrent",
+				       .description = "tasks record",
 				       .run = concurrent_body};
 
 static void concurrent_counts(bool isolated)
@@ -313,4 +314,5 @@ FL_TEST_MAIN(FL_CASE(values_land_in_the_interval_of_their_time),
 	     FL_CASE(series_cross_the_isolated_pipe_unchanged),
 	     FL_CASE(report_json_has_the_series_offset_by_earlier_runs),
 	     FL_CASE(concurrent_records_add_up_in_process),
-	     FL_CASE(concurrent_records_add_up_across_the_pipe), FL_CASE(a_job_records_e2e_over_time))
+	     FL_CASE(concurrent_records_add_up_across_the_pipe),
+	     FL_CASE(a_job_records_e2e_over_time))
