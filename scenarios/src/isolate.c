@@ -176,10 +176,10 @@ static void read_series(fl_scenario_result *r, char **fld, int n)
 	fl_scenario_series *s = n >= 3 ? series_named(r, fld[1]) : NULL;
 	if (!s)
 		return;
-	if (fld[0][0] == 'W' && n >= 4) {
-		long long w = strtoll(fld[2], NULL, 10);
+	if (fld[0][0] == 'W') {
+		long long w = n >= 4 ? strtoll(fld[2], NULL, 10) : 0;
 		s->width_ns = w > 0 ? w : 0;
-		s->dropped = atoi(fld[3]) != 0;
+		s->dropped = n >= 4 && atoi(fld[3]) != 0;
 		return;
 	}
 	unsigned long long i = strtoull(fld[2], NULL, 10);

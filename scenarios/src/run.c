@@ -25,7 +25,9 @@
  * line through the samples (docs/scenarios.md).
  *
  * Every fault injected during the run, by any plan, is kept in the result
- * (fault_log.c) for the report's counts and timeline.
+ * (fault_log.c) for the report's counts and timeline, and every value the
+ * body records with fl_scenario_record is placed in time from the body's
+ * start (series.c); the heap check forgives what both keep in the result.
  *
  * Under the allocation sweep (params.alloc_fail_nth) the hook of fl/alloc.h
  * is armed for the scenario's body only: the baselines before it and the
