@@ -31,6 +31,7 @@
 /* fl-test-sim-only: values_land_in_the_interval_of_their_time */
 /* fl-test-sim-only: series_cross_the_isolated_pipe_unchanged */
 /* fl-test-sim-only: report_json_has_the_series_offset_by_earlier_runs */
+/* fl-test-sim-only: an_interval_out_of_memory_drops_the_series_not_the_run */
 /* (virtual time: the times, and so the placement, are exact only on sim) */
 
 #define NREC 500
@@ -159,6 +160,41 @@ FL_TEST(series_cross_the_isolated_pipe_unchanged)
 	}
 	fl_scenario_result_destroy(&in);
 	fl_scenario_result_destroy(&r);
+}
+
+/* Out of memory for an interval: the series is dropped and counted, the
+ * histogram stays whole, the run passes. The body's allocations are failed
+ * one at a time (fl/alloc.h's hook) until one is an interval's. */
+FL_TEST(an_interval_out_of_memory_drops_the_series_not_the_run)
+{
+	bool seen = false;
+	for (uint64_t n = 1; n <= 64 && !seen; n++) {
+		fl_scenario_result r;
+		fl_scenario_params p = {.skip_timing = true, .seed = 5, .alloc_fail_nth = n};
+		fl_scenario_result_init(&r, &timed);
+		fl_err_drop(fl_scenario_run(&timed, &p, &r));
+		const fl_scenario_series *s = r.nhists == 2 ? series_of(&r, "lat") : NULL;
+		if (s && s->dropped) {
+			seen = true;
+			ASSERT(fl_scenario_result_passed(&r));
+			ASSERT_EQ(r.series_dropped, 1);
+			ASSERT_EQ(s->nivs, 0);
+			ASSERT_EQ(fl_hdr_total_count(fl_scenario_find_hist(&r, "lat")), NREC);
+			fl_report *rep;
+			ASSERT_NULL(fl_scenario_report_new("suite",
+							   (const fl_scenario_result *const[]){&r},
+							   1, NULL, &rep));
+			const fl_report_counter *c =
+				fl_report_find_counter(rep, "timed.series_dropped");
+			ASSERT_NOT_NULL(c);
+			ASSERT_EQ(c->value, 1);
+			fl_report_free(rep);
+		} else if (s) { /* negative control: a run whose intervals were all had */
+			ASSERT_EQ(r.series_dropped, 0);
+		}
+		fl_scenario_result_destroy(&r);
+	}
+	ASSERT(seen);
 }
 
 /* ---- the report ----------------------------------------------------------- */
@@ -313,6 +349,7 @@ FL_TEST(a_job_records_e2e_over_time)
 FL_TEST_MAIN(FL_CASE(values_land_in_the_interval_of_their_time),
 	     FL_CASE(series_cross_the_isolated_pipe_unchanged),
 	     FL_CASE(report_json_has_the_series_offset_by_earlier_runs),
+	     FL_CASE(an_interval_out_of_memory_drops_the_series_not_the_run),
 	     FL_CASE(concurrent_records_add_up_in_process),
 	     FL_CASE(concurrent_records_add_up_across_the_pipe),
 	     FL_CASE(a_job_records_e2e_over_time))
