@@ -12,7 +12,9 @@
 #   HTML      in headless Chromium (tests/browser/check_html.sh: self-
 #             contained, screenshot, plots in the DOM), then in the DOM: the
 #             "faults injected" tile is not zero, the first check row is a
-#             failure, the fault timeline is drawn, the function is named.
+#             failure, the fault timeline is drawn, the function is named,
+#             the throughput and p99 over time plot the faulty job's e2e
+#             series (fl_scenario_record's intervals).
 # Negative control: the same checks on a clean run's report (`run cancel_latency`: no
 # fault, no failure) must fail, so none of them can pass by accident.
 # Needs chromium (Debian's package; check_html.sh installs it as root).
@@ -78,6 +80,9 @@ if "<svg" not in faults.split("</section>")[0]:
     no("no fault timeline")
 if fn not in dom:
     no("the crashing function is not named")
+over_time = dom[dom.find('id="time"'):].split("</section>")[0]
+if "<svg" not in over_time or "<title>faulty.e2e at " not in over_time:
+    no("no over-time plot of the scenario run's series (faulty.e2e)")
 for b in bad:
     print("report-check: index.html: " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
@@ -98,7 +103,7 @@ if truthful "$tmp/clean" 2>"$tmp/neg.log"; then
 fi
 for what in "summary.md: no injected" "summary.md: the first check" "report.json: no fault" \
 	"report.json: no failed" "junit.xml: no failure" "index.html: the faults-injected" \
-	"index.html: the first check row"; do
+	"index.html: the first check row" "index.html: no over-time"; do
 	grep -q "$what" "$tmp/neg.log" ||
 		{ cat "$tmp/neg.log" >&2; fail "negative control: '$what' was not caught"; }
 done

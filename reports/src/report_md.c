@@ -2,7 +2,8 @@
  * report_md.c - the Markdown summary (GitHub-flavoured tables).
  *
  * Sections: a title with the overall verdict, the run metadata, the check
- * verdicts, a percentile table (times in human units), the counters and
+ * verdicts, a percentile table (times in human units), a row per series
+ * (its intervals, throughput range, worst p99 and when), the counters and
  * the fault counts per point. Every user-supplied string is escaped by
  * md_text: Markdown punctuation that could start formatting, links or raw
  * HTML gets a backslash (GFM allows one before any ASCII punctuation), the
@@ -149,6 +150,47 @@ static void md_hists(FILE *out, const fl_report *r)
 	fputc('\n', out);
 }
 
+/* One series: its intervals, the range of their throughput and the worst
+ * interval's p99 with its start (what a CI log needs of the HTML plots). */
+static void md_series_row(FILE *out, const fl_report_series *s)
+{
+	double lo = INFINITY, hi = 0;
+	int64_t worst = -1, at = 0;
+	for (size_t i = 0; i < s->nivs; i++) {
+		fl_report_stats st;
+		fl_report_interval_stats(&s->ivs[i], &st);
+		double rate = (double)st.count / ((double)s->ivs[i].length_ns / 1e9);
+		lo = fmin(lo, rate);
+		hi = fmax(hi, rate);
+		if (st.count > 0 && st.pct[2] > worst) {
+			worst = st.pct[2];
+			at = s->ivs[i].start_ns;
+		}
+	}
+	char a[32], b[32], w[32], t[32], len[32];
+	fputs("| ", out);
+	md_text(out, s->name);
+	fprintf(out, " | %zu x %s | %s..%s/s | %s | %s |\n", s->nivs,
+		fl_report_format_ns(s->nivs ? (double)s->ivs[0].length_ns : 0, false, len,
+				    sizeof(len)),
+		fl__report_fmt_si(s->nivs ? lo : 0, a, sizeof(a)),
+		fl__report_fmt_si(hi, b, sizeof(b)),
+		worst < 0 ? "-" : fl_report_format_ns((double)worst, false, w, sizeof(w)),
+		worst < 0 ? "-" : fl_report_format_ns((double)at, false, t, sizeof(t)));
+}
+
+static void md_series(FILE *out, const fl_report *r)
+{
+	if (!r->nseries)
+		return;
+	fputs("## Over time\n\n| series | intervals | throughput | worst p99 | at |\n"
+	      "|---|--:|--:|--:|--:|\n",
+	      out);
+	for (size_t i = 0; i < r->nseries; i++)
+		md_series_row(out, &r->series[i]);
+	fputc('\n', out);
+}
+
 static void md_counters(FILE *out, const fl_report *r)
 {
 	if (!r->ncounters)
@@ -191,6 +233,7 @@ fl_err *fl__report_emit_markdown(const fl_report *r, FILE *out)
 	md_meta(out, r);
 	md_checks(out, r);
 	md_hists(out, r);
+	md_series(out, r);
 	md_counters(out, r);
 	return md_faults(out, r);
 }

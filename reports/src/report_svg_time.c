@@ -58,17 +58,54 @@ static const char *series_color(const fl_report *r, size_t i)
 	return fl__svg_color(r->nhists + i);
 }
 
-/* The legend of the time plots: one row above the plot area. */
-static void series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f)
+/* The width a legend entry takes. */
+static double entry_w(const char *name) { return 40 + 8.0 * fmin(22, (double)strlen(name)); }
+
+#define LEGEND_ROWS 4     /* rows of legend at most above a time plot */
+#define LEGEND_ROW_H 18.0 /* px per row */
+#define LEGEND_MORE_W 200.0
+
+/*
+ * The legend of the time plots, above the plot area: the fault rules'
+ * entry, then one per series, wrapping over up to LEGEND_ROWS rows. A
+ * suite's report has a series per histogram of every scenario, more than
+ * that holds: the rest are "+N more" (every point names its series when
+ * hovered). Returns the rows used; draws only when out is not NULL, the
+ * rows ending just above the plot area (f->t).
+ */
+static int series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f, int rows)
 {
-	double x = f->l;
-	for (size_t i = 0; i < r->nseries; i++) {
-		fl__svg_legend_entry(out, x, f->t - 14, series_color(r, i), r->series[i].name,
-				     false);
-		x += 40 + 8.0 * fmin(22, (double)strlen(r->series[i].name));
+	double right = f->w - f->r, x = f->l;
+	int row = 0;
+#define LEGEND_Y (f->t - 14 - (double)(rows - 1 - row) * LEGEND_ROW_H)
+	if (r->nfaults) {
+		if (out)
+			fl__svg_legend_entry(out, x, LEGEND_Y, "#f0a8ad", "fault fired", false);
+		x += entry_w("fault fired");
 	}
-	if (r->nfaults)
-		fl__svg_legend_entry(out, x, f->t - 14, "#f0a8ad", "fault fired", false);
+	size_t i = 0;
+	for (; i < r->nseries; i++) {
+		double w = entry_w(r->series[i].name);
+		double need =
+			w + (row + 1 == LEGEND_ROWS && i + 1 < r->nseries ? LEGEND_MORE_W : 0);
+		if (x + need > right) {
+			if (row + 1 == LEGEND_ROWS)
+				break;
+			row++;
+			x = f->l;
+		}
+		if (out)
+			fl__svg_legend_entry(out, x, LEGEND_Y, series_color(r, i),
+					     r->series[i].name, false);
+		x += w;
+	}
+	if (i < r->nseries && out)
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">+%zu more (hover a "
+			"point)</text>\n",
+			x, LEGEND_Y + 4, r->nseries - i);
+#undef LEGEND_Y
+	return row + 1;
 }
 
 /* The per-interval value plotted: throughput (items/s) or p99 (ns). */
@@ -187,6 +224,9 @@ static bool series_domain(const fl_report *r, bool p99, fl__svg_axis *y)
 static bool time_plot(FILE *out, const fl_report *r, bool p99)
 {
 	fl__svg_frame f = {FL__SVG_PLOT_W, 250, 150, 40, 34, 34};
+	int rows = series_legend(NULL, r, &f, 1);
+	f.t += (rows - 1) * LEGEND_ROW_H; /* the legend's rows above the plot */
+	f.h += (rows - 1) * LEGEND_ROW_H;
 	fl__svg_axis y = {.p0 = f.h - f.b, .p1 = f.t};
 	if (!series_domain(r, p99, &y))
 		return false;
@@ -198,7 +238,7 @@ static bool time_plot(FILE *out, const fl_report *r, bool p99)
 		fl__svg_y_si_ticks(out, &y, &f);
 	fl__svg_x_time_ticks(out, &x, &f, true);
 	fault_rules(out, r, &x, &f);
-	series_legend(out, r, &f);
+	(void)series_legend(out, r, &f, rows);
 	if (p99)
 		series_slos(out, r, &x, &y);
 	for (size_t i = 0; i < r->nseries; i++)

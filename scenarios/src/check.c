@@ -91,7 +91,7 @@ int64_t fl_check_cancel_issued(fl_check_cancel *c)
 static void cancel_add(fl_check_cancel *c, int64_t ns, bool also_issued)
 {
 	pthread_mutex_lock(&c->mu);
-	fl_hdr_record(c->h, ns < 1 ? 1 : ns);
+	(void)fl_scenario_record(c->r, c->h, ns < 1 ? 1 : ns); /* and its series */
 	c->joined++;
 	c->issued += also_issued;
 	pthread_mutex_unlock(&c->mu);

@@ -66,8 +66,9 @@ void fl__scn_growth_sample(void)
 	if (h < 0)
 		return;
 	g->x[g->n] = ordinal;
-	/* the run's fault log grows with its fires: the result keeps it */
-	g->y[g->n] = h - (int64_t)fl__scn_faults_bytes();
+	/* the run's fault log grows with its fires, its series with its
+	 * time: the result keeps both */
+	g->y[g->n] = h - (int64_t)fl__scn_faults_bytes() - (int64_t)fl__scn_series_bytes();
 	g->n++;
 }
 

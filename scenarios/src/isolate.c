@@ -16,6 +16,9 @@
  * Fault events travel one per line (F), with the count of those not kept (U).
  * Histograms travel as (value, count) pairs of their recorded slots: each
  * value is re-recorded into the same slot, so percentiles come back exact.
+ * A histogram's series follows it: a W record (its width, whether dropped),
+ * then one I record per interval that holds anything, its index and its
+ * pairs, so the intervals come back as exact as the histogram.
  * The parent must not have started the scheduler: after fork only the
  * forking thread exists in the child.
  */
@@ -45,6 +48,30 @@ static void put_stats(FILE *f, char tag, const fl_stats *st)
 {
 	fprintf(f, "%c" US "%ld" US "%ld" US "%ld" US "%ld" US "%ld" US "%ld" US "%ld\n", tag,
 		st->tasks, st->threads, st->chans, st->ctxs, st->errs, st->timers, st->groups);
+}
+
+static void put_hist(FILE *f, const fl_hdr *h)
+{
+	fl_hdr_iter it;
+	fl_hdr_iter_recorded_init(&it, h);
+	while (fl_hdr_iter_next(&it))
+		fprintf(f, US "%lld:%lld", (long long)it.value, (long long)it.count_here);
+	fputc('\n', f);
+}
+
+/* A histogram's series, after its H record. */
+static void put_series(FILE *f, const fl_scenario_hist_entry *e)
+{
+	const fl_scenario_series *s = &e->series;
+	if (!s->width_ns && !s->dropped)
+		return;
+	fprintf(f, "W" US "%s" US "%lld" US "%d\n", e->name, (long long)s->width_ns,
+		s->dropped ? 1 : 0);
+	for (size_t j = 0; j < s->nivs; j++)
+		if (s->ivs[j]) {
+			fprintf(f, "I" US "%s" US "%zu", e->name, j);
+			put_hist(f, s->ivs[j]);
+		}
 }
 
 static void write_result(FILE *f, const fl_scenario_result *r)
@@ -83,12 +110,11 @@ static void write_result(FILE *f, const fl_scenario_result *r)
 		(unsigned long long)r->allocs_failed);
 	for (size_t i = 0; i < r->nhists; i++) {
 		fprintf(f, "H" US "%s", r->hists[i].name);
-		fl_hdr_iter it;
-		fl_hdr_iter_recorded_init(&it, r->hists[i].hdr);
-		while (fl_hdr_iter_next(&it))
-			fprintf(f, US "%lld:%lld", (long long)it.value, (long long)it.count_here);
-		fputc('\n', f);
+		put_hist(f, r->hists[i].hdr);
+		put_series(f, &r->hists[i]);
 	}
+	if (r->series_dropped)
+		fprintf(f, "D" US "%llu\n", (unsigned long long)r->series_dropped);
 	fputs("Z\n", f);
 }
 
@@ -117,16 +143,49 @@ static void get_stats(char **fld, int n, fl_stats *st)
 	*st = (fl_stats){v[0], v[1], v[2], v[3], v[4], v[5], v[6], 0}; /* progress: not sent */
 }
 
-static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)
+static void get_pairs(fl_hdr *h, char **fld, int from, int n)
 {
-	fl_hdr *h;
-	fl_err *err = fl_scenario_hist(r, fld[1], &h);
-	for (int i = 2; !err && i < n; i++) {
+	for (int i = from; i < n; i++) {
 		long long v, c;
 		if (sscanf(fld[i], "%lld:%lld", &v, &c) == 2)
 			fl_hdr_record_n(h, v, c);
 	}
+}
+
+static fl_err *read_hist(fl_scenario_result *r, char **fld, int n)
+{
+	fl_hdr *h;
+	fl_err *err = fl_scenario_hist(r, fld[1], &h);
+	if (!err)
+		get_pairs(h, fld, 2, n);
 	return err;
+}
+
+/* The series of the histogram named name (sent before it), or NULL. */
+static fl_scenario_series *series_named(fl_scenario_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nhists; i++)
+		if (strcmp(r->hists[i].name, name) == 0)
+			return &r->hists[i].series;
+	return NULL;
+}
+
+/* A "W" record (a series' shape) or an "I" record (one interval). */
+static void read_series(fl_scenario_result *r, char **fld, int n)
+{
+	fl_scenario_series *s = n >= 3 ? series_named(r, fld[1]) : NULL;
+	if (!s)
+		return;
+	if (fld[0][0] == 'W') {
+		long long w = n >= 4 ? strtoll(fld[2], NULL, 10) : 0;
+		s->width_ns = w > 0 ? w : 0;
+		s->dropped = n >= 4 && atoi(fld[3]) != 0;
+		return;
+	}
+	unsigned long long i = strtoull(fld[2], NULL, 10);
+	fl_hdr *h = s->width_ns ? fl__scn_series_interval(r, s, (size_t)i) : NULL;
+	if (h)
+		get_pairs(h, fld, 3, n);
 }
 
 /* A "C" record: one check verdict, appended while r has room. */
@@ -190,6 +249,12 @@ static bool read_result(FILE *f, fl_scenario_result *r)
 		case 'H':
 			if (n >= 2)
 				fl_err_drop(read_hist(r, fld, n));
+			break;
+		case 'W':
+		case 'I': read_series(r, fld, n); break;
+		case 'D':
+			if (n >= 2)
+				r->series_dropped += strtoull(fld[1], NULL, 10);
 			break;
 		case 'F':
 			if (n >= 4 &&

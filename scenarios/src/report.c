@@ -7,7 +7,9 @@
  * across scenarios: each keeps its own "<scenario>.items", since items of
  * unrelated pipelines are not one throughput. Fault events are placed on
  * the suite's timeline (each run's offset is the runs before it: they run
- * one after another). Histograms are
+ * one after another), and so are the series of the histograms
+ * (fl_scenario_record's intervals, as "<scenario>.<hist>": the HTML's
+ * throughput and p99 over time). Histograms are
  * cloned so that the report owns everything it points to and outlives the
  * results. A scenario whose run stopped early gets a failed "ran" check
  * carrying the reason.
@@ -42,7 +44,39 @@ static fl_err *add_checks(fl_report *rep, const fl_scenario_result *r, const cha
 	return err;
 }
 
-static fl_err *add_hists(fl_report *rep, const fl_scenario_result *r, const char *sn)
+/*
+ * A histogram's series as the report's series name: every interval from
+ * the run's start to the last one recorded into, an empty one as a count
+ * of 0 (a stall is a throughput of 0, not a gap), the last one cut at the
+ * run's end; offset_ns places them on the suite's timeline.
+ */
+static fl_err *add_series(fl_report *rep, const fl_scenario_result *r, const fl_scenario_series *s,
+			  const char *name, int64_t offset_ns)
+{
+	fl_err *err = NULL;
+	for (size_t j = 0; j < s->nivs && !err; j++) {
+		int64_t start = (int64_t)j * s->width_ns, len = s->width_ns;
+		if (j + 1 == s->nivs && r->duration_ns > start && r->duration_ns - start < len)
+			len = r->duration_ns - start;
+		if (!s->ivs[j]) {
+			fl_report_stats none = {0};
+			err = fl_report_add_series_interval_stats(rep, name, offset_ns + start, len,
+								  &none);
+			continue;
+		}
+		fl_hdr *copy;
+		if ((err = fl_hdr_clone(s->ivs[j], &copy)))
+			break;
+		err = fl_report_add_series_interval(rep, name, offset_ns + start, len, copy,
+						    FL_REPORT_TAKE);
+		if (err)
+			fl_hdr_free(copy);
+	}
+	return err;
+}
+
+static fl_err *add_hists(fl_report *rep, const fl_scenario_result *r, const char *sn,
+			 int64_t offset_ns)
 {
 	char name[FL_SCENARIO_NAME_MAX * 2 + 2];
 	for (size_t i = 0; i < r->nhists; i++) {
@@ -55,6 +89,12 @@ static fl_err *add_hists(fl_report *rep, const fl_scenario_result *r, const char
 			fl_hdr_free(copy);
 			return err;
 		}
+		if ((err = add_series(rep, r, &r->hists[i].series, name, offset_ns)))
+			return err;
+	}
+	if (r->series_dropped) {
+		snprintf(name, sizeof(name), "%s.series_dropped", sn);
+		return fl_report_add_counter(rep, name, (int64_t)r->series_dropped);
 	}
 	return NULL;
 }
@@ -95,7 +135,7 @@ static fl_err *add_result(fl_report *rep, const fl_scenario_result *r, int64_t o
 		err = fl_report_add_counter(rep, name, r->duration_ns);
 	}
 	if (!err)
-		err = add_hists(rep, r, sn);
+		err = add_hists(rep, r, sn, offset_ns);
 	return fl_err_wrap(err, "report scenario %s", sn);
 }
 

@@ -10,7 +10,8 @@
  * Checks merge over iterations: the first failure sticks (its values and
  * message are what a reader needs), otherwise the latest pass wins.
  *
- * No locking: only the scenario's own thread touches a result.
+ * No locking: only the scenario's own thread touches a result, except
+ * fl_scenario_record (series.c), which takes a lock of its own.
  */
 #include "scn_internal.h"
 
@@ -46,8 +47,10 @@ void fl_scenario_result_destroy(fl_scenario_result *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nhists; i++)
+	for (size_t i = 0; i < r->nhists; i++) {
 		fl_hdr_free(r->hists[i].hdr);
+		fl__scn_series_free(&r->hists[i].series);
+	}
 	r->nhists = 0;
 	free(r->faults);
 	r->faults = NULL;

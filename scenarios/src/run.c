@@ -25,7 +25,9 @@
  * line through the samples (docs/scenarios.md).
  *
  * Every fault injected during the run, by any plan, is kept in the result
- * (fault_log.c) for the report's counts and timeline.
+ * (fault_log.c) for the report's counts and timeline, and every value the
+ * body records with fl_scenario_record is placed in time from the body's
+ * start (series.c); the heap check forgives what both keep in the result.
  *
  * Under the allocation sweep (params.alloc_fail_nth) the hook of fl/alloc.h
  * is armed for the scenario's body only: the baselines before it and the
@@ -412,7 +414,9 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p, fl_sc
 	fl__scn_fault_log flog;
 	fl__scn_faults_watch(&flog, start);
 	r->faults_plan = plan;
+	fl__scn_series_start(r, start);
 	err = run_body(s, &rp, r);
+	fl__scn_series_stop(r);
 	r->faults_plan = NULL;
 	size_t flog_bytes = fl__scn_faults_unwatch(&flog, r);
 	r->duration_ns = fl_now() - start;
@@ -433,9 +437,9 @@ fl_err *fl_scenario_run(const fl_scenario *s, const fl_scenario_params *p, fl_sc
 	/* The run's error must not count as a leak: drop it before settling and
 	 * give the caller a new one with the same text afterwards. */
 	fl_err_drop(err);
-	if (heap0 >= 0) /* what the result keeps: its histograms and fault events */
+	if (heap0 >= 0) /* what the result keeps: its histograms, series and fault events */
 		heap0 += (int64_t)((r->nhists - nhists0) * fl_hdr_memory_size(1, FL_SEC(3600), 3) +
-				   flog_bytes);
+				   flog_bytes + fl__scn_series_held(r));
 	generic_checks(r, &rp, scope, &growth, heap0, tol);
 	fl_leak_scope_free(scope);
 	if (r->run_err[0])

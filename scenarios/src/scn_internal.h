@@ -84,6 +84,22 @@ size_t fl__scn_faults_unwatch(fl__scn_fault_log *log, fl_scenario_result *r);
 bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const char *point,
 		       const char *action);
 
+/*
+ * The series of fl_scenario_record (series.c). start and stop bracket the
+ * body (fl_scenario_run): values recorded between them are placed in time
+ * from t0_ns. held: the bytes r's series hold (which the heap check
+ * forgives); bytes: those every series in the process holds now (which the
+ * growth samples leave out). interval: the histogram of interval i of s,
+ * allocated when new (NULL, the series dropped and counted in r, when out
+ * of memory; NULL also for an i past the last). free: frees s's intervals.
+ */
+void fl__scn_series_start(fl_scenario_result *r, int64_t t0_ns);
+void fl__scn_series_stop(fl_scenario_result *r);
+size_t fl__scn_series_held(const fl_scenario_result *r);
+size_t fl__scn_series_bytes(void);
+fl_hdr *fl__scn_series_interval(fl_scenario_result *r, fl_scenario_series *s, size_t i);
+void fl__scn_series_free(fl_scenario_series *s);
+
 /* True on the sim backend, where time is virtual: what depends only on
  * durations (which batch a time limit closes) is exact there, and only
  * bounded on a real clock, where the machine's load moves it. */

@@ -152,6 +152,9 @@ FL_TEST(markdown_escaping)
 	ASSERT_OK(fl_report_add_hist_stats(r, "e2e|x", &st));
 	ASSERT_OK(fl_report_add_counter(r, "n|m", 7));
 	ASSERT_OK(fl_report_add_fault_event(r, 1, "p|q", "a"));
+	fl_report_stats quiet = {0}, busy = mk_stats(300, 1000, 2000000, 3000000, 4000000);
+	ASSERT_OK(fl_report_add_series_interval_stats(r, "s|e", 0, 100000000, &quiet));
+	ASSERT_OK(fl_report_add_series_interval_stats(r, "s|e", 100000000, 100000000, &busy));
 	char *md = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&md, &len);
@@ -165,6 +168,9 @@ FL_TEST(markdown_escaping)
 	ASSERT_CONTAINS(md, "| e2e\\|x | 10 |");
 	ASSERT_CONTAINS(md, "| n\\|m | 7 |");
 	ASSERT_CONTAINS(md, "| p\\|q | a | 1 |");
+	/* the series: 0 and 3000 items/s, the busy interval's p99 at 100 ms */
+	ASSERT_CONTAINS(md, "## Over time");
+	ASSERT_CONTAINS(md, "| s\\|e | 2 x 100 ms | 0..3k/s | 2.00 ms | 100 ms |\n");
 	/* Every table row has exactly as many unescaped pipes as its header. */
 	for (char *line = md; *line;) {
 		char *nl = strchr(line, '\n');

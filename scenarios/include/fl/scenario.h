@@ -29,7 +29,8 @@
  * tests) can match them with fl_err_is and fl_err_as.
  *
  * Thread safety: a result belongs to the thread that runs the scenario;
- * tasks inside a scenario never touch it. Different results may be used by
+ * tasks inside a scenario never touch it, except through
+ * fl_scenario_record, which any task may call. Different results may be used by
  * different threads, but the leak check counts process-wide objects, so
  * scenarios should not run concurrently with other runtime users.
  */
@@ -190,10 +191,34 @@ typedef struct fl_scenario_counter {
 	int64_t value;
 } fl_scenario_counter;
 
+/*
+ * A histogram's series over the run: what fl_scenario_record put into h
+ * during each interval of the run's time (fl_now() from the body's start:
+ * virtual on the sim backend). Interval i covers [i * width_ns,
+ * (i + 1) * width_ns). The width starts at FL_SCENARIO_SERIES_WIDTH and,
+ * when a value falls past the last of FL_SCENARIO_SERIES_MAX intervals,
+ * neighbours merge pairwise and the width doubles (as often as needed), so
+ * a run of any length past 50 first widths keeps 50 to 100 intervals and
+ * every count recorded. Interval histograms have the range of the
+ * scenario's (1 ns .. 1 h) with FL_SCENARIO_SERIES_SIGFIGS significant
+ * digits (a tenth of the memory of three: the result keeps up to a
+ * hundred per series).
+ */
+#define FL_SCENARIO_SERIES_MAX 100
+#define FL_SCENARIO_SERIES_WIDTH FL_MS(10)
+#define FL_SCENARIO_SERIES_SIGFIGS 2
+typedef struct fl_scenario_series {
+	int64_t width_ns; /* 0: no series (nothing recorded by fl_scenario_record) */
+	size_t nivs;      /* intervals 0 .. nivs - 1: up to the last one recorded into */
+	fl_hdr *ivs[FL_SCENARIO_SERIES_MAX]; /* owned; NULL: nothing recorded in it */
+	bool dropped; /* out of memory: intervals freed, no more kept (the histogram is whole) */
+} fl_scenario_series;
+
 /* A latency histogram in ns (1 ns .. 1 h, 3 significant digits). */
 typedef struct fl_scenario_hist_entry {
 	char name[FL_SCENARIO_NAME_MAX];
-	fl_hdr *hdr; /* owned */
+	fl_hdr *hdr;               /* owned */
+	fl_scenario_series series; /* fl_scenario_record's intervals; owned */
 } fl_scenario_hist_entry;
 
 /* A group the scenario ran, for the generic limit check. */
@@ -256,6 +281,15 @@ struct fl_scenario_result {
 	/* The monotonic wall clock (ns) at the last check record, or at the
 	 * body's start (set by fl_scenario_run); 0: check times are not kept. */
 	int64_t check_mark_ns;
+	/* fl_scenario_record's clock, set by fl_scenario_run while the body
+	 * runs: series_on, and the fl_now() of the body's start, from which
+	 * interval times count. Outside the body values go to the histogram
+	 * only. */
+	bool series_on;
+	int64_t series_t0_ns;
+	/* Series dropped for want of memory (fl_scenario_series.dropped):
+	 * their histograms are whole, their intervals gone. */
+	uint64_t series_dropped;
 };
 
 /* ---- the registry ---------------------------------------------------------- */
@@ -390,7 +424,7 @@ FL_MUST_CHECK fl_err *fl_scenario_registry_err(void);
 
 /* Prepares r for s (zeroes it). Does not allocate. */
 void fl_scenario_result_init(fl_scenario_result *r, const fl_scenario *s);
-/* Frees the histograms r owns. Accepts NULL. */
+/* Frees the histograms, series and fault events r owns. Accepts NULL. */
 void fl_scenario_result_destroy(fl_scenario_result *r);
 
 /*
@@ -463,6 +497,30 @@ void fl_scenario_max(fl_scenario_result *r, const char *name, int64_t value);
  */
 FL_MUST_CHECK fl_err *fl_scenario_hist(fl_scenario_result *r, const char *name, fl_hdr **out);
 
+/*
+ * Records value_ns into h, a histogram of r (fl_scenario_hist), and into
+ * the interval of h's series (fl_scenario_series) that holds the call's
+ * time: fl_now() - r->series_t0_ns. The time is the call's, so call it
+ * when the measured operation completes. Outside the scenario's body
+ * (r->series_on false) it records into h only. A value out of h's range
+ * (below 0, above 1 h) is counted out of range in both, as fl_hdr_record.
+ * Returns what fl_hdr_record(h, value_ns) returns: false when out of range.
+ * Errors: none. When an interval's histogram cannot be allocated the
+ * series is dropped (its intervals freed, series.dropped set,
+ * r->series_dropped counted, reported as "<scenario>.series_dropped") and
+ * h keeps recording: never an abort, the run goes on. An h that is not one
+ * of r's histograms is a scenario bug and aborts.
+ * Ownership: borrows r and h; the series belongs to r (freed by
+ * fl_scenario_result_destroy).
+ * Thread safety: any task or thread, concurrently with other
+ * fl_scenario_record calls (one process-wide mutex serialises them and
+ * covers h), but not with other writers of h or r's hist table: record
+ * into h through this call only, and create histograms before the tasks.
+ * Blocks: on that mutex only, for an fl_hdr_record or two and, every
+ * new interval, one allocation.
+ */
+bool fl_scenario_record(fl_scenario_result *r, fl_hdr *h, int64_t value_ns);
+
 /* Notes a group's limit and its fl_group_hwm (call after wait). */
 void fl_scenario_note_group(fl_scenario_result *r, const char *name, int limit, int hwm);
 /*
@@ -499,8 +557,11 @@ const fl_hdr *fl_scenario_find_hist(const fl_scenario_result *r, const char *nam
 /*
  * Appends one result to a report: checks as "<scenario>: <check>",
  * counters as "<scenario>.<counter>", histograms (cloned, owned by the
- * report) as "<scenario>.<hist>", fault events as point "<scenario>:
- * <point>" (and "<scenario>.faults_unlogged" when some were only counted),
+ * report) as "<scenario>.<hist>" with their series (fl_scenario_record's
+ * intervals, an empty one as a count of 0) as series "<scenario>.<hist>"
+ * (and "<scenario>.series_dropped" when some were dropped), fault events
+ * as point "<scenario>: <point>" (and "<scenario>.faults_unlogged" when
+ * some were only counted),
  * and a failed "<scenario>: ran" check when the run stopped early. Errors: those of the fl_report_add_* calls
  * (FL_ERR_INVAL for a name already used), FL_ERR_NOMEM.
  */
@@ -510,8 +571,8 @@ FL_MUST_CHECK fl_err *fl_scenario_report_add(fl_report *rep, const fl_scenario_r
  * Builds one report named name from n results (a suite run): opts as
  * fl_report_new (the backend defaults to the running one), the host
  * detected, the duration the sum of the runs', every result appended with
- * fl_scenario_report_add (fault events offset by the runs before it, so
- * the timeline is the suite's). Throughput is per scenario, from its own
+ * fl_scenario_report_add (fault events and series intervals offset by the
+ * runs before it, so the timeline is the suite's). Throughput is per scenario, from its own
  * "<scenario>.items": nothing is summed across scenarios. *out only on
  * success.
  * Errors: FL_ERR_INVAL (NULL name or out), those of fl_report_new and

@@ -48,7 +48,8 @@ typedef struct fan_worker {
 struct fan_run {
 	fl_chan *in, *out;     /* producer -> stage -> sink, unbuffered */
 	fl_chan *ready, *gate; /* the saturation handshake (1-byte tokens) */
-	fl_hdr *e2e;           /* sink */
+	fl_hdr *e2e;           /* sink (and its series) */
+	fl_scenario_result *r;
 	fan_worker workers[FAN_WORKERS];
 	int inner_hwm;                     /* stage: fl_group_hwm of the nested group */
 	long delivered;                    /* sink */
@@ -148,7 +149,7 @@ static fl_err *fan_sink(fl_ctx *ctx, void *arg)
 		long root = isqrt(it.v);
 		if (root >= 1 && root <= FAN_ITEMS && root * root == it.v && !f->seen[root]++)
 			f->distinct++;
-		fl_hdr_record(f->e2e, fl_now() - it.born_ns);
+		(void)fl_scenario_record(f->r, f->e2e, fl_now() - it.born_ns);
 	}
 }
 
@@ -204,6 +205,7 @@ static fl_err *fanout_scn(const fl_scenario_params *p, fl_scenario_result *r)
 		fan_run *f = fl__calloc(1, sizeof(*f));
 		if (!f)
 			return fl_err_wrap(FL_ERR_NOMEM, "fanout run");
+		f->r = r;
 		fl_err *err = NULL, *env = fl_scenario_hist(r, "e2e", &f->e2e);
 		if (env || (env = fan_once(f, &err))) {
 			free(f);

@@ -33,7 +33,8 @@ typedef struct sum_run {
 	const long *nums;
 	size_t n;
 	fl_chan *ch;
-	fl_hdr *e2e;       /* consumer: item latency */
+	fl_hdr *e2e; /* consumer: item latency (and its series) */
+	fl_scenario_result *r;
 	long produced;     /* producer: items sent */
 	long delivered;    /* consumer: items received */
 	long total;        /* consumer: their sum */
@@ -71,7 +72,7 @@ static fl_err *sum_consume(fl_ctx *ctx, void *arg)
 		}
 		s->total += it.v;
 		s->delivered++;
-		fl_hdr_record(s->e2e, fl_now() - it.born_ns);
+		(void)fl_scenario_record(s->r, s->e2e, fl_now() - it.born_ns);
 	}
 }
 
@@ -110,7 +111,7 @@ static fl_err *sum_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	static const long nums[] = {1, 2, 3, 4, 5};
 	for (int i = 0; i < p->iterations; i++) {
-		sum_run s = {.nums = nums, .n = 5};
+		sum_run s = {.nums = nums, .n = 5, .r = r};
 		fl_err *env = fl_scenario_hist(r, "e2e", &s.e2e);
 		long total = -1;
 		fl_err *err = NULL;
@@ -149,7 +150,7 @@ static fl_err *early_return_scn(const fl_scenario_params *p, fl_scenario_result 
 	static const long nums[] = {1, 2, -1, 4};
 	static const char want[] = "process item 3: negative value";
 	for (int i = 0; i < p->iterations; i++) {
-		sum_run s = {.nums = nums, .n = 4};
+		sum_run s = {.nums = nums, .n = 4, .r = r};
 		fl_err *env = fl_scenario_hist(r, "e2e", &s.e2e);
 		long total = -1;
 		fl_err *err = NULL;
@@ -193,8 +194,9 @@ const fl_scenario fl__scn_early_return = {
 #define DRAIN_FAIL_AT 500
 
 typedef struct drain_run {
-	fl_chan *a, *b;    /* stage 1 -> 2 -> 3, unbuffered */
-	fl_hdr *e2e;       /* stage 3 */
+	fl_chan *a, *b; /* stage 1 -> 2 -> 3, unbuffered */
+	fl_hdr *e2e;    /* stage 3 (and its series) */
+	fl_scenario_result *r;
 	long produced;     /* stage 1: sends that completed */
 	int producer_exit; /* stage 1: the status that stopped it */
 	long forwarded;    /* stage 2 */
@@ -252,7 +254,7 @@ static fl_err *drain_sink(fl_ctx *ctx, void *arg)
 			return st == FL_CLOSED ? NULL : fl__scn_stopped(ctx, st, "stage 3");
 		}
 		d->delivered++;
-		fl_hdr_record(d->e2e, fl_now() - it.born_ns);
+		(void)fl_scenario_record(d->r, d->e2e, fl_now() - it.born_ns);
 	}
 }
 
@@ -288,7 +290,7 @@ static fl_err *drain_once(drain_run *d, fl_err **err)
 static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	for (int i = 0; i < p->iterations; i++) {
-		drain_run d = {0};
+		drain_run d = {.r = r};
 		fl_err *err = NULL, *env = fl_scenario_hist(r, "e2e", &d.e2e);
 		if (env || (env = drain_once(&d, &err)))
 			return env;

@@ -144,7 +144,7 @@ static fl_err *tail_request(tail_run *t, fl_ctx *parent)
 	t->complete += !err && answered == LEAVES;
 	if (err)
 		fl_scenario_note_err(t->r, t->p, t->est ? "hedged request" : "request", err);
-	fl_hdr_record(t->req, ns);
+	(void)fl_scenario_record(t->r, t->req, ns); /* the request's end to end, over time */
 	t->slowest = ns > t->slowest ? ns : t->slowest;
 	pthread_mutex_unlock(&t->mu);
 	fl_err_drop(err);

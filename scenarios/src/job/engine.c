@@ -127,7 +127,8 @@ static fl_err *get_hists(const fl__job *j, const fl_scenario_params *p, fl_scena
 
 /* The iteration's state with the job's fault sites and tenants; NULL when
  * out of memory. */
-static fl__eng *eng_new(const fl__job *j, const fl_scenario_params *p, const hists *h)
+static fl__eng *eng_new(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
+			const hists *h)
 {
 	fl__eng *e = fl__calloc(1, sizeof(*e));
 	fl__eng_tasks *tasks = fl__calloc(1, sizeof(*tasks));
@@ -149,6 +150,7 @@ static fl__eng *eng_new(const fl__job *j, const fl_scenario_params *p, const his
 	e->tasks = tasks;
 	e->j = j;
 	e->p = p;
+	e->r = r;
 	e->t_start = fl_now();
 	e->work_ns = j->work_ns * p->time_scale;
 	e->limit = j->group_limit > 0 ? j->group_limit : 0;
@@ -331,7 +333,7 @@ static void report_counts(fl__eng *e, fl_scenario_result *r)
 static fl_err *iteration(const fl__job *j, const fl_scenario_params *p, fl_scenario_result *r,
 			 const hists *h, int it)
 {
-	fl__eng *e = eng_new(j, p, h);
+	fl__eng *e = eng_new(j, p, r, h);
 	if (!e)
 		return fl_err_wrap(FL_ERR_NOMEM, "job %s", j->name);
 	fl_err *env = eng_open(e, it);

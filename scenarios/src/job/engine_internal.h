@@ -59,6 +59,7 @@ typedef struct fl__eng_bh {
 typedef struct fl__eng {
 	const fl__job *j;
 	const fl_scenario_params *p;
+	fl_scenario_result *r; /* fl__eng_record's series only */
 	fl_group *g;
 	fl_ctx *gctx, *parent;
 	fl_fault_plan *plan;         /* the job's faults; NULL: none */
@@ -138,11 +139,12 @@ static inline void fl__eng_count_item(fl__eng *e, int c, long id, long d)
 		atomic_fetch_add(&e->tn[c][fl__eng_tenant_of(e, id)], d);
 }
 
-/* Records v (at least 1) into h under e->mu. */
+/* Records v (at least 1) into h and its series (fl_scenario_record) under
+ * e->mu. */
 static inline void fl__eng_record(fl__eng *e, fl_hdr *h, int64_t v)
 {
 	pthread_mutex_lock(&e->mu);
-	fl_hdr_record(h, v < 1 ? 1 : v);
+	(void)fl_scenario_record(e->r, h, v < 1 ? 1 : v);
 	pthread_mutex_unlock(&e->mu);
 }
 
