@@ -123,16 +123,17 @@ FL_TEST(replay_line_names_argv0_and_reproduces)
  * scenarios on sim and prints a replay line naming itself. */
 FL_TEST(explore_in_a_users_binary)
 {
-	ASSERT_EQ(sh("cd " DIR
-		     " && ./fl_user_scenarios explore orders_lost --strategy pos --runs 5 "
-		     "--seed 4",
-		     out, sizeof(out)),
+	ASSERT_EQ(fl_test_sh("cd " DIR
+			     " && ./fl_user_scenarios explore orders_lost --strategy pos --runs 5 "
+			     "--seed 4",
+			     out, sizeof(out)),
 		  1);
 	expect("replay: ./fl_user_scenarios replay 4 'orders_lost' --backend sim --strategy pos");
 	/* negative control: the clean scenario explores without a failure */
-	ASSERT_EQ(sh("cd " DIR " && ./fl_user_scenarios explore orders_sum --strategy pos --runs 5 "
-		     "--seed 4",
-		     out, sizeof(out)),
+	ASSERT_EQ(fl_test_sh("cd " DIR
+			     " && ./fl_user_scenarios explore orders_sum --strategy pos --runs 5 "
+			     "--seed 4",
+			     out, sizeof(out)),
 		  0);
 	expect("5 runs in");
 }
