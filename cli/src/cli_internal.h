@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 enum { EXIT_PASS = 0, EXIT_CHECK_FAILED = 1, EXIT_USAGE = 2, EXIT_HANG = 3 };
 
@@ -83,6 +84,8 @@ bool fl__cli_parse_u64(const char *s, uint64_t *out);
  * asked writes nothing. Returns NULL or the first write's error.
  */
 FL_MUST_CHECK fl_err *fl__cli_write_report(const fl__cli_opts *o, const fl_report *rep);
+/* Seconds of CLOCK_MONOTONIC since *t0 (progress lines, rates, times). */
+double fl__cli_since(const struct timespec *t0);
 /* The report's metadata every verb records (seed, plan, backend, revision). */
 struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan);
 

@@ -88,13 +88,6 @@ static void on_run(void *arg, const char *line)
 		snprintf(e->fail_strat, sizeof(e->fail_strat), "%s", strat);
 }
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* FAULTLINE_STRATEGY for the next batch: PCT starts from the most steps
  * seen so far (and at least --steps). */
 static void batch_strategy(const fl__cli_opts *o, const explore_state *e)
@@ -216,7 +209,7 @@ static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opt
 			rc = report_failure(s, spec, o, base, &b, status, &e);
 		done = to;
 	}
-	summary(s, o, &e, since(&t0));
+	summary(s, o, &e, fl__cli_since(&t0));
 	free(e.set);
 	if (rc == EXIT_PASS && e.hits)
 		rc = EXIT_CHECK_FAILED;

@@ -73,9 +73,7 @@ static bool run_one(const fl__cli_opts *o, const fl_scenario *s, fl_scenario_res
 static void progress(size_t done, size_t n, size_t failed, const char *next,
 		     const struct timespec *t0, double *last)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	double el = (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	double el = fl__cli_since(t0);
 	if (el - *last < 5.0)
 		return;
 	*last = el;

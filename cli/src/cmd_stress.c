@@ -31,9 +31,7 @@ typedef struct stress_sum {
  * done, failures (none yet: stress stops at the first), rate and ETA. */
 static void progress(const char *name, long done, long n, const struct timespec *t0, double *last)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	double el = (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	double el = fl__cli_since(t0);
 	if (el - *last < 5.0 || done >= n)
 		return;
 	*last = el;
@@ -72,7 +70,7 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 		      stress_sum *sum)
 {
 	long n = o->iterations > 0 ? o->iterations : 1000, batch = o->batch > 0 ? o->batch : 200;
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	bool tty = isatty(STDOUT_FILENO);
 	long done = 0;
@@ -85,10 +83,7 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 		       "faults (seeded per iteration)\n",
 		       s->name, n, base);
 	while (done < n) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double el =
-			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (o->duration_ns > 0 && el * 1e9 >= (double)o->duration_ns)
+		if (o->duration_ns > 0 && fl__cli_since(&t0) * 1e9 >= (double)o->duration_ns)
 			break;
 		long to = done + batch < n ? done + batch : n;
 		fl__cli_batch bt = {.s = s, .base = base, .from = done, .to = to};
@@ -110,8 +105,7 @@ static int stress_one(const fl_scenario *s, const char *spec, const fl__cli_opts
 			progress(s->name, done, n, &t0, &last);
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double el = fl__cli_since(&t0);
 	if (tty)
 		printf("\r\033[K");
 	printf("stress %s: %ld iterations in %.1f s: 0 failures (0 hangs, 0 crashes, 0 swallowed "
@@ -146,10 +140,10 @@ int fl__cli_stress(int argc, char **argv)
 	fl_err *werr = rc ? NULL : fl_report_new("stress", &ro, &rep);
 	for (size_t i = 0; i < t.n && !rc && !werr; i++) {
 		stress_sum sum = {0, ""};
-		struct timespec a, b;
+		struct timespec a;
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		rc = stress_one(t.s[i], t.spec[i], &o, base, &sum);
-		clock_gettime(CLOCK_MONOTONIC, &b);
+		double secs = fl__cli_since(&a);
 		/* one check per target: its iterations, and a failure's replay */
 		char name[FL_SCENARIO_NAME_MAX + 16], key[FL_SCENARIO_NAME_MAX + 32];
 		snprintf(name, sizeof(name), "%s: stress", t.s[i]->name);
@@ -158,9 +152,7 @@ int fl__cli_stress(int argc, char **argv)
 					   (double)sum.done, NAN, NULL,
 					   sum.verdict[0] ? sum.verdict : "no violation");
 		if (!werr) /* the testcase time: this target's whole stress */
-			rep->checks[rep->nchecks - 1].time_ns =
-				(int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
-				(b.tv_nsec - a.tv_nsec);
+			rep->checks[rep->nchecks - 1].time_ns = (int64_t)(secs * 1e9);
 		snprintf(key, sizeof(key), "%s.iterations", t.s[i]->name);
 		if (!werr)
 			werr = fl_report_add_counter(rep, key, sum.done);

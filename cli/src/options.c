@@ -465,6 +465,13 @@ void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", o->strategy ? o->strategy : "random");
 }
 
+double fl__cli_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 struct fl_report_opts fl__cli_report_opts(const fl__cli_opts *o, const char *plan)
 {
 	return (struct fl_report_opts){.git_rev = FL_REVISION,
