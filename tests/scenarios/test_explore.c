@@ -17,26 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "fl_test.h"
+#include "fl_test_sh.h"
 
 #define BIN FL_BINARY_DIR "/cli/faultline"
-
-static int sh(const char *cmd, char *out, size_t cap)
-{
-	char full[4096];
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	ASSERT(p != NULL);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	while (n == cap - 1 && fread(full, 1, sizeof(full), p) > 0)
-		;
-	int st = pclose(p);
-	ASSERT(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 static char out[65536];
 
@@ -60,7 +45,7 @@ static int explore(const char *target, const char *strategy, char *o, size_t cap
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "%s explore %s --strategy %s --runs 300 --seed 1", BIN, target,
 		 strategy);
-	return sh(cmd, o, cap);
+	return fl_test_sh(cmd, o, cap);
 }
 
 FL_TEST(explore_finds_each_bug_and_the_replay_reproduces_it)
@@ -80,7 +65,7 @@ FL_TEST(explore_finds_each_bug_and_the_replay_reproduces_it)
 		char cmd[1024];
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(r + 8, "\n"), r + 8);
 		ASSERT(strstr(cmd, "--strategy") != NULL);
-		rc = sh(cmd, again, sizeof(again));
+		rc = fl_test_sh(cmd, again, sizeof(again));
 		if (rc != 1 || !strstr(again, ": FAILED") || !strstr(again, zoo[i].check))
 			FL_FAIL("%s: replay `%s` exit %d, expected the same failure:\n%s", target,
 				cmd, rc, again);
@@ -127,15 +112,13 @@ static int files_cmp(const char *a, const char *b)
 FL_TEST(random_strategy_keeps_the_trace)
 {
 	char cmd[1024], dir[256];
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/fl-explore-XXXXXX", t && *t ? t : "/tmp");
-	ASSERT(mkdtemp(dir) != NULL);
+	fl_test_tmpdir(dir, sizeof(dir));
 	const char *modes[] = {"", "--strategy random", "--strategy pct --depth 2 --steps 40"};
 	for (int m = 0; m < 3; m++) {
 		snprintf(cmd, sizeof(cmd),
 			 "FAULTLINE_TRACE=%s/t%d.txt %s replay 5 mini_group --backend sim %s", dir,
 			 m, BIN, modes[m]);
-		ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+		ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	}
 	char a[300], b[300], c[300];
 	snprintf(a, sizeof(a), "%s/t0.txt", dir);
@@ -144,7 +127,7 @@ FL_TEST(random_strategy_keeps_the_trace)
 	ASSERT_EQ(files_cmp(a, b), 0);
 	ASSERT_NE(files_cmp(a, c), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST(usage_errors_exit_2)
@@ -164,7 +147,7 @@ FL_TEST(usage_errors_exit_2)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char cmd[512];
 		snprintf(cmd, sizeof(cmd), "%s %s", BIN, bad[i]);
-		int rc = sh(cmd, out, sizeof(out));
+		int rc = fl_test_sh(cmd, out, sizeof(out));
 		if (rc != 2)
 			FL_FAIL("`%s`: exit %d, expected 2:\n%s", bad[i], rc, out);
 	}
@@ -178,18 +161,18 @@ FL_TEST(zoo_is_listed_apart_and_run_by_name)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "%s list", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	const char *sec = strstr(out, "exploration targets");
 	ASSERT_NOT_NULL(sec);
 	ASSERT(strstr(out, "zoo_order") > sec);
 	snprintf(cmd, sizeof(cmd), "%s list --names", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 	ASSERT_NULL(strstr(out, "zoo_"));
 	ASSERT(strstr(out, "mini_group") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s list 'zoo_*'", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "%s run zoo_order_fixed --backend sim", BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 /* replay --check-determinism: a scenario that reads the real clock is
@@ -199,22 +182,22 @@ FL_TEST(nondeterminism_check_flags_the_real_clock)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "%s replay 1 zoo_real_clock --check-determinism", BIN);
-	int rc = sh(cmd, out, sizeof(out));
+	int rc = fl_test_sh(cmd, out, sizeof(out));
 	if (rc != 1 || !strstr(out, "the two replays diverge at event"))
 		FL_FAIL("exit %d, expected 1 and a divergence:\n%s", rc, out);
 	snprintf(cmd, sizeof(cmd),
 		 "%s replay 2 zoo_atomicity --check-determinism --strategy pct --depth 2 --steps 8",
 		 BIN);
-	rc = sh(cmd, out, sizeof(out));
+	rc = fl_test_sh(cmd, out, sizeof(out));
 	if (rc != 1 || !strstr(out, "traces are identical") || !strstr(out, ": FAILED"))
 		FL_FAIL("exit %d, expected the bug, replayed identically:\n%s", rc, out);
 	snprintf(cmd, sizeof(cmd), "%s replay 3 zoo_order_fixed --check-determinism", BIN);
-	rc = sh(cmd, out, sizeof(out));
+	rc = fl_test_sh(cmd, out, sizeof(out));
 	if (rc != 0 || !strstr(out, "traces are identical"))
 		FL_FAIL("exit %d, expected 0 and identical traces:\n%s", rc, out);
 	snprintf(cmd, sizeof(cmd), "%s replay 3 zoo_order --check-determinism --backend threads",
 		 BIN);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 }
 
 /* explore --schedule FILE writes the failing run's schedule; replay
@@ -225,31 +208,29 @@ FL_TEST(nondeterminism_check_flags_the_real_clock)
 FL_TEST(schedule_file_replays_the_failing_run)
 {
 	char cmd[1024], dir[256], path[300];
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/fl-sched-XXXXXX", t && *t ? t : "/tmp");
-	ASSERT(mkdtemp(dir) != NULL);
+	fl_test_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/atomicity.sched", dir);
 	snprintf(cmd, sizeof(cmd),
 		 "%s explore zoo_atomicity --strategy pct --depth 2 --runs 300 --seed 1 "
 		 "--schedule %s",
 		 BIN, path);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 1);
 	ASSERT(strstr(out, "schedule: ") != NULL);
 	for (int k = 0; k < 2; k++) {
 		snprintf(cmd, sizeof(cmd), "%s replay --schedule %s", BIN, path);
-		int rc = sh(cmd, out, sizeof(out));
+		int rc = fl_test_sh(cmd, out, sizeof(out));
 		if (rc != 1 || !strstr(out, "balance never negative") || strstr(out, "without it"))
 			FL_FAIL("replay --schedule: exit %d, expected the failure:\n%s", rc, out);
 	}
 	snprintf(cmd, sizeof(cmd),
 		 "grep -v '^[0-9]' %s > %s.empty && %s replay --schedule %s.empty", path, path, BIN,
 		 path);
-	(void)sh(cmd, out, sizeof(out));
+	(void)fl_test_sh(cmd, out, sizeof(out));
 	ASSERT(strstr(out, "has no more steps") != NULL);
 	snprintf(cmd, sizeof(cmd), "%s replay --schedule %s/none", BIN, dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 2);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	ASSERT_EQ(fl_test_sh(cmd, out, sizeof(out)), 0);
 }
 
 FL_TEST_MAIN(FL_CASE(explore_finds_each_bug_and_the_replay_reproduces_it),

@@ -120,7 +120,8 @@ static fl_err *lw_notifier(fl_ctx *ctx, void *arg)
 
 /* ---- order violation ------------------------------------------------------------- */
 
-static fl_err *ov_setup(zoo *z)
+/* One unbuffered channel, z->a (order violation, missed close). */
+static fl_err *unbuffered_setup(zoo *z)
 {
 	fl_err *err = NULL;
 	z->a = chan(0, &err);
@@ -248,14 +249,6 @@ static fl_err *dl_right(fl_ctx *ctx, void *arg)
 
 /* ---- missed close ------------------------------------------------------------------- */
 
-static fl_err *mc_setup(zoo *z)
-{
-	fl_err *err = NULL;
-	z->a = chan(0, &err);
-	z->ok = true;
-	return err;
-}
-
 static fl_err *mc_producer(fl_ctx *ctx, void *arg)
 {
 	zoo *z = arg;
@@ -318,10 +311,10 @@ static fl_err *dd_complete(fl_ctx *ctx, void *arg)
 
 static const zoo_bug bugs[] = {
 	{"no lost wakeup", lw_setup, {lw_waiter, lw_notifier}},
-	{"initialised before use", ov_setup, {ov_user, ov_init}},
+	{"initialised before use", unbuffered_setup, {ov_user, ov_init}},
 	{"balance never negative", av_setup, {av_client, av_client}},
 	{"no cyclic wait", dl_setup, {dl_left, dl_right}},
-	{"output closed", mc_setup, {mc_producer, mc_producer, mc_consumer}},
+	{"output closed", unbuffered_setup, {mc_producer, mc_producer, mc_consumer}},
 	{"completed once", dd_setup, {dd_complete, dd_complete}},
 };
 
