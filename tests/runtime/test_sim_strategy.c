@@ -151,6 +151,36 @@ FL_TEST(pct_depth_one_runs_by_priority)
 	ASSERT(interleaved);
 }
 
+/* A preemption is a step that leaves a task still runnable for another.
+ * pct:1 never does (a yield keeps the top task on top); random does, and
+ * every switch between two workers' rounds that both had rounds left is
+ * one of them (a lower bound read off the order). */
+FL_TEST(preemptions_are_counted)
+{
+	use_sim();
+	static prog a;
+	check(fl_sim_strategy("pct:1"));
+	for (uint64_t s = 1; s <= 5; s++) {
+		(void)run(s, &a);
+		ASSERT_U64_EQ(fl_sim_preemptions(), 0);
+	}
+	check(fl_sim_strategy("random"));
+	for (uint64_t s = 1; s <= 5; s++) {
+		(void)run(s, &a);
+		int done[WORKERS] = {0};
+		uint64_t floor = 0;
+		for (int i = 0; i < WORKERS * ROUNDS; i++) {
+			int w = a.order[i];
+			if (i > 0 && a.order[i - 1] != w && done[a.order[i - 1]] < ROUNDS)
+				floor++;
+			done[w]++;
+		}
+		ASSERT_GT(floor, 0);
+		ASSERT(fl_sim_preemptions() >= floor);
+		ASSERT(fl_sim_preemptions() < fl_sim_steps());
+	}
+}
+
 FL_TEST(bad_specs_are_refused)
 {
 	use_sim();
@@ -169,4 +199,4 @@ FL_TEST(bad_specs_are_refused)
 
 FL_TEST_MAIN(FL_CASE(random_is_the_original_schedule), FL_CASE(pct_and_pos_replay_per_seed),
 	     FL_CASE(pct_learns_k_from_earlier_runs), FL_CASE(pct_depth_one_runs_by_priority),
-	     FL_CASE(bad_specs_are_refused))
+	     FL_CASE(preemptions_are_counted), FL_CASE(bad_specs_are_refused))

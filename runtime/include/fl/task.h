@@ -285,6 +285,11 @@ void fl_sim_strategy_used(char *buf, size_t cap);
 uint64_t fl_sim_steps(void);
 /* Tasks of the run so far, the root included (0 unless sim). */
 uint64_t fl_sim_tasks(void);
+/* Preemptions in the run so far (0 unless sim): steps that ran another
+ * task than the previous step ran while that task was still runnable (a
+ * task that blocks or returns is not preempted). Thread safety: the sim
+ * thread. Blocks: no. */
+uint64_t fl_sim_preemptions(void);
 
 #ifdef __cplusplus
 }

@@ -72,3 +72,5 @@ void fl_sim_strategy_used(char *buf, size_t cap)
 uint64_t fl_sim_steps(void) { return sim_active() ? fl__strat_steps() : 0; }
 
 uint64_t fl_sim_tasks(void) { return sim_active() ? fl__strat_tasks() : 0; }
+
+uint64_t fl_sim_preemptions(void) { return sim_active() ? fl__strat_preemptions() : 0; }

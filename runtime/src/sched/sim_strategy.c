@@ -52,6 +52,8 @@ static struct {
 	uint32_t *sched; /* schedule:PATH's decisions (owned) */
 	size_t nsched, at;
 	bool diverged;
+	uint32_t last;        /* the task the previous step ran (0, the root, at begin) */
+	uint64_t preemptions; /* steps that switched away from a still-runnable task */
 } P = {.spec = {.kind = FL__STRAT_RANDOM, .depth = 3}};
 
 static uint64_t next(void)
@@ -171,6 +173,8 @@ void fl__strat_begin(uint64_t seed)
 	P.ncp = P.cp_done = 0;
 	P.at = 0;
 	P.diverged = false;
+	P.last = 0;
+	P.preemptions = 0;
 	fl__schedfile_begin();
 	if (P.spec.kind == FL__STRAT_RANDOM)
 		return;
@@ -255,13 +259,39 @@ static size_t choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
 	return highest(seq, n);
 }
 
+static bool runnable(const uint32_t *seq, size_t n, uint32_t task, size_t *at)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seq[i] == task) {
+			*at = i;
+			return true;
+		}
+	return false;
+}
+
+size_t fl__strat_default(const uint32_t *seq, size_t n)
+{
+	size_t i = 0;
+	if (runnable(seq, n, P.last, &i))
+		return i;
+	for (size_t j = 1; j < n; j++)
+		if (seq[j] < seq[i])
+			i = j;
+	return i;
+}
+
 size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t))
 {
 	P.steps++;
-	size_t i = choose(seq, n, pick);
+	size_t i = choose(seq, n, pick), at;
+	if (seq[i] != P.last && runnable(seq, n, P.last, &at))
+		P.preemptions++;
+	P.last = seq[i];
 	fl__schedfile_step(seq[i]);
 	return i;
 }
+
+uint64_t fl__strat_preemptions(void) { return P.preemptions; }
 
 uint64_t fl__strat_steps(void) { return P.steps; }
 

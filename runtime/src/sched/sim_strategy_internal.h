@@ -47,6 +47,14 @@ void fl__strat_ready(uint32_t seq);
  * draws uniformly from the backend's generator (random uses it alone, so
  * its runs are the same as before strategies existed). n >= 1. */
 size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t));
+/* The non-preemptive choice among the n runnable tasks: the task the
+ * previous step ran when it is still runnable, else the lowest seq. What
+ * a schedule that says nothing more runs, and what dfs and shrinking count
+ * preemptions against. n >= 1. */
+size_t fl__strat_default(const uint32_t *seq, size_t n);
+/* Preemptions in the run so far: steps that ran another task than the
+ * previous step's while that one was still runnable. */
+uint64_t fl__strat_preemptions(void);
 /* Steps (choices) in the run so far. */
 uint64_t fl__strat_steps(void);
 /* Tasks spawned in the run so far, plus the root. */
