@@ -33,6 +33,7 @@ static const bug zoo[] = {
 	{"lost_wakeup", "no lost wakeup", true},       {"order", "initialised before use", false},
 	{"atomicity", "balance never negative", true}, {"deadlock", "no cyclic wait", true},
 	{"missed_close", "output closed", true},       {"double_done", "completed once", true},
+	{"torn_read", "no torn read", true},
 };
 #define NZOO (sizeof(zoo) / sizeof(zoo[0]))
 
