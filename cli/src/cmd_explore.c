@@ -39,10 +39,10 @@ typedef struct explore_state {
 	size_t cap, distinct;
 	bool zero_seen;
 	uint64_t max_steps, max_tasks, max_pre;
-	long runs, hits;
-	bool exhausted;      /* dfs ran its last schedule */
-	char strat[64];      /* the last run's spec */
-	char fail_strat[64]; /* the first failing run's */
+	long runs, hits, first; /* first: the first failing run, from 1; 0: none */
+	bool exhausted;         /* dfs ran its last schedule */
+	char strat[64];         /* the last run's spec */
+	char fail_strat[64];    /* the first failing run's */
 } explore_state;
 
 static void set_add(explore_state *e, uint64_t h)
@@ -97,8 +97,10 @@ static void on_run(void *arg, const char *line)
 	e->max_steps = steps > e->max_steps ? steps : e->max_steps;
 	e->max_tasks = tasks > e->max_tasks ? tasks : e->max_tasks;
 	snprintf(e->strat, sizeof(e->strat), "%s", strat);
-	if (failed && !e->hits++)
+	if (failed && !e->hits++) {
 		snprintf(e->fail_strat, sizeof(e->fail_strat), "%s", strat);
+		e->first = i + 1;
+	}
 }
 
 /* FAULTLINE_STRATEGY for the next batch: PCT starts from the most steps
@@ -217,9 +219,9 @@ static void summary(const fl_scenario *s, const fl__cli_opts *o, const explore_s
 		       e->runs, spec + 4);
 	if (o->keep_going)
 		printf("result: target=%s strategy=%s runs=%ld hits=%ld distinct=%zu n=%" PRIu64
-		       " k=%" PRIu64 " preemptions=%" PRIu64 " exhausted=%d\n",
+		       " k=%" PRIu64 " preemptions=%" PRIu64 " exhausted=%d first=%ld\n",
 		       s->name, spec, e->runs, e->hits, e->distinct, e->max_tasks, e->max_steps,
-		       e->max_pre, e->exhausted);
+		       e->max_pre, e->exhausted, e->first);
 }
 
 /* dfs: where the failing run's schedule goes (--schedule FILE, else a new

@@ -4,7 +4,7 @@
  *
  * Problem: a uniformly random choice at every step finds shallow ordering
  * bugs and rarely the ones that need two or three specific preemptions.
- * Three strategies, chosen per run (fl_sim_strategy, FAULTLINE_STRATEGY):
+ * The strategies, chosen per run (fl_sim_strategy, FAULTLINE_STRATEGY):
  *   - random: each step draws uniformly among the runnable tasks from the
  *     backend's generator; exactly the choices (and traces) the sim made
  *     before strategies existed.
@@ -16,9 +16,14 @@
  *     A change point that comes with a single runnable task moves to the
  *     next step with a choice. A bug of depth D is hit with probability at
  *     least 1/(n k^(D-1)) per run, n the tasks.
+ *     pct:auto:DMAX cycles the depth, 1 + seed mod DMAX, for when the
+ *     bug's depth is unknown (iterative deepening).
  *   - pos (partial-order sampling, Yuan et al.; Fray, OOPSLA 2025): a task
  *     draws a fresh random priority each time it becomes runnable, and the
  *     highest runs.
+ *   - dfs:P: every schedule with at most P preemptions, one per run
+ *     (sim_dfs.c, which choose() hands the step to); schedule:PATH: the
+ *     choices of a schedule file.
  * Priorities come from a generator of their own, seeded from the run's
  * seed, so the backend's generator (select, timer ties, fl_rand_u64) sees
  * the same draws under every strategy. Tasks are named by their per-run
