@@ -159,6 +159,30 @@ FL_TEST(dfs_first_run_is_the_default_schedule)
 	ASSERT(!fl_sim_space_exhausted());
 }
 
+/* A program that is not the same from run to run (here a third worker in
+ * the first run only, as a one-time initialisation would) gives runnable
+ * sets that differ from the trail: the sim says so on standard error and
+ * the search goes on from there. Its second run is the first schedule of
+ * the two-worker program, whose search then runs in full: 1 + 4 runs at
+ * P = 1 (the count of dfs_counts_the_schedules_within_the_bound). */
+FL_TEST(dfs_goes_on_when_the_program_changes)
+{
+	use_sim();
+	static prog p = {.yields = 1};
+	check(fl_sim_strategy("dfs:1"));
+	int runs = 0;
+	do {
+		ASSERT(runs < MAXRUNS);
+		p.workers = runs == 0 ? 3 : 2;
+		(void)run(&p);
+		ASSERT(fl_sim_preemptions() <= 1);
+		runs++;
+	} while (!fl_sim_space_exhausted());
+	ASSERT_EQ(runs, 5);
+	/* The control: the same program from the start, 4. */
+	ASSERT_EQ(search("dfs:1", 2, 1, 1), 4);
+}
+
 FL_TEST(bad_dfs_specs_are_refused)
 {
 	use_sim();
@@ -178,4 +202,5 @@ FL_TEST(bad_dfs_specs_are_refused)
 
 FL_TEST_MAIN(FL_CASE(dfs_counts_the_schedules_within_the_bound),
 	     FL_CASE(dfs_counts_free_choices_and_longer_runs),
-	     FL_CASE(dfs_first_run_is_the_default_schedule), FL_CASE(bad_dfs_specs_are_refused))
+	     FL_CASE(dfs_first_run_is_the_default_schedule),
+	     FL_CASE(dfs_goes_on_when_the_program_changes), FL_CASE(bad_dfs_specs_are_refused))
