@@ -102,45 +102,51 @@ static void batch_strategy(const fl__cli_opts *o, const explore_state *e)
 }
 
 /* --schedule FILE: the failing run (index i) once more in a child that
- * records its steps (FAULTLINE_SCHEDULE_OUT), then FILE = a header (seed,
- * target, strategy, steps) and those steps. Returns 0 or EXIT_USAGE. */
-static int write_schedule(const fl_scenario *s, const char *spec, const char *path, uint64_t base,
-			  long i, const char *strat)
+ * records its steps (FAULTLINE_SCHEDULE_OUT) and its fault firings, then
+ * FILE = a header (seed, target, strategy, plan), the firings and the
+ * steps (schedule.c). Returns 0 or EXIT_USAGE. */
+static int write_schedule(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
+			  uint64_t base, long i, const char *strat)
 {
-	char steps[4200];
-	snprintf(steps, sizeof(steps), "%s.steps", path);
+	char steps[4200], fires[4210];
+	snprintf(steps, sizeof(steps), "%s.steps", o->schedule);
+	snprintf(fires, sizeof(fires), "%s.faults", o->schedule);
 	setenv("FAULTLINE_STRATEGY", strat, 1);
 	setenv("FAULTLINE_SCHEDULE_OUT", steps, 1);
-	fl__cli_batch bt =
-		{.s = s, .base = base, .from = i, .to = i + 1, .explore = true, .keep_going = true};
+	fl__cli_batch bt = {.s = s,
+			    .base = base,
+			    .from = i,
+			    .to = i + 1,
+			    .explore = true,
+			    .keep_going = true,
+			    .plan = o->faults,
+			    .faults_out = fires};
 	fl__cli_batch_out b;
+	fl__cli_sched sc;
 	int status, rc = fl__cli_batch_run(&bt, &b, &status);
 	unsetenv("FAULTLINE_SCHEDULE_OUT");
-	FILE *in = rc ? NULL : fopen(steps, "r"), *out = in ? fopen(path, "w") : NULL;
-	if (out) {
-		long n = 0;
-		char line[64];
-		fprintf(out, "# faultline schedule: the task (per-run number, 0 the root) run at "
-			     "each step; replay with: faultline replay --schedule FILE\n");
-		fprintf(out, "seed %" PRIu64 "\ntarget %s\nstrategy %s\n", base + (uint64_t)i, spec,
-			strat);
-		while (fgets(line, sizeof(line), in))
-			n++;
-		fprintf(out, "steps %ld\n", n);
-		rewind(in);
-		while (fgets(line, sizeof(line), in))
-			fputs(line, out);
+	if (!rc)
+		rc = fl__cli_sched_read(steps, fires, &sc);
+	if (!rc) {
+		snprintf(sc.seed, sizeof(sc.seed), "%" PRIu64, base + (uint64_t)i);
+		snprintf(sc.target, sizeof(sc.target), "%s", spec);
+		snprintf(sc.strategy, sizeof(sc.strategy), "%s", strat);
+		sc.plan = o->faults ? strdup(o->faults) : NULL;
+		rc = fl__cli_sched_write(o->schedule, &sc);
+		printf("schedule: %s, %zu steps, %zu preemptions, %zu faults (replay: %s replay "
+		       "--schedule %s)\n",
+		       o->schedule, sc.nsteps, fl__cli_sched_preemptions(&sc), sc.nfires,
+		       fl__cli_argv0, o->schedule);
+		fl__cli_sched_free(&sc);
 	}
-	if (in)
-		fclose(in);
 	unlink(steps);
-	if (!out || fclose(out) != 0) {
-		fprintf(stderr, "%s explore: cannot write the schedule file %s\n", fl__cli_prog,
-			path);
-		return EXIT_USAGE;
+	unlink(fires);
+	if (!rc && !o->no_shrink) {
+		char min[4200];
+		snprintf(min, sizeof(min), "%s.min", o->schedule);
+		rc = fl__cli_shrink(s, o->schedule, min, o->shrink_runs ? o->shrink_runs : 500);
 	}
-	printf("schedule: %s (replay: %s replay --schedule %s)\n", path, fl__cli_argv0, path);
-	return 0;
+	return rc;
 }
 
 static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
@@ -154,11 +160,11 @@ static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_
 		       strsignal(WTERMSIG(status)));
 	fputs(b->checks, stdout);
 	char replay[1700];
-	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, NULL,
+	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, o->faults,
 			    e->fail_strat[0] ? e->fail_strat : e->strat);
 	printf("replay: %s\n", replay);
-	if (o->schedule && write_schedule(s, spec, o->schedule, base, b->last,
-					  e->fail_strat[0] ? e->fail_strat : e->strat))
+	if (o->schedule &&
+	    write_schedule(s, spec, o, base, b->last, e->fail_strat[0] ? e->fail_strat : e->strat))
 		return EXIT_USAGE;
 	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
@@ -200,7 +206,8 @@ static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opt
 				    .explore = true,
 				    .keep_going = o->keep_going,
 				    .on_run = on_run,
-				    .arg = &e};
+				    .arg = &e,
+				    .plan = o->faults};
 		fl__cli_batch_out b;
 		int status;
 		if (fl__cli_batch_run(&bt, &b, &status))
@@ -223,11 +230,6 @@ int fl__cli_explore(int argc, char **argv)
 	int rc = fl__cli_parse(argc, argv, &o, &t, "explore");
 	if (!rc && t.n != 1) {
 		fprintf(stderr, "%s explore: name exactly one scenario\n", fl__cli_prog);
-		rc = EXIT_USAGE;
-	}
-	if (!rc && o.faults) {
-		fprintf(stderr, "%s explore: explore varies the schedule only; no --faults\n",
-			fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc && o.backend && strcmp(o.backend, "sim") != 0) {

@@ -94,44 +94,64 @@ static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scena
 	return err;
 }
 
-/* `replay --schedule FILE [options]`: the seed and target from FILE's
- * header, the choices from its steps (the schedule:FILE strategy). */
+/* What the replay of a schedule ran: its steps and preemptions as the
+ * sim recorded them (FAULTLINE_SCHEDULE_OUT). */
+static void print_replayed(const char *rec)
+{
+	fl__cli_sched sc;
+	if (fl__cli_sched_read(rec, NULL, &sc))
+		return;
+	printf("replayed schedule: %zu steps, %zu preemptions\n", sc.nsteps,
+	       fl__cli_sched_preemptions(&sc));
+	fl__cli_sched_free(&sc);
+}
+
+/* `replay --schedule FILE [options]`: the seed, target and plan from
+ * FILE's header, the choices from its steps (the schedule:FILE strategy),
+ * and with a plan exactly the fault firings its fault lines list
+ * (fl_fault_force). */
 static int from_schedule(int argc, char **argv)
 {
 	const char *path = argv[1];
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "%s replay: --schedule %s: %s\n", fl__cli_prog, path,
-			strerror(errno));
+	fl__cli_sched sc;
+	if (fl__cli_sched_read(path, NULL, &sc))
 		return EXIT_USAGE;
-	}
-	char line[512], seed[32] = "", target[320] = "", backend[] = "--backend", sim[] = "sim";
-	while (fgets(line, sizeof(line), f) && !(line[0] >= '0' && line[0] <= '9')) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "seed ", 5) == 0)
-			snprintf(seed, sizeof(seed), "%.31s", line + 5);
-		else if (strncmp(line, "target ", 7) == 0)
-			snprintf(target, sizeof(target), "%.319s", line + 7);
-	}
-	fclose(f);
-	if (!seed[0] || !target[0]) {
+	if (!sc.seed[0] || !sc.target[0]) {
 		fprintf(stderr,
 			"%s replay: %s: no 'seed' or no 'target' line (a schedule file "
 			"as explore --schedule writes it)\n",
 			fl__cli_prog, path);
+		fl__cli_sched_free(&sc);
 		return EXIT_USAGE;
 	}
-	char spec[4200];
+	fl_err *err = sc.plan ? fl_fault_force(sc.fires, sc.nfires) : NULL;
+	char spec[4200], rec[4200];
 	snprintf(spec, sizeof(spec), "schedule:%s", path);
+	snprintf(rec, sizeof(rec), "%s.replayed", path);
 	setenv("FAULTLINE_STRATEGY", spec, 1);
-	char **av = calloc((size_t)argc + 4, sizeof(*av));
-	if (!av)
-		return EXIT_USAGE;
-	av[0] = seed, av[1] = target, av[2] = backend, av[3] = sim;
-	for (int i = 2; i < argc; i++)
-		av[i + 2] = argv[i];
-	int rc = fl__cli_replay(argc + 2, av);
+	setenv("FAULTLINE_SCHEDULE_OUT", rec, 1);
+	char **av = calloc((size_t)argc + 6, sizeof(*av));
+	char backend[] = "--backend", sim[] = "sim", fopt[] = "--faults";
+	int rc = EXIT_USAGE, n = 4;
+	if (av && !err) {
+		av[0] = sc.seed, av[1] = sc.target, av[2] = backend, av[3] = sim;
+		if (sc.plan)
+			av[n++] = fopt, av[n++] = sc.plan;
+		for (int i = 2; i < argc; i++)
+			av[n++] = argv[i];
+		rc = fl__cli_replay(n, av);
+		print_replayed(rec);
+	}
+	if (err) {
+		fprintf(stderr, "%s replay: %s: ", fl__cli_prog, path);
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_fault_force_clear();
+	unsetenv("FAULTLINE_SCHEDULE_OUT");
+	unlink(rec);
 	free(av);
+	fl__cli_sched_free(&sc);
 	return rc;
 }
 

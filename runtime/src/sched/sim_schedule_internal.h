@@ -8,6 +8,7 @@
 
 #include <fl/err.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,13 +16,14 @@
  * lines that start with a digit, in order (header lines start with a
  * letter or '#'). *out is owned by the caller (free). Errors: errno errors
  * opening it, FL_ERR_INVAL naming the line of a bad number, FL_ERR_NOMEM. */
-FL_MUST_CHECK fl_err *fl__schedfile_load(const char *path, uint32_t **out, size_t *n);
+FL_MUST_CHECK fl_err *fl__schedfile_load(const char *path, uint32_t **out, size_t *n,
+					 bool *rest_default);
 /* Records from now on into path (truncated at each run's start); NULL or
  * "": no recording. Errors: errno errors opening it. */
 FL_MUST_CHECK fl_err *fl__schedfile_record(const char *path);
 /* A new run: the recording starts over. */
 void fl__schedfile_begin(void);
 /* One step ran task seq. */
-void fl__schedfile_step(uint32_t seq);
+void fl__schedfile_step(uint32_t seq, bool preempted);
 
 #endif

@@ -101,7 +101,7 @@ fl_err *fl__strat_parse(const char *text, fl__strat_spec *out)
 	fl__strat_spec s = {.kind = FL__STRAT_RANDOM, .depth = 3};
 	if (text && strncmp(text, "schedule:", 9) == 0) {
 		s.kind = FL__STRAT_FILE;
-		fl_err *err = fl__schedfile_load(text + 9, &s.sched, &s.nsched);
+		fl_err *err = fl__schedfile_load(text + 9, &s.sched, &s.nsched, &s.rest_default);
 		if (!err)
 			*out = s;
 		return err;
@@ -223,7 +223,8 @@ static size_t highest(const uint32_t *seq, size_t n)
 }
 
 /* schedule:PATH: the task the file names for this step; past its end, or
- * when that task is not runnable (the program changed), the first one. */
+ * when that task is not runnable (the program changed), the first one, or
+ * with "rest default" in the file the default choice, silently. */
 static size_t from_file(const uint32_t *seq, size_t n)
 {
 	if (P.at < P.nsched) {
@@ -232,6 +233,8 @@ static size_t from_file(const uint32_t *seq, size_t n)
 			if (seq[i] == want)
 				return i;
 	}
+	if (P.spec.rest_default)
+		return fl__strat_default(seq, n);
 	if (!P.diverged)
 		fprintf(stderr,
 			"faultline sim: the schedule file %s at step %" PRIu64
@@ -284,10 +287,10 @@ size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t
 {
 	P.steps++;
 	size_t i = choose(seq, n, pick), at;
-	if (seq[i] != P.last && runnable(seq, n, P.last, &at))
-		P.preemptions++;
+	bool preempted = seq[i] != P.last && runnable(seq, n, P.last, &at);
+	P.preemptions += preempted;
 	P.last = seq[i];
-	fl__schedfile_step(seq[i]);
+	fl__schedfile_step(seq[i], preempted);
 	return i;
 }
 

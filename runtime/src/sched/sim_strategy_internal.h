@@ -25,6 +25,7 @@ typedef struct fl__strat_spec {
 	uint64_t steps;
 	uint32_t *sched; /* schedule:PATH: owned until fl__strat_set takes it */
 	size_t nsched;
+	bool rest_default; /* schedule: the default choice past the steps, silently */
 } fl__strat_spec;
 
 /* Parses text into *out. Errors: FL_ERR_INVAL naming the bad field. */
