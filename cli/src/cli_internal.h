@@ -182,6 +182,14 @@ void fl__cli_sched_free(fl__cli_sched *s);
  * smallest failing schedule to min_path. Returns 0 or EXIT_USAGE. */
 int fl__cli_shrink(const fl_scenario *s, const char *path, const char *min_path, long max_runs);
 
+/* The nondeterminism check (cmd_replay.c, replay --check-determinism and
+ * explore): runs s with p twice, each isolated run writing its trace, and
+ * prints whether the traces are identical or the first event where they
+ * diverge. *r holds the first run (caller's, initialised); *nd is 0 (the
+ * same), 1 (diverged) or -1 (no traces). Returns the runs' error. */
+FL_MUST_CHECK fl_err *fl__cli_replay_twice(const fl_scenario *s, const fl_scenario_params *p,
+					   fl_scenario_result *r, int *nd);
+
 /* The verdict table (table.c). */
 void fl__cli_print_table(fl_scenario_result *const *res, size_t n);
 

@@ -13,7 +13,10 @@
  * the spec with the k it drew from, which the replay line passes back.
  * --keep-going runs all N and reports the share that failed (the
  * measurement of scripts/explore-table.sh). --schedule FILE writes the
- * failing run's schedule file (sim_schedule.c) for `replay --schedule`.
+ * failing run's schedule file (sim_schedule.c) for `replay --schedule`
+ * and shrinks it (cmd_explore_shrink.c) into FILE.min. A failure is
+ * replayed twice first and the traces compared (the nondeterminism check).
+ * --faults PLAN arms the plan in every run.
  */
 #include "cli_internal.h"
 
@@ -149,6 +152,27 @@ static int write_schedule(const fl_scenario *s, const char *spec, const fl__cli_
 	return rc;
 }
 
+/* The failing run replayed twice, traces compared (replay
+ * --check-determinism's code): a scenario the seed does not control
+ * (the real clock, kernel waits, threads of its own) cannot replay, and
+ * the first divergent event says where. */
+static void check_determinism(const fl_scenario *s, const fl__cli_opts *o, uint64_t seed,
+			      const char *strat)
+{
+	setenv("FAULTLINE_STRATEGY", strat, 1);
+	fl_scenario_params p = fl__cli_iter_params(s, seed, o->faults);
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, s);
+	int nd = 0;
+	fl_err *err = fl__cli_replay_twice(s, &p, &r, &nd);
+	if (err) {
+		fprintf(stderr, "%s explore: the nondeterminism check: ", fl__cli_prog);
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_scenario_result_destroy(&r);
+}
+
 static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
 			  uint64_t base, const fl__cli_batch_out *b, int status,
 			  const explore_state *e)
@@ -160,6 +184,7 @@ static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_
 		       strsignal(WTERMSIG(status)));
 	fputs(b->checks, stdout);
 	char replay[1700];
+	check_determinism(s, o, b->seed, e->fail_strat[0] ? e->fail_strat : e->strat);
 	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, o->faults,
 			    e->fail_strat[0] ? e->fail_strat : e->strat);
 	printf("replay: %s\n", replay);

@@ -52,7 +52,8 @@ static int compare_traces(const char *a, const char *b)
 		}
 	}
 	if (!rc)
-		printf("nondeterminism check: the two replays' traces are identical (%ld events)\n",
+		printf("nondeterminism check: replays deterministically, the two replays' traces "
+		       "are identical (%ld events)\n",
 		       n);
 	if (rc < 0)
 		fprintf(stderr, "%s replay: cannot read the traces %s and %s\n", fl__cli_prog, a,
@@ -67,8 +68,8 @@ static int compare_traces(const char *a, const char *b)
 /* --check-determinism: the run twice, each writing its trace
  * (FAULTLINE_TRACE, which the child's sim opens), then compared. *r holds
  * the first run; *nd 0 same, 1 diverged, -1 the traces could not be had. */
-static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scenario_result *r,
-		     int *nd)
+fl_err *fl__cli_replay_twice(const fl_scenario *s, const fl_scenario_params *p,
+			     fl_scenario_result *r, int *nd)
 {
 	const char *tmp = getenv("TMPDIR");
 	char dir[256], path[2][300];
@@ -202,7 +203,7 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, t.s[0]);
 	int nd = 0;
-	fl_err *err = o.check_determinism ? twice(t.s[0], &p, &r, &nd)
+	fl_err *err = o.check_determinism ? fl__cli_replay_twice(t.s[0], &p, &r, &nd)
 					  : fl_scenario_run_isolated(t.s[0], &p, &r);
 	if (err) {
 		fprintf(stderr, "%s replay: ", fl__cli_prog);

@@ -12,7 +12,8 @@
  * one that matters. On the bug zoo, shrinking ends with at most the bug's
  * depth of preemptions, counted by the replay of the minimal file, which
  * still fails, while the same file with one more preemption replaced by
- * the default choice passes.
+ * the default choice passes. explore replays a failure twice and says
+ * whether the traces agree.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,6 +147,23 @@ FL_TEST(zoo_bugs_shrink_to_their_depth)
 	ASSERT_EQ(sh("rm -rf %s", dir), 0);
 }
 
+/* explore replays a failure twice before its replay line: clock_fail
+ * (fault_window.c) reads the real clock, so its replays diverge; a bug of
+ * the schedule alone replays deterministically (the control). */
+FL_TEST(explore_checks_the_failure_replays_deterministically)
+{
+	ASSERT_EQ(sh("%s explore clock_fail --runs 10 --seed 1", FW), 1);
+	expect("the two replays diverge at event");
+	ASSERT(strstr(out, "replays deterministically") == NULL);
+	ASSERT(strstr(out, "diverge") < strstr(out, "replay: "));
+	ASSERT_EQ(sh("%s explore zoo_atomicity --strategy pct --depth 2 --runs 300 --seed 1", BIN),
+		  1);
+	expect("nondeterminism check: replays deterministically");
+	ASSERT(strstr(out, "diverge") == NULL);
+	ASSERT(strstr(out, "replays deterministically") < strstr(out, "replay: "));
+}
+
 FL_TEST_MAIN(FL_CASE(fault_firing_in_the_schedule_file_replays),
+	     FL_CASE(explore_checks_the_failure_replays_deterministically),
 	     FL_CASE(shrinking_leaves_the_one_fault_that_matters),
 	     FL_CASE(zoo_bugs_shrink_to_their_depth))
