@@ -161,8 +161,8 @@ typedef struct fl__cli_sched {
 	bool rest_default;      /* "rest default": the default choice past the steps */
 	fl_fault_forced *fires; /* "fault POINT EVAL ACTION" lines (names owned) */
 	size_t nfires;
-	uint32_t *task; /* the steps */
-	bool *pre;      /* whether each step preempted a runnable task */
+	char **task; /* the steps: spawn paths (owned) */
+	bool *pre;   /* whether each step preempted a runnable task */
 	size_t nsteps;
 } fl__cli_sched;
 

@@ -155,9 +155,9 @@ static void shrink_preemptions(shrinker *k, fl__cli_sched *cur)
 	for (size_t i = 0; i < cur->nsteps && budget(k); i++) {
 		if (!cur->pre[i])
 			continue;
-		uint32_t was = cur->task[i];
+		char *was = cur->task[i], root[] = "0";
 		bool waspre = cur->pre[i];
-		cur->task[i] = i ? cur->task[i - 1] : 0;
+		cur->task[i] = i ? cur->task[i - 1] : root;
 		cur->pre[i] = false;
 		fl__cli_sched next;
 		bool same = attempt(k, cur, &next);

@@ -1,8 +1,8 @@
 /*
  * schedule.c - schedule files as the command line reads and writes them:
  * a header (seed, target, strategy, faults, rest), the fault firings
- * ("fault POINT EVAL ACTION"), and the steps (a task number, " p" when the
- * step preempted a still-runnable task). The sim reads only the steps and
+ * ("fault POINT EVAL ACTION"), and the steps (a task's spawn path, or a
+ * per-run number, " p" when the step preempted a still-runnable task). The sim reads only the steps and
  * "rest" (runtime/src/sched/sim_schedule.c); replay reads the seed,
  * target, plan and firings; explore writes files and shrinking rewrites
  * them (cmd_explore_shrink.c). The format is in docs/explore.md.
@@ -20,6 +20,8 @@ void fl__cli_sched_free(fl__cli_sched *s)
 	for (size_t i = 0; i < s->nfires; i++)
 		free((char *)s->fires[i].point);
 	free(s->fires);
+	for (size_t i = 0; i < s->nsteps; i++)
+		free(s->task[i]);
 	free(s->task);
 	free(s->pre);
 	free(s->plan);
@@ -50,10 +52,10 @@ bool fl__cli_sched_add_fire(fl__cli_sched *s, const char *point, uint64_t eval,
 	return true;
 }
 
-static bool add_step(fl__cli_sched *s, uint32_t task, bool pre)
+static bool add_step(fl__cli_sched *s, const char *task, size_t len, bool pre)
 {
 	if (s->nsteps % 256 == 0) {
-		uint32_t *t = realloc(s->task, (s->nsteps + 256) * sizeof(*t));
+		char **t = realloc(s->task, (s->nsteps + 256) * sizeof(*t));
 		if (t)
 			s->task = t;
 		bool *p = realloc(s->pre, (s->nsteps + 256) * sizeof(*p));
@@ -62,9 +64,20 @@ static bool add_step(fl__cli_sched *s, uint32_t task, bool pre)
 		if (!t || !p)
 			return false;
 	}
-	s->task[s->nsteps] = task;
+	if (!(s->task[s->nsteps] = strndup(task, len)))
+		return false;
 	s->pre[s->nsteps++] = pre;
 	return true;
+}
+
+/* A step line: a spawn path ("0.2.1") or a task number, then maybe p. */
+static bool step_line(fl__cli_sched *s, const char *line)
+{
+	size_t len = strspn(line, "0123456789.");
+	const char *end = line + len + strspn(line + len, " \t");
+	bool pre = *end == 'p';
+	end += pre;
+	return !end[strspn(end, " \t")] && line[len - 1] != '.' && add_step(s, line, len, pre);
 }
 
 /* One line of a schedule file into s; false when it is malformed. */
@@ -73,13 +86,8 @@ static bool read_line(fl__cli_sched *s, char *line)
 	line[strcspn(line, "\r\n")] = '\0';
 	char point[512], act[32];
 	uint64_t eval;
-	unsigned long task;
-	char p = 0;
-	if (line[0] >= '0' && line[0] <= '9') {
-		int n = sscanf(line, "%lu %c", &task, &p);
-		return n >= 1 && (n == 1 || p == 'p') && task <= UINT32_MAX &&
-		       add_step(s, (uint32_t)task, p == 'p');
-	}
+	if (line[0] >= '0' && line[0] <= '9')
+		return step_line(s, line);
 	if (strncmp(line, "fault ", 6) == 0) {
 		enum fl_fault_action a;
 		return sscanf(line + 6, "%511s %" SCNu64 " %31s", point, &eval, act) == 3 &&
@@ -142,8 +150,9 @@ int fl__cli_sched_write(const char *path, const fl__cli_sched *s)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
-	fprintf(out, "# faultline schedule: the task (per-run number, 0 the root) run at each "
-		     "step, p a preemption; replay with: faultline replay --schedule FILE\n");
+	fprintf(out, "# faultline schedule: the task run at each step by its spawn path (0 the "
+		     "root, 0.2 its second child), p a preemption; replay with: faultline replay "
+		     "--schedule FILE\n");
 	fprintf(out, "seed %s\ntarget %s\nstrategy %s\n", s->seed, s->target,
 		s->strategy[0] ? s->strategy : "random");
 	if (s->plan)
@@ -155,7 +164,7 @@ int fl__cli_sched_write(const char *path, const fl__cli_sched *s)
 		fprintf(out, "fault %s %" PRIu64 " %s\n", s->fires[i].point, s->fires[i].eval,
 			fl_fault_action_name(s->fires[i].action));
 	for (size_t i = 0; i < s->nsteps; i++)
-		fprintf(out, "%" PRIu32 "%s\n", s->task[i], s->pre[i] ? " p" : "");
+		fprintf(out, "%s%s\n", s->task[i], s->pre[i] ? " p" : "");
 	if (fclose(out) != 0) {
 		fprintf(stderr, "%s: cannot write the schedule file %s\n", fl__cli_prog, path);
 		return EXIT_USAGE;

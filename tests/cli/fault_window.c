@@ -11,18 +11,26 @@
  *                 Every step also evaluates fw/noise, whose firings change
  *                 nothing, so a plan arming both leaves one firing that
  *                 matters among several.
+ *   spawn_extra   a writer halfway through an update across a yield, and a
+ *                 reader spawned after it that fails the check when it
+ *                 runs inside that yield; with FW_EXTRA=1 in the
+ *                 environment the writer first spawns a task that does
+ *                 nothing, which renumbers the reader but leaves its
+ *                 spawn path as it was (schedule files name tasks by it).
  *   clock_fail    a task yields as many times as the real clock's
  *                 microseconds modulo 65536 say, and the check always
  *                 fails: explore's nondeterminism check must see its two
  *                 replays diverge (equal only when they read the clock a
  *                 multiple of 65.536 ms apart to the microsecond).
  */
+#include <fl/chan.h>
 #include <fl/ctx.h>
 #include <fl/fault.h>
 #include <fl/group.h>
 #include <fl/scenario.h>
 #include <fl/task.h>
 
+#include <stdlib.h>
 #include <time.h>
 
 typedef struct window {
@@ -107,5 +115,69 @@ FL_SCENARIO(clock_fail, "reads the real clock, then fails a planted check (fails
 		return err;
 	fl_scenario_check(result, "planted failure", false, n, 0, NULL,
 			  "yielded %d times, as the real clock said", n);
+	return NULL;
+}
+
+typedef struct extra {
+	fl_group *g;
+	fl_chan *started; /* the writer tells the root it has begun */
+	int step;         /* the writer's progress: 1 inside its update */
+	bool seen;
+} extra;
+
+static fl_err *idle(fl_ctx *ctx, void *arg)
+{
+	(void)ctx, (void)arg;
+	return NULL;
+}
+
+static fl_err *extra_writer(fl_ctx *ctx, void *arg)
+{
+	extra *x = arg;
+	const char *e = getenv("FW_EXTRA");
+	if (e && *e == '1')
+		fl_err_drop(fl_group_go(x->g, idle, NULL));
+	int one = 1;
+	(void)fl_chan_send(x->started, &one, ctx, FL_FOREVER);
+	x->step = 1;
+	fl_yield();
+	x->step = 2;
+	return NULL;
+}
+
+static fl_err *extra_reader(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	extra *x = arg;
+	x->seen = x->step == 1;
+	return NULL;
+}
+
+FL_SCENARIO(spawn_extra, "a reader inside a writer's update; FW_EXTRA=1 spawns one more (fails)")
+{
+	(void)params;
+	extra x = {0};
+	fl_ctx *ctx;
+	int v;
+	fl_err *err = fl_chan_new(sizeof(int), 1, NULL, &x.started);
+	if (err)
+		return err;
+	err = fl_group_new(fl_ctx_background(), NULL, &x.g, &ctx);
+	if (err) {
+		fl_chan_free(x.started);
+		return err;
+	}
+	err = fl_group_go(x.g, extra_writer, &x);
+	if (!err && fl_chan_recv(x.started, &v, ctx, FL_FOREVER) == FL_OK)
+		err = fl_group_go(x.g, extra_reader, &x);
+	if (err)
+		fl_group_cancel(x.g, NULL);
+	err = fl_err_join2(err, fl_group_wait(x.g));
+	fl_group_free(x.g);
+	fl_chan_free(x.started);
+	if (err)
+		return err;
+	fl_scenario_check(result, "update never seen halfway", !x.seen, x.seen, 0, NULL,
+			  "the reader %s", x.seen ? "saw the update halfway" : "did not");
 	return NULL;
 }

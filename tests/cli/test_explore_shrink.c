@@ -12,7 +12,8 @@
  * one that matters. On the bug zoo, shrinking ends with at most the bug's
  * depth of preemptions, counted by the replay of the minimal file, which
  * still fails, while the same file with one more preemption replaced by
- * the default choice passes. explore replays a failure twice and says
+ * the default choice passes. Tasks named by spawn path survive an extra
+ * spawn that renumbers them. explore replays a failure twice and says
  * whether the traces agree.
  */
 #include <stdarg.h>
@@ -163,7 +164,37 @@ FL_TEST(explore_checks_the_failure_replays_deterministically)
 	ASSERT(strstr(out, "replays deterministically") < strstr(out, "replay: "));
 }
 
+/* Schedule files name tasks by spawn path: spawn_extra's failing file
+ * still fails when FW_EXTRA=1 makes the writer spawn one more task before
+ * the reader is spawned (renumbering the reader); the same run recorded
+ * with per-run numbers (FAULTLINE_SCHEDULE_NAMES=number, the control)
+ * replays without the extra task, but not with it. */
+FL_TEST(spawn_paths_survive_an_extra_spawn)
+{
+	char dir[256], path[300];
+	long pre;
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/se.sched", dir);
+	ASSERT_EQ(sh("%s explore spawn_extra --runs 300 --seed 1 --no-shrink --schedule %s", FW,
+		     path),
+		  1);
+	ASSERT_EQ(sh("grep -q '^0\\.[0-9]' %s", path), 0);
+	ASSERT_EQ(replay(FW, path, &pre), 1);
+	ASSERT_EQ(replay("FW_EXTRA=1 " FW, path, &pre), 1);
+	expect("update never seen halfway");
+	ASSERT_EQ(sh("FAULTLINE_SCHEDULE_NAMES=number %s explore spawn_extra --runs 300 --seed 1 "
+		     "--no-shrink --schedule %s.num",
+		     FW, path),
+		  1);
+	ASSERT_EQ(sh("grep -q '^0\\.[0-9]' %s.num", path), 1);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".num");
+	ASSERT_EQ(replay(FW, path, &pre), 1);
+	ASSERT_EQ(replay("FW_EXTRA=1 " FW, path, &pre), 0);
+	ASSERT_EQ(sh("rm -rf %s", dir), 0);
+}
+
 FL_TEST_MAIN(FL_CASE(fault_firing_in_the_schedule_file_replays),
+	     FL_CASE(spawn_paths_survive_an_extra_spawn),
 	     FL_CASE(explore_checks_the_failure_replays_deterministically),
 	     FL_CASE(shrinking_leaves_the_one_fault_that_matters),
 	     FL_CASE(zoo_bugs_shrink_to_their_depth))

@@ -49,8 +49,8 @@ static struct {
 	uint64_t low;   /* next lowered priority (counts down) */
 	uint64_t *prio; /* by task seq */
 	size_t cap;
-	uint32_t *sched; /* schedule:PATH's decisions (owned) */
-	size_t nsched, at;
+	fl__schedfile *sched; /* schedule:PATH's decisions (owned) */
+	size_t at;
 	bool diverged;
 	uint32_t last;        /* the task the previous step ran (0, the root, at begin) */
 	uint64_t preemptions; /* steps that switched away from a still-runnable task */
@@ -101,7 +101,7 @@ fl_err *fl__strat_parse(const char *text, fl__strat_spec *out)
 	fl__strat_spec s = {.kind = FL__STRAT_RANDOM, .depth = 3};
 	if (text && strncmp(text, "schedule:", 9) == 0) {
 		s.kind = FL__STRAT_FILE;
-		fl_err *err = fl__schedfile_load(text + 9, &s.sched, &s.nsched, &s.rest_default);
+		fl_err *err = fl__schedfile_load(text + 9, &s.sched);
 		if (!err)
 			*out = s;
 		return err;
@@ -148,9 +148,8 @@ void fl__strat_format(const fl__strat_spec *s, char *buf, size_t cap)
 
 void fl__strat_set(const fl__strat_spec *spec)
 {
-	free(P.sched);
+	fl__schedfile_free(P.sched);
 	P.sched = spec->sched;
-	P.nsched = spec->nsched;
 	P.spec = *spec;
 	P.spec.sched = NULL;
 }
@@ -227,20 +226,18 @@ static size_t highest(const uint32_t *seq, size_t n)
  * with "rest default" in the file the default choice, silently. */
 static size_t from_file(const uint32_t *seq, size_t n)
 {
-	if (P.at < P.nsched) {
-		uint32_t want = P.sched[P.at++];
-		for (size_t i = 0; i < n; i++)
-			if (seq[i] == want)
-				return i;
-	}
-	if (P.spec.rest_default)
+	size_t at;
+	if (P.sched && P.at < P.sched->n && fl__schedfile_find(P.sched, P.at++, seq, n, &at))
+		return at;
+	if (P.sched && P.sched->rest_default)
 		return fl__strat_default(seq, n);
 	if (!P.diverged)
 		fprintf(stderr,
 			"faultline sim: the schedule file %s at step %" PRIu64
 			"; the run goes on without it\n",
-			P.at <= P.nsched && P.at > 0 ? "names a task that is not runnable"
-						     : "has no more steps",
+			P.sched && P.at <= P.sched->n && P.at > 0
+				? "names a task that is not runnable"
+				: "has no more steps",
 			P.steps);
 	P.diverged = true;
 	return 0;

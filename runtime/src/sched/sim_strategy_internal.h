@@ -23,9 +23,7 @@ typedef struct fl__strat_spec {
 	int kind;
 	int depth;
 	uint64_t steps;
-	uint32_t *sched; /* schedule:PATH: owned until fl__strat_set takes it */
-	size_t nsched;
-	bool rest_default; /* schedule: the default choice past the steps, silently */
+	struct fl__schedfile *sched; /* schedule:PATH: owned until fl__strat_set takes it */
 } fl__strat_spec;
 
 /* Parses text into *out. Errors: FL_ERR_INVAL naming the bad field. */
