@@ -100,8 +100,8 @@ fl_err *fl__cli_replay_twice(const fl_scenario *s, const fl_scenario_params *p,
 static void print_replayed(const char *rec)
 {
 	fl__cli_sched sc;
-	if (fl__cli_sched_read(rec, NULL, &sc))
-		return;
+	if (access(rec, R_OK) != 0 || fl__cli_sched_read(rec, NULL, &sc))
+		return; /* the run did not start */
 	printf("replayed schedule: %zu steps, %zu preemptions\n", sc.nsteps,
 	       fl__cli_sched_preemptions(&sc));
 	fl__cli_sched_free(&sc);
@@ -114,6 +114,14 @@ static void print_replayed(const char *rec)
 static int from_schedule(int argc, char **argv)
 {
 	const char *path = argv[1];
+	for (int i = 2; i < argc; i++)
+		if (strncmp(argv[i], "--st", 4) == 0 || strncmp(argv[i], "--de", 4) == 0) {
+			fprintf(stderr,
+				"%s replay: --schedule FILE makes the choices; no --strategy, "
+				"--depth or --steps\n",
+				fl__cli_prog);
+			return EXIT_USAGE;
+		}
 	fl__cli_sched sc;
 	if (fl__cli_sched_read(path, NULL, &sc))
 		return EXIT_USAGE;

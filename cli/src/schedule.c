@@ -101,8 +101,9 @@ static bool read_line(fl__cli_sched *s, char *line)
 		snprintf(s->strategy, sizeof(s->strategy), "%.63s", line + 9);
 	else if (strncmp(line, "faults ", 7) == 0 && !s->plan)
 		return (s->plan = strdup(line + 7)) != NULL;
-	else if (strcmp(line, "rest default") == 0)
-		s->rest_default = true;
+	else if (strncmp(line, "rest ", 5) == 0)
+		return (s->rest_default = strcmp(line + 5, "default") == 0) ||
+		       strcmp(line + 5, "first") == 0;
 	return true;
 }
 

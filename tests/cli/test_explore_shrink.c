@@ -193,7 +193,35 @@ FL_TEST(spawn_paths_survive_an_extra_spawn)
 	ASSERT_EQ(sh("rm -rf %s", dir), 0);
 }
 
+/* Bad schedule lines and shrink options: exit 2 naming the file and line
+ * (or the option); the well-formed file beside them replays (exit 1, the
+ * bug), so the failures are the lines'. */
+FL_TEST(bad_schedule_lines_and_options_exit_2)
+{
+	char dir[256];
+	fl_test_tmpdir(dir, sizeof(dir));
+	static const char *const bad[] =
+		{"0.x", "0..2", "0.2 q", "fault x 0 error", "fault x 1 nosuch", "rest later"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(sh("printf 'seed 1\\ntarget zoo_order\\nfaults x=error(inval)\\n%s\\n' "
+			     "> %s/bad.sched && %s replay --schedule %s/bad.sched",
+			     bad[i], dir, BIN, dir),
+			  2);
+		expect("bad.sched");
+		expect("line 4");
+	}
+	ASSERT_EQ(sh("printf 'seed 2\\ntarget zoo_order\\n' > %s/ok.sched && %s replay "
+		     "--schedule %s/ok.sched --strategy random",
+		     dir, BIN, dir),
+		  2); /* --strategy does not go with --schedule's own */
+	ASSERT_EQ(sh("%s replay 1 zoo_order --shrink-runs 5", BIN), 2);
+	expect("belong to explore");
+	ASSERT_EQ(sh("%s explore zoo_order --shrink-runs 0", BIN), 2);
+	ASSERT_EQ(sh("rm -rf %s", dir), 0);
+}
+
 FL_TEST_MAIN(FL_CASE(fault_firing_in_the_schedule_file_replays),
+	     FL_CASE(bad_schedule_lines_and_options_exit_2),
 	     FL_CASE(spawn_paths_survive_an_extra_spawn),
 	     FL_CASE(explore_checks_the_failure_replays_deterministically),
 	     FL_CASE(shrinking_leaves_the_one_fault_that_matters),
