@@ -16,7 +16,10 @@
  *
  * Stress draws each iteration's seed as splitmix64(base + index) and a
  * fault plan from the scenario's stress_faults; explore uses base + index
- * (base for every run under dfs) and no plan (only the schedule varies).
+ * (base for every run under dfs) and its --faults plan, if any, in every
+ * run (the plan's decisions come from the seed too). faults_out records
+ * each firing as a schedule file's fault line (explore --schedule,
+ * shrinking).
  */
 #include "cli_internal.h"
 
@@ -85,6 +88,18 @@ static void failed_checks(int fd, const fl_scenario_result *r)
 			write_line(fd, "C %s: %s\n", r->checks[k].name, r->checks[k].message);
 }
 
+/* faults_out: the run's firings, one "fault POINT EVAL ACTION" line each,
+ * from the result's fault log (the runner holds the fault observer). */
+static void write_fires(const char *path, const fl_scenario_result *r)
+{
+	FILE *f = fopen(path, "w");
+	for (size_t i = 0; f && i < r->nfaults; i++)
+		fprintf(f, "fault %s %" PRIu64 " %.*s\n", r->faults[i].point, r->faults[i].eval,
+			(int)strcspn(r->faults[i].action, " "), r->faults[i].action);
+	if (f)
+		fclose(f);
+}
+
 static void batch_child(const fl__cli_batch *b, int fd)
 {
 	const fl_scenario *s = b->s;
@@ -96,12 +111,16 @@ static void batch_child(const fl__cli_batch *b, int fd)
 					     : fl__cli_splitmix(b->base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
 		write_line(fd, "B %ld %" PRIu64 " %ld\n", i, seed, pi);
-		fl_scenario_params p =
-			fl__cli_iter_params(s, seed, pi >= 0 ? s->stress_faults[pi] : NULL);
+		fl_scenario_params p = fl__cli_iter_params(s, seed,
+							   pi >= 0      ? s->stress_faults[pi]
+							   : b->explore ? b->plan
+									: NULL);
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, s);
 		fl_err_drop(fl_scenario_run(s, &p, &r));
 		bool passed = fl_scenario_result_passed(&r), last = fl_sim_space_exhausted();
+		if (b->faults_out)
+			write_fires(b->faults_out, &r);
 		if (b->explore) {
 			char strat[64];
 			fl_sim_strategy_used(strat, sizeof(strat));

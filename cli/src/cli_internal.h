@@ -7,6 +7,7 @@
 #ifndef FL_CLI_INTERNAL_H
 #define FL_CLI_INTERNAL_H
 
+#include <fl/fault.h>
 #include <fl/job.h>
 #include <fl/scenario.h>
 
@@ -73,6 +74,8 @@ typedef struct fl__cli_opts {
 	bool keep_going;        /* explore: count every failing run, do not stop */
 	bool check_determinism; /* replay: twice, traces compared */
 	const char *schedule;   /* explore: the failing run's schedule file */
+	long shrink_runs;       /* explore --shrink-runs (0: the default) */
+	bool no_shrink;         /* explore --no-shrink */
 } fl__cli_opts;
 
 /* A seed or count: decimal or 0x-hex, 0 to 2^64-1 (no sign); false
@@ -135,6 +138,8 @@ typedef struct fl__cli_batch {
 	bool keep_going; /* a failed run does not end the batch */
 	void (*on_run)(void *arg, const char *hline); /* explore: each H line */
 	void *arg;
+	const char *plan;       /* explore: the plan armed in every run (NULL: none) */
+	const char *faults_out; /* explore: each run's fault firings, one fault line each */
 } fl__cli_batch;
 
 /* What the parent learnt from the child. */
@@ -154,6 +159,43 @@ int fl__cli_batch_run(const fl__cli_batch *b, fl__cli_batch_out *out, int *statu
 /* The replay command line for one iteration (plan, strategy may be NULL). */
 void fl__cli_replay_line(char *out, size_t cap, const char *spec, const char *backend,
 			 uint64_t seed, const char *plan, const char *strategy);
+
+/* ---- schedule files as the command line sees them (schedule.c) ---- */
+
+typedef struct fl__cli_sched {
+	char seed[32], target[320], strategy[64];
+	char *plan;             /* "faults PLAN" (owned), or NULL */
+	bool rest_default;      /* "rest default": the default choice past the steps */
+	fl_fault_forced *fires; /* "fault POINT EVAL ACTION" lines (names owned) */
+	size_t nfires;
+	char **task; /* the steps: spawn paths (owned) */
+	bool *pre;   /* whether each step preempted a runnable task */
+	size_t nsteps;
+} fl__cli_sched;
+
+/* Reads path (and faults_path's fault lines when not NULL) into *s.
+ * Returns 0, or EXIT_USAGE after printing the file and line. */
+int fl__cli_sched_read(const char *path, const char *faults_path, fl__cli_sched *s);
+/* Writes s to path. Returns 0 or EXIT_USAGE after printing why. */
+int fl__cli_sched_write(const char *path, const fl__cli_sched *s);
+bool fl__cli_sched_add_fire(fl__cli_sched *s, const char *point, uint64_t eval,
+			    enum fl_fault_action a);
+size_t fl__cli_sched_preemptions(const fl__cli_sched *s);
+void fl__cli_sched_free(fl__cli_sched *s);
+
+/* Shrinks the schedule file at path (a failing run of s, cmd_explore_shrink.c):
+ * the fault firings by delta debugging, then the preemptions, each attempt
+ * one replay in a forked child, at most max_runs of them; writes the
+ * smallest failing schedule to min_path. Returns 0 or EXIT_USAGE. */
+int fl__cli_shrink(const fl_scenario *s, const char *path, const char *min_path, long max_runs);
+
+/* The nondeterminism check (cmd_replay.c, replay --check-determinism and
+ * explore): runs s with p twice, each isolated run writing its trace, and
+ * prints whether the traces are identical or the first event where they
+ * diverge. *r holds the first run (caller's, initialised); *nd is 0 (the
+ * same), 1 (diverged) or -1 (no traces). Returns the runs' error. */
+FL_MUST_CHECK fl_err *fl__cli_replay_twice(const fl_scenario *s, const fl_scenario_params *p,
+					   fl_scenario_result *r, int *nd);
 
 /* The verdict table (table.c). */
 void fl__cli_print_table(fl_scenario_result *const *res, size_t n);

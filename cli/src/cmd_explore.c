@@ -14,7 +14,10 @@
  * the spec with the k it drew from, which the replay line passes back.
  * --keep-going runs all N and reports the share that failed (the
  * measurement of scripts/explore-table.sh). --schedule FILE writes the
- * failing run's schedule file (sim_schedule.c) for `replay --schedule`.
+ * failing run's schedule file (sim_schedule.c, schedule.c) for `replay
+ * --schedule` and shrinks it (cmd_explore_shrink.c) into FILE.min. A
+ * failure is replayed twice first and the traces compared (the
+ * nondeterminism check). --faults PLAN arms the plan in every run.
  *
  * dfs (sim_dfs.c) keeps its search in the process that runs it, so explore
  * runs all its runs in one child, every run with seed S; the child stops
@@ -119,56 +122,89 @@ static void batch_strategy(const fl__cli_opts *o, const explore_state *e)
 	setenv("FAULTLINE_STRATEGY", spec, 1);
 }
 
-/* FILE = a header (seed, target, strategy, steps) and the steps the sim
- * recorded in the file steps, which it removes. Returns 0 or EXIT_USAGE. */
-static int emit_schedule(const char *steps, const char *path, const char *spec, uint64_t seed,
-			 const char *strat)
+/* FILE (path) = a header (seed, target, strategy, plan), the firings and
+ * the steps the sim recorded in path.faults and path.steps (schedule.c),
+ * both removed; then, unless --no-shrink, its shrunk form in FILE.min.
+ * Returns 0 or EXIT_USAGE. */
+static int emit_schedule(const fl_scenario *s, const fl__cli_opts *o, const char *path,
+			 const char *spec, uint64_t seed, const char *strat)
 {
-	FILE *in = fopen(steps, "r"), *out = in ? fopen(path, "w") : NULL;
-	if (out) {
-		long n = 0;
-		char line[64];
-		fprintf(out, "# faultline schedule: the task (per-run number, 0 the root) run at "
-			     "each step; replay with: faultline replay --schedule FILE\n");
-		fprintf(out, "seed %" PRIu64 "\ntarget %s\nstrategy %s\n", seed, spec, strat);
-		while (fgets(line, sizeof(line), in))
-			n++;
-		fprintf(out, "steps %ld\n", n);
-		rewind(in);
-		while (fgets(line, sizeof(line), in))
-			fputs(line, out);
+	char steps[4200], fires[4210];
+	snprintf(steps, sizeof(steps), "%s.steps", path);
+	snprintf(fires, sizeof(fires), "%s.faults", path);
+	fl__cli_sched sc;
+	int rc = fl__cli_sched_read(steps, fires, &sc);
+	if (!rc) {
+		snprintf(sc.seed, sizeof(sc.seed), "%" PRIu64, seed);
+		snprintf(sc.target, sizeof(sc.target), "%s", spec);
+		snprintf(sc.strategy, sizeof(sc.strategy), "%s", strat);
+		sc.plan = o->faults ? strdup(o->faults) : NULL;
+		rc = fl__cli_sched_write(path, &sc);
+		printf("schedule: %s, %zu steps, %zu preemptions, %zu faults (replay: %s replay "
+		       "--schedule %s)\n",
+		       path, sc.nsteps, fl__cli_sched_preemptions(&sc), sc.nfires, fl__cli_argv0,
+		       path);
+		fl__cli_sched_free(&sc);
 	}
-	if (in)
-		fclose(in);
 	unlink(steps);
-	if (!out || fclose(out) != 0) {
-		fprintf(stderr, "%s explore: cannot write the schedule file %s\n", fl__cli_prog,
-			path);
-		return EXIT_USAGE;
+	unlink(fires);
+	if (!rc && !o->no_shrink) {
+		char min[4200];
+		snprintf(min, sizeof(min), "%s.min", path);
+		rc = fl__cli_shrink(s, path, min, o->shrink_runs ? o->shrink_runs : 500);
 	}
-	printf("schedule: %s (replay: %s replay --schedule %s)\n", path, fl__cli_argv0, path);
-	return 0;
+	return rc;
 }
 
 /* --schedule FILE: the failing run (index i) once more in a child that
- * records its steps (FAULTLINE_SCHEDULE_OUT), then the file. */
-static int write_schedule(const fl_scenario *s, const char *spec, const char *path, uint64_t base,
-			  long i, const char *strat)
+ * records its steps (FAULTLINE_SCHEDULE_OUT) and its fault firings, then
+ * the file. */
+static int write_schedule(const fl_scenario *s, const char *spec, const fl__cli_opts *o,
+			  uint64_t base, long i, const char *strat)
 {
-	char steps[4200];
-	snprintf(steps, sizeof(steps), "%s.steps", path);
+	char steps[4200], fires[4210];
+	snprintf(steps, sizeof(steps), "%s.steps", o->schedule);
+	snprintf(fires, sizeof(fires), "%s.faults", o->schedule);
 	setenv("FAULTLINE_STRATEGY", strat, 1);
 	setenv("FAULTLINE_SCHEDULE_OUT", steps, 1);
-	fl__cli_batch bt =
-		{.s = s, .base = base, .from = i, .to = i + 1, .explore = true, .keep_going = true};
+	fl__cli_batch bt = {.s = s,
+			    .base = base,
+			    .from = i,
+			    .to = i + 1,
+			    .explore = true,
+			    .keep_going = true,
+			    .plan = o->faults,
+			    .faults_out = fires};
 	fl__cli_batch_out b;
 	int status, rc = fl__cli_batch_run(&bt, &b, &status);
 	unsetenv("FAULTLINE_SCHEDULE_OUT");
 	if (rc) {
 		unlink(steps);
+		unlink(fires);
 		return rc;
 	}
-	return emit_schedule(steps, path, spec, base + (uint64_t)i, strat);
+	return emit_schedule(s, o, o->schedule, spec, base + (uint64_t)i, strat);
+}
+
+/* The failing run replayed twice, traces compared (replay
+ * --check-determinism's code): a scenario the seed does not control
+ * (the real clock, kernel waits, threads of its own) cannot replay, and
+ * the first divergent event says where. */
+static void check_determinism(const fl_scenario *s, const fl__cli_opts *o, uint64_t seed,
+			      const char *strat)
+{
+	setenv("FAULTLINE_STRATEGY", strat, 1);
+	fl_scenario_params p = fl__cli_iter_params(s, seed, o->faults);
+	fl_scenario_result r;
+	fl_scenario_result_init(&r, s);
+	int nd = 0;
+	fl_err *err = fl__cli_replay_twice(s, &p, &r, &nd);
+	if (err) {
+		fprintf(stderr, "%s explore: the nondeterminism check: ", fl__cli_prog);
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_scenario_result_destroy(&r);
 }
 
 /* dfs's failing run replays from its schedule file: the child recorded
@@ -185,20 +221,17 @@ static int report_failure(const fl_scenario *s, const char *spec, const fl__cli_
 		       strsignal(WTERMSIG(status)));
 	fputs(b->checks, stdout);
 	char replay[1700];
-	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, NULL, strat);
-	if (!dfs_path)
+	char dstrat[4300];
+	snprintf(dstrat, sizeof(dstrat), "schedule:%s", dfs_path ? dfs_path : "");
+	if (dfs_path && emit_schedule(s, o, dfs_path, spec, b->seed, strat))
+		return EXIT_USAGE;
+	check_determinism(s, o, b->seed, dfs_path ? dstrat : strat);
+	fl__cli_replay_line(replay, sizeof(replay), spec, "sim", b->seed, o->faults, strat);
+	if (dfs_path)
+		printf("replay: %s replay --schedule %s\n", fl__cli_argv0, dfs_path);
+	else
 		printf("replay: %s\n", replay);
-	int rc = 0;
-	if (dfs_path) {
-		char steps[4200];
-		snprintf(steps, sizeof(steps), "%s.steps", dfs_path);
-		rc = emit_schedule(steps, dfs_path, spec, b->seed, strat);
-		if (!rc)
-			printf("replay: %s replay --schedule %s\n", fl__cli_argv0, dfs_path);
-	} else if (o->schedule) {
-		rc = write_schedule(s, spec, o->schedule, base, b->last, strat);
-	}
-	if (rc)
+	if (!dfs_path && o->schedule && write_schedule(s, spec, o, base, b->last, strat))
 		return EXIT_USAGE;
 	bool hang = b->hung || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	return hang ? EXIT_HANG : EXIT_CHECK_FAILED;
@@ -250,10 +283,12 @@ static bool dfs_record(const fl_scenario *s, const fl__cli_opts *o, char *path, 
 
 static void dfs_unrecord(const fl__cli_opts *o, const char *path, bool keep)
 {
-	char steps[4200];
+	char steps[4200], fires[4210];
 	snprintf(steps, sizeof(steps), "%s.steps", path);
+	snprintf(fires, sizeof(fires), "%s.faults", path);
 	unsetenv("FAULTLINE_SCHEDULE_OUT");
 	unlink(steps);
+	unlink(fires);
 	if (!keep && !o->schedule)
 		unlink(path);
 }
@@ -262,16 +297,18 @@ static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opt
 {
 	long n = o->runs ? o->runs : 1000, batch = o->batch > 0 ? o->batch : 500;
 	explore_state e = {0};
-	char strat[64], dfs_path[4096];
+	char strat[64], dfs_path[4096], dfs_fires[4110];
 	fl__cli_strategy_spec(o, strat, sizeof(strat));
 	bool dfs = strncmp(strat, "dfs", 3) == 0;
 	printf("explore %s: strategy %s, %ld runs from seed %" PRIu64 "%s\n", s->name, strat, n,
 	       base, dfs ? " (the same seed for every run)" : "");
 	if (dfs && !dfs_record(s, o, dfs_path, sizeof(dfs_path)))
 		return EXIT_USAGE;
+	snprintf(dfs_fires, sizeof(dfs_fires), "%s.faults", dfs ? dfs_path : "");
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = EXIT_PASS;
+	double el = -1; /* the runs' time, without a failure's check and shrinking */
 	for (long done = 0; done < n && rc == EXIT_PASS && !e.exhausted;) {
 		/* dfs's search lives in one process: one child runs it all. */
 		long to = dfs || done + batch >= n ? n : done + batch;
@@ -284,19 +321,21 @@ static int explore_one(const fl_scenario *s, const char *spec, const fl__cli_opt
 				    .same_seed = dfs,
 				    .keep_going = o->keep_going,
 				    .on_run = on_run,
-				    .arg = &e};
+				    .arg = &e,
+				    .plan = o->faults,
+				    .faults_out = dfs ? dfs_fires : NULL};
 		fl__cli_batch_out b;
 		int status;
 		if (fl__cli_batch_run(&bt, &b, &status))
 			rc = EXIT_USAGE;
-		else if (!b.clean)
+		else if (!b.clean && (el = fl__cli_since(&t0)) >= 0)
 			rc = report_failure(s, spec, o, base, &b, status, &e,
 					    dfs ? dfs_path : NULL);
 		done = to;
 	}
 	if (dfs)
 		dfs_unrecord(o, dfs_path, rc == EXIT_CHECK_FAILED || rc == EXIT_HANG);
-	summary(s, o, &e, fl__cli_since(&t0));
+	summary(s, o, &e, el >= 0 ? el : fl__cli_since(&t0));
 	free(e.set);
 	if (rc == EXIT_PASS && e.hits)
 		rc = EXIT_CHECK_FAILED;
@@ -310,11 +349,6 @@ int fl__cli_explore(int argc, char **argv)
 	int rc = fl__cli_parse(argc, argv, &o, &t, "explore");
 	if (!rc && t.n != 1) {
 		fprintf(stderr, "%s explore: name exactly one scenario\n", fl__cli_prog);
-		rc = EXIT_USAGE;
-	}
-	if (!rc && o.faults) {
-		fprintf(stderr, "%s explore: explore varies the schedule only; no --faults\n",
-			fl__cli_prog);
 		rc = EXIT_USAGE;
 	}
 	if (!rc && o.backend && strcmp(o.backend, "sim") != 0) {

@@ -52,7 +52,8 @@ static int compare_traces(const char *a, const char *b)
 		}
 	}
 	if (!rc)
-		printf("nondeterminism check: the two replays' traces are identical (%ld events)\n",
+		printf("nondeterminism check: replays deterministically, the two replays' traces "
+		       "are identical (%ld events)\n",
 		       n);
 	if (rc < 0)
 		fprintf(stderr, "%s replay: cannot read the traces %s and %s\n", fl__cli_prog, a,
@@ -67,8 +68,8 @@ static int compare_traces(const char *a, const char *b)
 /* --check-determinism: the run twice, each writing its trace
  * (FAULTLINE_TRACE, which the child's sim opens), then compared. *r holds
  * the first run; *nd 0 same, 1 diverged, -1 the traces could not be had. */
-static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scenario_result *r,
-		     int *nd)
+fl_err *fl__cli_replay_twice(const fl_scenario *s, const fl_scenario_params *p,
+			     fl_scenario_result *r, int *nd)
 {
 	const char *tmp = getenv("TMPDIR");
 	char dir[256], path[2][300];
@@ -94,44 +95,72 @@ static fl_err *twice(const fl_scenario *s, const fl_scenario_params *p, fl_scena
 	return err;
 }
 
-/* `replay --schedule FILE [options]`: the seed and target from FILE's
- * header, the choices from its steps (the schedule:FILE strategy). */
+/* What the replay of a schedule ran: its steps and preemptions as the
+ * sim recorded them (FAULTLINE_SCHEDULE_OUT). */
+static void print_replayed(const char *rec)
+{
+	fl__cli_sched sc;
+	if (access(rec, R_OK) != 0 || fl__cli_sched_read(rec, NULL, &sc))
+		return; /* the run did not start */
+	printf("replayed schedule: %zu steps, %zu preemptions\n", sc.nsteps,
+	       fl__cli_sched_preemptions(&sc));
+	fl__cli_sched_free(&sc);
+}
+
+/* `replay --schedule FILE [options]`: the seed, target and plan from
+ * FILE's header, the choices from its steps (the schedule:FILE strategy),
+ * and with a plan exactly the fault firings its fault lines list
+ * (fl_fault_force). */
 static int from_schedule(int argc, char **argv)
 {
 	const char *path = argv[1];
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "%s replay: --schedule %s: %s\n", fl__cli_prog, path,
-			strerror(errno));
+	for (int i = 2; i < argc; i++)
+		if (strncmp(argv[i], "--st", 4) == 0 || strncmp(argv[i], "--de", 4) == 0) {
+			fprintf(stderr,
+				"%s replay: --schedule FILE makes the choices; no --strategy, "
+				"--depth or --steps\n",
+				fl__cli_prog);
+			return EXIT_USAGE;
+		}
+	fl__cli_sched sc;
+	if (fl__cli_sched_read(path, NULL, &sc))
 		return EXIT_USAGE;
-	}
-	char line[512], seed[32] = "", target[320] = "", backend[] = "--backend", sim[] = "sim";
-	while (fgets(line, sizeof(line), f) && !(line[0] >= '0' && line[0] <= '9')) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "seed ", 5) == 0)
-			snprintf(seed, sizeof(seed), "%.31s", line + 5);
-		else if (strncmp(line, "target ", 7) == 0)
-			snprintf(target, sizeof(target), "%.319s", line + 7);
-	}
-	fclose(f);
-	if (!seed[0] || !target[0]) {
+	if (!sc.seed[0] || !sc.target[0]) {
 		fprintf(stderr,
 			"%s replay: %s: no 'seed' or no 'target' line (a schedule file "
 			"as explore --schedule writes it)\n",
 			fl__cli_prog, path);
+		fl__cli_sched_free(&sc);
 		return EXIT_USAGE;
 	}
-	char spec[4200];
+	fl_err *err = sc.plan ? fl_fault_force(sc.fires, sc.nfires) : NULL;
+	char spec[4200], rec[4200];
 	snprintf(spec, sizeof(spec), "schedule:%s", path);
+	snprintf(rec, sizeof(rec), "%s.replayed", path);
 	setenv("FAULTLINE_STRATEGY", spec, 1);
-	char **av = calloc((size_t)argc + 4, sizeof(*av));
-	if (!av)
-		return EXIT_USAGE;
-	av[0] = seed, av[1] = target, av[2] = backend, av[3] = sim;
-	for (int i = 2; i < argc; i++)
-		av[i + 2] = argv[i];
-	int rc = fl__cli_replay(argc + 2, av);
+	setenv("FAULTLINE_SCHEDULE_OUT", rec, 1);
+	char **av = calloc((size_t)argc + 6, sizeof(*av));
+	char backend[] = "--backend", sim[] = "sim", fopt[] = "--faults";
+	int rc = EXIT_USAGE, n = 4;
+	if (av && !err) {
+		av[0] = sc.seed, av[1] = sc.target, av[2] = backend, av[3] = sim;
+		if (sc.plan)
+			av[n++] = fopt, av[n++] = sc.plan;
+		for (int i = 2; i < argc; i++)
+			av[n++] = argv[i];
+		rc = fl__cli_replay(n, av);
+		print_replayed(rec);
+	}
+	if (err) {
+		fprintf(stderr, "%s replay: %s: ", fl__cli_prog, path);
+		fl_err_print(stderr, err);
+		fl_err_drop(err);
+	}
+	fl_fault_force_clear();
+	unsetenv("FAULTLINE_SCHEDULE_OUT");
+	unlink(rec);
 	free(av);
+	fl__cli_sched_free(&sc);
 	return rc;
 }
 
@@ -182,7 +211,7 @@ int fl__cli_replay(int argc, char **argv)
 	fl_scenario_result r;
 	fl_scenario_result_init(&r, t.s[0]);
 	int nd = 0;
-	fl_err *err = o.check_determinism ? twice(t.s[0], &p, &r, &nd)
+	fl_err *err = o.check_determinism ? fl__cli_replay_twice(t.s[0], &p, &r, &nd)
 					  : fl_scenario_run_isolated(t.s[0], &p, &r);
 	if (err) {
 		fprintf(stderr, "%s replay: ", fl__cli_prog);

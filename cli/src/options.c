@@ -210,6 +210,8 @@ static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
 					 {"check-determinism", no_argument, NULL, 'X'},
 					 {"schedule", required_argument, NULL, 'F'},
 					 {"preemptions", required_argument, NULL, 'P'},
+					 {"shrink-runs", required_argument, NULL, 'W'},
+					 {"no-shrink", no_argument, NULL, 'N'},
 					 {NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
@@ -255,6 +257,10 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 	case 'G': o->keep_going = true; return true;
 	case 'X': o->check_determinism = true; return true;
 	case 'F': o->schedule = v; return true;
+	case 'W':
+		o->shrink_runs = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 1000000 ? (long)u : 0;
+		return o->shrink_runs > 0;
+	case 'N': o->no_shrink = true; return true;
 	default: return false;
 	}
 }
@@ -369,9 +375,12 @@ static bool strategy_opts_ok(const fl__cli_opts *o, const char *cmd)
 			fl__cli_prog, cmd);
 		return false;
 	}
-	if (strcmp(cmd, "explore") != 0 && (o->runs || o->keep_going)) {
-		fprintf(stderr, "%s %s: --runs and --keep-going belong to explore\n", fl__cli_prog,
-			cmd);
+	if (strcmp(cmd, "explore") != 0 &&
+	    (o->runs || o->keep_going || o->shrink_runs || o->no_shrink)) {
+		fprintf(stderr,
+			"%s %s: --runs, --keep-going, --shrink-runs and --no-shrink belong to "
+			"explore\n",
+			fl__cli_prog, cmd);
 		return false;
 	}
 	return true;

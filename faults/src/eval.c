@@ -114,6 +114,22 @@ static bool in_window(const fl__fault_term *t, int64_t since_arm)
 	return !(t->mods & FL__FAULT_M_UNTIL) || since_arm < t->until_ns;
 }
 
+/* Forced mode (force.c): fires at evaluation k only when the set names
+ * it, with the rule's first term of the named action that applies here. */
+static bool forced(const struct run *r, const fl__fault_hit *hit, uint64_t k, struct pick *pk)
+{
+	int a = fl__fault_forced_action(hit->point, k);
+	const fl__fault_rule *rule = hit->point->rule;
+	for (size_t i = 0; a >= 0 && i < rule->nterms; i++) {
+		const fl__fault_term *t = &rule->terms[i];
+		if ((int)t->action == a && (APPLIES[r->kind] & (1u << t->action))) {
+			*pk = (struct pick){hit, t, (int)i, k, k, hit->point->hash};
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Tries the terms of the hit's rule in order; fills *pk for the first one
  * that fires. */
 static bool decide(const struct run *r, const fl__fault_hit *hit, uint64_t k, uint64_t attempt,
@@ -122,6 +138,8 @@ static bool decide(const struct run *r, const fl__fault_hit *hit, uint64_t k, ui
 	fl__fault_point *pt = hit->point;
 	const fl__fault_rule *rule = pt->rule;
 	int64_t since = -1;
+	if (atomic_load_explicit(&fl__fault_forcing, memory_order_relaxed))
+		return forced(r, hit, k, pk);
 	for (size_t i = 0; i < rule->nterms; i++) {
 		const fl__fault_term *t = &rule->terms[i];
 		bool per = (t->mods & FL__FAULT_M_PERITEM) != 0;

@@ -197,6 +197,11 @@ fl_err *fl__fault_log_init(fl_fault_plan *plan);
 void fl__fault_log_destroy(fl_fault_plan *plan);
 void fl__fault_point_snapshot(const fl__fault_point *pt, fl_fault_point_stats *out);
 
+/* Forced decisions (force.c): set while fl_fault_force's set is installed;
+ * then the action forced at evaluation k of pt, or -1 for none. */
+extern _Atomic bool fl__fault_forcing;
+int fl__fault_forced_action(const fl__fault_point *pt, uint64_t k);
+
 /* Seeds the counter-based stream: SplitMix64's finaliser. */
 uint64_t fl__fault_mix64(uint64_t x);
 /* FNV-1a of a name, finalised. */

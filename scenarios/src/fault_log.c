@@ -29,7 +29,7 @@
 
 /* Appends to an array of events; false when it cannot grow. */
 static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns, const char *point,
-		   const char *action)
+		   const char *action, uint64_t eval)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -45,6 +45,7 @@ static bool append(fl_scenario_fault **v, size_t *n, size_t *cap, int64_t at_ns,
 	f->at_ns = at_ns;
 	snprintf(f->point, sizeof(f->point), "%s", point);
 	snprintf(f->action, sizeof(f->action), "%s", action);
+	f->eval = eval;
 	return true;
 }
 
@@ -63,7 +64,8 @@ static void on_fire(const fl_fault_event *ev, void *arg)
 	fl_fault_event_describe(ev, action, sizeof(action));
 	pthread_mutex_lock(&log->mu);
 	if (log->n == FL_SCENARIO_MAX_FAULTS ||
-	    !append(&log->ev, &log->n, &log->cap, ev->t_ns - log->start_ns, ev->point, action))
+	    !append(&log->ev, &log->n, &log->cap, ev->t_ns - log->start_ns, ev->point, action,
+		    ev->eval))
 		log->unlogged++;
 	atomic_store_explicit(&live_bytes, log->cap * sizeof(*log->ev), memory_order_relaxed);
 	pthread_mutex_unlock(&log->mu);
@@ -96,5 +98,5 @@ bool fl__scn_fault_add(fl_scenario_result *r, size_t *cap, int64_t at_ns, const 
 		r->faults_unlogged++;
 		return true;
 	}
-	return append(&r->faults, &r->nfaults, cap, at_ns, point, action);
+	return append(&r->faults, &r->nfaults, cap, at_ns, point, action, 0);
 }

@@ -450,6 +450,27 @@ uint64_t fl_fault_log_overflows(const fl_fault_plan *plan);
  */
 void fl_fault_observe(void (*fn)(const fl_fault_event *ev, void *arg), void *arg);
 
+/*
+ * Forced decisions, for replaying a run's recorded firings (schedule
+ * files, docs/explore.md): while a set is installed, an armed plan's point
+ * fires at its evaluation k exactly when (point, k) is in the set, running
+ * the first term of its rule with the listed action that applies at the
+ * site; probabilities, @N, every, items, windows and cnt are not consulted.
+ * fl_fault_force copies fires (n entries; the caller keeps its own) and
+ * replaces any set installed before; n = 0 installs an empty set (nothing
+ * fires). Returns NULL, FL_ERR_NOMEM or FL_ERR_INVAL (an action out of
+ * range), installing nothing on error. fl_fault_force_clear returns to the
+ * plans' own decisions. Thread safety: call both while no evaluation runs
+ * (before the runs, or in a child before it starts them). Neither blocks.
+ */
+typedef struct fl_fault_forced {
+	const char *point;
+	uint64_t eval; /* 1-based evaluation index at the point */
+	enum fl_fault_action action;
+} fl_fault_forced;
+FL_MUST_CHECK fl_err *fl_fault_force(const fl_fault_forced *fires, size_t n);
+void fl_fault_force_clear(void);
+
 /* ---- Nth-hit sweep ------------------------------------------------------ */
 
 /* A scenario run by a sweep: run everything under ctx, return its error. */

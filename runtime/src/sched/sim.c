@@ -492,7 +492,7 @@ static fl_err *sim_spawn(fl__task *t)
 	check_thread();
 	/* One more task: its run-set slot and park deadline, reserved now. */
 	if (!rq_reserve(tasks_reserved() + 1) || !heap_reserve(tasks_reserved() + 1, S.ntimers) ||
-	    !fl__strat_spawned(S.task_seq + 1))
+	    !fl__strat_spawned(S.task_seq + 1) || !fl__schedfile_spawned(cur_seq(), S.task_seq + 1))
 		return FL_ERR_NOMEM;
 	sim_task *s = fl__calloc(1, sizeof(*s));
 	if (!s)

@@ -57,8 +57,8 @@ static struct {
 	uint64_t low;   /* next lowered priority (counts down) */
 	uint64_t *prio; /* by task seq */
 	size_t cap;
-	uint32_t *sched; /* schedule:PATH's decisions (owned) */
-	size_t nsched, at;
+	fl__schedfile *sched; /* schedule:PATH's decisions (owned) */
+	size_t at;
 	bool diverged;
 	uint32_t last;        /* the task the previous step ran (0, the root, at begin) */
 	uint64_t preemptions; /* steps that switched away from a still-runnable task */
@@ -151,7 +151,7 @@ fl_err *fl__strat_parse(const char *text, fl__strat_spec *out)
 	fl_err *err = NULL;
 	if (text && strncmp(text, "schedule:", 9) == 0) {
 		s.kind = FL__STRAT_FILE;
-		err = fl__schedfile_load(text + 9, &s.sched, &s.nsched);
+		err = fl__schedfile_load(text + 9, &s.sched);
 	} else if (!text || strcmp(text, "random") == 0 || strcmp(text, "pos") == 0) {
 		s.kind = text && text[1] == 'o' ? FL__STRAT_POS : FL__STRAT_RANDOM;
 	} else if (strncmp(text, "dfs", 3) == 0) {
@@ -188,9 +188,8 @@ void fl__strat_format(const fl__strat_spec *s, char *buf, size_t cap)
 
 void fl__strat_set(const fl__strat_spec *spec)
 {
-	free(P.sched);
+	fl__schedfile_free(P.sched);
 	P.sched = spec->sched;
-	P.nsched = spec->nsched;
 	P.spec = *spec;
 	P.spec.sched = NULL;
 	if (spec->kind == FL__STRAT_DFS)
@@ -274,21 +273,22 @@ static size_t highest(const uint32_t *seq, size_t n)
 }
 
 /* schedule:PATH: the task the file names for this step; past its end, or
- * when that task is not runnable (the program changed), the first one. */
+ * when that task is not runnable (the program changed), the first one, or
+ * with "rest default" in the file the default choice, silently. */
 static size_t from_file(const uint32_t *seq, size_t n)
 {
-	if (P.at < P.nsched) {
-		uint32_t want = P.sched[P.at++];
-		for (size_t i = 0; i < n; i++)
-			if (seq[i] == want)
-				return i;
-	}
+	size_t at;
+	if (P.sched && P.at < P.sched->n && fl__schedfile_find(P.sched, P.at++, seq, n, &at))
+		return at;
+	if (P.sched && P.sched->rest_default)
+		return fl__strat_default(seq, n);
 	if (!P.diverged)
 		fprintf(stderr,
 			"faultline sim: the schedule file %s at step %" PRIu64
 			"; the run goes on without it\n",
-			P.at <= P.nsched && P.at > 0 ? "names a task that is not runnable"
-						     : "has no more steps",
+			P.sched && P.at <= P.sched->n && P.at > 0
+				? "names a task that is not runnable"
+				: "has no more steps",
 			P.steps);
 	P.diverged = true;
 	return 0;
@@ -340,10 +340,10 @@ size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t
 {
 	P.steps++;
 	size_t i = choose(seq, n, pick), at;
-	if (seq[i] != P.last && runnable(seq, n, P.last, &at))
-		P.preemptions++;
+	bool preempted = seq[i] != P.last && runnable(seq, n, P.last, &at);
+	P.preemptions += preempted;
 	P.last = seq[i];
-	fl__schedfile_step(seq[i]);
+	fl__schedfile_step(seq[i], preempted);
 	return i;
 }
 

@@ -32,8 +32,7 @@ typedef struct fl__strat_spec {
 	int depth; /* pct: D; dfs: P */
 	int autod; /* pct:auto: DMAX; 0 otherwise */
 	uint64_t steps;
-	uint32_t *sched; /* schedule:PATH: owned until fl__strat_set takes it */
-	size_t nsched;
+	struct fl__schedfile *sched; /* schedule:PATH: owned until fl__strat_set takes it */
 } fl__strat_spec;
 
 /* Parses text into *out. Errors: FL_ERR_INVAL naming the bad field. */

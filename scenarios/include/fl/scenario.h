@@ -234,6 +234,8 @@ typedef struct fl_scenario_fault {
 	int64_t at_ns;                    /* from the run's start */
 	char point[FL_SCENARIO_NAME_MAX]; /* the fault point */
 	char action[32];                  /* "error", "sleep 1.20ms", ... */
+	uint64_t eval;                    /* the 1-based evaluation of the point that fired; 0 when
+			  not known (a run isolated in a child passes no index) */
 } fl_scenario_fault;
 
 /*
