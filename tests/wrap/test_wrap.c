@@ -1,0 +1,169 @@
+/* fl-test-labels: onebackend notsan */
+/* onebackend: the wrapped program is no faultline program; it has no
+ * backend. notsan: a preloaded library and a sanitizer runtime cannot both
+ * come first in a process (tests/CMakeLists.txt leaves this file out of
+ * the sanitizer builds). */
+/*
+ * test_wrap.c - `faultline wrap` over wrap_prog.c, a plain pthreads
+ * program: an @N error reaches the program as errno at the Nth call and
+ * nowhere else; a seed gives the same firings per thread twice, another
+ * seed others; a probability plan's firings are exactly the failures the
+ * program saw; plans wrap cannot run exit 2 naming the field; a crash is
+ * reported with its signal; and with no plan nothing fires.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fl_test.h"
+#include "fl_test_sh.h"
+
+#define BIN FL_BINARY_DIR "/cli/faultline"
+#define PROG FL_BINARY_DIR "/tests/fl_wrap_prog"
+
+static char out[1 << 16];
+
+static int sh(const char *cmd) { return fl_test_sh(cmd, out, sizeof(out)); }
+
+static void expect(const char *want)
+{
+	if (!strstr(out, want))
+		FL_FAIL("expected \"%s\" in:\n%s", want, out);
+}
+
+static void expect_not(const char *unwanted)
+{
+	if (strstr(out, unwanted))
+		FL_FAIL("did not expect \"%s\" in:\n%s", unwanted, out);
+}
+
+/* Runs wrap with extra options on wrap_prog's args; exit status. */
+static int wrap(const char *opts, const char *args)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), BIN " wrap %s -- " PROG " %s", opts, args);
+	return sh(cmd);
+}
+
+FL_TEST(no_plan_nothing_fires)
+{
+	char dir[256], args[300];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "io %s", dir);
+	ASSERT_EQ(wrap("--seed 1", args), 0);
+	for (int i = 1; i <= 5; i++) {
+		char line[32];
+		snprintf(line, sizeof(line), "write %d: ok", i);
+		expect(line);
+	}
+	expect("read: 30 bytes");
+	/* every call was counted, none fired */
+	ASSERT(strstr(out, "libc/io/write") != NULL);
+	expect_not("error");
+	expect_not("firings");
+	expect("PASS");
+}
+
+FL_TEST(write_at_3_fails_the_third_write)
+{
+	char dir[256], args[300];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "io %s", dir);
+	ASSERT_EQ(wrap("--seed 1 --faults 'libc/io/write=@3 error(EIO)'", args), 1);
+	expect("write 1: ok");
+	expect("write 2: ok");
+	expect("write 3: Input/output error");
+	expect("write 4: ok");
+	expect("write 5: ok");
+	expect("read: 24 bytes"); /* the lost chunk is really lost */
+	expect("libc/io/write eval 3, thread 0: error(EIO)");
+	expect("exited 3");
+	expect("replay: ");
+}
+
+/* The firings of one seed over 4 threads: the program's own view. */
+static void threads_run(const char *seed, char *lines, size_t cap)
+{
+	char opts[256];
+	snprintf(opts, sizeof(opts), "--seed %s --faults 'libc/mem/malloc=10%% error(ENOMEM)'",
+		 seed);
+	ASSERT_EQ(wrap(opts, "threads 200"), 0);
+	lines[0] = '\0';
+	for (char *p = strstr(out, "thread 1: "); p && strncmp(p, "thread ", 7) == 0;) {
+		char *nl = strchr(p, '\n');
+		ASSERT(nl != NULL);
+		strncat(lines, p,
+			(size_t)(nl - p + 1) < cap - strlen(lines) - 1 ? (size_t)(nl - p + 1)
+								       : cap - strlen(lines) - 1);
+		p = nl + 1;
+	}
+	ASSERT(strstr(lines, "thread 4: ") != NULL);
+	ASSERT(strchr(lines, 'x') != NULL); /* something fired */
+}
+
+FL_TEST(same_seed_same_firings_under_threads)
+{
+	static char a[4096], b[4096], c[4096];
+	threads_run("7", a, sizeof(a));
+	threads_run("7", b, sizeof(b));
+	threads_run("8", c, sizeof(c));
+	ASSERT_STR_EQ(a, b);
+	/* the negative control: another seed decides otherwise */
+	ASSERT(strcmp(a, c) != 0);
+}
+
+FL_TEST(probability_firings_are_what_the_program_saw)
+{
+	char dir[256], args[300];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "writes %s 200", dir);
+	ASSERT_EQ(wrap("--seed 3 --faults 'libc/io/write=25% error(EIO)'", args), 0);
+	int failed = -1, n = 0;
+	char *p = strstr(out, "writes failed: ");
+	ASSERT(p && sscanf(p, "writes failed: %d of %d", &failed, &n) == 2);
+	ASSERT(failed > 0 && failed < n);
+	/* the accounting's line: evaluations, then the firings */
+	p = strstr(out, "libc/io/write ");
+	ASSERT(p != NULL);
+	long evals = 0, fired = 0;
+	ASSERT(sscanf(p, "libc/io/write %ld %ld error", &evals, &fired) == 2);
+	ASSERT_EQ(evals, n);
+	ASSERT_EQ(fired, failed);
+}
+
+FL_TEST(plans_wrap_cannot_run_exit_2_naming_the_field)
+{
+	ASSERT_EQ(wrap("--faults 'libc/io/write=@3 error(ENOMEM)'", "crash"), 2);
+	expect("error(ENOMEM) is not valid for libc/io/write (valid: EIO ENOSPC EINTR EPIPE)");
+	/* the fault library's own syntax message, as every --faults */
+	ASSERT_EQ(wrap("--faults 'libc/io/write=@3 eror(EIO)'", "crash"), 2);
+	expect("plan:1:18: in term 'libc/io/write=@3 eror(EIO)': expected action name");
+	ASSERT_EQ(wrap("--faults 'libc/io/write=hang'", "crash"), 2);
+	expect("action 'hang' is not supported by wrap");
+	ASSERT_EQ(wrap("--faults 'libc/io/wrte=error(EIO)'", "crash"), 2);
+	expect("'libc/io/wrte' names no wrapped call");
+	ASSERT_EQ(wrap("--faults 'libc/io/*=after(1s) error(EIO)'", "crash"), 2);
+	expect("modifier after(..) is not supported by wrap");
+	ASSERT_EQ(wrap("--faults 'libc/net/recv=sleep(exp(2ms))'", "crash"), 2);
+	expect("wrap draws fixed and uniform(..) durations only");
+	/* a glob is checked against every call it names */
+	ASSERT_EQ(wrap("--faults 'libc/io/*=error(EIO)'", "crash"), 2);
+	expect("error(EIO) is not valid for libc/io/open");
+	/* the positive control: valid rules are taken (the program then crashes) */
+	ASSERT_EQ(wrap("--faults 'libc/io/read=error(EIO); libc/io/write=error(EIO)'", "crash"), 1);
+}
+
+FL_TEST(crash_is_reported_with_its_signal)
+{
+	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
+	expect("killed by signal 11");
+	expect("FAIL");
+	ASSERT_EQ(sh(BIN " wrap -- /nonexistent/program"), 2);
+	expect("/nonexistent/program: No such file or directory");
+}
+
+FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_write),
+	     FL_CASE(same_seed_same_firings_under_threads),
+	     FL_CASE(probability_firings_are_what_the_program_saw),
+	     FL_CASE(plans_wrap_cannot_run_exit_2_naming_the_field),
+	     FL_CASE(crash_is_reported_with_its_signal))

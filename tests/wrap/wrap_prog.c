@@ -1,0 +1,117 @@
+/*
+ * wrap_prog.c - a plain pthreads program, no faultline headers: what a
+ * user's program looks like to `faultline wrap` (test_wrap.c drives it).
+ * Every mode prints what its calls returned, so a test can compare what
+ * the program saw with what wrap says it injected.
+ *
+ *   io DIR      writes 5 chunks to DIR/out with write(2), reads them back
+ *               with read(2), mallocs a buffer; exits 3 if a call failed
+ *   writes DIR N  N writes, prints the count that failed; exits 0
+ *   threads N   4 threads, each N mallocs; prints each thread's failures
+ *               as a string of . and x, in creation order
+ *   crash       dereferences NULL (a crash wrap must report)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int io(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/out", dir);
+	int failed = 0;
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	if (fd < 0) {
+		printf("open: %s\n", strerror(errno));
+		return 3;
+	}
+	for (int i = 1; i <= 5; i++) {
+		ssize_t n = write(fd, "chunk\n", 6);
+		if (n < 0) {
+			printf("write %d: %s\n", i, strerror(errno));
+			failed = 1;
+		} else {
+			printf("write %d: ok\n", i);
+		}
+	}
+	close(fd);
+	char *buf = malloc(64);
+	if (!buf) {
+		printf("malloc: %s\n", strerror(errno));
+		return 3;
+	}
+	fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, 64);
+	printf("read: %zd bytes\n", n);
+	if (n < 0)
+		failed = 1;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return failed ? 3 : 0;
+}
+
+static int writes(const char *dir, int n)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/writes", dir);
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	if (fd < 0)
+		return 3;
+	int failed = 0;
+	for (int i = 0; i < n; i++)
+		failed += write(fd, "x", 1) < 0;
+	close(fd);
+	printf("writes failed: %d of %d\n", failed, n);
+	return 0;
+}
+
+#define NTHREADS 4
+static int per_thread;
+static char seen[NTHREADS][1024];
+
+static void *worker(void *arg)
+{
+	char *s = arg;
+	for (int i = 0; i < per_thread; i++) {
+		void *p = malloc(32);
+		s[i] = p ? '.' : 'x';
+		free(p);
+	}
+	return NULL;
+}
+
+static int threads(int n)
+{
+	per_thread = n < 1000 ? n : 1000;
+	pthread_t t[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++)
+		if (pthread_create(&t[i], NULL, worker, seen[i]) != 0)
+			return 3;
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < NTHREADS; i++)
+		printf("thread %d: %s\n", i + 1, seen[i]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc >= 3 && strcmp(argv[1], "io") == 0)
+		return io(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "writes") == 0)
+		return writes(argv[2], atoi(argv[3]));
+	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
+		return threads(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "crash") == 0) {
+		volatile int *p = NULL;
+		return *p;
+	}
+	fprintf(stderr, "usage: wrap_prog io DIR | writes DIR N | threads N | crash\n");
+	return 2;
+}
