@@ -79,7 +79,7 @@ struct fl__wrap_term {
 /* ---- the accounting file ---------------------------------------------------- */
 
 #define FL_WRAP_MAGIC 0x464c5752u /* "FLWR" */
-#define FL_WRAP_VERSION 1u
+#define FL_WRAP_VERSION 2u
 #define FL_WRAP_LOG 32   /* firings kept with their call stacks */
 #define FL_WRAP_FRAMES 8 /* frames kept per firing */
 #define FL_WRAP_FRAME_LEN 120
@@ -91,6 +91,23 @@ struct fl__wrap_firing {
 	uint64_t eval;   /* the point's evaluation index (1-based, process-wide) */
 	uint32_t nframes;
 	char frames[FL_WRAP_FRAMES][FL_WRAP_FRAME_LEN]; /* "module(symbol+0xoff)" */
+};
+
+#define FL_WRAP_LEAK_FDS 16  /* leaked descriptors listed */
+#define FL_WRAP_LEAK_SITES 8 /* leaked heap blocks listed */
+
+/* What was still there at exit that was not there when start-up ended. */
+struct fl__wrap_leaks {
+	uint32_t judged; /* the destructor ran and counted */
+	uint32_t nfds;   /* descriptors left open (the first FL_WRAP_LEAK_FDS listed) */
+	int32_t fd[FL_WRAP_LEAK_FDS];
+	char fd_target[FL_WRAP_LEAK_FDS][FL_WRAP_FRAME_LEN]; /* readlink of /proc/self/fd/N */
+	uint32_t threads; /* threads alive beside the exiting one, above the baseline */
+	uint64_t heap_blocks, heap_bytes; /* allocated by the program, not freed */
+	uint64_t heap_untracked;          /* blocks the full table could not follow */
+	uint32_t nsites;                  /* the first leaked blocks, with their callers */
+	uint64_t site_bytes[FL_WRAP_LEAK_SITES];
+	char site[FL_WRAP_LEAK_SITES][FL_WRAP_FRAME_LEN];
 };
 
 /* The file the preload maps shared and the verb reads after the program
@@ -105,6 +122,7 @@ struct fl__wrap_acct {
 	uint64_t fires[FL_WRAP_NPOINTS][FL_WRAP_NACT];
 	uint64_t nlog; /* firings ever (the log keeps the first FL_WRAP_LOG) */
 	struct fl__wrap_firing log[FL_WRAP_LOG];
+	struct fl__wrap_leaks leaks;
 };
 
 #endif

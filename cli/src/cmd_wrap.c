@@ -224,6 +224,55 @@ static void print_acct(const struct fl__wrap_acct *a)
 	}
 }
 
+/* The three leak checks, judged at the program's exit against what was
+ * there when its start-up ended. */
+typedef struct leak_check {
+	const char *name;
+	uint64_t n;     /* what leaked: descriptors, bytes, threads */
+	char msg[1400]; /* what and where */
+} leak_check;
+
+static void leak_checks(const struct fl__wrap_leaks *L, leak_check c[3])
+{
+	c[0] = (leak_check){"no leaked fds", L->nfds, ""};
+	c[1] = (leak_check){"no leaked heap", L->heap_bytes, ""};
+	c[2] = (leak_check){"no leaked threads", L->threads, ""};
+	size_t k =
+		(size_t)snprintf(c[0].msg, sizeof(c[0].msg), "%u descriptors left open", L->nfds);
+	for (uint32_t i = 0; i < L->nfds && i < FL_WRAP_LEAK_FDS && k < sizeof(c[0].msg); i++)
+		k += (size_t)snprintf(c[0].msg + k, sizeof(c[0].msg) - k, "%s %d -> %.*s",
+				      i ? "," : ":", L->fd[i], FL_WRAP_FRAME_LEN, L->fd_target[i]);
+	k = (size_t)snprintf(c[1].msg, sizeof(c[1].msg),
+			     "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", L->heap_bytes,
+			     L->heap_blocks);
+	for (uint32_t i = 0; i < L->nsites && i < FL_WRAP_LEAK_SITES && k < sizeof(c[1].msg); i++)
+		k += (size_t)snprintf(c[1].msg + k, sizeof(c[1].msg) - k,
+				      "%s %" PRIu64 " bytes from %.*s", i ? "," : ":",
+				      L->site_bytes[i], FL_WRAP_FRAME_LEN, L->site[i]);
+	if (L->heap_untracked && k < sizeof(c[1].msg))
+		snprintf(c[1].msg + k, sizeof(c[1].msg) - k,
+			 " (%" PRIu64 " blocks not followed: the table was full)",
+			 L->heap_untracked);
+	snprintf(c[2].msg, sizeof(c[2].msg), "%u threads still alive at exit", L->threads);
+}
+
+static bool leaks_ok(const struct fl__wrap_leaks *L)
+{
+	return !L->judged || (!L->nfds && !L->heap_bytes && !L->threads);
+}
+
+static void print_leaks(const struct fl__wrap_leaks *L)
+{
+	if (!L->judged) {
+		printf("leaks: not judged (the program did not exit through exit())\n");
+		return;
+	}
+	leak_check c[3];
+	leak_checks(L, c);
+	for (int i = 0; i < 3; i++)
+		printf("%s: %s (%s)\n", c[i].name, c[i].n ? "FAIL" : "pass", c[i].msg);
+}
+
 /* The report: the program's outcome as a check, the counts as counters,
  * the logged firings as fault events. */
 static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog)
@@ -238,6 +287,16 @@ static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog
 	if (!e)
 		rep->checks[rep->nchecks - 1].time_ns = (int64_t)(r->secs * 1e9);
 	const struct fl__wrap_acct *a = &r->acct;
+	leak_check c[3];
+	leak_checks(&a->leaks, c);
+	for (int i = 0; i < 3 && !e; i++)
+		e = fl_report_add_check(rep, c[i].name,
+					!a->leaks.judged ? FL_REPORT_SKIP
+					: c[i].n         ? FL_REPORT_FAIL
+							 : FL_REPORT_PASS,
+					(double)c[i].n, 0, NULL,
+					a->leaks.judged ? c[i].msg
+							: "not judged: the program did not exit");
 	for (int p = 0; p < FL_WRAP_NPOINTS && !e; p++) {
 		if (!a->evals[p])
 			continue;
@@ -268,7 +327,8 @@ static int verdict(const wrap_run *r, const char *prog)
 	char out[128];
 	outcome_text(r, out, sizeof(out));
 	print_acct(&r->acct);
-	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
+	print_leaks(&r->acct.leaks);
+	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 && leaks_ok(&r->acct.leaks);
 	printf("wrap %s: %s in %.2f s: %s\n", prog, out, r->secs, ok ? "PASS" : "FAIL");
 	return ok ? EXIT_PASS : EXIT_CHECK_FAILED;
 }

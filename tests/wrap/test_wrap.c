@@ -153,10 +153,39 @@ FL_TEST(plans_wrap_cannot_run_exit_2_naming_the_field)
 	ASSERT_EQ(wrap("--faults 'libc/io/read=error(EIO); libc/io/write=error(EIO)'", "crash"), 1);
 }
 
+FL_TEST(leaks_fail_their_checks)
+{
+	char dir[256], args[300], want[400], opts[400];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "leaky %s", dir);
+	snprintf(opts, sizeof(opts), "--seed 1 --json %s/r.json", dir);
+	ASSERT_EQ(wrap(opts, args), 1); /* the program itself exited 0 */
+	expect("exited 0");
+	snprintf(want, sizeof(want), "no leaked fds: FAIL (1 descriptors left open: ");
+	expect(want);
+	snprintf(want, sizeof(want), "-> %s/kept)", dir);
+	expect(want);
+	expect("no leaked heap: FAIL (100 bytes in 1 blocks not freed: 100 bytes from "
+	       "fl_wrap_prog");
+	expect("no leaked threads: FAIL (1 threads still alive at exit)");
+	/* the same checks in the report */
+	snprintf(want, sizeof(want), "tr -d ' \\n' < %s/r.json", dir);
+	sh(want);
+	expect("\"name\":\"noleakedthreads\",\"verdict\":\"fail\"");
+	expect("\"name\":\"programexit\",\"verdict\":\"pass\"");
+	/* the negative control: the io mode closes and frees everything */
+	snprintf(args, sizeof(args), "io %s", dir);
+	ASSERT_EQ(wrap("--seed 1", args), 0);
+	expect("no leaked fds: pass");
+	expect("no leaked heap: pass");
+	expect("no leaked threads: pass");
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
 	expect("killed by signal 11");
+	expect("leaks: not judged");
 	expect("FAIL");
 	ASSERT_EQ(sh(BIN " wrap -- /nonexistent/program"), 2);
 	expect("/nonexistent/program: No such file or directory");
@@ -166,4 +195,4 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(same_seed_same_firings_under_threads),
 	     FL_CASE(probability_firings_are_what_the_program_saw),
 	     FL_CASE(plans_wrap_cannot_run_exit_2_naming_the_field),
-	     FL_CASE(crash_is_reported_with_its_signal))
+	     FL_CASE(leaks_fail_their_checks), FL_CASE(crash_is_reported_with_its_signal))

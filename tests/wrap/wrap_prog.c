@@ -10,6 +10,8 @@
  *   threads N   4 threads, each N mallocs; prints each thread's failures
  *               as a string of . and x, in creation order
  *   crash       dereferences NULL (a crash wrap must report)
+ *   leaky DIR   leaves an fd open on DIR/kept, 100 bytes unfreed and a
+ *               thread blocked, then exits 0 (each a leak wrap must find)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +101,26 @@ static int threads(int n)
 	return 0;
 }
 
+static void *blocked(void *arg)
+{
+	pause();
+	return arg;
+}
+
+static int leaky(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/kept", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	char *lost = malloc(100);
+	pthread_t t;
+	if (fd < 0 || !lost || pthread_create(&t, NULL, blocked, NULL) != 0)
+		return 3;
+	lost[0] = 'x';
+	printf("leaked fd %d, 100 bytes, a thread\n", fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -108,6 +130,8 @@ int main(int argc, char **argv)
 		return writes(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
 		return threads(atoi(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)
+		return leaky(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "crash") == 0) {
 		volatile int *p = NULL;
 		return *p;

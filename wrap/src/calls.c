@@ -54,6 +54,14 @@ static int in_arena(const void *p)
 	return (const char *)p >= arena && (const char *)p < arena + sizeof(arena);
 }
 
+/* The program's own blocks enter the leak table (not libc's, nor ours). */
+static void *track(void *p, size_t n, const void *ra)
+{
+	if (p && !fl__wrap_guard && fl__wrap_counting() && !fl__wrap_from_libc(ra))
+		fl__wrap_heap_add(p, n, ra);
+	return p;
+}
+
 static void resolve_alloc(void)
 {
 	resolving = 1;
@@ -76,7 +84,7 @@ FL_EXPORT void *malloc(size_t n)
 		errno = e;
 		return NULL;
 	}
-	return real_malloc(n);
+	return track(real_malloc(n), n, RA);
 }
 
 FL_EXPORT void *calloc(size_t n, size_t size)
@@ -91,7 +99,7 @@ FL_EXPORT void *calloc(size_t n, size_t size)
 		errno = e;
 		return NULL;
 	}
-	return real_calloc(n, size);
+	return track(real_calloc(n, size), n * size, RA);
 }
 
 FL_EXPORT void *realloc(void *p, size_t n)
@@ -114,7 +122,10 @@ FL_EXPORT void *realloc(void *p, size_t n)
 		errno = e;
 		return NULL;
 	}
-	return real_realloc(p, n);
+	void *q = real_realloc(p, n);
+	if ((q || n == 0) && fl__wrap_counting())
+		fl__wrap_heap_del(p);
+	return track(q, n, RA);
 }
 
 FL_EXPORT void free(void *p)
@@ -123,6 +134,8 @@ FL_EXPORT void free(void *p)
 		return;
 	if (!real_free)
 		resolve_alloc();
+	if (fl__wrap_counting())
+		fl__wrap_heap_del(p);
 	real_free(p);
 }
 

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "preload_internal.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
@@ -48,7 +49,9 @@ static size_t nterms;
 static uint64_t seed;
 static uint64_t point_hash[FL_WRAP_NPOINTS];
 static uint64_t armed_points; /* bit per point with a term */
-static uintptr_t ldso_lo, ldso_hi, self_lo, self_hi;
+static uintptr_t ldso_lo, ldso_hi, self_lo, self_hi, libc_lo, libc_hi;
+static uint64_t base_fds[16]; /* descriptors 0..1023 open when start-up ended */
+static long base_threads;
 
 /* ---- draws (the fault library's, fl_fault_draw) ------------------------------ */
 
@@ -244,6 +247,76 @@ int fl__wrap_enter(int point, const void *ra)
 	return err;
 }
 
+/* ---- leaks ------------------------------------------------------------------------- */
+
+bool fl__wrap_from_libc(const void *ra)
+{
+	uintptr_t a = (uintptr_t)ra;
+	return (a >= libc_lo && a < libc_hi) || (a >= ldso_lo && a < ldso_hi);
+}
+
+bool fl__wrap_counting(void) { return ready; }
+
+/* Calls fn on each entry of a /proc/self directory that is a number. */
+static long each_number(const char *dir, void (*fn)(long n, int dfd, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	long count = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		count++;
+		if (fn)
+			fn(strtol(e->d_name, NULL, 10), dirfd(d), arg);
+	}
+	closedir(d);
+	return count;
+}
+
+static void fd_base(long fd, int dfd, void *arg)
+{
+	if (fd != dfd && fd >= 0 && fd < 1024)
+		base_fds[fd / 64] |= 1ull << (fd % 64);
+}
+
+static void fd_left(long fd, int dfd, void *arg)
+{
+	struct fl__wrap_leaks *L = arg;
+	if (fd == dfd || (fd >= 0 && fd < 1024 && (base_fds[fd / 64] >> (fd % 64)) & 1))
+		return;
+	if (L->nfds < FL_WRAP_LEAK_FDS) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%ld", fd);
+		char *t = L->fd_target[L->nfds];
+		ssize_t n = readlink(path, t, FL_WRAP_FRAME_LEN - 1);
+		t[n > 0 ? n : 0] = '\0';
+		L->fd[L->nfds] = (int32_t)fd;
+	}
+	L->nfds++;
+}
+
+static void heap_left(void *arg, uint64_t size, const void *site)
+{
+	struct fl__wrap_leaks *L = arg;
+	if (L->nsites >= FL_WRAP_LEAK_SITES)
+		return;
+	L->site_bytes[L->nsites] = size;
+	frame_text((char *)site - 1, L->site[L->nsites], FL_WRAP_FRAME_LEN);
+	L->nsites++;
+}
+
+/* At exit: what is there now that was not when start-up ended. */
+static void judge_leaks(struct fl__wrap_leaks *L)
+{
+	each_number("/proc/self/fd", fd_left, L);
+	long t = each_number("/proc/self/task", NULL, NULL);
+	L->threads = t > base_threads ? (uint32_t)(t - base_threads) : 0;
+	fl__wrap_heap_summary(&L->heap_blocks, &L->heap_bytes, &L->heap_untracked, heap_left, L);
+	__atomic_store_n(&L->judged, 1, __ATOMIC_RELEASE);
+}
+
 /* ---- start-up and exit ------------------------------------------------------------ */
 
 static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
@@ -260,6 +333,10 @@ static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 			hi = s + ph->p_memsz;
 	}
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	if (strstr(name, "/libc.so")) {
+		libc_lo = lo;
+		libc_hi = hi;
+	}
 	if (strstr(name, "/ld-linux") || strstr(name, "/ld64") || strstr(name, "/ld-musl")) {
 		ldso_lo = lo;
 		ldso_hi = hi;
@@ -305,6 +382,8 @@ __attribute__((constructor)) static void preload_init(void)
 	unsetenv(FL_WRAP_ENV_PLAN);
 	void *warm[2];
 	backtrace(warm, 2); /* loads the unwinder now, not at the first firing */
+	each_number("/proc/self/fd", fd_base, NULL);
+	base_threads = each_number("/proc/self/task", NULL, NULL);
 	book->seed = seed;
 	book->version = FL_WRAP_VERSION;
 	book->magic = FL_WRAP_MAGIC;
@@ -316,5 +395,6 @@ __attribute__((constructor)) static void preload_init(void)
 __attribute__((destructor)) static void preload_fini(void)
 {
 	fl__wrap_guard = 1;
+	judge_leaks(&book->leaks);
 	__atomic_store_n(&book->finished, 1, __ATOMIC_RELEASE);
 }

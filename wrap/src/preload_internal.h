@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wrap_internal.h"
 
@@ -30,5 +31,22 @@ int fl__wrap_enter(int point, const void *ra);
 
 /* The next thread ordinal (the pthread_create wrapper, in the creator). */
 long fl__wrap_next_thread(void);
+
+/* Whether a return address lies inside libc (its allocations on its own
+ * behalf, stdio's buffers among them, are not the program's leaks). */
+bool fl__wrap_from_libc(const void *ra);
+/* Whether the leak counts have started (the constructor finished). */
+bool fl__wrap_counting(void);
+
+/* ---- the live heap blocks (heap.c) ---- */
+
+/* A block of size bytes allocated from site; replaces p's entry if any. */
+void fl__wrap_heap_add(void *p, size_t size, const void *site);
+/* p was freed (or moved by realloc); unknown pointers are ignored. */
+void fl__wrap_heap_del(void *p);
+/* The live blocks and bytes, the blocks the full table could not hold, and
+ * each live block's size and site to each (under the table's lock). */
+void fl__wrap_heap_summary(uint64_t *blocks, uint64_t *bytes, uint64_t *lost,
+			   void (*each)(void *arg, uint64_t size, const void *site), void *arg);
 
 #endif
