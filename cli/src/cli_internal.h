@@ -178,6 +178,9 @@ int fl__cli_wrap(int argc, char **argv);
  * or distribution, a pattern that names no wrapped call); FL_ERR_NOMEM. */
 FL_MUST_CHECK fl_err *fl__wrap_compile(const char *plan, uint64_t seed, char **out,
 				       uint64_t *seed_used);
+/* The errno names a wrapped call may fail with, space-separated, in the
+ * order of its table ("EIO ENOSPC EINTR EPIPE"). */
+const char *fl__wrap_errnos(int point);
 /* The name of an errno value wrap injects ("EIO"), or "?". */
 const char *fl__wrap_errno_name(int value);
 int fl__cli_merge(int argc, char **argv);

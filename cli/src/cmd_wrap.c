@@ -12,7 +12,7 @@
  * be started, the preload did not load).
  */
 #include "cli_internal.h"
-#include "wrap_internal.h"
+#include "cmd_wrap_internal.h"
 
 #include <fl/report.h>
 
@@ -29,28 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PRELOAD_NAME "libfaultline-preload.so"
-
-typedef struct wrap_opts {
-	fl__cli_opts o;
-	char **prog; /* NULL-terminated, from argv */
-} wrap_opts;
-
-/* One run of the program. */
-typedef struct wrap_run {
-	int status;     /* waitpid's */
-	int exec_errno; /* the program could not be started: why; else 0 */
-	double secs;
-	struct fl__wrap_acct acct;
-	bool have_acct; /* the preload started in the program */
-} wrap_run;
+#define PRELOAD_NAME "libfaultline-preload.so" /* for the message */
 
 static int usage_err(const char *what, const char *arg)
 {
 	fprintf(stderr, "%s wrap: %s%s", fl__cli_prog, what, arg);
 	fprintf(stderr,
 		"\nusage: %s wrap [--faults PLAN] [--seed N] [--report DIR] [--json F] "
-		"[--junit F] -- PROGRAM ARGS...\n",
+		"[--junit F]\n                     [--sweep POINT [--max N]] -- PROGRAM ARGS...\n",
 		fl__cli_prog);
 	return EXIT_USAGE;
 }
@@ -78,119 +64,23 @@ static int parse(int argc, char **argv, wrap_opts *w)
 			w->o.json = v;
 		else if (strcmp(a, "--junit") == 0)
 			w->o.junit = v;
+		else if (strcmp(a, "--sweep") == 0)
+			w->sweep = v;
+		else if (strcmp(a, "--max") == 0 && fl__cli_parse_u64(v, &w->o.max))
+			;
+		else if (strcmp(a, "--max") == 0)
+			return usage_err("--max: expected an unsigned integer, got ", v);
 		else
 			return usage_err("unknown option ", a);
 		i++;
 	}
 	if (!w->prog || !w->prog[0])
 		return usage_err("name the program to run after --", "");
+	if (w->sweep && w->o.faults)
+		return usage_err("--sweep makes its own plans; drop ", "--faults");
+	if (!w->sweep && w->o.max)
+		return usage_err("--max bounds a sweep; add ", "--sweep POINT");
 	return 0;
-}
-
-/* The preload: $FAULTLINE_PRELOAD, else beside this program in the build
- * tree (cli/../wrap/), else where the package installs it (relative to
- * the installed command, FL_WRAP_INSTALL_REL). */
-static bool find_preload(char *out, size_t cap)
-{
-	const char *env = getenv("FAULTLINE_PRELOAD");
-	if (env && *env) {
-		snprintf(out, cap, "%s", env);
-		return access(out, R_OK) == 0;
-	}
-	char exe[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	const char *rel[] = {"../wrap", FL_WRAP_INSTALL_REL};
-	for (size_t i = 0; i < 2; i++) {
-		int w = snprintf(out, cap, "%s/%s/%s", exe, rel[i], PRELOAD_NAME);
-		if (w > 0 && (size_t)w < cap && access(out, R_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* In the child: the environment, then exec; on failure errno to fd. */
-static void child(char **prog, const char *preload, const char *plan, const char *acct, int fd)
-{
-	const char *old = getenv("LD_PRELOAD");
-	char lp[PATH_MAX * 2];
-	snprintf(lp, sizeof(lp), "%s%s%s", preload, old && *old ? ":" : "", old ? old : "");
-	setenv("LD_PRELOAD", lp, 1);
-	setenv(FL_WRAP_ENV_PLAN, plan, 1);
-	setenv(FL_WRAP_ENV_OUT, acct, 1);
-	execvp(prog[0], prog);
-	int e = errno;
-	(void)!write(fd, &e, sizeof(e));
-	_exit(127);
-}
-
-/* Runs the program once under the compiled plan. Returns 0 or EXIT_USAGE
- * after printing why (no temporary file, no fork). */
-static int run_once(char **prog, const char *preload, const char *plan, wrap_run *r)
-{
-	memset(r, 0, sizeof(*r));
-	const char *t = getenv("TMPDIR");
-	char acct[PATH_MAX];
-	snprintf(acct, sizeof(acct), "%s/fl-wrap-XXXXXX", t && *t ? t : "/tmp");
-	int afd = mkstemp(acct);
-	int p[2] = {-1, -1};
-	if (afd < 0 || pipe(p) != 0 || fcntl(p[1], F_SETFD, FD_CLOEXEC) != 0) {
-		fprintf(stderr, "%s wrap: %s: %s\n", fl__cli_prog, afd < 0 ? acct : "pipe",
-			strerror(errno));
-		if (afd >= 0)
-			close(afd), unlink(acct);
-		return EXIT_USAGE;
-	}
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		child(prog, preload, plan, acct, p[1]);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		fprintf(stderr, "%s wrap: fork: %s\n", fl__cli_prog, strerror(errno));
-		close(p[0]), close(afd), unlink(acct);
-		return EXIT_USAGE;
-	}
-	if (read(p[0], &r->exec_errno, sizeof(r->exec_errno)) != sizeof(r->exec_errno))
-		r->exec_errno = 0;
-	close(p[0]);
-	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-		;
-	r->secs = fl__cli_since(&t0);
-	r->have_acct = pread(afd, &r->acct, sizeof(r->acct), 0) == (ssize_t)sizeof(r->acct) &&
-		       r->acct.magic == FL_WRAP_MAGIC && r->acct.version == FL_WRAP_VERSION &&
-		       r->acct.started;
-	close(afd);
-	unlink(acct);
-	return 0;
-}
-
-/* "exited 0", "exited 3", "killed by signal 11 (Segmentation fault)". */
-static void outcome_text(const wrap_run *r, char *out, size_t cap)
-{
-	if (WIFSIGNALED(r->status))
-		snprintf(out, cap, "killed by signal %d (%s)", WTERMSIG(r->status),
-			 strsignal(WTERMSIG(r->status)));
-	else
-		snprintf(out, cap, "exited %d", WEXITSTATUS(r->status));
-}
-
-static void action_text(uint32_t action, int32_t err, char *out, size_t cap)
-{
-	if (action == FL_WRAP_ACT_ERROR)
-		snprintf(out, cap, "error(%s)", fl__wrap_errno_name(err));
-	else
-		snprintf(out, cap, "%s",
-			 action < FL_WRAP_NACT ? fl__wrap_action_names[action] : "?");
 }
 
 static void print_acct(const struct fl__wrap_acct *a)
@@ -215,50 +105,13 @@ static void print_acct(const struct fl__wrap_acct *a)
 	for (uint64_t i = 0; i < n; i++) {
 		const struct fl__wrap_firing *f = &a->log[i];
 		char act[64];
-		action_text(f->action, f->err, act, sizeof(act));
+		fl__wrap_action_text(f->action, f->err, act, sizeof(act));
 		printf("  %s eval %" PRIu64 ", thread %u: %s\n",
 		       f->point < FL_WRAP_NPOINTS ? fl__wrap_point_names[f->point] : "?", f->eval,
 		       f->thread, act);
 		for (uint32_t j = 0; j < f->nframes && j < FL_WRAP_FRAMES; j++)
 			printf("      at %.*s\n", FL_WRAP_FRAME_LEN, f->frames[j]);
 	}
-}
-
-/* The three leak checks, judged at the program's exit against what was
- * there when its start-up ended. */
-typedef struct leak_check {
-	const char *name;
-	uint64_t n;     /* what leaked: descriptors, bytes, threads */
-	char msg[1400]; /* what and where */
-} leak_check;
-
-static void leak_checks(const struct fl__wrap_leaks *L, leak_check c[3])
-{
-	c[0] = (leak_check){"no leaked fds", L->nfds, ""};
-	c[1] = (leak_check){"no leaked heap", L->heap_bytes, ""};
-	c[2] = (leak_check){"no leaked threads", L->threads, ""};
-	size_t k =
-		(size_t)snprintf(c[0].msg, sizeof(c[0].msg), "%u descriptors left open", L->nfds);
-	for (uint32_t i = 0; i < L->nfds && i < FL_WRAP_LEAK_FDS && k < sizeof(c[0].msg); i++)
-		k += (size_t)snprintf(c[0].msg + k, sizeof(c[0].msg) - k, "%s %d -> %.*s",
-				      i ? "," : ":", L->fd[i], FL_WRAP_FRAME_LEN, L->fd_target[i]);
-	k = (size_t)snprintf(c[1].msg, sizeof(c[1].msg),
-			     "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", L->heap_bytes,
-			     L->heap_blocks);
-	for (uint32_t i = 0; i < L->nsites && i < FL_WRAP_LEAK_SITES && k < sizeof(c[1].msg); i++)
-		k += (size_t)snprintf(c[1].msg + k, sizeof(c[1].msg) - k,
-				      "%s %" PRIu64 " bytes from %.*s", i ? "," : ":",
-				      L->site_bytes[i], FL_WRAP_FRAME_LEN, L->site[i]);
-	if (L->heap_untracked && k < sizeof(c[1].msg))
-		snprintf(c[1].msg + k, sizeof(c[1].msg) - k,
-			 " (%" PRIu64 " blocks not followed: the table was full)",
-			 L->heap_untracked);
-	snprintf(c[2].msg, sizeof(c[2].msg), "%u threads still alive at exit", L->threads);
-}
-
-static bool leaks_ok(const struct fl__wrap_leaks *L)
-{
-	return !L->judged || (!L->nfds && !L->heap_bytes && !L->threads);
 }
 
 static void print_leaks(const struct fl__wrap_leaks *L)
@@ -268,7 +121,7 @@ static void print_leaks(const struct fl__wrap_leaks *L)
 		return;
 	}
 	leak_check c[3];
-	leak_checks(L, c);
+	fl__wrap_leak_checks(L, c);
 	for (int i = 0; i < 3; i++)
 		printf("%s: %s (%s)\n", c[i].name, c[i].n ? "FAIL" : "pass", c[i].msg);
 }
@@ -278,7 +131,7 @@ static void print_leaks(const struct fl__wrap_leaks *L)
 static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog)
 {
 	char out[128], msg[PATH_MAX + 160], key[96];
-	outcome_text(r, out, sizeof(out));
+	fl__wrap_outcome_text(r, out, sizeof(out));
 	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
 	snprintf(msg, sizeof(msg), "%s %s", prog, out);
 	fl_err *e = fl_report_add_check(rep, "program exit", ok ? FL_REPORT_PASS : FL_REPORT_FAIL,
@@ -288,7 +141,7 @@ static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog
 		rep->checks[rep->nchecks - 1].time_ns = (int64_t)(r->secs * 1e9);
 	const struct fl__wrap_acct *a = &r->acct;
 	leak_check c[3];
-	leak_checks(&a->leaks, c);
+	fl__wrap_leak_checks(&a->leaks, c);
 	for (int i = 0; i < 3 && !e; i++)
 		e = fl_report_add_check(rep, c[i].name,
 					!a->leaks.judged ? FL_REPORT_SKIP
@@ -313,7 +166,7 @@ static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog
 	uint64_t n = a->nlog < FL_WRAP_LOG ? a->nlog : FL_WRAP_LOG;
 	for (uint64_t i = 0; i < n && !e; i++) {
 		char act[64];
-		action_text(a->log[i].action, a->log[i].err, act, sizeof(act));
+		fl__wrap_action_text(a->log[i].action, a->log[i].err, act, sizeof(act));
 		if (a->log[i].point < FL_WRAP_NPOINTS)
 			e = fl_report_add_fault_event(rep, 0, fl__wrap_point_names[a->log[i].point],
 						      act);
@@ -325,10 +178,11 @@ static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog
 static int verdict(const wrap_run *r, const char *prog)
 {
 	char out[128];
-	outcome_text(r, out, sizeof(out));
+	fl__wrap_outcome_text(r, out, sizeof(out));
 	print_acct(&r->acct);
 	print_leaks(&r->acct.leaks);
-	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 && leaks_ok(&r->acct.leaks);
+	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
+		  fl__wrap_leaks_ok(&r->acct.leaks);
 	printf("wrap %s: %s in %.2f s: %s\n", prog, out, r->secs, ok ? "PASS" : "FAIL");
 	return ok ? EXIT_PASS : EXIT_CHECK_FAILED;
 }
@@ -371,7 +225,7 @@ static int report(const wrap_opts *w, const wrap_run *r, int rc)
 
 int fl__cli_wrap(int argc, char **argv)
 {
-	wrap_opts w = {{0}, NULL};
+	wrap_opts w = {{0}, NULL, NULL};
 	int rc = parse(argc, argv, &w);
 	if (rc)
 		return rc;
@@ -387,14 +241,18 @@ int fl__cli_wrap(int argc, char **argv)
 	}
 	w.o.seed = seed;
 	char preload[PATH_MAX];
-	if (!find_preload(preload, sizeof(preload))) {
+	if (!fl__wrap_find_preload(preload, sizeof(preload))) {
 		fprintf(stderr, "%s wrap: %s not found (set FAULTLINE_PRELOAD to its path)\n",
 			fl__cli_prog, PRELOAD_NAME);
 		free(flat);
 		return EXIT_USAGE;
 	}
+	if (w.sweep) {
+		free(flat);
+		return fl__wrap_sweep(&w, preload);
+	}
 	wrap_run r;
-	rc = run_once(w.prog, preload, flat, &r);
+	rc = fl__wrap_run_once(w.prog, preload, flat, &r);
 	free(flat);
 	if (rc)
 		return rc;

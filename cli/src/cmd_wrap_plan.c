@@ -61,6 +61,8 @@ static const struct {
 
 FL_ERR_SENTINEL(fl__wrap_errno, "injected errno (faultline wrap)");
 
+const char *fl__wrap_errnos(int point) { return ERRNOS[point]; }
+
 const char *fl__wrap_errno_name(int value)
 {
 	for (size_t i = 0; i < NERRNO; i++)

@@ -9,7 +9,9 @@
  * nowhere else; a seed gives the same firings per thread twice, another
  * seed others; a probability plan's firings are exactly the failures the
  * program saw; plans wrap cannot run exit 2 naming the field; a crash is
- * reported with its signal; and with no plan nothing fires.
+ * reported with its signal; with no plan nothing fires; leaked fds, heap
+ * and threads fail their checks; and the malloc sweep finds the planted
+ * unchecked malloc at the right n.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +183,24 @@ FL_TEST(leaks_fail_their_checks)
 	expect("no leaked threads: pass");
 }
 
+FL_TEST(malloc_sweep_finds_the_planted_crash_at_n_3)
+{
+	ASSERT_EQ(wrap("--sweep libc/mem/malloc", "sweep"), 1);
+	expect("  n=1: exited 1\n");
+	expect("  n=2: exited 1\n");
+	expect("  n=3: killed by signal 11");
+	expect("planted_copy at wrap_prog.c:"); /* the failing call site */
+	expect_not("n=4:");                     /* run 4 made only 3 calls: the end */
+	expect("4 runs, 1 bad");
+	/* the negative control: bounded before the planted call, nothing bad */
+	ASSERT_EQ(wrap("--sweep libc/mem/malloc --max 2", "sweep"), 0);
+	expect("2 runs, 0 bad");
+	expect("stopped at --max");
+	ASSERT_EQ(wrap("--sweep libc/mem/malloc --faults 'libc/io/read=off'", "sweep"), 2);
+	ASSERT_EQ(wrap("--sweep libc/mem/mallok", "sweep"), 2);
+	expect("'libc/mem/mallok' is no wrapped call");
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
@@ -195,4 +215,5 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(same_seed_same_firings_under_threads),
 	     FL_CASE(probability_firings_are_what_the_program_saw),
 	     FL_CASE(plans_wrap_cannot_run_exit_2_naming_the_field),
-	     FL_CASE(leaks_fail_their_checks), FL_CASE(crash_is_reported_with_its_signal))
+	     FL_CASE(leaks_fail_their_checks), FL_CASE(malloc_sweep_finds_the_planted_crash_at_n_3),
+	     FL_CASE(crash_is_reported_with_its_signal))

@@ -10,6 +10,9 @@
  *   threads N   4 threads, each N mallocs; prints each thread's failures
  *               as a string of . and x, in creation order
  *   crash       dereferences NULL (a crash wrap must report)
+ *   sweep       three mallocs; the first two checked (a failure frees what
+ *               it has and exits 1), the third, in planted_copy, not: the
+ *               sweep must find the crash at n=3 and nowhere else
  *   leaky DIR   leaves an fd open on DIR/kept, 100 bytes unfreed and a
  *               thread blocked, then exits 0 (each a leak wrap must find)
  */
@@ -101,6 +104,32 @@ static int threads(int n)
 	return 0;
 }
 
+/* The planted bug: the allocation is used unchecked. */
+__attribute__((noinline)) static char *planted_copy(const char *s)
+{
+	char *p = malloc(strlen(s) + 1);
+	strcpy(p, s);
+	return p;
+}
+
+static int sweep(void)
+{
+	char *a = malloc(16);
+	if (!a)
+		return 1;
+	char *b = malloc(32);
+	if (!b) {
+		free(a);
+		return 1;
+	}
+	char *c = planted_copy("planted");
+	printf("%s\n", c);
+	free(c);
+	free(b);
+	free(a);
+	return 0;
+}
+
 static void *blocked(void *arg)
 {
 	pause();
@@ -130,6 +159,8 @@ int main(int argc, char **argv)
 		return writes(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
 		return threads(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
+		return sweep();
 	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)
 		return leaky(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "crash") == 0) {
