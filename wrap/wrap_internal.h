@@ -7,7 +7,7 @@
  * The preload depends on libc and libdl only, so this header holds plain
  * data and static inline helpers, nothing to link.
  *
- * The compiled plan (environment variable FL_WRAP_ENV_PLAN): "v1 SEED"
+ * The compiled plan (environment variable FL_WRAP_ENV_PLAN): "v2 SEED"
  * then one term per ';'-separated group of space-separated unsigned
  * decimal fields, in the order of struct fl__wrap_term. Terms of one point
  * come in the plan's order; the first that fires decides.
@@ -72,8 +72,9 @@ struct fl__wrap_term {
 	uint64_t err;     /* errno for error */
 	uint64_t uniform; /* sleep/delay: 1 uniform [a, b], 0 fixed a */
 	uint64_t a_ns, b_ns, jitter_ns;
+	uint64_t draw; /* the term's index in its rule: its draws' number, as in faults */
 };
-#define FL_WRAP_TERM_FIELDS 14
+#define FL_WRAP_TERM_FIELDS 15
 #define FL_WRAP_MAX_TERMS 64
 
 /* ---- the accounting file ---------------------------------------------------- */

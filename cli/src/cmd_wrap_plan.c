@@ -186,14 +186,14 @@ static fl_err *emit(struct compile *c, const fl_fault_term_desc *d, int point)
 	}
 	c->len += (size_t)snprintf(c->buf + c->len, c->cap - c->len,
 				   ";%d %d %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-				   " %" PRIu64 " %d %d %d %" PRId64 " %" PRId64 " %" PRId64,
+				   " %" PRIu64 " %d %d %d %" PRId64 " %" PRId64 " %" PRId64 " %zu",
 				   point, act,
 				   d->mods & (FL_FAULT_MOD_AT | FL_FAULT_MOD_EVERY |
 					      FL_FAULT_MOD_PCT | FL_FAULT_MOD_CNT),
 				   d->at_lo, d->at_hi, d->every, d->cnt, d->pct_threshold,
 				   d->pct_always ? 1 : 0, err,
 				   d->dist_kind == FL_FAULT_DIST_UNIFORM ? 1 : 0, d->dist_a_ns,
-				   d->dist_b_ns, d->dist_jitter_ns);
+				   d->dist_b_ns, d->dist_jitter_ns, d->term);
 	c->nterms++;
 	return NULL;
 }
@@ -242,7 +242,7 @@ fl_err *fl__wrap_compile(const char *plan, uint64_t seed, char **out, uint64_t *
 	bool has_seed = false;
 	uint64_t plan_seed = 0;
 	fl_err *e = register_errnos();
-	c.len = (size_t)snprintf(c.buf, c.cap, "v1 ");
+	c.len = (size_t)snprintf(c.buf, c.cap, "v2 ");
 	void *arg[2] = {&c, &rs};
 	if (!e && plan)
 		e = fl_fault_describe(plan, term_cb, arg, &plan_seed, &has_seed);
@@ -253,7 +253,7 @@ fl_err *fl__wrap_compile(const char *plan, uint64_t seed, char **out, uint64_t *
 	*seed_used = has_seed ? plan_seed : seed;
 	/* the seed goes first: rebuild the head now that it is known */
 	char head[32];
-	int hn = snprintf(head, sizeof(head), "v1 %" PRIu64, *seed_used);
+	int hn = snprintf(head, sizeof(head), "v2 %" PRIu64, *seed_used);
 	char *s = malloc(c.len + (size_t)hn + 1);
 	if (!s) {
 		free(c.buf);

@@ -17,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fl/fault.h>
+
 #include "fl_test.h"
 #include "fl_test_sh.h"
+
+FL_ERR_SENTINEL(wrap_test_eio, "EIO, as the fault library sees it");
 
 #define BIN FL_BINARY_DIR "/cli/faultline"
 #define PROG FL_BINARY_DIR "/tests/fl_wrap_prog"
@@ -131,6 +135,23 @@ FL_TEST(probability_firings_are_what_the_program_saw)
 	ASSERT(sscanf(p, "libc/io/write %ld %ld error", &evals, &fired) == 2);
 	ASSERT_EQ(evals, n);
 	ASSERT_EQ(fired, failed);
+	/* and they are the fault library's own decisions: the same plan and
+	 * seed armed here, at a point of the same name, evaluated n times */
+	ASSERT_NULL(fl_fault_register_error("EIO", wrap_test_eio));
+	fl_fault_plan *plan = NULL;
+	ASSERT_NULL(fl_fault_arm("libc/io/write=25% error(EIO)", 3, &plan));
+	static fl_fault_site site = FL_FAULT_SITE_INIT("libc/io/write");
+	char mine[4096];
+	for (int i = 0; i < n && i < 4095; i++) {
+		fl_err *e = fl_fault_point(&site, NULL);
+		mine[i] = e ? 'x' : '.';
+		fl_err_drop(e);
+		mine[i + 1] = '\0';
+	}
+	fl_fault_plan_free(plan);
+	p = strstr(out, "writes seen: ");
+	ASSERT(p != NULL);
+	ASSERT(strncmp(p + 13, mine, strlen(mine)) == 0);
 }
 
 FL_TEST(plans_wrap_cannot_run_exit_2_naming_the_field)

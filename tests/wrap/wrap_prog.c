@@ -6,7 +6,8 @@
  *
  *   io DIR      writes 5 chunks to DIR/out with write(2), reads them back
  *               with read(2), mallocs a buffer; exits 3 if a call failed
- *   writes DIR N  N writes, prints the count that failed; exits 0
+ *   writes DIR N  N writes, prints the count that failed and which (. ok,
+ *               x failed); exits 0
  *   threads N   4 threads, each N mallocs; prints each thread's failures
  *               as a string of . and x, in creation order
  *   crash       dereferences NULL (a crash wrap must report)
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +70,15 @@ static int writes(const char *dir, int n)
 	if (fd < 0)
 		return 3;
 	int failed = 0;
-	for (int i = 0; i < n; i++)
-		failed += write(fd, "x", 1) < 0;
+	static char seen[4096];
+	n = n < 4095 ? n : 4095;
+	for (int i = 0; i < n; i++) {
+		bool bad = write(fd, "x", 1) < 0;
+		failed += bad;
+		seen[i] = bad ? 'x' : '.';
+	}
 	close(fd);
-	printf("writes failed: %d of %d\n", failed, n);
+	printf("writes failed: %d of %d\nwrites seen: %s\n", failed, n, seen);
 	return 0;
 }
 

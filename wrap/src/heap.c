@@ -11,6 +11,7 @@
  */
 #include "preload_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #define CAP (1u << 20) /* slots; a power of two */
@@ -28,6 +29,10 @@ static void take(void)
 }
 
 static void give(void) { __atomic_clear(&lock, __ATOMIC_RELEASE); }
+
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked forever: fork takes it first and both sides let go. */
+void fl__wrap_heap_atfork(void) { pthread_atfork(take, give, give); }
 
 static uint32_t slot(uintptr_t p)
 {

@@ -80,12 +80,12 @@ long fl__wrap_next_thread(void) { return __atomic_fetch_add(&next_thread, 1, __A
 
 /* ---- the compiled plan -------------------------------------------------------- */
 
-/* Reads "v1 SEED;term;term..." (wrap_internal.h). A malformed plan is the
+/* Reads "v2 SEED;term;term..." (wrap_internal.h). A malformed plan is the
  * verb's bug: say so and run with none rather than guess. */
 static void read_plan(const char *s)
 {
 	char *end;
-	if (strncmp(s, "v1 ", 3) != 0)
+	if (strncmp(s, "v2 ", 3) != 0)
 		goto bad;
 	seed = strtoull(s + 3, &end, 10);
 	s = end;
@@ -114,8 +114,7 @@ bad:
 
 /* ---- deciding ----------------------------------------------------------------- */
 
-static const struct fl__wrap_term *decide(int point, uint64_t k, uint64_t tk, uint64_t stream,
-					  size_t *which)
+static const struct fl__wrap_term *decide(int point, uint64_t k, uint64_t tk, uint64_t stream)
 {
 	for (size_t i = 0; i < nterms; i++) {
 		const struct fl__wrap_term *t = &terms[i];
@@ -126,12 +125,11 @@ static const struct fl__wrap_term *decide(int point, uint64_t k, uint64_t tk, ui
 		if ((t->mods & FL_WRAP_M_EVERY) && k % t->every != 0)
 			continue;
 		if ((t->mods & FL_WRAP_M_PCT) && !t->pct_always &&
-		    draw(stream, tk, 4 * i) >= t->pct_threshold)
+		    draw(stream, tk, 4 * t->draw) >= t->pct_threshold)
 			continue;
 		if ((t->mods & FL_WRAP_M_CNT) &&
 		    __atomic_fetch_add(&term_fires[i], 1, __ATOMIC_RELAXED) >= t->cnt)
 			continue;
-		*which = i;
 		return t;
 	}
 	return NULL;
@@ -140,12 +138,13 @@ static const struct fl__wrap_term *decide(int point, uint64_t k, uint64_t tk, ui
 static double unit(uint64_t x) { return (double)(x >> 11) * 0x1.0p-53; }
 
 /* The wait a sleep or delay term drew (as the fault library's sample). */
-static int64_t wait_ns(const struct fl__wrap_term *t, size_t i, uint64_t stream, uint64_t tk)
+static int64_t wait_ns(const struct fl__wrap_term *t, uint64_t stream, uint64_t tk)
 {
 	double a = (double)t->a_ns, v = a;
+	uint64_t j = 4 * t->draw;
 	if (t->uniform)
-		v = a + ((double)t->b_ns - a) * unit(draw(stream, tk, 4 * i + 1));
-	v += (2 * unit(draw(stream, tk, 4 * i + 3)) - 1) * (double)t->jitter_ns;
+		v = a + ((double)t->b_ns - a) * unit(draw(stream, tk, j + 1));
+	v += (2 * unit(draw(stream, tk, j + 3)) - 1) * (double)t->jitter_ns;
 	return v <= 0 ? 0 : (int64_t)v;
 }
 
@@ -232,15 +231,14 @@ int fl__wrap_enter(int point, const void *ra)
 		uint64_t stream = point_hash[point];
 		if (fl__wrap_thread > 0)
 			stream = mix64(stream ^ mix64((uint64_t)fl__wrap_thread));
-		size_t i;
-		const struct fl__wrap_term *t = decide(point, k, tk, stream, &i);
+		const struct fl__wrap_term *t = decide(point, k, tk, stream);
 		if (t) {
 			__atomic_add_fetch(&book->fires[point][t->action], 1, __ATOMIC_RELAXED);
 			log_firing(point, t, k);
 			if (t->action == FL_WRAP_ACT_ERROR)
 				err = (int)t->err;
 			else if (t->action == FL_WRAP_ACT_SLEEP || t->action == FL_WRAP_ACT_DELAY)
-				wait_for(t, wait_ns(t, i, stream, tk));
+				wait_for(t, wait_ns(t, stream, tk));
 		}
 	}
 	fl__wrap_guard = 0;
@@ -382,6 +380,7 @@ __attribute__((constructor)) static void preload_init(void)
 	unsetenv(FL_WRAP_ENV_PLAN);
 	void *warm[2];
 	backtrace(warm, 2); /* loads the unwinder now, not at the first firing */
+	fl__wrap_heap_atfork();
 	each_number("/proc/self/fd", fd_base, NULL);
 	base_threads = each_number("/proc/self/task", NULL, NULL);
 	book->seed = seed;

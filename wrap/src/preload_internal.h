@@ -44,6 +44,8 @@ bool fl__wrap_counting(void);
 void fl__wrap_heap_add(void *p, size_t size, const void *site);
 /* p was freed (or moved by realloc); unknown pointers are ignored. */
 void fl__wrap_heap_del(void *p);
+/* Makes fork take and release the table's lock (start-up, once). */
+void fl__wrap_heap_atfork(void);
 /* The live blocks and bytes, the blocks the full table could not hold, and
  * each live block's size and site to each (under the table's lock). */
 void fl__wrap_heap_summary(uint64_t *blocks, uint64_t *bytes, uint64_t *lost,
