@@ -268,6 +268,7 @@ int fl__cli_wrap(int argc, char **argv)
 			fl__cli_prog, w.prog[0]);
 		return EXIT_USAGE;
 	}
+	fl__wrap_symbolise_acct(w.prog, &r.acct);
 	rc = verdict(&r, w.prog[0]);
 	if (rc)
 		print_replay(&w);

@@ -56,6 +56,10 @@ bool fl__wrap_leaks_ok(const struct fl__wrap_leaks *L);
  * else frame as is. Runs addr2line (binutils) once. */
 void fl__wrap_symbolise(char **prog, const char *frame, char *out, size_t cap);
 
+/* fl__wrap_symbolise over the first frame of the first 8 logged firings
+ * and over the leaked blocks' callers, in place (truncated to a frame). */
+void fl__wrap_symbolise_acct(char **prog, struct fl__wrap_acct *a);
+
 /* `wrap --sweep POINT [--max N] -- PROGRAM` (cmd_wrap_sweep.c): the
  * program run with the 1st, 2nd, ... call at POINT failing until a run no
  * longer reaches it (or --max runs). Returns the exit status. */

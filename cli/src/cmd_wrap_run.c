@@ -208,3 +208,27 @@ void fl__wrap_symbolise(char **prog, const char *frame, char *out, size_t cap)
 	}
 	pclose(p);
 }
+
+/* src into a frame slot, cut to fit. */
+static void set_frame(char *dst, const char *src)
+{
+	size_t n = strnlen(src, FL_WRAP_FRAME_LEN - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void fl__wrap_symbolise_acct(char **prog, struct fl__wrap_acct *a)
+{
+	char buf[FL_WRAP_FRAME_LEN + 400];
+	uint64_t n = a->nlog < FL_WRAP_LOG ? a->nlog : FL_WRAP_LOG;
+	for (uint64_t i = 0; i < n && i < 8; i++) {
+		if (!a->log[i].nframes)
+			continue;
+		fl__wrap_symbolise(prog, a->log[i].frames[0], buf, sizeof(buf));
+		set_frame(a->log[i].frames[0], buf);
+	}
+	for (uint32_t i = 0; i < a->leaks.nsites && i < FL_WRAP_LEAK_SITES; i++) {
+		fl__wrap_symbolise(prog, a->leaks.site[i], buf, sizeof(buf));
+		set_frame(a->leaks.site[i], buf);
+	}
+}

@@ -37,6 +37,7 @@ static bool judge(const wrap_opts *w, uint64_t n, const wrap_run *r, char *line,
 	}
 	bool leaked = !fl__wrap_leaks_ok(&a->leaks);
 	if (leaked && k < cap) {
+		fl__wrap_symbolise_acct(w->prog, (struct fl__wrap_acct *)a);
 		leak_check c[3];
 		fl__wrap_leak_checks(&a->leaks, c);
 		for (int i = 0; i < 3 && k < cap; i++)

@@ -83,6 +83,7 @@ FL_TEST(write_at_3_fails_the_third_write)
 	expect("write 5: ok");
 	expect("read: 24 bytes"); /* the lost chunk is really lost */
 	expect("libc/io/write eval 3, thread 0: error(EIO)");
+	expect("= io at wrap_prog.c:"); /* the call site, symbolised */
 	expect("exited 3");
 	expect("replay: ");
 }
@@ -190,6 +191,7 @@ FL_TEST(leaks_fail_their_checks)
 	expect(want);
 	expect("no leaked heap: FAIL (100 bytes in 1 blocks not freed: 100 bytes from "
 	       "fl_wrap_prog");
+	expect("= leaky at wrap_prog.c:"); /* the leaking malloc's caller */
 	expect("no leaked threads: FAIL (1 threads still alive at exit)");
 	/* the same checks in the report */
 	snprintf(want, sizeof(want), "tr -d ' \\n' < %s/r.json", dir);
