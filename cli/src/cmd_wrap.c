@@ -7,9 +7,10 @@
  * the preload maps shared, forks and execs the program with LD_PRELOAD,
  * waits, then reads the counts (complete even after a crash: they were
  * updated in place) and prints them with the program's outcome. The exit
- * status is the verdict: 0 the program exited 0, 1 it exited non-zero or
- * was killed by a signal, 2 usage or environment (the program could not
- * be started, the preload did not load).
+ * status is the verdict: 0 the program exited 0 with nothing leaked, 1 it
+ * exited non-zero, was killed by a signal or leaked, 2 usage or
+ * environment (the program could not be started, the preload did not
+ * load), 3 it made no wrapped call for the --hang-after window.
  */
 #include "cli_internal.h"
 #include "cmd_wrap_internal.h"
@@ -36,9 +37,25 @@ static int usage_err(const char *what, const char *arg)
 	fprintf(stderr, "%s wrap: %s%s", fl__cli_prog, what, arg);
 	fprintf(stderr,
 		"\nusage: %s wrap [--faults PLAN] [--seed N] [--report DIR] [--json F] "
-		"[--junit F]\n                     [--sweep POINT [--max N]] -- PROGRAM ARGS...\n",
+		"[--junit F]\n                     [--hang-after D] [--sweep POINT [--max N]] -- PROGRAM "
+		"ARGS...\n",
 		fl__cli_prog);
 	return EXIT_USAGE;
+}
+
+/* "500ms", "10s", "1m", "2" (seconds); positive, at most a day. */
+static bool parse_dur(const char *s, int64_t *out)
+{
+	char *end;
+	double d = strtod(s, &end);
+	double m = strcmp(end, "ms") == 0           ? 1e6
+		   : strcmp(end, "s") == 0 || !*end ? 1e9
+		   : strcmp(end, "m") == 0          ? 60e9
+						    : -1;
+	if (end == s || m < 0 || !(d > 0 && d * m <= 86400e9))
+		return false;
+	*out = (int64_t)(d * m);
+	return true;
 }
 
 static int parse(int argc, char **argv, wrap_opts *w)
@@ -66,6 +83,11 @@ static int parse(int argc, char **argv, wrap_opts *w)
 			w->o.junit = v;
 		else if (strcmp(a, "--sweep") == 0)
 			w->sweep = v;
+		else if (strcmp(a, "--hang-after") == 0 && parse_dur(v, &w->hang_ns))
+			;
+		else if (strcmp(a, "--hang-after") == 0)
+			return usage_err("--hang-after: expected a duration (500ms, 10s, 1m), got ",
+					 v);
 		else if (strcmp(a, "--max") == 0 && fl__cli_parse_u64(v, &w->o.max))
 			;
 		else if (strcmp(a, "--max") == 0)
@@ -139,6 +161,8 @@ static fl_err *add_to_report(fl_report *rep, const wrap_run *r, const char *prog
 					NULL, msg);
 	if (!e)
 		rep->checks[rep->nchecks - 1].time_ns = (int64_t)(r->secs * 1e9);
+	if (!e && r->hung)
+		e = fl_report_add_check(rep, "no hang", FL_REPORT_FAIL, NAN, NAN, NULL, r->threads);
 	const struct fl__wrap_acct *a = &r->acct;
 	leak_check c[3];
 	fl__wrap_leak_checks(&a->leaks, c);
@@ -181,10 +205,12 @@ static int verdict(const wrap_run *r, const char *prog)
 	fl__wrap_outcome_text(r, out, sizeof(out));
 	print_acct(&r->acct);
 	print_leaks(&r->acct.leaks);
-	bool ok = WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
+	if (r->hung)
+		printf("threads when it stopped: %s\n", r->threads);
+	bool ok = !r->hung && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 &&
 		  fl__wrap_leaks_ok(&r->acct.leaks);
 	printf("wrap %s: %s in %.2f s: %s\n", prog, out, r->secs, ok ? "PASS" : "FAIL");
-	return ok ? EXIT_PASS : EXIT_CHECK_FAILED;
+	return r->hung ? EXIT_HANG : ok ? EXIT_PASS : EXIT_CHECK_FAILED;
 }
 
 /* The command line that runs the same decisions again. */
@@ -196,6 +222,8 @@ static void print_replay(const wrap_opts *w)
 		fl__cli_shell_quote(w->o.faults, q, sizeof(q));
 		printf(" --faults %s", q);
 	}
+	if (w->hang_ns > 0)
+		printf(" --hang-after %" PRId64 "ms", (w->hang_ns + 999999) / 1000000);
 	printf(" --");
 	for (char **a = w->prog; *a; a++) {
 		fl__cli_shell_quote(*a, q, sizeof(q));
@@ -225,7 +253,7 @@ static int report(const wrap_opts *w, const wrap_run *r, int rc)
 
 int fl__cli_wrap(int argc, char **argv)
 {
-	wrap_opts w = {{0}, NULL, NULL};
+	wrap_opts w = {{0}, NULL, NULL, 0};
 	int rc = parse(argc, argv, &w);
 	if (rc)
 		return rc;
@@ -252,7 +280,7 @@ int fl__cli_wrap(int argc, char **argv)
 		return fl__wrap_sweep(&w, preload);
 	}
 	wrap_run r;
-	rc = fl__wrap_run_once(w.prog, preload, flat, &r);
+	rc = fl__wrap_run_once(w.prog, preload, flat, w.hang_ns, &r);
 	free(flat);
 	if (rc)
 		return rc;

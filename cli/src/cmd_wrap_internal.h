@@ -17,6 +17,7 @@ typedef struct wrap_opts {
 	fl__cli_opts o;
 	char **prog;       /* NULL-terminated, from argv */
 	const char *sweep; /* --sweep POINT; NULL: one run */
+	int64_t hang_ns;   /* --hang-after: no wrapped call this long is a hang; 0 off */
 } wrap_opts;
 
 /* One run of the program. */
@@ -25,15 +26,21 @@ typedef struct wrap_run {
 	int exec_errno; /* the program could not be started: why; else 0 */
 	double secs;
 	struct fl__wrap_acct acct;
-	bool have_acct; /* the preload started in the program */
+	bool have_acct;     /* the preload started in the program */
+	bool hung;          /* killed: no wrapped call for the --hang-after window */
+	char threads[1024]; /* when hung: each thread's name and kernel wait channel */
 } wrap_run;
 
 /* The preload's path into out: $FAULTLINE_PRELOAD, the build tree's, or
  * the installed one. False when none is readable. */
 bool fl__wrap_find_preload(char *out, size_t cap);
-/* Runs prog once under the compiled plan; fills *r. Returns 0, or
- * EXIT_USAGE after printing why (no temporary file, pipe or fork). */
-int fl__wrap_run_once(char **prog, const char *preload, const char *plan, wrap_run *r);
+/* Runs prog once under the compiled plan; fills *r. With hang_ns > 0, a
+ * program that makes no wrapped call for hang_ns (the accounting file's
+ * evaluation counts stand still) is killed and marked hung, its threads'
+ * wait channels noted first. Returns 0, or EXIT_USAGE after printing why
+ * (no temporary file, pipe or fork). */
+int fl__wrap_run_once(char **prog, const char *preload, const char *plan, int64_t hang_ns,
+		      wrap_run *r);
 /* "exited 0", "killed by signal 11 (Segmentation fault)". */
 void fl__wrap_outcome_text(const wrap_run *r, char *out, size_t cap);
 /* "error(EIO)", "sleep", ... */

@@ -8,10 +8,12 @@
 #include "cli_internal.h"
 #include "cmd_wrap_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +66,73 @@ static void child(char **prog, const char *preload, const char *plan, const char
 	_exit(127);
 }
 
+/* Each thread of pid: "tid (name) in wait-channel", into out. */
+static void thread_waits(pid_t pid, char *out, size_t cap)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(dir);
+	size_t k = 0;
+	out[0] = '\0';
+	for (struct dirent *e; d && (e = readdir(d)) && k < cap;) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[384], comm[64] = "?", wchan[64] = "?";
+		for (int i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, e->d_name,
+				 i ? "wchan" : "comm");
+			FILE *f = fopen(path, "r");
+			char *dst = i ? wchan : comm;
+			if (f && fgets(dst, 64, f))
+				dst[strcspn(dst, "\n")] = '\0';
+			if (f)
+				fclose(f);
+		}
+		k += (size_t)snprintf(out + k, cap - k, "%s%s (%s) in %s", k ? "; " : "", e->d_name,
+				      comm, wchan);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Waits for pid; with hang_ns, watches the evaluation counts the preload
+ * updates in the accounting file and kills a program that stops making
+ * wrapped calls for that long. */
+static void wait_child(pid_t pid, int afd, int64_t hang_ns, wrap_run *r)
+{
+	uint64_t last = UINT64_MAX;
+	struct timespec since;
+	clock_gettime(CLOCK_MONOTONIC, &since);
+	for (;;) {
+		pid_t w = waitpid(pid, &r->status, hang_ns > 0 ? WNOHANG : 0);
+		if (w == pid || (w < 0 && errno != EINTR))
+			return;
+		if (hang_ns <= 0)
+			continue;
+		uint64_t ev[FL_WRAP_NPOINTS] = {0}, total = 0;
+		if (pread(afd, ev, sizeof(ev), offsetof(struct fl__wrap_acct, evals)) > 0)
+			for (int i = 0; i < FL_WRAP_NPOINTS; i++)
+				total += ev[i];
+		if (total != last) {
+			last = total;
+			clock_gettime(CLOCK_MONOTONIC, &since);
+		} else if (fl__cli_since(&since) * 1e9 >= (double)hang_ns) {
+			thread_waits(pid, r->threads, sizeof(r->threads));
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+				;
+			r->hung = true;
+			return;
+		}
+		struct timespec tick = {0, 10 * 1000 * 1000};
+		nanosleep(&tick, NULL);
+	}
+}
+
 /* Runs the program once under the compiled plan. Returns 0 or EXIT_USAGE
  * after printing why (no temporary file, no fork). */
-int fl__wrap_run_once(char **prog, const char *preload, const char *plan, wrap_run *r)
+int fl__wrap_run_once(char **prog, const char *preload, const char *plan, int64_t hang_ns,
+		      wrap_run *r)
 {
 	memset(r, 0, sizeof(*r));
 	const char *t = getenv("TMPDIR");
@@ -98,8 +164,7 @@ int fl__wrap_run_once(char **prog, const char *preload, const char *plan, wrap_r
 	if (read(p[0], &r->exec_errno, sizeof(r->exec_errno)) != sizeof(r->exec_errno))
 		r->exec_errno = 0;
 	close(p[0]);
-	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-		;
+	wait_child(pid, afd, hang_ns, r);
 	r->secs = fl__cli_since(&t0);
 	r->have_acct = pread(afd, &r->acct, sizeof(r->acct), 0) == (ssize_t)sizeof(r->acct) &&
 		       r->acct.magic == FL_WRAP_MAGIC && r->acct.version == FL_WRAP_VERSION &&
@@ -112,6 +177,10 @@ int fl__wrap_run_once(char **prog, const char *preload, const char *plan, wrap_r
 /* "exited 0", "exited 3", "killed by signal 11 (Segmentation fault)". */
 void fl__wrap_outcome_text(const wrap_run *r, char *out, size_t cap)
 {
+	if (r->hung) {
+		snprintf(out, cap, "hung (no wrapped call for the --hang-after window), killed");
+		return;
+	}
 	if (WIFSIGNALED(r->status))
 		snprintf(out, cap, "killed by signal %d (%s)", WTERMSIG(r->status),
 			 strsignal(WTERMSIG(r->status)));

@@ -6,8 +6,9 @@
  * a run makes fewer than n calls there (the preload's evaluation count),
  * or --max runs. Each run is judged: a clean exit (0, or the program's own
  * error status: it noticed), a crash (signal, and the failing call site
- * symbolised), a hang is not judged here, leaks (the three checks). The
- * verdict is 1 when any run crashed or leaked.
+ * symbolised), a hang (with --hang-after: no wrapped call for that long),
+ * leaks (the three checks). The verdict is 1 when any run crashed, hung or
+ * leaked.
  */
 #include "cmd_wrap_internal.h"
 
@@ -22,13 +23,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* What run n came to, printed; whether it was bad (crash or leak). */
+/* What run n came to, printed; whether it was bad (crash, hang or leak). */
 static bool judge(const wrap_opts *w, uint64_t n, const wrap_run *r, char *line, size_t cap)
 {
 	char out[128];
 	fl__wrap_outcome_text(r, out, sizeof(out));
 	const struct fl__wrap_acct *a = &r->acct;
-	bool crashed = WIFSIGNALED(r->status);
+	bool crashed = WIFSIGNALED(r->status) && !r->hung;
 	size_t k = (size_t)snprintf(line, cap, "  n=%" PRIu64 ": %s", n, out);
 	if (crashed && a->nlog > 0 && a->log[0].nframes > 0 && k < cap) {
 		char site[600];
@@ -44,8 +45,10 @@ static bool judge(const wrap_opts *w, uint64_t n, const wrap_run *r, char *line,
 			if (c[i].n)
 				k += (size_t)snprintf(line + k, cap - k, "; leaked: %s", c[i].msg);
 	}
+	if (r->hung && k < cap)
+		snprintf(line + k, cap - k, "; threads: %s", r->threads);
 	printf("%s\n", line);
-	return crashed || leaked;
+	return crashed || leaked || r->hung;
 }
 
 /* The plan failing the n-th call at the swept point. */
@@ -88,7 +91,7 @@ int fl__wrap_sweep(const wrap_opts *w, const char *preload)
 		e = fl__wrap_compile(plan, w->o.seed, &flat, &seed);
 		wrap_run r;
 		if (!e)
-			rc = fl__wrap_run_once(w->prog, preload, flat, &r);
+			rc = fl__wrap_run_once(w->prog, preload, flat, w->hang_ns, &r);
 		free(flat);
 		if (e || rc)
 			break;
@@ -99,7 +102,7 @@ int fl__wrap_sweep(const wrap_opts *w, const char *preload)
 			break;
 		}
 		runs++;
-		if (r.acct.evals[idx] < n && !WIFSIGNALED(r.status))
+		if (r.acct.evals[idx] < n && !WIFSIGNALED(r.status) && !r.hung)
 			break; /* the n-th call never came: every call has been failed */
 		bool b = judge(w, n, &r, line, sizeof(line));
 		bad += b;
@@ -120,7 +123,7 @@ int fl__wrap_sweep(const wrap_opts *w, const char *preload)
 	}
 	if (rc)
 		return rc;
-	printf("sweep %s: %" PRIu64 " runs, %" PRIu64 " bad (crash or leak)%s\n", w->sweep, runs,
-	       bad, w->o.max && n > w->o.max ? ", stopped at --max" : "");
+	printf("sweep %s: %" PRIu64 " runs, %" PRIu64 " bad (crash, hang or leak)%s\n", w->sweep,
+	       runs, bad, w->o.max && n > w->o.max ? ", stopped at --max" : "");
 	return bad ? EXIT_CHECK_FAILED : EXIT_PASS;
 }

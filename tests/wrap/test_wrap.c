@@ -224,6 +224,22 @@ FL_TEST(malloc_sweep_finds_the_planted_crash_at_n_3)
 	expect("'libc/mem/mallok' is no wrapped call");
 }
 
+FL_TEST(no_progress_is_a_hang)
+{
+	/* both threads sit in pause(): no wrapped call is ever made again */
+	ASSERT_EQ(wrap("--seed 1 --hang-after 300ms", "hang"), 3);
+	expect("hung (no wrapped call for the --hang-after window), killed");
+	expect("threads when it stopped: ");
+	expect("(fl_wrap_prog)");
+	/* the negative control: a program that finishes is no hang */
+	char dir[256], args[300];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "io %s", dir);
+	ASSERT_EQ(wrap("--seed 1 --hang-after 5s", args), 0);
+	expect_not("hung");
+	ASSERT_EQ(wrap("--hang-after 5x", "io"), 2);
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
@@ -239,4 +255,4 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(probability_firings_are_what_the_program_saw),
 	     FL_CASE(plans_wrap_cannot_run_exit_2_naming_the_field),
 	     FL_CASE(leaks_fail_their_checks), FL_CASE(malloc_sweep_finds_the_planted_crash_at_n_3),
-	     FL_CASE(crash_is_reported_with_its_signal))
+	     FL_CASE(no_progress_is_a_hang), FL_CASE(crash_is_reported_with_its_signal))

@@ -11,6 +11,8 @@
  *   threads N   4 threads, each N mallocs; prints each thread's failures
  *               as a string of . and x, in creation order
  *   crash       dereferences NULL (a crash wrap must report)
+ *   hang        a thread and main both wait forever in pause(), making no
+ *               wrapped call (a hang --hang-after must catch)
  *   sweep       three mallocs; the first two checked (a failure frees what
  *               it has and exits 1), the third, in planted_copy, not: the
  *               sweep must find the crash at n=3 and nowhere else
@@ -166,6 +168,13 @@ int main(int argc, char **argv)
 		return writes(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
 		return threads(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "hang") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, blocked, NULL) != 0)
+			return 3;
+		pause();
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
 		return sweep();
 	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)
