@@ -57,7 +57,7 @@ _faultline()
 				libc/net/connect libc/net/accept libc/net/send libc/net/recv
 				libc/thread/create libc/time/nanosleep" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "--faults --seed --report --json --junit --hang-after --sweep --max --" -- "$cur"))
+			COMPREPLY=($(compgen -W "--faults --seed --report --json --junit --only-from --hang-after --sweep --max --" -- "$cur"))
 		fi
 		return ;;
 	esac

@@ -20,6 +20,9 @@
 /* Environment: the compiled plan, the accounting file's path. */
 #define FL_WRAP_ENV_PLAN "FAULTLINE_WRAP_PLAN"
 #define FL_WRAP_ENV_OUT "FAULTLINE_WRAP_OUT"
+/* --only-from: ':'-separated object names ("prog", "libfoo" matching
+ * libfoo.so.1); only calls made from code in them are evaluated. */
+#define FL_WRAP_ENV_ONLY "FAULTLINE_WRAP_ONLY"
 
 /* The wrapped calls, in the accounting file's order. */
 enum fl__wrap_point {

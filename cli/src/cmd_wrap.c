@@ -83,6 +83,8 @@ static int parse(int argc, char **argv, wrap_opts *w)
 			w->o.junit = v;
 		else if (strcmp(a, "--sweep") == 0)
 			w->sweep = v;
+		else if (strcmp(a, "--only-from") == 0)
+			w->only = v;
 		else if (strcmp(a, "--hang-after") == 0 && parse_dur(v, &w->hang_ns))
 			;
 		else if (strcmp(a, "--hang-after") == 0)
@@ -222,6 +224,10 @@ static void print_replay(const wrap_opts *w)
 		fl__cli_shell_quote(w->o.faults, q, sizeof(q));
 		printf(" --faults %s", q);
 	}
+	if (w->only) {
+		fl__cli_shell_quote(w->only, q, sizeof(q));
+		printf(" --only-from %s", q);
+	}
 	if (w->hang_ns > 0)
 		printf(" --hang-after %" PRId64 "ms", (w->hang_ns + 999999) / 1000000);
 	printf(" --");
@@ -253,7 +259,7 @@ static int report(const wrap_opts *w, const wrap_run *r, int rc)
 
 int fl__cli_wrap(int argc, char **argv)
 {
-	wrap_opts w = {{0}, NULL, NULL, 0};
+	wrap_opts w = {{0}, NULL, NULL, 0, NULL};
 	int rc = parse(argc, argv, &w);
 	if (rc)
 		return rc;
@@ -275,6 +281,11 @@ int fl__cli_wrap(int argc, char **argv)
 		free(flat);
 		return EXIT_USAGE;
 	}
+	/* the program inherits it (the preload takes it out of its environment) */
+	if (w.only)
+		setenv(FL_WRAP_ENV_ONLY, w.only, 1);
+	else
+		unsetenv(FL_WRAP_ENV_ONLY);
 	if (w.sweep) {
 		free(flat);
 		return fl__wrap_sweep(&w, preload);

@@ -18,6 +18,7 @@ typedef struct wrap_opts {
 	char **prog;       /* NULL-terminated, from argv */
 	const char *sweep; /* --sweep POINT; NULL: one run */
 	int64_t hang_ns;   /* --hang-after: no wrapped call this long is a hang; 0 off */
+	const char *only;  /* --only-from: objects whose calls are evaluated; NULL all */
 } wrap_opts;
 
 /* One run of the program. */

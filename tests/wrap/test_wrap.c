@@ -240,6 +240,28 @@ FL_TEST(no_progress_is_a_hang)
 	ASSERT_EQ(wrap("--hang-after 5x", "io"), 2);
 }
 
+FL_TEST(only_from_keeps_faults_in_the_programs_own_calls)
+{
+	char dir[256], args[300];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "libcfirst %s", dir);
+	/* every malloc fails: libc's for fopen's FILE too */
+	ASSERT_EQ(wrap("--seed 1 --faults 'libc/mem/malloc=error(ENOMEM)'", args), 0);
+	expect("fopen: failed");
+	expect("malloc: failed");
+	/* only the program's own calls: fopen's allocation is left alone */
+	ASSERT_EQ(wrap("--seed 1 --faults 'libc/mem/malloc=error(ENOMEM)' --only-from fl_wrap_prog",
+		       args),
+		  0);
+	expect("fopen: ok");
+	expect("malloc: failed");
+	/* a library named instead of the program: the program's call is left alone */
+	ASSERT_EQ(wrap("--seed 1 --faults 'libc/mem/malloc=error(ENOMEM)' --only-from libc", args),
+		  0);
+	expect("fopen: failed");
+	expect("malloc: ok");
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
@@ -255,4 +277,6 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(probability_firings_are_what_the_program_saw),
 	     FL_CASE(plans_wrap_cannot_run_exit_2_naming_the_field),
 	     FL_CASE(leaks_fail_their_checks), FL_CASE(malloc_sweep_finds_the_planted_crash_at_n_3),
-	     FL_CASE(no_progress_is_a_hang), FL_CASE(crash_is_reported_with_its_signal))
+	     FL_CASE(no_progress_is_a_hang),
+	     FL_CASE(only_from_keeps_faults_in_the_programs_own_calls),
+	     FL_CASE(crash_is_reported_with_its_signal))

@@ -11,6 +11,8 @@
  *   threads N   4 threads, each N mallocs; prints each thread's failures
  *               as a string of . and x, in creation order
  *   crash       dereferences NULL (a crash wrap must report)
+ *   libcfirst DIR  fopen (libc allocates the FILE) then a malloc of its
+ *               own; prints which failed
  *   hang        a thread and main both wait forever in pause(), making no
  *               wrapped call (a hang --hang-after must catch)
  *   sweep       three mallocs; the first two checked (a failure frees what
@@ -168,6 +170,18 @@ int main(int argc, char **argv)
 		return writes(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
 		return threads(atoi(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "libcfirst") == 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/f", argv[2]);
+		FILE *f = fopen(path, "w");
+		printf("fopen: %s\n", f ? "ok" : "failed");
+		void *p = malloc(10);
+		printf("malloc: %s\n", p ? "ok" : "failed");
+		free(p);
+		if (f)
+			fclose(f);
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "hang") == 0) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, blocked, NULL) != 0)

@@ -50,6 +50,11 @@ static uint64_t seed;
 static uint64_t point_hash[FL_WRAP_NPOINTS];
 static uint64_t armed_points; /* bit per point with a term */
 static uintptr_t ldso_lo, ldso_hi, self_lo, self_hi, libc_lo, libc_hi;
+/* --only-from: only calls made from these objects are evaluated */
+#define MAX_ONLY 8
+static const char *only; /* the module names, ':'-separated; NULL: every caller */
+static uintptr_t only_lo[MAX_ONLY], only_hi[MAX_ONLY];
+static int nonly;
 static uint64_t base_fds[16]; /* descriptors 0..1023 open when start-up ended */
 static long base_threads;
 
@@ -216,10 +221,21 @@ static void log_firing(int point, const struct fl__wrap_term *t, uint64_t k)
 
 /* ---- the entry of every wrapper --------------------------------------------------- */
 
+/* Whether a caller lies in an object --only-from chose (or none was). */
+static bool from_chosen(uintptr_t a)
+{
+	if (!only)
+		return true;
+	for (int i = 0; i < nonly; i++)
+		if (a >= only_lo[i] && a < only_hi[i])
+			return true;
+	return false;
+}
+
 int fl__wrap_enter(int point, const void *ra)
 {
 	uintptr_t a = (uintptr_t)ra;
-	if (fl__wrap_guard || !ready || (a >= ldso_lo && a < ldso_hi))
+	if (fl__wrap_guard || !ready || (a >= ldso_lo && a < ldso_hi) || !from_chosen(a))
 		return 0;
 	fl__wrap_guard = 1;
 	uint64_t k = __atomic_add_fetch(&book->evals[point], 1, __ATOMIC_RELAXED);
@@ -343,6 +359,19 @@ static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 		self_lo = lo;
 		self_hi = hi;
 	}
+	/* the program itself has no name here: it is the first object */
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : *name ? name : program_invocation_short_name;
+	size_t bl = strlen(base);
+	for (const char *p = only; p && *p && nonly < MAX_ONLY;) {
+		size_t n = strcspn(p, ":");
+		if (n && (n == bl || (n < bl && base[n] == '.')) && strncmp(p, base, n) == 0) {
+			only_lo[nonly] = lo;
+			only_hi[nonly++] = hi;
+			break;
+		}
+		p += n + (p[n] == ':');
+	}
 	return 0;
 }
 
@@ -366,6 +395,9 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	fl__wrap_guard = 1;
 	fl__wrap_thread = 0;
+	only = getenv(FL_WRAP_ENV_ONLY);
+	if (only && !*only)
+		only = NULL;
 	dl_iterate_phdr(find_ranges, (void *)(uintptr_t)preload_init);
 	const char *out = getenv(FL_WRAP_ENV_OUT);
 	if (out && *out)
@@ -378,6 +410,9 @@ __attribute__((constructor)) static void preload_init(void)
 	/* The program's own children (exec) run unfaulted and uncounted. */
 	unsetenv(FL_WRAP_ENV_OUT);
 	unsetenv(FL_WRAP_ENV_PLAN);
+	/* only (in the environment block, not copied) stays valid: unsetenv
+	 * moves pointers, it does not free the strings */
+	unsetenv(FL_WRAP_ENV_ONLY);
 	void *warm[2];
 	backtrace(warm, 2); /* loads the unwinder now, not at the first firing */
 	fl__wrap_heap_atfork();
