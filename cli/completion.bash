@@ -16,7 +16,8 @@ _faultline()
 	cmd=${COMP_WORDS[1]}
 	case $prev in
 	--backend) COMPREPLY=($(compgen -W "threads fibers sim" -- "$cur")); return ;;
-	--strategy) COMPREPLY=($(compgen -W "random pct pos" -- "$cur")); return ;;
+	--strategy) COMPREPLY=($(compgen -W "random pct pos dfs" -- "$cur")); return ;;
+	--depth) COMPREPLY=($(compgen -W "1 2 3 auto" -- "$cur")); return ;;
 	--report|--out|--json|--junit|--md|--save|--job|--schedule) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--clock) COMPREPLY=($(compgen -W "real virtual" -- "$cur")); return ;;
 	--work) COMPREPLY=($(compgen -W "spin sleep" -- "$cur")); return ;;
@@ -64,7 +65,8 @@ _faultline()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report
 			--json --junit --skip-timing --no-isolate --batch --action --strategy --depth
-			--steps --runs --keep-going --check-determinism --schedule --help" -- "$cur"))
+			--steps --preemptions --runs --keep-going --check-determinism --schedule
+			--help" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "catalogue $(_faultline_scenarios "${COMP_WORDS[0]}")" -- "$cur")
 			   $(compgen -f -X '!*.ini' -- "$cur"))

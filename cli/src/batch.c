@@ -9,12 +9,14 @@
  * to replay. A failed iteration is reported as "F ..." followed by its
  * failed checks ("C ..."); the child then exits, unless the batch keeps
  * going (explore's measurement). Explore's children also write, after
- * each run, "H index hash steps tasks failed strategy": the schedule's trace
- * hash, its steps and tasks and the strategy spec that replays it.
+ * each run, "H index hash steps tasks failed strategy preemptions last": the
+ * schedule's trace hash, its steps and tasks, the strategy spec that
+ * replays it, its preemptions and whether dfs has run its last schedule
+ * (the child then stops: the search is exhausted).
  *
  * Stress draws each iteration's seed as splitmix64(base + index) and a
  * fault plan from the scenario's stress_faults; explore uses base + index
- * and no plan (only the schedule varies).
+ * (base for every run under dfs) and no plan (only the schedule varies).
  */
 #include "cli_internal.h"
 
@@ -89,8 +91,9 @@ static void batch_child(const fl__cli_batch *b, int fd)
 	size_t np = b->explore ? 0 : fl__cli_nplans(s);
 	write_line(fd, "K %s\n", fl_sched_backend());
 	for (long i = b->from; i < b->to; i++) {
-		uint64_t seed = b->explore ? b->base + (uint64_t)i
-					   : fl__cli_splitmix(b->base + (uint64_t)i);
+		uint64_t seed = b->same_seed ? b->base
+				: b->explore ? b->base + (uint64_t)i
+					     : fl__cli_splitmix(b->base + (uint64_t)i);
 		long pi = np ? (long)(seed % np) : -1;
 		write_line(fd, "B %ld %" PRIu64 " %ld\n", i, seed, pi);
 		fl_scenario_params p =
@@ -98,13 +101,15 @@ static void batch_child(const fl__cli_batch *b, int fd)
 		fl_scenario_result r;
 		fl_scenario_result_init(&r, s);
 		fl_err_drop(fl_scenario_run(s, &p, &r));
-		bool passed = fl_scenario_result_passed(&r);
+		bool passed = fl_scenario_result_passed(&r), last = fl_sim_space_exhausted();
 		if (b->explore) {
 			char strat[64];
 			fl_sim_strategy_used(strat, sizeof(strat));
-			write_line(fd, "H %ld %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %s\n", i,
-				   fl_sim_trace_hash(), fl_sim_steps(), fl_sim_tasks(), !passed,
-				   strat);
+			write_line(fd,
+				   "H %ld %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %s %" PRIu64
+				   " %d\n",
+				   i, fl_sim_trace_hash(), fl_sim_steps(), fl_sim_tasks(), !passed,
+				   strat, fl_sim_preemptions(), last);
 		}
 		if (!passed && !b->keep_going) {
 			write_line(fd, "F %ld %" PRIu64 " %ld %d\n", i, seed, pi, r.hung ? 1 : 0);
@@ -113,6 +118,8 @@ static void batch_child(const fl__cli_batch *b, int fd)
 			_exit(1);
 		}
 		fl_scenario_result_destroy(&r);
+		if (b->same_seed && last)
+			break;
 	}
 	write_line(fd, "E\n");
 	_exit(0);

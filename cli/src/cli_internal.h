@@ -63,10 +63,12 @@ typedef struct fl__cli_opts {
 	const char *action;   /* sweep */
 	bool alloc;           /* sweep --alloc */
 	uint64_t max;         /* sweep --alloc: runs at most; 0: no bound */
-	const char *strategy; /* explore, replay: random, pct or pos; NULL: random */
-	int depth;            /* --depth (pct); 0: not given */
+	const char *strategy; /* explore, replay: random, pct, pos or dfs; NULL: random */
+	int depth;            /* --depth (pct); 0: not given; FL__CLI_DEPTH_AUTO: auto */
 	uint64_t steps;       /* --steps (pct: the step bound to start from) */
 	bool steps_set;
+	int preemptions; /* --preemptions (dfs: the bound) */
+	bool preemptions_set;
 	long runs;              /* explore --runs; 0: not given */
 	bool keep_going;        /* explore: count every failing run, do not stop */
 	bool check_determinism; /* replay: twice, traces compared */
@@ -107,6 +109,9 @@ void fl__cli_shell_quote(const char *s, char *out, size_t cap);
  * heap tolerance when it sets them. */
 fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, const char *plan);
 
+/* --depth auto: PCT's iterative deepening (pct:auto). */
+#define FL__CLI_DEPTH_AUTO (-1)
+
 /* The strategy the options name as FAULTLINE_STRATEGY's spec ("pct:2",
  * "pct:2:57", "pos") into buf; "random" when none. */
 void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap);
@@ -125,6 +130,8 @@ typedef struct fl__cli_batch {
 	uint64_t base;
 	long from, to;
 	bool explore;    /* seeds base + i, no plans, an H line per run */
+	bool same_seed;  /* explore under dfs: every run seed base; stops when the
+			    search is exhausted */
 	bool keep_going; /* a failed run does not end the batch */
 	void (*on_run)(void *arg, const char *hline); /* explore: each H line */
 	void *arg;

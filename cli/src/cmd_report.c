@@ -63,6 +63,29 @@ static int compare_args(int argc, char **argv, fl__cli_opts *o, char **pos, int 
 	return fl__cli_parse(nopt, opts, o, NULL, "report compare");
 }
 
+/* How the check c of the new report changed from base: the one place
+ * that decides it for the printed changes, the exit code and the
+ * comparison's own report. */
+typedef struct change {
+	const fl_report_check *b;  /* base's check of that name, or NULL: new */
+	enum fl_report_verdict bv; /* its verdict, SKIP when new */
+	bool worse;                /* failing now and not before: a regression */
+	bool still;                /* failing in both */
+	bool fixed;                /* failing before, passing now */
+	bool shown;                /* a change the printed list shows */
+} change;
+
+static change classify(const fl_report *base, const fl_report_check *c)
+{
+	change k = {.b = find_check(base, c->name)};
+	k.bv = k.b ? k.b->verdict : FL_REPORT_SKIP;
+	k.worse = c->verdict == FL_REPORT_FAIL && k.bv != FL_REPORT_FAIL;
+	k.still = c->verdict == FL_REPORT_FAIL && k.bv == FL_REPORT_FAIL;
+	k.fixed = k.bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
+	k.shown = k.b ? k.bv != c->verdict : c->verdict == FL_REPORT_FAIL;
+	return k;
+}
+
 /* One check per check of either report: a newly failing one fails, one
  * failing in both or missing from cur is skipped (not a regression, not a
  * pass), the rest pass; messages say "base -> new". */
@@ -75,16 +98,15 @@ static fl_err *compare_report(const fl_report *base, const fl_report *cur, fl__c
 	fl_err *err = fl_report_new("compare", &ro, out);
 	char msg[160];
 	for (size_t i = 0; i < cur->nchecks && !err; i++) {
-		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
-		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
-		bool worse = c->verdict == FL_REPORT_FAIL && bv != FL_REPORT_FAIL;
-		bool still = c->verdict == FL_REPORT_FAIL && bv == FL_REPORT_FAIL;
-		snprintf(msg, sizeof(msg), "%s -> %s%s", b ? fl_report_verdict_name(bv) : "(new)",
-			 fl_report_verdict_name(c->verdict), still ? " (failing in both)" : "");
+		const fl_report_check *c = &cur->checks[i];
+		change k = classify(base, c);
+		snprintf(msg, sizeof(msg), "%s -> %s%s",
+			 k.b ? fl_report_verdict_name(k.bv) : "(new)",
+			 fl_report_verdict_name(c->verdict), k.still ? " (failing in both)" : "");
 		err = fl_report_add_check(*out, c->name,
-					  worse   ? FL_REPORT_FAIL
-					  : still ? FL_REPORT_SKIP
-						  : FL_REPORT_PASS,
+					  k.worse   ? FL_REPORT_FAIL
+					  : k.still ? FL_REPORT_SKIP
+						    : FL_REPORT_PASS,
 					  c->measured, c->threshold, c->unit, msg);
 	}
 	for (size_t i = 0; i < base->nchecks && !err; i++)
@@ -102,16 +124,14 @@ static void print_changes(const fl_report *base, const fl_report *cur, const cha
 {
 	printf("verdict changes (%s -> %s):\n", bn, cn);
 	for (size_t i = 0; i < cur->nchecks; i++) {
-		const fl_report_check *c = &cur->checks[i], *b = find_check(base, c->name);
-		enum fl_report_verdict bv = b ? b->verdict : FL_REPORT_SKIP;
-		if (b && bv == c->verdict)
+		const fl_report_check *c = &cur->checks[i];
+		change k = classify(base, c);
+		if (!k.shown)
 			continue;
-		if (!b && c->verdict != FL_REPORT_FAIL)
-			continue;
-		printf("  %-60s %s -> %s\n", c->name, b ? fl_report_verdict_name(bv) : "(new)",
+		printf("  %-60s %s -> %s\n", c->name, k.b ? fl_report_verdict_name(k.bv) : "(new)",
 		       fl_report_verdict_name(c->verdict));
-		*worse += c->verdict == FL_REPORT_FAIL;
-		*better += bv == FL_REPORT_FAIL && c->verdict == FL_REPORT_PASS;
+		*worse += k.worse;
+		*better += k.fixed;
 	}
 	for (size_t i = 0; i < base->nchecks; i++)
 		if (!find_check(cur, base->checks[i].name))

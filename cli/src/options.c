@@ -188,18 +188,29 @@ static bool parse_duration(const char *s, int64_t *out)
 /* The verbs' options, for getopt_long: --opt value, --opt=value, and any
  * unambiguous prefix (--iter 5). Targets may come before, between or after
  * them; `--` ends the options. */
-static const struct option longopts[] =
-	{{"seed", required_argument, NULL, 's'},     {"backend", required_argument, NULL, 'b'},
-	 {"faults", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'n'},
-	 {"duration", required_argument, NULL, 'd'}, {"report", required_argument, NULL, 'r'},
-	 {"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
-	 {"batch", required_argument, NULL, 'B'},    {"action", required_argument, NULL, 'a'},
-	 {"skip-timing", no_argument, NULL, 'T'},    {"no-isolate", no_argument, NULL, 'I'},
-	 {"alloc", no_argument, NULL, 'A'},          {"max", required_argument, NULL, 'M'},
-	 {"strategy", required_argument, NULL, 'S'}, {"depth", required_argument, NULL, 'D'},
-	 {"steps", required_argument, NULL, 'K'},    {"runs", required_argument, NULL, 'R'},
-	 {"keep-going", no_argument, NULL, 'G'},     {"check-determinism", no_argument, NULL, 'X'},
-	 {"schedule", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
+					 {"backend", required_argument, NULL, 'b'},
+					 {"faults", required_argument, NULL, 'f'},
+					 {"iterations", required_argument, NULL, 'n'},
+					 {"duration", required_argument, NULL, 'd'},
+					 {"report", required_argument, NULL, 'r'},
+					 {"json", required_argument, NULL, 'j'},
+					 {"junit", required_argument, NULL, 'J'},
+					 {"batch", required_argument, NULL, 'B'},
+					 {"action", required_argument, NULL, 'a'},
+					 {"skip-timing", no_argument, NULL, 'T'},
+					 {"no-isolate", no_argument, NULL, 'I'},
+					 {"alloc", no_argument, NULL, 'A'},
+					 {"max", required_argument, NULL, 'M'},
+					 {"strategy", required_argument, NULL, 'S'},
+					 {"depth", required_argument, NULL, 'D'},
+					 {"steps", required_argument, NULL, 'K'},
+					 {"runs", required_argument, NULL, 'R'},
+					 {"keep-going", no_argument, NULL, 'G'},
+					 {"check-determinism", no_argument, NULL, 'X'},
+					 {"schedule", required_argument, NULL, 'F'},
+					 {"preemptions", required_argument, NULL, 'P'},
+					 {NULL, 0, NULL, 0}};
 
 /* Stores option c's value v into o; false when v is not a valid value. */
 static bool set_opt(fl__cli_opts *o, int c, const char *v)
@@ -226,10 +237,17 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 	case 'M': return fl__cli_parse_u64(v, &o->max) && o->max >= 1;
 	case 'S':
 		o->strategy = v;
-		return strcmp(v, "random") == 0 || strcmp(v, "pct") == 0 || strcmp(v, "pos") == 0;
+		return strcmp(v, "random") == 0 || strcmp(v, "pct") == 0 || strcmp(v, "pos") == 0 ||
+		       strcmp(v, "dfs") == 0;
 	case 'D':
+		if (strcmp(v, "auto") == 0)
+			return (o->depth = FL__CLI_DEPTH_AUTO) != 0;
 		o->depth = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 16 ? (int)u : 0;
 		return o->depth > 0;
+	case 'P':
+		o->preemptions_set = true;
+		o->preemptions = fl__cli_parse_u64(v, &u) && u <= 64 ? (int)u : -1;
+		return o->preemptions >= 0;
 	case 'K': o->steps_set = true; return fl__cli_parse_u64(v, &o->steps);
 	case 'R':
 		o->runs = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000 ? (long)u : 0;
@@ -331,6 +349,11 @@ static bool strategy_opts_ok(const fl__cli_opts *o, const char *cmd)
 	}
 	if ((o->depth || o->steps_set) && !(o->strategy && strcmp(o->strategy, "pct") == 0)) {
 		fprintf(stderr, "%s %s: --depth and --steps go with --strategy pct\n", fl__cli_prog,
+			cmd);
+		return false;
+	}
+	if (o->preemptions_set && !(o->strategy && strcmp(o->strategy, "dfs") == 0)) {
+		fprintf(stderr, "%s %s: --preemptions goes with --strategy dfs\n", fl__cli_prog,
 			cmd);
 		return false;
 	}
@@ -457,7 +480,11 @@ fl_scenario_params fl__cli_iter_params(const fl_scenario *s, uint64_t seed, cons
 
 void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap)
 {
-	if (o->strategy && strcmp(o->strategy, "pct") == 0 && o->steps_set)
+	if (o->strategy && strcmp(o->strategy, "pct") == 0 && o->depth == FL__CLI_DEPTH_AUTO)
+		snprintf(buf, cap, "pct:auto:3:%" PRIu64, o->steps);
+	else if (o->strategy && strcmp(o->strategy, "dfs") == 0)
+		snprintf(buf, cap, "dfs:%d", o->preemptions_set ? o->preemptions : 2);
+	else if (o->strategy && strcmp(o->strategy, "pct") == 0 && o->steps_set)
 		snprintf(buf, cap, "pct:%d:%" PRIu64, o->depth ? o->depth : 3, o->steps);
 	else if (o->strategy && strcmp(o->strategy, "pct") == 0)
 		snprintf(buf, cap, "pct:%d", o->depth ? o->depth : 3);

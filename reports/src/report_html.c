@@ -243,6 +243,7 @@ static void pct_row(FILE *out, const fl_report_hist *h, size_t idx)
 /* A plot needs this many samples to say anything about a tail, and more
  * curves than this in one plot cannot be told apart. */
 #define PLOT_MIN_SAMPLES 10
+#define PLOT_MIN_INTERVALS 3 /* a scenario's series over time worth a plot */
 #define PLOT_MAX_CURVES 8
 
 /* The length of name's scenario prefix ("chaos_1pct" of
@@ -322,19 +323,65 @@ static void latency(FILE *out, const fl_report *r)
 	fputs("</section>\n", out);
 }
 
+static void time_pair(FILE *out, const fl_report *r, const fl__svg_sel *sel)
+{
+	if (!fl__svg_throughput_plot(out, r, sel))
+		fputs("<p class=\"empty\">No interval series were recorded.</p>\n", out);
+	if (!fl__svg_p99_plot(out, r, sel))
+		fputs("<p class=\"empty\">No interval has a sample for its p99.</p>\n", out);
+}
+
+/*
+ * Throughput and p99 over time. One scenario's series (or a bench run's):
+ * one pair of plots on the run's time axis, lined up with the fault
+ * timeline. A suite's: a pair per scenario (series sharing a prefix), each
+ * over that scenario's own span, so that no plot mixes unrelated
+ * scenarios or hides them behind a legend's "+N more".
+ */
 static void over_time(FILE *out, const fl_report *r)
 {
-	fputs("<section class=\"card\" id=\"time\"><h2>Throughput over time</h2>\n"
-	      "<p class=\"sub\">Completions per second in each interval; red rules "
-	      "mark injected faults.</p>\n",
+	fputs("<section class=\"card\" id=\"time\"><h2>Throughput and p99 latency over "
+	      "time</h2>\n<p class=\"sub\">Completions per second and the 99th percentile "
+	      "of each interval; red rules mark injected faults.</p>\n",
 	      out);
-	if (!fl__svg_throughput_plot(out, r))
+	size_t *idx = fl__malloc((r->nseries ? r->nseries : 1) * sizeof(*idx));
+	bool *done = fl__calloc(r->nseries ? r->nseries : 1, sizeof(*done));
+	size_t groups = 0, brief = 0;
+	for (size_t i = 0; idx && done && i < r->nseries; i++) {
+		if (done[i])
+			continue;
+		size_t pl = prefix_len(r->series[i].name), n = 0, most = 0;
+		for (size_t j = i; j < r->nseries; j++) {
+			const char *nm = r->series[j].name;
+			if (done[j] || prefix_len(nm) != pl || strncmp(nm, r->series[i].name, pl))
+				continue;
+			done[j] = true, idx[n++] = j;
+			most = r->series[j].nivs > most ? r->series[j].nivs : most;
+		}
+		if (!groups++ && n == r->nseries) { /* one group: the whole axis */
+			time_pair(out, r, &(fl__svg_sel){idx, n, false, 0});
+			break;
+		}
+		if (most < PLOT_MIN_INTERVALS) {
+			brief++;
+			continue;
+		}
+		char title[128];
+		snprintf(title, sizeof(title), "%.*s", (int)pl, r->series[i].name);
+		fputs("<h3>", out);
+		esc(out, pl ? title : "series");
+		fputs("</h3>\n", out);
+		time_pair(out, r, &(fl__svg_sel){idx, n, true, pl ? pl + 1 : 0});
+	}
+	if (!groups)
 		fputs("<p class=\"empty\">No interval series were recorded.</p>\n", out);
-	fputs("<h2>p99 latency over time</h2>\n<p class=\"sub\">The 99th percentile "
-	      "of each interval.</p>\n",
-	      out);
-	if (!fl__svg_p99_plot(out, r))
-		fputs("<p class=\"empty\">No interval series were recorded.</p>\n", out);
+	if (brief)
+		fprintf(out,
+			"<p class=\"sub\">Not plotted: %zu scenario%s whose series have "
+			"fewer than %d intervals (see report.json).</p>\n",
+			brief, brief == 1 ? "" : "s", PLOT_MIN_INTERVALS);
+	free(idx);
+	free(done);
 	fputs("</section>\n", out);
 }
 

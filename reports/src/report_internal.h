@@ -138,8 +138,18 @@ FL_MUST_CHECK fl_err *fl__report_emit_html(const fl_report *r, FILE *out);
  * False when none has samples. */
 bool fl__svg_percentile_plot(FILE *out, const fl_report *r, const size_t *sel, size_t n,
 			     const char *prefix);
-bool fl__svg_throughput_plot(FILE *out, const fl_report *r);
-bool fl__svg_p99_plot(FILE *out, const fl_report *r);
+/* Which series a time plot draws (indices into r->series), and over what:
+ * the whole run's time axis (span false, lined up with the fault
+ * timeline) or the selection's own span (one scenario of a suite, its
+ * name and dot left out of the legend: strip). */
+typedef struct fl__svg_sel {
+	const size_t *idx;
+	size_t n;
+	bool span;
+	size_t strip; /* leading bytes of the names the legend leaves out */
+} fl__svg_sel;
+bool fl__svg_throughput_plot(FILE *out, const fl_report *r, const fl__svg_sel *sel);
+bool fl__svg_p99_plot(FILE *out, const fl_report *r, const fl__svg_sel *sel);
 bool fl__svg_fault_timeline(FILE *out, const fl_report *r);
 bool fl__svg_curves_plot(FILE *out, const fl_report_curves *c);
 

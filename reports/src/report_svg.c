@@ -202,9 +202,9 @@ void fl__svg_x_time_ticks(FILE *out, const fl__svg_axis *x, const fl__svg_frame 
 {
 	char buf[32];
 	double step = fl__svg_nice_step(x->hi - x->lo, 8);
-	double y0 = f->t, y1 = f->h - f->b;
+	double y0 = f->t, y1 = f->h - f->b, v0 = ceil(x->lo / step) * step;
 	for (int k = 0; k < 64; k++) {
-		double v = x->lo + k * step;
+		double v = v0 + k * step;
 		if (v > x->hi * (1 + 1e-9))
 			break;
 		double px = fl__svg_pos(x, v);

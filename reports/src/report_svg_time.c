@@ -2,7 +2,8 @@
  * report_svg_time.c - the time-based panels of index.html.
  *
  * Throughput over time and p99 over time: one path per series, one point
- * per interval at its middle, fault events as faint red rules. The fault
+ * per interval at its middle, fault events as faint red rules; over the
+ * whole run's axis, or over one scenario's span (fl__svg_sel). The fault
  * timeline: one lane per fault point, one tick per event, coloured by the
  * action's first word. The three panels share their width, margins and
  * time axis (fl__svg_time_axis) so their time axes line up when stacked.
@@ -31,9 +32,12 @@ static const char *const action_palette[] = {"#d62728", "#9467bd", "#ff7f0e", "#
 static void fault_rules(FILE *out, const fl_report *r, const fl__svg_axis *x,
 			const fl__svg_frame *f)
 {
-	size_t n = r->nfaults < MAX_RULES ? r->nfaults : MAX_RULES;
-	for (size_t i = 0; i < n; i++) {
-		double px = fl__svg_pos(x, (double)r->faults[i].at_ns);
+	for (size_t i = 0, drawn = 0; i < r->nfaults && drawn < MAX_RULES; i++) {
+		double at = (double)r->faults[i].at_ns;
+		if (at < x->lo || at > x->hi)
+			continue;
+		drawn++;
+		double px = fl__svg_pos(x, at);
 		fprintf(out,
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"#cf222e\" stroke-opacity=\"0.28\"><title>fault ",
@@ -73,21 +77,23 @@ static double entry_w(const char *name) { return 40 + 8.0 * fmin(22, (double)str
  * hovered). Returns the rows used; draws only when out is not NULL, the
  * rows ending just above the plot area (f->t).
  */
-static int series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f, int rows)
+static int series_legend(FILE *out, const fl_report *r, const fl__svg_sel *sel, bool faults,
+			 const fl__svg_frame *f, int rows)
 {
 	double right = f->w - f->r, x = f->l;
 	int row = 0;
 #define LEGEND_Y (f->t - 14 - (double)(rows - 1 - row) * LEGEND_ROW_H)
-	if (r->nfaults) {
+	if (faults) {
 		if (out)
 			fl__svg_legend_entry(out, x, LEGEND_Y, "#f0a8ad", "fault fired", false);
 		x += entry_w("fault fired");
 	}
-	size_t i = 0;
-	for (; i < r->nseries; i++) {
-		double w = entry_w(r->series[i].name);
-		double need =
-			w + (row + 1 == LEGEND_ROWS && i + 1 < r->nseries ? LEGEND_MORE_W : 0);
+	size_t k = 0;
+	for (; k < sel->n; k++) {
+		size_t i = sel->idx[k];
+		const char *name = r->series[i].name + sel->strip;
+		double w = entry_w(name);
+		double need = w + (row + 1 == LEGEND_ROWS && k + 1 < sel->n ? LEGEND_MORE_W : 0);
 		if (x + need > right) {
 			if (row + 1 == LEGEND_ROWS)
 				break;
@@ -95,15 +101,14 @@ static int series_legend(FILE *out, const fl_report *r, const fl__svg_frame *f, 
 			x = f->l;
 		}
 		if (out)
-			fl__svg_legend_entry(out, x, LEGEND_Y, series_color(r, i),
-					     r->series[i].name, false);
+			fl__svg_legend_entry(out, x, LEGEND_Y, series_color(r, i), name, false);
 		x += w;
 	}
-	if (i < r->nseries && out)
+	if (k < sel->n && out)
 		fprintf(out,
 			"<text x=\"%.1f\" y=\"%.1f\" class=\"legend\">+%zu more (hover a "
 			"point)</text>\n",
-			x, LEGEND_Y + 4, r->nseries - i);
+			x, LEGEND_Y + 4, sel->n - k);
 #undef LEGEND_Y
 	return row + 1;
 }
@@ -168,9 +173,11 @@ static const fl_report_slo *series_slo(const fl_report *r, const fl_report_serie
 }
 
 /* Draws the p99 SLO of each series across the p99-over-time plot. */
-static void series_slos(FILE *out, const fl_report *r, const fl__svg_axis *x, const fl__svg_axis *y)
+static void series_slos(FILE *out, const fl_report *r, const fl__svg_sel *sel,
+			const fl__svg_axis *x, const fl__svg_axis *y)
 {
-	for (size_t i = 0; i < r->nseries; i++) {
+	for (size_t k = 0; k < sel->n; k++) {
+		size_t i = sel->idx[k];
 		const fl_report_hist *h;
 		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
 		bool broken = false;
@@ -187,11 +194,11 @@ static void series_slos(FILE *out, const fl_report *r, const fl__svg_axis *x, co
 }
 
 /* The y domain of a time plot; false when there is nothing to draw. */
-static bool series_domain(const fl_report *r, bool p99, fl__svg_axis *y)
+static bool series_domain(const fl_report *r, const fl__svg_sel *sel, bool p99, fl__svg_axis *y)
 {
 	double lo = INFINITY, hi = 0;
-	for (size_t i = 0; i < r->nseries; i++)
-		for (size_t j = 0; j < r->series[i].nivs; j++) {
+	for (size_t k = 0; k < sel->n; k++)
+		for (size_t i = sel->idx[k], j = 0; j < r->series[i].nivs; j++) {
 			bool ok;
 			double v = series_value(&r->series[i].ivs[j], p99, &ok);
 			if (ok && v > 0) {
@@ -201,9 +208,9 @@ static bool series_domain(const fl_report *r, bool p99, fl__svg_axis *y)
 		}
 	if (hi <= 0)
 		return false;
-	for (size_t i = 0; p99 && i < r->nseries; i++) {
+	for (size_t k = 0; p99 && k < sel->n; k++) {
 		const fl_report_hist *h;
-		const fl_report_slo *slo = series_slo(r, &r->series[i], &h);
+		const fl_report_slo *slo = series_slo(r, &r->series[sel->idx[k]], &h);
 		if (slo && slo->threshold_ns > 0) {
 			lo = fmin(lo, (double)slo->threshold_ns);
 			hi = fmax(hi, (double)slo->threshold_ns);
@@ -221,16 +228,34 @@ static bool series_domain(const fl_report *r, bool p99, fl__svg_axis *y)
 	return true;
 }
 
-static bool time_plot(FILE *out, const fl_report *r, bool p99)
+/* The selection's span: from its first interval's start to its last
+ * interval's end, a twentieth wider each side (at least 1 ms). */
+static fl__svg_axis sel_axis(const fl_report *r, const fl__svg_sel *sel, const fl__svg_frame *f)
+{
+	double lo = INFINITY, hi = 0;
+	for (size_t k = 0; k < sel->n; k++)
+		for (size_t i = sel->idx[k], j = 0; j < r->series[i].nivs; j++) {
+			const fl_report_interval *iv = &r->series[i].ivs[j];
+			lo = fmin(lo, (double)iv->start_ns);
+			hi = fmax(hi, (double)iv->start_ns + (double)iv->length_ns);
+		}
+	double pad = fmax((hi - lo) / 20, 1e6);
+	return (fl__svg_axis){false, fmax(0, lo - pad), hi + pad, f->l, f->w - f->r};
+}
+
+static bool time_plot(FILE *out, const fl_report *r, const fl__svg_sel *sel, bool p99)
 {
 	fl__svg_frame f = {FL__SVG_PLOT_W, 250, 150, 40, 34, 34};
-	int rows = series_legend(NULL, r, &f, 1);
+	fl__svg_axis x = sel->span ? sel_axis(r, sel, &f) : fl__svg_time_axis(r, &f);
+	bool faults = false;
+	for (size_t i = 0; i < r->nfaults && !faults; i++)
+		faults = (double)r->faults[i].at_ns >= x.lo && (double)r->faults[i].at_ns <= x.hi;
+	int rows = series_legend(NULL, r, sel, faults, &f, 1);
 	f.t += (rows - 1) * LEGEND_ROW_H; /* the legend's rows above the plot */
 	f.h += (rows - 1) * LEGEND_ROW_H;
 	fl__svg_axis y = {.p0 = f.h - f.b, .p1 = f.t};
-	if (!series_domain(r, p99, &y))
+	if (!series_domain(r, sel, p99, &y))
 		return false;
-	fl__svg_axis x = fl__svg_time_axis(r, &f);
 	fl__svg_open(out, &f, p99 ? "p99 latency over time" : "throughput over time");
 	if (p99)
 		fl__svg_y_time_ticks(out, &y, &f);
@@ -238,18 +263,25 @@ static bool time_plot(FILE *out, const fl_report *r, bool p99)
 		fl__svg_y_si_ticks(out, &y, &f);
 	fl__svg_x_time_ticks(out, &x, &f, true);
 	fault_rules(out, r, &x, &f);
-	(void)series_legend(out, r, &f, rows);
+	(void)series_legend(out, r, sel, faults, &f, rows);
 	if (p99)
-		series_slos(out, r, &x, &y);
-	for (size_t i = 0; i < r->nseries; i++)
-		series_path(out, &r->series[i], p99, &x, &y, series_color(r, i));
+		series_slos(out, r, sel, &x, &y);
+	for (size_t k = 0; k < sel->n; k++)
+		series_path(out, &r->series[sel->idx[k]], p99, &x, &y,
+			    series_color(r, sel->idx[k]));
 	fputs("</svg>\n", out);
 	return true;
 }
 
-bool fl__svg_throughput_plot(FILE *out, const fl_report *r) { return time_plot(out, r, false); }
+bool fl__svg_throughput_plot(FILE *out, const fl_report *r, const fl__svg_sel *sel)
+{
+	return time_plot(out, r, sel, false);
+}
 
-bool fl__svg_p99_plot(FILE *out, const fl_report *r) { return time_plot(out, r, true); }
+bool fl__svg_p99_plot(FILE *out, const fl_report *r, const fl__svg_sel *sel)
+{
+	return time_plot(out, r, sel, true);
+}
 
 /* ---- fault timeline -------------------------------------------------- */
 

@@ -48,7 +48,10 @@ static fl_err *add_checks(fl_report *rep, const fl_scenario_result *r, const cha
  * A histogram's series as the report's series name: every interval from
  * the run's start to the last one recorded into, an empty one as a count
  * of 0 (a stall is a throughput of 0, not a gap), the last one cut at the
- * run's end; offset_ns places them on the suite's timeline.
+ * run's end; offset_ns places them on the suite's timeline. The report
+ * keeps each interval's summary (count, percentiles), not a copy of its
+ * histogram: that is all the plots and tables read, and an interval's
+ * histogram costs about 37 KB (a suite's series hold thousands of them).
  */
 static fl_err *add_series(fl_report *rep, const fl_scenario_result *r, const fl_scenario_series *s,
 			  const char *name, int64_t offset_ns)
@@ -58,19 +61,10 @@ static fl_err *add_series(fl_report *rep, const fl_scenario_result *r, const fl_
 		int64_t start = (int64_t)j * s->width_ns, len = s->width_ns;
 		if (j + 1 == s->nivs && r->duration_ns > start && r->duration_ns - start < len)
 			len = r->duration_ns - start;
-		if (!s->ivs[j]) {
-			fl_report_stats none = {0};
-			err = fl_report_add_series_interval_stats(rep, name, offset_ns + start, len,
-								  &none);
-			continue;
-		}
-		fl_hdr *copy;
-		if ((err = fl_hdr_clone(s->ivs[j], &copy)))
-			break;
-		err = fl_report_add_series_interval(rep, name, offset_ns + start, len, copy,
-						    FL_REPORT_TAKE);
-		if (err)
-			fl_hdr_free(copy);
+		fl_report_stats st = {0};
+		if (s->ivs[j])
+			fl_report_interval_stats(&(fl_report_interval){.hdr = s->ivs[j]}, &st);
+		err = fl_report_add_series_interval_stats(rep, name, offset_ns + start, len, &st);
 	}
 	return err;
 }

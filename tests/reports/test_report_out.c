@@ -256,6 +256,66 @@ FL_TEST(html_of_a_loaded_report)
 	scratch_free(dir);
 }
 
+/* The HTML's over-time section of report r, as a string (owned). */
+static char *time_section(fl_report *r, char *dir)
+{
+	ASSERT_OK(fl_report_write_html(r, dir));
+	char *s = slurp_file(path_in(dir, "index.html"));
+	char *a = strstr(s, "id=\"time\""), *b = a ? strstr(a, "</section>") : NULL;
+	ASSERT(a && b);
+	*b = 0;
+	char *t = strdup(a);
+	free(s);
+	return t;
+}
+
+/* A suite's series: a pair of time plots per scenario that has enough
+ * intervals, over its own span, its fault rules only, its prefix out of
+ * the legend; a scenario with one interval is listed as not plotted. The
+ * control: one scenario's series get one pair on the run's axis. */
+FL_TEST(html_time_plots_one_pair_per_scenario)
+{
+	char *dir = scratch_dir();
+	fl_report *r = fixed_report("suite");
+	const int64_t S = 1000000000;
+	for (int i = 0; i < 4; i++) {
+		ASSERT_OK(fl_report_add_series_interval(r, "alpha.e2e", i * S / 10, S / 10,
+							hist_of(1000, 50), FL_REPORT_TAKE));
+		ASSERT_OK(fl_report_add_series_interval(r, "alpha.stage", i * S / 10, S / 10,
+							hist_of(300, 50), FL_REPORT_TAKE));
+		ASSERT_OK(fl_report_add_series_interval(r, "beta.e2e", 2 * S + i * S / 10, S / 10,
+							hist_of(2000, 50), FL_REPORT_TAKE));
+	}
+	ASSERT_OK(fl_report_add_series_interval(r, "gamma.e2e", 5 * S, S / 10, hist_of(10, 50),
+						FL_REPORT_TAKE));
+	ASSERT_OK(fl_report_add_fault_event(r, 2 * S + S / 10, "disk", "error"));
+	char *t = time_section(r, dir);
+	ASSERT_EQ(count_of(t, "<svg class=\"plot\""), 4);
+	ASSERT_EQ(count_of(t, "<h3>"), 2);
+	char *alpha = strstr(t, "<h3>alpha</h3>"), *beta = strstr(t, "<h3>beta</h3>");
+	ASSERT(alpha && beta && alpha < beta);
+	beta[-1] = 0; /* alpha's pair alone */
+	ASSERT_LACKS(alpha, "beta.e2e");
+	ASSERT_LACKS(alpha, "fault fired");
+	ASSERT_CONTAINS(alpha, "<title>alpha.stage at ");
+	ASSERT_CONTAINS(alpha, ">stage</text>"); /* the legend leaves the prefix out */
+	ASSERT_CONTAINS(beta + 1, "fault fired");
+	ASSERT_LACKS(t, "gamma.e2e");
+	ASSERT_CONTAINS(beta + 1, "Not plotted: 1 scenario whose series have fewer than 3");
+	free(t);
+	fl_report_free(r);
+	r = fixed_report("one");
+	for (int i = 0; i < 4; i++)
+		ASSERT_OK(fl_report_add_series_interval(r, "alpha.e2e", i * S / 10, S / 10,
+							hist_of(1000, 50), FL_REPORT_TAKE));
+	t = time_section(r, dir);
+	ASSERT_EQ(count_of(t, "<svg class=\"plot\""), 2);
+	ASSERT_EQ(count_of(t, "<h3>"), 0);
+	free(t);
+	fl_report_free(r);
+	scratch_free(dir);
+}
+
 FL_TEST(atomic_write_leaves_no_temp_files)
 {
 	char *dir = scratch_dir();
@@ -454,8 +514,8 @@ FL_TEST(invalid_utf8_becomes_replacement_in_every_format)
 	scratch_free(dir);
 }
 
-FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(markdown_escaping),
-	     FL_CASE(invalid_utf8_becomes_replacement_in_every_format),
+FL_TEST_MAIN(FL_CASE(junit_counts_and_escaping), FL_CASE(html_time_plots_one_pair_per_scenario),
+	     FL_CASE(markdown_escaping), FL_CASE(invalid_utf8_becomes_replacement_in_every_format),
 	     FL_CASE(junit_one_suite_per_scenario_and_valid),
 	     FL_CASE(special_files_are_written_in_place),
 	     FL_CASE(html_escapes_everything_and_fetches_nothing), FL_CASE(html_of_an_empty_report),

@@ -181,6 +181,35 @@ FL_TEST(preemptions_are_counted)
 	}
 }
 
+/* pct:auto:3 runs depth 1 + seed mod 3 and names it in the run's spec,
+ * which replays the run alone; pct:2 names 2 whatever the seed (the
+ * control). */
+FL_TEST(pct_auto_cycles_the_depth_by_seed)
+{
+	use_sim();
+	static prog a, b;
+	check(fl_sim_strategy("pct:auto:3"));
+	(void)run(1, &a); /* a run to learn k from */
+	for (uint64_t s = 3; s <= 8; s++) {
+		check(fl_sim_strategy("pct:auto:3:40"));
+		uint64_t h = run(s, &a);
+		char used[32], want[32];
+		fl_sim_strategy_used(used, sizeof(used));
+		snprintf(want, sizeof(want), "pct:%d:40", (int)(1 + s % 3));
+		ASSERT_STR_EQ(used, want);
+		check(fl_sim_strategy(used));
+		ASSERT_U64_EQ(run(s, &b), h);
+		ASSERT_EQ(memcmp(a.order, b.order, sizeof(a.order)), 0);
+	}
+	check(fl_sim_strategy("pct:2:40"));
+	for (uint64_t s = 3; s <= 5; s++) {
+		char used[32];
+		(void)run(s, &a);
+		fl_sim_strategy_used(used, sizeof(used));
+		ASSERT_STR_EQ(used, "pct:2:40");
+	}
+}
+
 FL_TEST(bad_specs_are_refused)
 {
 	use_sim();
@@ -199,4 +228,5 @@ FL_TEST(bad_specs_are_refused)
 
 FL_TEST_MAIN(FL_CASE(random_is_the_original_schedule), FL_CASE(pct_and_pos_replay_per_seed),
 	     FL_CASE(pct_learns_k_from_earlier_runs), FL_CASE(pct_depth_one_runs_by_priority),
-	     FL_CASE(preemptions_are_counted), FL_CASE(bad_specs_are_refused))
+	     FL_CASE(preemptions_are_counted), FL_CASE(pct_auto_cycles_the_depth_by_seed),
+	     FL_CASE(bad_specs_are_refused))

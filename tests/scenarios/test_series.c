@@ -237,6 +237,9 @@ FL_TEST(report_json_has_the_series_offset_by_earlier_runs)
 		fl_report_stats st;
 		fl_report_interval_stats(&rs->ivs[i], &st);
 		ASSERT_EQ(st.count, s->ivs[i] ? fl_hdr_total_count(s->ivs[i]) : 0);
+		if (s->ivs[i])
+			ASSERT_EQ(st.pct[FL_REPORT_NPCT - 1], fl_hdr_max(s->ivs[i]));
+		ASSERT_NULL(rs->ivs[i].hdr); /* a summary, not a second histogram */
 		/* after the quick run: the suite's timeline */
 		ASSERT_EQ(rs->ivs[i].start_ns, q.duration_ns + (int64_t)i * s->width_ns);
 		if (i + 1 < rs->nivs)

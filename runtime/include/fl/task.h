@@ -268,10 +268,20 @@ long fl_sim_deadlocks(void);
  *              task about to run drops below every other;
  *   "pct:D:K"  the same with k at least K (what a replay passes, so that
  *              one run alone draws what it drew among others);
+ *   "pct:auto" or "pct:auto:DMAX" (iterative deepening, when the depth
+ *              is unknown): PCT of depth 1 + seed mod DMAX (default 3), so
+ *              consecutive seeds cycle the depths; the run's spec names
+ *              the depth it used ("pct:2:57");
  *   "pos"      partial-order sampling: a task draws a fresh random priority
- *              each time it becomes runnable, the highest runs.
+ *              each time it becomes runnable, the highest runs;
+ *   "dfs:P"    ("dfs" is dfs:2) bounded exhaustive search: each run takes
+ *              the next schedule, depth first, among those with at most P
+ *              preemptions (the first run never preempts); every run must
+ *              use the same seed, and the search lives in this process
+ *              (fl_sim_space_exhausted says when it is complete).
  * Priorities and change points come from the run's seed, so a seed and a
- * strategy replay exactly. docs/explore.md has the details.
+ * strategy replay exactly (dfs: a run replays from its schedule file).
+ * docs/explore.md has the details.
  * Errors: FL_ERR_MISUSE (not sim), FL_ERR_INVAL (spec, naming the field).
  * Thread safety: the sim thread. Blocks: no.
  */
@@ -290,6 +300,11 @@ uint64_t fl_sim_tasks(void);
  * task that blocks or returns is not preempted). Thread safety: the sim
  * thread. Blocks: no. */
 uint64_t fl_sim_preemptions(void);
+/* Under "dfs": true when the run under way (or just finished) is the last
+ * schedule within the preemption bound, every one having run once (the
+ * next fl_sim_begin starts the search over). False under other strategies
+ * and when not sim. Thread safety: the sim thread. Blocks: no. */
+bool fl_sim_space_exhausted(void);
 
 #ifdef __cplusplus
 }

@@ -21,7 +21,7 @@
  *     sim thread in its place, which is how a test's fl_group_wait on main
  *     "runs" the simulation.
  *   - the run set: an array of runnable tasks (with their sequence
- *     numbers beside); the strategy (sim_strategy.c: random, PCT, POS)
+ *     numbers beside); the strategy (sim_strategy.c: random, PCT, POS, dfs)
  *     picks the next one (swap-remove keeps it deterministic).
  *   - timers: a binary min-heap by deadline. Timers due at the same
  *     virtual instant fire in an order drawn from the generator.

@@ -74,3 +74,5 @@ uint64_t fl_sim_steps(void) { return sim_active() ? fl__strat_steps() : 0; }
 uint64_t fl_sim_tasks(void) { return sim_active() ? fl__strat_tasks() : 0; }
 
 uint64_t fl_sim_preemptions(void) { return sim_active() ? fl__strat_preemptions() : 0; }
+
+bool fl_sim_space_exhausted(void) { return sim_active() && fl__strat_exhausted(); }

@@ -13,15 +13,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fl__strat_kind { FL__STRAT_RANDOM, FL__STRAT_PCT, FL__STRAT_POS, FL__STRAT_FILE };
+enum fl__strat_kind {
+	FL__STRAT_RANDOM,
+	FL__STRAT_PCT,
+	FL__STRAT_POS,
+	FL__STRAT_FILE,
+	FL__STRAT_DFS
+};
 
 /* A strategy as text names it: "random", "pos", "pct", "pct:D" or
  * "pct:D:K" (depth D >= 1, default 3; K the step bound to start from,
- * default 0: learned from earlier runs), or "schedule:PATH" (the
- * decisions of a schedule file, sim_schedule.c, read into sched). */
+ * default 0: learned from earlier runs), "pct:auto[:DMAX[:K]]" (depth
+ * 1 + seed mod DMAX, default 3), "dfs" or "dfs:P" (sim_dfs.c: at most P
+ * preemptions, default 2), or "schedule:PATH" (the decisions of a
+ * schedule file, sim_schedule.c, read into sched). */
 typedef struct fl__strat_spec {
 	int kind;
-	int depth;
+	int depth; /* pct: D; dfs: P */
+	int autod; /* pct:auto: DMAX; 0 otherwise */
 	uint64_t steps;
 	uint32_t *sched; /* schedule:PATH: owned until fl__strat_set takes it */
 	size_t nsched;
@@ -52,6 +61,9 @@ size_t fl__strat_choose(const uint32_t *seq, size_t n, uint64_t (*pick)(uint64_t
  * a schedule that says nothing more runs, and what dfs and shrinking count
  * preemptions against. n >= 1. */
 size_t fl__strat_default(const uint32_t *seq, size_t n);
+/* dfs: the run under way (or just finished) is the last schedule within
+ * the bound. False under other strategies. */
+bool fl__strat_exhausted(void);
 /* Preemptions in the run so far: steps that ran another task than the
  * previous step's while that one was still runnable. */
 uint64_t fl__strat_preemptions(void);

@@ -175,6 +175,7 @@ extern const fl_scenario fl__scn_zoo_atomicity, fl__scn_zoo_atomicity_fixed;
 extern const fl_scenario fl__scn_zoo_deadlock, fl__scn_zoo_deadlock_fixed;
 extern const fl_scenario fl__scn_zoo_missed_close, fl__scn_zoo_missed_close_fixed;
 extern const fl_scenario fl__scn_zoo_double_done, fl__scn_zoo_double_done_fixed;
+extern const fl_scenario fl__scn_zoo_torn_read, fl__scn_zoo_torn_read_fixed;
 extern const fl_scenario fl__scn_zoo_real_clock; /* for replay --check-determinism */
 
 #endif

@@ -314,6 +314,20 @@ static fl_err *dr_once(const fl_scenario_params *p, dr_run *d, fl_err **err)
 	return env;
 }
 
+/*
+ * The transform was stopped by the cancellation: it saw it itself, or it
+ * was waiting in a receive when the source, stopped by it, closed its
+ * input. On threads and fibers the second happens when the source wakes
+ * and closes before the cancelling task's fan-out reaches the transform's
+ * wait (whichever fires a waiter first wins); the source cut short
+ * (produced < DR_ITEMS) tells it from a source that ran out of items.
+ */
+static bool dr_upstream_stopped(const dr_run *d)
+{
+	return d->transform_exit == FL_CANCELED ||
+	       (d->transform_exit == FL_CLOSED && d->produced < DR_ITEMS);
+}
+
 static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 {
 	for (int i = 0; i < p->iterations; i++) {
@@ -327,8 +341,7 @@ static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 			if (m == DR_RETURN_EARLY) {
 				/* Stuck until the guard: the transform leaves only
 				 * through the deadline, holding item 5. */
-				ok = fl_err_is(err, FL_ERR_DEADLINE) &&
-				     d.transform_exit == FL_CANCELED &&
+				ok = fl_err_is(err, FL_ERR_DEADLINE) && dr_upstream_stopped(&d) &&
 				     d.delivered == DR_SENTINEL - 1;
 				fl_scenario_check(r, "early return hangs until the guard", ok, ok,
 						  1, NULL, "%s; transform %s, %ld delivered",
@@ -352,12 +365,12 @@ static fl_err *drain_scn(const fl_scenario_params *p, fl_scenario_result *r)
 				fl_scenario_count(r, "skipped", d.skipped);
 			} else {
 				ok = fl_err_is(err, fl_scenario_err_skip) &&
-				     !fl_err_is(err, FL_ERR_DEADLINE) &&
-				     d.transform_exit == FL_CANCELED;
+				     !fl_err_is(err, FL_ERR_DEADLINE) && dr_upstream_stopped(&d);
 				fl_scenario_check(r, "returning an error cancels upstream", ok, ok,
-						  1, NULL, "%s; transform %s",
+						  1, NULL, "%s; transform %s, %ld of %d produced",
 						  err ? r->err_text : "<nil>",
-						  fl__scn_status_name(d.transform_exit));
+						  fl__scn_status_name(d.transform_exit), d.produced,
+						  DR_ITEMS);
 			}
 			fl_err_drop(err);
 		}

@@ -39,6 +39,16 @@
  *                 is not completed yet, with a step between the test and
  *                 the completion: both test before either completes
  *                 (fixed: test and complete in one step).
+ *   torn_read     depth 3, and longer (k of 30 and more): a writer, after
+ *                 24 steps of work, publishes version 2 of a record as
+ *                 header, body, trailer, a step apart; a reader reads them
+ *                 in the same order and trusts the body when header and
+ *                 trailer agree. It is fooled only by a body read between
+ *                 two versions that agree: header before the writer's
+ *                 header, body after its body, trailer before its trailer
+ *                 (or the mirror image), three ordering constraints, two
+ *                 preemptions (fixed: trailer first, header last, as a
+ *                 seqlock reads).
  *
  * And zoo_real_clock, for `replay --check-determinism`: its check always
  * holds, but a task yields as many times as the real clock's microseconds
@@ -307,6 +317,62 @@ static fl_err *dd_complete(fl_ctx *ctx, void *arg)
 	return NULL;
 }
 
+/* ---- torn read (depth 3) ----------------------------------------------------------- */
+
+#define TR_WORK 24 /* the writer's steps of work before it publishes */
+#define TR_AFTER 6 /* the reader's steps of work on what it read */
+
+/* The record: header version (flag), body (value, 100 per version),
+ * trailer version (count); version 1 to start. */
+static fl_err *tr_setup(zoo *z)
+{
+	z->flag = 1, z->value = 100, z->count = 1;
+	z->ok = true;
+	return NULL;
+}
+
+static fl_err *tr_writer(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	zoo *z = arg;
+	steps(TR_WORK);
+	z->flag = 2;
+	fl_yield();
+	z->value = 200;
+	fl_yield();
+	z->count = 2;
+	return NULL;
+}
+
+static fl_err *tr_reader(fl_ctx *ctx, void *arg)
+{
+	(void)ctx;
+	zoo *z = arg;
+	int h, b, t;
+	if (!z->fixed) { /* the writer's order: a body between two versions passes */
+		h = z->flag;
+		fl_yield();
+		b = z->value;
+		fl_yield();
+		t = z->count;
+	} else { /* trailer first, header last: equal versions bracket the body */
+		t = z->count;
+		fl_yield();
+		b = z->value;
+		fl_yield();
+		h = z->flag;
+	}
+	steps(TR_AFTER);
+	if (h == t && b != 100 * h) {
+		z->ok = false;
+		snprintf(z->msg, sizeof(z->msg),
+			 "torn read: header and trailer said version %d but the body was %d, "
+			 "version %d's",
+			 h, b, b / 100);
+	}
+	return NULL;
+}
+
 /* ---- the scenarios ------------------------------------------------------------------ */
 
 static const zoo_bug bugs[] = {
@@ -316,6 +382,7 @@ static const zoo_bug bugs[] = {
 	{"no cyclic wait", dl_setup, {dl_left, dl_right}},
 	{"output closed", unbuffered_setup, {mc_producer, mc_producer, mc_consumer}},
 	{"completed once", dd_setup, {dd_complete, dd_complete}},
+	{"no torn read", tr_setup, {tr_reader, tr_writer}},
 };
 
 typedef struct zoo_data {
@@ -376,6 +443,8 @@ ZOO_PAIR(deadlock, 3, "no cyclic wait", "a deadlock from a cyclic wait on two lo
 ZOO_PAIR(missed_close, 4, "output closed",
 	 "a missed close (a lost update of the producers-out count)")
 ZOO_PAIR(double_done, 5, "completed once", "a double completion (test, then complete)")
+ZOO_PAIR(torn_read, 6, "no torn read",
+	 "a torn read (versions checked in the writer's order), depth 3")
 
 /* ---- nondeterminism the scheduler does not control ----------------------------------- */
 

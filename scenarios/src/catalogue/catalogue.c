@@ -55,6 +55,8 @@ static const fl_scenario *const catalogue[] = {
 	&fl__scn_zoo_missed_close_fixed,
 	&fl__scn_zoo_double_done,
 	&fl__scn_zoo_double_done_fixed,
+	&fl__scn_zoo_torn_read,
+	&fl__scn_zoo_torn_read_fixed,
 	&fl__scn_zoo_real_clock,
 };
 
