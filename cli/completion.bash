@@ -34,11 +34,33 @@ _faultline()
 		return
 	fi
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run list stress explore replay sweep report bench --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run list stress explore replay sweep report bench wrap --help --version" -- "$cur"))
 		return
 	fi
 	case $cmd in
 	report) COMPREPLY=($(compgen -W "compare merge" -- "$cur")); return ;;
+	wrap)
+		# after "--": the program, then its own arguments (files)
+		local i
+		for ((i = 2; i < COMP_CWORD; i++)); do
+			if [ "${COMP_WORDS[i]}" = -- ]; then
+				if [ $((i + 1)) -eq "$COMP_CWORD" ]; then
+					COMPREPLY=($(compgen -c -- "$cur"))
+				else
+					COMPREPLY=($(compgen -f -- "$cur"))
+				fi
+				return
+			fi
+		done
+		if [ "$prev" = --sweep ]; then
+			COMPREPLY=($(compgen -W "libc/mem/malloc libc/mem/calloc libc/mem/realloc
+				libc/io/read libc/io/write libc/io/open libc/io/close libc/io/fsync
+				libc/net/connect libc/net/accept libc/net/send libc/net/recv
+				libc/thread/create libc/time/nanosleep" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "--faults --seed --report --json --junit --only-from --hang-after --sweep --max --" -- "$cur"))
+		fi
+		return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--seed --backend --faults --iterations --duration --report

@@ -13,6 +13,7 @@
  *   PROG sweep   --alloc TARGET [--max N] the allocation-failure sweep
  *   PROG report compare BASE NEW         two runs side by side
  *   PROG report merge OUT IN...          shards' results added up
+ *   PROG wrap [options] -- PROGRAM ARGS  an unmodified program, libc faulted
  *   PROG bench ...                       the bench verbs over the loads
  *
  * PROG is argv[0]: a user's test binary linked with faultline::main, or
@@ -56,6 +57,10 @@ static void usage(FILE *out)
 		"       %1$s sweep --alloc TARGET [--max N] [--seed N] [--backend B]\n"
 		"       %1$s report compare BASE NEW [--report DIR] [--json F] [--junit F]\n"
 		"       %1$s report merge OUT IN...\n"
+		"       %1$s wrap [--faults PLAN] [--seed N] [--report DIR] [--json F]\n"
+		"                     [--junit F] [--only-from OBJ] [--hang-after D]\n"
+		"                     [--sweep POINT [--max N]]\n"
+		"                     -- PROGRAM ARGS...\n"
 		"       %1$s bench VERB ...   (load generation over the program's loads)\n"
 		"\n"
 		"TARGET: a scenario of `%1$s list` or a glob over their names ('orders_*'),\n"
@@ -74,6 +79,9 @@ static void usage(FILE *out)
 		"run instead. dfs runs every schedule with at most P preemptions (default\n"
 		"2), all with seed S, and says when the space is exhausted. Planted bugs (list's exploration targets) are run by name.\n"
 		"replay --check-determinism (sim) runs twice and compares the traces.\n"
+		"wrap runs an unmodified program with its libc calls (libc/mem/malloc,\n"
+		"libc/io/write, ...) as fault points and checks it for leaked fds, heap\n"
+		"and threads at exit; --sweep fails the 1st, 2nd, ... call (docs/wrap.md).\n"
 		"report merge adds the\n"
 		"shards' results (.json reports or .hlog interval logs, as OUT's\n"
 		"extension says) into OUT: histograms and counters add, nothing is\n"
@@ -91,8 +99,8 @@ static int bench(int argc, char **argv) { return fl_bench_main(argc, argv); }
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
-static const char *const verbs[] = {"run",    "list",  "stress", "explore", "replay", "sweep",
-				    "report", "bench", "help",   "version", NULL};
+static const char *const verbs[] = {"run",    "list",  "stress", "explore", "replay",  "sweep",
+				    "report", "bench", "wrap",   "help",    "version", NULL};
 
 bool fl__cli_known_verb(const char *verb)
 {
@@ -132,6 +140,8 @@ static int verb(int argc, char **argv)
 		return fl__cli_sweep(argc - 2, argv + 2);
 	if (strcmp(c, "bench") == 0)
 		return bench(argc - 1, argv + 1);
+	if (strcmp(c, "wrap") == 0)
+		return fl__cli_wrap(argc - 2, argv + 2);
 	if (strcmp(c, "report") == 0) {
 		if (argc >= 3 && strcmp(argv[2], "compare") == 0)
 			return fl__cli_compare(argc - 3, argv + 3);
@@ -166,8 +176,10 @@ int fl_main(int argc, char **argv)
 		printf("%s (faultline %s, %s)\n", fl__cli_prog, FL_VERSION, FL_REVISION);
 		return EXIT_PASS;
 	}
-	/* -h/--help after any verb but bench (its own): its usage, on stdout, exit 0 */
-	for (int i = 2; c[0] != '-' && strcmp(c, "bench") != 0 && i < argc; i++)
+	/* -h/--help after any verb but bench (its own), before a "--" (what
+	 * follows is wrap's program): its usage, on stdout, exit 0 */
+	for (int i = 2;
+	     c[0] != '-' && strcmp(c, "bench") != 0 && i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return EXIT_PASS;

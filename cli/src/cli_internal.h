@@ -213,5 +213,24 @@ int fl__cli_sweep(int argc, char **argv);
 bool fl__cli_sweep_is_alloc(int argc, char **argv);
 int fl__cli_sweep_alloc(int argc, char **argv);
 int fl__cli_compare(int argc, char **argv);
+/* `wrap [options] -- PROGRAM ARGS...` (cmd_wrap.c): an unmodified program
+ * under the preloaded library. */
+int fl__cli_wrap(int argc, char **argv);
+
+/* ---- wrap's plan compiler (cmd_wrap_plan.c) ---- */
+
+/* Parses plan (NULL: none) with the fault library and compiles it into the
+ * preload's flat form (wrap_internal.h), *out malloc'd; *seed_used is the
+ * plan's seed=N or seed. Errors: the plan's parse errors (FL_ERR_INVAL),
+ * and FL_ERR_INVAL naming the rule and term of anything the preload cannot
+ * run (an errno not valid for the call, an unsupported action, modifier
+ * or distribution, a pattern that names no wrapped call); FL_ERR_NOMEM. */
+FL_MUST_CHECK fl_err *fl__wrap_compile(const char *plan, uint64_t seed, char **out,
+				       uint64_t *seed_used);
+/* The errno names a wrapped call may fail with, space-separated, in the
+ * order of its table ("EIO ENOSPC EINTR EPIPE"). */
+const char *fl__wrap_errnos(int point);
+/* The name of an errno value wrap injects ("EIO"), or "?". */
+const char *fl__wrap_errno_name(int value);
 int fl__cli_merge(int argc, char **argv);
 #endif

@@ -11,7 +11,11 @@
 #      prints a replay line; replaying it under --backend sim fails the
 #      same way twice, with the same trace;
 #   3. bench run drives the orders_one load open-loop and its .hlog decodes
-#      to the number of requests the run measured.
+#      to the number of requests the run measured;
+#   4. `faultline wrap` over copy, a plain pthreads program of ours with no
+#      faultline in it: it copies cleanly with nothing leaked; a failed
+#      write (ENOSPC) is reported by copy and ends it with status 1; the
+#      malloc sweep finds no crash or leak on any failed allocation.
 # Exit 0 when all hold; 1 with the reason otherwise.
 set -euo pipefail
 B=$(cd "${1:?usage: ci.sh BUILD}" && pwd)
@@ -70,4 +74,26 @@ read -r count p99 < <("$B/hlog-count" bench/run.hlog response)
 [ -n "$measured" ] && [ "$count" = "$measured" ] ||
 	fail "run.hlog holds $count responses, the run measured ${measured:-?}"
 echo "    run.hlog: $count responses decoded (p99 $p99 ns), as measured"
+echo "--- orders ci: faultline wrap over a plain program (copy)"
+wrap=$(sed -n 's/^FAULTLINE_COMMAND:FILEPATH=//p' "$B/CMakeCache.txt")
+if [ -z "$wrap" ] || [ ! -x "$wrap" ]; then
+	echo "    skipped: no installed faultline command beside the package (vendored build)"
+else
+	head -c 100000 /dev/urandom >in.bin
+	"$wrap" wrap --seed 1 -- "$B/copy" in.bin out.bin >wrap.txt 2>&1 ||
+		{ cat wrap.txt; fail "copy under wrap, no plan"; }
+	cmp -s in.bin out.bin || fail "copy under wrap copied wrong"
+	grep -q "no leaked heap: pass" wrap.txt || { cat wrap.txt; fail "copy leaked"; }
+	rc=0; "$wrap" wrap --seed 1 --faults 'libc/io/write=@3 error(ENOSPC)' --json wrap.json \
+		-- "$B/copy" in.bin out.bin >enospc.txt 2>&1 || rc=$?
+	[ "$rc" = 1 ] || { cat enospc.txt; fail "wrap with a failed write exited $rc, want 1"; }
+	grep -q "copy: write: No space left on device" enospc.txt ||
+		{ cat enospc.txt; fail "copy did not report the failed write"; }
+	grep -q "libc/io/write eval 3, thread 0: error(ENOSPC)" enospc.txt ||
+		{ cat enospc.txt; fail "wrap did not account the firing"; }
+	rc=0; "$wrap" wrap --sweep libc/mem/malloc --max 40 -- "$B/copy" in.bin out.bin \
+		>sweep.txt 2>&1 || rc=$?
+	[ "$rc" = 0 ] || { cat sweep.txt; fail "the malloc sweep over copy exited $rc"; }
+	echo "    $(grep -m1 'copy: write' enospc.txt); $(tail -1 sweep.txt)"
+fi
 echo "orders ci: passed"

@@ -531,6 +531,68 @@ const char *fl_fault_fifo_reply_path(const fl_fault_fifo *f);
  * and frees f. NULL is ignored. */
 void fl_fault_fifo_stop(fl_fault_fifo *f);
 
+/* ---- a plan's terms, for tools that run plans elsewhere ------------------ */
+
+/* Which modifiers a described term has (fl_fault_term_desc.mods). */
+enum {
+	FL_FAULT_MOD_AT = 1 << 0,      /* @N..M: at_lo, at_hi */
+	FL_FAULT_MOD_EVERY = 1 << 1,   /* every(N): every */
+	FL_FAULT_MOD_AFTER = 1 << 2,   /* after(d) */
+	FL_FAULT_MOD_UNTIL = 1 << 3,   /* until(d) */
+	FL_FAULT_MOD_ITEMS = 1 << 4,   /* items(a..b) */
+	FL_FAULT_MOD_PERITEM = 1 << 5, /* peritem */
+	FL_FAULT_MOD_PCT = 1 << 6,     /* p%: pct_threshold, pct_always */
+	FL_FAULT_MOD_CNT = 1 << 7,     /* cnt*: cnt */
+};
+
+/* A duration distribution's kind (fl_fault_term_desc.dist_kind). */
+enum {
+	FL_FAULT_DIST_FIXED,
+	FL_FAULT_DIST_UNIFORM,
+	FL_FAULT_DIST_EXP,
+	FL_FAULT_DIST_LOGNORMAL,
+	FL_FAULT_DIST_PARETO
+};
+
+/* One term of a parsed plan, as fl_fault_describe hands it out. Every
+ * pointer is borrowed and valid only during the callback. */
+typedef struct fl_fault_term_desc {
+	const char *pattern; /* the rule's pattern */
+	size_t rule, term;   /* 0-based indexes */
+	enum fl_fault_action action;
+	unsigned mods;         /* FL_FAULT_MOD_* */
+	uint64_t at_lo, at_hi; /* @N..M, 1-based, inclusive */
+	uint64_t every, cnt;
+	uint64_t pct_threshold; /* fires when a 64-bit draw is below it */
+	bool pct_always;        /* p >= 100 */
+	const char *text;       /* error: its name; panic, print: the message; or NULL */
+	int dist_kind;          /* sleep, delay, stuck: FL_FAULT_DIST_* */
+	int64_t dist_a_ns, dist_b_ns, dist_jitter_ns;
+	double dist_shape, factor; /* factor: slow(x) */
+} fl_fault_term_desc;
+
+/*
+ * Parses plan text and calls fn on each term, rule by rule in order, for
+ * a tool that executes plans somewhere the fault library is not (faultline
+ * wrap's preloaded library). *seed and *has_seed receive a seed=N item
+ * (either may be NULL). The draws a term's pct_threshold is compared with
+ * are those of fl_fault_draw.
+ * Returns: NULL; the parse errors of fl_fault_check; or the first error fn
+ * returns (parsing stops there; the error is handed back as is).
+ */
+FL_MUST_CHECK fl_err *fl_fault_describe(const char *text,
+					fl_err *(*fn)(void *arg, const fl_fault_term_desc *t),
+					void *arg, uint64_t *seed, bool *has_seed);
+
+/* Whether a plan pattern matches a point name ('*' within a '/' segment,
+ * '**' across them), as the fault library matches it. */
+bool fl_fault_pattern_match(const char *pattern, const char *name);
+
+/* The fault library's random draw: SplitMix64's finaliser applied three
+ * times to (seed ^ stream, index, draw number). Pure; a tool executing a
+ * described plan elsewhere draws the same numbers from it. */
+uint64_t fl_fault_draw(uint64_t seed, uint64_t stream, uint64_t index, uint64_t draw);
+
 #ifdef __cplusplus
 }
 #endif
