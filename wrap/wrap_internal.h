@@ -40,14 +40,37 @@ enum fl__wrap_point {
 	FL_WRAP_RECV,
 	FL_WRAP_THREAD_CREATE,
 	FL_WRAP_NANOSLEEP,
+	FL_WRAP_PWRITE,
+	FL_WRAP_PREAD,
+	FL_WRAP_OPENAT,
+	FL_WRAP_WRITEV,
+	FL_WRAP_READV,
+	FL_WRAP_SENDTO,
+	FL_WRAP_RECVFROM,
+	FL_WRAP_SENDMSG,
+	FL_WRAP_RECVMSG,
+	FL_WRAP_CLOCK_NANOSLEEP,
+	FL_WRAP_POSIX_MEMALIGN,
+	FL_WRAP_ALIGNED_ALLOC,
+	FL_WRAP_MEMALIGN,
 	FL_WRAP_NPOINTS
 };
 
 static const char *const fl__wrap_point_names[FL_WRAP_NPOINTS] = {
-	"libc/mem/malloc",    "libc/mem/calloc",     "libc/mem/realloc", "libc/io/read",
-	"libc/io/write",      "libc/io/open",        "libc/io/close",    "libc/io/fsync",
-	"libc/net/connect",   "libc/net/accept",     "libc/net/send",    "libc/net/recv",
-	"libc/thread/create", "libc/time/nanosleep",
+	"libc/mem/malloc",         "libc/mem/calloc",
+	"libc/mem/realloc",        "libc/io/read",
+	"libc/io/write",           "libc/io/open",
+	"libc/io/close",           "libc/io/fsync",
+	"libc/net/connect",        "libc/net/accept",
+	"libc/net/send",           "libc/net/recv",
+	"libc/thread/create",      "libc/time/nanosleep",
+	"libc/io/pwrite",          "libc/io/pread",
+	"libc/io/openat",          "libc/io/writev",
+	"libc/io/readv",           "libc/net/sendto",
+	"libc/net/recvfrom",       "libc/net/sendmsg",
+	"libc/net/recvmsg",        "libc/time/clock_nanosleep",
+	"libc/mem/posix_memalign", "libc/mem/aligned_alloc",
+	"libc/mem/memalign",
 };
 
 /* What a compiled term does. */
@@ -83,7 +106,7 @@ struct fl__wrap_term {
 /* ---- the accounting file ---------------------------------------------------- */
 
 #define FL_WRAP_MAGIC 0x464c5752u /* "FLWR" */
-#define FL_WRAP_VERSION 2u
+#define FL_WRAP_VERSION 3u
 #define FL_WRAP_LOG 32   /* firings kept with their call stacks */
 #define FL_WRAP_FRAMES 8 /* frames kept per firing */
 #define FL_WRAP_FRAME_LEN 120

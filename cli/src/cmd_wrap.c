@@ -109,12 +109,12 @@ static int parse(int argc, char **argv, wrap_opts *w)
 
 static void print_acct(const struct fl__wrap_acct *a)
 {
-	printf("fault accounting (seed %" PRIu64 "):\n  %-22s %10s  %s\n", a->seed, "point",
+	printf("fault accounting (seed %" PRIu64 "):\n  %-25s %10s  %s\n", a->seed, "point",
 	       "evals", "fired");
 	for (int p = 0; p < FL_WRAP_NPOINTS; p++) {
 		if (!a->evals[p])
 			continue;
-		printf("  %-22s %10" PRIu64 " ", fl__wrap_point_names[p], a->evals[p]);
+		printf("  %-25s %10" PRIu64 " ", fl__wrap_point_names[p], a->evals[p]);
 		bool any = false;
 		for (int k = 0; k < FL_WRAP_NACT; k++)
 			if (a->fires[p][k]) {

@@ -35,6 +35,19 @@ static const char *const ERRNOS[FL_WRAP_NPOINTS] = {
 	[FL_WRAP_RECV] = "ECONNRESET EAGAIN",
 	[FL_WRAP_THREAD_CREATE] = "EAGAIN",
 	[FL_WRAP_NANOSLEEP] = "EINTR",
+	[FL_WRAP_PWRITE] = "EIO ENOSPC EINTR EFBIG",
+	[FL_WRAP_PREAD] = "EIO EINTR EAGAIN",
+	[FL_WRAP_OPENAT] = "EACCES EMFILE ENOENT ENFILE",
+	[FL_WRAP_WRITEV] = "EIO ENOSPC EINTR EPIPE",
+	[FL_WRAP_READV] = "EIO EINTR EAGAIN",
+	[FL_WRAP_SENDTO] = "EPIPE ECONNRESET EAGAIN",
+	[FL_WRAP_RECVFROM] = "ECONNRESET EAGAIN",
+	[FL_WRAP_SENDMSG] = "EPIPE ECONNRESET EAGAIN",
+	[FL_WRAP_RECVMSG] = "ECONNRESET EAGAIN",
+	[FL_WRAP_CLOCK_NANOSLEEP] = "EINTR",
+	[FL_WRAP_POSIX_MEMALIGN] = "ENOMEM",
+	[FL_WRAP_ALIGNED_ALLOC] = "ENOMEM",
+	[FL_WRAP_MEMALIGN] = "ENOMEM",
 };
 
 static const struct {
@@ -56,6 +69,7 @@ static const struct {
 	{"ENETUNREACH", ENETUNREACH},
 	{"ECONNABORTED", ECONNABORTED},
 	{"ECONNRESET", ECONNRESET},
+	{"EFBIG", EFBIG},
 };
 #define NERRNO (sizeof(ERRNO_VALUES) / sizeof(ERRNO_VALUES[0]))
 
@@ -166,7 +180,7 @@ static fl_err *emit(struct compile *c, const fl_fault_term_desc *d, int point)
 		act = FL_WRAP_ACT_ERROR;
 		err = errno_value(d->text);
 	} else if (d->action == FL_FAULT_ACT_OOM) {
-		if (point > FL_WRAP_REALLOC)
+		if (strncmp(pname, "libc/mem/", 9) != 0)
 			return REFUSE(d, "oom applies to libc/mem/* only, not %s", pname);
 		act = FL_WRAP_ACT_ERROR;
 		err = ENOMEM;
@@ -224,12 +238,14 @@ static fl_err *term_cb(void *arg, const fl_fault_term_desc *d)
 		e = emit(c, d, p);
 	}
 	if (!e && !matched)
-		e = REFUSE(d,
-			   "'%s' names no wrapped call (libc/mem/{malloc,calloc,realloc}, "
-			   "libc/io/{read,write,open,close,fsync}, "
-			   "libc/net/{connect,accept,send,recv}, libc/thread/create, "
-			   "libc/time/nanosleep)",
-			   d->pattern);
+		e = REFUSE(
+			d,
+			"'%s' names no wrapped call (libc/mem/{malloc,calloc,realloc,"
+			"posix_memalign,aligned_alloc,memalign}, "
+			"libc/io/{read,write,open,close,fsync,pwrite,pread,openat,writev,readv}, "
+			"libc/net/{connect,accept,send,recv,sendto,recvfrom,sendmsg,recvmsg}, "
+			"libc/thread/create, libc/time/{nanosleep,clock_nanosleep})",
+			d->pattern);
 	return e;
 }
 

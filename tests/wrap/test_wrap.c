@@ -26,6 +26,8 @@ FL_ERR_SENTINEL(wrap_test_eio, "EIO, as the fault library sees it");
 
 #define BIN FL_BINARY_DIR "/cli/faultline"
 #define PROG FL_BINARY_DIR "/tests/fl_wrap_prog"
+#define PROG64 FL_BINARY_DIR "/tests/fl_wrap_prog64"
+#define SQLITE_PROG FL_BINARY_DIR "/tests/fl_wrap_sqlite"
 
 static char out[1 << 16];
 
@@ -262,6 +264,92 @@ FL_TEST(only_from_keeps_faults_in_the_programs_own_calls)
 	expect("malloc: ok");
 }
 
+/* The calls of the second landing, one rule each firing at its first call. */
+static const char *const MORE[][3] = {
+	{"pwrite", "libc/io/pwrite", "EIO"},
+	{"pread", "libc/io/pread", "EIO"},
+	{"openat", "libc/io/openat", "EACCES"},
+	{"writev", "libc/io/writev", "ENOSPC"},
+	{"readv", "libc/io/readv", "EIO"},
+	{"sendto", "libc/net/sendto", "EPIPE"},
+	{"recvfrom", "libc/net/recvfrom", "ECONNRESET"},
+	{"sendmsg", "libc/net/sendmsg", "ECONNRESET"},
+	{"recvmsg", "libc/net/recvmsg", "EAGAIN"},
+	{"clock_nanosleep", "libc/time/clock_nanosleep", "EINTR"},
+	{"posix_memalign", "libc/mem/posix_memalign", "ENOMEM"},
+	{"aligned_alloc", "libc/mem/aligned_alloc", "ENOMEM"},
+	{"memalign", "libc/mem/memalign", "ENOMEM"},
+};
+#define NMORE (sizeof(MORE) / sizeof(MORE[0]))
+
+static void calls_run(const char *prog)
+{
+	char dir[256], cmd[3000], want[128];
+	fl_test_tmpdir(dir, sizeof(dir));
+	/* the negative control: no plan, every call succeeds and is counted */
+	snprintf(cmd, sizeof(cmd), BIN " wrap --seed 1 -- %s calls %s", prog, dir);
+	ASSERT_EQ(sh(cmd), 0);
+	for (size_t i = 0; i < NMORE; i++) {
+		snprintf(want, sizeof(want), "%s: ok\n", MORE[i][0]);
+		expect(want);
+		snprintf(want, sizeof(want), "  %s ", MORE[i][1]);
+		expect(want); /* its accounting line: the call was seen */
+	}
+	expect("no leaked heap: pass"); /* the aligned blocks were tracked and freed */
+	/* every point at its first call, each with an errno of its table */
+	size_t k = (size_t)snprintf(cmd, sizeof(cmd), BIN " wrap --seed 1 --faults '");
+	for (size_t i = 0; i < NMORE; i++)
+		k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, "%s%s=@1 error(%s)", i ? "; " : "",
+				      MORE[i][1], MORE[i][2]);
+	snprintf(cmd + k, sizeof(cmd) - k, "' -- %s calls %s", prog, dir);
+	ASSERT_EQ(sh(cmd), 0);
+	for (size_t i = 0; i < NMORE; i++) {
+		snprintf(want, sizeof(want), "%s eval 1, thread 0: error(%s)", MORE[i][1],
+			 MORE[i][2]);
+		expect(want);
+		snprintf(want, sizeof(want), "%s: ok\n", MORE[i][0]);
+		expect_not(want);
+	}
+	expect("pwrite: Input/output error");
+	expect("openat: Permission denied");
+	expect("clock_nanosleep: Interrupted system call"); /* returned, not in errno */
+	expect("posix_memalign: Cannot allocate memory");
+	/* a posix_memalign block left unfreed is a leak like malloc's */
+	snprintf(cmd, sizeof(cmd), BIN " wrap --seed 1 -- %s calls %s keep", prog, dir);
+	ASSERT_EQ(sh(cmd), 1);
+	expect("no leaked heap: FAIL (48 bytes in 1 blocks not freed");
+}
+
+FL_TEST(more_calls_are_fault_points)
+{
+	calls_run(PROG);
+	/* built with _FILE_OFFSET_BITS=64: pwrite64, pread64, openat64 */
+	calls_run(PROG64);
+	ASSERT_EQ(wrap("--faults 'libc/io/pwrite=@1 error(ENOMEM)'", "crash"), 2);
+	expect("error(ENOMEM) is not valid for libc/io/pwrite (valid: EIO ENOSPC EINTR EFBIG)");
+	ASSERT_EQ(wrap("--faults 'libc/io/pread=oom'", "crash"), 2);
+	expect("oom applies to libc/mem/* only, not libc/io/pread");
+}
+
+FL_TEST(sqlite_writes_can_be_faulted)
+{
+	char dir[256], cmd[1024];
+	fl_test_tmpdir(dir, sizeof(dir));
+	/* the negative control: unfaulted, every step succeeds */
+	snprintf(cmd, sizeof(cmd), BIN " wrap --seed 1 -- " SQLITE_PROG " %s", dir);
+	ASSERT_EQ(sh(cmd), 0);
+	expect("INSERT INTO t VALUES (42): rc 0 (not an error)");
+	snprintf(cmd, sizeof(cmd), "rm -f %s/t.db", dir);
+	sh(cmd);
+	snprintf(cmd, sizeof(cmd),
+		 BIN " wrap --seed 1 --faults 'libc/io/pwrite=@1 error(EIO)' -- " SQLITE_PROG " %s",
+		 dir);
+	ASSERT_EQ(sh(cmd), 1);
+	expect("rc 10 (disk I/O error)"); /* SQLITE_IOERR */
+	expect("libc/io/pwrite eval 1, thread 0: error(EIO)");
+	expect("exited 1");
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
@@ -279,4 +367,5 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(leaks_fail_their_checks), FL_CASE(malloc_sweep_finds_the_planted_crash_at_n_3),
 	     FL_CASE(no_progress_is_a_hang),
 	     FL_CASE(only_from_keeps_faults_in_the_programs_own_calls),
+	     FL_CASE(more_calls_are_fault_points), FL_CASE(sqlite_writes_can_be_faulted),
 	     FL_CASE(crash_is_reported_with_its_signal))

@@ -18,16 +18,26 @@
  *   sweep       three mallocs; the first two checked (a failure frees what
  *               it has and exits 1), the third, in planted_copy, not: the
  *               sweep must find the crash at n=3 and nowhere else
+ *   calls DIR [keep]  one each of pwrite, pread, openat, writev, readv,
+ *               sendto, recvfrom, sendmsg, recvmsg (on a socketpair),
+ *               clock_nanosleep, posix_memalign, aligned_alloc, memalign;
+ *               prints "NAME: ok" or "NAME: strerror"; with keep, the
+ *               posix_memalign block is left unfreed (a leak); exits 0
  *   leaky DIR   leaves an fd open on DIR/kept, 100 bytes unfreed and a
  *               thread blocked, then exits 0 (each a leak wrap must find)
  */
+#define _GNU_SOURCE /* openat, pwrite, clock_nanosleep, memalign under -std=c11 */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static int io(const char *dir)
@@ -141,6 +151,72 @@ static int sweep(void)
 	return 0;
 }
 
+static void said(const char *name, bool ok, int err)
+{
+	printf("%s: %s\n", name, ok ? "ok" : strerror(err));
+}
+
+/* errno read after the call (an argument's order of evaluation is not) */
+#define SAID(name, call)                  \
+	do {                              \
+		bool ok_ = (call);        \
+		said((name), ok_, errno); \
+	} while (0)
+
+static void calls_io(const char *dir)
+{
+	char path[4096], b[8] = "abcdefg";
+	snprintf(path, sizeof(path), "%s/calls", dir);
+	int fd = openat(AT_FDCWD, path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	said("openat", fd >= 0, errno);
+	if (fd < 0)
+		fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	SAID("pwrite", pwrite(fd, b, 4, 0) == 4);
+	SAID("pread", pread(fd, b, 4, 0) >= 0);
+	struct iovec v = {b, 4};
+	SAID("writev", writev(fd, &v, 1) == 4);
+	lseek(fd, 0, SEEK_SET);
+	SAID("readv", readv(fd, &v, 1) >= 0);
+	close(fd);
+}
+
+static void calls_net(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
+		return;
+	char b[8] = "ping";
+	SAID("sendto", sendto(sv[0], b, 4, 0, NULL, 0) == 4);
+	SAID("recvfrom", recvfrom(sv[1], b, 4, MSG_DONTWAIT, NULL, NULL) == 4);
+	struct iovec v = {b, 4};
+	struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
+	SAID("sendmsg", sendmsg(sv[0], &m, 0) == 4);
+	SAID("recvmsg", recvmsg(sv[1], &m, MSG_DONTWAIT) == 4);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static int calls(const char *dir, bool keep)
+{
+	calls_io(dir);
+	calls_net();
+	struct timespec ts = {0, 1000};
+	int r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	said("clock_nanosleep", r == 0, r);
+	void *p = NULL;
+	r = posix_memalign(&p, 64, 48);
+	said("posix_memalign", r == 0, r);
+	void *q = aligned_alloc(64, 64);
+	said("aligned_alloc", q != NULL, errno);
+	void *m = memalign(64, 32);
+	said("memalign", m != NULL, errno);
+	if (!keep)
+		free(p);
+	free(q);
+	free(m);
+	return 0;
+}
+
 static void *blocked(void *arg)
 {
 	pause();
@@ -191,6 +267,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
 		return sweep();
+	if (argc >= 3 && strcmp(argv[1], "calls") == 0)
+		return calls(argv[2], argc >= 4 && strcmp(argv[3], "keep") == 0);
 	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)
 		return leaky(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "crash") == 0) {

@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -137,6 +138,42 @@ FL_EXPORT void free(void *p)
 	if (fl__wrap_counting())
 		fl__wrap_heap_del(p);
 	real_free(p);
+}
+
+/* The aligned allocations: faulted as their own points, and tracked as
+ * malloc's blocks are (free must find every block the program owns). */
+FL_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	REAL(posix_memalign);
+	int e = fl__wrap_enter(FL_WRAP_POSIX_MEMALIGN, RA);
+	if (e)
+		return e; /* posix_memalign reports, it does not set errno */
+	int r = real_posix_memalign(out, align, n);
+	if (r == 0)
+		track(*out, n, RA);
+	return r;
+}
+
+FL_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	REAL(aligned_alloc);
+	int e = fl__wrap_enter(FL_WRAP_ALIGNED_ALLOC, RA);
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return track(real_aligned_alloc(align, n), n, RA);
+}
+
+FL_EXPORT void *memalign(size_t align, size_t n)
+{
+	REAL(memalign);
+	int e = fl__wrap_enter(FL_WRAP_MEMALIGN, RA);
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return track(real_memalign(align, n), n, RA);
 }
 
 /* ---- files ------------------------------------------------------------------------ */

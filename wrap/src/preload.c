@@ -164,8 +164,13 @@ static void wait_for(const struct fl__wrap_term *t, int64_t ns)
 		end.tv_nsec -= 1000000000;
 	}
 	if (t->action == FL_WRAP_ACT_SLEEP) {
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
+		/* the system call, not clock_nanosleep(): that is the wrapper's symbol */
+		int saved = errno;
+		while (syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) !=
+			       0 &&
+		       errno == EINTR)
 			;
+		errno = saved;
 		return;
 	}
 	do /* delay: spin on the clock */
@@ -379,7 +384,8 @@ static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
  * a crash); without one the counts stay in this process. */
 static void map_acct(const char *path)
 {
-	int fd = openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+	/* the system call, not openat(): that is the wrapper's symbol */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (ftruncate(fd, sizeof(struct fl__wrap_acct)) == 0) {

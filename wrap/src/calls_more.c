@@ -1,0 +1,158 @@
+/*
+ * calls_more.c - the positioned, vectored and message calls of
+ * libfaultline-preload.so (pwrite, pread, openat, writev, readv, sendto,
+ * recvfrom, sendmsg, recvmsg) and clock_nanosleep, each a fault point as
+ * in calls.c: ask fl__wrap_enter (preload.c), then fail with the errno the
+ * plan chose or make the real call, found with dlsym(RTLD_NEXT).
+ *
+ * A program built with _FILE_OFFSET_BITS=64 (SQLite is) links pwrite64,
+ * pread64 and openat64 instead: the same calls on 64-bit glibc, wrapped
+ * under the same points.
+ */
+#define _GNU_SOURCE
+#include "preload_internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RA __builtin_return_address(0)
+
+#define REAL(name)                            \
+	static __typeof__(name) *real_##name; \
+	if (!real_##name)                     \
+		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+
+/* Fails the call with the plan's errno (-1) if the point fires. */
+#define FAULT(point)                                  \
+	do {                                          \
+		int e_ = fl__wrap_enter((point), RA); \
+		if (e_) {                             \
+			errno = e_;                   \
+			return -1;                    \
+		}                                     \
+	} while (0)
+
+/* ---- files ------------------------------------------------------------------------ */
+
+FL_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	REAL(pwrite);
+	FAULT(FL_WRAP_PWRITE);
+	return real_pwrite(fd, buf, n, off);
+}
+
+FL_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	REAL(pwrite64);
+	FAULT(FL_WRAP_PWRITE);
+	return real_pwrite64(fd, buf, n, off);
+}
+
+FL_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	REAL(pread);
+	FAULT(FL_WRAP_PREAD);
+	return real_pread(fd, buf, n, off);
+}
+
+FL_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	REAL(pread64);
+	FAULT(FL_WRAP_PREAD);
+	return real_pread64(fd, buf, n, off);
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return flags & (O_CREAT | O_TMPFILE) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+FL_EXPORT int openat(int dir, const char *path, int flags, ...)
+{
+	REAL(openat);
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	FAULT(FL_WRAP_OPENAT);
+	return real_openat(dir, path, flags, mode);
+}
+
+FL_EXPORT int openat64(int dir, const char *path, int flags, ...)
+{
+	REAL(openat64);
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	FAULT(FL_WRAP_OPENAT);
+	return real_openat64(dir, path, flags, mode);
+}
+
+FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	REAL(writev);
+	FAULT(FL_WRAP_WRITEV);
+	return real_writev(fd, iov, n);
+}
+
+FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	REAL(readv);
+	FAULT(FL_WRAP_READV);
+	return real_readv(fd, iov, n);
+}
+
+/* ---- sockets ---------------------------------------------------------------------- */
+
+FL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+			 socklen_t len)
+{
+	REAL(sendto);
+	FAULT(FL_WRAP_SENDTO);
+	return real_sendto(fd, buf, n, flags, a, len);
+}
+
+FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
+			   socklen_t *len)
+{
+	REAL(recvfrom);
+	FAULT(FL_WRAP_RECVFROM);
+	return real_recvfrom(fd, buf, n, flags, a, len);
+}
+
+FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	REAL(sendmsg);
+	FAULT(FL_WRAP_SENDMSG);
+	return real_sendmsg(fd, m, flags);
+}
+
+FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	REAL(recvmsg);
+	FAULT(FL_WRAP_RECVMSG);
+	return real_recvmsg(fd, m, flags);
+}
+
+/* ---- time ------------------------------------------------------------------------- */
+
+/* clock_nanosleep returns its error rather than setting errno. */
+FL_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
+			      struct timespec *rem)
+{
+	REAL(clock_nanosleep);
+	int e = fl__wrap_enter(FL_WRAP_CLOCK_NANOSLEEP, RA);
+	if (e) {
+		if (rem && !(flags & TIMER_ABSTIME))
+			*rem = *req; /* interrupted before any of it slept */
+		return e;
+	}
+	return real_clock_nanosleep(clock, flags, req, rem);
+}
