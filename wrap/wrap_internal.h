@@ -23,6 +23,9 @@
 /* --only-from: ':'-separated object names ("prog", "libfoo" matching
  * libfoo.so.1); only calls made from code in them are evaluated. */
 #define FL_WRAP_ENV_ONLY "FAULTLINE_WRAP_ONLY"
+/* --report-on: the signal number on which the preload writes a leak
+ * snapshot (fl__wrap_acct.snap) without the program exiting. */
+#define FL_WRAP_ENV_SIGNAL "FAULTLINE_WRAP_SIGNAL"
 
 /* The wrapped calls, in the accounting file's order. */
 enum fl__wrap_point {
@@ -106,7 +109,7 @@ struct fl__wrap_term {
 /* ---- the accounting file ---------------------------------------------------- */
 
 #define FL_WRAP_MAGIC 0x464c5752u /* "FLWR" */
-#define FL_WRAP_VERSION 3u
+#define FL_WRAP_VERSION 4u
 #define FL_WRAP_LOG 32   /* firings kept with their call stacks */
 #define FL_WRAP_FRAMES 8 /* frames kept per firing */
 #define FL_WRAP_FRAME_LEN 120
@@ -150,6 +153,10 @@ struct fl__wrap_acct {
 	uint64_t nlog; /* firings ever (the log keeps the first FL_WRAP_LOG) */
 	struct fl__wrap_firing log[FL_WRAP_LOG];
 	struct fl__wrap_leaks leaks;
+	/* --report-on: snapshots taken on the signal (the count is stored
+	 * after snap is written); snap holds the latest */
+	uint32_t snapshots;
+	struct fl__wrap_leaks snap;
 };
 
 #endif

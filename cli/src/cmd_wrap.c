@@ -37,7 +37,8 @@ static int usage_err(const char *what, const char *arg)
 	fprintf(stderr, "%s wrap: %s%s", fl__cli_prog, what, arg);
 	fprintf(stderr,
 		"\nusage: %s wrap [--faults PLAN] [--seed N] [--report DIR] [--json F] "
-		"[--junit F]\n                     [--hang-after D] [--sweep POINT [--max N]] -- PROGRAM "
+		"[--junit F]\n                     [--hang-after D] [--only-from LIBS] "
+		"[--report-on SIGNAL]\n                     [--sweep POINT [--max N]] -- PROGRAM "
 		"ARGS...\n",
 		fl__cli_prog);
 	return EXIT_USAGE;
@@ -55,6 +56,26 @@ static bool parse_dur(const char *s, int64_t *out)
 	if (end == s || m < 0 || !(d > 0 && d * m <= 86400e9))
 		return false;
 	*out = (int64_t)(d * m);
+	return true;
+}
+
+/* "USR2", "SIGUSR2", "HUP", "12": a signal a handler can take. */
+static bool parse_signal(const char *s, int *out)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP},    {"INT", SIGINT},
+		     {"TERM", SIGTERM}, {"QUIT", SIGQUIT}, {"WINCH", SIGWINCH}};
+	const char *n = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(n, names[i].name) == 0)
+			return *out = names[i].sig, true;
+	uint64_t v;
+	if (!fl__cli_parse_u64(s, &v) || v < 1 || v > (uint64_t)SIGRTMAX || v == SIGKILL ||
+	    v == SIGSTOP)
+		return false;
+	*out = (int)v;
 	return true;
 }
 
@@ -85,6 +106,12 @@ static int parse(int argc, char **argv, wrap_opts *w)
 			w->sweep = v;
 		else if (strcmp(a, "--only-from") == 0)
 			w->only = v;
+		else if (strcmp(a, "--report-on") == 0 && parse_signal(v, &w->report_sig))
+			;
+		else if (strcmp(a, "--report-on") == 0)
+			return usage_err("--report-on: expected a signal a handler can take (USR1, "
+					 "USR2, HUP, 1..SIGRTMAX but KILL and STOP), got ",
+					 v);
 		else if (strcmp(a, "--hang-after") == 0 && parse_dur(v, &w->hang_ns))
 			;
 		else if (strcmp(a, "--hang-after") == 0)
@@ -102,6 +129,8 @@ static int parse(int argc, char **argv, wrap_opts *w)
 		return usage_err("name the program to run after --", "");
 	if (w->sweep && w->o.faults)
 		return usage_err("--sweep makes its own plans; drop ", "--faults");
+	if (w->sweep && w->report_sig)
+		return usage_err("--report-on watches one run; drop it or ", "--sweep");
 	if (!w->sweep && w->o.max)
 		return usage_err("--max bounds a sweep; add ", "--sweep POINT");
 	return 0;
@@ -228,6 +257,8 @@ static void print_replay(const wrap_opts *w)
 		fl__cli_shell_quote(w->only, q, sizeof(q));
 		printf(" --only-from %s", q);
 	}
+	if (w->report_sig)
+		printf(" --report-on %d", w->report_sig);
 	if (w->hang_ns > 0)
 		printf(" --hang-after %" PRId64 "ms", (w->hang_ns + 999999) / 1000000);
 	printf(" --");
@@ -259,7 +290,7 @@ static int report(const wrap_opts *w, const wrap_run *r, int rc)
 
 int fl__cli_wrap(int argc, char **argv)
 {
-	wrap_opts w = {{0}, NULL, NULL, 0, NULL};
+	wrap_opts w = {{0}, NULL, NULL, 0, NULL, 0};
 	int rc = parse(argc, argv, &w);
 	if (rc)
 		return rc;
@@ -286,6 +317,13 @@ int fl__cli_wrap(int argc, char **argv)
 		setenv(FL_WRAP_ENV_ONLY, w.only, 1);
 	else
 		unsetenv(FL_WRAP_ENV_ONLY);
+	if (w.report_sig) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", w.report_sig);
+		setenv(FL_WRAP_ENV_SIGNAL, num, 1);
+	} else {
+		unsetenv(FL_WRAP_ENV_SIGNAL);
+	}
 	if (w.sweep) {
 		free(flat);
 		return fl__wrap_sweep(&w, preload);

@@ -19,6 +19,7 @@ typedef struct wrap_opts {
 	const char *sweep; /* --sweep POINT; NULL: one run */
 	int64_t hang_ns;   /* --hang-after: no wrapped call this long is a hang; 0 off */
 	const char *only;  /* --only-from: objects whose calls are evaluated; NULL all */
+	int report_sig;    /* --report-on: the signal that takes a leak snapshot; 0 none */
 } wrap_opts;
 
 /* One run of the program. */
@@ -35,7 +36,10 @@ typedef struct wrap_run {
 /* The preload's path into out: $FAULTLINE_PRELOAD, the build tree's, or
  * the installed one. False when none is readable. */
 bool fl__wrap_find_preload(char *out, size_t cap);
-/* Runs prog once under the compiled plan; fills *r. With hang_ns > 0, a
+/* Runs prog once under the compiled plan; fills *r. With
+ * FL_WRAP_ENV_SIGNAL set (--report-on, which the program inherits), each
+ * leak snapshot the preload takes is printed as it comes, the last one
+ * also after the program ended if it was not yet. With hang_ns > 0, a
  * program that makes no wrapped call for hang_ns (the accounting file's
  * evaluation counts stand still) is killed and marked hung, its threads'
  * wait channels noted first. Returns 0, or EXIT_USAGE after printing why

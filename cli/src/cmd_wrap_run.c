@@ -95,6 +95,25 @@ static void thread_waits(pid_t pid, char *out, size_t cap)
 		closedir(d);
 }
 
+/* Prints the latest leak snapshot if it is newer than *printed. */
+static void print_snapshot(int afd, uint32_t *printed)
+{
+	uint32_t n = 0;
+	if (pread(afd, &n, sizeof(n), offsetof(struct fl__wrap_acct, snapshots)) != sizeof(n) ||
+	    n == *printed)
+		return;
+	struct fl__wrap_leaks L;
+	if (pread(afd, &L, sizeof(L), offsetof(struct fl__wrap_acct, snap)) != sizeof(L))
+		return;
+	*printed = n;
+	leak_check c[3];
+	fl__wrap_leak_checks(&L, c);
+	printf("snapshot %" PRIu32 " (signal %s):\n", n, getenv(FL_WRAP_ENV_SIGNAL));
+	for (int i = 0; i < 3; i++)
+		printf("  %s: %s (%s)\n", c[i].name, c[i].n ? "FAIL" : "pass", c[i].msg);
+	fflush(stdout);
+}
+
 /* Waits for pid; with hang_ns, watches the evaluation counts the preload
  * updates in the accounting file and kills a program that stops making
  * wrapped calls for that long. */
@@ -103,12 +122,20 @@ static void wait_child(pid_t pid, int afd, int64_t hang_ns, wrap_run *r)
 	uint64_t last = UINT64_MAX;
 	struct timespec since;
 	clock_gettime(CLOCK_MONOTONIC, &since);
+	bool snaps = getenv(FL_WRAP_ENV_SIGNAL) != NULL;
+	uint32_t printed = 0;
 	for (;;) {
-		pid_t w = waitpid(pid, &r->status, hang_ns > 0 ? WNOHANG : 0);
+		pid_t w = waitpid(pid, &r->status, hang_ns > 0 || snaps ? WNOHANG : 0);
+		if (snaps)
+			print_snapshot(afd, &printed);
 		if (w == pid || (w < 0 && errno != EINTR))
 			return;
-		if (hang_ns <= 0)
+		if (hang_ns <= 0) {
+			struct timespec tick = {0, 10 * 1000 * 1000};
+			if (snaps)
+				nanosleep(&tick, NULL);
 			continue;
+		}
 		uint64_t ev[FL_WRAP_NPOINTS] = {0}, total = 0;
 		if (pread(afd, ev, sizeof(ev), offsetof(struct fl__wrap_acct, evals)) > 0)
 			for (int i = 0; i < FL_WRAP_NPOINTS; i++)

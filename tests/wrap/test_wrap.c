@@ -350,6 +350,35 @@ FL_TEST(sqlite_writes_can_be_faulted)
 	expect("exited 1");
 }
 
+FL_TEST(report_on_a_signal_snapshots_leaks_without_exit)
+{
+	char dir[256], args[300], want[400];
+	fl_test_tmpdir(dir, sizeof(dir));
+	snprintf(args, sizeof(args), "snap %s", dir);
+	ASSERT_EQ(wrap("--seed 1 --report-on SIGUSR2", args), 0);
+	/* the snapshot, taken while the fd and the block were held */
+	expect("snapshot 1 (signal 12):\n");
+	snprintf(want, sizeof(want), "  no leaked fds: FAIL (1 descriptors left open: ");
+	expect(want);
+	snprintf(want, sizeof(want), "-> %s/snap)", dir);
+	expect(want);
+	expect("  no leaked heap: FAIL (100 bytes in 1 blocks not freed: 100 bytes from "
+	       "fl_wrap_prog");
+	expect("  no leaked threads: pass (0 threads still alive"); /* ours is the baseline */
+	expect("raised"); /* the program went on after the snapshot */
+	/* at exit both were released: the verdict is the exit's */
+	expect("\nno leaked fds: pass");
+	expect("\nno leaked heap: pass");
+	expect("exited 0");
+	/* the negative control: without --report-on the signal kills it, no snapshot */
+	ASSERT_EQ(wrap("--seed 1", args), 1);
+	expect("killed by signal 12");
+	expect_not("snapshot");
+	ASSERT_EQ(wrap("--report-on SIGKILL", args), 2);
+	expect("--report-on: expected a signal a handler can take");
+	ASSERT_EQ(wrap("--report-on USR2 --sweep libc/mem/malloc", args), 2);
+}
+
 FL_TEST(crash_is_reported_with_its_signal)
 {
 	ASSERT_EQ(wrap("--seed 1", "crash"), 1);
@@ -368,4 +397,5 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(no_progress_is_a_hang),
 	     FL_CASE(only_from_keeps_faults_in_the_programs_own_calls),
 	     FL_CASE(more_calls_are_fault_points), FL_CASE(sqlite_writes_can_be_faulted),
+	     FL_CASE(report_on_a_signal_snapshots_leaks_without_exit),
 	     FL_CASE(crash_is_reported_with_its_signal))

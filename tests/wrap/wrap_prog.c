@@ -23,6 +23,9 @@
  *               clock_nanosleep, posix_memalign, aligned_alloc, memalign;
  *               prints "NAME: ok" or "NAME: strerror"; with keep, the
  *               posix_memalign block is left unfreed (a leak); exits 0
+ *   snap DIR    opens DIR/snap and mallocs 100 bytes, raises SIGUSR2,
+ *               then closes and frees both and exits 0 (a leak snapshot
+ *               on the signal sees them; the check at exit does not)
  *   leaky DIR   leaves an fd open on DIR/kept, 100 bytes unfreed and a
  *               thread blocked, then exits 0 (each a leak wrap must find)
  */
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +221,22 @@ static int calls(const char *dir, bool keep)
 	return 0;
 }
 
+static int snap(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/snap", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	char *held = malloc(100);
+	if (fd < 0 || !held)
+		return 3;
+	held[0] = 'x';
+	raise(SIGUSR2);
+	printf("raised\n");
+	free(held);
+	close(fd);
+	return 0;
+}
+
 static void *blocked(void *arg)
 {
 	pause();
@@ -269,6 +289,8 @@ int main(int argc, char **argv)
 		return sweep();
 	if (argc >= 3 && strcmp(argv[1], "calls") == 0)
 		return calls(argv[2], argc >= 4 && strcmp(argv[3], "keep") == 0);
+	if (argc >= 3 && strcmp(argv[1], "snap") == 0)
+		return snap(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)
 		return leaky(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "crash") == 0) {

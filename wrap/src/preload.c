@@ -23,7 +23,10 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <link.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +339,79 @@ static void judge_leaks(struct fl__wrap_leaks *L)
 	__atomic_store_n(&L->judged, 1, __ATOMIC_RELEASE);
 }
 
+/* ---- snapshots on a signal (--report-on) -------------------------------------------
+ * The handler only writes a byte to a pipe (async-signal-safe, a system
+ * call) and waits, bounded, on a futex for the snapshot's count to move.
+ * A thread of the preload's own, started before the baseline (so neither
+ * it nor the pipe counts as a leak) and guarded (its calls are never
+ * faulted or counted), reads the pipe and judges the leaks into the
+ * accounting's snap. Judging outside the handler keeps the handler safe
+ * even when it interrupts a thread holding the heap table's lock or the
+ * loader's: the snapshot then waits for that thread, the handler gives up
+ * waiting after two seconds and returns, and the snapshot completes. The
+ * wait makes a program's raise() return after its snapshot is written. */
+
+static int snap_pipe[2] = {-1, -1};
+static int snap_done; /* futex word: snapshots completed */
+static long snap_pid; /* a forked child has no snapshot thread: it is left out */
+
+static void snap_handler(int sig)
+{
+	int saved = errno;
+	if (syscall(SYS_getpid) != snap_pid)
+		return;
+	int seen = __atomic_load_n(&snap_done, __ATOMIC_ACQUIRE);
+	char c = 1;
+	if (syscall(SYS_write, snap_pipe[1], &c, 1) == 1) {
+		struct timespec left = {2, 0}; /* relative, per wait */
+		while (__atomic_load_n(&snap_done, __ATOMIC_ACQUIRE) == seen &&
+		       syscall(SYS_futex, &snap_done, FUTEX_WAIT_PRIVATE, seen, &left, NULL, 0) ==
+			       0)
+			;
+	}
+	errno = saved;
+}
+
+static void *snap_thread(void *arg)
+{
+	fl__wrap_guard = 1;
+	char c;
+	for (;;) {
+		ssize_t n = syscall(SYS_read, snap_pipe[0], &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return arg;
+		memset(&book->snap, 0, sizeof(book->snap));
+		judge_leaks(&book->snap);
+		__atomic_add_fetch(&book->snapshots, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&snap_done, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &snap_done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	}
+}
+
+/* Start-up, before the baseline: the pipe, the thread, the handler. */
+static void snap_start(const char *sigtext)
+{
+	int sig = sigtext ? atoi(sigtext) : 0;
+	if (sig <= 0 || sig > SIGRTMAX || syscall(SYS_pipe2, snap_pipe, O_CLOEXEC) != 0)
+		return;
+	int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
+		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+			 void *))dlsym(RTLD_NEXT, "pthread_create");
+	pthread_t t;
+	if (!create || create(&t, NULL, snap_thread, NULL) != 0)
+		return;
+	pthread_detach(t);
+	snap_pid = syscall(SYS_getpid);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = snap_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 /* ---- start-up and exit ------------------------------------------------------------ */
 
 static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
@@ -422,6 +498,8 @@ __attribute__((constructor)) static void preload_init(void)
 	void *warm[2];
 	backtrace(warm, 2); /* loads the unwinder now, not at the first firing */
 	fl__wrap_heap_atfork();
+	snap_start(getenv(FL_WRAP_ENV_SIGNAL));
+	unsetenv(FL_WRAP_ENV_SIGNAL);
 	each_number("/proc/self/fd", fd_base, NULL);
 	base_threads = each_number("/proc/self/task", NULL, NULL);
 	book->seed = seed;
