@@ -56,9 +56,15 @@ _faultline()
 			COMPREPLY=($(compgen -W "libc/mem/malloc libc/mem/calloc libc/mem/realloc
 				libc/io/read libc/io/write libc/io/open libc/io/close libc/io/fsync
 				libc/net/connect libc/net/accept libc/net/send libc/net/recv
-				libc/thread/create libc/time/nanosleep" -- "$cur"))
+				libc/thread/create libc/time/nanosleep libc/io/pwrite libc/io/pread
+				libc/io/openat libc/io/writev libc/io/readv libc/net/sendto
+				libc/net/recvfrom libc/net/sendmsg libc/net/recvmsg
+				libc/time/clock_nanosleep libc/mem/posix_memalign libc/mem/aligned_alloc
+				libc/mem/memalign" -- "$cur"))
+		elif [ "$prev" = --report-on ]; then
+			COMPREPLY=($(compgen -W "USR1 USR2 HUP INT TERM QUIT WINCH" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "--faults --seed --report --json --junit --only-from --hang-after --sweep --max --" -- "$cur"))
+			COMPREPLY=($(compgen -W "--faults --seed --report --json --junit --only-from --hang-after --report-on --sweep --max --" -- "$cur"))
 		fi
 		return ;;
 	esac
