@@ -331,6 +331,34 @@ FL_TEST(more_calls_are_fault_points)
 	expect("oom applies to libc/mem/* only, not libc/io/pread");
 }
 
+FL_TEST(fortified_entry_points_are_the_same_points)
+{
+	char dir[256], cmd[1024];
+	fl_test_tmpdir(dir, sizeof(dir));
+	/* fl_wrap_prog64 is fortified: its open and read are __open64_2 and
+	 * __read_chk; fl_wrap_prog's are open and read. Both are faulted. */
+	const char *progs[] = {PROG64, PROG};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), BIN " wrap --seed 1 -- %s fort %s", progs[i], dir);
+		ASSERT_EQ(sh(cmd), 0); /* the negative control: no plan, both succeed */
+		expect("open: ok\n");
+		expect("read: ok\n");
+		snprintf(cmd, sizeof(cmd),
+			 BIN
+			 " wrap --seed 1 --faults 'libc/io/open=@1 error(ENOENT)' -- %s fort %s",
+			 progs[i], dir);
+		ASSERT_EQ(sh(cmd), 0);
+		expect("open: No such file or directory");
+		expect("libc/io/open eval 1, thread 0: error(ENOENT)");
+		snprintf(cmd, sizeof(cmd),
+			 BIN " wrap --seed 1 --faults 'libc/io/read=@1 error(EIO)' -- %s fort %s",
+			 progs[i], dir);
+		ASSERT_EQ(sh(cmd), 0);
+		expect("open: ok\n");
+		expect("read: Input/output error");
+	}
+}
+
 FL_TEST(sqlite_writes_can_be_faulted)
 {
 	char dir[256], cmd[1024];
@@ -397,5 +425,6 @@ FL_TEST_MAIN(FL_CASE(no_plan_nothing_fires), FL_CASE(write_at_3_fails_the_third_
 	     FL_CASE(no_progress_is_a_hang),
 	     FL_CASE(only_from_keeps_faults_in_the_programs_own_calls),
 	     FL_CASE(more_calls_are_fault_points), FL_CASE(sqlite_writes_can_be_faulted),
+	     FL_CASE(fortified_entry_points_are_the_same_points),
 	     FL_CASE(report_on_a_signal_snapshots_leaks_without_exit),
 	     FL_CASE(crash_is_reported_with_its_signal))

@@ -23,6 +23,10 @@
  *               clock_nanosleep, posix_memalign, aligned_alloc, memalign;
  *               prints "NAME: ok" or "NAME: strerror"; with keep, the
  *               posix_memalign block is left unfreed (a leak); exits 0
+ *   fort DIR    open(2) with flags and read(2) with a length the compiler
+ *               cannot see (volatile): in a _FORTIFY_SOURCE build these
+ *               go to glibc's __open64_2 and __read_chk; prints each
+ *               result as "NAME: ok" or "NAME: strerror"; exits 0
  *   snap DIR    opens DIR/snap and mallocs 100 bytes, raises SIGUSR2,
  *               then closes and frees both and exits 0 (a leak snapshot
  *               on the signal sees them; the check at exit does not)
@@ -221,6 +225,26 @@ static int calls(const char *dir, bool keep)
 	return 0;
 }
 
+static int fort(const char *dir)
+{
+	char path[4096], b[16];
+	snprintf(path, sizeof(path), "%s/fort", dir);
+	/* created through openat (another point); open's flags then need no mode */
+	int fd = openat(AT_FDCWD, path, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0 || write(fd, "abcd", 4) != 4)
+		return 3;
+	close(fd);
+	volatile int flags = O_RDONLY;
+	volatile size_t n = 4;
+	fd = open(path, flags);
+	said("open", fd >= 0, errno);
+	if (fd < 0)
+		return 0;
+	SAID("read", read(fd, b, n) >= 0);
+	close(fd);
+	return 0;
+}
+
 static int snap(const char *dir)
 {
 	char path[4096];
@@ -289,6 +313,8 @@ int main(int argc, char **argv)
 		return sweep();
 	if (argc >= 3 && strcmp(argv[1], "calls") == 0)
 		return calls(argv[2], argc >= 4 && strcmp(argv[3], "keep") == 0);
+	if (argc >= 3 && strcmp(argv[1], "fort") == 0)
+		return fort(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "snap") == 0)
 		return snap(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "leaky") == 0)

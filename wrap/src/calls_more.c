@@ -7,7 +7,10 @@
  *
  * A program built with _FILE_OFFSET_BITS=64 (SQLite is) links pwrite64,
  * pread64 and openat64 instead: the same calls on 64-bit glibc, wrapped
- * under the same points.
+ * under the same points. So is a program built with _FORTIFY_SOURCE
+ * (Debian's are): where the compiler cannot check a call's size or flags
+ * it calls glibc's checking entry points (__read_chk, __open_2, ...)
+ * instead, wrapped here under the points of the calls they check.
  */
 #define _GNU_SOURCE
 #include "preload_internal.h"
@@ -155,4 +158,82 @@ FL_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec 
 		return e;
 	}
 	return real_clock_nanosleep(clock, flags, req, rem);
+}
+
+/* ---- _FORTIFY_SOURCE's entry points ----------------------------------------------- */
+
+/* Declared by glibc's headers only in a fortified build. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dir, const char *path, int flags);
+int __openat64_2(int dir, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a,
+		       socklen_t *len);
+
+FL_EXPORT int __open_2(const char *path, int flags)
+{
+	REAL(__open_2);
+	FAULT(FL_WRAP_OPEN);
+	return real___open_2(path, flags);
+}
+
+FL_EXPORT int __open64_2(const char *path, int flags)
+{
+	REAL(__open64_2);
+	FAULT(FL_WRAP_OPEN);
+	return real___open64_2(path, flags);
+}
+
+FL_EXPORT int __openat_2(int dir, const char *path, int flags)
+{
+	REAL(__openat_2);
+	FAULT(FL_WRAP_OPENAT);
+	return real___openat_2(dir, path, flags);
+}
+
+FL_EXPORT int __openat64_2(int dir, const char *path, int flags)
+{
+	REAL(__openat64_2);
+	FAULT(FL_WRAP_OPENAT);
+	return real___openat64_2(dir, path, flags);
+}
+
+FL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	REAL(__read_chk);
+	FAULT(FL_WRAP_READ);
+	return real___read_chk(fd, buf, n, buflen);
+}
+
+FL_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	REAL(__pread_chk);
+	FAULT(FL_WRAP_PREAD);
+	return real___pread_chk(fd, buf, n, off, buflen);
+}
+
+FL_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	REAL(__pread64_chk);
+	FAULT(FL_WRAP_PREAD);
+	return real___pread64_chk(fd, buf, n, off, buflen);
+}
+
+FL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	REAL(__recv_chk);
+	FAULT(FL_WRAP_RECV);
+	return real___recv_chk(fd, buf, n, buflen, flags);
+}
+
+FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				 struct sockaddr *a, socklen_t *len)
+{
+	REAL(__recvfrom_chk);
+	FAULT(FL_WRAP_RECVFROM);
+	return real___recvfrom_chk(fd, buf, n, buflen, flags, a, len);
 }
