@@ -124,6 +124,10 @@ void fl__cli_strategy_spec(const fl__cli_opts *o, char *buf, size_t cap);
 uint64_t fl__cli_splitmix(uint64_t x);
 /* A seed from /dev/urandom, the clock and the pid (stress, explore without --seed). */
 uint64_t fl__cli_random_seed(void);
+/* A duration as the command line writes it: "500ms", "10s", "1m" or "2"
+ * (seconds), positive and at most max_ns, into *out in ns. False when s is
+ * not one. */
+bool fl__cli_duration(const char *s, int64_t max_ns, int64_t *out);
 /* The scenario's stress plans. */
 size_t fl__cli_nplans(const fl_scenario *s);
 

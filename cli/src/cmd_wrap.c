@@ -44,21 +44,6 @@ static int usage_err(const char *what, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* "500ms", "10s", "1m", "2" (seconds); positive, at most a day. */
-static bool parse_dur(const char *s, int64_t *out)
-{
-	char *end;
-	double d = strtod(s, &end);
-	double m = strcmp(end, "ms") == 0           ? 1e6
-		   : strcmp(end, "s") == 0 || !*end ? 1e9
-		   : strcmp(end, "m") == 0          ? 60e9
-						    : -1;
-	if (end == s || m < 0 || !(d > 0 && d * m <= 86400e9))
-		return false;
-	*out = (int64_t)(d * m);
-	return true;
-}
-
 /* "USR2", "SIGUSR2", "HUP", "12": a signal a handler can take. */
 static bool parse_signal(const char *s, int *out)
 {
@@ -112,7 +97,8 @@ static int parse(int argc, char **argv, wrap_opts *w)
 			return usage_err("--report-on: expected a signal a handler can take (USR1, "
 					 "USR2, HUP, 1..SIGRTMAX but KILL and STOP), got ",
 					 v);
-		else if (strcmp(a, "--hang-after") == 0 && parse_dur(v, &w->hang_ns))
+		else if (strcmp(a, "--hang-after") == 0 &&
+			 fl__cli_duration(v, FL_SEC(86400), &w->hang_ns))
 			;
 		else if (strcmp(a, "--hang-after") == 0)
 			return usage_err("--hang-after: expected a duration (500ms, 10s, 1m), got ",

@@ -171,7 +171,7 @@ bool fl__cli_parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool parse_duration(const char *s, int64_t *out)
+bool fl__cli_duration(const char *s, int64_t max_ns, int64_t *out)
 {
 	char *end;
 	double d = strtod(s, &end);
@@ -179,7 +179,7 @@ static bool parse_duration(const char *s, int64_t *out)
 		   : strcmp(end, "s") == 0 || !*end ? 1e9
 		   : strcmp(end, "m") == 0          ? 60e9
 						    : -1;
-	if (end == s || m < 0 || !(d > 0 && d <= 1e6)) /* NaN fails both */
+	if (end == s || m < 0 || !(d > 0 && d * m <= (double)max_ns)) /* NaN fails both */
 		return false;
 	*out = (int64_t)(d * m);
 	return true;
@@ -225,7 +225,7 @@ static bool set_opt(fl__cli_opts *o, int c, const char *v)
 	case 'n':
 		o->iterations = fl__cli_parse_u64(v, &u) && u >= 1 && u <= 100000000 ? (int)u : 0;
 		return o->iterations > 0;
-	case 'd': return parse_duration(v, &o->duration_ns);
+	case 'd': return fl__cli_duration(v, FL_SEC(1000000), &o->duration_ns);
 	case 'r': o->report_dir = v; return true;
 	case 'j': o->json = v; return true;
 	case 'J': o->junit = v; return true;
