@@ -173,18 +173,28 @@ FL_TEST(progressing_run_is_not_hung)
 
 /* Each item's work is a sleep three times the hang bound (the `work = 60s`
  * of a 60 s bound): nothing completes for a whole period, but a stage is
- * sleeping towards a known end, so the run is slow, not hung. On sim it
- * takes no real time; on the real clocks 3 items of 150 ms. */
+ * sleeping towards a known end, so the run is slow, not hung. On sim, a
+ * 50 ms bound and 3 items of 150 ms take no real time. On the real clocks
+ * the stage also runs between its sleeps, and a runnable thread a loaded
+ * machine keeps off the CPU for a whole period looks stuck: a 50 ms bound
+ * was crossed there under TSan with stress-ng on both cores. So the real
+ * clocks get a 500 ms bound and 2 items of 1.5 s, a stall no busy machine
+ * inflicts (as progressing_run_is_not_hung). */
 FL_TEST(work_longer_than_the_bound_is_not_hung)
 {
-	int64_t hang = FL_MS(50) * fl_test_time_scale();
+	bool virt = fl_test_virtual_time();
+	int64_t hang = (virt ? FL_MS(50) : FL_MS(500)) * fl_test_time_scale();
+	char job[160];
+	snprintf(job, sizeof(job),
+		 "[global]\nitems = %d\nbuffer = 0\n[long]\nshape = linear\nwork = %dms\n",
+		 virt ? 3 : 2, virt ? 150 : 1500);
 	fl_scenario_result r;
-	run_job_hang("[global]\nitems = 3\nbuffer = 0\n[long]\nshape = linear\nwork = 150ms\n",
-		     "long", &r, false, hang);
+	run_job_hang(job, "long", &r, false, hang);
 	ASSERT(!r.hung);
 	const fl_scenario_verdict *v = fl_scenario_find_check(&r, FL_SCENARIO_CHECK_HANG);
 	if (v && v->verdict != FL_REPORT_PASS)
 		FL_FAIL("a run sleeping through its work was called hung: %s", v->message);
+	ASSERT_GT(r.duration_ns, 2 * hang); /* it did outlast the period */
 	ASSERT(fl_scenario_result_passed(&r));
 	fl_scenario_result_destroy(&r);
 }
