@@ -24,15 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RA __builtin_return_address(0)
-
-/* Looks up the next definition of name once (racing threads store the
- * same pointer). */
-#define REAL(name)                            \
-	static __typeof__(name) *real_##name; \
-	if (!real_##name)                     \
-		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
-
 /* ---- allocation ------------------------------------------------------------------- */
 
 static void *(*real_malloc)(size_t);
@@ -80,12 +71,8 @@ FL_EXPORT void *malloc(size_t n)
 			return arena_alloc(n);
 		resolve_alloc();
 	}
-	int e = fl__wrap_enter(FL_WRAP_MALLOC, RA);
-	if (e) {
-		errno = e;
-		return NULL;
-	}
-	return track(real_malloc(n), n, RA);
+	FL_WRAP_FAULT_RET(FL_WRAP_MALLOC, NULL);
+	return track(real_malloc(n), n, FL_WRAP_RA);
 }
 
 FL_EXPORT void *calloc(size_t n, size_t size)
@@ -95,12 +82,8 @@ FL_EXPORT void *calloc(size_t n, size_t size)
 			return arena_alloc(n * size); /* static: already zero */
 		resolve_alloc();
 	}
-	int e = fl__wrap_enter(FL_WRAP_CALLOC, RA);
-	if (e) {
-		errno = e;
-		return NULL;
-	}
-	return track(real_calloc(n, size), n * size, RA);
+	FL_WRAP_FAULT_RET(FL_WRAP_CALLOC, NULL);
+	return track(real_calloc(n, size), n * size, FL_WRAP_RA);
 }
 
 FL_EXPORT void *realloc(void *p, size_t n)
@@ -118,15 +101,11 @@ FL_EXPORT void *realloc(void *p, size_t n)
 		}
 		return q;
 	}
-	int e = fl__wrap_enter(FL_WRAP_REALLOC, RA);
-	if (e) {
-		errno = e;
-		return NULL;
-	}
+	FL_WRAP_FAULT_RET(FL_WRAP_REALLOC, NULL);
 	void *q = real_realloc(p, n);
 	if ((q || n == 0) && fl__wrap_counting())
 		fl__wrap_heap_del(p);
-	return track(q, n, RA);
+	return track(q, n, FL_WRAP_RA);
 }
 
 FL_EXPORT void free(void *p)
@@ -144,104 +123,67 @@ FL_EXPORT void free(void *p)
  * malloc's blocks are (free must find every block the program owns). */
 FL_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-	REAL(posix_memalign);
-	int e = fl__wrap_enter(FL_WRAP_POSIX_MEMALIGN, RA);
+	FL_WRAP_REAL(posix_memalign);
+	int e = fl__wrap_enter(FL_WRAP_POSIX_MEMALIGN, FL_WRAP_RA);
 	if (e)
 		return e; /* posix_memalign reports, it does not set errno */
 	int r = real_posix_memalign(out, align, n);
 	if (r == 0)
-		track(*out, n, RA);
+		track(*out, n, FL_WRAP_RA);
 	return r;
 }
 
 FL_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-	REAL(aligned_alloc);
-	int e = fl__wrap_enter(FL_WRAP_ALIGNED_ALLOC, RA);
-	if (e) {
-		errno = e;
-		return NULL;
-	}
-	return track(real_aligned_alloc(align, n), n, RA);
+	FL_WRAP_REAL(aligned_alloc);
+	FL_WRAP_FAULT_RET(FL_WRAP_ALIGNED_ALLOC, NULL);
+	return track(real_aligned_alloc(align, n), n, FL_WRAP_RA);
 }
 
 FL_EXPORT void *memalign(size_t align, size_t n)
 {
-	REAL(memalign);
-	int e = fl__wrap_enter(FL_WRAP_MEMALIGN, RA);
-	if (e) {
-		errno = e;
-		return NULL;
-	}
-	return track(real_memalign(align, n), n, RA);
+	FL_WRAP_REAL(memalign);
+	FL_WRAP_FAULT_RET(FL_WRAP_MEMALIGN, NULL);
+	return track(real_memalign(align, n), n, FL_WRAP_RA);
 }
 
 /* ---- files ------------------------------------------------------------------------ */
 
 FL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	REAL(read);
-	int e = fl__wrap_enter(FL_WRAP_READ, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(read);
+	FL_WRAP_FAULT(FL_WRAP_READ);
 	return real_read(fd, buf, n);
 }
 
 FL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	REAL(write);
-	int e = fl__wrap_enter(FL_WRAP_WRITE, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(write);
+	FL_WRAP_FAULT(FL_WRAP_WRITE);
 	return real_write(fd, buf, n);
 }
 
 /* open and open64 (the same call on 64-bit glibc; a program may name either). */
-static int open_common(__typeof__(open) *real, const char *path, int flags, mode_t mode,
-		       const void *ra)
-{
-	int e = fl__wrap_enter(FL_WRAP_OPEN, ra);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return real(path, flags, mode);
-}
-
 FL_EXPORT int open(const char *path, int flags, ...)
 {
-	REAL(open);
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return open_common(real_open, path, flags, mode, RA);
+	FL_WRAP_REAL(open);
+	mode_t mode = FL_WRAP_OPEN_MODE(flags, flags);
+	FL_WRAP_FAULT(FL_WRAP_OPEN);
+	return real_open(path, flags, mode);
 }
 
 FL_EXPORT int open64(const char *path, int flags, ...)
 {
-	REAL(open64);
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return open_common(real_open64, path, flags, mode, RA);
+	FL_WRAP_REAL(open64);
+	mode_t mode = FL_WRAP_OPEN_MODE(flags, flags);
+	FL_WRAP_FAULT(FL_WRAP_OPEN);
+	return real_open64(path, flags, mode);
 }
 
 FL_EXPORT int close(int fd)
 {
-	REAL(close);
-	int e = fl__wrap_enter(FL_WRAP_CLOSE, RA);
+	FL_WRAP_REAL(close);
+	int e = fl__wrap_enter(FL_WRAP_CLOSE, FL_WRAP_RA);
 	if (e) {
 		/* the descriptor is released anyway, as Linux does when close fails */
 		real_close(fd);
@@ -253,12 +195,8 @@ FL_EXPORT int close(int fd)
 
 FL_EXPORT int fsync(int fd)
 {
-	REAL(fsync);
-	int e = fl__wrap_enter(FL_WRAP_FSYNC, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(fsync);
+	FL_WRAP_FAULT(FL_WRAP_FSYNC);
 	return real_fsync(fd);
 }
 
@@ -266,45 +204,29 @@ FL_EXPORT int fsync(int fd)
 
 FL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 {
-	REAL(connect);
-	int e = fl__wrap_enter(FL_WRAP_CONNECT, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(connect);
+	FL_WRAP_FAULT(FL_WRAP_CONNECT);
 	return real_connect(fd, a, len);
 }
 
 FL_EXPORT int accept(int fd, struct sockaddr *a, socklen_t *len)
 {
-	REAL(accept);
-	int e = fl__wrap_enter(FL_WRAP_ACCEPT, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(accept);
+	FL_WRAP_FAULT(FL_WRAP_ACCEPT);
 	return real_accept(fd, a, len);
 }
 
 FL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	REAL(send);
-	int e = fl__wrap_enter(FL_WRAP_SEND, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(send);
+	FL_WRAP_FAULT(FL_WRAP_SEND);
 	return real_send(fd, buf, n, flags);
 }
 
 FL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	REAL(recv);
-	int e = fl__wrap_enter(FL_WRAP_RECV, RA);
-	if (e) {
-		errno = e;
-		return -1;
-	}
+	FL_WRAP_REAL(recv);
+	FL_WRAP_FAULT(FL_WRAP_RECV);
 	return real_recv(fd, buf, n, flags);
 }
 
@@ -329,8 +251,8 @@ static void *trampoline(void *p)
 FL_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
 			     void *arg)
 {
-	REAL(pthread_create);
-	int e = fl__wrap_enter(FL_WRAP_THREAD_CREATE, RA);
+	FL_WRAP_REAL(pthread_create);
+	int e = fl__wrap_enter(FL_WRAP_THREAD_CREATE, FL_WRAP_RA);
 	if (e)
 		return e;
 	if (!real_malloc)
@@ -350,8 +272,8 @@ FL_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
 
 FL_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	REAL(nanosleep);
-	int e = fl__wrap_enter(FL_WRAP_NANOSLEEP, RA);
+	FL_WRAP_REAL(nanosleep);
+	int e = fl__wrap_enter(FL_WRAP_NANOSLEEP, FL_WRAP_RA);
 	if (e) {
 		if (rem)
 			*rem = *req; /* interrupted before any of it slept */

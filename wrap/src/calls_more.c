@@ -24,91 +24,63 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RA __builtin_return_address(0)
-
-#define REAL(name)                            \
-	static __typeof__(name) *real_##name; \
-	if (!real_##name)                     \
-		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
-
-/* Fails the call with the plan's errno (-1) if the point fires. */
-#define FAULT(point)                                  \
-	do {                                          \
-		int e_ = fl__wrap_enter((point), RA); \
-		if (e_) {                             \
-			errno = e_;                   \
-			return -1;                    \
-		}                                     \
-	} while (0)
-
 /* ---- files ------------------------------------------------------------------------ */
 
 FL_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	REAL(pwrite);
-	FAULT(FL_WRAP_PWRITE);
+	FL_WRAP_REAL(pwrite);
+	FL_WRAP_FAULT(FL_WRAP_PWRITE);
 	return real_pwrite(fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
-	REAL(pwrite64);
-	FAULT(FL_WRAP_PWRITE);
+	FL_WRAP_REAL(pwrite64);
+	FL_WRAP_FAULT(FL_WRAP_PWRITE);
 	return real_pwrite64(fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	REAL(pread);
-	FAULT(FL_WRAP_PREAD);
+	FL_WRAP_REAL(pread);
+	FL_WRAP_FAULT(FL_WRAP_PREAD);
 	return real_pread(fd, buf, n, off);
 }
 
 FL_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
-	REAL(pread64);
-	FAULT(FL_WRAP_PREAD);
+	FL_WRAP_REAL(pread64);
+	FL_WRAP_FAULT(FL_WRAP_PREAD);
 	return real_pread64(fd, buf, n, off);
-}
-
-static mode_t open_mode(int flags, va_list ap)
-{
-	return flags & (O_CREAT | O_TMPFILE) ? (mode_t)va_arg(ap, int) : 0;
 }
 
 FL_EXPORT int openat(int dir, const char *path, int flags, ...)
 {
-	REAL(openat);
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	FAULT(FL_WRAP_OPENAT);
+	FL_WRAP_REAL(openat);
+	mode_t mode = FL_WRAP_OPEN_MODE(flags, flags);
+	FL_WRAP_FAULT(FL_WRAP_OPENAT);
 	return real_openat(dir, path, flags, mode);
 }
 
 FL_EXPORT int openat64(int dir, const char *path, int flags, ...)
 {
-	REAL(openat64);
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	FAULT(FL_WRAP_OPENAT);
+	FL_WRAP_REAL(openat64);
+	mode_t mode = FL_WRAP_OPEN_MODE(flags, flags);
+	FL_WRAP_FAULT(FL_WRAP_OPENAT);
 	return real_openat64(dir, path, flags, mode);
 }
 
 FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	REAL(writev);
-	FAULT(FL_WRAP_WRITEV);
+	FL_WRAP_REAL(writev);
+	FL_WRAP_FAULT(FL_WRAP_WRITEV);
 	return real_writev(fd, iov, n);
 }
 
 FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-	REAL(readv);
-	FAULT(FL_WRAP_READV);
+	FL_WRAP_REAL(readv);
+	FL_WRAP_FAULT(FL_WRAP_READV);
 	return real_readv(fd, iov, n);
 }
 
@@ -117,30 +89,30 @@ FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 FL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
 			 socklen_t len)
 {
-	REAL(sendto);
-	FAULT(FL_WRAP_SENDTO);
+	FL_WRAP_REAL(sendto);
+	FL_WRAP_FAULT(FL_WRAP_SENDTO);
 	return real_sendto(fd, buf, n, flags, a, len);
 }
 
 FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
 			   socklen_t *len)
 {
-	REAL(recvfrom);
-	FAULT(FL_WRAP_RECVFROM);
+	FL_WRAP_REAL(recvfrom);
+	FL_WRAP_FAULT(FL_WRAP_RECVFROM);
 	return real_recvfrom(fd, buf, n, flags, a, len);
 }
 
 FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
-	REAL(sendmsg);
-	FAULT(FL_WRAP_SENDMSG);
+	FL_WRAP_REAL(sendmsg);
+	FL_WRAP_FAULT(FL_WRAP_SENDMSG);
 	return real_sendmsg(fd, m, flags);
 }
 
 FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
-	REAL(recvmsg);
-	FAULT(FL_WRAP_RECVMSG);
+	FL_WRAP_REAL(recvmsg);
+	FL_WRAP_FAULT(FL_WRAP_RECVMSG);
 	return real_recvmsg(fd, m, flags);
 }
 
@@ -150,8 +122,8 @@ FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 FL_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
 			      struct timespec *rem)
 {
-	REAL(clock_nanosleep);
-	int e = fl__wrap_enter(FL_WRAP_CLOCK_NANOSLEEP, RA);
+	FL_WRAP_REAL(clock_nanosleep);
+	int e = fl__wrap_enter(FL_WRAP_CLOCK_NANOSLEEP, FL_WRAP_RA);
 	if (e) {
 		if (rem && !(flags & TIMER_ABSTIME))
 			*rem = *req; /* interrupted before any of it slept */
@@ -176,64 +148,64 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, st
 
 FL_EXPORT int __open_2(const char *path, int flags)
 {
-	REAL(__open_2);
-	FAULT(FL_WRAP_OPEN);
+	FL_WRAP_REAL(__open_2);
+	FL_WRAP_FAULT(FL_WRAP_OPEN);
 	return real___open_2(path, flags);
 }
 
 FL_EXPORT int __open64_2(const char *path, int flags)
 {
-	REAL(__open64_2);
-	FAULT(FL_WRAP_OPEN);
+	FL_WRAP_REAL(__open64_2);
+	FL_WRAP_FAULT(FL_WRAP_OPEN);
 	return real___open64_2(path, flags);
 }
 
 FL_EXPORT int __openat_2(int dir, const char *path, int flags)
 {
-	REAL(__openat_2);
-	FAULT(FL_WRAP_OPENAT);
+	FL_WRAP_REAL(__openat_2);
+	FL_WRAP_FAULT(FL_WRAP_OPENAT);
 	return real___openat_2(dir, path, flags);
 }
 
 FL_EXPORT int __openat64_2(int dir, const char *path, int flags)
 {
-	REAL(__openat64_2);
-	FAULT(FL_WRAP_OPENAT);
+	FL_WRAP_REAL(__openat64_2);
+	FL_WRAP_FAULT(FL_WRAP_OPENAT);
 	return real___openat64_2(dir, path, flags);
 }
 
 FL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
-	REAL(__read_chk);
-	FAULT(FL_WRAP_READ);
+	FL_WRAP_REAL(__read_chk);
+	FL_WRAP_FAULT(FL_WRAP_READ);
 	return real___read_chk(fd, buf, n, buflen);
 }
 
 FL_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	REAL(__pread_chk);
-	FAULT(FL_WRAP_PREAD);
+	FL_WRAP_REAL(__pread_chk);
+	FL_WRAP_FAULT(FL_WRAP_PREAD);
 	return real___pread_chk(fd, buf, n, off, buflen);
 }
 
 FL_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
 {
-	REAL(__pread64_chk);
-	FAULT(FL_WRAP_PREAD);
+	FL_WRAP_REAL(__pread64_chk);
+	FL_WRAP_FAULT(FL_WRAP_PREAD);
 	return real___pread64_chk(fd, buf, n, off, buflen);
 }
 
 FL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
-	REAL(__recv_chk);
-	FAULT(FL_WRAP_RECV);
+	FL_WRAP_REAL(__recv_chk);
+	FL_WRAP_FAULT(FL_WRAP_RECV);
 	return real___recv_chk(fd, buf, n, buflen, flags);
 }
 
 FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 				 struct sockaddr *a, socklen_t *len)
 {
-	REAL(__recvfrom_chk);
-	FAULT(FL_WRAP_RECVFROM);
+	FL_WRAP_REAL(__recvfrom_chk);
+	FL_WRAP_FAULT(FL_WRAP_RECVFROM);
 	return real___recvfrom_chk(fd, buf, n, buflen, flags, a, len);
 }

@@ -29,6 +29,44 @@ extern FL_TLS long fl__wrap_thread;
  * dynamic loader's, or anything before the constructor finished. */
 int fl__wrap_enter(int point, const void *ra);
 
+/* ---- for the interposed calls (calls.c, calls_more.c) ---- */
+
+/* The wrapped call's caller: an exported wrapper's return address. */
+#define FL_WRAP_RA __builtin_return_address(0)
+
+/* Looks up the next definition of name once, into real_<name> (racing
+ * threads store the same pointer). */
+#define FL_WRAP_REAL(name)                    \
+	static __typeof__(name) *real_##name; \
+	if (!real_##name)                     \
+		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+
+/* Returns fail, with errno set to the plan's errno, if point fires. */
+#define FL_WRAP_FAULT_RET(point, fail)                        \
+	do {                                                  \
+		int e_ = fl__wrap_enter((point), FL_WRAP_RA); \
+		if (e_) {                                     \
+			errno = e_;                           \
+			return (fail);                        \
+		}                                             \
+	} while (0)
+
+/* The same for the calls that fail with -1. */
+#define FL_WRAP_FAULT(point) FL_WRAP_FAULT_RET(point, -1)
+
+/* The mode argument of open and openat: read only when flags create. */
+#define FL_WRAP_OPEN_MODE(flags, last)                 \
+	__extension__({                                \
+		mode_t m_ = 0;                         \
+		if ((flags) & (O_CREAT | O_TMPFILE)) { \
+			va_list ap_;                   \
+			va_start(ap_, last);           \
+			m_ = (mode_t)va_arg(ap_, int); \
+			va_end(ap_);                   \
+		}                                      \
+		m_;                                    \
+	})
+
 /* The next thread ordinal (the pthread_create wrapper, in the creator). */
 long fl__wrap_next_thread(void);
 
