@@ -30,6 +30,19 @@ static inline int fl_test_sh(const char *cmd, char *out, size_t cap)
 	return WEXITSTATUS(st);
 }
 
+/* Runs "bin args[i]" for each of the n argument lines and fails the test,
+ * naming the line and showing its output, unless each exits 2 (usage). */
+static inline void fl_test_usage_errors(const char *bin, const char *const *args, size_t n)
+{
+	char cmd[1024], out[8192];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", bin, args[i]);
+		int rc = fl_test_sh(cmd, out, sizeof(out));
+		if (rc != 2)
+			FL_FAIL("`%s`: exit %d, expected 2:\n%s", args[i], rc, out);
+	}
+}
+
 /* A fresh directory under $TMPDIR (or /tmp), its path into buf. */
 static inline void fl_test_tmpdir(char *buf, size_t cap)
 {

@@ -144,13 +144,7 @@ FL_TEST(usage_errors_exit_2)
 		"replay 1 zoo_order --backend threads --strategy pos",
 		"run zoo_order --keep-going",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[512];
-		snprintf(cmd, sizeof(cmd), "%s %s", BIN, bad[i]);
-		int rc = fl_test_sh(cmd, out, sizeof(out));
-		if (rc != 2)
-			FL_FAIL("`%s`: exit %d, expected 2:\n%s", bad[i], rc, out);
-	}
+	fl_test_usage_errors(BIN, bad, sizeof(bad) / sizeof(bad[0]));
 	/* The control: the same verb well formed runs. */
 	ASSERT_EQ(explore("zoo_order_fixed", "pos", out, sizeof(out)), 0);
 }

@@ -172,13 +172,7 @@ FL_TEST(misplaced_options_exit_2)
 		"explore zoo_order --strategy pos --depth auto",
 		"explore zoo_order --strategy pct --depth autox",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[512];
-		snprintf(cmd, sizeof(cmd), "%s %s", BIN, bad[i]);
-		int rc = fl_test_sh(cmd, out, sizeof(out));
-		if (rc != 2)
-			FL_FAIL("`%s`: exit %d, expected 2:\n%s", bad[i], rc, out);
-	}
+	fl_test_usage_errors(BIN, bad, sizeof(bad) / sizeof(bad[0]));
 	ASSERT_EQ(dfs("zoo_order_fixed", 1, out, sizeof(out)), 0); /* the control */
 }
 
